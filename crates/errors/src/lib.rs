@@ -1,0 +1,107 @@
+//! The contract every yiwang error type fulfils so the edges (HTTP, CLI) can
+//! report it the same way: a stable machine code, a Chinese and an English
+//! message, and whose fault it is.
+
+use serde::Serialize;
+
+/// Whose fault an error is, and so which HTTP status class it maps to.
+/// Only [`ErrorKind::Internal`] and [`ErrorKind::Unavailable`] are our faults (5xx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Malformed input (400).
+    BadRequest,
+    /// Not logged in (401).
+    Unauthenticated,
+    /// Logged in but not allowed (403).
+    Forbidden,
+    /// No such thing, or not visible to the caller (404).
+    NotFound,
+    /// Conflicts with the current state (409).
+    Conflict,
+    /// Well-formed but semantically invalid (422).
+    Unprocessable,
+    /// Too many requests (429).
+    RateLimited,
+    /// Our fault (500). Logged, never detailed to the caller.
+    Internal,
+    /// A dependency (database) is down (503).
+    Unavailable,
+}
+
+impl ErrorKind {
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest => 400,
+            ErrorKind::Unauthenticated => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::Unprocessable => 422,
+            ErrorKind::RateLimited => 429,
+            ErrorKind::Internal => 500,
+            ErrorKind::Unavailable => 503,
+        }
+    }
+
+    pub fn is_server_fault(self) -> bool {
+        matches!(self, ErrorKind::Internal | ErrorKind::Unavailable)
+    }
+}
+
+/// Implemented by every crate's error enum.
+pub trait Coded: std::fmt::Display {
+    /// Stable, dotted, lower-case code such as `codes.check_char`. Never reworded.
+    fn code(&self) -> &'static str;
+    fn kind(&self) -> ErrorKind;
+    fn message_zh(&self) -> String;
+    /// English message; by default the `Display` text.
+    fn message_en(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// The serialised form of an error, used in HTTP problem bodies (RFC 9457
+/// fields plus ours) and CLI JSON output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// `urn:yiwang:error:<code>`
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+}
+
+impl Problem {
+    pub fn from_error(e: &dyn Coded) -> Self {
+        let kind = e.kind();
+        // Our own faults never leak internals to the caller.
+        let (zh, en) = if kind == ErrorKind::Internal {
+            (
+                "服务器内部错误，已记录，请稍后重试".to_string(),
+                "internal server error; it has been logged, please retry later".to_string(),
+            )
+        } else {
+            (e.message_zh(), e.message_en())
+        };
+        Problem {
+            type_uri: format!("urn:yiwang:error:{}", e.code()),
+            title: en.clone(),
+            status: kind.http_status(),
+            code: e.code().to_string(),
+            message_zh: zh,
+            message_en: en,
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
