@@ -1,1 +1,185 @@
+//! The one place that holds SQL. Both backends are built in and chosen at run
+//! time by URL (`sqlite://…` or `postgres://…`) through sqlx `Any`; one set of
+//! portable migrations, embedded in the binary, serves both.
 
+mod audit;
+mod calendar;
+mod error;
+mod node;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
+
+pub use audit::{AuditPage, AuditReport};
+pub use calendar::StoredDay;
+pub use error::StoreError;
+pub use node::{NodeInfo, NodeRegion};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Migrations embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+}
+
+/// Remove a password from a URL so it can be logged.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("REDACTED"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { max_connections: 10, acquire_timeout: Duration::from_secs(10) }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A transaction: business changes and their audit entries commit together.
+pub struct Tx {
+    inner: Transaction<'static, Any>,
+}
+
+impl Store {
+    /// Connect (creating a SQLite file if missing). Does not migrate.
+    pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_string(),
+        };
+        let connect_opts = AnyConnectOptions::from_str(&url)?.log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let max = if url.contains(":memory:") { 1 } else { opts.max_connections };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(opts.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers proceed during a write; NORMAL is durable under WAL on commit.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(connect_opts)
+            .await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Apply pending migrations, install backend guards, seed reference data.
+    pub async fn migrate(&self, now: jiff::Timestamp) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        self.install_guards().await?;
+        self.seed_bundled_calendar(now).await?;
+        Ok(())
+    }
+
+    /// Connect and migrate.
+    pub async fn open(url: &str, opts: &StoreOptions, now: jiff::Timestamp) -> Result<Store> {
+        let store = Store::connect(url, opts).await?;
+        store.migrate(now).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Round-trip to the database (readiness).
+    pub async fn ping(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx { inner: self.pool.begin().await? })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Append-only guards on the audit log. Triggers differ by dialect, so they are
+    /// installed here, idempotently, rather than in the portable migrations.
+    async fn install_guards(&self) -> Result<()> {
+        let stmts: &[&str] = match self.backend {
+            Backend::Sqlite => &[
+                "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+                "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+            ],
+            Backend::Postgres => &[
+                "CREATE OR REPLACE FUNCTION yiwang_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+                "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION yiwang_audit_append_only()",
+            ],
+        };
+        for s in stmts {
+            sqlx::raw_sql(*s).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        self.inner.rollback().await?;
+        Ok(())
+    }
+}
+
+pub(crate) fn ts(t: jiff::Timestamp) -> String {
+    // Fixed-width UTC, so lexical order is time order.
+    t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}

@@ -1,1 +1,106 @@
+//! Test fixtures shared by the crates' test suites: a fresh database per test on
+//! either backend, so tests run in parallel without seeing each other's rows.
+//!
+//! PostgreSQL: `YIWANG_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
+//! each test gets its own schema selected through `search_path`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use sqlx::{Connection, Executor};
+use yiwang_store::{Store, StoreOptions};
+
+pub use yiwang_store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn pg_base_url() -> String {
+    std::env::var("YIWANG_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A migrated, empty database for one test.
+pub struct TestDb {
+    pub store: Store,
+    /// URL another process (e.g. the `yiwang` binary) can use to reach the same database.
+    pub url: String,
+    dir: Option<tempfile::TempDir>,
+    pg_schema: Option<String>,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("t_{}_{}_{}", std::process::id(), n, rand::random::<u32>())
+}
+
+impl TestDb {
+    pub async fn new(backend: TestBackend) -> anyhow::Result<TestDb> {
+        let now = jiff::Timestamp::now();
+        match backend {
+            TestBackend::Sqlite => {
+                let dir = tempfile::tempdir()?;
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                let store = Store::open(&url, &StoreOptions::default(), now).await?;
+                Ok(TestDb { store, url, dir: Some(dir), pg_schema: None })
+            }
+            TestBackend::Postgres => {
+                let base = pg_base_url();
+                let schema = unique_name();
+                let mut conn = sqlx::PgConnection::connect(&base).await.with_context(|| format!("connecting to {base}"))?;
+                conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).await?;
+                conn.close().await?;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                let store = Store::open(&url, &StoreOptions { max_connections: 4, ..Default::default() }, now).await?;
+                Ok(TestDb { store, url, dir: None, pg_schema: Some(schema) })
+            }
+        }
+    }
+
+    /// Close the pool and drop the schema or files.
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        if let Some(schema) = &self.pg_schema {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_base_url()).await {
+                let _ = conn.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).await;
+                let _ = conn.close().await;
+            }
+        }
+        drop(self.dir);
+    }
+}
+
+/// Define one async test body and run it on both backends:
+/// `both_backends!(name, |db| { ... })` makes `name::sqlite` and `name::postgres`.
+/// `db` is a `&TestDb`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, |$db:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($db: &$crate::TestDb) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::TestDb::new($crate::TestBackend::Sqlite).await.expect("sqlite test db");
+                run(&db).await;
+                db.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let db = $crate::TestDb::new($crate::TestBackend::Postgres).await.expect("postgres test db (is PostgreSQL running at 127.0.0.1:5432?)");
+                run(&db).await;
+                db.cleanup().await;
+            }
+        }
+    };
+}

@@ -1,0 +1,65 @@
+use yiwang_errors::{Coded, ErrorKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?}: use sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("calendar: {0}")]
+    Calendar(#[from] yiwang_calendar::CalendarError),
+}
+
+impl StoreError {
+    fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+        )
+    }
+}
+
+impl Coded for StoreError {
+    fn code(&self) -> &'static str {
+        match self {
+            StoreError::UnsupportedUrl(_) => "store.unsupported_url",
+            StoreError::Database(_) if self.is_unavailable() => "store.unavailable",
+            StoreError::Database(_) => "store.database",
+            StoreError::Migrate(_) => "store.migrate",
+            StoreError::NotFound(_) => "store.not_found",
+            StoreError::Conflict(_) => "store.conflict",
+            StoreError::Corrupt(_) => "store.corrupt",
+            StoreError::Calendar(e) => e.code(),
+        }
+    }
+
+    fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::UnsupportedUrl(_) => ErrorKind::BadRequest,
+            StoreError::NotFound(_) => ErrorKind::NotFound,
+            StoreError::Conflict(_) => ErrorKind::Conflict,
+            StoreError::Calendar(e) => e.kind(),
+            _ if self.is_unavailable() => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            StoreError::UnsupportedUrl(u) => format!("不支持的数据库地址“{u}”：请使用 sqlite://… 或 postgres://…"),
+            StoreError::NotFound(what) => format!("未找到：{what}"),
+            StoreError::Conflict(what) => format!("与当前状态冲突：{what}"),
+            StoreError::Calendar(e) => e.message_zh(),
+            _ if self.is_unavailable() => "数据库暂不可用".into(),
+            _ => "数据库错误".into(),
+        }
+    }
+}
