@@ -21,9 +21,11 @@ CREATE TABLE node_regions (
 );
 
 -- Working-day calendar: explicit days only (weekday/weekend is computed).
+-- kind 'normal' is an admin's override back to an ordinary day; it is kept as a
+-- row so that re-seeding the bundled table never brings the holiday back.
 CREATE TABLE calendar_days (
     day TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('holiday', 'makeup')),
+    kind TEXT NOT NULL CHECK (kind IN ('holiday', 'makeup', 'normal')),
     name TEXT NOT NULL DEFAULT '',
     source TEXT NOT NULL,
     updated_at TEXT NOT NULL

@@ -50,7 +50,7 @@ impl Store {
 
     /// The calendar as the database holds it now.
     pub async fn load_calendar(&self) -> Result<Calendar> {
-        let days = sqlx::query("SELECT day, kind FROM calendar_days").fetch_all(&self.pool).await?;
+        let days = sqlx::query("SELECT day, kind FROM calendar_days WHERE kind <> 'normal'").fetch_all(&self.pool).await?;
         let mut entries = Vec::with_capacity(days.len());
         for r in &days {
             let day: String = r.try_get("day")?;
@@ -64,7 +64,7 @@ impl Store {
     }
 
     pub async fn calendar_days(&self, year: i16) -> Result<Vec<StoredDay>> {
-        let rows = sqlx::query("SELECT day, kind, name, source, updated_at FROM calendar_days WHERE day >= $1 AND day <= $2 ORDER BY day")
+        let rows = sqlx::query("SELECT day, kind, name, source, updated_at FROM calendar_days WHERE day >= $1 AND day <= $2 AND kind <> 'normal' ORDER BY day")
             .bind(format!("{year:04}-01-01"))
             .bind(format!("{year:04}-12-31"))
             .fetch_all(&self.pool)
@@ -85,26 +85,20 @@ impl Store {
 }
 
 impl Tx {
-    /// Set (or with `kind = None`, clear) an explicit calendar day, audited.
+    /// Set an explicit calendar day, or with `kind = None` make it an ordinary
+    /// day (weekday/weekend rule) even where the bundled table lists it. Audited.
     pub async fn set_calendar_day(&mut self, day: Date, kind: Option<SpecialDay>, name: &str, actor: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
-        match kind {
-            Some(k) => {
-                sqlx::query(
-                    "INSERT INTO calendar_days (day, kind, name, source, updated_at) VALUES ($1, $2, $3, 'admin', $4) \
-                     ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name, source = 'admin', updated_at = excluded.updated_at",
-                )
-                .bind(day.to_string())
-                .bind(k.as_str())
-                .bind(name)
-                .bind(&at)
-                .execute(&mut *self.inner)
-                .await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM calendar_days WHERE day = $1").bind(day.to_string()).execute(&mut *self.inner).await?;
-            }
-        }
+        sqlx::query(
+            "INSERT INTO calendar_days (day, kind, name, source, updated_at) VALUES ($1, $2, $3, 'admin', $4) \
+             ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name, source = 'admin', updated_at = excluded.updated_at",
+        )
+        .bind(day.to_string())
+        .bind(kind.map_or("normal", SpecialDay::as_str))
+        .bind(name)
+        .bind(&at)
+        .execute(&mut *self.inner)
+        .await?;
         let data = serde_json::json!({ "kind": kind.map(SpecialDay::as_str), "name": name }).to_string();
         self.append_audit(AuditRecord {
             at,
