@@ -11,7 +11,7 @@ use crate::license::{LICENSE_ROOT, LicenseId, LicenseIdInfo};
 use crate::uscc::{Uscc, UsccInfo, validate_org_code};
 
 /// The kinds `detect` knows, as printed in `kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CodeKind {
     CitizenId,

@@ -1,1 +1,123 @@
+//! The HTTP edge: axum routes, problem+json errors, request metrics.
+//!
+//! Routes so far are public by design (health, metrics, identifier and
+//! calendar utilities that hold no personal data). The policy layer that every
+//! later route goes through arrives with unified identity.
 
+mod api;
+mod error;
+mod pages;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use yiwang_store::Store;
+
+pub use error::{ApiError, WebError};
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    metrics: PrometheusHandle,
+    started: Instant,
+}
+
+impl AppState {
+    pub fn new(store: Store) -> Self {
+        AppState { inner: Arc::new(Inner { store, metrics: metrics_handle(), started: Instant::now() }) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+}
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed; then our handle just renders nothing.
+            let _ = metrics::set_global_recorder(recorder);
+            metrics::describe_counter!("yiwang_http_requests_total", "HTTP requests by route, method and status");
+            metrics::describe_histogram!("yiwang_http_request_duration_seconds", "HTTP request latency by route");
+            handle
+        })
+        .clone()
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .nest("/api/v1", api::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(track_metrics))
+        .layer(CatchPanicLayer::custom(|_| ApiError::new(&WebError::Panic).into_response()))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let started = Instant::now();
+    state.store().ping().await?;
+    Ok(axum::Json(serde_json::json!({
+        "status": "ready",
+        "database": state.store().backend(),
+        "db_ping_ms": started.elapsed().as_secs_f64() * 1000.0,
+        "uptime_s": state.inner.started.elapsed().as_secs(),
+    })))
+}
+
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    let pool = state.store().pool();
+    metrics::gauge!("yiwang_db_pool_connections").set(f64::from(pool.size()));
+    metrics::gauge!("yiwang_db_pool_idle").set(pool.num_idle() as f64);
+    metrics::gauge!("yiwang_uptime_seconds").set(state.inner.started.elapsed().as_secs_f64());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.inner.metrics.render())
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::new(&WebError::NotFound(req.uri().path().to_string()))
+}
+
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    // The route template, not the raw path, keeps label cardinality bounded.
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    metrics::counter!("yiwang_http_requests_total", "route" => route.clone(), "method" => method, "status" => status.as_u16().to_string()).increment(1);
+    metrics::histogram!("yiwang_http_request_duration_seconds", "route" => route).record(started.elapsed().as_secs_f64());
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        metrics::counter!("yiwang_http_server_errors_total").increment(1);
+    }
+    resp
+}
+
+/// Serve until `shutdown` resolves; in-flight requests are drained first.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

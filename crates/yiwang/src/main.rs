@@ -1,1 +1,454 @@
-fn main(){}
+//! `yiwang`: one binary for every node tier and every operator task.
+
+mod config;
+mod demo;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use jiff::civil::Date;
+use yiwang_calendar::{Calendar, Pause, SpecialDay};
+use yiwang_errors::Coded;
+use yiwang_store::{AuditReport, Backend, Store};
+
+use crate::config::{Config, Overrides};
+
+/// Exit codes: 0 success; 1 the input is invalid or the audit chain is broken;
+/// 2 bad command line; 3 operational failure (database unreachable, bad config).
+const EXIT_INVALID: u8 = 1;
+const EXIT_FAILURE: u8 = 3;
+
+#[derive(Parser)]
+#[command(name = "yiwang", version, about = "一网 yiwang — 互联网+政务服务 platform node")]
+struct Cli {
+    /// TOML config file (default: $YIWANG_CONFIG, else ./yiwang.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (default ./yiwang-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… (default: SQLite in the data directory).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the node's HTTP server (migrates the database first).
+    Serve {
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Create a demo node (浙江省 with four cities) and serve it at http://127.0.0.1:8080.
+    Demo {
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Delete the demo data directory first.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the effective configuration (secrets redacted) and where it came from.
+    CheckConfig,
+    /// Detect and validate an identifier; print its fields as JSON (exit 1 if invalid).
+    Codes {
+        value: String,
+        /// Force a kind: citizen_id, uscc, org_code, division, basic_code, implementation_code, case_no, license_id.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Working-day calendar.
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
+    /// Tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// This node's identity.
+    #[command(subcommand)]
+    Node(NodeCmd),
+}
+
+#[derive(Subcommand)]
+enum CalendarCmd {
+    /// The date of the N-th working day after DATE (DATE itself not counted).
+    AddWorkdays {
+        date: String,
+        n: u32,
+        /// A clock-stopping interval FROM..UNTIL (inclusive), repeatable.
+        #[arg(long, value_name = "FROM..UNTIL")]
+        pause: Vec<String>,
+        /// Use the bundled table even if a database exists.
+        #[arg(long)]
+        bundled: bool,
+    },
+    /// Whether DATE is a working day (exit 0 yes, 1 no).
+    IsWorkday {
+        date: String,
+        #[arg(long)]
+        bundled: bool,
+    },
+    /// List the holidays and makeup workdays of YEAR.
+    List { year: i16 },
+    /// Set DATE to holiday, makeup (调休上班) or normal (admin override; audited).
+    Set {
+        date: String,
+        kind: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Declare YEAR's holiday data complete (results stop being provisional).
+    CoverYear {
+        year: i16,
+        #[arg(long)]
+        uncover: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Verify the whole hash chain; exit 1 naming the first bad entry.
+    Verify,
+    /// Print entries as JSON lines.
+    List {
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum NodeCmd {
+    /// Initialise this node's identity (once).
+    Init {
+        /// 6- or 12-digit division code of the region this node serves.
+        #[arg(long)]
+        division: String,
+        /// Display name (default: the division's name).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_parser = ["national", "provincial", "municipal", "county"])]
+        tier: String,
+    },
+    /// Show this node's identity.
+    Show,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 / error: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let mut over = Overrides { config_file: cli.config, data_dir: cli.data_dir, database_url: cli.database_url, listen: None };
+    match cli.cmd {
+        Cmd::Codes { value, kind } => Ok(codes(&value, kind.as_deref())),
+        Cmd::CheckConfig => {
+            let (cfg, sources) = config::load(&over, &env)?;
+            println!("# yiwang effective configuration (secrets redacted)");
+            println!("# precedence: defaults < file < YIWANG_* env < flags");
+            println!("# file: {}", sources.file.as_ref().map_or("(none)".to_string(), |f| f.display().to_string()));
+            println!("# env: {}", if sources.env_vars.is_empty() { "(none)".to_string() } else { sources.env_vars.join(", ") });
+            print!("{}", toml::to_string(&cfg.redacted())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Migrate => {
+            let (cfg, _) = config::load(&over, &env)?;
+            let store = open_store(&cfg).await?;
+            println!("数据库已是最新 / database is up to date ({})", yiwang_store::redact_url(&cfg.effective_database_url()));
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Serve { listen } => {
+            over.listen = listen;
+            let (cfg, _) = config::load(&over, &env)?;
+            init_logging(&cfg);
+            let store = open_store(&cfg).await?;
+            serve(&cfg, store).await
+        }
+        Cmd::Demo { listen, fresh } => {
+            over.listen = listen;
+            if over.data_dir.is_none() && !env.contains_key("YIWANG_DATA_DIR") {
+                over.data_dir = Some(PathBuf::from("./yiwang-demo-data"));
+            }
+            let (cfg, _) = config::load(&over, &env)?;
+            init_logging(&cfg);
+            if fresh && cfg.database_url.is_none() && cfg.data_dir.exists() {
+                std::fs::remove_dir_all(&cfg.data_dir).with_context(|| format!("removing {}", cfg.data_dir.display()))?;
+            }
+            let store = open_store(&cfg).await?;
+            if demo::seed(&store).await? {
+                tracing::info!("demo node created in {}", cfg.data_dir.display());
+            } else {
+                tracing::info!("reusing the existing node in {} (use --fresh to start over)", cfg.data_dir.display());
+            }
+            serve(&cfg, store).await
+        }
+        Cmd::Calendar(c) => calendar(c, &over, &env).await,
+        Cmd::Audit(a) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            let store = open_store(&cfg).await?;
+            let code = match a {
+                AuditCmd::Verify => match store.audit_verify().await? {
+                    AuditReport::Intact { entries, head_hash } => {
+                        println!("审计链完整 / audit chain intact: {entries} entries, head {head_hash}");
+                        ExitCode::SUCCESS
+                    }
+                    AuditReport::Broken { first_break, entry } => {
+                        eprintln!("审计链已损坏 / audit chain BROKEN at entry {}: {}", first_break.seq(), first_break.message_zh());
+                        eprintln!("  {first_break}");
+                        let out = serde_json::json!({ "status": "broken", "first_bad_seq": first_break.seq(), "code": first_break.code(), "break": first_break, "entry": entry });
+                        println!("{}", serde_json::to_string_pretty(&out)?);
+                        ExitCode::from(EXIT_INVALID)
+                    }
+                },
+                AuditCmd::List { after, limit } => {
+                    let page = store.audit_page(after, limit.clamp(1, 10_000)).await?;
+                    for e in page.entries {
+                        println!("{}", serde_json::to_string(&e)?);
+                    }
+                    ExitCode::SUCCESS
+                }
+            };
+            store.close().await;
+            Ok(code)
+        }
+        Cmd::Node(n) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            let store = open_store(&cfg).await?;
+            match n {
+                NodeCmd::Show => match store.node_info().await? {
+                    Some(info) => {
+                        let regions = store.node_regions().await?;
+                        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "node": info, "regions": regions }))?);
+                    }
+                    None => println!("节点尚未初始化 / node not initialised: run `yiwang node init`"),
+                },
+                NodeCmd::Init { division, name, tier } => {
+                    let (d, _) = match yiwang_codes::DivisionCode::parse(&division) {
+                        Ok(d) => d,
+                        Err(e) => {
+                            eprintln!("{} / {e}", e.message_zh());
+                            return Ok(ExitCode::from(EXIT_INVALID));
+                        }
+                    };
+                    let name = name.or_else(|| d.name().map(str::to_string)).unwrap_or_else(|| d.as_str().to_string());
+                    let info = yiwang_store::NodeInfo { division_code: d.as_str().to_string(), name, tier, created_at: String::new() };
+                    let mut tx = store.begin().await?;
+                    if let Err(e) = tx.create_node(&info, &[], "cli", jiff::Timestamp::now()).await {
+                        eprintln!("{} / {e}", e.message_zh());
+                        return Ok(ExitCode::from(EXIT_INVALID));
+                    }
+                    tx.commit().await?;
+                    println!("节点已初始化 / node initialised: {} ({})", info.name, info.division_code);
+                }
+            }
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if cfg.log.format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    let url = cfg.effective_database_url();
+    if Backend::from_url(&url)? == Backend::Sqlite && cfg.database_url.is_none() {
+        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+    }
+    Store::open(&url, &cfg.store_options(), jiff::Timestamp::now())
+        .await
+        .with_context(|| format!("opening database {}", yiwang_store::redact_url(&url)))
+}
+
+async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(database = %yiwang_store::redact_url(&cfg.effective_database_url()), "yiwang listening on http://{addr}");
+    println!("yiwang 已启动 / listening on http://{addr}");
+    let state = yiwang_web::AppState::new(store.clone());
+    yiwang_web::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn today_cst() -> Date {
+    jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date()
+}
+
+fn codes(value: &str, kind: Option<&str>) -> ExitCode {
+    let today = today_cst();
+    let result = match kind {
+        Some(k) => match serde_json::from_value::<yiwang_codes::CodeKind>(serde_json::Value::String(k.to_string())) {
+            Ok(kind) => yiwang_codes::parse_as(kind, value, today).map_err(|e| (Some(kind), e)),
+            Err(_) => {
+                eprintln!("未知的编码类型 / unknown kind {k:?}");
+                return ExitCode::from(2);
+            }
+        },
+        None => yiwang_codes::detect(value, today).map_err(|e| (e.kind, e.error)),
+    };
+    match result {
+        Ok(parsed) => {
+            let mut v = serde_json::to_value(&parsed).unwrap_or_default();
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("valid".into(), true.into());
+            }
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err((kind, e)) => {
+            let out = serde_json::json!({
+                "valid": false,
+                "kind": kind,
+                "reason": e.reason(),
+                "code": e.code(),
+                "message_zh": e.message_zh(),
+                "message_en": e.message_en(),
+                "error": e,
+            });
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            eprintln!("无效 / invalid ({}): {} / {}", e.reason(), e.message_zh(), e.message_en());
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+fn parse_date(s: &str) -> anyhow::Result<Date> {
+    s.parse().map_err(|_| anyhow::anyhow!("“{s}”不是有效日期（YYYY-MM-DD）/ {s:?} is not a valid YYYY-MM-DD date"))
+}
+
+/// The calendar in force: the database's if one exists, else the bundled table
+/// (a calculation should not create a database as a side effect).
+async fn load_calendar(cfg: &Config, bundled: bool) -> anyhow::Result<Calendar> {
+    let url = cfg.effective_database_url();
+    let sqlite_missing = Backend::from_url(&url)? == Backend::Sqlite && cfg.database_url.is_none() && !cfg.data_dir.join("yiwang.db").exists();
+    if bundled || sqlite_missing {
+        if !bundled {
+            eprintln!("（未找到数据库，使用内置节假日表 / no database found, using the bundled holiday table）");
+        }
+        return Ok(Calendar::bundled()?);
+    }
+    let store = open_store(cfg).await?;
+    let cal = store.load_calendar().await?;
+    store.close().await;
+    Ok(cal)
+}
+
+async fn calendar(c: CalendarCmd, over: &Overrides, env: &HashMap<String, String>) -> anyhow::Result<ExitCode> {
+    let (cfg, _) = config::load(over, env)?;
+    let provisional_note = |p: bool| {
+        if p {
+            eprintln!("注意：所涉年份无节假日数据，仅按周末计算（临时结果）/ note: a year without holiday data was counted by weekends only (provisional)");
+        }
+    };
+    match c {
+        CalendarCmd::AddWorkdays { date, n, pause, bundled } => {
+            let start = parse_date(&date)?;
+            let mut pauses = Vec::new();
+            for p in &pause {
+                let (a, b) = p.split_once("..").ok_or_else(|| anyhow::anyhow!("暂停区间格式应为 FROM..UNTIL / pause must be FROM..UNTIL: {p}"))?;
+                pauses.push(Pause { from: parse_date(a)?, until: parse_date(b)? });
+            }
+            let cal = load_calendar(&cfg, bundled).await?;
+            match cal.add_workdays_paused(start, n, &pauses) {
+                Ok(due) => {
+                    println!("{}", due.value);
+                    provisional_note(due.provisional);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{} / {e}", e.message_zh());
+                    Ok(ExitCode::from(EXIT_INVALID))
+                }
+            }
+        }
+        CalendarCmd::IsWorkday { date, bundled } => {
+            let d = parse_date(&date)?;
+            let cal = load_calendar(&cfg, bundled).await?;
+            let kind = cal.kind(d);
+            println!("{} {} {} ({})", d, if kind.is_workday() { "true" } else { "false" }, kind.name_zh(), d.strftime("%A"));
+            provisional_note(!cal.is_covered(d.year()));
+            Ok(if kind.is_workday() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_INVALID) })
+        }
+        CalendarCmd::List { year } => {
+            let store = open_store(&cfg).await?;
+            for d in store.calendar_days(year).await? {
+                println!("{}\t{}\t{}\t{}", d.day, d.kind.as_str(), d.source, d.name);
+            }
+            let cal = store.load_calendar().await?;
+            provisional_note(!cal.is_covered(year));
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        CalendarCmd::Set { date, kind, name } => {
+            let d = parse_date(&date)?;
+            let kind = match kind.as_str() {
+                "normal" => None,
+                k => Some(SpecialDay::parse(k).ok_or_else(|| anyhow::anyhow!("类型应为 holiday、makeup 或 normal / kind must be holiday, makeup or normal"))?),
+            };
+            let store = open_store(&cfg).await?;
+            let mut tx = store.begin().await?;
+            tx.set_calendar_day(d, kind, &name, "cli:admin", jiff::Timestamp::now()).await?;
+            tx.commit().await?;
+            println!("已更新 / updated {d}");
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        CalendarCmd::CoverYear { year, uncover } => {
+            let store = open_store(&cfg).await?;
+            let mut tx = store.begin().await?;
+            tx.set_calendar_year_covered(year, !uncover, "cli:admin", jiff::Timestamp::now()).await?;
+            tx.commit().await?;
+            println!("已更新 / updated {year}");
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! `/api/v1` JSON endpoints.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Json;
+use axum::routing::get;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use yiwang_codes::{CodeKind, Parsed};
+
+use crate::{ApiError, AppState, WebError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/codes/{value}", get(codes))
+        .route("/calendar/days/{date}", get(calendar_day))
+        .route("/calendar/add-workdays", get(add_workdays))
+}
+
+/// Today in China Standard Time (UTC+8, no DST), the zone every deadline is counted in.
+pub(crate) fn today_cst() -> Date {
+    jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date()
+}
+
+#[derive(Deserialize)]
+struct CodesQuery {
+    kind: Option<String>,
+}
+
+async fn codes(Path(value): Path<String>, Query(q): Query<CodesQuery>) -> Result<Json<Parsed>, ApiError> {
+    let today = today_cst();
+    let result = match q.kind.as_deref() {
+        Some(k) => {
+            let kind: CodeKind = serde_json::from_value(serde_json::Value::String(k.to_string()))
+                .map_err(|_| WebError::BadParam { name: "kind", detail: format!("unknown kind {k:?}") })?;
+            yiwang_codes::parse_as(kind, &value, today).map_err(|e| (Some(kind), e))
+        }
+        None => yiwang_codes::detect(&value, today).map_err(|e| (e.kind, e.error)),
+    };
+    result.map(Json).map_err(|(kind, e)| ApiError::new(&e).with_detail(serde_json::json!({ "kind": kind, "reason": e.reason(), "error": e })))
+}
+
+fn parse_date(name: &'static str, s: &str) -> Result<Date, WebError> {
+    s.parse().map_err(|_| WebError::BadParam { name, detail: format!("{s:?} is not a YYYY-MM-DD date / 不是有效日期") })
+}
+
+#[derive(Serialize)]
+struct DayAnswer {
+    date: Date,
+    kind: yiwang_calendar::DayKind,
+    kind_zh: &'static str,
+    is_workday: bool,
+    provisional: bool,
+}
+
+async fn calendar_day(State(state): State<AppState>, Path(date): Path<String>) -> Result<Json<DayAnswer>, ApiError> {
+    let date = parse_date("date", &date)?;
+    let cal = state.store().load_calendar().await?;
+    let kind = cal.kind(date);
+    Ok(Json(DayAnswer { date, kind, kind_zh: kind.name_zh(), is_workday: kind.is_workday(), provisional: !cal.is_covered(date.year()) }))
+}
+
+#[derive(Deserialize)]
+struct AddQuery {
+    start: String,
+    n: u32,
+}
+
+#[derive(Serialize)]
+struct AddAnswer {
+    start: Date,
+    workdays: u32,
+    due: Date,
+    provisional: bool,
+}
+
+async fn add_workdays(State(state): State<AppState>, Query(q): Query<AddQuery>) -> Result<Json<AddAnswer>, ApiError> {
+    let start = parse_date("start", &q.start)?;
+    let cal = state.store().load_calendar().await?;
+    let due = cal.add_workdays(start, q.n)?;
+    Ok(Json(AddAnswer { start, workdays: q.n, due: due.value, provisional: due.provisional }))
+}

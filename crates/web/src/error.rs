@@ -1,0 +1,76 @@
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use yiwang_errors::{Coded, ErrorKind, Problem};
+
+/// Any crate's error at the HTTP edge: a problem+json body with a stable code,
+/// Chinese and English messages; 5xx are logged with their cause.
+pub struct ApiError {
+    problem: Problem,
+}
+
+impl ApiError {
+    pub fn new(e: &dyn Coded) -> Self {
+        if e.kind().is_server_fault() {
+            tracing::error!(code = e.code(), error = %e, "request failed by our fault");
+        }
+        ApiError { problem: Problem::from_error(e) }
+    }
+
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.problem = self.problem.with_detail(detail);
+        self
+    }
+}
+
+impl<E: Coded> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError::new(&e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, Json(self.problem)).into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        resp
+    }
+}
+
+/// Errors raised by the web layer itself.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("no such resource: {0}")]
+    NotFound(String),
+    #[error("invalid parameter {name}: {detail}")]
+    BadParam { name: &'static str, detail: String },
+    #[error("internal error")]
+    Panic,
+}
+
+impl Coded for WebError {
+    fn code(&self) -> &'static str {
+        match self {
+            WebError::NotFound(_) => "http.not_found",
+            WebError::BadParam { .. } => "http.bad_parameter",
+            WebError::Panic => "http.internal",
+        }
+    }
+
+    fn kind(&self) -> ErrorKind {
+        match self {
+            WebError::NotFound(_) => ErrorKind::NotFound,
+            WebError::BadParam { .. } => ErrorKind::BadRequest,
+            WebError::Panic => ErrorKind::Internal,
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            WebError::NotFound(p) => format!("请求的资源不存在：{p}"),
+            WebError::BadParam { name, detail } => format!("参数 {name} 无效：{detail}"),
+            WebError::Panic => "服务器内部错误".into(),
+        }
+    }
+}
