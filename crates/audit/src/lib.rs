@@ -46,7 +46,18 @@ pub struct AuditEntry {
 pub fn entry_hash(seq: i64, r: &AuditRecord, prev_hash: &str) -> String {
     let mut h = Sm3Hasher::new();
     let seq_s = seq.to_string();
-    for part in [DOMAIN_TAG, seq_s.as_bytes(), r.at.as_bytes(), r.actor.as_bytes(), r.action.as_bytes(), r.object_type.as_bytes(), r.object_id.as_bytes(), r.reason.as_bytes(), r.data.as_bytes(), prev_hash.as_bytes()] {
+    for part in [
+        DOMAIN_TAG,
+        seq_s.as_bytes(),
+        r.at.as_bytes(),
+        r.actor.as_bytes(),
+        r.action.as_bytes(),
+        r.object_type.as_bytes(),
+        r.object_id.as_bytes(),
+        r.reason.as_bytes(),
+        r.data.as_bytes(),
+        prev_hash.as_bytes(),
+    ] {
         h.update(&(part.len() as u64).to_be_bytes());
         h.update(part);
     }

@@ -147,7 +147,10 @@ impl ImplementationCode {
         check_alnum_upper(WHAT, s, 0)?;
         let (_, uscc) = Uscc::parse(&s[..18]).map_err(|e| match e {
             CodeError::CheckChar { expected, found, .. } => CodeError::CheckChar { what: "uscc", expected, found },
-            other => CodeError::Format { what: WHAT, detail: format!("前18位不是有效的统一社会信用代码 / first 18 characters are not a valid USCC: {other}") },
+            other => CodeError::Format {
+                what: WHAT,
+                detail: format!("前18位不是有效的统一社会信用代码 / first 18 characters are not a valid USCC: {other}"),
+            },
         })?;
         let level_char = s.chars().nth(18).unwrap_or('?');
         let level = UseLevel::from_digit(level_char).ok_or(CodeError::Charset {
@@ -253,7 +256,12 @@ mod tests {
         assert_eq!(info.uscc.code, "11370800MB28559184");
         assert_eq!(info.level, UseLevel::Municipal);
         assert_eq!(info.basic_code, "370117002011");
-        for real in ["11650000010183859F2650116013001", "1145072100811537184452004020000", "11450721MB155808114000104002000", "12441500196720244T3442199806003"] {
+        for real in [
+            "11650000010183859F2650116013001",
+            "1145072100811537184452004020000",
+            "11450721MB155808114000104002000",
+            "12441500196720244T3442199806003",
+        ] {
             ImplementationCode::parse(real).unwrap();
         }
         let (_, info) = ImplementationCode::parse("11450721MB155808114000104002000").unwrap();

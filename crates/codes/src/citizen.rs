@@ -76,10 +76,8 @@ impl CitizenId {
                     return Err(CodeError::Charset { what: WHAT, position, found, allowed: "0-9" });
                 }
                 let body = format!("{}19{}", &s[..6], &s[6..]);
-                let check = citizen_check_char(&body).ok_or(CodeError::Format {
-                    what: WHAT,
-                    detail: "15位号码无法升位 / cannot upgrade 15-digit number".into(),
-                })?;
+                let check = citizen_check_char(&body)
+                    .ok_or(CodeError::Format { what: WHAT, detail: "15位号码无法升位 / cannot upgrade 15-digit number".into() })?;
                 (format!("{body}{check}"), true)
             }
             _ => return Err(CodeError::Length { what: WHAT, expected: "18（或旧版15）/ 18 (or legacy 15)", actual: len }),
@@ -103,10 +101,8 @@ impl CitizenId {
         if birth.year() < 1800 {
             return Err(CodeError::Date { what: WHAT, value: birth_raw.to_string() });
         }
-        let expected = citizen_check_char(&number[..17]).ok_or(CodeError::Format {
-            what: WHAT,
-            detail: "前17位须为数字 / first 17 must be digits".into(),
-        })?;
+        let expected = citizen_check_char(&number[..17])
+            .ok_or(CodeError::Format { what: WHAT, detail: "前17位须为数字 / first 17 must be digits".into() })?;
         let found = number.chars().nth(17).unwrap_or('?');
         if expected != found {
             return Err(CodeError::CheckChar { what: WHAT, expected, found });

@@ -29,7 +29,9 @@ pub enum CodeKind {
 pub enum Parsed {
     CitizenId(CitizenIdInfo),
     Uscc(UsccInfo),
-    OrgCode { code: String },
+    OrgCode {
+        code: String,
+    },
     Division {
         #[serde(flatten)]
         info: DivisionInfo,
@@ -37,7 +39,10 @@ pub enum Parsed {
         /// Other kinds this string is also well-formed as.
         also_valid_as: Vec<CodeKind>,
     },
-    BasicCode { code: String, national_item: bool },
+    BasicCode {
+        code: String,
+        national_item: bool,
+    },
     ImplementationCode(ImplementationCodeInfo),
     CaseNo(CaseNoInfo),
     LicenseId(LicenseIdInfo),

@@ -82,11 +82,9 @@ impl Coded for CodeError {
             CodeError::Length { what, expected, actual } => {
                 format!("{}长度为{actual}位，应为{expected}位", what_zh(what))
             }
-            CodeError::Charset { what, position, found, allowed } => format!(
-                "{}第{}位字符“{found}”不合法（允许：{allowed}）",
-                what_zh(what),
-                position + 1
-            ),
+            CodeError::Charset { what, position, found, allowed } => {
+                format!("{}第{}位字符“{found}”不合法（允许：{allowed}）", what_zh(what), position + 1)
+            }
             CodeError::CheckChar { what, expected, found } => {
                 format!("{}校验码错误：末位为“{found}”，应为“{expected}”", what_zh(what))
             }

@@ -82,10 +82,8 @@ impl LicenseId {
             return Err(CodeError::Format { what: WHAT, detail: "版本号须为001–999 / version must be 001–999".into() });
         }
         let payload = format!("{type_code}{issuer}{number}{version:03}");
-        let check = mod37_36_check_char(&payload).ok_or(CodeError::Format {
-            what: WHAT,
-            detail: "只允许大写字母和数字 / only 0-9 A-Z allowed".into(),
-        })?;
+        let check = mod37_36_check_char(&payload)
+            .ok_or(CodeError::Format { what: WHAT, detail: "只允许大写字母和数字 / only 0-9 A-Z allowed".into() })?;
         let id = format!("{LICENSE_ROOT}.{type_code}.{issuer}.{number}.{version:03}.{check}");
         Self::parse(&id).map(|(l, _)| l)
     }
@@ -116,7 +114,9 @@ impl LicenseId {
             detail: format!("证照类型代码前18位不是有效的统一社会信用代码 / type code does not start with a valid USCC: {e}"),
         })?;
         if !type_code[18..].bytes().all(|b| b.is_ascii_digit()) {
-            return Err(CodeError::Format { what: WHAT, detail: "类型顺序号须为3位数字 / type sequence must be 3 digits".into() });
+            return Err(CodeError::Format {
+                what: WHAT, detail: "类型顺序号须为3位数字 / type sequence must be 3 digits".into()
+            });
         }
         offset += type_code.len() + 1;
         if !(6..=18).contains(&issuer.len()) {

@@ -144,12 +144,7 @@ impl Uscc {
             return Err(CodeError::Length { what: WHAT, expected: "18", actual: len });
         }
         if let Some((position, found)) = s.chars().enumerate().find(|(_, c)| uscc_value(*c).is_none()) {
-            return Err(CodeError::Charset {
-                what: WHAT,
-                position,
-                found,
-                allowed: "0-9, A-Z 除 I O S V Z / except I O S V Z",
-            });
+            return Err(CodeError::Charset { what: WHAT, position, found, allowed: "0-9, A-Z 除 I O S V Z / except I O S V Z" });
         }
         let expected = uscc_check_char(&s[..17]).ok_or(CodeError::Format { what: WHAT, detail: "bad body".into() })?;
         let found = s.chars().nth(17).unwrap_or('?');
@@ -207,7 +202,15 @@ mod tests {
 
     #[test]
     fn domain_vectors() {
-        for ok in ["91350100M000100Y43", "91330102MA28NBU477", "11100000000013338W", "12441500196720244T", "115113010833722043", "11370800MB28559184", "11650000010183859F"] {
+        for ok in [
+            "91350100M000100Y43",
+            "91330102MA28NBU477",
+            "11100000000013338W",
+            "12441500196720244T",
+            "115113010833722043",
+            "11370800MB28559184",
+            "11650000010183859F",
+        ] {
             let (u, info) = Uscc::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
             assert_eq!(u.as_str(), ok);
             assert!(info.warnings.iter().all(|w| w.code != "codes.uscc_org_code_check"), "{ok}: {:?}", info.warnings);

@@ -82,10 +82,7 @@ impl Problem {
         let kind = e.kind();
         // Our own faults never leak internals to the caller.
         let (zh, en) = if kind == ErrorKind::Internal {
-            (
-                "服务器内部错误，已记录，请稍后重试".to_string(),
-                "internal server error; it has been logged, please retry later".to_string(),
-            )
+            ("服务器内部错误，已记录，请稍后重试".to_string(), "internal server error; it has been logged, please retry later".to_string())
         } else {
             (e.message_zh(), e.message_en())
         };

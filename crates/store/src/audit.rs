@@ -9,12 +9,15 @@ use crate::{Result, Store, StoreError, Tx};
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum AuditReport {
-    Intact { entries: i64, head_hash: String },
+    Intact {
+        entries: i64,
+        head_hash: String,
+    },
     Broken {
         #[serde(flatten)]
         first_break: AuditBreak,
         /// The first bad entry as stored, when it exists.
-        entry: Option<AuditEntry>,
+        entry: Option<Box<AuditEntry>>,
     },
 }
 
@@ -52,9 +55,7 @@ impl Tx {
     /// takes the write lock (a row lock on PostgreSQL, the database lock on
     /// SQLite), so concurrent appenders queue instead of forking the chain.
     pub async fn append_audit(&mut self, record: AuditRecord) -> Result<AuditEntry> {
-        let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *self.inner)
-            .await?;
+        let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").fetch_one(&mut *self.inner).await?;
         let new_seq: i64 = head.try_get("seq")?;
         let prev_hash: String = head.try_get("hash")?;
         let entry = chain_next(new_seq - 1, &prev_hash, record);
@@ -113,7 +114,7 @@ impl Store {
             for r in &rows {
                 let e = entry_from_row(r)?;
                 if let Err(b) = verifier.push(&e) {
-                    return Ok(AuditReport::Broken { first_break: b, entry: Some(e) });
+                    return Ok(AuditReport::Broken { first_break: b, entry: Some(Box::new(e)) });
                 }
             }
             if (rows.len() as i64) < PAGE {

@@ -64,11 +64,13 @@ impl Store {
     }
 
     pub async fn calendar_days(&self, year: i16) -> Result<Vec<StoredDay>> {
-        let rows = sqlx::query("SELECT day, kind, name, source, updated_at FROM calendar_days WHERE day >= $1 AND day <= $2 AND kind <> 'normal' ORDER BY day")
-            .bind(format!("{year:04}-01-01"))
-            .bind(format!("{year:04}-12-31"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT day, kind, name, source, updated_at FROM calendar_days WHERE day >= $1 AND day <= $2 AND kind <> 'normal' ORDER BY day",
+        )
+        .bind(format!("{year:04}-01-01"))
+        .bind(format!("{year:04}-12-31"))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 let kind: String = r.try_get("kind")?;
@@ -87,7 +89,14 @@ impl Store {
 impl Tx {
     /// Set an explicit calendar day, or with `kind = None` make it an ordinary
     /// day (weekday/weekend rule) even where the bundled table lists it. Audited.
-    pub async fn set_calendar_day(&mut self, day: Date, kind: Option<SpecialDay>, name: &str, actor: &str, now: jiff::Timestamp) -> Result<()> {
+    pub async fn set_calendar_day(
+        &mut self,
+        day: Date,
+        kind: Option<SpecialDay>,
+        name: &str,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
         let at = ts(now);
         sqlx::query(
             "INSERT INTO calendar_days (day, kind, name, source, updated_at) VALUES ($1, $2, $3, 'admin', $4) \

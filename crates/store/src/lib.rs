@@ -87,7 +87,8 @@ impl Store {
             }
             _ => url.to_string(),
         };
-        let connect_opts = AnyConnectOptions::from_str(&url)?.log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let connect_opts =
+            AnyConnectOptions::from_str(&url)?.log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
         let max = if url.contains(":memory:") { 1 } else { opts.max_connections };
         let pool = AnyPoolOptions::new()
             .max_connections(max)

@@ -22,7 +22,8 @@ pub struct NodeRegion {
 
 impl Store {
     pub async fn node_info(&self) -> Result<Option<NodeInfo>> {
-        let row = sqlx::query("SELECT division_code, name, tier, created_at FROM node_info WHERE id = 1").fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT division_code, name, tier, created_at FROM node_info WHERE id = 1").fetch_optional(&self.pool).await?;
         row.map(|r| {
             Ok(NodeInfo {
                 division_code: r.try_get("division_code")?,
@@ -38,7 +39,12 @@ impl Store {
         let rows = sqlx::query("SELECT code, name, level, parent_code FROM node_regions ORDER BY code").fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
-                Ok(NodeRegion { code: r.try_get("code")?, name: r.try_get("name")?, level: r.try_get("level")?, parent_code: r.try_get("parent_code")? })
+                Ok(NodeRegion {
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    level: r.try_get("level")?,
+                    parent_code: r.try_get("parent_code")?,
+                })
             })
             .collect()
     }

@@ -1,4 +1,5 @@
 //! The store conformance suite: every test runs on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use jiff::civil::date;
 use yiwang_audit::{AuditBreak, AuditRecord};
@@ -78,14 +79,20 @@ both_backends!(calendar_seeded_and_editable, |db| {
 });
 
 both_backends!(audit_commits_with_the_change_or_not_at_all, |db| {
-    let node = NodeInfo { division_code: "650000000000".into(), name: "示例".into(), tier: "provincial".into(), created_at: String::new() };
+    let node =
+        NodeInfo { division_code: "650000000000".into(), name: "示例".into(), tier: "provincial".into(), created_at: String::new() };
     let mut tx = db.store.begin().await.unwrap();
     tx.create_node(&node, &[], "test", jiff::Timestamp::now()).await.unwrap();
     tx.rollback().await.unwrap();
     assert!(db.store.node_info().await.unwrap().is_none());
     assert!(db.store.audit_page(0, 10).await.unwrap().entries.is_empty(), "rolled back audit entry survived");
 
-    let regions = [NodeRegion { code: "650100000000".into(), name: "乌鲁木齐市".into(), level: "prefecture".into(), parent_code: Some("650000000000".into()) }];
+    let regions = [NodeRegion {
+        code: "650100000000".into(),
+        name: "乌鲁木齐市".into(),
+        level: "prefecture".into(),
+        parent_code: Some("650000000000".into()),
+    }];
     let mut tx = db.store.begin().await.unwrap();
     tx.create_node(&node, &regions, "test", jiff::Timestamp::now()).await.unwrap();
     tx.commit().await.unwrap();

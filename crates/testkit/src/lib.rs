@@ -66,11 +66,11 @@ impl TestDb {
     /// Close the pool and drop the schema or files.
     pub async fn cleanup(self) {
         self.store.close().await;
-        if let Some(schema) = &self.pg_schema {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_base_url()).await {
-                let _ = conn.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).await;
-                let _ = conn.close().await;
-            }
+        if let Some(schema) = &self.pg_schema
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&pg_base_url()).await
+        {
+            let _ = conn.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).await;
+            let _ = conn.close().await;
         }
         drop(self.dir);
     }

@@ -37,7 +37,9 @@ async fn codes(Path(value): Path<String>, Query(q): Query<CodesQuery>) -> Result
         }
         None => yiwang_codes::detect(&value, today).map_err(|e| (e.kind, e.error)),
     };
-    result.map(Json).map_err(|(kind, e)| ApiError::new(&e).with_detail(serde_json::json!({ "kind": kind, "reason": e.reason(), "error": e })))
+    result
+        .map(Json)
+        .map_err(|(kind, e)| ApiError::new(&e).with_detail(serde_json::json!({ "kind": kind, "reason": e.reason(), "error": e })))
 }
 
 fn parse_date(name: &'static str, s: &str) -> Result<Date, WebError> {

@@ -109,7 +109,8 @@ async fn track_metrics(req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let resp = next.run(req).await;
     let status = resp.status();
-    metrics::counter!("yiwang_http_requests_total", "route" => route.clone(), "method" => method, "status" => status.as_u16().to_string()).increment(1);
+    metrics::counter!("yiwang_http_requests_total", "route" => route.clone(), "method" => method, "status" => status.as_u16().to_string())
+        .increment(1);
     metrics::histogram!("yiwang_http_request_duration_seconds", "route" => route).record(started.elapsed().as_secs_f64());
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         metrics::counter!("yiwang_http_server_errors_total").increment(1);
@@ -118,6 +119,10 @@ async fn track_metrics(req: Request, next: Next) -> Response {
 }
 
 /// Serve until `shutdown` resolves; in-flight requests are drained first.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }

@@ -270,7 +270,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn init_logging(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.level));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = if cfg.log.format == "json" { builder.json().try_init() } else { builder.try_init() };
 }
@@ -368,7 +369,8 @@ fn parse_date(s: &str) -> anyhow::Result<Date> {
 /// (a calculation should not create a database as a side effect).
 async fn load_calendar(cfg: &Config, bundled: bool) -> anyhow::Result<Calendar> {
     let url = cfg.effective_database_url();
-    let sqlite_missing = Backend::from_url(&url)? == Backend::Sqlite && cfg.database_url.is_none() && !cfg.data_dir.join("yiwang.db").exists();
+    let sqlite_missing =
+        Backend::from_url(&url)? == Backend::Sqlite && cfg.database_url.is_none() && !cfg.data_dir.join("yiwang.db").exists();
     if bundled || sqlite_missing {
         if !bundled {
             eprintln!("（未找到数据库，使用内置节假日表 / no database found, using the bundled holiday table）");
@@ -385,7 +387,9 @@ async fn calendar(c: CalendarCmd, over: &Overrides, env: &HashMap<String, String
     let (cfg, _) = config::load(over, env)?;
     let provisional_note = |p: bool| {
         if p {
-            eprintln!("注意：所涉年份无节假日数据，仅按周末计算（临时结果）/ note: a year without holiday data was counted by weekends only (provisional)");
+            eprintln!(
+                "注意：所涉年份无节假日数据，仅按周末计算（临时结果）/ note: a year without holiday data was counted by weekends only (provisional)"
+            );
         }
     };
     match c {
@@ -393,7 +397,8 @@ async fn calendar(c: CalendarCmd, over: &Overrides, env: &HashMap<String, String
             let start = parse_date(&date)?;
             let mut pauses = Vec::new();
             for p in &pause {
-                let (a, b) = p.split_once("..").ok_or_else(|| anyhow::anyhow!("暂停区间格式应为 FROM..UNTIL / pause must be FROM..UNTIL: {p}"))?;
+                let (a, b) =
+                    p.split_once("..").ok_or_else(|| anyhow::anyhow!("暂停区间格式应为 FROM..UNTIL / pause must be FROM..UNTIL: {p}"))?;
                 pauses.push(Pause { from: parse_date(a)?, until: parse_date(b)? });
             }
             let cal = load_calendar(&cfg, bundled).await?;
@@ -431,7 +436,10 @@ async fn calendar(c: CalendarCmd, over: &Overrides, env: &HashMap<String, String
             let d = parse_date(&date)?;
             let kind = match kind.as_str() {
                 "normal" => None,
-                k => Some(SpecialDay::parse(k).ok_or_else(|| anyhow::anyhow!("类型应为 holiday、makeup 或 normal / kind must be holiday, makeup or normal"))?),
+                k => Some(
+                    SpecialDay::parse(k)
+                        .ok_or_else(|| anyhow::anyhow!("类型应为 holiday、makeup 或 normal / kind must be holiday, makeup or normal"))?,
+                ),
             };
             let store = open_store(&cfg).await?;
             let mut tx = store.begin().await?;
