@@ -1,0 +1,218 @@
+//! End-to-end tests of the `yiwang` binary, as an operator would run it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use yiwang_audit::AuditRecord;
+use yiwang_store::Backend;
+use yiwang_testkit::{TestDb, both_backends};
+
+fn yiwang(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_yiwang")).args(args).env_remove("YIWANG_CONFIG").output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn codes_prints_fields_of_a_valid_id() {
+    let o = yiwang(&["codes", "11010519491231002X"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "citizen_id");
+    assert_eq!(v["birth_date"], "1949-12-31");
+    assert_eq!(v["sex"], "female");
+    assert_eq!(v["region"], "110105");
+}
+
+#[test]
+fn codes_names_the_check_character() {
+    let o = yiwang(&["codes", "110105194912310021"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["reason"], "check_char");
+    assert_eq!(v["error"]["expected"], "X");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("check_char"));
+}
+
+#[test]
+fn codes_detects_every_kind() {
+    for (value, kind) in [
+        ("91350100M000100Y43", "uscc"),
+        ("330100", "division"),
+        ("11370800MB285591843370117002011", "implementation_code"),
+        ("12441500196720244T3442199806003202206230068", "case_no"),
+        ("1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F", "license_id"),
+    ] {
+        let o = yiwang(&["codes", value]);
+        assert!(o.status.success(), "{value}");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["kind"], kind, "{value}");
+    }
+    assert_eq!(yiwang(&["codes", "12345"]).status.code(), Some(1));
+}
+
+#[test]
+fn calendar_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = yiwang(&["--data-dir", d, "calendar", "add-workdays", "2025-09-26", "20"]);
+    assert_eq!(stdout(&o).trim(), "2025-10-30");
+    assert!(!dir.path().join("yiwang.db").exists(), "a calculation must not create a database");
+    let o = yiwang(&["--data-dir", d, "calendar", "add-workdays", "2025-03-03", "5", "--pause", "2025-03-04..2025-03-05"]);
+    assert_eq!(stdout(&o).trim(), "2025-03-12");
+    assert!(yiwang(&["--data-dir", d, "calendar", "is-workday", "2025-09-28"]).status.success());
+    assert_eq!(yiwang(&["--data-dir", d, "calendar", "is-workday", "2025-10-08"]).status.code(), Some(1));
+    let o = yiwang(&["--data-dir", d, "calendar", "add-workdays", "2031-01-01", "3"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("provisional"));
+    // An admin edit lives in the database and changes answers.
+    assert!(yiwang(&["--data-dir", d, "calendar", "set", "2025-10-29", "holiday", "--name", "测试"]).status.success());
+    let o = yiwang(&["--data-dir", d, "calendar", "add-workdays", "2025-09-26", "20"]);
+    assert_eq!(stdout(&o).trim(), "2025-10-31");
+    assert_eq!(stdout(&yiwang(&["--data-dir", d, "calendar", "add-workdays", "2025-09-26", "20", "--bundled"])).trim(), "2025-10-30");
+    assert!(yiwang(&["--data-dir", d, "audit", "verify"]).status.success());
+    assert_eq!(yiwang(&["calendar", "add-workdays", "2025-02-30", "1"]).status.code(), Some(3));
+}
+
+#[test]
+fn check_config_redacts_secrets_and_honours_precedence() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("y.toml");
+    std::fs::write(&f, "listen = \"127.0.0.1:9001\"\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_yiwang"))
+        .args(["--config", f.to_str().unwrap(), "--database-url", "postgres://app:s3cret@db.example/yiwang", "check-config"])
+        .env("YIWANG_DB__MAX_CONNECTIONS", "4")
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(!out.contains("s3cret") && out.contains("REDACTED"), "{out}");
+    assert!(out.contains("127.0.0.1:9001") && out.contains("max_connections = 4"), "{out}");
+    let o = yiwang(&["--config", "/nonexistent.toml", "check-config"]);
+    assert_eq!(o.status.code(), Some(3));
+}
+
+/// A running `yiwang` process, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_yiwang"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("server exited before listening").unwrap();
+            if let Some(i) = line.find("http://") {
+                break line[i..].trim().to_string();
+            }
+        };
+        Server { child, base }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, String) {
+        let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let status = r.status().as_u16();
+        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        (status, ct, r.text().await.unwrap())
+    }
+
+    /// SIGTERM, and the process must exit by itself.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "graceful shutdown failed: {status}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_a_province_with_cities() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("demo");
+    let s = Server::start(&["demo", "--data-dir", d.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let (status, ct, body) = s.get("/").await;
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/html"));
+    assert!(body.contains("lang=\"zh-CN\"") && body.contains("浙江省") && body.contains("杭州市") && body.contains("宁波市"), "{body}");
+    assert_eq!(s.get("/healthz").await.0, 200);
+    s.stop();
+    // A second start reuses the node instead of failing.
+    let s = Server::start(&["demo", "--data-dir", d.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    assert_eq!(s.get("/readyz").await.0, 200);
+    s.stop();
+    assert!(yiwang(&["--data-dir", d.to_str().unwrap(), "audit", "verify"]).status.success());
+}
+
+both_backends!(serve_health_ready_metrics_and_problems, |db| {
+    let s = Server::start(&["--database-url", &db.url, "serve", "--listen", "127.0.0.1:0"]);
+    let (status, _, body) = s.get("/healthz").await;
+    assert_eq!((status, body.contains("ok")), (200, true));
+    let (status, _, body) = s.get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["database"], match db.store.backend() { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" });
+    let (status, ct, body) = s.get("/api/v1/codes/110105194912310021").await;
+    assert_eq!((status, ct.as_str()), (400, "application/problem+json"));
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["code"], "codes.check_char");
+    assert!(v["message_zh"].as_str().unwrap().contains("校验码"));
+    assert!(!v["message_en"].as_str().unwrap().is_empty());
+    let (status, _, body) = s.get("/api/v1/calendar/add-workdays?start=2025-09-26&n=20").await;
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["due"], "2025-10-30");
+    assert_eq!(s.get("/api/v1/calendar/add-workdays?start=2025-13-01&n=1").await.0, 400);
+    assert_eq!(s.get("/api/v1/calendar/days/2025-09-28").await.0, 200);
+    assert_eq!(s.get("/no/such/page").await.0, 404);
+    let (status, ct, body) = s.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(ct.starts_with("text/plain"));
+    assert!(body.contains("yiwang_http_requests_total") && body.contains("route=\"/readyz\""), "{body}");
+    s.stop();
+});
+
+both_backends!(audit_verify_names_the_tampered_entry, |db| {
+    for i in 1..=4 {
+        let r = AuditRecord {
+            at: format!("2026-11-23T08:00:0{i}.000000Z"),
+            actor: "test".into(),
+            action: "test.event".into(),
+            object_type: "thing".into(),
+            object_id: i.to_string(),
+            reason: String::new(),
+            data: "{}".into(),
+        };
+        db.store.audit(r).await.unwrap();
+    }
+    let ok = yiwang(&["--database-url", &db.url, "audit", "verify"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let drop_guard = match db.store.backend() {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+        Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
+    };
+    sqlx::raw_sql(drop_guard).execute(db.store.pool()).await.unwrap();
+    sqlx::raw_sql("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").execute(db.store.pool()).await.unwrap();
+    let bad = yiwang(&["--database-url", &db.url, "audit", "verify"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(v["first_bad_seq"], 3);
+    assert_eq!(v["code"], "audit.modified");
+    assert_eq!(v["entry"]["actor"], "mallory");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("entry 3"));
+});
