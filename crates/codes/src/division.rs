@@ -30,6 +30,13 @@ pub fn table_len() -> usize {
     TABLE.len()
 }
 
+/// Every 6-digit code in the bundled table with its name, in code order.
+pub fn all_divisions() -> Vec<(u32, &'static str)> {
+    let mut v: Vec<(u32, &'static str)> = TABLE.iter().map(|(c, n)| (*c, *n)).collect();
+    v.sort_unstable();
+    v
+}
+
 /// Name of a 6-digit GB/T 2260 code in the bundled table.
 pub fn division_name(code6: u32) -> Option<&'static str> {
     TABLE.get(&code6).copied()

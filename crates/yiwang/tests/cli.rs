@@ -167,7 +167,13 @@ both_backends!(serve_health_ready_metrics_and_problems, |db| {
     let (status, _, body) = s.get("/readyz").await;
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["database"], match db.store.backend() { Backend::Sqlite => "sqlite", Backend::Postgres => "postgres" });
+    assert_eq!(
+        v["database"],
+        match db.store.backend() {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    );
     let (status, ct, body) = s.get("/api/v1/codes/110105194912310021").await;
     assert_eq!((status, ct.as_str()), (400, "application/problem+json"));
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
