@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run every test: unit, property, conformance (SQLite and PostgreSQL),
+# end-to-end CLI/server tests and the python-stdnum cross-check.
+#
+# Needs: a Rust toolchain, python3 with pip, and PostgreSQL at 127.0.0.1:5432
+# with trust auth and a database `test` (override with YIWANG_TEST_PG_URL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Python peers used by the cross-check tests.
+python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+
+# PostgreSQL must be reachable: the conformance suite runs on both backends.
+PG_URL="${YIWANG_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+if ! python3 - "$PG_URL" <<'PY'
+import socket, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+s = socket.create_connection((u.hostname or "127.0.0.1", u.port or 5432), timeout=3)
+s.close()
+PY
+then
+  echo "PostgreSQL is not reachable at $PG_URL; start it (e.g. pg_ctlcluster <ver> main start) or set YIWANG_TEST_PG_URL" >&2
+  exit 1
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --profile "${NEXTEST_PROFILE:-default}"
+else
+  cargo test --workspace --locked
+fi
