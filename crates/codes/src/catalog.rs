@@ -121,6 +121,22 @@ impl std::fmt::Display for ImplementationCode {
     }
 }
 
+/// Only reachable if a validated code failed to re-parse; describe it plainly.
+fn unreachable_uscc(code: &str) -> UsccInfo {
+    UsccInfo {
+        code: code.to_string(),
+        registration_department: '?',
+        registration_department_name: None,
+        organization_category: '?',
+        organization_category_name: None,
+        region: String::new(),
+        region_name: None,
+        organization_code: String::new(),
+        check_char: '?',
+        warnings: Vec::new(),
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ImplementationCodeInfo {
     pub code: String,
@@ -134,7 +150,9 @@ pub struct ImplementationCodeInfo {
 impl ImplementationCode {
     pub const LEN: usize = 31;
 
-    pub fn parse(s: &str) -> Result<(ImplementationCode, ImplementationCodeInfo), CodeError> {
+    /// Validate: length, characters, the embedded USCC's check character, the
+    /// level digit (1–7) and the basic code.
+    pub fn parse(s: &str) -> Result<ImplementationCode, CodeError> {
         const WHAT: &str = "implementation_code";
         let s = s.trim();
         if s.is_empty() {
@@ -145,30 +163,33 @@ impl ImplementationCode {
             return Err(CodeError::Length { what: WHAT, expected: "31", actual: len });
         }
         check_alnum_upper(WHAT, s, 0)?;
-        let (_, uscc) = Uscc::parse(&s[..18]).map_err(|e| match e {
+        Uscc::parse(&s[..18]).map_err(|e| match e {
             CodeError::CheckChar { expected, found, .. } => CodeError::CheckChar { what: "uscc", expected, found },
             other => CodeError::Format {
                 what: WHAT,
                 detail: format!("前18位不是有效的统一社会信用代码 / first 18 characters are not a valid USCC: {other}"),
             },
         })?;
-        let level_char = s.chars().nth(18).unwrap_or('?');
-        let level = UseLevel::from_digit(level_char).ok_or(CodeError::Charset {
-            what: WHAT,
-            position: 18,
-            found: level_char,
-            allowed: "行使层级 1-7 / use level 1-7",
-        })?;
-        let basic = BasicCode::parse(&s[19..])?;
-        let info = ImplementationCodeInfo {
-            code: s.to_string(),
-            uscc,
+        let level_char = char::from(s.as_bytes()[18]);
+        if UseLevel::from_digit(level_char).is_none() {
+            return Err(CodeError::Charset { what: WHAT, position: 18, found: level_char, allowed: "行使层级 1-7 / use level 1-7" });
+        }
+        BasicCode::parse(&s[19..])?;
+        Ok(ImplementationCode(s.to_string()))
+    }
+
+    pub fn info(&self) -> ImplementationCodeInfo {
+        let s = &self.0;
+        let uscc = Uscc::parse(&s[..18]).map(|u| u.info());
+        let level = UseLevel::from_digit(char::from(s.as_bytes()[18])).unwrap_or(UseLevel::Graded);
+        ImplementationCodeInfo {
+            code: s.clone(),
+            uscc: uscc.unwrap_or_else(|_| unreachable_uscc(&s[..18])),
             level,
             level_name: level.name_zh(),
-            basic_code: basic.0.clone(),
-            national_item: basic.is_national(),
-        };
-        Ok((ImplementationCode(s.to_string()), info))
+            basic_code: s[19..].to_string(),
+            national_item: s[19..].starts_with("00"),
+        }
     }
 
     pub fn compose(uscc: &Uscc, level: UseLevel, basic: &BasicCode) -> ImplementationCode {
@@ -217,7 +238,7 @@ impl CaseNo {
         Ok(CaseNo(s))
     }
 
-    pub fn parse(s: &str) -> Result<(CaseNo, CaseNoInfo), CodeError> {
+    pub fn parse(s: &str) -> Result<CaseNo, CodeError> {
         const WHAT: &str = "case_no";
         let s = s.trim();
         if s.is_empty() {
@@ -228,16 +249,26 @@ impl CaseNo {
             return Err(CodeError::Length { what: WHAT, expected: "40–50", actual: len });
         }
         check_alnum_upper(WHAT, s, 0)?;
-        let (_, code) = ImplementationCode::parse(&s[..31])?;
+        ImplementationCode::parse(&s[..31])?;
         let date_raw = &s[31..39];
-        let date = parse_yyyymmdd(date_raw).ok_or(CodeError::Date { what: WHAT, value: date_raw.to_string() })?;
+        parse_yyyymmdd(date_raw).ok_or(CodeError::Date { what: WHAT, value: date_raw.to_string() })?;
         let seq_raw = &s[39..];
         if let Some((position, found)) = seq_raw.chars().enumerate().find(|(_, c)| !c.is_ascii_digit()) {
             return Err(CodeError::Charset { what: WHAT, position: position + 39, found, allowed: "序号为数字 / sequence digits" });
         }
-        let sequence = seq_raw.parse().map_err(|_| CodeError::Format { what: WHAT, detail: "序号过大 / sequence too large".into() })?;
-        let info = CaseNoInfo { case_no: s.to_string(), implementation_code: code, apply_date: date.to_string(), sequence };
-        Ok((CaseNo(s.to_string()), info))
+        seq_raw.parse::<u64>().map_err(|_| CodeError::Format { what: WHAT, detail: "序号过大 / sequence too large".into() })?;
+        Ok(CaseNo(s.to_string()))
+    }
+
+    pub fn info(&self) -> CaseNoInfo {
+        let s = &self.0;
+        let code = ImplementationCode(s[..31].to_string());
+        CaseNoInfo {
+            case_no: s.clone(),
+            implementation_code: code.info(),
+            apply_date: parse_yyyymmdd(&s[31..39]).map(|d| d.to_string()).unwrap_or_default(),
+            sequence: s[39..].parse().unwrap_or(0),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -252,7 +283,7 @@ mod tests {
 
     #[test]
     fn implementation_code_vectors() {
-        let (_, info) = ImplementationCode::parse("11370800MB285591843370117002011").unwrap();
+        let info = ImplementationCode::parse("11370800MB285591843370117002011").unwrap().info();
         assert_eq!(info.uscc.code, "11370800MB28559184");
         assert_eq!(info.level, UseLevel::Municipal);
         assert_eq!(info.basic_code, "370117002011");
@@ -264,7 +295,7 @@ mod tests {
         ] {
             ImplementationCode::parse(real).unwrap();
         }
-        let (_, info) = ImplementationCode::parse("11450721MB155808114000104002000").unwrap();
+        let info = ImplementationCode::parse("11450721MB155808114000104002000").unwrap().info();
         assert!(info.national_item);
     }
 
@@ -277,10 +308,10 @@ mod tests {
 
     #[test]
     fn case_no_roundtrip() {
-        let (_, info) = CaseNo::parse("12441500196720244T3442199806003202206230068").unwrap();
+        let info = CaseNo::parse("12441500196720244T3442199806003202206230068").unwrap().info();
         assert_eq!(info.apply_date, "2022-06-23");
         assert_eq!(info.sequence, 68);
-        let (code, _) = ImplementationCode::parse("12441500196720244T3442199806003").unwrap();
+        let code = ImplementationCode::parse("12441500196720244T3442199806003").unwrap();
         let n = CaseNo::new(&code, date(2022, 6, 23), 68).unwrap();
         assert_eq!(n.as_str(), "12441500196720244T3442199806003202206230068");
         assert_eq!(CaseNo::new(&code, date(2022, 6, 23), 123_456_789_012).unwrap_err().reason(), "length");

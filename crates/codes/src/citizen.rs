@@ -63,7 +63,22 @@ pub struct CitizenIdInfo {
 impl CitizenId {
     /// Validate an 18-digit number, or upgrade and validate a 15-digit legacy one.
     /// `today` bounds the birth date (time is a parameter: this crate reads no clock).
-    pub fn parse(input: &str, today: Date) -> Result<(CitizenId, CitizenIdInfo), CodeError> {
+    /// Checks length, characters, a known province, a real birth date not in the
+    /// future, and the check character. Use [`CitizenId::info`] for the fields.
+    pub fn parse(input: &str, today: Date) -> Result<CitizenId, CodeError> {
+        Self::validate(input, today).map(|(id, _)| id)
+    }
+
+    /// [`CitizenId::parse`] and, only on success, [`CitizenId::info`] with the
+    /// `upgraded_from_15` flag set.
+    pub fn parse_with_info(input: &str, today: Date) -> Result<(CitizenId, CitizenIdInfo), CodeError> {
+        let (id, upgraded) = Self::validate(input, today)?;
+        let mut info = id.info();
+        info.upgraded_from_15 = upgraded;
+        Ok((id, info))
+    }
+
+    fn validate(input: &str, today: Date) -> Result<(CitizenId, bool), CodeError> {
         let s = input.trim();
         if s.is_empty() {
             return Err(CodeError::Empty { what: WHAT });
@@ -89,10 +104,12 @@ impl CitizenId {
                 return Err(CodeError::Charset { what: WHAT, position, found: c, allowed });
             }
         }
-        let (code, region_warnings) = DivisionCode::parse(&number[..6]).map_err(|e| match e {
-            CodeError::Region { value, .. } => CodeError::Region { what: WHAT, value },
-            _ => CodeError::Region { what: WHAT, value: number[..6].to_string() },
-        })?;
+        // All 18 are ASCII from here on. A county missing from the current table is
+        // only a warning (see `info`); an unknown province is an error.
+        let province: u32 = number[..2].parse().unwrap_or(0);
+        if division_name(province * 10000).is_none() {
+            return Err(CodeError::Region { what: WHAT, value: number[..2].to_string() });
+        }
         let birth_raw = &number[6..14];
         let birth = parse_yyyymmdd(birth_raw).ok_or(CodeError::Date { what: WHAT, value: birth_raw.to_string() })?;
         if birth > today {
@@ -103,31 +120,36 @@ impl CitizenId {
         }
         let expected = citizen_check_char(&number[..17])
             .ok_or(CodeError::Format { what: WHAT, detail: "前17位须为数字 / first 17 must be digits".into() })?;
-        let found = number.chars().nth(17).unwrap_or('?');
+        let found = char::from(number.as_bytes()[17]);
         if expected != found {
             return Err(CodeError::CheckChar { what: WHAT, expected, found });
         }
-        let seq_digit = number.as_bytes()[16] - b'0';
+        Ok((CitizenId(number), upgraded))
+    }
+
+    /// The parsed fields, for display.
+    pub fn info(&self) -> CitizenIdInfo {
+        let number = &self.0;
+        let seq_digit = number.as_bytes()[16].wrapping_sub(b'0');
         let sex = if seq_digit % 2 == 1 { Sex::Male } else { Sex::Female };
-        let region_name = if code.name().is_some() {
-            code.full_name()
-        } else {
+        let (region_name, warnings) = match DivisionCode::parse(&number[..6]) {
+            Ok((code, warnings)) if code.name().is_some() => (code.full_name(), warnings),
             // A historic county: at least name the province.
-            division_name(code.gb2260() / 10000 * 10000).unwrap_or("").to_string()
+            Ok((_, warnings)) => (division_name(number[..2].parse::<u32>().unwrap_or(0) * 10000).unwrap_or("").to_string(), warnings),
+            Err(_) => (String::new(), Vec::new()),
         };
-        let info = CitizenIdInfo {
-            masked: mask_citizen_id(&number),
-            upgraded_from_15: upgraded,
+        CitizenIdInfo {
+            number: number.clone(),
+            masked: mask_citizen_id(number),
+            upgraded_from_15: false,
             region: number[..6].to_string(),
             region_name,
-            birth_date: birth.to_string(),
+            birth_date: parse_yyyymmdd(&number[6..14]).map(|d| d.to_string()).unwrap_or_default(),
             sex,
             sequence: number[14..17].to_string(),
-            check_char: found,
-            warnings: region_warnings,
-            number: number.clone(),
-        };
-        Ok((CitizenId(number), info))
+            check_char: char::from(number.as_bytes()[17]),
+            warnings,
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -171,13 +193,13 @@ mod tests {
 
     #[test]
     fn domain_vectors() {
-        let (id, info) = CitizenId::parse("11010519491231002X", TODAY).unwrap();
+        let (id, info) = CitizenId::parse_with_info("11010519491231002X", TODAY).unwrap();
         assert_eq!(id.as_str(), "11010519491231002X");
         assert_eq!(info.birth_date, "1949-12-31");
         assert_eq!(info.sex, Sex::Female);
         assert_eq!(info.region_name, "北京市/市辖区/朝阳区");
         assert_eq!(id.masked(), "1101**********002X");
-        let (_, info) = CitizenId::parse("440524188001010014", TODAY).unwrap();
+        let (_, info) = CitizenId::parse_with_info("440524188001010014", TODAY).unwrap();
         assert_eq!(info.sex, Sex::Male);
         assert_eq!(info.warnings.len(), 1, "440524 is a historic county code");
         let err = CitizenId::parse("110105194912310021", TODAY).unwrap_err();
@@ -186,14 +208,14 @@ mod tests {
 
     #[test]
     fn lowercase_x_normalised() {
-        let (id, _) = CitizenId::parse("11010519491231002x", TODAY).unwrap();
+        let id = CitizenId::parse("11010519491231002x", TODAY).unwrap();
         assert_eq!(id.as_str(), "11010519491231002X");
     }
 
     #[test]
     fn upgrade_15() {
         // 15-digit form of 11010519491231002X is 110105491231002.
-        let (id, info) = CitizenId::parse("110105491231002", TODAY).unwrap();
+        let (id, info) = CitizenId::parse_with_info("110105491231002", TODAY).unwrap();
         assert_eq!(id.as_str(), "11010519491231002X");
         assert!(info.upgraded_from_15);
     }

@@ -58,8 +58,8 @@ pub struct DetectError {
 /// Parse `s` as `kind`.
 pub fn parse_as(kind: CodeKind, s: &str, today: Date) -> Result<Parsed, CodeError> {
     Ok(match kind {
-        CodeKind::CitizenId => Parsed::CitizenId(CitizenId::parse(s, today)?.1),
-        CodeKind::Uscc => Parsed::Uscc(Uscc::parse(s)?.1),
+        CodeKind::CitizenId => Parsed::CitizenId(CitizenId::parse_with_info(s, today)?.1),
+        CodeKind::Uscc => Parsed::Uscc(Uscc::parse(s)?.info()),
         CodeKind::OrgCode => {
             validate_org_code(s.trim())?;
             Parsed::OrgCode { code: s.trim().to_string() }
@@ -73,9 +73,9 @@ pub fn parse_as(kind: CodeKind, s: &str, today: Date) -> Result<Parsed, CodeErro
             let b = BasicCode::parse(s)?;
             Parsed::BasicCode { national_item: b.is_national(), code: b.as_str().to_string() }
         }
-        CodeKind::ImplementationCode => Parsed::ImplementationCode(ImplementationCode::parse(s)?.1),
-        CodeKind::CaseNo => Parsed::CaseNo(CaseNo::parse(s)?.1),
-        CodeKind::LicenseId => Parsed::LicenseId(LicenseId::parse(s)?.1),
+        CodeKind::ImplementationCode => Parsed::ImplementationCode(ImplementationCode::parse(s)?.info()),
+        CodeKind::CaseNo => Parsed::CaseNo(CaseNo::parse(s)?.info()),
+        CodeKind::LicenseId => Parsed::LicenseId(LicenseId::parse(s)?.info()),
     })
 }
 

@@ -85,10 +85,34 @@ impl LicenseId {
         let check = mod37_36_check_char(&payload)
             .ok_or(CodeError::Format { what: WHAT, detail: "只允许大写字母和数字 / only 0-9 A-Z allowed".into() })?;
         let id = format!("{LICENSE_ROOT}.{type_code}.{issuer}.{number}.{version:03}.{check}");
-        Self::parse(&id).map(|(l, _)| l)
+        Self::parse(&id)
     }
 
-    pub fn parse(s: &str) -> Result<(LicenseId, LicenseIdInfo), CodeError> {
+    /// [`LicenseId::parse`] followed by [`LicenseId::info`].
+    pub fn parse_with_info(s: &str) -> Result<(LicenseId, LicenseIdInfo), CodeError> {
+        let id = Self::parse(s)?;
+        let info = id.info();
+        Ok((id, info))
+    }
+
+    pub fn info(&self) -> LicenseIdInfo {
+        let parts: Vec<&str> = self.0[LICENSE_ROOT.len() + 1..].split('.').collect();
+        let get = |i: usize| parts.get(i).copied().unwrap_or("");
+        let type_code = get(0);
+        LicenseIdInfo {
+            id: self.0.clone(),
+            type_code: type_code.to_string(),
+            defining_agency: type_code.get(..18).unwrap_or("").to_string(),
+            type_sequence: type_code.get(18..).unwrap_or("").to_string(),
+            issuer_code: get(1).to_string(),
+            number: get(2).to_string(),
+            version: get(3).parse().unwrap_or(0),
+            check_char: get(4).chars().next().unwrap_or('?'),
+        }
+    }
+
+    /// Validate layout, segments and the MOD 37,36 check character.
+    pub fn parse(s: &str) -> Result<LicenseId, CodeError> {
         let s = s.trim();
         if s.is_empty() {
             return Err(CodeError::Empty { what: WHAT });
@@ -109,7 +133,7 @@ impl LicenseId {
             return Err(CodeError::Length { what: WHAT, expected: "证照类型代码21位 / type code 21", actual: type_code.len() });
         }
         segment_alnum(type_code, offset)?;
-        let defining = Uscc::parse(&type_code[..18]).map_err(|e| CodeError::Format {
+        Uscc::parse(&type_code[..18]).map_err(|e| CodeError::Format {
             what: WHAT,
             detail: format!("证照类型代码前18位不是有效的统一社会信用代码 / type code does not start with a valid USCC: {e}"),
         })?;
@@ -142,17 +166,7 @@ impl LicenseId {
         if expected != found {
             return Err(CodeError::CheckChar { what: WHAT, expected, found });
         }
-        let info = LicenseIdInfo {
-            id: s.to_string(),
-            type_code: type_code.to_string(),
-            defining_agency: defining.0.as_str().to_string(),
-            type_sequence: type_code[18..].to_string(),
-            issuer_code: issuer.to_string(),
-            number: number.to_string(),
-            version: version.parse().unwrap_or(0),
-            check_char: found,
-        };
-        Ok((LicenseId(s.to_string()), info))
+        Ok(LicenseId(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -180,7 +194,7 @@ mod tests {
 
     #[test]
     fn license_id_vector() {
-        let (_, info) = LicenseId::parse("1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F").unwrap();
+        let (_, info) = LicenseId::parse_with_info("1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F").unwrap();
         assert_eq!(info.defining_agency, "11100000000013338W");
         assert_eq!(info.version, 1);
         let v2 = LicenseId::compose("11100000000013338W032", "11220000013544541J", "2430599", 2).unwrap();

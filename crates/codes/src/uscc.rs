@@ -12,8 +12,23 @@ pub const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
+/// Character → value, 255 for characters outside the alphabet.
+const USCC_VALUES: [u8; 128] = {
+    let mut t = [255u8; 128];
+    let a = USCC_ALPHABET.as_bytes();
+    let mut i = 0;
+    while i < a.len() {
+        t[a[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 fn uscc_value(c: char) -> Option<u32> {
-    USCC_ALPHABET.find(c).map(|i| i as u32)
+    match USCC_VALUES.get(c as usize) {
+        Some(&v) if v != 255 => Some(u32::from(v)),
+        _ => None,
+    }
 }
 
 /// GB 32100 check character for the first 17 characters; `None` on a bad character.
@@ -132,9 +147,10 @@ fn category_name(dept: char, cat: char) -> Option<&'static str> {
 }
 
 impl Uscc {
-    /// Validate a USCC. The embedded GB 11714 check and an unknown region are
-    /// warnings only: some legitimate older codes fail them.
-    pub fn parse(input: &str) -> Result<(Uscc, UsccInfo), CodeError> {
+    /// Validate a USCC: length, alphabet and the GB 32100 check character. The
+    /// embedded GB 11714 check and an unknown region are only warnings (some
+    /// legitimate older codes fail them): see [`Uscc::info`].
+    pub fn parse(input: &str) -> Result<Uscc, CodeError> {
         let s = input.trim().to_ascii_uppercase();
         if s.is_empty() {
             return Err(CodeError::Empty { what: WHAT });
@@ -147,10 +163,23 @@ impl Uscc {
             return Err(CodeError::Charset { what: WHAT, position, found, allowed: "0-9, A-Z 除 I O S V Z / except I O S V Z" });
         }
         let expected = uscc_check_char(&s[..17]).ok_or(CodeError::Format { what: WHAT, detail: "bad body".into() })?;
-        let found = s.chars().nth(17).unwrap_or('?');
+        let found = char::from(s.as_bytes()[17]);
         if expected != found {
             return Err(CodeError::CheckChar { what: WHAT, expected, found });
         }
+        Ok(Uscc(s))
+    }
+
+    /// [`Uscc::parse`] followed by [`Uscc::info`].
+    pub fn parse_with_info(input: &str) -> Result<(Uscc, UsccInfo), CodeError> {
+        let u = Self::parse(input)?;
+        let info = u.info();
+        Ok((u, info))
+    }
+
+    /// The parsed fields and warnings, for display.
+    pub fn info(&self) -> UsccInfo {
+        let s = &self.0;
         let mut warnings = Vec::new();
         let org = &s[8..17];
         if let Err(e) = validate_org_code(org) {
@@ -175,20 +204,20 @@ impl Uscc {
                 None
             }
         };
-        let chars: Vec<char> = s.chars().collect();
-        let info = UsccInfo {
+        let b = s.as_bytes();
+        let (dept, cat) = (char::from(b[0]), char::from(b[1]));
+        UsccInfo {
             code: s.clone(),
-            registration_department: chars[0],
-            registration_department_name: department_name(chars[0]),
-            organization_category: chars[1],
-            organization_category_name: category_name(chars[0], chars[1]),
+            registration_department: dept,
+            registration_department_name: department_name(dept),
+            organization_category: cat,
+            organization_category_name: category_name(dept, cat),
             region: region.to_string(),
             region_name,
             organization_code: org.to_string(),
-            check_char: found,
+            check_char: char::from(b[17]),
             warnings,
-        };
-        Ok((Uscc(s), info))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -211,7 +240,7 @@ mod tests {
             "11370800MB28559184",
             "11650000010183859F",
         ] {
-            let (u, info) = Uscc::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            let (u, info) = Uscc::parse_with_info(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
             assert_eq!(u.as_str(), ok);
             assert!(info.warnings.iter().all(|w| w.code != "codes.uscc_org_code_check"), "{ok}: {:?}", info.warnings);
         }
@@ -232,7 +261,7 @@ mod tests {
         // Same body with a corrupted org-code check digit, then a fixed-up USCC check.
         let body = "91350100M000100Y5";
         let full = format!("{body}{}", uscc_check_char(body).unwrap());
-        let (_, info) = Uscc::parse(&full).unwrap();
+        let (_, info) = Uscc::parse_with_info(&full).unwrap();
         assert!(info.warnings.iter().any(|w| w.code == "codes.uscc_org_code_check"));
     }
 }

@@ -29,7 +29,7 @@ fn valid_uscc() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn generated_ids_parse_and_keep_fields(id in valid_id()) {
-        let (parsed, info) = CitizenId::parse(&id, date(2026, 11, 23)).unwrap();
+        let (parsed, info) = CitizenId::parse_with_info(&id, date(2026, 11, 23)).unwrap();
         prop_assert_eq!(parsed.as_str(), id.as_str());
         prop_assert_eq!(info.birth_date.replace('-', ""), &id[6..14]);
         let masked = parsed.masked();
@@ -48,7 +48,7 @@ proptest! {
 
     #[test]
     fn generated_usccs_parse(code in valid_uscc()) {
-        let (u, info) = Uscc::parse(&code).unwrap();
+        let (u, info) = Uscc::parse_with_info(&code).unwrap();
         prop_assert_eq!(u.as_str(), code.as_str());
         prop_assert!(info.warnings.iter().all(|w| w.code != "codes.uscc_org_code_check"));
     }

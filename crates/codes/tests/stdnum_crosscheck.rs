@@ -139,7 +139,7 @@ fn generate() -> Vec<Case> {
 /// Our verdict: Ok(has a county warning) or Err(reason).
 fn ours(kind: &str, code: &str, today: Date) -> Result<bool, &'static str> {
     match kind {
-        "citizen_id" => CitizenId::parse(code, today).map(|(_, i)| !i.warnings.is_empty()).map_err(|e| e.reason()),
+        "citizen_id" => CitizenId::parse(code, today).map(|id| !id.info().warnings.is_empty()).map_err(|e| e.reason()),
         _ => Uscc::parse(code).map(|_| false).map_err(|e| e.reason()),
     }
 }

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use yiwang_audit::AuditRecord;
 use yiwang_store::Backend;
-use yiwang_testkit::{TestDb, both_backends};
+use yiwang_testkit::both_backends;
 
 fn yiwang(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_yiwang")).args(args).env_remove("YIWANG_CONFIG").output().unwrap()
