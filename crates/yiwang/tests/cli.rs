@@ -193,7 +193,9 @@ both_backends!(serve_health_ready_metrics_and_problems, |db| {
     s.stop();
 });
 
-both_backends!(audit_verify_names_the_tampered_entry, |db| {
+/// Append four entries, check the chain verifies, drop the append-only guards (as a
+/// DBA could), run `tamper`, and return what `yiwang audit verify` printed.
+async fn tampered_verify(db: &yiwang_testkit::TestDb, tamper: &'static str) -> serde_json::Value {
     for i in 1..=4 {
         let r = AuditRecord {
             at: format!("2026-11-23T08:00:0{i}.000000Z"),
@@ -208,17 +210,36 @@ both_backends!(audit_verify_names_the_tampered_entry, |db| {
     }
     let ok = yiwang(&["--database-url", &db.url, "audit", "verify"]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    let drop_guard = match db.store.backend() {
-        Backend::Sqlite => "DROP TRIGGER audit_log_no_update",
+    let drop_guards = match db.store.backend() {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete",
         Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
     };
-    sqlx::raw_sql(drop_guard).execute(db.store.pool()).await.unwrap();
-    sqlx::raw_sql("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").execute(db.store.pool()).await.unwrap();
+    sqlx::raw_sql(drop_guards).execute(db.store.pool()).await.unwrap();
+    sqlx::raw_sql(tamper).execute(db.store.pool()).await.unwrap();
     let bad = yiwang(&["--database-url", &db.url, "audit", "verify"]);
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(1), "tampering not detected: {tamper}");
     let v: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
-    assert_eq!(v["first_bad_seq"], 3);
-    assert_eq!(v["code"], "audit.modified");
+    let seq = v["first_bad_seq"].as_i64().unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains(&format!("entry {seq}")));
+    v
+}
+
+both_backends!(audit_verify_catches_a_modified_row, |db| {
+    let v = tampered_verify(db, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").await;
+    assert_eq!((v["first_bad_seq"].as_i64(), v["code"].as_str()), (Some(3), Some("audit.modified")));
     assert_eq!(v["entry"]["actor"], "mallory");
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("entry 3"));
+});
+
+both_backends!(audit_verify_catches_a_deleted_row, |db| {
+    let v = tampered_verify(db, "DELETE FROM audit_log WHERE seq = 2").await;
+    assert_eq!((v["first_bad_seq"].as_i64(), v["code"].as_str()), (Some(3), Some("audit.gap")));
+});
+
+both_backends!(audit_verify_catches_reordered_rows, |db| {
+    let v = tampered_verify(
+        db,
+        "UPDATE audit_log SET seq = -1 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = -1",
+    )
+    .await;
+    assert_eq!((v["first_bad_seq"].as_i64(), v["code"].as_str()), (Some(2), Some("audit.broken_link")));
 });
