@@ -26,7 +26,7 @@ impl Store {
     pub(crate) async fn seed_bundled_calendar(&self, now: jiff::Timestamp) -> Result<()> {
         let entries = parse_table(BUNDLED_TSV)?;
         let now = ts(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?.inner;
         for e in &entries {
             sqlx::query("INSERT INTO calendar_days (day, kind, name, source, updated_at) VALUES ($1, $2, $3, 'bundled', $4) ON CONFLICT (day) DO NOTHING")
                 .bind(e.date.to_string())

@@ -60,3 +60,25 @@ impl Coded for StoreError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_down_is_503_and_our_faults_are_500() {
+        assert_eq!(StoreError::Database(sqlx::Error::PoolTimedOut).kind().http_status(), 503);
+        assert_eq!(StoreError::Database(sqlx::Error::RowNotFound).kind().http_status(), 500);
+        assert_eq!(StoreError::NotFound("x".into()).kind().http_status(), 404);
+        assert_eq!(StoreError::UnsupportedUrl("mysql://x".into()).kind().http_status(), 400);
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).message_zh().contains("不可用"));
+    }
+
+    #[test]
+    fn urls_are_redacted_and_backends_chosen_by_scheme() {
+        assert_eq!(crate::Backend::from_url("sqlite://x.db").unwrap(), crate::Backend::Sqlite);
+        assert_eq!(crate::Backend::from_url("postgresql://h/db").unwrap(), crate::Backend::Postgres);
+        assert!(crate::Backend::from_url("mysql://h/db").is_err());
+        assert!(!crate::redact_url("postgres://u:pw@h/db").contains("pw"));
+    }
+}

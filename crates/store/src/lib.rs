@@ -140,8 +140,16 @@ impl Store {
         Ok(())
     }
 
+    /// Begin a write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes would
+    /// fail with SQLITE_BUSY_SNAPSHOT, without waiting, if another writer committed
+    /// in between.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx { inner: self.pool.begin().await? })
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { inner })
     }
 
     pub async fn close(&self) {
@@ -151,6 +159,17 @@ impl Store {
     /// Append-only guards on the audit log. Triggers differ by dialect, so they are
     /// installed here, idempotently, rather than in the portable migrations.
     async fn install_guards(&self) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            // Several processes may start at once: replacing a function concurrently
+            // fails in PostgreSQL, so only install what is missing.
+            let present =
+                sqlx::query("SELECT 1 AS one FROM pg_trigger WHERE tgname = 'audit_log_append_only' AND tgrelid = 'audit_log'::regclass")
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if present.is_some() {
+                return Ok(());
+            }
+        }
         let stmts: &[&str] = match self.backend {
             Backend::Sqlite => &[
                 "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",

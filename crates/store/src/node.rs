@@ -53,18 +53,21 @@ impl Store {
 impl Tx {
     /// Create the node's identity once; a second call is a conflict.
     pub async fn create_node(&mut self, info: &NodeInfo, regions: &[NodeRegion], actor: &str, now: jiff::Timestamp) -> Result<()> {
-        let exists = sqlx::query("SELECT 1 AS one FROM node_info WHERE id = 1").fetch_optional(&mut *self.inner).await?;
-        if exists.is_some() {
+        let at = ts(now);
+        // One statement decides, so concurrent callers get a clean conflict, never a
+        // unique-violation error.
+        let inserted = sqlx::query(
+            "INSERT INTO node_info (id, division_code, name, tier, created_at) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .bind(&info.division_code)
+        .bind(&info.name)
+        .bind(&info.tier)
+        .bind(&at)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        if inserted.is_none() {
             return Err(crate::StoreError::Conflict("node already initialised / 节点已初始化".into()));
         }
-        let at = ts(now);
-        sqlx::query("INSERT INTO node_info (id, division_code, name, tier, created_at) VALUES (1, $1, $2, $3, $4)")
-            .bind(&info.division_code)
-            .bind(&info.name)
-            .bind(&info.tier)
-            .bind(&at)
-            .execute(&mut *self.inner)
-            .await?;
         for r in regions {
             sqlx::query("INSERT INTO node_regions (code, name, level, parent_code, created_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&r.code)

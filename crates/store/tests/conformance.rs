@@ -166,3 +166,26 @@ both_backends!(audit_concurrent_appends_keep_one_chain, |db| {
         other => panic!("{other:?}"),
     }
 });
+
+both_backends!(concurrent_node_creation_gives_one_winner_and_clean_conflicts, |db| {
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = db.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let node = NodeInfo { division_code: "330000000000".into(), name: format!("n{i}"), tier: "provincial".into(), created_at: String::new() };
+            let mut tx = store.begin().await?;
+            tx.create_node(&node, &[], "test", jiff::Timestamp::now()).await?;
+            tx.commit().await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => panic!("expected a clean conflict, got {other:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert!(matches!(db.store.audit_verify().await.unwrap(), AuditReport::Intact { entries: 1, .. }));
+});
