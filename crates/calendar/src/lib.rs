@@ -182,41 +182,31 @@ impl Calendar {
         if n > MAX_WORKDAYS {
             return Err(CalendarError::TooMany(n));
         }
-        check_pauses(pauses)?;
-        let mut d = start;
-        let mut counted = 0;
-        let mut provisional = false;
-        while counted < n {
-            d = d.tomorrow().map_err(|_| CalendarError::OutOfRange)?;
-            if pauses.iter().any(|p| p.from <= d && d <= p.until) {
-                continue;
-            }
-            if self.kind(d).is_workday() {
-                counted += 1;
-                provisional |= !self.is_covered(d.year());
-            }
-        }
-        Ok(Counted { value: d, provisional })
+        let walked = self.walk(start, pauses, |counted, _| counted < n)?;
+        Ok(Counted { value: walked.value.0, provisional: walked.provisional })
     }
 
     /// Working days elapsed after `from` up to and including `to`, not counting
     /// paused days. Zero when `to <= from`.
     pub fn workdays_between(&self, from: Date, to: Date, pauses: &[Pause]) -> Result<Counted<u32>, CalendarError> {
+        let walked = self.walk(from, pauses, |_, d| d < to)?;
+        Ok(Counted { value: walked.value.1, provisional: walked.provisional })
+    }
+
+    /// Step day by day after `start` while `more(counted, current_day)` holds,
+    /// counting the workdays outside every pause. Returns the last day reached and
+    /// the count.
+    fn walk(&self, start: Date, pauses: &[Pause], mut more: impl FnMut(u32, Date) -> bool) -> Result<Counted<(Date, u32)>, CalendarError> {
         check_pauses(pauses)?;
-        let mut d = from;
-        let mut counted = 0u32;
-        let mut provisional = false;
-        while d < to {
+        let (mut d, mut counted, mut provisional) = (start, 0u32, false);
+        while more(counted, d) {
             d = d.tomorrow().map_err(|_| CalendarError::OutOfRange)?;
-            if pauses.iter().any(|p| p.from <= d && d <= p.until) {
-                continue;
-            }
-            if self.kind(d).is_workday() {
+            if self.kind(d).is_workday() && !pauses.iter().any(|p| p.from <= d && d <= p.until) {
                 counted += 1;
                 provisional |= !self.is_covered(d.year());
             }
         }
-        Ok(Counted { value: counted, provisional })
+        Ok(Counted { value: (d, counted), provisional })
     }
 }
 

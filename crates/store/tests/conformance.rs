@@ -172,7 +172,12 @@ both_backends!(concurrent_node_creation_gives_one_winner_and_clean_conflicts, |d
     for i in 0..8 {
         let store = db.store.clone();
         tasks.push(tokio::spawn(async move {
-            let node = NodeInfo { division_code: "330000000000".into(), name: format!("n{i}"), tier: "provincial".into(), created_at: String::new() };
+            let node = NodeInfo {
+                division_code: "330000000000".into(),
+                name: format!("n{i}"),
+                tier: "provincial".into(),
+                created_at: String::new(),
+            };
             let mut tx = store.begin().await?;
             tx.create_node(&node, &[], "test", jiff::Timestamp::now()).await?;
             tx.commit().await
