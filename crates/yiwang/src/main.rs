@@ -272,7 +272,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn init_logging(cfg: &Config) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Logs go to stderr (stdout carries command output), coloured only on a terminal.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let _ = if cfg.log.format == "json" { builder.json().try_init() } else { builder.try_init() };
 }
 
