@@ -121,22 +121,6 @@ impl std::fmt::Display for ImplementationCode {
     }
 }
 
-/// Only reachable if a validated code failed to re-parse; describe it plainly.
-fn unreachable_uscc(code: &str) -> UsccInfo {
-    UsccInfo {
-        code: code.to_string(),
-        registration_department: '?',
-        registration_department_name: None,
-        organization_category: '?',
-        organization_category_name: None,
-        region: String::new(),
-        region_name: None,
-        organization_code: String::new(),
-        check_char: '?',
-        warnings: Vec::new(),
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct ImplementationCodeInfo {
     pub code: String,
@@ -180,11 +164,10 @@ impl ImplementationCode {
 
     pub fn info(&self) -> ImplementationCodeInfo {
         let s = &self.0;
-        let uscc = Uscc::parse(&s[..18]).map(|u| u.info());
         let level = UseLevel::from_digit(char::from(s.as_bytes()[18])).unwrap_or(UseLevel::Graded);
         ImplementationCodeInfo {
             code: s.clone(),
-            uscc: uscc.unwrap_or_else(|_| unreachable_uscc(&s[..18])),
+            uscc: Uscc::from_validated(&s[..18]).info(),
             level,
             level_name: level.name_zh(),
             basic_code: s[19..].to_string(),

@@ -3,7 +3,7 @@
 use jiff::civil::Date;
 use serde::Serialize;
 
-use crate::division::{DivisionCode, division_name};
+use crate::division::{DivisionCode, province_name};
 use crate::error::{CodeError, Warning};
 
 const WHAT: &str = "citizen_id";
@@ -106,8 +106,7 @@ impl CitizenId {
         }
         // All 18 are ASCII from here on. A county missing from the current table is
         // only a warning (see `info`); an unknown province is an error.
-        let province: u32 = number[..2].parse().unwrap_or(0);
-        if division_name(province * 10000).is_none() {
+        if province_name(&number).is_none() {
             return Err(CodeError::Region { what: WHAT, value: number[..2].to_string() });
         }
         let birth_raw = &number[6..14];
@@ -135,7 +134,7 @@ impl CitizenId {
         let (region_name, warnings) = match DivisionCode::parse(&number[..6]) {
             Ok((code, warnings)) if code.name().is_some() => (code.full_name(), warnings),
             // A historic county: at least name the province.
-            Ok((_, warnings)) => (division_name(number[..2].parse::<u32>().unwrap_or(0) * 10000).unwrap_or("").to_string(), warnings),
+            Ok((_, warnings)) => (province_name(number).unwrap_or("").to_string(), warnings),
             Err(_) => (String::new(), Vec::new()),
         };
         CitizenIdInfo {

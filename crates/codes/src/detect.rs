@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::catalog::{BasicCode, CaseNo, CaseNoInfo, ImplementationCode, ImplementationCodeInfo};
 use crate::citizen::{CitizenId, CitizenIdInfo, parse_yyyymmdd};
-use crate::division::{DivisionCode, DivisionInfo, division_name};
+use crate::division::{DivisionCode, DivisionInfo, province_name};
 use crate::error::{CodeError, Warning};
 use crate::license::{LICENSE_ROOT, LicenseId, LicenseIdInfo};
 use crate::uscc::{Uscc, UsccInfo, validate_org_code};
@@ -86,7 +86,7 @@ fn looks_like_citizen_id(s: &str) -> bool {
     b.len() == 18
         && b[..17].iter().all(u8::is_ascii_digit)
         && matches!(b[17], b'0'..=b'9' | b'X' | b'x')
-        && s[..2].parse::<u32>().is_ok_and(|p| division_name(p * 10000).is_some())
+        && province_name(s).is_some()
         && parse_yyyymmdd(&s[6..14]).is_some_and(|d| (1800..=2200).contains(&d.year()))
 }
 

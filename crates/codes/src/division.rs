@@ -37,6 +37,11 @@ pub fn all_divisions() -> Vec<(u32, &'static str)> {
     TABLE.clone()
 }
 
+/// Name of the province whose 2-digit code starts `code`, if it exists.
+pub fn province_name(code: &str) -> Option<&'static str> {
+    division_name(code.get(..2)?.parse::<u32>().ok()? * 10000)
+}
+
 /// Name of a 6-digit GB/T 2260 code in the bundled table.
 pub fn division_name(code6: u32) -> Option<&'static str> {
     TABLE.binary_search_by_key(&code6, |e| e.0).ok().map(|i| TABLE[i].1)
@@ -100,8 +105,7 @@ impl DivisionCode {
         let full = if s.len() == 6 { format!("{s}000000") } else { s.to_string() };
         let code = DivisionCode(full);
         let mut warnings = Vec::new();
-        let province = code.province_code6();
-        if division_name(province).is_none() {
+        if province_name(&code.0).is_none() {
             return Err(CodeError::Region { what: WHAT, value: s[..2].to_string() });
         }
         let gb6 = code.gb2260();
@@ -136,10 +140,6 @@ impl DivisionCode {
     /// The 6-digit GB/T 2260 part as a number.
     pub fn gb2260(&self) -> u32 {
         self.0[..6].parse().unwrap_or(0)
-    }
-
-    fn province_code6(&self) -> u32 {
-        self.0[..2].parse::<u32>().unwrap_or(0) * 10000
     }
 
     pub fn level(&self) -> DivisionLevel {

@@ -88,13 +88,6 @@ impl LicenseId {
         Self::parse(&id)
     }
 
-    /// [`LicenseId::parse`] followed by [`LicenseId::info`].
-    pub fn parse_with_info(s: &str) -> Result<(LicenseId, LicenseIdInfo), CodeError> {
-        let id = Self::parse(s)?;
-        let info = id.info();
-        Ok((id, info))
-    }
-
     pub fn info(&self) -> LicenseIdInfo {
         let parts: Vec<&str> = self.0[LICENSE_ROOT.len() + 1..].split('.').collect();
         let get = |i: usize| parts.get(i).copied().unwrap_or("");
@@ -194,7 +187,7 @@ mod tests {
 
     #[test]
     fn license_id_vector() {
-        let (_, info) = LicenseId::parse_with_info("1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F").unwrap();
+        let info = LicenseId::parse("1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F").unwrap().info();
         assert_eq!(info.defining_agency, "11100000000013338W");
         assert_eq!(info.version, 1);
         let v2 = LicenseId::compose("11100000000013338W032", "11220000013544541J", "2430599", 2).unwrap();

@@ -170,11 +170,9 @@ impl Uscc {
         Ok(Uscc(s))
     }
 
-    /// [`Uscc::parse`] followed by [`Uscc::info`].
-    pub fn parse_with_info(input: &str) -> Result<(Uscc, UsccInfo), CodeError> {
-        let u = Self::parse(input)?;
-        let info = u.info();
-        Ok((u, info))
+    /// Wrap a prefix of an identifier whose validation already covered this USCC.
+    pub(crate) fn from_validated(code: &str) -> Uscc {
+        Uscc(code.to_string())
     }
 
     /// The parsed fields and warnings, for display.
@@ -240,7 +238,8 @@ mod tests {
             "11370800MB28559184",
             "11650000010183859F",
         ] {
-            let (u, info) = Uscc::parse_with_info(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            let u = Uscc::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            let info = u.info();
             assert_eq!(u.as_str(), ok);
             assert!(info.warnings.iter().all(|w| w.code != "codes.uscc_org_code_check"), "{ok}: {:?}", info.warnings);
         }
@@ -261,7 +260,7 @@ mod tests {
         // Same body with a corrupted org-code check digit, then a fixed-up USCC check.
         let body = "91350100M000100Y5";
         let full = format!("{body}{}", uscc_check_char(body).unwrap());
-        let (_, info) = Uscc::parse_with_info(&full).unwrap();
+        let info = Uscc::parse(&full).unwrap().info();
         assert!(info.warnings.iter().any(|w| w.code == "codes.uscc_org_code_check"));
     }
 }
