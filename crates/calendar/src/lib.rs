@@ -117,6 +117,12 @@ impl Coded for CalendarError {
     }
 }
 
+/// The calendar date in China Standard Time (UTC+8, no daylight saving), the zone
+/// every deadline is counted in. Pure: the caller supplies `now`.
+pub fn china_today(now: jiff::Timestamp) -> Date {
+    now.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date()
+}
+
 /// A clock-stopping interval (特别程序), inclusive on both ends: no day in it is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Pause {
@@ -269,6 +275,14 @@ mod tests {
         assert_eq!(makeup.len(), 19);
         assert!(makeup.contains(&"2026-10-10".to_string()));
         assert_eq!(c.covered_years().collect::<Vec<_>>(), vec![2024, 2025, 2026]);
+    }
+
+    #[test]
+    fn china_today_is_utc_plus_8() {
+        let late_utc: jiff::Timestamp = "2026-11-23T16:30:00Z".parse().unwrap();
+        assert_eq!(china_today(late_utc), date(2026, 11, 24));
+        let early_utc: jiff::Timestamp = "2026-11-23T15:59:59Z".parse().unwrap();
+        assert_eq!(china_today(early_utc), date(2026, 11, 23));
     }
 
     #[test]

@@ -48,6 +48,17 @@ pub enum Parsed {
     LicenseId(LicenseIdInfo),
 }
 
+impl std::str::FromStr for CodeKind {
+    type Err = ();
+
+    /// The same snake_case names the JSON output uses (`citizen_id`, `uscc`…).
+    fn from_str(s: &str) -> Result<Self, ()> {
+        use serde::Deserialize;
+        use serde::de::IntoDeserializer;
+        CodeKind::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(s)).map_err(|_| ())
+    }
+}
+
 /// A failed detection: the most plausible kind and its reason.
 #[derive(Debug, Clone, Serialize)]
 pub struct DetectError {
@@ -94,7 +105,15 @@ fn looks_like_citizen_id(s: &str) -> bool {
 pub fn detect(input: &str, today: Date) -> Result<Parsed, DetectError> {
     let s = input.trim();
     let kind = guess_kind(s).ok_or(DetectError { kind: None, error: CodeError::Unrecognized { len: s.chars().count() } })?;
-    parse_as(kind, s, today).map_err(|error| DetectError { kind: Some(kind), error })
+    detect_as(Some(kind), s, today)
+}
+
+/// Validate `s` as `kind` when one is given, else as the kind its shape suggests.
+pub fn detect_as(kind: Option<CodeKind>, s: &str, today: Date) -> Result<Parsed, DetectError> {
+    match kind {
+        Some(kind) => parse_as(kind, s, today).map_err(|error| DetectError { kind: Some(kind), error }),
+        None => detect(s, today),
+    }
 }
 
 /// Guess the most plausible kind of `s` by its shape alone.
@@ -143,6 +162,15 @@ mod tests {
         assert_eq!(k("11370800MB285591843370117002011"), "implementation_code");
         assert_eq!(k("12441500196720244T3442199806003202206230068"), "case_no");
         assert_eq!(k("1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F"), "license_id");
+    }
+
+    #[test]
+    fn kinds_parse_from_their_json_names() {
+        assert_eq!("citizen_id".parse::<CodeKind>(), Ok(CodeKind::CitizenId));
+        assert_eq!("license_id".parse::<CodeKind>(), Ok(CodeKind::LicenseId));
+        assert!("CitizenId".parse::<CodeKind>().is_err());
+        let e = detect_as(Some(CodeKind::Uscc), "110105194912310021", TODAY).unwrap_err();
+        assert_eq!(e.kind, Some(CodeKind::Uscc));
     }
 
     #[test]

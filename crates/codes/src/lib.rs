@@ -16,7 +16,7 @@ pub mod uscc;
 
 pub use catalog::{BasicCode, CaseNo, ImplementationCode, UseLevel};
 pub use citizen::{CitizenId, Sex, citizen_check_char, mask_citizen_id};
-pub use detect::{CodeKind, Parsed, detect, parse_as};
+pub use detect::{CodeKind, DetectError, Parsed, detect, detect_as, parse_as};
 pub use division::{DivisionCode, DivisionLevel};
 pub use error::{CodeError, Warning};
 pub use license::{LicenseId, mod37_36_check_char};

@@ -17,29 +17,20 @@ pub fn routes() -> Router<AppState> {
         .route("/calendar/add-workdays", get(add_workdays))
 }
 
-/// Today in China Standard Time (UTC+8, no DST), the zone every deadline is counted in.
-pub(crate) fn today_cst() -> Date {
-    jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date()
-}
-
 #[derive(Deserialize)]
 struct CodesQuery {
     kind: Option<String>,
 }
 
 async fn codes(Path(value): Path<String>, Query(q): Query<CodesQuery>) -> Result<Json<Parsed>, ApiError> {
-    let today = today_cst();
-    let result = match q.kind.as_deref() {
-        Some(k) => {
-            let kind: CodeKind = serde_json::from_value(serde_json::Value::String(k.to_string()))
-                .map_err(|_| WebError::BadParam { name: "kind", detail: format!("unknown kind {k:?}") })?;
-            yiwang_codes::parse_as(kind, &value, today).map_err(|e| (Some(kind), e))
-        }
-        None => yiwang_codes::detect(&value, today).map_err(|e| (e.kind, e.error)),
+    let kind = match q.kind.as_deref() {
+        Some(k) => Some(k.parse::<CodeKind>().map_err(|()| WebError::BadParam { name: "kind", detail: format!("unknown kind {k:?}") })?),
+        None => None,
     };
-    result
-        .map(Json)
-        .map_err(|(kind, e)| ApiError::new(&e).with_detail(serde_json::json!({ "kind": kind, "reason": e.reason(), "error": e })))
+    let today = yiwang_calendar::china_today(jiff::Timestamp::now());
+    yiwang_codes::detect_as(kind, &value, today).map(Json).map_err(|e| {
+        ApiError::new(&e.error).with_detail(serde_json::json!({ "kind": e.kind, "reason": e.error.reason(), "error": e.error }))
+    })
 }
 
 fn parse_date(name: &'static str, s: &str) -> Result<Date, WebError> {

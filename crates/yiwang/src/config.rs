@@ -118,7 +118,12 @@ pub fn load(over: &Overrides, env: &HashMap<String, String>) -> anyhow::Result<(
 impl Config {
     /// The database URL in force.
     pub fn effective_database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| sqlite_url(&self.data_dir.join("yiwang.db")))
+        self.database_url.clone().unwrap_or_else(|| sqlite_url(&self.default_sqlite_path()))
+    }
+
+    /// Where the embedded database lives when no `database_url` is set.
+    pub fn default_sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("yiwang.db")
     }
 
     /// A copy safe to print: secrets replaced.

@@ -321,23 +321,16 @@ async fn shutdown_signal() {
     }
 }
 
-fn today_cst() -> Date {
-    jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date()
-}
-
 fn codes(value: &str, kind: Option<&str>) -> ExitCode {
-    let today = today_cst();
-    let result = match kind {
-        Some(k) => match serde_json::from_value::<yiwang_codes::CodeKind>(serde_json::Value::String(k.to_string())) {
-            Ok(kind) => yiwang_codes::parse_as(kind, value, today).map_err(|e| (Some(kind), e)),
-            Err(_) => {
-                eprintln!("未知的编码类型 / unknown kind {k:?}");
-                return ExitCode::from(2);
-            }
-        },
-        None => yiwang_codes::detect(value, today).map_err(|e| (e.kind, e.error)),
+    let kind = match kind.map(str::parse::<yiwang_codes::CodeKind>) {
+        Some(Err(())) => {
+            eprintln!("未知的编码类型 / unknown kind {:?}", kind.unwrap_or_default());
+            return ExitCode::from(2);
+        }
+        Some(Ok(k)) => Some(k),
+        None => None,
     };
-    match result {
+    match yiwang_codes::detect_as(kind, value, yiwang_calendar::china_today(jiff::Timestamp::now())) {
         Ok(parsed) => {
             let mut v = serde_json::to_value(&parsed).unwrap_or_default();
             if let Some(obj) = v.as_object_mut() {
@@ -346,7 +339,7 @@ fn codes(value: &str, kind: Option<&str>) -> ExitCode {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             ExitCode::SUCCESS
         }
-        Err((kind, e)) => {
+        Err(yiwang_codes::DetectError { kind, error: e }) => {
             let out = serde_json::json!({
                 "valid": false,
                 "kind": kind,
@@ -371,8 +364,7 @@ fn parse_date(s: &str) -> anyhow::Result<Date> {
 /// (a calculation should not create a database as a side effect).
 async fn load_calendar(cfg: &Config, bundled: bool) -> anyhow::Result<Calendar> {
     let url = cfg.effective_database_url();
-    let sqlite_missing =
-        Backend::from_url(&url)? == Backend::Sqlite && cfg.database_url.is_none() && !cfg.data_dir.join("yiwang.db").exists();
+    let sqlite_missing = Backend::from_url(&url)? == Backend::Sqlite && cfg.database_url.is_none() && !cfg.default_sqlite_path().exists();
     if bundled || sqlite_missing {
         if !bundled {
             eprintln!("（未找到数据库，使用内置节假日表 / no database found, using the bundled holiday table）");
