@@ -20,6 +20,10 @@ fn parse_day(s: &str) -> Result<Date> {
     s.parse().map_err(|_| StoreError::Corrupt(format!("calendar day {s:?}")))
 }
 
+fn parse_kind(s: &str) -> Result<SpecialDay> {
+    SpecialDay::parse(s).ok_or_else(|| StoreError::Corrupt(format!("calendar kind {s:?}")))
+}
+
 impl Store {
     /// Insert the bundled holiday table where the database has nothing for that
     /// day yet, so an admin's edits are never overwritten on upgrade.
@@ -53,10 +57,7 @@ impl Store {
         let days = sqlx::query("SELECT day, kind FROM calendar_days WHERE kind <> 'normal'").fetch_all(&self.pool).await?;
         let mut entries = Vec::with_capacity(days.len());
         for r in &days {
-            let day: String = r.try_get("day")?;
-            let kind: String = r.try_get("kind")?;
-            let kind = SpecialDay::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("calendar kind {kind:?}")))?;
-            entries.push((parse_day(&day)?, kind));
+            entries.push((parse_day(&r.try_get::<String, _>("day")?)?, parse_kind(&r.try_get::<String, _>("kind")?)?));
         }
         let years = sqlx::query("SELECT year FROM calendar_years").fetch_all(&self.pool).await?;
         let years = years.iter().map(|r| r.try_get::<i64, _>("year").map(|y| y as i16)).collect::<Result<Vec<_>, _>>()?;
@@ -73,10 +74,9 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                let kind: String = r.try_get("kind")?;
                 Ok(StoredDay {
                     day: parse_day(&r.try_get::<String, _>("day")?)?,
-                    kind: SpecialDay::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("calendar kind {kind:?}")))?,
+                    kind: parse_kind(&r.try_get::<String, _>("kind")?)?,
                     name: r.try_get("name")?,
                     source: r.try_get("source")?,
                     updated_at: r.try_get("updated_at")?,

@@ -2,39 +2,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use jiff::civil::date;
-use yiwang_audit::{AuditBreak, AuditRecord};
+use yiwang_audit::AuditBreak;
 use yiwang_calendar::SpecialDay;
-use yiwang_store::{AuditReport, Backend, NodeInfo, NodeRegion, Store, StoreError};
-use yiwang_testkit::{TestDb, both_backends};
-
-fn rec(i: usize) -> AuditRecord {
-    AuditRecord {
-        at: format!("2026-11-23T08:00:00.{i:06}Z"),
-        actor: "test".into(),
-        action: "test.event".into(),
-        object_type: "thing".into(),
-        object_id: i.to_string(),
-        reason: "测试".into(),
-        data: format!(r#"{{"i":{i}}}"#),
-    }
-}
-
-async fn append_n(store: &Store, n: usize) {
-    for i in 0..n {
-        store.audit(rec(i)).await.unwrap();
-    }
-}
+use yiwang_store::{AuditReport, NodeInfo, NodeRegion, StoreError};
+use yiwang_testkit::{TestDb, audit_record, both_backends};
 
 async fn exec(db: &TestDb, sql: &'static str) {
     sqlx::raw_sql(sql).execute(db.store.pool()).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-/// What a DBA with direct access would do first: remove the append-only guard.
-async fn drop_guards(db: &TestDb) {
-    match db.store.backend() {
-        Backend::Sqlite => exec(db, "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete").await,
-        Backend::Postgres => exec(db, "DROP TRIGGER audit_log_append_only ON audit_log").await,
-    }
 }
 
 fn broken(report: AuditReport) -> AuditBreak {
@@ -105,45 +79,45 @@ both_backends!(audit_commits_with_the_change_or_not_at_all, |db| {
 });
 
 both_backends!(audit_log_refuses_update_and_delete, |db| {
-    append_n(&db.store, 2).await;
+    db.append_audit_records(2).await;
     assert!(sqlx::raw_sql("UPDATE audit_log SET actor = 'x' WHERE seq = 1").execute(db.store.pool()).await.is_err());
     assert!(sqlx::raw_sql("DELETE FROM audit_log WHERE seq = 2").execute(db.store.pool()).await.is_err());
     assert!(matches!(db.store.audit_verify().await.unwrap(), AuditReport::Intact { entries: 2, .. }));
 });
 
 both_backends!(audit_detects_modified_row, |db| {
-    append_n(&db.store, 5).await;
-    drop_guards(db).await;
+    db.append_audit_records(5).await;
+    db.drop_audit_guards().await;
     exec(db, "UPDATE audit_log SET data = '{\"i\":99}' WHERE seq = 3").await;
     assert_eq!(broken(db.store.audit_verify().await.unwrap()), AuditBreak::Modified { seq: 3 });
 });
 
 both_backends!(audit_detects_rehashed_row, |db| {
     // An attacker who recomputes the edited row's own hash still breaks the next link.
-    append_n(&db.store, 5).await;
-    drop_guards(db).await;
+    db.append_audit_records(5).await;
+    db.drop_audit_guards().await;
     exec(db, "UPDATE audit_log SET hash = 'ffff' WHERE seq = 3").await;
     let b = broken(db.store.audit_verify().await.unwrap());
     assert_eq!(b.seq(), 3);
 });
 
 both_backends!(audit_detects_deleted_row, |db| {
-    append_n(&db.store, 5).await;
-    drop_guards(db).await;
+    db.append_audit_records(5).await;
+    db.drop_audit_guards().await;
     exec(db, "DELETE FROM audit_log WHERE seq = 2").await;
     assert_eq!(broken(db.store.audit_verify().await.unwrap()), AuditBreak::Gap { expected: 2, found: 3 });
 });
 
 both_backends!(audit_detects_deleted_tail, |db| {
-    append_n(&db.store, 5).await;
-    drop_guards(db).await;
+    db.append_audit_records(5).await;
+    db.drop_audit_guards().await;
     exec(db, "DELETE FROM audit_log WHERE seq = 5").await;
     assert_eq!(broken(db.store.audit_verify().await.unwrap()), AuditBreak::HeadMismatch { head_seq: 5, last_seq: 4 });
 });
 
 both_backends!(audit_detects_reordered_rows, |db| {
-    append_n(&db.store, 5).await;
-    drop_guards(db).await;
+    db.append_audit_records(5).await;
+    db.drop_audit_guards().await;
     exec(db, "UPDATE audit_log SET seq = -1 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = -1").await;
     assert_eq!(broken(db.store.audit_verify().await.unwrap()), AuditBreak::BrokenLink { seq: 2 });
 });
@@ -154,7 +128,7 @@ both_backends!(audit_concurrent_appends_keep_one_chain, |db| {
         let store = db.store.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
-                store.audit(rec(t * 100 + i)).await.unwrap();
+                store.audit(audit_record(t * 100 + i)).await.unwrap();
             }
         }));
     }

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use sqlx::{Connection, Executor};
-use yiwang_store::{Store, StoreOptions};
+use yiwang_audit::AuditRecord;
+use yiwang_store::{Backend, Store, StoreOptions};
 
 pub use yiwang_store;
 
@@ -63,6 +64,23 @@ impl TestDb {
         }
     }
 
+    /// Remove the append-only triggers that `Store::migrate` installs on
+    /// `audit_log`, as a DBA with direct access could, so a test can tamper by SQL.
+    pub async fn drop_audit_guards(&self) {
+        let sql = match self.store.backend() {
+            Backend::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete",
+            Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
+        };
+        sqlx::raw_sql(sql).execute(self.store.pool()).await.expect("dropping the audit guards");
+    }
+
+    /// Append `n` sample entries ([`audit_record`] 1..=n), each in its own transaction.
+    pub async fn append_audit_records(&self, n: usize) {
+        for i in 1..=n {
+            self.store.audit(audit_record(i)).await.expect("appending an audit entry");
+        }
+    }
+
     /// Close the pool and drop the schema or files.
     pub async fn cleanup(self) {
         self.store.close().await;
@@ -73,6 +91,19 @@ impl TestDb {
             let _ = conn.close().await;
         }
         drop(self.dir);
+    }
+}
+
+/// A sample audit record, distinct for each `i`.
+pub fn audit_record(i: usize) -> AuditRecord {
+    AuditRecord {
+        at: format!("2026-11-23T08:00:00.{i:06}Z"),
+        actor: "test".into(),
+        action: "test.event".into(),
+        object_type: "thing".into(),
+        object_id: i.to_string(),
+        reason: "测试".into(),
+        data: format!(r#"{{"i":{i}}}"#),
     }
 }
 

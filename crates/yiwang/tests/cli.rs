@@ -4,7 +4,6 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 
-use yiwang_audit::AuditRecord;
 use yiwang_store::Backend;
 use yiwang_testkit::both_backends;
 
@@ -196,25 +195,10 @@ both_backends!(serve_health_ready_metrics_and_problems, |db| {
 /// Append four entries, check the chain verifies, drop the append-only guards (as a
 /// DBA could), run `tamper`, and return what `yiwang audit verify` printed.
 async fn tampered_verify(db: &yiwang_testkit::TestDb, tamper: &'static str) -> serde_json::Value {
-    for i in 1..=4 {
-        let r = AuditRecord {
-            at: format!("2026-11-23T08:00:0{i}.000000Z"),
-            actor: "test".into(),
-            action: "test.event".into(),
-            object_type: "thing".into(),
-            object_id: i.to_string(),
-            reason: String::new(),
-            data: "{}".into(),
-        };
-        db.store.audit(r).await.unwrap();
-    }
+    db.append_audit_records(4).await;
     let ok = yiwang(&["--database-url", &db.url, "audit", "verify"]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    let drop_guards = match db.store.backend() {
-        Backend::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete",
-        Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
-    };
-    sqlx::raw_sql(drop_guards).execute(db.store.pool()).await.unwrap();
+    db.drop_audit_guards().await;
     sqlx::raw_sql(tamper).execute(db.store.pool()).await.unwrap();
     let bad = yiwang(&["--database-url", &db.url, "audit", "verify"]);
     assert_eq!(bad.status.code(), Some(1), "tampering not detected: {tamper}");
