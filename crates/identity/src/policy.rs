@@ -59,14 +59,14 @@ mod tests {
 
     fn person(staff: Vec<StaffRole>) -> Principal {
         Principal {
-            account_id: 1,
+            account_id: "a".into(),
             subject: "s".into(),
             name: "张三".into(),
             citizen_id: "11010519491231002X".into(),
             level: RealNameLevel::L2,
             acting: Acting::Own,
             staff,
-            via: AuthVia::Session { session_id: 1 },
+            via: AuthVia::Session { session_id: "s".into() },
         }
     }
 

@@ -157,13 +157,13 @@ pub enum Acting {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AuthVia {
-    Session { session_id: i64 },
+    Session { session_id: String },
 }
 
 /// An authenticated caller. Everything a policy decision needs, loaded once per request.
 #[derive(Debug, Clone, Serialize)]
 pub struct Principal {
-    pub account_id: i64,
+    pub account_id: String,
     /// Stable, opaque public identifier (OIDC `sub`); never the citizen ID.
     pub subject: String,
     pub name: String,
@@ -201,8 +201,8 @@ impl Principal {
         v
     }
 
-    pub fn session_id(&self) -> i64 {
-        match self.via {
+    pub fn session_id(&self) -> &str {
+        match &self.via {
             AuthVia::Session { session_id } => session_id,
         }
     }

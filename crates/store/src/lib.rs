@@ -2,10 +2,13 @@
 //! time by URL (`sqlite://…` or `postgres://…`) through sqlx `Any`; one set of
 //! portable migrations, embedded in the binary, serves both.
 
+mod accounts;
 mod audit;
 mod calendar;
 mod error;
 mod node;
+mod oidc;
+mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,10 +16,13 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 
+pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, EnterpriseRole, NewAccount, StaffMember};
 pub use audit::{AuditPage, AuditReport};
 pub use calendar::StoredDay;
 pub use error::StoreError;
 pub use node::{NodeInfo, NodeRegion};
+pub use oidc::*;
+pub use sessions::{CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -1,0 +1,343 @@
+//! Login sessions, failed-login back-off, one-time verification codes and the
+//! message outbox. All of it lives in the database so several yiwang processes
+//! on one PostgreSQL share it.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use sqlx::Row;
+use yiwang_identity::{new_token, token_hash};
+
+use crate::accounts::{audit_rec, new_id};
+use crate::{Result, Store, StoreError, Tx, ts};
+
+/// A session just created: the cookie value is only ever in this struct.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub sid: String,
+    pub csrf: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRow {
+    pub sid: String,
+    pub account_id: String,
+    pub acting_for: Option<String>,
+    #[serde(skip)]
+    pub csrf: String,
+    pub amr: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub expires_at: String,
+}
+
+/// How long sessions live: an absolute limit and an idle limit.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub max_age: SignedDuration,
+    pub idle: SignedDuration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy { max_age: SignedDuration::from_hours(12), idle: SignedDuration::from_mins(30) }
+    }
+}
+
+/// Failed-login back-off: free attempts, then a lock that doubles per failure.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlePolicy {
+    pub free_attempts: i64,
+    pub base_lock: SignedDuration,
+    pub max_lock: SignedDuration,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        ThrottlePolicy { free_attempts: 5, base_lock: SignedDuration::from_secs(30), max_lock: SignedDuration::from_mins(15) }
+    }
+}
+
+impl ThrottlePolicy {
+    /// Lock length after `failures` consecutive failures (none within the free attempts).
+    pub fn lock_for(&self, failures: i64) -> Option<SignedDuration> {
+        let over = failures - self.free_attempts;
+        if over < 0 {
+            return None;
+        }
+        let factor = 1i64 << over.min(20);
+        let secs = self.base_lock.as_secs().saturating_mul(factor).min(self.max_lock.as_secs());
+        Some(SignedDuration::from_secs(secs))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    Ok,
+    Wrong { attempts_left: i64 },
+    ExpiredOrMissing,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
+fn parse_ts(s: &str) -> Result<Timestamp> {
+    s.parse().map_err(|_| StoreError::Corrupt(format!("timestamp {s:?}")))
+}
+
+impl Store {
+    /// The live session for a cookie value, if any; refreshes `last_seen_at` at most once a minute.
+    pub async fn session(&self, token: &str, policy: &SessionPolicy, now: Timestamp) -> Result<Option<SessionRow>> {
+        let row = sqlx::query(
+            "SELECT sid, account_id, acting_for, csrf, amr, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let s = SessionRow {
+            sid: r.try_get("sid")?,
+            account_id: r.try_get("account_id")?,
+            acting_for: r.try_get("acting_for")?,
+            csrf: r.try_get("csrf")?,
+            amr: r.try_get("amr")?,
+            created_at: r.try_get("created_at")?,
+            last_seen_at: r.try_get("last_seen_at")?,
+            expires_at: r.try_get("expires_at")?,
+        };
+        let last_seen = parse_ts(&s.last_seen_at)?;
+        if parse_ts(&s.expires_at)? <= now || last_seen + policy.idle <= now {
+            return Ok(None);
+        }
+        if now.duration_since(last_seen) > SignedDuration::from_mins(1) {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE sid = $2").bind(ts(now)).bind(&s.sid).execute(&self.pool).await?;
+        }
+        Ok(Some(s))
+    }
+
+    pub async fn session_by_sid(&self, sid: &str) -> Result<Option<(String, bool)>> {
+        let row = sqlx::query("SELECT account_id, revoked_at FROM sessions WHERE sid = $1").bind(sid).fetch_optional(&self.pool).await?;
+        row.map(|r| Ok((r.try_get("account_id")?, r.try_get::<Option<String>, _>("revoked_at")?.is_none()))).transpose()
+    }
+
+    pub async fn set_session_acting(&self, sid: &str, acting_for: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE sessions SET acting_for = $1 WHERE sid = $2").bind(acting_for).bind(sid).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Seconds until `key` may try again, if it is locked out.
+    pub async fn throttle_wait(&self, key: &str, now: Timestamp) -> Result<Option<u64>> {
+        let row = sqlx::query("SELECT locked_until FROM login_throttle WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        let Some(until) = row.map(|r| r.try_get::<Option<String>, _>("locked_until")).transpose()?.flatten() else { return Ok(None) };
+        let until = parse_ts(&until)?;
+        Ok((until > now).then(|| until.duration_since(now).as_secs().max(1).unsigned_abs()))
+    }
+
+    /// Count a failure for `key`; returns the lock now in force, if any.
+    pub async fn throttle_fail(&self, key: &str, policy: &ThrottlePolicy, now: Timestamp) -> Result<Option<u64>> {
+        let row = sqlx::query(
+            "INSERT INTO login_throttle (key, failures, locked_until, updated_at) VALUES ($1, 1, NULL, $2) \
+             ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, updated_at = excluded.updated_at RETURNING failures",
+        )
+        .bind(key)
+        .bind(ts(now))
+        .fetch_one(&self.pool)
+        .await?;
+        let failures: i64 = row.try_get("failures")?;
+        let Some(lock) = policy.lock_for(failures) else { return Ok(None) };
+        sqlx::query("UPDATE login_throttle SET locked_until = $1 WHERE key = $2").bind(ts(now + lock)).bind(key).execute(&self.pool).await?;
+        Ok(Some(lock.as_secs().unsigned_abs()))
+    }
+
+    pub async fn throttle_clear(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Check a verification code; a wrong code uses up an attempt, the right one is consumed.
+    pub async fn check_verification_code(&self, account_id: &str, code: &str, now: Timestamp) -> Result<CodeCheck> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("SELECT code_hash, attempts, expires_at FROM verification_codes WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(&mut *tx.inner)
+            .await?;
+        let Some(r) = row else { return Ok(CodeCheck::ExpiredOrMissing) };
+        let attempts: i64 = r.try_get("attempts")?;
+        if parse_ts(&r.try_get::<String, _>("expires_at")?)? <= now || attempts >= 5 {
+            return Ok(CodeCheck::ExpiredOrMissing);
+        }
+        let hash: String = r.try_get("code_hash")?;
+        if yiwang_identity::ct_eq(hash.as_bytes(), token_hash(&format!("{account_id}:{code}")).as_bytes()) {
+            sqlx::query("DELETE FROM verification_codes WHERE account_id = $1").bind(account_id).execute(&mut *tx.inner).await?;
+            tx.commit().await?;
+            return Ok(CodeCheck::Ok);
+        }
+        sqlx::query("UPDATE verification_codes SET attempts = attempts + 1 WHERE account_id = $1").bind(account_id).execute(&mut *tx.inner).await?;
+        tx.commit().await?;
+        Ok(CodeCheck::Wrong { attempts_left: 4 - attempts })
+    }
+
+    /// Claim up to `limit` due messages for delivery; a claim lapses after a minute
+    /// so a crashed dispatcher's messages are retried by another.
+    pub async fn claim_outbox(&self, limit: i64, now: Timestamp) -> Result<Vec<OutboxMessage>> {
+        let mut tx = self.begin().await?;
+        let sql = match self.backend {
+            crate::Backend::Sqlite => concat!(
+                "SELECT id, channel, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ",
+                "AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY created_at LIMIT $2"
+            ),
+            crate::Backend::Postgres => concat!(
+                "SELECT id, channel, recipient, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ",
+                "AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+            ),
+        };
+        let rows = sqlx::query(sql).bind(ts(now)).bind(limit).fetch_all(&mut *tx.inner).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let m = OutboxMessage {
+                id: r.try_get("id")?,
+                channel: r.try_get("channel")?,
+                recipient: r.try_get("recipient")?,
+                subject: r.try_get("subject")?,
+                body: r.try_get("body")?,
+                attempts: r.try_get("attempts")?,
+            };
+            sqlx::query("UPDATE outbox SET claimed_until = $1 WHERE id = $2")
+                .bind(ts(now + SignedDuration::from_mins(1)))
+                .bind(&m.id)
+                .execute(&mut *tx.inner)
+                .await?;
+            out.push(m);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn outbox_sent(&self, id: &str, now: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2").bind(ts(now)).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Record a failed delivery; retry with exponential back-off (capped at an hour).
+    pub async fn outbox_failed(&self, id: &str, attempts: i64, error: &str, now: Timestamp) -> Result<()> {
+        let wait = SignedDuration::from_secs((5i64 << attempts.clamp(0, 10)).min(3600));
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, claimed_until = NULL WHERE id = $3")
+            .bind(error)
+            .bind(ts(now + wait))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Messages not yet delivered (operators' view).
+    pub async fn outbox_pending(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL").fetch_one(&self.pool).await?.try_get("n")?)
+    }
+}
+
+impl Tx {
+    pub async fn create_session(&mut self, account_id: &str, amr: &str, policy: &SessionPolicy, now: Timestamp) -> Result<NewSession> {
+        let s = NewSession { token: new_token(), sid: new_id("ses"), csrf: new_token() };
+        let at = ts(now);
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, sid, account_id, acting_for, csrf, amr, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, NULL, $4, $5, $6, $6, $7)",
+        )
+        .bind(token_hash(&s.token))
+        .bind(&s.sid)
+        .bind(account_id)
+        .bind(&s.csrf)
+        .bind(amr)
+        .bind(&at)
+        .bind(ts(now + policy.max_age))
+        .execute(&mut *self.inner)
+        .await?;
+        self.append_audit(audit_rec(&at, account_id, "session.created", "account", account_id, serde_json::json!({ "sid": s.sid, "amr": amr })))
+            .await?;
+        Ok(s)
+    }
+
+    /// End one session and every token issued under it.
+    pub async fn revoke_session(&mut self, sid: &str, actor: &str, now: Timestamp) -> Result<()> {
+        let at = ts(now);
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL").bind(&at).bind(sid).execute(&mut *self.inner).await?;
+        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL").bind(&at).bind(sid).execute(&mut *self.inner).await?;
+        self.append_audit(audit_rec(&at, actor, "session.revoked", "session", sid, serde_json::json!({}))).await?;
+        Ok(())
+    }
+
+    /// Logout everywhere: every session and every token of the account.
+    pub async fn revoke_all_sessions(&mut self, account_id: &str, actor: &str, now: Timestamp) -> Result<u64> {
+        let at = ts(now);
+        let n = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+            .bind(&at)
+            .bind(account_id)
+            .execute(&mut *self.inner)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+            .bind(&at)
+            .bind(account_id)
+            .execute(&mut *self.inner)
+            .await?;
+        self.append_audit(audit_rec(&at, actor, "session.revoked_all", "account", account_id, serde_json::json!({ "sessions": n }))).await?;
+        Ok(n)
+    }
+
+    /// Store a fresh verification code (replacing any earlier one) and queue its message.
+    pub async fn issue_verification_code(
+        &mut self,
+        account_id: &str,
+        channel: &str,
+        recipient: &str,
+        code: &str,
+        ttl: SignedDuration,
+        now: Timestamp,
+    ) -> Result<()> {
+        let at = ts(now);
+        sqlx::query(
+            "INSERT INTO verification_codes (account_id, channel, code_hash, attempts, expires_at, created_at) VALUES ($1, $2, $3, 0, $4, $5) \
+             ON CONFLICT (account_id) DO UPDATE SET channel = excluded.channel, code_hash = excluded.code_hash, attempts = 0, \
+             expires_at = excluded.expires_at, created_at = excluded.created_at",
+        )
+        .bind(account_id)
+        .bind(channel)
+        .bind(token_hash(&format!("{account_id}:{code}")))
+        .bind(ts(now + ttl))
+        .bind(&at)
+        .execute(&mut *self.inner)
+        .await?;
+        let body = format!(
+            "【一网通办】您的验证码为 {code}，{} 分钟内有效。请勿告知他人。\nYour yiwang verification code is {code}, valid for {} minutes.",
+            ttl.as_mins(),
+            ttl.as_mins()
+        );
+        self.enqueue_message(channel, recipient, "一网通办 验证码 / verification code", &body, now).await?;
+        Ok(())
+    }
+
+    /// Queue a message for delivery; it is sent only if this transaction commits.
+    pub async fn enqueue_message(&mut self, channel: &str, recipient: &str, subject: &str, body: &str, now: Timestamp) -> Result<String> {
+        let id = new_id("msg");
+        let at = ts(now);
+        sqlx::query(
+            "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+        )
+        .bind(&id)
+        .bind(channel)
+        .bind(recipient)
+        .bind(subject)
+        .bind(body)
+        .bind(&at)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(id)
+    }
+}
