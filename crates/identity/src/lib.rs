@@ -4,6 +4,7 @@
 //! logins and tokens. No IO and no clock: the store and web crates supply both.
 
 mod error;
+mod jws;
 mod mask;
 mod pkce;
 mod policy;
@@ -11,6 +12,7 @@ mod principal;
 mod secret;
 
 pub use error::IdentityError;
+pub use jws::{Es256Key, JwsError, verify_es256};
 pub use mask::{mask_email, mask_name, mask_phone};
 pub use pkce::{pkce_challenge_s256, validate_code_verifier, verify_pkce_s256};
 pub use policy::{Access, Denial, may_act_for_enterprise};

@@ -205,7 +205,8 @@ impl Tx {
     }
 }
 
-pub(crate) fn ts(t: jiff::Timestamp) -> String {
+/// The stored form of a timestamp.
+pub fn ts(t: jiff::Timestamp) -> String {
     // Fixed-width UTC, so lexical order is time order.
     t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

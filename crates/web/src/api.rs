@@ -1,28 +1,19 @@
 //! `/api/v1` JSON endpoints.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Json;
-use axum::routing::get;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use yiwang_codes::{CodeKind, Parsed};
 
 use crate::{ApiError, AppState, WebError};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/codes/{value}", get(codes))
-        .route("/calendar/days/{date}", get(calendar_day))
-        .route("/calendar/add-workdays", get(add_workdays))
-}
-
 #[derive(Deserialize)]
-struct CodesQuery {
+pub struct CodesQuery {
     kind: Option<String>,
 }
 
-async fn codes(Path(value): Path<String>, Query(q): Query<CodesQuery>) -> Result<Json<Parsed>, ApiError> {
+pub async fn codes(Path(value): Path<String>, Query(q): Query<CodesQuery>) -> Result<Json<Parsed>, ApiError> {
     let kind = match q.kind.as_deref() {
         Some(k) => Some(k.parse::<CodeKind>().map_err(|()| WebError::BadParam { name: "kind", detail: format!("unknown kind {k:?}") })?),
         None => None,
@@ -38,7 +29,7 @@ fn parse_date(name: &'static str, s: &str) -> Result<Date, WebError> {
 }
 
 #[derive(Serialize)]
-struct DayAnswer {
+pub struct DayAnswer {
     date: Date,
     kind: yiwang_calendar::DayKind,
     kind_zh: &'static str,
@@ -46,7 +37,7 @@ struct DayAnswer {
     provisional: bool,
 }
 
-async fn calendar_day(State(state): State<AppState>, Path(date): Path<String>) -> Result<Json<DayAnswer>, ApiError> {
+pub async fn calendar_day(State(state): State<AppState>, Path(date): Path<String>) -> Result<Json<DayAnswer>, ApiError> {
     let date = parse_date("date", &date)?;
     let cal = state.store().load_calendar().await?;
     let kind = cal.kind(date);
@@ -54,20 +45,20 @@ async fn calendar_day(State(state): State<AppState>, Path(date): Path<String>) -
 }
 
 #[derive(Deserialize)]
-struct AddQuery {
+pub struct AddQuery {
     start: String,
     n: u32,
 }
 
 #[derive(Serialize)]
-struct AddAnswer {
+pub struct AddAnswer {
     start: Date,
     workdays: u32,
     due: Date,
     provisional: bool,
 }
 
-async fn add_workdays(State(state): State<AppState>, Query(q): Query<AddQuery>) -> Result<Json<AddAnswer>, ApiError> {
+pub async fn add_workdays(State(state): State<AppState>, Query(q): Query<AddQuery>) -> Result<Json<AddAnswer>, ApiError> {
     let start = parse_date("start", &q.start)?;
     let cal = state.store().load_calendar().await?;
     let due = cal.add_workdays(start, q.n)?;

@@ -17,6 +17,18 @@ impl ApiError {
         ApiError { problem: Problem::from_error(e) }
     }
 
+    pub fn status(&self) -> u16 {
+        self.problem.status
+    }
+
+    pub fn code(&self) -> &str {
+        &self.problem.code
+    }
+
+    pub fn message_zh(&self) -> &str {
+        &self.problem.message_zh
+    }
+
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
         self.problem = self.problem.with_detail(detail);
         self
@@ -45,6 +57,8 @@ pub enum WebError {
     NotFound(String),
     #[error("invalid parameter {name}: {detail}")]
     BadParam { name: &'static str, detail: String },
+    #[error("missing or wrong CSRF token: reload the page and try again")]
+    Csrf,
     #[error("internal error")]
     Panic,
 }
@@ -54,6 +68,7 @@ impl Coded for WebError {
         match self {
             WebError::NotFound(_) => "http.not_found",
             WebError::BadParam { .. } => "http.bad_parameter",
+            WebError::Csrf => "http.csrf",
             WebError::Panic => "http.internal",
         }
     }
@@ -62,6 +77,7 @@ impl Coded for WebError {
         match self {
             WebError::NotFound(_) => ErrorKind::NotFound,
             WebError::BadParam { .. } => ErrorKind::BadRequest,
+            WebError::Csrf => ErrorKind::Forbidden,
             WebError::Panic => ErrorKind::Internal,
         }
     }
@@ -70,6 +86,7 @@ impl Coded for WebError {
         match self {
             WebError::NotFound(p) => format!("请求的资源不存在：{p}"),
             WebError::BadParam { name, detail } => format!("参数 {name} 无效：{detail}"),
+            WebError::Csrf => "页面已过期或请求来源无效，请刷新页面后重试".into(),
             WebError::Panic => "服务器内部错误".into(),
         }
     }

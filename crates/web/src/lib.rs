@@ -1,12 +1,17 @@
-//! The HTTP edge: axum routes, problem+json errors, request metrics.
-//!
-//! Routes so far are public by design (health, metrics, identifier and
-//! calendar utilities that hold no personal data). The policy layer that every
-//! later route goes through arrives with unified identity.
+//! The HTTP edge: axum routes (each registered with its access policy in
+//! [`routes`]), the portal and console pages, the OIDC provider, federated
+//! login, problem+json errors and request metrics.
 
 mod api;
+pub mod auth;
 mod error;
-mod pages;
+pub mod federation;
+mod identity_api;
+pub mod messaging;
+pub mod oidc;
+pub mod pages;
+pub mod routes;
+pub mod settings;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -16,13 +21,14 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use yiwang_store::Store;
 
 pub use error::{ApiError, WebError};
+pub use settings::{IdentityRuntime, IdentitySettings, TrustedProvider};
+pub(crate) use yiwang_store::ts;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,17 +37,22 @@ pub struct AppState {
 
 struct Inner {
     store: Store,
+    identity: Arc<IdentityRuntime>,
     metrics: PrometheusHandle,
     started: Instant,
 }
 
 impl AppState {
-    pub fn new(store: Store) -> Self {
-        AppState { inner: Arc::new(Inner { store, metrics: metrics_handle(), started: Instant::now() }) }
+    pub fn new(store: Store, identity: Arc<IdentityRuntime>) -> Self {
+        AppState { inner: Arc::new(Inner { store, identity, metrics: metrics_handle(), started: Instant::now() }) }
     }
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    pub fn identity(&self) -> &IdentityRuntime {
+        &self.inner.identity
     }
 }
 
@@ -62,12 +73,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
-        .nest("/api/v1", api::routes())
+    routes::build(&state)
         .fallback(not_found)
         .layer(middleware::from_fn(track_metrics))
         .layer(CatchPanicLayer::custom(|_| ApiError::new(&WebError::Panic).into_response()))
@@ -75,11 +81,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz() -> impl IntoResponse {
+pub(crate) async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+pub(crate) async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let started = Instant::now();
     state.store().ping().await?;
     Ok(axum::Json(serde_json::json!({
@@ -90,7 +96,7 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
     })))
 }
 
-async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     let pool = state.store().pool();
     metrics::gauge!("yiwang_db_pool_connections").set(f64::from(pool.size()));
     metrics::gauge!("yiwang_db_pool_idle").set(pool.num_idle() as f64);
@@ -124,5 +130,5 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
 }

@@ -1,0 +1,114 @@
+//! The route table: every route of the node, each with its access policy. The
+//! router is built from this table only, so a route cannot exist without a
+//! policy; the route × role test enumerates the same table.
+
+use axum::Router;
+use axum::http::Method;
+use axum::middleware;
+use axum::routing::{MethodRouter, delete, get, post, put};
+use yiwang_identity::{Access, Role};
+
+use crate::auth::{RoutePolicy, enforce};
+use crate::{AppState, api, federation, identity_api, oidc, pages};
+
+/// One route and who may call it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+    /// Whether state-changing requests must carry the CSRF token.
+    pub csrf: bool,
+}
+
+struct RouteDef {
+    spec: RouteSpec,
+    handler: MethodRouter<AppState>,
+}
+
+const STAFF_READERS: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DataOfficer];
+const ANY_STAFF: &[Role] = &Role::ALL;
+const ADMIN: &[Role] = &[Role::Admin];
+
+fn def(method: &'static str, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> RouteDef {
+    RouteDef { spec: RouteSpec { method, path, access, csrf: true }, handler }
+}
+
+/// Authenticated by client credentials or bearer token, never by cookie: no CSRF exposure.
+fn no_csrf(mut d: RouteDef) -> RouteDef {
+    d.spec.csrf = false;
+    d
+}
+
+fn table() -> Vec<RouteDef> {
+    use Access::{Authenticated, Public, Staff};
+    vec![
+        // Front door and operations.
+        def("GET", "/", Public, get(pages::home)),
+        def("GET", "/healthz", Public, get(crate::healthz)),
+        def("GET", "/readyz", Public, get(crate::readyz)),
+        def("GET", "/metrics", Public, get(crate::metrics_text)),
+        // Accounts and sessions.
+        def("GET", "/login", Public, get(pages::login_form)),
+        def("POST", "/login", Public, post(pages::login_submit)),
+        def("GET", "/register", Public, get(pages::register_form)),
+        def("POST", "/register", Public, post(pages::register_submit)),
+        def("GET", "/register/verify", Public, get(pages::verify_form)),
+        def("POST", "/register/verify", Public, post(pages::verify_submit)),
+        def("GET", "/account", Authenticated, get(pages::account_page)),
+        def("POST", "/account/acting", Authenticated, post(pages::switch_acting)),
+        def("POST", "/account/enterprises", Authenticated, post(pages::open_enterprise)),
+        def("POST", "/logout", Authenticated, post(pages::logout)),
+        def("POST", "/logout/all", Authenticated, post(pages::logout_all)),
+        def("GET", "/console", Staff(ANY_STAFF), get(pages::console)),
+        // OIDC provider.
+        def("GET", "/.well-known/openid-configuration", Public, get(oidc::discovery)),
+        def("GET", "/oidc/jwks", Public, get(oidc::jwks)),
+        def("GET", "/oidc/authorize", Public, get(oidc::authorize)),
+        def("POST", "/oidc/authorize", Authenticated, post(oidc::consent)),
+        no_csrf(def("POST", "/oidc/token", Public, post(oidc::token))),
+        no_csrf(def("GET", "/oidc/userinfo", Public, get(oidc::userinfo))),
+        no_csrf(def("POST", "/oidc/userinfo", Public, post(oidc::userinfo))),
+        def("GET", "/oidc/logout", Public, get(oidc::logout_page)),
+        def("POST", "/oidc/logout", Public, post(oidc::logout_confirm)),
+        // Federated login through trusted nodes.
+        def("GET", "/federation/{provider}/login", Public, get(federation::start)),
+        def("GET", "/federation/{provider}/callback", Public, get(federation::callback)),
+        // Public utilities.
+        def("GET", "/api/v1/codes/{value}", Public, get(api::codes)),
+        def("GET", "/api/v1/calendar/days/{date}", Public, get(api::calendar_day)),
+        def("PUT", "/api/v1/calendar/days/{date}", Staff(ADMIN), put(identity_api::set_calendar_day)),
+        def("GET", "/api/v1/calendar/add-workdays", Public, get(api::add_workdays)),
+        // Identity API.
+        def("GET", "/api/v1/me", Authenticated, get(identity_api::me)),
+        def("GET", "/api/v1/accounts/{id}", Authenticated, get(identity_api::account)),
+        def("GET", "/api/v1/enterprises/{uscc}", Authenticated, get(identity_api::enterprise)),
+        def("POST", "/api/v1/enterprises/{uscc}/agents", Authenticated, post(identity_api::add_agent)),
+        def("DELETE", "/api/v1/enterprises/{uscc}/agents/{account_id}", Authenticated, delete(identity_api::remove_agent)),
+        def("GET", "/api/v1/agencies", Public, get(identity_api::agencies)),
+        def("GET", "/api/v1/agencies/{uscc}/staff", Staff(&[Role::DepartmentHead, Role::Admin]), get(identity_api::agency_staff)),
+        def("GET", "/api/v1/base/persons/{citizen_id}", Staff(STAFF_READERS), get(identity_api::base_person)),
+        def("POST", "/api/v1/real-name/in-person", Staff(&[Role::WindowClerk]), post(identity_api::verify_in_person)),
+        def("GET", "/api/v1/oidc/clients", Staff(ADMIN), get(identity_api::oidc_clients)),
+    ]
+}
+
+/// Every route with its policy (for documentation and the route × role test).
+pub fn route_specs() -> Vec<RouteSpec> {
+    table().into_iter().map(|d| d.spec).collect()
+}
+
+pub fn build(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for d in table() {
+        let policy = RoutePolicy { access: d.spec.access, csrf: d.spec.csrf };
+        let guarded = d.handler.layer(middleware::from_fn_with_state((state.clone(), policy), enforce));
+        router = router.route(d.spec.path, guarded);
+    }
+    router
+}
+
+/// For tests: the method as an `http::Method`.
+pub fn method_of(spec: &RouteSpec) -> Method {
+    Method::from_bytes(spec.method.as_bytes()).unwrap_or(Method::GET)
+}
