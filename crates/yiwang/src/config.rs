@@ -20,6 +20,16 @@ pub struct Config {
     pub database_url: Option<String>,
     pub db: DbConfig,
     pub log: LogConfig,
+    /// Unified identity: issuer URL, session and token lifetimes, trusted nodes.
+    pub identity: yiwang_web::IdentitySettings,
+    pub messaging: MessagingConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessagingConfig {
+    /// Spool directory the outbox delivers SMS and email into (default `<data_dir>/outbox`).
+    pub spool_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +56,8 @@ impl Default for Config {
             database_url: None,
             db: DbConfig::default(),
             log: LogConfig::default(),
+            identity: yiwang_web::IdentitySettings::default(),
+            messaging: MessagingConfig::default(),
         }
     }
 }
@@ -130,7 +142,12 @@ impl Config {
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
         c.database_url = Some(yiwang_store::redact_url(&self.effective_database_url()));
+        c.identity = self.identity.redacted();
         c
+    }
+
+    pub fn spool_dir(&self) -> PathBuf {
+        self.messaging.spool_dir.clone().unwrap_or_else(|| self.data_dir.join("outbox"))
     }
 
     pub fn store_options(&self) -> yiwang_store::StoreOptions {

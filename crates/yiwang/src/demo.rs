@@ -2,8 +2,9 @@
 //! Later features add their demo data here, always through the same store calls
 //! a real operator would use.
 
-use yiwang_codes::DivisionCode;
-use yiwang_store::{NodeInfo, NodeRegion, Store};
+use yiwang_codes::{CitizenId, DivisionCode, Uscc};
+use yiwang_identity::{RealNameLevel, Role, hash_password};
+use yiwang_store::{AccountStatus, Agency, BaseEnterprise, BasePerson, NewAccount, NodeInfo, NodeRegion, Store};
 
 pub const DEMO_PROVINCE: &str = "330000";
 pub const DEMO_CITIES: [&str; 4] = ["330100", "330200", "330300", "330500"];
@@ -38,5 +39,138 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
     let mut tx = store.begin().await?;
     tx.create_node(&info, &regions, "demo", jiff::Timestamp::now()).await?;
     tx.commit().await?;
+    seed_identity(store).await?;
     Ok(true)
+}
+
+/// The password of every demo account (documented in the README).
+pub const DEMO_PASSWORD: &str = "Demo-2026";
+/// The demo relying party's client secret (documented; demo only).
+pub const DEMO_RP_SECRET: &str = "demo-rp-secret-2026";
+
+/// A valid citizen ID from its first 17 digits.
+pub fn citizen_id(body17: &str) -> anyhow::Result<CitizenId> {
+    let check = yiwang_codes::citizen_check_char(body17).ok_or_else(|| anyhow::anyhow!("bad ID body {body17}"))?;
+    Ok(CitizenId::parse(&format!("{body17}{check}"), jiff::civil::date(2026, 1, 1))?)
+}
+
+/// A valid USCC from registration department, type, division and an 8-character organisation code body.
+pub fn uscc(dept_type: &str, division: &str, org8: &str) -> anyhow::Result<Uscc> {
+    let org_check = yiwang_codes::org_code_check_char(org8).ok_or_else(|| anyhow::anyhow!("bad org code {org8}"))?;
+    let body17 = format!("{dept_type}{division}{org8}{org_check}");
+    let check = yiwang_codes::uscc_check_char(&body17).ok_or_else(|| anyhow::anyhow!("bad USCC body {body17}"))?;
+    Ok(Uscc::parse(&format!("{body17}{check}"))?)
+}
+
+pub struct DemoAgency {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub division: &'static str,
+    pub level: &'static str,
+    pub org8: &'static str,
+}
+
+pub const AGENCIES: &[DemoAgency] = &[
+    DemoAgency { key: "zj_gov", name: "浙江省政务服务管理办公室", division: "330000", level: "provincial", org8: "00250001" },
+    DemoAgency { key: "hz_center", name: "杭州市政务服务中心", division: "330100", level: "municipal", org8: "00250002" },
+    DemoAgency { key: "hz_samr", name: "杭州市市场监督管理局", division: "330100", level: "municipal", org8: "00250003" },
+    DemoAgency { key: "nb_samr", name: "宁波市市场监督管理局", division: "330200", level: "municipal", org8: "00250004" },
+];
+
+/// (name, first 17 ID digits, agency key, roles)
+pub const STAFF: &[(&str, &str, &str, &[Role])] = &[
+    ("钱一", "33010219800101001", "hz_center", &[Role::WindowClerk]),
+    ("孙二", "33010219800101002", "hz_samr", &[Role::Reviewer]),
+    ("周三", "33010219800101003", "hz_samr", &[Role::DepartmentHead]),
+    ("吴四", "33010219800101004", "hz_samr", &[Role::CatalogEditor]),
+    ("郑五", "33010219800101005", "zj_gov", &[Role::CatalogReviewer]),
+    ("冯六", "33010219800101006", "zj_gov", &[Role::Supervisor]),
+    ("陈七", "33010219800101007", "zj_gov", &[Role::DataOfficer]),
+    ("褚八", "33010219800101008", "zj_gov", &[Role::Admin]),
+    ("卫九", "33020319800101009", "nb_samr", &[Role::Reviewer, Role::DepartmentHead]),
+];
+
+/// (name, first 17 ID digits, phone, email, in 人口库, level)
+pub const CITIZENS: &[(&str, &str, Option<&str>, Option<&str>, bool, RealNameLevel)] = &[
+    ("张三", "33010619900101123", Some("13800000001"), None, true, RealNameLevel::L2),
+    ("李四", "33010619920202234", None, Some("lisi@example.cn"), false, RealNameLevel::L1),
+    ("王五", "33010619850303345", Some("13800000003"), None, true, RealNameLevel::L3),
+    ("赵六", "33010619950404456", Some("13800000004"), None, true, RealNameLevel::L2),
+];
+
+pub const DEMO_ENTERPRISE_NAME: &str = "杭州一网餐饮有限公司";
+
+/// Agencies, base data, citizens, an enterprise with an agent, staff of every
+/// role and a sample OIDC relying party.
+async fn seed_identity(store: &Store) -> anyhow::Result<()> {
+    let now = jiff::Timestamp::now();
+    let mut agencies = std::collections::HashMap::new();
+    let mut tx = store.begin().await?;
+    for a in AGENCIES {
+        let u = uscc("11", a.division, a.org8)?;
+        tx.upsert_agency(&Agency { uscc: u.as_str().into(), name: a.name.into(), division_code: a.division.into(), level: a.level.into() }, "demo", now)
+            .await?;
+        agencies.insert(a.key, u.as_str().to_string());
+    }
+    tx.commit().await?;
+    for (name, body, agency, roles) in STAFF {
+        let id = citizen_id(body)?;
+        let agency = agencies.get(agency).ok_or_else(|| anyhow::anyhow!("demo agency {agency}"))?;
+        crate::identity_cli::add_staff(store, &id, name, agency, roles, Some(DEMO_PASSWORD), "demo").await?;
+    }
+    let mut tx = store.begin().await?;
+    let mut accounts = Vec::new();
+    for (name, body, phone, email, in_base, level) in CITIZENS {
+        let id = citizen_id(body)?;
+        let info = id.info();
+        if *in_base {
+            let p = BasePerson {
+                citizen_id: id.to_string(),
+                name: (*name).into(),
+                birth_date: info.birth_date.clone(),
+                address_division: "330106".into(),
+                status: "normal".into(),
+            };
+            tx.upsert_base_person(&p, "demo", now).await?;
+        }
+        let new = NewAccount {
+            citizen_id: id.to_string(),
+            name: (*name).into(),
+            phone: phone.map(String::from),
+            email: email.map(String::from),
+            password_hash: Some(hash_password(DEMO_PASSWORD)?),
+            level: *level,
+            level_source: if *level == RealNameLevel::L3 { "in_person".into() } else if *in_base { "base_data_match".into() } else { "self_registered".into() },
+            status: AccountStatus::Active,
+        };
+        accounts.push(tx.create_account(&new, "demo", now).await?);
+    }
+    let ent = uscc("91", "330106", "MA2H0001")?;
+    let (wang, zhao) = (&accounts[2], &accounts[3]);
+    tx.upsert_base_enterprise(
+        &BaseEnterprise {
+            uscc: ent.as_str().into(),
+            name: DEMO_ENTERPRISE_NAME.into(),
+            legal_rep_name: wang.name.clone(),
+            legal_rep_id: wang.citizen_id.clone(),
+            registration_status: "active".into(),
+        },
+        "demo",
+        now,
+    )
+    .await?;
+    tx.create_enterprise(ent.as_str(), DEMO_ENTERPRISE_NAME, &wang.id, "demo", now).await?;
+    tx.add_enterprise_agent(ent.as_str(), &zhao.id, &wang.id, now).await?;
+    tx.commit().await?;
+    crate::identity_cli::add_client(
+        store,
+        "demo-rp",
+        "示例应用（演示）",
+        &["http://127.0.0.1:9000/callback".to_string()],
+        &["http://127.0.0.1:9000/".to_string()],
+        Some(DEMO_RP_SECRET.to_string()),
+        "demo",
+    )
+    .await?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod identity_cli;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -72,6 +73,18 @@ enum Cmd {
     /// This node's identity.
     #[command(subcommand)]
     Node(NodeCmd),
+    /// OIDC relying parties and signing keys.
+    #[command(subcommand)]
+    Oidc(identity_cli::OidcCmd),
+    /// Population and legal-entity base data (人口库, 法人库).
+    #[command(subcommand)]
+    Base(identity_cli::BaseCmd),
+    /// Agencies (部门).
+    #[command(subcommand)]
+    Agency(identity_cli::AgencyCmd),
+    /// Staff accounts and roles.
+    #[command(subcommand)]
+    Staff(identity_cli::StaffCmd),
 }
 
 #[derive(Subcommand)]
@@ -205,6 +218,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(&cfg, store).await
         }
         Cmd::Calendar(c) => calendar(c, &over, &env).await,
+        Cmd::Oidc(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            identity_cli::oidc(c, &cfg, &open_store(&cfg).await?).await
+        }
+        Cmd::Base(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            identity_cli::base(c, &open_store(&cfg).await?).await
+        }
+        Cmd::Agency(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            identity_cli::agency(c, &open_store(&cfg).await?).await
+        }
+        Cmd::Staff(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            identity_cli::staff(c, &open_store(&cfg).await?).await
+        }
         Cmd::Audit(a) => {
             let (cfg, _) = config::load(&over, &env)?;
             let store = open_store(&cfg).await?;
@@ -293,8 +322,13 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     tracing::info!(database = %yiwang_store::redact_url(&cfg.effective_database_url()), "yiwang listening on http://{addr}");
     println!("yiwang 已启动 / listening on http://{addr}");
-    let state = yiwang_web::AppState::new(store.clone());
+    let identity = yiwang_web::IdentityRuntime::new(&cfg.identity, &addr.to_string());
+    tracing::info!(issuer = %identity.issuer, "OIDC issuer");
+    let spool = yiwang_web::messaging::SpoolDir { dir: cfg.spool_dir() };
+    let dispatcher = tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
+    let state = yiwang_web::AppState::new(store.clone(), identity);
     yiwang_web::serve(listener, state, shutdown_signal()).await?;
+    dispatcher.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
