@@ -139,14 +139,16 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 pub async fn check_login(state: &AppState, login: &str, password: &str, client_addr: &str) -> Result<String, ApiError> {
     let now = Timestamp::now();
     let store = state.store();
-    let login_key = format!("login:{login}");
+    let account = store.account_by_login(login).await?;
+    // Count failures per account, whichever of its names (ID, phone, email) is typed,
+    // so switching names does not buy more guesses; unknown names count by themselves.
+    let login_key = account.as_ref().map_or_else(|| format!("login:{login}"), |a| format!("account:{}", a.id));
     let addr_key = format!("addr:{client_addr}");
     for key in [&login_key, &addr_key] {
         if let Some(wait) = store.throttle_wait(key, now).await? {
             return Err(IdentityError::Throttled { retry_after_s: wait }.into());
         }
     }
-    let account = store.account_by_login(login).await?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
     let pw = password.to_string();
     // argon2 is deliberately slow: keep it off the async workers.

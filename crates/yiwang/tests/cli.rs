@@ -1,8 +1,11 @@
 //! End-to-end tests of the `yiwang` binary, as an operator would run it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::process::{Command, Output};
+
+use common::Server;
 
 use yiwang_store::Backend;
 use yiwang_testkit::both_backends;
@@ -91,54 +94,6 @@ fn check_config_redacts_secrets_and_honours_precedence() {
     assert!(out.contains("127.0.0.1:9001") && out.contains("max_connections = 4"), "{out}");
     let o = yiwang(&["--config", "/nonexistent.toml", "check-config"]);
     assert_eq!(o.status.code(), Some(3));
-}
-
-/// A running `yiwang` process, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_yiwang"))
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().expect("server exited before listening").unwrap();
-            if let Some(i) = line.find("http://") {
-                break line[i..].trim().to_string();
-            }
-        };
-        Server { child, base }
-    }
-
-    async fn get(&self, path: &str) -> (u16, String, String) {
-        let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
-        let status = r.status().as_u16();
-        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-        (status, ct, r.text().await.unwrap())
-    }
-
-    /// SIGTERM, and the process must exit by itself.
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "graceful shutdown failed: {status}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

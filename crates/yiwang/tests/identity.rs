@@ -1,0 +1,284 @@
+//! Unified identity end to end, through the binary: an off-the-shelf OIDC relying
+//! party (Python Authlib) against a running node, registration with a code sent
+//! through the outbox, base-data import, login back-off, key rotation, and
+//! federated login between two running nodes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::Server;
+use yiwang_testkit::both_backends;
+
+const DEMO_PASSWORD: &str = "Demo-2026";
+const ZHANG_PHONE: &str = "13800000001";
+
+fn yiwang(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_yiwang")).args(args).env_remove("YIWANG_CONFIG").output().unwrap()
+}
+
+fn peer_script(name: &str) -> String {
+    format!("{}/../../tests/peers/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden field {name} in {html}")) + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    // askama escapes &, <, >, ", ' and /; undo what can occur in our values.
+    html[start..end].replace("&#38;", "&").replace("&amp;", "&").replace("&#x2f;", "/").replace("&#47;", "/").replace("&#61;", "=").replace("&#x3d;", "=")
+}
+
+fn location(r: &reqwest::Response, base: &str) -> String {
+    assert!(r.status().is_redirection(), "expected a redirect, got {}", r.status());
+    let loc = r.headers()["location"].to_str().unwrap();
+    if loc.starts_with("http") { loc.to_string() } else { format!("{base}{loc}") }
+}
+
+/// Log in through the node's login form; returns where the form sent us.
+async fn login_form(b: &reqwest::Client, base: &str, login_url: &str, login: &str, password: &str) -> reqwest::Response {
+    let page = b.get(login_url).send().await.unwrap().text().await.unwrap();
+    b.post(format!("{base}/login"))
+        .form(&[("login", login), ("password", password), ("csrf", &hidden(&page, "csrf")), ("next", &hidden(&page, "next"))])
+        .send()
+        .await
+        .unwrap()
+}
+
+both_backends!(authlib_relying_party_drives_the_whole_flow, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let s = Server::start(&["--database-url", &db.url, "--data-dir", data, "demo", "--listen", "127.0.0.1:0"]);
+    let out = Command::new("python3")
+        .arg(peer_script("oidc_rp_authlib.py"))
+        .env("ISSUER", &s.base)
+        .env("CLIENT_ID", "demo-rp")
+        .env("CLIENT_SECRET", "demo-rp-secret-2026")
+        .env("REDIRECT_URI", "http://127.0.0.1:9000/callback")
+        .env("POST_LOGOUT_URI", "http://127.0.0.1:9000/")
+        .env("LOGIN", ZHANG_PHONE)
+        .env("PASSWORD", DEMO_PASSWORD)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "Authlib relying party failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["consent"], "shown", "a new client must ask for consent: {v}");
+    assert_eq!(v["token"]["id_token_alg"], "ES256");
+    assert_eq!(v["userinfo"]["id_number_masked"], "3301**********123X");
+    for step in ["discovery", "login", "sso", "code_replay", "logout"] {
+        assert_eq!(v[step], true, "{step}: {v}");
+    }
+    assert_eq!(v["refresh"]["reuse_detection"], true);
+    s.stop();
+
+    // Key rotation: the new key signs, the old one stays published for the grace period.
+    let o = yiwang(&["--database-url", &db.url, "--data-dir", data, "oidc", "rotate-key"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = Server::start(&["--database-url", &db.url, "--data-dir", data, "serve", "--listen", "127.0.0.1:0"]);
+    let (status, _, body) = s.get("/oidc/jwks").await;
+    assert_eq!(status, 200);
+    let jwks: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "{jwks}");
+    s.stop();
+    assert!(yiwang(&["--database-url", &db.url, "audit", "verify"]).status.success());
+});
+
+fn spool_code(spool: &Path, channel: &str, recipient: &str) -> String {
+    let dir = spool.join(channel).join(recipient);
+    for _ in 0..100 {
+        if let Some(Ok(entry)) = std::fs::read_dir(&dir).ok().and_then(|mut d| d.next()) {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            let i = text.find("验证码为 ").unwrap() + "验证码为 ".len();
+            return text[i..i + 6].to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no message for {recipient} in {}", dir.display());
+}
+
+both_backends!(registration_imports_and_backoff, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    // 人口库 import: the bad rows are reported by row and field, the good ones kept.
+    let csv = dir.path().join("persons.csv");
+    std::fs::write(
+        &csv,
+        "citizen_id,name,birth_date,address_division,status\n\
+         110105194912310021,坏校验,1949-12-31,110105,normal\n\
+         11010519491231002X,钱多多,1949-12-31,110105,normal\n\
+         110101199003074477,日期错,1990-03-08,110101,normal\n",
+    )
+    .unwrap();
+    let o = yiwang(&["--database-url", &db.url, "--data-dir", data, "base", "import-persons", csv.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "rejected rows give exit 1");
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((report["imported"].as_u64(), report["rejected"].as_u64()), (Some(1), Some(2)), "{report}");
+    assert_eq!(report["errors"][0]["row"], 2);
+    assert_eq!(report["errors"][0]["field"], "citizen_id");
+    assert_eq!(report["errors"][1]["row"], 4);
+    assert_eq!(report["errors"][1]["field"], "birth_date");
+
+    let s = Server::start(&["--database-url", &db.url, "--data-dir", data, "serve", "--listen", "127.0.0.1:0"]);
+    let b = browser();
+    let page = b.get(format!("{}/register", s.base)).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let form = |pw: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("citizen_id", "11010519491231002x".to_string()),
+            ("name", "钱多多".to_string()),
+            ("contact", "qian@example.cn".to_string()),
+            ("password", pw.to_string()),
+            ("password2", pw.to_string()),
+        ]
+    };
+    // A weak password is refused with a message and creates nothing.
+    let r = b.post(format!("{}/register", s.base)).form(&form("short")).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("密码强度不足"));
+    // Without the CSRF token nothing happens.
+    let r = b.post(format!("{}/register", s.base)).form(&form("Good-Pass-1")[1..]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = b.post(format!("{}/register", s.base)).form(&form("Good-Pass-1")).send().await.unwrap();
+    let verify = location(&r, &s.base);
+    assert!(verify.contains("/register/verify?account="), "{verify}");
+    let account = verify.split("account=").nth(1).unwrap().to_string();
+    // Not yet verified: cannot log in.
+    let r = login_form(&b, &s.base, &format!("{}/login", s.base), "qian@example.cn", "Good-Pass-1").await;
+    assert_eq!(r.status(), 403);
+    let code = spool_code(&dir.path().join("outbox"), "email", "qian@example.cn");
+    let page = b.get(&verify).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("q***@example.cn"), "contact is masked");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = b.post(format!("{}/register/verify", s.base)).form(&[("csrf", csrf.as_str()), ("account", &account), ("code", wrong)]).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let r = b.post(format!("{}/register/verify", s.base)).form(&[("csrf", csrf.as_str()), ("account", &account), ("code", &code)]).send().await.unwrap();
+    assert_eq!(location(&r, &s.base), format!("{}/account?welcome=1", s.base));
+    // The name and number match the imported 人口库 row: L2.
+    let me: serde_json::Value = b.get(format!("{}/api/v1/me", s.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["real_name_level"], 2, "{me}");
+    assert_eq!(me["id_number_masked"], "1101**********002X");
+
+    // Back-off: the fifth failure locks the account for a while, even for the right password.
+    let b2 = browser();
+    for _ in 0..4 {
+        let r = login_form(&b2, &s.base, &format!("{}/login", s.base), "qian@example.cn", "wrong-password-1").await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = login_form(&b2, &s.base, &format!("{}/login", s.base), "qian@example.cn", "wrong-password-1").await;
+    assert_eq!(r.status(), 429);
+    let r = login_form(&b2, &s.base, &format!("{}/login", s.base), "qian@example.cn", "Good-Pass-1").await;
+    assert_eq!(r.status(), 429, "locked even with the right password");
+    assert!(r.text().await.unwrap().contains("秒后重试"));
+
+    // Logout everywhere ends the first browser's session too.
+    let b3 = browser();
+    let r = login_form(&b3, &s.base, &format!("{}/login", s.base), "11010519491231002X", "Good-Pass-1").await;
+    assert_eq!(r.status(), 429, "the lock is per account, across browsers");
+    let page = b.get(format!("{}/account", s.base)).send().await.unwrap().text().await.unwrap();
+    let r = b.post(format!("{}/logout/all", s.base)).form(&[("csrf", hidden(&page, "csrf"))]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(b.get(format!("{}/api/v1/me", s.base)).send().await.unwrap().status(), 401);
+    s.stop();
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn federated_login_between_two_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_dir = dir.path().join("a");
+    let b_dir = dir.path().join("b");
+    // Node A: the demo province, where 张三 is registered.
+    let a = Server::start(&["--data-dir", a_dir.to_str().unwrap(), "demo", "--listen", "127.0.0.1:0"]);
+    // Node B listens on another loopback address so the two nodes' cookies stay apart.
+    let port = std::net::TcpListener::bind("127.0.0.2:0").unwrap().local_addr().unwrap().port();
+    let b_base = format!("http://127.0.0.2:{port}");
+    let o = yiwang(&[
+        "--data-dir",
+        a_dir.to_str().unwrap(),
+        "oidc",
+        "add-client",
+        "--client-id",
+        "node-b",
+        "--name",
+        "乙省政务服务平台",
+        "--redirect-uri",
+        &format!("{b_base}/federation/zj/callback"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let printed = String::from_utf8_lossy(&o.stdout).into_owned();
+    let secret = printed.lines().find_map(|l| l.strip_prefix("client_secret=")).unwrap().to_string();
+    let config = dir.path().join("b.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[identity]\npublic_url = \"{b_base}\"\n\n[[identity.federation]]\nname = \"zj\"\nlabel = \"浙江省统一身份认证\"\nissuer = \"{}\"\nclient_id = \"node-b\"\nclient_secret = \"{secret}\"\n",
+            a.base
+        ),
+    )
+    .unwrap();
+    let b = Server::start(&["--config", config.to_str().unwrap(), "--data-dir", b_dir.to_str().unwrap(), "serve", "--listen", &format!("127.0.0.2:{port}")]);
+    assert_eq!(b.base, b_base);
+    let shown = String::from_utf8_lossy(&yiwang(&["--config", config.to_str().unwrap(), "check-config"]).stdout).into_owned();
+    assert!(!shown.contains(&secret) && shown.contains("REDACTED"), "{shown}");
+
+    let browser = browser();
+    // B's login page offers A's provider.
+    let page = browser.get(format!("{b_base}/login")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("浙江省统一身份认证") && page.contains("/federation/zj/login"));
+    let r = browser.get(format!("{b_base}/federation/zj/login?next=/account")).send().await.unwrap();
+    let authorize = location(&r, &b_base);
+    assert!(authorize.starts_with(&format!("{}/oidc/authorize", a.base)), "{authorize}");
+    let r = browser.get(&authorize).header("accept", "text/html").send().await.unwrap();
+    let login = location(&r, &a.base);
+    let r = login_form(&browser, &a.base, &login, ZHANG_PHONE, DEMO_PASSWORD).await;
+    let back = location(&r, &a.base);
+    // A asks 张三 to release the full ID number to B (scope idcard).
+    let page = browser.get(&back).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("乙省政务服务平台") && page.contains("完整身份证号"), "{page}");
+    let r = browser
+        .post(format!("{}/oidc/authorize", a.base))
+        .form(&[("csrf", hidden(&page, "csrf")), ("request", hidden(&page, "request")), ("decision", "allow".into())])
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&r, &a.base);
+    assert!(callback.starts_with(&format!("{b_base}/federation/zj/callback")), "{callback}");
+    let r = browser.get(&callback).send().await.unwrap();
+    assert_eq!(location(&r, &b_base), format!("{b_base}/account"));
+    let me: serde_json::Value = browser.get(format!("{b_base}/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["name"], "张三", "{me}");
+    assert_eq!(me["id_number_masked"], "3301**********123X");
+    assert_eq!(me["real_name_level"], 2, "A's L2 is accepted up to B's cap");
+    let first_account = me["account_id"].clone();
+
+    // A second visit: A's session and consent hold (single sign-on), B finds the link.
+    let page = browser.get(format!("{b_base}/account")).send().await.unwrap().text().await.unwrap();
+    browser.post(format!("{b_base}/logout")).form(&[("csrf", hidden(&page, "csrf"))]).send().await.unwrap();
+    assert_eq!(browser.get(format!("{b_base}/api/v1/me")).send().await.unwrap().status(), 401);
+    let r = browser.get(format!("{b_base}/federation/zj/login")).send().await.unwrap();
+    let r = browser.get(location(&r, &b_base)).send().await.unwrap();
+    let callback = location(&r, &a.base);
+    assert!(callback.starts_with(&format!("{b_base}/federation/zj/callback")), "SSO at A: {callback}");
+    let r = browser.get(&callback).send().await.unwrap();
+    assert!(r.status().is_redirection());
+    let me: serde_json::Value = browser.get(format!("{b_base}/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["account_id"], first_account, "the same local account");
+    // A replayed callback (state already used) is refused.
+    let r = browser.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    b.stop();
+    a.stop();
+    // Both nodes' audit chains hold: A logged the ID release, B the federated login.
+    assert!(yiwang(&["--data-dir", a_dir.to_str().unwrap(), "audit", "verify"]).status.success());
+    let log = String::from_utf8_lossy(&yiwang(&["--data-dir", a_dir.to_str().unwrap(), "audit", "list", "--limit", "1000"]).stdout).into_owned();
+    assert!(log.contains("personal_data.released"));
+    let log = String::from_utf8_lossy(&yiwang(&["--data-dir", b_dir.to_str().unwrap(), "audit", "list", "--limit", "1000"]).stdout).into_owned();
+    assert!(log.contains("account.federated_login"));
+}
