@@ -84,7 +84,8 @@ pub fn verify_es256(token: &str, jwks: &[Value]) -> Result<Value, JwsError> {
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwsError::Malformed);
     };
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).map_err(|_| JwsError::Malformed)?).map_err(|_| JwsError::Malformed)?;
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).map_err(|_| JwsError::Malformed)?).map_err(|_| JwsError::Malformed)?;
     if header["alg"] != "ES256" {
         return Err(JwsError::Malformed);
     }

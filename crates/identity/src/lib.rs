@@ -17,4 +17,6 @@ pub use mask::{mask_email, mask_name, mask_phone};
 pub use pkce::{pkce_challenge_s256, validate_code_verifier, verify_pkce_s256};
 pub use policy::{Access, Denial, may_act_for_enterprise};
 pub use principal::{Acting, AuthVia, Principal, RealNameLevel, Role, StaffRole};
-pub use secret::{PasswordPolicy, check_password_strength, ct_eq, hash_password, new_token, token_hash, verification_code, verify_password};
+pub use secret::{
+    PasswordPolicy, check_password_strength, ct_eq, hash_password, new_token, token_hash, verification_code, verify_password,
+};

@@ -117,11 +117,7 @@ impl RealNameLevel {
 
     /// Whether this level meets an item's declared minimum.
     pub fn require(self, required: RealNameLevel) -> Result<(), IdentityError> {
-        if self >= required {
-            Ok(())
-        } else {
-            Err(IdentityError::LevelTooLow { required: required.as_u8(), have: self.as_u8() })
-        }
+        if self >= required { Ok(()) } else { Err(IdentityError::LevelTooLow { required: required.as_u8(), have: self.as_u8() }) }
     }
 }
 

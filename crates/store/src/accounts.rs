@@ -156,15 +156,33 @@ macro_rules! account_query {
 
 impl Store {
     pub async fn agency(&self, uscc: &str) -> Result<Option<Agency>> {
-        let row = sqlx::query("SELECT uscc, name, division_code, level FROM agencies WHERE uscc = $1").bind(uscc).fetch_optional(&self.pool).await?;
-        row.map(|r| Ok(Agency { uscc: r.try_get("uscc")?, name: r.try_get("name")?, division_code: r.try_get("division_code")?, level: r.try_get("level")? }))
-            .transpose()
+        let row = sqlx::query("SELECT uscc, name, division_code, level FROM agencies WHERE uscc = $1")
+            .bind(uscc)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Agency {
+                uscc: r.try_get("uscc")?,
+                name: r.try_get("name")?,
+                division_code: r.try_get("division_code")?,
+                level: r.try_get("level")?,
+            })
+        })
+        .transpose()
     }
 
     pub async fn agencies(&self) -> Result<Vec<Agency>> {
-        let rows = sqlx::query("SELECT uscc, name, division_code, level FROM agencies ORDER BY division_code, name").fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT uscc, name, division_code, level FROM agencies ORDER BY division_code, name").fetch_all(&self.pool).await?;
         rows.iter()
-            .map(|r| Ok(Agency { uscc: r.try_get("uscc")?, name: r.try_get("name")?, division_code: r.try_get("division_code")?, level: r.try_get("level")? }))
+            .map(|r| {
+                Ok(Agency {
+                    uscc: r.try_get("uscc")?,
+                    name: r.try_get("name")?,
+                    division_code: r.try_get("division_code")?,
+                    level: r.try_get("level")?,
+                })
+            })
             .collect()
     }
 
@@ -214,7 +232,10 @@ impl Store {
 
     /// Find the account a login name refers to: citizen ID, phone or email.
     pub async fn account_by_login(&self, login: &str) -> Result<Option<Account>> {
-        let row = sqlx::query(account_query!("citizen_id = $1 OR phone = $1 OR email = $1 LIMIT 1")).bind(login).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(account_query!("citizen_id = $1 OR phone = $1 OR email = $1 LIMIT 1"))
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
@@ -246,7 +267,8 @@ impl Store {
 
     /// The enterprise's legal representative and agents (masked display is the caller's job).
     pub async fn enterprise_people(&self, uscc: &str) -> Result<Option<(String, Vec<(Account, bool)>)>> {
-        let Some(ent) = sqlx::query("SELECT name, legal_rep_account FROM enterprises WHERE uscc = $1").bind(uscc).fetch_optional(&self.pool).await?
+        let Some(ent) =
+            sqlx::query("SELECT name, legal_rep_account FROM enterprises WHERE uscc = $1").bind(uscc).fetch_optional(&self.pool).await?
         else {
             return Ok(None);
         };
@@ -312,15 +334,13 @@ impl Store {
             return Ok(None);
         }
         let staff = self.staff_roles(account_id).await?;
-        let acting = match acting_for {
-            Some(uscc) => self
-                .enterprises_for(account_id)
-                .await?
-                .into_iter()
-                .find(|e| e.uscc == uscc)
-                .map_or(Acting::Own, |e| Acting::Enterprise { uscc: e.uscc, name: e.name, legal_representative: e.legal_representative }),
-            None => Acting::Own,
-        };
+        let acting =
+            match acting_for {
+                Some(uscc) => self.enterprises_for(account_id).await?.into_iter().find(|e| e.uscc == uscc).map_or(Acting::Own, |e| {
+                    Acting::Enterprise { uscc: e.uscc, name: e.name, legal_representative: e.legal_representative }
+                }),
+                None => Acting::Own,
+            };
         Ok(Some(Principal {
             account_id: acc.id,
             subject: acc.subject,
@@ -348,8 +368,15 @@ impl Tx {
         .bind(&at)
         .execute(&mut *self.inner)
         .await?;
-        self.append_audit(audit_rec(&at, actor, "agency.upserted", "agency", &a.uscc, serde_json::json!({ "name": a.name, "level": a.level })))
-            .await?;
+        self.append_audit(audit_rec(
+            &at,
+            actor,
+            "agency.upserted",
+            "agency",
+            &a.uscc,
+            serde_json::json!({ "name": a.name, "level": a.level }),
+        ))
+        .await?;
         Ok(())
     }
 
@@ -443,7 +470,12 @@ impl Tx {
 
     pub async fn set_account_status(&mut self, id: &str, status: AccountStatus, actor: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
-        let n = sqlx::query("UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3").bind(status.code()).bind(&at).bind(id).execute(&mut *self.inner).await?;
+        let n = sqlx::query("UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.code())
+            .bind(&at)
+            .bind(id)
+            .execute(&mut *self.inner)
+            .await?;
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("account {id}")));
         }
@@ -452,7 +484,15 @@ impl Tx {
     }
 
     /// Raise (or set) the real-name level, recording where the assurance came from.
-    pub async fn set_account_level(&mut self, id: &str, level: RealNameLevel, source: &str, actor: &str, reason: &str, now: jiff::Timestamp) -> Result<()> {
+    pub async fn set_account_level(
+        &mut self,
+        id: &str,
+        level: RealNameLevel,
+        source: &str,
+        actor: &str,
+        reason: &str,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
         let at = ts(now);
         let n = sqlx::query("UPDATE accounts SET level = $1, level_source = $2, updated_at = $3 WHERE id = $4")
             .bind(i64::from(level.as_u8()))
@@ -464,7 +504,8 @@ impl Tx {
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("account {id}")));
         }
-        let mut rec = audit_rec(&at, actor, "account.level", "account", id, serde_json::json!({ "level": level.as_u8(), "source": source }));
+        let mut rec =
+            audit_rec(&at, actor, "account.level", "account", id, serde_json::json!({ "level": level.as_u8(), "source": source }));
         rec.reason = reason.to_string();
         self.append_audit(rec).await?;
         Ok(())
@@ -472,7 +513,12 @@ impl Tx {
 
     pub async fn set_password_hash(&mut self, id: &str, hash: &str, actor: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
-        sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3").bind(hash).bind(&at).bind(id).execute(&mut *self.inner).await?;
+        sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(&at)
+            .bind(id)
+            .execute(&mut *self.inner)
+            .await?;
         self.append_audit(audit_rec(&at, actor, "account.password_set", "account", id, serde_json::json!({}))).await?;
         Ok(())
     }
@@ -489,13 +535,27 @@ impl Tx {
         .bind(&at)
         .execute(&mut *self.inner)
         .await?;
-        self.append_audit(audit_rec(&at, actor, "staff.role_granted", "account", account_id, serde_json::json!({ "agency": agency, "role": role.code() })))
-            .await?;
+        self.append_audit(audit_rec(
+            &at,
+            actor,
+            "staff.role_granted",
+            "account",
+            account_id,
+            serde_json::json!({ "agency": agency, "role": role.code() }),
+        ))
+        .await?;
         Ok(())
     }
 
     /// Register an enterprise account with its legal representative.
-    pub async fn create_enterprise(&mut self, uscc: &str, name: &str, legal_rep_account: &str, actor: &str, now: jiff::Timestamp) -> Result<()> {
+    pub async fn create_enterprise(
+        &mut self,
+        uscc: &str,
+        name: &str,
+        legal_rep_account: &str,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
         let at = ts(now);
         let inserted = sqlx::query(
             "INSERT INTO enterprises (uscc, name, legal_rep_account, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (uscc) DO NOTHING RETURNING uscc",
@@ -509,8 +569,15 @@ impl Tx {
         if inserted.is_none() {
             return Err(StoreError::Conflict("企业已开通 / enterprise already registered".into()));
         }
-        self.append_audit(audit_rec(&at, actor, "enterprise.created", "enterprise", uscc, serde_json::json!({ "legal_rep_account": legal_rep_account })))
-            .await?;
+        self.append_audit(audit_rec(
+            &at,
+            actor,
+            "enterprise.created",
+            "enterprise",
+            uscc,
+            serde_json::json!({ "legal_rep_account": legal_rep_account }),
+        ))
+        .await?;
         Ok(())
     }
 
@@ -524,16 +591,35 @@ impl Tx {
             .bind(&at)
             .execute(&mut *self.inner)
             .await?;
-        self.append_audit(audit_rec(&at, actor, "enterprise.agent_added", "enterprise", uscc, serde_json::json!({ "account_id": account_id }))).await?;
+        self.append_audit(audit_rec(
+            &at,
+            actor,
+            "enterprise.agent_added",
+            "enterprise",
+            uscc,
+            serde_json::json!({ "account_id": account_id }),
+        ))
+        .await?;
         Ok(())
     }
 
     pub async fn remove_enterprise_agent(&mut self, uscc: &str, account_id: &str, actor: &str, now: jiff::Timestamp) -> Result<bool> {
         let at = ts(now);
-        let n = sqlx::query("DELETE FROM enterprise_agents WHERE uscc = $1 AND account_id = $2").bind(uscc).bind(account_id).execute(&mut *self.inner).await?;
+        let n = sqlx::query("DELETE FROM enterprise_agents WHERE uscc = $1 AND account_id = $2")
+            .bind(uscc)
+            .bind(account_id)
+            .execute(&mut *self.inner)
+            .await?;
         if n.rows_affected() > 0 {
-            self.append_audit(audit_rec(&at, actor, "enterprise.agent_removed", "enterprise", uscc, serde_json::json!({ "account_id": account_id })))
-                .await?;
+            self.append_audit(audit_rec(
+                &at,
+                actor,
+                "enterprise.agent_removed",
+                "enterprise",
+                uscc,
+                serde_json::json!({ "account_id": account_id }),
+            ))
+            .await?;
         }
         Ok(n.rows_affected() > 0)
     }

@@ -115,7 +115,10 @@ const CLIENT_SELECT: &str =
 
 impl Store {
     pub async fn oidc_client(&self, client_id: &str) -> Result<Option<OidcClient>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{CLIENT_SELECT} WHERE client_id = $1"))).bind(client_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{CLIENT_SELECT} WHERE client_id = $1")))
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(client_from_row).transpose()
     }
 
@@ -206,10 +209,11 @@ impl Store {
 
     /// Take (and delete) an in-flight federated login by its `state`.
     pub async fn take_federation_flow(&self, state: &str, now: Timestamp) -> Result<Option<FederationFlow>> {
-        let row = sqlx::query("DELETE FROM federation_flows WHERE state = $1 RETURNING provider, nonce, pkce_verifier, next_url, expires_at")
-            .bind(state)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("DELETE FROM federation_flows WHERE state = $1 RETURNING provider, nonce, pkce_verifier, next_url, expires_at")
+                .bind(state)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(r) = row else { return Ok(None) };
         let expires: String = r.try_get("expires_at")?;
         if expires <= ts(now) {
@@ -363,7 +367,11 @@ impl Tx {
             return Ok(RefreshUse::Invalid);
         }
         let family: String = old.try_get("family")?;
-        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL").bind(&at).bind(&family).execute(&mut *self.inner).await?;
+        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL")
+            .bind(&at)
+            .bind(&family)
+            .execute(&mut *self.inner)
+            .await?;
         self.append_audit(audit_rec(&at, client_id, "oidc.refresh_reuse", "token_family", &family, serde_json::json!({}))).await?;
         Ok(RefreshUse::Reused)
     }
@@ -380,7 +388,8 @@ impl Tx {
         .bind(&at)
         .execute(&mut *self.inner)
         .await?;
-        self.append_audit(audit_rec(&at, account_id, "oidc.consent", "oidc_client", client_id, serde_json::json!({ "scope": scope }))).await?;
+        self.append_audit(audit_rec(&at, account_id, "oidc.consent", "oidc_client", client_id, serde_json::json!({ "scope": scope })))
+            .await?;
         Ok(())
     }
 
@@ -413,8 +422,15 @@ impl Tx {
         .bind(&at)
         .execute(&mut *self.inner)
         .await?;
-        self.append_audit(audit_rec(&at, account_id, "account.federated_login", "account", account_id, serde_json::json!({ "issuer": issuer })))
-            .await?;
+        self.append_audit(audit_rec(
+            &at,
+            account_id,
+            "account.federated_login",
+            "account",
+            account_id,
+            serde_json::json!({ "issuer": issuer }),
+        ))
+        .await?;
         Ok(())
     }
 }

@@ -152,7 +152,11 @@ impl Store {
         .await?;
         let failures: i64 = row.try_get("failures")?;
         let Some(lock) = policy.lock_for(failures) else { return Ok(None) };
-        sqlx::query("UPDATE login_throttle SET locked_until = $1 WHERE key = $2").bind(ts(now + lock)).bind(key).execute(&self.pool).await?;
+        sqlx::query("UPDATE login_throttle SET locked_until = $1 WHERE key = $2")
+            .bind(ts(now + lock))
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
         Ok(Some(lock.as_secs().unsigned_abs()))
     }
 
@@ -179,7 +183,10 @@ impl Store {
             tx.commit().await?;
             return Ok(CodeCheck::Ok);
         }
-        sqlx::query("UPDATE verification_codes SET attempts = attempts + 1 WHERE account_id = $1").bind(account_id).execute(&mut *tx.inner).await?;
+        sqlx::query("UPDATE verification_codes SET attempts = attempts + 1 WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx.inner)
+            .await?;
         tx.commit().await?;
         Ok(CodeCheck::Wrong { attempts_left: 4 - attempts })
     }
@@ -221,7 +228,11 @@ impl Store {
     }
 
     pub async fn outbox_sent(&self, id: &str, now: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2").bind(ts(now)).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -259,16 +270,31 @@ impl Tx {
         .bind(ts(now + policy.max_age))
         .execute(&mut *self.inner)
         .await?;
-        self.append_audit(audit_rec(&at, account_id, "session.created", "account", account_id, serde_json::json!({ "sid": s.sid, "amr": amr })))
-            .await?;
+        self.append_audit(audit_rec(
+            &at,
+            account_id,
+            "session.created",
+            "account",
+            account_id,
+            serde_json::json!({ "sid": s.sid, "amr": amr }),
+        ))
+        .await?;
         Ok(s)
     }
 
     /// End one session and every token issued under it.
     pub async fn revoke_session(&mut self, sid: &str, actor: &str, now: Timestamp) -> Result<()> {
         let at = ts(now);
-        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL").bind(&at).bind(sid).execute(&mut *self.inner).await?;
-        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL").bind(&at).bind(sid).execute(&mut *self.inner).await?;
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL")
+            .bind(&at)
+            .bind(sid)
+            .execute(&mut *self.inner)
+            .await?;
+        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL")
+            .bind(&at)
+            .bind(sid)
+            .execute(&mut *self.inner)
+            .await?;
         self.append_audit(audit_rec(&at, actor, "session.revoked", "session", sid, serde_json::json!({}))).await?;
         Ok(())
     }
@@ -287,7 +313,8 @@ impl Tx {
             .bind(account_id)
             .execute(&mut *self.inner)
             .await?;
-        self.append_audit(audit_rec(&at, actor, "session.revoked_all", "account", account_id, serde_json::json!({ "sessions": n }))).await?;
+        self.append_audit(audit_rec(&at, actor, "session.revoked_all", "account", account_id, serde_json::json!({ "sessions": n })))
+            .await?;
         Ok(n)
     }
 

@@ -72,8 +72,7 @@ fn client_addr(req: &Request) -> String {
 }
 
 fn wants_html(req: &Request) -> bool {
-    req.method() == Method::GET
-        && req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+    req.method() == Method::GET && req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
 }
 
 fn is_state_changing(m: &Method) -> bool {
@@ -100,12 +99,12 @@ async fn enforce_inner(state: AppState, policy: RoutePolicy, mut req: Request, n
     let jar = cookies(req.headers());
     let mut session = None;
     let mut principal = None;
-    if let Some(token) = jar.get(SESSION_COOKIE) {
-        if let Some(s) = state.store().session(token, &state.identity().session, now).await? {
-            principal = state.store().principal(&s.account_id, s.acting_for.as_deref(), &s.sid).await?;
-            if principal.is_some() {
-                session = Some(s);
-            }
+    if let Some(token) = jar.get(SESSION_COOKIE)
+        && let Some(s) = state.store().session(token, &state.identity().session, now).await?
+    {
+        principal = state.store().principal(&s.account_id, s.acting_for.as_deref(), &s.sid).await?;
+        if principal.is_some() {
+            session = Some(s);
         }
     }
     let (csrf, new_csrf_cookie) = match (&session, jar.get(CSRF_COOKIE)) {
@@ -129,10 +128,17 @@ async fn enforce_inner(state: AppState, policy: RoutePolicy, mut req: Request, n
         let (parts, body) = req.into_parts();
         let (presented, body) = if let Some(h) = parts.headers.get(CSRF_HEADER) {
             (h.to_str().ok().map(str::to_string), body)
-        } else if parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
+        } else if parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+        {
             let bytes = axum::body::to_bytes(body, FORM_LIMIT)
                 .await
-                .map_err(|_| WebError::BadParam { name: "body", detail: "表单过大或不完整 / form too large or truncated".into() })?;
+                .map_err(|_| WebError::BadParam {
+                    name: "body", detail: "表单过大或不完整 / form too large or truncated".into()
+                })?;
             let field = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
             (field, Body::from(bytes))
         } else {

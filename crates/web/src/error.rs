@@ -6,7 +6,7 @@ use yiwang_errors::{Coded, ErrorKind, Problem};
 /// Any crate's error at the HTTP edge: a problem+json body with a stable code,
 /// Chinese and English messages; 5xx are logged with their cause.
 pub struct ApiError {
-    problem: Problem,
+    problem: Box<Problem>,
 }
 
 impl ApiError {
@@ -14,7 +14,7 @@ impl ApiError {
         if e.kind().is_server_fault() {
             tracing::error!(code = e.code(), error = %e, "request failed by our fault");
         }
-        ApiError { problem: Problem::from_error(e) }
+        ApiError { problem: Box::new(Problem::from_error(e)) }
     }
 
     pub fn status(&self) -> u16 {
@@ -30,7 +30,7 @@ impl ApiError {
     }
 
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
-        self.problem = self.problem.with_detail(detail);
+        self.problem = Box::new(self.problem.with_detail(detail));
         self
     }
 }
@@ -44,7 +44,7 @@ impl<E: Coded> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut resp = (status, Json(self.problem)).into_response();
+        let mut resp = (status, Json(*self.problem)).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         resp
     }

@@ -80,7 +80,9 @@ fn provider<'a>(state: &'a AppState, name: &str) -> Result<&'a TrustedProvider, 
 }
 
 /// The async HTTP client openidconnect calls, built on our reqwest client.
-fn http_client(state: &AppState) -> impl Fn(openidconnect::HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, HttpError>> + Send>> {
+fn http_client(
+    state: &AppState,
+) -> impl Fn(openidconnect::HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, HttpError>> + Send>> {
     let client = state.identity().http.clone();
     move |req: openidconnect::HttpRequest| {
         let client = client.clone();
@@ -119,7 +121,8 @@ async fn client_for(state: &AppState, p: &TrustedProvider) -> Result<Client, Fed
     let issuer = IssuerUrl::new(p.issuer.clone()).map_err(|e| err(e.to_string()))?;
     let http = http_client(state);
     let metadata = CoreProviderMetadata::discover_async(issuer, &http).await.map_err(|e| err(format!("discovery: {e}")))?;
-    let redirect = RedirectUrl::new(format!("{}/federation/{}/callback", state.identity().issuer, p.name)).map_err(|e| err(e.to_string()))?;
+    let redirect =
+        RedirectUrl::new(format!("{}/federation/{}/callback", state.identity().issuer, p.name)).map_err(|e| err(e.to_string()))?;
     Ok(CoreClient::from_provider_metadata(metadata, ClientId::new(p.client_id.clone()), Some(ClientSecret::new(p.client_secret.clone())))
         .set_redirect_uri(redirect))
 }
@@ -224,12 +227,8 @@ async fn callback_inner(state: &AppState, name: &str, q: CallbackQuery) -> Resul
         .await
         .map_err(|e| err(format!("userinfo: {e}")))?;
     let today = yiwang_calendar::china_today(now);
-    let citizen_id = info
-        .additional_claims()
-        .id_number
-        .as_deref()
-        .and_then(|s| CitizenId::parse(s, today).ok())
-        .ok_or(FederationError::NoCitizenId)?;
+    let citizen_id =
+        info.additional_claims().id_number.as_deref().and_then(|s| CitizenId::parse(s, today).ok()).ok_or(FederationError::NoCitizenId)?;
     let person_name = info.name().and_then(|n| n.get(None)).map(|n| n.to_string()).unwrap_or_default();
     let remote_level = info.additional_claims().real_name_level.and_then(RealNameLevel::from_u8).unwrap_or(RealNameLevel::L1);
     let level = remote_level.min(RealNameLevel::from_u8(p.max_level).unwrap_or(RealNameLevel::L2));
@@ -255,10 +254,11 @@ async fn callback_inner(state: &AppState, name: &str, q: CallbackQuery) -> Resul
             }
         },
     };
-    if let Some(acc) = store.account(&account_id).await? {
-        if acc.level < level {
-            tx.set_account_level(&account_id, level, &format!("federated:{}", p.name), "system", "跨地区登录，采信对方节点实名等级", now).await?;
-        }
+    if let Some(acc) = store.account(&account_id).await?
+        && acc.level < level
+    {
+        tx.set_account_level(&account_id, level, &format!("federated:{}", p.name), "system", "跨地区登录，采信对方节点实名等级", now)
+            .await?;
     }
     tx.link_federated(&p.issuer, &remote_sub, &account_id, now).await?;
     tx.commit().await?;

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use yiwang_codes::CitizenId;
-use yiwang_identity::{IdentityError, RealNameLevel, Role, may_act_for_enterprise, mask_name};
+use yiwang_identity::{IdentityError, RealNameLevel, Role, mask_name, may_act_for_enterprise};
 use yiwang_store::{Agency, StaffMember};
 
 use crate::auth::Auth;
@@ -89,21 +89,31 @@ pub struct AgentBody {
 
 /// The legal representative, acting for the enterprise, authorises an agent (经办人).
 /// The agent must already have an account whose name matches.
-pub async fn add_agent(State(state): State<AppState>, auth: Auth, Path(uscc): Path<String>, Json(b): Json<AgentBody>) -> Result<Json<Value>, ApiError> {
+pub async fn add_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(uscc): Path<String>,
+    Json(b): Json<AgentBody>,
+) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
     if !may_act_for_enterprise(p, &uscc, true) {
         return Err(IdentityError::Forbidden("only the legal representative, acting for the enterprise, may add agents".into()).into());
     }
     let today = yiwang_calendar::china_today(Timestamp::now());
     let id = CitizenId::parse(b.citizen_id.trim(), today)?;
-    let agent = state.store().account_by_citizen_id(id.as_str()).await?.filter(|a| a.name == b.name.trim()).ok_or_else(|| not_found("实名用户"))?;
+    let agent =
+        state.store().account_by_citizen_id(id.as_str()).await?.filter(|a| a.name == b.name.trim()).ok_or_else(|| not_found("实名用户"))?;
     let mut tx = state.store().begin().await?;
     tx.add_enterprise_agent(&uscc, &agent.id, &p.account_id, Timestamp::now()).await?;
     tx.commit().await?;
     Ok(Json(json!({ "uscc": uscc, "agent_account_id": agent.id, "name_masked": mask_name(&agent.name) })))
 }
 
-pub async fn remove_agent(State(state): State<AppState>, auth: Auth, Path((uscc, account_id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn remove_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((uscc, account_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
     if !may_act_for_enterprise(p, &uscc, true) {
         return Err(IdentityError::Forbidden("only the legal representative may remove agents".into()).into());
@@ -139,7 +149,12 @@ pub struct ReasonQuery {
 
 /// Staff look up the population base data for a person in front of them. Every
 /// read is written to the audit log with who, why (事由) and for which case.
-pub async fn base_person(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, Query(q): Query<ReasonQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn base_person(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<ReasonQuery>,
+) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
     let reason = q.reason.as_deref().map(str::trim).filter(|r| r.chars().count() >= 2).ok_or_else(|| WebError::BadParam {
         name: "reason",
@@ -155,7 +170,8 @@ pub async fn base_person(State(state): State<AppState>, auth: Auth, Path(id): Pa
         object_type: "base_person".into(),
         object_id: id.masked(),
         reason: reason.to_string(),
-        data: json!({ "case_no": q.case_no, "agencies": p.agencies_with(&[Role::WindowClerk, Role::Reviewer, Role::DataOfficer]) }).to_string(),
+        data: json!({ "case_no": q.case_no, "agencies": p.agencies_with(&[Role::WindowClerk, Role::Reviewer, Role::DataOfficer]) })
+            .to_string(),
     })
     .await?;
     tx.commit().await?;
@@ -185,7 +201,8 @@ pub async fn verify_in_person(State(state): State<AppState>, auth: Auth, Json(b)
     if b.evidence.trim().chars().count() < 2 {
         return Err(WebError::BadParam { name: "evidence", detail: "请说明核验方式 / describe how identity was checked".into() }.into());
     }
-    let acc = state.store().account_by_citizen_id(id.as_str()).await?.filter(|a| a.name == b.name.trim()).ok_or_else(|| not_found("实名用户"))?;
+    let acc =
+        state.store().account_by_citizen_id(id.as_str()).await?.filter(|a| a.name == b.name.trim()).ok_or_else(|| not_found("实名用户"))?;
     let mut tx = state.store().begin().await?;
     tx.set_account_level(&acc.id, RealNameLevel::L3, "in_person", &p.account_id, b.evidence.trim(), now).await?;
     tx.commit().await?;
@@ -201,9 +218,15 @@ pub struct CalendarDayBody {
 }
 
 /// Administrators correct the working-day calendar (audited).
-pub async fn set_calendar_day(State(state): State<AppState>, auth: Auth, Path(date): Path<String>, Json(b): Json<CalendarDayBody>) -> Result<Json<Value>, ApiError> {
+pub async fn set_calendar_day(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(date): Path<String>,
+    Json(b): Json<CalendarDayBody>,
+) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
-    let day: jiff::civil::Date = date.parse().map_err(|_| WebError::BadParam { name: "date", detail: format!("{date:?} 不是有效日期 YYYY-MM-DD") })?;
+    let day: jiff::civil::Date =
+        date.parse().map_err(|_| WebError::BadParam { name: "date", detail: format!("{date:?} 不是有效日期 YYYY-MM-DD") })?;
     let kind = match b.kind.as_str() {
         "holiday" => Some(yiwang_calendar::SpecialDay::Holiday),
         "makeup" => Some(yiwang_calendar::SpecialDay::Makeup),
@@ -219,4 +242,3 @@ pub async fn set_calendar_day(State(state): State<AppState>, auth: Auth, Path(da
 pub async fn oidc_clients(State(state): State<AppState>) -> Result<Json<Vec<yiwang_store::OidcClient>>, ApiError> {
     Ok(Json(state.store().oidc_clients().await?))
 }
-

@@ -25,7 +25,10 @@ pub struct SpoolDir {
 impl SpoolDir {
     /// Where the spool keeps messages for `recipient` on `channel`.
     pub fn recipient_dir(&self, channel: &str, recipient: &str) -> PathBuf {
-        let safe: String = recipient.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '-' | '_' | '+') { c } else { '_' }).collect();
+        let safe: String = recipient
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '-' | '_' | '+') { c } else { '_' })
+            .collect();
         self.dir.join(channel).join(safe)
     }
 }

@@ -115,7 +115,10 @@ fn error_redirect(v: &ValidRequest, iss: &str, error: &str, description: &str) -
 
 /// Check the client and redirect URI first: if either is wrong, show an error here
 /// and never redirect (an attacker's redirect URI must not receive anything).
-async fn validate(state: &AppState, p: &AuthorizeParams) -> Result<Result<ValidRequest, (ValidRequest, &'static str, &'static str)>, String> {
+async fn validate(
+    state: &AppState,
+    p: &AuthorizeParams,
+) -> Result<Result<ValidRequest, (ValidRequest, &'static str, &'static str)>, String> {
     let client_id = p.client_id.as_deref().ok_or("缺少 client_id / missing client_id")?;
     let client = state
         .store()
@@ -310,7 +313,11 @@ impl From<yiwang_store::StoreError> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let mut resp = (self.status, [(header::CACHE_CONTROL, "no-store")], Json(json!({ "error": self.error, "error_description": self.description })))
+        let mut resp = (
+            self.status,
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(json!({ "error": self.error, "error_description": self.description })),
+        )
             .into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Basic realm=\"yiwang\""));
@@ -345,7 +352,10 @@ async fn authenticate_client(state: &AppState, headers: &HeaderMap, f: &TokenFor
         });
     let (client_id, secret) = match basic {
         Some((id, secret)) => (id, Some(secret)),
-        None => (f.client_id.clone().ok_or_else(|| OAuthError::new("invalid_client", "client authentication required"))?, f.client_secret.clone()),
+        None => (
+            f.client_id.clone().ok_or_else(|| OAuthError::new("invalid_client", "client authentication required"))?,
+            f.client_secret.clone(),
+        ),
     };
     let client = state
         .store()
@@ -375,7 +385,9 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Re
             let code = f.code.as_deref().ok_or_else(|| OAuthError::new("invalid_request", "code is required"))?;
             let grant = match state.store().consume_code(&token_hash(code), now).await? {
                 CodeUse::Fresh(g) => g,
-                CodeUse::Replayed => return Err(OAuthError::new("invalid_grant", "authorization code already used; its tokens are revoked")),
+                CodeUse::Replayed => {
+                    return Err(OAuthError::new("invalid_grant", "authorization code already used; its tokens are revoked"));
+                }
                 CodeUse::Unknown => return Err(OAuthError::new("invalid_grant", "unknown or expired authorization code")),
             };
             if grant.client_id != client.client_id || f.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
@@ -418,7 +430,8 @@ async fn issue_tokens(state: &AppState, base: &TokenRow, nonce: Option<&str>, no
         Some((_, true)) => {}
         _ => return Err(OAuthError::new("invalid_grant", "the login session has ended")),
     }
-    let account = state.store().account(&base.account_id).await?.ok_or_else(|| OAuthError::new("invalid_grant", "account no longer exists"))?;
+    let account =
+        state.store().account(&base.account_id).await?.ok_or_else(|| OAuthError::new("invalid_grant", "account no longer exists"))?;
     let signer = id.signer(state.store()).await?.ok_or_else(|| OAuthError::new("server_error", "no signing key"))?;
     let access = new_token();
     let refresh = new_token();
@@ -491,17 +504,17 @@ async fn userinfo_claims(state: &AppState, row: &TokenRow, now: Timestamp) -> Re
         v["real_name_level"] = json!(acc.level.as_u8());
         v["acr"] = json!(acc.level.acr());
     }
-    if scopes.contains("phone") {
-        if let Some(p) = &acc.phone {
-            v["phone_number"] = json!(p);
-            v["phone_number_verified"] = json!(true);
-        }
+    if scopes.contains("phone")
+        && let Some(p) = &acc.phone
+    {
+        v["phone_number"] = json!(p);
+        v["phone_number_verified"] = json!(true);
     }
-    if scopes.contains("email") {
-        if let Some(e) = &acc.email {
-            v["email"] = json!(e);
-            v["email_verified"] = json!(true);
-        }
+    if scopes.contains("email")
+        && let Some(e) = &acc.email
+    {
+        v["email"] = json!(e);
+        v["email_verified"] = json!(true);
     }
     if scopes.contains("idcard") {
         v["id_number"] = json!(acc.citizen_id);
@@ -548,8 +561,10 @@ async fn logout_target(state: &AppState, p: &LogoutParams) -> Result<(Option<Oid
     let mut client_id = p.client_id.clone();
     if let Some(hint) = &p.id_token_hint {
         let keys = state.identity().jwks(state.store()).await?;
-        let claims = verify_es256(hint, &keys)
-            .map_err(|_| WebError::BadParam { name: "id_token_hint", detail: "不是本节点签发的有效 ID 令牌 / not an ID token issued here".into() })?;
+        let claims = verify_es256(hint, &keys).map_err(|_| WebError::BadParam {
+            name: "id_token_hint",
+            detail: "不是本节点签发的有效 ID 令牌 / not an ID token issued here".into(),
+        })?;
         client_id = claims["aud"].as_str().map(String::from);
     }
     let client = match &client_id {
@@ -558,7 +573,12 @@ async fn logout_target(state: &AppState, p: &LogoutParams) -> Result<(Option<Oid
     };
     let redirect = match (&client, &p.post_logout_redirect_uri) {
         (Some(c), Some(u)) if c.post_logout_redirect_uris.contains(u) => Some(u.clone()),
-        (_, Some(_)) => return Err(WebError::BadParam { name: "post_logout_redirect_uri", detail: "未登记的退出回调地址 / not registered".into() }.into()),
+        (_, Some(_)) => {
+            return Err(WebError::BadParam {
+                name: "post_logout_redirect_uri", detail: "未登记的退出回调地址 / not registered".into()
+            }
+            .into());
+        }
         _ => None,
     };
     Ok((client, redirect))

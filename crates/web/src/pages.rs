@@ -191,7 +191,11 @@ pub async fn login_submit(State(state): State<AppState>, auth: Auth, Form(f): Fo
         Ok(account_id) => start_session(&state, &account_id, "pwd", &next).await.unwrap_or_else(IntoResponse::into_response),
         Err(e) => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-            let msg = if e.code() == "auth.forbidden" { "账号尚未完成手机或邮箱验证，请先完成注册验证。".to_string() } else { e.message_zh().to_string() };
+            let msg = if e.code() == "auth.forbidden" {
+                "账号尚未完成手机或邮箱验证，请先完成注册验证。".to_string()
+            } else {
+                e.message_zh().to_string()
+            };
             render(status, &login_page(&state, &auth, next, login, Some(msg)).await)
         }
     }
@@ -230,7 +234,9 @@ pub fn parse_contact(s: &str) -> Option<(&'static str, String)> {
     let t = s.trim();
     if t.len() == 11 && t.starts_with('1') && t.bytes().all(|b| b.is_ascii_digit()) {
         Some(("sms", t.to_string()))
-    } else if t.len() <= 254 && t.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !t.contains(' ')) {
+    } else if t.len() <= 254
+        && t.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !t.contains(' '))
+    {
         Some(("email", t.to_ascii_lowercase()))
     } else {
         None
@@ -327,9 +333,23 @@ pub async fn verify_form(State(state): State<AppState>, auth: Auth, Query(q): Qu
     match pending_account(&state, &q.account).await {
         Ok(Some(a)) => render(
             StatusCode::OK,
-            &VerifyPage { l: Layout::new(&state, &auth, "验证手机或邮箱").await, error: None, masked_contact: masked_contact(&a), account: a.id },
+            &VerifyPage {
+                l: Layout::new(&state, &auth, "验证手机或邮箱").await,
+                error: None,
+                masked_contact: masked_contact(&a),
+                account: a.id,
+            },
         ),
-        Ok(None) => error_page(&state, &auth, "验证", &crate::WebError::NotFound("待验证的注册".into()), Some(("/register".into(), "重新注册".into()))).await,
+        Ok(None) => {
+            error_page(
+                &state,
+                &auth,
+                "验证",
+                &crate::WebError::NotFound("待验证的注册".into()),
+                Some(("/register".into(), "重新注册".into())),
+            )
+            .await
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -350,7 +370,14 @@ pub async fn verify_submit(State(state): State<AppState>, auth: Auth, Form(f): F
 async fn verify_inner(state: &AppState, auth: &Auth, f: &VerifyForm) -> Result<Response, ApiError> {
     let now = Timestamp::now();
     let Some(acc) = pending_account(state, &f.account).await? else {
-        return Ok(error_page(state, auth, "验证", &crate::WebError::NotFound("待验证的注册".into()), Some(("/register".into(), "重新注册".into()))).await);
+        return Ok(error_page(
+            state,
+            auth,
+            "验证",
+            &crate::WebError::NotFound("待验证的注册".into()),
+            Some(("/register".into(), "重新注册".into())),
+        )
+        .await);
     };
     match state.store().check_verification_code(&acc.id, f.code.trim(), now).await? {
         CodeCheck::Ok => {}
@@ -377,10 +404,11 @@ async fn verify_inner(state: &AppState, auth: &Auth, f: &VerifyForm) -> Result<R
     let mut tx = state.store().begin().await?;
     tx.set_account_status(&acc.id, AccountStatus::Active, &acc.id, now).await?;
     // L2: the name and number match the population base data (人口库).
-    if let Some(p) = state.store().base_person(&acc.citizen_id).await? {
-        if p.name == acc.name && p.status == "normal" {
-            tx.set_account_level(&acc.id, RealNameLevel::L2, "base_data_match", "system", "注册时与人口库比对一致", now).await?;
-        }
+    if let Some(p) = state.store().base_person(&acc.citizen_id).await?
+        && p.name == acc.name
+        && p.status == "normal"
+    {
+        tx.set_account_level(&acc.id, RealNameLevel::L2, "base_data_match", "system", "注册时与人口库比对一致", now).await?;
     }
     tx.commit().await?;
     start_session(state, &acc.id, "pwd", "/account?welcome=1").await
@@ -456,7 +484,14 @@ pub async fn switch_acting(State(state): State<AppState>, auth: Auth, Form(f): F
     } else {
         let allowed = state.store().enterprises_for(&p.account_id).await?;
         if !allowed.iter().any(|e| e.uscc == f.acting) {
-            return Ok(error_page(&state, &auth, "切换身份", &IdentityError::Forbidden("not an agent".into()), Some(("/account".into(), "返回".into()))).await);
+            return Ok(error_page(
+                &state,
+                &auth,
+                "切换身份",
+                &IdentityError::Forbidden("not an agent".into()),
+                Some(("/account".into(), "返回".into())),
+            )
+            .await);
         }
         Some(f.acting.as_str())
     };
@@ -483,7 +518,14 @@ pub async fn open_enterprise(State(state): State<AppState>, auth: Auth, Form(f):
     }
     let base = state.store().base_enterprise(uscc.as_str()).await?;
     let Some(base) = base.filter(|b| b.legal_rep_id == p.citizen_id && b.registration_status == "active") else {
-        return Ok(error_page(&state, &auth, "开通企业账号", &crate::WebError::NotFound("法人库中您担任法定代表人的在营企业".into()), back).await);
+        return Ok(error_page(
+            &state,
+            &auth,
+            "开通企业账号",
+            &crate::WebError::NotFound("法人库中您担任法定代表人的在营企业".into()),
+            back,
+        )
+        .await);
     };
     let mut tx = state.store().begin().await?;
     tx.create_enterprise(uscc.as_str(), &base.name, &p.account_id, &p.account_id, Timestamp::now()).await?;

@@ -162,7 +162,13 @@ impl IdentityRuntime {
 /// A new ES256 key in the store's shape.
 pub fn new_signing_key() -> SigningKey {
     let k = Es256Key::generate();
-    SigningKey { kid: k.kid.clone(), alg: "ES256".into(), private_key: k.secret_hex(), public_jwk: k.public_jwk().to_string(), retired: false }
+    SigningKey {
+        kid: k.kid.clone(),
+        alg: "ES256".into(),
+        private_key: k.secret_hex(),
+        public_jwk: k.public_jwk().to_string(),
+        retired: false,
+    }
 }
 
 /// Create a signing key if the node has none that signs.

@@ -81,9 +81,12 @@ async fn fixture(backend: TestBackend) -> (TestDb, Fixture) {
     let hash = hash_password(PASSWORD).unwrap();
     let mut tx = store.begin().await.unwrap();
     for (u, name, div) in [(AGENCY_A, "杭州市市场监督管理局", "330100"), (AGENCY_B, "宁波市市场监督管理局", "330200")] {
-        tx.upsert_agency(&Agency { uscc: u.into(), name: name.into(), division_code: div.into(), level: "municipal".into() }, "t", now).await.unwrap();
+        tx.upsert_agency(&Agency { uscc: u.into(), name: name.into(), division_code: div.into(), level: "municipal".into() }, "t", now)
+            .await
+            .unwrap();
     }
-    let people: [(P, &str, &str, &[(&str, Role)]); 13] = [
+    type Person = (P, &'static str, &'static str, &'static [(&'static str, Role)]);
+    let people: [Person; 13] = [
         (P::Citizen, "张三", "33010619900101123", &[]),
         (P::OtherCitizen, "李四", "33010619920202234", &[]),
         (P::Agent, "赵六", "33010619950404456", &[]),
@@ -119,7 +122,13 @@ async fn fixture(backend: TestBackend) -> (TestDb, Fixture) {
             .await
             .unwrap();
         tx.upsert_base_person(
-            &BasePerson { citizen_id: citizen_id.clone(), name: name.into(), birth_date: "1990-01-01".into(), address_division: "330106".into(), status: "normal".into() },
+            &BasePerson {
+                citizen_id: citizen_id.clone(),
+                name: name.into(),
+                birth_date: "1990-01-01".into(),
+                address_division: "330106".into(),
+                status: "normal".into(),
+            },
             "t",
             now,
         )
@@ -133,7 +142,13 @@ async fn fixture(backend: TestBackend) -> (TestDb, Fixture) {
     let rep = ids.iter().find(|x| x.0 == P::LegalRep).unwrap().clone();
     let agent = ids.iter().find(|x| x.0 == P::Agent).unwrap().clone();
     tx.upsert_base_enterprise(
-        &BaseEnterprise { uscc: ENTERPRISE.into(), name: "杭州一网餐饮有限公司".into(), legal_rep_name: "王五".into(), legal_rep_id: rep.2.clone(), registration_status: "active".into() },
+        &BaseEnterprise {
+            uscc: ENTERPRISE.into(),
+            name: "杭州一网餐饮有限公司".into(),
+            legal_rep_name: "王五".into(),
+            legal_rep_id: rep.2.clone(),
+            registration_status: "active".into(),
+        },
         "t",
         now,
     )
@@ -235,11 +250,29 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/readyz", "/readyz", Body_::None, all(200)),
         c("GET", "/metrics", "/metrics", Body_::None, all(200)),
         c("GET", "/login", "/login", Body_::None, Box::new(|p| if p == P::Anon { 200 } else { 303 })),
-        c("POST", "/login", "/login", Body_::Form(vec![("login", zhang.clone()), ("password", PASSWORD.into()), ("next", "/account".into())]), all(303)),
+        c(
+            "POST",
+            "/login",
+            "/login",
+            Body_::Form(vec![("login", zhang.clone()), ("password", PASSWORD.into()), ("next", "/account".into())]),
+            all(303),
+        ),
         c("GET", "/register", "/register", Body_::None, all(200)),
-        c("POST", "/register", "/register", Body_::Form(vec![("citizen_id", "110105194912310021".into()), ("name", "某人".into())]), all(422)),
+        c(
+            "POST",
+            "/register",
+            "/register",
+            Body_::Form(vec![("citizen_id", "110105194912310021".into()), ("name", "某人".into())]),
+            all(422),
+        ),
         c("GET", "/register/verify", "/register/verify?account=acc_none", Body_::None, all(404)),
-        c("POST", "/register/verify", "/register/verify", Body_::Form(vec![("account", "acc_none".into()), ("code", "123456".into())]), all(404)),
+        c(
+            "POST",
+            "/register/verify",
+            "/register/verify",
+            Body_::Form(vec![("account", "acc_none".into()), ("code", "123456".into())]),
+            all(404),
+        ),
         c("GET", "/account", "/account", Body_::None, authed(200)),
         c("POST", "/account/acting", "/account/acting", Body_::Form(vec![("as", "self".into())]), authed(303)),
         c(
@@ -256,12 +289,38 @@ fn cases(f: &Fixture) -> Vec<Case> {
         ),
         c("POST", "/logout", "/logout", Body_::Form(vec![]), authed(303)),
         c("POST", "/logout/all", "/logout/all", Body_::Form(vec![]), authed(303)),
-        c("GET", "/console", "/console", Body_::None, Box::new(|p| if p == P::Anon { 401 } else if staff(p) { 200 } else { 403 })),
+        c(
+            "GET",
+            "/console",
+            "/console",
+            Body_::None,
+            Box::new(|p| {
+                if p == P::Anon {
+                    401
+                } else if staff(p) {
+                    200
+                } else {
+                    403
+                }
+            }),
+        ),
         c("GET", "/.well-known/openid-configuration", "/.well-known/openid-configuration", Body_::None, all(200)),
         c("GET", "/oidc/jwks", "/oidc/jwks", Body_::None, all(200)),
         c("GET", "/oidc/authorize", authorize, Body_::None, Box::new(|p| if p == P::Anon { 303 } else { 200 })),
-        c("POST", "/oidc/authorize", "/oidc/authorize", Body_::Form(vec![("request", consent_request), ("decision", "allow".into())]), authed(303)),
-        c("POST", "/oidc/token", "/oidc/token", Body_::Form(vec![("grant_type", "authorization_code".into()), ("client_id", "rp".into())]), all(401)),
+        c(
+            "POST",
+            "/oidc/authorize",
+            "/oidc/authorize",
+            Body_::Form(vec![("request", consent_request), ("decision", "allow".into())]),
+            authed(303),
+        ),
+        c(
+            "POST",
+            "/oidc/token",
+            "/oidc/token",
+            Body_::Form(vec![("grant_type", "authorization_code".into()), ("client_id", "rp".into())]),
+            all(401),
+        ),
         c("GET", "/oidc/userinfo", "/oidc/userinfo", Body_::None, all(401)),
         c("POST", "/oidc/userinfo", "/oidc/userinfo", Body_::Form(vec![]), all(401)),
         c("GET", "/oidc/logout", "/oidc/logout", Body_::None, Box::new(|p| if p == P::Anon { 303 } else { 200 })),
@@ -270,12 +329,30 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/federation/{provider}/callback", "/federation/nowhere/callback?state=x&code=y", Body_::None, all(404)),
         c("GET", "/api/v1/codes/{value}", "/api/v1/codes/11010519491231002X", Body_::None, all(200)),
         c("GET", "/api/v1/calendar/days/{date}", "/api/v1/calendar/days/2026-10-01", Body_::None, all(200)),
-        c("PUT", "/api/v1/calendar/days/{date}", "/api/v1/calendar/days/2026-12-31", Body_::Json(serde_json::json!({ "kind": "normal" })), only(&[P::Admin], 200, 403)),
+        c(
+            "PUT",
+            "/api/v1/calendar/days/{date}",
+            "/api/v1/calendar/days/2026-12-31",
+            Body_::Json(serde_json::json!({ "kind": "normal" })),
+            only(&[P::Admin], 200, 403),
+        ),
         c("GET", "/api/v1/calendar/add-workdays", "/api/v1/calendar/add-workdays?start=2025-09-26&n=20", Body_::None, all(200)),
         c("GET", "/api/v1/me", "/api/v1/me", Body_::None, authed(200)),
         // Another person's account: invisible (404, as if absent), except to admins.
-        c("GET", "/api/v1/accounts/{id}", &format!("/api/v1/accounts/{}", f.id(P::Citizen)), Body_::None, only(&[P::Citizen, P::Admin], 200, 404)),
-        c("GET", "/api/v1/enterprises/{uscc}", &format!("/api/v1/enterprises/{ENTERPRISE}"), Body_::None, only(&[P::Agent, P::LegalRep, P::Admin], 200, 404)),
+        c(
+            "GET",
+            "/api/v1/accounts/{id}",
+            &format!("/api/v1/accounts/{}", f.id(P::Citizen)),
+            Body_::None,
+            only(&[P::Citizen, P::Admin], 200, 404),
+        ),
+        c(
+            "GET",
+            "/api/v1/enterprises/{uscc}",
+            &format!("/api/v1/enterprises/{ENTERPRISE}"),
+            Body_::None,
+            only(&[P::Agent, P::LegalRep, P::Admin], 200, 404),
+        ),
         c(
             "POST",
             "/api/v1/enterprises/{uscc}/agents",
@@ -292,7 +369,13 @@ fn cases(f: &Fixture) -> Vec<Case> {
         ),
         c("GET", "/api/v1/agencies", "/api/v1/agencies", Body_::None, all(200)),
         // Agency A's staff: A's department head and admins; B's head is refused.
-        c("GET", "/api/v1/agencies/{uscc}/staff", &format!("/api/v1/agencies/{AGENCY_A}/staff"), Body_::None, only(&[P::Head, P::Admin], 200, 403)),
+        c(
+            "GET",
+            "/api/v1/agencies/{uscc}/staff",
+            &format!("/api/v1/agencies/{AGENCY_A}/staff"),
+            Body_::None,
+            only(&[P::Head, P::Admin], 200, 403),
+        ),
         c(
             "GET",
             "/api/v1/base/persons/{citizen_id}",
@@ -347,7 +430,12 @@ async fn run_matrix(backend: TestBackend) {
             let got = resp.status().as_u16();
             if got != want {
                 let bytes = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap_or_default();
-                failures.push(format!("{} {} as {p:?}: got {got}, want {want}: {}", case.method, case.path, String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>()));
+                failures.push(format!(
+                    "{} {} as {p:?}: got {got}, want {want}: {}",
+                    case.method,
+                    case.path,
+                    String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>()
+                ));
             }
         }
     }

@@ -90,8 +90,10 @@ pub const STAFF: &[(&str, &str, &str, &[Role])] = &[
     ("卫九", "33020319800101009", "nb_samr", &[Role::Reviewer, Role::DepartmentHead]),
 ];
 
-/// (name, first 17 ID digits, phone, email, in 人口库, level)
-pub const CITIZENS: &[(&str, &str, Option<&str>, Option<&str>, bool, RealNameLevel)] = &[
+/// A demo citizen: (name, first 17 ID digits, phone, email, in 人口库, level).
+type DemoCitizen = (&'static str, &'static str, Option<&'static str>, Option<&'static str>, bool, RealNameLevel);
+
+pub const CITIZENS: &[DemoCitizen] = &[
     ("张三", "33010619900101123", Some("13800000001"), None, true, RealNameLevel::L2),
     ("李四", "33010619920202234", None, Some("lisi@example.cn"), false, RealNameLevel::L1),
     ("王五", "33010619850303345", Some("13800000003"), None, true, RealNameLevel::L3),
@@ -108,8 +110,12 @@ async fn seed_identity(store: &Store) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
     for a in AGENCIES {
         let u = uscc("11", a.division, a.org8)?;
-        tx.upsert_agency(&Agency { uscc: u.as_str().into(), name: a.name.into(), division_code: a.division.into(), level: a.level.into() }, "demo", now)
-            .await?;
+        tx.upsert_agency(
+            &Agency { uscc: u.as_str().into(), name: a.name.into(), division_code: a.division.into(), level: a.level.into() },
+            "demo",
+            now,
+        )
+        .await?;
         agencies.insert(a.key, u.as_str().to_string());
     }
     tx.commit().await?;
@@ -140,7 +146,13 @@ async fn seed_identity(store: &Store) -> anyhow::Result<()> {
             email: email.map(String::from),
             password_hash: Some(hash_password(DEMO_PASSWORD)?),
             level: *level,
-            level_source: if *level == RealNameLevel::L3 { "in_person".into() } else if *in_base { "base_data_match".into() } else { "self_registered".into() },
+            level_source: if *level == RealNameLevel::L3 {
+                "in_person".into()
+            } else if *in_base {
+                "base_data_match".into()
+            } else {
+                "self_registered".into()
+            },
             status: AccountStatus::Active,
         };
         accounts.push(tx.create_account(&new, "demo", now).await?);

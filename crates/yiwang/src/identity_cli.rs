@@ -109,8 +109,17 @@ pub async fn add_client(
         anyhow::ensure!(parsed.fragment().is_none(), "回调地址不能包含 # 片段 / redirect URIs must not contain a fragment: {u}");
     }
     let mut tx = store.begin().await?;
-    tx.create_oidc_client(client_id, secret.as_deref().map(token_hash).as_deref(), name, redirect_uris, post_logout, false, actor, Timestamp::now())
-        .await?;
+    tx.create_oidc_client(
+        client_id,
+        secret.as_deref().map(token_hash).as_deref(),
+        name,
+        redirect_uris,
+        post_logout,
+        false,
+        actor,
+        Timestamp::now(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(secret)
 }
@@ -174,7 +183,8 @@ fn field<'a>(rec: &'a csv::StringRecord, headers: &csv::StringRecord, name: &str
 }
 
 fn check_person(rec: &csv::StringRecord, h: &csv::StringRecord, today: jiff::civil::Date) -> Result<BasePerson, (&'static str, String)> {
-    let id = CitizenId::parse(field(rec, h, "citizen_id"), today).map_err(|e| ("citizen_id", format!("{} / {e}", yiwang_errors::Coded::message_zh(&e))))?;
+    let id = CitizenId::parse(field(rec, h, "citizen_id"), today)
+        .map_err(|e| ("citizen_id", format!("{} / {e}", yiwang_errors::Coded::message_zh(&e))))?;
     let name = field(rec, h, "name");
     if name.is_empty() || name.chars().count() > 50 {
         return Err(("name", "姓名为空或过长 / name empty or too long".into()));
@@ -189,10 +199,20 @@ fn check_person(rec: &csv::StringRecord, h: &csv::StringRecord, today: jiff::civ
     if !["normal", "deceased", "cancelled"].contains(&status) {
         return Err(("status", "应为 normal、deceased 或 cancelled".into()));
     }
-    Ok(BasePerson { citizen_id: id.to_string(), name: name.into(), birth_date: birth.into(), address_division: div.into(), status: status.into() })
+    Ok(BasePerson {
+        citizen_id: id.to_string(),
+        name: name.into(),
+        birth_date: birth.into(),
+        address_division: div.into(),
+        status: status.into(),
+    })
 }
 
-fn check_enterprise(rec: &csv::StringRecord, h: &csv::StringRecord, today: jiff::civil::Date) -> Result<BaseEnterprise, (&'static str, String)> {
+fn check_enterprise(
+    rec: &csv::StringRecord,
+    h: &csv::StringRecord,
+    today: jiff::civil::Date,
+) -> Result<BaseEnterprise, (&'static str, String)> {
     let uscc = Uscc::parse(field(rec, h, "uscc")).map_err(|e| ("uscc", format!("{e}")))?;
     let name = field(rec, h, "name");
     if name.is_empty() || name.chars().count() > 200 {
@@ -223,7 +243,8 @@ pub async fn base(cmd: BaseCmd, store: &Store) -> anyhow::Result<ExitCode> {
         BaseCmd::ImportPersons { file } => (file, true),
         BaseCmd::ImportEnterprises { file } => (file, false),
     };
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(&file).with_context(|| format!("打开 / opening {}", file.display()))?;
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(true).from_path(&file).with_context(|| format!("打开 / opening {}", file.display()))?;
     let headers = reader.headers()?.clone();
     let need: &[&str] = if persons {
         &["citizen_id", "name", "birth_date", "address_division", "status"]
@@ -296,7 +317,12 @@ pub async fn agency(cmd: AgencyCmd, store: &Store) -> anyhow::Result<ExitCode> {
                 return invalid(format!("区划代码无效 / invalid division: {e}"));
             }
             let mut tx = store.begin().await?;
-            tx.upsert_agency(&Agency { uscc: u.as_str().into(), name: name.clone(), division_code: division, level }, "cli", Timestamp::now()).await?;
+            tx.upsert_agency(
+                &Agency { uscc: u.as_str().into(), name: name.clone(), division_code: division, level },
+                "cli",
+                Timestamp::now(),
+            )
+            .await?;
             tx.commit().await?;
             println!("部门已登记 / agency saved: {name} ({})", u.as_str());
         }
@@ -310,7 +336,15 @@ pub async fn agency(cmd: AgencyCmd, store: &Store) -> anyhow::Result<ExitCode> {
 }
 
 /// Create (if needed) a staff member's account and grant roles. Returns the account id.
-pub async fn add_staff(store: &Store, citizen_id: &CitizenId, name: &str, agency: &str, roles: &[Role], password: Option<&str>, actor: &str) -> anyhow::Result<String> {
+pub async fn add_staff(
+    store: &Store,
+    citizen_id: &CitizenId,
+    name: &str,
+    agency: &str,
+    roles: &[Role],
+    password: Option<&str>,
+    actor: &str,
+) -> anyhow::Result<String> {
     let now = Timestamp::now();
     anyhow::ensure!(store.agency(agency).await?.is_some(), "部门未登记 / unknown agency {agency}: run `yiwang agency add` first");
     let existing = store.account_by_citizen_id(citizen_id.as_str()).await?;

@@ -325,7 +325,8 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     let identity = yiwang_web::IdentityRuntime::new(&cfg.identity, &addr.to_string());
     tracing::info!(issuer = %identity.issuer, "OIDC issuer");
     let spool = yiwang_web::messaging::SpoolDir { dir: cfg.spool_dir() };
-    let dispatcher = tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
+    let dispatcher =
+        tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
     let state = yiwang_web::AppState::new(store.clone(), identity);
     yiwang_web::serve(listener, state, shutdown_signal()).await?;
     dispatcher.abort();

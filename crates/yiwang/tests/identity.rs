@@ -32,7 +32,13 @@ fn hidden(html: &str, name: &str) -> String {
     let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden field {name} in {html}")) + marker.len();
     let end = html[start..].find('"').unwrap() + start;
     // askama escapes &, <, >, ", ' and /; undo what can occur in our values.
-    html[start..end].replace("&#38;", "&").replace("&amp;", "&").replace("&#x2f;", "/").replace("&#47;", "/").replace("&#61;", "=").replace("&#x3d;", "=")
+    html[start..end]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#61;", "=")
+        .replace("&#x3d;", "=")
 }
 
 fn location(r: &reqwest::Response, base: &str) -> String {
@@ -157,9 +163,19 @@ both_backends!(registration_imports_and_backoff, |db| {
     let page = b.get(&verify).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("q***@example.cn"), "contact is masked");
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let r = b.post(format!("{}/register/verify", s.base)).form(&[("csrf", csrf.as_str()), ("account", &account), ("code", wrong)]).send().await.unwrap();
+    let r = b
+        .post(format!("{}/register/verify", s.base))
+        .form(&[("csrf", csrf.as_str()), ("account", &account), ("code", wrong)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
-    let r = b.post(format!("{}/register/verify", s.base)).form(&[("csrf", csrf.as_str()), ("account", &account), ("code", &code)]).send().await.unwrap();
+    let r = b
+        .post(format!("{}/register/verify", s.base))
+        .form(&[("csrf", csrf.as_str()), ("account", &account), ("code", &code)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&r, &s.base), format!("{}/account?welcome=1", s.base));
     // The name and number match the imported 人口库 row: L2.
     let me: serde_json::Value = b.get(format!("{}/api/v1/me", s.base)).send().await.unwrap().json().await.unwrap();
@@ -223,7 +239,15 @@ async fn federated_login_between_two_nodes() {
         ),
     )
     .unwrap();
-    let b = Server::start(&["--config", config.to_str().unwrap(), "--data-dir", b_dir.to_str().unwrap(), "serve", "--listen", &format!("127.0.0.2:{port}")]);
+    let b = Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        b_dir.to_str().unwrap(),
+        "serve",
+        "--listen",
+        &format!("127.0.0.2:{port}"),
+    ]);
     assert_eq!(b.base, b_base);
     let shown = String::from_utf8_lossy(&yiwang(&["--config", config.to_str().unwrap(), "check-config"]).stdout).into_owned();
     assert!(!shown.contains(&secret) && shown.contains("REDACTED"), "{shown}");
@@ -277,8 +301,10 @@ async fn federated_login_between_two_nodes() {
     a.stop();
     // Both nodes' audit chains hold: A logged the ID release, B the federated login.
     assert!(yiwang(&["--data-dir", a_dir.to_str().unwrap(), "audit", "verify"]).status.success());
-    let log = String::from_utf8_lossy(&yiwang(&["--data-dir", a_dir.to_str().unwrap(), "audit", "list", "--limit", "1000"]).stdout).into_owned();
+    let log =
+        String::from_utf8_lossy(&yiwang(&["--data-dir", a_dir.to_str().unwrap(), "audit", "list", "--limit", "1000"]).stdout).into_owned();
     assert!(log.contains("personal_data.released"));
-    let log = String::from_utf8_lossy(&yiwang(&["--data-dir", b_dir.to_str().unwrap(), "audit", "list", "--limit", "1000"]).stdout).into_owned();
+    let log =
+        String::from_utf8_lossy(&yiwang(&["--data-dir", b_dir.to_str().unwrap(), "audit", "list", "--limit", "1000"]).stdout).into_owned();
     assert!(log.contains("account.federated_login"));
 }

@@ -57,4 +57,3 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
-
