@@ -1,5 +1,6 @@
 //! `yiwang`: one binary for every node tier and every operator task.
 
+mod bench;
 mod config;
 mod demo;
 mod identity_cli;
@@ -85,6 +86,22 @@ enum Cmd {
     /// Staff accounts and roles.
     #[command(subcommand)]
     Staff(identity_cli::StaffCmd),
+    /// Benchmarks against a throw-away node (build with --release).
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// OIDC token exchanges, userinfo calls and password logins over loopback.
+    Identity {
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 300)]
+        logins: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -218,6 +235,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(&cfg, store).await
         }
         Cmd::Calendar(c) => calendar(c, &over, &env).await,
+        Cmd::Bench(BenchCmd::Identity { requests, concurrency, logins }) => {
+            let figures = bench::identity(requests.max(1), concurrency.max(1), logins.max(1)).await?;
+            for f in &figures {
+                println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Oidc(c) => {
             let (cfg, _) = config::load(&over, &env)?;
             identity_cli::oidc(c, &cfg, &open_store(&cfg).await?).await

@@ -1,0 +1,192 @@
+//! `yiwang bench identity`: load over loopback against an in-process server on a
+//! fresh node — OIDC token exchanges (authorization code + PKCE), userinfo calls
+//! and password logins — with the load generator in the same process (so the
+//! figures include the client's share of the two cores).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use yiwang_identity::{RealNameLevel, hash_password, new_token, pkce_challenge_s256, token_hash};
+use yiwang_store::{AccountStatus, CodeGrant, NewAccount, Store, StoreOptions};
+
+#[derive(Serialize)]
+pub struct Figure {
+    pub name: &'static str,
+    pub requests: usize,
+    pub concurrency: usize,
+    pub seconds: f64,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+fn figure(name: &'static str, mut lat: Vec<Duration>, concurrency: usize, elapsed: Duration) -> Figure {
+    lat.sort_unstable();
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    Figure {
+        name,
+        requests: lat.len(),
+        concurrency,
+        seconds: elapsed.as_secs_f64(),
+        per_second: lat.len() as f64 / elapsed.as_secs_f64(),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    }
+}
+
+/// Run `n` requests made by `make(i)` with `c` concurrent workers; every response must be `ok`.
+async fn load<F, Fut>(n: usize, c: usize, make: F) -> anyhow::Result<(Vec<Duration>, Duration)>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..c {
+        let (make, next) = (make.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let t = Instant::now();
+                make(i).await?;
+                lat.push(t.elapsed());
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for w in workers {
+        all.extend(w.await??);
+    }
+    Ok((all, started.elapsed()))
+}
+
+pub async fn identity(requests: usize, concurrency: usize, logins: usize) -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    let now = Timestamp::now();
+    let password = "Bench-2026";
+    let mut tx = store.begin().await?;
+    let acc = tx
+        .create_account(
+            &NewAccount {
+                citizen_id: "11010519491231002X".into(),
+                name: "压测".into(),
+                phone: Some("13900000000".into()),
+                email: None,
+                password_hash: Some(hash_password(password)?),
+                level: RealNameLevel::L2,
+                level_source: "bench".into(),
+                status: AccountStatus::Active,
+            },
+            "bench",
+            now,
+        )
+        .await?;
+    let secret = "bench-secret";
+    let redirect = "http://127.0.0.1:9/cb".to_string();
+    tx.create_oidc_client("bench", Some(&token_hash(secret)), "bench", std::slice::from_ref(&redirect), &[], false, "bench", now).await?;
+    let session = tx.create_session(&acc.id, "pwd", &Default::default(), now).await?;
+    tx.commit().await?;
+
+    // Codes are minted directly: the browser part of the flow is not what is measured.
+    let verifier = new_token() + "-bench-verifier";
+    let grant = CodeGrant {
+        client_id: "bench".into(),
+        account_id: acc.id.clone(),
+        sid: session.sid.clone(),
+        redirect_uri: redirect.clone(),
+        scope: "openid profile".into(),
+        nonce: Some("n".into()),
+        code_challenge: pkce_challenge_s256(&verifier),
+        auth_time: yiwang_store::ts(now),
+    };
+    let mut codes = Vec::with_capacity(requests);
+    let mut tx = store.begin().await?;
+    for _ in 0..requests {
+        let code = new_token();
+        tx.create_code(&token_hash(&code), &grant, SignedDuration::from_hours(1), now).await?;
+        codes.push(code);
+    }
+    tx.commit().await?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), &addr.to_string());
+    let state = yiwang_web::AppState::new(store.clone(), identity);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(yiwang_web::serve(listener, state, async {
+        let _ = stop_rx.await;
+    }));
+    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).redirect(reqwest::redirect::Policy::none()).build()?;
+
+    // Warm the signing-key cache and connections.
+    http.get(format!("{base}/oidc/jwks")).send().await?.error_for_status()?;
+
+    let codes = Arc::new(codes);
+    let tokens = Arc::new(std::sync::Mutex::new(Vec::with_capacity(requests)));
+    let (h, b, v, r, t) = (http.clone(), base.clone(), verifier.clone(), redirect.clone(), tokens.clone());
+    let (lat, took) = load(requests, concurrency, move |i| {
+        let (h, b, v, r, t, codes) = (h.clone(), b.clone(), v.clone(), r.clone(), t.clone(), codes.clone());
+        async move {
+            let resp = h
+                .post(format!("{b}/oidc/token"))
+                .basic_auth("bench", Some(secret))
+                .form(&[("grant_type", "authorization_code"), ("code", codes[i].as_str()), ("redirect_uri", &r), ("code_verifier", &v)])
+                .send()
+                .await?
+                .error_for_status()?;
+            let body: serde_json::Value = resp.json().await?;
+            let at = body["access_token"].as_str().ok_or_else(|| anyhow::anyhow!("no access token"))?.to_string();
+            t.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.push(at);
+            Ok(())
+        }
+    })
+    .await?;
+    let mut figures = vec![figure("token exchange (authorization_code + PKCE, ES256 id_token)", lat, concurrency, took)];
+
+    let tokens: Arc<Vec<String>> = Arc::new(tokens.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone());
+    let (h, b) = (http.clone(), base.clone());
+    let (lat, took) = load(requests, concurrency, move |i| {
+        let (h, b, tokens) = (h.clone(), b.clone(), tokens.clone());
+        async move {
+            h.get(format!("{b}/oidc/userinfo")).bearer_auth(&tokens[i % tokens.len()]).send().await?.error_for_status()?;
+            Ok(())
+        }
+    })
+    .await?;
+    figures.push(figure("userinfo (opaque bearer token)", lat, concurrency, took));
+
+    let csrf = "B".repeat(43);
+    let (h, b) = (http.clone(), base.clone());
+    let (lat, took) = load(logins, concurrency, move |_| {
+        let (h, b, csrf) = (h.clone(), b.clone(), csrf.clone());
+        async move {
+            let resp = h
+                .post(format!("{b}/login"))
+                .header("cookie", format!("yiwang_csrf={csrf}"))
+                .form(&[("login", "13900000000"), ("password", password), ("csrf", &csrf), ("next", "/account")])
+                .send()
+                .await?;
+            anyhow::ensure!(resp.status().as_u16() == 303, "login failed: {}", resp.status());
+            Ok(())
+        }
+    })
+    .await?;
+    figures.push(figure("password login (argon2id m=19456 t=2 p=1, session created)", lat, concurrency, took));
+
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    store.close().await;
+    Ok(figures)
+}
