@@ -11,6 +11,7 @@ mod oidc;
 mod sessions;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -75,11 +76,17 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite admits one writer at a time. Queueing this process's writers here,
+    /// instead of letting them collide in SQLite's busy handler (which sleeps in
+    /// steps of up to 100 ms), keeps write latency flat under load.
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A transaction: business changes and their audit entries commit together.
 pub struct Tx {
     inner: Transaction<'static, Any>,
+    /// Held for the transaction's life on SQLite (see `Store::sqlite_writer`).
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Store {
@@ -113,7 +120,7 @@ impl Store {
             })
             .connect_with(connect_opts)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())) })
     }
 
     /// Apply pending migrations, install backend guards, seed reference data.
@@ -151,11 +158,14 @@ impl Store {
     /// fail with SQLITE_BUSY_SNAPSHOT, without waiting, if another writer committed
     /// in between.
     pub async fn begin(&self) -> Result<Tx> {
-        let inner = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(Tx { inner })
+        match self.backend {
+            Backend::Sqlite => {
+                let writer = self.sqlite_writer.clone().lock_owned().await;
+                let inner = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(Tx { inner, _writer: Some(writer) })
+            }
+            Backend::Postgres => Ok(Tx { inner: self.pool.begin().await?, _writer: None }),
+        }
     }
 
     pub async fn close(&self) {

@@ -148,43 +148,6 @@ impl Store {
             .collect()
     }
 
-    /// Redeem an authorisation code: one statement marks it used, so two
-    /// concurrent redemptions cannot both succeed.
-    pub async fn consume_code(&self, code_hash: &str, now: Timestamp) -> Result<CodeUse> {
-        let row = sqlx::query(
-            "UPDATE oidc_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING client_id, account_id, sid, redirect_uri, scope, nonce, code_challenge, auth_time",
-        )
-        .bind(ts(now))
-        .bind(code_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(r) = row {
-            return Ok(CodeUse::Fresh(CodeGrant {
-                client_id: r.try_get("client_id")?,
-                account_id: r.try_get("account_id")?,
-                sid: r.try_get("sid")?,
-                redirect_uri: r.try_get("redirect_uri")?,
-                scope: r.try_get("scope")?,
-                nonce: r.try_get("nonce")?,
-                code_challenge: r.try_get("code_challenge")?,
-                auth_time: r.try_get("auth_time")?,
-            }));
-        }
-        let used = sqlx::query("SELECT used_at FROM oidc_codes WHERE code_hash = $1").bind(code_hash).fetch_optional(&self.pool).await?;
-        match used.map(|r| r.try_get::<Option<String>, _>("used_at")).transpose()?.flatten() {
-            Some(_) => {
-                sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL")
-                    .bind(ts(now))
-                    .bind(code_hash)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(CodeUse::Replayed)
-            }
-            None => Ok(CodeUse::Unknown),
-        }
-    }
-
     /// A live access token.
     pub async fn access_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<TokenRow>> {
         let row = sqlx::query(
@@ -238,6 +201,44 @@ impl Store {
 }
 
 impl Tx {
+    /// Redeem an authorisation code: one statement marks it used, so two
+    /// concurrent redemptions cannot both succeed. A replay revokes what the code
+    /// produced; commit the transaction either way.
+    pub async fn consume_code(&mut self, code_hash: &str, now: Timestamp) -> Result<CodeUse> {
+        let row = sqlx::query(
+            "UPDATE oidc_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING client_id, account_id, sid, redirect_uri, scope, nonce, code_challenge, auth_time",
+        )
+        .bind(ts(now))
+        .bind(code_hash)
+        .fetch_optional(&mut *self.inner)
+        .await?;
+        if let Some(r) = row {
+            return Ok(CodeUse::Fresh(CodeGrant {
+                client_id: r.try_get("client_id")?,
+                account_id: r.try_get("account_id")?,
+                sid: r.try_get("sid")?,
+                redirect_uri: r.try_get("redirect_uri")?,
+                scope: r.try_get("scope")?,
+                nonce: r.try_get("nonce")?,
+                code_challenge: r.try_get("code_challenge")?,
+                auth_time: r.try_get("auth_time")?,
+            }));
+        }
+        let used = sqlx::query("SELECT used_at FROM oidc_codes WHERE code_hash = $1").bind(code_hash).fetch_optional(&mut *self.inner).await?;
+        match used.map(|r| r.try_get::<Option<String>, _>("used_at")).transpose()?.flatten() {
+            Some(_) => {
+                sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL")
+                    .bind(ts(now))
+                    .bind(code_hash)
+                    .execute(&mut *self.inner)
+                    .await?;
+                Ok(CodeUse::Replayed)
+            }
+            None => Ok(CodeUse::Unknown),
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub async fn create_oidc_client(
         &mut self,

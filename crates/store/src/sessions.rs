@@ -137,7 +137,11 @@ impl Store {
         let row = sqlx::query("SELECT locked_until FROM login_throttle WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         let Some(until) = row.map(|r| r.try_get::<Option<String>, _>("locked_until")).transpose()?.flatten() else { return Ok(None) };
         let until = parse_ts(&until)?;
-        Ok((until > now).then(|| until.duration_since(now).as_secs().max(1).unsigned_abs()))
+        // Round up: "try again in 0 s" would be a lie.
+        Ok((until > now).then(|| {
+            let d = until.duration_since(now);
+            (d.as_secs() + i64::from(d.subsec_nanos() > 0)).unsigned_abs()
+        }))
     }
 
     /// Count a failure for `key`; returns the lock now in force, if any.

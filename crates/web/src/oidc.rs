@@ -380,21 +380,32 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, Form(f): F
 async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Result<Value, OAuthError> {
     let client = authenticate_client(state, headers, f).await?;
     let now = Timestamp::now();
+    // Before the write transaction: a node's first signature creates its key, in a transaction of its own.
+    let signer = state.identity().signer(state.store()).await?.ok_or_else(|| OAuthError::new("server_error", "no signing key"))?;
     match f.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = f.code.as_deref().ok_or_else(|| OAuthError::new("invalid_request", "code is required"))?;
-            let grant = match state.store().consume_code(&token_hash(code), now).await? {
+            // Redeeming the code and minting its tokens is one write transaction.
+            let mut tx = state.store().begin().await?;
+            let grant = match tx.consume_code(&token_hash(code), now).await? {
                 CodeUse::Fresh(g) => g,
                 CodeUse::Replayed => {
+                    tx.commit().await?;
                     return Err(OAuthError::new("invalid_grant", "authorization code already used; its tokens are revoked"));
                 }
                 CodeUse::Unknown => return Err(OAuthError::new("invalid_grant", "unknown or expired authorization code")),
             };
-            if grant.client_id != client.client_id || f.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
-                return Err(OAuthError::new("invalid_grant", "code was issued to another client or redirect_uri"));
-            }
-            if !f.code_verifier.as_deref().is_some_and(|v| verify_pkce_s256(v, &grant.code_challenge)) {
-                return Err(OAuthError::new("invalid_grant", "PKCE verification failed"));
+            let mismatch = if grant.client_id != client.client_id || f.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
+                Some("code was issued to another client or redirect_uri")
+            } else if !f.code_verifier.as_deref().is_some_and(|v| verify_pkce_s256(v, &grant.code_challenge)) {
+                Some("PKCE verification failed")
+            } else {
+                None
+            };
+            if let Some(why) = mismatch {
+                // The code stays spent: a wrong guess must not leave it for the next one.
+                tx.commit().await?;
+                return Err(OAuthError::new("invalid_grant", why));
             }
             let row = TokenRow {
                 family: token_hash(code),
@@ -405,16 +416,23 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Re
                 auth_time: grant.auth_time.clone(),
                 expires_at: String::new(),
             };
-            issue_tokens(state, &row, grant.nonce.as_deref(), now).await
+            let v = issue_tokens(state, &mut tx, &signer, &row, grant.nonce.as_deref(), now).await?;
+            tx.commit().await?;
+            Ok(v)
         }
         Some("refresh_token") => {
             let rt = f.refresh_token.as_deref().ok_or_else(|| OAuthError::new("invalid_request", "refresh_token is required"))?;
             let mut tx = state.store().begin().await?;
-            let used = tx.use_refresh_token(&token_hash(rt), &client.client_id, now).await?;
-            tx.commit().await?;
-            match used {
-                RefreshUse::Rotated(row) => issue_tokens(state, &row, None, now).await,
-                RefreshUse::Reused => Err(OAuthError::new("invalid_grant", "refresh token reused; the grant has been revoked")),
+            match tx.use_refresh_token(&token_hash(rt), &client.client_id, now).await? {
+                RefreshUse::Rotated(row) => {
+                    let v = issue_tokens(state, &mut tx, &signer, &row, None, now).await?;
+                    tx.commit().await?;
+                    Ok(v)
+                }
+                RefreshUse::Reused => {
+                    tx.commit().await?;
+                    Err(OAuthError::new("invalid_grant", "refresh token reused; the grant has been revoked"))
+                }
                 RefreshUse::Invalid => Err(OAuthError::new("invalid_grant", "unknown, expired or revoked refresh token")),
             }
         }
@@ -423,7 +441,14 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Re
 }
 
 /// Mint an access token, a refresh token (same family) and an ID token.
-async fn issue_tokens(state: &AppState, base: &TokenRow, nonce: Option<&str>, now: Timestamp) -> Result<Value, OAuthError> {
+async fn issue_tokens(
+    state: &AppState,
+    tx: &mut yiwang_store::Tx,
+    signer: &yiwang_identity::Es256Key,
+    base: &TokenRow,
+    nonce: Option<&str>,
+    now: Timestamp,
+) -> Result<Value, OAuthError> {
     let id = state.identity();
     // The session must still be live: logging out ends every grant made in it.
     match state.store().session_by_sid(&base.sid).await? {
@@ -432,15 +457,12 @@ async fn issue_tokens(state: &AppState, base: &TokenRow, nonce: Option<&str>, no
     }
     let account =
         state.store().account(&base.account_id).await?.ok_or_else(|| OAuthError::new("invalid_grant", "account no longer exists"))?;
-    let signer = id.signer(state.store()).await?.ok_or_else(|| OAuthError::new("server_error", "no signing key"))?;
     let access = new_token();
     let refresh = new_token();
     let access_row = TokenRow { expires_at: crate::ts(now + id.access_ttl), ..base.clone() };
     let refresh_row = TokenRow { expires_at: crate::ts(now + id.refresh_ttl), ..base.clone() };
-    let mut tx = state.store().begin().await?;
     tx.insert_token("access", &token_hash(&access), &access_row, now).await?;
     tx.insert_token("refresh", &token_hash(&refresh), &refresh_row, now).await?;
-    tx.commit().await?;
     let auth_time: Timestamp = base.auth_time.parse().unwrap_or(now);
     let mut claims = json!({
         "iss": id.issuer,

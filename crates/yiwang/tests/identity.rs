@@ -308,3 +308,34 @@ async fn federated_login_between_two_nodes() {
         String::from_utf8_lossy(&yiwang(&["--data-dir", b_dir.to_str().unwrap(), "audit", "list", "--limit", "1000"]).stdout).into_owned();
     assert!(log.contains("account.federated_login"));
 }
+
+/// Every demo account the README lists logs in with the documented password, and
+/// staff reach the console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_demo_accounts_log_in() {
+    let readme = std::fs::read_to_string(format!("{}/../../README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let section = &readme[readme.find("### Demo accounts").unwrap()..readme.find("## Operator guide").unwrap()];
+    assert!(section.contains(&format!("**`{DEMO_PASSWORD}`**")));
+    let staff_from = section.find("Staff (").unwrap();
+    let logins: Vec<(String, bool)> = section
+        .lines()
+        .scan(0usize, |offset, l| {
+            let at = *offset;
+            *offset += l.len() + 1;
+            Some((at, l))
+        })
+        .filter(|(_, l)| l.starts_with("| ") && !l.starts_with("| who") && l.contains('`'))
+        .map(|(at, l)| (l.split('`').nth(1).unwrap().to_string(), at > staff_from))
+        .collect();
+    assert_eq!(logins.len(), 13, "4 citizens and 9 staff: {logins:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&["--data-dir", dir.path().to_str().unwrap(), "demo", "--listen", "127.0.0.1:0"]);
+    for (login, is_staff) in logins {
+        let b = browser();
+        let r = login_form(&b, &s.base, &format!("{}/login", s.base), &login, DEMO_PASSWORD).await;
+        assert_eq!(r.status(), 303, "{login} cannot log in");
+        let console = b.get(format!("{}/console", s.base)).send().await.unwrap().status().as_u16();
+        assert_eq!(console, if is_staff { 200 } else { 403 }, "{login}: console");
+    }
+    s.stop();
+}

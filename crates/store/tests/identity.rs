@@ -1,0 +1,186 @@
+//! Identity storage on both backends: single-use codes under concurrency, refresh
+//! rotation and reuse, session expiry and revocation, the login throttle, the
+//! outbox claim protocol and account uniqueness.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use jiff::{SignedDuration, Timestamp};
+use yiwang_identity::{RealNameLevel, token_hash};
+use yiwang_store::{AccountStatus, CodeGrant, CodeUse, NewAccount, RefreshUse, SessionPolicy, StoreError, ThrottlePolicy, TokenRow};
+use yiwang_testkit::{TestDb, both_backends};
+
+fn person(citizen_id: &str, phone: Option<&str>) -> NewAccount {
+    NewAccount {
+        citizen_id: citizen_id.into(),
+        name: "张三".into(),
+        phone: phone.map(String::from),
+        email: None,
+        password_hash: None,
+        level: RealNameLevel::L1,
+        level_source: "test".into(),
+        status: AccountStatus::Active,
+    }
+}
+
+async fn account_and_session(db: &TestDb) -> (String, String) {
+    let now = Timestamp::now();
+    let mut tx = db.store.begin().await.unwrap();
+    let acc = tx.create_account(&person("11010519491231002X", Some("13800000009")), "t", now).await.unwrap();
+    let s = tx.create_session(&acc.id, "pwd", &SessionPolicy::default(), now).await.unwrap();
+    tx.commit().await.unwrap();
+    (acc.id, s.sid)
+}
+
+both_backends!(accounts_are_unique_by_id_phone_and_email, |db| {
+    let now = Timestamp::now();
+    let mut tx = db.store.begin().await.unwrap();
+    tx.create_account(&person("11010519491231002X", Some("13800000009")), "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    for dup in [person("11010519491231002X", None), person("110101199003074477", Some("13800000009"))] {
+        let mut tx = db.store.begin().await.unwrap();
+        let err = tx.create_account(&dup, "t", now).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        tx.rollback().await.unwrap();
+    }
+    assert_eq!(db.store.accounts_count().await.unwrap(), 1);
+    assert!(db.store.account_by_login("13800000009").await.unwrap().is_some());
+});
+
+both_backends!(a_code_is_redeemed_once_even_concurrently, |db| {
+    let (account, sid) = account_and_session(db).await;
+    let now = Timestamp::now();
+    let grant = CodeGrant {
+        client_id: "c".into(),
+        account_id: account,
+        sid,
+        redirect_uri: "http://x/cb".into(),
+        scope: "openid".into(),
+        nonce: None,
+        code_challenge: "x".repeat(43),
+        auth_time: yiwang_store::ts(now),
+    };
+    let mut tx = db.store.begin().await.unwrap();
+    tx.create_code(&token_hash("code-1"), &grant, SignedDuration::from_mins(2), now).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = db.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            let used = tx.consume_code(&token_hash("code-1"), Timestamp::now()).await.unwrap();
+            tx.commit().await.unwrap();
+            used
+        }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            CodeUse::Fresh(g) => {
+                fresh += 1;
+                assert_eq!(g.client_id, "c");
+            }
+            CodeUse::Replayed => {}
+            CodeUse::Unknown => panic!("a known code reported unknown"),
+        }
+    }
+    assert_eq!(fresh, 1, "exactly one redemption wins");
+    let mut tx = db.store.begin().await.unwrap();
+    assert!(matches!(tx.consume_code(&token_hash("nope"), now).await.unwrap(), CodeUse::Unknown));
+    tx.commit().await.unwrap();
+    // Expired codes are not redeemable.
+    let mut tx = db.store.begin().await.unwrap();
+    tx.create_code(&token_hash("code-2"), &grant, SignedDuration::from_secs(1), now).await.unwrap();
+    assert!(matches!(tx.consume_code(&token_hash("code-2"), now + SignedDuration::from_secs(5)).await.unwrap(), CodeUse::Unknown));
+    tx.commit().await.unwrap();
+});
+
+both_backends!(refresh_tokens_rotate_and_reuse_revokes_the_family, |db| {
+    let (account, sid) = account_and_session(db).await;
+    let now = Timestamp::now();
+    let row = TokenRow {
+        family: "fam".into(),
+        client_id: "c".into(),
+        account_id: account.clone(),
+        sid: sid.clone(),
+        scope: "openid".into(),
+        auth_time: yiwang_store::ts(now),
+        expires_at: yiwang_store::ts(now + SignedDuration::from_hours(1)),
+    };
+    let mut tx = db.store.begin().await.unwrap();
+    tx.insert_token("access", &token_hash("a1"), &row, now).await.unwrap();
+    tx.insert_token("refresh", &token_hash("r1"), &row, now).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = db.store.begin().await.unwrap();
+    assert!(matches!(tx.use_refresh_token(&token_hash("r1"), "other-client", now).await.unwrap(), RefreshUse::Invalid), "bound to its client");
+    let RefreshUse::Rotated(r) = tx.use_refresh_token(&token_hash("r1"), "c", now).await.unwrap() else { panic!("first use rotates") };
+    tx.insert_token("refresh", &token_hash("r2"), &r, now).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(db.store.access_token(&token_hash("a1"), now).await.unwrap().is_some());
+    let mut tx = db.store.begin().await.unwrap();
+    assert!(matches!(tx.use_refresh_token(&token_hash("r1"), "c", now).await.unwrap(), RefreshUse::Reused));
+    tx.commit().await.unwrap();
+    let mut tx = db.store.begin().await.unwrap();
+    assert!(matches!(tx.use_refresh_token(&token_hash("r2"), "c", now).await.unwrap(), RefreshUse::Invalid), "family revoked");
+    tx.commit().await.unwrap();
+    assert!(db.store.access_token(&token_hash("a1"), now).await.unwrap().is_none(), "access token revoked with its family");
+});
+
+both_backends!(sessions_expire_when_idle_and_end_everywhere, |db| {
+    let now = Timestamp::now();
+    let policy = SessionPolicy::default();
+    let mut tx = db.store.begin().await.unwrap();
+    let acc = tx.create_account(&person("11010519491231002X", None), "t", now).await.unwrap();
+    let s1 = tx.create_session(&acc.id, "pwd", &policy, now).await.unwrap();
+    let s2 = tx.create_session(&acc.id, "pwd", &policy, now).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(db.store.session(&s1.token, &policy, now).await.unwrap().is_some());
+    assert!(db.store.session(&s1.token, &policy, now + SignedDuration::from_mins(31)).await.unwrap().is_none(), "idle limit");
+    assert!(db.store.session(&s1.token, &policy, now + SignedDuration::from_hours(13)).await.unwrap().is_none(), "absolute limit");
+    assert!(db.store.session("not-a-token", &policy, now).await.unwrap().is_none());
+    let mut tx = db.store.begin().await.unwrap();
+    assert_eq!(tx.revoke_all_sessions(&acc.id, &acc.id, now).await.unwrap(), 2);
+    tx.commit().await.unwrap();
+    assert!(db.store.session(&s1.token, &policy, now).await.unwrap().is_none());
+    assert!(db.store.session(&s2.token, &policy, now).await.unwrap().is_none());
+});
+
+both_backends!(throttle_backs_off_and_clears, |db| {
+    let now = Timestamp::now();
+    let policy = ThrottlePolicy::default();
+    for _ in 0..4 {
+        assert_eq!(db.store.throttle_fail("k", &policy, now).await.unwrap(), None);
+    }
+    assert_eq!(db.store.throttle_fail("k", &policy, now).await.unwrap(), Some(30));
+    assert_eq!(db.store.throttle_wait("k", now).await.unwrap(), Some(30));
+    assert_eq!(db.store.throttle_wait("k", now + SignedDuration::from_secs(31)).await.unwrap(), None);
+    assert_eq!(db.store.throttle_fail("k", &policy, now).await.unwrap(), Some(60), "doubles");
+    db.store.throttle_clear("k").await.unwrap();
+    assert_eq!(db.store.throttle_wait("k", now).await.unwrap(), None);
+    assert_eq!(policy.lock_for(100), Some(SignedDuration::from_mins(15)), "capped");
+});
+
+both_backends!(outbox_claims_once_and_retries_failures, |db| {
+    let now = Timestamp::now();
+    let mut tx = db.store.begin().await.unwrap();
+    let id = tx.enqueue_message("email", "a@example.cn", "s", "b", now).await.unwrap();
+    tx.commit().await.unwrap();
+    // A rolled-back transaction leaves no message behind.
+    let mut tx = db.store.begin().await.unwrap();
+    tx.enqueue_message("email", "ghost@example.cn", "s", "b", now).await.unwrap();
+    tx.rollback().await.unwrap();
+    let batch = db.store.claim_outbox(10, now).await.unwrap();
+    assert_eq!(batch.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), vec![id.as_str()]);
+    assert!(db.store.claim_outbox(10, now).await.unwrap().is_empty(), "claimed messages are not handed out twice");
+    db.store.outbox_failed(&id, 0, "smtp down", now).await.unwrap();
+    assert!(db.store.claim_outbox(10, now).await.unwrap().is_empty(), "retry waits");
+    let again = db.store.claim_outbox(10, now + SignedDuration::from_secs(6)).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    db.store.outbox_sent(&id, now).await.unwrap();
+    assert_eq!(db.store.outbox_pending().await.unwrap(), 0);
+    // A claim that lapses (dispatcher crashed) is handed out again.
+    let mut tx = db.store.begin().await.unwrap();
+    tx.enqueue_message("sms", "13800000000", "s", "b", now).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.store.claim_outbox(10, now).await.unwrap().len(), 1);
+    assert_eq!(db.store.claim_outbox(10, now + SignedDuration::from_mins(2)).await.unwrap().len(), 1);
+});
