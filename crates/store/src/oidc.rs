@@ -148,11 +148,38 @@ impl Store {
             .collect()
     }
 
-    /// A live access token.
+    /// What an unredeemed, unexpired code stands for, without redeeming it (so the
+    /// token endpoint can do its reads before taking the write lock).
+    pub async fn peek_code(&self, code_hash: &str, now: Timestamp) -> Result<Option<CodeGrant>> {
+        let row = sqlx::query(
+            "SELECT client_id, account_id, sid, redirect_uri, scope, nonce, code_challenge, auth_time FROM oidc_codes \
+             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(code_hash)
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(CodeGrant {
+                client_id: r.try_get("client_id")?,
+                account_id: r.try_get("account_id")?,
+                sid: r.try_get("sid")?,
+                redirect_uri: r.try_get("redirect_uri")?,
+                scope: r.try_get("scope")?,
+                nonce: r.try_get("nonce")?,
+                code_challenge: r.try_get("code_challenge")?,
+                auth_time: r.try_get("auth_time")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// A live access token (its login session not ended).
     pub async fn access_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<TokenRow>> {
         let row = sqlx::query(
-            "SELECT family, client_id, account_id, sid, scope, auth_time, expires_at FROM oidc_tokens \
-             WHERE token_hash = $1 AND kind = 'access' AND revoked_at IS NULL AND expires_at > $2",
+            "SELECT t.family, t.client_id, t.account_id, t.sid, t.scope, t.auth_time, t.expires_at FROM oidc_tokens t \
+             JOIN sessions s ON s.sid = t.sid AND s.revoked_at IS NULL \
+             WHERE t.token_hash = $1 AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > $2",
         )
         .bind(token_hash)
         .bind(ts(now))
@@ -342,13 +369,27 @@ impl Tx {
         Ok(())
     }
 
+    /// Insert an access token and its refresh token in one statement.
+    pub async fn insert_token_pair(&mut self, access_hash: &str, access: &TokenRow, refresh_hash: &str, refresh: &TokenRow, now: Timestamp) -> Result<()> {
+        let at = ts(now);
+        let mut q = sqlx::query(
+            "INSERT INTO oidc_tokens (token_hash, kind, family, client_id, account_id, sid, scope, auth_time, created_at, expires_at) \
+             VALUES ($1, 'access', $2, $3, $4, $5, $6, $7, $8, $9), ($10, 'refresh', $11, $12, $13, $14, $15, $16, $17, $18)",
+        );
+        for (hash, t) in [(access_hash, access), (refresh_hash, refresh)] {
+            q = q.bind(hash).bind(&t.family).bind(&t.client_id).bind(&t.account_id).bind(&t.sid).bind(&t.scope).bind(&t.auth_time).bind(&at).bind(&t.expires_at);
+        }
+        q.execute(&mut *self.inner).await?;
+        Ok(())
+    }
+
     /// Use a refresh token once. A second use of the same token revokes every
     /// token of its family (the grant is presumed stolen).
     pub async fn use_refresh_token(&mut self, token_hash: &str, client_id: &str, now: Timestamp) -> Result<RefreshUse> {
         let at = ts(now);
         let row = sqlx::query(
             "UPDATE oidc_tokens SET used_at = $1 WHERE token_hash = $2 AND kind = 'refresh' AND client_id = $3 AND used_at IS NULL \
-             AND revoked_at IS NULL AND expires_at > $1 RETURNING family, client_id, account_id, sid, scope, auth_time, expires_at",
+             AND revoked_at IS NULL AND expires_at > $1 AND sid IN (SELECT sid FROM sessions WHERE revoked_at IS NULL) RETURNING family, client_id, account_id, sid, scope, auth_time, expires_at",
         )
         .bind(&at)
         .bind(token_hash)

@@ -385,7 +385,13 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Re
     match f.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = f.code.as_deref().ok_or_else(|| OAuthError::new("invalid_request", "code is required"))?;
-            // Redeeming the code and minting its tokens is one write transaction.
+            // Reads first (what the code stands for, the session, the account); then
+            // redeeming the code and minting its tokens is one short write transaction.
+            let peeked = state.store().peek_code(&token_hash(code), now).await?;
+            let account = match &peeked {
+                Some(g) => Some(live_account(state, &g.sid, &g.account_id).await?),
+                None => None,
+            };
             let mut tx = state.store().begin().await?;
             let grant = match tx.consume_code(&token_hash(code), now).await? {
                 CodeUse::Fresh(g) => g,
@@ -416,7 +422,9 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Re
                 auth_time: grant.auth_time.clone(),
                 expires_at: String::new(),
             };
-            let v = issue_tokens(state, &mut tx, &signer, &row, grant.nonce.as_deref(), now).await?;
+            // The code redeemed is the one read above (codes never change), so its account is known.
+            let account = account.ok_or_else(|| OAuthError::new("invalid_grant", "unknown or expired authorization code"))?;
+            let v = issue_tokens(state, &mut tx, &signer, &account, &row, grant.nonce.as_deref(), now).await?;
             tx.commit().await?;
             Ok(v)
         }
@@ -425,7 +433,8 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Re
             let mut tx = state.store().begin().await?;
             match tx.use_refresh_token(&token_hash(rt), &client.client_id, now).await? {
                 RefreshUse::Rotated(row) => {
-                    let v = issue_tokens(state, &mut tx, &signer, &row, None, now).await?;
+                    let account = state.store().account(&row.account_id).await?.ok_or_else(|| OAuthError::new("invalid_grant", "account no longer exists"))?;
+                    let v = issue_tokens(state, &mut tx, &signer, &account, &row, None, now).await?;
                     tx.commit().await?;
                     Ok(v)
                 }
@@ -441,28 +450,33 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Re
 }
 
 /// Mint an access token, a refresh token (same family) and an ID token.
+/// The reads a token response needs, done before the write transaction.
+async fn live_account(state: &AppState, base_sid: &str, account_id: &str) -> Result<yiwang_store::Account, OAuthError> {
+    // The session must still be live: logging out ends every grant made in it
+    // (use-time checks in the store close the race with a concurrent logout).
+    match state.store().session_by_sid(base_sid).await? {
+        Some((_, true)) => {}
+        _ => return Err(OAuthError::new("invalid_grant", "the login session has ended")),
+    }
+    state.store().account(account_id).await?.ok_or_else(|| OAuthError::new("invalid_grant", "account no longer exists"))
+}
+
+/// Mint an access token, a refresh token (same family) and an ID token inside `tx`.
 async fn issue_tokens(
     state: &AppState,
     tx: &mut yiwang_store::Tx,
     signer: &yiwang_identity::Es256Key,
+    account: &yiwang_store::Account,
     base: &TokenRow,
     nonce: Option<&str>,
     now: Timestamp,
 ) -> Result<Value, OAuthError> {
     let id = state.identity();
-    // The session must still be live: logging out ends every grant made in it.
-    match state.store().session_by_sid(&base.sid).await? {
-        Some((_, true)) => {}
-        _ => return Err(OAuthError::new("invalid_grant", "the login session has ended")),
-    }
-    let account =
-        state.store().account(&base.account_id).await?.ok_or_else(|| OAuthError::new("invalid_grant", "account no longer exists"))?;
     let access = new_token();
     let refresh = new_token();
     let access_row = TokenRow { expires_at: crate::ts(now + id.access_ttl), ..base.clone() };
     let refresh_row = TokenRow { expires_at: crate::ts(now + id.refresh_ttl), ..base.clone() };
-    tx.insert_token("access", &token_hash(&access), &access_row, now).await?;
-    tx.insert_token("refresh", &token_hash(&refresh), &refresh_row, now).await?;
+    tx.insert_token_pair(&token_hash(&access), &access_row, &token_hash(&refresh), &refresh_row, now).await?;
     let auth_time: Timestamp = base.auth_time.parse().unwrap_or(now);
     let mut claims = json!({
         "iss": id.issuer,

@@ -69,10 +69,10 @@ where
     Ok((all, started.elapsed()))
 }
 
-pub async fn identity(requests: usize, concurrency: usize, logins: usize) -> anyhow::Result<Vec<Figure>> {
+pub async fn identity(requests: usize, concurrency: usize, logins: usize, pool: u32) -> anyhow::Result<Vec<Figure>> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    let store = Store::open(&url, &StoreOptions { max_connections: pool, ..StoreOptions::default() }, Timestamp::now()).await?;
     let now = Timestamp::now();
     let password = "Bench-2026";
     let mut tx = store.begin().await?;

@@ -101,6 +101,9 @@ enum BenchCmd {
         concurrency: usize,
         #[arg(long, default_value_t = 300)]
         logins: usize,
+        /// Database connections of the node under test.
+        #[arg(long, default_value_t = 10)]
+        pool: u32,
     },
 }
 
@@ -235,8 +238,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(&cfg, store).await
         }
         Cmd::Calendar(c) => calendar(c, &over, &env).await,
-        Cmd::Bench(BenchCmd::Identity { requests, concurrency, logins }) => {
-            let figures = bench::identity(requests.max(1), concurrency.max(1), logins.max(1)).await?;
+        Cmd::Bench(BenchCmd::Identity { requests, concurrency, logins, pool }) => {
+            let figures = bench::identity(requests.max(1), concurrency.max(1), logins.max(1), pool.max(1)).await?;
             for f in &figures {
                 println!("{}", serde_json::to_string(f)?);
             }
