@@ -252,7 +252,8 @@ impl Tx {
                 auth_time: r.try_get("auth_time")?,
             }));
         }
-        let used = sqlx::query("SELECT used_at FROM oidc_codes WHERE code_hash = $1").bind(code_hash).fetch_optional(&mut *self.inner).await?;
+        let used =
+            sqlx::query("SELECT used_at FROM oidc_codes WHERE code_hash = $1").bind(code_hash).fetch_optional(&mut *self.inner).await?;
         match used.map(|r| r.try_get::<Option<String>, _>("used_at")).transpose()?.flatten() {
             Some(_) => {
                 sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL")
@@ -370,14 +371,30 @@ impl Tx {
     }
 
     /// Insert an access token and its refresh token in one statement.
-    pub async fn insert_token_pair(&mut self, access_hash: &str, access: &TokenRow, refresh_hash: &str, refresh: &TokenRow, now: Timestamp) -> Result<()> {
+    pub async fn insert_token_pair(
+        &mut self,
+        access_hash: &str,
+        access: &TokenRow,
+        refresh_hash: &str,
+        refresh: &TokenRow,
+        now: Timestamp,
+    ) -> Result<()> {
         let at = ts(now);
         let mut q = sqlx::query(
             "INSERT INTO oidc_tokens (token_hash, kind, family, client_id, account_id, sid, scope, auth_time, created_at, expires_at) \
              VALUES ($1, 'access', $2, $3, $4, $5, $6, $7, $8, $9), ($10, 'refresh', $11, $12, $13, $14, $15, $16, $17, $18)",
         );
         for (hash, t) in [(access_hash, access), (refresh_hash, refresh)] {
-            q = q.bind(hash).bind(&t.family).bind(&t.client_id).bind(&t.account_id).bind(&t.sid).bind(&t.scope).bind(&t.auth_time).bind(&at).bind(&t.expires_at);
+            q = q
+                .bind(hash)
+                .bind(&t.family)
+                .bind(&t.client_id)
+                .bind(&t.account_id)
+                .bind(&t.sid)
+                .bind(&t.scope)
+                .bind(&t.auth_time)
+                .bind(&at)
+                .bind(&t.expires_at);
         }
         q.execute(&mut *self.inner).await?;
         Ok(())

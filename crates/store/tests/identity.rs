@@ -110,7 +110,10 @@ both_backends!(refresh_tokens_rotate_and_reuse_revokes_the_family, |db| {
     tx.insert_token("refresh", &token_hash("r1"), &row, now).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = db.store.begin().await.unwrap();
-    assert!(matches!(tx.use_refresh_token(&token_hash("r1"), "other-client", now).await.unwrap(), RefreshUse::Invalid), "bound to its client");
+    assert!(
+        matches!(tx.use_refresh_token(&token_hash("r1"), "other-client", now).await.unwrap(), RefreshUse::Invalid),
+        "bound to its client"
+    );
     let RefreshUse::Rotated(r) = tx.use_refresh_token(&token_hash("r1"), "c", now).await.unwrap() else { panic!("first use rotates") };
     tx.insert_token("refresh", &token_hash("r2"), &r, now).await.unwrap();
     tx.commit().await.unwrap();

@@ -433,7 +433,11 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Re
             let mut tx = state.store().begin().await?;
             match tx.use_refresh_token(&token_hash(rt), &client.client_id, now).await? {
                 RefreshUse::Rotated(row) => {
-                    let account = state.store().account(&row.account_id).await?.ok_or_else(|| OAuthError::new("invalid_grant", "account no longer exists"))?;
+                    let account = state
+                        .store()
+                        .account(&row.account_id)
+                        .await?
+                        .ok_or_else(|| OAuthError::new("invalid_grant", "account no longer exists"))?;
                     let v = issue_tokens(state, &mut tx, &signer, &account, &row, None, now).await?;
                     tx.commit().await?;
                     Ok(v)

@@ -24,7 +24,8 @@ pub struct Figure {
 
 fn figure(name: &'static str, mut lat: Vec<Duration>, concurrency: usize, elapsed: Duration) -> Figure {
     lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let pct =
+        |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     Figure {
         name,
         requests: lat.len(),
