@@ -23,6 +23,10 @@ fn region(code6: &str) -> anyhow::Result<NodeRegion> {
 /// Create the demo node if the database has none. Returns false if one existed.
 pub async fn seed(store: &Store) -> anyhow::Result<bool> {
     if store.node_info().await?.is_some() {
+        // A demo made by an earlier version has no people yet: add them.
+        if store.accounts_count().await? == 0 {
+            seed_identity(store).await?;
+        }
         return Ok(false);
     }
     let province = region(DEMO_PROVINCE)?;
