@@ -64,7 +64,12 @@ pub async fn error_page(state: &AppState, auth: &Auth, title: &str, e: &(dyn Cod
         tracing::error!(code = e.code(), error = %e, "request failed by our fault");
     }
     let status = StatusCode::from_u16(e.kind().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let msg = if e.kind().is_server_fault() { "服务器内部错误，请稍后重试。".to_string() } else { e.message_zh() };
+    // As in problem+json: only our own internal faults hide their message.
+    let msg = if e.kind() == yiwang_errors::ErrorKind::Internal {
+        "服务器内部错误，请稍后重试。".to_string()
+    } else {
+        e.message_zh()
+    };
     render(status, &MessagePage { l: Layout::new(state, auth, title).await, class: "error", message: msg, link })
 }
 

@@ -234,7 +234,7 @@ async fn federated_login_between_two_nodes() {
     std::fs::write(
         &config,
         format!(
-            "[identity]\npublic_url = \"{b_base}\"\n\n[[identity.federation]]\nname = \"zj\"\nlabel = \"浙江省统一身份认证\"\nissuer = \"{}\"\nclient_id = \"node-b\"\nclient_secret = \"{secret}\"\n",
+            "[identity]\npublic_url = \"{b_base}\"\n\n[[identity.federation]]\nname = \"zj\"\nlabel = \"浙江省统一身份认证\"\nissuer = \"{}\"\nclient_id = \"node-b\"\nclient_secret = \"{secret}\"\n\n[[identity.federation]]\nname = \"down\"\nlabel = \"停机的节点\"\nissuer = \"http://127.0.0.1:1\"\nclient_id = \"x\"\nclient_secret = \"y\"\n",
             a.base
         ),
     )
@@ -253,6 +253,10 @@ async fn federated_login_between_two_nodes() {
     assert!(!shown.contains(&secret) && shown.contains("REDACTED"), "{shown}");
 
     let browser = browser();
+    // A trusted node that is down: a clear 503 page, not a 500.
+    let r = browser.get(format!("{b_base}/federation/down/login")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("停机的节点 暂不可用"));
     // B's login page offers A's provider.
     let page = browser.get(format!("{b_base}/login")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("浙江省统一身份认证") && page.contains("/federation/zj/login"));
