@@ -70,9 +70,16 @@ where
     Ok((all, started.elapsed()))
 }
 
-pub async fn identity(requests: usize, concurrency: usize, logins: usize, pool: u32) -> anyhow::Result<Vec<Figure>> {
+/// `database_url`: an empty database to use instead of a temporary SQLite file.
+pub async fn identity(
+    requests: usize,
+    concurrency: usize,
+    logins: usize,
+    pool: u32,
+    database_url: Option<String>,
+) -> anyhow::Result<Vec<Figure>> {
     let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = Store::open(&url, &StoreOptions { max_connections: pool, ..StoreOptions::default() }, Timestamp::now()).await?;
     let now = Timestamp::now();
     let password = "Bench-2026";

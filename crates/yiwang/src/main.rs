@@ -239,7 +239,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Calendar(c) => calendar(c, &over, &env).await,
         Cmd::Bench(BenchCmd::Identity { requests, concurrency, logins, pool }) => {
-            let figures = bench::identity(requests.max(1), concurrency.max(1), logins.max(1), pool.max(1)).await?;
+            let figures =
+                bench::identity(requests.max(1), concurrency.max(1), logins.max(1), pool.max(1), over.database_url.clone()).await?;
             for f in &figures {
                 println!("{}", serde_json::to_string(f)?);
             }
