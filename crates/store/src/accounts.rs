@@ -148,6 +148,21 @@ fn account_from_row(r: &AnyRow) -> Result<Account> {
     })
 }
 
+fn agency_from_row(r: &AnyRow) -> Result<Agency> {
+    Ok(Agency {
+        uscc: r.try_get("uscc")?,
+        name: r.try_get("name")?,
+        division_code: r.try_get("division_code")?,
+        level: r.try_get("level")?,
+    })
+}
+
+/// The `role` column, checked against the known roles.
+fn role_from_row(r: &AnyRow) -> Result<Role> {
+    let role: String = r.try_get("role")?;
+    role.parse().map_err(|_| StoreError::Corrupt(format!("role {role:?}")))
+}
+
 macro_rules! account_query {
     ($where:literal) => {
         concat!("SELECT id, subject, citizen_id, name, phone, email, password_hash, level, level_source, status, created_at FROM accounts WHERE ", $where)
@@ -160,30 +175,13 @@ impl Store {
             .bind(uscc)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| {
-            Ok(Agency {
-                uscc: r.try_get("uscc")?,
-                name: r.try_get("name")?,
-                division_code: r.try_get("division_code")?,
-                level: r.try_get("level")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(agency_from_row).transpose()
     }
 
     pub async fn agencies(&self) -> Result<Vec<Agency>> {
         let rows =
             sqlx::query("SELECT uscc, name, division_code, level FROM agencies ORDER BY division_code, name").fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Agency {
-                    uscc: r.try_get("uscc")?,
-                    name: r.try_get("name")?,
-                    division_code: r.try_get("division_code")?,
-                    level: r.try_get("level")?,
-                })
-            })
-            .collect()
+        rows.iter().map(agency_from_row).collect()
     }
 
     pub async fn base_person(&self, citizen_id: &str) -> Result<Option<BasePerson>> {
@@ -296,14 +294,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                let role: String = r.try_get("role")?;
-                Ok(StaffRole {
-                    agency: r.try_get("agency_uscc")?,
-                    agency_name: r.try_get("name")?,
-                    role: role.parse().map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?,
-                })
-            })
+            .map(|r| Ok(StaffRole { agency: r.try_get("agency_uscc")?, agency_name: r.try_get("name")?, role: role_from_row(r)? }))
             .collect()
     }
 
@@ -315,14 +306,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                let role: String = r.try_get("role")?;
-                Ok(StaffMember {
-                    account_id: r.try_get("account_id")?,
-                    name: r.try_get("name")?,
-                    role: role.parse().map_err(|_| StoreError::Corrupt(format!("role {role:?}")))?,
-                })
-            })
+            .map(|r| Ok(StaffMember { account_id: r.try_get("account_id")?, name: r.try_get("name")?, role: role_from_row(r)? }))
             .collect()
     }
 

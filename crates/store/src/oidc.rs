@@ -98,6 +98,19 @@ fn client_from_row(r: &AnyRow) -> Result<OidcClient> {
     })
 }
 
+fn code_grant_from_row(r: &AnyRow) -> Result<CodeGrant> {
+    Ok(CodeGrant {
+        client_id: r.try_get("client_id")?,
+        account_id: r.try_get("account_id")?,
+        sid: r.try_get("sid")?,
+        redirect_uri: r.try_get("redirect_uri")?,
+        scope: r.try_get("scope")?,
+        nonce: r.try_get("nonce")?,
+        code_challenge: r.try_get("code_challenge")?,
+        auth_time: r.try_get("auth_time")?,
+    })
+}
+
 fn token_from_row(r: &AnyRow) -> Result<TokenRow> {
     Ok(TokenRow {
         family: r.try_get("family")?,
@@ -148,8 +161,9 @@ impl Store {
             .collect()
     }
 
-    /// What an unredeemed, unexpired code stands for, without redeeming it (so the
-    /// token endpoint can do its reads before taking the write lock).
+    /// What an unredeemed, unexpired code stands for, without redeeming it. The token
+    /// endpoint does its reads with this before it opens its write transaction, so a
+    /// request never holds one pooled connection while waiting for another.
     pub async fn peek_code(&self, code_hash: &str, now: Timestamp) -> Result<Option<CodeGrant>> {
         let row = sqlx::query(
             "SELECT client_id, account_id, sid, redirect_uri, scope, nonce, code_challenge, auth_time FROM oidc_codes \
@@ -159,19 +173,7 @@ impl Store {
         .bind(ts(now))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(CodeGrant {
-                client_id: r.try_get("client_id")?,
-                account_id: r.try_get("account_id")?,
-                sid: r.try_get("sid")?,
-                redirect_uri: r.try_get("redirect_uri")?,
-                scope: r.try_get("scope")?,
-                nonce: r.try_get("nonce")?,
-                code_challenge: r.try_get("code_challenge")?,
-                auth_time: r.try_get("auth_time")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(code_grant_from_row).transpose()
     }
 
     /// A live access token (its login session not ended).
@@ -241,26 +243,13 @@ impl Tx {
         .fetch_optional(&mut *self.inner)
         .await?;
         if let Some(r) = row {
-            return Ok(CodeUse::Fresh(CodeGrant {
-                client_id: r.try_get("client_id")?,
-                account_id: r.try_get("account_id")?,
-                sid: r.try_get("sid")?,
-                redirect_uri: r.try_get("redirect_uri")?,
-                scope: r.try_get("scope")?,
-                nonce: r.try_get("nonce")?,
-                code_challenge: r.try_get("code_challenge")?,
-                auth_time: r.try_get("auth_time")?,
-            }));
+            return Ok(CodeUse::Fresh(code_grant_from_row(&r)?));
         }
         let used =
             sqlx::query("SELECT used_at FROM oidc_codes WHERE code_hash = $1").bind(code_hash).fetch_optional(&mut *self.inner).await?;
         match used.map(|r| r.try_get::<Option<String>, _>("used_at")).transpose()?.flatten() {
             Some(_) => {
-                sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL")
-                    .bind(ts(now))
-                    .bind(code_hash)
-                    .execute(&mut *self.inner)
-                    .await?;
+                self.revoke_family(code_hash, &ts(now)).await?;
                 Ok(CodeUse::Replayed)
             }
             None => Ok(CodeUse::Unknown),
@@ -426,13 +415,19 @@ impl Tx {
             return Ok(RefreshUse::Invalid);
         }
         let family: String = old.try_get("family")?;
-        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL")
-            .bind(&at)
-            .bind(&family)
-            .execute(&mut *self.inner)
-            .await?;
+        self.revoke_family(&family, &at).await?;
         self.append_audit(audit_rec(&at, client_id, "oidc.refresh_reuse", "token_family", &family, serde_json::json!({}))).await?;
         Ok(RefreshUse::Reused)
+    }
+
+    /// Revoke every token of a grant (the family is the hash of the code that started it).
+    async fn revoke_family(&mut self, family: &str, at: &str) -> Result<()> {
+        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(family)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
     }
 
     pub async fn grant_consent(&mut self, account_id: &str, client_id: &str, scope: &str, now: Timestamp) -> Result<()> {

@@ -92,6 +92,13 @@ struct ValidRequest {
     prompt: Option<String>,
 }
 
+impl ValidRequest {
+    /// The granted scopes as the space-separated string OAuth stores and returns.
+    fn scope(&self) -> String {
+        self.scopes.iter().cloned().collect::<Vec<_>>().join(" ")
+    }
+}
+
 fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
     let mut url = uri.to_string();
     let mut sep = if url.contains('?') { '&' } else { '?' };
@@ -169,12 +176,21 @@ fn needs_consent(v: &ValidRequest, granted: Option<&str>) -> bool {
     v.scopes.iter().any(|s| !(granted.contains(s.as_str()) || (v.client.first_party && IMPLIED_FOR_FIRST_PARTY.contains(&s.as_str()))))
 }
 
+/// A valid request, or the response that refuses it: an error page when the
+/// client or redirect URI cannot be trusted, else an error redirect to the client.
+async fn validated(state: &AppState, auth: &Auth, p: &AuthorizeParams) -> Result<ValidRequest, Response> {
+    match validate(state, p).await {
+        Err(msg) => Err(error_page(state, auth, "授权请求无效", &WebError::BadParam { name: "authorize", detail: msg }, None).await),
+        Ok(Err((v, code, desc))) => Err(error_redirect(&v, &state.identity().issuer, code, desc)),
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
 pub async fn authorize(State(state): State<AppState>, auth: Auth, Query(p): Query<AuthorizeParams>, RawQuery(raw): RawQuery) -> Response {
     let iss = state.identity().issuer.clone();
-    let v = match validate(&state, &p).await {
-        Err(msg) => return error_page(&state, &auth, "授权请求无效", &WebError::BadParam { name: "authorize", detail: msg }, None).await,
-        Ok(Err((v, code, desc))) => return error_redirect(&v, &iss, code, desc),
-        Ok(Ok(v)) => v,
+    let v = match validated(&state, &auth, &p).await {
+        Ok(v) => v,
+        Err(refusal) => return refusal,
     };
     let Some(principal) = &auth.principal else {
         if v.prompt.as_deref() == Some("none") {
@@ -213,7 +229,7 @@ async fn issue_code(state: &AppState, auth: &Auth, v: &ValidRequest) -> Response
         account_id: p.account_id.clone(),
         sid: session.sid.clone(),
         redirect_uri: v.redirect_uri.clone(),
-        scope: v.scopes.iter().cloned().collect::<Vec<_>>().join(" "),
+        scope: v.scope(),
         nonce: v.nonce.clone(),
         code_challenge: v.code_challenge.clone(),
         auth_time: session.created_at.clone(),
@@ -242,12 +258,12 @@ pub struct ConsentForm {
 }
 
 pub async fn consent(State(state): State<AppState>, auth: Auth, Form(f): Form<ConsentForm>) -> Response {
-    let p: AuthorizeParams = serde_urlencoded_from(&f.request);
+    // The consent form carries the original authorization request; it is checked again in full.
+    let p: AuthorizeParams = serde_urlencoded::from_str(&f.request).unwrap_or_default();
     let iss = state.identity().issuer.clone();
-    let v = match validate(&state, &p).await {
-        Err(msg) => return error_page(&state, &auth, "授权请求无效", &WebError::BadParam { name: "authorize", detail: msg }, None).await,
-        Ok(Err((v, code, desc))) => return error_redirect(&v, &iss, code, desc),
-        Ok(Ok(v)) => v,
+    let v = match validated(&state, &auth, &p).await {
+        Ok(v) => v,
+        Err(refusal) => return refusal,
     };
     let Some(principal) = &auth.principal else {
         return ApiError::new(&yiwang_identity::IdentityError::Unauthenticated).into_response();
@@ -255,7 +271,7 @@ pub async fn consent(State(state): State<AppState>, auth: Auth, Form(f): Form<Co
     if f.decision != "allow" {
         return error_redirect(&v, &iss, "access_denied", "the user denied the request");
     }
-    let scope = v.scopes.iter().cloned().collect::<Vec<_>>().join(" ");
+    let scope = v.scope();
     let saved = async {
         let mut tx = state.store().begin().await?;
         tx.grant_consent(&principal.account_id, &v.client.client_id, &scope, Timestamp::now()).await?;
@@ -266,26 +282,6 @@ pub async fn consent(State(state): State<AppState>, auth: Auth, Form(f): Form<Co
         return ApiError::new(&e).into_response();
     }
     issue_code(&state, &auth, &v).await
-}
-
-fn serde_urlencoded_from(raw: &str) -> AuthorizeParams {
-    let mut p = AuthorizeParams::default();
-    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
-        let v = Some(v.into_owned());
-        match k.as_ref() {
-            "response_type" => p.response_type = v,
-            "client_id" => p.client_id = v,
-            "redirect_uri" => p.redirect_uri = v,
-            "scope" => p.scope = v,
-            "state" => p.state = v,
-            "nonce" => p.nonce = v,
-            "code_challenge" => p.code_challenge = v,
-            "code_challenge_method" => p.code_challenge_method = v,
-            "prompt" => p.prompt = v,
-            _ => {}
-        }
-    }
-    p
 }
 
 // ---- token endpoint ----------------------------------------------------------
@@ -453,7 +449,6 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Re
     }
 }
 
-/// Mint an access token, a refresh token (same family) and an ID token.
 /// The reads a token response needs, done before the write transaction.
 async fn live_account(state: &AppState, base_sid: &str, account_id: &str) -> Result<yiwang_store::Account, OAuthError> {
     // The session must still be live: logging out ends every grant made in it

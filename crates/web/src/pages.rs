@@ -60,17 +60,11 @@ pub struct MessagePage {
 
 /// A page explaining an error to a person (forms), with the error's status.
 pub async fn error_page(state: &AppState, auth: &Auth, title: &str, e: &(dyn Coded + Sync), link: Option<(String, String)>) -> Response {
-    if e.kind().is_server_fault() {
-        tracing::error!(code = e.code(), error = %e, "request failed by our fault");
-    }
-    let status = StatusCode::from_u16(e.kind().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    // As in problem+json: only our own internal faults hide their message.
-    let msg = if e.kind() == yiwang_errors::ErrorKind::Internal {
-        "服务器内部错误，请稍后重试。".to_string()
-    } else {
-        e.message_zh()
-    };
-    render(status, &MessagePage { l: Layout::new(state, auth, title).await, class: "error", message: msg, link })
+    // The same logging, status and message as problem+json: internal faults never show their details.
+    let problem = ApiError::new(e);
+    let status = StatusCode::from_u16(problem.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let message = problem.message_zh().to_string();
+    render(status, &MessagePage { l: Layout::new(state, auth, title).await, class: "error", message, link })
 }
 
 #[derive(Template)]
