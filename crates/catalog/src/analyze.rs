@@ -1,0 +1,234 @@
+//! The once-only analyzer (三个凡是: 凡是能通过网络共享复用的材料，不得要求企业和群众
+//! 重复提交). For every published item it finds materials still asked from the
+//! applicant although an e-license type or a shared data resource covers them,
+//! computes the share of materials exempt from submission (免提交率) and reports
+//! the visits to the hall, per item and per agency.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{ItemDoc, MaterialSource};
+
+/// Something the government already holds: an e-license type or a shared data
+/// resource, with the names materials are usually called by.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    pub code: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+}
+
+impl Evidence {
+    fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(String::as_str)).filter(|n| n.chars().count() >= 2)
+    }
+}
+
+/// What the analyzer knows the government holds.
+#[derive(Debug, Clone, Default)]
+pub struct Holdings {
+    pub license_types: Vec<Evidence>,
+    pub resources: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// Asked from the applicant although an e-license type covers it.
+    CoveredByLicense,
+    /// Asked from the applicant although a shared data resource covers it.
+    CoveredBySharedData,
+    /// Declared as satisfied by a license type the library does not define.
+    UnknownLicenseType,
+    /// Declared as satisfied by a resource the sharing catalog does not list.
+    UnknownResource,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub material: String,
+    pub kind: FindingKind,
+    pub code: String,
+    pub name: String,
+    pub message_zh: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemReport {
+    pub implementation_code: String,
+    pub name: String,
+    pub agency_uscc: String,
+    pub agency_name: String,
+    pub materials: usize,
+    pub exempt: usize,
+    /// 免提交率, 0–1 (1 when the item asks for no material at all).
+    pub exempt_rate: f64,
+    pub visits: u8,
+    pub fully_online: bool,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgencyReport {
+    pub agency_uscc: String,
+    pub agency_name: String,
+    pub items: usize,
+    pub materials: usize,
+    pub exempt: usize,
+    pub exempt_rate: f64,
+    pub findings: usize,
+    pub items_with_findings: usize,
+    pub average_visits: f64,
+    pub zero_visit_items: usize,
+    pub fully_online_items: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub items: Vec<ItemReport>,
+    pub agencies: Vec<AgencyReport>,
+    pub totals: AgencyReport,
+}
+
+/// A material name without spaces, brackets' content and 原件/复印件 suffixes.
+fn normalise(name: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in name.chars() {
+        match c {
+            '（' | '(' | '【' | '[' => depth += 1,
+            '）' | ')' | '】' | ']' => depth = (depth - 1).max(0),
+            c if c.is_whitespace() => {}
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The evidence whose longest name occurs in the material name.
+fn covering<'a>(material: &str, evidence: &'a [Evidence]) -> Option<&'a Evidence> {
+    let m = normalise(material);
+    evidence
+        .iter()
+        .filter_map(|e| e.names().filter(|n| m.contains(&normalise(n))).map(|n| n.chars().count()).max().map(|len| (len, e)))
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, e)| e)
+}
+
+fn rate(exempt: usize, total: usize) -> f64 {
+    if total == 0 { 1.0 } else { exempt as f64 / total as f64 }
+}
+
+/// Analyse one item.
+pub fn analyze_item(doc: &ItemDoc, holdings: &Holdings) -> ItemReport {
+    let mut findings = Vec::new();
+    for m in &doc.materials {
+        match &m.source {
+            MaterialSource::Applicant => {
+                if let Some(e) = covering(&m.name, &holdings.license_types) {
+                    findings.push(Finding {
+                        material: m.name.clone(),
+                        kind: FindingKind::CoveredByLicense,
+                        code: e.code.clone(),
+                        name: e.name.clone(),
+                        message_zh: format!("“{}”可由电子证照“{}”（{}）免提交，但仍要求申请人提供", m.name, e.name, e.code),
+                    });
+                } else if let Some(e) = covering(&m.name, &holdings.resources) {
+                    findings.push(Finding {
+                        material: m.name.clone(),
+                        kind: FindingKind::CoveredBySharedData,
+                        code: e.code.clone(),
+                        name: e.name.clone(),
+                        message_zh: format!("“{}”可通过共享数据“{}”（{}）获取，但仍要求申请人提供", m.name, e.name, e.code),
+                    });
+                }
+            }
+            MaterialSource::License { license_type } => {
+                if !holdings.license_types.iter().any(|e| &e.code == license_type) {
+                    findings.push(Finding {
+                        material: m.name.clone(),
+                        kind: FindingKind::UnknownLicenseType,
+                        code: license_type.clone(),
+                        name: String::new(),
+                        message_zh: format!("“{}”引用的证照类型{}在证照库中不存在", m.name, license_type),
+                    });
+                }
+            }
+            MaterialSource::Shared { resource } => {
+                if !holdings.resources.iter().any(|e| &e.code == resource) {
+                    findings.push(Finding {
+                        material: m.name.clone(),
+                        kind: FindingKind::UnknownResource,
+                        code: resource.clone(),
+                        name: String::new(),
+                        message_zh: format!("“{}”引用的共享数据资源{}未在资源目录中登记", m.name, resource),
+                    });
+                }
+            }
+        }
+    }
+    let exempt = doc.materials.iter().filter(|m| m.source.is_exempt()).count();
+    ItemReport {
+        implementation_code: doc.implementation_code.clone(),
+        name: doc.name.clone(),
+        agency_uscc: doc.agency.uscc.clone(),
+        agency_name: doc.agency.name.clone(),
+        materials: doc.materials.len(),
+        exempt,
+        exempt_rate: rate(exempt, doc.materials.len()),
+        visits: doc.visits,
+        fully_online: doc.fully_online(),
+        findings,
+    }
+}
+
+fn summarise(uscc: &str, name: &str, items: &[&ItemReport]) -> AgencyReport {
+    let materials = items.iter().map(|i| i.materials).sum();
+    let exempt = items.iter().map(|i| i.exempt).sum();
+    let visits: usize = items.iter().map(|i| i.visits as usize).sum();
+    AgencyReport {
+        agency_uscc: uscc.into(),
+        agency_name: name.into(),
+        items: items.len(),
+        materials,
+        exempt,
+        exempt_rate: rate(exempt, materials),
+        findings: items.iter().map(|i| i.findings.len()).sum(),
+        items_with_findings: items.iter().filter(|i| !i.findings.is_empty()).count(),
+        average_visits: if items.is_empty() { 0.0 } else { visits as f64 / items.len() as f64 },
+        zero_visit_items: items.iter().filter(|i| i.visits == 0).count(),
+        fully_online_items: items.iter().filter(|i| i.fully_online).count(),
+    }
+}
+
+/// Analyse a set of items (normally every published item of a node).
+pub fn analyze<'a>(docs: impl IntoIterator<Item = &'a ItemDoc>, holdings: &Holdings) -> Report {
+    let items: Vec<ItemReport> = docs.into_iter().map(|d| analyze_item(d, holdings)).collect();
+    let mut by_agency: BTreeMap<(&str, &str), Vec<&ItemReport>> = BTreeMap::new();
+    for i in &items {
+        by_agency.entry((i.agency_uscc.as_str(), i.agency_name.as_str())).or_default().push(i);
+    }
+    let agencies = by_agency.iter().map(|((u, n), v)| summarise(u, n, v)).collect();
+    let all: Vec<&ItemReport> = items.iter().collect();
+    let totals = summarise("", "合计", &all);
+    Report { items, agencies, totals }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn longest_alias_wins_and_brackets_are_ignored() {
+        let ev = vec![
+            Evidence { code: "A".into(), name: "身份证".into(), aliases: vec![] },
+            Evidence { code: "B".into(), name: "居民身份证".into(), aliases: vec!["身份证件".into()] },
+        ];
+        assert_eq!(covering("申请人居民身份证（复印件）", &ev).unwrap().code, "B");
+        assert_eq!(normalise("营业执照 (副本)"), "营业执照");
+        assert!(covering("户口簿", &ev).is_none());
+    }
+}
