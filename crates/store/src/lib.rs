@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod calendar;
+mod catalog;
 mod error;
 mod node;
 mod oidc;
@@ -20,6 +21,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, EnterpriseRole, NewAccount, StaffMember};
 pub use audit::{AuditPage, AuditReport};
 pub use calendar::StoredDay;
+pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
 pub use node::{NodeInfo, NodeRegion};
 pub use oidc::*;
@@ -87,6 +89,7 @@ pub struct Tx {
     inner: Transaction<'static, Any>,
     /// Held for the transaction's life on SQLite (see `Store::sqlite_writer`).
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    backend: Backend,
 }
 
 impl Store {
@@ -162,9 +165,9 @@ impl Store {
             Backend::Sqlite => {
                 let writer = self.sqlite_writer.clone().lock_owned().await;
                 let inner = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx { inner, _writer: Some(writer) })
+                Ok(Tx { inner, _writer: Some(writer), backend: Backend::Sqlite })
             }
-            Backend::Postgres => Ok(Tx { inner: self.pool.begin().await?, _writer: None }),
+            Backend::Postgres => Ok(Tx { inner: self.pool.begin().await?, _writer: None, backend: Backend::Postgres }),
         }
     }
 
@@ -204,6 +207,10 @@ impl Store {
 }
 
 impl Tx {
+    pub fn is_postgres(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
     pub async fn commit(self) -> Result<()> {
         self.inner.commit().await?;
         Ok(())
