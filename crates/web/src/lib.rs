@@ -4,6 +4,8 @@
 
 mod api;
 pub mod auth;
+pub mod catalog;
+pub mod catalog_pages;
 mod error;
 pub mod federation;
 mod identity_api;
@@ -38,13 +40,22 @@ pub struct AppState {
 struct Inner {
     store: Store,
     identity: Arc<IdentityRuntime>,
+    catalog: catalog::CatalogRuntime,
     metrics: PrometheusHandle,
     started: Instant,
 }
 
 impl AppState {
     pub fn new(store: Store, identity: Arc<IdentityRuntime>) -> Self {
-        AppState { inner: Arc::new(Inner { store, identity, metrics: metrics_handle(), started: Instant::now() }) }
+        AppState {
+            inner: Arc::new(Inner {
+                store,
+                identity,
+                catalog: catalog::CatalogRuntime::new(),
+                metrics: metrics_handle(),
+                started: Instant::now(),
+            }),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -53,6 +64,10 @@ impl AppState {
 
     pub fn identity(&self) -> &IdentityRuntime {
         &self.inner.identity
+    }
+
+    pub fn catalog(&self) -> &catalog::CatalogRuntime {
+        &self.inner.catalog
     }
 }
 

@@ -61,7 +61,11 @@ pub struct MessagePage {
 /// A page explaining an error to a person (forms), with the error's status.
 pub async fn error_page(state: &AppState, auth: &Auth, title: &str, e: &(dyn Coded + Sync), link: Option<(String, String)>) -> Response {
     // The same logging, status and message as problem+json: internal faults never show their details.
-    let problem = ApiError::new(e);
+    problem_page(state, auth, title, ApiError::new(e), link).await
+}
+
+/// An already-built error as a page.
+pub async fn problem_page(state: &AppState, auth: &Auth, title: &str, problem: ApiError, link: Option<(String, String)>) -> Response {
     let status = StatusCode::from_u16(problem.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let message = problem.message_zh().to_string();
     render(status, &MessagePage { l: Layout::new(state, auth, title).await, class: "error", message, link })

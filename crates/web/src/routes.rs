@@ -9,7 +9,8 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use yiwang_identity::{Access, Role};
 
 use crate::auth::{RoutePolicy, enforce};
-use crate::{AppState, api, federation, identity_api, oidc, pages};
+use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
+use crate::{AppState, api, catalog, catalog_pages, federation, identity_api, oidc, pages};
 
 /// One route and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +30,7 @@ struct RouteDef {
 const STAFF_READERS: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DataOfficer];
 const ANY_STAFF: &[Role] = &Role::ALL;
 const ADMIN: &[Role] = &[Role::Admin];
+const EDITOR: &[Role] = &[Role::CatalogEditor];
 
 fn def(method: &'static str, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> RouteDef {
     RouteDef { spec: RouteSpec { method, path, access, csrf: true }, handler }
@@ -90,6 +92,31 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/base/persons/{citizen_id}", Staff(STAFF_READERS), get(identity_api::base_person)),
         def("POST", "/api/v1/real-name/in-person", Staff(&[Role::WindowClerk]), post(identity_api::verify_in_person)),
         def("GET", "/api/v1/oidc/clients", Staff(ADMIN), get(identity_api::oidc_clients)),
+        // Item catalog: portal and public API.
+        def("GET", "/items", Public, get(catalog_pages::items_page)),
+        def("GET", "/items/{code}", Public, get(catalog_pages::guide_page)),
+        def("GET", "/items/{code}/guide.pdf", Public, get(catalog::guide_pdf)),
+        def("GET", "/static/htmx.min.js", Public, get(catalog_pages::htmx)),
+        def("GET", "/api/v1/items", Public, get(catalog::search_api)),
+        def("GET", "/api/v1/items/{code}", Public, get(catalog::item_api)),
+        def("GET", "/api/v1/catalog/export", Public, get(catalog::export_api)),
+        // Item catalog: staff API. Agency scope is checked per item.
+        def("GET", "/api/v1/catalog/items", Staff(CATALOG_STAFF), get(catalog::list_api)),
+        def("POST", "/api/v1/catalog/items", Staff(EDITOR), post(catalog::create_api)),
+        def("PUT", "/api/v1/catalog/items/{code}/draft", Staff(EDITOR), put(catalog::save_api)),
+        def("POST", "/api/v1/catalog/items/{code}/{action}", Staff(CATALOG_STAFF), post(catalog::action_api)),
+        def("GET", "/api/v1/catalog/items/{code}/versions", Staff(CATALOG_STAFF), get(catalog::versions_api)),
+        def("GET", "/api/v1/catalog/items/{code}/diff", Staff(CATALOG_STAFF), get(catalog::diff_api)),
+        def("GET", "/api/v1/catalog/analysis", Staff(ANALYSIS_READERS), get(catalog::analysis_api)),
+        // Item catalog: console.
+        def("GET", "/console/catalog", Staff(CATALOG_STAFF), get(catalog_pages::console_list)),
+        def("POST", "/console/catalog", Staff(EDITOR), post(catalog_pages::console_create)),
+        def("GET", "/console/catalog/analysis", Staff(ANALYSIS_READERS), get(catalog_pages::console_analysis)),
+        def("GET", "/console/catalog/{code}", Staff(CATALOG_STAFF), get(catalog_pages::console_item)),
+        def("POST", "/console/catalog/{code}/action", Staff(CATALOG_STAFF), post(catalog_pages::console_action)),
+        def("GET", "/console/catalog/{code}/edit", Staff(EDITOR), get(catalog_pages::console_edit_form)),
+        def("POST", "/console/catalog/{code}/edit", Staff(EDITOR), post(catalog_pages::console_edit_save)),
+        def("GET", "/console/catalog/{code}/diff", Staff(CATALOG_STAFF), get(catalog_pages::console_diff)),
     ]
 }
 

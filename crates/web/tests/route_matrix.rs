@@ -62,6 +62,21 @@ struct Fixture {
     ids: Vec<(P, String, String)>,
 }
 
+fn catalog_item(agency: &str, name: &str, division: &str) -> yiwang_catalog::ItemDoc {
+    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
+    let place = yiwang_catalog::samples::Place {
+        agency: yiwang_catalog::AgencyRef { uscc: agency.into(), name: name.into(), division_code: division.into() },
+        level: yiwang_codes::UseLevel::Municipal,
+        hall: "市民中心".into(),
+        phone: "0571-12345".into(),
+    };
+    yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap()
+}
+
+fn item_code(agency: &str) -> String {
+    format!("{agency}3000104010000")
+}
+
 fn cid(body17: &str) -> String {
     format!("{body17}{}", yiwang_codes::citizen_check_char(body17).unwrap())
 }
@@ -168,6 +183,13 @@ async fn fixture(backend: TestBackend) -> (TestDb, Fixture) {
     )
     .await
     .unwrap();
+    // A published item of agency A and a draft of agency B.
+    for (agency, name, div, publish) in
+        [(AGENCY_A, "杭州市市场监督管理局", "330100", true), (AGENCY_B, "宁波市市场监督管理局", "330200", false)]
+    {
+        let doc = catalog_item(agency, name, div);
+        tx.import_item(&doc, publish, "t", now).await.unwrap();
+    }
     tx.commit().await.unwrap();
     let identity = IdentityRuntime::new(&IdentitySettings::default(), "127.0.0.1:1");
     let app = yiwang_web::router(AppState::new(store.clone(), identity));
@@ -243,6 +265,11 @@ fn cases(f: &Fixture) -> Vec<Case> {
     let authorize = "/oidc/authorize?response_type=code&client_id=rp&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20profile&state=s&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
     let consent_request = authorize.trim_start_matches("/oidc/authorize?").to_string();
     let zhang = f.citizen_id(P::Citizen).to_string();
+    let (item_a, item_b) = (item_code(AGENCY_A), item_code(AGENCY_B));
+    let item_b_doc = serde_json::to_value(catalog_item(AGENCY_B, "宁波市市场监督管理局", "330200")).unwrap();
+    let mut item_b_new = item_b_doc.clone();
+    item_b_new["implementation_code"] = serde_json::json!(format!("{AGENCY_B}3000199001000"));
+    item_b_new["basic_code"] = serde_json::json!("000199001000");
     let c = |method, template, path: &str, body, expect| Case { method, template, path: path.to_string(), body, expect };
     vec![
         c("GET", "/", "/", Body_::None, all(200)),
@@ -391,6 +418,98 @@ fn cases(f: &Fixture) -> Vec<Case> {
             only(&[P::Clerk], 200, 403),
         ),
         c("GET", "/api/v1/oidc/clients", "/api/v1/oidc/clients", Body_::None, only(&[P::Admin], 200, 403)),
+        // Item catalog: public.
+        c("GET", "/items", "/items?q=%E9%A4%90%E9%A5%AE", Body_::None, all(200)),
+        c("GET", "/items/{code}", &format!("/items/{item_a}"), Body_::None, all(200)),
+        c("GET", "/items/{code}/guide.pdf", &format!("/items/{item_a}/guide.pdf"), Body_::None, all(200)),
+        c("GET", "/static/htmx.min.js", "/static/htmx.min.js", Body_::None, all(200)),
+        c("GET", "/api/v1/items", "/api/v1/items?q=%E9%A4%90%E9%A5%AE", Body_::None, all(200)),
+        // B's item is only a draft: not public.
+        c("GET", "/api/v1/items/{code}", &format!("/api/v1/items/{item_b}"), Body_::None, all(404)),
+        c("GET", "/api/v1/catalog/export", "/api/v1/catalog/export?format=cpsv-ap", Body_::None, all(200)),
+        // Item catalog: staff. A's editor cannot create in B (403) nor see B's draft (404).
+        c("GET", "/api/v1/catalog/items", "/api/v1/catalog/items", Body_::None, only(&[P::Editor, P::CatalogReviewer], 200, 403)),
+        c("POST", "/api/v1/catalog/items", "/api/v1/catalog/items", Body_::Json(item_b_new.clone()), only(&[P::Editor], 403, 403)),
+        c(
+            "PUT",
+            "/api/v1/catalog/items/{code}/draft",
+            &format!("/api/v1/catalog/items/{item_b}/draft"),
+            Body_::Json(item_b_doc.clone()),
+            only(&[P::Editor], 404, 403),
+        ),
+        // Submitting a published version: the editor is told it is the wrong state; a reviewer may not submit.
+        c(
+            "POST",
+            "/api/v1/catalog/items/{code}/{action}",
+            &format!("/api/v1/catalog/items/{item_a}/submit"),
+            Body_::Json(serde_json::json!({})),
+            only(&[P::Editor], 409, 403),
+        ),
+        c(
+            "GET",
+            "/api/v1/catalog/items/{code}/versions",
+            &format!("/api/v1/catalog/items/{item_a}/versions"),
+            Body_::None,
+            only(&[P::Editor, P::CatalogReviewer], 200, 403),
+        ),
+        c(
+            "GET",
+            "/api/v1/catalog/items/{code}/diff",
+            &format!("/api/v1/catalog/items/{item_a}/diff?from=1&to=1"),
+            Body_::None,
+            only(&[P::Editor, P::CatalogReviewer], 200, 403),
+        ),
+        c(
+            "GET",
+            "/api/v1/catalog/analysis",
+            "/api/v1/catalog/analysis",
+            Body_::None,
+            only(&[P::Editor, P::CatalogReviewer, P::Supervisor, P::DataOfficer], 200, 403),
+        ),
+        c("GET", "/console/catalog", "/console/catalog", Body_::None, only(&[P::Editor, P::CatalogReviewer], 200, 403)),
+        c(
+            "POST",
+            "/console/catalog",
+            "/console/catalog",
+            Body_::Form(vec![("agency", AGENCY_B.into()), ("basic_code", "000199001000".into()), ("name", "测试事项".into())]),
+            only(&[P::Editor], 403, 403),
+        ),
+        c(
+            "GET",
+            "/console/catalog/analysis",
+            "/console/catalog/analysis",
+            Body_::None,
+            only(&[P::Editor, P::CatalogReviewer, P::Supervisor, P::DataOfficer], 200, 403),
+        ),
+        c(
+            "GET",
+            "/console/catalog/{code}",
+            &format!("/console/catalog/{item_a}"),
+            Body_::None,
+            only(&[P::Editor, P::CatalogReviewer], 200, 403),
+        ),
+        c(
+            "POST",
+            "/console/catalog/{code}/action",
+            &format!("/console/catalog/{item_a}/action"),
+            Body_::Form(vec![("action", "submit".into())]),
+            only(&[P::Editor], 409, 403),
+        ),
+        c("GET", "/console/catalog/{code}/edit", &format!("/console/catalog/{item_a}/edit"), Body_::None, only(&[P::Editor], 200, 403)),
+        c(
+            "POST",
+            "/console/catalog/{code}/edit",
+            &format!("/console/catalog/{item_a}/edit"),
+            Body_::Form(vec![("name", "x".into()), ("doc_json", "{not json".into())]),
+            only(&[P::Editor], 422, 403),
+        ),
+        c(
+            "GET",
+            "/console/catalog/{code}/diff",
+            &format!("/console/catalog/{item_a}/diff?from=1&to=1"),
+            Body_::None,
+            only(&[P::Editor, P::CatalogReviewer], 200, 403),
+        ),
     ]
 }
 
