@@ -351,9 +351,19 @@ fn deserialize(value: Value, dialect: Dialect) -> Result<ItemDoc, Vec<FieldError
     let doc: ItemDoc = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
+        // serde names a missing field only in its message; the path is its parent.
+        let missing = inner.strip_prefix("missing field `").and_then(|r| r.split_once('`')).map(|(name, _)| name.to_string());
+        let path = match (&missing, path.as_str()) {
+            (Some(name), ".") => name.clone(),
+            (Some(name), parent) => format!("{parent}.{name}"),
+            (None, _) => path,
+        };
         let field = if dialect == Dialect::National { national_path(&path) } else { path };
         let field = if field == "." { "(item)".to_string() } else { field };
-        vec![FieldError::new(field, "format", format!("字段缺失或格式不正确：{inner}"), inner)]
+        match missing {
+            Some(_) => vec![FieldError::new(field.clone(), "required", "缺少必填字段", format!("{field} is required"))],
+            None => vec![FieldError::new(field, "format", format!("字段格式不正确：{inner}"), inner)],
+        }
     })?;
     let errors = validate(&doc);
     if errors.is_empty() {

@@ -13,7 +13,7 @@ use yiwang_store::{AccountStatus, CodeGrant, NewAccount, Store, StoreOptions};
 
 #[derive(Serialize)]
 pub struct Figure {
-    pub name: &'static str,
+    pub name: String,
     pub requests: usize,
     pub concurrency: usize,
     pub seconds: f64,
@@ -22,12 +22,12 @@ pub struct Figure {
     pub p99_ms: f64,
 }
 
-fn figure(name: &'static str, mut lat: Vec<Duration>, concurrency: usize, elapsed: Duration) -> Figure {
+fn figure(name: impl Into<String>, mut lat: Vec<Duration>, concurrency: usize, elapsed: Duration) -> Figure {
     lat.sort_unstable();
     let pct =
         |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
     Figure {
-        name,
+        name: name.into(),
         requests: lat.len(),
         concurrency,
         seconds: elapsed.as_secs_f64(),
@@ -192,6 +192,165 @@ pub async fn identity(
     })
     .await?;
     figures.push(figure("password login (argon2id m=19456 t=2 p=1, session created)", lat, concurrency, took));
+
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    store.close().await;
+    Ok(figures)
+}
+
+/// Realistic portal searches, some with filters, cycled through by the load.
+const CATALOG_QUERIES: &[&str] = &[
+    "q=营业执照",
+    "q=身份证",
+    "q=出生",
+    "q=社保卡",
+    "q=餐饮",
+    "q=户口迁移",
+    "q=医保&audience=natural",
+    "q=施工许可&audience=legal",
+    "q=个体工商户&online=1",
+    "q=食品经营许可证&region=330200",
+    "audience=legal&theme=开办企业",
+    "q=结婚登记",
+];
+
+/// Synthetic places for the catalog load: county-level divisions of the
+/// eleven prefecture cities of Zhejiang, each implementing every demo item.
+const CITIES: &[(&str, &str)] = &[
+    ("3301", "杭州市"),
+    ("3302", "宁波市"),
+    ("3303", "温州市"),
+    ("3304", "嘉兴市"),
+    ("3305", "湖州市"),
+    ("3306", "绍兴市"),
+    ("3307", "金华市"),
+    ("3308", "衢州市"),
+    ("3309", "舟山市"),
+    ("3310", "台州市"),
+    ("3311", "丽水市"),
+];
+
+/// The demo items copied to county agencies until the catalog holds `total`
+/// published items (the demo's own included).
+async fn fill_catalog(store: &Store, total: usize) -> anyhow::Result<usize> {
+    use yiwang_catalog::demo_items::ITEMS;
+    use yiwang_catalog::samples::{Place, build};
+    let resolve = crate::demo::evidence_resolver()?;
+    let now = Timestamp::now();
+    let mut have = store.published_items().await?.len();
+    let mut tx = store.begin().await?;
+    'places: for place in 0.. {
+        let (prefix, city) = CITIES[place % CITIES.len()];
+        let county = place / CITIES.len() + 2; // xx01 is the city itself
+        let division = format!("{prefix}{county:02}");
+        for (key, spec) in ITEMS {
+            if have >= total {
+                break 'places;
+            }
+            let dept = crate::demo::AGENCIES.iter().position(|a| a.key == *key).unwrap_or(0);
+            let demo_name = crate::demo::AGENCIES[dept].name;
+            let dept_name = demo_name.trim_start_matches("国家税务总局").get(9..).unwrap_or(demo_name);
+            let org8 = format!("{:08}", 31_000_000 + place * 100 + dept);
+            let agency = yiwang_catalog::AgencyRef {
+                uscc: crate::demo::uscc("11", &division, &org8)?.as_str().into(),
+                name: format!("{city}第{county}区{dept_name}"),
+                division_code: division.clone(),
+            };
+            let at = Place {
+                agency,
+                level: yiwang_codes::UseLevel::County,
+                hall: format!("{city}第{county}区行政服务中心"),
+                phone: "12345".into(),
+            };
+            tx.import_item(&build(spec, &at, &resolve)?, true, "bench", now).await?;
+            have += 1;
+            if have % 250 == 0 {
+                tx.commit().await?;
+                tx = store.begin().await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(have)
+}
+
+/// `yiwang bench catalog`: a node with `items` published items; searches at a
+/// fixed `rate` for `seconds` (open loop: latency counts from when a request
+/// was due, so a stall is not hidden), then service-guide pages and PDFs one
+/// at a time.
+pub async fn catalog(items: usize, rate: u32, seconds: u32, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    crate::demo::seed(&store).await?;
+    let started = Instant::now();
+    let total = fill_catalog(&store, items).await?;
+    eprintln!("{total} published items in {:.1} s", started.elapsed().as_secs_f64());
+    let codes: Arc<Vec<String>> = Arc::new(store.published_items().await?.into_iter().map(|p| p.doc.implementation_code).collect());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), &addr.to_string());
+    let state = yiwang_web::AppState::new(store.clone(), identity);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(yiwang_web::serve(listener, state, async {
+        let _ = stop_rx.await;
+    }));
+    let http = reqwest::Client::builder().build()?;
+
+    // The first search builds the index of the catalog's current generation.
+    let t = Instant::now();
+    let first: serde_json::Value = http.get(format!("{base}/api/v1/items?q=营业执照")).send().await?.error_for_status()?.json().await?;
+    let build = t.elapsed();
+    anyhow::ensure!(first["total"].as_u64().unwrap_or(0) > 0, "no hits for 营业执照: {first}");
+    let mut figures = vec![figure("search index build (first search after a change)", vec![build], 1, build)];
+
+    // Open loop at a fixed rate.
+    let n = (rate * seconds) as usize;
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let begun = tokio::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let due = begun + interval * i as u32;
+        tokio::time::sleep_until(due).await;
+        let (h, url) = (http.clone(), format!("{base}/api/v1/items?{}", CATALOG_QUERIES[i % CATALOG_QUERIES.len()]));
+        tasks.spawn(async move {
+            h.get(url).send().await?.error_for_status()?.bytes().await?;
+            anyhow::Ok(due.elapsed())
+        });
+    }
+    let mut lat = Vec::with_capacity(n);
+    while let Some(r) = tasks.join_next().await {
+        lat.push(r??);
+    }
+    let took = begun.elapsed();
+    figures.push(figure(format!("search /api/v1/items over {total} items, open loop at {rate}/s"), lat, 0, took));
+
+    // Guide pages and PDFs, one request at a time over different items.
+    let (h, b, c) = (http.clone(), base.clone(), codes.clone());
+    let (lat, took) = load(2_000.min(codes.len() * 4), 1, move |i| {
+        let (h, b, c) = (h.clone(), b.clone(), c.clone());
+        async move {
+            h.get(format!("{b}/items/{}", c[(i * 7919) % c.len()])).send().await?.error_for_status()?.bytes().await?;
+            Ok(())
+        }
+    })
+    .await?;
+    figures.push(figure("guide page /items/{code} (HTML, all blocks)", lat, 1, took));
+    let (h, b, c) = (http.clone(), base.clone(), codes.clone());
+    let (lat, took) = load(100, 1, move |i| {
+        let (h, b, c) = (h.clone(), b.clone(), c.clone());
+        async move {
+            let pdf =
+                h.get(format!("{b}/items/{}/guide.pdf", c[(i * 104_729) % c.len()])).send().await?.error_for_status()?.bytes().await?;
+            anyhow::ensure!(pdf.starts_with(b"%PDF"), "not a PDF");
+            Ok(())
+        }
+    })
+    .await?;
+    figures.push(figure("guide PDF /items/{code}/guide.pdf (Typst, CJK font)", lat, 1, took));
 
     let _ = stop_tx.send(());
     let _ = server.await;

@@ -27,6 +27,10 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
         if store.accounts_count().await? == 0 {
             seed_identity(store).await?;
         }
+        if store.catalog_generation().await? == 0 {
+            seed_agencies(store).await?;
+            seed_catalog(store).await?;
+        }
         return Ok(false);
     }
     let province = region(DEMO_PROVINCE)?;
@@ -44,7 +48,25 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
     tx.create_node(&info, &regions, "demo", jiff::Timestamp::now()).await?;
     tx.commit().await?;
     seed_identity(store).await?;
+    seed_catalog(store).await?;
     Ok(true)
+}
+
+/// Every demo agency (also those added after a demo node was made).
+async fn seed_agencies(store: &Store) -> anyhow::Result<()> {
+    let now = jiff::Timestamp::now();
+    let mut tx = store.begin().await?;
+    for a in AGENCIES {
+        let u = uscc("11", a.division, a.org8)?;
+        tx.upsert_agency(
+            &Agency { uscc: u.as_str().into(), name: a.name.into(), division_code: a.division.into(), level: a.level.into() },
+            "demo",
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The password of every demo account (documented in the README).
@@ -79,7 +101,92 @@ pub const AGENCIES: &[DemoAgency] = &[
     DemoAgency { key: "hz_center", name: "杭州市政务服务中心", division: "330100", level: "municipal", org8: "00250002" },
     DemoAgency { key: "hz_samr", name: "杭州市市场监督管理局", division: "330100", level: "municipal", org8: "00250003" },
     DemoAgency { key: "nb_samr", name: "宁波市市场监督管理局", division: "330200", level: "municipal", org8: "00250004" },
+    DemoAgency { key: "zj_psb", name: "浙江省公安厅", division: "330000", level: "provincial", org8: "00250005" },
+    DemoAgency { key: "hz_psb", name: "杭州市公安局", division: "330100", level: "municipal", org8: "00250006" },
+    DemoAgency { key: "hz_health", name: "杭州市卫生健康委员会", division: "330100", level: "municipal", org8: "00250007" },
+    DemoAgency {
+        key: "hz_hrss", name: "杭州市人力资源和社会保障局", division: "330100", level: "municipal", org8: "00250008"
+    },
+    DemoAgency {
+        key: "zj_hrss", name: "浙江省人力资源和社会保障厅", division: "330000", level: "provincial", org8: "00250009"
+    },
+    DemoAgency { key: "hz_medical", name: "杭州市医疗保障局", division: "330100", level: "municipal", org8: "00250010" },
+    DemoAgency { key: "hz_construction", name: "杭州市城乡建设委员会", division: "330100", level: "municipal", org8: "00250011" },
+    DemoAgency { key: "hz_civil", name: "杭州市民政局", division: "330100", level: "municipal", org8: "00250012" },
+    DemoAgency { key: "hz_tax", name: "国家税务总局杭州市税务局", division: "330100", level: "municipal", org8: "00250013" },
+    DemoAgency { key: "zj_samr", name: "浙江省市场监督管理局", division: "330000", level: "provincial", org8: "00250014" },
 ];
+
+/// The USCC of a demo agency by key.
+pub fn agency_uscc(key: &str) -> anyhow::Result<Uscc> {
+    let a = AGENCIES.iter().find(|a| a.key == key).ok_or_else(|| anyhow::anyhow!("demo agency {key}"))?;
+    uscc("11", a.division, a.org8)
+}
+
+/// The code of a demo license type or shared resource by its key: a license
+/// type code is the defining agency's USCC + a 3-digit sequence (domain.md §3.2).
+pub fn evidence_code(key: &str) -> anyhow::Result<String> {
+    use yiwang_catalog::demo_items::{DATA_RESOURCES, LICENSE_TYPES};
+    if let Some(i) = LICENSE_TYPES.iter().position(|t| t.0 == key) {
+        return Ok(format!("{}{:03}", agency_uscc(LICENSE_TYPES[i].3)?.as_str(), i + 1));
+    }
+    if let Some(i) = DATA_RESOURCES.iter().position(|r| r.0 == key) {
+        return Ok(format!("ZJ.GX.{:04}", i + 1));
+    }
+    anyhow::bail!("demo evidence {key}")
+}
+
+/// Resolves the evidence keys of the demo item specs to their codes.
+pub fn evidence_resolver() -> anyhow::Result<impl Fn(&str) -> String> {
+    use yiwang_catalog::demo_items::{DATA_RESOURCES, LICENSE_TYPES};
+    let keys = LICENSE_TYPES.iter().map(|t| t.0).chain(DATA_RESOURCES.iter().map(|r| r.0));
+    let codes = keys.map(|k| Ok((k, evidence_code(k)?))).collect::<anyhow::Result<std::collections::HashMap<_, _>>>()?;
+    Ok(move |k: &str| codes.get(k).cloned().unwrap_or_else(|| k.to_string()))
+}
+
+/// The catalog: license types, shared resources and every demo item, published.
+async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
+    use yiwang_catalog::demo_items::{DATA_RESOURCES, ITEMS, LICENSE_TYPES};
+    use yiwang_catalog::samples::{Place, build};
+    let now = jiff::Timestamp::now();
+    let mut tx = store.begin().await?;
+    for (key, name, aliases, issuer) in LICENSE_TYPES {
+        let t = yiwang_store::EvidenceType {
+            code: evidence_code(key)?,
+            name: (*name).into(),
+            agency_uscc: agency_uscc(issuer)?.as_str().into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        };
+        tx.upsert_license_type(&t, "demo", now).await?;
+    }
+    for (key, name, aliases, provider) in DATA_RESOURCES {
+        let t = yiwang_store::EvidenceType {
+            code: evidence_code(key)?,
+            name: (*name).into(),
+            agency_uscc: agency_uscc(provider)?.as_str().into(),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        };
+        tx.upsert_data_resource(&t, "demo", now).await?;
+    }
+    let resolve = evidence_resolver()?;
+    for (key, spec) in ITEMS {
+        let a = AGENCIES.iter().find(|a| a.key == *key).ok_or_else(|| anyhow::anyhow!("demo agency {key}"))?;
+        let (level, hall, phone) = match a.division {
+            "330000" => (yiwang_codes::UseLevel::Provincial, "杭州市西湖区省府路8号 浙江政务服务中心", "0571-87054321"),
+            "330200" => (yiwang_codes::UseLevel::Municipal, "宁波市鄞州区宁穗路588号 宁波市民服务中心", "0574-89180000"),
+            _ => (yiwang_codes::UseLevel::Municipal, "杭州市上城区解放东路18号 杭州市民中心", "0571-85252000"),
+        };
+        let agency = yiwang_catalog::AgencyRef {
+            uscc: uscc("11", a.division, a.org8)?.as_str().into(),
+            name: a.name.into(),
+            division_code: a.division.into(),
+        };
+        let doc = build(spec, &Place { agency, level, hall: format!("{hall}（{}窗口）", a.name), phone: phone.into() }, &resolve)?;
+        tx.import_item(&doc, true, "demo", now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
 
 /// (name, first 17 ID digits, agency key, roles)
 pub const STAFF: &[(&str, &str, &str, &[Role])] = &[

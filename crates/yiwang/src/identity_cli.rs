@@ -170,7 +170,7 @@ struct ImportReport {
     errors: Vec<RowError>,
 }
 
-fn progress(len: u64) -> indicatif::ProgressBar {
+pub(crate) fn progress(len: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 行 rows {msg}") {
         bar.set_style(style);

@@ -1,6 +1,7 @@
 //! `yiwang`: one binary for every node tier and every operator task.
 
 mod bench;
+mod catalog_cli;
 mod config;
 mod demo;
 mod identity_cli;
@@ -86,6 +87,9 @@ enum Cmd {
     /// Staff accounts and roles.
     #[command(subcommand)]
     Staff(identity_cli::StaffCmd),
+    /// The item catalog (事项目录): import, export, once-only analysis.
+    #[command(subcommand)]
+    Catalog(catalog_cli::CatalogCmd),
     /// Benchmarks against a throw-away node (build with --release).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -104,6 +108,17 @@ enum BenchCmd {
         /// Database connections of the node under test.
         #[arg(long, default_value_t = 10)]
         pool: u32,
+    },
+    /// Catalog search at a fixed request rate, service-guide pages and PDFs.
+    Catalog {
+        /// Published items in the catalog (the demo's, then copies at county agencies).
+        #[arg(long, default_value_t = 5_000)]
+        items: usize,
+        /// Searches per second.
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        #[arg(long, default_value_t = 20)]
+        seconds: u32,
     },
 }
 
@@ -246,6 +261,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Bench(BenchCmd::Catalog { items, rate, seconds }) => {
+            let figures = bench::catalog(items, rate.max(1), seconds.max(1), over.database_url.clone()).await?;
+            for f in &figures {
+                println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Oidc(c) => {
             let (cfg, _) = config::load(&over, &env)?;
             identity_cli::oidc(c, &cfg, &open_store(&cfg).await?).await
@@ -253,6 +275,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Base(c) => {
             let (cfg, _) = config::load(&over, &env)?;
             identity_cli::base(c, &open_store(&cfg).await?).await
+        }
+        Cmd::Catalog(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            catalog_cli::run(c, &open_store(&cfg).await?).await
         }
         Cmd::Agency(c) => {
             let (cfg, _) = config::load(&over, &env)?;
@@ -349,6 +375,7 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(database = %yiwang_store::redact_url(&cfg.effective_database_url()), "yiwang listening on http://{addr}");
+    let stop = shutdown_signal();
     println!("yiwang 已启动 / listening on http://{addr}");
     let identity = yiwang_web::IdentityRuntime::new(&cfg.identity, &addr.to_string());
     tracing::info!(issuer = %identity.issuer, "OIDC issuer");
@@ -356,31 +383,46 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     let dispatcher =
         tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
     let state = yiwang_web::AppState::new(store.clone(), identity);
-    yiwang_web::serve(listener, state, shutdown_signal()).await?;
+    yiwang_web::serve(listener, state, stop).await?;
     dispatcher.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is
+/// called, not when first polled, so a signal that arrives right after the
+/// "listening" line still means a graceful stop.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok())
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match term.as_mut() {
+                    Some(s) => drop(s.recv().await),
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let int = async {
+                match int.as_mut() {
+                    Some(s) => drop(s.recv().await),
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = term => {},
+                () = int => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
