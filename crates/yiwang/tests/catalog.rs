@@ -130,4 +130,40 @@ fn analyze_flags_a_material_a_license_type_covers() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("可由电子证照“居民身份证”"));
 }
 
+/// The CPSV-AP export is JSON-LD that the PyLD reference processor turns into
+/// the EU vocabulary's triples: every service typed, titled in Chinese, with
+/// its competent authority and its inputs.
+#[test]
+fn cpsv_ap_export_reads_as_rdf_in_pyld() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::Server::start(&["--data-dir", dir.path().to_str().unwrap(), "demo", "--listen", "127.0.0.1:0"]);
+    server.stop();
+    let export = yiwang(dir.path(), &["catalog", "export", "--format", "cpsv-ap", "--base-url", "https://zwfw.example.gov.cn/"]);
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let script = format!("{}/../../tests/peers/cpsv_ap_pyld.py", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with PyLD (tests/requirements.txt)");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&export.stdout).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "PyLD failed: {}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let services = r["services"].as_u64().unwrap();
+    assert!(services >= 30, "{r}");
+    assert_eq!(
+        (r["titled_zh"].as_u64(), r["with_authority"].as_u64(), r["with_inputs"].as_u64()),
+        (Some(services), Some(services), Some(services))
+    );
+    let ex = &r["examples"]["个体工商户设立登记"];
+    assert_eq!(ex["id"], "https://zwfw.example.gov.cn/items/1133010000250003373000104002000", "{r}");
+    assert_eq!(ex["identifier"], json!(["1133010000250003373000104002000"]));
+    assert_eq!(ex["inputs"], json!(["个体工商户登记（备案）申请书", "经营场所使用证明", "经营者居民身份证复印件"]));
+    assert_eq!(ex["outputs"], 1);
+}
+
 mod common;
