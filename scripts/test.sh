@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Run every test: unit, property, conformance (SQLite and PostgreSQL),
-# end-to-end CLI/server tests and the python-stdnum cross-check.
+# end-to-end CLI/server tests and the Python peer checks.
 #
-# Needs: a Rust toolchain, python3 with pip, and PostgreSQL at 127.0.0.1:5432
+# Needs: a Rust toolchain, python3 with pip, poppler-utils, and PostgreSQL at 127.0.0.1:5432
 # with trust auth and a database `test` (override with YIWANG_TEST_PG_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Python peers used by the cross-check tests.
 python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+
+# The PDF tests read the guide PDFs back with poppler's pdffonts and pdftotext.
+if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdffonts >/dev/null 2>&1; then
+  echo "poppler-utils is missing (pdftotext, pdffonts): apt-get install poppler-utils" >&2
+  exit 1
+fi
 
 # PostgreSQL must be reachable: the conformance suite runs on both backends.
 PG_URL="${YIWANG_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"

@@ -459,7 +459,7 @@ pub fn cpsv_context() -> Value {
         "description": { "@id": "dct:description", "@language": "zh" },
         "prefLabel": { "@id": "skos:prefLabel", "@language": "zh" },
         "keyword": { "@id": "dcat:keyword", "@language": "zh" },
-        "spatial": { "@id": "dct:spatial" },
+        "spatial": { "@id": "dct:spatial", "@type": "@id" },
         "hasCompetentAuthority": { "@id": "cv:hasCompetentAuthority", "@type": "@id" },
         "hasInput": { "@id": "cpsv:hasInput" },
         "produces": { "@id": "cpsv:produces" },

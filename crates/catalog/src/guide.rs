@@ -38,6 +38,8 @@ pub struct Guide {
     /// Badges shown under the title: 全程网办, 最多跑一次…
     pub badges: Vec<String>,
     pub blocks: Vec<GuideBlock>,
+    /// A warning above the guide: suspended, cancelled, or a superseded version.
+    pub notice: Option<String>,
 }
 
 fn yes_no(b: bool) -> String {
@@ -286,6 +288,7 @@ pub fn guide(doc: &ItemDoc, version: i64, published_at: &str, license_names: &dy
         published_at: published_at.into(),
         badges: badges(doc),
         blocks,
+        notice: None,
     }
 }
 

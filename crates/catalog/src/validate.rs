@@ -14,7 +14,8 @@ use crate::model::{ItemDoc, MaterialSource};
 pub struct FieldError {
     /// JSON-style path, e.g. `materials[2].name`.
     pub field: String,
-    /// Stable reason: `required`, `too_long`, `invalid_code`, `mismatch`, `range`, `format`.
+    /// Stable reason: `required`, `too_long`, `invalid_code`, `mismatch`, `range`,
+    /// `format`, `duplicate` (and `conflict` from import).
     pub reason: &'static str,
     pub message_zh: String,
     pub message_en: String,

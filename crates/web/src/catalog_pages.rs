@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use yiwang_catalog::guide::{Guide, guide};
-use yiwang_catalog::{Action, AgencyRef, ItemDoc, MaterialSource, VersionState};
+use yiwang_catalog::{Action, AgencyRef, ItemDoc, ItemStatus, MaterialSource, VersionState};
 use yiwang_codes::{BasicCode, ImplementationCode, Uscc, UseLevel};
 use yiwang_identity::Role;
 use yiwang_store::{ItemFilter, ItemHead, VersionMeta};
@@ -22,14 +22,28 @@ use crate::{ApiError, AppState};
 
 /// The guide of a published (or a given public) version.
 pub async fn load_guide(state: &AppState, code: &str, version: Option<i64>) -> Result<Guide, ApiError> {
-    let (doc, version, published_at, _) = catalog::public_version(state.store(), code, version).await?;
+    let (doc, number, published_at, status) = catalog::public_version(state.store(), code, version).await?;
+    let current = match version {
+        Some(_) => state.store().item_head(code).await?.and_then(|h| h.published_version),
+        None => Some(number),
+    };
+    let notice = match status {
+        ItemStatus::Suspended => Some("本事项已暂停办理，暂不受理申请。".to_string()),
+        ItemStatus::Cancelled => Some("本事项已取消，不再受理申请。".to_string()),
+        ItemStatus::Active if current != Some(number) => {
+            Some(format!("这是第 {number} 版（历史版本），仅供查阅；现行版本请见本页不带版本号的地址。"))
+        }
+        ItemStatus::Active => None,
+    };
     let names = evidence_names(state).await?;
     let label = |s: &MaterialSource| match s {
         MaterialSource::License { license_type } => names.get(license_type).cloned(),
         MaterialSource::Shared { resource } => names.get(resource).cloned(),
         MaterialSource::Applicant => None,
     };
-    Ok(guide(&doc, version, published_at.get(..10).unwrap_or(&published_at), &label))
+    let mut g = guide(&doc, number, published_at.get(..10).unwrap_or(&published_at), &label);
+    g.notice = notice;
+    Ok(g)
 }
 
 async fn evidence_names(state: &AppState) -> Result<std::collections::HashMap<String, String>, ApiError> {

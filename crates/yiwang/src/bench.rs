@@ -257,6 +257,17 @@ async fn fill_catalog(store: &Store, total: usize) -> anyhow::Result<usize> {
                 name: format!("{city}第{county}区{dept_name}"),
                 division_code: division.clone(),
             };
+            tx.upsert_agency(
+                &yiwang_store::Agency {
+                    uscc: agency.uscc.clone(),
+                    name: agency.name.clone(),
+                    division_code: division.clone(),
+                    level: "county".into(),
+                },
+                "bench",
+                now,
+            )
+            .await?;
             let at = Place {
                 agency,
                 level: yiwang_codes::UseLevel::County,
