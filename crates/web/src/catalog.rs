@@ -73,7 +73,14 @@ impl CatalogRuntime {
         if fresh {
             return Ok(current);
         }
-        let _one_at_a_time = self.rebuild.lock().await;
+        // One rebuild at a time. While it runs, other searches are answered from
+        // the previous index instead of queueing behind it; only before the first
+        // build is there nothing to answer from.
+        let _one_at_a_time = match self.rebuild.try_lock() {
+            Ok(guard) => guard,
+            Err(_) if current.generation() >= 0 => return Ok(current),
+            Err(_) => self.rebuild.lock().await,
+        };
         let generation = store.catalog_generation().await?;
         let current = lock(&self.index).clone();
         if current.generation() == generation {
@@ -104,7 +111,7 @@ impl CatalogRuntime {
 /// An index with nothing in it, should building even an empty one fail.
 fn unreachable_index() -> Arc<CatalogIndex> {
     // Building an empty in-memory index cannot fail short of allocation failure;
-    // retry once rather than panic.
+    // try once more, and stop the process (logged) rather than serve without search.
     match CatalogIndex::build(std::iter::empty(), -1) {
         Ok(i) => Arc::new(i),
         Err(e) => {

@@ -133,7 +133,7 @@ fn item(agency: &str, name: &str, division: &str) -> Value {
 }
 
 both_backends!(publish_version_and_audit_through_the_api, |db| {
-    let n = node(&db).await;
+    let n = node(db).await;
     let editor_a = n.staff("吴四", "33010219800101004", &[(AGENCY_A, Role::CatalogEditor)]).await;
     let editor_b = n.staff("王编", "33020319800101012", &[(AGENCY_B, Role::CatalogEditor)]).await;
     let reviewer = n.staff("郑五", "33010219800101005", &[(PROVINCE, Role::CatalogReviewer)]).await;
@@ -224,7 +224,7 @@ both_backends!(publish_version_and_audit_through_the_api, |db| {
 });
 
 both_backends!(four_eyes_and_the_console_forms, |db| {
-    let n = node(&db).await;
+    let n = node(db).await;
     // One person who is both editor and reviewer of A still needs a second pair of eyes.
     let both = n.staff("双岗", "33010219800101013", &[(AGENCY_A, Role::CatalogEditor), (AGENCY_A, Role::CatalogReviewer)]).await;
     let editor_b = n.staff("王编", "33020319800101012", &[(AGENCY_B, Role::CatalogEditor)]).await;
