@@ -1,0 +1,93 @@
+//! A deployed process: nodes and sequence flows, scoped by (sub)process.
+
+use serde::Serialize;
+
+use crate::duration::IsoDuration;
+
+/// Index of a node in `Definition::nodes`.
+pub type NodeIx = usize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timer {
+    /// The duration as written, e.g. `P5D`.
+    pub raw: String,
+    pub duration: IsoDuration,
+    /// Counted in working days (the node's calendar) rather than natural time.
+    pub working_days: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MultiInstance {
+    pub sequential: bool,
+    /// A number (`3`) or the name of a list in the case data.
+    pub cardinality: Option<String>,
+    pub collection: Option<String>,
+    pub element_variable: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NodeKind {
+    StartEvent,
+    EndEvent { terminate: bool },
+    UserTask { candidate_groups: Vec<String>, multi: Option<MultiInstance> },
+    ServiceTask { handler: String },
+    ReceiveTask { message: String },
+    MessageCatch { message: String },
+    TimerCatch { timer: Timer },
+    ExclusiveGateway { default: Option<String> },
+    InclusiveGateway { default: Option<String> },
+    ParallelGateway,
+    SubProcess,
+    BoundaryTimer { attached_to: String, interrupting: bool, timer: Timer },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    pub id: String,
+    pub name: String,
+    pub kind: NodeKind,
+    /// The enclosing subprocess, or `None` at process level.
+    pub scope: Option<NodeIx>,
+    pub incoming: Vec<usize>,
+    pub outgoing: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flow {
+    pub id: String,
+    pub source: NodeIx,
+    pub target: NodeIx,
+    /// A condition in the expression language, if any.
+    pub condition: Option<String>,
+}
+
+/// One executable process of a BPMN file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Definition {
+    pub process_id: String,
+    pub name: String,
+    pub nodes: Vec<Node>,
+    pub flows: Vec<Flow>,
+}
+
+impl Definition {
+    pub fn node(&self, id: &str) -> Option<NodeIx> {
+        self.nodes.iter().position(|n| n.id == id)
+    }
+
+    /// The start events of a scope (`None`: the process itself).
+    pub fn starts(&self, scope: Option<NodeIx>) -> impl Iterator<Item = NodeIx> + '_ {
+        self.nodes.iter().enumerate().filter(move |(_, n)| n.scope == scope && n.kind == NodeKind::StartEvent).map(|(i, _)| i)
+    }
+
+    /// Boundary events attached to a node.
+    pub fn boundaries(&self, ix: NodeIx) -> impl Iterator<Item = NodeIx> + '_ {
+        let id = self.nodes[ix].id.clone();
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(move |(_, n)| matches!(&n.kind, NodeKind::BoundaryTimer { attached_to, .. } if *attached_to == id))
+            .map(|(i, _)| i)
+    }
+}
