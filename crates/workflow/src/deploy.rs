@@ -20,7 +20,7 @@ pub struct Problem {
     /// `missing_id`, `bad_reference`, `cross_scope`, `start_events`, `dead_end`,
     /// `unreachable`, `no_default`, `bad_default`, `conditional_flow`,
     /// `missing_handler`, `unknown_handler`, `bad_timer`, `bad_multi_instance`,
-    /// `bad_boundary`, `missing_message`.
+    /// `bad_boundary`, `missing_message`, `bad_condition`.
     pub reason: &'static str,
     pub message_zh: String,
     pub message_en: String,
@@ -412,6 +412,16 @@ fn check(def: &Definition, problems: &mut Vec<Problem>) {
                     "a multi-instance task needs a cardinality (positive number or data name) or a collection",
                 ));
             }
+        }
+    }
+    for f in def.flows.iter() {
+        if let Some(Err(e)) = f.condition.as_deref().map(crate::expr::parse) {
+            problems.push(problem(
+                &f.id,
+                "bad_condition",
+                format!("条件表达式有误（第 {} 个字符）：{}", e.position + 1, e.message),
+                format!("condition does not parse at {}: {}", e.position, e.message),
+            ));
         }
     }
     // Reachability from the process's start events, entering subprocesses and

@@ -77,3 +77,14 @@ fn files_that_are_not_bpmn() {
     let dup = r#"<definitions><process id="p"><startEvent id="x"/><endEvent id="x"/><sequenceFlow id="f" sourceRef="x" targetRef="x"/></process></definitions>"#;
     assert!(deploy(dup, &handlers).unwrap_err().problems.iter().any(|p| p.reason == "duplicate_id"));
 }
+
+#[test]
+fn a_condition_that_does_not_parse_is_named_by_its_flow() {
+    let text = r#"<definitions><process id="p"><startEvent id="s"/><exclusiveGateway id="g" default="f3"/><endEvent id="e"/>
+      <sequenceFlow id="f1" sourceRef="s" targetRef="g"/>
+      <sequenceFlow id="f2" sourceRef="g" targetRef="e"><conditionExpression>amount &gt;= </conditionExpression></sequenceFlow>
+      <sequenceFlow id="f3" sourceRef="g" targetRef="e"/></process></definitions>"#;
+    let err = deploy(text, &handlers).unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!((err.problems[0].element.as_str(), err.problems[0].reason), ("f2", "bad_condition"));
+}
