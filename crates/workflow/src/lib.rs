@@ -11,6 +11,7 @@
 
 pub mod deploy;
 pub mod duration;
+pub mod engine;
 pub mod expr;
 pub mod model;
 pub mod xml;

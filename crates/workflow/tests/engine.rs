@@ -1,0 +1,145 @@
+//! The engine on the Camunda Modeler style file: parallel review with a
+//! countersign, a subprocess waiting for a message, an exclusive decision with
+//! a default, a timer, a terminate end, and boundary timers in working days.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use jiff::Timestamp;
+use serde_json::json;
+use yiwang_workflow::engine::{Effect, Env, Input, Instance, Status, WaitKind, start, step};
+use yiwang_workflow::{Definition, deploy};
+
+/// Working days are Monday to Friday here; the real node passes its calendar.
+struct Weekdays;
+
+impl Env for Weekdays {
+    fn add_working_days(&self, from: Timestamp, days: u32) -> Result<Timestamp, String> {
+        let mut d = from.to_zoned(jiff::tz::TimeZone::UTC);
+        let mut left = days;
+        while left > 0 {
+            d = d.tomorrow().map_err(|e| e.to_string())?;
+            if !matches!(d.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday) {
+                left -= 1;
+            }
+        }
+        Ok(d.timestamp())
+    }
+}
+
+fn def() -> Definition {
+    let text = std::fs::read_to_string(format!("{}/tests/bpmn/approval.bpmn", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    deploy(&text, &|h| h == "notify").unwrap()
+}
+
+fn friday() -> Timestamp {
+    "2026-11-20T09:00:00Z".parse().unwrap()
+}
+
+fn open_tasks(i: &Instance, node: &str) -> Vec<u64> {
+    i.waits.iter().filter(|w| w.node == node && matches!(w.kind, WaitKind::Task { .. })).map(|w| w.id).collect()
+}
+
+fn complete(d: &Definition, i: Instance, node: &str, data: serde_json::Value) -> Instance {
+    let wait = *open_tasks(&i, node).first().unwrap_or_else(|| panic!("no open task {node}: {:?}", i.waits));
+    step(d, &i, Input::CompleteTask { wait, data }, friday(), &Weekdays).unwrap().0
+}
+
+#[test]
+fn parallel_review_countersign_subprocess_decision_and_timer() {
+    let d = def();
+    let (i, effects) = start(&d, json!({}), friday(), &Weekdays).unwrap();
+    assert_eq!(i.trace, ["start"]);
+    assert!(effects.iter().any(
+        |e| matches!(e, Effect::TaskCreated { node, candidate_groups, .. } if node == "accept" && candidate_groups == &["window_clerk"])
+    ));
+    // The working-day reminder on 受理: 2 working days after Friday is Tuesday.
+    let due = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::TimerScheduled { node, due, .. } if node == "accept_overdue" => Some(*due),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(due.to_string(), "2026-11-24T09:00:00Z");
+
+    let i = complete(&d, i, "accept", json!({}));
+    // The reminder is gone with the task; the parallel branches are open.
+    assert!(!i.waits.iter().any(|w| w.node == "accept_overdue"));
+    assert_eq!(open_tasks(&i, "countersign").len(), 3, "{:?}", i.waits);
+    let i = complete(&d, i, "review_food", json!({}));
+    let i = complete(&d, i, "countersign", json!({}));
+    let i = complete(&d, i, "countersign", json!({}));
+    let i = complete(&d, i, "review_fire", json!({}));
+    let i = complete(&d, i, "countersign", json!({ "score": 75 }));
+    assert_eq!(i.status, Status::Running);
+    // The subprocess still waits for its message; the join waits for it.
+    let (i, _) =
+        step(&d, &i, Input::Message { name: "payment_received".into(), data: json!({ "approved": true }) }, friday(), &Weekdays).unwrap();
+    assert!(
+        i.trace.ends_with(&["wait_report".to_string(), "sc_end".into(), "site_check".into(), "join".into(), "decide".into()]),
+        "{:?}",
+        i.trace
+    );
+    let timer = i.waits.iter().find(|w| w.node == "cooling").unwrap();
+    let WaitKind::Timer { due, .. } = timer.kind else { panic!() };
+    assert_eq!(due.to_string(), "2026-11-25T09:00:00Z", "P5D in natural time");
+    let (i, effects) = step(&d, &i, Input::TimerFired { wait: timer.id }, due, &Weekdays).unwrap();
+    assert_eq!(i.status, Status::Completed);
+    assert_eq!(effects.last(), Some(&Effect::Finished { status: Status::Completed }));
+    assert_eq!(i.trace.last().map(String::as_str), Some("granted"));
+    assert!(i.waits.is_empty() && i.parked.is_empty() && i.frames.is_empty());
+}
+
+#[test]
+fn the_default_flow_and_a_terminate_end_cancel_everything() {
+    let d = def();
+    let (i, _) = start(&d, json!({}), friday(), &Weekdays).unwrap();
+    let mut i = complete(&d, i, "accept", json!({}));
+    for node in ["review_food", "review_fire", "countersign", "countersign", "countersign"] {
+        i = complete(&d, i, node, json!({ "approved": false, "score": 90 }));
+    }
+    let (i, effects) = step(&d, &i, Input::Message { name: "payment_received".into(), data: json!({}) }, friday(), &Weekdays).unwrap();
+    assert_eq!(i.status, Status::Terminated);
+    assert_eq!(i.trace.last().map(String::as_str), Some("refused"));
+    assert!(effects.contains(&Effect::Finished { status: Status::Terminated }));
+    // Nothing more can happen to it.
+    assert!(step(&d, &i, Input::TimerFired { wait: 1 }, friday(), &Weekdays).is_err());
+}
+
+#[test]
+fn a_non_interrupting_boundary_timer_runs_beside_the_task() {
+    let d = def();
+    let (i, effects) = start(&d, json!({}), friday(), &Weekdays).unwrap();
+    let timer = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::TimerScheduled { wait, .. } => Some(*wait),
+            _ => None,
+        })
+        .unwrap();
+    let (i, effects) = step(&d, &i, Input::TimerFired { wait: timer }, friday(), &Weekdays).unwrap();
+    let call = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::CallHandler { wait, handler, .. } => Some((*wait, handler.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(call.1, "notify");
+    assert_eq!(open_tasks(&i, "accept").len(), 1, "the task stays open");
+    let (i, _) = step(&d, &i, Input::HandlerDone { wait: call.0, data: json!({ "reminded": true }) }, friday(), &Weekdays).unwrap();
+    assert_eq!(i.trace, ["start", "accept_overdue", "remind", "remind_end"]);
+    assert_eq!(i.status, Status::Running);
+    assert_eq!(i.data["reminded"], true);
+    // A wrong input changes nothing and says so.
+    assert!(step(&d, &i, Input::CompleteTask { wait: 999, data: json!({}) }, friday(), &Weekdays).is_err());
+}
+
+#[test]
+fn an_instance_round_trips_through_json() {
+    let d = def();
+    let (i, _) = start(&d, json!({ "x": 1 }), friday(), &Weekdays).unwrap();
+    let i = complete(&d, i, "accept", json!({}));
+    let stored = serde_json::to_string(&i).unwrap();
+    let back: Instance = serde_json::from_str(&stored).unwrap();
+    assert_eq!(back, i);
+}
