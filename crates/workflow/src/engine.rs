@@ -634,3 +634,84 @@ pub fn step(
     run.settle()?;
     Ok((run.inst, run.effects))
 }
+
+/// The outcome of a simulated run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Simulation {
+    pub status: Status,
+    pub trace: Vec<String>,
+    pub data: Value,
+    /// Simulated time at the end (timers advance it).
+    pub ended_at: Timestamp,
+}
+
+/// Run a definition to its end without people: every user task is completed
+/// (lowest wait first) with `decisions[node id]` as its data (for a
+/// multi-instance task a list gives each instance its own entry); handler
+/// calls and messages are answered the same way; when only timers remain,
+/// time jumps to the earliest. This is how a process is checked before it
+/// goes live.
+pub fn simulate(
+    def: &Definition,
+    data: Value,
+    decisions: &serde_json::Map<String, Value>,
+    now: Timestamp,
+    env: &dyn Env,
+) -> Result<Simulation, EngineError> {
+    const MAX_STEPS: usize = 100_000;
+    let decision = |node: &str, index: u32| match decisions.get(node) {
+        Some(Value::Array(items)) => items.get(index as usize).cloned().unwrap_or(Value::Null),
+        Some(v) => v.clone(),
+        None => Value::Null,
+    };
+    let mut now = now;
+    let (mut inst, _) = start(def, data, now, env)?;
+    for _ in 0..MAX_STEPS {
+        if inst.status != Status::Running {
+            return Ok(Simulation { status: inst.status, trace: inst.trace, data: inst.data, ended_at: now });
+        }
+        let pick = |pred: &dyn Fn(&WaitKind) -> bool| inst.waits.iter().filter(|w| pred(&w.kind)).min_by_key(|w| w.id).cloned();
+        let input = if let Some(w) = pick(&|k| matches!(k, WaitKind::Task { .. })) {
+            let index = match w.kind {
+                WaitKind::Task { index, .. } => index,
+                _ => 0,
+            };
+            Input::CompleteTask { wait: w.id, data: decision(&w.node, index) }
+        } else if let Some(w) = pick(&|k| matches!(k, WaitKind::Handler)) {
+            Input::HandlerDone { wait: w.id, data: decision(&w.node, 0) }
+        } else if let Some(w) = pick(&|k| matches!(k, WaitKind::Message { .. })) {
+            let WaitKind::Message { name } = &w.kind else { return Err(EngineError::NoSuchWait) };
+            Input::Message { name: name.clone(), data: decision(&w.node, 0) }
+        } else {
+            let earliest = inst
+                .waits
+                .iter()
+                .filter_map(|w| match w.kind {
+                    WaitKind::Timer { due, .. } => Some((due, w.id)),
+                    _ => None,
+                })
+                .min();
+            let Some((due, wait)) = earliest else {
+                return Err(incident(&def.process_id, "the instance waits for nothing it can be given"));
+            };
+            now = now.max(due);
+            Input::TimerFired { wait }
+        };
+        inst = step(def, &inst, input, now, env)?.0;
+    }
+    Err(incident(&def.process_id, format!("no end after {MAX_STEPS} steps (a loop?)")))
+}
+
+/// Working days from the node's holiday calendar, counted in China Standard
+/// Time: a timer set at 15:00 on a Friday for 2 working days fires at 15:00 on
+/// the second working day after it.
+pub struct CalendarEnv<'a>(pub &'a yiwang_calendar::Calendar);
+
+impl Env for CalendarEnv<'_> {
+    fn add_working_days(&self, from: Timestamp, days: u32) -> Result<Timestamp, String> {
+        let cst = jiff::tz::TimeZone::fixed(jiff::tz::offset(8));
+        let local = from.to_zoned(cst.clone());
+        let date = self.0.add_workdays(local.date(), days).map_err(|e| e.to_string())?.value;
+        date.to_datetime(local.time()).to_zoned(cst).map(|z| z.timestamp()).map_err(|e| e.to_string())
+    }
+}

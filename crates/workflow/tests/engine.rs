@@ -143,3 +143,37 @@ fn an_instance_round_trips_through_json() {
     let back: Instance = serde_json::from_str(&stored).unwrap();
     assert_eq!(back, i);
 }
+
+#[test]
+fn simulate_runs_to_the_end_with_the_given_decisions() {
+    let d = def();
+    let mut decisions = serde_json::Map::new();
+    decisions.insert("countersign".into(), json!([{ "score": 50 }, { "score": 60 }, { "score": 70 }]));
+    decisions.insert("wait_report".into(), json!({ "approved": true }));
+    let sim = yiwang_workflow::engine::simulate(&d, json!({}), &decisions, friday(), &Weekdays).unwrap();
+    assert_eq!(sim.status, Status::Completed);
+    assert_eq!(sim.data["score"], 70, "the last countersign's data wins");
+    assert_eq!(sim.trace.first().map(String::as_str), Some("start"));
+    assert_eq!(sim.trace.last().map(String::as_str), Some("granted"));
+    assert_eq!(sim.trace.iter().filter(|t| *t == "countersign").count(), 1, "a multi-instance task completes once");
+    assert_eq!(sim.ended_at.to_string(), "2026-11-25T09:00:00Z", "time jumped to the 公示期 timer");
+    // Without approval the default flow ends it.
+    decisions.insert("wait_report".into(), json!({ "approved": false }));
+    let sim = yiwang_workflow::engine::simulate(&d, json!({}), &decisions, friday(), &Weekdays).unwrap();
+    assert_eq!((sim.status, sim.trace.last().map(String::as_str)), (Status::Terminated, Some("refused")));
+}
+
+/// Across the 2026 National Day holiday: a 2-working-day timer set on
+/// 2026-09-30 fires on 2026-10-09 (10-01…10-07 are holidays, so the working
+/// days counted are 10-08 and 10-09).
+#[test]
+fn a_working_day_timer_fires_on_the_right_day_across_a_holiday() {
+    let cal = yiwang_calendar::Calendar::bundled().unwrap();
+    let env = yiwang_workflow::engine::CalendarEnv(&cal);
+    let from: Timestamp = "2026-09-30T07:00:00Z".parse().unwrap(); // 15:00 in Beijing
+    let due = env.add_working_days(from, 2).unwrap();
+    let expected = cal.add_workdays(jiff::civil::date(2026, 9, 30), 2).unwrap().value;
+    assert_eq!(due.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date(), expected);
+    assert_eq!(due.to_string(), format!("{expected}T07:00:00Z"));
+    assert_eq!(expected, jiff::civil::date(2026, 10, 9));
+}

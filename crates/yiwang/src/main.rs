@@ -5,6 +5,7 @@ mod catalog_cli;
 mod config;
 mod demo;
 mod identity_cli;
+mod workflow_cli;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -90,6 +91,9 @@ enum Cmd {
     /// The item catalog (事项目录): import, export, once-only analysis.
     #[command(subcommand)]
     Catalog(catalog_cli::CatalogCmd),
+    /// Workflow (BPMN): simulate a process before it goes live.
+    #[command(subcommand)]
+    Workflow(workflow_cli::WorkflowCmd),
     /// Benchmarks against a throw-away node (build with --release).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -276,6 +280,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (cfg, _) = config::load(&over, &env)?;
             identity_cli::base(c, &open_store(&cfg).await?).await
         }
+        Cmd::Workflow(c) => workflow_cli::run(c),
         Cmd::Catalog(c) => {
             let (cfg, _) = config::load(&over, &env)?;
             catalog_cli::run(c, &open_store(&cfg).await?).await
