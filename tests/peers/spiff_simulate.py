@@ -9,6 +9,7 @@ Usage: spiff_simulate.py FILE.bpmn PROCESS_ID DATA_JSON DECISIONS_JSON
 """
 import json
 import sys
+import time
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
@@ -23,7 +24,6 @@ for t in workflow.get_tasks(state=TaskState.READY):
     t.data.update(data)
 
 trace = []
-ids = set()
 
 
 def bpmn_id(task):
@@ -31,8 +31,9 @@ def bpmn_id(task):
 
 
 def record(task):
+    # The engine also reports a service task it has only started.
     bid = bpmn_id(task)
-    if bid:
+    if bid and task.state == TaskState.COMPLETED:
         trace.append(bid)
 
 
@@ -41,12 +42,18 @@ seen_instances = {}
 for _ in range(10000):
     if workflow.is_completed():
         break
-    ready = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual or type(t.task_spec).__name__ == "ServiceTask"]
+    # User tasks wait READY; a service task waits STARTED for its result, as
+    # yiwang's handler calls do. Both are answered in task order.
+    ready = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual]
+    ready += [t for t in workflow.get_tasks(state=TaskState.STARTED) if type(t.task_spec).__name__ == "ServiceTask"]
     if not ready:
-        workflow.refresh_waiting_tasks(did_refresh_task=None)
-        workflow.do_engine_steps(did_complete_task=record)
-        if not [t for t in workflow.get_tasks(state=TaskState.READY)]:
+        # Only timers (or nothing) left: wait for them in real time, bounded.
+        waiting = workflow.get_tasks(state=TaskState.WAITING)
+        if not waiting:
             break
+        time.sleep(0.2)
+        workflow.refresh_waiting_tasks()
+        workflow.do_engine_steps(did_complete_task=record)
         continue
     task = ready[0]
     bid = bpmn_id(task)
@@ -56,7 +63,10 @@ for _ in range(10000):
         seen_instances[bid] = n + 1
         decision = decision[n] if n < len(decision) else {}
     task.data.update(decision or {})
-    task.run()
+    if task.state == TaskState.STARTED:
+        task.complete()
+    else:
+        task.run()
     record(task)
     workflow.do_engine_steps(did_complete_task=record)
 

@@ -91,7 +91,10 @@ struct Builder<'a> {
 }
 
 fn timer(owner: &str, def: &Element, problems: &mut Vec<Problem>) -> Option<Timer> {
-    let Some(raw) = def.child("timeDuration").map(|d| d.text.clone()) else {
+    // SpiffWorkflow evaluates the duration as an expression, so files written
+    // for it quote it ("PT1S"); Camunda Modeler writes it bare. Both are read.
+    let raw = def.child("timeDuration").map(|d| d.text.trim().trim_matches(|c| c == '"' || c == '\'').to_string());
+    let Some(raw) = raw else {
         problems.push(problem(owner, "bad_timer", "定时器只支持时长（timeDuration）", "only duration timers (timeDuration) are supported"));
         return None;
     };
@@ -117,6 +120,11 @@ fn timer(owner: &str, def: &Element, problems: &mut Vec<Problem>) -> Option<Time
             None
         }
     }
+}
+
+/// Stands in for a timer that failed to parse (deployment fails anyway).
+fn placeholder() -> Timer {
+    Timer { raw: String::new(), duration: Default::default(), working_days: false }
 }
 
 fn event_definitions(e: &Element) -> Vec<&Element> {
@@ -203,14 +211,13 @@ impl Builder<'_> {
                 "intermediateCatchEvent" if defs.len() == 1 && defs[0].name == "messageEventDefinition" => {
                     NodeKind::MessageCatch { message: self.message(&id, defs[0].attr("messageRef")) }
                 }
+                // A bad timer is reported, and the node kept, so its flows do
+                // not add problems of their own.
                 "intermediateCatchEvent" if defs.len() == 1 && defs[0].name == "timerEventDefinition" => {
-                    match timer(&id, defs[0], &mut self.problems) {
-                        Some(timer) => NodeKind::TimerCatch { timer },
-                        None => continue,
-                    }
+                    NodeKind::TimerCatch { timer: timer(&id, defs[0], &mut self.problems).unwrap_or_else(placeholder) }
                 }
                 "boundaryEvent" if defs.len() == 1 && defs[0].name == "timerEventDefinition" => {
-                    let Some(timer) = timer(&id, defs[0], &mut self.problems) else { continue };
+                    let timer = timer(&id, defs[0], &mut self.problems).unwrap_or_else(placeholder);
                     NodeKind::BoundaryTimer {
                         attached_to: e.attr("attachedToRef").unwrap_or_default().to_string(),
                         interrupting: e.attr("cancelActivity") != Some("false"),

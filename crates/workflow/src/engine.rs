@@ -646,11 +646,11 @@ pub struct Simulation {
 }
 
 /// Run a definition to its end without people: every user task is completed
-/// (lowest wait first) with `decisions[node id]` as its data (for a
-/// multi-instance task a list gives each instance its own entry); handler
-/// calls and messages are answered the same way; when only timers remain,
-/// time jumps to the earliest. This is how a process is checked before it
-/// goes live.
+/// (lowest wait first) with `decisions[node id]` as its data, where a list
+/// gives each successive completion of that node its own entry (multi-instance
+/// instances, or rounds of a loop); handler calls and messages are answered
+/// the same way; when only timers remain, time jumps to the earliest. This is
+/// how a process is checked before it goes live.
 pub fn simulate(
     def: &Definition,
     data: Value,
@@ -659,10 +659,15 @@ pub fn simulate(
     env: &dyn Env,
 ) -> Result<Simulation, EngineError> {
     const MAX_STEPS: usize = 100_000;
-    let decision = |node: &str, index: u32| match decisions.get(node) {
-        Some(Value::Array(items)) => items.get(index as usize).cloned().unwrap_or(Value::Null),
-        Some(v) => v.clone(),
-        None => Value::Null,
+    let mut rounds: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut decision = |node: &str| {
+        let round = rounds.entry(node.to_string()).or_default();
+        *round += 1;
+        match decisions.get(node) {
+            Some(Value::Array(items)) => items.get(*round - 1).cloned().unwrap_or(Value::Null),
+            Some(v) => v.clone(),
+            None => Value::Null,
+        }
     };
     let mut now = now;
     let (mut inst, _) = start(def, data, now, env)?;
@@ -672,16 +677,12 @@ pub fn simulate(
         }
         let pick = |pred: &dyn Fn(&WaitKind) -> bool| inst.waits.iter().filter(|w| pred(&w.kind)).min_by_key(|w| w.id).cloned();
         let input = if let Some(w) = pick(&|k| matches!(k, WaitKind::Task { .. })) {
-            let index = match w.kind {
-                WaitKind::Task { index, .. } => index,
-                _ => 0,
-            };
-            Input::CompleteTask { wait: w.id, data: decision(&w.node, index) }
+            Input::CompleteTask { wait: w.id, data: decision(&w.node) }
         } else if let Some(w) = pick(&|k| matches!(k, WaitKind::Handler)) {
-            Input::HandlerDone { wait: w.id, data: decision(&w.node, 0) }
+            Input::HandlerDone { wait: w.id, data: decision(&w.node) }
         } else if let Some(w) = pick(&|k| matches!(k, WaitKind::Message { .. })) {
             let WaitKind::Message { name } = &w.kind else { return Err(EngineError::NoSuchWait) };
-            Input::Message { name: name.clone(), data: decision(&w.node, 0) }
+            Input::Message { name: name.clone(), data: decision(&w.node) }
         } else {
             let earliest = inst
                 .waits

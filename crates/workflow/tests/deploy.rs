@@ -56,6 +56,8 @@ fn every_problem_of_a_broken_file_is_named_and_nothing_deploys() {
         ("no_handler".into(), "missing_handler"),
         ("no_handler".into(), "dead_end"),
         ("wait".into(), "bad_timer"),
+        ("wait".into(), "dead_end"),
+        ("wait".into(), "unreachable"),
         ("s7".into(), "bad_reference"),
     ];
     want.sort();
@@ -63,7 +65,7 @@ fn every_problem_of_a_broken_file_is_named_and_nothing_deploys() {
     // Every problem has both messages.
     assert!(err.problems.iter().all(|p| !p.message_zh.is_empty() && !p.message_en.is_empty()));
     let zh = yiwang_errors::Coded::message_zh(&err);
-    assert!(zh.contains("script") && zh.contains("共 9 处问题"), "{zh}");
+    assert!(zh.contains("script") && zh.contains("共 11 处问题"), "{zh}");
 }
 
 #[test]
