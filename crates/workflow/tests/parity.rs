@@ -71,7 +71,8 @@ fn the_corpus_runs_the_same_in_spiffworkflow_and_yiwang() {
         let theirs = normalise(&def, spiff(file, case["process"].as_str().unwrap(), &case["data"], &case["decisions"]));
         let decisions = case["decisions"].as_object().cloned().unwrap_or_default();
         let ours = simulate(&def, case["data"].clone(), &decisions, jiff::Timestamp::UNIX_EPOCH, &NoWorkingDays).unwrap();
-        assert_eq!(ours.status, Status::Completed, "{label}");
+        // SpiffWorkflow reports a terminated workflow as completed too.
+        assert!(matches!(ours.status, Status::Completed | Status::Terminated), "{label}: {:?}", ours.status);
         assert_eq!(counts(&ours.trace), counts(&theirs), "{label}: ours {:?} / SpiffWorkflow {theirs:?}", ours.trace);
         // Where a flow orders two activities that each ran once, both engines agree.
         let pos = |trace: &[String], id: &str| match trace.iter().filter(|t| *t == id).count() {
