@@ -10,6 +10,7 @@ mod error;
 mod node;
 mod oidc;
 mod sessions;
+mod workflow;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use error::StoreError;
 pub use node::{NodeInfo, NodeRegion};
 pub use oidc::*;
 pub use sessions::{CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
+pub use workflow::{OpenTask, StoredInstance, WorkflowError};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

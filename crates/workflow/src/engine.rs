@@ -18,7 +18,7 @@ use crate::expr;
 use crate::model::{Definition, NodeIx, NodeKind, Timer};
 
 /// What the engine needs from outside: working-day arithmetic.
-pub trait Env {
+pub trait Env: Send + Sync {
     /// The instant `days` working days after `from` (the node's calendar).
     fn add_working_days(&self, from: Timestamp, days: u32) -> Result<Timestamp, String>;
 }

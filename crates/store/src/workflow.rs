@@ -1,0 +1,425 @@
+//! Workflow persistence: deployed definitions (versioned), instances (the
+//! engine's state as one JSON document with a revision), and the tasks and
+//! timers projected from the engine's effects.
+//!
+//! Every engine step runs in one transaction: lock the instance row (on
+//! PostgreSQL `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already serialises
+//! writers), step the pure engine, save the state and apply the effects. A
+//! timer is fired by a conditional `UPDATE … WHERE fired_at IS NULL` in that
+//! same transaction, so when several processes share one database each timer
+//! fires exactly once.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+use yiwang_workflow::engine::{self, Effect, EngineError, Env, Input, Instance, Status};
+use yiwang_workflow::{Definition, DeployError};
+
+use crate::accounts::{audit_rec, new_id};
+use crate::{Result, Store, StoreError, Tx, ts};
+
+fn safe(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}
+
+fn status_code(s: Status) -> &'static str {
+    match s {
+        Status::Running => "running",
+        Status::Completed => "completed",
+        Status::Terminated => "terminated",
+    }
+}
+
+/// Why a workflow operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl yiwang_errors::Coded for WorkflowError {
+    fn code(&self) -> &'static str {
+        match self {
+            WorkflowError::Store(e) => e.code(),
+            WorkflowError::Deploy(e) => e.code(),
+            WorkflowError::Engine(e) => e.code(),
+        }
+    }
+    fn kind(&self) -> yiwang_errors::ErrorKind {
+        match self {
+            WorkflowError::Store(e) => e.kind(),
+            WorkflowError::Deploy(e) => e.kind(),
+            WorkflowError::Engine(e) => e.kind(),
+        }
+    }
+    fn message_zh(&self) -> String {
+        match self {
+            WorkflowError::Store(e) => e.message_zh(),
+            WorkflowError::Deploy(e) => e.message_zh(),
+            WorkflowError::Engine(e) => e.message_zh(),
+        }
+    }
+}
+
+/// An open user task (the inbox row).
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenTask {
+    pub instance_id: String,
+    pub wait_id: i64,
+    pub node: String,
+    pub candidate_groups: Vec<String>,
+    pub created_at: String,
+}
+
+/// A stored instance.
+#[derive(Debug, Clone)]
+pub struct StoredInstance {
+    pub id: String,
+    pub process_id: String,
+    pub version: i64,
+    pub revision: i64,
+    pub state: Instance,
+}
+
+fn decode_state(text: &str) -> Result<Instance> {
+    serde_json::from_str(text).map_err(|e| StoreError::Conflict(format!("stored workflow state does not decode: {e}")))
+}
+
+impl Tx {
+    /// Deploy BPMN text (already validated by the caller): a new version unless
+    /// it equals the latest. Returns the version.
+    pub async fn deploy_workflow(&mut self, def: &Definition, bpmn: &str, actor: &str, now: Timestamp) -> Result<i64> {
+        let latest = sqlx::query("SELECT version, bpmn FROM workflow_definitions WHERE process_id = $1 ORDER BY version DESC LIMIT 1")
+            .bind(&def.process_id)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        if let Some(row) = &latest
+            && row.try_get::<String, _>("bpmn")? == bpmn
+        {
+            return Ok(row.try_get("version")?);
+        }
+        let version = latest.map(|r| r.try_get::<i64, _>("version")).transpose()?.unwrap_or(0) + 1;
+        let at = ts(now);
+        sqlx::query(
+            "INSERT INTO workflow_definitions (process_id, version, name, bpmn, deployed_by, deployed_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&def.process_id)
+        .bind(version)
+        .bind(&def.name)
+        .bind(bpmn)
+        .bind(actor)
+        .bind(&at)
+        .execute(&mut *self.inner)
+        .await?;
+        self.append_audit(audit_rec(
+            &at,
+            actor,
+            "workflow.deployed",
+            "workflow_definition",
+            &def.process_id,
+            serde_json::json!({ "version": version }),
+        ))
+        .await?;
+        Ok(version)
+    }
+
+    async fn lock_instance(&mut self, id: &str) -> Result<StoredInstance> {
+        let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
+        let row = sqlx::query(safe(format!("SELECT id, process_id, version, revision, state FROM workflow_instances WHERE id = $1{lock}")))
+            .bind(id)
+            .fetch_optional(&mut *self.inner)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("workflow instance {id}")))?;
+        Ok(StoredInstance {
+            id: row.try_get("id")?,
+            process_id: row.try_get("process_id")?,
+            version: row.try_get("version")?,
+            revision: row.try_get("revision")?,
+            state: decode_state(&row.try_get::<String, _>("state")?)?,
+        })
+    }
+
+    async fn save_instance(&mut self, s: &StoredInstance, state: &Instance, now: Timestamp) -> Result<()> {
+        let text = serde_json::to_string(state).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let done = sqlx::query(
+            "UPDATE workflow_instances SET state = $1, status = $2, revision = revision + 1, updated_at = $3 WHERE id = $4 AND revision = $5",
+        )
+        .bind(text)
+        .bind(status_code(state.status))
+        .bind(ts(now))
+        .bind(&s.id)
+        .bind(s.revision)
+        .execute(&mut *self.inner)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!("workflow instance {} changed meanwhile", s.id)));
+        }
+        Ok(())
+    }
+
+    /// Project the engine's effects into the task and timer tables.
+    async fn apply_effects(&mut self, instance: &str, effects: &[Effect], now: Timestamp) -> Result<()> {
+        let at = ts(now);
+        for e in effects {
+            match e {
+                Effect::TaskCreated { wait, node, candidate_groups } => {
+                    sqlx::query(
+                        "INSERT INTO workflow_tasks (instance_id, wait_id, node, kind, candidate_groups, created_at) VALUES ($1, $2, $3, 'user', $4, $5)",
+                    )
+                    .bind(instance)
+                    .bind(*wait as i64)
+                    .bind(node)
+                    .bind(candidate_groups.join(","))
+                    .bind(&at)
+                    .execute(&mut *self.inner)
+                    .await?;
+                }
+                Effect::CallHandler { wait, node, handler } => {
+                    sqlx::query(
+                        "INSERT INTO workflow_tasks (instance_id, wait_id, node, kind, handler, candidate_groups, created_at) VALUES ($1, $2, $3, 'handler', $4, '', $5)",
+                    )
+                    .bind(instance)
+                    .bind(*wait as i64)
+                    .bind(node)
+                    .bind(handler)
+                    .bind(&at)
+                    .execute(&mut *self.inner)
+                    .await?;
+                }
+                Effect::TaskCancelled { wait, .. } => {
+                    sqlx::query(
+                        "UPDATE workflow_tasks SET ended_at = $1, outcome = 'cancelled' WHERE instance_id = $2 AND wait_id = $3 AND ended_at IS NULL",
+                    )
+                    .bind(&at)
+                    .bind(instance)
+                    .bind(*wait as i64)
+                    .execute(&mut *self.inner)
+                    .await?;
+                }
+                Effect::TimerScheduled { wait, node, due } => {
+                    sqlx::query("INSERT INTO workflow_timers (instance_id, wait_id, node, due_at) VALUES ($1, $2, $3, $4)")
+                        .bind(instance)
+                        .bind(*wait as i64)
+                        .bind(node)
+                        .bind(ts(*due))
+                        .execute(&mut *self.inner)
+                        .await?;
+                }
+                Effect::TimerCancelled { wait } => {
+                    sqlx::query(
+                        "UPDATE workflow_timers SET cancelled_at = $1 WHERE instance_id = $2 AND wait_id = $3 AND fired_at IS NULL",
+                    )
+                    .bind(&at)
+                    .bind(instance)
+                    .bind(*wait as i64)
+                    .execute(&mut *self.inner)
+                    .await?;
+                }
+                Effect::Finished { .. } => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The BPMN text of a deployed version, parsed.
+    pub async fn workflow_definition(
+        &self,
+        process_id: &str,
+        version: Option<i64>,
+    ) -> std::result::Result<(i64, Definition), WorkflowError> {
+        let row = match version {
+            Some(v) => sqlx::query("SELECT version, bpmn FROM workflow_definitions WHERE process_id = $1 AND version = $2")
+                .bind(process_id)
+                .bind(v)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::from)?,
+            None => sqlx::query("SELECT version, bpmn FROM workflow_definitions WHERE process_id = $1 ORDER BY version DESC LIMIT 1")
+                .bind(process_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::from)?,
+        };
+        let row = row.ok_or_else(|| StoreError::NotFound(format!("workflow {process_id}")))?;
+        let version: i64 = row.try_get("version").map_err(StoreError::from)?;
+        let bpmn: String = row.try_get("bpmn").map_err(StoreError::from)?;
+        // Deployed text was valid when deployed; handlers are checked then.
+        Ok((version, yiwang_workflow::deploy(&bpmn, &|_| true)?))
+    }
+
+    /// Start an instance of the latest version of a process.
+    pub async fn start_workflow(
+        &self,
+        process_id: &str,
+        business_key: Option<&str>,
+        data: Value,
+        now: Timestamp,
+        env: &dyn Env,
+    ) -> std::result::Result<String, WorkflowError> {
+        let (version, def) = self.workflow_definition(process_id, None).await?;
+        let (state, effects) = engine::start(&def, data, now, env)?;
+        let id = new_id("wfi");
+        let text = serde_json::to_string(&state).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO workflow_instances (id, process_id, version, business_key, status, state, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+        )
+        .bind(&id)
+        .bind(process_id)
+        .bind(version)
+        .bind(business_key)
+        .bind(status_code(state.status))
+        .bind(text)
+        .bind(ts(now))
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?;
+        tx.apply_effects(&id, &effects, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Apply one input to an instance, on the definition version it started with.
+    pub async fn step_workflow(
+        &self,
+        id: &str,
+        input: Input,
+        actor: &str,
+        now: Timestamp,
+        env: &dyn Env,
+    ) -> std::result::Result<Instance, WorkflowError> {
+        let (process_id, version) = self.instance_version(id).await?;
+        let (_, def) = self.workflow_definition(&process_id, Some(version)).await?;
+        let mut tx = self.begin().await?;
+        let stored = tx.lock_instance(id).await?;
+        let completes = match &input {
+            Input::CompleteTask { wait, .. } | Input::HandlerDone { wait, .. } => Some(*wait),
+            _ => None,
+        };
+        let (state, effects) = engine::step(&def, &stored.state, input, now, env)?;
+        if let Some(wait) = completes {
+            sqlx::query(
+                "UPDATE workflow_tasks SET ended_at = $1, outcome = 'completed', ended_by = $2 WHERE instance_id = $3 AND wait_id = $4 AND ended_at IS NULL",
+            )
+            .bind(ts(now))
+            .bind(actor)
+            .bind(id)
+            .bind(wait as i64)
+            .execute(&mut *tx.inner)
+            .await
+            .map_err(StoreError::from)?;
+        }
+        tx.save_instance(&stored, &state, now).await?;
+        tx.apply_effects(id, &effects, now).await?;
+        tx.commit().await?;
+        Ok(state)
+    }
+
+    async fn instance_version(&self, id: &str) -> Result<(String, i64)> {
+        let row = sqlx::query("SELECT process_id, version FROM workflow_instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("workflow instance {id}")))?;
+        Ok((row.try_get("process_id")?, row.try_get("version")?))
+    }
+
+    /// The stored state of an instance.
+    pub async fn workflow_instance(&self, id: &str) -> Result<StoredInstance> {
+        let row = sqlx::query("SELECT id, process_id, version, revision, state FROM workflow_instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("workflow instance {id}")))?;
+        Ok(StoredInstance {
+            id: row.try_get("id")?,
+            process_id: row.try_get("process_id")?,
+            version: row.try_get("version")?,
+            revision: row.try_get("revision")?,
+            state: decode_state(&row.try_get::<String, _>("state")?)?,
+        })
+    }
+
+    /// Open user tasks of an instance, oldest first.
+    pub async fn open_tasks(&self, instance: &str) -> Result<Vec<OpenTask>> {
+        let rows = sqlx::query(
+            "SELECT instance_id, wait_id, node, candidate_groups, created_at FROM workflow_tasks WHERE instance_id = $1 AND kind = 'user' AND ended_at IS NULL ORDER BY wait_id",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OpenTask {
+                    instance_id: r.try_get("instance_id")?,
+                    wait_id: r.try_get("wait_id")?,
+                    node: r.try_get("node")?,
+                    candidate_groups: r
+                        .try_get::<String, _>("candidate_groups")?
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Fire every timer due at `now` (up to `limit`), each in its own
+    /// transaction. Returns how many this caller fired; a timer another
+    /// process fired first is skipped.
+    pub async fn fire_due_timers(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        limit: i64,
+        env: &dyn Env,
+    ) -> std::result::Result<usize, WorkflowError> {
+        let due = sqlx::query(
+            "SELECT instance_id, wait_id FROM workflow_timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 ORDER BY due_at, instance_id, wait_id LIMIT $2",
+        )
+        .bind(ts(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        let mut fired = 0;
+        for row in due {
+            let instance: String = row.try_get("instance_id").map_err(StoreError::from)?;
+            let wait: i64 = row.try_get("wait_id").map_err(StoreError::from)?;
+            let (process_id, version) = self.instance_version(&instance).await?;
+            let (_, def) = self.workflow_definition(&process_id, Some(version)).await?;
+            let mut tx = self.begin().await?;
+            let stored = tx.lock_instance(&instance).await?;
+            let claimed = sqlx::query(
+                "UPDATE workflow_timers SET fired_at = $1, fired_by = $2 WHERE instance_id = $3 AND wait_id = $4 AND fired_at IS NULL AND cancelled_at IS NULL",
+            )
+            .bind(ts(now))
+            .bind(worker)
+            .bind(&instance)
+            .bind(wait)
+            .execute(&mut *tx.inner)
+            .await
+            .map_err(StoreError::from)?;
+            if claimed.rows_affected() != 1 {
+                tx.rollback().await?;
+                continue;
+            }
+            let wait_id = u64::try_from(wait).map_err(|_| StoreError::Conflict(format!("bad wait id {wait}")))?;
+            let (state, effects) = engine::step(&def, &stored.state, Input::TimerFired { wait: wait_id }, now, env)?;
+            tx.save_instance(&stored, &state, now).await?;
+            tx.apply_effects(&instance, &effects, now).await?;
+            tx.commit().await?;
+            fired += 1;
+        }
+        Ok(fired)
+    }
+}
