@@ -76,6 +76,9 @@ impl Default for StoreOptions {
     }
 }
 
+/// Parsed workflow definitions keyed by (process id, version).
+type DefinitionCache = std::collections::HashMap<(String, i64), Arc<yiwang_workflow::Definition>>;
+
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
@@ -84,6 +87,9 @@ pub struct Store {
     /// instead of letting them collide in SQLite's busy handler (which sleeps in
     /// steps of up to 100 ms), keeps write latency flat under load.
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// Parsed workflow definitions by (process id, version). Versions never
+    /// change once deployed, so entries never go stale.
+    workflow_defs: Arc<std::sync::Mutex<DefinitionCache>>,
 }
 
 /// A transaction: business changes and their audit entries commit together.
@@ -125,7 +131,7 @@ impl Store {
             })
             .connect_with(connect_opts)
             .await?;
-        Ok(Store { pool, backend, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())) })
+        Ok(Store { pool, backend, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())), workflow_defs: Arc::default() })
     }
 
     /// Apply pending migrations, install backend guards, seed reference data.

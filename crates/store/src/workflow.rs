@@ -9,6 +9,8 @@
 //! same transaction, so when several processes share one database each timer
 //! fires exactly once.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
@@ -228,7 +230,19 @@ impl Tx {
 }
 
 impl Store {
-    /// The BPMN text of a deployed version, parsed.
+    /// A deployed version, parsed once per process and then cached.
+    async fn cached_definition(&self, process_id: &str, version: i64) -> std::result::Result<Arc<Definition>, WorkflowError> {
+        let key = (process_id.to_string(), version);
+        if let Some(d) = self.workflow_defs.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(d.clone());
+        }
+        let (_, def) = self.workflow_definition(process_id, Some(version)).await?;
+        let def = Arc::new(def);
+        self.workflow_defs.lock().unwrap_or_else(|e| e.into_inner()).insert(key, def.clone());
+        Ok(def)
+    }
+
+    /// The BPMN text of a deployed version (the latest if `None`), parsed.
     pub async fn workflow_definition(
         &self,
         process_id: &str,
@@ -296,7 +310,7 @@ impl Store {
         env: &dyn Env,
     ) -> std::result::Result<Instance, WorkflowError> {
         let (process_id, version) = self.instance_version(id).await?;
-        let (_, def) = self.workflow_definition(&process_id, Some(version)).await?;
+        let def = self.cached_definition(&process_id, version).await?;
         let mut tx = self.begin().await?;
         let stored = tx.lock_instance(id).await?;
         let completes = match &input {
@@ -396,7 +410,7 @@ impl Store {
             let instance: String = row.try_get("instance_id").map_err(StoreError::from)?;
             let wait: i64 = row.try_get("wait_id").map_err(StoreError::from)?;
             let (process_id, version) = self.instance_version(&instance).await?;
-            let (_, def) = self.workflow_definition(&process_id, Some(version)).await?;
+            let def = self.cached_definition(&process_id, version).await?;
             let mut tx = self.begin().await?;
             let stored = tx.lock_instance(&instance).await?;
             let claimed = sqlx::query(

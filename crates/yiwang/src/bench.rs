@@ -368,3 +368,82 @@ pub async fn catalog(items: usize, rate: u32, seconds: u32, database_url: Option
     store.close().await;
     Ok(figures)
 }
+
+const BENCH_BPMN: &str = include_str!("../../workflow/tests/bpmn/bench_parallel.bpmn");
+
+struct NaturalOnly;
+
+impl yiwang_workflow::engine::Env for NaturalOnly {
+    fn add_working_days(&self, _: Timestamp, _: u32) -> Result<Timestamp, String> {
+        Err("the benchmark process has no working-day timers".into())
+    }
+}
+
+/// `yiwang bench workflow`: instances per second of start → parallel split →
+/// 3 user tasks → join → end, in memory (the pure engine) and persisted on a
+/// throw-away SQLite node (or `database_url`), next to SpiffWorkflow running
+/// the same file in the same run (`scripts/bench_spiff.py`).
+pub async fn workflow(
+    in_memory: usize,
+    persisted: usize,
+    spiff: usize,
+    database_url: Option<String>,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    use yiwang_workflow::engine::{Input, Status, WaitKind, start, step};
+    let def = yiwang_workflow::deploy(BENCH_BPMN, &|_| true)?;
+    let now = Timestamp::now();
+    let mut out = Vec::new();
+
+    let t = Instant::now();
+    for _ in 0..in_memory {
+        let (mut inst, _) = start(&def, serde_json::json!({}), now, &NaturalOnly)?;
+        while let Some(wait) = inst.waits.iter().find(|w| matches!(w.kind, WaitKind::Task { .. })).map(|w| w.id) {
+            inst = step(&def, &inst, Input::CompleteTask { wait, data: serde_json::Value::Null }, now, &NaturalOnly)?.0;
+        }
+        anyhow::ensure!(inst.status == Status::Completed, "instance did not complete");
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let memory_rate = in_memory as f64 / secs;
+    out.push(serde_json::json!({ "name": "yiwang, in memory (pure engine)", "instances": in_memory, "seconds": secs, "per_second": memory_rate }));
+
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::open(&url, &StoreOptions::default(), now).await?;
+    let mut tx = store.begin().await?;
+    tx.deploy_workflow(&def, BENCH_BPMN, "bench", now).await?;
+    tx.commit().await?;
+    let t = Instant::now();
+    for _ in 0..persisted {
+        let id = store.start_workflow("bench_parallel", None, serde_json::json!({}), now, &NaturalOnly).await?;
+        for task in store.open_tasks(&id).await? {
+            let wait = u64::try_from(task.wait_id)?;
+            store.step_workflow(&id, Input::CompleteTask { wait, data: serde_json::Value::Null }, "bench", now, &NaturalOnly).await?;
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    out.push(serde_json::json!({
+        "name": format!("yiwang, persisted ({})", if url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" }),
+        "instances": persisted, "seconds": secs, "per_second": persisted as f64 / secs,
+        "note": "4 transactions per instance: start and 3 task completions"
+    }));
+    store.close().await;
+
+    let file = dir.path().join("bench_parallel.bpmn");
+    std::fs::write(&file, BENCH_BPMN)?;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/bench_spiff.py");
+    let peer = std::process::Command::new("python3").arg(script).arg(&file).arg("bench_parallel").arg(spiff.to_string()).output();
+    match peer {
+        Ok(o) if o.status.success() => {
+            let mut v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+            let rate = v["per_second"].as_f64().unwrap_or(0.0);
+            v["name"] = "SpiffWorkflow (Python, same file, same run)".into();
+            if rate > 0.0 {
+                v["yiwang_in_memory_vs_spiff"] = (memory_rate / rate).into();
+            }
+            out.push(v);
+        }
+        Ok(o) => out.push(serde_json::json!({ "name": "SpiffWorkflow", "error": String::from_utf8_lossy(&o.stderr) })),
+        Err(e) => out.push(serde_json::json!({ "name": "SpiffWorkflow", "error": e.to_string() })),
+    }
+    Ok(out)
+}

@@ -113,6 +113,16 @@ enum BenchCmd {
         #[arg(long, default_value_t = 10)]
         pool: u32,
     },
+    /// Workflow instances per second (parallel split, 3 user tasks, join), in
+    /// memory and persisted, next to SpiffWorkflow on the same file.
+    Workflow {
+        #[arg(long, default_value_t = 100_000)]
+        in_memory: usize,
+        #[arg(long, default_value_t = 2_000)]
+        persisted: usize,
+        #[arg(long, default_value_t = 1_000)]
+        spiff: usize,
+    },
     /// Catalog search at a fixed request rate, service-guide pages and PDFs.
     Catalog {
         /// Published items in the catalog (the demo's, then copies at county agencies).
@@ -262,6 +272,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bench::identity(requests.max(1), concurrency.max(1), logins.max(1), pool.max(1), over.database_url.clone()).await?;
             for f in &figures {
                 println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::Workflow { in_memory, persisted, spiff }) => {
+            for f in bench::workflow(in_memory.max(1), persisted.max(1), spiff.max(1), over.database_url.clone()).await? {
+                println!("{f}");
             }
             Ok(ExitCode::SUCCESS)
         }
