@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use yiwang_catalog::{ItemDoc, ItemStatus, VersionState};
 
 use crate::accounts::audit_rec;
-use crate::{Result, Store, StoreError, Tx, ts};
+use crate::{Result, Store, StoreError, Tx, safe, ts};
 
 /// The head of an item: what the lifecycle checks before acting.
 #[derive(Debug, Clone, Serialize)]
@@ -78,11 +78,6 @@ pub enum ImportOutcome {
     Created,
     Updated,
     Unchanged,
-}
-
-/// Our dynamic SQL is assembled from constants and placeholders only; values are bound.
-fn safe(sql: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(sql)
 }
 
 fn state_of(raw: &str) -> Result<VersionState> {

@@ -230,6 +230,11 @@ impl Tx {
     }
 }
 
+/// Our dynamic SQL is assembled from constants and placeholders only; values are bound.
+pub(crate) fn safe(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}
+
 /// The stored form of a timestamp.
 pub fn ts(t: jiff::Timestamp) -> String {
     // Fixed-width UTC, so lexical order is time order.

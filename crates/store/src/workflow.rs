@@ -15,15 +15,12 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use yiwang_workflow::engine::{self, Effect, EngineError, Env, Input, Instance, Status};
 use yiwang_workflow::{Definition, DeployError};
 
 use crate::accounts::{audit_rec, new_id};
-use crate::{Result, Store, StoreError, Tx, ts};
-
-fn safe(sql: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(sql)
-}
+use crate::{Result, Store, StoreError, Tx, safe, ts};
 
 fn status_code(s: Status) -> &'static str {
     match s {
@@ -88,8 +85,18 @@ pub struct StoredInstance {
     pub state: Instance,
 }
 
-fn decode_state(text: &str) -> Result<Instance> {
-    serde_json::from_str(text).map_err(|e| StoreError::Conflict(format!("stored workflow state does not decode: {e}")))
+const INSTANCE_COLUMNS: &str = "id, process_id, version, revision, state";
+
+/// The one decoder of an instance row (`INSTANCE_COLUMNS`).
+fn stored_instance(row: &AnyRow) -> Result<StoredInstance> {
+    let state: String = row.try_get("state")?;
+    Ok(StoredInstance {
+        id: row.try_get("id")?,
+        process_id: row.try_get("process_id")?,
+        version: row.try_get("version")?,
+        revision: row.try_get("revision")?,
+        state: serde_json::from_str(&state).map_err(|e| StoreError::Conflict(format!("stored workflow state does not decode: {e}")))?,
+    })
 }
 
 impl Tx {
@@ -132,18 +139,12 @@ impl Tx {
 
     async fn lock_instance(&mut self, id: &str) -> Result<StoredInstance> {
         let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
-        let row = sqlx::query(safe(format!("SELECT id, process_id, version, revision, state FROM workflow_instances WHERE id = $1{lock}")))
+        let row = sqlx::query(safe(format!("SELECT {INSTANCE_COLUMNS} FROM workflow_instances WHERE id = $1{lock}")))
             .bind(id)
             .fetch_optional(&mut *self.inner)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("workflow instance {id}")))?;
-        Ok(StoredInstance {
-            id: row.try_get("id")?,
-            process_id: row.try_get("process_id")?,
-            version: row.try_get("version")?,
-            revision: row.try_get("revision")?,
-            state: decode_state(&row.try_get::<String, _>("state")?)?,
-        })
+        stored_instance(&row)
     }
 
     async fn save_instance(&mut self, s: &StoredInstance, state: &Instance, now: Timestamp) -> Result<()> {
@@ -347,18 +348,12 @@ impl Store {
 
     /// The stored state of an instance.
     pub async fn workflow_instance(&self, id: &str) -> Result<StoredInstance> {
-        let row = sqlx::query("SELECT id, process_id, version, revision, state FROM workflow_instances WHERE id = $1")
+        let row = sqlx::query(safe(format!("SELECT {INSTANCE_COLUMNS} FROM workflow_instances WHERE id = $1")))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("workflow instance {id}")))?;
-        Ok(StoredInstance {
-            id: row.try_get("id")?,
-            process_id: row.try_get("process_id")?,
-            version: row.try_get("version")?,
-            revision: row.try_get("revision")?,
-            state: decode_state(&row.try_get::<String, _>("state")?)?,
-        })
+        stored_instance(&row)
     }
 
     /// Open user tasks of an instance, oldest first.

@@ -217,23 +217,11 @@ pub const DEMO_ENTERPRISE_NAME: &str = "杭州一网餐饮有限公司";
 /// role and a sample OIDC relying party.
 async fn seed_identity(store: &Store) -> anyhow::Result<()> {
     let now = jiff::Timestamp::now();
-    let mut agencies = std::collections::HashMap::new();
-    let mut tx = store.begin().await?;
-    for a in AGENCIES {
-        let u = uscc("11", a.division, a.org8)?;
-        tx.upsert_agency(
-            &Agency { uscc: u.as_str().into(), name: a.name.into(), division_code: a.division.into(), level: a.level.into() },
-            "demo",
-            now,
-        )
-        .await?;
-        agencies.insert(a.key, u.as_str().to_string());
-    }
-    tx.commit().await?;
+    seed_agencies(store).await?;
     for (name, body, agency, roles) in STAFF {
         let id = citizen_id(body)?;
-        let agency = agencies.get(agency).ok_or_else(|| anyhow::anyhow!("demo agency {agency}"))?;
-        crate::identity_cli::add_staff(store, &id, name, agency, roles, Some(DEMO_PASSWORD), "demo").await?;
+        let agency = agency_uscc(agency)?;
+        crate::identity_cli::add_staff(store, &id, name, agency.as_str(), roles, Some(DEMO_PASSWORD), "demo").await?;
     }
     let mut tx = store.begin().await?;
     let mut accounts = Vec::new();
