@@ -649,12 +649,15 @@ pub struct Simulation {
 /// (lowest wait first) with `decisions[node id]` as its data, where a list
 /// gives each successive completion of that node its own entry (multi-instance
 /// instances, or rounds of a loop); handler calls and messages are answered
-/// the same way; when only timers remain, time jumps to the earliest. This is
-/// how a process is checked before it goes live.
+/// the same way; when only timers remain, time jumps to the earliest. Tasks
+/// named in `hold` are left open while anything else can happen, so the
+/// timers on their boundaries fire first (an overdue task); they are completed
+/// last. This is how a process is checked before it goes live.
 pub fn simulate(
     def: &Definition,
     data: Value,
     decisions: &serde_json::Map<String, Value>,
+    hold: &[String],
     now: Timestamp,
     env: &dyn Env,
 ) -> Result<Simulation, EngineError> {
@@ -675,12 +678,15 @@ pub fn simulate(
         if inst.status != Status::Running {
             return Ok(Simulation { status: inst.status, trace: inst.trace, data: inst.data, ended_at: now });
         }
-        let pick = |pred: &dyn Fn(&WaitKind) -> bool| inst.waits.iter().filter(|w| pred(&w.kind)).min_by_key(|w| w.id).cloned();
-        let input = if let Some(w) = pick(&|k| matches!(k, WaitKind::Task { .. })) {
+        let pick = |pred: &dyn Fn(&WaitKind) -> bool, held: bool| {
+            inst.waits.iter().filter(|w| pred(&w.kind) && hold.contains(&w.node) == held).min_by_key(|w| w.id).cloned()
+        };
+        let is_task = |k: &WaitKind| matches!(k, WaitKind::Task { .. });
+        let input = if let Some(w) = pick(&is_task, false) {
             Input::CompleteTask { wait: w.id, data: decision(&w.node) }
-        } else if let Some(w) = pick(&|k| matches!(k, WaitKind::Handler)) {
+        } else if let Some(w) = pick(&|k| matches!(k, WaitKind::Handler), false) {
             Input::HandlerDone { wait: w.id, data: decision(&w.node) }
-        } else if let Some(w) = pick(&|k| matches!(k, WaitKind::Message { .. })) {
+        } else if let Some(w) = pick(&|k| matches!(k, WaitKind::Message { .. }), false) {
             let WaitKind::Message { name } = &w.kind else { return Err(EngineError::NoSuchWait) };
             Input::Message { name: name.clone(), data: decision(&w.node) }
         } else {
@@ -692,11 +698,14 @@ pub fn simulate(
                     _ => None,
                 })
                 .min();
-            let Some((due, wait)) = earliest else {
-                return Err(incident(&def.process_id, "the instance waits for nothing it can be given"));
-            };
-            now = now.max(due);
-            Input::TimerFired { wait }
+            match (earliest, pick(&is_task, true)) {
+                (Some((due, wait)), _) => {
+                    now = now.max(due);
+                    Input::TimerFired { wait }
+                }
+                (None, Some(w)) => Input::CompleteTask { wait: w.id, data: decision(&w.node) },
+                (None, None) => return Err(incident(&def.process_id, "the instance waits for nothing it can be given")),
+            }
         };
         inst = step(def, &inst, input, now, env)?.0;
     }

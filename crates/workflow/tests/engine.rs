@@ -150,7 +150,7 @@ fn simulate_runs_to_the_end_with_the_given_decisions() {
     let mut decisions = serde_json::Map::new();
     decisions.insert("countersign".into(), json!([{ "score": 50 }, { "score": 60 }, { "score": 70 }]));
     decisions.insert("wait_report".into(), json!({ "approved": true }));
-    let sim = yiwang_workflow::engine::simulate(&d, json!({}), &decisions, friday(), &Weekdays).unwrap();
+    let sim = yiwang_workflow::engine::simulate(&d, json!({}), &decisions, &[], friday(), &Weekdays).unwrap();
     assert_eq!(sim.status, Status::Completed);
     assert_eq!(sim.data["score"], 70, "the last countersign's data wins");
     assert_eq!(sim.trace.first().map(String::as_str), Some("start"));
@@ -159,7 +159,7 @@ fn simulate_runs_to_the_end_with_the_given_decisions() {
     assert_eq!(sim.ended_at.to_string(), "2026-11-25T09:00:00Z", "time jumped to the 公示期 timer");
     // Without approval the default flow ends it.
     decisions.insert("wait_report".into(), json!({ "approved": false }));
-    let sim = yiwang_workflow::engine::simulate(&d, json!({}), &decisions, friday(), &Weekdays).unwrap();
+    let sim = yiwang_workflow::engine::simulate(&d, json!({}), &decisions, &[], friday(), &Weekdays).unwrap();
     assert_eq!((sim.status, sim.trace.last().map(String::as_str)), (Status::Terminated, Some("refused")));
 }
 
