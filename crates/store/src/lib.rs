@@ -11,6 +11,7 @@ mod node;
 mod oidc;
 mod sessions;
 mod workflow;
+mod workflow_handlers;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub use node::{NodeInfo, NodeRegion};
 pub use oidc::*;
 pub use sessions::{CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
 pub use workflow::{OpenTask, StoredInstance, WorkflowError};
+pub use workflow_handlers::{Handler, HandlerCall, HandlerFuture, HandlerRound, Handlers};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

@@ -81,11 +81,12 @@ pub struct StoredInstance {
     pub id: String,
     pub process_id: String,
     pub version: i64,
+    pub business_key: Option<String>,
     pub revision: i64,
     pub state: Instance,
 }
 
-const INSTANCE_COLUMNS: &str = "id, process_id, version, revision, state";
+const INSTANCE_COLUMNS: &str = "id, process_id, version, business_key, revision, state";
 
 /// The one decoder of an instance row (`INSTANCE_COLUMNS`).
 fn stored_instance(row: &AnyRow) -> Result<StoredInstance> {
@@ -94,6 +95,7 @@ fn stored_instance(row: &AnyRow) -> Result<StoredInstance> {
         id: row.try_get("id")?,
         process_id: row.try_get("process_id")?,
         version: row.try_get("version")?,
+        business_key: row.try_get("business_key")?,
         revision: row.try_get("revision")?,
         state: serde_json::from_str(&state).map_err(|e| StoreError::Conflict(format!("stored workflow state does not decode: {e}")))?,
     })
@@ -231,16 +233,40 @@ impl Tx {
 }
 
 impl Store {
+    fn cached(&self, process_id: &str, version: i64) -> Option<Arc<Definition>> {
+        self.workflow_defs.lock().unwrap_or_else(|e| e.into_inner()).get(&(process_id.to_string(), version)).cloned()
+    }
+
+    fn cache(&self, process_id: &str, version: i64, def: Definition) -> Arc<Definition> {
+        let def = Arc::new(def);
+        self.workflow_defs.lock().unwrap_or_else(|e| e.into_inner()).insert((process_id.to_string(), version), def.clone());
+        def
+    }
+
     /// A deployed version, parsed once per process and then cached.
-    async fn cached_definition(&self, process_id: &str, version: i64) -> std::result::Result<Arc<Definition>, WorkflowError> {
-        let key = (process_id.to_string(), version);
-        if let Some(d) = self.workflow_defs.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return Ok(d.clone());
+    pub(crate) async fn cached_definition(&self, process_id: &str, version: i64) -> std::result::Result<Arc<Definition>, WorkflowError> {
+        if let Some(d) = self.cached(process_id, version) {
+            return Ok(d);
         }
         let (_, def) = self.workflow_definition(process_id, Some(version)).await?;
-        let def = Arc::new(def);
-        self.workflow_defs.lock().unwrap_or_else(|e| e.into_inner()).insert(key, def.clone());
-        Ok(def)
+        Ok(self.cache(process_id, version, def))
+    }
+
+    /// The same, read through a transaction's own connection on a cache miss
+    /// (a pool read while holding a transaction could wait on itself).
+    async fn definition_in(&self, tx: &mut Tx, process_id: &str, version: i64) -> std::result::Result<Arc<Definition>, WorkflowError> {
+        if let Some(d) = self.cached(process_id, version) {
+            return Ok(d);
+        }
+        let row = sqlx::query("SELECT bpmn FROM workflow_definitions WHERE process_id = $1 AND version = $2")
+            .bind(process_id)
+            .bind(version)
+            .fetch_optional(&mut *tx.inner)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| StoreError::NotFound(format!("workflow {process_id} version {version}")))?;
+        let bpmn: String = row.try_get("bpmn").map_err(StoreError::from)?;
+        Ok(self.cache(process_id, version, yiwang_workflow::deploy(&bpmn, &|_| true)?))
     }
 
     /// The BPMN text of a deployed version (the latest if `None`), parsed.
@@ -278,7 +304,15 @@ impl Store {
         now: Timestamp,
         env: &dyn Env,
     ) -> std::result::Result<String, WorkflowError> {
-        let (version, def) = self.workflow_definition(process_id, None).await?;
+        let version: i64 = sqlx::query("SELECT MAX(version) AS v FROM workflow_definitions WHERE process_id = $1")
+            .bind(process_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from)?
+            .try_get::<Option<i64>, _>("v")
+            .map_err(StoreError::from)?
+            .ok_or_else(|| StoreError::NotFound(format!("workflow {process_id}")))?;
+        let def = self.cached_definition(process_id, version).await?;
         let (state, effects) = engine::start(&def, data, now, env)?;
         let id = new_id("wfi");
         let text = serde_json::to_string(&state).map_err(|e| StoreError::Conflict(e.to_string()))?;
@@ -310,10 +344,9 @@ impl Store {
         now: Timestamp,
         env: &dyn Env,
     ) -> std::result::Result<Instance, WorkflowError> {
-        let (process_id, version) = self.instance_version(id).await?;
-        let def = self.cached_definition(&process_id, version).await?;
         let mut tx = self.begin().await?;
         let stored = tx.lock_instance(id).await?;
+        let def = self.definition_in(&mut tx, &stored.process_id, stored.version).await?;
         let completes = match &input {
             Input::CompleteTask { wait, .. } | Input::HandlerDone { wait, .. } => Some(*wait),
             _ => None,
@@ -335,15 +368,6 @@ impl Store {
         tx.apply_effects(id, &effects, now).await?;
         tx.commit().await?;
         Ok(state)
-    }
-
-    async fn instance_version(&self, id: &str) -> Result<(String, i64)> {
-        let row = sqlx::query("SELECT process_id, version FROM workflow_instances WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("workflow instance {id}")))?;
-        Ok((row.try_get("process_id")?, row.try_get("version")?))
     }
 
     /// The stored state of an instance.
@@ -404,10 +428,9 @@ impl Store {
         for row in due {
             let instance: String = row.try_get("instance_id").map_err(StoreError::from)?;
             let wait: i64 = row.try_get("wait_id").map_err(StoreError::from)?;
-            let (process_id, version) = self.instance_version(&instance).await?;
-            let def = self.cached_definition(&process_id, version).await?;
             let mut tx = self.begin().await?;
             let stored = tx.lock_instance(&instance).await?;
+            let def = self.definition_in(&mut tx, &stored.process_id, stored.version).await?;
             let claimed = sqlx::query(
                 "UPDATE workflow_timers SET fired_at = $1, fired_by = $2 WHERE instance_id = $3 AND wait_id = $4 AND fired_at IS NULL AND cancelled_at IS NULL",
             )

@@ -1,12 +1,13 @@
 //! Workflow persistence on both backends: versioned deployment, an instance
 //! that survives a restart in the middle and completes, running instances
 //! staying on their version, and each timer firing exactly once when several
-//! workers race.
+//! workers race; service-task handlers run by the worker, retried after a
+//! failure, and refused at deployment when nobody registered them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use jiff::Timestamp;
 use serde_json::json;
-use yiwang_store::{Store, StoreOptions};
+use yiwang_store::{Handler, HandlerCall, HandlerFuture, HandlerRound, Handlers, Store, StoreOptions, WorkflowError};
 use yiwang_testkit::both_backends;
 use yiwang_workflow::engine::{Env, Input, Status};
 
@@ -56,11 +57,7 @@ fn friday() -> Timestamp {
 }
 
 async fn deploy(store: &Store, text: &str) -> i64 {
-    let def = yiwang_workflow::deploy(text, &|_| true).unwrap();
-    let mut tx = store.begin().await.unwrap();
-    let v = tx.deploy_workflow(&def, text, "editor", friday()).await.unwrap();
-    tx.commit().await.unwrap();
-    v
+    store.deploy_bpmn(text, &Handlers::default(), "editor", friday()).await.unwrap().1
 }
 
 async fn complete(store: &Store, id: &str, node: &str) {
@@ -133,4 +130,109 @@ both_backends!(each_timer_fires_once_when_workers_race, |db| {
         assert_eq!(db.store.open_tasks(id).await.unwrap().len(), 1);
     }
     assert_eq!(db.store.fire_due_timers("w9", tuesday, 100, &Weekdays).await.unwrap(), 0);
+});
+
+const SERVICE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:yiwang="https://yiwang.example/bpmn" id="d">
+  <bpmn:process id="lookup" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:serviceTask id="fetch" name="调取证照" yiwang:handler="license.fetch" />
+    <bpmn:exclusiveGateway id="found" default="f_ask" />
+    <bpmn:userTask id="ask" name="请申请人提交" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fetch" />
+    <bpmn:sequenceFlow id="f2" sourceRef="fetch" targetRef="found" />
+    <bpmn:sequenceFlow id="f_end" sourceRef="found" targetRef="end"><bpmn:conditionExpression>license_no != None</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_ask" sourceRef="found" targetRef="ask" />
+    <bpmn:sequenceFlow id="f3" sourceRef="ask" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+/// Fails its first `fail_first` calls, then answers with a license number
+/// derived from the case data.
+struct FetchLicense {
+    fail_first: i64,
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Handler for FetchLicense {
+    fn call<'a>(&'a self, _: &'a Store, call: &'a HandlerCall) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if call.attempt <= self.fail_first {
+                return Err(format!("license library unreachable (attempt {})", call.attempt));
+            }
+            assert_eq!((call.node.as_str(), call.node_name.as_str(), call.business_key.as_deref()), ("fetch", "调取证照", Some("case-9")));
+            Ok(json!({ "license_no": format!("L-{}", call.data["holder"].as_str().unwrap_or("?")) }))
+        })
+    }
+}
+
+both_backends!(service_tasks_run_registered_handlers_and_retry_after_failure, |db| {
+    // A model naming a handler nobody registered is refused, naming the element.
+    match db.store.deploy_bpmn(SERVICE, &Handlers::default(), "editor", friday()).await {
+        Err(WorkflowError::Deploy(e)) => {
+            assert_eq!(e.problems.iter().map(|p| (p.element.as_str(), p.reason)).collect::<Vec<_>>(), [("fetch", "unknown_handler")]);
+        }
+        other => panic!("deployed without its handler: {:?}", other.map(|_| ())),
+    }
+    assert!(db.store.workflow_definition("lookup", None).await.is_err(), "nothing deployed");
+
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut handlers = Handlers::default();
+    handlers.register("license.fetch", FetchLicense { fail_first: 1, calls: calls.clone() });
+    assert_eq!(db.store.deploy_bpmn(SERVICE, &handlers, "editor", friday()).await.unwrap(), ("lookup".to_string(), 1));
+    let id = db.store.start_workflow("lookup", Some("case-9"), json!({ "holder": "张三" }), friday(), &Weekdays).await.unwrap();
+
+    // First try fails and is rescheduled: not retried before its back-off.
+    let round = db.store.run_due_handlers("w1", &handlers, friday(), 10, &Weekdays).await.unwrap();
+    assert_eq!(round, HandlerRound { completed: 0, failed: 1 });
+    let round = db.store.run_due_handlers("w1", &handlers, friday() + jiff::SignedDuration::from_secs(1), 10, &Weekdays).await.unwrap();
+    assert_eq!(round, HandlerRound::default());
+    assert_eq!(db.store.workflow_instance(&id).await.unwrap().state.status, Status::Running);
+
+    // After the back-off the second try succeeds; its answer drives the gateway.
+    let later = friday() + jiff::SignedDuration::from_mins(1);
+    let round = db.store.run_due_handlers("w2", &handlers, later, 10, &Weekdays).await.unwrap();
+    assert_eq!(round, HandlerRound { completed: 1, failed: 0 });
+    let done = db.store.workflow_instance(&id).await.unwrap().state;
+    assert_eq!(done.status, Status::Completed);
+    assert_eq!(done.data["license_no"], "L-张三");
+    assert_eq!(done.trace, ["start", "fetch", "found", "end"]);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // A completed call is never run again.
+    assert_eq!(
+        db.store.run_due_handlers("w1", &handlers, later + jiff::SignedDuration::from_hours(2), 10, &Weekdays).await.unwrap(),
+        HandlerRound::default()
+    );
+});
+
+both_backends!(each_handler_call_runs_once_when_workers_race, |db| {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut handlers = Handlers::default();
+    handlers.register("license.fetch", FetchLicense { fail_first: 0, calls: calls.clone() });
+    db.store.deploy_bpmn(SERVICE, &handlers, "editor", friday()).await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        ids.push(db.store.start_workflow("lookup", Some("case-9"), json!({ "holder": "李四" }), friday(), &Weekdays).await.unwrap());
+    }
+    // Four workers, each with its own connection pool, as separate processes would be.
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let (url, handlers) = (db.url.clone(), handlers.clone());
+        workers.push(tokio::spawn(async move {
+            let store = Store::open(&url, &StoreOptions::default(), friday()).await.unwrap();
+            let round = store.run_due_handlers(&format!("w{w}"), &handlers, friday(), 100, &Weekdays).await.unwrap();
+            store.close().await;
+            round.completed
+        }));
+    }
+    let mut completed = 0;
+    for w in workers {
+        completed += w.await.unwrap();
+    }
+    assert_eq!((completed, calls.load(std::sync::atomic::Ordering::SeqCst)), (8, 8), "each call ran and completed exactly once");
+    for id in &ids {
+        assert_eq!(db.store.workflow_instance(id).await.unwrap().state.status, Status::Completed);
+    }
 });

@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod pages;
 pub mod routes;
 pub mod settings;
+pub mod workflow;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -41,6 +42,8 @@ struct Inner {
     store: Store,
     identity: Arc<IdentityRuntime>,
     catalog: catalog::CatalogRuntime,
+    /// Service-task handlers: deployment checks models against them.
+    handlers: yiwang_store::Handlers,
     metrics: PrometheusHandle,
     started: Instant,
 }
@@ -52,6 +55,7 @@ impl AppState {
                 store,
                 identity,
                 catalog: catalog::CatalogRuntime::new(),
+                handlers: workflow::builtin_handlers(),
                 metrics: metrics_handle(),
                 started: Instant::now(),
             }),
@@ -60,6 +64,10 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    pub fn handlers(&self) -> &yiwang_store::Handlers {
+        &self.inner.handlers
     }
 
     pub fn identity(&self) -> &IdentityRuntime {

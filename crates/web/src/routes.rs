@@ -10,7 +10,7 @@ use yiwang_identity::{Access, Role};
 
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
-use crate::{AppState, api, catalog, catalog_pages, federation, identity_api, oidc, pages};
+use crate::{AppState, api, catalog, catalog_pages, federation, identity_api, oidc, pages, workflow};
 
 /// One route and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +117,10 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/console/catalog/{code}/edit", Staff(EDITOR), get(catalog_pages::console_edit_form)),
         def("POST", "/console/catalog/{code}/edit", Staff(EDITOR), post(catalog_pages::console_edit_save)),
         def("GET", "/console/catalog/{code}/diff", Staff(CATALOG_STAFF), get(catalog_pages::console_diff)),
+        // Workflow: node administrators deploy; staff read and simulate.
+        def("POST", "/api/v1/workflows", Staff(ADMIN), post(workflow::deploy_api)),
+        def("POST", "/api/v1/workflows/simulate", Staff(ANY_STAFF), post(workflow::simulate_api)),
+        def("GET", "/api/v1/workflows/{process_id}", Staff(ANY_STAFF), get(workflow::definition_api)),
     ]
 }
 

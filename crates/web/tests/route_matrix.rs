@@ -510,7 +510,30 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Body_::None,
             only(&[P::Editor, P::CatalogReviewer], 200, 403),
         ),
+        // Only node administrators deploy (this body is not BPMN: 422); any staff may simulate or read.
+        c("POST", "/api/v1/workflows", "/api/v1/workflows", Body_::Json(serde_json::json!("<not-bpmn/>")), only(&[P::Admin], 422, 403)),
+        c(
+            "POST",
+            "/api/v1/workflows/simulate",
+            "/api/v1/workflows/simulate",
+            Body_::Json(serde_json::json!({ "bpmn": MINIMAL_BPMN })),
+            Box::new(|p| staff_or(p, 200)),
+        ),
+        c("GET", "/api/v1/workflows/{process_id}", "/api/v1/workflows/none", Body_::None, Box::new(|p| staff_or(p, 404))),
     ]
+}
+
+const MINIMAL_BPMN: &str = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="p" isExecutable="true"><startEvent id="s"/><endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="e"/></process></definitions>"#;
+
+/// Staff get `ok`; others are refused (401 anonymous, 403 signed in).
+fn staff_or(p: P, ok: u16) -> u16 {
+    if p == P::Anon {
+        401
+    } else if staff(p) {
+        ok
+    } else {
+        403
+    }
 }
 
 async fn run_matrix(backend: TestBackend) {

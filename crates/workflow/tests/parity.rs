@@ -75,16 +75,31 @@ fn the_corpus_runs_the_same_in_spiffworkflow_and_yiwang() {
         for n in &def.nodes {
             kinds.insert(match &n.kind {
                 NodeKind::EndEvent { terminate: true } => "terminate end".to_string(),
-                NodeKind::UserTask { multi: Some(m), .. } => format!("multi-instance ({})", if m.sequential { "sequential" } else { "parallel" }),
+                NodeKind::UserTask { multi: Some(m), .. } => {
+                    format!("multi-instance ({})", if m.sequential { "sequential" } else { "parallel" })
+                }
                 NodeKind::BoundaryTimer { interrupting, .. } => format!("boundary timer (interrupting {interrupting})"),
                 k => serde_json::to_value(k).unwrap()["type"].as_str().unwrap().to_string(),
             });
         }
     }
     let expected = [
-        "start_event", "end_event", "terminate end", "user_task", "multi-instance (parallel)", "multi-instance (sequential)",
-        "service_task", "receive_task", "message_catch", "timer_catch", "exclusive_gateway", "inclusive_gateway",
-        "parallel_gateway", "sub_process", "boundary timer (interrupting true)", "boundary timer (interrupting false)",
+        "start_event",
+        "end_event",
+        "terminate end",
+        "user_task",
+        "multi-instance (parallel)",
+        "multi-instance (sequential)",
+        "service_task",
+        "receive_task",
+        "message_catch",
+        "timer_catch",
+        "exclusive_gateway",
+        "inclusive_gateway",
+        "parallel_gateway",
+        "sub_process",
+        "boundary timer (interrupting true)",
+        "boundary timer (interrupting false)",
     ];
     for k in expected {
         assert!(kinds.contains(k), "the corpus has no {k}: {kinds:?}");

@@ -409,9 +409,7 @@ pub async fn workflow(
     let dir = tempfile::tempdir()?;
     let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = Store::open(&url, &StoreOptions::default(), now).await?;
-    let mut tx = store.begin().await?;
-    tx.deploy_workflow(&def, BENCH_BPMN, "bench", now).await?;
-    tx.commit().await?;
+    store.deploy_bpmn(BENCH_BPMN, &yiwang_store::Handlers::default(), "bench", now).await?;
     let t = Instant::now();
     for _ in 0..persisted {
         let id = store.start_workflow("bench_parallel", None, serde_json::json!({}), now, &NaturalOnly).await?;

@@ -91,7 +91,7 @@ enum Cmd {
     /// The item catalog (事项目录): import, export, once-only analysis.
     #[command(subcommand)]
     Catalog(catalog_cli::CatalogCmd),
-    /// Workflow (BPMN): simulate a process before it goes live.
+    /// Workflow (BPMN): simulate a process before it goes live; deploy it.
     #[command(subcommand)]
     Workflow(workflow_cli::WorkflowCmd),
     /// Benchmarks against a throw-away node (build with --release).
@@ -296,6 +296,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (cfg, _) = config::load(&over, &env)?;
             identity_cli::base(c, &open_store(&cfg).await?).await
         }
+        Cmd::Workflow(workflow_cli::WorkflowCmd::Deploy { file }) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            workflow_cli::deploy(&file, &open_store(&cfg).await?).await
+        }
         Cmd::Workflow(c) => workflow_cli::run(c),
         Cmd::Catalog(c) => {
             let (cfg, _) = config::load(&over, &env)?;
@@ -404,7 +408,15 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     let dispatcher =
         tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
     let state = yiwang_web::AppState::new(store.clone(), identity);
+    // Timers and service-task handlers; several processes may share one database.
+    let worker = tokio::spawn(yiwang_web::workflow::run_worker(
+        store.clone(),
+        state.handlers().clone(),
+        format!("{}:{}", addr, std::process::id()),
+        std::time::Duration::from_secs(1),
+    ));
     yiwang_web::serve(listener, state, stop).await?;
+    worker.abort();
     dispatcher.abort();
     store.close().await;
     tracing::info!("stopped");

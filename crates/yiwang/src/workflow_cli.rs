@@ -1,4 +1,4 @@
-//! `yiwang workflow simulate FILE.bpmn [--data JSON] [--decisions JSON]`.
+//! `yiwang workflow simulate FILE.bpmn [--data JSON] [--decisions JSON] [--hold IDS]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,10 +22,18 @@ pub enum WorkflowCmd {
         /// gives each instance of a multi-instance task its own entry).
         #[arg(long, default_value = "{}")]
         decisions: String,
+        /// Task ids to leave open while anything else can happen, so that
+        /// their boundary timers fire first (an overdue task), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        hold: Vec<String>,
         /// Simulated start time (RFC 3339); default now.
         #[arg(long)]
         at: Option<String>,
     },
+    /// Deploy a BPMN file to this node's database: a new version unless it
+    /// equals the latest; running instances stay on their version. A model
+    /// with problems is refused with every offending element id.
+    Deploy { file: PathBuf },
 }
 
 fn object(flag: &str, text: &str) -> Result<serde_json::Map<String, Value>, String> {
@@ -36,11 +44,32 @@ fn object(flag: &str, text: &str) -> Result<serde_json::Map<String, Value>, Stri
     }
 }
 
+fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+pub async fn deploy(file: &std::path::Path, store: &yiwang_store::Store) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("打开 / opening {}", file.display()))?;
+    match store.deploy_bpmn(&text, &yiwang_web::workflow::builtin_handlers(), "cli", jiff::Timestamp::now()).await {
+        Ok((process_id, version)) => {
+            print_json(&serde_json::json!({ "ok": true, "process_id": process_id, "version": version }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(yiwang_store::WorkflowError::Deploy(e)) => {
+            print_json(&serde_json::json!({ "ok": false, "code": "workflow.invalid", "problems": e.problems }));
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn run(cmd: WorkflowCmd) -> anyhow::Result<ExitCode> {
-    let WorkflowCmd::Simulate { file, data, decisions, at } = cmd;
+    let WorkflowCmd::Simulate { file, data, decisions, hold, at } = cmd else {
+        anyhow::bail!("this workflow command needs the database");
+    };
     let text = std::fs::read_to_string(&file).with_context(|| format!("打开 / opening {}", file.display()))?;
     let invalid = |v: Value| {
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        print_json(&v);
         Ok(ExitCode::from(1))
     };
     let (data, decisions) = match (object("data", &data), object("decisions", &decisions)) {
@@ -52,14 +81,15 @@ pub fn run(cmd: WorkflowCmd) -> anyhow::Result<ExitCode> {
         Some(Ok(t)) => t,
         Some(Err(e)) => return invalid(serde_json::json!({ "ok": false, "error": format!("--at: {e}") })),
     };
-    // The bundled handler registry is empty until case handling registers its own;
-    // simulation answers every handler call, so any name is accepted here.
-    let def = match yiwang_workflow::deploy(&text, &|_| true) {
+    // Simulation answers every handler call itself, but a model naming a
+    // handler this node lacks would not deploy, so it does not simulate either.
+    let handlers = yiwang_web::workflow::builtin_handlers();
+    let def = match yiwang_workflow::deploy(&text, &|h| handlers.knows(h)) {
         Ok(d) => d,
         Err(e) => return invalid(serde_json::json!({ "ok": false, "code": "workflow.invalid", "problems": e.problems })),
     };
     let calendar = yiwang_calendar::Calendar::bundled()?;
-    match simulate(&def, data, &decisions, now, &CalendarEnv(&calendar)) {
+    match simulate(&def, data, &decisions, &hold, now, &CalendarEnv(&calendar)) {
         Ok(sim) => {
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "ok": true, "process": def.process_id, "simulation": sim }))?);
             Ok(ExitCode::SUCCESS)

@@ -1,4 +1,4 @@
-//! `yiwang workflow simulate` on the workflow crate's modeler files.
+//! `yiwang workflow simulate` and `deploy` on the workflow crate's modeler files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
@@ -38,11 +38,37 @@ fn simulate_prints_the_trace_and_refuses_a_broken_model() {
     let (code, v) = simulate(&[&bpmn("broken.bpmn")]);
     assert_eq!(code, Some(1));
     let ids: Vec<&str> = v["problems"].as_array().unwrap().iter().map(|p| p["element"].as_str().unwrap()).collect();
-    for id in ["script", "gw", "orphan", "no_handler", "wait", "s7"] {
+    for id in ["script", "gw", "orphan", "call_tax", "no_handler", "wait", "s7"] {
         assert!(ids.contains(&id), "{id} not named: {v:#}");
     }
 
     let (code, v) = simulate(&[&approval, "--data", "[1]"]);
     assert_eq!(code, Some(1));
     assert!(v["error"].as_str().unwrap().contains("--data"));
+}
+
+fn deploy(dir: &std::path::Path, file: &str) -> (Option<i32>, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_yiwang"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["workflow", "deploy", file])
+        .env_remove("YIWANG_CONFIG")
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), v)
+}
+
+#[test]
+fn deploy_versions_a_model_and_refuses_a_broken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let approval = bpmn("approval.bpmn");
+    let (code, v) = deploy(dir.path(), &approval);
+    assert_eq!((code, v["process_id"].as_str(), v["version"].as_i64()), (Some(0), Some("food_license"), Some(1)), "{v:#}");
+    let (_, v) = deploy(dir.path(), &approval);
+    assert_eq!(v["version"].as_i64(), Some(1), "the same text is the same version");
+    let (code, v) = deploy(dir.path(), &bpmn("broken.bpmn"));
+    assert_eq!((code, v["code"].as_str()), (Some(1), Some("workflow.invalid")), "{v:#}");
+    // call_tax names a handler this node does not have.
+    assert!(v["problems"].as_array().unwrap().iter().any(|p| p["element"] == "call_tax" && p["reason"] == "unknown_handler"), "{v:#}");
 }

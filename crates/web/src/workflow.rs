@@ -1,0 +1,162 @@
+//! The workflow engine inside a running node: the built-in service-task
+//! handlers, the worker loop that fires due timers and runs handler calls,
+//! and the deploy / read / simulate API.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use yiwang_store::{Handler, HandlerCall, HandlerFuture, Handlers, Store, WorkflowError};
+use yiwang_workflow::engine::{CalendarEnv, simulate};
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, WebError};
+
+/// `notify`: tells the applicant that the case reached this step, through the
+/// message outbox. The case data names the channel and recipient:
+/// `{"notify": {"channel": "sms", "recipient": "13800000000"}}`.
+struct Notify;
+
+impl Handler for Notify {
+    fn call<'a>(&'a self, store: &'a Store, call: &'a HandlerCall) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let field = |name: &str| call.data.get("notify").and_then(|n| n.get(name)).and_then(Value::as_str).map(str::to_string);
+            let (Some(channel), Some(recipient)) = (field("channel"), field("recipient")) else {
+                return Err("case data has no notify.channel and notify.recipient".to_string());
+            };
+            let case = call.business_key.as_deref().unwrap_or(&call.instance_id);
+            let step = if call.node_name.is_empty() { &call.node } else { &call.node_name };
+            let body = format!("您的办件 {case} 已进入“{step}”环节。/ Your case {case} has reached the step \"{step}\".");
+            let now = jiff::Timestamp::now();
+            let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+            tx.enqueue_message(&channel, &recipient, "办件进度通知 / case progress", &body, now).await.map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())?;
+            Ok(json!({}))
+        })
+    }
+}
+
+/// `record`: writes the step into the audit chain (留痕) with the case data's
+/// keys, not its values (which may be personal data).
+struct Record;
+
+impl Handler for Record {
+    fn call<'a>(&'a self, store: &'a Store, call: &'a HandlerCall) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let keys: Vec<&String> = call.data.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+            let record = yiwang_audit::AuditRecord {
+                at: yiwang_store::ts(jiff::Timestamp::now()),
+                actor: "workflow".into(),
+                action: "workflow.recorded".into(),
+                object_type: "workflow_instance".into(),
+                object_id: call.instance_id.clone(),
+                reason: String::new(),
+                data: json!({ "node": call.node, "business_key": call.business_key, "data_keys": keys }).to_string(),
+            };
+            store.audit(record).await.map_err(|e| e.to_string())?;
+            Ok(json!({}))
+        })
+    }
+}
+
+/// The handlers every node has. Case handling adds its own.
+pub fn builtin_handlers() -> Handlers {
+    let mut h = Handlers::default();
+    h.register("notify", Notify).register("record", Record);
+    h
+}
+
+/// One pass of the worker: fire due timers, then run due handler calls.
+pub async fn work_once(store: &Store, handlers: &Handlers, worker: &str) -> Result<(usize, usize), WorkflowError> {
+    let calendar = store.load_calendar().await?;
+    let env = CalendarEnv(&calendar);
+    let now = jiff::Timestamp::now();
+    let fired = store.fire_due_timers(worker, now, 100, &env).await?;
+    let round = store.run_due_handlers(worker, handlers, now, 100, &env).await?;
+    Ok((fired, round.completed))
+}
+
+/// Run the worker until the task is dropped, polling every `every`. Several
+/// processes may run it against one PostgreSQL: timers and handler calls are
+/// claimed with row locks.
+pub async fn run_worker(store: Store, handlers: Handlers, worker: String, every: Duration) {
+    loop {
+        match work_once(&store, &handlers, &worker).await {
+            Ok((0, 0)) => {}
+            Ok((fired, handled)) => tracing::debug!(fired, handled, "workflow worker"),
+            Err(e) => tracing::warn!(error = %e, "workflow worker round failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+fn invalid(e: WorkflowError) -> ApiError {
+    match &e {
+        WorkflowError::Deploy(d) => {
+            let problems = json!({ "problems": d.problems });
+            ApiError::from(e).with_detail(problems)
+        }
+        _ => ApiError::from(e),
+    }
+}
+
+/// `POST /api/v1/workflows`: deploy BPMN XML (the request body). 201 with the
+/// version; 422 `workflow.invalid` listing every offending element.
+pub async fn deploy_api(State(state): State<AppState>, auth: Auth, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let (process_id, version) =
+        state.store().deploy_bpmn(&body, state.handlers(), &p.account_id, jiff::Timestamp::now()).await.map_err(invalid)?;
+    Ok((StatusCode::CREATED, Json(json!({ "process_id": process_id, "version": version }))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionQuery {
+    pub version: Option<i64>,
+}
+
+/// `GET /api/v1/workflows/{process_id}[?version=N]`: a deployed version
+/// (the latest by default) as its parsed nodes and flows.
+pub async fn definition_api(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(process_id): Path<String>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Response, ApiError> {
+    auth.require()?;
+    let (version, def) = state.store().workflow_definition(&process_id, q.version).await?;
+    Ok(Json(json!({ "process_id": process_id, "version": version, "definition": def })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SimulateBody {
+    pub bpmn: String,
+    #[serde(default)]
+    pub data: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub decisions: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub hold: Vec<String>,
+    /// Simulated start (RFC 3339); now by default.
+    pub at: Option<String>,
+}
+
+/// `POST /api/v1/workflows/simulate`: what `yiwang workflow simulate` does,
+/// against this node's handlers and holiday calendar; nothing is stored.
+pub async fn simulate_api(State(state): State<AppState>, auth: Auth, Json(body): Json<SimulateBody>) -> Result<Response, ApiError> {
+    auth.require()?;
+    let at = match body.at.as_deref().map(str::parse::<jiff::Timestamp>) {
+        None => jiff::Timestamp::now(),
+        Some(Ok(t)) => t,
+        Some(Err(e)) => return Err(WebError::BadParam { name: "at", detail: e.to_string() }.into()),
+    };
+    let handlers = state.handlers();
+    let def = yiwang_workflow::deploy(&body.bpmn, &|h| handlers.knows(h)).map_err(|e| invalid(e.into()))?;
+    let calendar = state.store().load_calendar().await?;
+    let sim = simulate(&def, Value::Object(body.data), &body.decisions, &body.hold, at, &CalendarEnv(&calendar))?;
+    Ok(Json(json!({ "process_id": def.process_id, "simulation": sim })).into_response())
+}
