@@ -30,6 +30,12 @@ fn status_code(s: Status) -> &'static str {
     }
 }
 
+/// Back-off after the n-th failed try of a timer or handler call: 5 s, 10 s,
+/// 20 s … capped at an hour.
+pub(crate) fn backoff(attempts: i64) -> jiff::SignedDuration {
+    jiff::SignedDuration::from_secs((5i64 << attempts.clamp(0, 10)).min(3600))
+}
+
 /// Why a workflow operation did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
@@ -417,7 +423,8 @@ impl Store {
         env: &dyn Env,
     ) -> std::result::Result<usize, WorkflowError> {
         let due = sqlx::query(
-            "SELECT instance_id, wait_id FROM workflow_timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 ORDER BY due_at, instance_id, wait_id LIMIT $2",
+            "SELECT instance_id, wait_id, attempts FROM workflow_timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 \
+             AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY due_at, instance_id, wait_id LIMIT $2",
         )
         .bind(ts(now))
         .bind(limit)
@@ -428,6 +435,7 @@ impl Store {
         for row in due {
             let instance: String = row.try_get("instance_id").map_err(StoreError::from)?;
             let wait: i64 = row.try_get("wait_id").map_err(StoreError::from)?;
+            let attempts: i64 = row.try_get("attempts").map_err(StoreError::from)?;
             let mut tx = self.begin().await?;
             let stored = tx.lock_instance(&instance).await?;
             let def = self.definition_in(&mut tx, &stored.process_id, stored.version).await?;
@@ -446,7 +454,26 @@ impl Store {
                 continue;
             }
             let wait_id = u64::try_from(wait).map_err(|_| StoreError::Conflict(format!("bad wait id {wait}")))?;
-            let (state, effects) = engine::step(&def, &stored.state, Input::TimerFired { wait: wait_id }, now, env)?;
+            let (state, effects) = match engine::step(&def, &stored.state, Input::TimerFired { wait: wait_id }, now, env) {
+                Ok(next) => next,
+                Err(e) => {
+                    // An incident (say, a condition over missing data) must not block
+                    // the timers queued behind this one: note it and retry later.
+                    tx.rollback().await?;
+                    tracing::warn!(%instance, wait, error = %e, "workflow timer step failed; will retry");
+                    sqlx::query(
+                        "UPDATE workflow_timers SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE instance_id = $3 AND wait_id = $4",
+                    )
+                    .bind(e.to_string())
+                    .bind(ts(now + backoff(attempts)))
+                    .bind(&instance)
+                    .bind(wait)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::from)?;
+                    continue;
+                }
+            };
             tx.save_instance(&stored, &state, now).await?;
             tx.apply_effects(&instance, &effects, now).await?;
             tx.commit().await?;

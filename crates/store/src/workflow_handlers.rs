@@ -20,7 +20,7 @@ use serde_json::Value;
 use sqlx::Row;
 use yiwang_workflow::engine::{EngineError, Env, Input};
 
-use crate::workflow::WorkflowError;
+use crate::workflow::{WorkflowError, backoff};
 use crate::{Backend, Store, StoreError, ts};
 
 /// One call of a handler: which instance and service task, and the case data
@@ -77,11 +77,6 @@ pub struct HandlerRound {
 /// How long a claim holds before another worker may take the call.
 const CLAIM: SignedDuration = SignedDuration::from_mins(5);
 
-/// Back-off after the n-th failure: 5 s, 10 s, 20 s … capped at an hour.
-fn backoff(attempts: i64) -> SignedDuration {
-    SignedDuration::from_secs((5i64 << attempts.clamp(0, 10)).min(3600))
-}
-
 struct Claimed {
     instance_id: String,
     wait_id: i64,
@@ -127,16 +122,22 @@ impl Store {
                     h.call(self, &hc).await
                 }
             };
-            match outcome {
+            let outcome = match outcome {
                 Ok(data) => {
                     let wait = u64::try_from(call.wait_id).map_err(|_| StoreError::Conflict(format!("bad wait id {}", call.wait_id)))?;
                     match self.step_workflow(&call.instance_id, Input::HandlerDone { wait, data }, worker, now, env).await {
-                        Ok(_) => round.completed += 1,
+                        Ok(_) => Ok(()),
                         // Interrupted meanwhile (a boundary timer, a terminate): nothing to complete.
-                        Err(WorkflowError::Engine(EngineError::NoSuchWait | EngineError::NotRunning)) => {}
+                        Err(WorkflowError::Engine(EngineError::NoSuchWait | EngineError::NotRunning)) => continue,
+                        // An incident after the handler (say, a condition over missing data): retry later.
+                        Err(WorkflowError::Engine(e)) => Err(e.to_string()),
                         Err(e) => return Err(e),
                     }
                 }
+                Err(error) => Err(error),
+            };
+            match outcome {
+                Ok(()) => round.completed += 1,
                 Err(error) => {
                     tracing::warn!(instance = %call.instance_id, node = %call.node, handler = %call.handler, attempt = call.attempts + 1, %error, "workflow handler failed; will retry");
                     sqlx::query(

@@ -236,3 +236,34 @@ both_backends!(each_handler_call_runs_once_when_workers_race, |db| {
         assert_eq!(db.store.workflow_instance(id).await.unwrap().state.status, Status::Completed);
     }
 });
+
+const TIMED_CHOICE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
+  <bpmn:process id="timed_choice" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:exclusiveGateway id="gw" default="f_small" />
+    <bpmn:endEvent id="big" />
+    <bpmn:endEvent id="small" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="gw" />
+    <bpmn:sequenceFlow id="f_big" sourceRef="gw" targetRef="big"><bpmn:conditionExpression>amount &gt; 100</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_small" sourceRef="gw" targetRef="small" />
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+both_backends!(a_timer_whose_step_fails_is_retried_later_and_blocks_no_other, |db| {
+    deploy(&db.store, TIMED_CHOICE).await;
+    let broken = db.store.start_workflow("timed_choice", None, json!({}), friday(), &Weekdays).await.unwrap();
+    let fine = db.store.start_workflow("timed_choice", None, json!({ "amount": 500 }), friday(), &Weekdays).await.unwrap();
+    let due = friday() + jiff::SignedDuration::from_hours(1);
+    // The broken instance's timer fails (amount is not defined); the other fires.
+    assert_eq!(db.store.fire_due_timers("w", due, 10, &Weekdays).await.unwrap(), 1);
+    assert_eq!(db.store.workflow_instance(&fine).await.unwrap().state.trace, ["start", "wait", "gw", "big"]);
+    let stuck = db.store.workflow_instance(&broken).await.unwrap().state;
+    assert_eq!((stuck.status, stuck.trace.clone()), (Status::Running, vec!["start".to_string()]));
+    // Not retried before its back-off, retried (and failing again) after it.
+    assert_eq!(db.store.fire_due_timers("w", due + jiff::SignedDuration::from_secs(1), 10, &Weekdays).await.unwrap(), 0);
+    assert_eq!(db.store.fire_due_timers("w", due + jiff::SignedDuration::from_mins(1), 10, &Weekdays).await.unwrap(), 0);
+    assert_eq!(db.store.workflow_instance(&broken).await.unwrap().revision, 1, "a failed step changes nothing");
+});
