@@ -1,5 +1,7 @@
-//! National (GM/T) cryptography used by yiwang. SM3 digests today; SM2 seals
-//! and SM4 key wrapping join here with the e-license work.
+//! National (GM/T) cryptography used by yiwang: SM3 digests, SM2 seals and
+//! SM4 key wrapping (`seal`).
+
+pub mod seal;
 
 use sm3::{Digest, Sm3};
 
