@@ -1,0 +1,452 @@
+//! The e-license library (电子证照库): agencies' SM2 seal keys (private halves
+//! wrapped under the node master key), issued licenses with their sealed
+//! records and status, and the use log (用证留痕). The format of a sealed
+//! record is `yiwang_license`'s; see `docs/license-format.md`.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use yiwang_codes::license::LicenseId;
+use yiwang_crypto::seal::{MasterKey, SealError, SealKey};
+use yiwang_license::{LicenseError, SealedLicense, seal_record};
+
+use crate::accounts::{audit_rec, new_id};
+use crate::{Result, Store, StoreError, Tx, safe, ts};
+
+/// Why a license operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum LicenseStoreError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    License(#[from] LicenseError),
+    #[error("seal key: {0}")]
+    Seal(#[from] SealError),
+    #[error("invalid {field}: {message_en}")]
+    Invalid { field: &'static str, message_zh: String, message_en: String },
+}
+
+fn invalid(field: &'static str, zh: impl Into<String>, en: impl Into<String>) -> LicenseStoreError {
+    LicenseStoreError::Invalid { field, message_zh: zh.into(), message_en: en.into() }
+}
+
+impl yiwang_errors::Coded for LicenseStoreError {
+    fn code(&self) -> &'static str {
+        match self {
+            LicenseStoreError::Store(e) => e.code(),
+            LicenseStoreError::License(e) => e.code(),
+            // A key that will not unwrap means the node's master key is wrong: our fault.
+            LicenseStoreError::Seal(_) => "license.seal_key",
+            LicenseStoreError::Invalid { .. } => "license.invalid",
+        }
+    }
+    fn kind(&self) -> yiwang_errors::ErrorKind {
+        match self {
+            LicenseStoreError::Store(e) => e.kind(),
+            LicenseStoreError::License(e) => e.kind(),
+            LicenseStoreError::Seal(_) => yiwang_errors::ErrorKind::Internal,
+            LicenseStoreError::Invalid { .. } => yiwang_errors::ErrorKind::Unprocessable,
+        }
+    }
+    fn message_zh(&self) -> String {
+        match self {
+            LicenseStoreError::Store(e) => e.message_zh(),
+            LicenseStoreError::License(e) => e.message_zh(),
+            LicenseStoreError::Seal(_) => "签章密钥不可用（节点主密钥有误）".into(),
+            LicenseStoreError::Invalid { message_zh, .. } => message_zh.clone(),
+        }
+    }
+}
+
+type LResult<T> = std::result::Result<T, LicenseStoreError>;
+
+/// A seal key as published (`GET /api/v1/seals`): never the private half.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedSealKey {
+    pub key_id: String,
+    pub agency_uscc: String,
+    /// Uncompressed SEC1 point in hex (`04 || x || y`).
+    pub public_key: String,
+    pub created_at: String,
+    /// Set when rotated out; it still verifies what it sealed.
+    pub retired_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub name: String,
+    /// 持证主体代码类型 (GA/T 2000.156: 111 居民身份证, 049 统一社会信用代码 …).
+    pub id_type: String,
+    pub id: String,
+}
+
+/// What an issuer supplies for a new license (or a new version of one).
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewLicense {
+    pub type_code: String,
+    /// 证照编号 as printed on the license.
+    pub number: String,
+    pub issuer_uscc: String,
+    pub holder: Holder,
+    pub valid_from: Date,
+    pub valid_until: Option<Date>,
+    #[serde(default)]
+    pub case_no: Option<String>,
+    /// Type-specific fields (ASCII keys, integer numbers).
+    #[serde(default)]
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseStatus {
+    Valid,
+    Suspended,
+    Revoked,
+    Superseded,
+}
+
+impl LicenseStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            LicenseStatus::Valid => "valid",
+            LicenseStatus::Suspended => "suspended",
+            LicenseStatus::Revoked => "revoked",
+            LicenseStatus::Superseded => "superseded",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "valid" => LicenseStatus::Valid,
+            "suspended" => LicenseStatus::Suspended,
+            "revoked" => LicenseStatus::Revoked,
+            "superseded" => LicenseStatus::Superseded,
+            other => return Err(StoreError::Corrupt(format!("license status {other:?}"))),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredLicense {
+    pub id: String,
+    pub type_code: String,
+    pub number: String,
+    pub version: i64,
+    pub previous_id: Option<String>,
+    pub issuer_uscc: String,
+    pub holder: Holder,
+    pub status: LicenseStatus,
+    pub status_reason: Option<String>,
+    pub status_at: String,
+    pub valid_from: String,
+    pub valid_until: Option<String>,
+    pub sealed: SealedLicense,
+    pub key_id: String,
+    pub case_no: Option<String>,
+    pub issued_at: String,
+}
+
+impl StoredLicense {
+    /// Expired: valid until a day before `today` (China time).
+    pub fn expired_on(&self, today: Date) -> bool {
+        self.valid_until.as_deref().and_then(|d| d.parse::<Date>().ok()).is_some_and(|until| until < today)
+    }
+}
+
+const LICENSE_COLUMNS: &str = "id, type_code, number, version, previous_id, issuer_uscc, holder_id_type, holder_id, holder_name, \
+     status, status_reason, status_at, valid_from, valid_until, sealed, key_id, case_no, issued_at";
+
+fn stored_license(r: &AnyRow) -> Result<StoredLicense> {
+    let sealed: String = r.try_get("sealed")?;
+    Ok(StoredLicense {
+        id: r.try_get("id")?,
+        type_code: r.try_get("type_code")?,
+        number: r.try_get("number")?,
+        version: r.try_get("version")?,
+        previous_id: r.try_get("previous_id")?,
+        issuer_uscc: r.try_get("issuer_uscc")?,
+        holder: Holder { name: r.try_get("holder_name")?, id_type: r.try_get("holder_id_type")?, id: r.try_get("holder_id")? },
+        status: LicenseStatus::parse(&r.try_get::<String, _>("status")?)?,
+        status_reason: r.try_get("status_reason")?,
+        status_at: r.try_get("status_at")?,
+        valid_from: r.try_get("valid_from")?,
+        valid_until: r.try_get("valid_until")?,
+        sealed: serde_json::from_str(&sealed).map_err(|e| StoreError::Corrupt(format!("sealed license: {e}")))?,
+        key_id: r.try_get("key_id")?,
+        case_no: r.try_get("case_no")?,
+        issued_at: r.try_get("issued_at")?,
+    })
+}
+
+fn published_key(r: &AnyRow) -> Result<PublishedSealKey> {
+    Ok(PublishedSealKey {
+        key_id: r.try_get("key_id")?,
+        agency_uscc: r.try_get("agency_uscc")?,
+        public_key: r.try_get("public_key")?,
+        created_at: r.try_get("created_at")?,
+        retired_at: r.try_get("retired_at")?,
+    })
+}
+
+/// The identifier's number segment: the license number if it is already
+/// uppercase alphanumerics, else 16 hex digits of its SM3 (GB/T 36904 allows a
+/// derived sequence; numbers such as 吉A0420… carry Chinese characters).
+pub fn identifier_number(number: &str) -> String {
+    let n = number.trim();
+    if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
+        n.to_string()
+    } else {
+        hex::encode_upper(&yiwang_crypto::sm3(n.as_bytes())[..8])
+    }
+}
+
+impl Tx {
+    async fn insert_seal_key(&mut self, agency: &str, master: &MasterKey, now: Timestamp) -> Result<(String, SealKey)> {
+        let key = SealKey::generate();
+        let key_id = new_id("seal");
+        let at = ts(now);
+        sqlx::query(
+            "INSERT INTO seal_keys (key_id, agency_uscc, public_key, wrapped_private, master_fingerprint, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key_id)
+        .bind(agency)
+        .bind(key.public_key_hex())
+        .bind(master.wrap(&key_id, &key.secret_bytes()))
+        .bind(master.fingerprint())
+        .bind(&at)
+        .execute(&mut *self.inner)
+        .await?;
+        self.append_audit(audit_rec(&at, "system", "seal.key_created", "seal_key", &key_id, json!({ "agency": agency }))).await?;
+        Ok((key_id, key))
+    }
+
+    /// The agency's current seal key, created on first use.
+    async fn current_seal_key(&mut self, agency: &str, master: &MasterKey, now: Timestamp) -> LResult<(String, SealKey)> {
+        let row = sqlx::query(
+            "SELECT key_id, wrapped_private FROM seal_keys WHERE agency_uscc = $1 AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(agency)
+        .fetch_optional(&mut *self.inner)
+        .await
+        .map_err(StoreError::from)?;
+        match row {
+            Some(r) => {
+                let key_id: String = r.try_get("key_id").map_err(StoreError::from)?;
+                let wrapped: String = r.try_get("wrapped_private").map_err(StoreError::from)?;
+                let secret = master.unwrap(&key_id, &wrapped)?;
+                Ok((key_id, SealKey::from_secret_bytes(&secret)?))
+            }
+            None => Ok(self.insert_seal_key(agency, master, now).await?),
+        }
+    }
+}
+
+impl Store {
+    /// Every seal key, current and retired, for publication.
+    pub async fn seal_keys(&self) -> Result<Vec<PublishedSealKey>> {
+        let rows =
+            sqlx::query("SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys ORDER BY agency_uscc, created_at")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(published_key).collect()
+    }
+
+    pub async fn seal_key(&self, key_id: &str) -> Result<PublishedSealKey> {
+        let row = sqlx::query("SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys WHERE key_id = $1")
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("seal key {key_id}")))?;
+        published_key(&row)
+    }
+
+    /// Retire the agency's current key and make a new one. Licenses sealed
+    /// with the old key still verify with it.
+    pub async fn rotate_seal_key(&self, agency: &str, master: &MasterKey, actor: &str, now: Timestamp) -> Result<PublishedSealKey> {
+        let mut tx = self.begin().await?;
+        let at = ts(now);
+        sqlx::query("UPDATE seal_keys SET retired_at = $1 WHERE agency_uscc = $2 AND retired_at IS NULL")
+            .bind(&at)
+            .bind(agency)
+            .execute(&mut *tx.inner)
+            .await?;
+        let (key_id, _) = tx.insert_seal_key(agency, master, now).await?;
+        tx.append_audit(audit_rec(&at, actor, "seal.key_rotated", "seal_key", &key_id, json!({ "agency": agency }))).await?;
+        tx.commit().await?;
+        self.seal_key(&key_id).await
+    }
+
+    /// Issue a license, sealed with the issuer's current key. If the same
+    /// (type, issuer, number) already has a valid version, this is the next
+    /// version and the previous one becomes `superseded`.
+    pub async fn issue_license(&self, new: &NewLicense, master: &MasterKey, actor: &str, now: Timestamp) -> LResult<StoredLicense> {
+        if new.holder.name.trim().is_empty() || new.holder.id.trim().is_empty() || new.holder.id_type.trim().is_empty() {
+            return Err(invalid("holder", "持证主体名称、代码和代码类型不能为空", "holder name, id and id type are required"));
+        }
+        if new.number.trim().is_empty() {
+            return Err(invalid("number", "证照编号不能为空", "the license number is required"));
+        }
+        if new.valid_until.is_some_and(|u| u < new.valid_from) {
+            return Err(invalid("valid_until", "有效期截止早于起始日期", "valid_until is before valid_from"));
+        }
+        let type_row = sqlx::query("SELECT name FROM license_types WHERE code = $1")
+            .bind(&new.type_code)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| {
+                invalid("type_code", format!("证照类型 {} 不存在", new.type_code), format!("no license type {}", new.type_code))
+            })?;
+        let type_name: String = type_row.try_get("name").map_err(StoreError::from)?;
+        let issuer_name: String = sqlx::query("SELECT name FROM agencies WHERE uscc = $1")
+            .bind(&new.issuer_uscc)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| invalid("issuer_uscc", "颁发机构不存在", "no such issuing agency"))?
+            .try_get("name")
+            .map_err(StoreError::from)?;
+
+        let mut tx = self.begin().await?;
+        let previous = sqlx::query(safe(format!(
+            "SELECT {LICENSE_COLUMNS} FROM licenses WHERE type_code = $1 AND issuer_uscc = $2 AND number = $3 ORDER BY version DESC LIMIT 1"
+        )))
+        .bind(&new.type_code)
+        .bind(&new.issuer_uscc)
+        .bind(new.number.trim())
+        .fetch_optional(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?
+        .map(|r| stored_license(&r))
+        .transpose()?;
+        let version = previous.as_ref().map_or(1, |p| p.version + 1);
+        let version_u16 = u16::try_from(version).map_err(|_| invalid("number", "版本号超过999", "more than 999 versions"))?;
+        let id = LicenseId::compose(&new.type_code, &new.issuer_uscc, &identifier_number(&new.number), version_u16).map_err(|e| {
+            invalid("type_code", format!("不能生成电子证照标识：{e}"), format!("cannot compose the license identifier: {e}"))
+        })?;
+        let record = json!({
+            "id": id.as_str(),
+            "type_code": new.type_code,
+            "name": type_name,
+            "number": new.number.trim(),
+            "version": version,
+            "previous_id": previous.as_ref().map(|p| p.id.clone()),
+            "issuer": { "uscc": new.issuer_uscc, "name": issuer_name },
+            "holder": new.holder,
+            "issued_on": now.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date().to_string(),
+            "valid_from": new.valid_from.to_string(),
+            "valid_until": new.valid_until.map(|d| d.to_string()),
+            "case_no": new.case_no,
+            "data": if new.data.is_null() { json!({}) } else { new.data.clone() },
+        });
+        let (key_id, key) = tx.current_seal_key(&new.issuer_uscc, master, now).await?;
+        let sealed = seal_record(record, &key, &key_id, &new.issuer_uscc)?;
+        let at = ts(now);
+        if let Some(p) = &previous {
+            sqlx::query(
+                "UPDATE licenses SET status = 'superseded', status_reason = $1, status_at = $2 WHERE id = $3 AND status <> 'revoked'",
+            )
+            .bind(format!("新版本 / new version {}", id.as_str()))
+            .bind(&at)
+            .bind(&p.id)
+            .execute(&mut *tx.inner)
+            .await
+            .map_err(StoreError::from)?;
+        }
+        sqlx::query(
+            "INSERT INTO licenses (id, type_code, number, version, previous_id, issuer_uscc, holder_id_type, holder_id, holder_name, status, status_at, \
+             valid_from, valid_until, sealed, key_id, case_no, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $11, $12, $13, $14, $15, $10)",
+        )
+        .bind(id.as_str())
+        .bind(&new.type_code)
+        .bind(new.number.trim())
+        .bind(version)
+        .bind(previous.as_ref().map(|p| p.id.clone()))
+        .bind(&new.issuer_uscc)
+        .bind(&new.holder.id_type)
+        .bind(&new.holder.id)
+        .bind(&new.holder.name)
+        .bind(&at)
+        .bind(new.valid_from.to_string())
+        .bind(new.valid_until.map(|d| d.to_string()))
+        .bind(serde_json::to_string(&sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(&key_id)
+        .bind(&new.case_no)
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?;
+        tx.append_audit(audit_rec(&at, actor, "license.issued", "license", id.as_str(), json!({ "version": version, "key_id": key_id })))
+            .await?;
+        tx.commit().await?;
+        Ok(self.license(id.as_str()).await?)
+    }
+
+    pub async fn license(&self, id: &str) -> Result<StoredLicense> {
+        let row = sqlx::query(safe(format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("license {id}")))?;
+        stored_license(&row)
+    }
+
+    /// A holder's licenses, newest first (superseded versions included).
+    pub async fn licenses_of(&self, id_type: &str, holder_id: &str) -> Result<Vec<StoredLicense>> {
+        let rows = sqlx::query(safe(format!(
+            "SELECT {LICENSE_COLUMNS} FROM licenses WHERE holder_id_type = $1 AND holder_id = $2 ORDER BY issued_at DESC, id"
+        )))
+        .bind(id_type)
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(stored_license).collect()
+    }
+
+    /// Suspend, resume (back to valid) or revoke. Revoked is final.
+    pub async fn set_license_status(
+        &self,
+        id: &str,
+        to: LicenseStatus,
+        reason: &str,
+        actor: &str,
+        now: Timestamp,
+    ) -> LResult<StoredLicense> {
+        if reason.trim().is_empty() {
+            return Err(invalid("reason", "须说明理由", "a reason is required"));
+        }
+        let from: &[&str] = match to {
+            LicenseStatus::Suspended => &["valid"],
+            LicenseStatus::Valid => &["suspended"],
+            LicenseStatus::Revoked => &["valid", "suspended"],
+            LicenseStatus::Superseded => {
+                return Err(invalid("status", "新版本签发时自动失效", "superseded is set by issuing a new version"));
+            }
+        };
+        let mut tx = self.begin().await?;
+        let at = ts(now);
+        let done = sqlx::query(safe(format!(
+            "UPDATE licenses SET status = $1, status_reason = $2, status_at = $3 WHERE id = $4 AND status IN ({})",
+            from.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+        )))
+        .bind(to.code())
+        .bind(reason.trim())
+        .bind(&at)
+        .bind(id)
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?;
+        if done.rows_affected() != 1 {
+            drop(tx);
+            let current = self.license(id).await?;
+            return Err(StoreError::Conflict(format!("license {id} is {}, cannot become {}", current.status.code(), to.code())).into());
+        }
+        tx.append_audit(audit_rec(&at, actor, "license.status", "license", id, json!({ "status": to.code(), "reason": reason.trim() })))
+            .await?;
+        tx.commit().await?;
+        Ok(self.license(id).await?)
+    }
+}

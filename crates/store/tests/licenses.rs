@@ -1,0 +1,108 @@
+//! The e-license library on both backends: issue with a sealed record whose
+//! identifier carries the MOD 37,36 check, new versions linking the previous,
+//! status changes, seal-key rotation keeping old licenses verifiable, and a
+//! master key that does not match refusing to seal.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::json;
+use yiwang_crypto::seal::MasterKey;
+use yiwang_store::{Agency, EvidenceType, Holder, LicenseStatus, LicenseStoreError, NewLicense, Store, StoreError};
+use yiwang_testkit::both_backends;
+
+/// A valid USCC for the issuing agency (the check character computed).
+fn issuer() -> String {
+    let body = "11330100002489348";
+    format!("{body}{}", yiwang_codes::uscc::uscc_check_char(body).unwrap())
+}
+
+fn type_code() -> String {
+    format!("{}001", issuer())
+}
+
+fn now() -> jiff::Timestamp {
+    "2026-11-23T02:00:00Z".parse().unwrap()
+}
+
+async fn setup(store: &Store) {
+    let mut tx = store.begin().await.unwrap();
+    let agency =
+        Agency { uscc: issuer(), name: "杭州市市场监督管理局".into(), division_code: "330100".into(), level: "municipal".into() };
+    tx.upsert_agency(&agency, "test", now()).await.unwrap();
+    let t = EvidenceType { code: type_code(), name: "食品经营许可证".into(), agency_uscc: issuer(), aliases: vec![] };
+    tx.upsert_license_type(&t, "test", now()).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn new_license(number: &str) -> NewLicense {
+    NewLicense {
+        type_code: type_code(),
+        number: number.into(),
+        issuer_uscc: issuer(),
+        holder: Holder { name: "张三餐饮店".into(), id_type: "049".into(), id: "92330102MA2H3XYZ0L".into() },
+        valid_from: "2026-11-23".parse().unwrap(),
+        valid_until: Some("2031-11-22".parse().unwrap()),
+        case_no: None,
+        data: json!({ "business_form": "餐饮服务经营者", "items": ["热食类食品制售"] }),
+    }
+}
+
+both_backends!(licenses_are_issued_sealed_versioned_and_revoked, |db| {
+    setup(&db.store).await;
+    let master = MasterKey::generate();
+    let first = db.store.issue_license(&new_license("JY13301020000001"), &master, "staff:1", now()).await.unwrap();
+    assert_eq!(first.version, 1);
+    assert!(first.id.starts_with(&format!("1.2.156.3005.2.{}.{}.JY13301020000001.001.", type_code(), issuer())), "{}", first.id);
+    yiwang_codes::license::LicenseId::parse(&first.id).unwrap();
+    let keys = db.store.seal_keys().await.unwrap();
+    assert_eq!(keys.len(), 1, "the issuer's key is created on first use");
+    yiwang_license::verify_sealed(&first.sealed, &keys[0].public_key).unwrap();
+    assert_eq!(first.sealed.record["holder"]["name"], "张三餐饮店");
+
+    // A change mints version 2, linked to version 1, which is superseded.
+    let second = db.store.issue_license(&new_license("JY13301020000001"), &master, "staff:1", now()).await.unwrap();
+    assert_eq!((second.version, second.previous_id.as_deref()), (2, Some(first.id.as_str())));
+    assert_eq!(db.store.license(&first.id).await.unwrap().status, LicenseStatus::Superseded);
+    // A number with Chinese characters gets a derived identifier segment.
+    let other = db.store.issue_license(&new_license("浙A042012000939"), &master, "staff:1", now()).await.unwrap();
+    yiwang_codes::license::LicenseId::parse(&other.id).unwrap();
+    assert_eq!(db.store.licenses_of("049", "92330102MA2H3XYZ0L").await.unwrap().len(), 3);
+
+    // Rotation: new licenses use the new key; the old ones still verify with theirs.
+    let rotated = db.store.rotate_seal_key(&issuer(), &master, "admin", now()).await.unwrap();
+    let third = db.store.issue_license(&new_license("JY13301020000002"), &master, "staff:1", now()).await.unwrap();
+    assert_eq!(third.key_id, rotated.key_id);
+    let old_key = db.store.seal_key(&second.key_id).await.unwrap();
+    assert!(old_key.retired_at.is_some());
+    yiwang_license::verify_sealed(&second.sealed, &old_key.public_key).unwrap();
+    yiwang_license::verify_sealed(&third.sealed, &rotated.public_key).unwrap();
+
+    // Suspend, resume, revoke; revoked is final; a reason is required.
+    let s = db.store.set_license_status(&second.id, LicenseStatus::Suspended, "整改期间", "staff:1", now()).await.unwrap();
+    assert_eq!(s.status, LicenseStatus::Suspended);
+    db.store.set_license_status(&second.id, LicenseStatus::Valid, "整改完成", "staff:1", now()).await.unwrap();
+    let r = db.store.set_license_status(&second.id, LicenseStatus::Revoked, "依法吊销", "staff:1", now()).await.unwrap();
+    assert_eq!((r.status, r.status_reason.as_deref()), (LicenseStatus::Revoked, Some("依法吊销")));
+    assert!(matches!(
+        db.store.set_license_status(&second.id, LicenseStatus::Valid, "误操作", "staff:1", now()).await,
+        Err(LicenseStoreError::Store(StoreError::Conflict(_)))
+    ));
+    assert!(matches!(
+        db.store.set_license_status(&third.id, LicenseStatus::Revoked, " ", "staff:1", now()).await,
+        Err(LicenseStoreError::Invalid { field: "reason", .. })
+    ));
+
+    // Bad input changes nothing.
+    let mut bad = new_license("JY1");
+    bad.type_code = format!("{}999", issuer());
+    assert!(matches!(
+        db.store.issue_license(&bad, &master, "staff:1", now()).await,
+        Err(LicenseStoreError::Invalid { field: "type_code", .. })
+    ));
+    let mut bad = new_license("JY1");
+    bad.data = json!({ "amount": 1.5 });
+    assert!(matches!(db.store.issue_license(&bad, &master, "staff:1", now()).await, Err(LicenseStoreError::License(_))));
+    // A node started with another master key cannot seal with the stored keys.
+    let wrong = MasterKey::generate();
+    assert!(matches!(db.store.issue_license(&new_license("JY2"), &wrong, "staff:1", now()).await, Err(LicenseStoreError::Seal(_))));
+    assert_eq!(db.store.licenses_of("049", "92330102MA2H3XYZ0L").await.unwrap().len(), 4);
+});
