@@ -385,6 +385,27 @@ impl Store {
         Ok(self.license(id.as_str()).await?)
     }
 
+    /// The signed QR token of a license (`YL1.…`), sealed with the key that
+    /// sealed the license, retired or not.
+    pub async fn license_token(&self, id: &str, master: &MasterKey) -> LResult<String> {
+        let license = self.license(id).await?;
+        let wrapped: String = sqlx::query("SELECT wrapped_private FROM seal_keys WHERE key_id = $1")
+            .bind(&license.key_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from)?
+            .try_get("wrapped_private")
+            .map_err(StoreError::from)?;
+        let key = SealKey::from_secret_bytes(&master.unwrap(&license.key_id, &wrapped)?)?;
+        let claims = yiwang_license::TokenClaims {
+            id: license.id.clone(),
+            digest: yiwang_license::record_digest(&license.sealed.record)?,
+            key_id: license.key_id.clone(),
+            signer: license.issuer_uscc.clone(),
+        };
+        Ok(yiwang_license::make_token(&claims, &key)?)
+    }
+
     pub async fn license(&self, id: &str) -> Result<StoredLicense> {
         let row = sqlx::query(safe(format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE id = $1")))
             .bind(id)

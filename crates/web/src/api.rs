@@ -1,7 +1,7 @@
 //! `/api/v1` JSON endpoints.
 
 use axum::extract::{Path, Query, State};
-use axum::response::Json;
+use axum::response::{IntoResponse, Json, Response};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use yiwang_codes::{CodeKind, Parsed};
@@ -63,4 +63,18 @@ pub async fn add_workdays(State(state): State<AppState>, Query(q): Query<AddQuer
     let cal = state.store().load_calendar().await?;
     let due = cal.add_workdays(start, q.n)?;
     Ok(Json(AddAnswer { start, workdays: q.n, due: due.value, provisional: due.provisional }))
+}
+
+/// `GET /api/v1/seals`: every agency's seal public keys, current and retired
+/// (a retired key still verifies what it sealed). The format is
+/// `docs/license-format.md`.
+pub async fn seals(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let keys = state.store().seal_keys().await?;
+    Ok(Json(serde_json::json!({
+        "algorithm": yiwang_license::ALGORITHM,
+        "user_id": yiwang_crypto::seal::DEFAULT_USER_ID,
+        "public_key_encoding": "uncompressed SEC1 point in hex (04 || x || y)",
+        "keys": keys,
+    }))
+    .into_response())
 }

@@ -81,6 +81,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/calendar/days/{date}", Public, get(api::calendar_day)),
         def("PUT", "/api/v1/calendar/days/{date}", Staff(ADMIN), put(identity_api::set_calendar_day)),
         def("GET", "/api/v1/calendar/add-workdays", Public, get(api::add_workdays)),
+        def("GET", "/api/v1/seals", Public, get(api::seals)),
         // Identity API.
         def("GET", "/api/v1/me", Authenticated, get(identity_api::me)),
         def("GET", "/api/v1/accounts/{id}", Authenticated, get(identity_api::account)),

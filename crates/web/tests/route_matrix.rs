@@ -364,6 +364,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
             only(&[P::Admin], 200, 403),
         ),
         c("GET", "/api/v1/calendar/add-workdays", "/api/v1/calendar/add-workdays?start=2025-09-26&n=20", Body_::None, all(200)),
+        c("GET", "/api/v1/seals", "/api/v1/seals", Body_::None, all(200)),
         c("GET", "/api/v1/me", "/api/v1/me", Body_::None, authed(200)),
         // Another person's account: invisible (404, as if absent), except to admins.
         c(

@@ -5,6 +5,7 @@ mod catalog_cli;
 mod config;
 mod demo;
 mod identity_cli;
+mod license_cli;
 mod workflow_cli;
 
 use std::collections::HashMap;
@@ -91,6 +92,9 @@ enum Cmd {
     /// The item catalog (事项目录): import, export, once-only analysis.
     #[command(subcommand)]
     Catalog(catalog_cli::CatalogCmd),
+    /// E-licenses: verify a sealed license file or a QR token.
+    #[command(subcommand)]
+    License(license_cli::LicenseCmd),
     /// Workflow (BPMN): simulate a process before it goes live; deploy it.
     #[command(subcommand)]
     Workflow(workflow_cli::WorkflowCmd),
@@ -301,6 +305,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             workflow_cli::deploy(&file, &open_store(&cfg).await?).await
         }
         Cmd::Workflow(c) => workflow_cli::run(c),
+        Cmd::License(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            license_cli::run(c, &open_store(&cfg).await?).await
+        }
         Cmd::Catalog(c) => {
             let (cfg, _) = config::load(&over, &env)?;
             catalog_cli::run(c, &open_store(&cfg).await?).await

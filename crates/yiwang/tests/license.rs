@@ -1,0 +1,88 @@
+//! `yiwang license verify` on a node's database: a sealed license file and a
+//! QR token verify; a tampered file and a garbled token fail; a revoked
+//! license is reported revoked by both (exit 1).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+use yiwang_crypto::seal::MasterKey;
+use yiwang_store::{Agency, EvidenceType, Holder, LicenseStatus, NewLicense, Store, StoreOptions};
+
+fn verify(dir: &std::path::Path, what: &str) -> (Option<i32>, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_yiwang"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["license", "verify", what])
+        .env_remove("YIWANG_CONFIG")
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), v)
+}
+
+#[tokio::test]
+async fn verify_reports_seal_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = jiff::Timestamp::now();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("yiwang.db").display()), &StoreOptions::default(), now).await.unwrap();
+    let body = "11330100002489348";
+    let issuer = format!("{body}{}", yiwang_codes::uscc::uscc_check_char(body).unwrap());
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_agency(
+        &Agency {
+            uscc: issuer.clone(), name: "杭州市市场监督管理局".into(), division_code: "330100".into(), level: "municipal".into()
+        },
+        "t",
+        now,
+    )
+    .await
+    .unwrap();
+    let t =
+        EvidenceType { code: format!("{issuer}001"), name: "食品经营许可证".into(), agency_uscc: issuer.clone(), aliases: vec![] };
+    tx.upsert_license_type(&t, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let new = NewLicense {
+        type_code: t.code.clone(),
+        number: "JY13301020000001".into(),
+        issuer_uscc: issuer.clone(),
+        holder: Holder { name: "张三餐饮店".into(), id_type: "049".into(), id: "92330102MA2H3XYZ0L".into() },
+        valid_from: "2026-01-01".parse().unwrap(),
+        valid_until: Some("2099-12-31".parse().unwrap()),
+        case_no: None,
+        data: json!({}),
+    };
+    let master = MasterKey::generate();
+    let issued = store.issue_license(&new, &master, "staff:1", now).await.unwrap();
+    let file = dir.path().join("license.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&issued.sealed).unwrap()).unwrap();
+    // The QR token, made as the PDF will make it.
+    let token = store.license_token(&issued.id, &master).await.unwrap();
+    let key_id = issued.key_id.clone();
+    store.close().await;
+
+    let (code, v) = verify(dir.path(), &token);
+    assert_eq!((code, v["status"].as_str(), v["license_id"].as_str()), (Some(0), Some("valid"), Some(issued.id.as_str())), "{v:#}");
+
+    let (code, v) = verify(dir.path(), file.to_str().unwrap());
+    assert_eq!((code, v["status"].as_str(), v["seal"]["valid"].as_bool()), (Some(0), Some("valid"), Some(true)), "{v:#}");
+    assert_eq!(v["seal"]["key_id"], key_id.as_str());
+
+    let mut tampered = issued.sealed.clone();
+    tampered.record["holder"]["name"] = json!("李四餐饮店");
+    let bad = dir.path().join("tampered.json");
+    std::fs::write(&bad, serde_json::to_vec(&tampered).unwrap()).unwrap();
+    let (code, v) = verify(dir.path(), bad.to_str().unwrap());
+    assert_eq!((code, v["error"]["code"].as_str()), (Some(1), Some("license.bad_seal")), "{v:#}");
+
+    let (code, v) = verify(dir.path(), "YL1.garbage");
+    assert_eq!((code, v["error"]["code"].as_str()), (Some(1), Some("license.bad_token")), "{v:#}");
+
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("yiwang.db").display()), &StoreOptions::default(), now).await.unwrap();
+    store.set_license_status(&issued.id, LicenseStatus::Revoked, "依法吊销", "staff:1", now).await.unwrap();
+    store.close().await;
+    let (code, v) = verify(dir.path(), file.to_str().unwrap());
+    assert_eq!((code, v["status"].as_str(), v["status_reason"].as_str()), (Some(1), Some("revoked"), Some("依法吊销")), "{v:#}");
+    let (code, v) = verify(dir.path(), &token);
+    assert_eq!((code, v["status"].as_str(), v["seal"]["valid"].as_bool()), (Some(1), Some("revoked"), Some(true)), "{v:#}");
+}
