@@ -464,3 +464,51 @@ pub async fn workflow(
     }
     Ok(out)
 }
+
+/// `yiwang bench seal`: SM2/SM3 signatures and verifications per second on one
+/// core (a license record's signing input, about 600 bytes), next to `openssl
+/// speed sm2` run for the same time on the same machine.
+pub fn seal(seconds: u32) -> anyhow::Result<Vec<serde_json::Value>> {
+    use yiwang_crypto::seal::{SealKey, verify};
+    let key = SealKey::generate();
+    let public = key.public_key_hex();
+    let message = vec![b'x'; 600];
+    let window = std::time::Duration::from_secs(u64::from(seconds));
+    let t = Instant::now();
+    let mut signed = 0u64;
+    let mut signature = key.sign(&message);
+    while t.elapsed() < window {
+        signature = key.sign(&message);
+        signed += 1;
+    }
+    let sign_rate = signed as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut verified = 0u64;
+    while t.elapsed() < window {
+        verify(&public, &message, &signature).map_err(|e| anyhow::anyhow!("verify: {e}"))?;
+        verified += 1;
+    }
+    let verify_rate = verified as f64 / t.elapsed().as_secs_f64();
+    let mut out = vec![serde_json::json!({
+        "name": "yiwang (RustCrypto sm2, one core)", "sign_per_second": sign_rate, "verify_per_second": verify_rate,
+        "note": "verify includes decoding the hex public key, as a verifier of a published key does",
+    })];
+    // `openssl speed` prints "... SM2 (CurveSM2) <sign s> <verify s> <sign/s> <verify/s>".
+    match std::process::Command::new("openssl").args(["speed", "-seconds", &seconds.to_string(), "sm2"]).output() {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let line = text.lines().find(|l| l.contains("SM2")).unwrap_or_default();
+            let nums: Vec<f64> = line.split_whitespace().filter_map(|w| w.trim_end_matches('s').parse().ok()).collect();
+            match nums.as_slice() {
+                [.., sign, verify] => out.push(serde_json::json!({
+                    "name": "openssl speed sm2 (same machine, same run)", "sign_per_second": sign, "verify_per_second": verify,
+                    "yiwang_sign_vs_openssl": sign_rate / sign, "yiwang_verify_vs_openssl": verify_rate / verify,
+                })),
+                _ => out.push(serde_json::json!({ "name": "openssl speed sm2", "error": format!("unreadable output: {line}") })),
+            }
+        }
+        Ok(o) => out.push(serde_json::json!({ "name": "openssl speed sm2", "error": String::from_utf8_lossy(&o.stderr) })),
+        Err(e) => out.push(serde_json::json!({ "name": "openssl speed sm2", "error": e.to_string() })),
+    }
+    Ok(out)
+}
