@@ -26,7 +26,10 @@ pub use audit::{AuditPage, AuditReport};
 pub use calendar::StoredDay;
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
-pub use licenses::{Holder, LicenseStatus, LicenseStoreError, NewLicense, PublishedSealKey, StoredLicense, identifier_number};
+pub use licenses::{
+    Holder, LicenseStatus, LicenseStoreError, NewLicense, Presented, PublishedSealKey, SealVerdict, StoredLicense, Verdict, VerdictError,
+    identifier_number,
+};
 pub use node::{NodeInfo, NodeRegion};
 pub use oidc::*;
 pub use sessions::{CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};

@@ -471,3 +471,172 @@ impl Store {
         Ok(self.license(id).await?)
     }
 }
+
+/// What a verifier presents: a sealed license (the downloaded JSON) or the
+/// token from its QR code.
+#[derive(Debug, Clone)]
+pub enum Presented {
+    Sealed(SealedLicense),
+    Token(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SealVerdict {
+    pub valid: bool,
+    pub key_id: String,
+    pub signer: String,
+    pub alg: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerdictError {
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// The answer to "is this license genuine and valid today?". Only what a
+/// member of the public may see: the holder's name is masked for persons.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Verdict {
+    /// Genuine, and valid today.
+    pub ok: bool,
+    pub license_id: Option<String>,
+    pub seal: Option<SealVerdict>,
+    /// `valid`, `expired`, `suspended`, `revoked`, `superseded`, or `unknown`
+    /// (genuine but not in this node's registry).
+    pub status: Option<String>,
+    pub status_zh: Option<String>,
+    pub status_reason: Option<String>,
+    pub status_at: Option<String>,
+    pub name: Option<String>,
+    pub holder: Option<String>,
+    pub issuer: Option<String>,
+    pub valid_from: Option<String>,
+    pub valid_until: Option<String>,
+    pub error: Option<VerdictError>,
+}
+
+impl Verdict {
+    fn failed(license_id: Option<String>, seal: Option<SealVerdict>, e: &dyn yiwang_errors::Coded) -> Verdict {
+        Verdict {
+            license_id,
+            seal,
+            error: Some(VerdictError { code: e.code().into(), message_zh: e.message_zh(), message_en: e.message_en() }),
+            ..Verdict::default()
+        }
+    }
+}
+
+/// A person's name on a public page: the first character, then stars.
+fn mask_person_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
+fn status_zh(status: &str) -> &'static str {
+    match status {
+        "valid" => "有效",
+        "expired" => "已过有效期",
+        "suspended" => "已暂停使用",
+        "revoked" => "已注销/吊销",
+        "superseded" => "已有新版本，本版本失效",
+        _ => "本节点证照库中无此证照",
+    }
+}
+
+impl Store {
+    /// Check a presented license: the seal against the signer's published key,
+    /// a token against the registry's record, then the current status.
+    /// Database failures are errors; everything about the license is in the verdict.
+    pub async fn verify_license(&self, presented: Presented, today: Date) -> Result<Verdict> {
+        let (sealed, claims) = match presented {
+            Presented::Sealed(s) => (s, None),
+            Presented::Token(token) => {
+                let claims = match yiwang_license::read_token(&token) {
+                    Ok((c, _, _)) => c,
+                    Err(e) => return Ok(Verdict::failed(None, None, &e)),
+                };
+                let key = match self.seal_key(&claims.key_id).await {
+                    Ok(k) => k,
+                    Err(StoreError::NotFound(_)) => {
+                        return Ok(Verdict::failed(Some(claims.id), None, &LicenseError::UnknownKey(claims.key_id)));
+                    }
+                    Err(e) => return Err(e),
+                };
+                if let Err(e) = yiwang_license::verify_token(&token, &key.public_key) {
+                    return Ok(Verdict::failed(Some(claims.id), None, &e));
+                }
+                match self.license(&claims.id).await {
+                    Ok(l) => (l.sealed, Some(claims)),
+                    Err(StoreError::NotFound(what)) => return Ok(Verdict::failed(Some(claims.id), None, &StoreError::NotFound(what))),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let id = sealed.record.get("id").and_then(Value::as_str).map(str::to_string);
+        let key = match self.seal_key(&sealed.seal.key_id).await {
+            Ok(k) => k,
+            Err(StoreError::NotFound(_)) => return Ok(Verdict::failed(id, None, &LicenseError::UnknownKey(sealed.seal.key_id.clone()))),
+            Err(e) => return Err(e),
+        };
+        let checked = if key.agency_uscc != sealed.seal.signer {
+            Err(LicenseError::BadSeal)
+        } else {
+            yiwang_license::verify_sealed(&sealed, &key.public_key)
+        };
+        if let Err(e) = checked {
+            return Ok(Verdict::failed(id, None, &e));
+        }
+        if let Some(c) = &claims
+            && yiwang_license::record_digest(&sealed.record).ok().as_deref() != Some(c.digest.as_str())
+        {
+            return Ok(Verdict::failed(id, None, &LicenseError::TokenMismatch));
+        }
+        let seal = SealVerdict { valid: true, key_id: key.key_id, signer: key.agency_uscc, alg: sealed.seal.alg.clone() };
+        let text = |path: &[&str]| {
+            let mut v = &sealed.record;
+            for p in path {
+                v = &v[*p];
+            }
+            v.as_str().map(str::to_string)
+        };
+        let holder = match (text(&["holder", "id_type"]).as_deref(), text(&["holder", "name"])) {
+            (Some("111"), Some(name)) => Some(mask_person_name(&name)),
+            (_, name) => name,
+        };
+        let mut verdict = Verdict {
+            ok: false,
+            license_id: id.clone(),
+            seal: Some(seal),
+            status: Some("unknown".into()),
+            status_zh: Some(status_zh("unknown").into()),
+            status_reason: None,
+            status_at: None,
+            name: text(&["name"]),
+            holder,
+            issuer: text(&["issuer", "name"]),
+            valid_from: text(&["valid_from"]),
+            valid_until: text(&["valid_until"]),
+            error: None,
+        };
+        let Some(id) = id else { return Ok(verdict) };
+        match self.license(&id).await {
+            Ok(stored) => {
+                let status =
+                    if stored.status == LicenseStatus::Valid && stored.expired_on(today) { "expired" } else { stored.status.code() };
+                verdict.ok = status == "valid";
+                verdict.status = Some(status.into());
+                verdict.status_zh = Some(status_zh(status).into());
+                verdict.status_reason = stored.status_reason;
+                verdict.status_at = Some(stored.status_at);
+            }
+            Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(verdict)
+    }
+}

@@ -78,3 +78,52 @@ pub async fn seals(State(state): State<AppState>) -> Result<Response, ApiError> 
     }))
     .into_response())
 }
+
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    pub token: String,
+}
+
+fn china_today() -> Date {
+    yiwang_calendar::china_today(jiff::Timestamp::now())
+}
+
+/// `GET /api/v1/licenses/verify?token=YL1.…`: the verdict on a QR token.
+pub async fn verify_license_token(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Result<Response, ApiError> {
+    let verdict = state.store().verify_license(yiwang_store::Presented::Token(q.token), china_today()).await?;
+    Ok(Json(verdict).into_response())
+}
+
+/// `POST /api/v1/licenses/verify` with a sealed license (the downloaded JSON).
+pub async fn verify_license_file(
+    State(state): State<AppState>,
+    Json(sealed): Json<yiwang_license::SealedLicense>,
+) -> Result<Response, ApiError> {
+    let verdict = state.store().verify_license(yiwang_store::Presented::Sealed(sealed), china_today()).await?;
+    Ok(Json(verdict).into_response())
+}
+
+#[derive(askama::Template)]
+#[template(path = "license_verify.html")]
+struct VerifyPage {
+    l: crate::pages::Layout,
+    token: String,
+    verdict: Option<yiwang_store::Verdict>,
+}
+
+/// `GET /licenses/verify[?token=…]`: the public verification page (the QR
+/// code's link).
+pub async fn verify_license_page(State(state): State<AppState>, auth: crate::auth::Auth, Query(q): Query<TokenQuery>) -> Response {
+    let token = q.token.trim().to_string();
+    let verdict = if token.is_empty() {
+        None
+    } else {
+        match state.store().verify_license(yiwang_store::Presented::Token(token.clone()), china_today()).await {
+            Ok(v) => Some(v),
+            Err(e) => return ApiError::from(e).into_response_page(&state, &auth).await,
+        }
+    };
+    let l = crate::pages::Layout::new(&state, &auth, "电子证照核验").await;
+    crate::pages::render(axum::http::StatusCode::OK, &VerifyPage { l, token, verdict })
+}

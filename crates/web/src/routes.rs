@@ -82,6 +82,10 @@ fn table() -> Vec<RouteDef> {
         def("PUT", "/api/v1/calendar/days/{date}", Staff(ADMIN), put(identity_api::set_calendar_day)),
         def("GET", "/api/v1/calendar/add-workdays", Public, get(api::add_workdays)),
         def("GET", "/api/v1/seals", Public, get(api::seals)),
+        def("GET", "/licenses/verify", Public, get(api::verify_license_page)),
+        def("GET", "/api/v1/licenses/verify", Public, get(api::verify_license_token)),
+        // Changes nothing and reads no session: no CSRF exposure.
+        no_csrf(def("POST", "/api/v1/licenses/verify", Public, post(api::verify_license_file))),
         // Identity API.
         def("GET", "/api/v1/me", Authenticated, get(identity_api::me)),
         def("GET", "/api/v1/accounts/{id}", Authenticated, get(identity_api::account)),

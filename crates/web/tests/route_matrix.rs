@@ -365,6 +365,17 @@ fn cases(f: &Fixture) -> Vec<Case> {
         ),
         c("GET", "/api/v1/calendar/add-workdays", "/api/v1/calendar/add-workdays?start=2025-09-26&n=20", Body_::None, all(200)),
         c("GET", "/api/v1/seals", "/api/v1/seals", Body_::None, all(200)),
+        c("GET", "/licenses/verify", "/licenses/verify?token=YL1.x.y", Body_::None, all(200)),
+        c("GET", "/api/v1/licenses/verify", "/api/v1/licenses/verify?token=YL1.x.y", Body_::None, all(200)),
+        c(
+            "POST",
+            "/api/v1/licenses/verify",
+            "/api/v1/licenses/verify",
+            Body_::Json(
+                serde_json::json!({ "record": { "id": "x" }, "seal": { "alg": "SM2-SM3", "key_id": "none", "signer": "x", "signature": "00" } }),
+            ),
+            all(200),
+        ),
         c("GET", "/api/v1/me", "/api/v1/me", Body_::None, authed(200)),
         // Another person's account: invisible (404, as if absent), except to admins.
         c(
