@@ -27,8 +27,8 @@ pub use calendar::StoredDay;
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
 pub use licenses::{
-    Holder, LicenseStatus, LicenseStoreError, NewLicense, Presented, PublishedSealKey, SealVerdict, StoredLicense, Verdict, VerdictError,
-    identifier_number,
+    Holder, LicenseStatus, LicenseStoreError, LicenseUse, NewLicense, Presented, PublishedSealKey, SealVerdict, StoredLicense, Verdict,
+    VerdictError, identifier_number,
 };
 pub use node::{NodeInfo, NodeRegion};
 pub use oidc::*;

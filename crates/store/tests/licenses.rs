@@ -91,6 +91,21 @@ both_backends!(licenses_are_issued_sealed_versioned_and_revoked, |db| {
         Err(LicenseStoreError::Invalid { field: "reason", .. })
     ));
 
+    // Every agency read is logged with its reason, for the holder to see.
+    let used =
+        db.store.use_license(&third.id, &issuer(), "staff:2", "办理食品经营许可变更", Some("330100-2026-000001"), now()).await.unwrap();
+    assert_eq!(used.id, third.id);
+    assert!(matches!(
+        db.store.use_license(&third.id, &issuer(), "staff:2", " ", None, now()).await,
+        Err(LicenseStoreError::Invalid { field: "reason", .. })
+    ));
+    let uses = db.store.license_uses(&third.id).await.unwrap();
+    assert_eq!(uses.len(), 1, "a refused read is not a use");
+    assert_eq!(
+        (uses[0].reason.as_str(), uses[0].agency_name.as_deref(), uses[0].case_no.as_deref()),
+        ("办理食品经营许可变更", Some("杭州市市场监督管理局"), Some("330100-2026-000001"))
+    );
+
     // Bad input changes nothing.
     let mut bad = new_license("JY1");
     bad.type_code = format!("{}999", issuer());

@@ -9,6 +9,7 @@ pub mod catalog_pages;
 mod error;
 pub mod federation;
 mod identity_api;
+pub mod licenses;
 pub mod messaging;
 pub mod oidc;
 pub mod pages;

@@ -10,7 +10,7 @@ use yiwang_identity::{Access, Role};
 
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
-use crate::{AppState, api, catalog, catalog_pages, federation, identity_api, oidc, pages, workflow};
+use crate::{AppState, api, catalog, catalog_pages, federation, identity_api, licenses, oidc, pages, workflow};
 
 /// One route and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -86,6 +86,10 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/licenses/verify", Public, get(api::verify_license_token)),
         // Changes nothing and reads no session: no CSRF exposure.
         no_csrf(def("POST", "/api/v1/licenses/verify", Public, post(api::verify_license_file))),
+        // E-licenses: agencies use them with a reason (logged); holders see their own and every use.
+        def("GET", "/api/v1/licenses/{id}", Staff(licenses::LICENSE_USERS), get(licenses::use_license)),
+        def("GET", "/api/v1/me/licenses", Authenticated, get(licenses::my_licenses)),
+        def("GET", "/api/v1/me/licenses/{id}/uses", Authenticated, get(licenses::my_license_uses)),
         // Identity API.
         def("GET", "/api/v1/me", Authenticated, get(identity_api::me)),
         def("GET", "/api/v1/accounts/{id}", Authenticated, get(identity_api::account)),

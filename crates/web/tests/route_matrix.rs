@@ -377,6 +377,15 @@ fn cases(f: &Fixture) -> Vec<Case> {
             all(200),
         ),
         c("GET", "/api/v1/me", "/api/v1/me", Body_::None, authed(200)),
+        c(
+            "GET",
+            "/api/v1/licenses/{id}",
+            "/api/v1/licenses/none?reason=%E6%A0%B8%E9%AA%8C",
+            Body_::None,
+            only(&[P::Clerk, P::Reviewer, P::OtherAgencyHead, P::DataOfficer], 404, 403),
+        ),
+        c("GET", "/api/v1/me/licenses", "/api/v1/me/licenses", Body_::None, authed(200)),
+        c("GET", "/api/v1/me/licenses/{id}/uses", "/api/v1/me/licenses/none/uses", Body_::None, authed(404)),
         // Another person's account: invisible (404, as if absent), except to admins.
         c(
             "GET",
@@ -624,5 +633,68 @@ async fn csrf_is_required_on_state_changing_requests() {
         assert_eq!(resp.status().as_u16(), 403);
     }
     assert!(f.store.calendar_days(2026).await.unwrap().iter().all(|d| d.day.to_string() != "2026-12-31"));
+    db.cleanup().await;
+}
+
+/// Every agency read of a license appears in its holder's use log, and nobody
+/// else sees that log.
+#[tokio::test]
+async fn an_agency_use_of_a_license_shows_in_the_holders_log() {
+    let (db, f) = fixture(TestBackend::Sqlite).await;
+    let now = jiff::Timestamp::now();
+    let mut tx = f.store.begin().await.unwrap();
+    let t = yiwang_store::EvidenceType {
+        code: format!("{AGENCY_A}001"),
+        name: "食品经营许可证".into(),
+        agency_uscc: AGENCY_A.into(),
+        aliases: vec![],
+    };
+    tx.upsert_license_type(&t, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let holder = yiwang_store::Holder { name: "张三".into(), id_type: "111".into(), id: f.citizen_id(P::Citizen).to_string() };
+    let new = yiwang_store::NewLicense {
+        type_code: t.code.clone(),
+        number: "JY13301020000009".into(),
+        issuer_uscc: AGENCY_A.into(),
+        holder,
+        valid_from: "2026-01-01".parse().unwrap(),
+        valid_until: None,
+        case_no: None,
+        data: serde_json::json!({}),
+    };
+    let license = f.store.issue_license(&new, &yiwang_crypto::seal::MasterKey::generate(), "staff:t", now).await.unwrap();
+    let get = |p: P, path: String| {
+        let f = &f;
+        async move {
+            let (cookie, _) = f.login(p).await;
+            let req = Request::builder().uri(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+            let resp = f.app.clone().oneshot(req).await.unwrap();
+            let status = resp.status().as_u16();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
+        }
+    };
+    // Without a reason the read is refused and nothing is logged.
+    let (status, _) = get(P::Clerk, format!("/api/v1/licenses/{}", license.id)).await;
+    assert_eq!(status, 422);
+    let (status, v) =
+        get(P::Clerk, format!("/api/v1/licenses/{}?reason=%E5%8A%9E%E7%90%86%E5%8F%98%E6%9B%B4&case_no=C1", license.id)).await;
+    assert_eq!((status, v["license"]["id"].as_str()), (200, Some(license.id.as_str())), "{v:#}");
+
+    let (status, v) = get(P::Citizen, "/api/v1/me/licenses".into()).await;
+    assert_eq!((status, v["licenses"][0]["id"].as_str()), (200, Some(license.id.as_str())), "{v:#}");
+    let (status, v) = get(P::Citizen, format!("/api/v1/me/licenses/{}/uses", license.id)).await;
+    assert_eq!(status, 200, "{v:#}");
+    let uses = v["uses"].as_array().unwrap();
+    assert_eq!(uses.len(), 1, "{v:#}");
+    assert_eq!(
+        (uses[0]["reason"].as_str(), uses[0]["agency_name"].as_str(), uses[0]["case_no"].as_str()),
+        (Some("办理变更"), Some("杭州市市场监督管理局"), Some("C1"))
+    );
+    // Another person sees neither the license nor its log.
+    let (_, v) = get(P::OtherCitizen, "/api/v1/me/licenses".into()).await;
+    assert_eq!(v["licenses"].as_array().map(Vec::len), Some(0));
+    let (status, _) = get(P::OtherCitizen, format!("/api/v1/me/licenses/{}/uses", license.id)).await;
+    assert_eq!(status, 404);
     db.cleanup().await;
 }
