@@ -93,6 +93,13 @@ pub fn verify(public_key_hex: &str, message: &[u8], signature: &[u8]) -> Result<
 /// The node master key: an SM4 key that wraps seal private keys at rest.
 pub struct MasterKey(Zeroizing<[u8; 16]>);
 
+/// Never the key itself: only its fingerprint.
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey({})", self.fingerprint())
+    }
+}
+
 impl MasterKey {
     pub fn from_hex(text: &str) -> Result<Self, SealError> {
         let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| SealError::BadMasterKey)?);

@@ -578,7 +578,8 @@ pub struct VerdictError {
 }
 
 /// The answer to "is this license genuine and valid today?". Only what a
-/// member of the public may see: the holder's name is masked for persons.
+/// member of the public may see: for a person's license, the holder's name and
+/// the identifier's number segment are masked.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Verdict {
     /// Genuine, and valid today.
@@ -617,6 +618,22 @@ fn mask_person_name(name: &str) -> String {
         Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
         None => String::new(),
     }
+}
+
+/// A license identifier on a public page. For a person's license the number
+/// segment may be their ID number (居民身份证), so all but its first 4 and last 2
+/// characters are starred.
+fn mask_identifier_number(id: &str) -> String {
+    let parts: Vec<&str> = id.split('.').collect();
+    // Root (5 parts) . type . issuer . number . version . check
+    if parts.len() != 10 {
+        return id.to_string();
+    }
+    let number: Vec<char> = parts[7].chars().collect();
+    let masked: String = number.iter().enumerate().map(|(i, c)| if i < 4 || i + 2 >= number.len() { *c } else { '*' }).collect();
+    let mut out: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+    out[7] = masked;
+    out.join(".")
 }
 
 fn status_zh(status: &str) -> &'static str {
@@ -686,13 +703,14 @@ impl Store {
             }
             v.as_str().map(str::to_string)
         };
-        let holder = match (text(&["holder", "id_type"]).as_deref(), text(&["holder", "name"])) {
-            (Some("111"), Some(name)) => Some(mask_person_name(&name)),
-            (_, name) => name,
+        let person = text(&["holder", "id_type"]).as_deref() == Some("111");
+        let holder = match text(&["holder", "name"]) {
+            Some(name) if person => Some(mask_person_name(&name)),
+            name => name,
         };
         let mut verdict = Verdict {
             ok: false,
-            license_id: id.clone(),
+            license_id: id.as_deref().map(|i| if person { mask_identifier_number(i) } else { i.to_string() }),
             seal: Some(seal),
             status: Some("unknown".into()),
             status_zh: Some(status_zh("unknown").into()),

@@ -294,7 +294,7 @@ pub async fn catalog(items: usize, rate: u32, seconds: u32, database_url: Option
     let dir = tempfile::tempdir()?;
     let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
-    crate::demo::seed(&store).await?;
+    crate::demo::seed(&store, &yiwang_crypto::seal::MasterKey::generate()).await?;
     let started = Instant::now();
     let total = fill_catalog(&store, items).await?;
     eprintln!("{total} published items in {:.1} s", started.elapsed().as_secs_f64());

@@ -23,6 +23,17 @@ pub struct Config {
     /// Unified identity: issuer URL, session and token lifetimes, trusted nodes.
     pub identity: yiwang_web::IdentitySettings,
     pub messaging: MessagingConfig,
+    pub seal: SealConfig,
+}
+
+/// The node master key that wraps agencies' seal keys (SM4, 32 hex characters).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SealConfig {
+    /// The key itself, in hex (e.g. from `YIWANG_SEAL__MASTER_KEY`). Takes precedence.
+    pub master_key: Option<String>,
+    /// A file holding the key in hex (default `<data_dir>/master.key`).
+    pub master_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -58,6 +69,7 @@ impl Default for Config {
             log: LogConfig::default(),
             identity: yiwang_web::IdentitySettings::default(),
             messaging: MessagingConfig::default(),
+            seal: SealConfig::default(),
         }
     }
 }
@@ -143,11 +155,58 @@ impl Config {
         let mut c = self.clone();
         c.database_url = Some(yiwang_store::redact_url(&self.effective_database_url()));
         c.identity = self.identity.redacted();
+        if c.seal.master_key.is_some() {
+            c.seal.master_key = Some("REDACTED".into());
+        }
         c
     }
 
     pub fn spool_dir(&self) -> PathBuf {
         self.messaging.spool_dir.clone().unwrap_or_else(|| self.data_dir.join("outbox"))
+    }
+
+    /// The node master key. From `seal.master_key`, else from the key file. An
+    /// embedded (SQLite) node makes the file on first use, readable by its owner
+    /// only; a node on a shared database must be given the key, because every
+    /// process sharing it must use the same one.
+    pub fn master_key(&self) -> anyhow::Result<yiwang_crypto::seal::MasterKey> {
+        self.load_master_key(self.database_url.is_none() || self.seal.master_key_file.is_some())
+    }
+
+    /// The same, making the key file if it is missing even on a shared database:
+    /// for `yiwang demo`, which runs one node only.
+    pub fn demo_master_key(&self) -> anyhow::Result<yiwang_crypto::seal::MasterKey> {
+        self.load_master_key(true)
+    }
+
+    fn load_master_key(&self, may_create: bool) -> anyhow::Result<yiwang_crypto::seal::MasterKey> {
+        use yiwang_crypto::seal::MasterKey;
+        if let Some(hex) = &self.seal.master_key {
+            return MasterKey::from_hex(hex).map_err(|e| anyhow::anyhow!("seal.master_key: {e}"));
+        }
+        let path = self.seal.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"));
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            return MasterKey::from_hex(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+        }
+        if !may_create {
+            anyhow::bail!(
+                "未配置节点主密钥 / no node master key: set seal.master_key (YIWANG_SEAL__MASTER_KEY) or seal.master_key_file; \
+                 every process sharing the database must use the same key"
+            );
+        }
+        let key = MasterKey::generate();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
+        std::io::Write::write_all(&mut file, key.to_hex().as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        tracing::info!(file = %path.display(), fingerprint = %key.fingerprint(), "node master key created");
+        Ok(key)
     }
 
     pub fn store_options(&self) -> yiwang_store::StoreOptions {
@@ -186,6 +245,33 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:9200");
         assert_eq!(c.data_dir, PathBuf::from("/from-file"));
         assert_eq!(c.effective_database_url(), "sqlite:///from-file/yiwang.db");
+    }
+
+    #[test]
+    fn the_master_key_comes_from_config_or_a_file_made_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let over = Overrides { data_dir: Some(dir.path().to_path_buf()), ..Default::default() };
+        let (c, _) = load(&over, &env(&[])).unwrap();
+        let made = c.master_key().unwrap().fingerprint();
+        assert_eq!(c.master_key().unwrap().fingerprint(), made, "the file is read back, not remade");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "readable by its owner only");
+        }
+        let hex = "00112233445566778899aabbccddeeff";
+        let (c, _) = load(&over, &env(&[("YIWANG_SEAL__MASTER_KEY", hex)])).unwrap();
+        assert_eq!(c.master_key().unwrap().to_hex().as_str(), hex);
+        assert!(!toml::to_string(&c.redacted()).unwrap().contains(hex));
+        let (c, _) = load(&over, &env(&[("YIWANG_SEAL__MASTER_KEY", "00")])).unwrap();
+        assert!(c.master_key().is_err());
+        // On a shared database the key must be given.
+        let over = Overrides { database_url: Some("postgres://db/x".into()), data_dir: Some(dir.path().join("pg")), ..Default::default() };
+        let (c, _) = load(&over, &env(&[])).unwrap();
+        assert!(c.master_key().unwrap_err().to_string().contains("master key"));
+        // `yiwang demo` runs one node, so it may make the file there too.
+        assert!(c.demo_master_key().is_ok());
     }
 
     #[test]

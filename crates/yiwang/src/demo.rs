@@ -2,9 +2,11 @@
 //! Later features add their demo data here, always through the same store calls
 //! a real operator would use.
 
+use yiwang_catalog::demo_items::LICENSE_TYPES;
 use yiwang_codes::{CitizenId, DivisionCode, Uscc};
+use yiwang_crypto::seal::MasterKey;
 use yiwang_identity::{RealNameLevel, Role, hash_password};
-use yiwang_store::{AccountStatus, Agency, BaseEnterprise, BasePerson, NewAccount, NodeInfo, NodeRegion, Store};
+use yiwang_store::{AccountStatus, Agency, BaseEnterprise, BasePerson, Holder, NewAccount, NewLicense, NodeInfo, NodeRegion, Store};
 
 pub const DEMO_PROVINCE: &str = "330000";
 pub const DEMO_CITIES: [&str; 4] = ["330100", "330200", "330300", "330500"];
@@ -21,7 +23,7 @@ fn region(code6: &str) -> anyhow::Result<NodeRegion> {
 }
 
 /// Create the demo node if the database has none. Returns false if one existed.
-pub async fn seed(store: &Store) -> anyhow::Result<bool> {
+pub async fn seed(store: &Store, master: &MasterKey) -> anyhow::Result<bool> {
     if store.node_info().await?.is_some() {
         // A demo made by an earlier version has no people yet: add them.
         if store.accounts_count().await? == 0 {
@@ -30,6 +32,9 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
         if store.catalog_generation().await? == 0 {
             seed_agencies(store).await?;
             seed_catalog(store).await?;
+        }
+        if store.seal_keys().await?.is_empty() {
+            seed_licenses(store, master).await?;
         }
         return Ok(false);
     }
@@ -49,7 +54,47 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
     tx.commit().await?;
     seed_identity(store).await?;
     seed_catalog(store).await?;
+    seed_licenses(store, master).await?;
     Ok(true)
+}
+
+/// E-licenses for the demo people and enterprise: each citizen's 居民身份证, and
+/// the enterprise's 营业执照 and 食品经营许可证, sealed by their issuers.
+async fn seed_licenses(store: &Store, master: &MasterKey) -> anyhow::Result<()> {
+    let now = jiff::Timestamp::now();
+    let issue = |key: &'static str, number: String, holder: Holder, years: i16, data: serde_json::Value| async move {
+        let type_code = evidence_code(key)?;
+        let issuer = LICENSE_TYPES.iter().find(|t| t.0 == key).map(|t| t.3).unwrap_or_default();
+        let valid_from: jiff::civil::Date = "2024-06-01".parse()?;
+        let new = NewLicense {
+            type_code,
+            number,
+            issuer_uscc: agency_uscc(issuer)?.as_str().into(),
+            holder,
+            valid_from,
+            valid_until: Some(valid_from.saturating_add(jiff::Span::new().years(years)).yesterday()?),
+            case_no: None,
+            data,
+        };
+        store.issue_license(&new, master, "demo", now).await.map_err(|e| anyhow::anyhow!("demo license {key}: {e}"))?;
+        anyhow::Ok(())
+    };
+    for (name, body, ..) in CITIZENS {
+        let id = citizen_id(body)?;
+        let holder = Holder { name: (*name).into(), id_type: "111".into(), id: id.to_string() };
+        issue("id_card", id.to_string(), holder, 20, serde_json::json!({ "address_division": "330106" })).await?;
+    }
+    let ent = uscc("91", "330106", "MA2H0001")?;
+    let holder = Holder { name: DEMO_ENTERPRISE_NAME.into(), id_type: "049".into(), id: ent.as_str().into() };
+    issue("business_license", ent.as_str().into(), holder.clone(), 30, serde_json::json!({ "legal_representative": "王五" })).await?;
+    issue(
+        "food_license",
+        "JY13301060000001".into(),
+        holder,
+        5,
+        serde_json::json!({ "business_form": "餐饮服务经营者", "items": ["热食类食品制售"] }),
+    )
+    .await
 }
 
 /// Every demo agency (also those added after a demo node was made).

@@ -269,7 +269,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 std::fs::remove_dir_all(&cfg.data_dir).with_context(|| format!("removing {}", cfg.data_dir.display()))?;
             }
             let store = open_store(&cfg).await?;
-            if demo::seed(&store).await? {
+            if demo::seed(&store, &cfg.demo_master_key()?).await? {
                 tracing::info!("demo node created in {}", cfg.data_dir.display());
             } else {
                 tracing::info!("reusing the existing node in {} (use --fresh to start over)", cfg.data_dir.display());
@@ -422,6 +422,11 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     tracing::info!(database = %yiwang_store::redact_url(&cfg.effective_database_url()), "yiwang listening on http://{addr}");
     let stop = shutdown_signal();
     println!("yiwang 已启动 / listening on http://{addr}");
+    // Sealing e-licenses needs the node master key; say early whether it is there.
+    match cfg.master_key() {
+        Ok(key) => tracing::info!(fingerprint = %key.fingerprint(), "node master key ready for sealing licenses"),
+        Err(e) => tracing::warn!(error = %e, "e-licenses cannot be sealed on this node"),
+    }
     let identity = yiwang_web::IdentityRuntime::new(&cfg.identity, &addr.to_string());
     tracing::info!(issuer = %identity.issuer, "OIDC issuer");
     let spool = yiwang_web::messaging::SpoolDir { dir: cfg.spool_dir() };
