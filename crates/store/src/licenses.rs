@@ -378,7 +378,14 @@ impl Store {
         .bind(&new.case_no)
         .execute(&mut *tx.inner)
         .await
-        .map_err(StoreError::from)?;
+        .map_err(|e| match e.as_database_error() {
+            // Another issue of the same number took this version first (PostgreSQL
+            // sees it only at insert time): the caller may retry.
+            Some(d) if d.is_unique_violation() => {
+                StoreError::Conflict(format!("license {} version {version} was issued concurrently; retry", new.number.trim()))
+            }
+            _ => StoreError::from(e),
+        })?;
         tx.append_audit(audit_rec(&at, actor, "license.issued", "license", id.as_str(), json!({ "version": version, "key_id": key_id })))
             .await?;
         tx.commit().await?;

@@ -121,3 +121,39 @@ both_backends!(licenses_are_issued_sealed_versioned_and_revoked, |db| {
     assert!(matches!(db.store.issue_license(&new_license("JY2"), &wrong, "staff:1", now()).await, Err(LicenseStoreError::Seal(_))));
     assert_eq!(db.store.licenses_of("049", "92330102MA2H3XYZ0L").await.unwrap().len(), 4);
 });
+
+both_backends!(concurrent_issues_of_one_number_yield_versions_or_conflicts, |db| {
+    setup(&db.store).await;
+    let master = std::sync::Arc::new(MasterKey::generate());
+    db.store.issue_license(&new_license("JY13301020000007"), &master, "staff:1", now()).await.unwrap();
+    // Six issuers race on the same number, each with its own pool as separate processes would.
+    let mut racers = Vec::new();
+    for _ in 0..6 {
+        let (url, master) = (db.url.clone(), master.clone());
+        racers.push(tokio::spawn(async move {
+            let store = Store::open(&url, &yiwang_store::StoreOptions::default(), now()).await.unwrap();
+            let r = store.issue_license(&new_license("JY13301020000007"), &master, "staff:1", now()).await;
+            store.close().await;
+            r.map(|l| l.version)
+        }));
+    }
+    let mut versions = Vec::new();
+    for r in racers {
+        match r.await.unwrap() {
+            Ok(v) => versions.push(v),
+            Err(LicenseStoreError::Store(StoreError::Conflict(_))) => {}
+            Err(e) => panic!("a race must end in a version or a conflict, not {e:?}"),
+        }
+    }
+    versions.sort_unstable();
+    versions.dedup();
+    assert!(!versions.is_empty());
+    // Exactly one valid version remains; the rest are superseded.
+    let all = db.store.licenses_of("049", "92330102MA2H3XYZ0L").await.unwrap();
+    assert_eq!(
+        all.iter().filter(|l| l.status == LicenseStatus::Valid).count(),
+        1,
+        "{:?}",
+        all.iter().map(|l| (l.version, l.status)).collect::<Vec<_>>()
+    );
+});
