@@ -243,6 +243,13 @@ pub(crate) fn safe(sql: String) -> sqlx::AssertSqlSafe<String> {
 }
 
 /// The stored form of a timestamp.
+/// Back-off after the n-th failed try of something retried in the background
+/// (outbox delivery, workflow timers and handler calls): 5 s, 10 s, 20 s …
+/// capped at an hour.
+pub(crate) fn backoff(attempts: i64) -> jiff::SignedDuration {
+    jiff::SignedDuration::from_secs((5i64 << attempts.clamp(0, 10)).min(3600))
+}
+
 pub fn ts(t: jiff::Timestamp) -> String {
     // Fixed-width UTC, so lexical order is time order.
     t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()

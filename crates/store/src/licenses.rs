@@ -618,15 +618,6 @@ impl Verdict {
     }
 }
 
-/// A person's name on a public page: the first character, then stars.
-fn mask_person_name(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
-        None => String::new(),
-    }
-}
-
 /// A license identifier on a public page. For a person's license the number
 /// segment may be their ID number (居民身份证), so all but its first 4 and last 2
 /// characters are starred.
@@ -712,7 +703,7 @@ impl Store {
         };
         let person = text(&["holder", "id_type"]).as_deref() == Some("111");
         let holder = match text(&["holder", "name"]) {
-            Some(name) if person => Some(mask_person_name(&name)),
+            Some(name) if person => Some(yiwang_identity::mask_name(&name)),
             name => name,
         };
         let mut verdict = Verdict {

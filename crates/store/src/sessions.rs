@@ -242,7 +242,7 @@ impl Store {
 
     /// Record a failed delivery; retry with exponential back-off (capped at an hour).
     pub async fn outbox_failed(&self, id: &str, attempts: i64, error: &str, now: Timestamp) -> Result<()> {
-        let wait = SignedDuration::from_secs((5i64 << attempts.clamp(0, 10)).min(3600));
+        let wait = crate::backoff(attempts);
         sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, claimed_until = NULL WHERE id = $3")
             .bind(error)
             .bind(ts(now + wait))

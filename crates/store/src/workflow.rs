@@ -20,7 +20,7 @@ use yiwang_workflow::engine::{self, Effect, EngineError, Env, Input, Instance, S
 use yiwang_workflow::{Definition, DeployError};
 
 use crate::accounts::{audit_rec, new_id};
-use crate::{Result, Store, StoreError, Tx, safe, ts};
+use crate::{Result, Store, StoreError, Tx, backoff, safe, ts};
 
 fn status_code(s: Status) -> &'static str {
     match s {
@@ -28,12 +28,6 @@ fn status_code(s: Status) -> &'static str {
         Status::Completed => "completed",
         Status::Terminated => "terminated",
     }
-}
-
-/// Back-off after the n-th failed try of a timer or handler call: 5 s, 10 s,
-/// 20 s … capped at an hour.
-pub(crate) fn backoff(attempts: i64) -> jiff::SignedDuration {
-    jiff::SignedDuration::from_secs((5i64 << attempts.clamp(0, 10)).min(3600))
 }
 
 /// Why a workflow operation did not happen.

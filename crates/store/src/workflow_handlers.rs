@@ -20,8 +20,8 @@ use serde_json::Value;
 use sqlx::Row;
 use yiwang_workflow::engine::{EngineError, Env, Input};
 
-use crate::workflow::{WorkflowError, backoff};
-use crate::{Backend, Store, StoreError, ts};
+use crate::workflow::WorkflowError;
+use crate::{Backend, Store, StoreError, backoff, ts};
 
 /// One call of a handler: which instance and service task, and the case data
 /// at the time of the call.

@@ -6,43 +6,24 @@
 
 use serde_json::json;
 use yiwang_crypto::seal::MasterKey;
-use yiwang_store::{Agency, EvidenceType, Holder, LicenseStatus, LicenseStoreError, NewLicense, Store, StoreError};
+use yiwang_store::{LicenseStatus, LicenseStoreError, NewLicense, Store, StoreError};
 use yiwang_testkit::both_backends;
-
-/// A valid USCC for the issuing agency (the check character computed).
-fn issuer() -> String {
-    let body = "11330100002489348";
-    format!("{body}{}", yiwang_codes::uscc::uscc_check_char(body).unwrap())
-}
-
-fn type_code() -> String {
-    format!("{}001", issuer())
-}
+use yiwang_testkit::licenses::{self, issuer, restaurant, seed_issuer, type_code};
 
 fn now() -> jiff::Timestamp {
     "2026-11-23T02:00:00Z".parse().unwrap()
 }
 
 async fn setup(store: &Store) {
-    let mut tx = store.begin().await.unwrap();
-    let agency =
-        Agency { uscc: issuer(), name: "杭州市市场监督管理局".into(), division_code: "330100".into(), level: "municipal".into() };
-    tx.upsert_agency(&agency, "test", now()).await.unwrap();
-    let t = EvidenceType { code: type_code(), name: "食品经营许可证".into(), agency_uscc: issuer(), aliases: vec![] };
-    tx.upsert_license_type(&t, "test", now()).await.unwrap();
-    tx.commit().await.unwrap();
+    seed_issuer(store, now()).await;
 }
 
 fn new_license(number: &str) -> NewLicense {
     NewLicense {
-        type_code: type_code(),
-        number: number.into(),
-        issuer_uscc: issuer(),
-        holder: Holder { name: "张三餐饮店".into(), id_type: "049".into(), id: "92330102MA2H3XYZ0L".into() },
         valid_from: "2026-11-23".parse().unwrap(),
         valid_until: Some("2031-11-22".parse().unwrap()),
-        case_no: None,
         data: json!({ "business_form": "餐饮服务经营者", "items": ["热食类食品制售"] }),
+        ..licenses::new_license(number, restaurant())
     }
 }
 

@@ -9,22 +9,15 @@ use jiff::Timestamp;
 use serde_json::json;
 use yiwang_store::{Handler, HandlerCall, HandlerFuture, HandlerRound, Handlers, Store, StoreOptions, WorkflowError};
 use yiwang_testkit::both_backends;
-use yiwang_workflow::engine::{Env, Input, Status};
+use yiwang_workflow::engine::{CalendarEnv, Input, Status};
 
-struct Weekdays;
+/// Working days on the bundled holiday calendar, as a node counts them (no
+/// holiday falls in the weeks these tests use).
+static CALENDAR: std::sync::LazyLock<yiwang_calendar::Calendar> =
+    std::sync::LazyLock::new(|| yiwang_calendar::Calendar::bundled().expect("the bundled calendar loads"));
 
-impl Env for Weekdays {
-    fn add_working_days(&self, from: Timestamp, days: u32) -> Result<Timestamp, String> {
-        let mut d = from.to_zoned(jiff::tz::TimeZone::UTC);
-        let mut left = days;
-        while left > 0 {
-            d = d.tomorrow().map_err(|e| e.to_string())?;
-            if !matches!(d.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday) {
-                left -= 1;
-            }
-        }
-        Ok(d.timestamp())
-    }
+fn weekdays() -> CalendarEnv<'static> {
+    CalendarEnv(&CALENDAR)
 }
 
 const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -63,13 +56,13 @@ async fn deploy(store: &Store, text: &str) -> i64 {
 async fn complete(store: &Store, id: &str, node: &str) {
     let task = store.open_tasks(id).await.unwrap().into_iter().find(|t| t.node == node).unwrap_or_else(|| panic!("no open {node}"));
     let wait = u64::try_from(task.wait_id).unwrap();
-    store.step_workflow(id, Input::CompleteTask { wait, data: json!({ node: "ok" }) }, "staff:1", friday(), &Weekdays).await.unwrap();
+    store.step_workflow(id, Input::CompleteTask { wait, data: json!({ node: "ok" }) }, "staff:1", friday(), &weekdays()).await.unwrap();
 }
 
 both_backends!(an_instance_survives_a_restart_and_keeps_its_version, |db| {
     assert_eq!(deploy(&db.store, PROCESS).await, 1);
     assert_eq!(deploy(&db.store, PROCESS).await, 1, "the same text is the same version");
-    let id = db.store.start_workflow("review", Some("case-1"), json!({}), friday(), &Weekdays).await.unwrap();
+    let id = db.store.start_workflow("review", Some("case-1"), json!({}), friday(), &weekdays()).await.unwrap();
     let open = db.store.open_tasks(&id).await.unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!((open[0].node.as_str(), open[0].candidate_groups.clone()), ("accept", vec!["window_clerk".to_string()]));
@@ -92,7 +85,7 @@ both_backends!(an_instance_survives_a_restart_and_keeps_its_version, |db| {
     assert_eq!(done.state.trace, ["start", "accept", "split", "a", "b", "join", "end"]);
     assert_eq!(done.state.data["b"], "ok");
     // A second completion of the same task is refused and changes nothing.
-    let again = store.step_workflow(&id, Input::CompleteTask { wait: 1, data: json!({}) }, "staff:1", friday(), &Weekdays).await;
+    let again = store.step_workflow(&id, Input::CompleteTask { wait: 1, data: json!({}) }, "staff:1", friday(), &weekdays()).await;
     assert!(again.is_err());
     assert_eq!(store.workflow_instance(&id).await.unwrap().revision, done.revision);
 });
@@ -101,11 +94,11 @@ both_backends!(each_timer_fires_once_when_workers_race, |db| {
     deploy(&db.store, PROCESS).await;
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(db.store.start_workflow("review", Some(&format!("case-{i}")), json!({}), friday(), &Weekdays).await.unwrap());
+        ids.push(db.store.start_workflow("review", Some(&format!("case-{i}")), json!({}), friday(), &weekdays()).await.unwrap());
     }
     // Two working days after Friday 09:00 is Tuesday 09:00: nothing is due on Monday.
     let monday: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
-    assert_eq!(db.store.fire_due_timers("w0", monday, 100, &Weekdays).await.unwrap(), 0);
+    assert_eq!(db.store.fire_due_timers("w0", monday, 100, &weekdays()).await.unwrap(), 0);
     let tuesday: Timestamp = "2026-11-24T09:00:00Z".parse().unwrap();
     // Four workers, each with its own pool as separate processes would have.
     let mut workers = Vec::new();
@@ -113,7 +106,7 @@ both_backends!(each_timer_fires_once_when_workers_race, |db| {
         let url = db.url.clone();
         workers.push(tokio::spawn(async move {
             let store = Store::open(&url, &StoreOptions::default(), tuesday).await.unwrap();
-            let n = store.fire_due_timers(&format!("w{w}"), tuesday, 100, &Weekdays).await.unwrap();
+            let n = store.fire_due_timers(&format!("w{w}"), tuesday, 100, &weekdays()).await.unwrap();
             store.close().await;
             n
         }));
@@ -129,7 +122,7 @@ both_backends!(each_timer_fires_once_when_workers_race, |db| {
         // Non-interrupting: 受理 is still open.
         assert_eq!(db.store.open_tasks(id).await.unwrap().len(), 1);
     }
-    assert_eq!(db.store.fire_due_timers("w9", tuesday, 100, &Weekdays).await.unwrap(), 0);
+    assert_eq!(db.store.fire_due_timers("w9", tuesday, 100, &weekdays()).await.unwrap(), 0);
 });
 
 const SERVICE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -182,18 +175,18 @@ both_backends!(service_tasks_run_registered_handlers_and_retry_after_failure, |d
     let mut handlers = Handlers::default();
     handlers.register("license.fetch", FetchLicense { fail_first: 1, calls: calls.clone() });
     assert_eq!(db.store.deploy_bpmn(SERVICE, &handlers, "editor", friday()).await.unwrap(), ("lookup".to_string(), 1));
-    let id = db.store.start_workflow("lookup", Some("case-9"), json!({ "holder": "张三" }), friday(), &Weekdays).await.unwrap();
+    let id = db.store.start_workflow("lookup", Some("case-9"), json!({ "holder": "张三" }), friday(), &weekdays()).await.unwrap();
 
     // First try fails and is rescheduled: not retried before its back-off.
-    let round = db.store.run_due_handlers("w1", &handlers, friday(), 10, &Weekdays).await.unwrap();
+    let round = db.store.run_due_handlers("w1", &handlers, friday(), 10, &weekdays()).await.unwrap();
     assert_eq!(round, HandlerRound { completed: 0, failed: 1 });
-    let round = db.store.run_due_handlers("w1", &handlers, friday() + jiff::SignedDuration::from_secs(1), 10, &Weekdays).await.unwrap();
+    let round = db.store.run_due_handlers("w1", &handlers, friday() + jiff::SignedDuration::from_secs(1), 10, &weekdays()).await.unwrap();
     assert_eq!(round, HandlerRound::default());
     assert_eq!(db.store.workflow_instance(&id).await.unwrap().state.status, Status::Running);
 
     // After the back-off the second try succeeds; its answer drives the gateway.
     let later = friday() + jiff::SignedDuration::from_mins(1);
-    let round = db.store.run_due_handlers("w2", &handlers, later, 10, &Weekdays).await.unwrap();
+    let round = db.store.run_due_handlers("w2", &handlers, later, 10, &weekdays()).await.unwrap();
     assert_eq!(round, HandlerRound { completed: 1, failed: 0 });
     let done = db.store.workflow_instance(&id).await.unwrap().state;
     assert_eq!(done.status, Status::Completed);
@@ -202,7 +195,7 @@ both_backends!(service_tasks_run_registered_handlers_and_retry_after_failure, |d
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     // A completed call is never run again.
     assert_eq!(
-        db.store.run_due_handlers("w1", &handlers, later + jiff::SignedDuration::from_hours(2), 10, &Weekdays).await.unwrap(),
+        db.store.run_due_handlers("w1", &handlers, later + jiff::SignedDuration::from_hours(2), 10, &weekdays()).await.unwrap(),
         HandlerRound::default()
     );
 });
@@ -214,7 +207,7 @@ both_backends!(each_handler_call_runs_once_when_workers_race, |db| {
     db.store.deploy_bpmn(SERVICE, &handlers, "editor", friday()).await.unwrap();
     let mut ids = Vec::new();
     for _ in 0..8 {
-        ids.push(db.store.start_workflow("lookup", Some("case-9"), json!({ "holder": "李四" }), friday(), &Weekdays).await.unwrap());
+        ids.push(db.store.start_workflow("lookup", Some("case-9"), json!({ "holder": "李四" }), friday(), &weekdays()).await.unwrap());
     }
     // Four workers, each with its own connection pool, as separate processes would be.
     let mut workers = Vec::new();
@@ -222,7 +215,7 @@ both_backends!(each_handler_call_runs_once_when_workers_race, |db| {
         let (url, handlers) = (db.url.clone(), handlers.clone());
         workers.push(tokio::spawn(async move {
             let store = Store::open(&url, &StoreOptions::default(), friday()).await.unwrap();
-            let round = store.run_due_handlers(&format!("w{w}"), &handlers, friday(), 100, &Weekdays).await.unwrap();
+            let round = store.run_due_handlers(&format!("w{w}"), &handlers, friday(), 100, &weekdays()).await.unwrap();
             store.close().await;
             round.completed
         }));
@@ -254,16 +247,16 @@ const TIMED_CHOICE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 
 both_backends!(a_timer_whose_step_fails_is_retried_later_and_blocks_no_other, |db| {
     deploy(&db.store, TIMED_CHOICE).await;
-    let broken = db.store.start_workflow("timed_choice", None, json!({}), friday(), &Weekdays).await.unwrap();
-    let fine = db.store.start_workflow("timed_choice", None, json!({ "amount": 500 }), friday(), &Weekdays).await.unwrap();
+    let broken = db.store.start_workflow("timed_choice", None, json!({}), friday(), &weekdays()).await.unwrap();
+    let fine = db.store.start_workflow("timed_choice", None, json!({ "amount": 500 }), friday(), &weekdays()).await.unwrap();
     let due = friday() + jiff::SignedDuration::from_hours(1);
     // The broken instance's timer fails (amount is not defined); the other fires.
-    assert_eq!(db.store.fire_due_timers("w", due, 10, &Weekdays).await.unwrap(), 1);
+    assert_eq!(db.store.fire_due_timers("w", due, 10, &weekdays()).await.unwrap(), 1);
     assert_eq!(db.store.workflow_instance(&fine).await.unwrap().state.trace, ["start", "wait", "gw", "big"]);
     let stuck = db.store.workflow_instance(&broken).await.unwrap().state;
     assert_eq!((stuck.status, stuck.trace.clone()), (Status::Running, vec!["start".to_string()]));
     // Not retried before its back-off, retried (and failing again) after it.
-    assert_eq!(db.store.fire_due_timers("w", due + jiff::SignedDuration::from_secs(1), 10, &Weekdays).await.unwrap(), 0);
-    assert_eq!(db.store.fire_due_timers("w", due + jiff::SignedDuration::from_mins(1), 10, &Weekdays).await.unwrap(), 0);
+    assert_eq!(db.store.fire_due_timers("w", due + jiff::SignedDuration::from_secs(1), 10, &weekdays()).await.unwrap(), 0);
+    assert_eq!(db.store.fire_due_timers("w", due + jiff::SignedDuration::from_mins(1), 10, &weekdays()).await.unwrap(), 0);
     assert_eq!(db.store.workflow_instance(&broken).await.unwrap().revision, 1, "a failed step changes nothing");
 });

@@ -135,3 +135,51 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// E-license fixtures: one issuing agency (a USCC with its check character
+/// computed) defining one license type, and licenses issued by it.
+pub mod licenses {
+    use yiwang_store::{Agency, EvidenceType, Holder, NewLicense, Store};
+
+    pub fn issuer() -> String {
+        let body = "11330100002489348";
+        format!("{body}{}", yiwang_codes::uscc::uscc_check_char(body).unwrap())
+    }
+
+    /// 食品经营许可证, defined by `issuer()`.
+    pub fn type_code() -> String {
+        format!("{}001", issuer())
+    }
+
+    /// Create the issuing agency and its license type.
+    pub async fn seed_issuer(store: &Store, now: jiff::Timestamp) {
+        let mut tx = store.begin().await.unwrap();
+        let agency =
+            Agency {
+                uscc: issuer(), name: "杭州市市场监督管理局".into(), division_code: "330100".into(), level: "municipal".into()
+            };
+        tx.upsert_agency(&agency, "test", now).await.unwrap();
+        let t = EvidenceType { code: type_code(), name: "食品经营许可证".into(), agency_uscc: issuer(), aliases: vec![] };
+        tx.upsert_license_type(&t, "test", now).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// The holder enterprise of the fixtures.
+    pub fn restaurant() -> Holder {
+        Holder { name: "张三餐饮店".into(), id_type: "049".into(), id: "92330102MA2H3XYZ0L".into() }
+    }
+
+    /// A license of `type_code()` by `issuer()`, valid from 2026-01-01 without end.
+    pub fn new_license(number: &str, holder: Holder) -> NewLicense {
+        NewLicense {
+            type_code: type_code(),
+            number: number.into(),
+            issuer_uscc: issuer(),
+            holder,
+            valid_from: jiff::civil::date(2026, 1, 1),
+            valid_until: None,
+            case_no: None,
+            data: serde_json::json!({}),
+        }
+    }
+}

@@ -5,24 +5,16 @@
 
 use jiff::Timestamp;
 use serde_json::json;
-use yiwang_workflow::engine::{Effect, Env, Input, Instance, Status, WaitKind, start, step};
+use yiwang_workflow::engine::{CalendarEnv, Effect, Env, Input, Instance, Status, WaitKind, start, step};
 use yiwang_workflow::{Definition, deploy};
 
-/// Working days are Monday to Friday here; the real node passes its calendar.
-struct Weekdays;
+/// Working days on the bundled holiday calendar, as a node counts them (no
+/// holiday falls in the weeks these tests use).
+static CALENDAR: std::sync::LazyLock<yiwang_calendar::Calendar> =
+    std::sync::LazyLock::new(|| yiwang_calendar::Calendar::bundled().expect("the bundled calendar loads"));
 
-impl Env for Weekdays {
-    fn add_working_days(&self, from: Timestamp, days: u32) -> Result<Timestamp, String> {
-        let mut d = from.to_zoned(jiff::tz::TimeZone::UTC);
-        let mut left = days;
-        while left > 0 {
-            d = d.tomorrow().map_err(|e| e.to_string())?;
-            if !matches!(d.weekday(), jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday) {
-                left -= 1;
-            }
-        }
-        Ok(d.timestamp())
-    }
+fn weekdays() -> CalendarEnv<'static> {
+    CalendarEnv(&CALENDAR)
 }
 
 fn def() -> Definition {
@@ -40,13 +32,13 @@ fn open_tasks(i: &Instance, node: &str) -> Vec<u64> {
 
 fn complete(d: &Definition, i: Instance, node: &str, data: serde_json::Value) -> Instance {
     let wait = *open_tasks(&i, node).first().unwrap_or_else(|| panic!("no open task {node}: {:?}", i.waits));
-    step(d, &i, Input::CompleteTask { wait, data }, friday(), &Weekdays).unwrap().0
+    step(d, &i, Input::CompleteTask { wait, data }, friday(), &weekdays()).unwrap().0
 }
 
 #[test]
 fn parallel_review_countersign_subprocess_decision_and_timer() {
     let d = def();
-    let (i, effects) = start(&d, json!({}), friday(), &Weekdays).unwrap();
+    let (i, effects) = start(&d, json!({}), friday(), &weekdays()).unwrap();
     assert_eq!(i.trace, ["start"]);
     assert!(effects.iter().any(
         |e| matches!(e, Effect::TaskCreated { node, candidate_groups, .. } if node == "accept" && candidate_groups == &["window_clerk"])
@@ -73,7 +65,7 @@ fn parallel_review_countersign_subprocess_decision_and_timer() {
     assert_eq!(i.status, Status::Running);
     // The subprocess still waits for its message; the join waits for it.
     let (i, _) =
-        step(&d, &i, Input::Message { name: "payment_received".into(), data: json!({ "approved": true }) }, friday(), &Weekdays).unwrap();
+        step(&d, &i, Input::Message { name: "payment_received".into(), data: json!({ "approved": true }) }, friday(), &weekdays()).unwrap();
     assert!(
         i.trace.ends_with(&["wait_report".to_string(), "sc_end".into(), "site_check".into(), "join".into(), "decide".into()]),
         "{:?}",
@@ -82,7 +74,7 @@ fn parallel_review_countersign_subprocess_decision_and_timer() {
     let timer = i.waits.iter().find(|w| w.node == "cooling").unwrap();
     let WaitKind::Timer { due, .. } = timer.kind else { panic!() };
     assert_eq!(due.to_string(), "2026-11-25T09:00:00Z", "P5D in natural time");
-    let (i, effects) = step(&d, &i, Input::TimerFired { wait: timer.id }, due, &Weekdays).unwrap();
+    let (i, effects) = step(&d, &i, Input::TimerFired { wait: timer.id }, due, &weekdays()).unwrap();
     assert_eq!(i.status, Status::Completed);
     assert_eq!(effects.last(), Some(&Effect::Finished { status: Status::Completed }));
     assert_eq!(i.trace.last().map(String::as_str), Some("granted"));
@@ -92,23 +84,23 @@ fn parallel_review_countersign_subprocess_decision_and_timer() {
 #[test]
 fn the_default_flow_and_a_terminate_end_cancel_everything() {
     let d = def();
-    let (i, _) = start(&d, json!({}), friday(), &Weekdays).unwrap();
+    let (i, _) = start(&d, json!({}), friday(), &weekdays()).unwrap();
     let mut i = complete(&d, i, "accept", json!({}));
     for node in ["review_food", "review_fire", "countersign", "countersign", "countersign"] {
         i = complete(&d, i, node, json!({ "approved": false, "score": 90 }));
     }
-    let (i, effects) = step(&d, &i, Input::Message { name: "payment_received".into(), data: json!({}) }, friday(), &Weekdays).unwrap();
+    let (i, effects) = step(&d, &i, Input::Message { name: "payment_received".into(), data: json!({}) }, friday(), &weekdays()).unwrap();
     assert_eq!(i.status, Status::Terminated);
     assert_eq!(i.trace.last().map(String::as_str), Some("refused"));
     assert!(effects.contains(&Effect::Finished { status: Status::Terminated }));
     // Nothing more can happen to it.
-    assert!(step(&d, &i, Input::TimerFired { wait: 1 }, friday(), &Weekdays).is_err());
+    assert!(step(&d, &i, Input::TimerFired { wait: 1 }, friday(), &weekdays()).is_err());
 }
 
 #[test]
 fn a_non_interrupting_boundary_timer_runs_beside_the_task() {
     let d = def();
-    let (i, effects) = start(&d, json!({}), friday(), &Weekdays).unwrap();
+    let (i, effects) = start(&d, json!({}), friday(), &weekdays()).unwrap();
     let timer = effects
         .iter()
         .find_map(|e| match e {
@@ -116,7 +108,7 @@ fn a_non_interrupting_boundary_timer_runs_beside_the_task() {
             _ => None,
         })
         .unwrap();
-    let (i, effects) = step(&d, &i, Input::TimerFired { wait: timer }, friday(), &Weekdays).unwrap();
+    let (i, effects) = step(&d, &i, Input::TimerFired { wait: timer }, friday(), &weekdays()).unwrap();
     let call = effects
         .iter()
         .find_map(|e| match e {
@@ -126,18 +118,18 @@ fn a_non_interrupting_boundary_timer_runs_beside_the_task() {
         .unwrap();
     assert_eq!(call.1, "notify");
     assert_eq!(open_tasks(&i, "accept").len(), 1, "the task stays open");
-    let (i, _) = step(&d, &i, Input::HandlerDone { wait: call.0, data: json!({ "reminded": true }) }, friday(), &Weekdays).unwrap();
+    let (i, _) = step(&d, &i, Input::HandlerDone { wait: call.0, data: json!({ "reminded": true }) }, friday(), &weekdays()).unwrap();
     assert_eq!(i.trace, ["start", "accept_overdue", "remind", "remind_end"]);
     assert_eq!(i.status, Status::Running);
     assert_eq!(i.data["reminded"], true);
     // A wrong input changes nothing and says so.
-    assert!(step(&d, &i, Input::CompleteTask { wait: 999, data: json!({}) }, friday(), &Weekdays).is_err());
+    assert!(step(&d, &i, Input::CompleteTask { wait: 999, data: json!({}) }, friday(), &weekdays()).is_err());
 }
 
 #[test]
 fn an_instance_round_trips_through_json() {
     let d = def();
-    let (i, _) = start(&d, json!({ "x": 1 }), friday(), &Weekdays).unwrap();
+    let (i, _) = start(&d, json!({ "x": 1 }), friday(), &weekdays()).unwrap();
     let i = complete(&d, i, "accept", json!({}));
     let stored = serde_json::to_string(&i).unwrap();
     let back: Instance = serde_json::from_str(&stored).unwrap();
@@ -150,7 +142,7 @@ fn simulate_runs_to_the_end_with_the_given_decisions() {
     let mut decisions = serde_json::Map::new();
     decisions.insert("countersign".into(), json!([{ "score": 50 }, { "score": 60 }, { "score": 70 }]));
     decisions.insert("wait_report".into(), json!({ "approved": true }));
-    let sim = yiwang_workflow::engine::simulate(&d, json!({}), &decisions, &[], friday(), &Weekdays).unwrap();
+    let sim = yiwang_workflow::engine::simulate(&d, json!({}), &decisions, &[], friday(), &weekdays()).unwrap();
     assert_eq!(sim.status, Status::Completed);
     assert_eq!(sim.data["score"], 70, "the last countersign's data wins");
     assert_eq!(sim.trace.first().map(String::as_str), Some("start"));
@@ -159,7 +151,7 @@ fn simulate_runs_to_the_end_with_the_given_decisions() {
     assert_eq!(sim.ended_at.to_string(), "2026-11-25T09:00:00Z", "time jumped to the 公示期 timer");
     // Without approval the default flow ends it.
     decisions.insert("wait_report".into(), json!({ "approved": false }));
-    let sim = yiwang_workflow::engine::simulate(&d, json!({}), &decisions, &[], friday(), &Weekdays).unwrap();
+    let sim = yiwang_workflow::engine::simulate(&d, json!({}), &decisions, &[], friday(), &weekdays()).unwrap();
     assert_eq!((sim.status, sim.trace.last().map(String::as_str)), (Status::Terminated, Some("refused")));
 }
 

@@ -7,7 +7,8 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use yiwang_crypto::seal::MasterKey;
-use yiwang_store::{Agency, EvidenceType, Holder, LicenseStatus, NewLicense, Store, StoreOptions};
+use yiwang_store::{LicenseStatus, NewLicense, Store, StoreOptions};
+use yiwang_testkit::licenses::{new_license, restaurant, seed_issuer};
 
 fn verify(dir: &std::path::Path, what: &str) -> (Option<i32>, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_yiwang"))
@@ -26,32 +27,8 @@ async fn verify_reports_seal_and_status() {
     let dir = tempfile::tempdir().unwrap();
     let now = jiff::Timestamp::now();
     let store = Store::open(&format!("sqlite://{}", dir.path().join("yiwang.db").display()), &StoreOptions::default(), now).await.unwrap();
-    let body = "11330100002489348";
-    let issuer = format!("{body}{}", yiwang_codes::uscc::uscc_check_char(body).unwrap());
-    let mut tx = store.begin().await.unwrap();
-    tx.upsert_agency(
-        &Agency {
-            uscc: issuer.clone(), name: "杭州市市场监督管理局".into(), division_code: "330100".into(), level: "municipal".into()
-        },
-        "t",
-        now,
-    )
-    .await
-    .unwrap();
-    let t =
-        EvidenceType { code: format!("{issuer}001"), name: "食品经营许可证".into(), agency_uscc: issuer.clone(), aliases: vec![] };
-    tx.upsert_license_type(&t, "t", now).await.unwrap();
-    tx.commit().await.unwrap();
-    let new = NewLicense {
-        type_code: t.code.clone(),
-        number: "JY13301020000001".into(),
-        issuer_uscc: issuer.clone(),
-        holder: Holder { name: "张三餐饮店".into(), id_type: "049".into(), id: "92330102MA2H3XYZ0L".into() },
-        valid_from: "2026-01-01".parse().unwrap(),
-        valid_until: Some("2099-12-31".parse().unwrap()),
-        case_no: None,
-        data: json!({}),
-    };
+    seed_issuer(&store, now).await;
+    let new = NewLicense { valid_until: Some("2099-12-31".parse().unwrap()), ..new_license("JY13301020000001", restaurant()) };
     let master = MasterKey::generate();
     let issued = store.issue_license(&new, &master, "staff:1", now).await.unwrap();
     let file = dir.path().join("license.json");
