@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 # Python peers used by the cross-check tests.
 python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 
-# The PDF tests read the guide PDFs back with poppler's pdffonts and pdftotext.
-if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdffonts >/dev/null 2>&1; then
-  echo "poppler-utils is missing (pdftotext, pdffonts): apt-get install poppler-utils" >&2
+# The PDF tests read our PDFs back with poppler (pdffonts, pdftotext, pdftoppm) and
+# decode a printed license's QR code with zbar (zbarimg).
+if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdffonts >/dev/null 2>&1 || ! command -v zbarimg >/dev/null 2>&1; then
+  echo "poppler-utils or zbar-tools is missing: apt-get install poppler-utils zbar-tools" >&2
   exit 1
 fi
 

@@ -1,9 +1,15 @@
 //! National (GM/T) cryptography used by yiwang: SM3 digests, SM2 seals and
-//! SM4 key wrapping (`seal`).
+//! SM4 key wrapping (`seal`); Ed25519 for the SD-JWT export only (`ed25519`).
 
+pub mod ed25519;
 pub mod seal;
 
 use sm3::{Digest, Sm3};
+
+/// Fill `buf` from the operating system's generator.
+pub fn random_bytes(buf: &mut [u8]) {
+    while seal::fill_random(buf).is_err() {}
+}
 
 /// SM3 digest (GB/T 32905).
 pub fn sm3(data: &[u8]) -> [u8; 32] {

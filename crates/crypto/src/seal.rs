@@ -47,7 +47,7 @@ impl SealKey {
     pub fn generate() -> Self {
         loop {
             let mut bytes = Zeroizing::new([0u8; 32]);
-            if getrandom(bytes.as_mut()).is_err() {
+            if fill_random(bytes.as_mut()).is_err() {
                 continue;
             }
             if let Ok(k) = Self::from_secret_bytes(bytes.as_ref()) {
@@ -109,7 +109,7 @@ impl MasterKey {
 
     pub fn generate() -> Self {
         let mut key = Zeroizing::new([0u8; 16]);
-        while getrandom(key.as_mut()).is_err() {}
+        while fill_random(key.as_mut()).is_err() {}
         MasterKey(key)
     }
 
@@ -130,7 +130,7 @@ impl MasterKey {
     /// Wrap secret bytes: `nonce (12) || ciphertext+tag`, in hex.
     pub fn wrap(&self, key_id: &str, secret: &[u8]) -> String {
         let mut nonce = [0u8; 12];
-        while getrandom(&mut nonce).is_err() {}
+        while fill_random(&mut nonce).is_err() {}
         // Encryption with a valid key and nonce cannot fail for inputs this small.
         let sealed = self.cipher().encrypt((&nonce).into(), Payload { msg: secret, aad: key_id.as_bytes() }).unwrap_or_default();
         let mut out = nonce.to_vec();
@@ -152,7 +152,7 @@ impl MasterKey {
     }
 }
 
-fn getrandom(buf: &mut [u8]) -> Result<(), ()> {
+pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), ()> {
     use rand::TryRngCore;
     rand::rngs::OsRng.try_fill_bytes(buf).map_err(|_| ())
 }

@@ -19,6 +19,8 @@ pub enum ErrorKind {
     NotFound,
     /// Conflicts with the current state (409).
     Conflict,
+    /// Existed, but is no longer available (410), such as an expired share link.
+    Gone,
     /// Well-formed but semantically invalid (422).
     Unprocessable,
     /// Too many requests (429).
@@ -37,6 +39,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
+            ErrorKind::Gone => 410,
             ErrorKind::Unprocessable => 422,
             ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,

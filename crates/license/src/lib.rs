@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use yiwang_crypto::seal::{SealError, SealKey};
 
+pub mod schema;
+pub mod sdjwt;
+
 /// Domain separation: what a record signature covers starts with this line.
 pub const RECORD_CONTEXT: &[u8] = b"yiwang-license-v1\n";
 /// What a token signature covers starts with this line.
@@ -35,6 +38,8 @@ pub enum LicenseError {
     TokenMismatch,
     #[error("unsupported seal algorithm {0}")]
     Algorithm(String),
+    #[error("the credential has no claim {0}")]
+    UnknownClaim(String),
 }
 
 impl yiwang_errors::Coded for LicenseError {
@@ -46,6 +51,7 @@ impl yiwang_errors::Coded for LicenseError {
             LicenseError::BadToken(_) => "license.bad_token",
             LicenseError::TokenMismatch => "license.token_mismatch",
             LicenseError::Algorithm(_) => "license.algorithm",
+            LicenseError::UnknownClaim(_) => "license.unknown_claim",
         }
     }
     fn kind(&self) -> yiwang_errors::ErrorKind {
@@ -63,6 +69,7 @@ impl yiwang_errors::Coded for LicenseError {
             LicenseError::BadToken(d) => format!("不是有效的证照二维码令牌：{d}"),
             LicenseError::TokenMismatch => "二维码与证照内容不符".into(),
             LicenseError::Algorithm(a) => format!("不支持的签章算法：{a}"),
+            LicenseError::UnknownClaim(c) => format!("证照中没有可披露的项目：{c}"),
         }
     }
 }

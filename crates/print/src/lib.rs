@@ -17,14 +17,59 @@ static FONT_REGULAR: &[u8] = include_bytes!("../fonts/NotoSansSC-Regular-subset.
 pub enum Template {
     /// 办事指南: input is `yiwang_catalog::guide::Guide`.
     Guide,
+    /// 电子证照 copy with seal and QR: input is `LicenseDoc`.
+    License,
 }
 
 impl Template {
     fn source(self) -> (&'static str, &'static str) {
         match self {
             Template::Guide => ("guide.typ", include_str!("../templates/guide.typ")),
+            Template::License => ("license.typ", include_str!("../templates/license.typ")),
         }
     }
+}
+
+/// What a printed license shows (`Template::License`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LicenseDoc {
+    pub title: String,
+    /// `certificate` (A4) or `card`.
+    pub layout: String,
+    pub id: String,
+    pub number: String,
+    pub holder: String,
+    pub holder_id: String,
+    /// Type-specific fields as (label, value), in print order.
+    pub fields: Vec<(String, String)>,
+    pub valid: String,
+    pub issuer: String,
+    pub issued_on: String,
+    pub footer: Option<String>,
+    pub seal: SealMark,
+    /// The QR code as SVG (`qr_svg`).
+    pub qr_svg: String,
+    /// The node's base URL, printed as where to verify.
+    pub verify_host: String,
+    /// For a 加注件: printed across every page.
+    pub annotation: Option<String>,
+    /// A status worth flagging on the copy (revoked, suspended …).
+    pub status_note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SealMark {
+    pub key_id: String,
+    /// The start of the SM2 signature in hex, as a visible fingerprint.
+    pub signature: String,
+}
+
+/// A QR code (error correction M) as an SVG document, black on white with a
+/// quiet zone.
+pub fn qr_svg(data: &str) -> Result<String, PrintError> {
+    let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| PrintError::Data(format!("QR code: {e}")))?;
+    Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +113,7 @@ impl Default for Printer {
 
 impl Printer {
     pub fn new() -> Printer {
-        let sources = [Template::Guide].map(Template::source);
+        let sources = [Template::Guide, Template::License].map(Template::source);
         let engine = TypstEngine::builder().fonts([FONT_REGULAR]).with_static_source_file_resolver(sources).build();
         Printer { engine: Arc::new(engine) }
     }

@@ -10,11 +10,14 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use yiwang_codes::license::LicenseId;
+use yiwang_crypto::ed25519::VcKey;
 use yiwang_crypto::seal::{MasterKey, SealError, SealKey};
+use yiwang_license::schema::{DataSchema, FieldProblem, PrintTemplate};
 use yiwang_license::{LicenseError, SealedLicense, seal_record};
 
 use crate::accounts::{audit_rec, new_id};
 use crate::{Result, Store, StoreError, Tx, safe, ts};
+use zeroize::Zeroizing;
 
 /// Why a license operation did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,9 @@ pub enum LicenseStoreError {
     Seal(#[from] SealError),
     #[error("invalid {field}: {message_en}")]
     Invalid { field: &'static str, message_zh: String, message_en: String },
+    /// The license data, a data schema or a template does not conform; every problem is listed.
+    #[error("{}", .0.iter().map(|p| format!("{}: {}", p.field, p.message_en)).collect::<Vec<_>>().join("; "))]
+    Fields(Vec<FieldProblem>),
 }
 
 fn invalid(field: &'static str, zh: impl Into<String>, en: impl Into<String>) -> LicenseStoreError {
@@ -41,6 +47,7 @@ impl yiwang_errors::Coded for LicenseStoreError {
             // A key that will not unwrap means the node's master key is wrong: our fault.
             LicenseStoreError::Seal(_) => "license.seal_key",
             LicenseStoreError::Invalid { .. } => "license.invalid",
+            LicenseStoreError::Fields(_) => "license.data_invalid",
         }
     }
     fn kind(&self) -> yiwang_errors::ErrorKind {
@@ -48,7 +55,7 @@ impl yiwang_errors::Coded for LicenseStoreError {
             LicenseStoreError::Store(e) => e.kind(),
             LicenseStoreError::License(e) => e.kind(),
             LicenseStoreError::Seal(_) => yiwang_errors::ErrorKind::Internal,
-            LicenseStoreError::Invalid { .. } => yiwang_errors::ErrorKind::Unprocessable,
+            LicenseStoreError::Invalid { .. } | LicenseStoreError::Fields(_) => yiwang_errors::ErrorKind::Unprocessable,
         }
     }
     fn message_zh(&self) -> String {
@@ -57,6 +64,7 @@ impl yiwang_errors::Coded for LicenseStoreError {
             LicenseStoreError::License(e) => e.message_zh(),
             LicenseStoreError::Seal(_) => "签章密钥不可用（节点主密钥有误）".into(),
             LicenseStoreError::Invalid { message_zh, .. } => message_zh.clone(),
+            LicenseStoreError::Fields(p) => p.iter().map(|p| p.message_zh.as_str()).collect::<Vec<_>>().join("；"),
         }
     }
 }
@@ -84,7 +92,7 @@ pub struct Holder {
 }
 
 /// What an issuer supplies for a new license (or a new version of one).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewLicense {
     pub type_code: String,
     /// 证照编号 as printed on the license.
@@ -148,6 +156,8 @@ pub struct StoredLicense {
     pub key_id: String,
     pub case_no: Option<String>,
     pub issued_at: String,
+    /// The license's entry in its issuer's status list (SD-JWT VC export).
+    pub status_idx: Option<i64>,
 }
 
 impl StoredLicense {
@@ -158,7 +168,7 @@ impl StoredLicense {
 }
 
 const LICENSE_COLUMNS: &str = "id, type_code, number, version, previous_id, issuer_uscc, holder_id_type, holder_id, holder_name, \
-     status, status_reason, status_at, valid_from, valid_until, sealed, key_id, case_no, issued_at";
+     status, status_reason, status_at, valid_from, valid_until, sealed, key_id, case_no, issued_at, status_idx";
 
 fn stored_license(r: &AnyRow) -> Result<StoredLicense> {
     let sealed: String = r.try_get("sealed")?;
@@ -179,6 +189,7 @@ fn stored_license(r: &AnyRow) -> Result<StoredLicense> {
         key_id: r.try_get("key_id")?,
         case_no: r.try_get("case_no")?,
         issued_at: r.try_get("issued_at")?,
+        status_idx: r.try_get("status_idx")?,
     })
 }
 
@@ -204,32 +215,47 @@ pub fn identifier_number(number: &str) -> String {
     }
 }
 
+/// The SM2 seal algorithm's name in `seal_keys.alg`.
+const SM2: &str = "SM2";
+/// Ed25519, for the SD-JWT VC export only.
+const ED25519: &str = "Ed25519";
+
 impl Tx {
-    async fn insert_seal_key(&mut self, agency: &str, master: &MasterKey, now: Timestamp) -> Result<(String, SealKey)> {
-        let key = SealKey::generate();
-        let key_id = new_id("seal");
+    /// Store a new key of `alg` for the agency, its private half wrapped.
+    async fn insert_key(&mut self, agency: &str, alg: &str, master: &MasterKey, now: Timestamp) -> Result<(String, Zeroizing<Vec<u8>>)> {
+        let (prefix, public, secret) = if alg == ED25519 {
+            let key = VcKey::generate();
+            ("vc", key.public_key_hex(), key.secret_bytes())
+        } else {
+            let key = SealKey::generate();
+            ("seal", key.public_key_hex(), key.secret_bytes())
+        };
+        let key_id = new_id(prefix);
         let at = ts(now);
         sqlx::query(
-            "INSERT INTO seal_keys (key_id, agency_uscc, public_key, wrapped_private, master_fingerprint, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO seal_keys (key_id, agency_uscc, public_key, wrapped_private, master_fingerprint, created_at, alg)              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&key_id)
         .bind(agency)
-        .bind(key.public_key_hex())
-        .bind(master.wrap(&key_id, &key.secret_bytes()))
+        .bind(public)
+        .bind(master.wrap(&key_id, &secret))
         .bind(master.fingerprint())
         .bind(&at)
+        .bind(alg)
         .execute(&mut *self.inner)
         .await?;
-        self.append_audit(audit_rec(&at, "system", "seal.key_created", "seal_key", &key_id, json!({ "agency": agency }))).await?;
-        Ok((key_id, key))
+        self.append_audit(audit_rec(&at, "system", "seal.key_created", "seal_key", &key_id, json!({ "agency": agency, "alg": alg })))
+            .await?;
+        Ok((key_id, secret))
     }
 
-    /// The agency's current seal key, created on first use.
-    async fn current_seal_key(&mut self, agency: &str, master: &MasterKey, now: Timestamp) -> LResult<(String, SealKey)> {
+    /// The agency's current key of `alg` (its id and secret), created on first use.
+    async fn current_key(&mut self, agency: &str, alg: &str, master: &MasterKey, now: Timestamp) -> LResult<(String, Zeroizing<Vec<u8>>)> {
         let row = sqlx::query(
-            "SELECT key_id, wrapped_private FROM seal_keys WHERE agency_uscc = $1 AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1",
+            "SELECT key_id, wrapped_private FROM seal_keys WHERE agency_uscc = $1 AND alg = $2 AND retired_at IS NULL              ORDER BY created_at DESC LIMIT 1",
         )
         .bind(agency)
+        .bind(alg)
         .fetch_optional(&mut *self.inner)
         .await
         .map_err(StoreError::from)?;
@@ -238,10 +264,36 @@ impl Tx {
                 let key_id: String = r.try_get("key_id").map_err(StoreError::from)?;
                 let wrapped: String = r.try_get("wrapped_private").map_err(StoreError::from)?;
                 let secret = master.unwrap(&key_id, &wrapped)?;
-                Ok((key_id, SealKey::from_secret_bytes(&secret)?))
+                Ok((key_id, secret))
             }
-            None => Ok(self.insert_seal_key(agency, master, now).await?),
+            None => Ok(self.insert_key(agency, alg, master, now).await?),
         }
+    }
+
+    /// The issuer's next status-list index. The counter row's lock serialises
+    /// concurrent issues by one issuer instead of failing one of them.
+    async fn next_status_idx(&mut self, issuer: &str) -> Result<i64> {
+        sqlx::query("INSERT INTO license_status_lists (issuer_uscc, next_idx) VALUES ($1, 0) ON CONFLICT (issuer_uscc) DO NOTHING")
+            .bind(issuer)
+            .execute(&mut *self.inner)
+            .await?;
+        let row = sqlx::query("UPDATE license_status_lists SET next_idx = next_idx + 1 WHERE issuer_uscc = $1 RETURNING next_idx")
+            .bind(issuer)
+            .fetch_one(&mut *self.inner)
+            .await?;
+        Ok(row.try_get::<i64, _>("next_idx")? - 1)
+    }
+
+    /// The agency's current SM2 seal key, created on first use.
+    async fn current_seal_key(&mut self, agency: &str, master: &MasterKey, now: Timestamp) -> LResult<(String, SealKey)> {
+        let (key_id, secret) = self.current_key(agency, SM2, master, now).await?;
+        Ok((key_id, SealKey::from_secret_bytes(&secret)?))
+    }
+
+    /// The agency's current Ed25519 key for SD-JWT VCs, created on first use.
+    async fn current_vc_key(&mut self, agency: &str, master: &MasterKey, now: Timestamp) -> LResult<(String, VcKey)> {
+        let (key_id, secret) = self.current_key(agency, ED25519, master, now).await?;
+        Ok((key_id, VcKey::from_secret_bytes(&secret)?))
     }
 }
 
@@ -249,23 +301,38 @@ impl Store {
     /// Every seal key, current and retired, for publication.
     pub async fn seal_keys(&self) -> Result<Vec<PublishedSealKey>> {
         let rows =
-            sqlx::query("SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys ORDER BY agency_uscc, created_at")
+            sqlx::query("SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys WHERE alg = 'SM2' ORDER BY agency_uscc, created_at")
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter().map(published_key).collect()
     }
 
     pub async fn seal_key(&self, key_id: &str) -> Result<PublishedSealKey> {
-        let row = sqlx::query("SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys WHERE key_id = $1")
-            .bind(key_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("seal key {key_id}")))?;
+        let row =
+            sqlx::query("SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys WHERE key_id = $1 AND alg = 'SM2'")
+                .bind(key_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("seal key {key_id}")))?;
         published_key(&row)
     }
 
-    /// Retire the agency's current key and make a new one. Licenses sealed
-    /// with the old key still verify with it.
+    /// An agency's Ed25519 keys (current and retired) for its JWKS.
+    pub async fn vc_keys(&self, agency: &str) -> Result<Vec<PublishedSealKey>> {
+        if self.agency(agency).await?.is_none() {
+            return Err(StoreError::NotFound(format!("agency {agency}")));
+        }
+        let rows = sqlx::query(
+            "SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys WHERE alg = 'Ed25519' AND agency_uscc = $1              ORDER BY created_at",
+        )
+        .bind(agency)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(published_key).collect()
+    }
+
+    /// Retire the agency's current keys (seal and SD-JWT) and make a new seal
+    /// key. What the old keys signed still verifies with them.
     pub async fn rotate_seal_key(&self, agency: &str, master: &MasterKey, actor: &str, now: Timestamp) -> Result<PublishedSealKey> {
         let mut tx = self.begin().await?;
         let at = ts(now);
@@ -274,7 +341,7 @@ impl Store {
             .bind(agency)
             .execute(&mut *tx.inner)
             .await?;
-        let (key_id, _) = tx.insert_seal_key(agency, master, now).await?;
+        let (key_id, _) = tx.insert_key(agency, SM2, master, now).await?;
         tx.append_audit(audit_rec(&at, actor, "seal.key_rotated", "seal_key", &key_id, json!({ "agency": agency }))).await?;
         tx.commit().await?;
         self.seal_key(&key_id).await
@@ -293,7 +360,7 @@ impl Store {
         if new.valid_until.is_some_and(|u| u < new.valid_from) {
             return Err(invalid("valid_until", "有效期截止早于起始日期", "valid_until is before valid_from"));
         }
-        let type_row = sqlx::query("SELECT name FROM license_types WHERE code = $1")
+        let type_row = sqlx::query("SELECT name, data_schema FROM license_types WHERE code = $1")
             .bind(&new.type_code)
             .fetch_optional(&self.pool)
             .await
@@ -302,6 +369,15 @@ impl Store {
                 invalid("type_code", format!("证照类型 {} 不存在", new.type_code), format!("no license type {}", new.type_code))
             })?;
         let type_name: String = type_row.try_get("name").map_err(StoreError::from)?;
+        let schema_text: String = type_row.try_get("data_schema").map_err(StoreError::from)?;
+        let schema = serde_json::from_str::<Value>(&schema_text)
+            .ok()
+            .and_then(|v| DataSchema::parse(&v).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("license type {} has an unreadable data schema", new.type_code)))?;
+        let problems = schema.check(&new.data);
+        if !problems.is_empty() {
+            return Err(LicenseStoreError::Fields(problems));
+        }
         let issuer_name: String = sqlx::query("SELECT name FROM agencies WHERE uscc = $1")
             .bind(&new.issuer_uscc)
             .fetch_optional(&self.pool)
@@ -345,6 +421,7 @@ impl Store {
         });
         let (key_id, key) = tx.current_seal_key(&new.issuer_uscc, master, now).await?;
         let sealed = seal_record(record, &key, &key_id, &new.issuer_uscc)?;
+        let status_idx = tx.next_status_idx(&new.issuer_uscc).await?;
         let at = ts(now);
         if let Some(p) = &previous {
             sqlx::query(
@@ -359,7 +436,8 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO licenses (id, type_code, number, version, previous_id, issuer_uscc, holder_id_type, holder_id, holder_name, status, status_at, \
-             valid_from, valid_until, sealed, key_id, case_no, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $11, $12, $13, $14, $15, $10)",
+             valid_from, valid_until, sealed, key_id, case_no, issued_at, status_idx) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $11, $12, $13, $14, $15, $10, $16)",
         )
         .bind(id.as_str())
         .bind(&new.type_code)
@@ -376,6 +454,7 @@ impl Store {
         .bind(serde_json::to_string(&sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .bind(&key_id)
         .bind(&new.case_no)
+        .bind(status_idx)
         .execute(&mut *tx.inner)
         .await
         .map_err(|e| match e.as_database_error() {
@@ -479,6 +558,219 @@ impl Store {
     }
 }
 
+/// A license type with its data schema and print template.
+#[derive(Debug, Clone, Serialize)]
+pub struct LicenseTypeDef {
+    pub code: String,
+    pub name: String,
+    pub agency_uscc: String,
+    pub data_schema: DataSchema,
+    pub template: PrintTemplate,
+}
+
+impl Store {
+    pub async fn license_type(&self, code: &str) -> Result<LicenseTypeDef> {
+        let r = sqlx::query("SELECT code, name, agency_uscc, data_schema, template FROM license_types WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("license type {code}")))?;
+        let schema: String = r.try_get("data_schema")?;
+        let template: String = r.try_get("template")?;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("license type {code}: unreadable {what}"));
+        Ok(LicenseTypeDef {
+            code: r.try_get("code")?,
+            name: r.try_get("name")?,
+            agency_uscc: r.try_get("agency_uscc")?,
+            data_schema: serde_json::from_str::<Value>(&schema)
+                .ok()
+                .and_then(|v| DataSchema::parse(&v).ok())
+                .ok_or_else(|| corrupt("data schema"))?,
+            template: if template.trim().is_empty() {
+                PrintTemplate::default()
+            } else {
+                serde_json::from_str::<Value>(&template)
+                    .ok()
+                    .and_then(|v| PrintTemplate::parse(&v).ok())
+                    .ok_or_else(|| corrupt("template"))?
+            },
+        })
+    }
+
+    /// Define (or redefine) a license type of `agency`: its code is the
+    /// agency's USCC and a 3-digit sequence (domain.md §3.2). Licenses already
+    /// issued keep their data; new ones are checked against the new schema.
+    pub async fn define_license_type(
+        &self,
+        code: &str,
+        name: &str,
+        schema: &Value,
+        template: &Value,
+        actor: &str,
+        now: Timestamp,
+    ) -> LResult<LicenseTypeDef> {
+        let code = code.trim();
+        let (agency, seq) = (code.get(..18).unwrap_or_default(), code.get(18..).unwrap_or_default());
+        if yiwang_codes::uscc::Uscc::parse(agency).is_err() || seq.len() != 3 || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(
+                "code",
+                "证照类型代码应为定义机构的统一社会信用代码加3位顺序码",
+                "a license type code is the defining agency's USCC followed by 3 digits",
+            ));
+        }
+        if name.trim().is_empty() {
+            return Err(invalid("name", "证照类型名称不能为空", "the license type needs a name"));
+        }
+        if self.agency(agency).await?.is_none() {
+            return Err(invalid("code", "定义机构不存在", "the defining agency is not registered"));
+        }
+        let mut problems = Vec::new();
+        let schema = DataSchema::parse(schema).map_err(|p| problems.extend(p)).ok();
+        let template = if template.is_null() {
+            Some(PrintTemplate::default())
+        } else {
+            PrintTemplate::parse(template).map_err(|p| problems.extend(p)).ok()
+        };
+        let (Some(schema), Some(template)) = (schema, template) else {
+            return Err(LicenseStoreError::Fields(problems));
+        };
+        for f in &template.fields {
+            if !schema.properties.is_empty() && !schema.properties.contains_key(f) {
+                problems.push(FieldProblem {
+                    field: format!("template.fields.{f}"),
+                    message_zh: format!("打印模板中的字段 {f} 未在数据结构中定义"),
+                    message_en: format!("template field {f} is not in the data schema"),
+                });
+            }
+        }
+        if !problems.is_empty() {
+            return Err(LicenseStoreError::Fields(problems));
+        }
+        let schema_text = serde_json::to_string(&schema).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let template_text = serde_json::to_string(&template).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.begin().await?;
+        let at = ts(now);
+        sqlx::query(
+            "INSERT INTO license_types (code, name, agency_uscc, aliases, created_at, data_schema, template) VALUES ($1, $2, $3, '[]', $4, $5, $6) \
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, data_schema = excluded.data_schema, template = excluded.template",
+        )
+        .bind(code)
+        .bind(name.trim())
+        .bind(agency)
+        .bind(&at)
+        .bind(&schema_text)
+        .bind(&template_text)
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?;
+        tx.append_audit(audit_rec(&at, actor, "license_type.defined", "license_type", code, json!({ "name": name.trim() }))).await?;
+        tx.commit().await?;
+        Ok(self.license_type(code).await?)
+    }
+}
+
+/// Where this node publishes an agency's SD-JWT VC material, under the node's
+/// public base URL.
+pub fn vc_issuer_url(base: &str, agency: &str) -> String {
+    format!("{}/agencies/{agency}", base.trim_end_matches('/'))
+}
+
+pub fn status_list_url(base: &str, agency: &str) -> String {
+    format!("{}/api/v1/licenses/status-lists/{agency}", base.trim_end_matches('/'))
+}
+
+fn china_midnight(date: &str) -> Option<i64> {
+    let d: Date = date.parse().ok()?;
+    Some(d.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).ok()?.timestamp().as_second())
+}
+
+fn status_entry(status: LicenseStatus) -> u8 {
+    match status {
+        LicenseStatus::Valid => yiwang_license::sdjwt::STATUS_VALID,
+        LicenseStatus::Suspended => yiwang_license::sdjwt::STATUS_SUSPENDED,
+        LicenseStatus::Revoked | LicenseStatus::Superseded => yiwang_license::sdjwt::STATUS_INVALID,
+    }
+}
+
+/// The claims of a license's SD-JWT VC that its holder chooses to disclose
+/// or not; `data` is disclosable member by member (`data.<key>`).
+pub fn vc_selective_claims(license: &StoredLicense) -> serde_json::Map<String, Value> {
+    let record = &license.sealed.record;
+    let mut selective = serde_json::Map::new();
+    selective.insert("license_id".into(), json!(license.id));
+    selective.insert("number".into(), json!(license.number));
+    selective.insert("version".into(), json!(license.version));
+    selective.insert("holder_name".into(), json!(license.holder.name));
+    selective.insert("holder_id_type".into(), json!(license.holder.id_type));
+    selective.insert("holder_id".into(), json!(license.holder.id));
+    selective.insert("issued_on".into(), record["issued_on"].clone());
+    selective.insert("valid_from".into(), json!(license.valid_from));
+    if let Some(until) = &license.valid_until {
+        selective.insert("valid_until".into(), json!(until));
+    }
+    if record["data"].as_object().is_some_and(|d| !d.is_empty()) {
+        selective.insert("data".into(), record["data"].clone());
+    }
+    selective
+}
+
+impl Store {
+    /// A license as an SD-JWT VC with every claim disclosable, signed with the
+    /// issuer's Ed25519 key. The type and issuer are always shown; the holder,
+    /// number, identifier, dates and each `data` member are disclosures.
+    pub async fn license_vc(&self, id: &str, master: &MasterKey, base: &str, now: Timestamp) -> LResult<String> {
+        let license = self.license(id).await?;
+        let status_idx = license
+            .status_idx
+            .and_then(|i| u64::try_from(i).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("license {id} has no status-list index")))?;
+        let mut tx = self.begin().await?;
+        let (kid, key) = tx.current_vc_key(&license.issuer_uscc, master, now).await?;
+        tx.commit().await?;
+        let record = &license.sealed.record;
+        let mut visible = serde_json::Map::new();
+        visible.insert("type_code".into(), json!(license.type_code));
+        visible.insert("name".into(), record["name"].clone());
+        visible.insert("issuer".into(), record["issuer"].clone());
+        let selective = vc_selective_claims(&license);
+        let claims = yiwang_license::sdjwt::VcClaims {
+            iss: vc_issuer_url(base, &license.issuer_uscc),
+            vct: format!("urn:yiwang:license-type:{}", license.type_code),
+            iat: now.as_second(),
+            nbf: china_midnight(&license.valid_from),
+            // Valid through the last day, China time.
+            exp: license.valid_until.as_deref().and_then(china_midnight).map(|t| t + 86_400),
+            visible,
+            selective,
+            status: Some(yiwang_license::sdjwt::StatusRef { idx: status_idx, uri: status_list_url(base, &license.issuer_uscc) }),
+        };
+        Ok(yiwang_license::sdjwt::issue(&claims, &key, &kid)?)
+    }
+
+    /// The issuer's Token Status List, signed now: each license's current
+    /// status at its index (valid 0, revoked or superseded 1, suspended 2).
+    pub async fn license_status_list(&self, issuer: &str, master: &MasterKey, base: &str, now: Timestamp) -> LResult<String> {
+        if self.agency(issuer).await?.is_none() {
+            return Err(StoreError::NotFound(format!("agency {issuer}")).into());
+        }
+        let rows = sqlx::query("SELECT status_idx, status FROM licenses WHERE issuer_uscc = $1 AND status_idx IS NOT NULL")
+            .bind(issuer)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let idx: i64 = r.try_get("status_idx").map_err(StoreError::from)?;
+            let status = LicenseStatus::parse(&r.try_get::<String, _>("status").map_err(StoreError::from)?)?;
+            entries.push((u64::try_from(idx).unwrap_or_default(), status_entry(status)));
+        }
+        let mut tx = self.begin().await?;
+        let (kid, key) = tx.current_vc_key(issuer, master, now).await?;
+        tx.commit().await?;
+        Ok(yiwang_license::sdjwt::status_list_token(&status_list_url(base, issuer), now.as_second(), 300, &entries, &key, &kid)?)
+    }
+}
+
 /// One use of a license by an agency (用证留痕), as its holder sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LicenseUse {
@@ -489,6 +781,8 @@ pub struct LicenseUse {
     pub reason: String,
     pub case_no: Option<String>,
     pub at: String,
+    /// `fetch` (the license itself) or `query` (listed in a query by holder).
+    pub kind: String,
 }
 
 impl Store {
@@ -537,10 +831,73 @@ impl Store {
         Ok(license)
     }
 
+    /// An agency lists a holder's current licenses for a stated use. Each
+    /// license listed gets a `query` entry in its use log, in the same
+    /// transaction as the read.
+    pub async fn query_licenses_of(
+        &self,
+        (holder_id_type, holder_id): (&str, &str),
+        agency_uscc: &str,
+        actor: &str,
+        reason: &str,
+        case_no: Option<&str>,
+        now: Timestamp,
+    ) -> LResult<Vec<StoredLicense>> {
+        let reason = reason.trim();
+        if reason.chars().count() < 2 {
+            return Err(invalid("reason", "查询证照须说明事由", "a reason (事由) is required to query licenses"));
+        }
+        if holder_id.trim().is_empty() || holder_id_type.trim().is_empty() {
+            return Err(invalid("holder_id", "须提供持证主体代码及类型", "holder_id and holder_id_type are required"));
+        }
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(safe(format!(
+            "SELECT {LICENSE_COLUMNS} FROM licenses WHERE holder_id_type = $1 AND holder_id = $2 AND status <> 'superseded' \
+             ORDER BY issued_at DESC, id"
+        )))
+        .bind(holder_id_type.trim())
+        .bind(holder_id.trim())
+        .fetch_all(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?;
+        let found = rows.iter().map(stored_license).collect::<Result<Vec<_>>>()?;
+        let at = ts(now);
+        for l in &found {
+            sqlx::query(
+                "INSERT INTO license_uses (id, license_id, agency_uscc, actor, reason, case_no, at, kind) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'query')",
+            )
+            .bind(new_id("use"))
+            .bind(&l.id)
+            .bind(agency_uscc)
+            .bind(actor)
+            .bind(reason)
+            .bind(case_no)
+            .bind(&at)
+            .execute(&mut *tx.inner)
+            .await
+            .map_err(StoreError::from)?;
+        }
+        // The audit names the holder by a digest, not the identifier itself.
+        let holder_ref = hex::encode(&yiwang_crypto::sm3(format!("{holder_id_type}:{holder_id}").as_bytes())[..8]);
+        let mut record = audit_rec(
+            &at,
+            actor,
+            "license.queried",
+            "license_holder",
+            &holder_ref,
+            json!({ "agency": agency_uscc, "case_no": case_no, "found": found.len() }),
+        );
+        record.reason = reason.to_string();
+        tx.append_audit(record).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
     /// Every use of a license, newest first.
     pub async fn license_uses(&self, id: &str) -> Result<Vec<LicenseUse>> {
         let rows = sqlx::query(
-            "SELECT u.license_id, u.agency_uscc, a.name AS agency_name, u.reason, u.case_no, u.at FROM license_uses u \
+            "SELECT u.license_id, u.agency_uscc, a.name AS agency_name, u.reason, u.case_no, u.at, u.kind FROM license_uses u \
              LEFT JOIN agencies a ON a.uscc = u.agency_uscc WHERE u.license_id = $1 ORDER BY u.at DESC, u.id",
         )
         .bind(id)
@@ -555,6 +912,7 @@ impl Store {
                     reason: r.try_get("reason")?,
                     case_no: r.try_get("case_no")?,
                     at: r.try_get("at")?,
+                    kind: r.try_get("kind")?,
                 })
             })
             .collect()
@@ -736,5 +1094,170 @@ impl Store {
             Err(e) => return Err(e),
         }
         Ok(verdict)
+    }
+}
+
+/// A 加注件: a time-limited copy of a license the holder shares for a stated use.
+#[derive(Debug, Clone, Serialize)]
+pub struct LicenseShare {
+    pub id: String,
+    pub license_id: String,
+    /// 用途, printed across the copy.
+    pub purpose: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+    pub views: i64,
+    /// The holder chose to show identifiers (ID numbers) in full.
+    pub reveal_ids: bool,
+}
+
+impl LicenseShare {
+    pub fn active_at(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.as_str() > ts(now).as_str()
+    }
+}
+
+/// What a share link opens to.
+#[derive(Debug, Clone)]
+pub enum SharedCopy {
+    Open {
+        share: LicenseShare,
+        license: Box<StoredLicense>,
+    },
+    /// Past its time, or withdrawn by the holder.
+    Closed {
+        share: LicenseShare,
+    },
+    Unknown,
+}
+
+/// The longest a share may run.
+pub const MAX_SHARE_DAYS: i64 = 30;
+
+const SHARE_COLUMNS: &str = "id, license_id, purpose, created_at, expires_at, revoked_at, views, reveal_ids";
+
+fn license_share(r: &AnyRow) -> Result<LicenseShare> {
+    Ok(LicenseShare {
+        id: r.try_get("id")?,
+        license_id: r.try_get("license_id")?,
+        purpose: r.try_get("purpose")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+        views: r.try_get("views")?,
+        reveal_ids: r.try_get::<i64, _>("reveal_ids")? != 0,
+    })
+}
+
+impl Store {
+    /// Share a license for `purpose` for `days` (1 to 30). Returns the share
+    /// and its link token, which is not stored (only its hash) and so is shown once.
+    pub async fn share_license(
+        &self,
+        license_id: &str,
+        purpose: &str,
+        days: i64,
+        reveal_ids: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> LResult<(LicenseShare, String)> {
+        let purpose = purpose.trim();
+        if purpose.chars().count() < 2 || purpose.chars().count() > 60 {
+            return Err(invalid("purpose", "请写明用途（2至60字）", "state the use (2 to 60 characters)"));
+        }
+        if !(1..=MAX_SHARE_DAYS).contains(&days) {
+            return Err(invalid("days", format!("有效天数应为1至{MAX_SHARE_DAYS}天"), format!("days must be 1 to {MAX_SHARE_DAYS}")));
+        }
+        let license = self.license(license_id).await?;
+        if license.status != LicenseStatus::Valid {
+            return Err(invalid("license", "只有有效的证照可以分享", "only a valid license can be shared"));
+        }
+        let token = yiwang_identity::new_token();
+        let id = new_id("share");
+        let at = ts(now);
+        let expires = ts(now.checked_add(jiff::SignedDuration::from_hours(24 * days)).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO license_shares (id, license_id, token_hash, purpose, created_by, created_at, expires_at, reveal_ids) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(license_id)
+        .bind(yiwang_identity::token_hash(&token))
+        .bind(purpose)
+        .bind(actor)
+        .bind(&at)
+        .bind(&expires)
+        .bind(i64::from(reveal_ids))
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?;
+        tx.append_audit(audit_rec(
+            &at,
+            actor,
+            "license.shared",
+            "license",
+            license_id,
+            json!({ "share": id, "purpose": purpose, "days": days }),
+        ))
+        .await?;
+        tx.commit().await?;
+        let share = LicenseShare {
+            id,
+            license_id: license_id.to_string(),
+            purpose: purpose.to_string(),
+            created_at: at,
+            expires_at: expires,
+            revoked_at: None,
+            views: 0,
+            reveal_ids,
+        };
+        Ok((share, token))
+    }
+
+    /// A license's shares, newest first.
+    pub async fn license_shares(&self, license_id: &str) -> Result<Vec<LicenseShare>> {
+        let rows =
+            sqlx::query(safe(format!("SELECT {SHARE_COLUMNS} FROM license_shares WHERE license_id = $1 ORDER BY created_at DESC, id")))
+                .bind(license_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(license_share).collect()
+    }
+
+    /// Withdraw a share before its time.
+    pub async fn revoke_license_share(&self, license_id: &str, share_id: &str, actor: &str, now: Timestamp) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let at = ts(now);
+        let done = sqlx::query("UPDATE license_shares SET revoked_at = $1 WHERE id = $2 AND license_id = $3 AND revoked_at IS NULL")
+            .bind(&at)
+            .bind(share_id)
+            .bind(license_id)
+            .execute(&mut *tx.inner)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound(format!("share {share_id}")));
+        }
+        tx.append_audit(audit_rec(&at, actor, "license.share_revoked", "license", license_id, json!({ "share": share_id }))).await?;
+        tx.commit().await
+    }
+
+    /// Open a share link: counts the view while the share is open.
+    pub async fn open_license_share(&self, token: &str, now: Timestamp) -> Result<SharedCopy> {
+        let row = sqlx::query(safe(format!("SELECT {SHARE_COLUMNS} FROM license_shares WHERE token_hash = $1")))
+            .bind(yiwang_identity::token_hash(token.trim()))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(SharedCopy::Unknown) };
+        let mut share = license_share(&row)?;
+        let license = self.license(&share.license_id).await?;
+        // A license no longer valid closes its shares too.
+        if !share.active_at(now) || license.status != LicenseStatus::Valid {
+            return Ok(SharedCopy::Closed { share });
+        }
+        sqlx::query("UPDATE license_shares SET views = views + 1 WHERE id = $1").bind(&share.id).execute(&self.pool).await?;
+        share.views += 1;
+        Ok(SharedCopy::Open { share, license: Box::new(license) })
     }
 }

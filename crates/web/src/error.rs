@@ -61,6 +61,10 @@ pub enum WebError {
     Csrf,
     #[error("internal error")]
     Panic,
+    #[error("this node has no master key configured, so it cannot sign")]
+    NoMasterKey,
+    #[error("this shared copy has expired or was withdrawn")]
+    ShareClosed,
 }
 
 impl Coded for WebError {
@@ -70,6 +74,8 @@ impl Coded for WebError {
             WebError::BadParam { .. } => "http.bad_parameter",
             WebError::Csrf => "http.csrf",
             WebError::Panic => "http.internal",
+            WebError::NoMasterKey => "license.no_master_key",
+            WebError::ShareClosed => "license.share_closed",
         }
     }
 
@@ -79,6 +85,8 @@ impl Coded for WebError {
             WebError::BadParam { .. } => ErrorKind::BadRequest,
             WebError::Csrf => ErrorKind::Forbidden,
             WebError::Panic => ErrorKind::Internal,
+            WebError::NoMasterKey => ErrorKind::Unavailable,
+            WebError::ShareClosed => ErrorKind::Gone,
         }
     }
 
@@ -88,6 +96,8 @@ impl Coded for WebError {
             WebError::BadParam { name, detail } => format!("参数 {name} 无效：{detail}"),
             WebError::Csrf => "页面已过期或请求来源无效，请刷新页面后重试".into(),
             WebError::Panic => "服务器内部错误".into(),
+            WebError::NoMasterKey => "本节点未配置主密钥，暂不能签名".into(),
+            WebError::ShareClosed => "此加注件已过期或已被撤回".into(),
         }
     }
 }

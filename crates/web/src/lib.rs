@@ -15,6 +15,7 @@ pub mod oidc;
 pub mod pages;
 pub mod routes;
 pub mod settings;
+pub mod wallet;
 pub mod workflow;
 
 use std::sync::{Arc, OnceLock};
@@ -47,6 +48,9 @@ struct Inner {
     handlers: yiwang_store::Handlers,
     metrics: PrometheusHandle,
     started: Instant,
+    /// The node master key, if configured: without it the node cannot sign
+    /// (SD-JWT exports, status lists, issuing) but still verifies.
+    master: OnceLock<yiwang_crypto::seal::MasterKey>,
 }
 
 impl AppState {
@@ -59,8 +63,20 @@ impl AppState {
                 handlers: workflow::builtin_handlers(),
                 metrics: metrics_handle(),
                 started: Instant::now(),
+                master: OnceLock::new(),
             }),
         }
+    }
+
+    /// Give the node its master key (once; a second call is ignored).
+    pub fn with_master_key(self, key: yiwang_crypto::seal::MasterKey) -> Self {
+        let _ = self.inner.master.set(key);
+        self
+    }
+
+    /// The master key, or 503 when this node was started without one.
+    pub fn master_key(&self) -> Result<&yiwang_crypto::seal::MasterKey, ApiError> {
+        self.inner.master.get().ok_or_else(|| ApiError::new(&WebError::NoMasterKey))
     }
 
     pub fn store(&self) -> &Store {

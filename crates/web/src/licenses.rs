@@ -3,7 +3,9 @@
 //! use of each. Verification and the seal keys are public (`api.rs`).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use yiwang_identity::Role;
@@ -15,6 +17,11 @@ use crate::error::{ApiError, WebError};
 
 /// The staff who may use licenses in handling cases.
 pub const LICENSE_USERS: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DataOfficer];
+
+/// The staff who may issue licenses for their agency and change their status:
+/// department heads (the decision) and data officers (imports from an
+/// agency's own system).
+pub const LICENSE_ISSUERS: &[Role] = &[Role::DepartmentHead, Role::DataOfficer];
 
 /// The holder code type of a person (GA/T 2000.156: 居民身份证).
 const PERSON_ID_TYPE: &str = "111";
@@ -52,26 +59,191 @@ pub async fn use_license(
     Ok(Json(json!({ "license": summary(&l), "status_reason": l.status_reason, "sealed": l.sealed })))
 }
 
-/// `GET /api/v1/me/licenses`: the caller's own licenses (as a person).
+/// `GET /api/v1/me/licenses`: the caller's licenses: their own as a person,
+/// or the enterprise's they act for.
 pub async fn my_licenses(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
-    let list = state.store().licenses_of(PERSON_ID_TYPE, &p.citizen_id).await?;
+    let (id_type, holder_id, _) = crate::wallet::holder_of(p);
+    let list = state.store().licenses_of(id_type, &holder_id).await?;
     Ok(Json(json!({ "licenses": list.iter().map(summary).collect::<Vec<_>>() })))
 }
 
+fn body_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    serde_json::from_str(body).map_err(|e| WebError::BadParam { name: "body", detail: e.to_string() }.into())
+}
+
+/// A license error at the edge; field problems are listed in `detail.problems`.
+fn license_err(e: yiwang_store::LicenseStoreError) -> ApiError {
+    let problems = match &e {
+        yiwang_store::LicenseStoreError::Fields(p) => Some(json!({ "problems": p })),
+        _ => None,
+    };
+    let api = ApiError::new(&e);
+    match problems {
+        Some(p) => api.with_detail(p),
+        None => api,
+    }
+}
+
+/// The staff who define their agency's license types.
+pub const LICENSE_TYPE_EDITORS: &[Role] = &[Role::CatalogEditor];
+
+#[derive(Debug, Deserialize)]
+pub struct TypeBody {
+    pub name: String,
+    #[serde(default)]
+    pub data_schema: Value,
+    #[serde(default)]
+    pub template: Value,
+}
+
+/// `PUT /api/v1/license-types/{code}`: define or redefine a license type of
+/// the caller's agency (the code starts with its USCC): name, data schema,
+/// print template. 422 lists every problem.
+pub async fn define_type(State(state): State<AppState>, auth: Auth, Path(code): Path<String>, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let def: TypeBody = body_json(&body)?;
+    let agency = code.get(..18).unwrap_or_default();
+    if !p.agencies_with(LICENSE_TYPE_EDITORS).contains(&agency) {
+        return Err(forbidden("defining another agency's license types"));
+    }
+    let schema = if def.data_schema.is_null() { json!({}) } else { def.data_schema };
+    let t = state
+        .store()
+        .define_license_type(&code, &def.name, &schema, &def.template, &p.account_id, jiff::Timestamp::now())
+        .await
+        .map_err(license_err)?;
+    Ok(Json(json!({ "license_type": t })).into_response())
+}
+
+/// `GET /api/v1/license-types/{code}`: a license type's schema and template (public).
+pub async fn license_type(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "license_type": state.store().license_type(&code).await? })))
+}
+
+fn forbidden(what: &str) -> ApiError {
+    ApiError::new(&yiwang_identity::IdentityError::Forbidden(what.into()))
+}
+
+/// `POST /api/v1/licenses`: issue a license (or the next version of one) for
+/// an agency where the caller is an issuer. The body is a `NewLicense`.
+pub async fn issue_license(State(state): State<AppState>, auth: Auth, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let new: yiwang_store::NewLicense = body_json(&body)?;
+    if !p.agencies_with(LICENSE_ISSUERS).contains(&new.issuer_uscc.as_str()) {
+        return Err(forbidden("issuing licenses for this agency"));
+    }
+    let master = state.master_key()?;
+    let l = state.store().issue_license(&new, master, &p.account_id, jiff::Timestamp::now()).await.map_err(license_err)?;
+    let token = state.store().license_token(&l.id, master).await?;
+    let verify_url = format!("{}/licenses/verify?token={token}", state.identity().issuer);
+    Ok((StatusCode::CREATED, Json(json!({ "license": summary(&l), "token": token, "verify_url": verify_url }))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusBody {
+    /// `suspended`, `valid` (resume) or `revoked`.
+    pub status: yiwang_store::LicenseStatus,
+    pub reason: String,
+}
+
+/// `POST /api/v1/licenses/{id}/status`: suspend, resume or revoke, with a
+/// reason, by an issuer of the license's agency.
+pub async fn set_status(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let change: StatusBody = body_json(&body)?;
+    let l = state.store().license(&id).await?;
+    if !p.agencies_with(LICENSE_ISSUERS).contains(&l.issuer_uscc.as_str()) {
+        return Err(forbidden("changing another agency's licenses"));
+    }
+    let l = state.store().set_license_status(&id, change.status, &change.reason, &p.account_id, jiff::Timestamp::now()).await?;
+    Ok(Json(json!({ "license": summary(&l), "status_reason": l.status_reason })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HolderQuery {
+    pub holder_id_type: Option<String>,
+    pub holder_id: Option<String>,
+    pub reason: Option<String>,
+    pub case_no: Option<String>,
+}
+
+/// `GET /api/v1/licenses?holder_id_type=…&holder_id=…&reason=…`: an agency
+/// lists a holder's current licenses for a stated use; the holder sees the
+/// query in each license's use log.
+pub async fn query_by_holder(State(state): State<AppState>, auth: Auth, Query(q): Query<HolderQuery>) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let agency = p.agencies_with(LICENSE_USERS).first().map(|a| a.to_string()).ok_or_else(|| forbidden("license query"))?;
+    let found = state
+        .store()
+        .query_licenses_of(
+            (q.holder_id_type.as_deref().unwrap_or(PERSON_ID_TYPE), q.holder_id.as_deref().unwrap_or_default()),
+            &agency,
+            &p.account_id,
+            q.reason.as_deref().unwrap_or_default(),
+            q.case_no.as_deref(),
+            jiff::Timestamp::now(),
+        )
+        .await?;
+    Ok(Json(json!({ "licenses": found.iter().map(summary).collect::<Vec<_>>() })))
+}
+
 /// `GET /api/v1/me/licenses/{id}/uses`: every agency use of one of the
-/// caller's licenses. Someone else's license answers 404, as if absent.
+/// caller's licenses.
 pub async fn my_license_uses(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
-    let not_found = || ApiError::new(&WebError::NotFound("电子证照".into()));
-    let l = match state.store().license(&id).await {
-        Ok(l) => l,
-        Err(yiwang_store::StoreError::NotFound(_)) => return Err(not_found()),
-        Err(e) => return Err(e.into()),
-    };
-    if l.holder.id_type != PERSON_ID_TYPE || !yiwang_identity::ct_eq(l.holder.id.as_bytes(), p.citizen_id.as_bytes()) {
-        return Err(not_found());
-    }
+    let l = crate::wallet::held_license(&state, p, &id).await?;
     let uses = state.store().license_uses(&id).await?;
     Ok(Json(json!({ "license": summary(&l), "uses": uses })))
+}
+
+/// `GET /api/v1/me/licenses/{id}/sd-jwt?disclose=…`: the holder's license as
+/// an SD-JWT VC (`application/dc+sd-jwt`), disclosing only the chosen claims:
+/// `disclose` lists claim paths (`holder_name,data.scope`), comma-separated or
+/// repeated (as a form's checkboxes send them). Without `disclose`, every
+/// disclosure is included, for the holder's own wallet to choose from later.
+pub async fn my_license_sd_jwt(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let l = crate::wallet::held_license(&state, p, &id).await?;
+    let chosen: Option<Vec<String>> = {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+        let values: Vec<&String> = pairs.iter().filter(|(k, _)| k == "disclose").map(|(_, v)| v).collect();
+        (!values.is_empty())
+            .then(|| values.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+    };
+    let master = state.master_key()?;
+    let full = state.store().license_vc(&l.id, master, &state.identity().issuer, jiff::Timestamp::now()).await?;
+    let out = match chosen {
+        None => full,
+        Some(keep) => yiwang_license::sdjwt::present(&full, &keep).map_err(|e| ApiError::new(&e))?,
+    };
+    Ok(([(header::CONTENT_TYPE, "application/dc+sd-jwt"), (header::CACHE_CONTROL, "no-store")], out).into_response())
+}
+
+/// `GET /api/v1/licenses/status-lists/{agency}`: the agency's Token Status
+/// List (`application/statuslist+jwt`), which SD-JWT VCs point at.
+pub async fn status_list(State(state): State<AppState>, Path(agency): Path<String>) -> Result<Response, ApiError> {
+    let master = state.master_key()?;
+    let token = state.store().license_status_list(&agency, master, &state.identity().issuer, jiff::Timestamp::now()).await?;
+    Ok(([(header::CONTENT_TYPE, "application/statuslist+jwt"), (header::CACHE_CONTROL, "max-age=60")], token).into_response())
+}
+
+/// `GET /.well-known/jwt-vc-issuer/agencies/{agency}`: SD-JWT VC issuer
+/// metadata with the agency's Ed25519 keys as a JWKS.
+pub async fn vc_issuer_metadata(State(state): State<AppState>, Path(agency): Path<String>) -> Result<Json<Value>, ApiError> {
+    let keys = state.store().vc_keys(&agency).await?;
+    let jwks = keys
+        .iter()
+        .map(|k| yiwang_license::sdjwt::public_jwk(&k.public_key, &k.key_id))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::new(&e))?;
+    Ok(Json(json!({
+        "issuer": yiwang_store::vc_issuer_url(&state.identity().issuer, &agency),
+        "jwks": { "keys": jwks },
+    })))
 }

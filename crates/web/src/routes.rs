@@ -10,7 +10,7 @@ use yiwang_identity::{Access, Role};
 
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
-use crate::{AppState, api, catalog, catalog_pages, federation, identity_api, licenses, oidc, pages, workflow};
+use crate::{AppState, api, catalog, catalog_pages, federation, identity_api, licenses, oidc, pages, wallet, workflow};
 
 /// One route and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -88,8 +88,26 @@ fn table() -> Vec<RouteDef> {
         no_csrf(def("POST", "/api/v1/licenses/verify", Public, post(api::verify_license_file))),
         // E-licenses: agencies use them with a reason (logged); holders see their own and every use.
         def("GET", "/api/v1/licenses/{id}", Staff(licenses::LICENSE_USERS), get(licenses::use_license)),
+        def("GET", "/api/v1/licenses", Staff(licenses::LICENSE_USERS), get(licenses::query_by_holder)),
+        def("POST", "/api/v1/licenses", Staff(licenses::LICENSE_ISSUERS), post(licenses::issue_license)),
+        def("POST", "/api/v1/licenses/{id}/status", Staff(licenses::LICENSE_ISSUERS), post(licenses::set_status)),
+        // The holder wallet and 加注件 shares (pages).
+        def("GET", "/me/licenses", Authenticated, get(wallet::wallet_page)),
+        def("GET", "/me/licenses/{id}", Authenticated, get(wallet::license_page)),
+        def("GET", "/me/licenses/{id}/license.pdf", Authenticated, get(wallet::license_pdf)),
+        def("GET", "/me/licenses/{id}/sealed.json", Authenticated, get(wallet::sealed_json)),
+        def("POST", "/me/licenses/{id}/shares", Authenticated, post(wallet::create_share)),
+        def("POST", "/me/licenses/{id}/shares/{share}/revoke", Authenticated, post(wallet::revoke_share)),
+        def("GET", "/licenses/shared/{token}", Public, get(wallet::shared_page)),
+        def("GET", "/licenses/shared/{token}/copy.pdf", Public, get(wallet::shared_pdf)),
+        def("GET", "/api/v1/license-types/{code}", Public, get(licenses::license_type)),
+        def("PUT", "/api/v1/license-types/{code}", Staff(licenses::LICENSE_TYPE_EDITORS), put(licenses::define_type)),
         def("GET", "/api/v1/me/licenses", Authenticated, get(licenses::my_licenses)),
         def("GET", "/api/v1/me/licenses/{id}/uses", Authenticated, get(licenses::my_license_uses)),
+        // SD-JWT VC export (Ed25519; docs/license-format.md) and what verifiers of it fetch.
+        def("GET", "/api/v1/me/licenses/{id}/sd-jwt", Authenticated, get(licenses::my_license_sd_jwt)),
+        def("GET", "/api/v1/licenses/status-lists/{agency}", Public, get(licenses::status_list)),
+        def("GET", "/.well-known/jwt-vc-issuer/agencies/{agency}", Public, get(licenses::vc_issuer_metadata)),
         // Identity API.
         def("GET", "/api/v1/me", Authenticated, get(identity_api::me)),
         def("GET", "/api/v1/accounts/{id}", Authenticated, get(identity_api::account)),

@@ -58,6 +58,8 @@ const ENTERPRISE: &str = "91330106MA2H00014Q";
 struct Fixture {
     store: Store,
     app: axum::Router,
+    /// The node master key the app signs with (hex, to make a copy for the store).
+    master_hex: String,
     /// account id per persona (none for Anon)
     ids: Vec<(P, String, String)>,
 }
@@ -192,8 +194,10 @@ async fn fixture(backend: TestBackend) -> (TestDb, Fixture) {
     }
     tx.commit().await.unwrap();
     let identity = IdentityRuntime::new(&IdentitySettings::default(), "127.0.0.1:1");
-    let app = yiwang_web::router(AppState::new(store.clone(), identity));
-    (db, Fixture { store, app, ids })
+    let master = yiwang_crypto::seal::MasterKey::generate();
+    let master_hex = master.to_hex().to_string();
+    let app = yiwang_web::router(AppState::new(store.clone(), identity).with_master_key(master));
+    (db, Fixture { store, app, master_hex, ids })
 }
 
 impl Fixture {
@@ -384,8 +388,56 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Body_::None,
             only(&[P::Clerk, P::Reviewer, P::OtherAgencyHead, P::DataOfficer], 404, 403),
         ),
+        c(
+            "GET",
+            "/api/v1/licenses",
+            "/api/v1/licenses?holder_id=none&reason=%E6%A0%B8%E9%AA%8C",
+            Body_::None,
+            only(&[P::Clerk, P::Reviewer, P::OtherAgencyHead, P::DataOfficer], 200, 403),
+        ),
+        c(
+            "POST",
+            "/api/v1/licenses",
+            "/api/v1/licenses",
+            Body_::Json(serde_json::json!({
+                "type_code": "none", "number": "N1", "issuer_uscc": AGENCY_A, "valid_from": "2026-01-01",
+                "holder": { "name": "张三", "id_type": "111", "id": "x" },
+            })),
+            // Issuers of agency A reach validation (no such type); agency B's head may not issue for A.
+            Box::new(|p| match p {
+                P::Head | P::DataOfficer => 422,
+                P::Anon => 401,
+                _ => 403,
+            }),
+        ),
+        c(
+            "POST",
+            "/api/v1/licenses/{id}/status",
+            "/api/v1/licenses/none/status",
+            Body_::Json(serde_json::json!({ "status": "revoked", "reason": "测试" })),
+            only(&[P::Head, P::OtherAgencyHead, P::DataOfficer], 404, 403),
+        ),
+        c("GET", "/me/licenses", "/me/licenses", Body_::None, authed(200)),
+        c("GET", "/me/licenses/{id}", "/me/licenses/none", Body_::None, authed(404)),
+        c("GET", "/me/licenses/{id}/license.pdf", "/me/licenses/none/license.pdf", Body_::None, authed(404)),
+        c("GET", "/me/licenses/{id}/sealed.json", "/me/licenses/none/sealed.json", Body_::None, authed(404)),
+        c("POST", "/me/licenses/{id}/shares", "/me/licenses/none/shares", Body_::Form(vec![("purpose", "租房备案".into())]), authed(404)),
+        c("POST", "/me/licenses/{id}/shares/{share}/revoke", "/me/licenses/none/shares/none/revoke", Body_::Form(vec![]), authed(404)),
+        c("GET", "/licenses/shared/{token}", "/licenses/shared/none", Body_::None, all(404)),
+        c("GET", "/licenses/shared/{token}/copy.pdf", "/licenses/shared/none/copy.pdf", Body_::None, all(404)),
+        c("GET", "/api/v1/license-types/{code}", "/api/v1/license-types/none", Body_::None, all(404)),
+        c(
+            "PUT",
+            "/api/v1/license-types/{code}",
+            &format!("/api/v1/license-types/{AGENCY_A}009"),
+            Body_::Json(serde_json::json!({ "name": "测试许可证", "data_schema": {} })),
+            only(&[P::Editor], 200, 403),
+        ),
         c("GET", "/api/v1/me/licenses", "/api/v1/me/licenses", Body_::None, authed(200)),
         c("GET", "/api/v1/me/licenses/{id}/uses", "/api/v1/me/licenses/none/uses", Body_::None, authed(404)),
+        c("GET", "/api/v1/me/licenses/{id}/sd-jwt", "/api/v1/me/licenses/none/sd-jwt", Body_::None, authed(404)),
+        c("GET", "/api/v1/licenses/status-lists/{agency}", "/api/v1/licenses/status-lists/none", Body_::None, all(404)),
+        c("GET", "/.well-known/jwt-vc-issuer/agencies/{agency}", "/.well-known/jwt-vc-issuer/agencies/none", Body_::None, all(404)),
         // Another person's account: invisible (404, as if absent), except to admins.
         c(
             "GET",
@@ -691,10 +743,358 @@ async fn an_agency_use_of_a_license_shows_in_the_holders_log() {
         (uses[0]["reason"].as_str(), uses[0]["agency_name"].as_str(), uses[0]["case_no"].as_str()),
         (Some("办理变更"), Some("杭州市市场监督管理局"), Some("C1"))
     );
+    // A query by holder lists the license and also shows in the log.
+    let (status, v) = get(
+        P::Clerk,
+        format!("/api/v1/licenses?holder_id_type=111&holder_id={}&reason=%E6%A0%B8%E9%AA%8C%E8%B5%84%E8%B4%A8", f.citizen_id(P::Citizen)),
+    )
+    .await;
+    assert_eq!((status, v["licenses"][0]["id"].as_str()), (200, Some(license.id.as_str())), "{v:#}");
+    let (_, v) = get(P::Citizen, format!("/api/v1/me/licenses/{}/uses", license.id)).await;
+    assert_eq!((v["uses"][0]["kind"].as_str(), v["uses"][0]["reason"].as_str()), (Some("query"), Some("核验资质")), "{v:#}");
     // Another person sees neither the license nor its log.
     let (_, v) = get(P::OtherCitizen, "/api/v1/me/licenses".into()).await;
     assert_eq!(v["licenses"].as_array().map(Vec::len), Some(0));
     let (status, _) = get(P::OtherCitizen, format!("/api/v1/me/licenses/{}/uses", license.id)).await;
     assert_eq!(status, 404);
+    db.cleanup().await;
+}
+
+/// The SD-JWT VC export: the holder discloses only what they choose, and the
+/// reference Python `sd-jwt` library verifies it from the published issuer
+/// metadata; the status list the credential points at turns from valid to
+/// invalid when the license is revoked.
+#[tokio::test]
+async fn the_sd_jwt_export_verifies_with_the_reference_library() {
+    let (db, f) = fixture(TestBackend::Sqlite).await;
+    let now = jiff::Timestamp::now();
+    let mut tx = f.store.begin().await.unwrap();
+    let t = yiwang_store::EvidenceType {
+        code: format!("{AGENCY_A}001"),
+        name: "食品经营许可证".into(),
+        agency_uscc: AGENCY_A.into(),
+        aliases: vec![],
+    };
+    tx.upsert_license_type(&t, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let holder = yiwang_store::Holder { name: "张三".into(), id_type: "111".into(), id: f.citizen_id(P::Citizen).to_string() };
+    let new = yiwang_store::NewLicense {
+        type_code: t.code.clone(),
+        number: "JY13301020000010".into(),
+        issuer_uscc: AGENCY_A.into(),
+        holder,
+        valid_from: "2026-01-01".parse().unwrap(),
+        valid_until: Some("2031-12-31".parse().unwrap()),
+        case_no: None,
+        data: serde_json::json!({ "address": "杭州市西湖区文三路1号", "scope": "热食类食品制售" }),
+    };
+    let master = yiwang_crypto::seal::MasterKey::from_hex(&f.master_hex).unwrap();
+    let license = f.store.issue_license(&new, &master, "staff:t", now).await.unwrap();
+    let get = |p: P, path: String| {
+        let f = &f;
+        async move {
+            let (cookie, _) = f.login(p).await;
+            let req = Request::builder().uri(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+            let resp = f.app.clone().oneshot(req).await.unwrap();
+            let status = resp.status().as_u16();
+            let ct = resp.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            (status, ct, String::from_utf8(bytes.to_vec()).unwrap())
+        }
+    };
+    let export = format!("/api/v1/me/licenses/{}/sd-jwt?disclose=holder_name,data.scope", license.id);
+    let (status, ct, presentation) = get(P::Citizen, export.clone()).await;
+    assert_eq!((status, ct.as_str()), (200, "application/dc+sd-jwt"), "{presentation}");
+    // Only the holder may export it; a claim the license lacks is refused, not ignored.
+    assert_eq!(get(P::OtherCitizen, export).await.0, 404);
+    let (status, _, body) = get(P::Citizen, format!("/api/v1/me/licenses/{}/sd-jwt?disclose=holder_nmae", license.id)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("license.unknown_claim"), "{body}");
+
+    let (status, _, metadata) = get(P::Anon, format!("/.well-known/jwt-vc-issuer/agencies/{AGENCY_A}")).await;
+    assert_eq!(status, 200, "{metadata}");
+    let status_path = format!("/api/v1/licenses/status-lists/{AGENCY_A}");
+    let (status, ct, status_list) = get(P::Anon, status_path.clone()).await;
+    assert_eq!((status, ct.as_str()), (200, "application/statuslist+jwt"), "{status_list}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let verify = |status_list: String| {
+        let (p, m, s) = (dir.path().join("p"), dir.path().join("m.json"), dir.path().join("s"));
+        std::fs::write(&p, &presentation).unwrap();
+        std::fs::write(&m, &metadata).unwrap();
+        std::fs::write(&s, status_list).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/peers/sdjwt_verify.py");
+        let out = std::process::Command::new("python3").arg(script).arg(&p).arg(&m).arg(&s).output().expect("python3 with sd-jwt");
+        assert!(out.status.success(), "sd-jwt verifier refused: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = verify(status_list);
+    assert_eq!((v["header"]["typ"].as_str(), v["header"]["alg"].as_str()), (Some("dc+sd-jwt"), Some("EdDSA")), "{v:#}");
+    let claims = &v["claims"];
+    assert_eq!(claims["holder_name"], "张三");
+    assert_eq!(claims["data"], serde_json::json!({ "scope": "热食类食品制售" }));
+    assert_eq!((claims["name"].as_str(), claims["type_code"].as_str()), (Some("食品经营许可证"), Some(t.code.as_str())));
+    assert_eq!(claims["vct"], format!("urn:yiwang:license-type:{}", t.code));
+    // Not chosen, not disclosed: the ID number, the license number and identifier, the address.
+    for hidden in ["holder_id", "number", "license_id", "valid_until"] {
+        assert!(claims.get(hidden).is_none(), "{hidden} was disclosed: {claims:#}");
+    }
+    assert!(!v.to_string().contains(f.citizen_id(P::Citizen)), "{v:#}");
+    assert_eq!(v["status"], 0, "valid in the status list");
+
+    f.store.set_license_status(&license.id, yiwang_store::LicenseStatus::Revoked, "依法吊销", "staff:t", now).await.unwrap();
+    let (_, _, status_list) = get(P::Anon, status_path).await;
+    assert_eq!(verify(status_list)["status"], 1, "revoked is invalid in the status list");
+    db.cleanup().await;
+}
+
+/// An agency's department head issues a license through the API, and revokes
+/// it; the public verification answers valid, then revoked. Another agency's
+/// head can do neither for it.
+#[tokio::test]
+async fn issuing_and_revoking_through_the_api() {
+    let (db, f) = fixture(TestBackend::Postgres).await;
+    let now = jiff::Timestamp::now();
+    let mut tx = f.store.begin().await.unwrap();
+    let t = yiwang_store::EvidenceType {
+        code: format!("{AGENCY_A}002"),
+        name: "食品经营许可证".into(),
+        agency_uscc: AGENCY_A.into(),
+        aliases: vec![],
+    };
+    tx.upsert_license_type(&t, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let send = |p: P, method: &'static str, path: String, body: serde_json::Value| {
+        let f = &f;
+        async move {
+            let (cookie, csrf) = f.login(p).await;
+            let mut req = Request::builder().method(method).uri(path).header(header::COOKIE, cookie).header("x-csrf-token", csrf);
+            if method != "GET" {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+            }
+            let resp = f.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+            let status = resp.status().as_u16();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
+        }
+    };
+    // The defining agency's catalog editor gives the type a data schema and template.
+    let schema = serde_json::json!({
+        "type": "object", "required": ["scope"], "additionalProperties": false,
+        "properties": { "scope": { "type": "string", "title": "经营项目", "maxLength": 50 } },
+    });
+    let (status, v) = send(
+        P::Editor,
+        "PUT",
+        format!("/api/v1/license-types/{}", t.code),
+        serde_json::json!({ "name": "食品经营许可证", "data_schema": schema, "template": { "layout": "card", "fields": ["scope", "nope"] } }),
+    )
+    .await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("license.data_invalid")), "{v:#}");
+    assert_eq!(v["detail"]["problems"][0]["field"], "template.fields.nope", "{v:#}");
+    let (status, v) = send(
+        P::Editor,
+        "PUT",
+        format!("/api/v1/license-types/{}", t.code),
+        serde_json::json!({ "name": "食品经营许可证", "data_schema": schema, "template": { "layout": "card", "fields": ["scope"] } }),
+    )
+    .await;
+    assert_eq!((status, v["license_type"]["template"]["layout"].as_str()), (200, Some("card")), "{v:#}");
+    let bad = serde_json::json!({
+        "type_code": t.code, "number": "JY13301020000012", "issuer_uscc": AGENCY_A, "valid_from": "2026-01-01",
+        "holder": { "name": "杭州一网餐饮有限公司", "id_type": "049", "id": ENTERPRISE },
+        "data": { "scop": "热食类食品制售" },
+    });
+    let (status, v) = send(P::Head, "POST", "/api/v1/licenses".into(), bad).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("license.data_invalid")), "{v:#}");
+    assert_eq!(v["message_zh"], "经营项目为必填项；不应有字段 scop", "{v:#}");
+    let new = serde_json::json!({
+        "type_code": t.code, "number": "JY13301020000011", "issuer_uscc": AGENCY_A, "valid_from": "2026-01-01",
+        "holder": { "name": "杭州一网餐饮有限公司", "id_type": "049", "id": ENTERPRISE },
+        "data": { "scope": "热食类食品制售" },
+    });
+    let (status, _) = send(P::OtherAgencyHead, "POST", "/api/v1/licenses".into(), new.clone()).await;
+    assert_eq!(status, 403);
+    let (status, v) = send(P::Head, "POST", "/api/v1/licenses".into(), serde_json::json!({ "number": 5 })).await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v:#}");
+    let (status, v) = send(P::Head, "POST", "/api/v1/licenses".into(), new).await;
+    assert_eq!(status, 201, "{v:#}");
+    let id = v["license"]["id"].as_str().unwrap().to_string();
+    let token = v["token"].as_str().unwrap().to_string();
+    assert!(v["verify_url"].as_str().unwrap().ends_with(&format!("/licenses/verify?token={token}")));
+    let (_, v) = send(P::Anon, "GET", format!("/api/v1/licenses/verify?token={token}"), serde_json::Value::Null).await;
+    assert_eq!((v["ok"].as_bool(), v["status"].as_str()), (Some(true), Some("valid")), "{v:#}");
+
+    let revoke = serde_json::json!({ "status": "revoked", "reason": "依法吊销" });
+    let (status, _) = send(P::OtherAgencyHead, "POST", format!("/api/v1/licenses/{id}/status"), revoke.clone()).await;
+    assert_eq!(status, 403);
+    let (status, v) =
+        send(P::DataOfficer, "POST", format!("/api/v1/licenses/{id}/status"), serde_json::json!({ "status": "revoked", "reason": " " }))
+            .await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("license.invalid")), "{v:#}");
+    let (status, v) = send(P::Head, "POST", format!("/api/v1/licenses/{id}/status"), revoke.clone()).await;
+    assert_eq!((status, v["license"]["status"].as_str()), (200, Some("revoked")), "{v:#}");
+    // Revoked is final.
+    let (status, _) =
+        send(P::Head, "POST", format!("/api/v1/licenses/{id}/status"), serde_json::json!({ "status": "valid", "reason": "恢复" })).await;
+    assert_eq!(status, 409);
+    let (_, v) = send(P::Anon, "GET", format!("/api/v1/licenses/verify?token={token}"), serde_json::Value::Null).await;
+    assert_eq!((v["ok"].as_bool(), v["status"].as_str()), (Some(false), Some("revoked")), "{v:#}");
+    db.cleanup().await;
+}
+
+/// Read the QR codes off a printed PDF's first page, as a phone would off
+/// paper: poppler's pdftoppm rasterises the page at 200 dpi and zbar decodes it.
+fn qr_codes_in_pdf(pdf: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("l.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "200", "-gray", "-singlefile", "-f", "1", "-l", "1"])
+        .arg(&file)
+        .arg(dir.path().join("page"))
+        .output()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("zbarimg")
+        .args(["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"])
+        .arg(dir.path().join("page.pgm"))
+        .output()
+        .expect("zbarimg (zbar-tools)");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("l.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext").arg(&file).arg("-").output().expect("pdftotext (poppler-utils)");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The holder wallet: the holder sees their license with fields and a QR
+/// code; the PDF carries the seal and a QR code that decodes to a verification
+/// link which verifies; a 加注件 shared by link opens for anyone, masked and
+/// marked with its use, until the holder withdraws it. Others get 404.
+#[tokio::test]
+async fn the_wallet_shows_prints_and_shares_a_license() {
+    let (db, f) = fixture(TestBackend::Sqlite).await;
+    let now = jiff::Timestamp::now();
+    let mut tx = f.store.begin().await.unwrap();
+    let t = yiwang_store::EvidenceType {
+        code: format!("{AGENCY_A}003"),
+        name: "食品经营许可证".into(),
+        agency_uscc: AGENCY_A.into(),
+        aliases: vec![],
+    };
+    tx.upsert_license_type(&t, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let schema = serde_json::json!({ "properties": { "scope": { "type": "string", "title": "经营项目" } } });
+    f.store.define_license_type(&t.code, "食品经营许可证", &schema, &serde_json::json!({ "fields": ["scope"] }), "t", now).await.unwrap();
+    let citizen = f.citizen_id(P::Citizen).to_string();
+    let new = yiwang_store::NewLicense {
+        type_code: t.code.clone(),
+        number: "JY13301020000013".into(),
+        issuer_uscc: AGENCY_A.into(),
+        holder: yiwang_store::Holder { name: "张三".into(), id_type: "111".into(), id: citizen.clone() },
+        valid_from: "2026-01-01".parse().unwrap(),
+        valid_until: Some("2030-12-31".parse().unwrap()),
+        case_no: None,
+        data: serde_json::json!({ "scope": "热食类食品制售" }),
+    };
+    let master = yiwang_crypto::seal::MasterKey::from_hex(&f.master_hex).unwrap();
+    let license = f.store.issue_license(&new, &master, "staff:t", now).await.unwrap();
+    let send = |p: P, method: &'static str, path: String, form: Vec<(&'static str, String)>| {
+        let f = &f;
+        async move {
+            let (cookie, csrf) = f.login(p).await;
+            let mut req = Request::builder().method(method).uri(path).header(header::COOKIE, cookie);
+            let body = if method == "POST" {
+                req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                let mut s = form_urlencoded::Serializer::new(String::new());
+                s.append_pair("csrf", &csrf);
+                for (k, v) in form {
+                    s.append_pair(k, &v);
+                }
+                Body::from(s.finish())
+            } else {
+                Body::empty()
+            };
+            let resp = f.app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+            let status = resp.status().as_u16();
+            let bytes = axum::body::to_bytes(resp.into_body(), 8 << 20).await.unwrap();
+            (status, bytes.to_vec())
+        }
+    };
+    let page = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+
+    let (status, body) = send(P::Citizen, "GET", "/me/licenses".into(), vec![]).await;
+    assert_eq!(status, 200);
+    assert!(page(&body).contains(&format!("/me/licenses/{}", license.id)), "{}", page(&body));
+    let (status, body) = send(P::Citizen, "GET", format!("/me/licenses/{}", license.id), vec![]).await;
+    let html = page(&body);
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("经营项目") && html.contains("热食类食品制售") && html.contains("<svg"), "{html}");
+    assert!(html.contains("value=\"data.scope\""), "the SD-JWT form offers the data fields: {html}");
+    for other in [P::OtherCitizen, P::Agent] {
+        assert_eq!(send(other, "GET", format!("/me/licenses/{}", license.id), vec![]).await.0, 404);
+        assert_eq!(send(other, "GET", format!("/me/licenses/{}/license.pdf", license.id), vec![]).await.0, 404);
+    }
+
+    // The PDF: title, holder and fields as text; the QR decodes to a link that verifies.
+    let (status, pdf) = send(P::Citizen, "GET", format!("/me/licenses/{}/license.pdf", license.id), vec![]).await;
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF"));
+    let text = pdf_text(&pdf);
+    for want in ["食品经营许可证", "张三", "JY13301020000013", "热食类食品制售", "杭州市市场监督管理局", "电子印章"]
+    {
+        assert!(text.contains(want), "{want} missing from the PDF text:\n{text}");
+    }
+    let codes = qr_codes_in_pdf(&pdf);
+    assert_eq!(codes.len(), 1, "one QR code on the page: {codes:?}");
+    let token = codes[0].split("token=").nth(1).expect("a verification link").to_string();
+    let (status, body) = send(P::Anon, "GET", format!("/api/v1/licenses/verify?token={token}"), vec![]).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((status, v["ok"].as_bool(), v["license_id"].is_string()), (200, Some(true), true), "{v:#}");
+
+    // The sealed JSON verifies as a file.
+    let (_, body) = send(P::Citizen, "GET", format!("/me/licenses/{}/sealed.json", license.id), vec![]).await;
+    let sealed: yiwang_license::SealedLicense = serde_json::from_slice(&body).unwrap();
+    assert_eq!(sealed.record["id"], license.id.as_str());
+
+    // A 加注件 by link: shown once to the holder, opened by anyone, masked, marked with its use.
+    let purpose = "仅用于办理房屋租赁备案";
+    let (status, body) =
+        send(P::Citizen, "POST", format!("/me/licenses/{}/shares", license.id), vec![("purpose", purpose.into()), ("days", "7".into())])
+            .await;
+    let html = page(&body);
+    assert_eq!(status, 201, "{html}");
+    let link = html.split("/licenses/shared/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let (status, body) = send(P::Anon, "GET", format!("/licenses/shared/{link}"), vec![]).await;
+    let html = page(&body);
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(purpose) && html.contains("加注件") && html.contains("热食类食品制售"), "{html}");
+    assert!(!html.contains(&citizen) && html.contains("张*"), "identifiers are masked unless the holder chose otherwise: {html}");
+    let (status, pdf) = send(P::Anon, "GET", format!("/licenses/shared/{link}/copy.pdf"), vec![]).await;
+    assert_eq!(status, 200);
+    std::fs::write("/tmp/copy.pdf", &pdf).unwrap();
+    let text = pdf_text(&pdf);
+    assert!(text.contains(&format!("本件为加注件（用途：{purpose}）")), "the use is printed on the copy:\n{text}");
+    assert!(!text.contains(&citizen) && text.contains("张*"), "masked on the printed copy too:\n{text}");
+    // Bad input changes nothing.
+    let (status, _) = send(P::Citizen, "POST", format!("/me/licenses/{}/shares", license.id), vec![("purpose", "x".into())]).await;
+    assert_eq!(status, 422);
+    let (status, _) =
+        send(P::Citizen, "POST", format!("/me/licenses/{}/shares", license.id), vec![("purpose", "租房".into()), ("days", "90".into())])
+            .await;
+    assert_eq!(status, 422);
+    let shares = f.store.license_shares(&license.id).await.unwrap();
+    assert_eq!(shares.len(), 1);
+    // Someone else cannot withdraw it; the holder can, and the link closes.
+    let revoke = format!("/me/licenses/{}/shares/{}/revoke", license.id, shares[0].id);
+    assert_eq!(send(P::OtherCitizen, "POST", revoke.clone(), vec![]).await.0, 404);
+    assert_eq!(send(P::Citizen, "POST", revoke, vec![]).await.0, 303);
+    assert_eq!(send(P::Anon, "GET", format!("/licenses/shared/{link}"), vec![]).await.0, 410);
+    assert_eq!(send(P::Anon, "GET", format!("/licenses/shared/{link}/copy.pdf"), vec![]).await.0, 410);
     db.cleanup().await;
 }

@@ -512,3 +512,88 @@ pub fn seal(seconds: u32) -> anyhow::Result<Vec<serde_json::Value>> {
     }
     Ok(out)
 }
+
+/// `yiwang bench license`: licenses issued per second on a fresh demo node
+/// (each sealed with SM2, given a status-list index and audited, in one
+/// transaction), then the public verification page (`/licenses/verify?token=`,
+/// which checks the token's seal, the record's seal and the current status)
+/// over loopback.
+pub async fn license(
+    licenses: usize,
+    concurrency: usize,
+    page_requests: usize,
+    database_url: Option<String>,
+) -> anyhow::Result<Vec<Figure>> {
+    use yiwang_store::{Holder, NewLicense};
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    let master = Arc::new(yiwang_crypto::seal::MasterKey::generate());
+    crate::demo::seed(&store, &master).await?;
+    let backend = store.backend();
+    let food_type = crate::demo::evidence_code("food_license")?;
+    let issuer = store
+        .licenses_of("049", crate::demo::uscc("91", "330106", "MA2H0001")?.as_str())
+        .await?
+        .into_iter()
+        .find(|l| l.type_code == food_type)
+        .map(|l| l.issuer_uscc)
+        .ok_or_else(|| anyhow::anyhow!("the demo has no 食品经营许可证"))?;
+    let holder_id = "92330106MA2BENCH0X".to_string();
+
+    let (s, m, t, i, h) = (store.clone(), master.clone(), food_type.clone(), issuer.clone(), holder_id.clone());
+    let (lat, took) = load(licenses, concurrency, move |n| {
+        let (s, m) = (s.clone(), m.clone());
+        let new = NewLicense {
+            type_code: t.clone(),
+            number: format!("JY1330106{n:07}"),
+            issuer_uscc: i.clone(),
+            holder: Holder { name: "一网压测餐饮店".into(), id_type: "049".into(), id: h.clone() },
+            valid_from: jiff::civil::date(2026, 1, 1),
+            valid_until: Some(jiff::civil::date(2030, 12, 31)),
+            case_no: None,
+            data: serde_json::json!({ "business_form": "餐饮服务经营者", "items": ["热食类食品制售"] }),
+        };
+        async move {
+            s.issue_license(&new, &m, "bench", Timestamp::now()).await.map_err(|e| anyhow::anyhow!("issue: {e}"))?;
+            Ok(())
+        }
+    })
+    .await?;
+    let mut figures =
+        vec![figure(format!("issue a license ({backend:?}: SM2 seal, status index, audit; store API)"), lat, concurrency, took)];
+
+    let issued = store.licenses_of("049", &holder_id).await?;
+    anyhow::ensure!(issued.len() == licenses, "{} licenses issued, {licenses} expected", issued.len());
+    let mut tokens = Vec::new();
+    for l in issued.iter().take(500) {
+        tokens.push(store.license_token(&l.id, &master).await.map_err(|e| anyhow::anyhow!("token: {e}"))?);
+    }
+    let tokens = Arc::new(tokens);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), &addr.to_string());
+    let state = yiwang_web::AppState::new(store.clone(), identity);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(yiwang_web::serve(listener, state, async {
+        let _ = stop_rx.await;
+    }));
+    let http = reqwest::Client::builder().build()?;
+    let (h, b, tk) = (http.clone(), base.clone(), tokens.clone());
+    let (lat, took) = load(page_requests, concurrency, move |n| {
+        let (h, url) = (h.clone(), format!("{b}/licenses/verify?token={}", tk[n % tk.len()]));
+        async move {
+            let page = h.get(url).send().await?.error_for_status()?.text().await?;
+            anyhow::ensure!(page.contains("证照真实有效"), "the page does not say valid");
+            Ok(())
+        }
+    })
+    .await?;
+    figures.push(figure(format!("verification page /licenses/verify?token= ({backend:?}, HTML)"), lat, concurrency, took));
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    store.close().await;
+    Ok(figures)
+}

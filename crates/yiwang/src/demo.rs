@@ -189,6 +189,38 @@ pub fn evidence_resolver() -> anyhow::Result<impl Fn(&str) -> String> {
     Ok(move |k: &str| codes.get(k).cloned().unwrap_or_else(|| k.to_string()))
 }
 
+/// The data schemas and print templates of the demo license types that the
+/// demo issues (domain.md §3): (type key, schema, template).
+fn demo_license_formats() -> [(&'static str, serde_json::Value, serde_json::Value); 3] {
+    use serde_json::json;
+    [
+        (
+            "id_card",
+            json!({ "type": "object", "required": ["address_division"], "properties": {
+                "address_division": { "type": "string", "title": "住址区划", "maxLength": 12 },
+            } }),
+            json!({ "layout": "card", "fields": ["address_division"] }),
+        ),
+        (
+            "business_license",
+            json!({ "type": "object", "required": ["legal_representative"], "properties": {
+                "legal_representative": { "type": "string", "title": "法定代表人", "maxLength": 40 },
+                "registered_capital": { "type": "string", "title": "注册资本", "maxLength": 40 },
+                "scope": { "type": "string", "title": "经营范围", "maxLength": 2000 },
+            } }),
+            json!({ "fields": ["legal_representative", "registered_capital", "scope"], "footer": "国家企业信用信息公示系统网址：www.gsxt.gov.cn" }),
+        ),
+        (
+            "food_license",
+            json!({ "type": "object", "required": ["business_form", "items"], "properties": {
+                "business_form": { "type": "string", "title": "主体业态", "enum": ["餐饮服务经营者", "单位食堂", "食品销售经营者"] },
+                "items": { "type": "array", "title": "经营项目", "items": { "type": "string", "maxLength": 40 } },
+            } }),
+            json!({ "fields": ["business_form", "items"] }),
+        ),
+    ]
+}
+
 /// The catalog: license types, shared resources and every demo item, published.
 async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
     use yiwang_catalog::demo_items::{DATA_RESOURCES, ITEMS, LICENSE_TYPES};
@@ -213,6 +245,15 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
         };
         tx.upsert_data_resource(&t, "demo", now).await?;
     }
+    tx.commit().await?;
+    for (key, schema, template) in demo_license_formats() {
+        let name = LICENSE_TYPES.iter().find(|t| t.0 == key).map(|t| t.1).unwrap_or_default();
+        store
+            .define_license_type(&evidence_code(key)?, name, &schema, &template, "demo", now)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo license type {key}: {e}"))?;
+    }
+    let mut tx = store.begin().await?;
     let resolve = evidence_resolver()?;
     for (key, spec) in ITEMS {
         let a = AGENCIES.iter().find(|a| a.key == *key).ok_or_else(|| anyhow::anyhow!("demo agency {key}"))?;

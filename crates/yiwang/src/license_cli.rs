@@ -1,10 +1,11 @@
-//! `yiwang license verify FILE|TOKEN`.
+//! `yiwang license verify FILE|TOKEN` and `yiwang license import FILE`.
 
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use yiwang_crypto::seal::MasterKey;
 use yiwang_license::{LicenseError, SealedLicense};
-use yiwang_store::{Presented, Store, Verdict, VerdictError};
+use yiwang_store::{NewLicense, Presented, Store, Verdict, VerdictError};
 
 #[derive(Subcommand)]
 pub enum LicenseCmd {
@@ -13,10 +14,23 @@ pub enum LicenseCmd {
     /// license's current status in this node's registry. Exit 0 only for a
     /// license that verifies and is valid today.
     Verify { what: String },
+    /// Issue licenses from an external issuer's export: one JSON object per
+    /// line, each a license as `POST /api/v1/licenses` takes it. Each line is
+    /// sealed and issued on its own; a bad line is reported with its number and
+    /// the rest go on. Exit 0 only if every line was issued.
+    Import {
+        file: std::path::PathBuf,
+        /// Who is importing (recorded in the audit log), e.g. `import:省市场监管局`.
+        #[arg(long, default_value = "import:cli")]
+        actor: String,
+    },
 }
 
-pub async fn run(cmd: LicenseCmd, store: &Store) -> anyhow::Result<ExitCode> {
-    let LicenseCmd::Verify { what } = cmd;
+pub async fn run(cmd: LicenseCmd, store: &Store, master: impl FnOnce() -> anyhow::Result<MasterKey>) -> anyhow::Result<ExitCode> {
+    let what = match cmd {
+        LicenseCmd::Verify { what } => what,
+        LicenseCmd::Import { file, actor } => return import(store, &master()?, &file, &actor).await,
+    };
     let path = std::path::Path::new(&what);
     let verdict = if path.is_file() {
         match serde_json::from_str::<SealedLicense>(&std::fs::read_to_string(path)?) {
@@ -36,4 +50,32 @@ pub async fn run(cmd: LicenseCmd, store: &Store) -> anyhow::Result<ExitCode> {
     };
     println!("{}", serde_json::to_string_pretty(&verdict)?);
     Ok(if verdict.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn import(store: &Store, master: &MasterKey, file: &std::path::Path, actor: &str) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let (mut issued, mut failed) = (0usize, 0usize);
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let line_no = n + 1;
+        let outcome = match serde_json::from_str::<NewLicense>(line) {
+            Ok(new) => store.issue_license(&new, master, actor, jiff::Timestamp::now()).await.map_err(|e| {
+                let coded: &dyn yiwang_errors::Coded = &e;
+                format!("{} {} / {}", coded.code(), coded.message_zh(), e)
+            }),
+            Err(e) => Err(format!("license.invalid 不是有效的证照记录 / not a license record: {e}")),
+        };
+        match outcome {
+            Ok(l) => {
+                issued += 1;
+                println!("{line_no}\t已签发 issued\t{}\tv{}", l.id, l.version);
+            }
+            Err(why) => {
+                failed += 1;
+                eprintln!("{line_no}\t未签发 failed\t{why}");
+            }
+        }
+    }
+    println!("签发 {issued} 件，失败 {failed} 件 / issued {issued}, failed {failed}");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

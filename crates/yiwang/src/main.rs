@@ -133,6 +133,15 @@ enum BenchCmd {
         #[arg(long, default_value_t = 3)]
         seconds: u32,
     },
+    /// Licenses issued per second, then the public verification page's latency.
+    License {
+        #[arg(long, default_value_t = 5_000)]
+        licenses: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 5_000)]
+        page_requests: usize,
+    },
     /// Catalog search at a fixed request rate, service-guide pages and PDFs.
     Catalog {
         /// Published items in the catalog (the demo's, then copies at county agencies).
@@ -297,6 +306,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Bench(BenchCmd::License { licenses, concurrency, page_requests }) => {
+            let figures = bench::license(licenses.max(1), concurrency.max(1), page_requests.max(1), over.database_url.clone()).await?;
+            for f in &figures {
+                println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench(BenchCmd::Catalog { items, rate, seconds }) => {
             let figures = bench::catalog(items, rate.max(1), seconds.max(1), over.database_url.clone()).await?;
             for f in &figures {
@@ -319,7 +335,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Workflow(c) => workflow_cli::run(c),
         Cmd::License(c) => {
             let (cfg, _) = config::load(&over, &env)?;
-            license_cli::run(c, &open_store(&cfg).await?).await
+            license_cli::run(c, &open_store(&cfg).await?, || cfg.master_key()).await
         }
         Cmd::Catalog(c) => {
             let (cfg, _) = config::load(&over, &env)?;
@@ -423,16 +439,25 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     let stop = shutdown_signal();
     println!("yiwang 已启动 / listening on http://{addr}");
     // Sealing e-licenses needs the node master key; say early whether it is there.
-    match cfg.master_key() {
-        Ok(key) => tracing::info!(fingerprint = %key.fingerprint(), "node master key ready for sealing licenses"),
-        Err(e) => tracing::warn!(error = %e, "e-licenses cannot be sealed on this node"),
-    }
+    let master = match cfg.master_key() {
+        Ok(key) => {
+            tracing::info!(fingerprint = %key.fingerprint(), "node master key ready for sealing licenses");
+            Some(key)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "e-licenses cannot be sealed on this node");
+            None
+        }
+    };
     let identity = yiwang_web::IdentityRuntime::new(&cfg.identity, &addr.to_string());
     tracing::info!(issuer = %identity.issuer, "OIDC issuer");
     let spool = yiwang_web::messaging::SpoolDir { dir: cfg.spool_dir() };
     let dispatcher =
         tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
-    let state = yiwang_web::AppState::new(store.clone(), identity);
+    let mut state = yiwang_web::AppState::new(store.clone(), identity);
+    if let Some(key) = master {
+        state = state.with_master_key(key);
+    }
     // Timers and service-task handlers; several processes may share one database.
     let worker = tokio::spawn(yiwang_web::workflow::run_worker(
         store.clone(),

@@ -63,3 +63,49 @@ async fn verify_reports_seal_and_status() {
     let (code, v) = verify(dir.path(), &token);
     assert_eq!((code, v["status"].as_str(), v["seal"]["valid"].as_bool()), (Some(1), Some("revoked"), Some(true)), "{v:#}");
 }
+
+/// `yiwang license import`: each line is issued on its own; a second line for
+/// the same number is its next version; bad lines are reported by number and
+/// do not stop the rest (exit 1 when any failed).
+#[tokio::test]
+async fn import_issues_each_line_and_reports_the_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = jiff::Timestamp::now();
+    let db = format!("sqlite://{}", dir.path().join("yiwang.db").display());
+    let store = Store::open(&db, &StoreOptions::default(), now).await.unwrap();
+    seed_issuer(&store, now).await;
+    store.close().await;
+    let line = |number: &str, scope: &str| {
+        let mut v = serde_json::to_value(new_license(number, restaurant())).unwrap();
+        v["data"] = json!({ "scope": scope });
+        v.to_string()
+    };
+    let mut unknown_type: Value = serde_json::from_str(&line("JY2", "x")).unwrap();
+    unknown_type["type_code"] = json!("nope");
+    let text =
+        [line("JY1", "热食类"), "{not json".into(), String::new(), line("JY1", "热食类、冷食类"), unknown_type.to_string()].join("\n");
+    let file = dir.path().join("export.jsonl");
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_yiwang"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["license", "import"])
+        .arg(&file)
+        .args(["--actor", "import:test"])
+        .env_remove("YIWANG_CONFIG")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("issued 2, failed 2"), "{stdout}");
+    assert!(stderr.contains("2\t未签发") && stderr.contains("5\t未签发") && stderr.contains("license.invalid"), "{stderr}");
+    let store = Store::open(&db, &StoreOptions::default(), now).await.unwrap();
+    let held = store.licenses_of("049", &restaurant().id).await.unwrap();
+    let mut versions: Vec<(i64, &str)> = held.iter().map(|l| (l.version, l.status.code())).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, [(1, "superseded"), (2, "valid")]);
+    let current = held.iter().find(|l| l.version == 2).unwrap();
+    assert_eq!(current.sealed.record["data"]["scope"], "热食类、冷食类");
+    assert_eq!(current.previous_id.as_deref(), held.iter().find(|l| l.version == 1).map(|l| l.id.as_str()));
+    store.close().await;
+}
