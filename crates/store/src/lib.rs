@@ -27,9 +27,9 @@ pub use calendar::StoredDay;
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
 pub use licenses::{
-    Holder, LicenseShare, LicenseStatus, LicenseStoreError, LicenseTypeDef, LicenseUse, MAX_SHARE_DAYS, NewLicense, Presented,
-    PublishedSealKey, SealVerdict, SharedCopy, StoredLicense, Verdict, VerdictError, identifier_number, status_list_url, vc_issuer_url,
-    vc_selective_claims,
+    Holder, LicenseMaterial, LicenseShare, LicenseStatus, LicenseStoreError, LicenseTypeDef, LicenseUse, MAX_SHARE_DAYS, NewLicense,
+    Presented, PublishedSealKey, SealVerdict, SharedCopy, StoredLicense, Verdict, VerdictError, identifier_number, mask_identifier_number,
+    status_list_url, vc_issuer_url, vc_selective_claims,
 };
 pub use node::{NodeInfo, NodeRegion};
 pub use oidc::*;

@@ -501,6 +501,18 @@ impl Store {
         stored_license(&row)
     }
 
+    /// The license of `type_code` issued for a case, if any (its newest version).
+    pub async fn license_for_case(&self, type_code: &str, case_no: &str) -> Result<Option<StoredLicense>> {
+        let row = sqlx::query(safe(format!(
+            "SELECT {LICENSE_COLUMNS} FROM licenses WHERE type_code = $1 AND case_no = $2 ORDER BY version DESC LIMIT 1"
+        )))
+        .bind(type_code)
+        .bind(case_no)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(stored_license).transpose()
+    }
+
     /// A holder's licenses, newest first (superseded versions included).
     pub async fn licenses_of(&self, id_type: &str, holder_id: &str) -> Result<Vec<StoredLicense>> {
         let rows = sqlx::query(safe(format!(
@@ -979,7 +991,7 @@ impl Verdict {
 /// A license identifier on a public page. For a person's license the number
 /// segment may be their ID number (居民身份证), so all but its first 4 and last 2
 /// characters are starred.
-fn mask_identifier_number(id: &str) -> String {
+pub fn mask_identifier_number(id: &str) -> String {
     let parts: Vec<&str> = id.split('.').collect();
     // Root (5 parts) . type . issuer . number . version . check
     if parts.len() != 10 {
@@ -1259,5 +1271,46 @@ impl Store {
         sqlx::query("UPDATE license_shares SET views = views + 1 WHERE id = $1").bind(&share.id).execute(&self.pool).await?;
         share.views += 1;
         Ok(SharedCopy::Open { share, license: Box::new(license) })
+    }
+}
+
+/// A material of an item that an e-license type satisfies (免提交), with the
+/// applicant's license of that type if they hold a valid one: what an
+/// application attaches by reference instead of an upload.
+#[derive(Debug, Clone, Serialize)]
+pub struct LicenseMaterial {
+    pub material: String,
+    pub license_type: String,
+    pub license: Option<StoredLicense>,
+}
+
+impl Store {
+    /// For a published item, each material satisfied by a license type, with
+    /// the holder's current valid (not expired) license of that type.
+    pub async fn license_materials(
+        &self,
+        item_code: &str,
+        (id_type, holder_id): (&str, &str),
+        today: Date,
+    ) -> Result<Vec<LicenseMaterial>> {
+        let item = self.published_item(item_code).await?.ok_or_else(|| StoreError::NotFound(format!("item {item_code}")))?;
+        let held = self.licenses_of(id_type, holder_id).await?;
+        Ok(item
+            .doc
+            .materials
+            .iter()
+            .filter_map(|m| match &m.source {
+                yiwang_catalog::MaterialSource::License { license_type } => Some(LicenseMaterial {
+                    material: m.name.clone(),
+                    license_type: license_type.clone(),
+                    license: held
+                        .iter()
+                        .filter(|l| &l.type_code == license_type && l.status == LicenseStatus::Valid && !l.expired_on(today))
+                        .max_by(|a, b| a.issued_at.cmp(&b.issued_at))
+                        .cloned(),
+                }),
+                _ => None,
+            })
+            .collect())
     }
 }

@@ -138,3 +138,41 @@ both_backends!(concurrent_issues_of_one_number_yield_versions_or_conflicts, |db|
         all.iter().map(|l| (l.version, l.status)).collect::<Vec<_>>()
     );
 });
+
+// At application, an item's materials that a license type satisfies are
+// matched to the applicant's current licenses (attached by reference, not
+// uploaded); another holder's, a revoked or an expired license does not count.
+both_backends!(an_items_license_materials_are_matched_to_the_holders_licenses, |db| {
+    setup(&db.store).await;
+    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
+    let place = yiwang_catalog::samples::Place {
+        agency: yiwang_catalog::AgencyRef { uscc: issuer(), name: "杭州市市场监督管理局".into(), division_code: "330100".into() },
+        level: yiwang_codes::UseLevel::Municipal,
+        hall: "市民中心".into(),
+        phone: "0571-12345".into(),
+    };
+    let mut doc = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap();
+    doc.materials[0].name = "原食品经营许可证".into();
+    doc.materials[0].source = yiwang_catalog::MaterialSource::License { license_type: type_code() };
+    let mut tx = db.store.begin().await.unwrap();
+    tx.import_item(&doc, true, "test", now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let master = MasterKey::generate();
+    let held = db.store.issue_license(&new_license("JY13301020000031"), &master, "staff:1", now()).await.unwrap();
+    let today = jiff::civil::date(2026, 12, 1);
+    let code = doc.implementation_code.clone();
+
+    let found = db.store.license_materials(&code, ("049", &restaurant().id), today).await.unwrap();
+    let ours: Vec<_> = found.iter().filter(|m| m.license_type == type_code()).collect();
+    assert_eq!(ours.len(), 1, "{found:?}");
+    assert_eq!((ours[0].material.as_str(), ours[0].license.as_ref().map(|l| l.id.as_str())), ("原食品经营许可证", Some(held.id.as_str())));
+    let others = db.store.license_materials(&code, ("049", "91330106MA2H0001XX"), today).await.unwrap();
+    assert!(others.iter().all(|m| m.license.is_none()), "{others:?}");
+    // Past its validity (2031-11-22) it no longer counts.
+    let later = db.store.license_materials(&code, ("049", &restaurant().id), jiff::civil::date(2032, 1, 1)).await.unwrap();
+    assert!(later.iter().all(|m| m.license.is_none()));
+    db.store.set_license_status(&held.id, LicenseStatus::Revoked, "依法吊销", "staff:1", now()).await.unwrap();
+    let revoked = db.store.license_materials(&code, ("049", &restaurant().id), today).await.unwrap();
+    assert!(revoked.iter().all(|m| m.license.is_none()));
+    assert!(matches!(db.store.license_materials("none", ("049", "x"), today).await, Err(StoreError::NotFound(_))));
+});

@@ -68,8 +68,16 @@ impl AppState {
         }
     }
 
-    /// Give the node its master key (once; a second call is ignored).
-    pub fn with_master_key(self, key: yiwang_crypto::seal::MasterKey) -> Self {
+    /// Give the node its master key (once; a second call is ignored). Call it
+    /// before the state is shared: it also registers the `issue_license`
+    /// service-task handler, which seals with the key.
+    pub fn with_master_key(mut self, key: yiwang_crypto::seal::MasterKey) -> Self {
+        match (Arc::get_mut(&mut self.inner), workflow::IssueLicense::new(&key)) {
+            (Some(inner), Ok(handler)) => {
+                inner.handlers.register("issue_license", handler);
+            }
+            _ => tracing::warn!("the issue_license handler is not registered (the state was already shared)"),
+        }
         let _ = self.inner.master.set(key);
         self
     }

@@ -247,3 +247,24 @@ pub async fn vc_issuer_metadata(State(state): State<AppState>, Path(agency): Pat
         "jwks": { "keys": jwks },
     })))
 }
+
+/// `GET /api/v1/me/items/{code}/licenses`: for an item the caller may apply
+/// for, each material an e-license type satisfies and whether the caller holds
+/// a valid license of that type. An application attaches those by reference
+/// (免提交) instead of asking for an upload.
+pub async fn my_item_licenses(State(state): State<AppState>, auth: Auth, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let (id_type, holder_id, _) = crate::wallet::holder_of(p);
+    let today = yiwang_calendar::china_today(jiff::Timestamp::now());
+    let found = state.store().license_materials(&code, (id_type, &holder_id), today).await?;
+    let materials: Vec<Value> = found
+        .iter()
+        .map(|m| {
+            json!({
+                "material": m.material, "license_type": m.license_type, "covered": m.license.is_some(),
+                "license": m.license.as_ref().map(summary),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "item": code, "materials": materials })))
+}

@@ -103,6 +103,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/license-types/{code}", Public, get(licenses::license_type)),
         def("PUT", "/api/v1/license-types/{code}", Staff(licenses::LICENSE_TYPE_EDITORS), put(licenses::define_type)),
         def("GET", "/api/v1/me/licenses", Authenticated, get(licenses::my_licenses)),
+        def("GET", "/api/v1/me/items/{code}/licenses", Authenticated, get(licenses::my_item_licenses)),
         def("GET", "/api/v1/me/licenses/{id}/uses", Authenticated, get(licenses::my_license_uses)),
         // SD-JWT VC export (Ed25519; docs/license-format.md) and what verifiers of it fetch.
         def("GET", "/api/v1/me/licenses/{id}/sd-jwt", Authenticated, get(licenses::my_license_sd_jwt)),

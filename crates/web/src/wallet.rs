@@ -87,10 +87,21 @@ fn data_fields(l: &StoredLicense, def: Option<&LicenseTypeDef>) -> Vec<(String, 
         .collect()
 }
 
-/// A person's identifiers are masked unless `reveal` (the holder's own view,
-/// or a share where the holder chose to show them).
-fn holder_id_shown(l: &StoredLicense, reveal: bool) -> (String, String) {
-    if reveal || l.holder.id_type != PERSON {
+/// What a display may show of a person's identity.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// The license itself (the holder's PDF, a share the holder opened up).
+    Full,
+    /// On the holder's own screen: ID numbers masked, the name shown.
+    MaskIds,
+    /// To others: ID numbers and the name masked.
+    Masked,
+}
+
+/// (holder id, license number) as shown; a person's ID number is masked
+/// unless `Full`, also where the license number is the ID number.
+fn holder_id_shown(l: &StoredLicense, shown: Shown) -> (String, String) {
+    if shown == Shown::Full || l.holder.id_type != PERSON {
         return (l.holder.id.clone(), l.number.clone());
     }
     let masked = yiwang_codes::mask_citizen_id(&l.holder.id);
@@ -98,10 +109,10 @@ fn holder_id_shown(l: &StoredLicense, reveal: bool) -> (String, String) {
     (masked, number)
 }
 
-fn rows(l: &StoredLicense, def: Option<&LicenseTypeDef>, reveal: bool) -> Vec<(String, String)> {
-    let (holder_id, number) = holder_id_shown(l, reveal);
-    let name = match (reveal, l.holder.id_type.as_str()) {
-        (false, PERSON) => yiwang_identity::mask_name(&l.holder.name),
+fn rows(l: &StoredLicense, def: Option<&LicenseTypeDef>, shown: Shown) -> Vec<(String, String)> {
+    let (holder_id, number) = holder_id_shown(l, shown);
+    let name = match (shown, l.holder.id_type.as_str()) {
+        (Shown::Masked, PERSON) => yiwang_identity::mask_name(&l.holder.name),
         _ => l.holder.name.clone(),
     };
     let mut out = vec![
@@ -115,6 +126,10 @@ fn rows(l: &StoredLicense, def: Option<&LicenseTypeDef>, reveal: bool) -> Vec<(S
     out.push(("颁发机构".into(), text(&l.sealed.record["issuer"]["name"])));
     out.push(("颁发日期".into(), text(&l.sealed.record["issued_on"])));
     out
+}
+
+fn share_shown(share: &LicenseShare) -> Shown {
+    if share.reveal_ids { Shown::Full } else { Shown::Masked }
 }
 
 async fn type_def(state: &AppState, code: &str) -> Option<LicenseTypeDef> {
@@ -197,6 +212,8 @@ struct LicensePage {
     l: Layout,
     notice: Option<String>,
     id: String,
+    /// The identifier as displayed: a person's ID number in it masked.
+    shown_id: String,
     status: &'static str,
     status_zh: &'static str,
     status_reason: Option<String>,
@@ -295,10 +312,11 @@ pub async fn license_page(
         l: Layout::new(&state, &auth, &text(&l.sealed.record["name"])).await,
         notice,
         id: l.id.clone(),
+        shown_id: if l.holder.id_type == PERSON { yiwang_store::mask_identifier_number(&l.id) } else { l.id.clone() },
         status: l.status.code(),
         status_zh: status_zh(l.status),
         status_reason: l.status_reason.clone(),
-        rows: rows(&l, def.as_ref(), true),
+        rows: rows(&l, def.as_ref(), Shown::MaskIds),
         qr_svg: qr(&verify_url(&state, &token))?,
         shares,
         claims: claim_choices(&l, def.as_ref()),
@@ -308,11 +326,11 @@ pub async fn license_page(
 }
 
 /// The printable copy of a license; `annotation` for a 加注件.
-async fn license_pdf_bytes(state: &AppState, l: &StoredLicense, reveal: bool, annotation: Option<String>) -> Result<Vec<u8>, ApiError> {
+async fn license_pdf_bytes(state: &AppState, l: &StoredLicense, shown: Shown, annotation: Option<String>) -> Result<Vec<u8>, ApiError> {
     let def = type_def(state, &l.type_code).await;
     let token = state.store().license_token(&l.id, state.master_key()?).await?;
-    let (holder_id, number) = holder_id_shown(l, reveal);
-    let all = rows(l, def.as_ref(), reveal);
+    let (holder_id, number) = holder_id_shown(l, shown);
+    let all = rows(l, def.as_ref(), shown);
     // The fixed rows are printed by the template; pass only the type's own.
     let fields = all[4..all.len() - 3].to_vec();
     let doc = LicenseDoc {
@@ -349,7 +367,7 @@ fn pdf_response(pdf: Vec<u8>, filename: &str) -> Response {
 pub async fn license_pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let p = auth.require()?;
     let l = held_license(&state, p, &id).await?;
-    let pdf = license_pdf_bytes(&state, &l, true, None).await?;
+    let pdf = license_pdf_bytes(&state, &l, Shown::Full, None).await?;
     Ok(pdf_response(pdf, "license.pdf"))
 }
 
@@ -480,7 +498,7 @@ pub async fn shared_page(State(state): State<AppState>, auth: Auth, Path(token):
             let copy = CopyView {
                 purpose: share.purpose.clone(),
                 expires: local_time(&share.expires_at),
-                rows: rows(&license, def.as_ref(), share.reveal_ids),
+                rows: rows(&license, def.as_ref(), share_shown(&share)),
                 status_zh: status_zh(license.status),
                 verify_token,
             };
@@ -499,7 +517,7 @@ pub async fn shared_page(State(state): State<AppState>, auth: Auth, Path(token):
 pub async fn shared_pdf(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
     match state.store().open_license_share(&token, jiff::Timestamp::now()).await? {
         SharedCopy::Open { share, license } => {
-            let pdf = license_pdf_bytes(&state, &license, share.reveal_ids, Some(annotation(&share))).await?;
+            let pdf = license_pdf_bytes(&state, &license, share_shown(&share), Some(annotation(&share))).await?;
             Ok(pdf_response(pdf, "license-copy.pdf"))
         }
         SharedCopy::Closed { .. } => Err(ApiError::new(&WebError::ShareClosed)),

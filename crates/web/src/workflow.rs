@@ -64,6 +64,42 @@ impl Handler for Record {
     }
 }
 
+/// `issue_license` (办结出证): issues the e-license a case results in, from the
+/// case data's `license` object (a license as `POST /api/v1/licenses` takes
+/// it; `case_no` defaults to the instance's business key), sealed by the
+/// issuing agency. Calls are at least once: a retry after the license was
+/// issued finds it by type and case number and issues no second version.
+/// Registered on nodes that have a master key.
+pub struct IssueLicense {
+    master: yiwang_crypto::seal::MasterKey,
+}
+
+impl IssueLicense {
+    pub fn new(master: &yiwang_crypto::seal::MasterKey) -> Result<Self, String> {
+        let master = yiwang_crypto::seal::MasterKey::from_hex(&master.to_hex()).map_err(|e| e.to_string())?;
+        Ok(IssueLicense { master })
+    }
+}
+
+impl Handler for IssueLicense {
+    fn call<'a>(&'a self, store: &'a Store, call: &'a HandlerCall) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let spec = call.data.get("license").cloned().ok_or("case data has no license to issue (license)")?;
+            let mut new: yiwang_store::NewLicense = serde_json::from_value(spec).map_err(|e| format!("case data license: {e}"))?;
+            if new.case_no.is_none() {
+                new.case_no = call.business_key.clone().or_else(|| Some(call.instance_id.clone()));
+            }
+            let case_no = new.case_no.clone().unwrap_or_default();
+            if let Some(done) = store.license_for_case(&new.type_code, &case_no).await.map_err(|e| e.to_string())? {
+                return Ok(json!({ "license_id": done.id, "license_number": done.number }));
+            }
+            let actor = format!("workflow:{}", call.instance_id);
+            let l = store.issue_license(&new, &self.master, &actor, jiff::Timestamp::now()).await.map_err(|e| e.to_string())?;
+            Ok(json!({ "license_id": l.id, "license_number": l.number }))
+        })
+    }
+}
+
 /// The handlers every node has. Case handling adds its own.
 pub fn builtin_handlers() -> Handlers {
     let mut h = Handlers::default();

@@ -434,6 +434,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
             only(&[P::Editor], 200, 403),
         ),
         c("GET", "/api/v1/me/licenses", "/api/v1/me/licenses", Body_::None, authed(200)),
+        c("GET", "/api/v1/me/items/{code}/licenses", "/api/v1/me/items/none/licenses", Body_::None, authed(404)),
         c("GET", "/api/v1/me/licenses/{id}/uses", "/api/v1/me/licenses/none/uses", Body_::None, authed(404)),
         c("GET", "/api/v1/me/licenses/{id}/sd-jwt", "/api/v1/me/licenses/none/sd-jwt", Body_::None, authed(404)),
         c("GET", "/api/v1/licenses/status-lists/{agency}", "/api/v1/licenses/status-lists/none", Body_::None, all(404)),
@@ -1036,6 +1037,7 @@ async fn the_wallet_shows_prints_and_shares_a_license() {
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("经营项目") && html.contains("热食类食品制售") && html.contains("<svg"), "{html}");
     assert!(html.contains("value=\"data.scope\""), "the SD-JWT form offers the data fields: {html}");
+    assert!(html.contains("张三") && !html.contains(&format!(">{citizen}<")), "the ID number is masked on screen: {html}");
     for other in [P::OtherCitizen, P::Agent] {
         assert_eq!(send(other, "GET", format!("/me/licenses/{}", license.id), vec![]).await.0, 404);
         assert_eq!(send(other, "GET", format!("/me/licenses/{}/license.pdf", license.id), vec![]).await.0, 404);
