@@ -226,6 +226,40 @@ impl Fixture {
     }
 }
 
+/// A license type (食品经营许可证) of agency A with sequence `seq`.
+async fn license_type_of_a(f: &Fixture, seq: &str) -> String {
+    let mut tx = f.store.begin().await.unwrap();
+    let t = yiwang_store::EvidenceType {
+        code: format!("{AGENCY_A}{seq}"),
+        name: "食品经营许可证".into(),
+        agency_uscc: AGENCY_A.into(),
+        aliases: vec![],
+    };
+    tx.upsert_license_type(&t, "t", jiff::Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    t.code
+}
+
+/// A license issued by agency A to the citizen persona 张三.
+fn citizen_license(
+    f: &Fixture,
+    type_code: &str,
+    number: &str,
+    valid_until: Option<jiff::civil::Date>,
+    data: serde_json::Value,
+) -> yiwang_store::NewLicense {
+    yiwang_store::NewLicense {
+        type_code: type_code.into(),
+        number: number.into(),
+        issuer_uscc: AGENCY_A.into(),
+        holder: yiwang_store::Holder { name: "张三".into(), id_type: "111".into(), id: f.citizen_id(P::Citizen).to_string() },
+        valid_from: "2026-01-01".parse().unwrap(),
+        valid_until,
+        case_no: None,
+        data,
+    }
+}
+
 enum Body_ {
     None,
     Form(Vec<(&'static str, String)>),
@@ -695,26 +729,8 @@ async fn csrf_is_required_on_state_changing_requests() {
 async fn an_agency_use_of_a_license_shows_in_the_holders_log() {
     let (db, f) = fixture(TestBackend::Sqlite).await;
     let now = jiff::Timestamp::now();
-    let mut tx = f.store.begin().await.unwrap();
-    let t = yiwang_store::EvidenceType {
-        code: format!("{AGENCY_A}001"),
-        name: "食品经营许可证".into(),
-        agency_uscc: AGENCY_A.into(),
-        aliases: vec![],
-    };
-    tx.upsert_license_type(&t, "t", now).await.unwrap();
-    tx.commit().await.unwrap();
-    let holder = yiwang_store::Holder { name: "张三".into(), id_type: "111".into(), id: f.citizen_id(P::Citizen).to_string() };
-    let new = yiwang_store::NewLicense {
-        type_code: t.code.clone(),
-        number: "JY13301020000009".into(),
-        issuer_uscc: AGENCY_A.into(),
-        holder,
-        valid_from: "2026-01-01".parse().unwrap(),
-        valid_until: None,
-        case_no: None,
-        data: serde_json::json!({}),
-    };
+    let type_code = license_type_of_a(&f, "001").await;
+    let new = citizen_license(&f, &type_code, "JY13301020000009", None, serde_json::json!({}));
     let license = f.store.issue_license(&new, &yiwang_crypto::seal::MasterKey::generate(), "staff:t", now).await.unwrap();
     let get = |p: P, path: String| {
         let f = &f;
@@ -769,26 +785,14 @@ async fn an_agency_use_of_a_license_shows_in_the_holders_log() {
 async fn the_sd_jwt_export_verifies_with_the_reference_library() {
     let (db, f) = fixture(TestBackend::Sqlite).await;
     let now = jiff::Timestamp::now();
-    let mut tx = f.store.begin().await.unwrap();
-    let t = yiwang_store::EvidenceType {
-        code: format!("{AGENCY_A}001"),
-        name: "食品经营许可证".into(),
-        agency_uscc: AGENCY_A.into(),
-        aliases: vec![],
-    };
-    tx.upsert_license_type(&t, "t", now).await.unwrap();
-    tx.commit().await.unwrap();
-    let holder = yiwang_store::Holder { name: "张三".into(), id_type: "111".into(), id: f.citizen_id(P::Citizen).to_string() };
-    let new = yiwang_store::NewLicense {
-        type_code: t.code.clone(),
-        number: "JY13301020000010".into(),
-        issuer_uscc: AGENCY_A.into(),
-        holder,
-        valid_from: "2026-01-01".parse().unwrap(),
-        valid_until: Some("2031-12-31".parse().unwrap()),
-        case_no: None,
-        data: serde_json::json!({ "address": "杭州市西湖区文三路1号", "scope": "热食类食品制售" }),
-    };
+    let type_code = license_type_of_a(&f, "001").await;
+    let new = citizen_license(
+        &f,
+        &type_code,
+        "JY13301020000010",
+        Some("2031-12-31".parse().unwrap()),
+        serde_json::json!({ "address": "杭州市西湖区文三路1号", "scope": "热食类食品制售" }),
+    );
     let master = yiwang_crypto::seal::MasterKey::from_hex(&f.master_hex).unwrap();
     let license = f.store.issue_license(&new, &master, "staff:t", now).await.unwrap();
     let get = |p: P, path: String| {
@@ -834,8 +838,8 @@ async fn the_sd_jwt_export_verifies_with_the_reference_library() {
     let claims = &v["claims"];
     assert_eq!(claims["holder_name"], "张三");
     assert_eq!(claims["data"], serde_json::json!({ "scope": "热食类食品制售" }));
-    assert_eq!((claims["name"].as_str(), claims["type_code"].as_str()), (Some("食品经营许可证"), Some(t.code.as_str())));
-    assert_eq!(claims["vct"], format!("urn:yiwang:license-type:{}", t.code));
+    assert_eq!((claims["name"].as_str(), claims["type_code"].as_str()), (Some("食品经营许可证"), Some(type_code.as_str())));
+    assert_eq!(claims["vct"], format!("urn:yiwang:license-type:{}", type_code));
     // Not chosen, not disclosed: the ID number, the license number and identifier, the address.
     for hidden in ["holder_id", "number", "license_id", "valid_until"] {
         assert!(claims.get(hidden).is_none(), "{hidden} was disclosed: {claims:#}");
@@ -855,16 +859,7 @@ async fn the_sd_jwt_export_verifies_with_the_reference_library() {
 #[tokio::test]
 async fn issuing_and_revoking_through_the_api() {
     let (db, f) = fixture(TestBackend::Postgres).await;
-    let now = jiff::Timestamp::now();
-    let mut tx = f.store.begin().await.unwrap();
-    let t = yiwang_store::EvidenceType {
-        code: format!("{AGENCY_A}002"),
-        name: "食品经营许可证".into(),
-        agency_uscc: AGENCY_A.into(),
-        aliases: vec![],
-    };
-    tx.upsert_license_type(&t, "t", now).await.unwrap();
-    tx.commit().await.unwrap();
+    let type_code = license_type_of_a(&f, "002").await;
     let send = |p: P, method: &'static str, path: String, body: serde_json::Value| {
         let f = &f;
         async move {
@@ -887,7 +882,7 @@ async fn issuing_and_revoking_through_the_api() {
     let (status, v) = send(
         P::Editor,
         "PUT",
-        format!("/api/v1/license-types/{}", t.code),
+        format!("/api/v1/license-types/{}", type_code),
         serde_json::json!({ "name": "食品经营许可证", "data_schema": schema, "template": { "layout": "card", "fields": ["scope", "nope"] } }),
     )
     .await;
@@ -896,13 +891,13 @@ async fn issuing_and_revoking_through_the_api() {
     let (status, v) = send(
         P::Editor,
         "PUT",
-        format!("/api/v1/license-types/{}", t.code),
+        format!("/api/v1/license-types/{}", type_code),
         serde_json::json!({ "name": "食品经营许可证", "data_schema": schema, "template": { "layout": "card", "fields": ["scope"] } }),
     )
     .await;
     assert_eq!((status, v["license_type"]["template"]["layout"].as_str()), (200, Some("card")), "{v:#}");
     let bad = serde_json::json!({
-        "type_code": t.code, "number": "JY13301020000012", "issuer_uscc": AGENCY_A, "valid_from": "2026-01-01",
+        "type_code": type_code, "number": "JY13301020000012", "issuer_uscc": AGENCY_A, "valid_from": "2026-01-01",
         "holder": { "name": "杭州一网餐饮有限公司", "id_type": "049", "id": ENTERPRISE },
         "data": { "scop": "热食类食品制售" },
     });
@@ -910,7 +905,7 @@ async fn issuing_and_revoking_through_the_api() {
     assert_eq!((status, v["code"].as_str()), (422, Some("license.data_invalid")), "{v:#}");
     assert_eq!(v["message_zh"], "经营项目为必填项；不应有字段 scop", "{v:#}");
     let new = serde_json::json!({
-        "type_code": t.code, "number": "JY13301020000011", "issuer_uscc": AGENCY_A, "valid_from": "2026-01-01",
+        "type_code": type_code, "number": "JY13301020000011", "issuer_uscc": AGENCY_A, "valid_from": "2026-01-01",
         "holder": { "name": "杭州一网餐饮有限公司", "id_type": "049", "id": ENTERPRISE },
         "data": { "scope": "热食类食品制售" },
     });
@@ -981,28 +976,15 @@ fn pdf_text(pdf: &[u8]) -> String {
 async fn the_wallet_shows_prints_and_shares_a_license() {
     let (db, f) = fixture(TestBackend::Sqlite).await;
     let now = jiff::Timestamp::now();
-    let mut tx = f.store.begin().await.unwrap();
-    let t = yiwang_store::EvidenceType {
-        code: format!("{AGENCY_A}003"),
-        name: "食品经营许可证".into(),
-        agency_uscc: AGENCY_A.into(),
-        aliases: vec![],
-    };
-    tx.upsert_license_type(&t, "t", now).await.unwrap();
-    tx.commit().await.unwrap();
+    let type_code = license_type_of_a(&f, "003").await;
     let schema = serde_json::json!({ "properties": { "scope": { "type": "string", "title": "经营项目" } } });
-    f.store.define_license_type(&t.code, "食品经营许可证", &schema, &serde_json::json!({ "fields": ["scope"] }), "t", now).await.unwrap();
+    f.store
+        .define_license_type(&type_code, "食品经营许可证", &schema, &serde_json::json!({ "fields": ["scope"] }), "t", now)
+        .await
+        .unwrap();
     let citizen = f.citizen_id(P::Citizen).to_string();
-    let new = yiwang_store::NewLicense {
-        type_code: t.code.clone(),
-        number: "JY13301020000013".into(),
-        issuer_uscc: AGENCY_A.into(),
-        holder: yiwang_store::Holder { name: "张三".into(), id_type: "111".into(), id: citizen.clone() },
-        valid_from: "2026-01-01".parse().unwrap(),
-        valid_until: Some("2030-12-31".parse().unwrap()),
-        case_no: None,
-        data: serde_json::json!({ "scope": "热食类食品制售" }),
-    };
+    let until = Some("2030-12-31".parse().unwrap());
+    let new = citizen_license(&f, &type_code, "JY13301020000013", until, serde_json::json!({ "scope": "热食类食品制售" }));
     let master = yiwang_crypto::seal::MasterKey::from_hex(&f.master_hex).unwrap();
     let license = f.store.issue_license(&new, &master, "staff:t", now).await.unwrap();
     let send = |p: P, method: &'static str, path: String, form: Vec<(&'static str, String)>| {

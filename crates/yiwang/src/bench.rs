@@ -37,6 +37,32 @@ fn figure(name: impl Into<String>, mut lat: Vec<Duration>, concurrency: usize, e
     }
 }
 
+/// A node serving `store` on a free loopback port, in this process.
+struct Node {
+    base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Node {
+    async fn start(store: &Store) -> anyhow::Result<Node> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), &addr.to_string());
+        let state = yiwang_web::AppState::new(store.clone(), identity);
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(yiwang_web::serve(listener, state, async {
+            let _ = stop_rx.await;
+        }));
+        Ok(Node { base: format!("http://{addr}"), stop, server })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
 /// Run `n` requests made by `make(i)` with `c` concurrent workers; every response must be `ok`.
 async fn load<F, Fut>(n: usize, c: usize, make: F) -> anyhow::Result<(Vec<Duration>, Duration)>
 where
@@ -127,15 +153,8 @@ pub async fn identity(
     }
     tx.commit().await?;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let base = format!("http://{addr}");
-    let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), &addr.to_string());
-    let state = yiwang_web::AppState::new(store.clone(), identity);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(yiwang_web::serve(listener, state, async {
-        let _ = stop_rx.await;
-    }));
+    let node = Node::start(&store).await?;
+    let base = node.base.clone();
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).redirect(reqwest::redirect::Policy::none()).build()?;
 
     // Warm the signing-key cache and connections.
@@ -193,8 +212,7 @@ pub async fn identity(
     .await?;
     figures.push(figure("password login (argon2id m=19456 t=2 p=1, session created)", lat, concurrency, took));
 
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    node.stop().await;
     store.close().await;
     Ok(figures)
 }
@@ -300,15 +318,8 @@ pub async fn catalog(items: usize, rate: u32, seconds: u32, database_url: Option
     eprintln!("{total} published items in {:.1} s", started.elapsed().as_secs_f64());
     let codes: Arc<Vec<String>> = Arc::new(store.published_items().await?.into_iter().map(|p| p.doc.implementation_code).collect());
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let base = format!("http://{addr}");
-    let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), &addr.to_string());
-    let state = yiwang_web::AppState::new(store.clone(), identity);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(yiwang_web::serve(listener, state, async {
-        let _ = stop_rx.await;
-    }));
+    let node = Node::start(&store).await?;
+    let base = node.base.clone();
     let http = reqwest::Client::builder().build()?;
 
     // The first search builds the index of the catalog's current generation.
@@ -363,8 +374,7 @@ pub async fn catalog(items: usize, rate: u32, seconds: u32, database_url: Option
     .await?;
     figures.push(figure("guide PDF /items/{code}/guide.pdf (Typst, CJK font)", lat, 1, took));
 
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    node.stop().await;
     store.close().await;
     Ok(figures)
 }
@@ -571,15 +581,8 @@ pub async fn license(
     }
     let tokens = Arc::new(tokens);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let base = format!("http://{addr}");
-    let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), &addr.to_string());
-    let state = yiwang_web::AppState::new(store.clone(), identity);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(yiwang_web::serve(listener, state, async {
-        let _ = stop_rx.await;
-    }));
+    let node = Node::start(&store).await?;
+    let base = node.base.clone();
     let http = reqwest::Client::builder().build()?;
     let (h, b, tk) = (http.clone(), base.clone(), tokens.clone());
     let (lat, took) = load(page_requests, concurrency, move |n| {
@@ -592,8 +595,7 @@ pub async fn license(
     })
     .await?;
     figures.push(figure(format!("verification page /licenses/verify?token= ({backend:?}, HTML)"), lat, concurrency, took));
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    node.stop().await;
     store.close().await;
     Ok(figures)
 }
