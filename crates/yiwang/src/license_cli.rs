@@ -10,7 +10,7 @@ use yiwang_store::{NewLicense, Presented, Store, Verdict, VerdictError};
 #[derive(Subcommand)]
 pub enum LicenseCmd {
     /// Check a sealed license (a JSON file as downloaded) or a QR token
-    /// (`YL1.…`): the SM2 seal against the published key of its signer, and the
+    /// (`YL1.…`, or the verification URL a scan of the QR code gives): the SM2 seal against the published key of its signer, and the
     /// license's current status in this node's registry. Exit 0 only for a
     /// license that verifies and is valid today.
     Verify { what: String },
@@ -46,7 +46,12 @@ pub async fn run(cmd: LicenseCmd, store: &Store, master: impl FnOnce() -> anyhow
             }
         }
     } else {
-        store.verify_license(Presented::Token(what), yiwang_calendar::china_today(jiff::Timestamp::now())).await?
+        // A scanned QR code gives the verification URL; the token is its `token` parameter.
+        let token = match what.split_once("token=") {
+            Some((_, rest)) => rest.split('&').next().unwrap_or_default().to_string(),
+            None => what,
+        };
+        store.verify_license(Presented::Token(token), yiwang_calendar::china_today(jiff::Timestamp::now())).await?
     };
     println!("{}", serde_json::to_string_pretty(&verdict)?);
     Ok(if verdict.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })

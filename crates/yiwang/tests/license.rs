@@ -40,6 +40,9 @@ async fn verify_reports_seal_and_status() {
 
     let (code, v) = verify(dir.path(), &token);
     assert_eq!((code, v["status"].as_str(), v["license_id"].as_str()), (Some(0), Some("valid"), Some(issued.id.as_str())), "{v:#}");
+    // What scanning the printed QR code gives: the verification URL.
+    let (code, v) = verify(dir.path(), &format!("http://127.0.0.1:8080/licenses/verify?token={token}"));
+    assert_eq!((code, v["status"].as_str()), (Some(0), Some("valid")), "{v:#}");
 
     let (code, v) = verify(dir.path(), file.to_str().unwrap());
     assert_eq!((code, v["status"].as_str(), v["seal"]["valid"].as_bool()), (Some(0), Some("valid"), Some(true)), "{v:#}");
