@@ -1,0 +1,658 @@
+//! The case (办件) lifecycle, domain.md §7.2, as a pure state machine: a case
+//! is the fold of its typed events, and `Case::apply` refuses every event its
+//! state does not allow, with a stable error. Deadlines (§7.3, §7.5) are
+//! computed from the events and a working-day calendar: the promised and the
+//! legal due dates count working days after acceptance, skip the days of
+//! special procedures that stop the clock (听证、检验、检测、鉴定…), and grow by an
+//! approved extension (延长审批). No I/O and no clock: the caller supplies
+//! times, and the store writes each event in the same transaction as the state.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use yiwang_calendar::{Calendar, CalendarError, Pause, china_today};
+use yiwang_errors::{Coded, ErrorKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// 暂存
+    Draft,
+    /// 申请 (submitted, not yet looked at)
+    Submitted,
+    /// 预审 (online applications)
+    PreReview,
+    /// 补齐补正告知 issued: waiting for the applicant; the clock has not started.
+    CorrectionNotice,
+    /// 补齐补正材料已提交
+    CorrectionReceived,
+    /// 受理 (the clock runs from here)
+    Accepted,
+    /// 办理 (steps 承办 → 审核 → 批准)
+    InProcess,
+    /// 特别程序 that stops the clock
+    SpecialProcedure,
+    /// 决定 (准予 or 不予)
+    Decided,
+    /// 办结
+    Concluded,
+    /// 送达 (result delivered)
+    Delivered,
+    /// 不予受理 (terminal)
+    NotAccepted,
+    /// 撤回 by the applicant (terminal)
+    Withdrawn,
+    /// 作废 by the agency (terminal)
+    Voided,
+}
+
+impl State {
+    pub fn code(self) -> &'static str {
+        match self {
+            State::Draft => "draft",
+            State::Submitted => "submitted",
+            State::PreReview => "pre_review",
+            State::CorrectionNotice => "correction_notice",
+            State::CorrectionReceived => "correction_received",
+            State::Accepted => "accepted",
+            State::InProcess => "in_process",
+            State::SpecialProcedure => "special_procedure",
+            State::Decided => "decided",
+            State::Concluded => "concluded",
+            State::Delivered => "delivered",
+            State::NotAccepted => "not_accepted",
+            State::Withdrawn => "withdrawn",
+            State::Voided => "voided",
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            State::Draft => "暂存",
+            State::Submitted => "已申请",
+            State::PreReview => "预审中",
+            State::CorrectionNotice => "待补齐补正",
+            State::CorrectionReceived => "已补齐补正",
+            State::Accepted => "已受理",
+            State::InProcess => "办理中",
+            State::SpecialProcedure => "特别程序中",
+            State::Decided => "已决定",
+            State::Concluded => "已办结",
+            State::Delivered => "已送达",
+            State::NotAccepted => "不予受理",
+            State::Withdrawn => "已撤回",
+            State::Voided => "已作废",
+        }
+    }
+
+    /// No event moves a case out of these.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, State::Delivered | State::NotAccepted | State::Withdrawn | State::Voided)
+    }
+
+    /// Before a decision: the applicant may still withdraw, the agency void.
+    pub fn before_decision(self) -> bool {
+        matches!(
+            self,
+            State::Draft
+                | State::Submitted
+                | State::PreReview
+                | State::CorrectionNotice
+                | State::CorrectionReceived
+                | State::Accepted
+                | State::InProcess
+                | State::SpecialProcedure
+        )
+    }
+
+    /// Accepted and not yet concluded: the clock is (or may be) running.
+    pub fn clock_started(self) -> bool {
+        matches!(self, State::Accepted | State::InProcess | State::SpecialProcedure | State::Decided)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// 准予
+    Approve,
+    /// 不予许可 / 不予办理
+    Deny,
+}
+
+/// 特别程序种类 (GB/T 39046 A.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialKind {
+    /// 1 延长审批: more working days for the legal limit; the clock keeps running.
+    Extension,
+    /// 2 其他 (听证、检验、检测、检疫、鉴定、专家评审、现场核查): the clock stops.
+    Other,
+}
+
+impl SpecialKind {
+    /// The national code: 1 or 2.
+    pub fn code(self) -> u8 {
+        match self {
+            SpecialKind::Extension => 1,
+            SpecialKind::Other => 2,
+        }
+    }
+}
+
+/// A material accepted as missing (容缺受理), due by a date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMaterial {
+    pub name: String,
+    pub due: Date,
+}
+
+/// What happens to a case. Who, when and why are in the `Envelope`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Submitted,
+    PreReviewStarted,
+    /// 一次性告知: the one consolidated list of what is missing or defective.
+    CorrectionNotified {
+        items: Vec<String>,
+    },
+    CorrectionSubmitted,
+    /// 受理, with the item's limits in working days and any 容缺 materials.
+    Accepted {
+        promised_days: u32,
+        legal_days: u32,
+        #[serde(default)]
+        pending: Vec<PendingMaterial>,
+    },
+    /// 不予受理: the envelope's reason, and the legal basis.
+    NotAccepted {
+        legal_basis: String,
+    },
+    StepStarted {
+        step: String,
+    },
+    StepPassed {
+        step: String,
+    },
+    /// 退回 with the envelope's reason as the opinion.
+    StepReturned {
+        step: String,
+    },
+    /// A special procedure starts; `extension_days` only for `Extension`.
+    SpecialStarted {
+        kind: SpecialKind,
+        name: String,
+        #[serde(default)]
+        extension_days: u32,
+    },
+    /// The open special procedure ends with its result (核查、听证、检验结果…).
+    SpecialEnded {
+        result: String,
+    },
+    /// A 容缺 material arrives.
+    PendingSupplied {
+        name: String,
+    },
+    Decided {
+        decision: Decision,
+    },
+    Concluded {
+        result: String,
+    },
+    Delivered {
+        method: String,
+    },
+    Withdrawn,
+    Voided,
+}
+
+impl Event {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Submitted => "submitted",
+            Event::PreReviewStarted => "pre_review_started",
+            Event::CorrectionNotified { .. } => "correction_notified",
+            Event::CorrectionSubmitted => "correction_submitted",
+            Event::Accepted { .. } => "accepted",
+            Event::NotAccepted { .. } => "not_accepted",
+            Event::StepStarted { .. } => "step_started",
+            Event::StepPassed { .. } => "step_passed",
+            Event::StepReturned { .. } => "step_returned",
+            Event::SpecialStarted { .. } => "special_started",
+            Event::SpecialEnded { .. } => "special_ended",
+            Event::PendingSupplied { .. } => "pending_supplied",
+            Event::Decided { .. } => "decided",
+            Event::Concluded { .. } => "concluded",
+            Event::Delivered { .. } => "delivered",
+            Event::Withdrawn => "withdrawn",
+            Event::Voided => "voided",
+        }
+    }
+}
+
+/// An event with its actor, time and reason: what the store writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub at: Timestamp,
+    pub actor: String,
+    #[serde(default)]
+    pub reason: String,
+    pub event: Event,
+}
+
+/// A special procedure as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Special {
+    pub kind: SpecialKind,
+    pub name: String,
+    pub reason: String,
+    pub started_on: Date,
+    pub ended_on: Option<Date>,
+    pub extension_days: u32,
+    pub result: Option<String>,
+}
+
+/// One handling step's outcome (GB/T 39046 Table 7: 通过 / 退回).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepRecord {
+    pub step: String,
+    pub actor: String,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    /// `passed` or `returned`; none while open (环节办理状态 1 待办).
+    pub action: Option<&'static str>,
+    pub opinion: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Case {
+    pub state: State,
+    /// The one-time correction list (一次性告知), once issued.
+    pub correction_items: Vec<String>,
+    pub notices: u32,
+    pub accepted_on: Option<Date>,
+    pub promised_days: u32,
+    pub legal_days: u32,
+    pub pending: Vec<PendingMaterial>,
+    pub specials: Vec<Special>,
+    pub steps: Vec<StepRecord>,
+    pub decision: Option<Decision>,
+    pub concluded_on: Option<Date>,
+    pub result: Option<String>,
+}
+
+impl Default for Case {
+    fn default() -> Self {
+        Case {
+            state: State::Draft,
+            correction_items: Vec::new(),
+            notices: 0,
+            accepted_on: None,
+            promised_days: 0,
+            legal_days: 0,
+            pending: Vec::new(),
+            specials: Vec::new(),
+            steps: Vec::new(),
+            decision: None,
+            concluded_on: None,
+            result: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseError {
+    #[error("a case in state {from} cannot take the event {event}")]
+    Transition { from: &'static str, event: &'static str },
+    #[error("{0} needs a reason")]
+    ReasonRequired(&'static str),
+    #[error("a correction notice must list at least one item")]
+    EmptyNotice,
+    #[error("the correction notice was already given once; a later one may not add items: {}", .0.join(", "))]
+    NoticeAddsItems(Vec<String>),
+    #[error("the promised limit ({promised} working days) exceeds the legal limit ({legal})")]
+    PromisedExceedsLegal { promised: u32, legal: u32 },
+    #[error("a pending material's due date must be after the day of acceptance: {0}")]
+    PendingDue(String),
+    #[error("materials accepted as missing are still outstanding: {}", .0.join(", "))]
+    PendingOutstanding(Vec<String>),
+    #[error("no pending material is called {0}")]
+    NoSuchPending(String),
+    #[error("an extension must add at least one working day")]
+    EmptyExtension,
+    #[error("no step {0} is open")]
+    NoOpenStep(String),
+    #[error("step {0} is already open")]
+    StepOpen(String),
+    #[error("working-day arithmetic: {0}")]
+    Calendar(#[from] CalendarError),
+}
+
+impl Coded for CaseError {
+    fn code(&self) -> &'static str {
+        match self {
+            CaseError::Transition { .. } => "case.transition",
+            CaseError::ReasonRequired(_) => "case.reason_required",
+            CaseError::EmptyNotice => "case.empty_notice",
+            CaseError::NoticeAddsItems(_) => "case.notice_adds_items",
+            CaseError::PromisedExceedsLegal { .. } => "case.promised_exceeds_legal",
+            CaseError::PendingDue(_) => "case.pending_due",
+            CaseError::PendingOutstanding(_) => "case.pending_outstanding",
+            CaseError::NoSuchPending(_) => "case.no_such_pending",
+            CaseError::EmptyExtension => "case.empty_extension",
+            CaseError::NoOpenStep(_) => "case.no_open_step",
+            CaseError::StepOpen(_) => "case.step_open",
+            CaseError::Calendar(e) => e.code(),
+        }
+    }
+
+    fn kind(&self) -> ErrorKind {
+        match self {
+            CaseError::Transition { .. } | CaseError::StepOpen(_) | CaseError::PendingOutstanding(_) => ErrorKind::Conflict,
+            CaseError::Calendar(e) => e.kind(),
+            _ => ErrorKind::Unprocessable,
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            CaseError::Transition { from, event } => format!("办件当前状态（{from}）不允许此操作（{event}）"),
+            CaseError::ReasonRequired(what) => format!("{what}须说明理由"),
+            CaseError::EmptyNotice => "补齐补正告知须列明至少一项材料".into(),
+            CaseError::NoticeAddsItems(items) => {
+                format!("已一次性告知补正内容，不得再增加新的补正要求：{}", items.join("、"))
+            }
+            CaseError::PromisedExceedsLegal { promised, legal } => {
+                format!("承诺时限（{promised}个工作日）不能超过法定时限（{legal}个工作日）")
+            }
+            CaseError::PendingDue(name) => format!("容缺材料“{name}”的补交期限须晚于受理日"),
+            CaseError::PendingOutstanding(items) => format!("容缺材料尚未补齐：{}", items.join("、")),
+            CaseError::NoSuchPending(name) => format!("没有名为“{name}”的容缺材料"),
+            CaseError::EmptyExtension => "延长审批须至少延长一个工作日".into(),
+            CaseError::NoOpenStep(step) => format!("环节“{step}”不在办理中"),
+            CaseError::StepOpen(step) => format!("环节“{step}”已在办理中"),
+            CaseError::Calendar(e) => e.message_zh(),
+        }
+    }
+}
+
+fn need_reason(e: &Envelope, what: &'static str) -> Result<(), CaseError> {
+    if e.reason.trim().is_empty() { Err(CaseError::ReasonRequired(what)) } else { Ok(()) }
+}
+
+fn clean_items(items: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        if !out.iter().any(|o| o == i) {
+            out.push(i.to_string());
+        }
+    }
+    out
+}
+
+impl Case {
+    /// The case after `e`, or why `e` is refused (the case is unchanged).
+    pub fn apply(&self, e: &Envelope) -> Result<Case, CaseError> {
+        use State::*;
+        let refuse = || CaseError::Transition { from: self.state.code(), event: e.event.name() };
+        let on = china_today(e.at);
+        let mut next = self.clone();
+        match &e.event {
+            Event::Submitted => {
+                if self.state != Draft {
+                    return Err(refuse());
+                }
+                next.state = Submitted;
+            }
+            Event::PreReviewStarted => {
+                if self.state != Submitted {
+                    return Err(refuse());
+                }
+                next.state = PreReview;
+            }
+            Event::CorrectionNotified { items } => {
+                if !matches!(self.state, Submitted | PreReview | CorrectionReceived) {
+                    return Err(refuse());
+                }
+                let items = clean_items(items);
+                if items.is_empty() {
+                    return Err(CaseError::EmptyNotice);
+                }
+                // 一次性告知: a later notice may only repeat what is still missing.
+                if self.notices > 0 {
+                    let added: Vec<String> = items.iter().filter(|i| !self.correction_items.contains(i)).cloned().collect();
+                    if !added.is_empty() {
+                        return Err(CaseError::NoticeAddsItems(added));
+                    }
+                } else {
+                    next.correction_items = items;
+                }
+                next.notices += 1;
+                next.state = CorrectionNotice;
+            }
+            Event::CorrectionSubmitted => {
+                if self.state != CorrectionNotice {
+                    return Err(refuse());
+                }
+                next.state = CorrectionReceived;
+            }
+            Event::Accepted { promised_days, legal_days, pending } => {
+                if !matches!(self.state, Submitted | PreReview | CorrectionReceived) {
+                    return Err(refuse());
+                }
+                if promised_days > legal_days {
+                    return Err(CaseError::PromisedExceedsLegal { promised: *promised_days, legal: *legal_days });
+                }
+                if let Some(p) = pending.iter().find(|p| p.due <= on) {
+                    return Err(CaseError::PendingDue(p.name.clone()));
+                }
+                next.accepted_on = Some(on);
+                next.promised_days = *promised_days;
+                next.legal_days = *legal_days;
+                next.pending = pending.clone();
+                next.state = Accepted;
+            }
+            Event::NotAccepted { legal_basis } => {
+                if !matches!(self.state, Submitted | PreReview | CorrectionReceived) {
+                    return Err(refuse());
+                }
+                need_reason(e, "不予受理")?;
+                if legal_basis.trim().is_empty() {
+                    return Err(CaseError::ReasonRequired("不予受理的法律依据"));
+                }
+                next.state = NotAccepted;
+            }
+            Event::StepStarted { step } => {
+                if !matches!(self.state, Accepted | InProcess) {
+                    return Err(refuse());
+                }
+                if self.steps.iter().any(|s| &s.step == step && s.action.is_none()) {
+                    return Err(CaseError::StepOpen(step.clone()));
+                }
+                next.steps.push(StepRecord {
+                    step: step.clone(),
+                    actor: e.actor.clone(),
+                    started_at: e.at,
+                    ended_at: None,
+                    action: None,
+                    opinion: String::new(),
+                });
+                next.state = InProcess;
+            }
+            Event::StepPassed { step } | Event::StepReturned { step } => {
+                if self.state != InProcess {
+                    return Err(refuse());
+                }
+                let returned = matches!(e.event, Event::StepReturned { .. });
+                if returned {
+                    need_reason(e, "退回")?;
+                }
+                let open = next
+                    .steps
+                    .iter_mut()
+                    .rev()
+                    .find(|s| &s.step == step && s.action.is_none())
+                    .ok_or_else(|| CaseError::NoOpenStep(step.clone()))?;
+                open.ended_at = Some(e.at);
+                open.action = Some(if returned { "returned" } else { "passed" });
+                open.opinion = e.reason.trim().to_string();
+                open.actor = e.actor.clone();
+            }
+            Event::SpecialStarted { kind, name, extension_days } => {
+                if !matches!(self.state, Accepted | InProcess) {
+                    return Err(refuse());
+                }
+                need_reason(e, "特别程序")?;
+                let mut special = Special {
+                    kind: *kind,
+                    name: name.trim().to_string(),
+                    reason: e.reason.trim().to_string(),
+                    started_on: on,
+                    ended_on: None,
+                    extension_days: 0,
+                    result: None,
+                };
+                match kind {
+                    // An approved extension adds days at once; the clock keeps running.
+                    SpecialKind::Extension => {
+                        if *extension_days == 0 {
+                            return Err(CaseError::EmptyExtension);
+                        }
+                        special.extension_days = *extension_days;
+                        special.ended_on = Some(on);
+                        special.result = Some(format!("延长{extension_days}个工作日"));
+                    }
+                    SpecialKind::Other => next.state = SpecialProcedure,
+                }
+                next.specials.push(special);
+            }
+            Event::SpecialEnded { result } => {
+                if self.state != SpecialProcedure {
+                    return Err(refuse());
+                }
+                if result.trim().is_empty() {
+                    return Err(CaseError::ReasonRequired("特别程序结果"));
+                }
+                if let Some(open) = next.specials.iter_mut().rev().find(|s| s.ended_on.is_none()) {
+                    open.ended_on = Some(on);
+                    open.result = Some(result.trim().to_string());
+                }
+                next.state = if self.steps.is_empty() { Accepted } else { InProcess };
+            }
+            Event::PendingSupplied { name } => {
+                if !matches!(self.state, Accepted | InProcess | SpecialProcedure) {
+                    return Err(refuse());
+                }
+                let before = next.pending.len();
+                next.pending.retain(|p| &p.name != name);
+                if next.pending.len() == before {
+                    return Err(CaseError::NoSuchPending(name.clone()));
+                }
+            }
+            Event::Decided { decision } => {
+                if !matches!(self.state, Accepted | InProcess) {
+                    return Err(refuse());
+                }
+                if let Some(open) = self.steps.iter().find(|s| s.action.is_none()) {
+                    return Err(CaseError::StepOpen(open.step.clone()));
+                }
+                match decision {
+                    Decision::Deny => need_reason(e, "不予许可")?,
+                    Decision::Approve if !self.pending.is_empty() => {
+                        return Err(CaseError::PendingOutstanding(self.pending.iter().map(|p| p.name.clone()).collect()));
+                    }
+                    Decision::Approve => {}
+                }
+                next.decision = Some(*decision);
+                next.state = Decided;
+            }
+            Event::Concluded { result } => {
+                if self.state != Decided {
+                    return Err(refuse());
+                }
+                next.concluded_on = Some(on);
+                next.result = Some(result.trim().to_string());
+                next.state = Concluded;
+            }
+            Event::Delivered { .. } => {
+                if self.state != Concluded {
+                    return Err(refuse());
+                }
+                next.state = Delivered;
+            }
+            Event::Withdrawn => {
+                if !self.state.before_decision() {
+                    return Err(refuse());
+                }
+                next.state = Withdrawn;
+            }
+            Event::Voided => {
+                if !self.state.before_decision() {
+                    return Err(refuse());
+                }
+                need_reason(e, "作废")?;
+                next.state = Voided;
+            }
+        }
+        Ok(next)
+    }
+
+    /// The case its events make, from a new draft.
+    pub fn replay<'a>(events: impl IntoIterator<Item = &'a Envelope>) -> Result<Case, CaseError> {
+        events.into_iter().try_fold(Case::default(), |case, e| case.apply(e))
+    }
+
+    /// The clock-stopping intervals; an open one runs until `today`.
+    pub fn pauses(&self, today: Date) -> Vec<Pause> {
+        self.specials
+            .iter()
+            .filter(|s| s.kind == SpecialKind::Other)
+            .map(|s| Pause { from: s.started_on, until: s.ended_on.unwrap_or(today).max(s.started_on) })
+            .collect()
+    }
+
+    /// The legal limit with approved extensions.
+    pub fn legal_days_total(&self) -> u32 {
+        self.legal_days + self.specials.iter().map(|s| s.extension_days).sum::<u32>()
+    }
+
+    /// Due dates and the time used, as of `today`; none before acceptance.
+    pub fn deadlines(&self, calendar: &Calendar, today: Date) -> Result<Option<Deadlines>, CaseError> {
+        let Some(accepted) = self.accepted_on else { return Ok(None) };
+        let pauses = self.pauses(today);
+        let promised = calendar.add_workdays_paused(accepted, self.promised_days, &pauses)?;
+        let legal = calendar.add_workdays_paused(accepted, self.legal_days_total(), &pauses)?;
+        let until = self.concluded_on.unwrap_or(today);
+        let used = calendar.workdays_between(accepted, until, &pauses)?;
+        Ok(Some(Deadlines {
+            promised_due: promised.value,
+            legal_due: legal.value,
+            used_workdays: used.value,
+            paused: self.state == State::SpecialProcedure,
+            promised_overdue: until > promised.value,
+            legal_overdue: until > legal.value,
+            provisional: promised.provisional || legal.provisional || used.provisional,
+        }))
+    }
+}
+
+/// A case's time limits (承诺时限, 法定时限) as dates, and their use so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Deadlines {
+    pub promised_due: Date,
+    pub legal_due: Date,
+    /// Working days counted since acceptance (to the conclusion, or today).
+    pub used_workdays: u32,
+    /// A special procedure has the clock stopped now; the dates assume it ends today.
+    pub paused: bool,
+    /// Concluded (or still open) after the promised date: a yellow anomaly.
+    pub promised_overdue: bool,
+    /// After the legal date: a violation (red).
+    pub legal_overdue: bool,
+    /// Some year counted has no holiday data (weekends only).
+    pub provisional: bool,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,216 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+
+/// 10:00 China time on `day`.
+fn at(day: &str) -> Timestamp {
+    format!("{day}T02:00:00Z").parse().unwrap()
+}
+
+fn ev(day: &str, event: Event) -> Envelope {
+    Envelope { at: at(day), actor: "staff:1".into(), reason: String::new(), event }
+}
+
+fn why(day: &str, reason: &str, event: Event) -> Envelope {
+    Envelope { reason: reason.into(), ..ev(day, event) }
+}
+
+fn date(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+fn items(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn run(events: &[Envelope]) -> Case {
+    Case::replay(events).unwrap()
+}
+
+#[test]
+fn the_golden_path_with_a_one_time_notice_and_a_special_procedure() {
+    let calendar = Calendar::bundled().unwrap();
+    let mut events = vec![
+        ev("2025-09-22", Event::Submitted),
+        ev("2025-09-22", Event::PreReviewStarted),
+        ev("2025-09-23", Event::CorrectionNotified { items: items(&["营业执照", "场所平面图", " 营业执照 "]) }),
+    ];
+    let noticed = run(&events);
+    assert_eq!((noticed.state, noticed.correction_items.clone()), (State::CorrectionNotice, items(&["营业执照", "场所平面图"])));
+    events.push(ev("2025-09-24", Event::CorrectionSubmitted));
+    // Still missing one of the listed items: a reminder that repeats it is allowed …
+    events.push(ev("2025-09-24", Event::CorrectionNotified { items: items(&["场所平面图"]) }));
+    events.push(ev("2025-09-25", Event::CorrectionSubmitted));
+    let again = run(&events);
+    // … a notice that adds a new requirement is not (一次性告知), and changes nothing.
+    let added = again.apply(&ev("2025-09-25", Event::CorrectionNotified { items: items(&["场所平面图", "消防验收意见"]) }));
+    assert_eq!(added, Err(CaseError::NoticeAddsItems(items(&["消防验收意见"]))));
+    assert_eq!((again.correction_items.clone(), again.notices), (items(&["营业执照", "场所平面图"]), 2));
+    events.push(ev("2025-09-26", Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![] }));
+    let accepted = run(&events);
+    // domain.md §7.5: accepted Fri 2025-09-26, 20 working days → Thu 2025-10-30.
+    let d = accepted.deadlines(&calendar, date("2025-09-26")).unwrap().unwrap();
+    assert_eq!((d.legal_due, d.promised_due, d.used_workdays), (date("2025-10-30"), date("2025-10-16"), 0));
+
+    events.push(ev("2025-09-29", Event::StepStarted { step: "审查".into() }));
+    events.push(why("2025-09-30", "材料齐全，符合条件", Event::StepPassed { step: "审查".into() }));
+    events.push(ev("2025-09-30", Event::StepStarted { step: "现场核查".into() }));
+    // 现场核查 stops the clock from Thu 10/09 to Tue 10/14: 5 working days (Sat 10/11 is a makeup day).
+    events.push(why(
+        "2025-10-09",
+        "需现场核查经营场所",
+        Event::SpecialStarted { kind: SpecialKind::Other, name: "现场核查".into(), extension_days: 0 },
+    ));
+    let paused = run(&events);
+    assert_eq!(paused.state, State::SpecialProcedure);
+    let d = paused.deadlines(&calendar, date("2025-10-10")).unwrap().unwrap();
+    assert!(d.paused);
+    // No decision while the clock is stopped.
+    assert!(matches!(paused.apply(&ev("2025-10-10", Event::Decided { decision: Decision::Approve })), Err(CaseError::Transition { .. })));
+    events.push(ev("2025-10-14", Event::SpecialEnded { result: "经营场所与申报一致".into() }));
+    events.push(why("2025-10-15", "核查通过", Event::StepPassed { step: "现场核查".into() }));
+    let resumed = run(&events);
+    assert_eq!(resumed.state, State::InProcess);
+    let d = resumed.deadlines(&calendar, date("2025-10-15")).unwrap().unwrap();
+    assert_eq!((d.promised_due, d.legal_due, d.paused), (date("2025-10-23"), date("2025-11-06"), false));
+
+    events.push(ev("2025-10-24", Event::Decided { decision: Decision::Approve }));
+    events.push(ev("2025-10-24", Event::Concluded { result: "准予许可，核发食品经营许可证".into() }));
+    events.push(ev("2025-10-27", Event::Delivered { method: "电子证照".into() }));
+    let done = run(&events);
+    assert_eq!((done.state, done.decision), (State::Delivered, Some(Decision::Approve)));
+    let d = done.deadlines(&calendar, date("2025-12-01")).unwrap().unwrap();
+    // Concluded Fri 10/24: past the promised date (yellow), within the legal one.
+    assert_eq!((d.promised_overdue, d.legal_overdue, d.used_workdays), (true, false, 11));
+    assert_eq!(
+        done.steps.iter().map(|s| (s.step.as_str(), s.action)).collect::<Vec<_>>(),
+        [("审查", Some("passed")), ("现场核查", Some("passed"))]
+    );
+    assert!(done.state.is_terminal());
+    assert!(matches!(done.apply(&ev("2025-10-28", Event::Withdrawn)), Err(CaseError::Transition { .. })));
+}
+
+#[test]
+fn an_extension_adds_working_days_without_stopping_the_clock() {
+    let calendar = Calendar::bundled().unwrap();
+    let mut events =
+        vec![ev("2026-03-02", Event::Submitted), ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![] })];
+    let base = run(&events).deadlines(&calendar, date("2026-03-02")).unwrap().unwrap().legal_due;
+    assert!(matches!(
+        run(&events).apply(&why(
+            "2026-03-10",
+            "情况复杂",
+            Event::SpecialStarted { kind: SpecialKind::Extension, name: "延长审批".into(), extension_days: 0 }
+        )),
+        Err(CaseError::EmptyExtension)
+    ));
+    // 延长审批 needs a reason given to the applicant.
+    assert_eq!(
+        run(&events)
+            .apply(&ev("2026-03-10", Event::SpecialStarted { kind: SpecialKind::Extension, name: "延长审批".into(), extension_days: 10 })),
+        Err(CaseError::ReasonRequired("特别程序"))
+    );
+    events.push(why(
+        "2026-03-10",
+        "经负责人批准延长",
+        Event::SpecialStarted { kind: SpecialKind::Extension, name: "延长审批".into(), extension_days: 10 },
+    ));
+    let extended = run(&events);
+    assert_eq!((extended.state, extended.legal_days_total()), (State::Accepted, 30));
+    let d = extended.deadlines(&calendar, date("2026-03-10")).unwrap().unwrap();
+    assert_eq!(d.legal_due, calendar.add_workdays(base, 10).unwrap().value);
+    assert!(!d.paused);
+}
+
+#[test]
+fn accepting_with_gaps_blocks_approval_until_supplied() {
+    let mut events = vec![ev("2026-03-02", Event::Submitted)];
+    let pending = vec![PendingMaterial { name: "健康证明".into(), due: date("2026-03-09") }];
+    // The due date must come after acceptance.
+    let early = vec![PendingMaterial { name: "健康证明".into(), due: date("2026-03-02") }];
+    assert_eq!(
+        run(&events).apply(&ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: early })),
+        Err(CaseError::PendingDue("健康证明".into()))
+    );
+    events.push(ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending }));
+    let accepted = run(&events);
+    assert_eq!(
+        accepted.apply(&ev("2026-03-03", Event::Decided { decision: Decision::Approve })),
+        Err(CaseError::PendingOutstanding(items(&["健康证明"])))
+    );
+    // A denial does not wait for the missing material.
+    assert!(accepted.apply(&why("2026-03-03", "不符合条件", Event::Decided { decision: Decision::Deny })).is_ok());
+    assert_eq!(
+        accepted.apply(&ev("2026-03-03", Event::PendingSupplied { name: "体检表".into() })),
+        Err(CaseError::NoSuchPending("体检表".into()))
+    );
+    events.push(ev("2026-03-04", Event::PendingSupplied { name: "健康证明".into() }));
+    events.push(ev("2026-03-05", Event::Decided { decision: Decision::Approve }));
+    assert_eq!(run(&events).state, State::Decided);
+}
+
+#[test]
+fn refusals_name_what_is_missing_and_change_nothing() {
+    let submitted = run(&[ev("2026-03-02", Event::Submitted)]);
+    // 不予受理 needs a reason and its legal basis.
+    assert_eq!(
+        submitted.apply(&ev("2026-03-02", Event::NotAccepted { legal_basis: "《行政许可法》第三十二条".into() })),
+        Err(CaseError::ReasonRequired("不予受理"))
+    );
+    assert_eq!(
+        submitted.apply(&why("2026-03-02", "不属于本机关职权范围", Event::NotAccepted { legal_basis: " ".into() })),
+        Err(CaseError::ReasonRequired("不予受理的法律依据"))
+    );
+    let refused = submitted
+        .apply(&why("2026-03-02", "不属于本机关职权范围", Event::NotAccepted { legal_basis: "《行政许可法》第三十二条".into() }))
+        .unwrap();
+    assert_eq!(refused.state, State::NotAccepted);
+    assert!(refused.deadlines(&Calendar::bundled().unwrap(), date("2026-03-02")).unwrap().is_none());
+
+    assert_eq!(
+        submitted.apply(&ev("2026-03-02", Event::Accepted { promised_days: 30, legal_days: 20, pending: vec![] })),
+        Err(CaseError::PromisedExceedsLegal { promised: 30, legal: 20 })
+    );
+    assert_eq!(submitted.apply(&ev("2026-03-02", Event::CorrectionNotified { items: items(&[" "]) })), Err(CaseError::EmptyNotice));
+    let draft = Case::default();
+    let e = draft.apply(&ev("2026-03-02", Event::Accepted { promised_days: 1, legal_days: 1, pending: vec![] })).unwrap_err();
+    assert_eq!((e.code(), e.kind()), ("case.transition", ErrorKind::Conflict));
+    assert_eq!(e.message_zh(), "办件当前状态（draft）不允许此操作（accepted）");
+
+    // Returning a step needs an opinion; a step cannot be closed twice.
+    let mut events = vec![
+        ev("2026-03-02", Event::Submitted),
+        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![] }),
+        ev("2026-03-03", Event::StepStarted { step: "审核".into() }),
+    ];
+    let open = run(&events);
+    assert_eq!(open.apply(&ev("2026-03-03", Event::StepReturned { step: "审核".into() })), Err(CaseError::ReasonRequired("退回")));
+    assert_eq!(open.apply(&ev("2026-03-03", Event::StepStarted { step: "审核".into() })), Err(CaseError::StepOpen("审核".into())));
+    assert_eq!(open.apply(&ev("2026-03-03", Event::Decided { decision: Decision::Approve })), Err(CaseError::StepOpen("审核".into())));
+    events.push(why("2026-03-03", "请核实经营范围", Event::StepReturned { step: "审核".into() }));
+    let returned = run(&events);
+    assert_eq!(returned.steps[0].opinion, "请核实经营范围");
+    assert_eq!(returned.apply(&ev("2026-03-04", Event::StepPassed { step: "审核".into() })), Err(CaseError::NoOpenStep("审核".into())));
+}
+
+#[test]
+fn withdrawal_and_voiding_before_a_decision_only() {
+    let in_process = run(&[
+        ev("2026-03-02", Event::Submitted),
+        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![] }),
+        ev("2026-03-03", Event::StepStarted { step: "审核".into() }),
+    ]);
+    assert_eq!(in_process.apply(&ev("2026-03-03", Event::Withdrawn)).map(|c| c.state), Ok(State::Withdrawn));
+    assert_eq!(in_process.apply(&ev("2026-03-03", Event::Voided)), Err(CaseError::ReasonRequired("作废")));
+    assert_eq!(in_process.apply(&why("2026-03-03", "重复申请", Event::Voided)).map(|c| c.state), Ok(State::Voided));
+    let draft = Case::default();
+    assert_eq!(draft.apply(&ev("2026-03-02", Event::Withdrawn)).map(|c| c.state), Ok(State::Withdrawn));
+}
+
+#[test]
+fn events_round_trip_as_json() {
+    let e = why("2026-03-02", "需检验", Event::SpecialStarted { kind: SpecialKind::Other, name: "检验".into(), extension_days: 0 });
+    let text = serde_json::to_string(&e).unwrap();
+    assert!(text.contains("\"type\":\"special_started\""), "{text}");
+    assert_eq!(serde_json::from_str::<Envelope>(&text).unwrap(), e);
+}
