@@ -195,6 +195,16 @@ pub fn make_token(claims: &TokenClaims, key: &SealKey) -> Result<String, License
     Ok(format!("{TOKEN_PREFIX}.{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(signature)))
 }
 
+/// The token in what a verifier pasted or scanned: the token itself, or the
+/// verification URL the printed QR code carries (`…/licenses/verify?token=YL1.…`).
+pub fn token_in(text: &str) -> String {
+    let text = text.trim();
+    match text.split_once("token=") {
+        Some((_, rest)) => rest.split('&').next().unwrap_or_default().to_string(),
+        None => text.to_string(),
+    }
+}
+
 /// Parse a token without checking its signature (to find the key to check it with).
 pub fn read_token(token: &str) -> Result<(TokenClaims, Vec<u8>, Vec<u8>), LicenseError> {
     let mut parts = token.trim().split('.');

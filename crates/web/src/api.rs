@@ -91,7 +91,7 @@ fn china_today() -> Date {
 
 /// `GET /api/v1/licenses/verify?token=YL1.…`: the verdict on a QR token.
 pub async fn verify_license_token(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Result<Response, ApiError> {
-    let verdict = state.store().verify_license(yiwang_store::Presented::Token(q.token), china_today()).await?;
+    let verdict = state.store().verify_license(yiwang_store::Presented::Token(yiwang_license::token_in(&q.token)), china_today()).await?;
     Ok(Json(verdict).into_response())
 }
 
@@ -115,7 +115,8 @@ struct VerifyPage {
 /// `GET /licenses/verify[?token=…]`: the public verification page (the QR
 /// code's link).
 pub async fn verify_license_page(State(state): State<AppState>, auth: crate::auth::Auth, Query(q): Query<TokenQuery>) -> Response {
-    let token = q.token.trim().to_string();
+    // A pasted verification URL works as well as the bare token.
+    let token = yiwang_license::token_in(&q.token);
     let verdict = if token.is_empty() {
         None
     } else {

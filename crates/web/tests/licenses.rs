@@ -20,6 +20,12 @@ async fn get(app: &axum::Router, uri: &str) -> (u16, String) {
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 both_backends!(the_verification_page_shows_valid_then_revoked, |db| {
     let now = jiff::Timestamp::now();
     seed_issuer(&db.store, now).await;
@@ -32,6 +38,10 @@ both_backends!(the_verification_page_shows_valid_then_revoked, |db| {
 
     let (status, html) = get(&app, &format!("/licenses/verify?token={token}")).await;
     assert_eq!(status, 200);
+    // A verification URL pasted into the form works too.
+    let pasted = url_encode(&format!("http://127.0.0.1:8080/licenses/verify?token={token}"));
+    let (_, pasted_html) = get(&app, &format!("/licenses/verify?token={pasted}")).await;
+    assert!(pasted_html.contains("证照真实有效"), "{pasted_html}");
     assert!(html.contains("证照真实有效") && html.contains("食品经营许可证"), "{html}");
     // A person's name and the identifier's number segment are masked on the public page.
     let masked = license.id.replace("JY13301020000001", "JY13**********01");

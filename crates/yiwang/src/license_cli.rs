@@ -47,10 +47,7 @@ pub async fn run(cmd: LicenseCmd, store: &Store, master: impl FnOnce() -> anyhow
         }
     } else {
         // A scanned QR code gives the verification URL; the token is its `token` parameter.
-        let token = match what.split_once("token=") {
-            Some((_, rest)) => rest.split('&').next().unwrap_or_default().to_string(),
-            None => what,
-        };
+        let token = yiwang_license::token_in(&what);
         store.verify_license(Presented::Token(token), yiwang_calendar::china_today(jiff::Timestamp::now())).await?
     };
     println!("{}", serde_json::to_string_pretty(&verdict)?);
