@@ -242,7 +242,7 @@ pub struct Envelope {
 }
 
 /// A special procedure as it stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Special {
     pub kind: SpecialKind,
     pub name: String,
@@ -253,19 +253,31 @@ pub struct Special {
     pub result: Option<String>,
 }
 
+/// 业务动作 (GB/T 39046 Table 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepAction {
+    /// 通过
+    Passed,
+    /// 退回
+    Returned,
+}
+
 /// One handling step's outcome (GB/T 39046 Table 7: 通过 / 退回).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRecord {
     pub step: String,
     pub actor: String,
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
-    /// `passed` or `returned`; none while open (环节办理状态 1 待办).
-    pub action: Option<&'static str>,
+    /// None while open (环节办理状态 1 待办).
+    pub action: Option<StepAction>,
     pub opinion: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A case as its events made it. Stored as JSON beside the events, so that
+/// applying one more event reads one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
     pub state: State,
     /// The one-time correction list (一次性告知), once issued.
@@ -495,7 +507,7 @@ impl Case {
                     .find(|s| &s.step == step && s.action.is_none())
                     .ok_or_else(|| CaseError::NoOpenStep(step.clone()))?;
                 open.ended_at = Some(e.at);
-                open.action = Some(if returned { "returned" } else { "passed" });
+                open.action = Some(if returned { StepAction::Returned } else { StepAction::Passed });
                 open.opinion = e.reason.trim().to_string();
                 open.actor = e.actor.clone();
             }

@@ -84,7 +84,7 @@ fn the_golden_path_with_a_one_time_notice_and_a_special_procedure() {
     assert_eq!((d.promised_overdue, d.legal_overdue, d.used_workdays), (true, false, 11));
     assert_eq!(
         done.steps.iter().map(|s| (s.step.as_str(), s.action)).collect::<Vec<_>>(),
-        [("审查", Some("passed")), ("现场核查", Some("passed"))]
+        [("审查", Some(StepAction::Passed)), ("现场核查", Some(StepAction::Passed))]
     );
     assert!(done.state.is_terminal());
     assert!(matches!(done.apply(&ev("2025-10-28", Event::Withdrawn)), Err(CaseError::Transition { .. })));
@@ -213,4 +213,13 @@ fn events_round_trip_as_json() {
     let text = serde_json::to_string(&e).unwrap();
     assert!(text.contains("\"type\":\"special_started\""), "{text}");
     assert_eq!(serde_json::from_str::<Envelope>(&text).unwrap(), e);
+    // A folded case round-trips too (the store keeps it beside the events).
+    let case = run(&[
+        ev("2026-03-02", Event::Submitted),
+        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![] }),
+        ev("2026-03-03", Event::StepStarted { step: "审核".into() }),
+        e,
+    ]);
+    let back: Case = serde_json::from_str(&serde_json::to_string(&case).unwrap()).unwrap();
+    assert_eq!(back, case);
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod calendar;
+mod cases;
 mod catalog;
 mod error;
 mod licenses;
@@ -24,6 +25,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, EnterpriseRole, NewAccount, StaffMember};
 pub use audit::{AuditPage, AuditReport};
 pub use calendar::StoredDay;
+pub use cases::{Applicant, CaseRow, CaseStoreError, NewCase, public_progress};
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
 pub use licenses::{

@@ -1,0 +1,311 @@
+//! Case (办件) persistence. A case is a row with its folded state
+//! (`yiwang_case::Case` as JSON) and the columns lists and supervision need,
+//! plus its typed events. `record_case_event` reads the row (locked on
+//! PostgreSQL; SQLite's `BEGIN IMMEDIATE` serialises writers), applies the
+//! event with the pure state machine, and writes the event and the new state
+//! in one transaction; an event the state refuses writes nothing. A caller
+//! acknowledges an application only after this commit, so an acknowledged
+//! application survives a crash.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use yiwang_calendar::{Calendar, china_today};
+use yiwang_case::{Case, CaseError, Envelope, State};
+
+use crate::{Result, Store, StoreError, safe, ts};
+
+/// Why a case operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseStoreError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    #[error("case {case_no} is at version {actual}, not {expected}: reload it and try again")]
+    Stale { case_no: String, expected: i64, actual: i64 },
+    #[error("no published item {0} to apply for")]
+    NoItem(String),
+}
+
+impl yiwang_errors::Coded for CaseStoreError {
+    fn code(&self) -> &'static str {
+        match self {
+            CaseStoreError::Store(e) => e.code(),
+            CaseStoreError::Case(e) => e.code(),
+            CaseStoreError::Stale { .. } => "case.stale",
+            CaseStoreError::NoItem(_) => "case.no_item",
+        }
+    }
+    fn kind(&self) -> yiwang_errors::ErrorKind {
+        match self {
+            CaseStoreError::Store(e) => e.kind(),
+            CaseStoreError::Case(e) => e.kind(),
+            CaseStoreError::Stale { .. } => yiwang_errors::ErrorKind::Conflict,
+            CaseStoreError::NoItem(_) => yiwang_errors::ErrorKind::NotFound,
+        }
+    }
+    fn message_zh(&self) -> String {
+        match self {
+            CaseStoreError::Store(e) => e.message_zh(),
+            CaseStoreError::Case(e) => e.message_zh(),
+            CaseStoreError::Stale { .. } => "办件已被他人更新，请刷新后重试".into(),
+            CaseStoreError::NoItem(code) => format!("事项 {code} 不存在或未发布，不能申请"),
+        }
+    }
+}
+
+type CResult<T> = std::result::Result<T, CaseStoreError>;
+
+/// Who applies: a person (111 居民身份证) or an enterprise (049 统一社会信用代码).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Applicant {
+    pub id_type: String,
+    pub id: String,
+    pub name: String,
+}
+
+/// A new application (a draft until it is submitted).
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub item_code: String,
+    pub applicant: Applicant,
+    pub account_id: String,
+    pub form: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseRow {
+    pub case_no: String,
+    pub item_code: String,
+    pub item_name: String,
+    pub agency_uscc: String,
+    pub applicant: Applicant,
+    pub account_id: String,
+    pub state: State,
+    pub case: Case,
+    pub form: Value,
+    /// The number of events recorded; a writer may require the version it read.
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub promised_due: Option<String>,
+    pub legal_due: Option<String>,
+}
+
+const CASE_COLUMNS: &str = "case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
+     folded, form, version, created_at, updated_at, promised_due, legal_due";
+
+fn case_row(r: &AnyRow) -> Result<CaseRow> {
+    let folded: String = r.try_get("folded")?;
+    let form: String = r.try_get("form")?;
+    let case: Case = serde_json::from_str(&folded).map_err(|e| StoreError::Corrupt(format!("case state: {e}")))?;
+    Ok(CaseRow {
+        case_no: r.try_get("case_no")?,
+        item_code: r.try_get("item_code")?,
+        item_name: r.try_get("item_name")?,
+        agency_uscc: r.try_get("agency_uscc")?,
+        applicant: Applicant {
+            id_type: r.try_get("applicant_id_type")?,
+            id: r.try_get("applicant_id")?,
+            name: r.try_get("applicant_name")?,
+        },
+        account_id: r.try_get("account_id")?,
+        state: case.state,
+        case,
+        form: serde_json::from_str(&form).map_err(|e| StoreError::Corrupt(format!("case form: {e}")))?,
+        version: r.try_get("version")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        promised_due: r.try_get("promised_due")?,
+        legal_due: r.try_get("legal_due")?,
+    })
+}
+
+fn json_text(v: &impl Serialize) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// An 8-digit 查询码 from the OS generator.
+fn query_code() -> String {
+    use rand::Rng;
+    format!("{:08}", rand::rng().random_range(0..100_000_000u32))
+}
+
+impl Store {
+    /// Open a draft application for a published item. Returns the case and its
+    /// 查询码, which is shown once (only its hash is kept).
+    pub async fn create_case(&self, new: &NewCase, now: Timestamp) -> CResult<(CaseRow, String)> {
+        let item = self.published_item(&new.item_code).await?.ok_or_else(|| CaseStoreError::NoItem(new.item_code.clone()))?;
+        let agency = item.doc.agency.uscc.clone();
+        let day = china_today(now).strftime("%Y%m%d").to_string();
+        let code = query_code();
+        let at = ts(now);
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO case_numbers (agency_uscc, day, next_seq) VALUES ($1, $2, 0) ON CONFLICT (agency_uscc, day) DO NOTHING")
+            .bind(&agency)
+            .bind(&day)
+            .execute(&mut *tx.inner)
+            .await
+            .map_err(StoreError::from)?;
+        let seq: i64 =
+            sqlx::query("UPDATE case_numbers SET next_seq = next_seq + 1 WHERE agency_uscc = $1 AND day = $2 RETURNING next_seq")
+                .bind(&agency)
+                .bind(&day)
+                .fetch_one(&mut *tx.inner)
+                .await
+                .map_err(StoreError::from)?
+                .try_get("next_seq")
+                .map_err(StoreError::from)?;
+        // 办件编号: the accepting agency's USCC, the date, a 6-digit daily sequence.
+        let case_no = format!("{agency}{day}{seq:06}");
+        let case = Case::default();
+        sqlx::query(
+            "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
+             query_code_hash, state, folded, form, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $13)",
+        )
+        .bind(&case_no)
+        .bind(&new.item_code)
+        .bind(&item.doc.name)
+        .bind(&agency)
+        .bind(&new.applicant.id_type)
+        .bind(&new.applicant.id)
+        .bind(&new.applicant.name)
+        .bind(&new.account_id)
+        .bind(yiwang_identity::token_hash(&code))
+        .bind(case.state.code())
+        .bind(json_text(&case)?)
+        .bind(json_text(&new.form)?)
+        .bind(&at)
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?;
+        tx.commit().await?;
+        Ok((self.case(&case_no).await?, code))
+    }
+
+    pub async fn case(&self, case_no: &str) -> Result<CaseRow> {
+        let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1")))
+            .bind(case_no)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("case {case_no}")))?;
+        case_row(&row)
+    }
+
+    /// Record one event: apply it to the case's state and write both, or
+    /// nothing. With `expected_version`, a case changed since the caller read
+    /// it is refused as stale.
+    pub async fn record_case_event(
+        &self,
+        case_no: &str,
+        event: &Envelope,
+        expected_version: Option<i64>,
+        calendar: &Calendar,
+    ) -> CResult<CaseRow> {
+        let mut tx = self.begin().await?;
+        let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
+        let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1{lock}")))
+            .bind(case_no)
+            .fetch_optional(&mut *tx.inner)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| StoreError::NotFound(format!("case {case_no}")))?;
+        let current = case_row(&row)?;
+        if let Some(expected) = expected_version
+            && expected != current.version
+        {
+            return Err(CaseStoreError::Stale { case_no: case_no.into(), expected, actual: current.version });
+        }
+        let next = current.case.apply(event)?;
+        let deadlines = next.deadlines(calendar, china_today(event.at))?;
+        let seq = current.version + 1;
+        sqlx::query("INSERT INTO case_events (case_no, seq, at, actor, reason, kind, event) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(case_no)
+            .bind(seq)
+            .bind(ts(event.at))
+            .bind(&event.actor)
+            .bind(event.reason.trim())
+            .bind(event.event.name())
+            .bind(json_text(&event.event)?)
+            .execute(&mut *tx.inner)
+            .await
+            .map_err(StoreError::from)?;
+        sqlx::query(
+            "UPDATE cases SET state = $1, folded = $2, version = $3, updated_at = $4, accepted_on = $5, promised_due = $6, legal_due = $7 \
+             WHERE case_no = $8",
+        )
+        .bind(next.state.code())
+        .bind(json_text(&next)?)
+        .bind(seq)
+        .bind(ts(event.at))
+        .bind(next.accepted_on.map(|d| d.to_string()))
+        .bind(deadlines.map(|d| d.promised_due.to_string()))
+        .bind(deadlines.map(|d| d.legal_due.to_string()))
+        .bind(case_no)
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?;
+        tx.commit().await?;
+        Ok(self.case(case_no).await?)
+    }
+
+    /// A case's events in order.
+    pub async fn case_events(&self, case_no: &str) -> Result<Vec<Envelope>> {
+        let rows = sqlx::query("SELECT at, actor, reason, event FROM case_events WHERE case_no = $1 ORDER BY seq")
+            .bind(case_no)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let at: String = r.try_get("at")?;
+                let event: String = r.try_get("event")?;
+                Ok(Envelope {
+                    at: at.parse().map_err(|e| StoreError::Corrupt(format!("case event time: {e}")))?,
+                    actor: r.try_get("actor")?,
+                    reason: r.try_get("reason")?,
+                    event: serde_json::from_str(&event).map_err(|e| StoreError::Corrupt(format!("case event: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// An applicant's cases, most recently changed first.
+    pub async fn cases_of(&self, id_type: &str, id: &str, limit: i64) -> Result<Vec<CaseRow>> {
+        let rows = sqlx::query(safe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2 ORDER BY updated_at DESC, case_no LIMIT $3"
+        )))
+        .bind(id_type)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(case_row).collect()
+    }
+
+    /// The case for the public progress query, if the 查询码 matches.
+    pub async fn case_by_query_code(&self, case_no: &str, code: &str) -> Result<Option<CaseRow>> {
+        let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS}, query_code_hash FROM cases WHERE case_no = $1")))
+            .bind(case_no.trim())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: String = row.try_get("query_code_hash")?;
+        let given = yiwang_identity::token_hash(code.trim());
+        if !yiwang_identity::ct_eq(hash.as_bytes(), given.as_bytes()) {
+            return Ok(None);
+        }
+        case_row(&row).map(Some)
+    }
+}
+
+/// What the public progress query may show: no applicant data.
+pub fn public_progress(c: &CaseRow) -> Value {
+    json!({
+        "case_no": c.case_no, "item_name": c.item_name, "state": c.state.code(), "state_zh": c.state.name_zh(),
+        "updated_at": c.updated_at, "promised_due": c.promised_due,
+    })
+}
