@@ -4,6 +4,7 @@
 
 mod api;
 pub mod auth;
+pub mod cases;
 pub mod catalog;
 pub mod catalog_pages;
 mod error;

@@ -10,7 +10,7 @@ use yiwang_identity::{Access, Role};
 
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
-use crate::{AppState, api, catalog, catalog_pages, federation, identity_api, licenses, oidc, pages, wallet, workflow};
+use crate::{AppState, api, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc, pages, wallet, workflow};
 
 /// One route and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +91,16 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/licenses", Staff(licenses::LICENSE_USERS), get(licenses::query_by_holder)),
         def("POST", "/api/v1/licenses", Staff(licenses::LICENSE_ISSUERS), post(licenses::issue_license)),
         def("POST", "/api/v1/licenses/{id}/status", Staff(licenses::LICENSE_ISSUERS), post(licenses::set_status)),
+        // Cases (办件): the applicant's routes, the agency's events, the public progress query.
+        def("POST", "/api/v1/cases", Authenticated, post(cases::apply)),
+        def("POST", "/api/v1/cases/{no}/submit", Authenticated, post(cases::submit)),
+        def("POST", "/api/v1/cases/{no}/corrected", Authenticated, post(cases::corrected)),
+        def("POST", "/api/v1/cases/{no}/withdraw", Authenticated, post(cases::withdraw)),
+        def("POST", "/api/v1/cases/{no}/events", Staff(cases::CASE_STAFF), post(cases::staff_event)),
+        def("GET", "/api/v1/cases/{no}", Authenticated, get(cases::case)),
+        def("GET", "/api/v1/cases/{no}/events", Authenticated, get(cases::events)),
+        def("GET", "/api/v1/me/cases", Authenticated, get(cases::my_cases)),
+        def("GET", "/api/v1/case-progress", Public, get(cases::progress)),
         // The holder wallet and 加注件 shares (pages).
         def("GET", "/me/licenses", Authenticated, get(wallet::wallet_page)),
         def("GET", "/me/licenses/{id}", Authenticated, get(wallet::license_page)),

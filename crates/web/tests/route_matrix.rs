@@ -451,6 +451,21 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Body_::Json(serde_json::json!({ "status": "revoked", "reason": "测试" })),
             only(&[P::Head, P::OtherAgencyHead, P::DataOfficer], 404, 403),
         ),
+        c("POST", "/api/v1/cases", "/api/v1/cases", Body_::Json(serde_json::json!({ "item_code": "none" })), authed(404)),
+        c("POST", "/api/v1/cases/{no}/submit", "/api/v1/cases/none/submit", Body_::Json(serde_json::json!({})), authed(404)),
+        c("POST", "/api/v1/cases/{no}/corrected", "/api/v1/cases/none/corrected", Body_::Json(serde_json::json!({})), authed(404)),
+        c("POST", "/api/v1/cases/{no}/withdraw", "/api/v1/cases/none/withdraw", Body_::Json(serde_json::json!({})), authed(404)),
+        c(
+            "POST",
+            "/api/v1/cases/{no}/events",
+            "/api/v1/cases/none/events",
+            Body_::Json(serde_json::json!({ "event": { "type": "pre_review_started" } })),
+            only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead, P::Supervisor], 404, 403),
+        ),
+        c("GET", "/api/v1/cases/{no}", "/api/v1/cases/none", Body_::None, authed(404)),
+        c("GET", "/api/v1/cases/{no}/events", "/api/v1/cases/none/events", Body_::None, authed(404)),
+        c("GET", "/api/v1/me/cases", "/api/v1/me/cases", Body_::None, authed(200)),
+        c("GET", "/api/v1/case-progress", "/api/v1/case-progress?case_no=none&code=1", Body_::None, all(404)),
         c("GET", "/me/licenses", "/me/licenses", Body_::None, authed(200)),
         c("GET", "/me/licenses/{id}", "/me/licenses/none", Body_::None, authed(404)),
         c("GET", "/me/licenses/{id}/license.pdf", "/me/licenses/none/license.pdf", Body_::None, authed(404)),
@@ -1080,5 +1095,98 @@ async fn the_wallet_shows_prints_and_shares_a_license() {
     assert_eq!(send(P::Citizen, "POST", revoke, vec![]).await.0, 303);
     assert_eq!(send(P::Anon, "GET", format!("/licenses/shared/{link}"), vec![]).await.0, 410);
     assert_eq!(send(P::Anon, "GET", format!("/licenses/shared/{link}/copy.pdf"), vec![]).await.0, 410);
+    db.cleanup().await;
+}
+
+/// A case through the API: the citizen applies and submits; the window clerk
+/// gives the one-time correction notice and accepts (limits from the item);
+/// the reviewer handles; the head decides and concludes. Each role may record
+/// only its own events; another citizen and another agency's staff see
+/// nothing; the public progress query needs the 查询码.
+#[tokio::test]
+async fn a_case_through_the_api_with_roles_and_visibility() {
+    let (db, f) = fixture(TestBackend::Sqlite).await;
+    let send = |p: P, method: &'static str, path: String, body: serde_json::Value| {
+        let f = &f;
+        async move {
+            let (cookie, csrf) = f.login(p).await;
+            let mut req = Request::builder().method(method).uri(path).header(header::COOKIE, cookie).header("x-csrf-token", csrf);
+            if method != "GET" {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+            }
+            let resp = f.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+            let status = resp.status().as_u16();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
+        }
+    };
+    let none = serde_json::Value::Null;
+    let item = item_code(AGENCY_A);
+    let (status, v) = send(P::Citizen, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item, "form": [1] })).await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v:#}");
+    let (status, v) =
+        send(P::Citizen, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item, "form": { "shop_name": "一网小馆" } }))
+            .await;
+    assert_eq!(status, 201, "{v:#}");
+    let no = v["case"]["case_no"].as_str().unwrap().to_string();
+    let code = v["query_code"].as_str().unwrap().to_string();
+    assert_eq!(v["case"]["state"], "draft");
+
+    // Only the applicant submits; nobody else sees the case.
+    assert_eq!(send(P::OtherCitizen, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await.0, 404);
+    assert_eq!(send(P::OtherCitizen, "GET", format!("/api/v1/cases/{no}"), none.clone()).await.0, 404);
+    assert_eq!(send(P::OtherAgencyHead, "GET", format!("/api/v1/cases/{no}"), none.clone()).await.0, 404);
+    let (status, v) = send(P::Citizen, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await;
+    assert_eq!((status, v["case"]["state"].as_str()), (200, Some("submitted")), "{v:#}");
+
+    let event = |e: serde_json::Value, reason: &str| serde_json::json!({ "event": e, "reason": reason });
+    let events = format!("/api/v1/cases/{no}/events");
+    // The applicant's events are not staff events; a reviewer cannot accept; the head of another agency sees nothing.
+    assert_eq!(send(P::Clerk, "POST", events.clone(), event(serde_json::json!({ "type": "submitted" }), "")).await.0, 403);
+    let accept = event(serde_json::json!({ "type": "accepted", "promised_days": 1, "legal_days": 1 }), "");
+    assert_eq!(send(P::Reviewer, "POST", events.clone(), accept.clone()).await.0, 403);
+    assert_eq!(send(P::OtherAgencyHead, "POST", events.clone(), accept.clone()).await.0, 404);
+    let notice = event(serde_json::json!({ "type": "correction_notified", "items": ["场所平面图"] }), "");
+    assert_eq!(send(P::Clerk, "POST", events.clone(), notice).await.0, 200);
+    assert_eq!(send(P::Citizen, "POST", format!("/api/v1/cases/{no}/corrected"), none.clone()).await.0, 200);
+    let more = event(serde_json::json!({ "type": "correction_notified", "items": ["消防验收意见"] }), "");
+    let (status, v) = send(P::Clerk, "POST", events.clone(), more).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("case.notice_adds_items")), "{v:#}");
+    let (status, v) = send(P::Clerk, "POST", events.clone(), accept).await;
+    assert_eq!((status, v["case"]["state"].as_str()), (200, Some("accepted")), "{v:#}");
+    // The limits are the item's (20 and 10 working days), not the request's 1.
+    assert!(v["case"]["legal_due"].as_str().unwrap() > v["case"]["promised_due"].as_str().unwrap(), "{v:#}");
+
+    for (who, e, reason) in [
+        (P::Reviewer, serde_json::json!({ "type": "step_started", "step": "审查" }), ""),
+        (P::Reviewer, serde_json::json!({ "type": "step_passed", "step": "审查" }), "符合条件"),
+        (P::Head, serde_json::json!({ "type": "decided", "decision": "approve" }), ""),
+        (P::Head, serde_json::json!({ "type": "concluded", "result": "准予许可" }), ""),
+    ] {
+        let (status, v) = send(who, "POST", events.clone(), event(e, reason)).await;
+        assert_eq!(status, 200, "{v:#}");
+    }
+    // A stale writer is refused.
+    let (status, v) = send(
+        P::Head,
+        "POST",
+        events.clone(),
+        serde_json::json!({ "event": { "type": "delivered", "method": "电子证照" }, "expected_version": 2 }),
+    )
+    .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.stale")), "{v:#}");
+
+    let (status, v) = send(P::Citizen, "GET", format!("/api/v1/cases/{no}/events"), none.clone()).await;
+    assert_eq!((status, v["events"].as_array().map(Vec::len)), (200, Some(8)), "{v:#}");
+    assert_eq!(v["events"][5]["reason"], "符合条件");
+    let (_, v) = send(P::Citizen, "GET", "/api/v1/me/cases".into(), none.clone()).await;
+    assert_eq!(v["cases"][0]["state"], "concluded");
+    let (_, v) = send(P::OtherCitizen, "GET", "/api/v1/me/cases".into(), none.clone()).await;
+    assert_eq!(v["cases"].as_array().map(Vec::len), Some(0));
+    let (status, v) = send(P::Anon, "GET", format!("/api/v1/case-progress?case_no={no}&code={code}"), none.clone()).await;
+    assert_eq!((status, v["state_zh"].as_str()), (200, Some("已办结")), "{v:#}");
+    assert!(!v.to_string().contains(f.citizen_id(P::Citizen)));
+    let wrong = if code == "12345678" { "87654321" } else { "12345678" };
+    assert_eq!(send(P::Anon, "GET", format!("/api/v1/case-progress?case_no={no}&code={wrong}"), none).await.0, 404);
     db.cleanup().await;
 }

@@ -1,0 +1,254 @@
+//! The case API (办件), first part: an applicant opens, submits and withdraws
+//! an application and follows it; agency staff move it through acceptance and
+//! handling with typed events, each checked by the case state machine and by
+//! the caller's role; anyone can follow a case's progress with its number and
+//! 查询码. Citizens see only their own cases, staff only their agencies'.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use yiwang_case::Event;
+use yiwang_identity::{Principal, Role};
+use yiwang_store::{Applicant, CaseRow, NewCase};
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, WebError};
+
+/// The staff who may see an agency's cases.
+pub const CASE_STAFF: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DepartmentHead, Role::Supervisor];
+
+/// Which role records which event. The applicant's own events (submit, correct,
+/// withdraw) go through the applicant's routes.
+fn roles_for(event: &Event) -> Option<&'static [Role]> {
+    match event {
+        Event::PreReviewStarted | Event::CorrectionNotified { .. } | Event::Accepted { .. } | Event::NotAccepted { .. } => {
+            Some(&[Role::WindowClerk])
+        }
+        Event::StepStarted { .. }
+        | Event::StepPassed { .. }
+        | Event::StepReturned { .. }
+        | Event::SpecialStarted { kind: yiwang_case::SpecialKind::Other, .. }
+        | Event::SpecialEnded { .. }
+        | Event::PendingSupplied { .. } => Some(&[Role::Reviewer, Role::DepartmentHead]),
+        // 延长审批 needs the head's approval (行政许可法 Art. 42), as do decisions.
+        Event::SpecialStarted { kind: yiwang_case::SpecialKind::Extension, .. }
+        | Event::Decided { .. }
+        | Event::Concluded { .. }
+        | Event::Delivered { .. }
+        | Event::Voided => Some(&[Role::DepartmentHead]),
+        Event::Submitted | Event::CorrectionSubmitted | Event::Withdrawn => None,
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(&WebError::NotFound("办件".into()))
+}
+
+fn forbidden(what: &str) -> ApiError {
+    ApiError::new(&yiwang_identity::IdentityError::Forbidden(what.into()))
+}
+
+fn body_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    serde_json::from_str(body).map_err(|e| WebError::BadParam { name: "body", detail: e.to_string() }.into())
+}
+
+fn is_applicant(p: &Principal, c: &CaseRow) -> bool {
+    let (id_type, id, _) = crate::wallet::holder_of(p);
+    c.applicant.id_type == id_type && yiwang_identity::ct_eq(c.applicant.id.as_bytes(), id.as_bytes())
+}
+
+/// The case if the caller may see it: its applicant, or staff of its agency.
+async fn visible_case(state: &AppState, p: &Principal, case_no: &str) -> Result<CaseRow, ApiError> {
+    let c = match state.store().case(case_no).await {
+        Ok(c) => c,
+        Err(yiwang_store::StoreError::NotFound(_)) => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    if is_applicant(p, &c) || p.has_role_in(&c.agency_uscc, CASE_STAFF) { Ok(c) } else { Err(not_found()) }
+}
+
+fn view(c: &CaseRow) -> Value {
+    json!({
+        "case_no": c.case_no, "item_code": c.item_code, "item_name": c.item_name, "agency_uscc": c.agency_uscc,
+        "state": c.state.code(), "state_zh": c.state.name_zh(), "version": c.version, "form": c.form,
+        "correction_items": c.case.correction_items, "pending": c.case.pending, "steps": c.case.steps,
+        "special_procedures": c.case.specials, "decision": c.case.decision,
+        "accepted_on": c.case.accepted_on, "promised_due": c.promised_due, "legal_due": c.legal_due,
+        "created_at": c.created_at, "updated_at": c.updated_at,
+    })
+}
+
+async fn record(state: &AppState, case_no: &str, envelope: yiwang_case::Envelope, expected: Option<i64>) -> Result<CaseRow, ApiError> {
+    let calendar = state.store().load_calendar().await?;
+    Ok(state.store().record_case_event(case_no, &envelope, expected, &calendar).await?)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ApplyBody {
+    pub item_code: String,
+    #[serde(default)]
+    pub form: Value,
+}
+
+/// The largest application form accepted (its JSON text).
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// `POST /api/v1/cases`: open an application (a draft) for a published item,
+/// as the caller or the enterprise they act for. 201 with the case number and
+/// the 查询码 (shown once).
+pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    if body.len() > MAX_FORM_BYTES {
+        return Err(WebError::BadParam {
+            name: "form",
+            detail: format!("申请表过大（上限 {} KB）/ the form is too large", MAX_FORM_BYTES / 1024),
+        }
+        .into());
+    }
+    let apply: ApplyBody = body_json(&body)?;
+    let form = match apply.form {
+        Value::Null => json!({}),
+        Value::Object(o) => Value::Object(o),
+        _ => {
+            return Err(WebError::BadParam { name: "form", detail: "申请表须为 JSON 对象 / the form must be a JSON object".into() }.into());
+        }
+    };
+    let (id_type, id, _) = crate::wallet::holder_of(p);
+    let name = match &p.acting {
+        yiwang_identity::Acting::Enterprise { name, .. } => name.clone(),
+        yiwang_identity::Acting::Own => p.name.clone(),
+    };
+    let new = NewCase {
+        item_code: apply.item_code.trim().to_string(),
+        applicant: Applicant { id_type: id_type.into(), id, name },
+        account_id: p.account_id.clone(),
+        form,
+    };
+    let (c, query_code) = state.store().create_case(&new, jiff::Timestamp::now()).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "case": view(&c), "query_code": query_code }))).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ApplicantAction {
+    #[serde(default)]
+    pub reason: String,
+    pub expected_version: Option<i64>,
+}
+
+async fn applicant_event(state: &AppState, auth: &Auth, case_no: &str, event: Event, body: &str) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let action: ApplicantAction = match body.trim() {
+        "" | "null" => ApplicantAction::default(),
+        text => body_json(text)?,
+    };
+    let c = visible_case(state, p, case_no).await?;
+    if !is_applicant(p, &c) {
+        return Err(forbidden("only the applicant may do this"));
+    }
+    let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor: p.account_id.clone(), reason: action.reason, event };
+    let c = record(state, case_no, envelope, action.expected_version).await?;
+    Ok(Json(json!({ "case": view(&c) })).into_response())
+}
+
+/// `POST /api/v1/cases/{no}/submit`: the applicant submits the draft.
+pub async fn submit(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
+    applicant_event(&state, &auth, &no, Event::Submitted, &body).await
+}
+
+/// `POST /api/v1/cases/{no}/corrected`: the applicant has supplied what the
+/// correction notice listed.
+pub async fn corrected(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
+    applicant_event(&state, &auth, &no, Event::CorrectionSubmitted, &body).await
+}
+
+/// `POST /api/v1/cases/{no}/withdraw`: the applicant withdraws before a decision.
+pub async fn withdraw(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
+    applicant_event(&state, &auth, &no, Event::Withdrawn, &body).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StaffEvent {
+    pub event: Event,
+    #[serde(default)]
+    pub reason: String,
+    pub expected_version: Option<i64>,
+}
+
+/// `POST /api/v1/cases/{no}/events`: staff of the case's agency record an
+/// event their role allows. For acceptance the time limits come from the
+/// published item, not from the request.
+pub async fn staff_event(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let mut e: StaffEvent = body_json(&body)?;
+    let c = visible_case(&state, p, &no).await?;
+    let roles = roles_for(&e.event).ok_or_else(|| forbidden("this event is the applicant's"))?;
+    if !p.has_role_in(&c.agency_uscc, roles) {
+        return Err(forbidden("this event needs another role in the case's agency"));
+    }
+    if let Event::Accepted { promised_days, legal_days, .. } = &mut e.event {
+        let item = state.store().published_item(&c.item_code).await?.ok_or_else(not_found)?;
+        let (legal, promised) = (&item.doc.legal_limit, &item.doc.promised_limit);
+        let working = yiwang_catalog::code_lists::TimeUnit::WorkingDay;
+        if legal.unit != working || promised.unit != working {
+            return Err(WebError::BadParam {
+                name: "item",
+                detail: "事项时限不是以工作日计，暂不支持在线受理 / limits not in working days are not supported yet".into(),
+            }
+            .into());
+        }
+        (*promised_days, *legal_days) = (promised.amount, legal.amount);
+    }
+    let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor: p.account_id.clone(), reason: e.reason, event: e.event };
+    let c = record(&state, &no, envelope, e.expected_version).await?;
+    Ok(Json(json!({ "case": view(&c) })).into_response())
+}
+
+/// `GET /api/v1/cases/{no}`: the case, for its applicant and its agency's staff.
+pub async fn case(State(state): State<AppState>, auth: Auth, Path(no): Path<String>) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let c = visible_case(&state, p, &no).await?;
+    Ok(Json(json!({ "case": view(&c) })))
+}
+
+/// `GET /api/v1/cases/{no}/events`: the timeline (every event with its actor,
+/// time and reason).
+pub async fn events(State(state): State<AppState>, auth: Auth, Path(no): Path<String>) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let c = visible_case(&state, p, &no).await?;
+    let events = state.store().case_events(&c.case_no).await?;
+    Ok(Json(json!({ "case_no": c.case_no, "events": events })))
+}
+
+/// `GET /api/v1/me/cases`: the caller's cases (or the acting enterprise's).
+pub async fn my_cases(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let (id_type, id, _) = crate::wallet::holder_of(p);
+    let list = state.store().cases_of(id_type, &id, 200).await?;
+    Ok(Json(json!({ "cases": list.iter().map(view).collect::<Vec<_>>() })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProgressQuery {
+    pub case_no: Option<String>,
+    pub code: Option<String>,
+}
+
+/// `GET /api/v1/case-progress?case_no=…&code=…`: a case's progress without
+/// logging in, with its 查询码; no applicant data. A wrong code answers 404,
+/// like an unknown case.
+pub async fn progress(State(state): State<AppState>, Query(q): Query<ProgressQuery>) -> Result<Json<Value>, ApiError> {
+    let (Some(no), Some(code)) = (q.case_no, q.code) else {
+        return Err(WebError::BadParam {
+            name: "case_no", detail: "须提供办件编号和查询码 / case_no and code are required".into()
+        }
+        .into());
+    };
+    match state.store().case_by_query_code(&no, &code).await? {
+        Some(c) => Ok(Json(yiwang_store::public_progress(&c))),
+        None => Err(not_found()),
+    }
+}
