@@ -16,6 +16,9 @@ CREATE TABLE cases (
     state TEXT NOT NULL,
     folded TEXT NOT NULL,
     form TEXT NOT NULL,
+    -- Materials attached by reference at application (免提交): e-licenses the
+    -- applicant holds, as JSON [{material, source, license_id, license_type}].
+    materials TEXT NOT NULL DEFAULT '[]',
     version BIGINT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,

@@ -67,6 +67,16 @@ pub struct Applicant {
     pub name: String,
 }
 
+/// A material satisfied by reference instead of an upload (免提交).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AttachedMaterial {
+    pub material: String,
+    /// `license`: an e-license the applicant holds.
+    pub source: String,
+    pub license_id: String,
+    pub license_type: String,
+}
+
 /// A new application (a draft until it is submitted).
 #[derive(Debug, Clone)]
 pub struct NewCase {
@@ -87,6 +97,7 @@ pub struct CaseRow {
     pub state: State,
     pub case: Case,
     pub form: Value,
+    pub materials: Vec<AttachedMaterial>,
     /// The number of events recorded; a writer may require the version it read.
     pub version: i64,
     pub created_at: String,
@@ -96,7 +107,7 @@ pub struct CaseRow {
 }
 
 const CASE_COLUMNS: &str = "case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
-     folded, form, version, created_at, updated_at, promised_due, legal_due";
+     folded, form, materials, version, created_at, updated_at, promised_due, legal_due";
 
 fn case_row(r: &AnyRow) -> Result<CaseRow> {
     let folded: String = r.try_get("folded")?;
@@ -116,6 +127,8 @@ fn case_row(r: &AnyRow) -> Result<CaseRow> {
         state: case.state,
         case,
         form: serde_json::from_str(&form).map_err(|e| StoreError::Corrupt(format!("case form: {e}")))?,
+        materials: serde_json::from_str(&r.try_get::<String, _>("materials")?)
+            .map_err(|e| StoreError::Corrupt(format!("case materials: {e}")))?,
         version: r.try_get("version")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -135,11 +148,27 @@ fn query_code() -> String {
 }
 
 impl Store {
-    /// Open a draft application for a published item. Returns the case and its
-    /// 查询码, which is shown once (only its hash is kept).
+    /// Open a draft application for a published item. The materials the item
+    /// accepts as an e-license are attached by reference when the applicant
+    /// holds a valid one of that type (never uploaded again). Returns the case
+    /// and its 查询码, which is shown once (only its hash is kept).
     pub async fn create_case(&self, new: &NewCase, now: Timestamp) -> CResult<(CaseRow, String)> {
         let item = self.published_item(&new.item_code).await?.ok_or_else(|| CaseStoreError::NoItem(new.item_code.clone()))?;
         let agency = item.doc.agency.uscc.clone();
+        let holder = (new.applicant.id_type.as_str(), new.applicant.id.as_str());
+        let attached: Vec<AttachedMaterial> = self
+            .license_materials(&new.item_code, holder, china_today(now))
+            .await?
+            .into_iter()
+            .filter_map(|m| {
+                m.license.map(|l| AttachedMaterial {
+                    material: m.material,
+                    source: "license".into(),
+                    license_id: l.id,
+                    license_type: m.license_type,
+                })
+            })
+            .collect();
         let day = china_today(now).strftime("%Y%m%d").to_string();
         let code = query_code();
         let at = ts(now);
@@ -164,8 +193,8 @@ impl Store {
         let case = Case::default();
         sqlx::query(
             "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
-             query_code_hash, state, folded, form, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $13)",
+             query_code_hash, state, folded, form, materials, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14)",
         )
         .bind(&case_no)
         .bind(&new.item_code)
@@ -179,6 +208,7 @@ impl Store {
         .bind(case.state.code())
         .bind(json_text(&case)?)
         .bind(json_text(&new.form)?)
+        .bind(json_text(&attached)?)
         .bind(&at)
         .execute(&mut *tx.inner)
         .await

@@ -112,3 +112,46 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
         Err(CaseStoreError::NoItem(_))
     ));
 });
+
+// 免提交: at application, a material the item accepts as an e-license is
+// attached by reference when the applicant holds a valid license of that type.
+both_backends!(an_application_attaches_the_licenses_the_applicant_holds, |db| {
+    let now = jiff::Timestamp::now();
+    seed_issuer(&db.store, now).await;
+    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
+    let place = yiwang_catalog::samples::Place {
+        agency: yiwang_catalog::AgencyRef { uscc: issuer(), name: "杭州市市场监督管理局".into(), division_code: "330100".into() },
+        level: yiwang_codes::UseLevel::Municipal,
+        hall: "市民中心".into(),
+        phone: "0571-12345".into(),
+    };
+    let mut doc = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap();
+    doc.materials[0].name = "原食品经营许可证".into();
+    doc.materials[0].source = yiwang_catalog::MaterialSource::License { license_type: yiwang_testkit::licenses::type_code() };
+    let mut tx = db.store.begin().await.unwrap();
+    tx.import_item(&doc, true, "test", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let restaurant = yiwang_testkit::licenses::restaurant();
+    let held = db
+        .store
+        .issue_license(
+            &yiwang_testkit::licenses::new_license("JY13301020000041", restaurant.clone()),
+            &yiwang_crypto::seal::MasterKey::generate(),
+            "staff:1",
+            now,
+        )
+        .await
+        .unwrap();
+    let apply = |id: &str, name: &str| NewCase {
+        item_code: doc.implementation_code.clone(),
+        applicant: Applicant { id_type: "049".into(), id: id.into(), name: name.into() },
+        account_id: "acc_1".into(),
+        form: serde_json::json!({}),
+    };
+    let (case, _) = db.store.create_case(&apply(&restaurant.id, &restaurant.name), now).await.unwrap();
+    assert_eq!(case.materials.len(), 1, "{:?}", case.materials);
+    assert_eq!((case.materials[0].material.as_str(), case.materials[0].license_id.as_str()), ("原食品经营许可证", held.id.as_str()));
+    assert_eq!(db.store.case(&case.case_no).await.unwrap().materials, case.materials);
+    let (other, _) = db.store.create_case(&apply("91330106MA2H0001XX", "别家"), now).await.unwrap();
+    assert!(other.materials.is_empty());
+});

@@ -74,7 +74,7 @@ async fn visible_case(state: &AppState, p: &Principal, case_no: &str) -> Result<
 fn view(c: &CaseRow) -> Value {
     json!({
         "case_no": c.case_no, "item_code": c.item_code, "item_name": c.item_name, "agency_uscc": c.agency_uscc,
-        "state": c.state.code(), "state_zh": c.state.name_zh(), "version": c.version, "form": c.form,
+        "state": c.state.code(), "state_zh": c.state.name_zh(), "version": c.version, "form": c.form, "materials": c.materials,
         "correction_items": c.case.correction_items, "pending": c.case.pending, "steps": c.case.steps,
         "special_procedures": c.case.specials, "decision": c.case.decision,
         "accepted_on": c.case.accepted_on, "promised_due": c.promised_due, "legal_due": c.legal_due,
