@@ -599,3 +599,56 @@ pub async fn license(
     store.close().await;
     Ok(figures)
 }
+
+/// `yiwang bench cases`: full case lifecycles per second through the store on a
+/// fresh demo node: open, submit, accept, one step started and passed, decide,
+/// conclude, deliver: 8 transactions, each writing the event beside the state.
+pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    use yiwang_case::{Decision, Envelope, Event};
+    use yiwang_store::{Applicant, NewCase};
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    crate::demo::seed(&store, &yiwang_crypto::seal::MasterKey::generate()).await?;
+    let backend = store.backend();
+    let item = store
+        .published_items()
+        .await?
+        .into_iter()
+        .find(|i| i.doc.legal_limit.amount > 0)
+        .map(|i| i.doc.implementation_code)
+        .ok_or_else(|| anyhow::anyhow!("the demo has no item with a time limit"))?;
+    let calendar = Arc::new(store.load_calendar().await?);
+    let s = store.clone();
+    let (lat, took) = load(lifecycles, concurrency, move |n| {
+        let (s, calendar, item) = (s.clone(), calendar.clone(), item.clone());
+        async move {
+            let now = Timestamp::now();
+            let new = NewCase {
+                item_code: item,
+                applicant: Applicant { id_type: "111".into(), id: format!("BENCH{n:013}"), name: "压测申请人".into() },
+                account_id: "bench".into(),
+                form: serde_json::json!({ "shop_name": "一网小馆", "n": n }),
+            };
+            let (case, _) = s.create_case(&new, now).await.map_err(|e| anyhow::anyhow!("create: {e}"))?;
+            let events = [
+                Event::Submitted,
+                Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![] },
+                Event::StepStarted { step: "审查".into() },
+                Event::StepPassed { step: "审查".into() },
+                Event::Decided { decision: Decision::Approve },
+                Event::Concluded { result: "准予许可".into() },
+                Event::Delivered { method: "电子证照".into() },
+            ];
+            for event in events {
+                let e = Envelope { at: now, actor: "bench".into(), reason: "压测".into(), event };
+                s.record_case_event(&case.case_no, &e, None, &calendar).await.map_err(|e| anyhow::anyhow!("event: {e}"))?;
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let figures = vec![figure(format!("full case lifecycle ({backend:?}: create + 7 events, 8 transactions)"), lat, concurrency, took)];
+    store.close().await;
+    Ok(figures)
+}

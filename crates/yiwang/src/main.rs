@@ -133,6 +133,14 @@ enum BenchCmd {
         #[arg(long, default_value_t = 3)]
         seconds: u32,
     },
+    /// Full case lifecycles per second through the store (create, submit,
+    /// accept, a step, decide, conclude, deliver).
+    Cases {
+        #[arg(long, default_value_t = 2_000)]
+        lifecycles: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
     /// Licenses issued per second, then the public verification page's latency.
     License {
         #[arg(long, default_value_t = 5_000)]
@@ -303,6 +311,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench(BenchCmd::Seal { seconds }) => {
             for f in bench::seal(seconds.max(1))? {
                 println!("{f}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::Cases { lifecycles, concurrency }) => {
+            for f in &bench::cases(lifecycles.max(1), concurrency.max(1), over.database_url.clone()).await? {
+                println!("{}", serde_json::to_string(f)?);
             }
             Ok(ExitCode::SUCCESS)
         }
