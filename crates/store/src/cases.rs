@@ -280,7 +280,16 @@ impl Store {
         .await
         .map_err(StoreError::from)?;
         tx.commit().await?;
-        Ok(self.case(case_no).await?)
+        // What was written, without reading it back.
+        Ok(CaseRow {
+            state: next.state,
+            version: seq,
+            updated_at: ts(event.at),
+            promised_due: deadlines.map(|d| d.promised_due.to_string()),
+            legal_due: deadlines.map(|d| d.legal_due.to_string()),
+            case: next,
+            ..current
+        })
     }
 
     /// A case's events in order.
