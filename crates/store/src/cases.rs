@@ -157,7 +157,7 @@ impl Store {
         let agency = item.doc.agency.uscc.clone();
         let holder = (new.applicant.id_type.as_str(), new.applicant.id.as_str());
         let attached: Vec<AttachedMaterial> = self
-            .license_materials(&new.item_code, holder, china_today(now))
+            .license_materials_of(&item.doc, holder, china_today(now))
             .await?
             .into_iter()
             .filter_map(|m| {

@@ -1287,16 +1287,23 @@ pub struct LicenseMaterial {
 impl Store {
     /// For a published item, each material satisfied by a license type, with
     /// the holder's current valid (not expired) license of that type.
-    pub async fn license_materials(
+    pub async fn license_materials(&self, item_code: &str, holder: (&str, &str), today: Date) -> Result<Vec<LicenseMaterial>> {
+        let item = self.published_item(item_code).await?.ok_or_else(|| StoreError::NotFound(format!("item {item_code}")))?;
+        self.license_materials_of(&item.doc, holder, today).await
+    }
+
+    /// As `license_materials`, for an item already read.
+    pub(crate) async fn license_materials_of(
         &self,
-        item_code: &str,
+        doc: &yiwang_catalog::ItemDoc,
         (id_type, holder_id): (&str, &str),
         today: Date,
     ) -> Result<Vec<LicenseMaterial>> {
-        let item = self.published_item(item_code).await?.ok_or_else(|| StoreError::NotFound(format!("item {item_code}")))?;
+        if !doc.materials.iter().any(|m| matches!(m.source, yiwang_catalog::MaterialSource::License { .. })) {
+            return Ok(Vec::new());
+        }
         let held = self.licenses_of(id_type, holder_id).await?;
-        Ok(item
-            .doc
+        Ok(doc
             .materials
             .iter()
             .filter_map(|m| match &m.source {
