@@ -252,3 +252,162 @@ pub async fn progress(State(state): State<AppState>, Query(q): Query<ProgressQue
         None => Err(not_found()),
     }
 }
+
+// ---- portal pages ------------------------------------------------------------------
+
+/// A timeline line for an event, in Chinese, for the applicant.
+fn describe(e: &Event) -> String {
+    use yiwang_case::{Decision, SpecialKind};
+    match e {
+        Event::Submitted => "提交申请".into(),
+        Event::PreReviewStarted => "开始预审".into(),
+        Event::CorrectionNotified { items } => format!("一次性告知补齐补正：{}", items.join("、")),
+        Event::CorrectionSubmitted => "已补齐补正材料".into(),
+        Event::Accepted { .. } => "受理".into(),
+        Event::NotAccepted { legal_basis } => format!("不予受理（依据：{legal_basis}）"),
+        Event::StepStarted { step } => format!("{step}：开始办理"),
+        Event::StepPassed { step } => format!("{step}：通过"),
+        Event::StepReturned { step } => format!("{step}：退回"),
+        Event::SpecialStarted { kind: SpecialKind::Extension, extension_days, .. } => format!("延长审批 {extension_days} 个工作日"),
+        Event::SpecialStarted { name, .. } => format!("特别程序开始：{name}（暂停计时）"),
+        Event::SpecialEnded { result } => format!("特别程序结束：{result}"),
+        Event::PendingSupplied { name } => format!("已补交容缺材料：{name}"),
+        Event::Decided { decision: Decision::Approve } => "决定：准予".into(),
+        Event::Decided { decision: Decision::Deny } => "决定：不予许可".into(),
+        Event::Concluded { result } => format!("办结：{result}"),
+        Event::Delivered { method } => format!("送达：{method}"),
+        Event::Withdrawn => "申请人撤回".into(),
+        Event::Voided => "作废".into(),
+    }
+}
+
+fn local_time(t: &str) -> String {
+    t.parse::<jiff::Timestamp>()
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+struct CaseLine {
+    case_no: String,
+    item_name: String,
+    state_zh: &'static str,
+    promised_due: String,
+    updated: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "cases.html")]
+struct CasesPage {
+    l: crate::pages::Layout,
+    holder_label: String,
+    cases: Vec<CaseLine>,
+}
+
+/// `GET /me/cases`
+pub async fn cases_page(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let (id_type, id, label) = crate::wallet::holder_of(p);
+    let cases = state
+        .store()
+        .cases_of(id_type, &id, 200)
+        .await?
+        .into_iter()
+        .map(|c| CaseLine {
+            state_zh: c.state.name_zh(),
+            promised_due: c.promised_due.unwrap_or_default(),
+            updated: local_time(&c.updated_at),
+            case_no: c.case_no,
+            item_name: c.item_name,
+        })
+        .collect();
+    let l = crate::pages::Layout::new(&state, &auth, "我的办件").await;
+    Ok(crate::pages::render(StatusCode::OK, &CasesPage { l, holder_label: label, cases }))
+}
+
+struct TimelineLine {
+    what: String,
+    at: String,
+    reason: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    l: crate::pages::Layout,
+    case_no: String,
+    item_name: String,
+    state_zh: &'static str,
+    promised_due: Option<String>,
+    legal_due: Option<String>,
+    correction_items: Vec<String>,
+    materials: Vec<yiwang_store::AttachedMaterial>,
+    timeline: Vec<TimelineLine>,
+}
+
+/// `GET /me/cases/{no}`: the progress timeline, for the applicant (and the
+/// agency's staff).
+pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path<String>) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let c = visible_case(&state, p, &no).await?;
+    let timeline = state
+        .store()
+        .case_events(&c.case_no)
+        .await?
+        .iter()
+        .map(|e| TimelineLine { what: describe(&e.event), at: local_time(&yiwang_store::ts(e.at)), reason: e.reason.clone() })
+        .collect();
+    let page = CasePage {
+        l: crate::pages::Layout::new(&state, &auth, &format!("办件 {}", c.case_no)).await,
+        case_no: c.case_no.clone(),
+        item_name: c.item_name.clone(),
+        state_zh: c.state.name_zh(),
+        promised_due: c.promised_due.clone(),
+        legal_due: c.legal_due.clone(),
+        // The list stays visible while the applicant still has to act on it.
+        correction_items: if c.state == yiwang_case::State::CorrectionNotice { c.case.correction_items.clone() } else { Vec::new() },
+        materials: c.materials.clone(),
+        timeline,
+    };
+    Ok(crate::pages::render(StatusCode::OK, &page))
+}
+
+struct QueryResult {
+    case_no: String,
+    item_name: String,
+    state_zh: &'static str,
+    promised_due: Option<String>,
+    updated: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "case_query.html")]
+struct QueryPage {
+    l: crate::pages::Layout,
+    case_no: String,
+    result: Option<QueryResult>,
+    error: Option<String>,
+}
+
+/// `GET /cases/query[?case_no=…&code=…]`: the public progress query page.
+pub async fn query_page(State(state): State<AppState>, auth: Auth, Query(q): Query<ProgressQuery>) -> Result<Response, ApiError> {
+    let l = crate::pages::Layout::new(&state, &auth, "办件进度查询").await;
+    let case_no = q.case_no.clone().unwrap_or_default();
+    let (status, result, error) = match (q.case_no.as_deref(), q.code.as_deref()) {
+        (Some(no), Some(code)) if !no.trim().is_empty() => match state.store().case_by_query_code(no, code).await? {
+            Some(c) => (
+                StatusCode::OK,
+                Some(QueryResult {
+                    state_zh: c.state.name_zh(),
+                    updated: local_time(&c.updated_at),
+                    promised_due: c.promised_due,
+                    case_no: c.case_no,
+                    item_name: c.item_name,
+                }),
+                None,
+            ),
+            None => (StatusCode::NOT_FOUND, None, Some("办件编号或查询码不正确。/ No case with this number and code.".to_string())),
+        },
+        _ => (StatusCode::OK, None, None),
+    };
+    Ok(crate::pages::render(status, &QueryPage { l, case_no, result, error }))
+}

@@ -101,6 +101,9 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/cases/{no}/events", Authenticated, get(cases::events)),
         def("GET", "/api/v1/me/cases", Authenticated, get(cases::my_cases)),
         def("GET", "/api/v1/case-progress", Public, get(cases::progress)),
+        def("GET", "/me/cases", Authenticated, get(cases::cases_page)),
+        def("GET", "/me/cases/{no}", Authenticated, get(cases::case_page)),
+        def("GET", "/cases/query", Public, get(cases::query_page)),
         // The holder wallet and 加注件 shares (pages).
         def("GET", "/me/licenses", Authenticated, get(wallet::wallet_page)),
         def("GET", "/me/licenses/{id}", Authenticated, get(wallet::license_page)),

@@ -466,6 +466,9 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/api/v1/cases/{no}/events", "/api/v1/cases/none/events", Body_::None, authed(404)),
         c("GET", "/api/v1/me/cases", "/api/v1/me/cases", Body_::None, authed(200)),
         c("GET", "/api/v1/case-progress", "/api/v1/case-progress?case_no=none&code=1", Body_::None, all(404)),
+        c("GET", "/me/cases", "/me/cases", Body_::None, authed(200)),
+        c("GET", "/me/cases/{no}", "/me/cases/none", Body_::None, authed(404)),
+        c("GET", "/cases/query", "/cases/query?case_no=none&code=1", Body_::None, all(404)),
         c("GET", "/me/licenses", "/me/licenses", Body_::None, authed(200)),
         c("GET", "/me/licenses/{id}", "/me/licenses/none", Body_::None, authed(404)),
         c("GET", "/me/licenses/{id}/license.pdf", "/me/licenses/none/license.pdf", Body_::None, authed(404)),
@@ -1186,7 +1189,31 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     let (status, v) = send(P::Anon, "GET", format!("/api/v1/case-progress?case_no={no}&code={code}"), none.clone()).await;
     assert_eq!((status, v["state_zh"].as_str()), (200, Some("已办结")), "{v:#}");
     assert!(!v.to_string().contains(f.citizen_id(P::Citizen)));
+    // The portal pages: the list, the timeline with the one-time notice and the opinions, the public query.
+    let page = |p: P, path: String| {
+        let f = &f;
+        async move {
+            let (cookie, _) = f.login(p).await;
+            let req = Request::builder().uri(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+            let resp = f.app.clone().oneshot(req).await.unwrap();
+            let status = resp.status().as_u16();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            (status, String::from_utf8_lossy(&bytes).to_string())
+        }
+    };
+    let (status, html) = page(P::Citizen, "/me/cases".into()).await;
+    assert!(status == 200 && html.contains(&no) && html.contains("已办结"), "{html}");
+    let (status, html) = page(P::Citizen, format!("/me/cases/{no}")).await;
+    assert_eq!(status, 200, "{html}");
+    for want in ["一次性告知补齐补正：场所平面图", "受理", "审查：通过", "符合条件", "决定：准予", "办结：准予许可"]
+    {
+        assert!(html.contains(want), "{want} missing: {html}");
+    }
+    assert_eq!(page(P::OtherCitizen, format!("/me/cases/{no}")).await.0, 404);
+    let (status, html) = page(P::Anon, format!("/cases/query?case_no={no}&code={code}")).await;
+    assert!(status == 200 && html.contains("已办结") && !html.contains("一网小馆"), "{html}");
     let wrong = if code == "12345678" { "87654321" } else { "12345678" };
+    assert_eq!(page(P::Anon, format!("/cases/query?case_no={no}&code={wrong}")).await.0, 404);
     assert_eq!(send(P::Anon, "GET", format!("/api/v1/case-progress?case_no={no}&code={wrong}"), none).await.0, 404);
     db.cleanup().await;
 }
