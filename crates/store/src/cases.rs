@@ -325,6 +325,49 @@ impl Store {
         rows.iter().map(case_row).collect()
     }
 
+    /// The cases of some agencies (a workbench's inbox), optionally in one
+    /// state, most recently changed first, `limit` at a time. `after` is the
+    /// last row of the previous page (keyset paging on `(updated_at, case_no)`).
+    pub async fn agency_cases(
+        &self,
+        agencies: &[&str],
+        state: Option<State>,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<CaseRow>> {
+        if agencies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE agency_uscc IN (");
+        let mut n = 0;
+        for i in 0..agencies.len() {
+            n += 1;
+            sql.push_str(&format!("{}${n}", if i == 0 { "" } else { ", " }));
+        }
+        sql.push(')');
+        if state.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND state = ${n}"));
+        }
+        if after.is_some() {
+            sql.push_str(&format!(" AND (updated_at < ${} OR (updated_at = ${} AND case_no < ${}))", n + 1, n + 1, n + 2));
+            n += 2;
+        }
+        sql.push_str(&format!(" ORDER BY updated_at DESC, case_no DESC LIMIT ${}", n + 1));
+        let mut q = sqlx::query(safe(sql));
+        for a in agencies {
+            q = q.bind(a.to_string());
+        }
+        if let Some(s) = state {
+            q = q.bind(s.code());
+        }
+        if let Some((updated, no)) = after {
+            q = q.bind(updated.to_string()).bind(no.to_string());
+        }
+        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(case_row).collect()
+    }
+
     /// The case for the public progress query, if the 查询码 matches.
     pub async fn case_by_query_code(&self, case_no: &str, code: &str) -> Result<Option<CaseRow>> {
         let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS}, query_code_hash FROM cases WHERE case_no = $1")))

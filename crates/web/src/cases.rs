@@ -253,6 +253,57 @@ pub async fn progress(State(state): State<AppState>, Query(q): Query<ProgressQue
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub struct InboxQuery {
+    pub state: Option<String>,
+    pub agency: Option<String>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    pub limit: Option<i64>,
+}
+
+fn parse_state(s: &str) -> Option<yiwang_case::State> {
+    serde_json::from_value(json!(s)).ok()
+}
+
+/// `GET /api/v1/workbench/cases?state=submitted&agency=…&after=…`: the cases of
+/// the caller's agencies (or one of them), newest change first, 50 a page.
+pub async fn inbox(State(state): State<AppState>, auth: Auth, Query(q): Query<InboxQuery>) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let mine = p.agencies_with(CASE_STAFF);
+    let agencies: Vec<&str> = match q.agency.as_deref() {
+        Some(a) if mine.contains(&a) => vec![a],
+        Some(_) => return Err(forbidden("another agency's cases")),
+        None => mine,
+    };
+    let wanted = match q.state.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            parse_state(s)
+                .ok_or_else(|| WebError::BadParam { name: "state", detail: format!("未知的办件状态 / unknown state {s}") })?,
+        ),
+    };
+    let after = q
+        .after
+        .as_deref()
+        .map(|c| c.split_once('|').ok_or(WebError::BadParam { name: "after", detail: "游标无效 / bad cursor".into() }))
+        .transpose()?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let rows = state.store().agency_cases(&agencies, wanted, after, limit).await?;
+    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|c| format!("{}|{}", c.updated_at, c.case_no))).flatten();
+    let cases: Vec<Value> = rows
+        .iter()
+        .map(|c| {
+            json!({
+                "case_no": c.case_no, "item_name": c.item_name, "agency_uscc": c.agency_uscc, "state": c.state.code(),
+                "state_zh": c.state.name_zh(), "applicant": c.applicant.name, "promised_due": c.promised_due,
+                "legal_due": c.legal_due, "updated_at": c.updated_at, "version": c.version,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "cases": cases, "next": next })))
+}
+
 // ---- portal pages ------------------------------------------------------------------
 
 /// A timeline line for an event, in Chinese, for the applicant.

@@ -100,6 +100,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/cases/{no}", Authenticated, get(cases::case)),
         def("GET", "/api/v1/cases/{no}/events", Authenticated, get(cases::events)),
         def("GET", "/api/v1/me/cases", Authenticated, get(cases::my_cases)),
+        def("GET", "/api/v1/workbench/cases", Staff(cases::CASE_STAFF), get(cases::inbox)),
         def("GET", "/api/v1/case-progress", Public, get(cases::progress)),
         def("GET", "/me/cases", Authenticated, get(cases::cases_page)),
         def("GET", "/me/cases/{no}", Authenticated, get(cases::case_page)),

@@ -465,6 +465,13 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/api/v1/cases/{no}", "/api/v1/cases/none", Body_::None, authed(404)),
         c("GET", "/api/v1/cases/{no}/events", "/api/v1/cases/none/events", Body_::None, authed(404)),
         c("GET", "/api/v1/me/cases", "/api/v1/me/cases", Body_::None, authed(200)),
+        c(
+            "GET",
+            "/api/v1/workbench/cases",
+            "/api/v1/workbench/cases?state=submitted",
+            Body_::None,
+            only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead, P::Supervisor], 200, 403),
+        ),
         c("GET", "/api/v1/case-progress", "/api/v1/case-progress?case_no=none&code=1", Body_::None, all(404)),
         c("GET", "/me/cases", "/me/cases", Body_::None, authed(200)),
         c("GET", "/me/cases/{no}", "/me/cases/none", Body_::None, authed(404)),
@@ -1142,6 +1149,17 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     let (status, v) = send(P::Citizen, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await;
     assert_eq!((status, v["case"]["state"].as_str()), (200, Some("submitted")), "{v:#}");
 
+    // The clerk's inbox lists it; the other agency's does not; a cursor pages on.
+    let (status, v) = send(P::Clerk, "GET", "/api/v1/workbench/cases?state=submitted".into(), none.clone()).await;
+    assert_eq!((status, v["cases"][0]["case_no"].as_str()), (200, Some(no.as_str())), "{v:#}");
+    let (_, v) = send(P::OtherAgencyHead, "GET", "/api/v1/workbench/cases".into(), none.clone()).await;
+    assert_eq!(v["cases"].as_array().map(Vec::len), Some(0), "{v:#}");
+    assert_eq!(send(P::OtherAgencyHead, "GET", format!("/api/v1/workbench/cases?agency={AGENCY_A}"), none.clone()).await.0, 403);
+    assert_eq!(send(P::Clerk, "GET", "/api/v1/workbench/cases?state=bogus".into(), none.clone()).await.0, 400);
+    let (_, v) = send(P::Clerk, "GET", "/api/v1/workbench/cases?limit=1".into(), none.clone()).await;
+    let cursor = v["next"].as_str().unwrap().to_string();
+    let (_, v) = send(P::Clerk, "GET", format!("/api/v1/workbench/cases?limit=1&after={}", cursor.replace('|', "%7C")), none.clone()).await;
+    assert_eq!(v["cases"].as_array().map(Vec::len), Some(0), "one case in the agency: {v:#}");
     let event = |e: serde_json::Value, reason: &str| serde_json::json!({ "event": e, "reason": reason });
     let events = format!("/api/v1/cases/{no}/events");
     // The applicant's events are not staff events; a reviewer cannot accept; the head of another agency sees nothing.
