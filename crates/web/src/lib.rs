@@ -13,6 +13,7 @@ mod identity_api;
 pub mod licenses;
 pub mod messaging;
 pub mod oidc;
+pub mod openapi;
 pub mod pages;
 pub mod routes;
 pub mod settings;

@@ -10,7 +10,7 @@ use yiwang_identity::{Access, Role};
 
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
-use crate::{AppState, api, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc, pages, wallet, workflow};
+use crate::{AppState, api, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc, openapi, pages, wallet, workflow};
 
 /// One route and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +81,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/calendar/days/{date}", Public, get(api::calendar_day)),
         def("PUT", "/api/v1/calendar/days/{date}", Staff(ADMIN), put(identity_api::set_calendar_day)),
         def("GET", "/api/v1/calendar/add-workdays", Public, get(api::add_workdays)),
+        def("GET", "/api/openapi.json", Public, get(openapi::openapi)),
         def("GET", "/api/v1/seals", Public, get(api::seals)),
         def("GET", "/licenses/verify", Public, get(api::verify_license_page)),
         def("GET", "/api/v1/licenses/verify", Public, get(api::verify_license_token)),
