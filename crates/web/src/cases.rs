@@ -247,9 +247,34 @@ pub async fn progress(State(state): State<AppState>, Query(q): Query<ProgressQue
         }
         .into());
     };
-    match state.store().case_by_query_code(&no, &code).await? {
+    match checked_progress(&state, &no, &code).await? {
         Some(c) => Ok(Json(yiwang_store::public_progress(&c))),
         None => Err(not_found()),
+    }
+}
+
+/// The case for a progress query, with the login back-off applied per case:
+/// a few wrong codes lock that case's query for a while, so the 8-digit code
+/// cannot be guessed. An unknown case number is just not found.
+async fn checked_progress(state: &AppState, case_no: &str, code: &str) -> Result<Option<CaseRow>, ApiError> {
+    let now = jiff::Timestamp::now();
+    match state.store().case(case_no.trim()).await {
+        Ok(_) => {}
+        Err(yiwang_store::StoreError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let key = format!("case-query:{}", case_no.trim());
+    if let Some(wait) = state.store().throttle_wait(&key, now).await? {
+        return Err(WebError::QueryThrottled(wait).into());
+    }
+    match state.store().case_by_query_code(case_no, code).await? {
+        Some(c) => Ok(Some(c)),
+        None => {
+            if let Some(wait) = state.store().throttle_fail(&key, &state.identity().throttle, now).await? {
+                return Err(WebError::QueryThrottled(wait).into());
+            }
+            Ok(None)
+        }
     }
 }
 
@@ -444,7 +469,7 @@ pub async fn query_page(State(state): State<AppState>, auth: Auth, Query(q): Que
     let l = crate::pages::Layout::new(&state, &auth, "办件进度查询").await;
     let case_no = q.case_no.clone().unwrap_or_default();
     let (status, result, error) = match (q.case_no.as_deref(), q.code.as_deref()) {
-        (Some(no), Some(code)) if !no.trim().is_empty() => match state.store().case_by_query_code(no, code).await? {
+        (Some(no), Some(code)) if !no.trim().is_empty() => match checked_progress(&state, no, code).await? {
             Some(c) => (
                 StatusCode::OK,
                 Some(QueryResult {

@@ -65,6 +65,8 @@ pub enum WebError {
     NoMasterKey,
     #[error("this shared copy has expired or was withdrawn")]
     ShareClosed,
+    #[error("too many wrong query codes for this case; retry in {0} s")]
+    QueryThrottled(u64),
 }
 
 impl Coded for WebError {
@@ -76,6 +78,7 @@ impl Coded for WebError {
             WebError::Panic => "http.internal",
             WebError::NoMasterKey => "license.no_master_key",
             WebError::ShareClosed => "license.share_closed",
+            WebError::QueryThrottled(_) => "case.query_throttled",
         }
     }
 
@@ -87,6 +90,7 @@ impl Coded for WebError {
             WebError::Panic => ErrorKind::Internal,
             WebError::NoMasterKey => ErrorKind::Unavailable,
             WebError::ShareClosed => ErrorKind::Gone,
+            WebError::QueryThrottled(_) => ErrorKind::RateLimited,
         }
     }
 
@@ -98,6 +102,7 @@ impl Coded for WebError {
             WebError::Panic => "服务器内部错误".into(),
             WebError::NoMasterKey => "本节点未配置主密钥，暂不能签名".into(),
             WebError::ShareClosed => "此加注件已过期或已被撤回".into(),
+            WebError::QueryThrottled(s) => format!("查询码错误次数过多，请在 {s} 秒后重试"),
         }
     }
 }

@@ -1233,6 +1233,15 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert!(status == 200 && html.contains("已办结") && !html.contains("一网小馆"), "{html}");
     let wrong = if code == "12345678" { "87654321" } else { "12345678" };
     assert_eq!(page(P::Anon, format!("/cases/query?case_no={no}&code={wrong}")).await.0, 404);
-    assert_eq!(send(P::Anon, "GET", format!("/api/v1/case-progress?case_no={no}&code={wrong}"), none).await.0, 404);
+    // Guessing is throttled per case: after a few wrong codes even the right one waits.
+    let mut last = 0;
+    for _ in 0..5 {
+        last = send(P::Anon, "GET", format!("/api/v1/case-progress?case_no={no}&code={wrong}"), none.clone()).await.0;
+    }
+    assert_eq!(last, 429);
+    let (status, v) = send(P::Anon, "GET", format!("/api/v1/case-progress?case_no={no}&code={code}"), none.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (429, Some("case.query_throttled")), "{v:#}");
+    // An unknown case number is simply not found.
+    assert_eq!(send(P::Anon, "GET", "/api/v1/case-progress?case_no=none&code=1".into(), none).await.0, 404);
     db.cleanup().await;
 }
