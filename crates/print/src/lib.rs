@@ -19,6 +19,8 @@ pub enum Template {
     Guide,
     /// 电子证照 copy with seal and QR: input is `LicenseDoc`.
     License,
+    /// 申请回执 / 受理回执 with the case number and 查询码: input is `ReceiptDoc`.
+    Receipt,
 }
 
 impl Template {
@@ -26,6 +28,7 @@ impl Template {
         match self {
             Template::Guide => ("guide.typ", include_str!("../templates/guide.typ")),
             Template::License => ("license.typ", include_str!("../templates/license.typ")),
+            Template::Receipt => ("receipt.typ", include_str!("../templates/receipt.typ")),
         }
     }
 }
@@ -62,6 +65,21 @@ pub struct SealMark {
     pub key_id: String,
     /// The start of the SM2 signature in hex, as a visible fingerprint.
     pub signature: String,
+}
+
+/// What a case receipt shows (`Template::Receipt`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ReceiptDoc {
+    /// 申请回执 or 受理回执.
+    pub title: String,
+    pub case_no: String,
+    /// (label, value) rows: item, applicant (masked), query code, dates …
+    pub rows: Vec<(String, String)>,
+    pub agency: String,
+    pub issued_at: String,
+    /// Where to query progress, printed and in the QR code.
+    pub query_url: String,
+    pub qr_svg: String,
 }
 
 /// A QR code (error correction M) as an SVG document, black on white with a
@@ -113,7 +131,7 @@ impl Default for Printer {
 
 impl Printer {
     pub fn new() -> Printer {
-        let sources = [Template::Guide, Template::License].map(Template::source);
+        let sources = [Template::Guide, Template::License, Template::Receipt].map(Template::source);
         let engine = TypstEngine::builder().fonts([FONT_REGULAR]).with_static_source_file_resolver(sources).build();
         Printer { engine: Arc::new(engine) }
     }

@@ -129,7 +129,8 @@ pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> R
         form,
     };
     let (c, query_code) = state.store().create_case(&new, jiff::Timestamp::now()).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "case": view(&c), "query_code": query_code }))).into_response())
+    let receipt_url = format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no);
+    Ok((StatusCode::CREATED, Json(json!({ "case": view(&c), "query_code": query_code, "receipt_url": receipt_url }))).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -486,4 +487,65 @@ pub async fn query_page(State(state): State<AppState>, auth: Auth, Query(q): Que
         _ => (StatusCode::OK, None, None),
     };
     Ok(crate::pages::render(status, &QueryPage { l, case_no, result, error }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReceiptQuery {
+    pub code: Option<String>,
+}
+
+/// `GET /cases/{no}/receipt.pdf?code=…`: the printable 申请回执 (before
+/// acceptance) or 受理回执 (after), with the case number and 查询码, for anyone
+/// holding both (wrong codes are throttled like the progress query).
+pub async fn receipt_pdf(
+    State(state): State<AppState>,
+    Path(no): Path<String>,
+    Query(q): Query<ReceiptQuery>,
+) -> Result<Response, ApiError> {
+    let code = q.code.unwrap_or_default();
+    let c = checked_progress(&state, &no, &code).await?.ok_or_else(not_found)?;
+    let accepted = c.case.accepted_on.is_some();
+    let mut rows = vec![
+        ("办件编号".to_string(), c.case_no.clone()),
+        ("事项名称".to_string(), c.item_name.clone()),
+        ("申请人".to_string(), yiwang_identity::mask_name(&c.applicant.name)),
+        ("当前状态".to_string(), c.state.name_zh().to_string()),
+        ("查询码".to_string(), code.trim().to_string()),
+        ("申请时间".to_string(), local_time(&c.created_at)),
+    ];
+    if let Some(on) = c.case.accepted_on {
+        rows.push(("受理日期".into(), on.to_string()));
+    }
+    if let Some(d) = &c.promised_due {
+        rows.push(("承诺办结日".into(), d.clone()));
+    }
+    let agency = match state.store().agency(&c.agency_uscc).await? {
+        Some(a) => a.name,
+        None => c.agency_uscc.clone(),
+    };
+    let query_url = format!("{}/cases/query", state.identity().issuer);
+    let qr_svg = yiwang_print::qr_svg(&format!("{query_url}?case_no={}", c.case_no)).map_err(|e| ApiError::new(&e))?;
+    let doc = yiwang_print::ReceiptDoc {
+        title: if accepted { "受理回执" } else { "申请回执" }.into(),
+        case_no: c.case_no.clone(),
+        rows,
+        agency,
+        issued_at: local_time(&yiwang_store::ts(jiff::Timestamp::now())),
+        query_url,
+        qr_svg,
+    };
+    let printer = state.catalog().printer().clone();
+    let pdf = tokio::task::spawn_blocking(move || printer.pdf(yiwang_print::Template::Receipt, &doc))
+        .await
+        .map_err(|_| ApiError::new(&WebError::Panic))??;
+    let disposition = format!("inline; filename=\"receipt-{}.pdf\"", c.case_no);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        pdf,
+    )
+        .into_response())
 }

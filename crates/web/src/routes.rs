@@ -106,6 +106,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/me/cases", Authenticated, get(cases::cases_page)),
         def("GET", "/me/cases/{no}", Authenticated, get(cases::case_page)),
         def("GET", "/cases/query", Public, get(cases::query_page)),
+        def("GET", "/cases/{no}/receipt.pdf", Public, get(cases::receipt_pdf)),
         // The holder wallet and 加注件 shares (pages).
         def("GET", "/me/licenses", Authenticated, get(wallet::wallet_page)),
         def("GET", "/me/licenses/{id}", Authenticated, get(wallet::license_page)),

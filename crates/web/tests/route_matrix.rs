@@ -477,6 +477,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/me/cases", "/me/cases", Body_::None, authed(200)),
         c("GET", "/me/cases/{no}", "/me/cases/none", Body_::None, authed(404)),
         c("GET", "/cases/query", "/cases/query?case_no=none&code=1", Body_::None, all(404)),
+        c("GET", "/cases/{no}/receipt.pdf", "/cases/none/receipt.pdf?code=1", Body_::None, all(404)),
         c("GET", "/me/licenses", "/me/licenses", Body_::None, authed(200)),
         c("GET", "/me/licenses/{id}", "/me/licenses/none", Body_::None, authed(404)),
         c("GET", "/me/licenses/{id}/license.pdf", "/me/licenses/none/license.pdf", Body_::None, authed(404)),
@@ -1142,6 +1143,7 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     let no = v["case"]["case_no"].as_str().unwrap().to_string();
     let code = v["query_code"].as_str().unwrap().to_string();
     assert_eq!(v["case"]["state"], "draft");
+    let receipt_url = v["receipt_url"].as_str().unwrap().to_string();
 
     // Only the applicant submits; nobody else sees the case.
     assert_eq!(send(P::OtherCitizen, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await.0, 404);
@@ -1233,6 +1235,16 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert!(status == 200 && html.contains("已办结") && !html.contains("一网小馆"), "{html}");
     let wrong = if code == "12345678" { "87654321" } else { "12345678" };
     assert_eq!(page(P::Anon, format!("/cases/query?case_no={no}&code={wrong}")).await.0, 404);
+    // The printable receipt (受理回执 once accepted) carries the number and the query code.
+    let req = Request::builder().uri(&receipt_url).body(Body::empty()).unwrap();
+    let resp = f.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let pdf = axum::body::to_bytes(resp.into_body(), 8 << 20).await.unwrap();
+    let text = pdf_text(&pdf);
+    for want in ["受理回执", no.as_str(), code.as_str(), "张*", "承诺办结日"] {
+        assert!(text.contains(want), "{want} missing from the receipt:\n{text}");
+    }
+    assert!(!text.contains(f.citizen_id(P::Citizen)));
     // Guessing is throttled per case: after a few wrong codes even the right one waits.
     let mut last = 0;
     for _ in 0..5 {
