@@ -127,6 +127,11 @@ impl LicenseStatus {
         }
     }
 
+    /// The status as the public verdict and the wallet word it.
+    pub fn name_zh(self) -> &'static str {
+        status_zh(self.code())
+    }
+
     fn parse(s: &str) -> Result<Self> {
         Ok(match s {
             "valid" => LicenseStatus::Valid,

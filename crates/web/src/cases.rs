@@ -16,7 +16,7 @@ use yiwang_store::{Applicant, CaseRow, NewCase};
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, WebError};
+use crate::error::{ApiError, WebError, forbidden, json_body};
 
 /// The staff who may see an agency's cases.
 pub const CASE_STAFF: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DepartmentHead, Role::Supervisor];
@@ -46,14 +46,6 @@ fn roles_for(event: &Event) -> Option<&'static [Role]> {
 
 fn not_found() -> ApiError {
     ApiError::new(&WebError::NotFound("办件".into()))
-}
-
-fn forbidden(what: &str) -> ApiError {
-    ApiError::new(&yiwang_identity::IdentityError::Forbidden(what.into()))
-}
-
-fn body_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
-    serde_json::from_str(body).map_err(|e| WebError::BadParam { name: "body", detail: e.to_string() }.into())
 }
 
 fn is_applicant(p: &Principal, c: &CaseRow) -> bool {
@@ -109,7 +101,7 @@ pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> R
         }
         .into());
     }
-    let apply: ApplyBody = body_json(&body)?;
+    let apply: ApplyBody = json_body(&body)?;
     let form = match apply.form {
         Value::Null => json!({}),
         Value::Object(o) => Value::Object(o),
@@ -144,7 +136,7 @@ async fn applicant_event(state: &AppState, auth: &Auth, case_no: &str, event: Ev
     let p = auth.require()?;
     let action: ApplicantAction = match body.trim() {
         "" | "null" => ApplicantAction::default(),
-        text => body_json(text)?,
+        text => json_body(text)?,
     };
     let c = visible_case(state, p, case_no).await?;
     if !is_applicant(p, &c) {
@@ -184,7 +176,7 @@ pub struct StaffEvent {
 /// published item, not from the request.
 pub async fn staff_event(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
     let p = auth.require()?;
-    let mut e: StaffEvent = body_json(&body)?;
+    let mut e: StaffEvent = json_body(&body)?;
     let c = visible_case(&state, p, &no).await?;
     let roles = roles_for(&e.event).ok_or_else(|| forbidden("this event is the applicant's"))?;
     if !p.has_role_in(&c.agency_uscc, roles) {
@@ -358,12 +350,6 @@ fn describe(e: &Event) -> String {
     }
 }
 
-fn local_time(t: &str) -> String {
-    t.parse::<jiff::Timestamp>()
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).strftime("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|_| t.to_string())
-}
-
 struct CaseLine {
     case_no: String,
     item_name: String,
@@ -392,7 +378,7 @@ pub async fn cases_page(State(state): State<AppState>, auth: Auth) -> Result<Res
         .map(|c| CaseLine {
             state_zh: c.state.name_zh(),
             promised_due: c.promised_due.unwrap_or_default(),
-            updated: local_time(&c.updated_at),
+            updated: crate::pages::china_time(&c.updated_at),
             case_no: c.case_no,
             item_name: c.item_name,
         })
@@ -431,7 +417,7 @@ pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path
         .case_events(&c.case_no)
         .await?
         .iter()
-        .map(|e| TimelineLine { what: describe(&e.event), at: local_time(&yiwang_store::ts(e.at)), reason: e.reason.clone() })
+        .map(|e| TimelineLine { what: describe(&e.event), at: crate::pages::china_time(&yiwang_store::ts(e.at)), reason: e.reason.clone() })
         .collect();
     let page = CasePage {
         l: crate::pages::Layout::new(&state, &auth, &format!("办件 {}", c.case_no)).await,
@@ -475,7 +461,7 @@ pub async fn query_page(State(state): State<AppState>, auth: Auth, Query(q): Que
                 StatusCode::OK,
                 Some(QueryResult {
                     state_zh: c.state.name_zh(),
-                    updated: local_time(&c.updated_at),
+                    updated: crate::pages::china_time(&c.updated_at),
                     promised_due: c.promised_due,
                     case_no: c.case_no,
                     item_name: c.item_name,
@@ -511,7 +497,7 @@ pub async fn receipt_pdf(
         ("申请人".to_string(), yiwang_identity::mask_name(&c.applicant.name)),
         ("当前状态".to_string(), c.state.name_zh().to_string()),
         ("查询码".to_string(), code.trim().to_string()),
-        ("申请时间".to_string(), local_time(&c.created_at)),
+        ("申请时间".to_string(), crate::pages::china_time(&c.created_at)),
     ];
     if let Some(on) = c.case.accepted_on {
         rows.push(("受理日期".into(), on.to_string()));
@@ -530,7 +516,7 @@ pub async fn receipt_pdf(
         case_no: c.case_no.clone(),
         rows,
         agency,
-        issued_at: local_time(&yiwang_store::ts(jiff::Timestamp::now())),
+        issued_at: crate::pages::china_time(&yiwang_store::ts(jiff::Timestamp::now())),
         query_url,
         qr_svg,
     };

@@ -106,3 +106,13 @@ impl Coded for WebError {
         }
     }
 }
+
+/// A JSON request body parsed, or 400 `http.bad_parameter` naming what is wrong.
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    serde_json::from_str(body).map_err(|e| WebError::BadParam { name: "body", detail: e.to_string() }.into())
+}
+
+/// 403 for a caller the route admits but this resource does not.
+pub(crate) fn forbidden(what: &str) -> ApiError {
+    ApiError::new(&yiwang_identity::IdentityError::Forbidden(what.into()))
+}

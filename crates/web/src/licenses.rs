@@ -13,7 +13,7 @@ use yiwang_store::StoredLicense;
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, WebError};
+use crate::error::{ApiError, forbidden, json_body};
 
 /// The staff who may use licenses in handling cases.
 pub const LICENSE_USERS: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DataOfficer];
@@ -22,9 +22,6 @@ pub const LICENSE_USERS: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::Da
 /// department heads (the decision) and data officers (imports from an
 /// agency's own system).
 pub const LICENSE_ISSUERS: &[Role] = &[Role::DepartmentHead, Role::DataOfficer];
-
-/// The holder code type of a person (GA/T 2000.156: 居民身份证).
-const PERSON_ID_TYPE: &str = "111";
 
 #[derive(Debug, Deserialize)]
 pub struct UseQuery {
@@ -49,11 +46,7 @@ pub async fn use_license(
 ) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
     // The route policy admits only LICENSE_USERS, so there is an agency.
-    let agency = p
-        .agencies_with(LICENSE_USERS)
-        .first()
-        .map(|a| a.to_string())
-        .ok_or_else(|| ApiError::new(&yiwang_identity::IdentityError::Forbidden("license use".into())))?;
+    let agency = p.agencies_with(LICENSE_USERS).first().map(|a| a.to_string()).ok_or_else(|| forbidden("license use"))?;
     let reason = q.reason.unwrap_or_default();
     let l = state.store().use_license(&id, &agency, &p.account_id, &reason, q.case_no.as_deref(), jiff::Timestamp::now()).await?;
     Ok(Json(json!({ "license": summary(&l), "status_reason": l.status_reason, "sealed": l.sealed })))
@@ -66,10 +59,6 @@ pub async fn my_licenses(State(state): State<AppState>, auth: Auth) -> Result<Js
     let (id_type, holder_id, _) = crate::wallet::holder_of(p);
     let list = state.store().licenses_of(id_type, &holder_id).await?;
     Ok(Json(json!({ "licenses": list.iter().map(summary).collect::<Vec<_>>() })))
-}
-
-fn body_json<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
-    serde_json::from_str(body).map_err(|e| WebError::BadParam { name: "body", detail: e.to_string() }.into())
 }
 
 /// A license error at the edge; field problems are listed in `detail.problems`.
@@ -102,7 +91,7 @@ pub struct TypeBody {
 /// print template. 422 lists every problem.
 pub async fn define_type(State(state): State<AppState>, auth: Auth, Path(code): Path<String>, body: String) -> Result<Response, ApiError> {
     let p = auth.require()?;
-    let def: TypeBody = body_json(&body)?;
+    let def: TypeBody = json_body(&body)?;
     let agency = code.get(..18).unwrap_or_default();
     if !p.agencies_with(LICENSE_TYPE_EDITORS).contains(&agency) {
         return Err(forbidden("defining another agency's license types"));
@@ -121,15 +110,11 @@ pub async fn license_type(State(state): State<AppState>, Path(code): Path<String
     Ok(Json(json!({ "license_type": state.store().license_type(&code).await? })))
 }
 
-fn forbidden(what: &str) -> ApiError {
-    ApiError::new(&yiwang_identity::IdentityError::Forbidden(what.into()))
-}
-
 /// `POST /api/v1/licenses`: issue a license (or the next version of one) for
 /// an agency where the caller is an issuer. The body is a `NewLicense`.
 pub async fn issue_license(State(state): State<AppState>, auth: Auth, body: String) -> Result<Response, ApiError> {
     let p = auth.require()?;
-    let new: yiwang_store::NewLicense = body_json(&body)?;
+    let new: yiwang_store::NewLicense = json_body(&body)?;
     if !p.agencies_with(LICENSE_ISSUERS).contains(&new.issuer_uscc.as_str()) {
         return Err(forbidden("issuing licenses for this agency"));
     }
@@ -151,7 +136,7 @@ pub struct StatusBody {
 /// reason, by an issuer of the license's agency.
 pub async fn set_status(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, body: String) -> Result<Response, ApiError> {
     let p = auth.require()?;
-    let change: StatusBody = body_json(&body)?;
+    let change: StatusBody = json_body(&body)?;
     let l = state.store().license(&id).await?;
     if !p.agencies_with(LICENSE_ISSUERS).contains(&l.issuer_uscc.as_str()) {
         return Err(forbidden("changing another agency's licenses"));
@@ -177,7 +162,7 @@ pub async fn query_by_holder(State(state): State<AppState>, auth: Auth, Query(q)
     let found = state
         .store()
         .query_licenses_of(
-            (q.holder_id_type.as_deref().unwrap_or(PERSON_ID_TYPE), q.holder_id.as_deref().unwrap_or_default()),
+            (q.holder_id_type.as_deref().unwrap_or(crate::wallet::PERSON), q.holder_id.as_deref().unwrap_or_default()),
             &agency,
             &p.account_id,
             q.reason.as_deref().unwrap_or_default(),

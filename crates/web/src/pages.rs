@@ -38,6 +38,13 @@ impl Layout {
     }
 }
 
+/// A stored UTC timestamp as China time for display (`2026-11-24 09:57`).
+pub fn china_time(ts: &str) -> String {
+    ts.parse::<Timestamp>()
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| ts.to_string())
+}
+
 /// Render a template, or a logged 500.
 pub fn render(status: StatusCode, t: &impl Template) -> Response {
     match t.render() {

@@ -19,7 +19,7 @@ use crate::pages::{Layout, error_page, render};
 use crate::{ApiError, AppState, WebError};
 
 /// GA/T 2000.156 holder code types: 居民身份证 and 统一社会信用代码.
-const PERSON: &str = "111";
+pub(crate) const PERSON: &str = "111";
 const ENTERPRISE: &str = "049";
 
 /// Whose wallet the caller sees: their own as a person, or the enterprise's
@@ -45,15 +45,6 @@ pub async fn held_license(state: &AppState, p: &Principal, id: &str) -> Result<S
         return Err(not_found());
     }
     Ok(l)
-}
-
-pub fn status_zh(status: LicenseStatus) -> &'static str {
-    match status {
-        LicenseStatus::Valid => "有效",
-        LicenseStatus::Suspended => "已暂停使用",
-        LicenseStatus::Revoked => "已注销/吊销",
-        LicenseStatus::Superseded => "已有新版本",
-    }
 }
 
 fn text(v: &Value) -> String {
@@ -98,23 +89,21 @@ enum Shown {
     Masked,
 }
 
-/// (holder id, license number) as shown; a person's ID number is masked
-/// unless `Full`, also where the license number is the ID number.
-fn holder_id_shown(l: &StoredLicense, shown: Shown) -> (String, String) {
-    if shown == Shown::Full || l.holder.id_type != PERSON {
-        return (l.holder.id.clone(), l.number.clone());
+/// The holder as shown: (name, holder id, license number). A person's ID
+/// number is masked unless `Full`, also where the license number is the ID
+/// number; their name only when `Masked`.
+fn holder_shown(l: &StoredLicense, shown: Shown) -> (String, String, String) {
+    if l.holder.id_type != PERSON || shown == Shown::Full {
+        return (l.holder.name.clone(), l.holder.id.clone(), l.number.clone());
     }
+    let name = if shown == Shown::Masked { yiwang_identity::mask_name(&l.holder.name) } else { l.holder.name.clone() };
     let masked = yiwang_codes::mask_citizen_id(&l.holder.id);
     let number = if l.number == l.holder.id { masked.clone() } else { l.number.clone() };
-    (masked, number)
+    (name, masked, number)
 }
 
 fn rows(l: &StoredLicense, def: Option<&LicenseTypeDef>, shown: Shown) -> Vec<(String, String)> {
-    let (holder_id, number) = holder_id_shown(l, shown);
-    let name = match (shown, l.holder.id_type.as_str()) {
-        (Shown::Masked, PERSON) => yiwang_identity::mask_name(&l.holder.name),
-        _ => l.holder.name.clone(),
-    };
+    let (name, holder_id, number) = holder_shown(l, shown);
     let mut out = vec![
         ("证照名称".to_string(), text(&l.sealed.record["name"])),
         ("证照编号".to_string(), number),
@@ -182,7 +171,7 @@ pub async fn wallet_page(State(state): State<AppState>, auth: Auth) -> Result<Re
             version: l.version,
             issuer: text(&l.sealed.record["issuer"]["name"]),
             valid: validity(l),
-            status_zh: status_zh(l.status),
+            status_zh: l.status.name_zh(),
         })
         .collect();
     Ok(render(StatusCode::OK, &WalletPage { l: Layout::new(&state, &auth, "我的证照").await, holder_label: label, licenses }))
@@ -260,12 +249,6 @@ fn claim_choices(l: &StoredLicense, def: Option<&LicenseTypeDef>) -> Vec<(String
     out
 }
 
-fn local_time(ts: &str) -> String {
-    ts.parse::<jiff::Timestamp>()
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).strftime("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|_| ts.to_string())
-}
-
 /// `GET /me/licenses/{id}`
 pub async fn license_page(
     State(state): State<AppState>,
@@ -285,7 +268,7 @@ pub async fn license_page(
         .into_iter()
         .map(|s: LicenseShare| ShareRow {
             open: s.active_at(now),
-            expires: local_time(&s.expires_at),
+            expires: crate::pages::china_time(&s.expires_at),
             id: s.id,
             purpose: s.purpose,
             views: s.views,
@@ -297,7 +280,7 @@ pub async fn license_page(
         .await?
         .into_iter()
         .map(|u| UseRow {
-            at: local_time(&u.at),
+            at: crate::pages::china_time(&u.at),
             agency: u.agency_name.unwrap_or(u.agency_uscc),
             kind: if u.kind == "query" { "查询" } else { "调取" },
             reason: u.reason,
@@ -314,7 +297,7 @@ pub async fn license_page(
         id: l.id.clone(),
         shown_id: if l.holder.id_type == PERSON { yiwang_store::mask_identifier_number(&l.id) } else { l.id.clone() },
         status: l.status.code(),
-        status_zh: status_zh(l.status),
+        status_zh: l.status.name_zh(),
         status_reason: l.status_reason.clone(),
         rows: rows(&l, def.as_ref(), Shown::MaskIds),
         qr_svg: qr(&verify_url(&state, &token))?,
@@ -329,18 +312,16 @@ pub async fn license_page(
 async fn license_pdf_bytes(state: &AppState, l: &StoredLicense, shown: Shown, annotation: Option<String>) -> Result<Vec<u8>, ApiError> {
     let def = type_def(state, &l.type_code).await;
     let token = state.store().license_token(&l.id, state.master_key()?).await?;
-    let (holder_id, number) = holder_id_shown(l, shown);
-    let all = rows(l, def.as_ref(), shown);
-    // The fixed rows are printed by the template; pass only the type's own.
-    let fields = all[4..all.len() - 3].to_vec();
+    let (holder, holder_id, number) = holder_shown(l, shown);
     let doc = LicenseDoc {
         title: text(&l.sealed.record["name"]),
         layout: def.as_ref().and_then(|d| d.template.layout.clone()).unwrap_or_else(|| "certificate".into()),
         id: l.id.clone(),
         number,
-        holder: all[2].1.clone(),
+        holder,
         holder_id,
-        fields,
+        // The template prints the fixed rows itself; these are the type's own.
+        fields: data_fields(l, def.as_ref()),
         valid: validity(l),
         issuer: text(&l.sealed.record["issuer"]["name"]),
         issued_on: text(&l.sealed.record["issued_on"]),
@@ -349,7 +330,7 @@ async fn license_pdf_bytes(state: &AppState, l: &StoredLicense, shown: Shown, an
         qr_svg: qr(&verify_url(state, &token))?,
         verify_host: state.identity().issuer.clone(),
         annotation,
-        status_note: (l.status != LicenseStatus::Valid).then(|| status_zh(l.status).to_string()),
+        status_note: (l.status != LicenseStatus::Valid).then(|| l.status.name_zh().to_string()),
     };
     let printer = state.catalog().printer().clone();
     let pdf = tokio::task::spawn_blocking(move || printer.pdf(PrintTemplate::License, &doc))
@@ -437,7 +418,7 @@ pub async fn create_share(State(state): State<AppState>, auth: Auth, Path(id): P
                 l: Layout::new(&state, &auth, "加注件已生成").await,
                 id: l.id,
                 purpose: share.purpose,
-                expires: local_time(&share.expires_at),
+                expires: crate::pages::china_time(&share.expires_at),
                 link,
                 qr_svg,
             };
@@ -483,7 +464,7 @@ struct SharedPage {
 }
 
 fn annotation(share: &LicenseShare) -> String {
-    format!("加注件（用途：{}）{}前有效", share.purpose, local_time(&share.expires_at))
+    format!("加注件（用途：{}）{}前有效", share.purpose, crate::pages::china_time(&share.expires_at))
 }
 
 /// `GET /licenses/shared/{token}`: the 加注件, for anyone with the link while
@@ -497,9 +478,9 @@ pub async fn shared_page(State(state): State<AppState>, auth: Auth, Path(token):
             let verify_token = state.store().license_token(&license.id, state.master_key()?).await?;
             let copy = CopyView {
                 purpose: share.purpose.clone(),
-                expires: local_time(&share.expires_at),
+                expires: crate::pages::china_time(&share.expires_at),
                 rows: rows(&license, def.as_ref(), share_shown(&share)),
-                status_zh: status_zh(license.status),
+                status_zh: license.status.name_zh(),
                 verify_token,
             };
             (StatusCode::OK, Some(copy), String::new())
