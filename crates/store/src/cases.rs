@@ -368,20 +368,29 @@ impl Store {
         rows.iter().map(case_row).collect()
     }
 
-    /// The case for the public progress query, if the 查询码 matches.
-    pub async fn case_by_query_code(&self, case_no: &str, code: &str) -> Result<Option<CaseRow>> {
+    /// Check a 查询码 against a case, in one read: the case number is unknown,
+    /// or the code is wrong, or it is right and here is the case.
+    pub async fn case_by_query_code(&self, case_no: &str, code: &str) -> Result<QueryCodeMatch> {
         let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS}, query_code_hash FROM cases WHERE case_no = $1")))
             .bind(case_no.trim())
             .fetch_optional(&self.pool)
             .await?;
-        let Some(row) = row else { return Ok(None) };
+        let Some(row) = row else { return Ok(QueryCodeMatch::UnknownCase) };
         let hash: String = row.try_get("query_code_hash")?;
         let given = yiwang_identity::token_hash(code.trim());
         if !yiwang_identity::ct_eq(hash.as_bytes(), given.as_bytes()) {
-            return Ok(None);
+            return Ok(QueryCodeMatch::WrongCode);
         }
-        case_row(&row).map(Some)
+        Ok(QueryCodeMatch::Case(Box::new(case_row(&row)?)))
     }
+}
+
+/// The outcome of checking a 查询码.
+#[derive(Debug)]
+pub enum QueryCodeMatch {
+    UnknownCase,
+    WrongCode,
+    Case(Box<CaseRow>),
 }
 
 /// What the public progress query may show: no applicant data.

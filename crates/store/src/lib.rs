@@ -25,7 +25,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, EnterpriseRole, NewAccount, StaffMember};
 pub use audit::{AuditPage, AuditReport};
 pub use calendar::StoredDay;
-pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, NewCase, public_progress};
+pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, NewCase, QueryCodeMatch, public_progress};
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
 pub use licenses::{

@@ -365,21 +365,18 @@ impl Store {
         if new.valid_until.is_some_and(|u| u < new.valid_from) {
             return Err(invalid("valid_until", "有效期截止早于起始日期", "valid_until is before valid_from"));
         }
-        let type_row = sqlx::query("SELECT name, data_schema FROM license_types WHERE code = $1")
-            .bind(&new.type_code)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::from)?
-            .ok_or_else(|| {
-                invalid("type_code", format!("证照类型 {} 不存在", new.type_code), format!("no license type {}", new.type_code))
-            })?;
-        let type_name: String = type_row.try_get("name").map_err(StoreError::from)?;
-        let schema_text: String = type_row.try_get("data_schema").map_err(StoreError::from)?;
-        let schema = serde_json::from_str::<Value>(&schema_text)
-            .ok()
-            .and_then(|v| DataSchema::parse(&v).ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("license type {} has an unreadable data schema", new.type_code)))?;
-        let problems = schema.check(&new.data);
+        let license_type = match self.license_type(&new.type_code).await {
+            Ok(t) => t,
+            Err(StoreError::NotFound(_)) => {
+                return Err(invalid(
+                    "type_code",
+                    format!("证照类型 {} 不存在", new.type_code),
+                    format!("no license type {}", new.type_code),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let problems = license_type.data_schema.check(&new.data);
         if !problems.is_empty() {
             return Err(LicenseStoreError::Fields(problems));
         }
@@ -412,7 +409,7 @@ impl Store {
         let record = json!({
             "id": id.as_str(),
             "type_code": new.type_code,
-            "name": type_name,
+            "name": license_type.name,
             "number": new.number.trim(),
             "version": version,
             "previous_id": previous.as_ref().map(|p| p.id.clone()),

@@ -5,25 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use yiwang_case::{Decision, Envelope, Event, SpecialKind, State};
-use yiwang_store::{Applicant, CaseStoreError, NewCase, Store};
+use yiwang_store::{Applicant, CaseStoreError, NewCase, QueryCodeMatch, Store};
 use yiwang_testkit::both_backends;
-use yiwang_testkit::licenses::{issuer, seed_issuer};
+use yiwang_testkit::licenses::{issuer, publish_food_item, seed_issuer};
 
 async fn published_item(store: &Store) -> String {
-    let now = jiff::Timestamp::now();
-    seed_issuer(store, now).await;
-    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
-    let place = yiwang_catalog::samples::Place {
-        agency: yiwang_catalog::AgencyRef { uscc: issuer(), name: "杭州市市场监督管理局".into(), division_code: "330100".into() },
-        level: yiwang_codes::UseLevel::Municipal,
-        hall: "市民中心".into(),
-        phone: "0571-12345".into(),
-    };
-    let doc = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap();
-    let mut tx = store.begin().await.unwrap();
-    tx.import_item(&doc, true, "test", now).await.unwrap();
-    tx.commit().await.unwrap();
-    doc.implementation_code
+    seed_issuer(store, jiff::Timestamp::now()).await;
+    publish_food_item(store, false).await.implementation_code
 }
 
 fn at(day: &str, actor: &str, reason: &str, event: Event) -> Envelope {
@@ -102,8 +90,10 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
     let mine = db.store.cases_of("111", "33010619900101123X", 10).await.unwrap();
     assert_eq!(mine.len(), 2);
     assert_eq!(mine[0].case_no, no, "most recently changed first");
-    assert!(db.store.case_by_query_code(&no, "00000000").await.unwrap().is_none() || code == "00000000");
-    let public = db.store.case_by_query_code(&no, &code).await.unwrap().unwrap();
+    let wrong = db.store.case_by_query_code(&no, "00000000").await.unwrap();
+    assert!(matches!(wrong, QueryCodeMatch::WrongCode) || code == "00000000", "{wrong:?}");
+    assert!(matches!(db.store.case_by_query_code("none", &code).await.unwrap(), QueryCodeMatch::UnknownCase));
+    let QueryCodeMatch::Case(public) = db.store.case_by_query_code(&no, &code).await.unwrap() else { panic!("the right code") };
     let shown = yiwang_store::public_progress(&public);
     assert_eq!(shown["state_zh"], "已办结");
     assert!(!shown.to_string().contains("张三") && !shown.to_string().contains("33010619900101123X"));
@@ -118,19 +108,7 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
 both_backends!(an_application_attaches_the_licenses_the_applicant_holds, |db| {
     let now = jiff::Timestamp::now();
     seed_issuer(&db.store, now).await;
-    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
-    let place = yiwang_catalog::samples::Place {
-        agency: yiwang_catalog::AgencyRef { uscc: issuer(), name: "杭州市市场监督管理局".into(), division_code: "330100".into() },
-        level: yiwang_codes::UseLevel::Municipal,
-        hall: "市民中心".into(),
-        phone: "0571-12345".into(),
-    };
-    let mut doc = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap();
-    doc.materials[0].name = "原食品经营许可证".into();
-    doc.materials[0].source = yiwang_catalog::MaterialSource::License { license_type: yiwang_testkit::licenses::type_code() };
-    let mut tx = db.store.begin().await.unwrap();
-    tx.import_item(&doc, true, "test", now).await.unwrap();
-    tx.commit().await.unwrap();
+    let doc = publish_food_item(&db.store, true).await;
     let restaurant = yiwang_testkit::licenses::restaurant();
     let held = db
         .store

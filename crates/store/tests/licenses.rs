@@ -144,19 +144,7 @@ both_backends!(concurrent_issues_of_one_number_yield_versions_or_conflicts, |db|
 // uploaded); another holder's, a revoked or an expired license does not count.
 both_backends!(an_items_license_materials_are_matched_to_the_holders_licenses, |db| {
     setup(&db.store).await;
-    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
-    let place = yiwang_catalog::samples::Place {
-        agency: yiwang_catalog::AgencyRef { uscc: issuer(), name: "杭州市市场监督管理局".into(), division_code: "330100".into() },
-        level: yiwang_codes::UseLevel::Municipal,
-        hall: "市民中心".into(),
-        phone: "0571-12345".into(),
-    };
-    let mut doc = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap();
-    doc.materials[0].name = "原食品经营许可证".into();
-    doc.materials[0].source = yiwang_catalog::MaterialSource::License { license_type: type_code() };
-    let mut tx = db.store.begin().await.unwrap();
-    tx.import_item(&doc, true, "test", now()).await.unwrap();
-    tx.commit().await.unwrap();
+    let doc = licenses::publish_food_item(&db.store, true).await;
     let master = MasterKey::generate();
     let held = db.store.issue_license(&new_license("JY13301020000031"), &master, "staff:1", now()).await.unwrap();
     let today = jiff::civil::date(2026, 12, 1);

@@ -164,6 +164,30 @@ pub mod licenses {
         tx.commit().await.unwrap();
     }
 
+    /// Publish the demo item 食品经营许可 as implemented by `issuer()`. With
+    /// `license_material`, its first material (named 原食品经营许可证) is one the
+    /// license type `type_code()` satisfies. Call `seed_issuer` first.
+    pub async fn publish_food_item(store: &Store, license_material: bool) -> yiwang_catalog::ItemDoc {
+        let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
+        let place = yiwang_catalog::samples::Place {
+            agency: yiwang_catalog::AgencyRef {
+                uscc: issuer(), name: "杭州市市场监督管理局".into(), division_code: "330100".into()
+            },
+            level: yiwang_codes::UseLevel::Municipal,
+            hall: "市民中心".into(),
+            phone: "0571-12345".into(),
+        };
+        let mut doc = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap();
+        if license_material {
+            doc.materials[0].name = "原食品经营许可证".into();
+            doc.materials[0].source = yiwang_catalog::MaterialSource::License { license_type: type_code() };
+        }
+        let mut tx = store.begin().await.unwrap();
+        tx.import_item(&doc, true, "test", jiff::Timestamp::now()).await.unwrap();
+        tx.commit().await.unwrap();
+        doc
+    }
+
     /// The holder enterprise of the fixtures.
     pub fn restaurant() -> Holder {
         Holder { name: "张三餐饮店".into(), id_type: "049".into(), id: "92330102MA2H3XYZ0L".into() }

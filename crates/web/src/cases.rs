@@ -251,18 +251,14 @@ pub async fn progress(State(state): State<AppState>, Query(q): Query<ProgressQue
 /// cannot be guessed. An unknown case number is just not found.
 async fn checked_progress(state: &AppState, case_no: &str, code: &str) -> Result<Option<CaseRow>, ApiError> {
     let now = jiff::Timestamp::now();
-    match state.store().case(case_no.trim()).await {
-        Ok(_) => {}
-        Err(yiwang_store::StoreError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    }
     let key = format!("case-query:{}", case_no.trim());
     if let Some(wait) = state.store().throttle_wait(&key, now).await? {
         return Err(WebError::QueryThrottled(wait).into());
     }
     match state.store().case_by_query_code(case_no, code).await? {
-        Some(c) => Ok(Some(c)),
-        None => {
+        yiwang_store::QueryCodeMatch::Case(c) => Ok(Some(*c)),
+        yiwang_store::QueryCodeMatch::UnknownCase => Ok(None),
+        yiwang_store::QueryCodeMatch::WrongCode => {
             if let Some(wait) = state.store().throttle_fail(&key, &state.identity().throttle, now).await? {
                 return Err(WebError::QueryThrottled(wait).into());
             }
