@@ -105,6 +105,12 @@ impl State {
         )
     }
 
+    /// The applicant may change the form and materials: a draft, or while
+    /// correcting after the one-time notice.
+    pub fn applicant_may_edit(self) -> bool {
+        matches!(self, State::Draft | State::CorrectionNotice)
+    }
+
     /// Accepted and not yet concluded: the clock is (or may be) running.
     pub fn clock_started(self) -> bool {
         matches!(self, State::Accepted | State::InProcess | State::SpecialProcedure | State::Decided)
@@ -164,6 +170,10 @@ pub enum Event {
         legal_days: u32,
         #[serde(default)]
         pending: Vec<PendingMaterial>,
+        /// Working days after acceptance to verify the case's commitments
+        /// (告知承诺 事后核查); 0 when there are none.
+        #[serde(default)]
+        commitment_check_days: u32,
     },
     /// 不予受理: the envelope's reason, and the legal basis.
     NotAccepted {
@@ -205,7 +215,45 @@ pub enum Event {
     },
     Withdrawn,
     Voided,
+    /// The applicant saved the form (a draft, or a correction); the changed fields.
+    FormSaved {
+        fields: Vec<String>,
+    },
+    /// The applicant uploaded a file for a material (checked by content,
+    /// stored by digest). A 容缺 material is supplied this way too.
+    MaterialUploaded {
+        material: String,
+        file: StoredFile,
+    },
+    /// The applicant took an upload back before submitting or while correcting.
+    MaterialRemoved {
+        material: String,
+        digest: String,
+    },
+    /// 告知承诺: the applicant signed a commitment instead of the proof.
+    CommitmentSigned {
+        material: String,
+    },
+    /// 事后核查: staff verified a commitment; the reason is the finding.
+    CommitmentChecked {
+        material: String,
+        truthful: bool,
+    },
 }
+
+/// A file as stored: content-addressed (SHA-256 of the bytes), its type as
+/// detected from the content, not from its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFile {
+    pub digest: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// Working days after acceptance within which commitments are verified
+/// [I: 国办发〔2020〕42号 leaves the period to each agency; a node may change it].
+pub const DEFAULT_COMMITMENT_CHECK_DAYS: u32 = 20;
 
 impl Event {
     pub fn name(&self) -> &'static str {
@@ -227,6 +275,11 @@ impl Event {
             Event::Delivered { .. } => "delivered",
             Event::Withdrawn => "withdrawn",
             Event::Voided => "voided",
+            Event::FormSaved { .. } => "form_saved",
+            Event::MaterialUploaded { .. } => "material_uploaded",
+            Event::MaterialRemoved { .. } => "material_removed",
+            Event::CommitmentSigned { .. } => "commitment_signed",
+            Event::CommitmentChecked { .. } => "commitment_checked",
         }
     }
 }
@@ -275,6 +328,30 @@ pub struct StepRecord {
     pub opinion: String,
 }
 
+/// An uploaded material of the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    pub material: String,
+    pub file: StoredFile,
+    pub at: Timestamp,
+}
+
+/// A commitment (告知承诺) and, once verified, its finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commitment {
+    pub material: String,
+    pub signed_at: Timestamp,
+    pub checked: Option<CommitmentFinding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitmentFinding {
+    pub truthful: bool,
+    pub note: String,
+    pub by: String,
+    pub on: Date,
+}
+
 /// A case as its events made it. Stored as JSON beside the events, so that
 /// applying one more event reads one row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,6 +369,12 @@ pub struct Case {
     pub decision: Option<Decision>,
     pub concluded_on: Option<Date>,
     pub result: Option<String>,
+    #[serde(default)]
+    pub uploads: Vec<Upload>,
+    #[serde(default)]
+    pub commitments: Vec<Commitment>,
+    #[serde(default)]
+    pub commitment_check_days: u32,
 }
 
 impl Default for Case {
@@ -309,6 +392,9 @@ impl Default for Case {
             decision: None,
             concluded_on: None,
             result: None,
+            uploads: Vec::new(),
+            commitments: Vec::new(),
+            commitment_check_days: 0,
         }
     }
 }
@@ -337,6 +423,12 @@ pub enum CaseError {
     NoOpenStep(String),
     #[error("step {0} is already open")]
     StepOpen(String),
+    #[error("a commitment for {0} is already signed")]
+    AlreadyCommitted(String),
+    #[error("no commitment for {0} awaits verification")]
+    NoSuchCommitment(String),
+    #[error("no upload {digest} for {material}")]
+    NoSuchUpload { material: String, digest: String },
     #[error("working-day arithmetic: {0}")]
     Calendar(#[from] CalendarError),
 }
@@ -355,6 +447,9 @@ impl Coded for CaseError {
             CaseError::EmptyExtension => "case.empty_extension",
             CaseError::NoOpenStep(_) => "case.no_open_step",
             CaseError::StepOpen(_) => "case.step_open",
+            CaseError::AlreadyCommitted(_) => "case.already_committed",
+            CaseError::NoSuchCommitment(_) => "case.no_such_commitment",
+            CaseError::NoSuchUpload { .. } => "case.no_such_upload",
             CaseError::Calendar(e) => e.code(),
         }
     }
@@ -384,6 +479,9 @@ impl Coded for CaseError {
             CaseError::EmptyExtension => "延长审批须至少延长一个工作日".into(),
             CaseError::NoOpenStep(step) => format!("环节“{step}”不在办理中"),
             CaseError::StepOpen(step) => format!("环节“{step}”已在办理中"),
+            CaseError::AlreadyCommitted(m) => format!("已就“{m}”签署告知承诺"),
+            CaseError::NoSuchCommitment(m) => format!("没有待核查的“{m}”告知承诺"),
+            CaseError::NoSuchUpload { material, .. } => format!("“{material}”没有这份上传文件"),
             CaseError::Calendar(e) => e.message_zh(),
         }
     }
@@ -449,7 +547,7 @@ impl Case {
                 }
                 next.state = CorrectionReceived;
             }
-            Event::Accepted { promised_days, legal_days, pending } => {
+            Event::Accepted { promised_days, legal_days, pending, commitment_check_days } => {
                 if !matches!(self.state, Submitted | PreReview | CorrectionReceived) {
                     return Err(refuse());
                 }
@@ -463,6 +561,7 @@ impl Case {
                 next.promised_days = *promised_days;
                 next.legal_days = *legal_days;
                 next.pending = pending.clone();
+                next.commitment_check_days = *commitment_check_days;
                 next.state = Accepted;
             }
             Event::NotAccepted { legal_basis } => {
@@ -606,6 +705,52 @@ impl Case {
                 need_reason(e, "作废")?;
                 next.state = Voided;
             }
+            Event::FormSaved { .. } => {
+                if !self.state.applicant_may_edit() {
+                    return Err(refuse());
+                }
+            }
+            Event::MaterialUploaded { material, file } => {
+                let supplies_pending =
+                    matches!(self.state, Accepted | InProcess | SpecialProcedure) && self.pending.iter().any(|p| &p.name == material);
+                if !self.state.applicant_may_edit() && !supplies_pending {
+                    return Err(refuse());
+                }
+                next.pending.retain(|p| &p.name != material);
+                next.uploads.push(Upload { material: material.clone(), file: file.clone(), at: e.at });
+            }
+            Event::MaterialRemoved { material, digest } => {
+                if !self.state.applicant_may_edit() {
+                    return Err(refuse());
+                }
+                let at = next
+                    .uploads
+                    .iter()
+                    .position(|u| &u.material == material && &u.file.digest == digest)
+                    .ok_or_else(|| CaseError::NoSuchUpload { material: material.clone(), digest: digest.clone() })?;
+                next.uploads.remove(at);
+            }
+            Event::CommitmentSigned { material } => {
+                if !self.state.applicant_may_edit() {
+                    return Err(refuse());
+                }
+                if self.commitments.iter().any(|c| &c.material == material) {
+                    return Err(CaseError::AlreadyCommitted(material.clone()));
+                }
+                next.commitments.push(Commitment { material: material.clone(), signed_at: e.at, checked: None });
+            }
+            Event::CommitmentChecked { material, truthful } => {
+                if self.accepted_on.is_none() || matches!(self.state, Withdrawn | Voided) {
+                    return Err(refuse());
+                }
+                need_reason(e, "核查结果")?;
+                let open = next
+                    .commitments
+                    .iter_mut()
+                    .find(|c| &c.material == material && c.checked.is_none())
+                    .ok_or_else(|| CaseError::NoSuchCommitment(material.clone()))?;
+                open.checked = Some(CommitmentFinding { truthful: *truthful, note: e.reason.trim().to_string(), by: e.actor.clone(), on });
+            }
         }
         Ok(next)
     }
@@ -637,7 +782,13 @@ impl Case {
         let legal = calendar.add_workdays_paused(accepted, self.legal_days_total(), &pauses)?;
         let until = self.concluded_on.unwrap_or(today);
         let used = calendar.workdays_between(accepted, until, &pauses)?;
+        let check_due = if self.commitments.is_empty() {
+            None
+        } else {
+            Some(calendar.add_workdays(accepted, self.commitment_check_days.max(1))?.value)
+        };
         Ok(Some(Deadlines {
+            check_due,
             promised_due: promised.value,
             legal_due: legal.value,
             used_workdays: used.value,
@@ -664,7 +815,23 @@ pub struct Deadlines {
     pub legal_overdue: bool,
     /// Some year counted has no holiday data (weekends only).
     pub provisional: bool,
+    /// When the commitments (告知承诺) are to be verified by, if there are any.
+    pub check_due: Option<Date>,
 }
 
 #[cfg(test)]
 mod tests;
+
+/// The type of an uploaded file, from its first bytes (never its name):
+/// PDF, PNG or JPEG, the types a material may be; anything else is `None`.
+pub fn detect_file_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}

@@ -46,7 +46,7 @@ fn the_golden_path_with_a_one_time_notice_and_a_special_procedure() {
     let added = again.apply(&ev("2025-09-25", Event::CorrectionNotified { items: items(&["场所平面图", "消防验收意见"]) }));
     assert_eq!(added, Err(CaseError::NoticeAddsItems(items(&["消防验收意见"]))));
     assert_eq!((again.correction_items.clone(), again.notices), (items(&["营业执照", "场所平面图"]), 2));
-    events.push(ev("2025-09-26", Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![] }));
+    events.push(ev("2025-09-26", Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0 }));
     let accepted = run(&events);
     // domain.md §7.5: accepted Fri 2025-09-26, 20 working days → Thu 2025-10-30.
     let d = accepted.deadlines(&calendar, date("2025-09-26")).unwrap().unwrap();
@@ -93,8 +93,10 @@ fn the_golden_path_with_a_one_time_notice_and_a_special_procedure() {
 #[test]
 fn an_extension_adds_working_days_without_stopping_the_clock() {
     let calendar = Calendar::bundled().unwrap();
-    let mut events =
-        vec![ev("2026-03-02", Event::Submitted), ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![] })];
+    let mut events = vec![
+        ev("2026-03-02", Event::Submitted),
+        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 }),
+    ];
     let base = run(&events).deadlines(&calendar, date("2026-03-02")).unwrap().unwrap().legal_due;
     assert!(matches!(
         run(&events).apply(&why(
@@ -129,10 +131,11 @@ fn accepting_with_gaps_blocks_approval_until_supplied() {
     // The due date must come after acceptance.
     let early = vec![PendingMaterial { name: "健康证明".into(), due: date("2026-03-02") }];
     assert_eq!(
-        run(&events).apply(&ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: early })),
+        run(&events)
+            .apply(&ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: early, commitment_check_days: 0 })),
         Err(CaseError::PendingDue("健康证明".into()))
     );
-    events.push(ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending }));
+    events.push(ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending, commitment_check_days: 0 }));
     let accepted = run(&events);
     assert_eq!(
         accepted.apply(&ev("2026-03-03", Event::Decided { decision: Decision::Approve })),
@@ -168,19 +171,22 @@ fn refusals_name_what_is_missing_and_change_nothing() {
     assert!(refused.deadlines(&Calendar::bundled().unwrap(), date("2026-03-02")).unwrap().is_none());
 
     assert_eq!(
-        submitted.apply(&ev("2026-03-02", Event::Accepted { promised_days: 30, legal_days: 20, pending: vec![] })),
+        submitted
+            .apply(&ev("2026-03-02", Event::Accepted { promised_days: 30, legal_days: 20, pending: vec![], commitment_check_days: 0 })),
         Err(CaseError::PromisedExceedsLegal { promised: 30, legal: 20 })
     );
     assert_eq!(submitted.apply(&ev("2026-03-02", Event::CorrectionNotified { items: items(&[" "]) })), Err(CaseError::EmptyNotice));
     let draft = Case::default();
-    let e = draft.apply(&ev("2026-03-02", Event::Accepted { promised_days: 1, legal_days: 1, pending: vec![] })).unwrap_err();
+    let e = draft
+        .apply(&ev("2026-03-02", Event::Accepted { promised_days: 1, legal_days: 1, pending: vec![], commitment_check_days: 0 }))
+        .unwrap_err();
     assert_eq!((e.code(), e.kind()), ("case.transition", ErrorKind::Conflict));
     assert_eq!(e.message_zh(), "办件当前状态（draft）不允许此操作（accepted）");
 
     // Returning a step needs an opinion; a step cannot be closed twice.
     let mut events = vec![
         ev("2026-03-02", Event::Submitted),
-        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![] }),
+        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 }),
         ev("2026-03-03", Event::StepStarted { step: "审核".into() }),
     ];
     let open = run(&events);
@@ -197,7 +203,7 @@ fn refusals_name_what_is_missing_and_change_nothing() {
 fn withdrawal_and_voiding_before_a_decision_only() {
     let in_process = run(&[
         ev("2026-03-02", Event::Submitted),
-        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![] }),
+        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 }),
         ev("2026-03-03", Event::StepStarted { step: "审核".into() }),
     ]);
     assert_eq!(in_process.apply(&ev("2026-03-03", Event::Withdrawn)).map(|c| c.state), Ok(State::Withdrawn));
@@ -216,7 +222,7 @@ fn events_round_trip_as_json() {
     // A folded case round-trips too (the store keeps it beside the events).
     let case = run(&[
         ev("2026-03-02", Event::Submitted),
-        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![] }),
+        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 }),
         ev("2026-03-03", Event::StepStarted { step: "审核".into() }),
         e,
     ]);

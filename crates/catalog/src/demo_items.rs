@@ -152,7 +152,7 @@ pub const ITEMS: &[(&str, Spec)] = &[
                 ("食品经营许可申请书", Src::Applicant),
                 ("营业执照", Src::License("business_license")),
                 ("与食品经营相适应的主要设备设施布局、操作流程等文件", Src::Applicant),
-                ("食品安全自查、从业人员健康管理等制度", Src::Applicant),
+                ("食品安全自查、从业人员健康管理等制度", Src::Commitment),
             ],
             legal_days: 10,
             promised_days: 5,
@@ -730,3 +730,26 @@ pub const ITEMS: &[(&str, Spec)] = &[
         },
     ),
 ];
+
+/// The item-specific fields of the demo application forms, by basic code:
+/// (properties, display order, required).
+pub fn form_fields(basic_code: &str) -> Option<(serde_json::Value, Vec<&'static str>, Vec<&'static str>)> {
+    use serde_json::json;
+    match basic_code {
+        // 食品经营许可
+        "000104010000" => Some((
+            json!({
+                "premises": { "type": "string", "title": "经营场所", "maxLength": 200, "x-prefill": "previous.premises", "x-editable": true },
+                "business_form": { "type": "string", "title": "主体业态", "enum": ["餐饮服务经营者", "单位食堂", "食品销售经营者"] },
+                "items": {
+                    "type": "array", "title": "经营项目", "description": "每行一项，如：热食类食品制售",
+                    "items": { "type": "string", "maxLength": 40 },
+                },
+                "staff": { "type": "integer", "title": "从业人员数", "minimum": 1, "maximum": 100000 },
+            }),
+            vec!["premises", "business_form", "items", "staff"],
+            vec!["premises", "business_form", "items"],
+        )),
+        _ => None,
+    }
+}

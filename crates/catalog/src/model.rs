@@ -158,6 +158,10 @@ pub struct Material {
     pub usage_notes: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub remark: String,
+    /// 告知承诺: the applicant may sign a written commitment instead of
+    /// supplying this proof; the agency verifies afterwards (事后核查).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub commitment_allowed: bool,
 }
 
 fn default_kind() -> MaterialKind {
@@ -201,6 +205,7 @@ impl Material {
             handling_place: String::new(),
             usage_notes: String::new(),
             remark: String::new(),
+            commitment_allowed: false,
         }
     }
 
@@ -364,6 +369,10 @@ pub struct ItemDoc {
     pub accept_conditions: String,
     #[serde(default)]
     pub materials: Vec<Material>,
+    /// 电子表单: the application form (schema, UI hints, prefill bindings);
+    /// none means the item has no online form yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<yiwang_form::Schema>,
 
     // Process and time.
     #[serde(default)]
@@ -507,6 +516,7 @@ impl ItemDoc {
             intermediary_services: vec![],
             accept_conditions: String::new(),
             materials: vec![],
+            form: None,
             process: vec![],
             legal_limit: TimeLimit { amount: 20, unit: TimeUnit::WorkingDay, explain: String::new() },
             promised_limit: TimeLimit { amount: 10, unit: TimeUnit::WorkingDay, explain: String::new() },

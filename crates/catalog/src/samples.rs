@@ -12,6 +12,8 @@ use crate::model::*;
 pub enum Src {
     /// The applicant provides it.
     Applicant,
+    /// The applicant provides it or signs a commitment instead (告知承诺).
+    Commitment,
     /// An e-license of this type code covers it.
     License(&'static str),
     /// A shared data resource covers it.
@@ -69,7 +71,7 @@ pub fn build(spec: &Spec, at: &Place, resolve: &dyn Fn(&str) -> String) -> Resul
         .map(|(i, (name, src))| {
             let mut m = Material::new(name);
             m.source = match src {
-                Src::Applicant => MaterialSource::Applicant,
+                Src::Applicant | Src::Commitment => MaterialSource::Applicant,
                 Src::License(t) => MaterialSource::License { license_type: resolve(t) },
                 Src::Shared(r) => MaterialSource::Shared { resource: resolve(r) },
             };
@@ -85,6 +87,7 @@ pub fn build(spec: &Spec, at: &Place, resolve: &dyn Fn(&str) -> String) -> Resul
                 m.fill_notes = "如实填写，签字（盖章）确认".into();
             }
             m.accept_standard = "内容完整、清晰、真实有效".into();
+            m.commitment_allowed = matches!(src, Src::Commitment);
             m
         })
         .collect();
@@ -143,6 +146,7 @@ pub fn build(spec: &Spec, at: &Place, resolve: &dyn Fn(&str) -> String) -> Resul
         in_hall: true,
         self_service: spec.fully_online,
     };
+    doc.form = Some(application_form(natural, spec.basic_code));
     doc.online_address = OnlineAddress { pc: format!("/items/{}/apply", code.as_str()), mobile: String::new(), sso: true };
     doc.jurisdiction = at.agency.division_code.clone();
     doc.system_level = SystemLevel::Provincial;
@@ -169,4 +173,52 @@ pub fn build(spec: &Spec, at: &Place, resolve: &dyn Fn(&str) -> String) -> Resul
         Some(Remedy { department: "本级人民政府".into(), address: String::new(), phone: "12345".into(), url: String::new() });
     doc.litigation = Some(Remedy { department: "有管辖权的人民法院".into(), ..Remedy::default() });
     Ok(doc)
+}
+
+/// The demo application form: who applies and how to reach them, bound to
+/// held data (the applicant never retypes it), plus the item's own fields
+/// where the demo has them (`demo_items::form_fields`).
+fn application_form(natural: bool, basic_code: &str) -> yiwang_form::Schema {
+    use serde_json::json;
+    let (who, mut order, mut required) = if natural {
+        (
+            json!({
+                "applicant_name": { "type": "string", "title": "申请人姓名", "x-prefill": "person.name" },
+                "citizen_id": { "type": "string", "title": "公民身份号码", "format": "citizen_id", "x-prefill": "applicant.id" },
+            }),
+            vec!["applicant_name", "citizen_id"],
+            vec!["applicant_name", "citizen_id"],
+        )
+    } else {
+        (
+            json!({
+                "applicant_name": { "type": "string", "title": "单位名称", "x-prefill": "enterprise.name" },
+                "uscc": { "type": "string", "title": "统一社会信用代码", "format": "uscc", "x-prefill": "applicant.id" },
+                "legal_rep_name": { "type": "string", "title": "法定代表人", "x-prefill": "enterprise.legal_rep_name" },
+            }),
+            vec!["applicant_name", "uscc", "legal_rep_name"],
+            vec!["applicant_name", "uscc"],
+        )
+    };
+    let mut properties = who.as_object().cloned().unwrap_or_default();
+    let contact = json!({
+        "contact_name": { "type": "string", "title": "联系人", "maxLength": 40, "x-prefill": "profile.name", "x-editable": true },
+        "contact_phone": { "type": "string", "title": "联系电话", "format": "phone", "x-prefill": "profile.phone", "x-editable": true },
+        "address": { "type": "string", "title": "通讯地址", "maxLength": 200, "x-prefill": "previous.address", "x-editable": true },
+        "remark": { "type": "string", "title": "备注", "maxLength": 500, "x-widget": "textarea" },
+    });
+    properties.extend(contact.as_object().cloned().unwrap_or_default());
+    order.extend(["contact_name", "contact_phone", "address"]);
+    required.extend(["contact_name", "contact_phone"]);
+    if let Some((fields, field_order, field_required)) = crate::demo_items::form_fields(basic_code) {
+        properties.extend(fields.as_object().cloned().unwrap_or_default());
+        order.extend(field_order);
+        required.extend(field_required);
+    }
+    order.push("remark");
+    let schema = json!({
+        "type": "object", "title": "申请表", "additionalProperties": false,
+        "properties": properties, "required": required, "x-order": order,
+    });
+    serde_json::from_value(schema).unwrap_or_default()
 }

@@ -178,6 +178,19 @@ pub fn validate(doc: &ItemDoc) -> Vec<FieldError> {
             }
             _ => {}
         }
+        if m.commitment_allowed && m.source.is_exempt() {
+            errors.push(FieldError::new(
+                format!("{field}.commitment_allowed"),
+                "conflict",
+                "免提交的材料无需告知承诺",
+                "a material the government holds needs no commitment",
+            ));
+        }
+    }
+    if let Some(form) = &doc.form {
+        for p in form.definition_problems() {
+            errors.push(FieldError::new(format!("form.{}", p.field), "form", p.message_zh, p.message_en));
+        }
     }
     if doc.charged && doc.fees.is_empty() {
         errors.push(FieldError::new("fees", "required", "收费事项应列出收费项目", "a charged item lists its fees"));

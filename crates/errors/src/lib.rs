@@ -62,6 +62,10 @@ pub trait Coded: std::fmt::Display {
     fn message_en(&self) -> String {
         self.to_string()
     }
+    /// Structured detail for the caller (field problems, missing items).
+    fn detail(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// The serialised form of an error, used in HTTP problem bodies (RFC 9457
@@ -96,7 +100,7 @@ impl Problem {
             code: e.code().to_string(),
             message_zh: zh,
             message_en: en,
-            detail: None,
+            detail: if kind == ErrorKind::Internal { None } else { e.detail() },
         }
     }
 

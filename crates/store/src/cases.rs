@@ -28,6 +28,20 @@ pub enum CaseStoreError {
     Stale { case_no: String, expected: i64, actual: i64 },
     #[error("no published item {0} to apply for")]
     NoItem(String),
+    #[error("the item does not serve this kind of applicant (natural person: {natural})")]
+    ApplicantType { natural: bool },
+    #[error("the form has {} problem(s)", .0.len())]
+    Form(Vec<yiwang_form::FieldProblem>),
+    #[error("required materials are missing: {}", .0.join(", "))]
+    MaterialsMissing(Vec<String>),
+    #[error("the item has no material {0} the applicant can provide")]
+    NoSuchMaterial(String),
+    #[error("the item does not accept a commitment instead of {0}")]
+    CommitmentNotAllowed(String),
+    #[error("a file must be PDF, PNG or JPEG (judged by its content)")]
+    FileType,
+    #[error("a file must have 1 byte to 10 MiB, not {0}")]
+    FileSize(usize),
 }
 
 impl yiwang_errors::Coded for CaseStoreError {
@@ -37,6 +51,13 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::Case(e) => e.code(),
             CaseStoreError::Stale { .. } => "case.stale",
             CaseStoreError::NoItem(_) => "case.no_item",
+            CaseStoreError::ApplicantType { .. } => "case.applicant_type",
+            CaseStoreError::Form(_) => "case.form_invalid",
+            CaseStoreError::MaterialsMissing(_) => "case.materials_missing",
+            CaseStoreError::NoSuchMaterial(_) => "case.no_such_material",
+            CaseStoreError::CommitmentNotAllowed(_) => "case.commitment_not_allowed",
+            CaseStoreError::FileType => "case.file_type",
+            CaseStoreError::FileSize(_) => "case.file_size",
         }
     }
     fn kind(&self) -> yiwang_errors::ErrorKind {
@@ -45,6 +66,8 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::Case(e) => e.kind(),
             CaseStoreError::Stale { .. } => yiwang_errors::ErrorKind::Conflict,
             CaseStoreError::NoItem(_) => yiwang_errors::ErrorKind::NotFound,
+            CaseStoreError::MaterialsMissing(_) => yiwang_errors::ErrorKind::Conflict,
+            _ => yiwang_errors::ErrorKind::Unprocessable,
         }
     }
     fn message_zh(&self) -> String {
@@ -53,11 +76,29 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::Case(e) => e.message_zh(),
             CaseStoreError::Stale { .. } => "办件已被他人更新，请刷新后重试".into(),
             CaseStoreError::NoItem(code) => format!("事项 {code} 不存在或未发布，不能申请"),
+            CaseStoreError::ApplicantType { natural: true } => "本事项面向法人或其他组织，请切换到您代理的企业后再申请".into(),
+            CaseStoreError::ApplicantType { natural: false } => "本事项面向自然人，请以个人身份申请".into(),
+            CaseStoreError::Form(p) => {
+                let first = p.first().map(|p| p.message_zh.as_str()).unwrap_or_default();
+                format!("申请表有 {} 处需要修改：{first}", p.len())
+            }
+            CaseStoreError::MaterialsMissing(m) => format!("以下必要材料尚未提供：{}", m.join("、")),
+            CaseStoreError::NoSuchMaterial(m) => format!("本事项没有需要申请人提供的材料“{m}”"),
+            CaseStoreError::CommitmentNotAllowed(m) => format!("“{m}”不适用告知承诺，须提交材料"),
+            CaseStoreError::FileType => "文件须为 PDF、PNG 或 JPEG 格式（按文件内容判断，而非文件名）".into(),
+            CaseStoreError::FileSize(_) => "文件大小须在 1 字节至 10 MB 之间".into(),
+        }
+    }
+    fn detail(&self) -> Option<Value> {
+        match self {
+            CaseStoreError::Form(p) => Some(json!({ "problems": p })),
+            CaseStoreError::MaterialsMissing(m) => Some(json!({ "missing": m })),
+            _ => None,
         }
     }
 }
 
-type CResult<T> = std::result::Result<T, CaseStoreError>;
+pub(crate) type CResult<T> = std::result::Result<T, CaseStoreError>;
 
 /// Who applies: a person (111 居民身份证) or an enterprise (049 统一社会信用代码).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -154,6 +195,12 @@ impl Store {
     /// and its 查询码, which is shown once (only its hash is kept).
     pub async fn create_case(&self, new: &NewCase, now: Timestamp) -> CResult<(CaseRow, String)> {
         let item = self.published_item(&new.item_code).await?.ok_or_else(|| CaseStoreError::NoItem(new.item_code.clone()))?;
+        let natural = new.applicant.id_type == "111";
+        if (natural && !item.doc.for_natural_persons()) || (!natural && !item.doc.for_legal_persons()) {
+            return Err(CaseStoreError::ApplicantType { natural });
+        }
+        let ctx = crate::FormContext { applicant: &new.applicant, account_id: &new.account_id, case_no: None };
+        let form = self.checked_form(&item.doc, &new.form, ctx, false, now).await?;
         let agency = item.doc.agency.uscc.clone();
         let holder = (new.applicant.id_type.as_str(), new.applicant.id.as_str());
         let attached: Vec<AttachedMaterial> = self
@@ -207,7 +254,7 @@ impl Store {
         .bind(yiwang_identity::token_hash(&code))
         .bind(case.state.code())
         .bind(json_text(&case)?)
-        .bind(json_text(&new.form)?)
+        .bind(json_text(&form)?)
         .bind(json_text(&attached)?)
         .bind(&at)
         .execute(&mut *tx.inner)
@@ -237,59 +284,10 @@ impl Store {
         calendar: &Calendar,
     ) -> CResult<CaseRow> {
         let mut tx = self.begin().await?;
-        let lock = if tx.is_postgres() { " FOR UPDATE" } else { "" };
-        let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1{lock}")))
-            .bind(case_no)
-            .fetch_optional(&mut *tx.inner)
-            .await
-            .map_err(StoreError::from)?
-            .ok_or_else(|| StoreError::NotFound(format!("case {case_no}")))?;
-        let current = case_row(&row)?;
-        if let Some(expected) = expected_version
-            && expected != current.version
-        {
-            return Err(CaseStoreError::Stale { case_no: case_no.into(), expected, actual: current.version });
-        }
-        let next = current.case.apply(event)?;
-        let deadlines = next.deadlines(calendar, china_today(event.at))?;
-        let seq = current.version + 1;
-        sqlx::query("INSERT INTO case_events (case_no, seq, at, actor, reason, kind, event) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(case_no)
-            .bind(seq)
-            .bind(ts(event.at))
-            .bind(&event.actor)
-            .bind(event.reason.trim())
-            .bind(event.event.name())
-            .bind(json_text(&event.event)?)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(StoreError::from)?;
-        sqlx::query(
-            "UPDATE cases SET state = $1, folded = $2, version = $3, updated_at = $4, accepted_on = $5, promised_due = $6, legal_due = $7 \
-             WHERE case_no = $8",
-        )
-        .bind(next.state.code())
-        .bind(json_text(&next)?)
-        .bind(seq)
-        .bind(ts(event.at))
-        .bind(next.accepted_on.map(|d| d.to_string()))
-        .bind(deadlines.map(|d| d.promised_due.to_string()))
-        .bind(deadlines.map(|d| d.legal_due.to_string()))
-        .bind(case_no)
-        .execute(&mut *tx.inner)
-        .await
-        .map_err(StoreError::from)?;
+        let current = tx.case_for_update(case_no).await?;
+        let row = tx.write_case_event(current, event, expected_version, calendar, None).await?;
         tx.commit().await?;
-        // What was written, without reading it back.
-        Ok(CaseRow {
-            state: next.state,
-            version: seq,
-            updated_at: ts(event.at),
-            promised_due: deadlines.map(|d| d.promised_due.to_string()),
-            legal_due: deadlines.map(|d| d.legal_due.to_string()),
-            case: next,
-            ..current
-        })
+        Ok(row)
     }
 
     /// A case's events in order.
@@ -399,4 +397,106 @@ pub fn public_progress(c: &CaseRow) -> Value {
         "case_no": c.case_no, "item_name": c.item_name, "state": c.state.code(), "state_zh": c.state.name_zh(),
         "updated_at": c.updated_at, "promised_due": c.promised_due,
     })
+}
+
+impl crate::Tx {
+    /// The case, locked for this transaction (row lock on PostgreSQL; SQLite's
+    /// `BEGIN IMMEDIATE` already serialises writers).
+    pub(crate) async fn case_for_update(&mut self, case_no: &str) -> Result<CaseRow> {
+        let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
+        let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1{lock}")))
+            .bind(case_no)
+            .fetch_optional(&mut *self.inner)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("case {case_no}")))?;
+        case_row(&row)
+    }
+
+    /// Apply one event to `current` (read in this transaction) and write the
+    /// event and the new state, and the form when it changes. Accepting a case
+    /// with commitments opens their verification tasks; a finding closes one.
+    pub(crate) async fn write_case_event(
+        &mut self,
+        current: CaseRow,
+        event: &Envelope,
+        expected_version: Option<i64>,
+        calendar: &Calendar,
+        form: Option<&Value>,
+    ) -> CResult<CaseRow> {
+        let case_no = current.case_no.clone();
+        if let Some(expected) = expected_version
+            && expected != current.version
+        {
+            return Err(CaseStoreError::Stale { case_no, expected, actual: current.version });
+        }
+        let next = current.case.apply(event)?;
+        let deadlines = next.deadlines(calendar, china_today(event.at))?;
+        let seq = current.version + 1;
+        sqlx::query("INSERT INTO case_events (case_no, seq, at, actor, reason, kind, event) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&case_no)
+            .bind(seq)
+            .bind(ts(event.at))
+            .bind(&event.actor)
+            .bind(event.reason.trim())
+            .bind(event.event.name())
+            .bind(json_text(&event.event)?)
+            .execute(&mut *self.inner)
+            .await
+            .map_err(StoreError::from)?;
+        let form_text = form.map(json_text).transpose()?;
+        sqlx::query(
+            "UPDATE cases SET state = $1, folded = $2, version = $3, updated_at = $4, accepted_on = $5, promised_due = $6, legal_due = $7, \
+             form = COALESCE($8, form) WHERE case_no = $9",
+        )
+        .bind(next.state.code())
+        .bind(json_text(&next)?)
+        .bind(seq)
+        .bind(ts(event.at))
+        .bind(next.accepted_on.map(|d| d.to_string()))
+        .bind(deadlines.map(|d| d.promised_due.to_string()))
+        .bind(deadlines.map(|d| d.legal_due.to_string()))
+        .bind(form_text)
+        .bind(&case_no)
+        .execute(&mut *self.inner)
+        .await
+        .map_err(StoreError::from)?;
+        match &event.event {
+            yiwang_case::Event::Accepted { .. } => {
+                let due = deadlines.and_then(|d| d.check_due).map(|d| d.to_string());
+                for c in next.commitments.iter().filter(|_| due.is_some()) {
+                    sqlx::query("INSERT INTO commitment_checks (case_no, material, agency_uscc, due) VALUES ($1, $2, $3, $4)")
+                        .bind(&case_no)
+                        .bind(&c.material)
+                        .bind(&current.agency_uscc)
+                        .bind(&due)
+                        .execute(&mut *self.inner)
+                        .await
+                        .map_err(StoreError::from)?;
+                }
+            }
+            yiwang_case::Event::CommitmentChecked { material, truthful } => {
+                sqlx::query("UPDATE commitment_checks SET truthful = $1, checked_at = $2 WHERE case_no = $3 AND material = $4")
+                    .bind(i64::from(*truthful))
+                    .bind(ts(event.at))
+                    .bind(&case_no)
+                    .bind(material)
+                    .execute(&mut *self.inner)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+            _ => {}
+        }
+        // What was written, without reading it back.
+        let form_value = form.cloned().unwrap_or_else(|| current.form.clone());
+        Ok(CaseRow {
+            state: next.state,
+            version: seq,
+            updated_at: ts(event.at),
+            promised_due: deadlines.map(|d| d.promised_due.to_string()),
+            legal_due: deadlines.map(|d| d.legal_due.to_string()),
+            case: next,
+            form: form_value,
+            ..current
+        })
+    }
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod calendar;
+mod case_forms;
 mod cases;
 mod catalog;
 mod error;
@@ -25,6 +26,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, EnterpriseRole, NewAccount, StaffMember};
 pub use audit::{AuditPage, AuditReport};
 pub use calendar::StoredDay;
+pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES, MaterialStatus, commitment_text, material_statuses};
 pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, NewCase, QueryCodeMatch, public_progress};
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;

@@ -376,7 +376,7 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
-        let problems = license_type.data_schema.check(&new.data);
+        let problems = license_type.data_schema.check(&new.data, yiwang_calendar::china_today(now));
         if !problems.is_empty() {
             return Err(LicenseStoreError::Fields(problems));
         }

@@ -14,6 +14,14 @@ async fn published_item(store: &Store) -> String {
     publish_food_item(store, false).await.implementation_code
 }
 
+/// A complete 食品经营许可 form (the bound fields come from held data).
+fn valid_form() -> serde_json::Value {
+    serde_json::json!({
+        "applicant_name": "张三餐饮店", "contact_name": "张三", "contact_phone": "13800138000",
+        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    })
+}
+
 fn at(day: &str, actor: &str, reason: &str, event: Event) -> Envelope {
     Envelope { at: format!("{day}T02:00:00Z").parse().unwrap(), actor: actor.into(), reason: reason.into(), event }
 }
@@ -21,11 +29,12 @@ fn at(day: &str, actor: &str, reason: &str, event: Event) -> Envelope {
 both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
     let item = published_item(&db.store).await;
     let calendar = yiwang_calendar::Calendar::bundled().unwrap();
+    let shop = yiwang_testkit::licenses::restaurant();
     let new = NewCase {
         item_code: item.clone(),
-        applicant: Applicant { id_type: "111".into(), id: "33010619900101123X".into(), name: "张三".into() },
+        applicant: Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() },
         account_id: "acc_1".into(),
-        form: serde_json::json!({ "shop_name": "一网小馆" }),
+        form: valid_form(),
     };
     let (draft, code) = db.store.create_case(&new, "2025-09-22T02:00:00Z".parse().unwrap()).await.unwrap();
     assert_eq!((draft.state, draft.version, draft.item_code.as_str()), (State::Draft, 0, item.as_str()));
@@ -39,7 +48,7 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
         at("2025-09-22", "acc_1", "", Event::Submitted),
         at("2025-09-23", "clerk", "", Event::CorrectionNotified { items: vec!["场所平面图".into()] }),
         at("2025-09-24", "acc_1", "", Event::CorrectionSubmitted),
-        at("2025-09-26", "clerk", "", Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![] }),
+        at("2025-09-26", "clerk", "", Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0 }),
         at("2025-09-29", "reviewer", "", Event::StepStarted { step: "审查".into() }),
         at(
             "2025-10-09",
@@ -87,7 +96,7 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
     assert_eq!((row.state, replayed), (State::Concluded, row.case.clone()), "the stored state is the fold of the stored events");
 
     // The applicant's list, and the public query (only with the right code).
-    let mine = db.store.cases_of("111", "33010619900101123X", 10).await.unwrap();
+    let mine = db.store.cases_of("049", &shop.id, 10).await.unwrap();
     assert_eq!(mine.len(), 2);
     assert_eq!(mine[0].case_no, no, "most recently changed first");
     let wrong = db.store.case_by_query_code(&no, "00000000").await.unwrap();
@@ -96,7 +105,7 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
     let QueryCodeMatch::Case(public) = db.store.case_by_query_code(&no, &code).await.unwrap() else { panic!("the right code") };
     let shown = yiwang_store::public_progress(&public);
     assert_eq!(shown["state_zh"], "已办结");
-    assert!(!shown.to_string().contains("张三") && !shown.to_string().contains("33010619900101123X"));
+    assert!(!shown.to_string().contains("张三") && !shown.to_string().contains(&shop.id));
     assert!(matches!(
         db.store.create_case(&NewCase { item_code: "none".into(), ..new }, jiff::Timestamp::now()).await,
         Err(CaseStoreError::NoItem(_))
@@ -130,6 +139,122 @@ both_backends!(an_application_attaches_the_licenses_the_applicant_holds, |db| {
     assert_eq!(case.materials.len(), 1, "{:?}", case.materials);
     assert_eq!((case.materials[0].material.as_str(), case.materials[0].license_id.as_str()), ("原食品经营许可证", held.id.as_str()));
     assert_eq!(db.store.case(&case.case_no).await.unwrap().materials, case.materials);
-    let (other, _) = db.store.create_case(&apply("91330106MA2H0001XX", "别家"), now).await.unwrap();
+    let (other, _) = db.store.create_case(&apply("91330106MA2H00014Q", "别家"), now).await.unwrap();
     assert!(other.materials.is_empty());
 });
+
+/// A tiny valid PDF and PNG, as a scanner or phone would send them.
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+// The e-form and the materials: held data fills and locks bound fields; bad
+// values and wrong applicant kinds are refused with every problem and write
+// nothing; uploads are judged by content and stored once per content;
+// 告知承诺 only where the item allows it; submission needs a complete form
+// and every required material; acceptance opens the commitment's
+// verification task and a finding closes it.
+both_backends!(forms_materials_and_commitments, |db| {
+    let now = jiff::Timestamp::now();
+    let item = published_item(&db.store).await;
+    let calendar = yiwang_calendar::Calendar::bundled().unwrap();
+    let shop = yiwang_testkit::licenses::restaurant();
+    let mut tx = db.store.begin().await.unwrap();
+    let base = yiwang_store::BaseEnterprise {
+        uscc: shop.id.clone(),
+        name: "张三餐饮店（登记名）".into(),
+        legal_rep_name: "张三".into(),
+        legal_rep_id: "33010619900101123X".into(),
+        registration_status: "active".into(),
+    };
+    tx.upsert_base_enterprise(&base, "test", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let applicant = Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() };
+    let new = |form: serde_json::Value| NewCase { item_code: item.clone(), applicant: applicant.clone(), account_id: "acc_1".into(), form };
+
+    // Bad values: every problem at once, in Chinese, and no case is written.
+    let bad = serde_json::json!({ "contact_phone": "12345", "business_form": "网店", "staff": 0, "shoe_size": 42 });
+    let Err(CaseStoreError::Form(problems)) = db.store.create_case(&new(bad), now).await else { panic!("the form is refused") };
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["business_form", "contact_phone", "shoe_size", "staff"], "{problems:?}");
+    assert!(problems[1].message_zh.starts_with("联系电话"), "{problems:?}");
+    assert!(db.store.cases_of("049", &shop.id, 10).await.unwrap().is_empty());
+    // A person cannot apply for an enterprise item.
+    let person = NewCase {
+        applicant: Applicant { id_type: "111".into(), id: "33010619900101123X".into(), name: "张三".into() },
+        ..new(serde_json::json!({}))
+    };
+    assert!(matches!(db.store.create_case(&person, now).await, Err(CaseStoreError::ApplicantType { natural: true })));
+
+    // Bound fields take the held values, whatever was sent.
+    let mut form = valid_form();
+    form["applicant_name"] = "冒名餐饮店".into();
+    form["uscc"] = "91330106MA2H00014Q".into();
+    let (c, _) = db.store.create_case(&new(form), now).await.unwrap();
+    assert_eq!((c.form["applicant_name"].as_str(), c.form["uscc"].as_str()), (Some("张三餐饮店（登记名）"), Some(shop.id.as_str())));
+    assert_eq!(c.form["legal_rep_name"], "张三");
+    let no = c.case_no.clone();
+
+    // Submitting without the materials names each missing one.
+    let submit = Envelope { at: now, actor: "acc_1".into(), reason: String::new(), event: Event::Submitted };
+    let Err(CaseStoreError::MaterialsMissing(missing)) = db.store.submit_case(&no, &submit, None, &calendar).await else {
+        panic!("materials are missing")
+    };
+    assert_eq!(missing.len(), 4, "{missing:?}");
+    // Uploads are judged by content: a text file called .pdf is refused.
+    let upload = |material: &'static str, name: &'static str, bytes: &'static [u8]| {
+        let (store, calendar, no) = (db.store.clone(), calendar.clone(), no.clone());
+        let file = yiwang_store::FileUpload { material, file_name: name, bytes };
+        async move { store.upload_case_material(&no, file, "acc_1", now, &calendar).await }
+    };
+    assert!(matches!(upload("食品经营许可申请书", "申请书.pdf", b"not a pdf at all").await, Err(CaseStoreError::FileType)));
+    assert!(matches!(upload("健康证明", "a.pdf", PDF).await, Err(CaseStoreError::NoSuchMaterial(_))));
+    let row = upload("食品经营许可申请书", "C:\\扫描\\申请书.pdf", PDF).await.unwrap();
+    let file = &row.case.uploads[0].file;
+    assert_eq!((file.file_name.as_str(), file.content_type.as_str(), file.size), ("申请书.pdf", "application/pdf", PDF.len() as u64));
+    upload("营业执照", "执照.pdf", PDF).await.unwrap();
+    upload("与食品经营相适应的主要设备设施布局、操作流程等文件", "布局.png", PNG).await.unwrap();
+    let (stored, bytes) = db.store.case_file(&db.store.case(&no).await.unwrap(), &file.digest).await.unwrap().unwrap();
+    assert_eq!((stored.content_type.as_str(), bytes.as_slice()), ("application/pdf", PDF));
+    // 告知承诺: not for the application form, once for the rules.
+    assert!(matches!(
+        db.store.sign_commitment(&no, "食品经营许可申请书", "acc_1", now, &calendar).await,
+        Err(CaseStoreError::CommitmentNotAllowed(_))
+    ));
+    db.store.sign_commitment(&no, "食品安全自查、从业人员健康管理等制度", "acc_1", now, &calendar).await.unwrap();
+    assert!(matches!(
+        db.store.sign_commitment(&no, "食品安全自查、从业人员健康管理等制度", "acc_1", now, &calendar).await,
+        Err(CaseStoreError::Case(yiwang_case::CaseError::AlreadyCommitted(_)))
+    ));
+    let row = db.store.submit_case(&no, &submit, None, &calendar).await.unwrap();
+    assert_eq!(row.state, State::Submitted);
+    let kinds: Vec<String> = db.store.case_events(&no).await.unwrap().iter().map(|e| e.event.name().to_string()).collect();
+    assert_eq!(kinds, ["material_uploaded", "material_uploaded", "material_uploaded", "commitment_signed", "submitted"]);
+
+    // Acceptance opens the verification task; the finding closes it.
+    let accept = Event::Accepted { promised_days: 5, legal_days: 10, pending: vec![], commitment_check_days: 20 };
+    db.store.record_case_event(&no, &Envelope { event: accept, actor: "clerk".into(), ..submit.clone() }, None, &calendar).await.unwrap();
+    let checks = db.store.open_commitment_checks(&[yiwang_testkit::licenses::issuer().as_str()], 10).await.unwrap();
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0].material, "食品安全自查、从业人员健康管理等制度");
+    assert!(checks[0].due.as_str() > china_day(now).as_str(), "{checks:?}");
+    let finding = Envelope {
+        actor: "reviewer".into(),
+        reason: "现场核查，制度齐全".into(),
+        event: Event::CommitmentChecked { material: checks[0].material.clone(), truthful: true },
+        ..submit.clone()
+    };
+    db.store.record_case_event(&no, &finding, None, &calendar).await.unwrap();
+    assert!(db.store.open_commitment_checks(&[yiwang_testkit::licenses::issuer().as_str()], 10).await.unwrap().is_empty());
+
+    // The next application of the same applicant takes the premises from this one.
+    let (next, _) = db.store.create_case(&new(serde_json::json!({})), now).await.unwrap();
+    assert_eq!(next.form["premises"], "杭州市西湖区文三路1号");
+    // The same file for another case is stored once.
+    let again = yiwang_store::FileUpload { material: "食品经营许可申请书", file_name: "again.pdf", bytes: PDF };
+    db.store.upload_case_material(&next.case_no, again, "acc_1", now, &calendar).await.unwrap();
+    assert_eq!(db.store.blob_count().await.unwrap(), 2);
+});
+
+fn china_day(t: jiff::Timestamp) -> String {
+    yiwang_calendar::china_today(t).to_string()
+}

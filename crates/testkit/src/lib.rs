@@ -190,7 +190,7 @@ pub mod licenses {
 
     /// The holder enterprise of the fixtures.
     pub fn restaurant() -> Holder {
-        Holder { name: "张三餐饮店".into(), id_type: "049".into(), id: "92330102MA2H3XYZ0L".into() }
+        Holder { name: "张三餐饮店".into(), id_type: "049".into(), id: "92330102MA2H3XYW0E".into() }
     }
 
     /// A license of `type_code()` by `issuer()`, valid from 2026-01-01 without end.

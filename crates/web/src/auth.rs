@@ -141,6 +141,19 @@ async fn enforce_inner(state: AppState, policy: RoutePolicy, mut req: Request, n
                 })?;
             let field = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
             (field, Body::from(bytes))
+        } else if parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("multipart/form-data"))
+        {
+            // An HTML file upload cannot set a header and its body is not read
+            // here: the page puts the token in the form's action URL.
+            let field = parts
+                .uri
+                .query()
+                .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned()));
+            (field, body)
         } else {
             (None, body)
         };

@@ -21,6 +21,9 @@ use crate::error::{ApiError, WebError, forbidden, json_body};
 /// The staff who may see an agency's cases.
 pub const CASE_STAFF: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DepartmentHead, Role::Supervisor];
 
+/// The staff who see and close 告知承诺 verification tasks.
+pub const CHECK_STAFF: &[Role] = &[Role::Reviewer, Role::DepartmentHead, Role::Supervisor];
+
 /// Which role records which event. The applicant's own events (submit, correct,
 /// withdraw) go through the applicant's routes.
 fn roles_for(event: &Event) -> Option<&'static [Role]> {
@@ -33,14 +36,21 @@ fn roles_for(event: &Event) -> Option<&'static [Role]> {
         | Event::StepReturned { .. }
         | Event::SpecialStarted { kind: yiwang_case::SpecialKind::Other, .. }
         | Event::SpecialEnded { .. }
-        | Event::PendingSupplied { .. } => Some(&[Role::Reviewer, Role::DepartmentHead]),
+        | Event::PendingSupplied { .. }
+        | Event::CommitmentChecked { .. } => Some(&[Role::Reviewer, Role::DepartmentHead]),
         // 延长审批 needs the head's approval (行政许可法 Art. 42), as do decisions.
         Event::SpecialStarted { kind: yiwang_case::SpecialKind::Extension, .. }
         | Event::Decided { .. }
         | Event::Concluded { .. }
         | Event::Delivered { .. }
         | Event::Voided => Some(&[Role::DepartmentHead]),
-        Event::Submitted | Event::CorrectionSubmitted | Event::Withdrawn => None,
+        Event::Submitted
+        | Event::CorrectionSubmitted
+        | Event::Withdrawn
+        | Event::FormSaved { .. }
+        | Event::MaterialUploaded { .. }
+        | Event::MaterialRemoved { .. }
+        | Event::CommitmentSigned { .. } => None,
     }
 }
 
@@ -48,13 +58,13 @@ fn not_found() -> ApiError {
     ApiError::new(&WebError::NotFound("办件".into()))
 }
 
-fn is_applicant(p: &Principal, c: &CaseRow) -> bool {
+pub(crate) fn is_applicant(p: &Principal, c: &CaseRow) -> bool {
     let (id_type, id, _) = crate::wallet::holder_of(p);
     c.applicant.id_type == id_type && yiwang_identity::ct_eq(c.applicant.id.as_bytes(), id.as_bytes())
 }
 
 /// The case if the caller may see it: its applicant, or staff of its agency.
-async fn visible_case(state: &AppState, p: &Principal, case_no: &str) -> Result<CaseRow, ApiError> {
+pub(crate) async fn visible_case(state: &AppState, p: &Principal, case_no: &str) -> Result<CaseRow, ApiError> {
     let c = match state.store().case(case_no).await {
         Ok(c) => c,
         Err(yiwang_store::StoreError::NotFound(_)) => return Err(not_found()),
@@ -69,6 +79,7 @@ fn view(c: &CaseRow) -> Value {
         "state": c.state.code(), "state_zh": c.state.name_zh(), "version": c.version, "form": c.form, "materials": c.materials,
         "correction_items": c.case.correction_items, "pending": c.case.pending, "steps": c.case.steps,
         "special_procedures": c.case.specials, "decision": c.case.decision,
+        "uploads": c.case.uploads, "commitments": c.case.commitments,
         "accepted_on": c.case.accepted_on, "promised_due": c.promised_due, "legal_due": c.legal_due,
         "created_at": c.created_at, "updated_at": c.updated_at,
     })
@@ -109,17 +120,7 @@ pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> R
             return Err(WebError::BadParam { name: "form", detail: "申请表须为 JSON 对象 / the form must be a JSON object".into() }.into());
         }
     };
-    let (id_type, id, _) = crate::wallet::holder_of(p);
-    let name = match &p.acting {
-        yiwang_identity::Acting::Enterprise { name, .. } => name.clone(),
-        yiwang_identity::Acting::Own => p.name.clone(),
-    };
-    let new = NewCase {
-        item_code: apply.item_code.trim().to_string(),
-        applicant: Applicant { id_type: id_type.into(), id, name },
-        account_id: p.account_id.clone(),
-        form,
-    };
+    let new = NewCase { item_code: apply.item_code.trim().to_string(), applicant: applicant_of(p), account_id: p.account_id.clone(), form };
     let (c, query_code) = state.store().create_case(&new, jiff::Timestamp::now()).await?;
     let receipt_url = format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no);
     Ok((StatusCode::CREATED, Json(json!({ "case": view(&c), "query_code": query_code, "receipt_url": receipt_url }))).into_response())
@@ -143,8 +144,216 @@ async fn applicant_event(state: &AppState, auth: &Auth, case_no: &str, event: Ev
         return Err(forbidden("only the applicant may do this"));
     }
     let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor: p.account_id.clone(), reason: action.reason, event };
-    let c = record(state, case_no, envelope, action.expected_version).await?;
+    let c = match envelope.event {
+        // Handing in the application (or the correction) checks the form and materials.
+        Event::Submitted | Event::CorrectionSubmitted => {
+            let calendar = state.store().load_calendar().await?;
+            state.store().submit_case(case_no, &envelope, action.expected_version, &calendar).await?
+        }
+        _ => record(state, case_no, envelope, action.expected_version).await?,
+    };
     Ok(Json(json!({ "case": view(&c) })).into_response())
+}
+
+/// The case if the caller is its applicant (others get 404 or 403).
+pub(crate) async fn applicant_case(state: &AppState, p: &Principal, case_no: &str) -> Result<CaseRow, ApiError> {
+    let c = visible_case(state, p, case_no).await?;
+    if is_applicant(p, &c) { Ok(c) } else { Err(forbidden("only the applicant may do this")) }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FormBody {
+    #[serde(default)]
+    pub form: Value,
+    pub expected_version: Option<i64>,
+}
+
+/// `PUT /api/v1/cases/{no}/form`: the applicant saves the form of a draft, or
+/// corrects it after the one-time notice. Bound fields take the held values;
+/// what is given must be valid (422 `case.form_invalid` with every problem).
+pub async fn save_form(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    if body.len() > MAX_FORM_BYTES {
+        return Err(WebError::BadParam { name: "form", detail: "申请表过大 / the form is too large".into() }.into());
+    }
+    let b: FormBody = json_body(&body)?;
+    if !b.form.is_object() {
+        return Err(WebError::BadParam { name: "form", detail: "申请表须为 JSON 对象 / the form must be a JSON object".into() }.into());
+    }
+    let c = applicant_case(&state, p, &no).await?;
+    let calendar = state.store().load_calendar().await?;
+    let c = state.store().save_case_form(&c.case_no, &b.form, &p.account_id, b.expected_version, jiff::Timestamp::now(), &calendar).await?;
+    Ok(Json(json!({ "case": view(&c) })).into_response())
+}
+
+/// The request body limit of an upload route: one file and a little form.
+pub const UPLOAD_BODY_LIMIT: usize = yiwang_store::MAX_UPLOAD_BYTES + 64 * 1024;
+
+/// A material upload as posted (multipart: `material`, `file`).
+pub(crate) struct Upload {
+    pub material: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Upload {
+    pub fn as_file(&self) -> yiwang_store::FileUpload<'_> {
+        yiwang_store::FileUpload { material: &self.material, file_name: &self.file_name, bytes: &self.bytes }
+    }
+}
+
+/// A multipart body as the extractor gave it; read only after the caller's
+/// access to the case is known, so an unknown case is 404 whatever was sent.
+pub(crate) type MultipartBody = Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>;
+
+pub(crate) async fn read_upload(form: MultipartBody) -> Result<Upload, ApiError> {
+    let bad = |detail: &str| ApiError::from(WebError::BadParam { name: "file", detail: detail.to_string() });
+    let mut form = form.map_err(|_| bad("须以 multipart/form-data 上传 / expected multipart/form-data"))?;
+    let (mut material, mut file) = (None, None);
+    while let Some(field) = form.next_field().await.map_err(|_| bad("上传内容不完整或过大 / the upload is truncated or too large"))?
+    {
+        match field.name() {
+            Some("material") => material = Some(field.text().await.map_err(|_| bad("材料名称无效 / bad material name"))?),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("附件").to_string();
+                let bytes = field.bytes().await.map_err(|_| bad("文件过大（上限 10 MB）或不完整 / file too large or truncated"))?;
+                file = Some((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    let material =
+        material.map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).ok_or_else(|| bad("须指明材料名称 / material is required"))?;
+    let (file_name, bytes) = file.ok_or_else(|| bad("须选择文件 / file is required"))?;
+    Ok(Upload { material, file_name, bytes })
+}
+
+/// `POST /api/v1/cases/{no}/materials` (multipart `material`, `file`): the
+/// applicant uploads a material: PDF, PNG or JPEG judged by content, up to 10 MB.
+pub async fn upload(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, form: MultipartBody) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let c = applicant_case(&state, p, &no).await?;
+    let u = read_upload(form).await?;
+    let calendar = state.store().load_calendar().await?;
+    let c = state.store().upload_case_material(&c.case_no, u.as_file(), &p.account_id, jiff::Timestamp::now(), &calendar).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "case": view(&c) }))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MaterialQuery {
+    pub material: Option<String>,
+}
+
+/// `DELETE /api/v1/cases/{no}/materials/{digest}?material=…`: the applicant
+/// takes an upload back (draft or correction).
+pub async fn remove_upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((no, digest)): Path<(String, String)>,
+    Query(q): Query<MaterialQuery>,
+) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let c = applicant_case(&state, p, &no).await?;
+    let material = match q.material {
+        Some(m) => m,
+        None => c.case.uploads.iter().find(|u| u.file.digest == digest).map(|u| u.material.clone()).ok_or_else(not_found)?,
+    };
+    let envelope = yiwang_case::Envelope {
+        at: jiff::Timestamp::now(),
+        actor: p.account_id.clone(),
+        reason: String::new(),
+        event: Event::MaterialRemoved { material, digest },
+    };
+    let c = record(&state, &c.case_no, envelope, None).await?;
+    Ok(Json(json!({ "case": view(&c) })).into_response())
+}
+
+/// `GET /api/v1/cases/{no}/materials/{digest}`: an uploaded file, for the
+/// applicant and the case's agency staff; served as a download with the
+/// detected type, never sniffed by the browser.
+pub async fn material_file(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((no, digest)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let c = visible_case(&state, p, &no).await?;
+    let (file, bytes) = state.store().case_file(&c, &digest).await?.ok_or_else(not_found)?;
+    let disposition = format!("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii_name(&file.file_name), pct(&file.file_name));
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, file.content_type.clone()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::CACHE_CONTROL, "private, no-store".to_string()),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A file name's ASCII fallback for `Content-Disposition`.
+fn ascii_name(name: &str) -> String {
+    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    if s.is_empty() { "file".into() } else { s }
+}
+
+fn pct(name: &str) -> String {
+    name.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommitBody {
+    pub material: String,
+}
+
+/// `POST /api/v1/cases/{no}/commitments {material}`: 告知承诺 instead of the
+/// proof, where the item allows it. The 承诺书 text is recorded as the
+/// event's reason; acceptance opens the verification task.
+pub async fn commit(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let b: CommitBody = json_body(&body)?;
+    let c = applicant_case(&state, p, &no).await?;
+    let calendar = state.store().load_calendar().await?;
+    let c = state.store().sign_commitment(&c.case_no, b.material.trim(), &p.account_id, jiff::Timestamp::now(), &calendar).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "case": view(&c) }))).into_response())
+}
+
+/// `GET /api/v1/me/items/{code}/form`: the item's form schema and the values
+/// held data fills in for the caller (locked fields cannot be changed).
+pub async fn my_item_form(State(state): State<AppState>, auth: Auth, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let item = state.store().published_item(&code).await?.ok_or_else(|| ApiError::new(&WebError::NotFound("事项".into())))?;
+    let Some(schema) = &item.doc.form else {
+        return Ok(Json(json!({ "item_code": code, "schema": null, "values": {}, "locked": [] })));
+    };
+    let applicant = applicant_of(p);
+    let ctx = yiwang_store::FormContext { applicant: &applicant, account_id: &p.account_id, case_no: None };
+    let filled = state.store().fill_form(schema, &Value::Null, ctx, jiff::Timestamp::now()).await?;
+    Ok(Json(json!({
+        "item_code": code, "schema": schema, "values": filled.values, "prefilled": filled.prefilled, "locked": filled.locked,
+    })))
+}
+
+/// Who applies: the caller, or the enterprise they act for.
+pub(crate) fn applicant_of(p: &Principal) -> Applicant {
+    let (id_type, id, _) = crate::wallet::holder_of(p);
+    let name = match &p.acting {
+        yiwang_identity::Acting::Enterprise { name, .. } => name.clone(),
+        yiwang_identity::Acting::Own => p.name.clone(),
+    };
+    Applicant { id_type: id_type.into(), id, name }
+}
+
+/// `GET /api/v1/workbench/checks`: open 告知承诺 verification tasks of the
+/// caller's agencies, earliest due first.
+pub async fn commitment_checks(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let agencies = p.agencies_with(CHECK_STAFF);
+    let checks = state.store().open_commitment_checks(&agencies, 200).await?;
+    Ok(Json(json!({ "checks": checks })))
 }
 
 /// `POST /api/v1/cases/{no}/submit`: the applicant submits the draft.
@@ -182,7 +391,8 @@ pub async fn staff_event(State(state): State<AppState>, auth: Auth, Path(no): Pa
     if !p.has_role_in(&c.agency_uscc, roles) {
         return Err(forbidden("this event needs another role in the case's agency"));
     }
-    if let Event::Accepted { promised_days, legal_days, .. } = &mut e.event {
+    if let Event::Accepted { promised_days, legal_days, commitment_check_days, .. } = &mut e.event {
+        *commitment_check_days = yiwang_case::DEFAULT_COMMITMENT_CHECK_DAYS;
         let item = state.store().published_item(&c.item_code).await?.ok_or_else(not_found)?;
         let (legal, promised) = (&item.doc.legal_limit, &item.doc.promised_limit);
         let working = yiwang_catalog::code_lists::TimeUnit::WorkingDay;
@@ -321,7 +531,7 @@ pub async fn inbox(State(state): State<AppState>, auth: Auth, Query(q): Query<In
 // ---- portal pages ------------------------------------------------------------------
 
 /// A timeline line for an event, in Chinese, for the applicant.
-fn describe(e: &Event) -> String {
+pub(crate) fn describe(e: &Event) -> String {
     use yiwang_case::{Decision, SpecialKind};
     match e {
         Event::Submitted => "提交申请".into(),
@@ -343,6 +553,13 @@ fn describe(e: &Event) -> String {
         Event::Delivered { method } => format!("送达：{method}"),
         Event::Withdrawn => "申请人撤回".into(),
         Event::Voided => "作废".into(),
+        Event::FormSaved { fields } if fields.is_empty() => "保存申请表".into(),
+        Event::FormSaved { fields } => format!("修改申请表：{}", fields.join("、")),
+        Event::MaterialUploaded { material, file } => format!("上传材料：{material}（{}）", file.file_name),
+        Event::MaterialRemoved { material, .. } => format!("撤下材料：{material}"),
+        Event::CommitmentSigned { material } => format!("签署告知承诺：{material}"),
+        Event::CommitmentChecked { material, truthful: true } => format!("告知承诺核查属实：{material}"),
+        Event::CommitmentChecked { material, truthful: false } => format!("告知承诺核查不实：{material}"),
     }
 }
 
@@ -381,53 +598,6 @@ pub async fn cases_page(State(state): State<AppState>, auth: Auth) -> Result<Res
         .collect();
     let l = crate::pages::Layout::new(&state, &auth, "我的办件").await;
     Ok(crate::pages::render(StatusCode::OK, &CasesPage { l, holder_label: label, cases }))
-}
-
-struct TimelineLine {
-    what: String,
-    at: String,
-    reason: String,
-}
-
-#[derive(askama::Template)]
-#[template(path = "case.html")]
-struct CasePage {
-    l: crate::pages::Layout,
-    case_no: String,
-    item_name: String,
-    state_zh: &'static str,
-    promised_due: Option<String>,
-    legal_due: Option<String>,
-    correction_items: Vec<String>,
-    materials: Vec<yiwang_store::AttachedMaterial>,
-    timeline: Vec<TimelineLine>,
-}
-
-/// `GET /me/cases/{no}`: the progress timeline, for the applicant (and the
-/// agency's staff).
-pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path<String>) -> Result<Response, ApiError> {
-    let p = auth.require()?;
-    let c = visible_case(&state, p, &no).await?;
-    let timeline = state
-        .store()
-        .case_events(&c.case_no)
-        .await?
-        .iter()
-        .map(|e| TimelineLine { what: describe(&e.event), at: crate::pages::china_time(&yiwang_store::ts(e.at)), reason: e.reason.clone() })
-        .collect();
-    let page = CasePage {
-        l: crate::pages::Layout::new(&state, &auth, &format!("办件 {}", c.case_no)).await,
-        case_no: c.case_no.clone(),
-        item_name: c.item_name.clone(),
-        state_zh: c.state.name_zh(),
-        promised_due: c.promised_due.clone(),
-        legal_due: c.legal_due.clone(),
-        // The list stays visible while the applicant still has to act on it.
-        correction_items: if c.state == yiwang_case::State::CorrectionNotice { c.case.correction_items.clone() } else { Vec::new() },
-        materials: c.materials.clone(),
-        timeline,
-    };
-    Ok(crate::pages::render(StatusCode::OK, &page))
 }
 
 struct QueryResult {

@@ -96,6 +96,8 @@ struct GuidePage {
     l: Layout,
     g: Guide,
     pdf: String,
+    /// The online application, for the version in force.
+    apply: Option<String>,
 }
 
 /// `GET /items/{code}`: the service guide.
@@ -115,7 +117,8 @@ pub async fn guide_page(
         None => format!("/items/{code}/guide.pdf"),
     };
     let title = format!("{} 办事指南", g.title);
-    let resp = render(StatusCode::OK, &GuidePage { l: Layout::new(&state, &auth, &title).await, g, pdf });
+    let apply = v.version.is_none().then(|| format!("/items/{code}/apply"));
+    let resp = render(StatusCode::OK, &GuidePage { l: Layout::new(&state, &auth, &title).await, g, pdf, apply });
     metrics::histogram!("yiwang_guide_page_seconds").record(started.elapsed().as_secs_f64());
     resp
 }

@@ -3,6 +3,7 @@
 //! policy; the route × role test enumerates the same table.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::middleware;
 use axum::routing::{MethodRouter, delete, get, post, put};
@@ -10,7 +11,10 @@ use yiwang_identity::{Access, Role};
 
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
-use crate::{AppState, api, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc, openapi, pages, wallet, workflow};
+use crate::{
+    AppState, api, application_pages, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc, openapi, pages, wallet,
+    workflow,
+};
 
 /// One route and who may call it.
 #[derive(Debug, Clone, Copy)]
@@ -104,7 +108,30 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/workbench/cases", Staff(cases::CASE_STAFF), get(cases::inbox)),
         def("GET", "/api/v1/case-progress", Public, get(cases::progress)),
         def("GET", "/me/cases", Authenticated, get(cases::cases_page)),
-        def("GET", "/me/cases/{no}", Authenticated, get(cases::case_page)),
+        def("PUT", "/api/v1/cases/{no}/form", Authenticated, put(cases::save_form)),
+        def(
+            "POST",
+            "/api/v1/cases/{no}/materials",
+            Authenticated,
+            post(cases::upload).layer(DefaultBodyLimit::max(cases::UPLOAD_BODY_LIMIT)),
+        ),
+        def("GET", "/api/v1/cases/{no}/materials/{digest}", Authenticated, get(cases::material_file)),
+        def("DELETE", "/api/v1/cases/{no}/materials/{digest}", Authenticated, delete(cases::remove_upload)),
+        def("POST", "/api/v1/cases/{no}/commitments", Authenticated, post(cases::commit)),
+        def("GET", "/api/v1/me/items/{code}/form", Authenticated, get(cases::my_item_form)),
+        def("GET", "/api/v1/workbench/checks", Staff(cases::CHECK_STAFF), get(cases::commitment_checks)),
+        def("GET", "/items/{code}/apply", Authenticated, get(application_pages::apply_page)),
+        def("POST", "/items/{code}/apply", Authenticated, post(application_pages::apply_submit)),
+        def("GET", "/me/cases/{no}", Authenticated, get(application_pages::case_page)),
+        def("POST", "/me/cases/{no}/form", Authenticated, post(application_pages::save_form)),
+        def(
+            "POST",
+            "/me/cases/{no}/materials",
+            Authenticated,
+            post(application_pages::upload).layer(DefaultBodyLimit::max(cases::UPLOAD_BODY_LIMIT)),
+        ),
+        def("POST", "/me/cases/{no}/commitments", Authenticated, post(application_pages::commit)),
+        def("POST", "/me/cases/{no}/submit", Authenticated, post(application_pages::submit)),
         def("GET", "/cases/query", Public, get(cases::query_page)),
         def("GET", "/cases/{no}/receipt.pdf", Public, get(cases::receipt_pdf)),
         // The holder wallet and 加注件 shares (pages).

@@ -476,6 +476,31 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/api/v1/case-progress", "/api/v1/case-progress?case_no=none&code=1", Body_::None, all(404)),
         c("GET", "/me/cases", "/me/cases", Body_::None, authed(200)),
         c("GET", "/me/cases/{no}", "/me/cases/none", Body_::None, authed(404)),
+        c("PUT", "/api/v1/cases/{no}/form", "/api/v1/cases/none/form", Body_::Json(serde_json::json!({ "form": {} })), authed(404)),
+        c("POST", "/api/v1/cases/{no}/materials", "/api/v1/cases/none/materials", Body_::Json(serde_json::json!({})), authed(404)),
+        c("GET", "/api/v1/cases/{no}/materials/{digest}", "/api/v1/cases/none/materials/00", Body_::None, authed(404)),
+        c("DELETE", "/api/v1/cases/{no}/materials/{digest}", "/api/v1/cases/none/materials/00", Body_::None, authed(404)),
+        c(
+            "POST",
+            "/api/v1/cases/{no}/commitments",
+            "/api/v1/cases/none/commitments",
+            Body_::Json(serde_json::json!({ "material": "x" })),
+            authed(404),
+        ),
+        c("GET", "/api/v1/me/items/{code}/form", "/api/v1/me/items/none/form", Body_::None, authed(404)),
+        c(
+            "GET",
+            "/api/v1/workbench/checks",
+            "/api/v1/workbench/checks",
+            Body_::None,
+            only(&[P::Reviewer, P::Head, P::OtherAgencyHead, P::Supervisor], 200, 403),
+        ),
+        c("GET", "/items/{code}/apply", "/items/none/apply", Body_::None, authed(404)),
+        c("POST", "/items/{code}/apply", "/items/none/apply", Body_::Form(vec![("contact_name", "张三".into())]), authed(404)),
+        c("POST", "/me/cases/{no}/form", "/me/cases/none/form", Body_::Form(vec![]), authed(404)),
+        c("POST", "/me/cases/{no}/materials", "/me/cases/none/materials", Body_::Form(vec![]), authed(404)),
+        c("POST", "/me/cases/{no}/commitments", "/me/cases/none/commitments", Body_::Form(vec![("material", "x".into())]), authed(404)),
+        c("POST", "/me/cases/{no}/submit", "/me/cases/none/submit", Body_::Form(vec![]), authed(404)),
         c("GET", "/cases/query", "/cases/query?case_no=none&code=1", Body_::None, all(404)),
         c("GET", "/cases/{no}/receipt.pdf", "/cases/none/receipt.pdf?code=1", Body_::None, all(404)),
         c("GET", "/me/licenses", "/me/licenses", Body_::None, authed(200)),
@@ -1134,12 +1159,24 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     };
     let none = serde_json::Value::Null;
     let item = item_code(AGENCY_A);
-    let (status, v) = send(P::Citizen, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item, "form": [1] })).await;
+    let (status, v) = send(P::Agent, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item, "form": [1] })).await;
     assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v:#}");
-    let (status, v) =
-        send(P::Citizen, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item, "form": { "shop_name": "一网小馆" } }))
-            .await;
+    // 食品经营许可 serves enterprises: a person acting for themselves is told to switch.
+    let (status, v) = send(P::Citizen, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item, "form": {} })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("case.applicant_type")), "{v:#}");
+    // The form is checked on the server, every problem at once.
+    let mut form = serde_json::json!({
+        "applicant_name": "一网小馆", "contact_name": "王五", "contact_phone": "12345",
+        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    });
+    let (status, v) = send(P::Agent, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item, "form": form })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("case.form_invalid")), "{v:#}");
+    assert_eq!(v["detail"]["problems"][0]["field"], "contact_phone", "{v:#}");
+    form["contact_phone"] = "13800138000".into();
+    let (status, v) = send(P::Agent, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item, "form": form })).await;
     assert_eq!(status, 201, "{v:#}");
+    // The bound 统一社会信用代码 is the enterprise's, from the session, not typed.
+    assert_eq!(v["case"]["form"]["uscc"], ENTERPRISE, "{v:#}");
     let no = v["case"]["case_no"].as_str().unwrap().to_string();
     let code = v["query_code"].as_str().unwrap().to_string();
     assert_eq!(v["case"]["state"], "draft");
@@ -1149,7 +1186,49 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert_eq!(send(P::OtherCitizen, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await.0, 404);
     assert_eq!(send(P::OtherCitizen, "GET", format!("/api/v1/cases/{no}"), none.clone()).await.0, 404);
     assert_eq!(send(P::OtherAgencyHead, "GET", format!("/api/v1/cases/{no}"), none.clone()).await.0, 404);
-    let (status, v) = send(P::Citizen, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await;
+    // Not before the materials are there.
+    let (status, v) = send(P::Agent, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.materials_missing")), "{v:#}");
+    assert_eq!(v["detail"]["missing"].as_array().map(Vec::len), Some(4), "{v:#}");
+    let upload = |p: P, material: &'static str, name: &'static str, bytes: &'static [u8]| {
+        let f = &f;
+        let no = no.clone();
+        async move {
+            let (cookie, csrf) = f.login(p).await;
+            let mut body = format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"material\"\r\n\r\n{material}\r\n--XyZ\r\n\
+                 Content-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .into_bytes();
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n--XyZ--\r\n");
+            let req = Request::builder()
+                .method("POST")
+                .uri(format!("/api/v1/cases/{no}/materials"))
+                .header(header::COOKIE, cookie)
+                .header("x-csrf-token", csrf)
+                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+                .body(Body::from(body))
+                .unwrap();
+            let resp = f.app.clone().oneshot(req).await.unwrap();
+            let status = resp.status().as_u16();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
+        }
+    };
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+    let (status, v) = upload(P::Agent, "食品经营许可申请书", "申请书.pdf", b"MZ not a pdf").await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("case.file_type")), "judged by content, not name: {v:#}");
+    assert_eq!(upload(P::OtherCitizen, "食品经营许可申请书", "x.pdf", PDF).await.0, 404);
+    for material in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
+    {
+        let (status, v) = upload(P::Agent, material, "扫描件.pdf", PDF).await;
+        assert_eq!(status, 201, "{v:#}");
+    }
+    let digest = v_digest(&send(P::Agent, "GET", format!("/api/v1/cases/{no}"), none.clone()).await.1);
+    let commit = serde_json::json!({ "material": "食品安全自查、从业人员健康管理等制度" });
+    assert_eq!(send(P::Agent, "POST", format!("/api/v1/cases/{no}/commitments"), commit).await.0, 201);
+    let (status, v) = send(P::Agent, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await;
     assert_eq!((status, v["case"]["state"].as_str()), (200, Some("submitted")), "{v:#}");
 
     // The clerk's inbox lists it; the other agency's does not; a cursor pages on.
@@ -1172,7 +1251,18 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert_eq!(send(P::OtherAgencyHead, "POST", events.clone(), accept.clone()).await.0, 404);
     let notice = event(serde_json::json!({ "type": "correction_notified", "items": ["场所平面图"] }), "");
     assert_eq!(send(P::Clerk, "POST", events.clone(), notice).await.0, 200);
-    assert_eq!(send(P::Citizen, "POST", format!("/api/v1/cases/{no}/corrected"), none.clone()).await.0, 200);
+    // The correction: a better layout plan, and a corrected form field.
+    let (status, v) = upload(P::Agent, "与食品经营相适应的主要设备设施布局、操作流程等文件", "场所平面图.pdf", PDF).await;
+    assert_eq!(status, 201, "the applicant uploads while correcting: {v:#}");
+    // PUT replaces the whole form: the client sends all of it.
+    let mut corrected = form.clone();
+    corrected["staff"] = 8.into();
+    let (status, v) = send(P::Agent, "PUT", format!("/api/v1/cases/{no}/form"), serde_json::json!({ "form": corrected })).await;
+    assert_eq!((status, v["case"]["form"]["staff"].as_i64()), (200, Some(8)), "{v:#}");
+    assert_eq!(send(P::Agent, "POST", format!("/api/v1/cases/{no}/corrected"), none.clone()).await.0, 200);
+    // After the correction the form is closed again.
+    let (status, v) = send(P::Agent, "PUT", format!("/api/v1/cases/{no}/form"), serde_json::json!({ "form": { "staff": 9 } })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.transition")), "{v:#}");
     let more = event(serde_json::json!({ "type": "correction_notified", "items": ["消防验收意见"] }), "");
     let (status, v) = send(P::Clerk, "POST", events.clone(), more).await;
     assert_eq!((status, v["code"].as_str()), (422, Some("case.notice_adds_items")), "{v:#}");
@@ -1200,16 +1290,41 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     .await;
     assert_eq!((status, v["code"].as_str()), (409, Some("case.stale")), "{v:#}");
 
-    let (status, v) = send(P::Citizen, "GET", format!("/api/v1/cases/{no}/events"), none.clone()).await;
-    assert_eq!((status, v["events"].as_array().map(Vec::len)), (200, Some(8)), "{v:#}");
-    assert_eq!(v["events"][5]["reason"], "符合条件");
-    let (_, v) = send(P::Citizen, "GET", "/api/v1/me/cases".into(), none.clone()).await;
+    let (status, v) = send(P::Agent, "GET", format!("/api/v1/cases/{no}/events"), none.clone()).await;
+    assert_eq!((status, v["events"].as_array().map(Vec::len)), (200, Some(14)), "{v:#}");
+    let passed = v["events"].as_array().unwrap().iter().find(|e| e["event"]["type"] == "step_passed").unwrap();
+    assert_eq!(passed["reason"], "符合条件");
+    // The uploaded file, for the applicant and the agency's staff only, as uploaded.
+    let file = |p: P| {
+        let f = &f;
+        let path = format!("/api/v1/cases/{no}/materials/{digest}");
+        async move {
+            let (cookie, _) = f.login(p).await;
+            let resp = f
+                .app
+                .clone()
+                .oneshot(Request::builder().uri(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let kind = resp.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string());
+            (resp.status().as_u16(), kind, axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap())
+        }
+    };
+    let (status, kind, bytes) = file(P::Reviewer).await;
+    assert_eq!((status, kind.as_deref(), &bytes[..]), (200, Some("application/pdf"), PDF));
+    assert_eq!(file(P::Agent).await.0, 200);
+    assert_eq!(file(P::OtherCitizen).await.0, 404);
+    assert_eq!(file(P::OtherAgencyHead).await.0, 404);
+    // The verification task for the commitment is in the reviewer's list.
+    let (status, v) = send(P::Reviewer, "GET", "/api/v1/workbench/checks".into(), none.clone()).await;
+    assert_eq!((status, v["checks"][0]["case_no"].as_str()), (200, Some(no.as_str())), "{v:#}");
+    let (_, v) = send(P::Agent, "GET", "/api/v1/me/cases".into(), none.clone()).await;
     assert_eq!(v["cases"][0]["state"], "concluded");
     let (_, v) = send(P::OtherCitizen, "GET", "/api/v1/me/cases".into(), none.clone()).await;
     assert_eq!(v["cases"].as_array().map(Vec::len), Some(0));
     let (status, v) = send(P::Anon, "GET", format!("/api/v1/case-progress?case_no={no}&code={code}"), none.clone()).await;
     assert_eq!((status, v["state_zh"].as_str()), (200, Some("已办结")), "{v:#}");
-    assert!(!v.to_string().contains(f.citizen_id(P::Citizen)));
+    assert!(!v.to_string().contains(ENTERPRISE) && !v.to_string().contains("文三路"));
     // The portal pages: the list, the timeline with the one-time notice and the opinions, the public query.
     let page = |p: P, path: String| {
         let f = &f;
@@ -1222,17 +1337,26 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
             (status, String::from_utf8_lossy(&bytes).to_string())
         }
     };
-    let (status, html) = page(P::Citizen, "/me/cases".into()).await;
+    let (status, html) = page(P::Agent, "/me/cases".into()).await;
     assert!(status == 200 && html.contains(&no) && html.contains("已办结"), "{html}");
-    let (status, html) = page(P::Citizen, format!("/me/cases/{no}")).await;
+    let (status, html) = page(P::Agent, format!("/me/cases/{no}")).await;
     assert_eq!(status, 200, "{html}");
-    for want in ["一次性告知补齐补正：场所平面图", "受理", "审查：通过", "符合条件", "决定：准予", "办结：准予许可"]
-    {
+    for want in [
+        "一次性告知补齐补正：场所平面图",
+        "上传材料：与食品经营相适应的主要设备设施布局、操作流程等文件（场所平面图.pdf）",
+        "签署告知承诺：食品安全自查、从业人员健康管理等制度",
+        "修改申请表：staff",
+        "受理",
+        "审查：通过",
+        "符合条件",
+        "决定：准予",
+        "办结：准予许可",
+    ] {
         assert!(html.contains(want), "{want} missing: {html}");
     }
     assert_eq!(page(P::OtherCitizen, format!("/me/cases/{no}")).await.0, 404);
     let (status, html) = page(P::Anon, format!("/cases/query?case_no={no}&code={code}")).await;
-    assert!(status == 200 && html.contains("已办结") && !html.contains("一网小馆"), "{html}");
+    assert!(status == 200 && html.contains("已办结") && !html.contains("一网小馆") && !html.contains("文三路"), "{html}");
     let wrong = if code == "12345678" { "87654321" } else { "12345678" };
     assert_eq!(page(P::Anon, format!("/cases/query?case_no={no}&code={wrong}")).await.0, 404);
     // The printable receipt (受理回执 once accepted) carries the number and the query code.
@@ -1241,10 +1365,11 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert_eq!(resp.status().as_u16(), 200);
     let pdf = axum::body::to_bytes(resp.into_body(), 8 << 20).await.unwrap();
     let text = pdf_text(&pdf);
-    for want in ["受理回执", no.as_str(), code.as_str(), "张*", "承诺办结日"] {
+    let masked = yiwang_identity::mask_name(&f.store.case(&no).await.unwrap().applicant.name);
+    for want in ["受理回执", no.as_str(), code.as_str(), masked.as_str(), "承诺办结日"] {
         assert!(text.contains(want), "{want} missing from the receipt:\n{text}");
     }
-    assert!(!text.contains(f.citizen_id(P::Citizen)));
+    assert!(!text.contains(ENTERPRISE));
     // Guessing is throttled per case: after a few wrong codes even the right one waits.
     let mut last = 0;
     for _ in 0..5 {
@@ -1255,5 +1380,110 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert_eq!((status, v["code"].as_str()), (429, Some("case.query_throttled")), "{v:#}");
     // An unknown case number is simply not found.
     assert_eq!(send(P::Anon, "GET", "/api/v1/case-progress?case_no=none&code=1".into(), none).await.0, 404);
+    db.cleanup().await;
+}
+
+/// The digest of a case's first upload, from the case API.
+fn v_digest(v: &serde_json::Value) -> String {
+    v["case"]["uploads"][0]["file"]["digest"].as_str().unwrap_or_default().to_string()
+}
+
+/// The portal's application pages without JavaScript: the form shows what the
+/// government holds, locked; a bad value comes back beside its field; the
+/// draft's page shows the 查询码 once; materials are uploaded with a plain
+/// multipart form (CSRF token in the action URL); a commitment replaces one;
+/// the page refuses to submit while a material is missing, then submits.
+#[tokio::test]
+async fn applying_through_the_portal_pages() {
+    let (db, f) = fixture(TestBackend::Sqlite).await;
+    let item = item_code(AGENCY_A);
+    let (cookie, csrf) = f.login(P::Agent).await;
+    let send = |method: &'static str, path: String, content_type: &'static str, body: Vec<u8>| {
+        let (f, cookie) = (&f, cookie.clone());
+        async move {
+            let mut req = Request::builder().method(method).uri(path).header(header::COOKIE, cookie);
+            if !content_type.is_empty() {
+                req = req.header(header::CONTENT_TYPE, content_type);
+            }
+            let resp = f.app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+            let status = resp.status().as_u16();
+            let location = resp.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            (status, location, String::from_utf8_lossy(&bytes).to_string())
+        }
+    };
+    let form = |pairs: &[(&str, &str)]| {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        s.append_pair("csrf", &csrf);
+        for (k, v) in pairs {
+            s.append_pair(k, v);
+        }
+        s.finish().into_bytes()
+    };
+    const URLENC: &str = "application/x-www-form-urlencoded";
+
+    // The guide links to the form; the form is filled from the legal-entity base data.
+    let (status, _, html) = send("GET", format!("/items/{item}"), "", vec![]).await;
+    assert!(status == 200 && html.contains(&format!("/items/{item}/apply")), "{html}");
+    let (status, _, html) = send("GET", format!("/items/{item}/apply"), "", vec![]).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(r#"value="杭州一网餐饮有限公司" readonly"#), "the name is held, not typed: {html}");
+    assert!(html.contains(&format!(r#"value="{ENTERPRISE}" readonly"#)) && html.contains("来自法人基础信息库"), "{html}");
+    assert!(html.contains("<select") && html.contains("<option>单位食堂</option>"), "{html}");
+
+    // A bad phone number comes back beside its field, with what was typed kept.
+    let bad = form(&[("contact_phone", "12345"), ("premises", "文三路1号"), ("staff", "十二")]);
+    let (status, _, html) = send("POST", format!("/items/{item}/apply"), URLENC, bad).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("联系电话应为手机号码或带区号的电话") && html.contains("从业人员数应为整数"), "{html}");
+    assert!(html.contains(r#"value="文三路1号""#), "{html}");
+    assert!(f.store.cases_of("049", ENTERPRISE, 10).await.unwrap().is_empty(), "a refused form writes nothing");
+
+    let good = form(&[
+        ("contact_phone", "13800138000"),
+        ("premises", "杭州市西湖区文三路1号"),
+        ("business_form", "餐饮服务经营者"),
+        ("items", "热食类食品制售\r\n冷食类食品制售"),
+        ("applicant_name", "改名也无用"),
+    ]);
+    let (status, _, html) = send("POST", format!("/items/{item}/apply"), URLENC, good).await;
+    assert_eq!(status, 201, "{html}");
+    let c = f.store.cases_of("049", ENTERPRISE, 10).await.unwrap().remove(0);
+    assert_eq!(c.form["applicant_name"], "杭州一网餐饮有限公司");
+    assert_eq!(c.form["items"], serde_json::json!(["热食类食品制售", "冷食类食品制售"]));
+    assert!(html.contains("查询码") && html.contains(&c.case_no), "{html}");
+    let no = c.case_no;
+
+    // The case page offers uploads; submitting now names what is missing.
+    let (status, _, html) = send("GET", format!("/me/cases/{no}"), "", vec![]).await;
+    assert!(status == 200 && html.contains(&format!("/me/cases/{no}/materials?csrf={csrf}")), "{html}");
+    assert!(html.contains("以告知承诺代替此材料"), "{html}");
+    let (status, _, html) = send("POST", format!("/me/cases/{no}/submit"), URLENC, form(&[])).await;
+    assert!(status == 409 && html.contains("以下必要材料尚未提供"), "{status} {html}");
+
+    let upload = |material: &'static str, with_csrf: bool| {
+        let boundary = "XyZ";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"material\"\r\n\r\n{material}\r\n--{boundary}\r\n\
+             Content-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(b"%PDF-1.4\n%%EOF\n\r\n--XyZ--\r\n");
+        let path = if with_csrf { format!("/me/cases/{no}/materials?csrf={csrf}") } else { format!("/me/cases/{no}/materials") };
+        send("POST", path, "multipart/form-data; boundary=XyZ", body)
+    };
+    assert_eq!(upload("食品经营许可申请书", false).await.0, 403, "no token, no upload");
+    for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
+    {
+        let (status, location, html) = upload(m, true).await;
+        assert_eq!((status, location.as_str()), (303, format!("/me/cases/{no}?done=uploaded").as_str()), "{html}");
+    }
+    let commit = form(&[("material", "食品安全自查、从业人员健康管理等制度")]);
+    assert_eq!(send("POST", format!("/me/cases/{no}/commitments"), URLENC, commit).await.0, 303);
+    let (status, location, _) = send("POST", format!("/me/cases/{no}/submit"), URLENC, form(&[])).await;
+    assert_eq!((status, location.as_str()), (303, format!("/me/cases/{no}?done=submitted").as_str()));
+    let (_, _, html) = send("GET", format!("/me/cases/{no}?done=submitted"), "", vec![]).await;
+    assert!(html.contains("申请已提交") && html.contains("已申请") && html.contains("scan.pdf"), "{html}");
+    assert!(!html.contains("保存申请表"), "the form is closed once submitted: {html}");
     db.cleanup().await;
 }

@@ -615,9 +615,9 @@ pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<S
         .published_items()
         .await?
         .into_iter()
-        .find(|i| i.doc.legal_limit.amount > 0)
+        .find(|i| i.doc.legal_limit.amount > 0 && i.doc.for_natural_persons())
         .map(|i| i.doc.implementation_code)
-        .ok_or_else(|| anyhow::anyhow!("the demo has no item with a time limit"))?;
+        .ok_or_else(|| anyhow::anyhow!("the demo has no item for persons with a time limit"))?;
     let calendar = Arc::new(store.load_calendar().await?);
     let s = store.clone();
     let (lat, took) = load(lifecycles, concurrency, move |n| {
@@ -626,14 +626,14 @@ pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<S
             let now = Timestamp::now();
             let new = NewCase {
                 item_code: item,
-                applicant: Applicant { id_type: "111".into(), id: format!("BENCH{n:013}"), name: "压测申请人".into() },
+                applicant: Applicant { id_type: "111".into(), id: bench_citizen_id(n), name: "压测申请人".into() },
                 account_id: "bench".into(),
-                form: serde_json::json!({ "shop_name": "一网小馆", "n": n }),
+                form: serde_json::json!({ "applicant_name": "压测申请人", "contact_name": "压测", "contact_phone": "13800138000" }),
             };
             let (case, _) = s.create_case(&new, now).await.map_err(|e| anyhow::anyhow!("create: {e}"))?;
             let events = [
                 Event::Submitted,
-                Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![] },
+                Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0 },
                 Event::StepStarted { step: "审查".into() },
                 Event::StepPassed { step: "审查".into() },
                 Event::Decided { decision: Decision::Approve },
@@ -651,4 +651,13 @@ pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<S
     let figures = vec![figure(format!("full case lifecycle ({backend:?}: create + 7 events, 8 transactions)"), lat, concurrency, took)];
     store.close().await;
     Ok(figures)
+}
+
+/// A valid, distinct citizen ID per bench applicant: born on a day from
+/// 1950 on, 999 sequence numbers a day.
+fn bench_citizen_id(n: usize) -> String {
+    let day = jiff::civil::date(1950, 1, 1).checked_add(jiff::Span::new().days(i64::try_from(n / 999).unwrap_or(0))).unwrap_or_default();
+    let body = format!("330106{}{:03}", day.strftime("%Y%m%d"), n % 999 + 1);
+    let check = yiwang_codes::citizen_check_char(&body).unwrap_or('0');
+    format!("{body}{check}")
 }

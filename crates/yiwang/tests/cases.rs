@@ -23,8 +23,27 @@ both_backends!(sigkill_during_submissions_loses_no_acknowledged_application, |db
     let mut tx = db.store.begin().await.unwrap();
     let session = tx.create_session(&account.id, "pwd", &Default::default(), jiff::Timestamp::now()).await.unwrap();
     tx.commit().await.unwrap();
-    let item =
-        db.store.published_items().await.unwrap().into_iter().find(|i| i.doc.legal_limit.amount > 0).unwrap().doc.implementation_code;
+    // An item for persons whose required materials 张三's e-licenses and shared data cover, so that a
+    // submission needs no upload.
+    let held: Vec<String> = db.store.licenses_of("111", &account.citizen_id).await.unwrap().into_iter().map(|l| l.type_code).collect();
+    let item = db
+        .store
+        .published_items()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| {
+            i.doc.legal_limit.amount > 0
+                && i.doc.for_natural_persons()
+                && i.doc.materials.iter().all(|m| match &m.source {
+                    yiwang_catalog::MaterialSource::Shared { .. } => true,
+                    yiwang_catalog::MaterialSource::License { license_type } => held.contains(license_type),
+                    yiwang_catalog::MaterialSource::Applicant => false,
+                })
+        })
+        .unwrap()
+        .doc
+        .implementation_code;
 
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let cookie = format!("yiwang_session={}", session.token);
@@ -40,7 +59,8 @@ both_backends!(sigkill_during_submissions_loses_no_acknowledged_application, |db
             // Until the node is gone (or a bound on time, so a broken kill cannot hang the test).
             while Instant::now() < deadline {
                 n += 1;
-                let body = serde_json::json!({ "item_code": item, "form": { "client": c, "n": n } });
+                let form = serde_json::json!({ "applicant_name": "张三", "contact_phone": "13800138000", "remark": format!("{c}-{n}") });
+                let body = serde_json::json!({ "item_code": item, "form": form });
                 let sent = http
                     .post(format!("{base}/api/v1/cases"))
                     .header("cookie", &cookie)

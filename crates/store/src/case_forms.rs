@@ -1,0 +1,413 @@
+//! Application forms and materials: the item's e-form filled from held data
+//! and checked on the server, uploads stored by content, 告知承诺, and the
+//! completeness check at submission. Each change is a case event written in
+//! the same transaction as the state (and, for an upload, as the file).
+
+use base64::Engine;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::Digest;
+use sqlx::Row;
+use yiwang_calendar::{Calendar, china_today};
+use yiwang_case::{Envelope, Event, StoredFile};
+use yiwang_catalog::{ItemDoc, MaterialSource, code_lists::Necessity};
+use yiwang_form::{Binding, Filled, Schema, Sources, fill};
+
+use crate::cases::{CResult, CaseStoreError};
+use crate::licenses::LicenseStatus;
+use crate::{Applicant, CaseRow, PublishedItem, Result, Store, StoreError, ts};
+
+/// The largest file accepted for one material.
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+
+/// Whose form is being filled: the applicant, the account that applies (for
+/// the profile and the person's base data), and the case itself (which
+/// `previous.*` bindings skip).
+#[derive(Debug, Clone, Copy)]
+pub struct FormContext<'a> {
+    pub applicant: &'a Applicant,
+    pub account_id: &'a str,
+    pub case_no: Option<&'a str>,
+}
+
+impl<'a> FormContext<'a> {
+    pub fn of_case(c: &'a CaseRow) -> FormContext<'a> {
+        FormContext { applicant: &c.applicant, account_id: &c.account_id, case_no: Some(&c.case_no) }
+    }
+}
+
+/// A file as uploaded for a material.
+#[derive(Debug, Clone, Copy)]
+pub struct FileUpload<'a> {
+    pub material: &'a str,
+    pub file_name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// An open 告知承诺 verification task (事后核查).
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitmentCheck {
+    pub case_no: String,
+    pub material: String,
+    pub agency_uscc: String,
+    pub due: String,
+}
+
+/// How each of an item's materials stands on a case.
+#[derive(Debug, Clone, Serialize)]
+pub struct MaterialStatus {
+    pub name: String,
+    pub required: bool,
+    /// `license` (attached e-license), `shared` (data sharing), `upload`,
+    /// `commitment`, or `missing`.
+    pub provided_by: &'static str,
+    pub commitment_allowed: bool,
+    pub uploads: Vec<StoredFile>,
+}
+
+/// Each material of `doc` and what provides it on `case`.
+pub fn material_statuses(doc: &ItemDoc, case: &CaseRow) -> Vec<MaterialStatus> {
+    doc.materials
+        .iter()
+        .map(|m| {
+            let uploads: Vec<StoredFile> = case.case.uploads.iter().filter(|u| u.material == m.name).map(|u| u.file.clone()).collect();
+            let provided_by = if case.materials.iter().any(|a| a.material == m.name) {
+                "license"
+            } else if matches!(m.source, MaterialSource::Shared { .. }) {
+                "shared"
+            } else if !uploads.is_empty() {
+                "upload"
+            } else if case.case.commitments.iter().any(|c| c.material == m.name) {
+                "commitment"
+            } else {
+                "missing"
+            };
+            MaterialStatus {
+                name: m.name.clone(),
+                required: m.necessity == Necessity::Required,
+                provided_by,
+                commitment_allowed: m.commitment_allowed,
+                uploads,
+            }
+        })
+        .collect()
+}
+
+impl Store {
+    async fn item_of(&self, code: &str) -> CResult<PublishedItem> {
+        self.published_item(code).await?.ok_or_else(|| CaseStoreError::NoItem(code.to_string()))
+    }
+
+    /// The values `schema`'s bindings point to, for this applicant.
+    pub async fn form_sources(&self, schema: &Schema, ctx: FormContext<'_>, today: Date) -> Result<Sources> {
+        let (applicant, account_id, except_case) = (ctx.applicant, ctx.account_id, ctx.case_no);
+        let mut sources = Sources::default();
+        let bindings: Vec<Binding> = schema.bindings().into_values().collect();
+        let wants = |f: fn(&Binding) -> bool| bindings.iter().any(f);
+        sources.insert("applicant.name", json!(applicant.name));
+        sources.insert("applicant.id", json!(applicant.id));
+        sources.insert("applicant.id_type", json!(applicant.id_type));
+        let account = if wants(|b| matches!(b, Binding::Profile(_) | Binding::Person(_))) { self.account(account_id).await? } else { None };
+        if let Some(a) = &account {
+            sources.insert("profile.name", json!(a.name));
+            sources.insert("profile.phone", json!(a.phone));
+            sources.insert("profile.email", json!(a.email));
+            if wants(|b| matches!(b, Binding::Person(_)))
+                && let Some(p) = self.base_person(&a.citizen_id).await?
+            {
+                sources.insert("person.name", json!(p.name));
+                sources.insert("person.citizen_id", json!(p.citizen_id));
+                sources.insert("person.birth_date", json!(p.birth_date));
+                sources.insert("person.address_division", json!(p.address_division));
+            }
+        }
+        if applicant.id_type == "049"
+            && wants(|b| matches!(b, Binding::Enterprise(_)))
+            && let Some(e) = self.base_enterprise(&applicant.id).await?
+        {
+            sources.insert("enterprise.name", json!(e.name));
+            sources.insert("enterprise.uscc", json!(e.uscc));
+            sources.insert("enterprise.legal_rep_name", json!(e.legal_rep_name));
+            sources.insert("enterprise.legal_rep_id", json!(e.legal_rep_id));
+            sources.insert("enterprise.registration_status", json!(e.registration_status));
+        }
+        if wants(|b| matches!(b, Binding::License { .. })) {
+            let held = self.licenses_of(&applicant.id_type, &applicant.id).await?;
+            for b in &bindings {
+                let Binding::License { license_type, field } = b else { continue };
+                let Some(l) = held
+                    .iter()
+                    .filter(|l| &l.type_code == license_type && l.status == LicenseStatus::Valid && !l.expired_on(today))
+                    .max_by(|a, b| a.issued_at.cmp(&b.issued_at))
+                else {
+                    continue;
+                };
+                let r = &l.sealed.record;
+                let value = match field.as_str() {
+                    "holder_name" => r["holder"]["name"].clone(),
+                    "license_no" => json!(l.number),
+                    "issuer_name" => r["issuer"]["name"].clone(),
+                    "valid_until" => json!(l.valid_until),
+                    data => r["data"][data].clone(),
+                };
+                sources.insert(b.path(), value);
+            }
+        }
+        let previous: Vec<&str> = bindings
+            .iter()
+            .filter_map(|b| match b {
+                Binding::Previous(f) => Some(f.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !previous.is_empty() {
+            // The applicant's recent submitted applications, newest first.
+            let rows = sqlx::query(
+                "SELECT case_no, form FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2 AND state <> 'draft' \
+                 ORDER BY updated_at DESC LIMIT 20",
+            )
+            .bind(&applicant.id_type)
+            .bind(&applicant.id)
+            .fetch_all(&self.pool)
+            .await?;
+            for field in previous {
+                let found = rows.iter().find_map(|r| {
+                    let no: String = r.try_get("case_no").ok()?;
+                    if Some(no.as_str()) == except_case {
+                        return None;
+                    }
+                    let form: Value = serde_json::from_str(&r.try_get::<String, _>("form").ok()?).ok()?;
+                    form.get(field).filter(|v| !v.is_null()).cloned()
+                });
+                if let Some(v) = found {
+                    sources.insert(format!("previous.{field}"), v);
+                }
+            }
+        }
+        Ok(sources)
+    }
+
+    /// A form for `item` filled from held data: what the portal shows for a
+    /// new application (`submitted` null) or after a failed save.
+    pub async fn fill_form(&self, schema: &Schema, submitted: &Value, ctx: FormContext<'_>, now: Timestamp) -> Result<Filled> {
+        let sources = self.form_sources(schema, ctx, china_today(now)).await?;
+        Ok(fill(schema, submitted, &sources))
+    }
+
+    /// Fill and check an application form against its item's schema: a
+    /// draft may miss required fields, a submission may not. No schema: the
+    /// form is kept as given.
+    pub(crate) async fn checked_form(
+        &self,
+        doc: &ItemDoc,
+        submitted: &Value,
+        ctx: FormContext<'_>,
+        complete: bool,
+        now: Timestamp,
+    ) -> CResult<Value> {
+        let Some(schema) = &doc.form else { return Ok(submitted.clone()) };
+        let filled = self.fill_form(schema, submitted, ctx, now).await?;
+        let form = Value::Object(filled.values);
+        let today = china_today(now);
+        let problems = if complete { schema.check(&form, today) } else { schema.check_draft(&form, today) };
+        if problems.is_empty() { Ok(form) } else { Err(CaseStoreError::Form(problems)) }
+    }
+
+    /// Save the applicant's form on a draft or while correcting: filled,
+    /// checked as a draft, and written with a `FormSaved` event naming the
+    /// changed fields.
+    pub async fn save_case_form(
+        &self,
+        case_no: &str,
+        submitted: &Value,
+        actor: &str,
+        expected_version: Option<i64>,
+        now: Timestamp,
+        calendar: &Calendar,
+    ) -> CResult<CaseRow> {
+        let c = self.case(case_no).await?;
+        let item = self.item_of(&c.item_code).await?;
+        let form = self.checked_form(&item.doc, submitted, FormContext::of_case(&c), false, now).await?;
+        let fields = changed_fields(&c.form, &form);
+        let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event: Event::FormSaved { fields } };
+        let mut tx = self.begin().await?;
+        let current = tx.case_for_update(case_no).await?;
+        let row = tx.write_case_event(current, &envelope, expected_version.or(Some(c.version)), calendar, Some(&form)).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Submit (or hand in the correction for) an application: the form is
+    /// filled again from held data and must be complete, and every required
+    /// material must be provided (an e-license, shared data, an upload, or a
+    /// commitment where the item allows one).
+    pub async fn submit_case(
+        &self,
+        case_no: &str,
+        envelope: &Envelope,
+        expected_version: Option<i64>,
+        calendar: &Calendar,
+    ) -> CResult<CaseRow> {
+        let c = self.case(case_no).await?;
+        let item = self.item_of(&c.item_code).await?;
+        let form = self.checked_form(&item.doc, &c.form, FormContext::of_case(&c), true, envelope.at).await?;
+        let missing: Vec<String> =
+            material_statuses(&item.doc, &c).into_iter().filter(|m| m.required && m.provided_by == "missing").map(|m| m.name).collect();
+        if !missing.is_empty() {
+            return Err(CaseStoreError::MaterialsMissing(missing));
+        }
+        let mut tx = self.begin().await?;
+        let current = tx.case_for_update(case_no).await?;
+        let row = tx.write_case_event(current, envelope, expected_version.or(Some(c.version)), calendar, Some(&form)).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Store an uploaded file for one of the case's materials: its type is
+    /// detected from the bytes (PDF, PNG, JPEG), it is kept once by SHA-256,
+    /// and the upload is a `MaterialUploaded` event in the same transaction.
+    pub async fn upload_case_material(
+        &self,
+        case_no: &str,
+        upload: FileUpload<'_>,
+        actor: &str,
+        now: Timestamp,
+        calendar: &Calendar,
+    ) -> CResult<CaseRow> {
+        let FileUpload { material, file_name, bytes } = upload;
+        if bytes.is_empty() || bytes.len() > MAX_UPLOAD_BYTES {
+            return Err(CaseStoreError::FileSize(bytes.len()));
+        }
+        let content_type = yiwang_case::detect_file_type(bytes).ok_or(CaseStoreError::FileType)?;
+        let c = self.case(case_no).await?;
+        let item = self.item_of(&c.item_code).await?;
+        let m = item.doc.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
+        if matches!(m.source, MaterialSource::Shared { .. }) {
+            return Err(CaseStoreError::NoSuchMaterial(material.into()));
+        }
+        let digest = hex::encode(sha2::Sha256::digest(bytes));
+        let file = StoredFile {
+            digest: digest.clone(),
+            file_name: clean_file_name(file_name),
+            content_type: content_type.into(),
+            size: bytes.len() as u64,
+        };
+        let envelope = Envelope {
+            at: now,
+            actor: actor.into(),
+            reason: String::new(),
+            event: Event::MaterialUploaded { material: material.into(), file },
+        };
+        let mut tx = self.begin().await?;
+        let current = tx.case_for_update(case_no).await?;
+        sqlx::query(
+            "INSERT INTO blobs (digest, content_type, size, content, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(&digest)
+        .bind(content_type)
+        .bind(bytes.len() as i64)
+        .bind(base64::engine::general_purpose::STANDARD.encode(bytes))
+        .bind(ts(now))
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?;
+        let row = tx.write_case_event(current, &envelope, None, calendar, None).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// 告知承诺: the applicant commits instead of proving, where the item allows it.
+    pub async fn sign_commitment(
+        &self,
+        case_no: &str,
+        material: &str,
+        actor: &str,
+        now: Timestamp,
+        calendar: &Calendar,
+    ) -> CResult<CaseRow> {
+        let c = self.case(case_no).await?;
+        let item = self.item_of(&c.item_code).await?;
+        let m = item.doc.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
+        if !m.commitment_allowed {
+            return Err(CaseStoreError::CommitmentNotAllowed(material.into()));
+        }
+        let envelope = Envelope {
+            at: now,
+            actor: actor.into(),
+            reason: commitment_text(&item.doc.name, material),
+            event: Event::CommitmentSigned { material: material.into() },
+        };
+        self.record_case_event(case_no, &envelope, None, calendar).await
+    }
+
+    /// A file of a case (the caller has checked the case is visible): its
+    /// content type and bytes, if the case holds an upload with that digest.
+    pub async fn case_file(&self, c: &CaseRow, digest: &str) -> Result<Option<(StoredFile, Vec<u8>)>> {
+        let Some(upload) = c.case.uploads.iter().find(|u| u.file.digest == digest) else { return Ok(None) };
+        let row = sqlx::query("SELECT content FROM blobs WHERE digest = $1").bind(digest).fetch_optional(&self.pool).await?;
+        let Some(row) = row else { return Err(StoreError::Corrupt(format!("blob {digest} of case {} is missing", c.case_no))) };
+        let text: String = row.try_get("content")?;
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| StoreError::Corrupt(format!("blob {digest}: {e}")))?;
+        Ok(Some((upload.file.clone(), bytes)))
+    }
+
+    /// How many distinct files are stored.
+    pub async fn blob_count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM blobs").fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
+    /// Open 告知承诺 verification tasks of some agencies, earliest due first.
+    pub async fn open_commitment_checks(&self, agencies: &[&str], limit: i64) -> Result<Vec<CommitmentCheck>> {
+        let mut out = Vec::new();
+        for a in agencies {
+            let rows = sqlx::query(
+                "SELECT case_no, material, agency_uscc, due FROM commitment_checks WHERE agency_uscc = $1 AND checked_at IS NULL \
+                 ORDER BY due, case_no LIMIT $2",
+            )
+            .bind(a.to_string())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+            for r in rows {
+                out.push(CommitmentCheck {
+                    case_no: r.try_get("case_no")?,
+                    material: r.try_get("material")?,
+                    agency_uscc: r.try_get("agency_uscc")?,
+                    due: r.try_get("due")?,
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.due, &a.case_no).cmp(&(&b.due, &b.case_no)));
+        out.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(out)
+    }
+}
+
+/// The 承诺书 text recorded with a commitment.
+pub fn commitment_text(item: &str, material: &str) -> String {
+    format!(
+        "本人（本单位）申请办理“{item}”，承诺已符合“{material}”所证明的条件，所作承诺真实、准确、完整；\
+         知晓行政机关将进行核查，如承诺不实，愿承担撤销许可等相应法律责任，并纳入信用记录。"
+    )
+}
+
+/// The keys whose values differ between two forms.
+fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let (b, a) = (before.as_object().unwrap_or(&empty), after.as_object().unwrap_or(&empty));
+    let mut keys: Vec<String> = b.keys().chain(a.keys()).filter(|k| b.get(*k) != a.get(*k)).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// A file name as shown back: its last path part, without control
+/// characters, at most 120 characters.
+fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    if cleaned.trim().is_empty() { "附件".into() } else { cleaned.trim().to_string() }
+}
