@@ -287,9 +287,17 @@ impl Store {
     }
 
     pub async fn staff_roles(&self, account_id: &str) -> Result<Vec<StaffRole>> {
+        // A window clerk of a hall's running agency is a window clerk of every
+        // agency in the hall (一窗受理).
         let rows = sqlx::query(
-            "SELECT s.agency_uscc, a.name, s.role FROM staff_roles s JOIN agencies a ON a.uscc = s.agency_uscc WHERE s.account_id = $1 ORDER BY s.agency_uscc, s.role",
+            "SELECT s.agency_uscc AS agency_uscc, a.name AS name, s.role AS role FROM staff_roles s \
+             JOIN agencies a ON a.uscc = s.agency_uscc WHERE s.account_id = $1 \
+             UNION SELECT ha.agency_uscc AS agency_uscc, a.name AS name, s.role AS role FROM staff_roles s \
+             JOIN halls h ON h.agency_uscc = s.agency_uscc JOIN hall_agencies ha ON ha.hall_id = h.id \
+             JOIN agencies a ON a.uscc = ha.agency_uscc WHERE s.account_id = $2 AND s.role = 'window_clerk' \
+             ORDER BY agency_uscc, role",
         )
+        .bind(account_id)
         .bind(account_id)
         .fetch_all(&self.pool)
         .await?;

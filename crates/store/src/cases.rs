@@ -125,6 +125,8 @@ pub struct NewCase {
     pub applicant: Applicant,
     pub account_id: String,
     pub form: Value,
+    /// Taken at a comprehensive window of this hall (一窗受理); none: online.
+    pub hall_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -145,10 +147,14 @@ pub struct CaseRow {
     pub updated_at: String,
     pub promised_due: Option<String>,
     pub legal_due: Option<String>,
+    /// 申报来源: `online` or `window`.
+    pub channel: String,
+    /// The hall whose window took the application.
+    pub hall_id: Option<String>,
 }
 
 const CASE_COLUMNS: &str = "case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
-     folded, form, materials, version, created_at, updated_at, promised_due, legal_due";
+     folded, form, materials, version, created_at, updated_at, promised_due, legal_due, channel, hall_id";
 
 fn case_row(r: &AnyRow) -> Result<CaseRow> {
     let folded: String = r.try_get("folded")?;
@@ -175,6 +181,8 @@ fn case_row(r: &AnyRow) -> Result<CaseRow> {
         updated_at: r.try_get("updated_at")?,
         promised_due: r.try_get("promised_due")?,
         legal_due: r.try_get("legal_due")?,
+        channel: r.try_get("channel")?,
+        hall_id: r.try_get("hall_id")?,
     })
 }
 
@@ -240,8 +248,8 @@ impl Store {
         let case = Case::default();
         sqlx::query(
             "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
-             query_code_hash, state, folded, form, materials, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14)",
+             query_code_hash, state, folded, form, materials, version, created_at, updated_at, channel, hall_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14, $15, $16)",
         )
         .bind(&case_no)
         .bind(&new.item_code)
@@ -257,6 +265,8 @@ impl Store {
         .bind(json_text(&form)?)
         .bind(json_text(&attached)?)
         .bind(&at)
+        .bind(if new.hall_id.is_some() { "window" } else { "online" })
+        .bind(&new.hall_id)
         .execute(&mut *tx.inner)
         .await
         .map_err(StoreError::from)?;

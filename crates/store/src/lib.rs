@@ -9,6 +9,7 @@ mod case_forms;
 mod cases;
 mod catalog;
 mod error;
+mod halls;
 mod licenses;
 mod node;
 mod oidc;
@@ -30,6 +31,7 @@ pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES,
 pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, NewCase, QueryCodeMatch, public_progress};
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
+pub use halls::Hall;
 pub use licenses::{
     Holder, LicenseMaterial, LicenseShare, LicenseStatus, LicenseStoreError, LicenseTypeDef, LicenseUse, MAX_SHARE_DAYS, NewLicense,
     Presented, PublishedSealKey, SealVerdict, SharedCopy, StoredLicense, Verdict, VerdictError, identifier_number, mask_identifier_number,

@@ -35,6 +35,7 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
         applicant: Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() },
         account_id: "acc_1".into(),
         form: valid_form(),
+        hall_id: None,
     };
     let (draft, code) = db.store.create_case(&new, "2025-09-22T02:00:00Z".parse().unwrap()).await.unwrap();
     assert_eq!((draft.state, draft.version, draft.item_code.as_str()), (State::Draft, 0, item.as_str()));
@@ -134,6 +135,7 @@ both_backends!(an_application_attaches_the_licenses_the_applicant_holds, |db| {
         applicant: Applicant { id_type: "049".into(), id: id.into(), name: name.into() },
         account_id: "acc_1".into(),
         form: serde_json::json!({}),
+        hall_id: None,
     };
     let (case, _) = db.store.create_case(&apply(&restaurant.id, &restaurant.name), now).await.unwrap();
     assert_eq!(case.materials.len(), 1, "{:?}", case.materials);
@@ -169,7 +171,13 @@ both_backends!(forms_materials_and_commitments, |db| {
     tx.upsert_base_enterprise(&base, "test", now).await.unwrap();
     tx.commit().await.unwrap();
     let applicant = Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() };
-    let new = |form: serde_json::Value| NewCase { item_code: item.clone(), applicant: applicant.clone(), account_id: "acc_1".into(), form };
+    let new = |form: serde_json::Value| NewCase {
+        item_code: item.clone(),
+        applicant: applicant.clone(),
+        account_id: "acc_1".into(),
+        form,
+        hall_id: None,
+    };
 
     // Bad values: every problem at once, in Chinese, and no case is written.
     let bad = serde_json::json!({ "contact_phone": "12345", "business_form": "网店", "staff": 0, "shoe_size": 42 });
@@ -258,3 +266,68 @@ both_backends!(forms_materials_and_commitments, |db| {
 fn china_day(t: jiff::Timestamp) -> String {
     yiwang_calendar::china_today(t).to_string()
 }
+
+// 一窗受理: a window clerk of the agency that runs a hall is a window clerk of
+// every agency in the hall, and of no other; saving an unchanged hall writes
+// (and audits) nothing.
+both_backends!(a_hall_clerk_serves_the_hall_agencies, |db| {
+    let now = jiff::Timestamp::now();
+    let uscc = |org8: &str| {
+        let org = format!("{org8}{}", yiwang_codes::org_code_check_char(org8).unwrap());
+        let body = format!("11330100{org}");
+        format!("{body}{}", yiwang_codes::uscc_check_char(&body).unwrap())
+    };
+    let (center, samr, psb, other) = (uscc("00250002"), uscc("00250003"), uscc("00250006"), uscc("00250099"));
+    let mut tx = db.store.begin().await.unwrap();
+    for (u, name) in [(&center, "政务服务中心"), (&samr, "市场监督管理局"), (&psb, "公安局"), (&other, "另一部门")] {
+        let a = yiwang_store::Agency { uscc: u.clone(), name: name.into(), division_code: "330100".into(), level: "municipal".into() };
+        tx.upsert_agency(&a, "t", now).await.unwrap();
+    }
+    let hall = yiwang_store::Hall {
+        id: "hall-1".into(),
+        name: "市民中心".into(),
+        division_code: "330100".into(),
+        agency_uscc: center.clone(),
+        address: "解放东路18号".into(),
+        agencies: vec![samr.clone(), psb.clone()],
+    };
+    tx.upsert_hall(&hall, "t", now).await.unwrap();
+    let account = |citizen_id: &str| yiwang_store::NewAccount {
+        citizen_id: citizen_id.into(),
+        name: "钱一".into(),
+        phone: None,
+        email: None,
+        password_hash: None,
+        level: yiwang_identity::RealNameLevel::L2,
+        level_source: "t".into(),
+        status: yiwang_store::AccountStatus::Active,
+    };
+    let cid = |body: &str| format!("{body}{}", yiwang_codes::citizen_check_char(body).unwrap());
+    let clerk = tx.create_account(&account(&cid("33010219800101001")), "t", now).await.unwrap();
+    tx.grant_staff_role(&clerk.id, &center, yiwang_identity::Role::WindowClerk, "t", now).await.unwrap();
+    let head = tx.create_account(&account(&cid("33010219800101002")), "t", now).await.unwrap();
+    tx.grant_staff_role(&head.id, &center, yiwang_identity::Role::DepartmentHead, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let roles = db.store.staff_roles(&clerk.id).await.unwrap();
+    let mut agencies: Vec<&str> = roles.iter().map(|r| r.agency.as_str()).collect();
+    agencies.sort_unstable();
+    let mut want = vec![center.as_str(), samr.as_str(), psb.as_str()];
+    want.sort_unstable();
+    assert_eq!(agencies, want, "{roles:?}");
+    assert!(roles.iter().all(|r| r.role == yiwang_identity::Role::WindowClerk));
+    // Only window clerks serve the hall's agencies.
+    let head_roles = db.store.staff_roles(&head.id).await.unwrap();
+    assert_eq!(head_roles.iter().map(|r| r.agency.as_str()).collect::<Vec<_>>(), [center.as_str()]);
+    assert_eq!(db.store.halls_run_by(&[center.as_str()]).await.unwrap()[0].agencies.len(), 2);
+
+    let audited = db.store.audit_page(0, 10_000).await.unwrap().entries.len();
+    let mut tx = db.store.begin().await.unwrap();
+    tx.upsert_hall(&hall, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.store.audit_page(0, 10_000).await.unwrap().entries.len(), audited, "an unchanged hall is not written again");
+    let mut tx = db.store.begin().await.unwrap();
+    tx.upsert_hall(&yiwang_store::Hall { agencies: vec![samr.clone()], ..hall.clone() }, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(db.store.staff_roles(&clerk.id).await.unwrap().len(), 2, "psb left the hall");
+});

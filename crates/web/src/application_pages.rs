@@ -15,7 +15,7 @@ use yiwang_store::{CaseRow, CaseStoreError, NewCase};
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::cases::{applicant_of, describe, is_applicant, visible_case};
+use crate::cases::{acts_as_applicant, applicant_of, describe, is_applicant, visible_case};
 use crate::error::ApiError;
 use crate::pages::{Layout, problem_page, render};
 
@@ -81,6 +81,7 @@ pub async fn apply_page(State(state): State<AppState>, auth: Auth, Path(code): P
 #[template(path = "case_created.html")]
 struct CreatedPage {
     l: Layout,
+    continue_url: String,
     case_no: String,
     query_code: String,
     receipt_url: String,
@@ -99,11 +100,23 @@ pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code):
         Some(s) => coerce_pairs(s, &pairs(&body)),
         None => Value::Object(Default::default()),
     };
-    let new = NewCase { item_code: code.clone(), applicant: applicant_of(p), account_id: p.account_id.clone(), form: form.clone() };
+    let new = NewCase {
+        item_code: code.clone(),
+        applicant: applicant_of(p),
+        account_id: p.account_id.clone(),
+        form: form.clone(),
+        hall_id: None,
+    };
     match state.store().create_case(&new, jiff::Timestamp::now()).await {
         Ok((c, query_code)) => {
             let receipt_url = format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no);
-            let page = CreatedPage { l: Layout::new(&state, &auth, "申请已暂存").await, case_no: c.case_no, query_code, receipt_url };
+            let page = CreatedPage {
+                l: Layout::new(&state, &auth, "申请已暂存").await,
+                continue_url: format!("/me/cases/{}", c.case_no),
+                case_no: c.case_no,
+                query_code,
+                receipt_url,
+            };
             let mut resp = render(StatusCode::CREATED, &page);
             resp.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
             resp
@@ -142,10 +155,23 @@ struct MaterialLine {
     commitment_text: String,
 }
 
+/// The window clerk's part of the case page (一窗受理).
+struct ClerkPanel {
+    /// The 查询码, carried in the console's URL from the application (never stored).
+    code: String,
+    receipt_url: Option<String>,
+    accepted: bool,
+    can_pre_review: bool,
+    can_accept: bool,
+}
+
 #[derive(askama::Template)]
 #[template(path = "case.html")]
 struct CasePage {
     l: Layout,
+    back_url: String,
+    back_label: &'static str,
+    clerk: Option<ClerkPanel>,
     case_no: String,
     item_name: String,
     state_zh: &'static str,
@@ -169,25 +195,40 @@ fn notice_of(done: Option<&str>) -> Option<&'static str> {
         "committed" => Some("已签署告知承诺，受理后将进行核查。"),
         "submitted" => Some("申请已提交，请等待预审。"),
         "corrected" => Some("补正材料已提交。"),
+        "pre_review" => Some("已开始预审。"),
+        "accepted" => Some("已受理，承诺办结日已按工作日计算。"),
+        "noticed" => Some("已出具补齐补正告知书（一次性告知）。"),
+        "refused" => Some("已不予受理。"),
         _ => None,
     }
 }
 
-/// The case page, for its applicant (with editing while allowed) and its
-/// agency's staff (read only).
-#[allow(clippy::too_many_arguments)]
-async fn case_view(
-    state: &AppState,
-    auth: &Auth,
-    c: &CaseRow,
-    submitted: Option<&Value>,
-    problems: &[FieldProblem],
+/// How to show the case page.
+#[derive(Default)]
+struct ViewOpts<'a> {
+    /// The form as last posted (after a refused save).
+    submitted: Option<&'a Value>,
+    problems: &'a [FieldProblem],
     notice: Option<&'static str>,
     message: Option<String>,
-    status: StatusCode,
-) -> Result<Response, ApiError> {
+    status: Option<StatusCode>,
+    /// The window console, with the 查询码 if the clerk has it.
+    console: Option<String>,
+}
+
+/// Where a case's page is for this caller: the applicant's, or the window console.
+fn page_of(p: &yiwang_identity::Principal, c: &CaseRow) -> String {
+    if is_applicant(p, c) { format!("/me/cases/{}", c.case_no) } else { format!("/console/window/cases/{}", c.case_no) }
+}
+
+/// The case page, for whoever acts as its applicant (with editing while
+/// allowed: the applicant, or a window clerk for a window case), its agency's
+/// staff (read only), and in the window console with the clerk's actions.
+async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) -> Result<Response, ApiError> {
+    let ViewOpts { submitted, problems, notice, message, status, console } = o;
+    let status = status.unwrap_or(StatusCode::OK);
     let p = auth.require()?;
-    let applicant = is_applicant(p, c);
+    let applicant = acts_as_applicant(p, c);
     let editable = applicant && c.state.applicant_may_edit();
     let item = state.store().published_item(&c.item_code).await?;
     let fields = match (editable, item.as_ref().and_then(|i| i.doc.form.as_ref())) {
@@ -243,8 +284,26 @@ async fn case_view(
         yiwang_case::State::CorrectionNotice if applicant => Some("提交补正"),
         _ => None,
     };
+    let clerk = console.filter(|_| p.has_role_in(&c.agency_uscc, &[yiwang_identity::Role::WindowClerk])).map(|code| {
+        use yiwang_case::State::*;
+        ClerkPanel {
+            receipt_url: (!code.is_empty()).then(|| format!("/cases/{}/receipt.pdf?code={code}", c.case_no)),
+            code,
+            accepted: c.case.accepted_on.is_some(),
+            can_pre_review: c.state == Submitted,
+            can_accept: matches!(c.state, Submitted | PreReview | CorrectionReceived),
+        }
+    });
+    let (back_url, back_label) = if clerk.is_some() || !is_applicant(p, c) {
+        ("/console/window".to_string(), "综合窗口")
+    } else {
+        ("/me/cases".to_string(), "我的办件")
+    };
     let page = CasePage {
         l: Layout::new(state, auth, &format!("办件 {}", c.case_no)).await,
+        back_url,
+        back_label,
+        clerk,
         case_no: c.case_no.clone(),
         item_name: c.item_name.clone(),
         state_zh: c.state.name_zh(),
@@ -273,7 +332,7 @@ pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path
     let result = async {
         let p = auth.require()?;
         let c = visible_case(&state, p, &no).await?;
-        case_view(&state, &auth, &c, None, &[], notice_of(q.done.as_deref()), None, StatusCode::OK).await
+        case_view(&state, &auth, &c, ViewOpts { notice: notice_of(q.done.as_deref()), ..ViewOpts::default() }).await
     }
     .await;
     match result {
@@ -292,11 +351,11 @@ async fn after_change(
     submitted: Option<&Value>,
 ) -> Response {
     let back = Some(("/me/cases".to_string(), "我的办件".to_string()));
+    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
     let failed = match outcome {
-        Ok(_) => return Redirect::to(&format!("/me/cases/{no}?done={done}")).into_response(),
+        Ok(c) => return Redirect::to(&format!("{}?done={done}", page_of(p, &c))).into_response(),
         Err(e) => e,
     };
-    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
     let c = match visible_case(state, p, no).await {
         Ok(c) => c,
         Err(e) => return problem_page(state, auth, "办件", e, back).await,
@@ -306,7 +365,9 @@ async fn after_change(
         e => (Vec::new(), ApiError::new(e).message_zh().to_string()),
     };
     let status = StatusCode::from_u16(ApiError::new(&failed).status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match case_view(state, auth, &c, submitted, &problems, None, Some(message), status).await {
+    let console = (!is_applicant(p, &c)).then(String::new);
+    let opts = ViewOpts { submitted, problems: &problems, message: Some(message), status: Some(status), console, ..ViewOpts::default() };
+    match case_view(state, auth, &c, opts).await {
         Ok(r) => r,
         Err(e) => problem_page(state, auth, "办件", e, back).await,
     }
@@ -395,4 +456,204 @@ pub async fn submit(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         Err(e) => Err(e),
     };
     after_change(&state, &auth, &no, outcome, done, None).await
+}
+
+// ---- the comprehensive window console (综合窗口, 一窗受理) ---------------------------
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WindowForm {
+    #[serde(default)]
+    pub applicant_id: String,
+    #[serde(default)]
+    pub applicant_name: String,
+    #[serde(default)]
+    pub item_code: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "console_window.html")]
+struct WindowPage {
+    l: Layout,
+    halls: Vec<yiwang_store::Hall>,
+    agency_count: usize,
+    /// (implementation code, item name, agency name)
+    items: Vec<(String, String, String)>,
+    /// (case number, item name, applicant, state)
+    waiting: Vec<(String, String, String, &'static str)>,
+    message: Option<String>,
+    applicant_id: String,
+    applicant_name: String,
+    item_code: String,
+}
+
+async fn window_page(
+    state: &AppState,
+    auth: &Auth,
+    form: WindowForm,
+    message: Option<String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    use yiwang_case::State::*;
+    let p = auth.require()?;
+    let halls = state.store().halls_run_by(&p.agencies_with(&[yiwang_identity::Role::WindowClerk])).await?;
+    let mut agencies: Vec<&str> = halls.iter().flat_map(|h| h.agencies.iter().map(String::as_str)).collect();
+    agencies.sort_unstable();
+    agencies.dedup();
+    let items = state
+        .store()
+        .published_items()
+        .await?
+        .into_iter()
+        .filter(|i| agencies.contains(&i.doc.agency.uscc.as_str()))
+        .map(|i| (i.doc.implementation_code, i.doc.name, i.doc.agency.name))
+        .collect();
+    let hall_ids: Vec<&str> = halls.iter().map(|h| h.id.as_str()).collect();
+    let waiting = state
+        .store()
+        .agency_cases(&agencies, None, None, 200)
+        .await?
+        .into_iter()
+        .filter(|c| match c.state {
+            Submitted | PreReview | CorrectionReceived => true,
+            Draft | CorrectionNotice => c.hall_id.as_deref().is_some_and(|h| hall_ids.contains(&h)),
+            _ => false,
+        })
+        .map(|c| (c.case_no, c.item_name, c.applicant.name, c.state.name_zh()))
+        .collect();
+    let page = WindowPage {
+        l: Layout::new(state, auth, "综合窗口（一窗受理）").await,
+        agency_count: agencies.len(),
+        halls,
+        items,
+        waiting,
+        message,
+        applicant_id: form.applicant_id,
+        applicant_name: form.applicant_name,
+        item_code: form.item_code,
+    };
+    Ok(render(status, &page))
+}
+
+/// `GET /console/window`: the window clerk's console: open an application for
+/// the person at the counter, and the applications waiting for acceptance.
+pub async fn window_home(State(state): State<AppState>, auth: Auth) -> Response {
+    match window_page(&state, &auth, WindowForm { reason: String::new(), ..WindowForm::default() }, None, StatusCode::OK).await {
+        Ok(r) => r,
+        Err(e) => problem_page(&state, &auth, "综合窗口", e, None).await,
+    }
+}
+
+/// `POST /console/window`: open the application; the page shows the 查询码
+/// once and leads on to the case in the console.
+pub async fn window_open(State(state): State<AppState>, auth: Auth, axum::Form(f): axum::Form<WindowForm>) -> Response {
+    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
+    let w = crate::cases::WindowApply {
+        item_code: f.item_code.clone(),
+        applicant_id: f.applicant_id.clone(),
+        applicant_name: f.applicant_name.clone(),
+        reason: f.reason.clone(),
+        form: Value::Null,
+        hall_id: None,
+    };
+    match crate::cases::open_window_case(&state, p, w).await {
+        Ok((c, query_code)) => {
+            let page = CreatedPage {
+                l: Layout::new(&state, &auth, "申请已建立").await,
+                continue_url: format!("/console/window/cases/{}?code={query_code}", c.case_no),
+                receipt_url: format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no),
+                case_no: c.case_no,
+                query_code,
+            };
+            let mut resp = render(StatusCode::CREATED, &page);
+            resp.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+            resp
+        }
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let message = Some(e.message_zh().to_string());
+            match window_page(&state, &auth, f, message, status).await {
+                Ok(r) => r,
+                Err(e) => problem_page(&state, &auth, "综合窗口", e, None).await,
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsoleQuery {
+    pub code: Option<String>,
+    pub done: Option<String>,
+}
+
+/// `GET /console/window/cases/{no}[?code=…]`: the case at the window: the
+/// applicant's form and materials (the clerk fills and scans them in), and
+/// pre-review, the one-time notice, acceptance or refusal.
+pub async fn window_case(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, Query(q): Query<ConsoleQuery>) -> Response {
+    let back = Some(("/console/window".to_string(), "综合窗口".to_string()));
+    let result = async {
+        let p = auth.require()?;
+        let c = visible_case(&state, p, &no).await?;
+        let opts = ViewOpts { notice: notice_of(q.done.as_deref()), console: Some(q.code.unwrap_or_default()), ..ViewOpts::default() };
+        case_view(&state, &auth, &c, opts).await
+    }
+    .await;
+    match result {
+        Ok(r) => r,
+        Err(e) => problem_page(&state, &auth, "办件", e, back).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ClerkAction {
+    pub action: String,
+    #[serde(default)]
+    pub items: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub legal_basis: String,
+    #[serde(default)]
+    pub code: String,
+}
+
+/// `POST /console/window/cases/{no}/events`: the clerk's decision at the window.
+pub async fn window_event(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(no): Path<String>,
+    axum::Form(a): axum::Form<ClerkAction>,
+) -> Response {
+    use yiwang_case::Event;
+    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
+    let (event, done) = match a.action.as_str() {
+        "pre_review" => (Event::PreReviewStarted, "pre_review"),
+        // The limits are the item's; `record_staff_event` fills them in.
+        "accept" => (Event::Accepted { promised_days: 0, legal_days: 0, pending: vec![], commitment_check_days: 0 }, "accepted"),
+        "notice" => (Event::CorrectionNotified { items: a.items.lines().map(|l| l.trim().to_string()).collect() }, "noticed"),
+        "refuse" => (Event::NotAccepted { legal_basis: a.legal_basis.trim().to_string() }, "refused"),
+        _ => {
+            let e = crate::error::WebError::BadParam { name: "action", detail: "未知的操作 / unknown action".into() };
+            return problem_page(&state, &auth, "窗口受理", e.into(), None).await;
+        }
+    };
+    let staff = crate::cases::StaffEvent { event, reason: a.reason.clone(), expected_version: None };
+    let code = a.code.trim().chars().filter(char::is_ascii_digit).collect::<String>();
+    match crate::cases::record_staff_event(&state, p, &no, staff).await {
+        Ok(_) => Redirect::to(&format!("/console/window/cases/{no}?code={code}&done={done}")).into_response(),
+        Err(e) => {
+            let back = Some(("/console/window".to_string(), "综合窗口".to_string()));
+            let c = match visible_case(&state, p, &no).await {
+                Ok(c) => c,
+                Err(e) => return problem_page(&state, &auth, "办件", e, back).await,
+            };
+            let status = StatusCode::from_u16(e.status()).ok();
+            let opts = ViewOpts { message: Some(e.message_zh().to_string()), status, console: Some(code), ..ViewOpts::default() };
+            match case_view(&state, &auth, &c, opts).await {
+                Ok(r) => r,
+                Err(e) => problem_page(&state, &auth, "办件", e, back).await,
+            }
+        }
+    }
 }

@@ -120,7 +120,13 @@ pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> R
             return Err(WebError::BadParam { name: "form", detail: "申请表须为 JSON 对象 / the form must be a JSON object".into() }.into());
         }
     };
-    let new = NewCase { item_code: apply.item_code.trim().to_string(), applicant: applicant_of(p), account_id: p.account_id.clone(), form };
+    let new = NewCase {
+        item_code: apply.item_code.trim().to_string(),
+        applicant: applicant_of(p),
+        account_id: p.account_id.clone(),
+        form,
+        hall_id: None,
+    };
     let (c, query_code) = state.store().create_case(&new, jiff::Timestamp::now()).await?;
     let receipt_url = format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no);
     Ok((StatusCode::CREATED, Json(json!({ "case": view(&c), "query_code": query_code, "receipt_url": receipt_url }))).into_response())
@@ -139,10 +145,7 @@ async fn applicant_event(state: &AppState, auth: &Auth, case_no: &str, event: Ev
         "" | "null" => ApplicantAction::default(),
         text => json_body(text)?,
     };
-    let c = visible_case(state, p, case_no).await?;
-    if !is_applicant(p, &c) {
-        return Err(forbidden("only the applicant may do this"));
-    }
+    applicant_case(state, p, case_no).await?;
     let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor: p.account_id.clone(), reason: action.reason, event };
     let c = match envelope.event {
         // Handing in the application (or the correction) checks the form and materials.
@@ -155,10 +158,17 @@ async fn applicant_event(state: &AppState, auth: &Auth, case_no: &str, event: Ev
     Ok(Json(json!({ "case": view(&c) })).into_response())
 }
 
-/// The case if the caller is its applicant (others get 404 or 403).
+/// The case if the caller may act as its applicant: the applicant, or for an
+/// application taken at a window, a window clerk serving the case's agency
+/// (others get 404 or 403).
 pub(crate) async fn applicant_case(state: &AppState, p: &Principal, case_no: &str) -> Result<CaseRow, ApiError> {
     let c = visible_case(state, p, case_no).await?;
-    if is_applicant(p, &c) { Ok(c) } else { Err(forbidden("only the applicant may do this")) }
+    if acts_as_applicant(p, &c) { Ok(c) } else { Err(forbidden("only the applicant may do this")) }
+}
+
+/// The applicant, or a window clerk of the case's agency for a window case.
+pub(crate) fn acts_as_applicant(p: &Principal, c: &CaseRow) -> bool {
+    is_applicant(p, c) || (c.channel == "window" && p.has_role_in(&c.agency_uscc, &[Role::WindowClerk]))
 }
 
 #[derive(Debug, Deserialize)]
@@ -373,6 +383,105 @@ pub async fn withdraw(State(state): State<AppState>, auth: Auth, Path(no): Path<
 }
 
 #[derive(Debug, Deserialize)]
+pub struct WindowApply {
+    pub item_code: String,
+    /// 公民身份号码 or 统一社会信用代码 of the applicant.
+    pub applicant_id: String,
+    /// Needed only when the base data does not hold the applicant.
+    #[serde(default)]
+    pub applicant_name: String,
+    /// 事由: reading the applicant's base data is logged with it.
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub form: Value,
+    /// Which of the clerk's halls, when they serve several.
+    pub hall_id: Option<String>,
+}
+
+/// `POST /api/v1/window/cases`: 一窗受理. A window clerk opens an application
+/// for the person or enterprise at the counter, identified by ID number, for
+/// any item of an agency their hall serves. The base-data read is audited
+/// with the reason. 201 with the case, the 查询码 and the receipt URL.
+pub async fn window_apply(State(state): State<AppState>, auth: Auth, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    if body.len() > MAX_FORM_BYTES {
+        return Err(WebError::BadParam { name: "form", detail: "申请表过大 / the form is too large".into() }.into());
+    }
+    let w: WindowApply = json_body(&body)?;
+    let (c, query_code) = open_window_case(&state, p, w).await?;
+    let receipt_url = format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no);
+    Ok((StatusCode::CREATED, Json(json!({ "case": view(&c), "query_code": query_code, "receipt_url": receipt_url }))).into_response())
+}
+
+/// Open a window application (the API and the console share it).
+pub(crate) async fn open_window_case(state: &AppState, p: &Principal, w: WindowApply) -> Result<(CaseRow, String), ApiError> {
+    let now = jiff::Timestamp::now();
+    let reason = w.reason.trim();
+    if reason.chars().count() < 2 {
+        return Err(WebError::BadParam { name: "reason", detail: "查询申请人信息须填写事由 / a reason is required".into() }.into());
+    }
+    let form = match w.form {
+        Value::Null => json!({}),
+        Value::Object(o) => Value::Object(o),
+        _ => {
+            return Err(WebError::BadParam { name: "form", detail: "申请表须为 JSON 对象 / the form must be a JSON object".into() }.into());
+        }
+    };
+    let item = state.store().published_item(w.item_code.trim()).await?.ok_or_else(|| ApiError::new(&WebError::NotFound("事项".into())))?;
+    let agency = item.doc.agency.uscc.as_str();
+    let clerk_of = p.agencies_with(&[Role::WindowClerk]);
+    let halls = state.store().halls_run_by(&clerk_of).await?;
+    let hall = halls
+        .iter()
+        .filter(|h| h.agencies.iter().any(|a| a == agency))
+        .find(|h| w.hall_id.as_deref().is_none_or(|id| id == h.id))
+        .ok_or_else(|| forbidden("the item's agency is not served by your hall's windows"))?;
+    // Who is at the counter: a person by 公民身份号码, an enterprise by USCC.
+    let id = w.applicant_id.trim().to_uppercase();
+    let today = yiwang_calendar::china_today(now);
+    let (applicant, account_id, masked) = if let Ok(cid) = yiwang_codes::CitizenId::parse(&id, today) {
+        let held = state.store().base_person(cid.as_str()).await?.map(|b| b.name);
+        let account = state.store().account_by_citizen_id(cid.as_str()).await?.map(|a| a.id);
+        let name = held.unwrap_or_else(|| w.applicant_name.trim().to_string());
+        (Applicant { id_type: "111".into(), id: cid.as_str().into(), name }, account, cid.masked())
+    } else {
+        let uscc = yiwang_codes::Uscc::parse(&id)?;
+        let held = state.store().base_enterprise(uscc.as_str()).await?.map(|b| b.name);
+        let name = held.unwrap_or_else(|| w.applicant_name.trim().to_string());
+        (Applicant { id_type: "049".into(), id: uscc.as_str().into(), name }, None, uscc.as_str().to_string())
+    };
+    if applicant.name.is_empty() {
+        return Err(WebError::BadParam {
+            name: "applicant_name",
+            detail: "基础信息库中没有该申请人，请填写申请人名称 / not in the base data: give the applicant's name".into(),
+        }
+        .into());
+    }
+    let mut tx = state.store().begin().await?;
+    tx.append_audit(yiwang_audit::AuditRecord {
+        at: crate::ts(now),
+        actor: p.account_id.clone(),
+        action: "personal_data.read".into(),
+        object_type: if applicant.id_type == "111" { "base_person" } else { "base_enterprise" }.into(),
+        object_id: masked,
+        reason: reason.to_string(),
+        data: json!({ "hall": hall.id, "item_code": item.doc.implementation_code }).to_string(),
+    })
+    .await?;
+    tx.commit().await?;
+    let new = NewCase {
+        item_code: item.doc.implementation_code.clone(),
+        applicant,
+        // The person's own account when they have one, so the case is theirs online too.
+        account_id: account_id.unwrap_or_else(|| format!("window:{}", p.account_id)),
+        form,
+        hall_id: Some(hall.id.clone()),
+    };
+    Ok(state.store().create_case(&new, now).await?)
+}
+
+#[derive(Debug, Deserialize)]
 pub struct StaffEvent {
     pub event: Event,
     #[serde(default)]
@@ -385,8 +494,15 @@ pub struct StaffEvent {
 /// published item, not from the request.
 pub async fn staff_event(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
     let p = auth.require()?;
-    let mut e: StaffEvent = json_body(&body)?;
-    let c = visible_case(&state, p, &no).await?;
+    let e: StaffEvent = json_body(&body)?;
+    let c = record_staff_event(&state, p, &no, e).await?;
+    Ok(Json(json!({ "case": view(&c) })).into_response())
+}
+
+/// A staff event, checked for the caller's role in the case's agency; for
+/// acceptance the time limits come from the published item.
+pub(crate) async fn record_staff_event(state: &AppState, p: &Principal, no: &str, mut e: StaffEvent) -> Result<CaseRow, ApiError> {
+    let c = visible_case(state, p, no).await?;
     let roles = roles_for(&e.event).ok_or_else(|| forbidden("this event is the applicant's"))?;
     if !p.has_role_in(&c.agency_uscc, roles) {
         return Err(forbidden("this event needs another role in the case's agency"));
@@ -406,8 +522,7 @@ pub async fn staff_event(State(state): State<AppState>, auth: Auth, Path(no): Pa
         (*promised_days, *legal_days) = (promised.amount, legal.amount);
     }
     let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor: p.account_id.clone(), reason: e.reason, event: e.event };
-    let c = record(&state, &no, envelope, e.expected_version).await?;
-    Ok(Json(json!({ "case": view(&c) })).into_response())
+    record(state, no, envelope, e.expected_version).await
 }
 
 /// `GET /api/v1/cases/{no}`: the case, for its applicant and its agency's staff.

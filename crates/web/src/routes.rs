@@ -120,6 +120,7 @@ fn table() -> Vec<RouteDef> {
         def("POST", "/api/v1/cases/{no}/commitments", Authenticated, post(cases::commit)),
         def("GET", "/api/v1/me/items/{code}/form", Authenticated, get(cases::my_item_form)),
         def("GET", "/api/v1/workbench/checks", Staff(cases::CHECK_STAFF), get(cases::commitment_checks)),
+        def("POST", "/api/v1/window/cases", Staff(&[Role::WindowClerk]), post(cases::window_apply)),
         def("GET", "/items/{code}/apply", Authenticated, get(application_pages::apply_page)),
         def("POST", "/items/{code}/apply", Authenticated, post(application_pages::apply_submit)),
         def("GET", "/me/cases/{no}", Authenticated, get(application_pages::case_page)),
@@ -132,6 +133,11 @@ fn table() -> Vec<RouteDef> {
         ),
         def("POST", "/me/cases/{no}/commitments", Authenticated, post(application_pages::commit)),
         def("POST", "/me/cases/{no}/submit", Authenticated, post(application_pages::submit)),
+        // 一窗受理: the comprehensive window console.
+        def("GET", "/console/window", Staff(&[Role::WindowClerk]), get(application_pages::window_home)),
+        def("POST", "/console/window", Staff(&[Role::WindowClerk]), post(application_pages::window_open)),
+        def("GET", "/console/window/cases/{no}", Staff(&[Role::WindowClerk]), get(application_pages::window_case)),
+        def("POST", "/console/window/cases/{no}/events", Staff(&[Role::WindowClerk]), post(application_pages::window_event)),
         def("GET", "/cases/query", Public, get(cases::query_page)),
         def("GET", "/cases/{no}/receipt.pdf", Public, get(cases::receipt_pdf)),
         // The holder wallet and 加注件 shares (pages).

@@ -501,6 +501,29 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("POST", "/me/cases/{no}/materials", "/me/cases/none/materials", Body_::Form(vec![]), authed(404)),
         c("POST", "/me/cases/{no}/commitments", "/me/cases/none/commitments", Body_::Form(vec![("material", "x".into())]), authed(404)),
         c("POST", "/me/cases/{no}/submit", "/me/cases/none/submit", Body_::Form(vec![]), authed(404)),
+        c(
+            "POST",
+            "/api/v1/window/cases",
+            "/api/v1/window/cases",
+            Body_::Json(serde_json::json!({ "item_code": "none", "applicant_id": "x", "reason": "窗口受理" })),
+            only(&[P::Clerk], 404, 403),
+        ),
+        c("GET", "/console/window", "/console/window", Body_::None, only(&[P::Clerk], 200, 403)),
+        c(
+            "POST",
+            "/console/window",
+            "/console/window",
+            Body_::Form(vec![("item_code", "none".into()), ("applicant_id", "x".into()), ("reason", "窗口受理".into())]),
+            only(&[P::Clerk], 404, 403),
+        ),
+        c("GET", "/console/window/cases/{no}", "/console/window/cases/none", Body_::None, only(&[P::Clerk], 404, 403)),
+        c(
+            "POST",
+            "/console/window/cases/{no}/events",
+            "/console/window/cases/none/events",
+            Body_::Form(vec![("action", "accept".into())]),
+            only(&[P::Clerk], 404, 403),
+        ),
         c("GET", "/cases/query", "/cases/query?case_no=none&code=1", Body_::None, all(404)),
         c("GET", "/cases/{no}/receipt.pdf", "/cases/none/receipt.pdf?code=1", Body_::None, all(404)),
         c("GET", "/me/licenses", "/me/licenses", Body_::None, authed(200)),
@@ -1485,5 +1508,163 @@ async fn applying_through_the_portal_pages() {
     let (_, _, html) = send("GET", format!("/me/cases/{no}?done=submitted"), "", vec![]).await;
     assert!(html.contains("申请已提交") && html.contains("已申请") && html.contains("scan.pdf"), "{html}");
     assert!(!html.contains("保存申请表"), "the form is closed once submitted: {html}");
+    db.cleanup().await;
+}
+
+/// 一窗受理: the comprehensive window of a hall takes an application for the
+/// enterprise at the counter, by its code, for an item of an agency the hall
+/// serves; the base-data read is audited with its reason; the clerk fills the
+/// form, scans the materials in, submits and accepts; the 受理回执 follows. A
+/// clerk whose hall does not serve the agency cannot; a window clerk cannot
+/// act for the applicant of an online application; the applicant sees the case.
+#[tokio::test]
+async fn a_window_clerk_takes_an_application_at_the_hall() {
+    let (db, f) = fixture(TestBackend::Sqlite).await;
+    let item = item_code(AGENCY_A);
+    let now = jiff::Timestamp::now();
+    // 市民中心, run by a service centre, serving agency A; 钱一 is its window clerk.
+    let center = {
+        let body = "11330100002500020";
+        format!("{body}{}", yiwang_codes::uscc::uscc_check_char(body).unwrap())
+    };
+    let mut tx = f.store.begin().await.unwrap();
+    let agency = yiwang_store::Agency {
+        uscc: center.clone(),
+        name: "杭州市政务服务中心".into(),
+        division_code: "330100".into(),
+        level: "municipal".into(),
+    };
+    tx.upsert_agency(&agency, "t", now).await.unwrap();
+    let hall = yiwang_store::Hall {
+        id: "hz-hall".into(),
+        name: "市民中心".into(),
+        division_code: "330100".into(),
+        agency_uscc: center.clone(),
+        address: String::new(),
+        agencies: vec![AGENCY_A.into()],
+    };
+    tx.upsert_hall(&hall, "t", now).await.unwrap();
+    let clerk = tx
+        .create_account(
+            &NewAccount {
+                citizen_id: cid("33010219850505001"),
+                name: "钱一".into(),
+                phone: None,
+                email: None,
+                password_hash: None,
+                level: RealNameLevel::L2,
+                level_source: "test".into(),
+                status: AccountStatus::Active,
+            },
+            "t",
+            now,
+        )
+        .await
+        .unwrap();
+    tx.grant_staff_role(&clerk.id, &center, Role::WindowClerk, "t", now).await.unwrap();
+    let s = tx.create_session(&clerk.id, "pwd", &Default::default(), now).await.unwrap();
+    tx.commit().await.unwrap();
+    let audit_before = f.store.audit_page(0, 10_000).await.unwrap().entries.len();
+    let (clerk_cookie, clerk_csrf) = (format!("yiwang_session={}", s.token), s.csrf.clone());
+    let request = |cookie: String, csrf: String, method: &'static str, path: String, content_type: &'static str, body: Vec<u8>| {
+        let f = &f;
+        async move {
+            let mut req = Request::builder().method(method).uri(path).header(header::COOKIE, cookie).header("x-csrf-token", csrf);
+            if !content_type.is_empty() {
+                req = req.header(header::CONTENT_TYPE, content_type);
+            }
+            let resp = f.app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+            let status = resp.status().as_u16();
+            let location = resp.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+            (status, location, String::from_utf8_lossy(&bytes).to_string())
+        }
+    };
+    let clerk_json = |method: &'static str, path: String, body: serde_json::Value| {
+        let r = request(clerk_cookie.clone(), clerk_csrf.clone(), method, path, "application/json", body.to_string().into_bytes());
+        async move {
+            let (status, _, text) = r.await;
+            (status, serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default())
+        }
+    };
+
+    // The console lists the hall's items.
+    let (status, _, html) = request(clerk_cookie.clone(), clerk_csrf.clone(), "GET", "/console/window".into(), "", vec![]).await;
+    assert!(status == 200 && html.contains("市民中心") && html.contains(&item), "{html}");
+    // No reason, no lookup.
+    let open = serde_json::json!({ "item_code": item, "applicant_id": ENTERPRISE, "reason": "" });
+    assert_eq!(clerk_json("POST", "/api/v1/window/cases".into(), open).await.0, 400);
+    let open = serde_json::json!({ "item_code": item, "applicant_id": ENTERPRISE.to_lowercase(), "reason": "窗口受理申请" });
+    let (status, v) = clerk_json("POST", "/api/v1/window/cases".into(), open.clone()).await;
+    assert_eq!(status, 201, "{v:#}");
+    let no = v["case"]["case_no"].as_str().unwrap().to_string();
+    let code = v["query_code"].as_str().unwrap().to_string();
+    assert_eq!(v["case"]["form"]["applicant_name"], "杭州一网餐饮有限公司", "{v:#}");
+    let c = f.store.case(&no).await.unwrap();
+    assert_eq!((c.channel.as_str(), c.hall_id.as_deref(), c.applicant.id.as_str()), ("window", Some("hz-hall"), ENTERPRISE));
+    let audit = f.store.audit_page(0, 10_000).await.unwrap().entries;
+    let read = audit[audit_before..].iter().find(|e| e.record.action == "personal_data.read").expect("the base-data read is audited");
+    assert_eq!((read.record.reason.as_str(), read.record.actor.as_str()), ("窗口受理申请", clerk.id.as_str()));
+
+    // The clerk fills in the form, scans the materials in, and submits for the applicant.
+    let form = serde_json::json!({ "form": {
+        "contact_name": "王五", "contact_phone": "13800138000", "premises": "杭州市西湖区文三路1号",
+        "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    } });
+    let (status, v) = clerk_json("PUT", format!("/api/v1/cases/{no}/form"), form).await;
+    assert_eq!(status, 200, "{v:#}");
+    for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
+    {
+        let mut body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"material\"\r\n\r\n{m}\r\n--XyZ\r\n\
+             Content-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(b"%PDF-1.4\n%%EOF\n\r\n--XyZ--\r\n");
+        let path = format!("/api/v1/cases/{no}/materials");
+        let (status, _, text) =
+            request(clerk_cookie.clone(), clerk_csrf.clone(), "POST", path, "multipart/form-data; boundary=XyZ", body).await;
+        assert_eq!(status, 201, "{text}");
+    }
+    let commit = serde_json::json!({ "material": "食品安全自查、从业人员健康管理等制度" });
+    assert_eq!(clerk_json("POST", format!("/api/v1/cases/{no}/commitments"), commit).await.0, 201);
+    let (status, v) = clerk_json("POST", format!("/api/v1/cases/{no}/submit"), serde_json::Value::Null).await;
+    assert_eq!((status, v["case"]["state"].as_str()), (200, Some("submitted")), "{v:#}");
+
+    // Acceptance at the window, and the 受理回执 link with the 查询码.
+    let accept = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &clerk_csrf)
+        .append_pair("action", "accept")
+        .append_pair("code", &code)
+        .finish()
+        .into_bytes();
+    let path = format!("/console/window/cases/{no}/events");
+    let (status, location, _) =
+        request(clerk_cookie.clone(), clerk_csrf.clone(), "POST", path, "application/x-www-form-urlencoded", accept).await;
+    assert_eq!((status, location.clone()), (303, format!("/console/window/cases/{no}?code={code}&done=accepted")));
+    let (status, _, html) = request(clerk_cookie.clone(), clerk_csrf.clone(), "GET", location, "", vec![]).await;
+    assert!(status == 200 && html.contains("已受理") && html.contains("打印受理回执"), "{html}");
+    assert!(f.store.case(&no).await.unwrap().promised_due.is_some());
+
+    // The enterprise sees its case online; other agencies' staff do not.
+    let (agent_cookie, agent_csrf) = f.login(P::Agent).await;
+    let (_, _, mine) = request(agent_cookie, agent_csrf, "GET", "/api/v1/me/cases".into(), "", vec![]).await;
+    assert!(mine.contains(&no), "{mine}");
+    let (head_cookie, head_csrf) = f.login(P::OtherAgencyHead).await;
+    assert_eq!(request(head_cookie, head_csrf, "GET", format!("/api/v1/cases/{no}"), "", vec![]).await.0, 404);
+    // A clerk of agency A without a hall has no window for the hall's items.
+    let (c_cookie, c_csrf) = f.login(P::Clerk).await;
+    let (status, _, text) =
+        request(c_cookie.clone(), c_csrf.clone(), "POST", "/api/v1/window/cases".into(), "application/json", open.to_string().into_bytes())
+            .await;
+    assert_eq!(status, 403, "{text}");
+    // A window clerk does not act for the applicant of an online application.
+    let (a_cookie, a_csrf) = f.login(P::Agent).await;
+    let online = serde_json::json!({ "item_code": item, "form": {} }).to_string().into_bytes();
+    let (status, _, text) = request(a_cookie, a_csrf, "POST", "/api/v1/cases".into(), "application/json", online).await;
+    assert_eq!(status, 201, "{text}");
+    let online_no = serde_json::from_str::<serde_json::Value>(&text).unwrap()["case"]["case_no"].as_str().unwrap().to_string();
+    let (status, _) = clerk_json("POST", format!("/api/v1/cases/{online_no}/submit"), serde_json::Value::Null).await;
+    assert_eq!(status, 403);
     db.cleanup().await;
 }

@@ -629,6 +629,7 @@ pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<S
                 applicant: Applicant { id_type: "111".into(), id: bench_citizen_id(n), name: "压测申请人".into() },
                 account_id: "bench".into(),
                 form: serde_json::json!({ "applicant_name": "压测申请人", "contact_name": "压测", "contact_phone": "13800138000" }),
+                hall_id: None,
             };
             let (case, _) = s.create_case(&new, now).await.map_err(|e| anyhow::anyhow!("create: {e}"))?;
             let events = [

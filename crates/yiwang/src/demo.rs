@@ -110,6 +110,22 @@ async fn seed_agencies(store: &Store) -> anyhow::Result<()> {
         )
         .await?;
     }
+    // 杭州市民中心: its comprehensive windows (run by the 政务服务中心) accept the
+    // items of every Hangzhou agency (一窗受理).
+    let hangzhou: Vec<String> = AGENCIES
+        .iter()
+        .filter(|a| a.division == "330100" && a.key != "hz_center")
+        .map(|a| uscc("11", a.division, a.org8).map(|u| u.as_str().to_string()))
+        .collect::<anyhow::Result<_>>()?;
+    let hall = yiwang_store::Hall {
+        id: "hz-citizen-center".into(),
+        name: "杭州市民中心政务服务大厅".into(),
+        division_code: "330100".into(),
+        agency_uscc: agency_uscc("hz_center")?.as_str().into(),
+        address: "杭州市上城区解放东路18号".into(),
+        agencies: hangzhou,
+    };
+    tx.upsert_hall(&hall, "demo", now).await?;
     tx.commit().await?;
     Ok(())
 }
