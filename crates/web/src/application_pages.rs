@@ -342,6 +342,12 @@ pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path
 }
 
 /// After a change: back to the case page (303), or the page again with why not.
+/// The 查询码 a window console form carries along (digits only), so the clerk
+/// can still print the receipts after a change.
+fn console_code(code: Option<&str>) -> String {
+    code.unwrap_or_default().chars().filter(char::is_ascii_digit).take(8).collect()
+}
+
 async fn after_change(
     state: &AppState,
     auth: &Auth,
@@ -349,11 +355,13 @@ async fn after_change(
     outcome: Result<CaseRow, CaseStoreError>,
     done: &str,
     submitted: Option<&Value>,
+    code: String,
 ) -> Response {
     let back = Some(("/me/cases".to_string(), "我的办件".to_string()));
     let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
     let failed = match outcome {
-        Ok(c) => return Redirect::to(&format!("{}?done={done}", page_of(p, &c))).into_response(),
+        Ok(c) if is_applicant(p, &c) => return Redirect::to(&format!("{}?done={done}", page_of(p, &c))).into_response(),
+        Ok(c) => return Redirect::to(&format!("{}?code={code}&done={done}", page_of(p, &c))).into_response(),
         Err(e) => e,
     };
     let c = match visible_case(state, p, no).await {
@@ -365,7 +373,7 @@ async fn after_change(
         e => (Vec::new(), ApiError::new(e).message_zh().to_string()),
     };
     let status = StatusCode::from_u16(ApiError::new(&failed).status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let console = (!is_applicant(p, &c)).then(String::new);
+    let console = (!is_applicant(p, &c)).then_some(code);
     let opts = ViewOpts { submitted, problems: &problems, message: Some(message), status: Some(status), console, ..ViewOpts::default() };
     match case_view(state, auth, &c, opts).await {
         Ok(r) => r,
@@ -394,19 +402,27 @@ pub async fn save_form(State(state): State<AppState>, auth: Auth, Path(no): Path
         Err(r) => return r,
     };
     let item = state.store().published_item(&c.item_code).await.ok().flatten();
+    let posted = pairs(&body);
+    let code = console_code(posted.iter().find(|(k, _)| k == "code").map(|(_, v)| v.as_str()));
     let form = match item.as_ref().and_then(|i| i.doc.form.as_ref()) {
-        Some(s) => coerce_pairs(s, &pairs(&body)),
+        Some(s) => coerce_pairs(s, &posted),
         None => c.form.clone(),
     };
     let outcome = match calendar(&state).await {
         Ok(cal) => state.store().save_case_form(&no, &form, &actor, None, jiff::Timestamp::now(), &cal).await,
         Err(e) => Err(e),
     };
-    after_change(&state, &auth, &no, outcome, "saved", Some(&form)).await
+    after_change(&state, &auth, &no, outcome, "saved", Some(&form), code).await
 }
 
 /// `POST /me/cases/{no}/materials?csrf=…` (multipart): upload a material.
-pub async fn upload(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, form: crate::cases::MultipartBody) -> Response {
+pub async fn upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(no): Path<String>,
+    Query(q): Query<ConsoleQuery>,
+    form: crate::cases::MultipartBody,
+) -> Response {
     let (c, actor) = match own_case(&state, &auth, &no).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -419,12 +435,13 @@ pub async fn upload(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         Ok(cal) => state.store().upload_case_material(&c.case_no, u.as_file(), &actor, jiff::Timestamp::now(), &cal).await,
         Err(e) => Err(e),
     };
-    after_change(&state, &auth, &no, outcome, "uploaded", None).await
+    after_change(&state, &auth, &no, outcome, "uploaded", None, console_code(q.code.as_deref())).await
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CommitForm {
     pub material: String,
+    pub code: Option<String>,
 }
 
 /// `POST /me/cases/{no}/commitments`: sign a 告知承诺 for a material.
@@ -437,11 +454,13 @@ pub async fn commit(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         Ok(cal) => state.store().sign_commitment(&c.case_no, f.material.trim(), &actor, jiff::Timestamp::now(), &cal).await,
         Err(e) => Err(e),
     };
-    after_change(&state, &auth, &no, outcome, "committed", None).await
+    after_change(&state, &auth, &no, outcome, "committed", None, console_code(f.code.as_deref())).await
 }
 
 /// `POST /me/cases/{no}/submit`: submit the draft, or the correction.
-pub async fn submit(State(state): State<AppState>, auth: Auth, Path(no): Path<String>) -> Response {
+pub async fn submit(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Response {
+    let posted = pairs(&body);
+    let code = console_code(posted.iter().find(|(k, _)| k == "code").map(|(_, v)| v.as_str()));
     let (c, actor) = match own_case(&state, &auth, &no).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -455,7 +474,7 @@ pub async fn submit(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         Ok(cal) => state.store().submit_case(&c.case_no, &envelope, Some(c.version), &cal).await,
         Err(e) => Err(e),
     };
-    after_change(&state, &auth, &no, outcome, done, None).await
+    after_change(&state, &auth, &no, outcome, done, None, code).await
 }
 
 // ---- the comprehensive window console (综合窗口, 一窗受理) ---------------------------

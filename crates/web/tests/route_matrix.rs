@@ -1613,6 +1613,30 @@ async fn a_window_clerk_takes_an_application_at_the_hall() {
     } });
     let (status, v) = clerk_json("PUT", format!("/api/v1/cases/{no}/form"), form).await;
     assert_eq!(status, 200, "{v:#}");
+    // On the console page the 查询码 travels with each change, for the receipts.
+    let (status, _, html) =
+        request(clerk_cookie.clone(), clerk_csrf.clone(), "GET", format!("/console/window/cases/{no}?code={code}"), "", vec![]).await;
+    assert!(status == 200 && html.contains("保存申请表") && html.contains("打印申请回执"), "{html}");
+    let save = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &clerk_csrf)
+        .append_pair("code", &code)
+        .append_pair("contact_name", "王五")
+        .append_pair("contact_phone", "13800138000")
+        .append_pair("premises", "杭州市西湖区文三路1号")
+        .append_pair("business_form", "餐饮服务经营者")
+        .append_pair("items", "热食类食品制售")
+        .finish()
+        .into_bytes();
+    let (status, location, html) = request(
+        clerk_cookie.clone(),
+        clerk_csrf.clone(),
+        "POST",
+        format!("/me/cases/{no}/form"),
+        "application/x-www-form-urlencoded",
+        save,
+    )
+    .await;
+    assert_eq!((status, location.as_str()), (303, format!("/console/window/cases/{no}?code={code}&done=saved").as_str()), "{html}");
     for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
     {
         let mut body = format!(
