@@ -376,6 +376,26 @@ impl Store {
         rows.iter().map(case_row).collect()
     }
 
+    /// How many cases some agencies have (in one state).
+    pub async fn count_agency_cases(&self, agencies: &[&str], state: Option<State>) -> Result<i64> {
+        if agencies.is_empty() {
+            return Ok(0);
+        }
+        let marks: Vec<String> = (1..=agencies.len()).map(|i| format!("${i}")).collect();
+        let mut sql = format!("SELECT COUNT(*) AS n FROM cases WHERE agency_uscc IN ({})", marks.join(", "));
+        if state.is_some() {
+            sql.push_str(&format!(" AND state = ${}", agencies.len() + 1));
+        }
+        let mut q = sqlx::query(safe(sql));
+        for a in agencies {
+            q = q.bind(a.to_string());
+        }
+        if let Some(s) = state {
+            q = q.bind(s.code());
+        }
+        Ok(q.fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
     /// Check a 查询码 against a case, in one read: the case number is unknown,
     /// or the code is wrong, or it is right and here is the case.
     pub async fn case_by_query_code(&self, case_no: &str, code: &str) -> Result<QueryCodeMatch> {
@@ -390,6 +410,93 @@ impl Store {
             return Ok(QueryCodeMatch::WrongCode);
         }
         Ok(QueryCodeMatch::Case(Box::new(case_row(&row)?)))
+    }
+}
+
+/// A case written whole by a bulk load (the synthetic-data generator): its
+/// state as its events made it, without the event rows.
+#[derive(Debug, Clone)]
+pub struct LoadedCase {
+    pub case_no: String,
+    pub item_code: String,
+    pub item_name: String,
+    pub agency_uscc: String,
+    pub applicant: Applicant,
+    pub account_id: String,
+    pub query_code: String,
+    pub case: Case,
+    pub form: Value,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub promised_due: Option<String>,
+    pub legal_due: Option<String>,
+    pub channel: String,
+    pub hall_id: Option<String>,
+}
+
+impl crate::Tx {
+    /// Move an agency's daily case-number counter to at least `seq`, so new
+    /// cases do not take a loaded case's number.
+    pub async fn reserve_case_numbers(&mut self, agency: &str, day: &str, seq: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO case_numbers (agency_uscc, day, next_seq) VALUES ($1, $2, $3) ON CONFLICT (agency_uscc, day) \
+             DO UPDATE SET next_seq = CASE WHEN case_numbers.next_seq > excluded.next_seq THEN case_numbers.next_seq ELSE excluded.next_seq END",
+        )
+        .bind(agency)
+        .bind(day)
+        .bind(seq)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    /// Insert cases in multi-row statements (400 rows each). The caller
+    /// reserves their numbers (`reserve_case_numbers`).
+    pub async fn load_cases(&mut self, cases: &[LoadedCase]) -> Result<()> {
+        const COLS: usize = 19;
+        for chunk in cases.chunks(400) {
+            let mut sql = String::from(
+                "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, \
+                 account_id, query_code_hash, state, folded, form, materials, version, created_at, updated_at, accepted_on, \
+                 promised_due, legal_due, channel, hall_id) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * COLS;
+                sql.push_str(if i == 0 { "(" } else { ", (" });
+                for c in 1..=COLS {
+                    // `materials` and `version` are constants between columns 12 and 13.
+                    if c == 13 {
+                        sql.push_str("'[]', 0, ");
+                    }
+                    sql.push_str(&format!("${}{}", b + c, if c == COLS { ")" } else { ", " }));
+                }
+            }
+            let mut q = sqlx::query(safe(sql));
+            for c in chunk {
+                q = q
+                    .bind(&c.case_no)
+                    .bind(&c.item_code)
+                    .bind(&c.item_name)
+                    .bind(&c.agency_uscc)
+                    .bind(&c.applicant.id_type)
+                    .bind(&c.applicant.id)
+                    .bind(&c.applicant.name)
+                    .bind(&c.account_id)
+                    .bind(yiwang_identity::token_hash(&c.query_code))
+                    .bind(c.case.state.code())
+                    .bind(json_text(&c.case)?)
+                    .bind(json_text(&c.form)?)
+                    .bind(ts(c.created_at))
+                    .bind(ts(c.updated_at))
+                    .bind(c.case.accepted_on.map(|d| d.to_string()))
+                    .bind(&c.promised_due)
+                    .bind(&c.legal_due)
+                    .bind(&c.channel)
+                    .bind(&c.hall_id);
+            }
+            q.execute(&mut *self.inner).await?;
+        }
+        Ok(())
     }
 }
 

@@ -599,6 +599,9 @@ pub struct InboxQuery {
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     pub limit: Option<i64>,
+    /// With `count=true`, the answer carries `total`, the number of cases matching.
+    #[serde(default)]
+    pub count: bool,
 }
 
 fn parse_state(s: &str) -> Option<yiwang_case::State> {
@@ -640,7 +643,8 @@ pub async fn inbox(State(state): State<AppState>, auth: Auth, Query(q): Query<In
             })
         })
         .collect();
-    Ok(Json(json!({ "cases": cases, "next": next })))
+    let total = if q.count { Some(state.store().count_agency_cases(&agencies, wanted).await?) } else { None };
+    Ok(Json(json!({ "cases": cases, "next": next, "total": total })))
 }
 
 // ---- portal pages ------------------------------------------------------------------

@@ -626,7 +626,7 @@ pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<S
             let now = Timestamp::now();
             let new = NewCase {
                 item_code: item,
-                applicant: Applicant { id_type: "111".into(), id: bench_citizen_id(n), name: "压测申请人".into() },
+                applicant: Applicant { id_type: "111".into(), id: crate::synthetic::citizen_id(n), name: "压测申请人".into() },
                 account_id: "bench".into(),
                 form: serde_json::json!({ "applicant_name": "压测申请人", "contact_name": "压测", "contact_phone": "13800138000" }),
                 hall_id: None,
@@ -654,11 +654,98 @@ pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<S
     Ok(figures)
 }
 
-/// A valid, distinct citizen ID per bench applicant: born on a day from
-/// 1950 on, 999 sequence numbers a day.
-fn bench_citizen_id(n: usize) -> String {
-    let day = jiff::civil::date(1950, 1, 1).checked_add(jiff::Span::new().days(i64::try_from(n / 999).unwrap_or(0))).unwrap_or_default();
-    let body = format!("330106{}{:03}", day.strftime("%Y%m%d"), n % 999 + 1);
-    let check = yiwang_codes::citizen_check_char(&body).unwrap_or('0');
-    format!("{body}{check}")
+/// `yiwang bench case-list`: a node filled with `cases` synthetic cases
+/// (`synthetic::fill`), then the shapes Open Zaak publishes for 1 million
+/// cases, over HTTP against an in-process node: a department's first list page
+/// of 100 with the total count, at 1 and 16 clients; one case by number, at 1
+/// and 16; and new applications, at 4.
+pub async fn case_list(cases: usize, requests: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    crate::demo::seed(&store, &yiwang_crypto::seal::MasterKey::generate()).await?;
+    let backend = store.backend();
+    let plan = crate::synthetic::Plan { citizens: (cases / 10).max(1), enterprises: (cases / 50).max(1), cases };
+    let filled = crate::synthetic::fill(&store, plan, Timestamp::now()).await?;
+    let mut figures = vec![Figure {
+        name: format!("synthetic cases written ({backend:?}: {} citizens, {} enterprises, bulk insert)", plan.citizens, plan.enterprises),
+        requests: cases,
+        concurrency: 1,
+        seconds: filled.seconds,
+        per_second: cases as f64 / filled.seconds.max(1e-9),
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+    }];
+
+    // A department head of the agency with the most cases, and the demo citizen.
+    let agency = crate::demo::agency_uscc("hz_samr")?.as_str().to_string();
+    let total = store.count_agency_cases(&[agency.as_str()], None).await?;
+    let session = |citizen_id: String| {
+        let store = store.clone();
+        async move {
+            let account = store.account_by_citizen_id(&citizen_id).await?.ok_or_else(|| anyhow::anyhow!("no account {citizen_id}"))?;
+            let mut tx = store.begin().await?;
+            let s = tx.create_session(&account.id, "pwd", &Default::default(), Timestamp::now()).await?;
+            tx.commit().await?;
+            anyhow::Ok((format!("yiwang_session={}", s.token), s.csrf))
+        }
+    };
+    let (head, _) = session(crate::demo::citizen_id("33010219800101003")?.to_string()).await?;
+    let (citizen, csrf) = session("33010619900101123X".to_string()).await?;
+    let sample: Arc<Vec<String>> =
+        Arc::new(store.agency_cases(&[agency.as_str()], None, None, 1_000).await?.into_iter().map(|c| c.case_no).collect());
+    let node = Node::start(&store).await?;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(32).build()?;
+    for clients in [1, 16] {
+        let (h, b, cookie, a) = (http.clone(), node.base.clone(), head.clone(), agency.clone());
+        let (lat, took) = load(requests, clients, move |_| {
+            let req = h.get(format!("{b}/api/v1/workbench/cases?agency={a}&limit=100&count=true")).header("cookie", &cookie);
+            async move {
+                let v: serde_json::Value = req.send().await?.error_for_status()?.json().await?;
+                anyhow::ensure!(
+                    v["cases"].as_array().map(Vec::len) == Some(100) && v["total"] == total,
+                    "a full first page with the count"
+                );
+                Ok(())
+            }
+        })
+        .await?;
+        figures.push(figure(
+            format!("department list, first page of 100 + total ({backend:?}, {cases} cases, {total} in the agency)"),
+            lat,
+            clients,
+            took,
+        ));
+        let (h, b, cookie, sample) = (http.clone(), node.base.clone(), head.clone(), sample.clone());
+        let (lat, took) = load(requests, clients, move |n| {
+            let req = h.get(format!("{b}/api/v1/cases/{}", sample[(n * 7919) % sample.len()])).header("cookie", &cookie);
+            async move {
+                req.send().await?.error_for_status()?;
+                Ok(())
+            }
+        })
+        .await?;
+        figures.push(figure(format!("one case by number ({backend:?}, {cases} cases)"), lat, clients, took));
+    }
+    let item = store
+        .published_items()
+        .await?
+        .into_iter()
+        .find(|i| i.doc.for_natural_persons() && i.doc.legal_limit.amount > 0)
+        .map(|i| i.doc.implementation_code)
+        .ok_or_else(|| anyhow::anyhow!("the demo has no item for persons"))?;
+    let (h, b) = (http.clone(), node.base.clone());
+    let (lat, took) = load(requests.min(2_000), 4, move |_| {
+        let body = serde_json::json!({ "item_code": item, "form": { "contact_phone": "13800138000" } });
+        let req = h.post(format!("{b}/api/v1/cases")).header("cookie", &citizen).header("x-csrf-token", &csrf).json(&body);
+        async move {
+            req.send().await?.error_for_status()?;
+            Ok(())
+        }
+    })
+    .await?;
+    figures.push(figure(format!("new application, POST /api/v1/cases ({backend:?}, {cases} cases)"), lat, 4, took));
+    node.stop().await;
+    store.close().await;
+    Ok(figures)
 }

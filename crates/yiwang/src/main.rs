@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod identity_cli;
 mod license_cli;
+mod synthetic;
 mod workflow_cli;
 
 use std::collections::HashMap;
@@ -98,6 +99,17 @@ enum Cmd {
     /// Workflow (BPMN): simulate a process before it goes live; deploy it.
     #[command(subcommand)]
     Workflow(workflow_cli::WorkflowCmd),
+    /// Fill the node with synthetic base data and cases in realistic states,
+    /// spread over the last year across the published items (for load tests
+    /// and demonstrations; never on a production node).
+    Synthetic {
+        #[arg(long, default_value_t = 10_000)]
+        citizens: usize,
+        #[arg(long, default_value_t = 2_000)]
+        enterprises: usize,
+        #[arg(long, default_value_t = 100_000)]
+        cases: usize,
+    },
     /// Benchmarks against a throw-away node (build with --release).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -140,6 +152,14 @@ enum BenchCmd {
         lifecycles: usize,
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+    },
+    /// A node with N synthetic cases, then a department's list page (100 and
+    /// the total), one case by number, and new applications, over HTTP.
+    CaseList {
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        #[arg(long, default_value_t = 2_000)]
+        requests: usize,
     },
     /// Licenses issued per second, then the public verification page's latency.
     License {
@@ -318,6 +338,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for f in &bench::cases(lifecycles.max(1), concurrency.max(1), over.database_url.clone()).await? {
                 println!("{}", serde_json::to_string(f)?);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::CaseList { cases, requests }) => {
+            for f in &bench::case_list(cases.max(200), requests.max(1), over.database_url.clone()).await? {
+                println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Synthetic { citizens, enterprises, cases } => {
+            let (cfg, _) = config::load(&over, &env)?;
+            let store = open_store(&cfg).await?;
+            let filled = synthetic::fill(&store, synthetic::Plan { citizens, enterprises, cases }, jiff::Timestamp::now()).await?;
+            println!("{}", serde_json::to_string(&filled)?);
+            store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Bench(BenchCmd::License { licenses, concurrency, page_requests }) => {
