@@ -239,6 +239,12 @@ pub enum Event {
         material: String,
         truthful: bool,
     },
+    /// 认领: a staff member takes the case; colleagues' handling events wait
+    /// until the work passes on (acceptance, a step's end, the decision) or
+    /// the claim is released.
+    Claimed,
+    /// The claim is given up (by its holder, or taken back by a head).
+    Released,
 }
 
 /// A file as stored: content-addressed (SHA-256 of the bytes), its type as
@@ -256,6 +262,20 @@ pub struct StoredFile {
 pub const DEFAULT_COMMITMENT_CHECK_DAYS: u32 = 20;
 
 impl Event {
+    /// Events the applicant records (or a window clerk for them); a claim does not hold them up.
+    pub fn is_applicants(&self) -> bool {
+        matches!(
+            self,
+            Event::Submitted
+                | Event::CorrectionSubmitted
+                | Event::Withdrawn
+                | Event::FormSaved { .. }
+                | Event::MaterialUploaded { .. }
+                | Event::MaterialRemoved { .. }
+                | Event::CommitmentSigned { .. }
+        )
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Event::Submitted => "submitted",
@@ -280,6 +300,8 @@ impl Event {
             Event::MaterialRemoved { .. } => "material_removed",
             Event::CommitmentSigned { .. } => "commitment_signed",
             Event::CommitmentChecked { .. } => "commitment_checked",
+            Event::Claimed => "claimed",
+            Event::Released => "released",
         }
     }
 }
@@ -375,6 +397,9 @@ pub struct Case {
     pub commitments: Vec<Commitment>,
     #[serde(default)]
     pub commitment_check_days: u32,
+    /// Who has claimed the case (认领), if anyone.
+    #[serde(default)]
+    pub claimed_by: Option<String>,
 }
 
 impl Default for Case {
@@ -395,6 +420,7 @@ impl Default for Case {
             uploads: Vec::new(),
             commitments: Vec::new(),
             commitment_check_days: 0,
+            claimed_by: None,
         }
     }
 }
@@ -429,6 +455,10 @@ pub enum CaseError {
     NoSuchCommitment(String),
     #[error("no upload {digest} for {material}")]
     NoSuchUpload { material: String, digest: String },
+    #[error("the case is claimed by {0}")]
+    ClaimedByOther(String),
+    #[error("the case is not claimed")]
+    NotClaimed,
     #[error("working-day arithmetic: {0}")]
     Calendar(#[from] CalendarError),
 }
@@ -450,13 +480,19 @@ impl Coded for CaseError {
             CaseError::AlreadyCommitted(_) => "case.already_committed",
             CaseError::NoSuchCommitment(_) => "case.no_such_commitment",
             CaseError::NoSuchUpload { .. } => "case.no_such_upload",
+            CaseError::ClaimedByOther(_) => "case.claimed_by_other",
+            CaseError::NotClaimed => "case.not_claimed",
             CaseError::Calendar(e) => e.code(),
         }
     }
 
     fn kind(&self) -> ErrorKind {
         match self {
-            CaseError::Transition { .. } | CaseError::StepOpen(_) | CaseError::PendingOutstanding(_) => ErrorKind::Conflict,
+            CaseError::Transition { .. }
+            | CaseError::StepOpen(_)
+            | CaseError::PendingOutstanding(_)
+            | CaseError::ClaimedByOther(_)
+            | CaseError::NotClaimed => ErrorKind::Conflict,
             CaseError::Calendar(e) => e.kind(),
             _ => ErrorKind::Unprocessable,
         }
@@ -482,6 +518,8 @@ impl Coded for CaseError {
             CaseError::AlreadyCommitted(m) => format!("已就“{m}”签署告知承诺"),
             CaseError::NoSuchCommitment(m) => format!("没有待核查的“{m}”告知承诺"),
             CaseError::NoSuchUpload { material, .. } => format!("“{material}”没有这份上传文件"),
+            CaseError::ClaimedByOther(_) => "该办件已由其他工作人员认领，请待其办理或释放后再操作".into(),
+            CaseError::NotClaimed => "该办件未被认领".into(),
             CaseError::Calendar(e) => e.message_zh(),
         }
     }
@@ -508,6 +546,14 @@ impl Case {
         let refuse = || CaseError::Transition { from: self.state.code(), event: e.event.name() };
         let on = china_today(e.at);
         let mut next = self.clone();
+        // 认领: while someone holds the case, colleagues' handling waits.
+        if let Some(holder) = &self.claimed_by
+            && holder != &e.actor
+            && !e.event.is_applicants()
+            && !matches!(e.event, Event::Released)
+        {
+            return Err(CaseError::ClaimedByOther(holder.clone()));
+        }
         match &e.event {
             Event::Submitted => {
                 if self.state != Draft {
@@ -739,6 +785,18 @@ impl Case {
                 }
                 next.commitments.push(Commitment { material: material.clone(), signed_at: e.at, checked: None });
             }
+            Event::Claimed => {
+                if self.state.is_terminal() || matches!(self.state, Draft | CorrectionNotice) {
+                    return Err(refuse());
+                }
+                next.claimed_by = Some(e.actor.clone());
+            }
+            Event::Released => {
+                if self.claimed_by.is_none() {
+                    return Err(CaseError::NotClaimed);
+                }
+                next.claimed_by = None;
+            }
             Event::CommitmentChecked { material, truthful } => {
                 if self.accepted_on.is_none() || matches!(self.state, Withdrawn | Voided) {
                     return Err(refuse());
@@ -751,6 +809,18 @@ impl Case {
                     .ok_or_else(|| CaseError::NoSuchCommitment(material.clone()))?;
                 open.checked = Some(CommitmentFinding { truthful: *truthful, note: e.reason.trim().to_string(), by: e.actor.clone(), on });
             }
+        }
+        // The work passes on at these points, and ends with the case.
+        if matches!(
+            e.event,
+            Event::Accepted { .. }
+                | Event::NotAccepted { .. }
+                | Event::StepPassed { .. }
+                | Event::StepReturned { .. }
+                | Event::Decided { .. }
+        ) || next.state.is_terminal()
+        {
+            next.claimed_by = None;
         }
         Ok(next)
     }

@@ -229,3 +229,32 @@ fn events_round_trip_as_json() {
     let back: Case = serde_json::from_str(&serde_json::to_string(&case).unwrap()).unwrap();
     assert_eq!(back, case);
 }
+
+#[test]
+fn a_claim_holds_colleagues_back_until_the_work_passes_on() {
+    let by = |actor: &str, day: &str, event: Event| Envelope {
+        at: format!("{day}T02:00:00Z").parse().unwrap(),
+        actor: actor.into(),
+        reason: String::new(),
+        event,
+    };
+    let submitted = run(&[ev("2026-03-02", Event::Submitted)]);
+    assert!(matches!(Case::default().apply(&by("clerk-a", "2026-03-02", Event::Claimed)), Err(CaseError::Transition { .. })));
+    let claimed = submitted.apply(&by("clerk-a", "2026-03-02", Event::Claimed)).unwrap();
+    assert_eq!(claimed.claimed_by.as_deref(), Some("clerk-a"));
+    // A colleague can neither act nor claim it over.
+    let notice = Event::CorrectionNotified { items: vec!["x".into()] };
+    assert_eq!(claimed.apply(&by("clerk-b", "2026-03-02", notice.clone())), Err(CaseError::ClaimedByOther("clerk-a".into())));
+    assert_eq!(claimed.apply(&by("clerk-b", "2026-03-02", Event::Claimed)), Err(CaseError::ClaimedByOther("clerk-a".into())));
+    // The applicant is not held up.
+    assert!(claimed.apply(&by("applicant", "2026-03-02", Event::Withdrawn)).is_ok());
+    // Acceptance passes the work on: the claim ends.
+    let accept = Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 };
+    let accepted = claimed.apply(&by("clerk-a", "2026-03-02", accept)).unwrap();
+    assert_eq!(accepted.claimed_by, None);
+    // Released by anyone the web layer lets release (its holder or a head).
+    let held = accepted.apply(&by("reviewer", "2026-03-03", Event::Claimed)).unwrap();
+    let released = held.apply(&by("head", "2026-03-03", Event::Released)).unwrap();
+    assert_eq!(released.claimed_by, None);
+    assert_eq!(released.apply(&by("head", "2026-03-03", Event::Released)), Err(CaseError::NotClaimed));
+}

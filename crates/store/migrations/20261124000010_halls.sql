@@ -25,3 +25,7 @@ ALTER TABLE cases ADD COLUMN hall_id TEXT;
 -- A department's list, newest change first, without sorting (the workbench and
 -- the 1-million-case list benchmark).
 CREATE INDEX cases_agency_recent ON cases (agency_uscc, updated_at, case_no);
+
+-- 认领: who holds the case now (also in the folded state), for the workbench's
+-- "mine" and "unclaimed" lists.
+ALTER TABLE cases ADD COLUMN claimed_by TEXT;

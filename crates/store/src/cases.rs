@@ -343,6 +343,18 @@ impl Store {
         after: Option<(&str, &str)>,
         limit: i64,
     ) -> Result<Vec<CaseRow>> {
+        self.agency_cases_claimed(agencies, state, Claim::Any, after, limit).await
+    }
+
+    /// `agency_cases`, also by claim (认领): anyone's, one person's, or unclaimed.
+    pub async fn agency_cases_claimed(
+        &self,
+        agencies: &[&str],
+        state: Option<State>,
+        claim: Claim<'_>,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<CaseRow>> {
         if agencies.is_empty() {
             return Ok(Vec::new());
         }
@@ -357,6 +369,14 @@ impl Store {
             n += 1;
             sql.push_str(&format!(" AND state = ${n}"));
         }
+        match claim {
+            Claim::Any => {}
+            Claim::Unclaimed => sql.push_str(" AND claimed_by IS NULL"),
+            Claim::By(_) => {
+                n += 1;
+                sql.push_str(&format!(" AND claimed_by = ${n}"));
+            }
+        }
         if after.is_some() {
             sql.push_str(&format!(" AND (updated_at < ${} OR (updated_at = ${} AND case_no < ${}))", n + 1, n + 1, n + 2));
             n += 2;
@@ -368,6 +388,9 @@ impl Store {
         }
         if let Some(s) = state {
             q = q.bind(s.code());
+        }
+        if let Claim::By(who) = claim {
+            q = q.bind(who.to_string());
         }
         if let Some((updated, no)) = after {
             q = q.bind(updated.to_string()).bind(no.to_string());
@@ -411,6 +434,14 @@ impl Store {
         }
         Ok(QueryCodeMatch::Case(Box::new(case_row(&row)?)))
     }
+}
+
+/// Which cases a list wants by claim (认领).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim<'a> {
+    Any,
+    Unclaimed,
+    By(&'a str),
 }
 
 /// A case written whole by a bulk load (the synthetic-data generator): its
@@ -563,7 +594,7 @@ impl crate::Tx {
         let form_text = form.map(json_text).transpose()?;
         sqlx::query(
             "UPDATE cases SET state = $1, folded = $2, version = $3, updated_at = $4, accepted_on = $5, promised_due = $6, legal_due = $7, \
-             form = COALESCE($8, form) WHERE case_no = $9",
+             form = COALESCE($8, form), claimed_by = $9 WHERE case_no = $10",
         )
         .bind(next.state.code())
         .bind(json_text(&next)?)
@@ -573,6 +604,7 @@ impl crate::Tx {
         .bind(deadlines.map(|d| d.promised_due.to_string()))
         .bind(deadlines.map(|d| d.legal_due.to_string()))
         .bind(form_text)
+        .bind(&next.claimed_by)
         .bind(&case_no)
         .execute(&mut *self.inner)
         .await

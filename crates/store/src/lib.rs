@@ -28,7 +28,7 @@ pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, E
 pub use audit::{AuditPage, AuditReport};
 pub use calendar::StoredDay;
 pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES, MaterialStatus, commitment_text, material_statuses};
-pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, LoadedCase, NewCase, QueryCodeMatch, public_progress};
+pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, Claim, LoadedCase, NewCase, QueryCodeMatch, public_progress};
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
 pub use halls::Hall;

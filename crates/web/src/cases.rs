@@ -31,6 +31,8 @@ fn roles_for(event: &Event) -> Option<&'static [Role]> {
         Event::PreReviewStarted | Event::CorrectionNotified { .. } | Event::Accepted { .. } | Event::NotAccepted { .. } => {
             Some(&[Role::WindowClerk])
         }
+        // 认领 by whoever handles the case now; releasing someone else's claim is checked below.
+        Event::Claimed | Event::Released => Some(&[Role::WindowClerk, Role::Reviewer, Role::DepartmentHead]),
         Event::StepStarted { .. }
         | Event::StepPassed { .. }
         | Event::StepReturned { .. }
@@ -507,6 +509,13 @@ pub(crate) async fn record_staff_event(state: &AppState, p: &Principal, no: &str
     if !p.has_role_in(&c.agency_uscc, roles) {
         return Err(forbidden("this event needs another role in the case's agency"));
     }
+    // Only its holder, or a department head taking the case back, releases a claim.
+    if matches!(e.event, Event::Released)
+        && c.case.claimed_by.as_deref().is_some_and(|h| h != p.account_id)
+        && !p.has_role_in(&c.agency_uscc, &[Role::DepartmentHead])
+    {
+        return Err(forbidden("only the holder or a department head releases a claim"));
+    }
     if let Event::Accepted { promised_days, legal_days, commitment_check_days, .. } = &mut e.event {
         *commitment_check_days = yiwang_case::DEFAULT_COMMITMENT_CHECK_DAYS;
         let item = state.store().published_item(&c.item_code).await?.ok_or_else(not_found)?;
@@ -602,6 +611,8 @@ pub struct InboxQuery {
     /// With `count=true`, the answer carries `total`, the number of cases matching.
     #[serde(default)]
     pub count: bool,
+    /// `mine` (claimed by the caller) or `none` (unclaimed).
+    pub claimed: Option<String>,
 }
 
 fn parse_state(s: &str) -> Option<yiwang_case::State> {
@@ -631,7 +642,18 @@ pub async fn inbox(State(state): State<AppState>, auth: Auth, Query(q): Query<In
         .map(|c| c.split_once('|').ok_or(WebError::BadParam { name: "after", detail: "游标无效 / bad cursor".into() }))
         .transpose()?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let rows = state.store().agency_cases(&agencies, wanted, after, limit).await?;
+    let claim = match q.claimed.as_deref() {
+        None | Some("") => yiwang_store::Claim::Any,
+        Some("mine") => yiwang_store::Claim::By(&p.account_id),
+        Some("none") => yiwang_store::Claim::Unclaimed,
+        Some(other) => {
+            return Err(WebError::BadParam {
+                name: "claimed", detail: format!("应为 mine 或 none / expected mine or none, not {other}")
+            }
+            .into());
+        }
+    };
+    let rows = state.store().agency_cases_claimed(&agencies, wanted, claim, after, limit).await?;
     let next = (rows.len() as i64 == limit).then(|| rows.last().map(|c| format!("{}|{}", c.updated_at, c.case_no))).flatten();
     let cases: Vec<Value> = rows
         .iter()
@@ -639,11 +661,16 @@ pub async fn inbox(State(state): State<AppState>, auth: Auth, Query(q): Query<In
             json!({
                 "case_no": c.case_no, "item_name": c.item_name, "agency_uscc": c.agency_uscc, "state": c.state.code(),
                 "state_zh": c.state.name_zh(), "applicant": c.applicant.name, "promised_due": c.promised_due,
-                "legal_due": c.legal_due, "updated_at": c.updated_at, "version": c.version,
+                "legal_due": c.legal_due, "updated_at": c.updated_at, "version": c.version, "claimed_by": c.case.claimed_by,
             })
         })
         .collect();
-    let total = if q.count { Some(state.store().count_agency_cases(&agencies, wanted).await?) } else { None };
+    // The total is by agency and state (not by claim).
+    let total = if q.count && claim == yiwang_store::Claim::Any {
+        Some(state.store().count_agency_cases(&agencies, wanted).await?)
+    } else {
+        None
+    };
     Ok(Json(json!({ "cases": cases, "next": next, "total": total })))
 }
 
@@ -679,6 +706,8 @@ pub(crate) fn describe(e: &Event) -> String {
         Event::CommitmentSigned { material } => format!("签署告知承诺：{material}"),
         Event::CommitmentChecked { material, truthful: true } => format!("告知承诺核查属实：{material}"),
         Event::CommitmentChecked { material, truthful: false } => format!("告知承诺核查不实：{material}"),
+        Event::Claimed => "工作人员认领办件".into(),
+        Event::Released => "释放认领".into(),
     }
 }
 

@@ -1294,6 +1294,16 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     // The limits are the item's (20 and 10 working days), not the request's 1.
     assert!(v["case"]["legal_due"].as_str().unwrap() > v["case"]["promised_due"].as_str().unwrap(), "{v:#}");
 
+    // 认领: the reviewer takes the case; the head's handling waits, the clerk cannot release it.
+    let (status, v) = send(P::Reviewer, "POST", events.clone(), event(serde_json::json!({ "type": "claimed" }), "")).await;
+    assert_eq!(status, 200, "{v:#}");
+    let (status, v) = send(P::Head, "POST", events.clone(), event(serde_json::json!({ "type": "step_started", "step": "审查" }), "")).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.claimed_by_other")), "{v:#}");
+    assert_eq!(send(P::Clerk, "POST", events.clone(), event(serde_json::json!({ "type": "released" }), "")).await.0, 403);
+    let (_, v) = send(P::Reviewer, "GET", "/api/v1/workbench/cases?claimed=mine".into(), none.clone()).await;
+    assert_eq!(v["cases"][0]["case_no"].as_str(), Some(no.as_str()), "{v:#}");
+    let (_, v) = send(P::Head, "GET", "/api/v1/workbench/cases?claimed=none".into(), none.clone()).await;
+    assert_eq!(v["cases"].as_array().map(Vec::len), Some(0), "{v:#}");
     for (who, e, reason) in [
         (P::Reviewer, serde_json::json!({ "type": "step_started", "step": "审查" }), ""),
         (P::Reviewer, serde_json::json!({ "type": "step_passed", "step": "审查" }), "符合条件"),
@@ -1314,7 +1324,7 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert_eq!((status, v["code"].as_str()), (409, Some("case.stale")), "{v:#}");
 
     let (status, v) = send(P::Agent, "GET", format!("/api/v1/cases/{no}/events"), none.clone()).await;
-    assert_eq!((status, v["events"].as_array().map(Vec::len)), (200, Some(14)), "{v:#}");
+    assert_eq!((status, v["events"].as_array().map(Vec::len)), (200, Some(15)), "{v:#}");
     let passed = v["events"].as_array().unwrap().iter().find(|e| e["event"]["type"] == "step_passed").unwrap();
     assert_eq!(passed["reason"], "符合条件");
     // The uploaded file, for the applicant and the agency's staff only, as uploaded.
