@@ -245,6 +245,18 @@ pub enum Event {
     Claimed,
     /// The claim is given up (by its holder, or taken back by a head).
     Released,
+    /// 会签: an open step needs the opinion of each of these agencies (USCC)
+    /// before it can pass.
+    CountersignRequested {
+        step: String,
+        agencies: Vec<String>,
+    },
+    /// One agency's countersignature on a step; the reason is its opinion.
+    Countersigned {
+        step: String,
+        agency: String,
+        agree: bool,
+    },
 }
 
 /// A file as stored: content-addressed (SHA-256 of the bytes), its type as
@@ -302,6 +314,8 @@ impl Event {
             Event::CommitmentChecked { .. } => "commitment_checked",
             Event::Claimed => "claimed",
             Event::Released => "released",
+            Event::CountersignRequested { .. } => "countersign_requested",
+            Event::Countersigned { .. } => "countersigned",
         }
     }
 }
@@ -348,6 +362,20 @@ pub struct StepRecord {
     /// None while open (环节办理状态 1 待办).
     pub action: Option<StepAction>,
     pub opinion: String,
+    /// 会签: the agencies asked for an opinion on this step, and their answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countersigns: Vec<Countersign>,
+}
+
+/// One agency's part in a countersigned step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Countersign {
+    pub agency: String,
+    /// None while awaited.
+    pub agree: Option<bool>,
+    pub opinion: String,
+    pub by: Option<String>,
+    pub at: Option<Timestamp>,
 }
 
 /// An uploaded material of the case.
@@ -459,6 +487,10 @@ pub enum CaseError {
     ClaimedByOther(String),
     #[error("the case is not claimed")]
     NotClaimed,
+    #[error("step {step} still awaits the countersignature of {}", .agencies.join(", "))]
+    CountersignOpen { step: String, agencies: Vec<String> },
+    #[error("agency {agency} is not asked to countersign step {step}, or has already")]
+    NoSuchCountersign { step: String, agency: String },
     #[error("working-day arithmetic: {0}")]
     Calendar(#[from] CalendarError),
 }
@@ -482,6 +514,8 @@ impl Coded for CaseError {
             CaseError::NoSuchUpload { .. } => "case.no_such_upload",
             CaseError::ClaimedByOther(_) => "case.claimed_by_other",
             CaseError::NotClaimed => "case.not_claimed",
+            CaseError::CountersignOpen { .. } => "case.countersign_open",
+            CaseError::NoSuchCountersign { .. } => "case.no_such_countersign",
             CaseError::Calendar(e) => e.code(),
         }
     }
@@ -492,7 +526,8 @@ impl Coded for CaseError {
             | CaseError::StepOpen(_)
             | CaseError::PendingOutstanding(_)
             | CaseError::ClaimedByOther(_)
-            | CaseError::NotClaimed => ErrorKind::Conflict,
+            | CaseError::NotClaimed
+            | CaseError::CountersignOpen { .. } => ErrorKind::Conflict,
             CaseError::Calendar(e) => e.kind(),
             _ => ErrorKind::Unprocessable,
         }
@@ -520,6 +555,8 @@ impl Coded for CaseError {
             CaseError::NoSuchUpload { material, .. } => format!("“{material}”没有这份上传文件"),
             CaseError::ClaimedByOther(_) => "该办件已由其他工作人员认领，请待其办理或释放后再操作".into(),
             CaseError::NotClaimed => "该办件未被认领".into(),
+            CaseError::CountersignOpen { step, agencies } => format!("环节“{step}”尚待会签：{}", agencies.join("、")),
+            CaseError::NoSuchCountersign { step, .. } => format!("本部门未被邀请会签环节“{step}”，或已会签"),
             CaseError::Calendar(e) => e.message_zh(),
         }
     }
@@ -550,7 +587,7 @@ impl Case {
         if let Some(holder) = &self.claimed_by
             && holder != &e.actor
             && !e.event.is_applicants()
-            && !matches!(e.event, Event::Released)
+            && !matches!(e.event, Event::Released | Event::Countersigned { .. })
         {
             return Err(CaseError::ClaimedByOther(holder.clone()));
         }
@@ -634,6 +671,7 @@ impl Case {
                     ended_at: None,
                     action: None,
                     opinion: String::new(),
+                    countersigns: Vec::new(),
                 });
                 next.state = InProcess;
             }
@@ -651,6 +689,11 @@ impl Case {
                     .rev()
                     .find(|s| &s.step == step && s.action.is_none())
                     .ok_or_else(|| CaseError::NoOpenStep(step.clone()))?;
+                // A step passes only with every countersignature in (a return needs none).
+                let awaited: Vec<String> = open.countersigns.iter().filter(|c| c.agree.is_none()).map(|c| c.agency.clone()).collect();
+                if !returned && !awaited.is_empty() {
+                    return Err(CaseError::CountersignOpen { step: step.clone(), agencies: awaited });
+                }
                 open.ended_at = Some(e.at);
                 open.action = Some(if returned { StepAction::Returned } else { StepAction::Passed });
                 open.opinion = e.reason.trim().to_string();
@@ -785,6 +828,46 @@ impl Case {
                 }
                 next.commitments.push(Commitment { material: material.clone(), signed_at: e.at, checked: None });
             }
+            Event::CountersignRequested { step, agencies } => {
+                if self.state != InProcess {
+                    return Err(refuse());
+                }
+                let open = next
+                    .steps
+                    .iter_mut()
+                    .rev()
+                    .find(|s| &s.step == step && s.action.is_none())
+                    .ok_or_else(|| CaseError::NoOpenStep(step.clone()))?;
+                let mut added = 0;
+                for a in clean_items(agencies) {
+                    if !open.countersigns.iter().any(|c| c.agency == a) {
+                        open.countersigns.push(Countersign { agency: a, agree: None, opinion: String::new(), by: None, at: None });
+                        added += 1;
+                    }
+                }
+                if added == 0 {
+                    return Err(CaseError::EmptyNotice);
+                }
+            }
+            Event::Countersigned { step, agency, agree } => {
+                if !matches!(self.state, InProcess | SpecialProcedure) {
+                    return Err(refuse());
+                }
+                if !agree {
+                    need_reason(e, "会签不同意")?;
+                }
+                let slot = next
+                    .steps
+                    .iter_mut()
+                    .rev()
+                    .find(|s| &s.step == step && s.action.is_none())
+                    .and_then(|s| s.countersigns.iter_mut().find(|c| &c.agency == agency && c.agree.is_none()))
+                    .ok_or_else(|| CaseError::NoSuchCountersign { step: step.clone(), agency: agency.clone() })?;
+                slot.agree = Some(*agree);
+                slot.opinion = e.reason.trim().to_string();
+                slot.by = Some(e.actor.clone());
+                slot.at = Some(e.at);
+            }
             Event::Claimed => {
                 if self.state.is_terminal() || matches!(self.state, Draft | CorrectionNotice) {
                     return Err(refuse());
@@ -828,6 +911,20 @@ impl Case {
     /// The case its events make, from a new draft.
     pub fn replay<'a>(events: impl IntoIterator<Item = &'a Envelope>) -> Result<Case, CaseError> {
         events.into_iter().try_fold(Case::default(), |case, e| case.apply(e))
+    }
+
+    /// The agencies asked to countersign an open step and not yet answered:
+    /// their staff may see the case.
+    pub fn awaited_countersigns(&self) -> impl Iterator<Item = &str> {
+        self.steps
+            .iter()
+            .filter(|s| s.action.is_none())
+            .flat_map(|s| s.countersigns.iter().filter(|c| c.agree.is_none()).map(|c| c.agency.as_str()))
+    }
+
+    /// Every agency asked to countersign any step: their staff may see the case.
+    pub fn countersign_agencies(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().flat_map(|s| s.countersigns.iter().map(|c| c.agency.as_str()))
     }
 
     /// The clock-stopping intervals; an open one runs until `today`.

@@ -258,3 +258,37 @@ fn a_claim_holds_colleagues_back_until_the_work_passes_on() {
     assert_eq!(released.claimed_by, None);
     assert_eq!(released.apply(&by("head", "2026-03-03", Event::Released)), Err(CaseError::NotClaimed));
 }
+
+#[test]
+fn a_countersigned_step_passes_only_with_every_signature() {
+    let by = |actor: &str, reason: &str, event: Event| Envelope {
+        at: "2026-03-03T02:00:00Z".parse().unwrap(),
+        actor: actor.into(),
+        reason: reason.into(),
+        event,
+    };
+    let accept = Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 };
+    let case =
+        run(&[ev("2026-03-02", Event::Submitted), ev("2026-03-02", accept), ev("2026-03-03", Event::StepStarted { step: "审查".into() })]);
+    let ask = Event::CountersignRequested { step: "审查".into(), agencies: vec!["FIRE".into(), "HEALTH".into(), "FIRE".into()] };
+    let asked = case.apply(&by("reviewer", "", ask)).unwrap();
+    assert_eq!(asked.awaited_countersigns().collect::<Vec<_>>(), ["FIRE", "HEALTH"]);
+    let pass = Event::StepPassed { step: "审查".into() };
+    assert_eq!(
+        asked.apply(&by("reviewer", "", pass.clone())),
+        Err(CaseError::CountersignOpen { step: "审查".into(), agencies: vec!["FIRE".into(), "HEALTH".into()] })
+    );
+    let no = Event::Countersigned { step: "审查".into(), agency: "FIRE".into(), agree: false };
+    assert_eq!(asked.apply(&by("fire-officer", "", no)), Err(CaseError::ReasonRequired("会签不同意")));
+    let fire = asked
+        .apply(&by("fire-officer", "消防条件符合", Event::Countersigned { step: "审查".into(), agency: "FIRE".into(), agree: true }))
+        .unwrap();
+    let again = Event::Countersigned { step: "审查".into(), agency: "FIRE".into(), agree: true };
+    assert!(matches!(fire.apply(&by("fire-officer", "", again)), Err(CaseError::NoSuchCountersign { .. })));
+    let both = fire
+        .apply(&by("health-officer", "卫生条件符合", Event::Countersigned { step: "审查".into(), agency: "HEALTH".into(), agree: true }))
+        .unwrap();
+    assert_eq!(both.awaited_countersigns().count(), 0);
+    let passed = both.apply(&by("reviewer", "会签均同意", pass)).unwrap();
+    assert_eq!(passed.steps[0].countersigns[1].opinion, "卫生条件符合");
+}

@@ -29,3 +29,14 @@ CREATE INDEX cases_agency_recent ON cases (agency_uscc, updated_at, case_no);
 -- 认领: who holds the case now (also in the folded state), for the workbench's
 -- "mine" and "unclaimed" lists.
 ALTER TABLE cases ADD COLUMN claimed_by TEXT;
+
+-- 会签: the agencies asked to countersign a case's step, for their workbench.
+CREATE TABLE case_countersigns (
+    case_no TEXT NOT NULL REFERENCES cases (case_no),
+    step TEXT NOT NULL,
+    agency_uscc TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    signed_at TEXT,
+    PRIMARY KEY (case_no, step, agency_uscc)
+);
+CREATE INDEX case_countersigns_open ON case_countersigns (agency_uscc, signed_at, requested_at);

@@ -399,6 +399,27 @@ impl Store {
         rows.iter().map(case_row).collect()
     }
 
+    /// The countersignatures some agencies are asked for and have not given:
+    /// (case number, step, agency), oldest request first.
+    pub async fn awaited_countersigns(&self, agencies: &[&str], limit: i64) -> Result<Vec<(String, String, String)>> {
+        let mut out = Vec::new();
+        for a in agencies {
+            let rows = sqlx::query(
+                "SELECT case_no, step, agency_uscc FROM case_countersigns WHERE agency_uscc = $1 AND signed_at IS NULL \
+                 ORDER BY requested_at, case_no LIMIT $2",
+            )
+            .bind(a.to_string())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+            for r in rows {
+                out.push((r.try_get("case_no")?, r.try_get("step")?, r.try_get("agency_uscc")?));
+            }
+        }
+        out.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(out)
+    }
+
     /// How many cases some agencies have (in one state).
     pub async fn count_agency_cases(&self, agencies: &[&str], state: Option<State>) -> Result<i64> {
         if agencies.is_empty() {
@@ -622,6 +643,38 @@ impl crate::Tx {
                         .await
                         .map_err(StoreError::from)?;
                 }
+            }
+            yiwang_case::Event::CountersignRequested { step, .. } => {
+                let asked: Vec<&str> = next
+                    .steps
+                    .iter()
+                    .rev()
+                    .find(|s| &s.step == step && s.action.is_none())
+                    .map(|s| s.countersigns.iter().filter(|c| c.agree.is_none()).map(|c| c.agency.as_str()).collect())
+                    .unwrap_or_default();
+                for agency in asked {
+                    sqlx::query(
+                        "INSERT INTO case_countersigns (case_no, step, agency_uscc, requested_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (case_no, step, agency_uscc) DO NOTHING",
+                    )
+                    .bind(&case_no)
+                    .bind(step)
+                    .bind(agency)
+                    .bind(ts(event.at))
+                    .execute(&mut *self.inner)
+                    .await
+                    .map_err(StoreError::from)?;
+                }
+            }
+            yiwang_case::Event::Countersigned { step, agency, .. } => {
+                sqlx::query("UPDATE case_countersigns SET signed_at = $1 WHERE case_no = $2 AND step = $3 AND agency_uscc = $4")
+                    .bind(ts(event.at))
+                    .bind(&case_no)
+                    .bind(step)
+                    .bind(agency)
+                    .execute(&mut *self.inner)
+                    .await
+                    .map_err(StoreError::from)?;
             }
             yiwang_case::Event::CommitmentChecked { material, truthful } => {
                 sqlx::query("UPDATE commitment_checks SET truthful = $1, checked_at = $2 WHERE case_no = $3 AND material = $4")

@@ -39,7 +39,10 @@ fn roles_for(event: &Event) -> Option<&'static [Role]> {
         | Event::SpecialStarted { kind: yiwang_case::SpecialKind::Other, .. }
         | Event::SpecialEnded { .. }
         | Event::PendingSupplied { .. }
-        | Event::CommitmentChecked { .. } => Some(&[Role::Reviewer, Role::DepartmentHead]),
+        | Event::CommitmentChecked { .. }
+        | Event::CountersignRequested { .. }
+        // 会签 is checked against the signing agency (below), not the case's.
+        | Event::Countersigned { .. } => Some(&[Role::Reviewer, Role::DepartmentHead]),
         // 延长审批 needs the head's approval (行政许可法 Art. 42), as do decisions.
         Event::SpecialStarted { kind: yiwang_case::SpecialKind::Extension, .. }
         | Event::Decided { .. }
@@ -72,7 +75,9 @@ pub(crate) async fn visible_case(state: &AppState, p: &Principal, case_no: &str)
         Err(yiwang_store::StoreError::NotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e.into()),
     };
-    if is_applicant(p, &c) || p.has_role_in(&c.agency_uscc, CASE_STAFF) { Ok(c) } else { Err(not_found()) }
+    // Staff of an agency asked to countersign a step see the case too (会签).
+    let countersigner = c.case.countersign_agencies().any(|a| p.has_role_in(a, CASE_STAFF));
+    if is_applicant(p, &c) || p.has_role_in(&c.agency_uscc, CASE_STAFF) || countersigner { Ok(c) } else { Err(not_found()) }
 }
 
 fn view(c: &CaseRow) -> Value {
@@ -359,6 +364,17 @@ pub(crate) fn applicant_of(p: &Principal) -> Applicant {
     Applicant { id_type: id_type.into(), id, name }
 }
 
+/// `GET /api/v1/workbench/countersigns`: the steps of other agencies' cases
+/// that the caller's agencies are asked to countersign (会签), oldest first.
+pub async fn countersigns(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let agencies = p.agencies_with(&[Role::Reviewer, Role::DepartmentHead]);
+    let awaited = state.store().awaited_countersigns(&agencies, 200).await?;
+    let list: Vec<Value> =
+        awaited.into_iter().map(|(case_no, step, agency)| json!({ "case_no": case_no, "step": step, "agency": agency })).collect();
+    Ok(Json(json!({ "countersigns": list })))
+}
+
 /// `GET /api/v1/workbench/checks`: open 告知承诺 verification tasks of the
 /// caller's agencies, earliest due first.
 pub async fn commitment_checks(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
@@ -506,8 +522,12 @@ pub async fn staff_event(State(state): State<AppState>, auth: Auth, Path(no): Pa
 pub(crate) async fn record_staff_event(state: &AppState, p: &Principal, no: &str, mut e: StaffEvent) -> Result<CaseRow, ApiError> {
     let c = visible_case(state, p, no).await?;
     let roles = roles_for(&e.event).ok_or_else(|| forbidden("this event is the applicant's"))?;
-    if !p.has_role_in(&c.agency_uscc, roles) {
-        return Err(forbidden("this event needs another role in the case's agency"));
+    let acting_agency = match &e.event {
+        Event::Countersigned { agency, .. } => agency.as_str(),
+        _ => c.agency_uscc.as_str(),
+    };
+    if !p.has_role_in(acting_agency, roles) {
+        return Err(forbidden("this event needs another role in the agency"));
     }
     // Only its holder, or a department head taking the case back, releases a claim.
     if matches!(e.event, Event::Released)
@@ -666,11 +686,8 @@ pub async fn inbox(State(state): State<AppState>, auth: Auth, Query(q): Query<In
         })
         .collect();
     // The total is by agency and state (not by claim).
-    let total = if q.count && claim == yiwang_store::Claim::Any {
-        Some(state.store().count_agency_cases(&agencies, wanted).await?)
-    } else {
-        None
-    };
+    let total =
+        if q.count && claim == yiwang_store::Claim::Any { Some(state.store().count_agency_cases(&agencies, wanted).await?) } else { None };
     Ok(Json(json!({ "cases": cases, "next": next, "total": total })))
 }
 
@@ -707,6 +724,9 @@ pub(crate) fn describe(e: &Event) -> String {
         Event::CommitmentChecked { material, truthful: true } => format!("告知承诺核查属实：{material}"),
         Event::CommitmentChecked { material, truthful: false } => format!("告知承诺核查不实：{material}"),
         Event::Claimed => "工作人员认领办件".into(),
+        Event::CountersignRequested { step, agencies } => format!("{step}：发起会签（{}个部门）", agencies.len()),
+        Event::Countersigned { step, agree: true, .. } => format!("{step}：会签同意"),
+        Event::Countersigned { step, agree: false, .. } => format!("{step}：会签不同意"),
         Event::Released => "释放认领".into(),
     }
 }

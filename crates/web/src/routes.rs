@@ -121,6 +121,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/me/items/{code}/form", Authenticated, get(cases::my_item_form)),
         def("GET", "/api/v1/workbench/checks", Staff(cases::CHECK_STAFF), get(cases::commitment_checks)),
         def("POST", "/api/v1/window/cases", Staff(&[Role::WindowClerk]), post(cases::window_apply)),
+        def("GET", "/api/v1/workbench/countersigns", Staff(&[Role::Reviewer, Role::DepartmentHead]), get(cases::countersigns)),
         def("GET", "/items/{code}/apply", Authenticated, get(application_pages::apply_page)),
         def("POST", "/items/{code}/apply", Authenticated, post(application_pages::apply_submit)),
         def("GET", "/me/cases/{no}", Authenticated, get(application_pages::case_page)),

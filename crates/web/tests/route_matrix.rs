@@ -510,6 +510,13 @@ fn cases(f: &Fixture) -> Vec<Case> {
         ),
         c("GET", "/console/window", "/console/window", Body_::None, only(&[P::Clerk], 200, 403)),
         c(
+            "GET",
+            "/api/v1/workbench/countersigns",
+            "/api/v1/workbench/countersigns",
+            Body_::None,
+            only(&[P::Reviewer, P::Head, P::OtherAgencyHead], 200, 403),
+        ),
+        c(
             "POST",
             "/console/window",
             "/console/window",
@@ -1304,8 +1311,25 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert_eq!(v["cases"][0]["case_no"].as_str(), Some(no.as_str()), "{v:#}");
     let (_, v) = send(P::Head, "GET", "/api/v1/workbench/cases?claimed=none".into(), none.clone()).await;
     assert_eq!(v["cases"].as_array().map(Vec::len), Some(0), "{v:#}");
+    let (status, v) =
+        send(P::Reviewer, "POST", events.clone(), event(serde_json::json!({ "type": "step_started", "step": "审查" }), "")).await;
+    assert_eq!(status, 200, "{v:#}");
+    // 会签: agency B is asked for its opinion; it sees the case in its list, and the step waits for it.
+    let ask = serde_json::json!({ "type": "countersign_requested", "step": "审查", "agencies": [AGENCY_B] });
+    assert_eq!(send(P::Reviewer, "POST", events.clone(), event(ask, "")).await.0, 200);
+    let (_, v) = send(P::OtherAgencyHead, "GET", "/api/v1/workbench/countersigns".into(), none.clone()).await;
+    assert_eq!(v["countersigns"][0]["case_no"].as_str(), Some(no.as_str()), "{v:#}");
+    assert_eq!(send(P::OtherAgencyHead, "GET", format!("/api/v1/cases/{no}"), none.clone()).await.0, 200);
+    let pass = event(serde_json::json!({ "type": "step_passed", "step": "审查" }), "符合条件");
+    let (status, v) = send(P::Reviewer, "POST", events.clone(), pass.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.countersign_open")), "{v:#}");
+    let sign =
+        |agency: &str| event(serde_json::json!({ "type": "countersigned", "step": "审查", "agency": agency, "agree": true }), "同意");
+    assert_eq!(send(P::Reviewer, "POST", events.clone(), sign(AGENCY_B)).await.0, 403, "agency A cannot sign for B");
+    assert_eq!(send(P::OtherAgencyHead, "POST", events.clone(), sign(AGENCY_B)).await.0, 200);
+    let (_, v) = send(P::OtherAgencyHead, "GET", "/api/v1/workbench/countersigns".into(), none.clone()).await;
+    assert_eq!(v["countersigns"].as_array().map(Vec::len), Some(0), "{v:#}");
     for (who, e, reason) in [
-        (P::Reviewer, serde_json::json!({ "type": "step_started", "step": "审查" }), ""),
         (P::Reviewer, serde_json::json!({ "type": "step_passed", "step": "审查" }), "符合条件"),
         (P::Head, serde_json::json!({ "type": "decided", "decision": "approve" }), ""),
         (P::Head, serde_json::json!({ "type": "concluded", "result": "准予许可" }), ""),
@@ -1324,7 +1348,7 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert_eq!((status, v["code"].as_str()), (409, Some("case.stale")), "{v:#}");
 
     let (status, v) = send(P::Agent, "GET", format!("/api/v1/cases/{no}/events"), none.clone()).await;
-    assert_eq!((status, v["events"].as_array().map(Vec::len)), (200, Some(15)), "{v:#}");
+    assert_eq!((status, v["events"].as_array().map(Vec::len)), (200, Some(17)), "{v:#}");
     let passed = v["events"].as_array().unwrap().iter().find(|e| e["event"]["type"] == "step_passed").unwrap();
     assert_eq!(passed["reason"], "符合条件");
     // The uploaded file, for the applicant and the agency's staff only, as uploaded.
@@ -1347,7 +1371,8 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert_eq!((status, kind.as_deref(), &bytes[..]), (200, Some("application/pdf"), PDF));
     assert_eq!(file(P::Agent).await.0, 200);
     assert_eq!(file(P::OtherCitizen).await.0, 404);
-    assert_eq!(file(P::OtherAgencyHead).await.0, 404);
+    // Agency B countersigned the step, so its staff may read the materials too.
+    assert_eq!(file(P::OtherAgencyHead).await.0, 200);
     // The verification task for the commitment is in the reviewer's list.
     let (status, v) = send(P::Reviewer, "GET", "/api/v1/workbench/checks".into(), none.clone()).await;
     assert_eq!((status, v["checks"][0]["case_no"].as_str()), (200, Some(no.as_str())), "{v:#}");
