@@ -420,6 +420,15 @@ impl Store {
         Ok(out)
     }
 
+    /// After a bulk load: refresh the planner's statistics (and on PostgreSQL
+    /// the visibility map, so counts can use index-only scans), as an operator
+    /// does after an import.
+    pub async fn after_bulk_load(&self) -> Result<()> {
+        let sql = if self.backend() == crate::Backend::Postgres { "VACUUM (ANALYZE) cases" } else { "ANALYZE cases" };
+        sqlx::raw_sql(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// How many cases some agencies have (in one state).
     pub async fn count_agency_cases(&self, agencies: &[&str], state: Option<State>) -> Result<i64> {
         if agencies.is_empty() {

@@ -716,6 +716,17 @@ pub async fn case_list(cases: usize, requests: usize, database_url: Option<Strin
             clients,
             took,
         ));
+        let (h, b, cookie, a) = (http.clone(), node.base.clone(), head.clone(), agency.clone());
+        let (lat, took) = load(requests, clients, move |_| {
+            let req = h.get(format!("{b}/api/v1/workbench/cases?agency={a}&limit=100")).header("cookie", &cookie);
+            async move {
+                let v: serde_json::Value = req.send().await?.error_for_status()?.json().await?;
+                anyhow::ensure!(v["cases"].as_array().map(Vec::len) == Some(100), "a full first page");
+                Ok(())
+            }
+        })
+        .await?;
+        figures.push(figure(format!("department list, first page of 100, no total ({backend:?}, {cases} cases)"), lat, clients, took));
         let (h, b, cookie, sample) = (http.clone(), node.base.clone(), head.clone(), sample.clone());
         let (lat, took) = load(requests, clients, move |n| {
             let req = h.get(format!("{b}/api/v1/cases/{}", sample[(n * 7919) % sample.len()])).header("cookie", &cookie);

@@ -222,6 +222,7 @@ pub async fn fill(store: &Store, plan: Plan, now: Timestamp) -> anyhow::Result<F
         tx.reserve_case_numbers(agency, day, *seq).await?;
     }
     tx.commit().await?;
+    store.after_bulk_load().await?;
     Ok(Filled {
         citizens: plan.citizens,
         enterprises: plan.enterprises,
