@@ -361,28 +361,30 @@ impl Store {
 
     /// Open 告知承诺 verification tasks of some agencies, earliest due first.
     pub async fn open_commitment_checks(&self, agencies: &[&str], limit: i64) -> Result<Vec<CommitmentCheck>> {
-        let mut out = Vec::new();
+        if agencies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT case_no, material, agency_uscc, due FROM commitment_checks WHERE agency_uscc IN ({}) AND checked_at IS NULL \
+             ORDER BY due, case_no LIMIT ${}",
+            crate::cases::in_list(1, agencies.len()),
+            agencies.len() + 1
+        );
+        let mut q = sqlx::query(crate::safe(sql));
         for a in agencies {
-            let rows = sqlx::query(
-                "SELECT case_no, material, agency_uscc, due FROM commitment_checks WHERE agency_uscc = $1 AND checked_at IS NULL \
-                 ORDER BY due, case_no LIMIT $2",
-            )
-            .bind(a.to_string())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-            for r in rows {
-                out.push(CommitmentCheck {
+            q = q.bind(a.to_string());
+        }
+        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CommitmentCheck {
                     case_no: r.try_get("case_no")?,
                     material: r.try_get("material")?,
                     agency_uscc: r.try_get("agency_uscc")?,
                     due: r.try_get("due")?,
-                });
-            }
-        }
-        out.sort_by(|a, b| (&a.due, &a.case_no).cmp(&(&b.due, &b.case_no)));
-        out.truncate(usize::try_from(limit).unwrap_or(0));
-        Ok(out)
+                })
+            })
+            .collect()
     }
 }
 

@@ -190,6 +190,11 @@ fn json_text(v: &impl Serialize) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// `$first, $first+1, …`: `n` placeholders for an `IN (…)` list.
+pub(crate) fn in_list(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// An 8-digit 查询码 from the OS generator.
 fn query_code() -> String {
     use rand::Rng;
@@ -358,13 +363,8 @@ impl Store {
         if agencies.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE agency_uscc IN (");
-        let mut n = 0;
-        for i in 0..agencies.len() {
-            n += 1;
-            sql.push_str(&format!("{}${n}", if i == 0 { "" } else { ", " }));
-        }
-        sql.push(')');
+        let mut sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE agency_uscc IN ({})", in_list(1, agencies.len()));
+        let mut n = agencies.len();
         if state.is_some() {
             n += 1;
             sql.push_str(&format!(" AND state = ${n}"));
@@ -402,22 +402,21 @@ impl Store {
     /// The countersignatures some agencies are asked for and have not given:
     /// (case number, step, agency), oldest request first.
     pub async fn awaited_countersigns(&self, agencies: &[&str], limit: i64) -> Result<Vec<(String, String, String)>> {
-        let mut out = Vec::new();
-        for a in agencies {
-            let rows = sqlx::query(
-                "SELECT case_no, step, agency_uscc FROM case_countersigns WHERE agency_uscc = $1 AND signed_at IS NULL \
-                 ORDER BY requested_at, case_no LIMIT $2",
-            )
-            .bind(a.to_string())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-            for r in rows {
-                out.push((r.try_get("case_no")?, r.try_get("step")?, r.try_get("agency_uscc")?));
-            }
+        if agencies.is_empty() {
+            return Ok(Vec::new());
         }
-        out.truncate(usize::try_from(limit).unwrap_or(0));
-        Ok(out)
+        let sql = format!(
+            "SELECT case_no, step, agency_uscc FROM case_countersigns WHERE agency_uscc IN ({}) AND signed_at IS NULL \
+             ORDER BY requested_at, case_no LIMIT ${}",
+            in_list(1, agencies.len()),
+            agencies.len() + 1
+        );
+        let mut q = sqlx::query(safe(sql));
+        for a in agencies {
+            q = q.bind(a.to_string());
+        }
+        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get("case_no")?, r.try_get("step")?, r.try_get("agency_uscc")?))).collect()
     }
 
     /// After a bulk load: refresh the planner's statistics (and on PostgreSQL
@@ -434,8 +433,7 @@ impl Store {
         if agencies.is_empty() {
             return Ok(0);
         }
-        let marks: Vec<String> = (1..=agencies.len()).map(|i| format!("${i}")).collect();
-        let mut sql = format!("SELECT COUNT(*) AS n FROM cases WHERE agency_uscc IN ({})", marks.join(", "));
+        let mut sql = format!("SELECT COUNT(*) AS n FROM cases WHERE agency_uscc IN ({})", in_list(1, agencies.len()));
         if state.is_some() {
             sql.push_str(&format!(" AND state = ${}", agencies.len() + 1));
         }

@@ -87,6 +87,20 @@ struct CreatedPage {
     receipt_url: String,
 }
 
+/// The page of a new application, which shows its 查询码 once (kept out of caches).
+async fn created_page(state: &AppState, auth: &Auth, title: &str, case_no: String, query_code: String, continue_url: String) -> Response {
+    let page = CreatedPage {
+        l: Layout::new(state, auth, title).await,
+        receipt_url: format!("/cases/{case_no}/receipt.pdf?code={query_code}"),
+        continue_url,
+        case_no,
+        query_code,
+    };
+    let mut resp = render(StatusCode::CREATED, &page);
+    resp.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    resp
+}
+
 /// `POST /items/{code}/apply`: open the application as a draft; the page shows
 /// the 查询码 once.
 pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code): Path<String>, body: String) -> Response {
@@ -109,17 +123,8 @@ pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code):
     };
     match state.store().create_case(&new, jiff::Timestamp::now()).await {
         Ok((c, query_code)) => {
-            let receipt_url = format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no);
-            let page = CreatedPage {
-                l: Layout::new(&state, &auth, "申请已暂存").await,
-                continue_url: format!("/me/cases/{}", c.case_no),
-                case_no: c.case_no,
-                query_code,
-                receipt_url,
-            };
-            let mut resp = render(StatusCode::CREATED, &page);
-            resp.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-            resp
+            let continue_url = format!("/me/cases/{}", c.case_no);
+            created_page(&state, &auth, "申请已暂存", c.case_no, query_code, continue_url).await
         }
         Err(CaseStoreError::Form(problems)) => {
             let message = Some(format!("申请表有 {} 处需要修改，请看各栏提示。", problems.len()));
@@ -368,11 +373,13 @@ async fn after_change(
         Ok(c) => c,
         Err(e) => return problem_page(state, auth, "办件", e, back).await,
     };
+    // One `ApiError`, so a server fault is logged once.
+    let api = ApiError::new(&failed);
     let (problems, message) = match &failed {
         CaseStoreError::Form(problems) => (problems.clone(), format!("申请表有 {} 处需要修改，请看各栏提示。", problems.len())),
-        e => (Vec::new(), ApiError::new(e).message_zh().to_string()),
+        _ => (Vec::new(), api.message_zh().to_string()),
     };
-    let status = StatusCode::from_u16(ApiError::new(&failed).status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(api.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let console = (!is_applicant(p, &c)).then_some(code);
     let opts = ViewOpts { submitted, problems: &problems, message: Some(message), status: Some(status), console, ..ViewOpts::default() };
     match case_view(state, auth, &c, opts).await {
@@ -578,16 +585,8 @@ pub async fn window_open(State(state): State<AppState>, auth: Auth, axum::Form(f
     };
     match crate::cases::open_window_case(&state, p, w).await {
         Ok((c, query_code)) => {
-            let page = CreatedPage {
-                l: Layout::new(&state, &auth, "申请已建立").await,
-                continue_url: format!("/console/window/cases/{}?code={query_code}", c.case_no),
-                receipt_url: format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no),
-                case_no: c.case_no,
-                query_code,
-            };
-            let mut resp = render(StatusCode::CREATED, &page);
-            resp.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-            resp
+            let continue_url = format!("/console/window/cases/{}?code={query_code}", c.case_no);
+            created_page(&state, &auth, "申请已建立", c.case_no, query_code, continue_url).await
         }
         Err(e) => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

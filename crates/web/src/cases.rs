@@ -107,11 +107,8 @@ pub struct ApplyBody {
 /// The largest application form accepted (its JSON text).
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
-/// `POST /api/v1/cases`: open an application (a draft) for a published item,
-/// as the caller or the enterprise they act for. 201 with the case number and
-/// the 查询码 (shown once).
-pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> Result<Response, ApiError> {
-    let p = auth.require()?;
+/// A request body that carries an application form: bounded, then parsed.
+fn form_request<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
     if body.len() > MAX_FORM_BYTES {
         return Err(WebError::BadParam {
             name: "form",
@@ -119,14 +116,29 @@ pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> R
         }
         .into());
     }
-    let apply: ApplyBody = json_body(&body)?;
-    let form = match apply.form {
-        Value::Null => json!({}),
-        Value::Object(o) => Value::Object(o),
-        _ => {
-            return Err(WebError::BadParam { name: "form", detail: "申请表须为 JSON 对象 / the form must be a JSON object".into() }.into());
-        }
-    };
+    json_body(body)
+}
+
+fn not_a_form_object() -> ApiError {
+    WebError::BadParam { name: "form", detail: "申请表须为 JSON 对象 / the form must be a JSON object".into() }.into()
+}
+
+/// A new application's form: an object, or nothing (an empty form).
+fn new_form(form: Value) -> Result<Value, ApiError> {
+    match form {
+        Value::Null => Ok(json!({})),
+        Value::Object(o) => Ok(Value::Object(o)),
+        _ => Err(not_a_form_object()),
+    }
+}
+
+/// `POST /api/v1/cases`: open an application (a draft) for a published item,
+/// as the caller or the enterprise they act for. 201 with the case number and
+/// the 查询码 (shown once).
+pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let apply: ApplyBody = form_request(&body)?;
+    let form = new_form(apply.form)?;
     let new = NewCase {
         item_code: apply.item_code.trim().to_string(),
         applicant: applicant_of(p),
@@ -190,12 +202,9 @@ pub struct FormBody {
 /// what is given must be valid (422 `case.form_invalid` with every problem).
 pub async fn save_form(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
     let p = auth.require()?;
-    if body.len() > MAX_FORM_BYTES {
-        return Err(WebError::BadParam { name: "form", detail: "申请表过大 / the form is too large".into() }.into());
-    }
-    let b: FormBody = json_body(&body)?;
+    let b: FormBody = form_request(&body)?;
     if !b.form.is_object() {
-        return Err(WebError::BadParam { name: "form", detail: "申请表须为 JSON 对象 / the form must be a JSON object".into() }.into());
+        return Err(not_a_form_object());
     }
     let c = applicant_case(&state, p, &no).await?;
     let calendar = state.store().load_calendar().await?;
@@ -423,10 +432,7 @@ pub struct WindowApply {
 /// with the reason. 201 with the case, the 查询码 and the receipt URL.
 pub async fn window_apply(State(state): State<AppState>, auth: Auth, body: String) -> Result<Response, ApiError> {
     let p = auth.require()?;
-    if body.len() > MAX_FORM_BYTES {
-        return Err(WebError::BadParam { name: "form", detail: "申请表过大 / the form is too large".into() }.into());
-    }
-    let w: WindowApply = json_body(&body)?;
+    let w: WindowApply = form_request(&body)?;
     let (c, query_code) = open_window_case(&state, p, w).await?;
     let receipt_url = format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no);
     Ok((StatusCode::CREATED, Json(json!({ "case": view(&c), "query_code": query_code, "receipt_url": receipt_url }))).into_response())
@@ -439,13 +445,7 @@ pub(crate) async fn open_window_case(state: &AppState, p: &Principal, w: WindowA
     if reason.chars().count() < 2 {
         return Err(WebError::BadParam { name: "reason", detail: "查询申请人信息须填写事由 / a reason is required".into() }.into());
     }
-    let form = match w.form {
-        Value::Null => json!({}),
-        Value::Object(o) => Value::Object(o),
-        _ => {
-            return Err(WebError::BadParam { name: "form", detail: "申请表须为 JSON 对象 / the form must be a JSON object".into() }.into());
-        }
-    };
+    let form = new_form(w.form)?;
     let item = state.store().published_item(w.item_code.trim()).await?.ok_or_else(|| ApiError::new(&WebError::NotFound("事项".into())))?;
     let agency = item.doc.agency.uscc.as_str();
     let clerk_of = p.agencies_with(&[Role::WindowClerk]);
