@@ -86,6 +86,14 @@ impl State {
     }
 
     /// No event moves a case out of these.
+    /// The states in which a case's work is over: concluded (办结) and after,
+    /// or ended without a decision. A bundle joins when all its children are here.
+    pub const OVER: [State; 5] = [State::Concluded, State::Delivered, State::NotAccepted, State::Withdrawn, State::Voided];
+
+    pub fn is_over(self) -> bool {
+        State::OVER.contains(&self)
+    }
+
     pub fn is_terminal(self) -> bool {
         matches!(self, State::Delivered | State::NotAccepted | State::Withdrawn | State::Voided)
     }

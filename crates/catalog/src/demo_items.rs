@@ -731,6 +731,18 @@ pub const ITEMS: &[(&str, Spec)] = &[
     ),
 ];
 
+/// A demo 一件事: (code, name, description, combined promised working days,
+/// items as (agency key, basic code), the first the lead item).
+pub type DemoBundle = (&'static str, &'static str, &'static str, Option<u32>, &'static [(&'static str, &'static str)]);
+
+pub const BUNDLES: &[DemoBundle] = &[(
+    "hz-open-restaurant",
+    "开办餐饮店",
+    "开一家餐饮店要办的企业设立登记、食品经营许可、公章刻制备案和新办纳税人涉税事项：一张表单、一套材料、一次受理，各部门并联办理。",
+    Some(3),
+    &[("hz_samr", "000104001000"), ("hz_samr", "000104010000"), ("hz_center", "330199001000"), ("hz_tax", "000116001000")],
+)];
+
 /// The item-specific fields of the demo application forms, by basic code:
 /// (properties, display order, required).
 pub fn form_fields(basic_code: &str) -> Option<(serde_json::Value, Vec<&'static str>, Vec<&'static str>)> {

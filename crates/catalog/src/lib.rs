@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 pub mod analyze;
+pub mod bundle;
 pub mod code_lists;
 pub mod demo_items;
 pub mod diff;
@@ -18,6 +19,7 @@ pub mod samples;
 pub mod validate;
 
 pub use analyze::{Evidence, Holdings, Report, analyze};
+pub use bundle::{Bundle, BundleMaterial};
 pub use code_lists::{ItemStatus, TaskType, VersionState};
 pub use lifecycle::{Action, CatalogError, Owner, authorize, transition};
 pub use model::{AgencyRef, BasicItem, ItemDoc, Material, MaterialSource};

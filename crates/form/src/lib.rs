@@ -8,6 +8,7 @@
 //! subset describes a license type's `data`. Pure: no IO, and "today" (for
 //! checking a citizen ID's birth date) is a parameter.
 
+mod merge;
 mod prefill;
 mod render;
 mod schema;

@@ -252,17 +252,21 @@ impl Store {
     ) -> CResult<CaseRow> {
         let c = self.case(case_no).await?;
         let item = self.item_of(&c.item_code).await?;
-        let form = self.checked_form(&item.doc, &c.form, FormContext::of_case(&c), true, envelope.at).await?;
-        let missing: Vec<String> =
-            material_statuses(&item.doc, &c).into_iter().filter(|m| m.required && m.provided_by == "missing").map(|m| m.name).collect();
-        if !missing.is_empty() {
-            return Err(CaseStoreError::MaterialsMissing(missing));
-        }
+        let form = self.complete_form(&item.doc, &c, envelope.at).await?;
         let mut tx = self.begin().await?;
         let current = tx.case_for_update(case_no).await?;
         let row = tx.write_case_event(current, envelope, expected_version.or(Some(c.version)), calendar, Some(&form)).await?;
         tx.commit().await?;
         Ok(row)
+    }
+
+    /// The case's form filled again and checked as complete, and every
+    /// required material provided: what handing in needs.
+    pub(crate) async fn complete_form(&self, doc: &ItemDoc, c: &CaseRow, now: Timestamp) -> CResult<Value> {
+        let form = self.checked_form(doc, &c.form, FormContext::of_case(c), true, now).await?;
+        let missing: Vec<String> =
+            material_statuses(doc, c).into_iter().filter(|m| m.required && m.provided_by == "missing").map(|m| m.name).collect();
+        if missing.is_empty() { Ok(form) } else { Err(CaseStoreError::MaterialsMissing(missing)) }
     }
 
     /// Store an uploaded file for one of the case's materials: its type is
@@ -276,43 +280,23 @@ impl Store {
         now: Timestamp,
         calendar: &Calendar,
     ) -> CResult<CaseRow> {
-        let FileUpload { material, file_name, bytes } = upload;
-        if bytes.is_empty() || bytes.len() > MAX_UPLOAD_BYTES {
-            return Err(CaseStoreError::FileSize(bytes.len()));
-        }
-        let content_type = yiwang_case::detect_file_type(bytes).ok_or(CaseStoreError::FileType)?;
+        let material = upload.material;
+        let file = checked_file(&upload)?;
         let c = self.case(case_no).await?;
         let item = self.item_of(&c.item_code).await?;
         let m = item.doc.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
         if matches!(m.source, MaterialSource::Shared { .. }) {
             return Err(CaseStoreError::NoSuchMaterial(material.into()));
         }
-        let digest = hex::encode(sha2::Sha256::digest(bytes));
-        let file = StoredFile {
-            digest: digest.clone(),
-            file_name: clean_file_name(file_name),
-            content_type: content_type.into(),
-            size: bytes.len() as u64,
-        };
         let envelope = Envelope {
             at: now,
             actor: actor.into(),
             reason: String::new(),
-            event: Event::MaterialUploaded { material: material.into(), file },
+            event: Event::MaterialUploaded { material: material.into(), file: file.clone() },
         };
         let mut tx = self.begin().await?;
         let current = tx.case_for_update(case_no).await?;
-        sqlx::query(
-            "INSERT INTO blobs (digest, content_type, size, content, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
-        )
-        .bind(&digest)
-        .bind(content_type)
-        .bind(bytes.len() as i64)
-        .bind(base64::engine::general_purpose::STANDARD.encode(bytes))
-        .bind(ts(now))
-        .execute(&mut *tx.inner)
-        .await
-        .map_err(StoreError::from)?;
+        tx.put_blob(&file, upload.bytes, now).await?;
         let row = tx.write_case_event(current, &envelope, None, calendar, None).await?;
         tx.commit().await?;
         Ok(row)
@@ -397,7 +381,40 @@ pub fn commitment_text(item: &str, material: &str) -> String {
 }
 
 /// The keys whose values differ between two forms.
-fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
+/// An upload checked (1 byte to 10 MiB, PDF/PNG/JPEG by its content) and
+/// described as it will be stored (by SHA-256).
+pub(crate) fn checked_file(upload: &FileUpload<'_>) -> CResult<StoredFile> {
+    let bytes = upload.bytes;
+    if bytes.is_empty() || bytes.len() > MAX_UPLOAD_BYTES {
+        return Err(CaseStoreError::FileSize(bytes.len()));
+    }
+    let content_type = yiwang_case::detect_file_type(bytes).ok_or(CaseStoreError::FileType)?;
+    Ok(StoredFile {
+        digest: hex::encode(sha2::Sha256::digest(bytes)),
+        file_name: clean_file_name(upload.file_name),
+        content_type: content_type.into(),
+        size: bytes.len() as u64,
+    })
+}
+
+impl crate::Tx {
+    /// Keep a file's bytes once per digest.
+    pub(crate) async fn put_blob(&mut self, file: &StoredFile, bytes: &[u8], now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO blobs (digest, content_type, size, content, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(&file.digest)
+        .bind(&file.content_type)
+        .bind(file.size as i64)
+        .bind(base64::engine::general_purpose::STANDARD.encode(bytes))
+        .bind(ts(now))
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+}
+
+pub(crate) fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
     let empty = serde_json::Map::new();
     let (b, a) = (before.as_object().unwrap_or(&empty), after.as_object().unwrap_or(&empty));
     let mut keys: Vec<String> = b.keys().chain(a.keys()).filter(|k| b.get(*k) != a.get(*k)).cloned().collect();

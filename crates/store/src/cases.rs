@@ -42,6 +42,12 @@ pub enum CaseStoreError {
     FileType,
     #[error("a file must have 1 byte to 10 MiB, not {0}")]
     FileSize(usize),
+    #[error("no bundle {0}")]
+    NoBundle(String),
+    #[error("the bundle's definition has {} problem(s)", .0.len())]
+    BundleInvalid(Vec<yiwang_catalog::FieldError>),
+    #[error("bundle application {0}: {1}")]
+    BundleState(String, &'static str),
 }
 
 impl yiwang_errors::Coded for CaseStoreError {
@@ -58,6 +64,9 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::CommitmentNotAllowed(_) => "case.commitment_not_allowed",
             CaseStoreError::FileType => "case.file_type",
             CaseStoreError::FileSize(_) => "case.file_size",
+            CaseStoreError::NoBundle(_) => "bundle.not_found",
+            CaseStoreError::BundleInvalid(_) => "bundle.invalid",
+            CaseStoreError::BundleState(..) => "bundle.state",
         }
     }
     fn kind(&self) -> yiwang_errors::ErrorKind {
@@ -65,8 +74,8 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::Store(e) => e.kind(),
             CaseStoreError::Case(e) => e.kind(),
             CaseStoreError::Stale { .. } => yiwang_errors::ErrorKind::Conflict,
-            CaseStoreError::NoItem(_) => yiwang_errors::ErrorKind::NotFound,
-            CaseStoreError::MaterialsMissing(_) => yiwang_errors::ErrorKind::Conflict,
+            CaseStoreError::NoItem(_) | CaseStoreError::NoBundle(_) => yiwang_errors::ErrorKind::NotFound,
+            CaseStoreError::MaterialsMissing(_) | CaseStoreError::BundleState(..) => yiwang_errors::ErrorKind::Conflict,
             _ => yiwang_errors::ErrorKind::Unprocessable,
         }
     }
@@ -87,12 +96,19 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::CommitmentNotAllowed(m) => format!("“{m}”不适用告知承诺，须提交材料"),
             CaseStoreError::FileType => "文件须为 PDF、PNG 或 JPEG 格式（按文件内容判断，而非文件名）".into(),
             CaseStoreError::FileSize(_) => "文件大小须在 1 字节至 10 MB 之间".into(),
+            CaseStoreError::NoBundle(code) => format!("“一件事”{code} 不存在"),
+            CaseStoreError::BundleInvalid(p) => {
+                let first = p.first().map(|p| p.message_zh.as_str()).unwrap_or_default();
+                format!("“一件事”的定义有 {} 处问题：{first}", p.len())
+            }
+            CaseStoreError::BundleState(_, what) => format!("“一件事”申请当前不能办理此操作（{what}）"),
         }
     }
     fn detail(&self) -> Option<Value> {
         match self {
             CaseStoreError::Form(p) => Some(json!({ "problems": p })),
             CaseStoreError::MaterialsMissing(m) => Some(json!({ "missing": m })),
+            CaseStoreError::BundleInvalid(p) => Some(json!({ "problems": p })),
             _ => None,
         }
     }
@@ -151,10 +167,12 @@ pub struct CaseRow {
     pub channel: String,
     /// The hall whose window took the application.
     pub hall_id: Option<String>,
+    /// The 一件事 application this case is a child of.
+    pub bundle_no: Option<String>,
 }
 
 const CASE_COLUMNS: &str = "case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
-     folded, form, materials, version, created_at, updated_at, promised_due, legal_due, channel, hall_id";
+     folded, form, materials, version, created_at, updated_at, promised_due, legal_due, channel, hall_id, bundle_no";
 
 fn case_row(r: &AnyRow) -> Result<CaseRow> {
     let folded: String = r.try_get("folded")?;
@@ -183,6 +201,7 @@ fn case_row(r: &AnyRow) -> Result<CaseRow> {
         legal_due: r.try_get("legal_due")?,
         channel: r.try_get("channel")?,
         hall_id: r.try_get("hall_id")?,
+        bundle_no: r.try_get("bundle_no")?,
     })
 }
 
@@ -195,8 +214,17 @@ pub(crate) fn in_list(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// A new case checked and ready to write (`Store::prepare_case`).
+pub(crate) struct CaseDraft<'a> {
+    pub(crate) new: &'a NewCase,
+    pub(crate) item_name: String,
+    pub(crate) agency: String,
+    pub(crate) form: Value,
+    pub(crate) attached: Vec<AttachedMaterial>,
+}
+
 /// An 8-digit 查询码 from the OS generator.
-fn query_code() -> String {
+pub(crate) fn query_code() -> String {
     use rand::Rng;
     format!("{:08}", rand::rng().random_range(0..100_000_000u32))
 }
@@ -207,6 +235,19 @@ impl Store {
     /// holds a valid one of that type (never uploaded again). Returns the case
     /// and its 查询码, which is shown once (only its hash is kept).
     pub async fn create_case(&self, new: &NewCase, now: Timestamp) -> CResult<(CaseRow, String)> {
+        let draft = self.prepare_case(new, now).await?;
+        let code = query_code();
+        let mut tx = self.begin().await?;
+        let case_no = tx.next_case_no(&draft.agency, now).await?;
+        tx.insert_case(&draft, &case_no, &yiwang_identity::token_hash(&code), now, None).await?;
+        tx.commit().await?;
+        Ok((self.case(&case_no).await?, code))
+    }
+
+    /// Everything a new case needs before it is written: the published item
+    /// (serving this kind of applicant), the filled and checked form, and the
+    /// e-licenses attached by reference.
+    pub(crate) async fn prepare_case<'a>(&self, new: &'a NewCase, now: Timestamp) -> CResult<CaseDraft<'a>> {
         let item = self.published_item(&new.item_code).await?.ok_or_else(|| CaseStoreError::NoItem(new.item_code.clone()))?;
         let natural = new.applicant.id_type == "111";
         if (natural && !item.doc.for_natural_persons()) || (!natural && !item.doc.for_legal_persons()) {
@@ -214,7 +255,6 @@ impl Store {
         }
         let ctx = crate::FormContext { applicant: &new.applicant, account_id: &new.account_id, case_no: None };
         let form = self.checked_form(&item.doc, &new.form, ctx, false, now).await?;
-        let agency = item.doc.agency.uscc.clone();
         let holder = (new.applicant.id_type.as_str(), new.applicant.id.as_str());
         let attached: Vec<AttachedMaterial> = self
             .license_materials_of(&item.doc, holder, china_today(now))
@@ -229,54 +269,7 @@ impl Store {
                 })
             })
             .collect();
-        let day = china_today(now).strftime("%Y%m%d").to_string();
-        let code = query_code();
-        let at = ts(now);
-        let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO case_numbers (agency_uscc, day, next_seq) VALUES ($1, $2, 0) ON CONFLICT (agency_uscc, day) DO NOTHING")
-            .bind(&agency)
-            .bind(&day)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(StoreError::from)?;
-        let seq: i64 =
-            sqlx::query("UPDATE case_numbers SET next_seq = next_seq + 1 WHERE agency_uscc = $1 AND day = $2 RETURNING next_seq")
-                .bind(&agency)
-                .bind(&day)
-                .fetch_one(&mut *tx.inner)
-                .await
-                .map_err(StoreError::from)?
-                .try_get("next_seq")
-                .map_err(StoreError::from)?;
-        // 办件编号: the accepting agency's USCC, the date, a 6-digit daily sequence.
-        let case_no = format!("{agency}{day}{seq:06}");
-        let case = Case::default();
-        sqlx::query(
-            "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
-             query_code_hash, state, folded, form, materials, version, created_at, updated_at, channel, hall_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14, $15, $16)",
-        )
-        .bind(&case_no)
-        .bind(&new.item_code)
-        .bind(&item.doc.name)
-        .bind(&agency)
-        .bind(&new.applicant.id_type)
-        .bind(&new.applicant.id)
-        .bind(&new.applicant.name)
-        .bind(&new.account_id)
-        .bind(yiwang_identity::token_hash(&code))
-        .bind(case.state.code())
-        .bind(json_text(&case)?)
-        .bind(json_text(&form)?)
-        .bind(json_text(&attached)?)
-        .bind(&at)
-        .bind(if new.hall_id.is_some() { "window" } else { "online" })
-        .bind(&new.hall_id)
-        .execute(&mut *tx.inner)
-        .await
-        .map_err(StoreError::from)?;
-        tx.commit().await?;
-        Ok((self.case(&case_no).await?, code))
+        Ok(CaseDraft { new, item_name: item.doc.name.clone(), agency: item.doc.agency.uscc.clone(), form, attached })
     }
 
     pub async fn case(&self, case_no: &str) -> Result<CaseRow> {
@@ -578,6 +571,63 @@ pub fn public_progress(c: &CaseRow) -> Value {
 impl crate::Tx {
     /// The case, locked for this transaction (row lock on PostgreSQL; SQLite's
     /// `BEGIN IMMEDIATE` already serialises writers).
+    /// The next 办件编号 of `agency` today: its USCC, the date, a 6-digit
+    /// daily sequence.
+    pub(crate) async fn next_case_no(&mut self, agency: &str, now: Timestamp) -> Result<String> {
+        let day = china_today(now).strftime("%Y%m%d").to_string();
+        sqlx::query("INSERT INTO case_numbers (agency_uscc, day, next_seq) VALUES ($1, $2, 0) ON CONFLICT (agency_uscc, day) DO NOTHING")
+            .bind(agency)
+            .bind(&day)
+            .execute(&mut *self.inner)
+            .await?;
+        let seq: i64 =
+            sqlx::query("UPDATE case_numbers SET next_seq = next_seq + 1 WHERE agency_uscc = $1 AND day = $2 RETURNING next_seq")
+                .bind(agency)
+                .bind(&day)
+                .fetch_one(&mut *self.inner)
+                .await?
+                .try_get("next_seq")?;
+        Ok(format!("{agency}{day}{seq:06}"))
+    }
+
+    /// Write a new draft case (a child of a bundle application when `bundle_no` is given).
+    pub(crate) async fn insert_case(
+        &mut self,
+        d: &CaseDraft<'_>,
+        case_no: &str,
+        query_code_hash: &str,
+        now: Timestamp,
+        bundle_no: Option<&str>,
+    ) -> Result<()> {
+        let case = Case::default();
+        let at = ts(now);
+        sqlx::query(
+            "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
+             query_code_hash, state, folded, form, materials, version, created_at, updated_at, channel, hall_id, bundle_no) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14, $15, $16, $17)",
+        )
+        .bind(case_no)
+        .bind(&d.new.item_code)
+        .bind(&d.item_name)
+        .bind(&d.agency)
+        .bind(&d.new.applicant.id_type)
+        .bind(&d.new.applicant.id)
+        .bind(&d.new.applicant.name)
+        .bind(&d.new.account_id)
+        .bind(query_code_hash)
+        .bind(case.state.code())
+        .bind(json_text(&case)?)
+        .bind(json_text(&d.form)?)
+        .bind(json_text(&d.attached)?)
+        .bind(&at)
+        .bind(if d.new.hall_id.is_some() { "window" } else { "online" })
+        .bind(&d.new.hall_id)
+        .bind(bundle_no)
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
     pub(crate) async fn case_for_update(&mut self, case_no: &str) -> Result<CaseRow> {
         let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
         let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1{lock}")))
@@ -637,6 +687,11 @@ impl crate::Tx {
         .execute(&mut *self.inner)
         .await
         .map_err(StoreError::from)?;
+        if let Some(bundle_no) = &current.bundle_no
+            && next.state.is_over()
+        {
+            self.join_bundle(bundle_no, event.at).await?;
+        }
         match &event.event {
             yiwang_case::Event::Accepted { .. } => {
                 let due = deadlines.and_then(|d| d.check_due).map(|d| d.to_string());

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod bundles;
 mod calendar;
 mod case_forms;
 mod cases;
@@ -26,6 +27,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 
 pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, EnterpriseRole, NewAccount, StaffMember};
 pub use audit::{AuditPage, AuditReport};
+pub use bundles::{BundleCase, BundlePlan, BundleState, NewBundleCase};
 pub use calendar::StoredDay;
 pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES, MaterialStatus, commitment_text, material_statuses};
 pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, Claim, LoadedCase, NewCase, QueryCodeMatch, public_progress};

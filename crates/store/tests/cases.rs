@@ -331,3 +331,167 @@ both_backends!(a_hall_clerk_serves_the_hall_agencies, |db| {
     tx.commit().await.unwrap();
     assert_eq!(db.store.staff_roles(&clerk.id).await.unwrap().len(), 2, "psb left the hall");
 });
+
+// 一件事一次办: one form and one material set fan out to a child case per
+// item; the window accepts them at once; the bundle joins when the last child
+// is concluded.
+both_backends!(a_bundle_fans_out_to_child_cases_and_joins_at_completion, |db| {
+    let now = jiff::Timestamp::now();
+    let calendar = yiwang_calendar::Calendar::bundled().unwrap();
+    let food = published_item(&db.store).await;
+    let seal_doc = yiwang_testkit::licenses::demo_item("公章刻制备案");
+    yiwang_testkit::licenses::publish(&db.store, &seal_doc).await;
+    let seal = seal_doc.implementation_code.clone();
+    let mut bundle = yiwang_catalog::Bundle {
+        code: "open-restaurant".into(),
+        name: "开办餐饮店".into(),
+        description: String::new(),
+        division_code: "330100".into(),
+        lead_item: "none".into(),
+        items: vec![food.clone(), seal.clone()],
+        promised_days: Some(3),
+    };
+    let Err(CaseStoreError::BundleInvalid(p)) = db.store.define_bundle(&bundle, now).await else { panic!("the lead must be an item") };
+    assert_eq!(p[0].reason, "not_in_items");
+    bundle.lead_item = food.clone();
+    let plan = db.store.define_bundle(&bundle, now).await.unwrap();
+    // One form: the shared fields once, each item's own fields too.
+    let keys = plan.form.ordered_keys();
+    assert_eq!(keys.iter().filter(|k| **k == "contact_phone").count(), 1);
+    assert!(keys.contains(&"premises"), "{keys:?}");
+    // One material set: 营业执照 is asked by both items, once.
+    let licence = plan.materials.iter().find(|m| m.name == "营业执照").unwrap();
+    assert_eq!(licence.items, [food.clone(), seal.clone()]);
+
+    let shop = yiwang_testkit::licenses::restaurant();
+    let applicant = Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() };
+    let new = yiwang_store::NewBundleCase {
+        bundle_code: "open-restaurant".into(),
+        applicant: applicant.clone(),
+        account_id: "acc_1".into(),
+        form: serde_json::json!({ "contact_phone": "12345" }),
+        hall_id: None,
+    };
+    assert!(matches!(db.store.create_bundle_case(&new, now).await, Err(CaseStoreError::Form(_))));
+    assert!(db.store.cases_of("049", &shop.id, 10).await.unwrap().is_empty(), "a refused form writes no child");
+    let new = yiwang_store::NewBundleCase { form: valid_form(), ..new };
+    let (b, code) = db.store.create_bundle_case(&new, now).await.unwrap();
+    assert_eq!(b.state(), yiwang_store::BundleState::Draft);
+    assert_eq!(b.children.len(), 2);
+    let food_child = b.children.iter().find(|c| c.item_code == food).unwrap().case_no.clone();
+    let seal_child = b.children.iter().find(|c| c.item_code == seal).unwrap().case_no.clone();
+    for c in &b.children {
+        assert_eq!(c.bundle_no.as_deref(), Some(b.bundle_no.as_str()));
+        assert_eq!(c.form["contact_phone"], "13800138000");
+        // The 查询码 of the bundle opens each child's public progress.
+        assert!(matches!(db.store.case_by_query_code(&c.case_no, &code).await.unwrap(), QueryCodeMatch::Case(_)));
+    }
+    let seal_form = &b.children.iter().find(|c| c.item_code == seal).unwrap().form;
+    assert!(seal_form.get("premises").is_none(), "each child holds its own item's fields: {seal_form}");
+
+    // Handing in checks every child: the missing materials of both, once each.
+    let Err(CaseStoreError::MaterialsMissing(missing)) = db.store.submit_bundle(&b.bundle_no, "acc_1", now, &calendar).await else {
+        panic!("materials are missing")
+    };
+    assert_eq!(missing.iter().filter(|m| *m == "营业执照").count(), 1, "{missing:?}");
+    let up = |material: &'static str| {
+        let (store, calendar, no) = (db.store.clone(), calendar.clone(), b.bundle_no.clone());
+        async move {
+            let file = yiwang_store::FileUpload { material, file_name: "扫描件.pdf", bytes: PDF };
+            store.upload_bundle_material(&no, file, "acc_1", now, &calendar).await
+        }
+    };
+    assert!(matches!(up("健康证明").await, Err(CaseStoreError::NoSuchMaterial(_))));
+    // One upload serves every item that asks for the material.
+    let after = up("营业执照").await.unwrap();
+    assert!(after.children.iter().all(|c| c.case.uploads.iter().any(|u| u.material == "营业执照")));
+    for m in ["食品经营许可申请书", "与食品经营相适应的主要设备设施布局、操作流程等文件", "法定代表人居民身份证"] {
+        up(m).await.unwrap();
+    }
+    db.store.sign_bundle_commitment(&b.bundle_no, "食品安全自查、从业人员健康管理等制度", "acc_1", now, &calendar).await.unwrap();
+    let b = db.store.submit_bundle(&b.bundle_no, "acc_1", now, &calendar).await.unwrap();
+    assert_eq!(b.state(), yiwang_store::BundleState::InProgress);
+    assert!(b.children.iter().all(|c| c.state == State::Submitted));
+
+    // One acceptance for both children, in one transaction.
+    let accept = |no: &str| {
+        let e = Event::Accepted { promised_days: 3, legal_days: 10, pending: vec![], commitment_check_days: 20 };
+        (no.to_string(), Envelope { at: now, actor: "clerk".into(), reason: String::new(), event: e })
+    };
+    let b = db.store.record_bundle_events(&b.bundle_no, &[accept(&food_child), accept(&seal_child)], &calendar).await.unwrap();
+    assert!(b.children.iter().all(|c| c.state == State::Accepted));
+    // An event the state machine refuses leaves every child as it was.
+    let again = db.store.record_bundle_events(&b.bundle_no, &[accept(&food_child)], &calendar).await;
+    assert!(matches!(again, Err(CaseStoreError::Case(_))), "{again:?}");
+
+    // Each department concludes its own child; the bundle joins with the last.
+    let conclude = |no: String| {
+        let (store, calendar) = (db.store.clone(), calendar.clone());
+        async move {
+            for e in [
+                Event::StepStarted { step: "审查".into() },
+                Event::StepPassed { step: "审查".into() },
+                Event::Decided { decision: Decision::Approve },
+                Event::Concluded { result: "准予".into() },
+            ] {
+                let envelope = Envelope { at: now, actor: "head".into(), reason: String::new(), event: e };
+                store.record_case_event(&no, &envelope, None, &calendar).await.unwrap();
+            }
+        }
+    };
+    conclude(food_child.clone()).await;
+    let b = db.store.bundle_case(&b.bundle_no).await.unwrap();
+    assert_eq!((b.state(), b.completed_at.is_none()), (yiwang_store::BundleState::InProgress, true));
+    conclude(seal_child.clone()).await;
+    let b = db.store.bundle_case(&b.bundle_no).await.unwrap();
+    assert_eq!(b.state(), yiwang_store::BundleState::Completed);
+    assert_eq!(db.store.bundle_cases_of("049", &shop.id, 10).await.unwrap()[0].bundle_no, b.bundle_no);
+});
+
+// Two children concluding at the same moment still join the bundle (the
+// bundle row is locked before the open children are counted).
+both_backends!(children_concluding_at_once_still_join, |db| {
+    let now = jiff::Timestamp::now();
+    let calendar = yiwang_calendar::Calendar::bundled().unwrap();
+    let food = published_item(&db.store).await;
+    let seal_doc = yiwang_testkit::licenses::demo_item("公章刻制备案");
+    yiwang_testkit::licenses::publish(&db.store, &seal_doc).await;
+    let bundle = yiwang_catalog::Bundle {
+        code: "open-restaurant".into(),
+        name: "开办餐饮店".into(),
+        description: String::new(),
+        division_code: "330100".into(),
+        lead_item: food.clone(),
+        items: vec![food.clone(), seal_doc.implementation_code.clone()],
+        promised_days: None,
+    };
+    db.store.define_bundle(&bundle, now).await.unwrap();
+    let shop = yiwang_testkit::licenses::restaurant();
+    for round in 0..5 {
+        let new = yiwang_store::NewBundleCase {
+            bundle_code: "open-restaurant".into(),
+            applicant: Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() },
+            account_id: "acc_1".into(),
+            form: valid_form(),
+            hall_id: None,
+        };
+        let (b, _) = db.store.create_bundle_case(&new, now).await.unwrap();
+        // Withdrawing a draft ends it: both children at once, concurrently.
+        let tasks: Vec<_> = b
+            .children
+            .iter()
+            .map(|c| {
+                let (store, calendar, no) = (db.store.clone(), calendar.clone(), c.case_no.clone());
+                tokio::spawn(async move {
+                    let e = Envelope { at: now, actor: "acc_1".into(), reason: String::new(), event: Event::Withdrawn };
+                    store.record_case_event(&no, &e, None, &calendar).await.unwrap();
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let b = db.store.bundle_case(&b.bundle_no).await.unwrap();
+        assert_eq!(b.state(), yiwang_store::BundleState::Completed, "round {round}");
+    }
+});

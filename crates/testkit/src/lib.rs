@@ -168,7 +168,19 @@ pub mod licenses {
     /// `license_material`, its first material (named 原食品经营许可证) is one the
     /// license type `type_code()` satisfies. Call `seed_issuer` first.
     pub async fn publish_food_item(store: &Store, license_material: bool) -> yiwang_catalog::ItemDoc {
-        let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
+        let mut doc = demo_item("食品经营许可");
+        if license_material {
+            doc.materials[0].name = "原食品经营许可证".into();
+            doc.materials[0].source = yiwang_catalog::MaterialSource::License { license_type: type_code() };
+        }
+        publish(store, &doc).await;
+        doc
+    }
+
+    /// The first demo item called `name`, as implemented by `issuer()` (its
+    /// evidence keys stand for their codes).
+    pub fn demo_item(name: &str) -> yiwang_catalog::ItemDoc {
+        let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == name).unwrap();
         let place = yiwang_catalog::samples::Place {
             agency: yiwang_catalog::AgencyRef {
                 uscc: issuer(), name: "杭州市市场监督管理局".into(), division_code: "330100".into()
@@ -177,15 +189,14 @@ pub mod licenses {
             hall: "市民中心".into(),
             phone: "0571-12345".into(),
         };
-        let mut doc = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap();
-        if license_material {
-            doc.materials[0].name = "原食品经营许可证".into();
-            doc.materials[0].source = yiwang_catalog::MaterialSource::License { license_type: type_code() };
-        }
+        yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap()
+    }
+
+    /// Import and publish an item.
+    pub async fn publish(store: &Store, doc: &yiwang_catalog::ItemDoc) {
         let mut tx = store.begin().await.unwrap();
-        tx.import_item(&doc, true, "test", jiff::Timestamp::now()).await.unwrap();
+        tx.import_item(doc, true, "test", jiff::Timestamp::now()).await.unwrap();
         tx.commit().await.unwrap();
-        doc
     }
 
     /// The holder enterprise of the fixtures.

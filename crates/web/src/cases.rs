@@ -80,7 +80,7 @@ pub(crate) async fn visible_case(state: &AppState, p: &Principal, case_no: &str)
     if is_applicant(p, &c) || p.has_role_in(&c.agency_uscc, CASE_STAFF) || countersigner { Ok(c) } else { Err(not_found()) }
 }
 
-fn view(c: &CaseRow) -> Value {
+pub(crate) fn view(c: &CaseRow) -> Value {
     json!({
         "case_no": c.case_no, "item_code": c.item_code, "item_name": c.item_name, "agency_uscc": c.agency_uscc,
         "state": c.state.code(), "state_zh": c.state.name_zh(), "version": c.version, "form": c.form, "materials": c.materials,
@@ -88,7 +88,7 @@ fn view(c: &CaseRow) -> Value {
         "special_procedures": c.case.specials, "decision": c.case.decision,
         "uploads": c.case.uploads, "commitments": c.case.commitments,
         "accepted_on": c.case.accepted_on, "promised_due": c.promised_due, "legal_due": c.legal_due,
-        "created_at": c.created_at, "updated_at": c.updated_at,
+        "bundle_no": c.bundle_no, "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
 
@@ -108,7 +108,7 @@ pub struct ApplyBody {
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// A request body that carries an application form: bounded, then parsed.
-fn form_request<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+pub(crate) fn form_request<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
     if body.len() > MAX_FORM_BYTES {
         return Err(WebError::BadParam {
             name: "form",
@@ -124,7 +124,7 @@ fn not_a_form_object() -> ApiError {
 }
 
 /// A new application's form: an object, or nothing (an empty form).
-fn new_form(form: Value) -> Result<Value, ApiError> {
+pub(crate) fn new_form(form: Value) -> Result<Value, ApiError> {
     match form {
         Value::Null => Ok(json!({})),
         Value::Object(o) => Ok(Value::Object(o)),
@@ -538,20 +538,34 @@ pub(crate) async fn record_staff_event(state: &AppState, p: &Principal, no: &str
     }
     if let Event::Accepted { promised_days, legal_days, commitment_check_days, .. } = &mut e.event {
         *commitment_check_days = yiwang_case::DEFAULT_COMMITMENT_CHECK_DAYS;
-        let item = state.store().published_item(&c.item_code).await?.ok_or_else(not_found)?;
-        let (legal, promised) = (&item.doc.legal_limit, &item.doc.promised_limit);
-        let working = yiwang_catalog::code_lists::TimeUnit::WorkingDay;
-        if legal.unit != working || promised.unit != working {
-            return Err(WebError::BadParam {
-                name: "item",
-                detail: "事项时限不是以工作日计，暂不支持在线受理 / limits not in working days are not supported yet".into(),
-            }
-            .into());
-        }
-        (*promised_days, *legal_days) = (promised.amount, legal.amount);
+        (*promised_days, *legal_days) = acceptance_limits(state, &c).await?;
     }
     let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor: p.account_id.clone(), reason: e.reason, event: e.event };
     record(state, no, envelope, e.expected_version).await
+}
+
+/// The limits a case is accepted with, in working days: its published item's
+/// (promised, legal); for a child of a 一件事, the bundle's combined promised
+/// limit where it is shorter.
+pub(crate) async fn acceptance_limits(state: &AppState, c: &CaseRow) -> Result<(u32, u32), ApiError> {
+    let item = state.store().published_item(&c.item_code).await?.ok_or_else(not_found)?;
+    let (legal, promised) = (&item.doc.legal_limit, &item.doc.promised_limit);
+    let working = yiwang_catalog::code_lists::TimeUnit::WorkingDay;
+    if legal.unit != working || promised.unit != working {
+        return Err(WebError::BadParam {
+            name: "item",
+            detail: "事项时限不是以工作日计，暂不支持在线受理 / limits not in working days are not supported yet".into(),
+        }
+        .into());
+    }
+    let mut promised_days = promised.amount;
+    if let Some(bundle_no) = &c.bundle_no {
+        let bundle_code = state.store().bundle_case(bundle_no).await?.bundle_code;
+        if let Some(combined) = state.store().bundle_plan(&bundle_code).await?.bundle.promised_days {
+            promised_days = promised_days.min(combined);
+        }
+    }
+    Ok((promised_days, legal.amount))
 }
 
 /// `GET /api/v1/cases/{no}`: the case, for its applicant and its agency's staff.

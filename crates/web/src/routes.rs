@@ -12,7 +12,7 @@ use yiwang_identity::{Access, Role};
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
 use crate::{
-    AppState, api, application_pages, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc, openapi, pages, wallet,
+    AppState, api, application_pages, bundles, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc, openapi, pages, wallet,
     workflow,
 };
 
@@ -121,6 +121,22 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/me/items/{code}/form", Authenticated, get(cases::my_item_form)),
         def("GET", "/api/v1/workbench/checks", Staff(cases::CHECK_STAFF), get(cases::commitment_checks)),
         def("POST", "/api/v1/window/cases", Staff(&[Role::WindowClerk]), post(cases::window_apply)),
+        // 一件事一次办: the bundles (public) and their applications.
+        def("GET", "/api/v1/bundles", Public, get(bundles::list)),
+        def("GET", "/api/v1/bundles/{code}", Public, get(bundles::show)),
+        def("POST", "/api/v1/bundle-cases", Authenticated, post(bundles::apply)),
+        def("GET", "/api/v1/bundle-cases/{no}", Authenticated, get(bundles::show_case)),
+        def("GET", "/api/v1/me/bundle-cases", Authenticated, get(bundles::mine)),
+        def("PUT", "/api/v1/bundle-cases/{no}/form", Authenticated, put(bundles::save_form)),
+        def(
+            "POST",
+            "/api/v1/bundle-cases/{no}/materials",
+            Authenticated,
+            post(bundles::upload).layer(DefaultBodyLimit::max(cases::UPLOAD_BODY_LIMIT)),
+        ),
+        def("POST", "/api/v1/bundle-cases/{no}/commitments", Authenticated, post(bundles::commit)),
+        def("POST", "/api/v1/bundle-cases/{no}/submit", Authenticated, post(bundles::submit)),
+        def("POST", "/api/v1/bundle-cases/{no}/accept", Staff(&[Role::WindowClerk]), post(bundles::accept)),
         def("GET", "/api/v1/workbench/countersigns", Staff(&[Role::Reviewer, Role::DepartmentHead]), get(cases::countersigns)),
         def("GET", "/items/{code}/apply", Authenticated, get(application_pages::apply_page)),
         def("POST", "/items/{code}/apply", Authenticated, post(application_pages::apply_submit)),

@@ -239,7 +239,7 @@ fn demo_license_formats() -> [(&'static str, serde_json::Value, serde_json::Valu
 
 /// The catalog: license types, shared resources and every demo item, published.
 async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
-    use yiwang_catalog::demo_items::{DATA_RESOURCES, ITEMS, LICENSE_TYPES};
+    use yiwang_catalog::demo_items::{BUNDLES, DATA_RESOURCES, ITEMS, LICENSE_TYPES};
     use yiwang_catalog::samples::{Place, build};
     let now = jiff::Timestamp::now();
     let mut tx = store.begin().await?;
@@ -271,6 +271,7 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
     }
     let mut tx = store.begin().await?;
     let resolve = evidence_resolver()?;
+    let mut codes = Vec::with_capacity(ITEMS.len());
     for (key, spec) in ITEMS {
         let a = AGENCIES.iter().find(|a| a.key == *key).ok_or_else(|| anyhow::anyhow!("demo agency {key}"))?;
         let (level, hall, phone) = match a.division {
@@ -285,8 +286,25 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
         };
         let doc = build(spec, &Place { agency, level, hall: format!("{hall}（{}窗口）", a.name), phone: phone.into() }, &resolve)?;
         tx.import_item(&doc, true, "demo", now).await?;
+        codes.push(((*key, spec.basic_code), doc.implementation_code));
     }
     tx.commit().await?;
+    for (code, name, description, promised_days, items) in BUNDLES {
+        let items: Vec<String> = items
+            .iter()
+            .map(|k| codes.iter().find(|(c, _)| c == k).map(|(_, code)| code.clone()).ok_or_else(|| anyhow::anyhow!("bundle item {k:?}")))
+            .collect::<anyhow::Result<_>>()?;
+        let bundle = yiwang_catalog::Bundle {
+            code: (*code).into(),
+            name: (*name).into(),
+            description: (*description).into(),
+            division_code: "330100".into(),
+            lead_item: items[0].clone(),
+            items,
+            promised_days: *promised_days,
+        };
+        store.define_bundle(&bundle, now).await.map_err(|e| anyhow::anyhow!("demo bundle {code}: {e}"))?;
+    }
     Ok(())
 }
 
@@ -301,6 +319,9 @@ pub const STAFF: &[(&str, &str, &str, &[Role])] = &[
     ("陈七", "33010219800101007", "zj_gov", &[Role::DataOfficer]),
     ("褚八", "33010219800101008", "zj_gov", &[Role::Admin]),
     ("卫九", "33020319800101009", "nb_samr", &[Role::Reviewer, Role::DepartmentHead]),
+    // The other departments of 开办餐饮店 (并联审批): each handles its own child case.
+    ("蒋十", "33010219800101010", "hz_tax", &[Role::Reviewer, Role::DepartmentHead]),
+    ("沈十一", "33010219800101011", "hz_center", &[Role::Reviewer, Role::DepartmentHead]),
 ];
 
 /// A demo citizen: (name, first 17 ID digits, phone, email, in 人口库, level).

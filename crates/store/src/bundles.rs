@@ -1,0 +1,542 @@
+//! 一件事一次办 / 并联审批 persistence. A bundle application is one row
+//! (`bundle_cases`: the applicant, the one form) and one child case per item
+//! (`cases.bundle_no`), all written in one transaction. What the applicant
+//! does once — save the form, upload a material, sign a commitment, submit —
+//! becomes the same typed event on every child it concerns, in one
+//! transaction; each department then handles its child in parallel. The join
+//! is `completed_at`, set in the transaction that brings the last child to
+//! an end (办结 or ended), under a lock on the bundle row so that two children
+//! concluding at once cannot both miss it.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use yiwang_calendar::{Calendar, china_today};
+use yiwang_case::{Envelope, Event, State};
+use yiwang_catalog::{Bundle, BundleMaterial, MaterialSource};
+use yiwang_form::Schema;
+
+use crate::case_forms::{changed_fields, checked_file};
+use crate::cases::{CResult, CaseStoreError, query_code};
+use crate::{Applicant, CaseRow, FileUpload, FormContext, NewCase, PublishedItem, Result, Store, StoreError, Tx, safe, ts};
+
+/// A bundle with its items as published now, its one form and material set.
+#[derive(Debug, Clone)]
+pub struct BundlePlan {
+    pub bundle: Bundle,
+    /// In the bundle's item order.
+    pub items: Vec<PublishedItem>,
+    pub form: Schema,
+    pub materials: Vec<BundleMaterial>,
+}
+
+/// A new application for a bundle (its children start as drafts).
+#[derive(Debug, Clone)]
+pub struct NewBundleCase {
+    pub bundle_code: String,
+    pub applicant: Applicant,
+    pub account_id: String,
+    pub form: Value,
+    pub hall_id: Option<String>,
+}
+
+/// Where a bundle application stands, from its children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BundleState {
+    /// 暂存: every child is a draft.
+    Draft,
+    /// 办理中: handed in; the departments work on their children.
+    InProgress,
+    /// 已办结: every child has come to an end (the join).
+    Completed,
+}
+
+impl BundleState {
+    pub fn code(self) -> &'static str {
+        match self {
+            BundleState::Draft => "draft",
+            BundleState::InProgress => "in_progress",
+            BundleState::Completed => "completed",
+        }
+    }
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            BundleState::Draft => "暂存",
+            BundleState::InProgress => "并联办理中",
+            BundleState::Completed => "已办结",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleCase {
+    pub bundle_no: String,
+    pub bundle_code: String,
+    pub bundle_name: String,
+    pub applicant: Applicant,
+    pub account_id: String,
+    pub form: Value,
+    pub channel: String,
+    pub hall_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub completed_at: Option<String>,
+    /// One case per item, in case-number order.
+    pub children: Vec<CaseRow>,
+}
+
+impl BundleCase {
+    pub fn state(&self) -> BundleState {
+        if self.completed_at.is_some() {
+            BundleState::Completed
+        } else if self.children.iter().all(|c| c.state == State::Draft) {
+            BundleState::Draft
+        } else {
+            BundleState::InProgress
+        }
+    }
+}
+
+const BUNDLE_CASE_COLUMNS: &str = "bundle_no, bundle_code, bundle_name, applicant_id_type, applicant_id, applicant_name, account_id, \
+     form, channel, hall_id, created_at, updated_at, completed_at";
+
+fn bundle_row(r: &AnyRow) -> Result<Bundle> {
+    let items: String = r.try_get("items")?;
+    Ok(Bundle {
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        division_code: r.try_get("division_code")?,
+        lead_item: r.try_get("lead_item")?,
+        items: serde_json::from_str(&items).map_err(|e| StoreError::Corrupt(format!("bundle items: {e}")))?,
+        promised_days: r.try_get::<Option<i64>, _>("promised_days")?.map(|d| d.clamp(0, i64::from(u32::MAX)) as u32),
+    })
+}
+
+fn bundle_case_row(r: &AnyRow, children: Vec<CaseRow>) -> Result<BundleCase> {
+    let form: String = r.try_get("form")?;
+    Ok(BundleCase {
+        bundle_no: r.try_get("bundle_no")?,
+        bundle_code: r.try_get("bundle_code")?,
+        bundle_name: r.try_get("bundle_name")?,
+        applicant: Applicant {
+            id_type: r.try_get("applicant_id_type")?,
+            id: r.try_get("applicant_id")?,
+            name: r.try_get("applicant_name")?,
+        },
+        account_id: r.try_get("account_id")?,
+        form: serde_json::from_str(&form).map_err(|e| StoreError::Corrupt(format!("bundle form: {e}")))?,
+        channel: r.try_get("channel")?,
+        hall_id: r.try_get("hall_id")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        completed_at: r.try_get("completed_at")?,
+        children,
+    })
+}
+
+impl Tx {
+    /// Define or redefine a bundle (checked by `Store::define_bundle`).
+    async fn upsert_bundle(&mut self, b: &Bundle, now: Timestamp) -> Result<()> {
+        let items = serde_json::to_string(&b.items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO bundles (code, name, description, division_code, lead_item, items, promised_days, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
+             description = excluded.description, division_code = excluded.division_code, lead_item = excluded.lead_item, \
+             items = excluded.items, promised_days = excluded.promised_days, updated_at = excluded.updated_at",
+        )
+        .bind(&b.code)
+        .bind(&b.name)
+        .bind(&b.description)
+        .bind(&b.division_code)
+        .bind(&b.lead_item)
+        .bind(items)
+        .bind(b.promised_days.map(i64::from))
+        .bind(ts(now))
+        .execute(&mut *self.inner)
+        .await?;
+        Ok(())
+    }
+
+    /// The join: when no child of the bundle is still open, the bundle is
+    /// complete. The bundle row is locked first, so that on PostgreSQL a
+    /// second child ending at the same time waits and then sees the first.
+    pub(crate) async fn join_bundle(&mut self, bundle_no: &str, at: Timestamp) -> Result<()> {
+        let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
+        let row = sqlx::query(safe(format!("SELECT completed_at FROM bundle_cases WHERE bundle_no = $1{lock}")))
+            .bind(bundle_no)
+            .fetch_optional(&mut *self.inner)
+            .await?;
+        let Some(row) = row else { return Err(StoreError::Corrupt(format!("bundle {bundle_no} of a child case is missing"))) };
+        if row.try_get::<Option<String>, _>("completed_at")?.is_some() {
+            return Ok(());
+        }
+        let over: Vec<&str> = State::OVER.iter().map(|s| s.code()).collect();
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM cases WHERE bundle_no = $1 AND state NOT IN ({})",
+            crate::cases::in_list(2, over.len())
+        );
+        let mut q = sqlx::query(safe(sql)).bind(bundle_no);
+        for s in &over {
+            q = q.bind(*s);
+        }
+        let open: i64 = q.fetch_one(&mut *self.inner).await?.try_get("n")?;
+        if open == 0 {
+            sqlx::query("UPDATE bundle_cases SET completed_at = $1, updated_at = $1 WHERE bundle_no = $2")
+                .bind(ts(at))
+                .bind(bundle_no)
+                .execute(&mut *self.inner)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn touch_bundle(&mut self, bundle_no: &str, form: Option<&Value>, at: Timestamp) -> Result<()> {
+        let form = form.map(|f| serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()?;
+        sqlx::query("UPDATE bundle_cases SET form = COALESCE($1, form), updated_at = $2 WHERE bundle_no = $3")
+            .bind(form)
+            .bind(ts(at))
+            .bind(bundle_no)
+            .execute(&mut *self.inner)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Check a bundle against the published catalog (every item published,
+    /// their forms merge into one) and save it.
+    pub async fn define_bundle(&self, b: &Bundle, now: Timestamp) -> CResult<BundlePlan> {
+        let problems = b.problems();
+        if !problems.is_empty() {
+            return Err(CaseStoreError::BundleInvalid(problems));
+        }
+        let plan = self.plan_of(b.clone()).await?;
+        let mut tx = self.begin().await?;
+        tx.upsert_bundle(b, now).await?;
+        tx.commit().await?;
+        Ok(plan)
+    }
+
+    pub async fn bundles(&self) -> Result<Vec<Bundle>> {
+        let rows = sqlx::query("SELECT * FROM bundles ORDER BY code").fetch_all(&self.pool).await?;
+        rows.iter().map(bundle_row).collect()
+    }
+
+    /// A bundle as it can be applied for now.
+    pub async fn bundle_plan(&self, code: &str) -> CResult<BundlePlan> {
+        let row = sqlx::query("SELECT * FROM bundles WHERE code = $1").bind(code).fetch_optional(&self.pool).await.map_err(StoreError::from)?;
+        let b = bundle_row(&row.ok_or_else(|| CaseStoreError::NoBundle(code.into()))?)?;
+        self.plan_of(b).await
+    }
+
+    async fn plan_of(&self, bundle: Bundle) -> CResult<BundlePlan> {
+        let mut items = Vec::with_capacity(bundle.items.len());
+        for code in &bundle.items {
+            items.push(self.published_item(code).await?.ok_or_else(|| CaseStoreError::NoItem(code.clone()))?);
+        }
+        let docs: Vec<&yiwang_catalog::ItemDoc> = items.iter().map(|i| &i.doc).collect();
+        let form = bundle.merged_form(&docs).map_err(CaseStoreError::BundleInvalid)?;
+        let materials = Bundle::merged_materials(&docs);
+        Ok(BundlePlan { bundle, items, form, materials })
+    }
+
+    /// Apply for a bundle: one draft child case per item, each with its part
+    /// of the one form and the e-licenses it can attach, and the bundle row,
+    /// in one transaction. The 查询码 (shown once) opens the bundle and every
+    /// child.
+    pub async fn create_bundle_case(&self, new: &NewBundleCase, now: Timestamp) -> CResult<(BundleCase, String)> {
+        let plan = self.bundle_plan(&new.bundle_code).await?;
+        let ctx = FormContext { applicant: &new.applicant, account_id: &new.account_id, case_no: None };
+        let form = self.checked_bundle_form(&plan.form, &new.form, ctx, false, now).await?;
+        let children: Vec<NewCase> = plan
+            .items
+            .iter()
+            .map(|i| NewCase {
+                item_code: i.doc.implementation_code.clone(),
+                applicant: new.applicant.clone(),
+                account_id: new.account_id.clone(),
+                form: i.doc.form.as_ref().map_or_else(|| form.clone(), |s| s.project(&form)),
+                hall_id: new.hall_id.clone(),
+            })
+            .collect();
+        let mut drafts = Vec::with_capacity(children.len());
+        for child in &children {
+            drafts.push(self.prepare_case(child, now).await?);
+        }
+        let lead = plan.items.iter().find(|i| i.doc.implementation_code == plan.bundle.lead_item).unwrap_or(&plan.items[0]);
+        let code = query_code();
+        let code_hash = yiwang_identity::token_hash(&code);
+        let at = ts(now);
+        let mut tx = self.begin().await?;
+        // Numbered in the lead agency's sequence, so it never equals a case number.
+        let bundle_no = tx.next_case_no(&lead.doc.agency.uscc, now).await?;
+        sqlx::query(
+            "INSERT INTO bundle_cases (bundle_no, bundle_code, bundle_name, applicant_id_type, applicant_id, applicant_name, account_id, \
+             query_code_hash, form, channel, hall_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+        )
+        .bind(&bundle_no)
+        .bind(&plan.bundle.code)
+        .bind(&plan.bundle.name)
+        .bind(&new.applicant.id_type)
+        .bind(&new.applicant.id)
+        .bind(&new.applicant.name)
+        .bind(&new.account_id)
+        .bind(&code_hash)
+        .bind(serde_json::to_string(&form).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(if new.hall_id.is_some() { "window" } else { "online" })
+        .bind(&new.hall_id)
+        .bind(&at)
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(StoreError::from)?;
+        for d in &drafts {
+            let case_no = tx.next_case_no(&d.agency, now).await?;
+            tx.insert_case(d, &case_no, &code_hash, now, Some(&bundle_no)).await?;
+        }
+        tx.commit().await?;
+        Ok((self.bundle_case(&bundle_no).await?, code))
+    }
+
+    /// Fill the one form from held data and check it (complete or as a draft).
+    async fn checked_bundle_form(&self, schema: &Schema, submitted: &Value, ctx: FormContext<'_>, complete: bool, now: Timestamp) -> CResult<Value> {
+        let filled = self.fill_form(schema, submitted, ctx, now).await?;
+        let form = Value::Object(filled.values);
+        let today = china_today(now);
+        let problems = if complete { schema.check(&form, today) } else { schema.check_draft(&form, today) };
+        if problems.is_empty() { Ok(form) } else { Err(CaseStoreError::Form(problems)) }
+    }
+
+    pub async fn bundle_case(&self, bundle_no: &str) -> Result<BundleCase> {
+        let row = sqlx::query(safe(format!("SELECT {BUNDLE_CASE_COLUMNS} FROM bundle_cases WHERE bundle_no = $1")))
+            .bind(bundle_no)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("bundle application {bundle_no}")))?;
+        let children = self.bundle_children(bundle_no).await?;
+        bundle_case_row(&row, children)
+    }
+
+    async fn bundle_children(&self, bundle_no: &str) -> Result<Vec<CaseRow>> {
+        let nos: Vec<String> = sqlx::query("SELECT case_no FROM cases WHERE bundle_no = $1 ORDER BY case_no")
+            .bind(bundle_no)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get("case_no"))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut out = Vec::with_capacity(nos.len());
+        for no in nos {
+            out.push(self.case(&no).await?);
+        }
+        Ok(out)
+    }
+
+    /// An applicant's bundle applications, newest first (without children).
+    pub async fn bundle_cases_of(&self, id_type: &str, id: &str, limit: i64) -> Result<Vec<BundleCase>> {
+        let rows = sqlx::query(safe(format!(
+            "SELECT {BUNDLE_CASE_COLUMNS} FROM bundle_cases WHERE applicant_id_type = $1 AND applicant_id = $2 \
+             ORDER BY created_at DESC, bundle_no LIMIT $3"
+        )))
+        .bind(id_type)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let no: String = r.try_get("bundle_no")?;
+            out.push(bundle_case_row(r, self.bundle_children(&no).await?)?);
+        }
+        Ok(out)
+    }
+
+    /// Save the one form: filled, checked as a draft, and written to every
+    /// child the applicant may still edit (its part, with a `FormSaved`
+    /// event where it changed).
+    pub async fn save_bundle_form(&self, bundle_no: &str, submitted: &Value, actor: &str, now: Timestamp, calendar: &Calendar) -> CResult<BundleCase> {
+        let b = self.bundle_case(bundle_no).await?;
+        let plan = self.bundle_plan(&b.bundle_code).await?;
+        let ctx = FormContext { applicant: &b.applicant, account_id: &b.account_id, case_no: b.children.first().map(|c| c.case_no.as_str()) };
+        let form = self.checked_bundle_form(&plan.form, submitted, ctx, false, now).await?;
+        if !b.children.iter().any(|c| c.state.applicant_may_edit()) {
+            return Err(CaseStoreError::BundleState(bundle_no.into(), "no child may be edited"));
+        }
+        let mut tx = self.begin().await?;
+        for child in &b.children {
+            let current = tx.case_for_update(&child.case_no).await?;
+            if !current.state.applicant_may_edit() {
+                continue;
+            }
+            let part = part_of(&plan, &current.item_code, &form);
+            let fields = changed_fields(&current.form, &part);
+            if fields.is_empty() {
+                continue;
+            }
+            let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event: Event::FormSaved { fields } };
+            tx.write_case_event(current, &envelope, None, calendar, Some(&part)).await?;
+        }
+        tx.touch_bundle(bundle_no, Some(&form), now).await?;
+        tx.commit().await?;
+        Ok(self.bundle_case(bundle_no).await?)
+    }
+
+    /// Upload a material once for every child that asks for it and may take
+    /// it now (a draft, an open correction, a pending 容缺 material).
+    pub async fn upload_bundle_material(
+        &self,
+        bundle_no: &str,
+        upload: FileUpload<'_>,
+        actor: &str,
+        now: Timestamp,
+        calendar: &Calendar,
+    ) -> CResult<BundleCase> {
+        let file = checked_file(&upload)?;
+        let event = Event::MaterialUploaded { material: upload.material.into(), file: file.clone() };
+        let b = self.bundle_case(bundle_no).await?;
+        let plan = self.bundle_plan(&b.bundle_code).await?;
+        let asking = children_asking(&plan, &b, upload.material, |s| !matches!(s, MaterialSource::Shared { .. }));
+        let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event };
+        let mut tx = self.begin().await?;
+        tx.put_blob(&file, upload.bytes, now).await?;
+        record_on_children(&mut tx, &asking, upload.material, &envelope, calendar).await?;
+        tx.touch_bundle(bundle_no, None, now).await?;
+        tx.commit().await?;
+        Ok(self.bundle_case(bundle_no).await?)
+    }
+
+    /// 告知承诺 once for every child whose item allows it for this material.
+    pub async fn sign_bundle_commitment(
+        &self,
+        bundle_no: &str,
+        material: &str,
+        actor: &str,
+        now: Timestamp,
+        calendar: &Calendar,
+    ) -> CResult<BundleCase> {
+        let b = self.bundle_case(bundle_no).await?;
+        let plan = self.bundle_plan(&b.bundle_code).await?;
+        let merged = plan.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
+        if !merged.commitment_allowed {
+            return Err(CaseStoreError::CommitmentNotAllowed(material.into()));
+        }
+        let asking = children_asking(&plan, &b, material, |_| true);
+        let envelope = Envelope {
+            at: now,
+            actor: actor.into(),
+            reason: crate::commitment_text(&plan.bundle.name, material),
+            event: Event::CommitmentSigned { material: material.into() },
+        };
+        let mut tx = self.begin().await?;
+        record_on_children(&mut tx, &asking, material, &envelope, calendar).await?;
+        tx.touch_bundle(bundle_no, None, now).await?;
+        tx.commit().await?;
+        Ok(self.bundle_case(bundle_no).await?)
+    }
+
+    /// Hand in the bundle: every draft child is submitted, every child with an
+    /// open correction hands it in, each with its form complete and its
+    /// materials provided — all of them or none (409 with every missing
+    /// material of every child).
+    pub async fn submit_bundle(&self, bundle_no: &str, actor: &str, now: Timestamp, calendar: &Calendar) -> CResult<BundleCase> {
+        let b = self.bundle_case(bundle_no).await?;
+        let plan = self.bundle_plan(&b.bundle_code).await?;
+        let mut ready = Vec::new();
+        let mut missing: Vec<String> = Vec::new();
+        for child in b.children.iter().filter(|c| c.state.applicant_may_edit()) {
+            let doc = &plan.items.iter().find(|i| i.doc.implementation_code == child.item_code).ok_or_else(|| CaseStoreError::NoItem(child.item_code.clone()))?.doc;
+            match self.complete_form(doc, child, now).await {
+                Ok(form) => ready.push((child, form)),
+                Err(CaseStoreError::MaterialsMissing(m)) => {
+                    for name in m {
+                        if !missing.contains(&name) {
+                            missing.push(name);
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(CaseStoreError::MaterialsMissing(missing));
+        }
+        if ready.is_empty() {
+            return Err(CaseStoreError::BundleState(bundle_no.into(), "nothing to hand in"));
+        }
+        let mut tx = self.begin().await?;
+        for (child, form) in ready {
+            let event = if child.state == State::Draft { Event::Submitted } else { Event::CorrectionSubmitted };
+            let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event };
+            let current = tx.case_for_update(&child.case_no).await?;
+            tx.write_case_event(current, &envelope, Some(child.version), calendar, Some(&form)).await?;
+        }
+        tx.touch_bundle(bundle_no, None, now).await?;
+        tx.commit().await?;
+        Ok(self.bundle_case(bundle_no).await?)
+    }
+
+    /// Record events on several children in one transaction (the window's
+    /// one acceptance of the whole bundle): all or none.
+    pub async fn record_bundle_events(&self, bundle_no: &str, events: &[(String, Envelope)], calendar: &Calendar) -> CResult<BundleCase> {
+        let mut tx = self.begin().await?;
+        let mut at = None;
+        for (case_no, envelope) in events {
+            let current = tx.case_for_update(case_no).await?;
+            if current.bundle_no.as_deref() != Some(bundle_no) {
+                return Err(CaseStoreError::BundleState(bundle_no.into(), "a case of another bundle"));
+            }
+            tx.write_case_event(current, envelope, None, calendar, None).await?;
+            at = Some(envelope.at);
+        }
+        if let Some(at) = at {
+            tx.touch_bundle(bundle_no, None, at).await?;
+        }
+        tx.commit().await?;
+        Ok(self.bundle_case(bundle_no).await?)
+    }
+}
+
+/// A child's part of the one form (its item's fields).
+fn part_of(plan: &BundlePlan, item_code: &str, form: &Value) -> Value {
+    match plan.items.iter().find(|i| i.doc.implementation_code == item_code).and_then(|i| i.doc.form.as_ref()) {
+        Some(schema) => schema.project(form),
+        None => form.clone(),
+    }
+}
+
+/// The children whose item asks for `material` from a source `fits` accepts.
+fn children_asking<'b>(plan: &BundlePlan, b: &'b BundleCase, material: &str, fits: impl Fn(&MaterialSource) -> bool) -> Vec<&'b CaseRow> {
+    b.children
+        .iter()
+        .filter(|c| {
+            plan.items
+                .iter()
+                .find(|i| i.doc.implementation_code == c.item_code)
+                .is_some_and(|i| i.doc.materials.iter().any(|m| m.name == material && fits(&m.source)))
+        })
+        .collect()
+}
+
+/// Record `envelope` on each child whose state takes it now; refused
+/// everywhere: the first child's refusal (or no such material).
+async fn record_on_children(tx: &mut Tx, children: &[&CaseRow], material: &str, envelope: &Envelope, calendar: &Calendar) -> CResult<()> {
+    let mut first_refusal = None;
+    let mut recorded = 0;
+    for child in children {
+        let current = tx.case_for_update(&child.case_no).await?;
+        if let Err(e) = current.case.apply(envelope) {
+            first_refusal.get_or_insert(e);
+            continue;
+        }
+        tx.write_case_event(current, envelope, None, calendar, None).await?;
+        recorded += 1;
+    }
+    match (recorded, first_refusal) {
+        (0, Some(e)) => Err(e.into()),
+        (0, None) => Err(CaseStoreError::NoSuchMaterial(material.into())),
+        _ => Ok(()),
+    }
+}
