@@ -12,12 +12,8 @@ impl Schema {
     /// differently by two parts. A part with no fields (`{}`) accepts any
     /// object, so the union does too.
     pub fn merged(title: &str, parts: &[&Schema]) -> Result<Schema, Vec<String>> {
-        let mut out = Schema {
-            kind: Some("object".into()),
-            title: Some(title.into()),
-            additional_properties: Some(false),
-            ..Schema::default()
-        };
+        let mut out =
+            Schema { kind: Some("object".into()), title: Some(title.into()), additional_properties: Some(false), ..Schema::default() };
         let mut conflicts = Vec::new();
         for part in parts {
             if part.properties.is_empty() {

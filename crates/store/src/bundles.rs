@@ -175,10 +175,8 @@ impl Tx {
             return Ok(());
         }
         let over: Vec<&str> = State::OVER.iter().map(|s| s.code()).collect();
-        let sql = format!(
-            "SELECT COUNT(*) AS n FROM cases WHERE bundle_no = $1 AND state NOT IN ({})",
-            crate::cases::in_list(2, over.len())
-        );
+        let sql =
+            format!("SELECT COUNT(*) AS n FROM cases WHERE bundle_no = $1 AND state NOT IN ({})", crate::cases::in_list(2, over.len()));
         let mut q = sqlx::query(safe(sql)).bind(bundle_no);
         for s in &over {
             q = q.bind(*s);
@@ -228,7 +226,8 @@ impl Store {
 
     /// A bundle as it can be applied for now.
     pub async fn bundle_plan(&self, code: &str) -> CResult<BundlePlan> {
-        let row = sqlx::query("SELECT * FROM bundles WHERE code = $1").bind(code).fetch_optional(&self.pool).await.map_err(StoreError::from)?;
+        let row =
+            sqlx::query("SELECT * FROM bundles WHERE code = $1").bind(code).fetch_optional(&self.pool).await.map_err(StoreError::from)?;
         let b = bundle_row(&row.ok_or_else(|| CaseStoreError::NoBundle(code.into()))?)?;
         self.plan_of(b).await
     }
@@ -302,7 +301,14 @@ impl Store {
     }
 
     /// Fill the one form from held data and check it (complete or as a draft).
-    async fn checked_bundle_form(&self, schema: &Schema, submitted: &Value, ctx: FormContext<'_>, complete: bool, now: Timestamp) -> CResult<Value> {
+    async fn checked_bundle_form(
+        &self,
+        schema: &Schema,
+        submitted: &Value,
+        ctx: FormContext<'_>,
+        complete: bool,
+        now: Timestamp,
+    ) -> CResult<Value> {
         let filled = self.fill_form(schema, submitted, ctx, now).await?;
         let form = Value::Object(filled.values);
         let today = china_today(now);
@@ -357,10 +363,18 @@ impl Store {
     /// Save the one form: filled, checked as a draft, and written to every
     /// child the applicant may still edit (its part, with a `FormSaved`
     /// event where it changed).
-    pub async fn save_bundle_form(&self, bundle_no: &str, submitted: &Value, actor: &str, now: Timestamp, calendar: &Calendar) -> CResult<BundleCase> {
+    pub async fn save_bundle_form(
+        &self,
+        bundle_no: &str,
+        submitted: &Value,
+        actor: &str,
+        now: Timestamp,
+        calendar: &Calendar,
+    ) -> CResult<BundleCase> {
         let b = self.bundle_case(bundle_no).await?;
         let plan = self.bundle_plan(&b.bundle_code).await?;
-        let ctx = FormContext { applicant: &b.applicant, account_id: &b.account_id, case_no: b.children.first().map(|c| c.case_no.as_str()) };
+        let ctx =
+            FormContext { applicant: &b.applicant, account_id: &b.account_id, case_no: b.children.first().map(|c| c.case_no.as_str()) };
         let form = self.checked_bundle_form(&plan.form, submitted, ctx, false, now).await?;
         if !b.children.iter().any(|c| c.state.applicant_may_edit()) {
             return Err(CaseStoreError::BundleState(bundle_no.into(), "no child may be edited"));
@@ -447,7 +461,12 @@ impl Store {
         let mut ready = Vec::new();
         let mut missing: Vec<String> = Vec::new();
         for child in b.children.iter().filter(|c| c.state.applicant_may_edit()) {
-            let doc = &plan.items.iter().find(|i| i.doc.implementation_code == child.item_code).ok_or_else(|| CaseStoreError::NoItem(child.item_code.clone()))?.doc;
+            let doc = &plan
+                .items
+                .iter()
+                .find(|i| i.doc.implementation_code == child.item_code)
+                .ok_or_else(|| CaseStoreError::NoItem(child.item_code.clone()))?
+                .doc;
             match self.complete_form(doc, child, now).await {
                 Ok(form) => ready.push((child, form)),
                 Err(CaseStoreError::MaterialsMissing(m)) => {

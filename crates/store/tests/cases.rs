@@ -405,7 +405,8 @@ both_backends!(a_bundle_fans_out_to_child_cases_and_joins_at_completion, |db| {
     // One upload serves every item that asks for the material.
     let after = up("营业执照").await.unwrap();
     assert!(after.children.iter().all(|c| c.case.uploads.iter().any(|u| u.material == "营业执照")));
-    for m in ["食品经营许可申请书", "与食品经营相适应的主要设备设施布局、操作流程等文件", "法定代表人居民身份证"] {
+    for m in ["食品经营许可申请书", "与食品经营相适应的主要设备设施布局、操作流程等文件", "法定代表人居民身份证"]
+    {
         up(m).await.unwrap();
     }
     db.store.sign_bundle_commitment(&b.bundle_no, "食品安全自查、从业人员健康管理等制度", "acc_1", now, &calendar).await.unwrap();

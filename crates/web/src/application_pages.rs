@@ -19,19 +19,24 @@ use crate::cases::{acts_as_applicant, applicant_of, describe, is_applicant, visi
 use crate::error::ApiError;
 use crate::pages::{Layout, problem_page, render};
 
-fn pairs(body: &str) -> Vec<(String, String)> {
+pub(crate) fn pairs(body: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
 #[derive(askama::Template)]
 #[template(path = "apply.html")]
-struct ApplyPage {
-    l: Layout,
-    code: String,
-    item_name: String,
-    agency: String,
-    fields: Vec<FieldView>,
-    message: Option<String>,
+pub(crate) struct ApplyPage {
+    pub l: Layout,
+    /// Where the form posts, and the way back.
+    pub action: String,
+    pub back_url: String,
+    pub back_label: &'static str,
+    /// 事项 or 一件事, and its name.
+    pub subject_label: &'static str,
+    pub subject: String,
+    pub agency: String,
+    pub fields: Vec<FieldView>,
+    pub message: Option<String>,
 }
 
 async fn apply_form(
@@ -63,8 +68,11 @@ async fn apply_form(
     };
     let page = ApplyPage {
         l: Layout::new(state, auth, &format!("在线申请：{}", item.doc.name)).await,
-        code: code.to_string(),
-        item_name: item.doc.name.clone(),
+        action: format!("/items/{code}/apply"),
+        back_url: format!("/items/{code}"),
+        back_label: "办事指南",
+        subject_label: "事项",
+        subject: item.doc.name.clone(),
         agency: item.doc.agency.name.clone(),
         fields,
         message,
@@ -77,25 +85,30 @@ pub async fn apply_page(State(state): State<AppState>, auth: Auth, Path(code): P
     apply_form(&state, &auth, &code, &Value::Null, &[], None, StatusCode::OK).await
 }
 
+/// A new application (or 一件事 application) whose 查询码 is shown once.
+pub(crate) struct Created {
+    pub number_label: &'static str,
+    pub case_no: String,
+    pub query_code: String,
+    pub continue_url: String,
+    pub receipt_url: Option<String>,
+}
+
 #[derive(askama::Template)]
 #[template(path = "case_created.html")]
 struct CreatedPage {
     l: Layout,
-    continue_url: String,
-    case_no: String,
-    query_code: String,
-    receipt_url: String,
+    c: Created,
 }
 
 /// The page of a new application, which shows its 查询码 once (kept out of caches).
 async fn created_page(state: &AppState, auth: &Auth, title: &str, case_no: String, query_code: String, continue_url: String) -> Response {
-    let page = CreatedPage {
-        l: Layout::new(state, auth, title).await,
-        receipt_url: format!("/cases/{case_no}/receipt.pdf?code={query_code}"),
-        continue_url,
-        case_no,
-        query_code,
-    };
+    let receipt_url = Some(format!("/cases/{case_no}/receipt.pdf?code={query_code}"));
+    created_page_of(state, auth, title, Created { number_label: "办件编号", case_no, query_code, continue_url, receipt_url }).await
+}
+
+pub(crate) async fn created_page_of(state: &AppState, auth: &Auth, title: &str, c: Created) -> Response {
+    let page = CreatedPage { l: Layout::new(state, auth, title).await, c };
     let mut resp = render(StatusCode::CREATED, &page);
     resp.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     resp

@@ -215,7 +215,7 @@ pub struct AcceptBody {
 pub async fn accept(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
     let p = auth.require()?;
     let a: AcceptBody = match body.trim() {
-        "" => AcceptBody::default(),
+        "" | "null" => AcceptBody::default(),
         text => json_body(text)?,
     };
     let (b, _) = visible_bundle(&state, p, &no).await?;

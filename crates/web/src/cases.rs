@@ -759,6 +759,8 @@ struct CasesPage {
     l: crate::pages::Layout,
     holder_label: String,
     cases: Vec<CaseLine>,
+    /// 一件事 applications: (number, name, state).
+    bundles: Vec<(String, String, &'static str)>,
 }
 
 /// `GET /me/cases`
@@ -778,8 +780,16 @@ pub async fn cases_page(State(state): State<AppState>, auth: Auth) -> Result<Res
             item_name: c.item_name,
         })
         .collect();
+    let bundles = state
+        .store()
+        .bundle_cases_of(id_type, &id, 50)
+        .await?
+        .into_iter()
+        .map(|b| (b.state().name_zh(), b))
+        .map(|(state_zh, b)| (b.bundle_no, b.bundle_name, state_zh))
+        .collect();
     let l = crate::pages::Layout::new(&state, &auth, "我的办件").await;
-    Ok(crate::pages::render(StatusCode::OK, &CasesPage { l, holder_label: label, cases }))
+    Ok(crate::pages::render(StatusCode::OK, &CasesPage { l, holder_label: label, cases, bundles }))
 }
 
 struct QueryResult {

@@ -5,6 +5,7 @@
 mod api;
 pub mod application_pages;
 pub mod auth;
+pub mod bundle_pages;
 pub mod bundles;
 pub mod cases;
 pub mod catalog;

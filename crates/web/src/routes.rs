@@ -12,8 +12,8 @@ use yiwang_identity::{Access, Role};
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
 use crate::{
-    AppState, api, application_pages, bundles, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc, openapi, pages, wallet,
-    workflow,
+    AppState, api, application_pages, bundle_pages, bundles, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc,
+    openapi, pages, wallet, workflow,
 };
 
 /// One route and who may call it.
@@ -141,6 +141,20 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/items/{code}/apply", Authenticated, get(application_pages::apply_page)),
         def("POST", "/items/{code}/apply", Authenticated, post(application_pages::apply_submit)),
         def("GET", "/me/cases/{no}", Authenticated, get(application_pages::case_page)),
+        def("GET", "/bundles", Public, get(bundle_pages::list_page)),
+        def("GET", "/bundles/{code}", Public, get(bundle_pages::bundle_page)),
+        def("GET", "/bundles/{code}/apply", Authenticated, get(bundle_pages::apply_page)),
+        def("POST", "/bundles/{code}/apply", Authenticated, post(bundle_pages::apply_submit)),
+        def("GET", "/me/bundles/{no}", Authenticated, get(bundle_pages::case_page)),
+        def("POST", "/me/bundles/{no}/form", Authenticated, post(bundle_pages::save_form)),
+        def(
+            "POST",
+            "/me/bundles/{no}/materials",
+            Authenticated,
+            post(bundle_pages::upload).layer(DefaultBodyLimit::max(cases::UPLOAD_BODY_LIMIT)),
+        ),
+        def("POST", "/me/bundles/{no}/commitments", Authenticated, post(bundle_pages::commit)),
+        def("POST", "/me/bundles/{no}/submit", Authenticated, post(bundle_pages::submit)),
         def("POST", "/me/cases/{no}/form", Authenticated, post(application_pages::save_form)),
         def(
             "POST",

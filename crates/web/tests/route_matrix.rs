@@ -65,7 +65,12 @@ struct Fixture {
 }
 
 fn catalog_item(agency: &str, name: &str, division: &str) -> yiwang_catalog::ItemDoc {
-    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
+    demo_item_of("食品经营许可", agency, name, division)
+}
+
+/// The demo item called `item` as implemented by the given agency.
+fn demo_item_of(item: &str, agency: &str, name: &str, division: &str) -> yiwang_catalog::ItemDoc {
+    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == item).unwrap();
     let place = yiwang_catalog::samples::Place {
         agency: yiwang_catalog::AgencyRef { uscc: agency.into(), name: name.into(), division_code: division.into() },
         level: yiwang_codes::UseLevel::Municipal,
@@ -201,6 +206,61 @@ async fn fixture(backend: TestBackend) -> (TestDb, Fixture) {
 }
 
 impl Fixture {
+    /// A JSON API call as the persona (with its session and CSRF token): status and body.
+    async fn json(&self, p: P, method: &'static str, path: String, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let (cookie, csrf) = self.login(p).await;
+        let mut req = Request::builder().method(method).uri(path).header(header::COOKIE, cookie).header("x-csrf-token", csrf);
+        if method != "GET" {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let resp = self.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
+    }
+
+    /// A page as the persona: GET, or POST of an HTML form (with the CSRF field).
+    async fn page(&self, p: P, path: String, form: Option<Vec<(&str, String)>>) -> (u16, String) {
+        let (cookie, csrf) = self.login(p).await;
+        let req = Request::builder().uri(path).header(header::COOKIE, cookie);
+        let req = match form {
+            None => req.body(Body::empty()).unwrap(),
+            Some(mut pairs) => {
+                pairs.push(("csrf", csrf));
+                let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+                req.method("POST").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::from(body)).unwrap()
+            }
+        };
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, String::from_utf8_lossy(&bytes).to_string())
+    }
+
+    /// A multipart material upload (`material`, `file`) as the persona.
+    async fn upload(&self, p: P, path: String, material: &str, name: &str, bytes: &[u8]) -> (u16, serde_json::Value) {
+        let (cookie, csrf) = self.login(p).await;
+        let mut body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"material\"\r\n\r\n{material}\r\n--XyZ\r\n\
+             Content-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n--XyZ--\r\n");
+        let req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(header::COOKIE, cookie)
+            .header("x-csrf-token", csrf)
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+            .body(Body::from(body))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
+    }
+
     fn id(&self, p: P) -> &str {
         &self.ids.iter().find(|x| x.0 == p).unwrap().1
     }
@@ -453,6 +513,40 @@ fn cases(f: &Fixture) -> Vec<Case> {
             only(&[P::Head, P::OtherAgencyHead, P::DataOfficer], 404, 403),
         ),
         c("POST", "/api/v1/cases", "/api/v1/cases", Body_::Json(serde_json::json!({ "item_code": "none" })), authed(404)),
+        c("GET", "/api/v1/bundles", "/api/v1/bundles", Body_::None, all(200)),
+        c("GET", "/api/v1/bundles/{code}", "/api/v1/bundles/none", Body_::None, all(404)),
+        c("POST", "/api/v1/bundle-cases", "/api/v1/bundle-cases", Body_::Json(serde_json::json!({ "bundle_code": "none" })), authed(404)),
+        c("GET", "/api/v1/bundle-cases/{no}", "/api/v1/bundle-cases/none", Body_::None, authed(404)),
+        c("GET", "/api/v1/me/bundle-cases", "/api/v1/me/bundle-cases", Body_::None, authed(200)),
+        c(
+            "PUT",
+            "/api/v1/bundle-cases/{no}/form",
+            "/api/v1/bundle-cases/none/form",
+            Body_::Json(serde_json::json!({ "form": {} })),
+            authed(404),
+        ),
+        c(
+            "POST",
+            "/api/v1/bundle-cases/{no}/materials",
+            "/api/v1/bundle-cases/none/materials",
+            Body_::Json(serde_json::json!({})),
+            authed(404),
+        ),
+        c(
+            "POST",
+            "/api/v1/bundle-cases/{no}/commitments",
+            "/api/v1/bundle-cases/none/commitments",
+            Body_::Json(serde_json::json!({ "material": "x" })),
+            authed(404),
+        ),
+        c("POST", "/api/v1/bundle-cases/{no}/submit", "/api/v1/bundle-cases/none/submit", Body_::Json(serde_json::json!({})), authed(404)),
+        c(
+            "POST",
+            "/api/v1/bundle-cases/{no}/accept",
+            "/api/v1/bundle-cases/none/accept",
+            Body_::Json(serde_json::json!({})),
+            only(&[P::Clerk], 404, 403),
+        ),
         c("POST", "/api/v1/cases/{no}/submit", "/api/v1/cases/none/submit", Body_::Json(serde_json::json!({})), authed(404)),
         c("POST", "/api/v1/cases/{no}/corrected", "/api/v1/cases/none/corrected", Body_::Json(serde_json::json!({})), authed(404)),
         c("POST", "/api/v1/cases/{no}/withdraw", "/api/v1/cases/none/withdraw", Body_::Json(serde_json::json!({})), authed(404)),
@@ -496,6 +590,15 @@ fn cases(f: &Fixture) -> Vec<Case> {
             only(&[P::Reviewer, P::Head, P::OtherAgencyHead, P::Supervisor], 200, 403),
         ),
         c("GET", "/items/{code}/apply", "/items/none/apply", Body_::None, authed(404)),
+        c("GET", "/bundles", "/bundles", Body_::None, all(200)),
+        c("GET", "/bundles/{code}", "/bundles/none", Body_::None, all(404)),
+        c("GET", "/bundles/{code}/apply", "/bundles/none/apply", Body_::None, authed(404)),
+        c("POST", "/bundles/{code}/apply", "/bundles/none/apply", Body_::Form(vec![("contact_name", "张三".into())]), authed(404)),
+        c("GET", "/me/bundles/{no}", "/me/bundles/none", Body_::None, authed(404)),
+        c("POST", "/me/bundles/{no}/form", "/me/bundles/none/form", Body_::Form(vec![]), authed(404)),
+        c("POST", "/me/bundles/{no}/materials", "/me/bundles/none/materials", Body_::Form(vec![]), authed(404)),
+        c("POST", "/me/bundles/{no}/commitments", "/me/bundles/none/commitments", Body_::Form(vec![("material", "x".into())]), authed(404)),
+        c("POST", "/me/bundles/{no}/submit", "/me/bundles/none/submit", Body_::Form(vec![]), authed(404)),
         c("POST", "/items/{code}/apply", "/items/none/apply", Body_::Form(vec![("contact_name", "张三".into())]), authed(404)),
         c("POST", "/me/cases/{no}/form", "/me/cases/none/form", Body_::Form(vec![]), authed(404)),
         c("POST", "/me/cases/{no}/materials", "/me/cases/none/materials", Body_::Form(vec![]), authed(404)),
@@ -942,20 +1045,7 @@ async fn the_sd_jwt_export_verifies_with_the_reference_library() {
 async fn issuing_and_revoking_through_the_api() {
     let (db, f) = fixture(TestBackend::Postgres).await;
     let type_code = license_type_of_a(&f, "002").await;
-    let send = |p: P, method: &'static str, path: String, body: serde_json::Value| {
-        let f = &f;
-        async move {
-            let (cookie, csrf) = f.login(p).await;
-            let mut req = Request::builder().method(method).uri(path).header(header::COOKIE, cookie).header("x-csrf-token", csrf);
-            if method != "GET" {
-                req = req.header(header::CONTENT_TYPE, "application/json");
-            }
-            let resp = f.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
-            let status = resp.status().as_u16();
-            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-            (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
-        }
-    };
+    let send = |p: P, method: &'static str, path: String, body: serde_json::Value| f.json(p, method, path, body);
     // The defining agency's catalog editor gives the type a data schema and template.
     let schema = serde_json::json!({
         "type": "object", "required": ["scope"], "additionalProperties": false,
@@ -1173,20 +1263,7 @@ async fn the_wallet_shows_prints_and_shares_a_license() {
 #[tokio::test]
 async fn a_case_through_the_api_with_roles_and_visibility() {
     let (db, f) = fixture(TestBackend::Sqlite).await;
-    let send = |p: P, method: &'static str, path: String, body: serde_json::Value| {
-        let f = &f;
-        async move {
-            let (cookie, csrf) = f.login(p).await;
-            let mut req = Request::builder().method(method).uri(path).header(header::COOKIE, cookie).header("x-csrf-token", csrf);
-            if method != "GET" {
-                req = req.header(header::CONTENT_TYPE, "application/json");
-            }
-            let resp = f.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
-            let status = resp.status().as_u16();
-            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-            (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
-        }
-    };
+    let send = |p: P, method: &'static str, path: String, body: serde_json::Value| f.json(p, method, path, body);
     let none = serde_json::Value::Null;
     let item = item_code(AGENCY_A);
     let (status, v) = send(P::Agent, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item, "form": [1] })).await;
@@ -1221,30 +1298,7 @@ async fn a_case_through_the_api_with_roles_and_visibility() {
     assert_eq!((status, v["code"].as_str()), (409, Some("case.materials_missing")), "{v:#}");
     assert_eq!(v["detail"]["missing"].as_array().map(Vec::len), Some(4), "{v:#}");
     let upload = |p: P, material: &'static str, name: &'static str, bytes: &'static [u8]| {
-        let f = &f;
-        let no = no.clone();
-        async move {
-            let (cookie, csrf) = f.login(p).await;
-            let mut body = format!(
-                "--XyZ\r\nContent-Disposition: form-data; name=\"material\"\r\n\r\n{material}\r\n--XyZ\r\n\
-                 Content-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
-            )
-            .into_bytes();
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n--XyZ--\r\n");
-            let req = Request::builder()
-                .method("POST")
-                .uri(format!("/api/v1/cases/{no}/materials"))
-                .header(header::COOKIE, cookie)
-                .header("x-csrf-token", csrf)
-                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
-                .body(Body::from(body))
-                .unwrap();
-            let resp = f.app.clone().oneshot(req).await.unwrap();
-            let status = resp.status().as_u16();
-            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-            (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
-        }
+        f.upload(p, format!("/api/v1/cases/{no}/materials"), material, name, bytes)
     };
     const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
     let (status, v) = upload(P::Agent, "食品经营许可申请书", "申请书.pdf", b"MZ not a pdf").await;
@@ -1725,5 +1779,126 @@ async fn a_window_clerk_takes_an_application_at_the_hall() {
     let online_no = serde_json::from_str::<serde_json::Value>(&text).unwrap()["case"]["case_no"].as_str().unwrap().to_string();
     let (status, _) = clerk_json("POST", format!("/api/v1/cases/{online_no}/submit"), serde_json::Value::Null).await;
     assert_eq!(status, 403);
+    db.cleanup().await;
+}
+
+/// 一件事一次办 through the API: one form and one set of materials for two
+/// items of agency A, handed in once; the window accepts both children at
+/// once (the bundle's shorter promised limit applies); each is handled on its
+/// own and the bundle completes with the last. Nobody else sees it; staff see
+/// the progress, not the form.
+#[tokio::test]
+async fn a_bundle_through_the_api() {
+    let (db, f) = fixture(TestBackend::Sqlite).await;
+    let send = |p: P, method: &'static str, path: String, body: serde_json::Value| f.json(p, method, path, body);
+    let none = serde_json::Value::Null;
+    let seal = demo_item_of("公章刻制备案", AGENCY_A, "杭州市市场监督管理局", "330100");
+    let mut tx = f.store.begin().await.unwrap();
+    tx.import_item(&seal, true, "t", jiff::Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let food = item_code(AGENCY_A);
+    let bundle = yiwang_catalog::Bundle {
+        code: "open-restaurant".into(),
+        name: "开办餐饮店".into(),
+        description: "一张表、一套材料".into(),
+        division_code: "330100".into(),
+        lead_item: food.clone(),
+        items: vec![food.clone(), seal.implementation_code.clone()],
+        promised_days: Some(3),
+    };
+    f.store.define_bundle(&bundle, jiff::Timestamp::now()).await.unwrap();
+    let (status, v) = send(P::Anon, "GET", "/api/v1/bundles/open-restaurant".into(), none.clone()).await;
+    assert_eq!((status, v["items"].as_array().map(Vec::len)), (200, Some(2)), "{v:#}");
+    assert!(v["form"]["properties"]["premises"].is_object(), "{v:#}");
+
+    let form = serde_json::json!({
+        "contact_name": "王五", "contact_phone": "13800138000",
+        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    });
+    let body = serde_json::json!({ "bundle_code": "open-restaurant", "form": form });
+    let (status, v) = send(P::Agent, "POST", "/api/v1/bundle-cases".into(), body).await;
+    assert_eq!(status, 201, "{v:#}");
+    let no = v["bundle"]["bundle_no"].as_str().unwrap().to_string();
+    assert_eq!(v["bundle"]["children"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["bundle"]["children"][0]["form"]["uscc"], ENTERPRISE, "bound from the session: {v:#}");
+    let path = format!("/api/v1/bundle-cases/{no}");
+    assert_eq!(send(P::OtherCitizen, "GET", path.clone(), none.clone()).await.0, 404);
+    assert_eq!(send(P::OtherAgencyHead, "GET", path.clone(), none.clone()).await.0, 404);
+    let (status, v) = send(P::Reviewer, "GET", path.clone(), none.clone()).await;
+    assert_eq!(status, 200);
+    assert!(v["bundle"]["form"].is_null() && v["bundle"]["children"][0]["form"].is_null(), "staff see progress only: {v:#}");
+    assert_eq!(send(P::Reviewer, "POST", format!("{path}/submit"), none.clone()).await.0, 403);
+
+    let (status, v) = send(P::Agent, "POST", format!("{path}/submit"), none.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.materials_missing")), "{v:#}");
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+    for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件", "法定代表人居民身份证"]
+    {
+        let (status, v) = f.upload(P::Agent, format!("{path}/materials"), m, "扫描件.pdf", PDF).await;
+        assert_eq!(status, 201, "{m}: {v:#}");
+    }
+    let commit = serde_json::json!({ "material": "食品安全自查、从业人员健康管理等制度" });
+    assert_eq!(send(P::Agent, "POST", format!("{path}/commitments"), commit).await.0, 201);
+    let (status, v) = send(P::Agent, "POST", format!("{path}/submit"), none.clone()).await;
+    assert_eq!((status, v["bundle"]["state"].as_str()), (200, Some("in_progress")), "{v:#}");
+
+    // One acceptance at the window for both children.
+    let (status, v) = send(P::Clerk, "POST", format!("{path}/accept"), none.clone()).await;
+    assert_eq!(status, 200, "{v:#}");
+    let children: Vec<String> =
+        v["bundle"]["children"].as_array().unwrap().iter().map(|c| c["case_no"].as_str().unwrap().to_string()).collect();
+    for no in &children {
+        let c = f.store.case(no).await.unwrap();
+        assert_eq!(c.state, yiwang_case::State::Accepted);
+        // The bundle's combined promised limit (3) where the item's is longer (食品经营许可: 5).
+        assert!(c.case.promised_days <= 3, "{no}: {}", c.case.promised_days);
+    }
+    let (status, v) = send(P::Clerk, "POST", format!("{path}/accept"), none.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("bundle.state")), "{v:#}");
+
+    // Each child is handled on its own; the bundle completes with the last.
+    let event = |e: serde_json::Value| serde_json::json!({ "event": e, "reason": "" });
+    for (i, no) in children.iter().enumerate() {
+        for (who, e) in [
+            (P::Reviewer, serde_json::json!({ "type": "step_started", "step": "审查" })),
+            (P::Reviewer, serde_json::json!({ "type": "step_passed", "step": "审查" })),
+            (P::Head, serde_json::json!({ "type": "decided", "decision": "approve" })),
+            (P::Head, serde_json::json!({ "type": "concluded", "result": "准予" })),
+        ] {
+            let (status, v) = send(who, "POST", format!("/api/v1/cases/{no}/events"), event(e)).await;
+            assert_eq!(status, 200, "{v:#}");
+        }
+        let (_, v) = send(P::Agent, "GET", path.clone(), none.clone()).await;
+        let expected = if i + 1 == children.len() { "completed" } else { "in_progress" };
+        assert_eq!(v["bundle"]["state"], expected, "{v:#}");
+    }
+    let (_, v) = send(P::Agent, "GET", "/api/v1/me/bundle-cases".into(), none.clone()).await;
+    assert_eq!(v["bundles"][0]["bundle_no"].as_str(), Some(no.as_str()), "{v:#}");
+    let (_, v) = send(P::OtherCitizen, "GET", "/api/v1/me/bundle-cases".into(), none.clone()).await;
+    assert_eq!(v["bundles"].as_array().map(Vec::len), Some(0));
+
+    // The portal pages: the guide, the applicant's page with each department's case, the list.
+    let (status, html) = f.page(P::Anon, "/bundles/open-restaurant".into(), None).await;
+    assert!(status == 200 && html.contains("公章刻制备案") && html.contains("上传一次，各事项共用"), "{html}");
+    let (status, html) = f.page(P::Agent, format!("/me/bundles/{no}"), None).await;
+    assert!(status == 200 && html.contains("已办结") && html.contains(&children[0]) && html.contains(&children[1]), "{html}");
+    assert_eq!(f.page(P::OtherCitizen, format!("/me/bundles/{no}"), None).await.0, 404);
+    let (_, html) = f.page(P::Agent, "/me/cases".into(), None).await;
+    assert!(html.contains(&format!("/me/bundles/{no}")), "{html}");
+    // Applying through the page: the one form, bound fields filled from the session.
+    let (status, html) = f.page(P::Agent, "/bundles/open-restaurant/apply".into(), None).await;
+    assert!(status == 200 && html.contains("premises") && html.contains(ENTERPRISE), "{html}");
+    let bad = vec![("contact_phone", "123".to_string())];
+    let (status, html) = f.page(P::Agent, "/bundles/open-restaurant/apply".into(), Some(bad)).await;
+    assert!(status == 422 && html.contains("联系电话"), "{html}");
+    let good = vec![("contact_name", "王五".to_string()), ("contact_phone", "13800138000".to_string())];
+    let (status, html) = f.page(P::Agent, "/bundles/open-restaurant/apply".into(), Some(good)).await;
+    assert!(status == 201 && html.contains("一件事申请编号") && html.contains("/me/bundles/"), "{html}");
+    let (_, v) = send(P::Agent, "GET", "/api/v1/me/bundle-cases".into(), none.clone()).await;
+    let second = v["bundles"][0]["bundle_no"].as_str().unwrap().to_string();
+    assert_ne!(second, no);
+    let (status, html) = f.page(P::Agent, format!("/me/bundles/{second}/submit"), Some(vec![])).await;
+    // Handing in checks the one form as complete first (the food items' fields are still empty).
+    assert!(status == 422 && html.contains("申请表有 2 处需要修改"), "{html}");
     db.cleanup().await;
 }
