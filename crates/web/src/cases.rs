@@ -649,7 +649,7 @@ pub struct InboxQuery {
     pub claimed: Option<String>,
 }
 
-fn parse_state(s: &str) -> Option<yiwang_case::State> {
+pub(crate) fn parse_state(s: &str) -> Option<yiwang_case::State> {
     serde_json::from_value(json!(s)).ok()
 }
 

@@ -21,6 +21,7 @@ pub mod pages;
 pub mod routes;
 pub mod settings;
 pub mod wallet;
+pub mod workbench_pages;
 pub mod workflow;
 
 use std::sync::{Arc, OnceLock};

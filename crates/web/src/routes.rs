@@ -13,7 +13,7 @@ use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
 use crate::{
     AppState, api, application_pages, bundle_pages, bundles, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc,
-    openapi, pages, wallet, workflow,
+    openapi, pages, wallet, workbench_pages, workflow,
 };
 
 /// One route and who may call it.
@@ -166,6 +166,9 @@ fn table() -> Vec<RouteDef> {
         def("POST", "/me/cases/{no}/submit", Authenticated, post(application_pages::submit)),
         // 一窗受理: the comprehensive window console.
         def("GET", "/console/window", Staff(&[Role::WindowClerk]), get(application_pages::window_home)),
+        def("GET", "/console/cases", Staff(cases::CASE_STAFF), get(workbench_pages::inbox)),
+        def("GET", "/console/cases/{no}", Staff(cases::CASE_STAFF), get(workbench_pages::case_page)),
+        def("POST", "/console/cases/{no}/events", Staff(cases::CASE_STAFF), post(workbench_pages::case_event)),
         def("POST", "/console/window", Staff(&[Role::WindowClerk]), post(application_pages::window_open)),
         def("GET", "/console/window/cases/{no}", Staff(&[Role::WindowClerk]), get(application_pages::window_case)),
         def("POST", "/console/window/cases/{no}/events", Staff(&[Role::WindowClerk]), post(application_pages::window_event)),

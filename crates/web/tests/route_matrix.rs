@@ -614,6 +614,27 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/console/window", "/console/window", Body_::None, only(&[P::Clerk], 200, 403)),
         c(
             "GET",
+            "/console/cases",
+            "/console/cases",
+            Body_::None,
+            only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead, P::Supervisor], 200, 403),
+        ),
+        c(
+            "GET",
+            "/console/cases/{no}",
+            "/console/cases/none",
+            Body_::None,
+            only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead, P::Supervisor], 404, 403),
+        ),
+        c(
+            "POST",
+            "/console/cases/{no}/events",
+            "/console/cases/none/events",
+            Body_::Form(vec![("action", "claimed".into())]),
+            only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead, P::Supervisor], 404, 403),
+        ),
+        c(
+            "GET",
             "/api/v1/workbench/countersigns",
             "/api/v1/workbench/countersigns",
             Body_::None,
@@ -1900,5 +1921,64 @@ async fn a_bundle_through_the_api() {
     let (status, html) = f.page(P::Agent, format!("/me/bundles/{second}/submit"), Some(vec![])).await;
     // Handing in checks the one form as complete first (the food items' fields are still empty).
     assert!(status == 422 && html.contains("申请表有 2 处需要修改"), "{html}");
+    db.cleanup().await;
+}
+
+/// The department workbench pages take an accepted case to its end: the
+/// reviewer claims it (a colleague must wait), handles the step with a
+/// special procedure that stops the clock, passes it; the head decides and
+/// concludes. Each refusal (role, claim, state) shows on the page.
+#[tokio::test]
+async fn the_workbench_pages_take_a_case_to_completion() {
+    let (db, f) = fixture(TestBackend::Sqlite).await;
+    let none = serde_json::Value::Null;
+    let form = serde_json::json!({
+        "contact_name": "王五", "contact_phone": "13800138000",
+        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    });
+    let (status, v) =
+        f.json(P::Agent, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item_code(AGENCY_A), "form": form })).await;
+    assert_eq!(status, 201, "{v:#}");
+    let no = v["case"]["case_no"].as_str().unwrap().to_string();
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+    for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
+    {
+        assert_eq!(f.upload(P::Agent, format!("/api/v1/cases/{no}/materials"), m, "扫描件.pdf", PDF).await.0, 201);
+    }
+    let commit = serde_json::json!({ "material": "食品安全自查、从业人员健康管理等制度" });
+    assert_eq!(f.json(P::Agent, "POST", format!("/api/v1/cases/{no}/commitments"), commit).await.0, 201);
+    assert_eq!(f.json(P::Agent, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await.0, 200);
+    let accept = serde_json::json!({ "event": { "type": "accepted", "promised_days": 0, "legal_days": 0 } });
+    assert_eq!(f.json(P::Clerk, "POST", format!("/api/v1/cases/{no}/events"), accept).await.0, 200);
+
+    let (status, html) = f.page(P::Reviewer, "/console/cases".into(), None).await;
+    assert!(status == 200 && html.contains(&no) && html.contains("已受理"), "{html}");
+    assert_eq!(f.page(P::OtherAgencyHead, format!("/console/cases/{no}"), None).await.0, 404);
+    let act = |p: P, pairs: Vec<(&'static str, &'static str)>| {
+        let path = format!("/console/cases/{no}/events");
+        let pairs = pairs.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+        f.page(p, path, Some(pairs))
+    };
+    assert_eq!(act(P::Reviewer, vec![("action", "claimed")]).await.0, 303);
+    let (status, html) = act(P::Head, vec![("action", "step_started"), ("step", "审查")]).await;
+    assert!(status == 409 && html.contains("role=\"alert\""), "a colleague waits for the claim: {html}");
+    let (status, html) = act(P::Reviewer, vec![("action", "bogus")]).await;
+    assert!(status == 400 && html.contains("未知的操作"), "{html}");
+    for pairs in [
+        vec![("action", "step_started"), ("step", "审查")],
+        vec![("action", "special_started"), ("name", "现场核查"), ("reason", "核实经营场所")],
+        vec![("action", "special_ended"), ("result", "场所与申报一致")],
+        vec![("action", "step_passed"), ("step", "审查"), ("reason", "符合条件")],
+    ] {
+        let (status, html) = act(P::Reviewer, pairs.clone()).await;
+        assert_eq!(status, 303, "{pairs:?}: {html}");
+    }
+    let (status, html) = act(P::Reviewer, vec![("action", "decided"), ("decision", "approve")]).await;
+    assert!(status == 403, "the decision is the head's: {html}");
+    for pairs in [vec![("action", "decided"), ("decision", "approve")], vec![("action", "concluded"), ("result", "准予许可")]] {
+        assert_eq!(act(P::Head, pairs.clone()).await.0, 303, "{pairs:?}");
+    }
+    let (status, html) = f.page(P::Head, format!("/console/cases/{no}"), None).await;
+    assert!(status == 200 && html.contains("已办结") && html.contains("场所与申报一致") && html.contains("通过 符合条件"), "{html}");
     db.cleanup().await;
 }

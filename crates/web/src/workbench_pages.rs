@@ -1,0 +1,367 @@
+//! The department workbench (部门工作台) pages, without JavaScript: the inbox of
+//! the caller's agencies' cases (by state, mine or unclaimed), and a case's
+//! page with what the caller's role may do now — claim or release, start,
+//! pass or return a step, start and end a special procedure (the clock stops
+//! for 听证、检验、现场核查…; 延长审批 is the head's), decide, conclude and
+//! deliver. Every action goes through the same `record_staff_event` as the
+//! API, so the roles, the claim and the state machine decide; a refusal shows
+//! its reason on the page. The applicant's ID number is masked.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+use yiwang_case::State as CaseState;
+use yiwang_identity::{Principal, Role};
+use yiwang_store::CaseRow;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::cases::{CASE_STAFF, StaffEvent, describe, record_staff_event, visible_case};
+use crate::error::{ApiError, WebError};
+use crate::pages::{Layout, problem_page, render};
+
+fn back() -> Option<(String, String)> {
+    Some(("/console/cases".to_string(), "部门工作台".to_string()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct InboxQuery {
+    pub state: Option<String>,
+    pub claimed: Option<String>,
+}
+
+struct Line {
+    case_no: String,
+    item_name: String,
+    applicant: String,
+    state_zh: &'static str,
+    promised_due: String,
+    claimed: bool,
+    mine: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "console_cases.html")]
+struct InboxPage {
+    l: Layout,
+    filters: Vec<(&'static str, &'static str, bool)>,
+    cases: Vec<Line>,
+}
+
+/// The states a department works in, as (code, label) for the filter.
+const FILTERS: &[(&str, &str)] = &[
+    ("", "全部"),
+    ("submitted", "待受理"),
+    ("accepted", "已受理"),
+    ("in_process", "办理中"),
+    ("special_procedure", "特别程序"),
+    ("decided", "已决定"),
+    ("concluded", "已办结"),
+];
+
+/// `GET /console/cases`: the inbox of the caller's agencies, newest change first.
+pub async fn inbox(State(state): State<AppState>, auth: Auth, Query(q): Query<InboxQuery>) -> Response {
+    let result = async {
+        let p = auth.require()?;
+        let agencies = p.agencies_with(CASE_STAFF);
+        let wanted = match q.state.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(
+                crate::cases::parse_state(s)
+                    .ok_or_else(|| WebError::BadParam { name: "state", detail: format!("未知的办件状态 / unknown state {s}") })?,
+            ),
+        };
+        let claim = match q.claimed.as_deref() {
+            Some("mine") => yiwang_store::Claim::By(&p.account_id),
+            Some("none") => yiwang_store::Claim::Unclaimed,
+            _ => yiwang_store::Claim::Any,
+        };
+        let rows = state.store().agency_cases_claimed(&agencies, wanted, claim, None, 100).await?;
+        let cases = rows
+            .into_iter()
+            .map(|c| Line {
+                claimed: c.case.claimed_by.is_some(),
+                mine: c.case.claimed_by.as_deref() == Some(p.account_id.as_str()),
+                state_zh: c.state.name_zh(),
+                promised_due: c.promised_due.unwrap_or_default(),
+                applicant: yiwang_identity::mask_name(&c.applicant.name),
+                case_no: c.case_no,
+                item_name: c.item_name,
+            })
+            .collect();
+        let current = q.state.as_deref().unwrap_or_default();
+        let filters = FILTERS.iter().map(|(code, label)| (*code, *label, *code == current)).collect();
+        Ok::<_, ApiError>(render(StatusCode::OK, &InboxPage { l: Layout::new(&state, &auth, "部门工作台").await, filters, cases }))
+    }
+    .await;
+    match result {
+        Ok(r) => r,
+        Err(e) => problem_page(&state, &auth, "部门工作台", e, None).await,
+    }
+}
+
+struct Field {
+    label: String,
+    value: String,
+}
+
+struct Upload {
+    material: String,
+    file_name: String,
+    digest: String,
+}
+
+struct StepLine {
+    step: String,
+    outcome: String,
+}
+
+/// What the caller may do on the case now (each also checked on posting).
+#[derive(Default)]
+struct Actions {
+    claim: bool,
+    release: bool,
+    start_step: bool,
+    /// The open step's name, if one is open.
+    open_step: Option<String>,
+    start_special: bool,
+    extend: bool,
+    end_special: bool,
+    decide: bool,
+    conclude: bool,
+    deliver: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "console_case.html")]
+struct CasePage {
+    l: Layout,
+    case_no: String,
+    item_name: String,
+    applicant: String,
+    applicant_id: String,
+    state_zh: &'static str,
+    accepted_on: Option<String>,
+    promised_due: Option<String>,
+    legal_due: Option<String>,
+    claimed_by: Option<String>,
+    fields: Vec<Field>,
+    uploads: Vec<Upload>,
+    attached: Vec<String>,
+    steps: Vec<StepLine>,
+    a: Actions,
+    timeline: Vec<(String, String, String)>,
+    notice: Option<&'static str>,
+    message: Option<String>,
+}
+
+fn actions(p: &Principal, c: &CaseRow) -> Actions {
+    let agency = c.agency_uscc.as_str();
+    let handler = p.has_role_in(agency, &[Role::Reviewer, Role::DepartmentHead]);
+    let head = p.has_role_in(agency, &[Role::DepartmentHead]);
+    let claimant = p.has_role_in(agency, &[Role::WindowClerk, Role::Reviewer, Role::DepartmentHead]);
+    let held_by_other = c.case.claimed_by.as_deref().is_some_and(|h| h != p.account_id);
+    let working = matches!(c.state, CaseState::Accepted | CaseState::InProcess);
+    let open_step = c.case.steps.iter().rev().find(|s| s.action.is_none()).map(|s| s.step.clone());
+    let may = |allowed: bool| allowed && !held_by_other;
+    Actions {
+        claim: claimant && c.case.claimed_by.is_none() && !c.state.is_over(),
+        release: c.case.claimed_by.is_some() && (!held_by_other || head),
+        start_step: may(handler && working && open_step.is_none()),
+        start_special: may(handler && c.state == CaseState::InProcess),
+        extend: may(head && c.state == CaseState::InProcess),
+        end_special: may(handler && c.state == CaseState::SpecialProcedure),
+        decide: may(head && working && open_step.is_none()),
+        conclude: may(head && c.state == CaseState::Decided),
+        deliver: may(head && c.state == CaseState::Concluded),
+        open_step: open_step.filter(|_| may(handler && c.state == CaseState::InProcess)),
+    }
+}
+
+async fn case_view(
+    state: &AppState,
+    auth: &Auth,
+    c: &CaseRow,
+    notice: Option<&'static str>,
+    message: Option<String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let item = state.store().published_item(&c.item_code).await?;
+    let schema = item.as_ref().and_then(|i| i.doc.form.as_ref());
+    let fields = match (schema, c.form.as_object()) {
+        (Some(s), Some(form)) => s
+            .ordered_keys()
+            .into_iter()
+            .filter_map(|k| form.get(k).map(|v| (k, v)))
+            .map(|(k, v)| Field {
+                label: s.label(k).to_string(),
+                value: match v {
+                    serde_json::Value::String(t) => t.clone(),
+                    serde_json::Value::Array(a) => {
+                        a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect::<Vec<_>>().join("、")
+                    }
+                    other => other.to_string(),
+                },
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let uploads = c
+        .case
+        .uploads
+        .iter()
+        .map(|u| Upload { material: u.material.clone(), file_name: u.file.file_name.clone(), digest: u.file.digest.clone() })
+        .collect();
+    let attached = c.materials.iter().map(|m| format!("{}（电子证照 {}）", m.material, m.license_id)).collect();
+    let steps = c
+        .case
+        .steps
+        .iter()
+        .map(|s| StepLine {
+            step: s.step.clone(),
+            outcome: match s.action {
+                Some(yiwang_case::StepAction::Passed) => format!("通过 {}", s.opinion),
+                Some(yiwang_case::StepAction::Returned) => format!("退回 {}", s.opinion),
+                None => "办理中".into(),
+            },
+        })
+        .collect();
+    let timeline = state
+        .store()
+        .case_events(&c.case_no)
+        .await?
+        .iter()
+        .map(|e| (crate::pages::china_time(&yiwang_store::ts(e.at)), describe(&e.event), e.reason.clone()))
+        .collect();
+    let masked_id = if c.applicant.id_type == "111" {
+        yiwang_codes::CitizenId::parse(&c.applicant.id, yiwang_calendar::china_today(jiff::Timestamp::now()))
+            .map(|id| id.masked())
+            .unwrap_or_else(|_| "***".into())
+    } else {
+        c.applicant.id.clone()
+    };
+    let page = CasePage {
+        l: Layout::new(state, auth, &format!("办件 {}", c.case_no)).await,
+        case_no: c.case_no.clone(),
+        item_name: c.item_name.clone(),
+        applicant: yiwang_identity::mask_name(&c.applicant.name),
+        applicant_id: masked_id,
+        state_zh: c.state.name_zh(),
+        accepted_on: c.case.accepted_on.map(|d| d.to_string()),
+        promised_due: c.promised_due.clone(),
+        legal_due: c.legal_due.clone(),
+        claimed_by: c.case.claimed_by.clone(),
+        fields,
+        uploads,
+        attached,
+        steps,
+        a: actions(p, c),
+        timeline,
+        notice,
+        message,
+    };
+    Ok(render(status, &page))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
+/// `GET /console/cases/{no}`: a case on the workbench.
+pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, Query(q): Query<DoneQuery>) -> Response {
+    let result = async {
+        let p = auth.require()?;
+        let c = visible_case(&state, p, &no).await?;
+        if !p.has_role_in(&c.agency_uscc, CASE_STAFF) && !c.case.countersign_agencies().any(|a| p.has_role_in(a, CASE_STAFF)) {
+            return Err(WebError::NotFound("办件".into()).into());
+        }
+        let notice = q.done.is_some().then_some("已记录。");
+        case_view(&state, &auth, &c, notice, None, StatusCode::OK).await
+    }
+    .await;
+    match result {
+        Ok(r) => r,
+        Err(e) => problem_page(&state, &auth, "办件", e, back()).await,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ActionForm {
+    pub action: String,
+    #[serde(default)]
+    pub step: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub days: String,
+    #[serde(default)]
+    pub result: String,
+    #[serde(default)]
+    pub decision: String,
+    #[serde(default)]
+    pub method: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+fn bad(name: &'static str, detail: &str) -> ApiError {
+    WebError::BadParam { name, detail: detail.to_string() }.into()
+}
+
+/// The typed event a workbench form asks for.
+fn event_of(f: &ActionForm) -> Result<serde_json::Value, ApiError> {
+    let need = |v: &str, name: &'static str, zh: &str| {
+        let v = v.trim();
+        if v.is_empty() { Err(bad(name, &format!("请填写{zh} / {name} is required"))) } else { Ok(v.to_string()) }
+    };
+    Ok(match f.action.as_str() {
+        "claimed" | "released" => json!({ "type": f.action }),
+        "step_started" => json!({ "type": "step_started", "step": need(&f.step, "step", "环节名称")? }),
+        "step_passed" | "step_returned" => json!({ "type": f.action, "step": need(&f.step, "step", "环节名称")? }),
+        "special_started" => json!({ "type": "special_started", "kind": "other", "name": need(&f.name, "name", "特别程序名称")? }),
+        "extension" => {
+            let days: u32 = f.days.trim().parse().map_err(|_| bad("days", "延长天数须为正整数 / days must be a positive integer"))?;
+            json!({ "type": "special_started", "kind": "extension", "name": "延长审批", "extension_days": days })
+        }
+        "special_ended" => json!({ "type": "special_ended", "result": need(&f.result, "result", "特别程序结果")? }),
+        "decided" => match f.decision.as_str() {
+            "approve" | "deny" => json!({ "type": "decided", "decision": f.decision }),
+            _ => return Err(bad("decision", "请选择准予或不予 / choose approve or deny")),
+        },
+        "concluded" => json!({ "type": "concluded", "result": need(&f.result, "result", "办结结果")? }),
+        "delivered" => json!({ "type": "delivered", "method": need(&f.method, "method", "送达方式")? }),
+        _ => return Err(bad("action", "未知的操作 / unknown action")),
+    })
+}
+
+/// `POST /console/cases/{no}/events`: record what the form asks, as the API would.
+pub async fn case_event(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(no): Path<String>,
+    axum::Form(f): axum::Form<ActionForm>,
+) -> Response {
+    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
+    let outcome = async {
+        let event = serde_json::from_value(event_of(&f)?).map_err(|e| bad("action", &e.to_string()))?;
+        record_staff_event(&state, p, &no, StaffEvent { event, reason: f.reason.trim().to_string(), expected_version: None }).await
+    }
+    .await;
+    let failed = match outcome {
+        Ok(c) => return Redirect::to(&format!("/console/cases/{}?done={}", c.case_no, f.action)).into_response(),
+        Err(e) => e,
+    };
+    let c = match visible_case(&state, p, &no).await {
+        Ok(c) => c,
+        Err(e) => return problem_page(&state, &auth, "办件", e, back()).await,
+    };
+    let status = StatusCode::from_u16(failed.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match case_view(&state, &auth, &c, None, Some(failed.message_zh().to_string()), status).await {
+        Ok(r) => r,
+        Err(e) => problem_page(&state, &auth, "办件", e, back()).await,
+    }
+}
