@@ -48,6 +48,8 @@ struct InboxPage {
     l: Layout,
     filters: Vec<(&'static str, &'static str, bool)>,
     cases: Vec<Line>,
+    /// 待我会签: (case number, step).
+    countersigns: Vec<(String, String)>,
 }
 
 /// The states a department works in, as (code, label) for the filter.
@@ -93,7 +95,10 @@ pub async fn inbox(State(state): State<AppState>, auth: Auth, Query(q): Query<In
             .collect();
         let current = q.state.as_deref().unwrap_or_default();
         let filters = FILTERS.iter().map(|(code, label)| (*code, *label, *code == current)).collect();
-        Ok::<_, ApiError>(render(StatusCode::OK, &InboxPage { l: Layout::new(&state, &auth, "部门工作台").await, filters, cases }))
+        let signers = p.agencies_with(&[Role::Reviewer, Role::DepartmentHead]);
+        let countersigns = state.store().awaited_countersigns(&signers, 100).await?.into_iter().map(|(no, step, _)| (no, step)).collect();
+        let l = Layout::new(&state, &auth, "部门工作台").await;
+        Ok::<_, ApiError>(render(StatusCode::OK, &InboxPage { l, filters, cases, countersigns }))
     }
     .await;
     match result {
@@ -132,6 +137,10 @@ struct Actions {
     decide: bool,
     conclude: bool,
     deliver: bool,
+    /// 会签: the agencies the open step may ask (USCC, name).
+    ask_agencies: Vec<(String, String)>,
+    /// 会签: the caller's agencies whose signature an open step awaits (USCC, name, step).
+    sign_for: Vec<(String, String, String)>,
 }
 
 #[derive(askama::Template)]
@@ -157,7 +166,7 @@ struct CasePage {
     message: Option<String>,
 }
 
-fn actions(p: &Principal, c: &CaseRow) -> Actions {
+fn actions(p: &Principal, c: &CaseRow, agencies: &[yiwang_store::Agency]) -> Actions {
     let agency = c.agency_uscc.as_str();
     let handler = p.has_role_in(agency, &[Role::Reviewer, Role::DepartmentHead]);
     let head = p.has_role_in(agency, &[Role::DepartmentHead]);
@@ -176,6 +185,23 @@ fn actions(p: &Principal, c: &CaseRow) -> Actions {
         decide: may(head && working && open_step.is_none()),
         conclude: may(head && c.state == CaseState::Decided),
         deliver: may(head && c.state == CaseState::Concluded),
+        ask_agencies: if open_step.is_some() && may(handler && c.state == CaseState::InProcess) {
+            agencies.iter().filter(|a| a.uscc != agency).map(|a| (a.uscc.clone(), a.name.clone())).collect()
+        } else {
+            Vec::new()
+        },
+        sign_for: c
+            .case
+            .steps
+            .iter()
+            .filter(|s| s.action.is_none())
+            .flat_map(|s| s.countersigns.iter().filter(|x| x.agree.is_none()).map(move |x| (s, x)))
+            .filter(|(_, x)| p.has_role_in(&x.agency, &[Role::Reviewer, Role::DepartmentHead]))
+            .map(|(s, x)| {
+                let name = agencies.iter().find(|a| a.uscc == x.agency).map_or_else(|| x.agency.clone(), |a| a.name.clone());
+                (x.agency.clone(), name, s.step.clone())
+            })
+            .collect(),
         open_step: open_step.filter(|_| may(handler && c.state == CaseState::InProcess)),
     }
 }
@@ -226,7 +252,15 @@ async fn case_view(
                 Some(yiwang_case::StepAction::Passed) => format!("通过 {}", s.opinion),
                 Some(yiwang_case::StepAction::Returned) => format!("退回 {}", s.opinion),
                 None => "办理中".into(),
-            },
+            } + &s
+                .countersigns
+                .iter()
+                .map(|x| match x.agree {
+                    Some(true) => format!("；会签 {} 同意 {}", x.agency, x.opinion),
+                    Some(false) => format!("；会签 {} 不同意 {}", x.agency, x.opinion),
+                    None => format!("；待 {} 会签", x.agency),
+                })
+                .collect::<String>(),
         })
         .collect();
     let timeline = state
@@ -258,7 +292,7 @@ async fn case_view(
         uploads,
         attached,
         steps,
-        a: actions(p, c),
+        a: actions(p, c, &state.store().agencies().await?),
         timeline,
         notice,
         message,
@@ -305,6 +339,10 @@ pub struct ActionForm {
     #[serde(default)]
     pub method: String,
     #[serde(default)]
+    pub agency: String,
+    #[serde(default)]
+    pub agree: String,
+    #[serde(default)]
     pub reason: String,
 }
 
@@ -334,6 +372,13 @@ fn event_of(f: &ActionForm) -> Result<serde_json::Value, ApiError> {
         },
         "concluded" => json!({ "type": "concluded", "result": need(&f.result, "result", "办结结果")? }),
         "delivered" => json!({ "type": "delivered", "method": need(&f.method, "method", "送达方式")? }),
+        "countersign_requested" => json!({
+            "type": "countersign_requested", "step": need(&f.step, "step", "环节名称")?, "agencies": [need(&f.agency, "agency", "会签部门")?],
+        }),
+        "countersigned" => json!({
+            "type": "countersigned", "step": need(&f.step, "step", "环节名称")?, "agency": need(&f.agency, "agency", "会签部门")?,
+            "agree": f.agree != "no",
+        }),
         _ => return Err(bad("action", "未知的操作 / unknown action")),
     })
 }

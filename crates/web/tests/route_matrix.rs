@@ -1953,7 +1953,7 @@ async fn the_workbench_pages_take_a_case_to_completion() {
 
     let (status, html) = f.page(P::Reviewer, "/console/cases".into(), None).await;
     assert!(status == 200 && html.contains(&no) && html.contains("已受理"), "{html}");
-    assert_eq!(f.page(P::OtherAgencyHead, format!("/console/cases/{no}"), None).await.0, 404);
+    assert_eq!(f.page(P::OtherAgencyHead, format!("/console/cases/{no}"), None).await.0, 404, "not asked to countersign yet");
     let act = |p: P, pairs: Vec<(&'static str, &'static str)>| {
         let path = format!("/console/cases/{no}/events");
         let pairs = pairs.into_iter().map(|(k, v)| (k, v.to_string())).collect();
@@ -1968,11 +1968,21 @@ async fn the_workbench_pages_take_a_case_to_completion() {
         vec![("action", "step_started"), ("step", "审查")],
         vec![("action", "special_started"), ("name", "现场核查"), ("reason", "核实经营场所")],
         vec![("action", "special_ended"), ("result", "场所与申报一致")],
-        vec![("action", "step_passed"), ("step", "审查"), ("reason", "符合条件")],
+        vec![("action", "countersign_requested"), ("step", "审查"), ("agency", AGENCY_B)],
     ] {
         let (status, html) = act(P::Reviewer, pairs.clone()).await;
         assert_eq!(status, 303, "{pairs:?}: {html}");
     }
+    // 会签: the step waits for agency B, which finds the case on its workbench and signs.
+    let pass = vec![("action", "step_passed"), ("step", "审查"), ("reason", "符合条件")];
+    assert_eq!(act(P::Reviewer, pass.clone()).await.0, 409);
+    let (_, html) = f.page(P::OtherAgencyHead, "/console/cases".into(), None).await;
+    assert!(html.contains("待我会签") && html.contains(&no), "{html}");
+    let (status, html) = f.page(P::OtherAgencyHead, format!("/console/cases/{no}"), None).await;
+    assert!(status == 200 && html.contains("提交会签意见"), "{html}");
+    let sign = vec![("action", "countersigned"), ("step", "审查"), ("agency", AGENCY_B), ("agree", "yes"), ("reason", "无异议")];
+    assert_eq!(act(P::OtherAgencyHead, sign).await.0, 303);
+    assert_eq!(act(P::Reviewer, pass).await.0, 303);
     let (status, html) = act(P::Reviewer, vec![("action", "decided"), ("decision", "approve")]).await;
     assert!(status == 403, "the decision is the head's: {html}");
     for pairs in [vec![("action", "decided"), ("decision", "approve")], vec![("action", "concluded"), ("result", "准予许可")]] {
