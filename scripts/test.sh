@@ -2,7 +2,8 @@
 # Run every test: unit, property, conformance (SQLite and PostgreSQL),
 # end-to-end CLI/server tests and the Python peer checks.
 #
-# Needs: a Rust toolchain, python3 with pip, poppler-utils, and PostgreSQL at 127.0.0.1:5432
+# Needs: a Rust toolchain, python3 with pip, poppler-utils, zbar-tools, Node.js with npm,
+# Debian's chromium, and PostgreSQL at 127.0.0.1:5432
 # with trust auth and a database `test` (override with YIWANG_TEST_PG_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,19 @@ if ! command -v pdftotext >/dev/null 2>&1 || ! command -v pdffonts >/dev/null 2>
   echo "poppler-utils or zbar-tools is missing: apt-get install poppler-utils zbar-tools" >&2
   exit 1
 fi
+
+# The browser test drives Debian's Chromium with playwright-core from npm (never a
+# browser the tool downloads itself).
+CHROMIUM_BIN="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM_BIN" ]; then
+  echo "Chromium is missing at $CHROMIUM_BIN: apt-get install chromium (or set CHROMIUM)" >&2
+  exit 1
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "Node.js and npm are missing (the browser test needs them): apt-get install nodejs npm" >&2
+  exit 1
+fi
+(cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 
 # PostgreSQL must be reachable: the conformance suite runs on both backends.
 PG_URL="${YIWANG_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"

@@ -126,6 +126,8 @@ struct StepLine {
 /// What the caller may do on the case now (each also checked on posting).
 #[derive(Default)]
 struct Actions {
+    /// Waiting for acceptance, and the caller is a window clerk: the window console takes it.
+    window: bool,
     claim: bool,
     release: bool,
     start_step: bool,
@@ -176,6 +178,8 @@ fn actions(p: &Principal, c: &CaseRow, agencies: &[yiwang_store::Agency]) -> Act
     let open_step = c.case.steps.iter().rev().find(|s| s.action.is_none()).map(|s| s.step.clone());
     let may = |allowed: bool| allowed && !held_by_other;
     Actions {
+        window: p.has_role_in(agency, &[Role::WindowClerk])
+            && matches!(c.state, CaseState::Submitted | CaseState::PreReview | CaseState::CorrectionReceived),
         claim: claimant && c.case.claimed_by.is_none() && !c.state.is_over(),
         release: c.case.claimed_by.is_some() && (!held_by_other || head),
         start_step: may(handler && working && open_step.is_none()),
