@@ -28,8 +28,10 @@ both_backends!(the_golden_path_in_chromium, |db| {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(PathBuf::from(&chromium).exists(), "Chromium is missing at {chromium}: apt-get install chromium (or set CHROMIUM)");
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(&["--database-url", &db.url, "--data-dir", data.path().to_str().unwrap(), "demo", "--listen", "127.0.0.1:0"]);
-    let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("browser-{}", if db.url.starts_with("postgres") { "pg" } else { "sqlite" }));
+    let server =
+        Server::start(&["--database-url", &db.url, "--data-dir", data.path().to_str().unwrap(), "demo", "--listen", "127.0.0.1:0"]);
+    let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("browser-{}", if db.url.starts_with("postgres") { "pg" } else { "sqlite" }));
     let out = Command::new("node")
         .arg("golden_path.mjs")
         .arg(&server.base)
