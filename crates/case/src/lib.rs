@@ -7,6 +7,8 @@
 //! approved extension (延长审批). No I/O and no clock: the caller supplies
 //! times, and the store writes each event in the same transaction as the state.
 
+pub mod gbt39046;
+
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};

@@ -48,6 +48,8 @@ pub enum CaseStoreError {
     BundleInvalid(Vec<yiwang_catalog::FieldError>),
     #[error("bundle application {0}: {1}")]
     BundleState(String, &'static str),
+    #[error("this Idempotency-Key was used for a different request")]
+    KeyReused,
 }
 
 impl yiwang_errors::Coded for CaseStoreError {
@@ -67,6 +69,7 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::NoBundle(_) => "bundle.not_found",
             CaseStoreError::BundleInvalid(_) => "bundle.invalid",
             CaseStoreError::BundleState(..) => "bundle.state",
+            CaseStoreError::KeyReused => "integration.key_reused",
         }
     }
     fn kind(&self) -> yiwang_errors::ErrorKind {
@@ -75,7 +78,9 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::Case(e) => e.kind(),
             CaseStoreError::Stale { .. } => yiwang_errors::ErrorKind::Conflict,
             CaseStoreError::NoItem(_) | CaseStoreError::NoBundle(_) => yiwang_errors::ErrorKind::NotFound,
-            CaseStoreError::MaterialsMissing(_) | CaseStoreError::BundleState(..) => yiwang_errors::ErrorKind::Conflict,
+            CaseStoreError::MaterialsMissing(_) | CaseStoreError::BundleState(..) | CaseStoreError::KeyReused => {
+                yiwang_errors::ErrorKind::Conflict
+            }
             _ => yiwang_errors::ErrorKind::Unprocessable,
         }
     }
@@ -102,6 +107,7 @@ impl yiwang_errors::Coded for CaseStoreError {
                 format!("“一件事”的定义有 {} 处问题：{first}", p.len())
             }
             CaseStoreError::BundleState(_, what) => format!("“一件事”申请当前不能办理此操作（{what}）"),
+            CaseStoreError::KeyReused => "该幂等键（Idempotency-Key）已用于另一请求，请换用新的键".into(),
         }
     }
     fn detail(&self) -> Option<Value> {
@@ -687,6 +693,8 @@ impl crate::Tx {
         .execute(&mut *self.inner)
         .await
         .map_err(StoreError::from)?;
+        let due = (deadlines.map(|d| d.promised_due.to_string()), deadlines.map(|d| d.legal_due.to_string()));
+        self.enqueue_webhooks(&current, &next, due, event, seq).await?;
         if let Some(bundle_no) = &current.bundle_no
             && next.state.is_over()
         {

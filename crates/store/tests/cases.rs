@@ -496,3 +496,109 @@ both_backends!(children_concluding_at_once_still_join, |db| {
         assert_eq!(b.state(), yiwang_store::BundleState::Completed, "round {round}");
     }
 });
+
+// The integration API's store: each exchanged event queues one delivery per
+// matching subscription in its own transaction; a record's idempotency key is
+// written with its events, so concurrent retries record once.
+both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent, |db| {
+    let now = jiff::Timestamp::now();
+    let calendar = yiwang_calendar::Calendar::bundled().unwrap();
+    let item = published_item(&db.store).await;
+    let agency = yiwang_testkit::licenses::issuer();
+    let (all, secret) = db.store.create_webhook(&agency, "http://127.0.0.1:9/all", &["*".into()], "head", now).await.unwrap();
+    assert!(secret.starts_with("whsec_") && secret.len() > 40);
+    db.store.create_webhook(&agency, "http://127.0.0.1:9/acc", &["case.accepted".into()], "head", now).await.unwrap();
+    let shop = yiwang_testkit::licenses::restaurant();
+    let new = NewCase {
+        item_code: item,
+        applicant: Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() },
+        account_id: "acc_1".into(),
+        form: valid_form(),
+        hall_id: None,
+    };
+    let (c, _) = db.store.create_case(&new, now).await.unwrap();
+    let no = c.case_no.clone();
+    // Internal events (a saved form) are not exchanged.
+    db.store
+        .record_case_event(
+            &no,
+            &Envelope { at: now, actor: "acc_1".into(), reason: String::new(), event: Event::FormSaved { fields: vec![] } },
+            None,
+            &calendar,
+        )
+        .await
+        .unwrap();
+    db.store.record_case_event(&no, &at("2026-03-02", "acc_1", "", Event::Submitted), None, &calendar).await.unwrap();
+    let accept = Envelope {
+        at: now,
+        actor: "clerk".into(),
+        reason: String::new(),
+        event: Event::Accepted { promised_days: 5, legal_days: 10, pending: vec![], commitment_check_days: 0 },
+    };
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, calendar, no, accept) = (db.store.clone(), calendar.clone(), no.clone(), accept.clone());
+            tokio::spawn(async move { store.record_integration("clerk", "k1", "h1", &no, &[accept], &calendar).await })
+        })
+        .collect();
+    let mut new_count = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(yiwang_store::Recorded::New(v)) => {
+                new_count += 1;
+                assert_eq!(v["state"], "accepted");
+            }
+            Ok(yiwang_store::Recorded::Replayed(v)) => assert_eq!(v["state"], "accepted"),
+            Err(e) => panic!("a retry must not fail: {e}"),
+        }
+    }
+    assert_eq!(new_count, 1, "one of the concurrent retries records");
+    let kinds: Vec<String> = db.store.case_events(&no).await.unwrap().iter().map(|e| e.event.name().to_string()).collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "accepted").count(), 1, "{kinds:?}");
+    assert!(matches!(
+        db.store.record_integration("clerk", "k1", "h2", &no, std::slice::from_ref(&accept), &calendar).await,
+        Err(CaseStoreError::KeyReused)
+    ));
+
+    // Deliveries: submitted and accepted to `all`, accepted to the other; the form save to none.
+    let due = db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_secs(1)).await.unwrap();
+    let mut urls: Vec<(String, String)> = due
+        .iter()
+        .map(|d| (d.url.clone(), serde_json::from_str::<serde_json::Value>(&d.payload).unwrap()["type"].as_str().unwrap().to_string()))
+        .collect();
+    urls.sort();
+    assert_eq!(
+        urls,
+        [
+            ("http://127.0.0.1:9/acc".to_string(), "case.accepted".to_string()),
+            ("http://127.0.0.1:9/all".to_string(), "case.accepted".to_string()),
+            ("http://127.0.0.1:9/all".to_string(), "case.submitted".to_string()),
+        ]
+    );
+    // Claimed: not handed out twice; a failure waits for its back-off; a success is done.
+    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_secs(2)).await.unwrap().is_empty());
+    for d in &due {
+        db.store.webhook_failed(&d.id, d.attempts, Some(503), "HTTP 503", now).await.unwrap();
+    }
+    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_secs(2)).await.unwrap().is_empty());
+    let retry = db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_mins(5)).await.unwrap();
+    assert_eq!(retry.len(), 3);
+    for d in &retry {
+        db.store.webhook_delivered(&d.id, 204, now).await.unwrap();
+    }
+    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_hours(2)).await.unwrap().is_empty());
+    let log = db.store.webhook_deliveries(&all.id, 10).await.unwrap();
+    assert!(log.iter().all(|d| d.attempts == 2 && d.sent_at.is_some() && d.last_status == Some(204)), "{log:?}");
+    // A stopped subscription sends nothing more.
+    db.store.deactivate_webhook(&all.id, "head", now).await.unwrap();
+    db.store
+        .record_case_event(
+            &no,
+            &Envelope { at: now, actor: "r".into(), reason: String::new(), event: Event::StepStarted { step: "审查".into() } },
+            None,
+            &calendar,
+        )
+        .await
+        .unwrap();
+    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_hours(3)).await.unwrap().is_empty());
+});

@@ -521,6 +521,14 @@ pub async fn staff_event(State(state): State<AppState>, auth: Auth, Path(no): Pa
 /// acceptance the time limits come from the published item.
 pub(crate) async fn record_staff_event(state: &AppState, p: &Principal, no: &str, mut e: StaffEvent) -> Result<CaseRow, ApiError> {
     let c = visible_case(state, p, no).await?;
+    check_staff_event(state, p, &c, &mut e).await?;
+    let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor: p.account_id.clone(), reason: e.reason, event: e.event };
+    record(state, no, envelope, e.expected_version).await
+}
+
+/// May the caller record this event on the case (its role in the agency, a
+/// claim's release)? For acceptance, the limits are filled in from the item.
+pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseRow, e: &mut StaffEvent) -> Result<(), ApiError> {
     let roles = roles_for(&e.event).ok_or_else(|| forbidden("this event is the applicant's"))?;
     let acting_agency = match &e.event {
         Event::Countersigned { agency, .. } => agency.as_str(),
@@ -538,10 +546,9 @@ pub(crate) async fn record_staff_event(state: &AppState, p: &Principal, no: &str
     }
     if let Event::Accepted { promised_days, legal_days, commitment_check_days, .. } = &mut e.event {
         *commitment_check_days = yiwang_case::DEFAULT_COMMITMENT_CHECK_DAYS;
-        (*promised_days, *legal_days) = acceptance_limits(state, &c).await?;
+        (*promised_days, *legal_days) = acceptance_limits(state, c).await?;
     }
-    let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor: p.account_id.clone(), reason: e.reason, event: e.event };
-    record(state, no, envelope, e.expected_version).await
+    Ok(())
 }
 
 /// The limits a case is accepted with, in working days: its published item's

@@ -13,6 +13,7 @@ pub mod catalog_pages;
 mod error;
 pub mod federation;
 mod identity_api;
+pub mod integration;
 pub mod licenses;
 pub mod messaging;
 pub mod oidc;

@@ -12,8 +12,8 @@ use yiwang_identity::{Access, Role};
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
 use crate::{
-    AppState, api, application_pages, bundle_pages, bundles, cases, catalog, catalog_pages, federation, identity_api, licenses, oidc,
-    openapi, pages, wallet, workbench_pages, workflow,
+    AppState, api, application_pages, bundle_pages, bundles, cases, catalog, catalog_pages, federation, identity_api, integration,
+    licenses, oidc, openapi, pages, wallet, workbench_pages, workflow,
 };
 
 /// One route and who may call it.
@@ -121,6 +121,12 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/me/items/{code}/form", Authenticated, get(cases::my_item_form)),
         def("GET", "/api/v1/workbench/checks", Staff(cases::CHECK_STAFF), get(cases::commitment_checks)),
         def("POST", "/api/v1/window/cases", Staff(&[Role::WindowClerk]), post(cases::window_apply)),
+        // The integration API for department systems: records in, signed webhooks out.
+        def("POST", "/api/v1/integration/cases/{no}/records", Staff(integration::RECORD_SENDERS), post(integration::record)),
+        def("POST", "/api/v1/integration/webhooks", Staff(integration::WEBHOOK_ADMINS), post(integration::create_webhook)),
+        def("GET", "/api/v1/integration/webhooks", Staff(integration::WEBHOOK_ADMINS), get(integration::list_webhooks)),
+        def("GET", "/api/v1/integration/webhooks/{id}/deliveries", Staff(integration::WEBHOOK_ADMINS), get(integration::deliveries)),
+        def("DELETE", "/api/v1/integration/webhooks/{id}", Staff(integration::WEBHOOK_ADMINS), delete(integration::delete_webhook)),
         // 一件事一次办: the bundles (public) and their applications.
         def("GET", "/api/v1/bundles", Public, get(bundles::list)),
         def("GET", "/api/v1/bundles/{code}", Public, get(bundles::show)),

@@ -208,15 +208,31 @@ async fn fixture(backend: TestBackend) -> (TestDb, Fixture) {
 impl Fixture {
     /// A JSON API call as the persona (with its session and CSRF token): status and body.
     async fn json(&self, p: P, method: &'static str, path: String, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.json_with(p, method, path, body, &[]).await.0
+    }
+
+    /// A JSON API call with extra headers: (status, body) and the response headers.
+    async fn json_with(
+        &self,
+        p: P,
+        method: &'static str,
+        path: String,
+        body: serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> ((u16, serde_json::Value), axum::http::HeaderMap) {
         let (cookie, csrf) = self.login(p).await;
         let mut req = Request::builder().method(method).uri(path).header(header::COOKIE, cookie).header("x-csrf-token", csrf);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if method != "GET" {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
         let resp = self.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-        (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default())
+        ((status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default()), headers)
     }
 
     /// A page as the persona: GET, or POST of an HTML form (with the CSRF field).
@@ -514,6 +530,42 @@ fn cases(f: &Fixture) -> Vec<Case> {
         ),
         c("POST", "/api/v1/cases", "/api/v1/cases", Body_::Json(serde_json::json!({ "item_code": "none" })), authed(404)),
         c("GET", "/api/v1/bundles", "/api/v1/bundles", Body_::None, all(200)),
+        c(
+            "POST",
+            "/api/v1/integration/cases/{no}/records",
+            "/api/v1/integration/cases/none/records",
+            Body_::Json(serde_json::json!({ "table": "acceptance", "accept_time": "20260101T090000", "accepting_officer": "x" })),
+            // The key is checked first (400), before the case is looked up.
+            only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead], 400, 403),
+        ),
+        c(
+            "POST",
+            "/api/v1/integration/webhooks",
+            "/api/v1/integration/webhooks",
+            Body_::Json(serde_json::json!({ "url": "ftp://x" })),
+            only(&[P::Head, P::OtherAgencyHead], 400, 403),
+        ),
+        c(
+            "GET",
+            "/api/v1/integration/webhooks",
+            "/api/v1/integration/webhooks",
+            Body_::None,
+            only(&[P::Head, P::OtherAgencyHead], 200, 403),
+        ),
+        c(
+            "GET",
+            "/api/v1/integration/webhooks/{id}/deliveries",
+            "/api/v1/integration/webhooks/none/deliveries",
+            Body_::None,
+            only(&[P::Head, P::OtherAgencyHead], 404, 403),
+        ),
+        c(
+            "DELETE",
+            "/api/v1/integration/webhooks/{id}",
+            "/api/v1/integration/webhooks/none",
+            Body_::None,
+            only(&[P::Head, P::OtherAgencyHead], 404, 403),
+        ),
         c("GET", "/api/v1/bundles/{code}", "/api/v1/bundles/none", Body_::None, all(404)),
         c("POST", "/api/v1/bundle-cases", "/api/v1/bundle-cases", Body_::Json(serde_json::json!({ "bundle_code": "none" })), authed(404)),
         c("GET", "/api/v1/bundle-cases/{no}", "/api/v1/bundle-cases/none", Body_::None, authed(404)),
@@ -1990,5 +2042,142 @@ async fn the_workbench_pages_take_a_case_to_completion() {
     }
     let (status, html) = f.page(P::Head, format!("/console/cases/{no}"), None).await;
     assert!(status == 200 && html.contains("已办结") && html.contains("场所与申报一致") && html.contains("通过 符合条件"), "{html}");
+    db.cleanup().await;
+}
+
+/// The integration API: a department system's records become events once per
+/// Idempotency-Key; the agency's webhook receives each exchanged record,
+/// signed, and the Standard Webhooks reference library (Python) verifies it;
+/// a refused delivery is retried.
+#[tokio::test]
+async fn department_systems_send_records_and_receive_signed_webhooks() {
+    let (db, f) = fixture(TestBackend::Sqlite).await;
+    let none = serde_json::Value::Null;
+    // The head subscribes a receiver (a Python process with the reference library).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("received.jsonl");
+    let (status, v) = f
+        .json(
+            P::Head,
+            "POST",
+            "/api/v1/integration/webhooks".into(),
+            serde_json::json!({ "url": "http://127.0.0.1:9/", "events": ["case.bogus"] }),
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v:#}");
+    let (status, v) = f
+        .json(
+            P::OtherAgencyHead,
+            "POST",
+            "/api/v1/integration/webhooks".into(),
+            serde_json::json!({ "agency_uscc": AGENCY_A, "url": "http://127.0.0.1:9/" }),
+        )
+        .await;
+    assert_eq!(status, 403, "{v:#}");
+    // A subscription is stopped by its head.
+    let (status, v) =
+        f.json(P::Head, "POST", "/api/v1/integration/webhooks".into(), serde_json::json!({ "url": "http://127.0.0.1:9/old" })).await;
+    assert_eq!(status, 201, "{v:#}");
+    let old = v["webhook"]["id"].as_str().unwrap().to_string();
+    assert_eq!(f.json(P::OtherAgencyHead, "DELETE", format!("/api/v1/integration/webhooks/{old}"), none.clone()).await.0, 404);
+    assert_eq!(f.json(P::Head, "DELETE", format!("/api/v1/integration/webhooks/{old}"), none.clone()).await.0, 204);
+    // The receiver starts first; it reads the secret, shown once at subscription, from a file.
+    let secret_file = dir.path().join("secret");
+    let mut receiver = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/peers/webhook_receiver.py"))
+        .arg(&secret_file)
+        .arg(&out)
+        .arg("--fail-first")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with standardwebhooks (tests/requirements.txt)");
+    let mut port = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(receiver.stdout.take().unwrap()), &mut port).unwrap();
+    let events = ["case.submitted", "case.accepted", "case.step", "case.concluded"];
+    let url = format!("http://127.0.0.1:{}/hook", port.trim());
+    let (status, v) =
+        f.json(P::Head, "POST", "/api/v1/integration/webhooks".into(), serde_json::json!({ "url": url, "events": events })).await;
+    assert_eq!(status, 201, "{v:#}");
+    let hook = v["webhook"]["id"].as_str().unwrap().to_string();
+    let secret = v["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    std::fs::write(&secret_file, &secret).unwrap();
+    let (_, v) = f.json(P::Head, "GET", "/api/v1/integration/webhooks".into(), none.clone()).await;
+    assert!(!v.to_string().contains(&secret), "the secret is shown once only: {v:#}");
+
+    // A case is applied for and submitted on the portal; the department's system accepts and handles it.
+    let form = serde_json::json!({
+        "contact_name": "王五", "contact_phone": "13800138000",
+        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    });
+    let (_, v) =
+        f.json(P::Agent, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item_code(AGENCY_A), "form": form })).await;
+    let no = v["case"]["case_no"].as_str().unwrap().to_string();
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+    for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
+    {
+        f.upload(P::Agent, format!("/api/v1/cases/{no}/materials"), m, "扫描件.pdf", PDF).await;
+    }
+    let commit = serde_json::json!({ "material": "食品安全自查、从业人员健康管理等制度" });
+    f.json(P::Agent, "POST", format!("/api/v1/cases/{no}/commitments"), commit).await;
+    assert_eq!(f.json(P::Agent, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await.0, 200);
+
+    let records = format!("/api/v1/integration/cases/{no}/records");
+    let now = jiff::Timestamp::now();
+    let gb = |t: jiff::Timestamp| yiwang_case::gbt39046::gb_time(t);
+    let accept = serde_json::json!({ "table": "acceptance", "accept_time": gb(now), "accepting_officer": "窗口一号", "acceptance_doc_no": "杭受〔2026〕1号" });
+    let ((status, v), _) = f.json_with(P::Clerk, "POST", records.clone(), accept.clone(), &[]).await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "the key is required: {v:#}");
+    let ((status, v), _) = f.json_with(P::Reviewer, "POST", records.clone(), accept.clone(), &[("idempotency-key", "acc-1")]).await;
+    assert_eq!(status, 403, "acceptance is the window's: {v:#}");
+    let ((status, v), _) = f.json_with(P::OtherAgencyHead, "POST", records.clone(), accept.clone(), &[("idempotency-key", "acc-1")]).await;
+    assert_eq!(status, 404, "another agency's case: {v:#}");
+    let ((status, v), _) = f.json_with(P::Clerk, "POST", records.clone(), accept.clone(), &[("idempotency-key", "acc-1")]).await;
+    assert_eq!((status, v["state"].as_str()), (201, Some("accepted")), "{v:#}");
+    // The retry answers the same without recording twice; another body under the same key is refused.
+    let ((status, again), headers) = f.json_with(P::Clerk, "POST", records.clone(), accept.clone(), &[("idempotency-key", "acc-1")]).await;
+    assert_eq!((status, &again), (200, &v));
+    assert_eq!(headers.get("idempotent-replayed").map(|h| h.to_str().unwrap()), Some("true"));
+    let other = serde_json::json!({ "table": "acceptance", "accept_time": gb(now), "accepting_officer": "窗口二号" });
+    let ((status, v), _) = f.json_with(P::Clerk, "POST", records.clone(), other, &[("idempotency-key", "acc-1")]).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("integration.key_reused")), "{v:#}");
+    let step = serde_json::json!({
+        "table": "handling", "step_name": "审查", "step_status": "2", "business_action": "通过", "step_handler": "张审",
+        "step_opinion": "符合条件", "step_start": gb(now), "step_end": gb(now),
+    });
+    let ((status, v), _) = f.json_with(P::Reviewer, "POST", records.clone(), step, &[("idempotency-key", "step-1")]).await;
+    assert_eq!((status, v["recorded"].clone()), (201, serde_json::json!(["step_started", "step_passed"])), "{v:#}");
+    let done = serde_json::json!({ "table": "completion", "result_type": "准予", "result_description": "准予许可", "completion_time": gb(now), "completion_handler": "周三" });
+    let ((status, v), _) = f.json_with(P::Reviewer, "POST", records.clone(), done.clone(), &[("idempotency-key", "done-1")]).await;
+    assert_eq!(status, 403, "the decision is the head's: {v:#}");
+    let ((status, v), _) = f.json_with(P::Head, "POST", records.clone(), done, &[("idempotency-key", "done-1")]).await;
+    assert_eq!((status, v["state"].as_str()), (201, Some("concluded")), "{v:#}");
+    let (_, v) = f.json(P::Agent, "GET", format!("/api/v1/cases/{no}/events"), none.clone()).await;
+    let kinds: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["event"]["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "accepted").count(), 1, "{kinds:?}");
+    let passed = v["events"].as_array().unwrap().iter().find(|e| e["event"]["type"] == "step_passed").unwrap();
+    assert_eq!(passed["reason"], "符合条件（外部系统办理人：张审）");
+
+    // Deliveries: the first attempt of each is refused (500) and retried later; every one verifies.
+    let client = reqwest::Client::new();
+    let first = yiwang_web::integration::dispatch_once(&f.store, &client, jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(first, 0, "every first attempt is refused");
+    let (_, v) = f.json(P::Head, "GET", format!("/api/v1/integration/webhooks/{hook}/deliveries"), none.clone()).await;
+    let statuses: Vec<i64> = v["deliveries"].as_array().unwrap().iter().map(|d| d["last_status"].as_i64().unwrap_or(0)).collect();
+    assert!(!statuses.is_empty() && statuses.iter().all(|s| *s == 500), "{v:#}");
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(2);
+    let second = yiwang_web::integration::dispatch_once(&f.store, &client, later).await.unwrap();
+    assert_eq!(second, statuses.len());
+    receiver.kill().unwrap();
+    receiver.wait().unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.iter().all(|l| l["verified"] == true), "{lines:#?}");
+    let delivered: Vec<&str> = lines.iter().filter(|l| l["answered"].is_null()).map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(delivered, ["case.submitted", "case.accepted", "case.step", "case.step", "case.concluded"], "{lines:#?}");
+    let accepted = lines.iter().find(|l| l["type"] == "case.accepted").unwrap();
+    let data = &accepted["payload"]["data"];
+    assert_eq!((data["gbt39046_table"].as_str(), data["case_no"].as_str()), (Some("6"), Some(no.as_str())), "{data:#}");
+    assert!(data["promised_completion"].is_string() && data["accept_time"].as_str().unwrap().contains('T'), "{data:#}");
+    assert!(!accepted.to_string().contains(ENTERPRISE), "no applicant identifiers in webhooks: {accepted}");
     db.cleanup().await;
 }

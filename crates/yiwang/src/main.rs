@@ -502,6 +502,8 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     let spool = yiwang_web::messaging::SpoolDir { dir: cfg.spool_dir() };
     let dispatcher =
         tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
+    // Signed webhooks to department systems, from the outbox their events wrote.
+    let webhooks = tokio::spawn(yiwang_web::integration::run_dispatcher(store.clone(), std::time::Duration::from_millis(500)));
     let mut state = yiwang_web::AppState::new(store.clone(), identity);
     if let Some(key) = master {
         state = state.with_master_key(key);
@@ -516,6 +518,7 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     yiwang_web::serve(listener, state, stop).await?;
     worker.abort();
     dispatcher.abort();
+    webhooks.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
