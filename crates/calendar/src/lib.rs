@@ -202,6 +202,30 @@ impl Calendar {
     /// Step day by day after `start` while `more(counted, current_day)` holds,
     /// counting the workdays outside every pause. Returns the last day reached and
     /// the count.
+    /// A limit in calendar time (自然日, 月, 年), the start day not counted: the
+    /// date `span` after `start`, pushed back by each stopped day after `start`
+    /// (特别程序), and moved to the next working day when it falls on a rest day
+    /// (民法典 第二百零三条: a period ending on a holiday ends on the next working day).
+    pub fn add_calendar_span(&self, start: Date, span: jiff::Span, pauses: &[Pause]) -> Result<Counted<Date>, CalendarError> {
+        check_pauses(pauses)?;
+        let first = start.tomorrow().map_err(|_| CalendarError::OutOfRange)?;
+        let mut stopped = 0i64;
+        for p in pauses {
+            let from = p.from.max(first);
+            if p.until >= from {
+                stopped += i64::from(from.until(p.until).map_err(|_| CalendarError::OutOfRange)?.get_days()) + 1;
+            }
+        }
+        let mut due =
+            start.checked_add(span).and_then(|d| d.checked_add(jiff::Span::new().days(stopped))).map_err(|_| CalendarError::OutOfRange)?;
+        let mut provisional = !self.is_covered(due.year());
+        while !self.kind(due).is_workday() {
+            due = due.tomorrow().map_err(|_| CalendarError::OutOfRange)?;
+            provisional |= !self.is_covered(due.year());
+        }
+        Ok(Counted { value: due, provisional })
+    }
+
     fn walk(&self, start: Date, pauses: &[Pause], mut more: impl FnMut(u32, Date) -> bool) -> Result<Counted<(Date, u32)>, CalendarError> {
         check_pauses(pauses)?;
         let (mut d, mut counted, mut provisional) = (start, 0u32, false);
@@ -247,6 +271,25 @@ mod tests {
 
     fn cal() -> Calendar {
         Calendar::bundled().unwrap()
+    }
+
+    #[test]
+    fn calendar_spans_end_on_a_working_day_and_skip_stopped_days() {
+        let c = cal();
+        let days = |n: i64| jiff::Span::new().days(n);
+        // 30 natural days from 2025-09-01 is 2025-10-01, inside the National Day holiday:
+        // the period ends on the first working day after it (10-09; 10-11 is a makeup day).
+        assert_eq!(c.add_calendar_span(date(2025, 9, 1), days(30), &[]).unwrap().value, date(2025, 10, 9));
+        // 10 days from Monday 2026-03-02 is Thursday 03-12.
+        assert_eq!(c.add_calendar_span(date(2026, 3, 2), days(10), &[]).unwrap().value, date(2026, 3, 12));
+        // Three stopped days push it to Sunday 03-15, so Monday 03-16.
+        let pause = [Pause { from: date(2026, 3, 4), until: date(2026, 3, 6) }];
+        assert_eq!(c.add_calendar_span(date(2026, 3, 2), days(10), &pause).unwrap().value, date(2026, 3, 16));
+        // One month from 01-31 is the last day of February: Saturday 2026-02-28, a makeup working day (调休).
+        assert_eq!(c.add_calendar_span(date(2026, 1, 31), jiff::Span::new().months(1), &[]).unwrap().value, date(2026, 2, 28));
+        // A pause before the start does not count.
+        let early = [Pause { from: date(2026, 2, 1), until: date(2026, 2, 3) }];
+        assert_eq!(c.add_calendar_span(date(2026, 3, 2), days(10), &early).unwrap().value, date(2026, 3, 12));
     }
 
     #[test]

@@ -221,7 +221,13 @@ impl Record {
         Ok(match self {
             Record::Acceptance { accept_time, accepting_officer, acceptance_doc_no } => {
                 let reason = if acceptance_doc_no.is_empty() { String::new() } else { format!("受理文书编号 {acceptance_doc_no}") };
-                let e = Event::Accepted { promised_days: 0, legal_days: 0, pending: vec![], commitment_check_days: 0 };
+                let e = Event::Accepted {
+                    promised_days: 0,
+                    legal_days: 0,
+                    pending: vec![],
+                    commitment_check_days: 0,
+                    units: Default::default(),
+                };
                 vec![(time(accept_time, "accept_time")?, accepting_officer.clone(), reason, e)]
             }
             Record::Handling { step_name, step_status, business_action, step_handler, step_opinion, step_start, step_end } => {

@@ -184,6 +184,9 @@ pub enum Event {
         /// (告知承诺 事后核查); 0 when there are none.
         #[serde(default)]
         commitment_check_days: u32,
+        /// The units the limits are in (working days unless the item says otherwise).
+        #[serde(default, skip_serializing_if = "LimitUnits::is_working_days")]
+        units: LimitUnits,
     },
     /// 不予受理: the envelope's reason, and the legal basis.
     NotAccepted {
@@ -277,6 +280,57 @@ pub struct StoredFile {
     pub file_name: String,
     pub content_type: String,
     pub size: u64,
+}
+
+/// The unit a time limit is counted in (时限单位; domain.md §7.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitUnit {
+    /// 工作日 (行政许可法 Art. 82): the default.
+    #[default]
+    WorkingDay,
+    /// 自然日: calendar days; a period ending on a rest day ends on the next working day.
+    NaturalDay,
+    Month,
+    Year,
+    /// 小时: office hours of working days, `OFFICE_HOURS_PER_DAY` a day; counted to the day.
+    Hour,
+}
+
+/// Office hours in a working day, for limits in hours [I: 09:00–17:00, domain.md §7.5].
+pub const OFFICE_HOURS_PER_DAY: u32 = 8;
+
+/// The units of a case's promised and legal limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LimitUnits {
+    #[serde(default)]
+    pub promised: LimitUnit,
+    #[serde(default)]
+    pub legal: LimitUnit,
+}
+
+impl LimitUnits {
+    pub fn is_working_days(&self) -> bool {
+        *self == LimitUnits::default()
+    }
+}
+
+/// The date a limit of `n` `unit`s after `start` falls on, not counting stopped days.
+fn add_limit(
+    calendar: &Calendar,
+    start: Date,
+    n: u32,
+    unit: LimitUnit,
+    pauses: &[Pause],
+) -> Result<yiwang_calendar::Counted<Date>, CalendarError> {
+    let span = |f: fn(jiff::Span, i64) -> jiff::Span| f(jiff::Span::new(), i64::from(n));
+    match unit {
+        LimitUnit::WorkingDay => calendar.add_workdays_paused(start, n, pauses),
+        LimitUnit::Hour => calendar.add_workdays_paused(start, n.div_ceil(OFFICE_HOURS_PER_DAY), pauses),
+        LimitUnit::NaturalDay => calendar.add_calendar_span(start, span(|s, v| s.days(v)), pauses),
+        LimitUnit::Month => calendar.add_calendar_span(start, span(|s, v| s.months(v)), pauses),
+        LimitUnit::Year => calendar.add_calendar_span(start, span(|s, v| s.years(v)), pauses),
+    }
 }
 
 /// Working days after acceptance within which commitments are verified
@@ -438,6 +492,9 @@ pub struct Case {
     /// Who has claimed the case (认领), if anyone.
     #[serde(default)]
     pub claimed_by: Option<String>,
+    /// The units of the limits (working days unless the item says otherwise).
+    #[serde(default, skip_serializing_if = "LimitUnits::is_working_days")]
+    pub units: LimitUnits,
 }
 
 impl Default for Case {
@@ -459,6 +516,7 @@ impl Default for Case {
             commitments: Vec::new(),
             commitment_check_days: 0,
             claimed_by: None,
+            units: LimitUnits::default(),
         }
     }
 }
@@ -640,11 +698,12 @@ impl Case {
                 }
                 next.state = CorrectionReceived;
             }
-            Event::Accepted { promised_days, legal_days, pending, commitment_check_days } => {
+            Event::Accepted { promised_days, legal_days, pending, commitment_check_days, units } => {
                 if !matches!(self.state, Submitted | PreReview | CorrectionReceived) {
                     return Err(refuse());
                 }
-                if promised_days > legal_days {
+                // Limits in different units are compared by the dates they give, not here.
+                if units.promised == units.legal && promised_days > legal_days {
                     return Err(CaseError::PromisedExceedsLegal { promised: *promised_days, legal: *legal_days });
                 }
                 if let Some(p) = pending.iter().find(|p| p.due <= on) {
@@ -655,6 +714,7 @@ impl Case {
                 next.legal_days = *legal_days;
                 next.pending = pending.clone();
                 next.commitment_check_days = *commitment_check_days;
+                next.units = *units;
                 next.state = Accepted;
             }
             Event::NotAccepted { legal_basis } => {
@@ -955,8 +1015,17 @@ impl Case {
     pub fn deadlines(&self, calendar: &Calendar, today: Date) -> Result<Option<Deadlines>, CaseError> {
         let Some(accepted) = self.accepted_on else { return Ok(None) };
         let pauses = self.pauses(today);
-        let promised = calendar.add_workdays_paused(accepted, self.promised_days, &pauses)?;
-        let legal = calendar.add_workdays_paused(accepted, self.legal_days_total(), &pauses)?;
+        let promised = add_limit(calendar, accepted, self.promised_days, self.units.promised, &pauses)?;
+        // 延长审批 adds working days (行政许可法 Art. 42, 82) after the limit in its own unit.
+        let extension = self.legal_days_total() - self.legal_days;
+        let base = add_limit(calendar, accepted, self.legal_days, self.units.legal, &pauses)?;
+        let legal = match extension {
+            0 => base,
+            days => {
+                let extended = calendar.add_workdays_paused(base.value, days, &pauses)?;
+                yiwang_calendar::Counted { value: extended.value, provisional: base.provisional || extended.provisional }
+            }
+        };
         let until = self.concluded_on.unwrap_or(today);
         let used = calendar.workdays_between(accepted, until, &pauses)?;
         let check_due = if self.commitments.is_empty() {

@@ -46,7 +46,10 @@ fn the_golden_path_with_a_one_time_notice_and_a_special_procedure() {
     let added = again.apply(&ev("2025-09-25", Event::CorrectionNotified { items: items(&["场所平面图", "消防验收意见"]) }));
     assert_eq!(added, Err(CaseError::NoticeAddsItems(items(&["消防验收意见"]))));
     assert_eq!((again.correction_items.clone(), again.notices), (items(&["营业执照", "场所平面图"]), 2));
-    events.push(ev("2025-09-26", Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0 }));
+    events.push(ev(
+        "2025-09-26",
+        Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() },
+    ));
     let accepted = run(&events);
     // domain.md §7.5: accepted Fri 2025-09-26, 20 working days → Thu 2025-10-30.
     let d = accepted.deadlines(&calendar, date("2025-09-26")).unwrap().unwrap();
@@ -95,7 +98,10 @@ fn an_extension_adds_working_days_without_stopping_the_clock() {
     let calendar = Calendar::bundled().unwrap();
     let mut events = vec![
         ev("2026-03-02", Event::Submitted),
-        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 }),
+        ev(
+            "2026-03-02",
+            Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() },
+        ),
     ];
     let base = run(&events).deadlines(&calendar, date("2026-03-02")).unwrap().unwrap().legal_due;
     assert!(matches!(
@@ -131,11 +137,16 @@ fn accepting_with_gaps_blocks_approval_until_supplied() {
     // The due date must come after acceptance.
     let early = vec![PendingMaterial { name: "健康证明".into(), due: date("2026-03-02") }];
     assert_eq!(
-        run(&events)
-            .apply(&ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: early, commitment_check_days: 0 })),
+        run(&events).apply(&ev(
+            "2026-03-02",
+            Event::Accepted { promised_days: 5, legal_days: 20, pending: early, commitment_check_days: 0, units: Default::default() }
+        )),
         Err(CaseError::PendingDue("健康证明".into()))
     );
-    events.push(ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending, commitment_check_days: 0 }));
+    events.push(ev(
+        "2026-03-02",
+        Event::Accepted { promised_days: 5, legal_days: 20, pending, commitment_check_days: 0, units: Default::default() },
+    ));
     let accepted = run(&events);
     assert_eq!(
         accepted.apply(&ev("2026-03-03", Event::Decided { decision: Decision::Approve })),
@@ -171,14 +182,19 @@ fn refusals_name_what_is_missing_and_change_nothing() {
     assert!(refused.deadlines(&Calendar::bundled().unwrap(), date("2026-03-02")).unwrap().is_none());
 
     assert_eq!(
-        submitted
-            .apply(&ev("2026-03-02", Event::Accepted { promised_days: 30, legal_days: 20, pending: vec![], commitment_check_days: 0 })),
+        submitted.apply(&ev(
+            "2026-03-02",
+            Event::Accepted { promised_days: 30, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() }
+        )),
         Err(CaseError::PromisedExceedsLegal { promised: 30, legal: 20 })
     );
     assert_eq!(submitted.apply(&ev("2026-03-02", Event::CorrectionNotified { items: items(&[" "]) })), Err(CaseError::EmptyNotice));
     let draft = Case::default();
     let e = draft
-        .apply(&ev("2026-03-02", Event::Accepted { promised_days: 1, legal_days: 1, pending: vec![], commitment_check_days: 0 }))
+        .apply(&ev(
+            "2026-03-02",
+            Event::Accepted { promised_days: 1, legal_days: 1, pending: vec![], commitment_check_days: 0, units: Default::default() },
+        ))
         .unwrap_err();
     assert_eq!((e.code(), e.kind()), ("case.transition", ErrorKind::Conflict));
     assert_eq!(e.message_zh(), "办件当前状态（draft）不允许此操作（accepted）");
@@ -186,7 +202,10 @@ fn refusals_name_what_is_missing_and_change_nothing() {
     // Returning a step needs an opinion; a step cannot be closed twice.
     let mut events = vec![
         ev("2026-03-02", Event::Submitted),
-        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 }),
+        ev(
+            "2026-03-02",
+            Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() },
+        ),
         ev("2026-03-03", Event::StepStarted { step: "审核".into() }),
     ];
     let open = run(&events);
@@ -203,7 +222,10 @@ fn refusals_name_what_is_missing_and_change_nothing() {
 fn withdrawal_and_voiding_before_a_decision_only() {
     let in_process = run(&[
         ev("2026-03-02", Event::Submitted),
-        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 }),
+        ev(
+            "2026-03-02",
+            Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() },
+        ),
         ev("2026-03-03", Event::StepStarted { step: "审核".into() }),
     ]);
     assert_eq!(in_process.apply(&ev("2026-03-03", Event::Withdrawn)).map(|c| c.state), Ok(State::Withdrawn));
@@ -222,7 +244,10 @@ fn events_round_trip_as_json() {
     // A folded case round-trips too (the store keeps it beside the events).
     let case = run(&[
         ev("2026-03-02", Event::Submitted),
-        ev("2026-03-02", Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 }),
+        ev(
+            "2026-03-02",
+            Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() },
+        ),
         ev("2026-03-03", Event::StepStarted { step: "审核".into() }),
         e,
     ]);
@@ -249,7 +274,7 @@ fn a_claim_holds_colleagues_back_until_the_work_passes_on() {
     // The applicant is not held up.
     assert!(claimed.apply(&by("applicant", "2026-03-02", Event::Withdrawn)).is_ok());
     // Acceptance passes the work on: the claim ends.
-    let accept = Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 };
+    let accept = Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
     let accepted = claimed.apply(&by("clerk-a", "2026-03-02", accept)).unwrap();
     assert_eq!(accepted.claimed_by, None);
     // Released by anyone the web layer lets release (its holder or a head).
@@ -267,7 +292,7 @@ fn a_countersigned_step_passes_only_with_every_signature() {
         reason: reason.into(),
         event,
     };
-    let accept = Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0 };
+    let accept = Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
     let case =
         run(&[ev("2026-03-02", Event::Submitted), ev("2026-03-02", accept), ev("2026-03-03", Event::StepStarted { step: "审查".into() })]);
     let ask = Event::CountersignRequested { step: "审查".into(), agencies: vec!["FIRE".into(), "HEALTH".into(), "FIRE".into()] };
@@ -291,4 +316,42 @@ fn a_countersigned_step_passes_only_with_every_signature() {
     assert_eq!(both.awaited_countersigns().count(), 0);
     let passed = both.apply(&by("reviewer", "会签均同意", pass)).unwrap();
     assert_eq!(passed.steps[0].countersigns[1].opinion, "卫生条件符合");
+}
+
+/// Limits in other units (时限单位): natural days end on a working day, months
+/// keep the day of the month, hours count office hours of working days; an
+/// extension (延长审批) still adds working days; the units survive replay.
+#[test]
+fn limits_in_natural_days_months_and_hours() {
+    let calendar = Calendar::bundled().unwrap();
+    let accept = |promised: LimitUnit, legal: LimitUnit, p: u32, l: u32| {
+        let units = LimitUnits { promised, legal };
+        vec![
+            ev("2025-09-01", Event::Submitted),
+            ev("2025-09-01", Event::Accepted { promised_days: p, legal_days: l, pending: vec![], commitment_check_days: 0, units }),
+        ]
+    };
+    // Accepted Mon 2025-09-01: 30 natural days → 10-01, in the National Day holiday → Thu 10-09;
+    // 16 office hours → 2 working days → Wed 09-03.
+    let c = run(&accept(LimitUnit::Hour, LimitUnit::NaturalDay, 16, 30));
+    let d = c.deadlines(&calendar, date("2025-09-01")).unwrap().unwrap();
+    assert_eq!((d.promised_due, d.legal_due), (date("2025-09-03"), date("2025-10-09")));
+    // Different units are not compared number to number: 16 hours and 30 days is fine, as is 40 hours and 3 months.
+    let months = run(&accept(LimitUnit::Hour, LimitUnit::Month, 40, 3));
+    assert_eq!(months.deadlines(&calendar, date("2025-09-01")).unwrap().unwrap().legal_due, date("2025-12-01"));
+    // The units are kept through the fold (and omitted from JSON when they are working days).
+    let json = serde_json::to_string(&c).unwrap();
+    let back: Case = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.units, LimitUnits { promised: LimitUnit::Hour, legal: LimitUnit::NaturalDay });
+    assert!(!serde_json::to_string(&Case::default()).unwrap().contains("units"));
+    // 延长审批 adds 10 working days after the natural-day limit: Thu 10-09 → Wed 10-22 (Sat 10-11 is a makeup day).
+    let mut events = accept(LimitUnit::NaturalDay, LimitUnit::NaturalDay, 20, 30);
+    events.push(ev("2025-09-02", Event::StepStarted { step: "审查".into() }));
+    events.push(why(
+        "2025-09-03",
+        "情况复杂，经负责人批准延长",
+        Event::SpecialStarted { kind: SpecialKind::Extension, name: "延长审批".into(), extension_days: 10 },
+    ));
+    let extended = run(&events);
+    assert_eq!(extended.deadlines(&calendar, date("2025-09-03")).unwrap().unwrap().legal_due, date("2025-10-22"));
 }

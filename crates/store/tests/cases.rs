@@ -49,7 +49,12 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
         at("2025-09-22", "acc_1", "", Event::Submitted),
         at("2025-09-23", "clerk", "", Event::CorrectionNotified { items: vec!["场所平面图".into()] }),
         at("2025-09-24", "acc_1", "", Event::CorrectionSubmitted),
-        at("2025-09-26", "clerk", "", Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0 }),
+        at(
+            "2025-09-26",
+            "clerk",
+            "",
+            Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() },
+        ),
         at("2025-09-29", "reviewer", "", Event::StepStarted { step: "审查".into() }),
         at(
             "2025-10-09",
@@ -239,7 +244,8 @@ both_backends!(forms_materials_and_commitments, |db| {
     assert_eq!(kinds, ["material_uploaded", "material_uploaded", "material_uploaded", "commitment_signed", "submitted"]);
 
     // Acceptance opens the verification task; the finding closes it.
-    let accept = Event::Accepted { promised_days: 5, legal_days: 10, pending: vec![], commitment_check_days: 20 };
+    let accept =
+        Event::Accepted { promised_days: 5, legal_days: 10, pending: vec![], commitment_check_days: 20, units: Default::default() };
     db.store.record_case_event(&no, &Envelope { event: accept, actor: "clerk".into(), ..submit.clone() }, None, &calendar).await.unwrap();
     let checks = db.store.open_commitment_checks(&[yiwang_testkit::licenses::issuer().as_str()], 10).await.unwrap();
     assert_eq!(checks.len(), 1, "{checks:?}");
@@ -416,7 +422,7 @@ both_backends!(a_bundle_fans_out_to_child_cases_and_joins_at_completion, |db| {
 
     // One acceptance for both children, in one transaction.
     let accept = |no: &str| {
-        let e = Event::Accepted { promised_days: 3, legal_days: 10, pending: vec![], commitment_check_days: 20 };
+        let e = Event::Accepted { promised_days: 3, legal_days: 10, pending: vec![], commitment_check_days: 20, units: Default::default() };
         (no.to_string(), Envelope { at: now, actor: "clerk".into(), reason: String::new(), event: e })
     };
     let b = db.store.record_bundle_events(&b.bundle_no, &[accept(&food_child), accept(&seal_child)], &calendar).await.unwrap();
@@ -533,7 +539,7 @@ both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent,
         at: now,
         actor: "clerk".into(),
         reason: String::new(),
-        event: Event::Accepted { promised_days: 5, legal_days: 10, pending: vec![], commitment_check_days: 0 },
+        event: Event::Accepted { promised_days: 5, legal_days: 10, pending: vec![], commitment_check_days: 0, units: Default::default() },
     };
     let tasks: Vec<_> = (0..4)
         .map(|_| {

@@ -661,7 +661,10 @@ pub async fn window_event(
     let (event, done) = match a.action.as_str() {
         "pre_review" => (Event::PreReviewStarted, "pre_review"),
         // The limits are the item's; `record_staff_event` fills them in.
-        "accept" => (Event::Accepted { promised_days: 0, legal_days: 0, pending: vec![], commitment_check_days: 0 }, "accepted"),
+        "accept" => (
+            Event::Accepted { promised_days: 0, legal_days: 0, pending: vec![], commitment_check_days: 0, units: Default::default() },
+            "accepted",
+        ),
         "notice" => (Event::CorrectionNotified { items: a.items.lines().map(|l| l.trim().to_string()).collect() }, "noticed"),
         "refuse" => (Event::NotAccepted { legal_basis: a.legal_basis.trim().to_string() }, "refused"),
         _ => {

@@ -233,12 +233,13 @@ pub async fn accept(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         if !p.has_role_in(&c.agency_uscc, &[Role::WindowClerk]) {
             return Err(forbidden("your window does not serve every agency of this bundle"));
         }
-        let (promised_days, legal_days) = crate::cases::acceptance_limits(&state, c).await?;
+        let (promised_days, legal_days, units) = crate::cases::acceptance_limits(&state, c).await?;
         let event = Event::Accepted {
             promised_days,
             legal_days,
             pending: vec![],
             commitment_check_days: yiwang_case::DEFAULT_COMMITMENT_CHECK_DAYS,
+            units,
         };
         events.push((c.case_no.clone(), yiwang_case::Envelope { at: now, actor: p.account_id.clone(), reason: a.reason.clone(), event }));
     }

@@ -544,35 +544,42 @@ pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseR
     {
         return Err(forbidden("only the holder or a department head releases a claim"));
     }
-    if let Event::Accepted { promised_days, legal_days, commitment_check_days, .. } = &mut e.event {
+    if let Event::Accepted { promised_days, legal_days, commitment_check_days, units, .. } = &mut e.event {
         *commitment_check_days = yiwang_case::DEFAULT_COMMITMENT_CHECK_DAYS;
-        (*promised_days, *legal_days) = acceptance_limits(state, c).await?;
+        (*promised_days, *legal_days, *units) = acceptance_limits(state, c).await?;
     }
     Ok(())
 }
 
-/// The limits a case is accepted with, in working days: its published item's
-/// (promised, legal); for a child of a 一件事, the bundle's combined promised
-/// limit where it is shorter.
-pub(crate) async fn acceptance_limits(state: &AppState, c: &CaseRow) -> Result<(u32, u32), ApiError> {
+/// The limits a case is accepted with: its published item's (promised, legal)
+/// in their units; for a child of a 一件事 whose limits are in working days,
+/// the bundle's combined promised limit where it is shorter.
+pub(crate) async fn acceptance_limits(state: &AppState, c: &CaseRow) -> Result<(u32, u32, yiwang_case::LimitUnits), ApiError> {
     let item = state.store().published_item(&c.item_code).await?.ok_or_else(not_found)?;
     let (legal, promised) = (&item.doc.legal_limit, &item.doc.promised_limit);
-    let working = yiwang_catalog::code_lists::TimeUnit::WorkingDay;
-    if legal.unit != working || promised.unit != working {
-        return Err(WebError::BadParam {
-            name: "item",
-            detail: "事项时限不是以工作日计，暂不支持在线受理 / limits not in working days are not supported yet".into(),
-        }
-        .into());
-    }
+    let units = yiwang_case::LimitUnits { promised: limit_unit(promised.unit), legal: limit_unit(legal.unit) };
     let mut promised_days = promised.amount;
-    if let Some(bundle_no) = &c.bundle_no {
+    if let Some(bundle_no) = &c.bundle_no
+        && units.promised == yiwang_case::LimitUnit::WorkingDay
+    {
         let bundle_code = state.store().bundle_case(bundle_no).await?.bundle_code;
         if let Some(combined) = state.store().bundle_plan(&bundle_code).await?.bundle.promised_days {
             promised_days = promised_days.min(combined);
         }
     }
-    Ok((promised_days, legal.amount))
+    Ok((promised_days, legal.amount, units))
+}
+
+/// The catalog's 时限单位 as the case counts it.
+fn limit_unit(u: yiwang_catalog::code_lists::TimeUnit) -> yiwang_case::LimitUnit {
+    use yiwang_catalog::code_lists::TimeUnit;
+    match u {
+        TimeUnit::WorkingDay => yiwang_case::LimitUnit::WorkingDay,
+        TimeUnit::NaturalDay => yiwang_case::LimitUnit::NaturalDay,
+        TimeUnit::Month => yiwang_case::LimitUnit::Month,
+        TimeUnit::Year => yiwang_case::LimitUnit::Year,
+        TimeUnit::Hour => yiwang_case::LimitUnit::Hour,
+    }
 }
 
 /// `GET /api/v1/cases/{no}`: the case, for its applicant and its agency's staff.

@@ -253,6 +253,29 @@ impl Fixture {
         (status, String::from_utf8_lossy(&bytes).to_string())
     }
 
+    /// The agent's 食品经营许可 application for the enterprise, with every
+    /// material, submitted: its case number.
+    async fn submitted_food_case(&self) -> String {
+        let form = serde_json::json!({
+            "contact_name": "王五", "contact_phone": "13800138000",
+            "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+        });
+        let (status, v) = self
+            .json(P::Agent, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item_code(AGENCY_A), "form": form }))
+            .await;
+        assert_eq!(status, 201, "{v:#}");
+        let no = v["case"]["case_no"].as_str().unwrap().to_string();
+        const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+        for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
+        {
+            assert_eq!(self.upload(P::Agent, format!("/api/v1/cases/{no}/materials"), m, "扫描件.pdf", PDF).await.0, 201);
+        }
+        let commit = serde_json::json!({ "material": "食品安全自查、从业人员健康管理等制度" });
+        assert_eq!(self.json(P::Agent, "POST", format!("/api/v1/cases/{no}/commitments"), commit).await.0, 201);
+        assert_eq!(self.json(P::Agent, "POST", format!("/api/v1/cases/{no}/submit"), serde_json::Value::Null).await.0, 200);
+        no
+    }
+
     /// A multipart material upload (`material`, `file`) as the persona.
     async fn upload(&self, p: P, path: String, material: &str, name: &str, bytes: &[u8]) -> (u16, serde_json::Value) {
         let (cookie, csrf) = self.login(p).await;
@@ -1983,23 +2006,7 @@ async fn a_bundle_through_the_api() {
 #[tokio::test]
 async fn the_workbench_pages_take_a_case_to_completion() {
     let (db, f) = fixture(TestBackend::Sqlite).await;
-    let none = serde_json::Value::Null;
-    let form = serde_json::json!({
-        "contact_name": "王五", "contact_phone": "13800138000",
-        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
-    });
-    let (status, v) =
-        f.json(P::Agent, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item_code(AGENCY_A), "form": form })).await;
-    assert_eq!(status, 201, "{v:#}");
-    let no = v["case"]["case_no"].as_str().unwrap().to_string();
-    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
-    for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
-    {
-        assert_eq!(f.upload(P::Agent, format!("/api/v1/cases/{no}/materials"), m, "扫描件.pdf", PDF).await.0, 201);
-    }
-    let commit = serde_json::json!({ "material": "食品安全自查、从业人员健康管理等制度" });
-    assert_eq!(f.json(P::Agent, "POST", format!("/api/v1/cases/{no}/commitments"), commit).await.0, 201);
-    assert_eq!(f.json(P::Agent, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await.0, 200);
+    let no = f.submitted_food_case().await;
     let accept = serde_json::json!({ "event": { "type": "accepted", "promised_days": 0, "legal_days": 0 } });
     assert_eq!(f.json(P::Clerk, "POST", format!("/api/v1/cases/{no}/events"), accept).await.0, 200);
 
@@ -2106,21 +2113,7 @@ async fn department_systems_send_records_and_receive_signed_webhooks() {
     assert!(!v.to_string().contains(&secret), "the secret is shown once only: {v:#}");
 
     // A case is applied for and submitted on the portal; the department's system accepts and handles it.
-    let form = serde_json::json!({
-        "contact_name": "王五", "contact_phone": "13800138000",
-        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
-    });
-    let (_, v) =
-        f.json(P::Agent, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item_code(AGENCY_A), "form": form })).await;
-    let no = v["case"]["case_no"].as_str().unwrap().to_string();
-    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
-    for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
-    {
-        f.upload(P::Agent, format!("/api/v1/cases/{no}/materials"), m, "扫描件.pdf", PDF).await;
-    }
-    let commit = serde_json::json!({ "material": "食品安全自查、从业人员健康管理等制度" });
-    f.json(P::Agent, "POST", format!("/api/v1/cases/{no}/commitments"), commit).await;
-    assert_eq!(f.json(P::Agent, "POST", format!("/api/v1/cases/{no}/submit"), none.clone()).await.0, 200);
+    let no = f.submitted_food_case().await;
 
     let records = format!("/api/v1/integration/cases/{no}/records");
     let now = jiff::Timestamp::now();
@@ -2179,5 +2172,35 @@ async fn department_systems_send_records_and_receive_signed_webhooks() {
     assert_eq!((data["gbt39046_table"].as_str(), data["case_no"].as_str()), (Some("6"), Some(no.as_str())), "{data:#}");
     assert!(data["promised_completion"].is_string() && data["accept_time"].as_str().unwrap().contains('T'), "{data:#}");
     assert!(!accepted.to_string().contains(ENTERPRISE), "no applicant identifiers in webhooks: {accepted}");
+    db.cleanup().await;
+}
+
+/// An item whose limits are in natural days and hours (时限单位) is accepted
+/// with its limits in those units: the due dates are counted accordingly.
+#[tokio::test]
+async fn limits_in_other_units_are_accepted_in_those_units() {
+    let (db, f) = fixture(TestBackend::Sqlite).await;
+    let mut doc = catalog_item(AGENCY_A, "杭州市市场监督管理局", "330100");
+    doc.legal_limit.unit = yiwang_catalog::code_lists::TimeUnit::NaturalDay;
+    doc.legal_limit.amount = 30;
+    doc.promised_limit.unit = yiwang_catalog::code_lists::TimeUnit::Hour;
+    doc.promised_limit.amount = 16;
+    let mut tx = f.store.begin().await.unwrap();
+    tx.import_item(&doc, true, "t", jiff::Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let no = f.submitted_food_case().await;
+    let accept = serde_json::json!({ "event": { "type": "accepted", "promised_days": 0, "legal_days": 0 } });
+    let (status, v) = f.json(P::Clerk, "POST", format!("/api/v1/cases/{no}/events"), accept).await;
+    assert_eq!(status, 200, "{v:#}");
+    let c = f.store.case(&no).await.unwrap();
+    assert_eq!(
+        (c.case.promised_days, c.case.legal_days, c.case.units),
+        (16, 30, yiwang_case::LimitUnits { promised: yiwang_case::LimitUnit::Hour, legal: yiwang_case::LimitUnit::NaturalDay })
+    );
+    let calendar = f.store.load_calendar().await.unwrap();
+    let today = yiwang_calendar::china_today(jiff::Timestamp::now());
+    let natural = calendar.add_calendar_span(today, jiff::Span::new().days(30), &[]).unwrap().value;
+    assert_eq!(c.legal_due.as_deref(), Some(natural.to_string().as_str()));
+    assert_eq!(c.promised_due.as_deref(), Some(calendar.add_workdays(today, 2).unwrap().value.to_string().as_str()));
     db.cleanup().await;
 }

@@ -634,7 +634,7 @@ pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<S
             let (case, _) = s.create_case(&new, now).await.map_err(|e| anyhow::anyhow!("create: {e}"))?;
             let events = [
                 Event::Submitted,
-                Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0 },
+                Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() },
                 Event::StepStarted { step: "审查".into() },
                 Event::StepPassed { step: "审查".into() },
                 Event::Decided { decision: Decision::Approve },

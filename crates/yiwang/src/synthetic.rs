@@ -100,7 +100,17 @@ fn events_to(state: &str, promised: u32, legal: u32) -> Vec<(i64, &'static str, 
         }
         _ => {}
     }
-    out.push((1, "", Event::Accepted { promised_days: promised, legal_days: legal, pending: vec![], commitment_check_days: 0 }));
+    out.push((
+        1,
+        "",
+        Event::Accepted {
+            promised_days: promised,
+            legal_days: legal,
+            pending: vec![],
+            commitment_check_days: 0,
+            units: Default::default(),
+        },
+    ));
     if state == "accepted" {
         return out;
     }
