@@ -139,14 +139,9 @@ pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code):
             let continue_url = format!("/me/cases/{}", c.case_no);
             created_page(&state, &auth, "申请已暂存", c.case_no, query_code, continue_url).await
         }
-        Err(CaseStoreError::Form(problems)) => {
-            let message = Some(format!("申请表有 {} 处需要修改，请看各栏提示。", problems.len()));
-            apply_form(&state, &auth, &code, &form, &problems, message, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
         Err(e) => {
-            let e = ApiError::new(&e);
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            apply_form(&state, &auth, &code, &form, &[], Some(e.message_zh().to_string()), status).await
+            let (problems, message, status) = refusal(&e);
+            apply_form(&state, &auth, &code, &form, &problems, Some(message), status).await
         }
     }
 }
@@ -175,6 +170,8 @@ struct MaterialLine {
 
 /// The window clerk's part of the case page (一窗受理).
 struct ClerkPanel {
+    /// The 一件事 the case belongs to, when its children can be accepted at once.
+    bundle_no: Option<String>,
     /// The 查询码, carried in the console's URL from the application (never stored).
     code: String,
     receipt_url: Option<String>,
@@ -305,6 +302,7 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
     let clerk = console.filter(|_| p.has_role_in(&c.agency_uscc, &[yiwang_identity::Role::WindowClerk])).map(|code| {
         use yiwang_case::State::*;
         ClerkPanel {
+            bundle_no: c.bundle_no.clone().filter(|_| matches!(c.state, Submitted | PreReview | CorrectionReceived)),
             receipt_url: (!code.is_empty()).then(|| format!("/cases/{}/receipt.pdf?code={code}", c.case_no)),
             code,
             accepted: c.case.accepted_on.is_some(),
@@ -359,6 +357,18 @@ pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path
     }
 }
 
+/// Why a change was refused, for the page that shows it again: each field's
+/// problem (a refused form), the message and the status. One `ApiError`, so a
+/// server fault is logged once.
+pub(crate) fn refusal(e: &CaseStoreError) -> (Vec<FieldProblem>, String, StatusCode) {
+    let api = ApiError::new(e);
+    let status = StatusCode::from_u16(api.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match e {
+        CaseStoreError::Form(problems) => (problems.clone(), format!("申请表有 {} 处需要修改，请看各栏提示。", problems.len()), status),
+        _ => (Vec::new(), api.message_zh().to_string(), status),
+    }
+}
+
 /// After a change: back to the case page (303), or the page again with why not.
 /// The 查询码 a window console form carries along (digits only), so the clerk
 /// can still print the receipts after a change.
@@ -386,13 +396,7 @@ async fn after_change(
         Ok(c) => c,
         Err(e) => return problem_page(state, auth, "办件", e, back).await,
     };
-    // One `ApiError`, so a server fault is logged once.
-    let api = ApiError::new(&failed);
-    let (problems, message) = match &failed {
-        CaseStoreError::Form(problems) => (problems.clone(), format!("申请表有 {} 处需要修改，请看各栏提示。", problems.len())),
-        _ => (Vec::new(), api.message_zh().to_string()),
-    };
-    let status = StatusCode::from_u16(api.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (problems, message, status) = refusal(&failed);
     let console = (!is_applicant(p, &c)).then_some(code);
     let opts = ViewOpts { submitted, problems: &problems, message: Some(message), status: Some(status), console, ..ViewOpts::default() };
     match case_view(state, auth, &c, opts).await {
@@ -495,6 +499,30 @@ pub async fn submit(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         Err(e) => Err(e),
     };
     after_change(&state, &auth, &no, outcome, done, None, code).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BundleAcceptForm {
+    /// The child case whose page the clerk came from (and returns to).
+    pub case_no: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /console/window/bundles/{no}/accept`: 一次受理 of a whole 一件事 at the window.
+pub async fn window_accept_bundle(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(no): Path<String>,
+    axum::Form(f): axum::Form<BundleAcceptForm>,
+) -> Response {
+    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
+    // Back to the child case the clerk came from (a case number: letters and digits).
+    let back: String = f.case_no.chars().filter(char::is_ascii_alphanumeric).take(64).collect();
+    match crate::bundles::accept_bundle(&state, p, &no, f.reason.trim()).await {
+        Ok(_) => Redirect::to(&format!("/console/window/cases/{back}?done=accepted")).into_response(),
+        Err(e) => problem_page(&state, &auth, "一次受理", e, Some(("/console/window".into(), "综合窗口".into()))).await,
+    }
 }
 
 // ---- the comprehensive window console (综合窗口, 一窗受理) ---------------------------

@@ -12,7 +12,7 @@ use yiwang_form::{FieldProblem, FieldView, coerce_pairs, field_views};
 use yiwang_store::{BundleCase, BundlePlan, CaseStoreError, NewBundleCase};
 
 use crate::AppState;
-use crate::application_pages::{ApplyPage, Created, DoneQuery, created_page_of, pairs};
+use crate::application_pages::{ApplyPage, Created, DoneQuery, created_page_of, pairs, refusal};
 use crate::auth::Auth;
 use crate::cases::{applicant_of, is_applicant};
 use crate::error::{ApiError, WebError};
@@ -190,14 +190,9 @@ pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code):
             };
             created_page_of(&state, &auth, "申请已暂存", created).await
         }
-        Err(CaseStoreError::Form(problems)) => {
-            let message = Some(format!("申请表有 {} 处需要修改，请看各栏提示。", problems.len()));
-            apply_form(&state, &auth, &code, &form, &problems, message, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
         Err(e) => {
-            let e = ApiError::new(&e);
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            apply_form(&state, &auth, &code, &form, &[], Some(e.message_zh().to_string()), status).await
+            let (problems, message, status) = refusal(&e);
+            apply_form(&state, &auth, &code, &form, &problems, Some(message), status).await
         }
     }
 }
@@ -376,12 +371,7 @@ async fn after_change(
         Ok((b, _)) => b,
         Err(e) => return problem_page(state, auth, "一件事", e, back_to_mine()).await,
     };
-    let api = ApiError::new(&failed);
-    let (problems, message) = match &failed {
-        CaseStoreError::Form(problems) => (problems.clone(), format!("申请表有 {} 处需要修改，请看各栏提示。", problems.len())),
-        _ => (Vec::new(), api.message_zh().to_string()),
-    };
-    let status = StatusCode::from_u16(api.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (problems, message, status) = refusal(&failed);
     let opts = ViewOpts { submitted, problems: &problems, notice: None, message: Some(message), status };
     match bundle_view(state, auth, &b, opts).await {
         Ok(r) => r,

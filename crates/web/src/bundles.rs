@@ -218,14 +218,21 @@ pub async fn accept(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         "" | "null" => AcceptBody::default(),
         text => json_body(text)?,
     };
-    let (b, _) = visible_bundle(&state, p, &no).await?;
+    let b = accept_bundle(&state, p, &no, &a.reason).await?;
+    Ok(Json(json!({ "bundle": staff_view(&b) })).into_response())
+}
+
+/// Accept every child of the bundle that waits for acceptance, in one
+/// transaction (the API and the window console share it).
+pub(crate) async fn accept_bundle(state: &AppState, p: &Principal, no: &str, reason: &str) -> Result<BundleCase, ApiError> {
+    let (b, _) = visible_bundle(state, p, no).await?;
     let waiting: Vec<&CaseRow> = b
         .children
         .iter()
         .filter(|c| matches!(c.state, CaseState::Submitted | CaseState::PreReview | CaseState::CorrectionReceived))
         .collect();
     if waiting.is_empty() {
-        return Err(yiwang_store::CaseStoreError::BundleState(no, "nothing waits for acceptance").into());
+        return Err(yiwang_store::CaseStoreError::BundleState(no.to_string(), "nothing waits for acceptance").into());
     }
     let now = jiff::Timestamp::now();
     let mut events = Vec::with_capacity(waiting.len());
@@ -233,7 +240,7 @@ pub async fn accept(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         if !p.has_role_in(&c.agency_uscc, &[Role::WindowClerk]) {
             return Err(forbidden("your window does not serve every agency of this bundle"));
         }
-        let (promised_days, legal_days, units) = crate::cases::acceptance_limits(&state, c).await?;
+        let (promised_days, legal_days, units) = crate::cases::acceptance_limits(state, c).await?;
         let event = Event::Accepted {
             promised_days,
             legal_days,
@@ -241,9 +248,8 @@ pub async fn accept(State(state): State<AppState>, auth: Auth, Path(no): Path<St
             commitment_check_days: yiwang_case::DEFAULT_COMMITMENT_CHECK_DAYS,
             units,
         };
-        events.push((c.case_no.clone(), yiwang_case::Envelope { at: now, actor: p.account_id.clone(), reason: a.reason.clone(), event }));
+        events.push((c.case_no.clone(), yiwang_case::Envelope { at: now, actor: p.account_id.clone(), reason: reason.to_string(), event }));
     }
     let calendar = state.store().load_calendar().await?;
-    let b = state.store().record_bundle_events(&b.bundle_no, &events, &calendar).await?;
-    Ok(Json(json!({ "bundle": staff_view(&b) })).into_response())
+    Ok(state.store().record_bundle_events(&b.bundle_no, &events, &calendar).await?)
 }

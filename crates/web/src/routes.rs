@@ -178,6 +178,7 @@ fn table() -> Vec<RouteDef> {
         def("POST", "/console/window", Staff(&[Role::WindowClerk]), post(application_pages::window_open)),
         def("GET", "/console/window/cases/{no}", Staff(&[Role::WindowClerk]), get(application_pages::window_case)),
         def("POST", "/console/window/cases/{no}/events", Staff(&[Role::WindowClerk]), post(application_pages::window_event)),
+        def("POST", "/console/window/bundles/{no}/accept", Staff(&[Role::WindowClerk]), post(application_pages::window_accept_bundle)),
         def("GET", "/cases/query", Public, get(cases::query_page)),
         def("GET", "/cases/{no}/receipt.pdf", Public, get(cases::receipt_pdf)),
         // The holder wallet and 加注件 shares (pages).

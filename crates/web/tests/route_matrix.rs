@@ -730,6 +730,13 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Body_::Form(vec![("action", "accept".into())]),
             only(&[P::Clerk], 404, 403),
         ),
+        c(
+            "POST",
+            "/console/window/bundles/{no}/accept",
+            "/console/window/bundles/none/accept",
+            Body_::Form(vec![("case_no", "none".into())]),
+            only(&[P::Clerk], 404, 403),
+        ),
         c("GET", "/cases/query", "/cases/query?case_no=none&code=1", Body_::None, all(404)),
         c("GET", "/cases/{no}/receipt.pdf", "/cases/none/receipt.pdf?code=1", Body_::None, all(404)),
         c("GET", "/me/licenses", "/me/licenses", Body_::None, authed(200)),
@@ -1938,11 +1945,17 @@ async fn a_bundle_through_the_api() {
     let (status, v) = send(P::Agent, "POST", format!("{path}/submit"), none.clone()).await;
     assert_eq!((status, v["bundle"]["state"].as_str()), (200, Some("in_progress")), "{v:#}");
 
-    // One acceptance at the window for both children.
-    let (status, v) = send(P::Clerk, "POST", format!("{path}/accept"), none.clone()).await;
-    assert_eq!(status, 200, "{v:#}");
+    // One acceptance at the window for both children, from either child's page in the console.
+    let (_, v) = send(P::Agent, "GET", path.clone(), none.clone()).await;
     let children: Vec<String> =
         v["bundle"]["children"].as_array().unwrap().iter().map(|c| c["case_no"].as_str().unwrap().to_string()).collect();
+    let (status, html) = f.page(P::Clerk, format!("/console/window/cases/{}", children[1]), None).await;
+    assert!(status == 200 && html.contains("一次受理整个一件事"), "{html}");
+    let form = vec![("case_no", children[1].clone())];
+    let (status, html) = f.page(P::Clerk, format!("/console/window/bundles/{no}/accept"), Some(form)).await;
+    assert_eq!(status, 303, "{html}");
+    let (status, v) = send(P::Clerk, "GET", path.clone(), none.clone()).await;
+    assert_eq!(status, 200, "{v:#}");
     for no in &children {
         let c = f.store.case(no).await.unwrap();
         assert_eq!(c.state, yiwang_case::State::Accepted);
