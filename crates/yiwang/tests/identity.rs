@@ -331,7 +331,7 @@ async fn readme_demo_accounts_log_in() {
         .filter(|(_, l)| l.starts_with("| ") && !l.starts_with("| who") && l.contains('`'))
         .map(|(at, l)| (l.split('`').nth(1).unwrap().to_string(), at > staff_from))
         .collect();
-    assert_eq!(logins.len(), 13, "4 citizens and 9 staff: {logins:?}");
+    assert_eq!(logins.len(), 15, "4 citizens and 11 staff: {logins:?}");
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(&["--data-dir", dir.path().to_str().unwrap(), "demo", "--listen", "127.0.0.1:0"]);
     for (login, is_staff) in logins {
