@@ -676,9 +676,12 @@ impl crate::Tx {
             .await
             .map_err(StoreError::from)?;
         let form_text = form.map(json_text).transpose()?;
-        sqlx::query(
+        // The same round trip tells whether the agency has webhooks, so the
+        // common case (none) costs no extra query.
+        let hooks: i64 = sqlx::query(
             "UPDATE cases SET state = $1, folded = $2, version = $3, updated_at = $4, accepted_on = $5, promised_due = $6, legal_due = $7, \
-             form = COALESCE($8, form), claimed_by = $9 WHERE case_no = $10",
+             form = COALESCE($8, form), claimed_by = $9 WHERE case_no = $10 \
+             RETURNING (SELECT COUNT(*) FROM webhooks w WHERE w.agency_uscc = cases.agency_uscc AND w.active = 1) AS hooks",
         )
         .bind(next.state.code())
         .bind(json_text(&next)?)
@@ -690,11 +693,15 @@ impl crate::Tx {
         .bind(form_text)
         .bind(&next.claimed_by)
         .bind(&case_no)
-        .execute(&mut *self.inner)
+        .fetch_one(&mut *self.inner)
         .await
+        .map_err(StoreError::from)?
+        .try_get("hooks")
         .map_err(StoreError::from)?;
-        let due = (deadlines.map(|d| d.promised_due.to_string()), deadlines.map(|d| d.legal_due.to_string()));
-        self.enqueue_webhooks(&current, &next, due, event, seq).await?;
+        if hooks > 0 {
+            let due = (deadlines.map(|d| d.promised_due.to_string()), deadlines.map(|d| d.legal_due.to_string()));
+            self.enqueue_webhooks(&current, &next, due, event, seq).await?;
+        }
         if let Some(bundle_no) = &current.bundle_no
             && next.state.is_over()
         {
