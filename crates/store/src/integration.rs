@@ -298,14 +298,31 @@ impl Store {
     }
 
     pub async fn webhook_delivered(&self, id: &str, status: u16, now: Timestamp) -> Result<()> {
-        sqlx::query(
-            "UPDATE webhook_deliveries SET sent_at = $1, attempts = attempts + 1, last_status = $2, last_error = NULL, claimed_until = NULL WHERE id = $3",
-        )
-        .bind(ts(now))
-        .bind(i64::from(status))
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        self.webhooks_delivered(&[(id.to_string(), status)], now).await
+    }
+
+    /// Mark a batch of deliveries done in one statement per status (one commit
+    /// for the batch: a crash before it means those are sent again, which the
+    /// receiver's deduplication by `webhook-id` absorbs).
+    pub async fn webhooks_delivered(&self, done: &[(String, u16)], now: Timestamp) -> Result<()> {
+        let mut statuses: Vec<u16> = done.iter().map(|d| d.1).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
+        for status in statuses {
+            let ids: Vec<&str> = done.iter().filter(|d| d.1 == status).map(|d| d.0.as_str()).collect();
+            for chunk in ids.chunks(200) {
+                let sql = format!(
+                    "UPDATE webhook_deliveries SET sent_at = $1, attempts = attempts + 1, last_status = $2, last_error = NULL, \
+                     claimed_until = NULL WHERE id IN ({})",
+                    in_list(3, chunk.len())
+                );
+                let mut q = sqlx::query(safe(sql)).bind(ts(now)).bind(i64::from(status));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&self.pool).await?;
+            }
+        }
         Ok(())
     }
 

@@ -191,27 +191,32 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
     format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
 }
 
-/// Deliver what is due at `due_by` once; returns how many were delivered.
+/// Deliver what is due at `due_by` once, a batch's requests side by side;
+/// returns how many were delivered.
 pub async fn dispatch_once(store: &Store, client: &reqwest::Client, due_by: jiff::Timestamp) -> yiwang_store::Result<usize> {
     let batch = store.claim_webhook_deliveries(50, due_by).await?;
-    let mut sent = 0;
-    for d in &batch {
-        let now = jiff::Timestamp::now();
-        let stamp = now.as_second();
-        let outcome = client
-            .post(&d.url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &d.id)
-            .header("webhook-timestamp", stamp.to_string())
-            .header("webhook-signature", signature(&d.secret, &d.id, stamp, &d.payload))
-            .body(d.payload.clone())
-            .send()
-            .await;
+    let mut sending = tokio::task::JoinSet::new();
+    for d in batch {
+        let client = client.clone();
+        sending.spawn(async move {
+            let stamp = jiff::Timestamp::now().as_second();
+            let outcome = client
+                .post(&d.url)
+                .header("content-type", "application/json")
+                .header("webhook-id", &d.id)
+                .header("webhook-timestamp", stamp.to_string())
+                .header("webhook-signature", signature(&d.secret, &d.id, stamp, &d.payload))
+                .body(d.payload.clone())
+                .send()
+                .await;
+            (d, outcome)
+        });
+    }
+    let mut done = Vec::new();
+    while let Some(joined) = sending.join_next().await {
+        let Ok((d, outcome)) = joined else { continue };
         match outcome {
-            Ok(r) if r.status().is_success() => {
-                store.webhook_delivered(&d.id, r.status().as_u16(), jiff::Timestamp::now()).await?;
-                sent += 1;
-            }
+            Ok(r) if r.status().is_success() => done.push((d.id, r.status().as_u16())),
             Ok(r) => {
                 let status = r.status().as_u16();
                 tracing::warn!(delivery = %d.id, status, "webhook refused; will retry");
@@ -224,7 +229,8 @@ pub async fn dispatch_once(store: &Store, client: &reqwest::Client, due_by: jiff
             }
         }
     }
-    Ok(sent)
+    store.webhooks_delivered(&done, jiff::Timestamp::now()).await?;
+    Ok(done.len())
 }
 
 /// Run the webhook dispatcher until the task is dropped.

@@ -2178,7 +2178,14 @@ async fn department_systems_send_records_and_receive_signed_webhooks() {
     receiver.wait().unwrap();
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert!(lines.iter().all(|l| l["verified"] == true), "{lines:#?}");
-    let delivered: Vec<&str> = lines.iter().filter(|l| l["answered"].is_null()).map(|l| l["type"].as_str().unwrap()).collect();
+    // A batch is sent side by side, so receivers order a case's records by `seq`.
+    let mut delivered: Vec<(i64, &str)> = lines
+        .iter()
+        .filter(|l| l["answered"].is_null())
+        .map(|l| (l["payload"]["seq"].as_i64().unwrap(), l["type"].as_str().unwrap()))
+        .collect();
+    delivered.sort();
+    let delivered: Vec<&str> = delivered.into_iter().map(|d| d.1).collect();
     assert_eq!(delivered, ["case.submitted", "case.accepted", "case.step", "case.step", "case.concluded"], "{lines:#?}");
     let accepted = lines.iter().find(|l| l["type"] == "case.accepted").unwrap();
     let data = &accepted["payload"]["data"];

@@ -603,7 +603,10 @@ pub async fn license(
 /// `yiwang bench cases`: full case lifecycles per second through the store on a
 /// fresh demo node: open, submit, accept, one step started and passed, decide,
 /// conclude, deliver: 8 transactions, each writing the event beside the state.
-pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+/// With `webhook`, the item's agency first subscribes a receiver on loopback:
+/// 7 of the 8 events then also queue a signed delivery (the webhook outbox),
+/// and the dispatcher's delivery rate is measured after the load.
+pub async fn cases(lifecycles: usize, concurrency: usize, webhook: bool, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
     use yiwang_case::{Decision, Envelope, Event};
     use yiwang_store::{Applicant, NewCase};
     let dir = tempfile::tempdir()?;
@@ -616,8 +619,12 @@ pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<S
         .await?
         .into_iter()
         .find(|i| i.doc.legal_limit.amount > 0 && i.doc.for_natural_persons())
-        .map(|i| i.doc.implementation_code)
         .ok_or_else(|| anyhow::anyhow!("the demo has no item for persons with a time limit"))?;
+    let receiver = match webhook {
+        true => Some(Receiver::start(&store, &item.doc.agency.uscc).await?),
+        false => None,
+    };
+    let item = item.doc.implementation_code;
     let calendar = Arc::new(store.load_calendar().await?);
     let s = store.clone();
     let (lat, took) = load(lifecycles, concurrency, move |n| {
@@ -649,9 +656,70 @@ pub async fn cases(lifecycles: usize, concurrency: usize, database_url: Option<S
         }
     })
     .await?;
-    let figures = vec![figure(format!("full case lifecycle ({backend:?}: create + 7 events, 8 transactions)"), lat, concurrency, took)];
+    let with = if webhook { ", with a webhook subscription" } else { "" };
+    let mut figures = vec![figure(format!("full case lifecycle ({backend:?}: create + 7 events, 8 transactions{with})"), lat, concurrency, took)];
+    if let Some(r) = receiver {
+        figures.push(r.drain(&store).await?);
+    }
     store.close().await;
     Ok(figures)
+}
+
+/// A webhook receiver on loopback that checks each delivery's signature.
+struct Receiver {
+    received: Arc<std::sync::atomic::AtomicUsize>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    async fn start(store: &Store, agency: &str) -> anyhow::Result<Receiver> {
+        use axum::http::{HeaderMap, StatusCode};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/hook", listener.local_addr()?);
+        let (_, secret) = store.create_webhook(agency, &url, &["*".to_string()], "bench", Timestamp::now()).await?;
+        let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = received.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let (count, secret) = (count.clone(), secret.clone());
+                async move {
+                    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                    let stamp: i64 = h("webhook-timestamp").parse().unwrap_or_default();
+                    if yiwang_web::integration::signature(&secret, &h("webhook-id"), stamp, &body) != h("webhook-signature") {
+                        return StatusCode::BAD_REQUEST;
+                    }
+                    count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Receiver { received, server })
+    }
+
+    /// Deliver everything queued, as the dispatcher does, and time it.
+    async fn drain(self, store: &Store) -> anyhow::Result<Figure> {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        let mut lat = Vec::new();
+        loop {
+            let t = Instant::now();
+            let sent = yiwang_web::integration::dispatch_once(store, &client, Timestamp::now()).await?;
+            if sent == 0 {
+                break;
+            }
+            // One latency sample per delivery: the batch's time shared out.
+            lat.extend(std::iter::repeat_n(t.elapsed() / sent as u32, sent));
+        }
+        let took = started.elapsed();
+        self.server.abort();
+        let received = self.received.load(std::sync::atomic::Ordering::Relaxed);
+        anyhow::ensure!(received == lat.len(), "the receiver verified {received} of {} deliveries", lat.len());
+        Ok(figure("signed webhook deliveries (HTTP loopback, signature checked by the receiver; one dispatcher)", lat, 1, took))
+    }
 }
 
 /// `yiwang bench case-list`: a node filled with `cases` synthetic cases

@@ -152,6 +152,9 @@ enum BenchCmd {
         lifecycles: usize,
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Subscribe a webhook receiver on loopback first, then measure the deliveries too.
+        #[arg(long)]
+        webhook: bool,
     },
     /// A node with N synthetic cases, then a department's list page (100 and
     /// the total), one case by number, and new applications, over HTTP.
@@ -334,8 +337,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Bench(BenchCmd::Cases { lifecycles, concurrency }) => {
-            for f in &bench::cases(lifecycles.max(1), concurrency.max(1), over.database_url.clone()).await? {
+        Cmd::Bench(BenchCmd::Cases { lifecycles, concurrency, webhook }) => {
+            for f in &bench::cases(lifecycles.max(1), concurrency.max(1), webhook, over.database_url.clone()).await? {
                 println!("{}", serde_json::to_string(f)?);
             }
             Ok(ExitCode::SUCCESS)
