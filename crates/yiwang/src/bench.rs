@@ -657,7 +657,8 @@ pub async fn cases(lifecycles: usize, concurrency: usize, webhook: bool, databas
     })
     .await?;
     let with = if webhook { ", with a webhook subscription" } else { "" };
-    let mut figures = vec![figure(format!("full case lifecycle ({backend:?}: create + 7 events, 8 transactions{with})"), lat, concurrency, took)];
+    let mut figures =
+        vec![figure(format!("full case lifecycle ({backend:?}: create + 7 events, 8 transactions{with})"), lat, concurrency, took)];
     if let Some(r) = receiver {
         figures.push(r.drain(&store).await?);
     }
