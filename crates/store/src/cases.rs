@@ -432,7 +432,9 @@ impl Store {
         if agencies.is_empty() {
             return Ok(0);
         }
-        let mut sql = format!("SELECT COUNT(*) AS n FROM cases WHERE agency_uscc IN ({})", in_list(1, agencies.len()));
+        // The counters the triggers keep (migration 13), not the rows.
+        let mut sql =
+            format!("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM case_counts WHERE agency_uscc IN ({})", in_list(1, agencies.len()));
         if state.is_some() {
             sql.push_str(&format!(" AND state = ${}", agencies.len() + 1));
         }

@@ -156,6 +156,7 @@ impl Store {
     pub async fn migrate(&self, now: jiff::Timestamp) -> Result<()> {
         MIGRATOR.run(&self.pool).await?;
         self.install_guards().await?;
+        self.install_case_counts().await?;
         self.seed_bundled_calendar(now).await?;
         Ok(())
     }
@@ -199,6 +200,47 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The triggers that keep `case_counts` with every new case and state
+    /// change (dialects differ, so they are installed here, idempotently).
+    async fn install_case_counts(&self) -> Result<()> {
+        let stmts: &[&str] = match self.backend {
+            Backend::Sqlite => &[
+                "CREATE TRIGGER IF NOT EXISTS cases_count_insert AFTER INSERT ON cases BEGIN \
+                 INSERT INTO case_counts (agency_uscc, state, shard, n) VALUES (NEW.agency_uscc, NEW.state, unicode(substr(NEW.case_no, -1)) % 8, 1) \
+                 ON CONFLICT (agency_uscc, state, shard) DO UPDATE SET n = n + 1; END",
+                "CREATE TRIGGER IF NOT EXISTS cases_count_update AFTER UPDATE OF state ON cases WHEN OLD.state <> NEW.state BEGIN \
+                 UPDATE case_counts SET n = n - 1 WHERE agency_uscc = OLD.agency_uscc AND state = OLD.state \
+                 AND shard = unicode(substr(OLD.case_no, -1)) % 8; \
+                 INSERT INTO case_counts (agency_uscc, state, shard, n) VALUES (NEW.agency_uscc, NEW.state, unicode(substr(NEW.case_no, -1)) % 8, 1) \
+                 ON CONFLICT (agency_uscc, state, shard) DO UPDATE SET n = n + 1; END",
+            ],
+            Backend::Postgres => {
+                let present = sqlx::query("SELECT 1 AS one FROM pg_trigger WHERE tgname = 'cases_count' AND tgrelid = 'cases'::regclass")
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if present.is_some() {
+                    return Ok(());
+                }
+                &[
+                    "CREATE OR REPLACE FUNCTION yiwang_case_counts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF TG_OP = 'UPDATE' THEN \
+                       IF OLD.state = NEW.state THEN RETURN NULL; END IF; \
+                       UPDATE case_counts SET n = n - 1 WHERE agency_uscc = OLD.agency_uscc AND state = OLD.state \
+                         AND shard = ascii(right(OLD.case_no, 1)) % 8; \
+                     END IF; \
+                     INSERT INTO case_counts (agency_uscc, state, shard, n) VALUES (NEW.agency_uscc, NEW.state, ascii(right(NEW.case_no, 1)) % 8, 1) \
+                       ON CONFLICT (agency_uscc, state, shard) DO UPDATE SET n = case_counts.n + 1; \
+                     RETURN NULL; END $$",
+                    "CREATE OR REPLACE TRIGGER cases_count AFTER INSERT OR UPDATE OF state ON cases FOR EACH ROW EXECUTE FUNCTION yiwang_case_counts()",
+                ]
+            }
+        };
+        for s in stmts {
+            sqlx::raw_sql(*s).execute(&self.pool).await?;
+        }
+        Ok(())
     }
 
     /// Append-only guards on the audit log. Triggers differ by dialect, so they are

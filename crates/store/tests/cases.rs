@@ -101,6 +101,15 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
     let row = db.store.case(&no).await.unwrap();
     assert_eq!((row.state, replayed), (State::Concluded, row.case.clone()), "the stored state is the fold of the stored events");
 
+    // The department's totals follow every state change (kept by triggers, not counted).
+    let agency = issuer();
+    let count = |state: Option<State>| {
+        let (store, agency) = (db.store.clone(), agency.clone());
+        async move { store.count_agency_cases(&[agency.as_str()], state).await.unwrap() }
+    };
+    assert_eq!((count(None).await, count(Some(State::Concluded)).await, count(Some(State::Draft)).await), (2, 1, 1));
+    assert_eq!((count(Some(State::InProcess)).await, count(Some(State::Submitted)).await), (0, 0));
+
     // The applicant's list, and the public query (only with the right code).
     let mine = db.store.cases_of("049", &shop.id, 10).await.unwrap();
     assert_eq!(mine.len(), 2);
