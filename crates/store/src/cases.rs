@@ -433,8 +433,10 @@ impl Store {
             return Ok(0);
         }
         // The counters the triggers keep (migration 13), not the rows.
-        let mut sql =
-            format!("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM case_counts WHERE agency_uscc IN ({})", in_list(1, agencies.len()));
+        let mut sql = format!(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM case_counts WHERE agency_uscc IN ({})",
+            in_list(1, agencies.len())
+        );
         if state.is_some() {
             sql.push_str(&format!(" AND state = ${}", agencies.len() + 1));
         }
