@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use yiwang_calendar::{Calendar, china_today};
+use yiwang_calendar::Calendar;
 use yiwang_case::{Envelope, Event, State};
 use yiwang_catalog::{Bundle, BundleMaterial, MaterialSource};
 use yiwang_form::Schema;
@@ -112,8 +112,13 @@ fn bundle_row(r: &AnyRow) -> Result<Bundle> {
         division_code: r.try_get("division_code")?,
         lead_item: r.try_get("lead_item")?,
         items: serde_json::from_str(&items).map_err(|e| StoreError::Corrupt(format!("bundle items: {e}")))?,
-        promised_days: r.try_get::<Option<i64>, _>("promised_days")?.map(|d| d.clamp(0, i64::from(u32::MAX)) as u32),
+        promised_days: promised_days(r)?,
     })
+}
+
+/// A bundle's combined promised limit, as stored.
+fn promised_days(r: &AnyRow) -> Result<Option<u32>> {
+    Ok(r.try_get::<Option<i64>, _>("promised_days")?.map(|d| d.clamp(0, i64::from(u32::MAX)) as u32))
 }
 
 fn bundle_case_row(r: &AnyRow, children: Vec<CaseRow>) -> Result<BundleCase> {
@@ -122,11 +127,7 @@ fn bundle_case_row(r: &AnyRow, children: Vec<CaseRow>) -> Result<BundleCase> {
         bundle_no: r.try_get("bundle_no")?,
         bundle_code: r.try_get("bundle_code")?,
         bundle_name: r.try_get("bundle_name")?,
-        applicant: Applicant {
-            id_type: r.try_get("applicant_id_type")?,
-            id: r.try_get("applicant_id")?,
-            name: r.try_get("applicant_name")?,
-        },
+        applicant: crate::cases::applicant_row(r)?,
         account_id: r.try_get("account_id")?,
         form: serde_json::from_str(&form).map_err(|e| StoreError::Corrupt(format!("bundle form: {e}")))?,
         channel: r.try_get("channel")?,
@@ -250,7 +251,7 @@ impl Store {
     pub async fn create_bundle_case(&self, new: &NewBundleCase, now: Timestamp) -> CResult<(BundleCase, String)> {
         let plan = self.bundle_plan(&new.bundle_code).await?;
         let ctx = FormContext { applicant: &new.applicant, account_id: &new.account_id, case_no: None };
-        let form = self.checked_bundle_form(&plan.form, &new.form, ctx, false, now).await?;
+        let form = self.checked_against(&plan.form, &new.form, ctx, false, now).await?;
         let children: Vec<NewCase> = plan
             .items
             .iter()
@@ -263,8 +264,8 @@ impl Store {
             })
             .collect();
         let mut drafts = Vec::with_capacity(children.len());
-        for child in &children {
-            drafts.push(self.prepare_case(child, now).await?);
+        for (child, item) in children.iter().zip(&plan.items) {
+            drafts.push(self.draft_of(&item.doc, child, now).await?);
         }
         let lead = plan.items.iter().find(|i| i.doc.implementation_code == plan.bundle.lead_item).unwrap_or(&plan.items[0]);
         let code = query_code();
@@ -300,20 +301,13 @@ impl Store {
         Ok((self.bundle_case(&bundle_no).await?, code))
     }
 
-    /// Fill the one form from held data and check it (complete or as a draft).
-    async fn checked_bundle_form(
-        &self,
-        schema: &Schema,
-        submitted: &Value,
-        ctx: FormContext<'_>,
-        complete: bool,
-        now: Timestamp,
-    ) -> CResult<Value> {
-        let filled = self.fill_form(schema, submitted, ctx, now).await?;
-        let form = Value::Object(filled.values);
-        let today = china_today(now);
-        let problems = if complete { schema.check(&form, today) } else { schema.check_draft(&form, today) };
-        if problems.is_empty() { Ok(form) } else { Err(CaseStoreError::Form(problems)) }
+    /// The combined promised limit of the bundle an application belongs to, if it sets one.
+    pub async fn bundle_promised_days(&self, bundle_no: &str) -> Result<Option<u32>> {
+        let row = sqlx::query("SELECT b.promised_days FROM bundle_cases c JOIN bundles b ON b.code = c.bundle_code WHERE c.bundle_no = $1")
+            .bind(bundle_no)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(promised_days).transpose()?.flatten())
     }
 
     pub async fn bundle_case(&self, bundle_no: &str) -> Result<BundleCase> {
@@ -327,18 +321,8 @@ impl Store {
     }
 
     async fn bundle_children(&self, bundle_no: &str) -> Result<Vec<CaseRow>> {
-        let nos: Vec<String> = sqlx::query("SELECT case_no FROM cases WHERE bundle_no = $1 ORDER BY case_no")
-            .bind(bundle_no)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get("case_no"))
-            .collect::<std::result::Result<_, _>>()?;
-        let mut out = Vec::with_capacity(nos.len());
-        for no in nos {
-            out.push(self.case(&no).await?);
-        }
-        Ok(out)
+        let sql = format!("SELECT {} FROM cases WHERE bundle_no = $1 ORDER BY case_no", crate::cases::CASE_COLUMNS);
+        sqlx::query(safe(sql)).bind(bundle_no).fetch_all(&self.pool).await?.iter().map(crate::cases::case_row).collect()
     }
 
     /// An applicant's bundle applications, newest first (without children).
@@ -375,7 +359,7 @@ impl Store {
         let plan = self.bundle_plan(&b.bundle_code).await?;
         let ctx =
             FormContext { applicant: &b.applicant, account_id: &b.account_id, case_no: b.children.first().map(|c| c.case_no.as_str()) };
-        let form = self.checked_bundle_form(&plan.form, submitted, ctx, false, now).await?;
+        let form = self.checked_against(&plan.form, submitted, ctx, false, now).await?;
         if !b.children.iter().any(|c| c.state.applicant_may_edit()) {
             return Err(CaseStoreError::BundleState(bundle_no.into(), "no child may be edited"));
         }

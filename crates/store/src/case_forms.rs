@@ -207,7 +207,21 @@ impl Store {
         complete: bool,
         now: Timestamp,
     ) -> CResult<Value> {
-        let Some(schema) = &doc.form else { return Ok(submitted.clone()) };
+        match &doc.form {
+            Some(schema) => self.checked_against(schema, submitted, ctx, complete, now).await,
+            None => Ok(submitted.clone()),
+        }
+    }
+
+    /// Fill a form from held data and check it against `schema` (complete, or as a draft).
+    pub(crate) async fn checked_against(
+        &self,
+        schema: &Schema,
+        submitted: &Value,
+        ctx: FormContext<'_>,
+        complete: bool,
+        now: Timestamp,
+    ) -> CResult<Value> {
         let filled = self.fill_form(schema, submitted, ctx, now).await?;
         let form = Value::Object(filled.values);
         let today = china_today(now);

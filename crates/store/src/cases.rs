@@ -177,10 +177,15 @@ pub struct CaseRow {
     pub bundle_no: Option<String>,
 }
 
-const CASE_COLUMNS: &str = "case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
+pub(crate) const CASE_COLUMNS: &str = "case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
      folded, form, materials, version, created_at, updated_at, promised_due, legal_due, channel, hall_id, bundle_no";
 
-fn case_row(r: &AnyRow) -> Result<CaseRow> {
+/// The applicant columns of a case or bundle-application row.
+pub(crate) fn applicant_row(r: &AnyRow) -> Result<Applicant> {
+    Ok(Applicant { id_type: r.try_get("applicant_id_type")?, id: r.try_get("applicant_id")?, name: r.try_get("applicant_name")? })
+}
+
+pub(crate) fn case_row(r: &AnyRow) -> Result<CaseRow> {
     let folded: String = r.try_get("folded")?;
     let form: String = r.try_get("form")?;
     let case: Case = serde_json::from_str(&folded).map_err(|e| StoreError::Corrupt(format!("case state: {e}")))?;
@@ -189,11 +194,7 @@ fn case_row(r: &AnyRow) -> Result<CaseRow> {
         item_code: r.try_get("item_code")?,
         item_name: r.try_get("item_name")?,
         agency_uscc: r.try_get("agency_uscc")?,
-        applicant: Applicant {
-            id_type: r.try_get("applicant_id_type")?,
-            id: r.try_get("applicant_id")?,
-            name: r.try_get("applicant_name")?,
-        },
+        applicant: applicant_row(r)?,
         account_id: r.try_get("account_id")?,
         state: case.state,
         case,
@@ -255,15 +256,20 @@ impl Store {
     /// e-licenses attached by reference.
     pub(crate) async fn prepare_case<'a>(&self, new: &'a NewCase, now: Timestamp) -> CResult<CaseDraft<'a>> {
         let item = self.published_item(&new.item_code).await?.ok_or_else(|| CaseStoreError::NoItem(new.item_code.clone()))?;
+        self.draft_of(&item.doc, new, now).await
+    }
+
+    /// `prepare_case` for an item the caller has already read.
+    pub(crate) async fn draft_of<'a>(&self, doc: &yiwang_catalog::ItemDoc, new: &'a NewCase, now: Timestamp) -> CResult<CaseDraft<'a>> {
         let natural = new.applicant.id_type == "111";
-        if (natural && !item.doc.for_natural_persons()) || (!natural && !item.doc.for_legal_persons()) {
+        if (natural && !doc.for_natural_persons()) || (!natural && !doc.for_legal_persons()) {
             return Err(CaseStoreError::ApplicantType { natural });
         }
         let ctx = crate::FormContext { applicant: &new.applicant, account_id: &new.account_id, case_no: None };
-        let form = self.checked_form(&item.doc, &new.form, ctx, false, now).await?;
+        let form = self.checked_form(doc, &new.form, ctx, false, now).await?;
         let holder = (new.applicant.id_type.as_str(), new.applicant.id.as_str());
         let attached: Vec<AttachedMaterial> = self
-            .license_materials_of(&item.doc, holder, china_today(now))
+            .license_materials_of(doc, holder, china_today(now))
             .await?
             .into_iter()
             .filter_map(|m| {
@@ -275,7 +281,7 @@ impl Store {
                 })
             })
             .collect();
-        Ok(CaseDraft { new, item_name: item.doc.name.clone(), agency: item.doc.agency.uscc.clone(), form, attached })
+        Ok(CaseDraft { new, item_name: doc.name.clone(), agency: doc.agency.uscc.clone(), form, attached })
     }
 
     pub async fn case(&self, case_no: &str) -> Result<CaseRow> {

@@ -14,8 +14,8 @@ use yiwang_store::{BundleCase, BundlePlan, CaseStoreError, NewBundleCase};
 use crate::AppState;
 use crate::application_pages::{ApplyPage, Created, DoneQuery, created_page_of, pairs, refusal};
 use crate::auth::Auth;
-use crate::cases::{applicant_of, is_applicant};
-use crate::error::{ApiError, WebError};
+use crate::cases::applicant_of;
+use crate::error::ApiError;
 use crate::pages::{Layout, problem_page, render};
 
 fn back_to_list() -> Option<(String, String)> {
@@ -317,16 +317,8 @@ async fn bundle_view(state: &AppState, auth: &Auth, b: &BundleCase, o: ViewOpts<
 /// The bundle application if the caller is its applicant (else 404).
 async fn own_bundle(state: &AppState, auth: &Auth, no: &str) -> Result<(BundleCase, String), ApiError> {
     let p = auth.require()?;
-    let b = match state.store().bundle_case(no).await {
-        Ok(b) => b,
-        Err(yiwang_store::StoreError::NotFound(_)) => return Err(WebError::NotFound("一件事申请".into()).into()),
-        Err(e) => return Err(e.into()),
-    };
-    if b.children.first().is_some_and(|c| is_applicant(p, c)) {
-        Ok((b, p.account_id.clone()))
-    } else {
-        Err(WebError::NotFound("一件事申请".into()).into())
-    }
+    let b = crate::bundles::bundle_or_404(state, no).await?;
+    if crate::bundles::is_bundle_applicant(p, &b) { Ok((b, p.account_id.clone())) } else { Err(crate::bundles::not_found()) }
 }
 
 fn back_to_mine() -> Option<(String, String)> {

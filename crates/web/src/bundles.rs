@@ -20,7 +20,7 @@ use crate::auth::Auth;
 use crate::cases::{CASE_STAFF, CommitBody, MultipartBody, applicant_of, form_request, is_applicant, new_form, read_upload};
 use crate::error::{ApiError, WebError, forbidden, json_body};
 
-fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     ApiError::new(&WebError::NotFound("一件事申请".into()))
 }
 
@@ -89,18 +89,23 @@ fn staff_view(b: &BundleCase) -> Value {
     })
 }
 
-fn is_bundle_applicant(p: &Principal, b: &BundleCase) -> bool {
+pub(crate) fn is_bundle_applicant(p: &Principal, b: &BundleCase) -> bool {
     b.children.first().is_some_and(|c| is_applicant(p, c))
 }
 
 /// The bundle application if the caller may see it (else 404): its
 /// applicant, or staff of one of its children's agencies.
+/// The bundle application, or 404.
+pub(crate) async fn bundle_or_404(state: &AppState, no: &str) -> Result<BundleCase, ApiError> {
+    match state.store().bundle_case(no).await {
+        Ok(b) => Ok(b),
+        Err(yiwang_store::StoreError::NotFound(_)) => Err(not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn visible_bundle(state: &AppState, p: &Principal, no: &str) -> Result<(BundleCase, bool), ApiError> {
-    let b = match state.store().bundle_case(no).await {
-        Ok(b) => b,
-        Err(yiwang_store::StoreError::NotFound(_)) => return Err(not_found()),
-        Err(e) => return Err(e.into()),
-    };
+    let b = bundle_or_404(state, no).await?;
     if is_bundle_applicant(p, &b) {
         return Ok((b, true));
     }

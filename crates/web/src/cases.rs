@@ -561,11 +561,9 @@ pub(crate) async fn acceptance_limits(state: &AppState, c: &CaseRow) -> Result<(
     let mut promised_days = promised.amount;
     if let Some(bundle_no) = &c.bundle_no
         && units.promised == yiwang_case::LimitUnit::WorkingDay
+        && let Some(combined) = state.store().bundle_promised_days(bundle_no).await?
     {
-        let bundle_code = state.store().bundle_case(bundle_no).await?.bundle_code;
-        if let Some(combined) = state.store().bundle_plan(&bundle_code).await?.bundle.promised_days {
-            promised_days = promised_days.min(combined);
-        }
+        promised_days = promised_days.min(combined);
     }
     Ok((promised_days, legal.amount, units))
 }
