@@ -297,10 +297,6 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn webhook_delivered(&self, id: &str, status: u16, now: Timestamp) -> Result<()> {
-        self.webhooks_delivered(&[(id.to_string(), status)], now).await
-    }
-
     /// Mark a batch of deliveries done in one statement per status (one commit
     /// for the batch: a crash before it means those are sent again, which the
     /// receiver's deduplication by `webhook-id` absorbs).

@@ -598,9 +598,8 @@ both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent,
     assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_secs(2)).await.unwrap().is_empty());
     let retry = db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_mins(5)).await.unwrap();
     assert_eq!(retry.len(), 3);
-    for d in &retry {
-        db.store.webhook_delivered(&d.id, 204, now).await.unwrap();
-    }
+    let done: Vec<(String, u16)> = retry.iter().map(|d| (d.id.clone(), 204)).collect();
+    db.store.webhooks_delivered(&done, now).await.unwrap();
     assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_hours(2)).await.unwrap().is_empty());
     let log = db.store.webhook_deliveries(&all.id, 10).await.unwrap();
     assert!(log.iter().all(|d| d.attempts == 2 && d.sent_at.is_some() && d.last_status == Some(204)), "{log:?}");

@@ -228,13 +228,12 @@ struct BundleCasePage {
     message: Option<String>,
 }
 
-/// What a material of the one set stands at: provided for every item that
-/// asks (its first child's way), or still missing somewhere.
-fn provided_by(plan: &BundlePlan, b: &BundleCase, name: &str) -> &'static str {
+/// What a material of the one set stands at, from each child's material
+/// statuses: provided for every item that asks (the first child's way), or
+/// still missing somewhere.
+fn provided_by(statuses: &[Vec<yiwang_store::MaterialStatus>], name: &str) -> &'static str {
     let mut way = "missing";
-    for child in &b.children {
-        let Some(item) = plan.items.iter().find(|i| i.doc.implementation_code == child.item_code) else { continue };
-        let Some(status) = yiwang_store::material_statuses(&item.doc, child).into_iter().find(|m| m.name == name) else { continue };
+    for status in statuses.iter().filter_map(|child| child.iter().find(|m| m.name == name)) {
         if status.provided_by == "missing" {
             return "missing";
         }
@@ -265,11 +264,20 @@ async fn bundle_view(state: &AppState, auth: &Auth, b: &BundleCase, o: ViewOpts<
     } else {
         Vec::new()
     };
+    // Each child's material statuses, once.
+    let statuses: Vec<Vec<yiwang_store::MaterialStatus>> = b
+        .children
+        .iter()
+        .filter_map(|child| {
+            let item = plan.items.iter().find(|i| i.doc.implementation_code == child.item_code)?;
+            Some(yiwang_store::material_statuses(&item.doc, child))
+        })
+        .collect();
     let materials = plan
         .materials
         .iter()
         .map(|m| {
-            let way = provided_by(&plan, b, &m.name);
+            let way = provided_by(&statuses, &m.name);
             MaterialLine {
                 provided_zh: match way {
                     "license" => "电子证照免提交",
