@@ -1,9 +1,9 @@
 //! Agencies, base data (人口库, 法人库), accounts, enterprises and staff roles.
 
+use crate::db::RowLike;
 use rand::Rng;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+
 use yiwang_audit::AuditRecord;
 use yiwang_identity::{Acting, AuthVia, Principal, RealNameLevel, Role, StaffRole};
 
@@ -128,7 +128,7 @@ pub struct StaffMember {
     pub role: Role,
 }
 
-fn account_from_row(r: &AnyRow) -> Result<Account> {
+fn account_from_row(r: &crate::db::Row) -> Result<Account> {
     let level: i64 = r.try_get("level")?;
     Ok(Account {
         id: r.try_get("id")?,
@@ -148,7 +148,7 @@ fn account_from_row(r: &AnyRow) -> Result<Account> {
     })
 }
 
-fn agency_from_row(r: &AnyRow) -> Result<Agency> {
+fn agency_from_row(r: &crate::db::Row) -> Result<Agency> {
     Ok(Agency {
         uscc: r.try_get("uscc")?,
         name: r.try_get("name")?,
@@ -158,7 +158,7 @@ fn agency_from_row(r: &AnyRow) -> Result<Agency> {
 }
 
 /// The `role` column, checked against the known roles.
-fn role_from_row(r: &AnyRow) -> Result<Role> {
+fn role_from_row(r: &crate::db::Row) -> Result<Role> {
     let role: String = r.try_get("role")?;
     role.parse().map_err(|_| StoreError::Corrupt(format!("role {role:?}")))
 }
@@ -171,23 +171,24 @@ macro_rules! account_query {
 
 impl Store {
     pub async fn agency(&self, uscc: &str) -> Result<Option<Agency>> {
-        let row = sqlx::query("SELECT uscc, name, division_code, level FROM agencies WHERE uscc = $1")
+        let row = crate::db::query("SELECT uscc, name, division_code, level FROM agencies WHERE uscc = $1")
             .bind(uscc)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?;
         row.as_ref().map(agency_from_row).transpose()
     }
 
     pub async fn agencies(&self) -> Result<Vec<Agency>> {
-        let rows =
-            sqlx::query("SELECT uscc, name, division_code, level FROM agencies ORDER BY division_code, name").fetch_all(&self.pool).await?;
+        let rows = crate::db::query("SELECT uscc, name, division_code, level FROM agencies ORDER BY division_code, name")
+            .fetch_all(self.read())
+            .await?;
         rows.iter().map(agency_from_row).collect()
     }
 
     pub async fn base_person(&self, citizen_id: &str) -> Result<Option<BasePerson>> {
-        let row = sqlx::query("SELECT citizen_id, name, birth_date, address_division, status FROM base_persons WHERE citizen_id = $1")
+        let row = crate::db::query("SELECT citizen_id, name, birth_date, address_division, status FROM base_persons WHERE citizen_id = $1")
             .bind(citizen_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?;
         row.map(|r| {
             Ok(BasePerson {
@@ -202,10 +203,11 @@ impl Store {
     }
 
     pub async fn base_enterprise(&self, uscc: &str) -> Result<Option<BaseEnterprise>> {
-        let row = sqlx::query("SELECT uscc, name, legal_rep_name, legal_rep_id, registration_status FROM base_enterprises WHERE uscc = $1")
-            .bind(uscc)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            crate::db::query("SELECT uscc, name, legal_rep_name, legal_rep_id, registration_status FROM base_enterprises WHERE uscc = $1")
+                .bind(uscc)
+                .fetch_optional(self.read())
+                .await?;
         row.map(|r| {
             Ok(BaseEnterprise {
                 uscc: r.try_get("uscc")?,
@@ -219,37 +221,37 @@ impl Store {
     }
 
     pub async fn account(&self, id: &str) -> Result<Option<Account>> {
-        let row = sqlx::query(account_query!("id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row = crate::db::query(account_query!("id = $1")).bind(id).fetch_optional(self.read()).await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
     pub async fn account_by_citizen_id(&self, citizen_id: &str) -> Result<Option<Account>> {
-        let row = sqlx::query(account_query!("citizen_id = $1")).bind(citizen_id).fetch_optional(&self.pool).await?;
+        let row = crate::db::query(account_query!("citizen_id = $1")).bind(citizen_id).fetch_optional(self.read()).await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
     /// Find the account a login name refers to: citizen ID, phone or email.
     pub async fn account_by_login(&self, login: &str) -> Result<Option<Account>> {
-        let row = sqlx::query(account_query!("citizen_id = $1 OR phone = $1 OR email = $1 LIMIT 1"))
+        let row = crate::db::query(account_query!("citizen_id = $1 OR phone = $1 OR email = $1 LIMIT 1"))
             .bind(login)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
     pub async fn accounts_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM accounts").fetch_one(&self.pool).await?.try_get("n")?)
+        Ok(crate::db::query("SELECT COUNT(*) AS n FROM accounts").fetch_one(&self.pool).await?.try_get("n")?)
     }
 
     /// Enterprises the account may act for, legal representative first.
     pub async fn enterprises_for(&self, account_id: &str) -> Result<Vec<EnterpriseRole>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT uscc, name, 1 AS rep FROM enterprises WHERE legal_rep_account = $1 \
              UNION SELECT e.uscc, e.name, 0 AS rep FROM enterprise_agents a JOIN enterprises e ON e.uscc = a.uscc WHERE a.account_id = $1 \
              ORDER BY rep DESC, uscc",
         )
         .bind(account_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         let mut out: Vec<EnterpriseRole> = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -265,8 +267,10 @@ impl Store {
 
     /// The enterprise's legal representative and agents (masked display is the caller's job).
     pub async fn enterprise_people(&self, uscc: &str) -> Result<Option<(String, Vec<(Account, bool)>)>> {
-        let Some(ent) =
-            sqlx::query("SELECT name, legal_rep_account FROM enterprises WHERE uscc = $1").bind(uscc).fetch_optional(&self.pool).await?
+        let Some(ent) = crate::db::query("SELECT name, legal_rep_account FROM enterprises WHERE uscc = $1")
+            .bind(uscc)
+            .fetch_optional(self.read())
+            .await?
         else {
             return Ok(None);
         };
@@ -276,9 +280,9 @@ impl Store {
         if let Some(rep) = self.account(&rep_id).await? {
             people.push((rep, true));
         }
-        let rows = sqlx::query(account_query!("id IN (SELECT account_id FROM enterprise_agents WHERE uscc = $1) ORDER BY name"))
+        let rows = crate::db::query(account_query!("id IN (SELECT account_id FROM enterprise_agents WHERE uscc = $1) ORDER BY name"))
             .bind(uscc)
-            .fetch_all(&self.pool)
+            .fetch_all(self.read())
             .await?;
         for r in &rows {
             people.push((account_from_row(r)?, false));
@@ -289,7 +293,7 @@ impl Store {
     pub async fn staff_roles(&self, account_id: &str) -> Result<Vec<StaffRole>> {
         // A window clerk of a hall's running agency is a window clerk of every
         // agency in the hall (一窗受理).
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT s.agency_uscc AS agency_uscc, a.name AS name, s.role AS role FROM staff_roles s \
              JOIN agencies a ON a.uscc = s.agency_uscc WHERE s.account_id = $1 \
              UNION SELECT ha.agency_uscc AS agency_uscc, a.name AS name, s.role AS role FROM staff_roles s \
@@ -299,7 +303,7 @@ impl Store {
         )
         .bind(account_id)
         .bind(account_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         rows.iter()
             .map(|r| Ok(StaffRole { agency: r.try_get("agency_uscc")?, agency_name: r.try_get("name")?, role: role_from_row(r)? }))
@@ -307,11 +311,11 @@ impl Store {
     }
 
     pub async fn agency_staff(&self, uscc: &str) -> Result<Vec<StaffMember>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT s.account_id, a.name, s.role FROM staff_roles s JOIN accounts a ON a.id = s.account_id WHERE s.agency_uscc = $1 ORDER BY a.name, s.role",
         )
         .bind(uscc)
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         rows.iter()
             .map(|r| Ok(StaffMember { account_id: r.try_get("account_id")?, name: r.try_get("name")?, role: role_from_row(r)? }))
@@ -349,7 +353,7 @@ impl Store {
 impl Tx {
     pub async fn upsert_agency(&mut self, a: &Agency, actor: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO agencies (uscc, name, division_code, level, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, division_code = excluded.division_code, level = excluded.level",
         )
@@ -358,7 +362,7 @@ impl Tx {
         .bind(&a.division_code)
         .bind(&a.level)
         .bind(&at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         self.append_audit(audit_rec(
             &at,
@@ -374,7 +378,7 @@ impl Tx {
 
     /// Insert or replace a population base-data row.
     pub async fn upsert_base_person(&mut self, p: &BasePerson, source: &str, now: jiff::Timestamp) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO base_persons (citizen_id, name, birth_date, address_division, status, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (citizen_id) DO UPDATE SET name = excluded.name, birth_date = excluded.birth_date, address_division = excluded.address_division, \
              status = excluded.status, source = excluded.source, updated_at = excluded.updated_at",
@@ -386,13 +390,13 @@ impl Tx {
         .bind(&p.status)
         .bind(source)
         .bind(ts(now))
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }
 
     pub async fn upsert_base_enterprise(&mut self, e: &BaseEnterprise, source: &str, now: jiff::Timestamp) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO base_enterprises (uscc, name, legal_rep_name, legal_rep_id, registration_status, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, legal_rep_name = excluded.legal_rep_name, legal_rep_id = excluded.legal_rep_id, \
              registration_status = excluded.registration_status, source = excluded.source, updated_at = excluded.updated_at",
@@ -404,7 +408,7 @@ impl Tx {
         .bind(&e.registration_status)
         .bind(source)
         .bind(ts(now))
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }
@@ -414,12 +418,13 @@ impl Tx {
         let at = ts(now);
         let id = new_id("acc");
         let subject = new_id("sub");
-        let clash = sqlx::query("SELECT citizen_id, phone, email FROM accounts WHERE citizen_id = $1 OR phone = $2 OR email = $3 LIMIT 1")
-            .bind(&new.citizen_id)
-            .bind(&new.phone)
-            .bind(&new.email)
-            .fetch_optional(&mut *self.inner)
-            .await?;
+        let clash =
+            crate::db::query("SELECT citizen_id, phone, email FROM accounts WHERE citizen_id = $1 OR phone = $2 OR email = $3 LIMIT 1")
+                .bind(&new.citizen_id)
+                .bind(&new.phone)
+                .bind(&new.email)
+                .fetch_optional(&mut *self)
+                .await?;
         if let Some(r) = clash {
             let what = if r.try_get::<String, _>("citizen_id")? == new.citizen_id {
                 "身份证号已注册 / citizen ID already registered"
@@ -430,7 +435,7 @@ impl Tx {
             };
             return Err(StoreError::Conflict(what.into()));
         }
-        sqlx::query(concat!(
+        crate::db::query(concat!(
             "INSERT INTO accounts (id, subject, citizen_id, name, phone, email, password_hash, level, level_source, status, created_at, updated_at) ",
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
         ))
@@ -445,7 +450,7 @@ impl Tx {
         .bind(&new.level_source)
         .bind(new.status.code())
         .bind(&at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         self.append_audit(audit_rec(
             &at,
@@ -456,17 +461,17 @@ impl Tx {
             serde_json::json!({ "level": new.level.as_u8(), "level_source": new.level_source, "status": new.status.code() }),
         ))
         .await?;
-        let row = sqlx::query(account_query!("id = $1")).bind(&id).fetch_one(&mut *self.inner).await?;
+        let row = crate::db::query(account_query!("id = $1")).bind(&id).fetch_one(&mut *self).await?;
         account_from_row(&row)
     }
 
     pub async fn set_account_status(&mut self, id: &str, status: AccountStatus, actor: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
-        let n = sqlx::query("UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3")
+        let n = crate::db::query("UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status.code())
             .bind(&at)
             .bind(id)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("account {id}")));
@@ -486,12 +491,12 @@ impl Tx {
         now: jiff::Timestamp,
     ) -> Result<()> {
         let at = ts(now);
-        let n = sqlx::query("UPDATE accounts SET level = $1, level_source = $2, updated_at = $3 WHERE id = $4")
+        let n = crate::db::query("UPDATE accounts SET level = $1, level_source = $2, updated_at = $3 WHERE id = $4")
             .bind(i64::from(level.as_u8()))
             .bind(source)
             .bind(&at)
             .bind(id)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("account {id}")));
@@ -505,11 +510,11 @@ impl Tx {
 
     pub async fn set_password_hash(&mut self, id: &str, hash: &str, actor: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
-        sqlx::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        crate::db::query("UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(hash)
             .bind(&at)
             .bind(id)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         self.append_audit(audit_rec(&at, actor, "account.password_set", "account", id, serde_json::json!({}))).await?;
         Ok(())
@@ -517,7 +522,7 @@ impl Tx {
 
     pub async fn grant_staff_role(&mut self, account_id: &str, agency: &str, role: Role, actor: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO staff_roles (account_id, agency_uscc, role, granted_by, granted_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, agency_uscc, role) DO NOTHING",
         )
         .bind(account_id)
@@ -525,7 +530,7 @@ impl Tx {
         .bind(role.code())
         .bind(actor)
         .bind(&at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         self.append_audit(audit_rec(
             &at,
@@ -549,14 +554,14 @@ impl Tx {
         now: jiff::Timestamp,
     ) -> Result<()> {
         let at = ts(now);
-        let inserted = sqlx::query(
+        let inserted = crate::db::query(
             "INSERT INTO enterprises (uscc, name, legal_rep_account, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (uscc) DO NOTHING RETURNING uscc",
         )
         .bind(uscc)
         .bind(name)
         .bind(legal_rep_account)
         .bind(&at)
-        .fetch_optional(&mut *self.inner)
+        .fetch_optional(&mut *self)
         .await?;
         if inserted.is_none() {
             return Err(StoreError::Conflict("企业已开通 / enterprise already registered".into()));
@@ -576,12 +581,12 @@ impl Tx {
     /// Authorise a person as the enterprise's agent (经办人).
     pub async fn add_enterprise_agent(&mut self, uscc: &str, account_id: &str, actor: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
-        sqlx::query("INSERT INTO enterprise_agents (uscc, account_id, granted_by, granted_at) VALUES ($1, $2, $3, $4) ON CONFLICT (uscc, account_id) DO NOTHING")
+        crate::db::query("INSERT INTO enterprise_agents (uscc, account_id, granted_by, granted_at) VALUES ($1, $2, $3, $4) ON CONFLICT (uscc, account_id) DO NOTHING")
             .bind(uscc)
             .bind(account_id)
             .bind(actor)
             .bind(&at)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         self.append_audit(audit_rec(
             &at,
@@ -597,10 +602,10 @@ impl Tx {
 
     pub async fn remove_enterprise_agent(&mut self, uscc: &str, account_id: &str, actor: &str, now: jiff::Timestamp) -> Result<bool> {
         let at = ts(now);
-        let n = sqlx::query("DELETE FROM enterprise_agents WHERE uscc = $1 AND account_id = $2")
+        let n = crate::db::query("DELETE FROM enterprise_agents WHERE uscc = $1 AND account_id = $2")
             .bind(uscc)
             .bind(account_id)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         if n.rows_affected() > 0 {
             self.append_audit(audit_rec(

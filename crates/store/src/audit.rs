@@ -1,6 +1,6 @@
+use crate::db::RowLike;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+
 use yiwang_audit::{AuditBreak, AuditEntry, AuditRecord, ChainVerifier, chain_next};
 
 use crate::{Result, Store, StoreError, Tx};
@@ -33,7 +33,7 @@ macro_rules! columns {
     };
 }
 
-fn entry_from_row(r: &AnyRow) -> Result<AuditEntry> {
+fn entry_from_row(r: &crate::db::Row) -> Result<AuditEntry> {
     Ok(AuditEntry {
         seq: r.try_get("seq")?,
         record: AuditRecord {
@@ -55,11 +55,11 @@ impl Tx {
     /// takes the write lock (a row lock on PostgreSQL, the database lock on
     /// SQLite), so concurrent appenders queue instead of forking the chain.
     pub async fn append_audit(&mut self, record: AuditRecord) -> Result<AuditEntry> {
-        let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").fetch_one(&mut *self.inner).await?;
+        let head = crate::db::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").fetch_one(&mut *self).await?;
         let new_seq: i64 = head.try_get("seq")?;
         let prev_hash: String = head.try_get("hash")?;
         let entry = chain_next(new_seq - 1, &prev_hash, record);
-        sqlx::query(concat!("INSERT INTO audit_log (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+        crate::db::query(concat!("INSERT INTO audit_log (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
             .bind(entry.seq)
             .bind(&entry.record.at)
             .bind(&entry.record.actor)
@@ -70,9 +70,9 @@ impl Tx {
             .bind(&entry.record.data)
             .bind(&entry.prev_hash)
             .bind(&entry.hash)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&entry.hash).execute(&mut *self.inner).await?;
+        crate::db::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&entry.hash).execute(&mut *self).await?;
         Ok(entry)
     }
 }
@@ -88,7 +88,7 @@ impl Store {
 
     /// Entries with `seq > after`, oldest first.
     pub async fn audit_page(&self, after: i64, limit: i64) -> Result<AuditPage> {
-        let rows = sqlx::query(concat!("SELECT ", columns!(), " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
+        let rows = crate::db::query(concat!("SELECT ", columns!(), " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
             .bind(after)
             .bind(limit)
             .fetch_all(&self.pool)
@@ -106,7 +106,7 @@ impl Store {
         // rewritten out of order is still seen in the order the chain claims.
         let mut offset = 0i64;
         loop {
-            let rows = sqlx::query(concat!("SELECT ", columns!(), " FROM audit_log ORDER BY seq LIMIT $1 OFFSET $2"))
+            let rows = crate::db::query(concat!("SELECT ", columns!(), " FROM audit_log ORDER BY seq LIMIT $1 OFFSET $2"))
                 .bind(PAGE)
                 .bind(offset)
                 .fetch_all(&self.pool)
@@ -122,7 +122,7 @@ impl Store {
             }
             offset += PAGE;
         }
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_optional(&self.pool).await?;
+        let head = crate::db::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_optional(&self.pool).await?;
         let Some(head) = head else {
             return Err(StoreError::Corrupt("audit_head row is missing".into()));
         };

@@ -8,11 +8,11 @@
 //! an end (办结 or ended), under a lock on the bundle row so that two children
 //! concluding at once cannot both miss it.
 
+use crate::db::RowLike;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+
 use yiwang_calendar::Calendar;
 use yiwang_case::{Envelope, Event, State};
 use yiwang_catalog::{Bundle, BundleMaterial, MaterialSource};
@@ -103,7 +103,7 @@ impl BundleCase {
 const BUNDLE_CASE_COLUMNS: &str = "bundle_no, bundle_code, bundle_name, applicant_id_type, applicant_id, applicant_name, account_id, \
      form, channel, hall_id, created_at, updated_at, completed_at";
 
-fn bundle_row(r: &AnyRow) -> Result<Bundle> {
+fn bundle_row(r: &crate::db::Row) -> Result<Bundle> {
     let items: String = r.try_get("items")?;
     Ok(Bundle {
         code: r.try_get("code")?,
@@ -117,11 +117,11 @@ fn bundle_row(r: &AnyRow) -> Result<Bundle> {
 }
 
 /// A bundle's combined promised limit, as stored.
-fn promised_days(r: &AnyRow) -> Result<Option<u32>> {
+fn promised_days(r: &crate::db::Row) -> Result<Option<u32>> {
     Ok(r.try_get::<Option<i64>, _>("promised_days")?.map(|d| d.clamp(0, i64::from(u32::MAX)) as u32))
 }
 
-fn bundle_case_row(r: &AnyRow, children: Vec<CaseRow>) -> Result<BundleCase> {
+fn bundle_case_row(r: &crate::db::Row, children: Vec<CaseRow>) -> Result<BundleCase> {
     let form: String = r.try_get("form")?;
     Ok(BundleCase {
         bundle_no: r.try_get("bundle_no")?,
@@ -143,7 +143,7 @@ impl Tx {
     /// Define or redefine a bundle (checked by `Store::define_bundle`).
     async fn upsert_bundle(&mut self, b: &Bundle, now: Timestamp) -> Result<()> {
         let items = serde_json::to_string(&b.items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO bundles (code, name, description, division_code, lead_item, items, promised_days, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
              description = excluded.description, division_code = excluded.division_code, lead_item = excluded.lead_item, \
@@ -157,7 +157,7 @@ impl Tx {
         .bind(items)
         .bind(b.promised_days.map(i64::from))
         .bind(ts(now))
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }
@@ -167,9 +167,9 @@ impl Tx {
     /// second child ending at the same time waits and then sees the first.
     pub(crate) async fn join_bundle(&mut self, bundle_no: &str, at: Timestamp) -> Result<()> {
         let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
-        let row = sqlx::query(safe(format!("SELECT completed_at FROM bundle_cases WHERE bundle_no = $1{lock}")))
+        let row = crate::db::query(safe(format!("SELECT completed_at FROM bundle_cases WHERE bundle_no = $1{lock}")))
             .bind(bundle_no)
-            .fetch_optional(&mut *self.inner)
+            .fetch_optional(&mut *self)
             .await?;
         let Some(row) = row else { return Err(StoreError::Corrupt(format!("bundle {bundle_no} of a child case is missing"))) };
         if row.try_get::<Option<String>, _>("completed_at")?.is_some() {
@@ -178,16 +178,16 @@ impl Tx {
         let over: Vec<&str> = State::OVER.iter().map(|s| s.code()).collect();
         let sql =
             format!("SELECT COUNT(*) AS n FROM cases WHERE bundle_no = $1 AND state NOT IN ({})", crate::cases::in_list(2, over.len()));
-        let mut q = sqlx::query(safe(sql)).bind(bundle_no);
+        let mut q = crate::db::query(safe(sql)).bind(bundle_no);
         for s in &over {
             q = q.bind(*s);
         }
-        let open: i64 = q.fetch_one(&mut *self.inner).await?.try_get("n")?;
+        let open: i64 = q.fetch_one(&mut *self).await?.try_get("n")?;
         if open == 0 {
-            sqlx::query("UPDATE bundle_cases SET completed_at = $1, updated_at = $1 WHERE bundle_no = $2")
+            crate::db::query("UPDATE bundle_cases SET completed_at = $1, updated_at = $1 WHERE bundle_no = $2")
                 .bind(ts(at))
                 .bind(bundle_no)
-                .execute(&mut *self.inner)
+                .execute(&mut *self)
                 .await?;
         }
         Ok(())
@@ -195,11 +195,11 @@ impl Tx {
 
     async fn touch_bundle(&mut self, bundle_no: &str, form: Option<&Value>, at: Timestamp) -> Result<()> {
         let form = form.map(|f| serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()?;
-        sqlx::query("UPDATE bundle_cases SET form = COALESCE($1, form), updated_at = $2 WHERE bundle_no = $3")
+        crate::db::query("UPDATE bundle_cases SET form = COALESCE($1, form), updated_at = $2 WHERE bundle_no = $3")
             .bind(form)
             .bind(ts(at))
             .bind(bundle_no)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         Ok(())
     }
@@ -221,14 +221,17 @@ impl Store {
     }
 
     pub async fn bundles(&self) -> Result<Vec<Bundle>> {
-        let rows = sqlx::query("SELECT * FROM bundles ORDER BY code").fetch_all(&self.pool).await?;
+        let rows = crate::db::query("SELECT * FROM bundles ORDER BY code").fetch_all(self.read()).await?;
         rows.iter().map(bundle_row).collect()
     }
 
     /// A bundle as it can be applied for now.
     pub async fn bundle_plan(&self, code: &str) -> CResult<BundlePlan> {
-        let row =
-            sqlx::query("SELECT * FROM bundles WHERE code = $1").bind(code).fetch_optional(&self.pool).await.map_err(StoreError::from)?;
+        let row = crate::db::query("SELECT * FROM bundles WHERE code = $1")
+            .bind(code)
+            .fetch_optional(self.read())
+            .await
+            .map_err(StoreError::from)?;
         let b = bundle_row(&row.ok_or_else(|| CaseStoreError::NoBundle(code.into()))?)?;
         self.plan_of(b).await
     }
@@ -274,7 +277,7 @@ impl Store {
         let mut tx = self.begin().await?;
         // Numbered in the lead agency's sequence, so it never equals a case number.
         let bundle_no = tx.next_case_no(&lead.doc.agency.uscc, now).await?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO bundle_cases (bundle_no, bundle_code, bundle_name, applicant_id_type, applicant_id, applicant_name, account_id, \
              query_code_hash, form, channel, hall_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
         )
@@ -290,7 +293,7 @@ impl Store {
         .bind(if new.hall_id.is_some() { "window" } else { "online" })
         .bind(&new.hall_id)
         .bind(&at)
-        .execute(&mut *tx.inner)
+        .execute(&mut tx)
         .await
         .map_err(StoreError::from)?;
         for d in &drafts {
@@ -303,17 +306,18 @@ impl Store {
 
     /// The combined promised limit of the bundle an application belongs to, if it sets one.
     pub async fn bundle_promised_days(&self, bundle_no: &str) -> Result<Option<u32>> {
-        let row = sqlx::query("SELECT b.promised_days FROM bundle_cases c JOIN bundles b ON b.code = c.bundle_code WHERE c.bundle_no = $1")
-            .bind(bundle_no)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            crate::db::query("SELECT b.promised_days FROM bundle_cases c JOIN bundles b ON b.code = c.bundle_code WHERE c.bundle_no = $1")
+                .bind(bundle_no)
+                .fetch_optional(self.read())
+                .await?;
         Ok(row.as_ref().map(promised_days).transpose()?.flatten())
     }
 
     pub async fn bundle_case(&self, bundle_no: &str) -> Result<BundleCase> {
-        let row = sqlx::query(safe(format!("SELECT {BUNDLE_CASE_COLUMNS} FROM bundle_cases WHERE bundle_no = $1")))
+        let row = crate::db::query(safe(format!("SELECT {BUNDLE_CASE_COLUMNS} FROM bundle_cases WHERE bundle_no = $1")))
             .bind(bundle_no)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("bundle application {bundle_no}")))?;
         let children = self.bundle_children(bundle_no).await?;
@@ -322,19 +326,19 @@ impl Store {
 
     async fn bundle_children(&self, bundle_no: &str) -> Result<Vec<CaseRow>> {
         let sql = format!("SELECT {} FROM cases WHERE bundle_no = $1 ORDER BY case_no", crate::cases::CASE_COLUMNS);
-        sqlx::query(safe(sql)).bind(bundle_no).fetch_all(&self.pool).await?.iter().map(crate::cases::case_row).collect()
+        crate::db::query(safe(sql)).bind(bundle_no).fetch_all(self.read()).await?.iter().map(crate::cases::case_row).collect()
     }
 
     /// An applicant's bundle applications, newest first (without children).
     pub async fn bundle_cases_of(&self, id_type: &str, id: &str, limit: i64) -> Result<Vec<BundleCase>> {
-        let rows = sqlx::query(safe(format!(
+        let rows = crate::db::query(safe(format!(
             "SELECT {BUNDLE_CASE_COLUMNS} FROM bundle_cases WHERE applicant_id_type = $1 AND applicant_id = $2 \
              ORDER BY created_at DESC, bundle_no LIMIT $3"
         )))
         .bind(id_type)
         .bind(id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {

@@ -1,6 +1,6 @@
+use crate::db::RowLike;
 use jiff::civil::Date;
 use serde::Serialize;
-use sqlx::Row;
 use yiwang_audit::AuditRecord;
 use yiwang_calendar::{BUNDLED_TSV, Calendar, SpecialDay, parse_table};
 
@@ -30,23 +30,25 @@ impl Store {
     pub(crate) async fn seed_bundled_calendar(&self, now: jiff::Timestamp) -> Result<()> {
         let entries = parse_table(BUNDLED_TSV)?;
         let now = ts(now);
-        let mut tx = self.begin().await?.inner;
+        let mut tx = self.begin().await?;
         for e in &entries {
-            sqlx::query("INSERT INTO calendar_days (day, kind, name, source, updated_at) VALUES ($1, $2, $3, 'bundled', $4) ON CONFLICT (day) DO NOTHING")
+            crate::db::query("INSERT INTO calendar_days (day, kind, name, source, updated_at) VALUES ($1, $2, $3, 'bundled', $4) ON CONFLICT (day) DO NOTHING")
                 .bind(e.date.to_string())
                 .bind(e.kind.as_str())
                 .bind(&e.name)
                 .bind(&now)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
         }
         let years: std::collections::BTreeSet<i16> = entries.iter().map(|e| e.date.year()).collect();
         for y in years {
-            sqlx::query("INSERT INTO calendar_years (year, source, updated_at) VALUES ($1, 'bundled', $2) ON CONFLICT (year) DO NOTHING")
-                .bind(i64::from(y))
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
+            crate::db::query(
+                "INSERT INTO calendar_years (year, source, updated_at) VALUES ($1, 'bundled', $2) ON CONFLICT (year) DO NOTHING",
+            )
+            .bind(i64::from(y))
+            .bind(&now)
+            .execute(&mut tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -54,23 +56,23 @@ impl Store {
 
     /// The calendar as the database holds it now.
     pub async fn load_calendar(&self) -> Result<Calendar> {
-        let days = sqlx::query("SELECT day, kind FROM calendar_days WHERE kind <> 'normal'").fetch_all(&self.pool).await?;
+        let days = crate::db::query("SELECT day, kind FROM calendar_days WHERE kind <> 'normal'").fetch_all(self.read()).await?;
         let mut entries = Vec::with_capacity(days.len());
         for r in &days {
             entries.push((parse_day(&r.try_get::<String, _>("day")?)?, parse_kind(&r.try_get::<String, _>("kind")?)?));
         }
-        let years = sqlx::query("SELECT year FROM calendar_years").fetch_all(&self.pool).await?;
+        let years = crate::db::query("SELECT year FROM calendar_years").fetch_all(self.read()).await?;
         let years = years.iter().map(|r| r.try_get::<i64, _>("year").map(|y| y as i16)).collect::<Result<Vec<_>, _>>()?;
         Ok(Calendar::new(entries, years))
     }
 
     pub async fn calendar_days(&self, year: i16) -> Result<Vec<StoredDay>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT day, kind, name, source, updated_at FROM calendar_days WHERE day >= $1 AND day <= $2 AND kind <> 'normal' ORDER BY day",
         )
         .bind(format!("{year:04}-01-01"))
         .bind(format!("{year:04}-12-31"))
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         rows.iter()
             .map(|r| {
@@ -98,7 +100,7 @@ impl Tx {
         now: jiff::Timestamp,
     ) -> Result<()> {
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO calendar_days (day, kind, name, source, updated_at) VALUES ($1, $2, $3, 'admin', $4) \
              ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name, source = 'admin', updated_at = excluded.updated_at",
         )
@@ -106,7 +108,7 @@ impl Tx {
         .bind(kind.map_or("normal", SpecialDay::as_str))
         .bind(name)
         .bind(&at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         let data = serde_json::json!({ "kind": kind.map(SpecialDay::as_str), "name": name }).to_string();
         self.append_audit(AuditRecord {
@@ -126,13 +128,13 @@ impl Tx {
     pub async fn set_calendar_year_covered(&mut self, year: i16, covered: bool, actor: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
         if covered {
-            sqlx::query("INSERT INTO calendar_years (year, source, updated_at) VALUES ($1, 'admin', $2) ON CONFLICT (year) DO UPDATE SET source = 'admin', updated_at = excluded.updated_at")
+            crate::db::query("INSERT INTO calendar_years (year, source, updated_at) VALUES ($1, 'admin', $2) ON CONFLICT (year) DO UPDATE SET source = 'admin', updated_at = excluded.updated_at")
                 .bind(i64::from(year))
                 .bind(&at)
-                .execute(&mut *self.inner)
+                .execute(&mut *self)
                 .await?;
         } else {
-            sqlx::query("DELETE FROM calendar_years WHERE year = $1").bind(i64::from(year)).execute(&mut *self.inner).await?;
+            crate::db::query("DELETE FROM calendar_years WHERE year = $1").bind(i64::from(year)).execute(&mut *self).await?;
         }
         self.append_audit(AuditRecord {
             at,

@@ -3,13 +3,13 @@
 //! completeness check at submission. Each change is a case event written in
 //! the same transaction as the state (and, for an upload, as the file).
 
+use crate::db::RowLike;
 use base64::Engine;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::Digest;
-use sqlx::Row;
 use yiwang_calendar::{Calendar, china_today};
 use yiwang_case::{Envelope, Event, StoredFile};
 use yiwang_catalog::{ItemDoc, MaterialSource, code_lists::Necessity};
@@ -164,13 +164,13 @@ impl Store {
             .collect();
         if !previous.is_empty() {
             // The applicant's recent submitted applications, newest first.
-            let rows = sqlx::query(
+            let rows = crate::db::query(
                 "SELECT case_no, form FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2 AND state <> 'draft' \
                  ORDER BY updated_at DESC LIMIT 20",
             )
             .bind(&applicant.id_type)
             .bind(&applicant.id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.read())
             .await?;
             for field in previous {
                 let found = rows.iter().find_map(|r| {
@@ -344,7 +344,7 @@ impl Store {
     /// content type and bytes, if the case holds an upload with that digest.
     pub async fn case_file(&self, c: &CaseRow, digest: &str) -> Result<Option<(StoredFile, Vec<u8>)>> {
         let Some(upload) = c.case.uploads.iter().find(|u| u.file.digest == digest) else { return Ok(None) };
-        let row = sqlx::query("SELECT content FROM blobs WHERE digest = $1").bind(digest).fetch_optional(&self.pool).await?;
+        let row = crate::db::query("SELECT content FROM blobs WHERE digest = $1").bind(digest).fetch_optional(self.read()).await?;
         let Some(row) = row else { return Err(StoreError::Corrupt(format!("blob {digest} of case {} is missing", c.case_no))) };
         let text: String = row.try_get("content")?;
         let bytes =
@@ -354,7 +354,7 @@ impl Store {
 
     /// How many distinct files are stored.
     pub async fn blob_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM blobs").fetch_one(&self.pool).await?.try_get("n")?)
+        Ok(crate::db::query("SELECT COUNT(*) AS n FROM blobs").fetch_one(&self.pool).await?.try_get("n")?)
     }
 
     /// Open 告知承诺 verification tasks of some agencies, earliest due first.
@@ -368,11 +368,11 @@ impl Store {
             crate::cases::in_list(1, agencies.len()),
             agencies.len() + 1
         );
-        let mut q = sqlx::query(crate::safe(sql));
+        let mut q = crate::db::query(crate::safe(sql));
         for a in agencies {
             q = q.bind(a.to_string());
         }
-        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        let rows = q.bind(limit).fetch_all(self.read()).await?;
         rows.iter()
             .map(|r| {
                 Ok(CommitmentCheck {
@@ -414,7 +414,7 @@ pub(crate) fn checked_file(upload: &FileUpload<'_>) -> CResult<StoredFile> {
 impl crate::Tx {
     /// Keep a file's bytes once per digest.
     pub(crate) async fn put_blob(&mut self, file: &StoredFile, bytes: &[u8], now: Timestamp) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO blobs (digest, content_type, size, content, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
         )
         .bind(&file.digest)
@@ -422,7 +422,7 @@ impl crate::Tx {
         .bind(file.size as i64)
         .bind(base64::engine::general_purpose::STANDARD.encode(bytes))
         .bind(ts(now))
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }

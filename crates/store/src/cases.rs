@@ -7,11 +7,11 @@
 //! acknowledges an application only after this commit, so an acknowledged
 //! application survives a crash.
 
+use crate::db::RowLike;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+
 use yiwang_calendar::{Calendar, china_today};
 use yiwang_case::{Case, CaseError, Envelope, State};
 
@@ -181,11 +181,11 @@ pub(crate) const CASE_COLUMNS: &str = "case_no, item_code, item_name, agency_usc
      folded, form, materials, version, created_at, updated_at, promised_due, legal_due, channel, hall_id, bundle_no";
 
 /// The applicant columns of a case or bundle-application row.
-pub(crate) fn applicant_row(r: &AnyRow) -> Result<Applicant> {
+pub(crate) fn applicant_row(r: &crate::db::Row) -> Result<Applicant> {
     Ok(Applicant { id_type: r.try_get("applicant_id_type")?, id: r.try_get("applicant_id")?, name: r.try_get("applicant_name")? })
 }
 
-pub(crate) fn case_row(r: &AnyRow) -> Result<CaseRow> {
+pub(crate) fn case_row(r: &crate::db::Row) -> Result<CaseRow> {
     let folded: String = r.try_get("folded")?;
     let form: String = r.try_get("form")?;
     let case: Case = serde_json::from_str(&folded).map_err(|e| StoreError::Corrupt(format!("case state: {e}")))?;
@@ -285,9 +285,9 @@ impl Store {
     }
 
     pub async fn case(&self, case_no: &str) -> Result<CaseRow> {
-        let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1")))
+        let row = crate::db::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1")))
             .bind(case_no)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("case {case_no}")))?;
         case_row(&row)
@@ -312,9 +312,9 @@ impl Store {
 
     /// A case's events in order.
     pub async fn case_events(&self, case_no: &str) -> Result<Vec<Envelope>> {
-        let rows = sqlx::query("SELECT at, actor, reason, event FROM case_events WHERE case_no = $1 ORDER BY seq")
+        let rows = crate::db::query("SELECT at, actor, reason, event FROM case_events WHERE case_no = $1 ORDER BY seq")
             .bind(case_no)
-            .fetch_all(&self.pool)
+            .fetch_all(self.read())
             .await?;
         rows.iter()
             .map(|r| {
@@ -332,13 +332,13 @@ impl Store {
 
     /// An applicant's cases, most recently changed first.
     pub async fn cases_of(&self, id_type: &str, id: &str, limit: i64) -> Result<Vec<CaseRow>> {
-        let rows = sqlx::query(safe(format!(
+        let rows = crate::db::query(safe(format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2 ORDER BY updated_at DESC, case_no LIMIT $3"
         )))
         .bind(id_type)
         .bind(id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         rows.iter().map(case_row).collect()
     }
@@ -387,7 +387,7 @@ impl Store {
             n += 2;
         }
         sql.push_str(&format!(" ORDER BY updated_at DESC, case_no DESC LIMIT ${}", n + 1));
-        let mut q = sqlx::query(safe(sql));
+        let mut q = crate::db::query(safe(sql));
         for a in agencies {
             q = q.bind(a.to_string());
         }
@@ -400,7 +400,7 @@ impl Store {
         if let Some((updated, no)) = after {
             q = q.bind(updated.to_string()).bind(no.to_string());
         }
-        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        let rows = q.bind(limit).fetch_all(self.read()).await?;
         rows.iter().map(case_row).collect()
     }
 
@@ -416,11 +416,11 @@ impl Store {
             in_list(1, agencies.len()),
             agencies.len() + 1
         );
-        let mut q = sqlx::query(safe(sql));
+        let mut q = crate::db::query(safe(sql));
         for a in agencies {
             q = q.bind(a.to_string());
         }
-        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        let rows = q.bind(limit).fetch_all(self.read()).await?;
         rows.iter().map(|r| Ok((r.try_get("case_no")?, r.try_get("step")?, r.try_get("agency_uscc")?))).collect()
     }
 
@@ -446,22 +446,22 @@ impl Store {
         if state.is_some() {
             sql.push_str(&format!(" AND state = ${}", agencies.len() + 1));
         }
-        let mut q = sqlx::query(safe(sql));
+        let mut q = crate::db::query(safe(sql));
         for a in agencies {
             q = q.bind(a.to_string());
         }
         if let Some(s) = state {
             q = q.bind(s.code());
         }
-        Ok(q.fetch_one(&self.pool).await?.try_get("n")?)
+        Ok(q.fetch_one(self.read()).await?.try_get("n")?)
     }
 
     /// Check a 查询码 against a case, in one read: the case number is unknown,
     /// or the code is wrong, or it is right and here is the case.
     pub async fn case_by_query_code(&self, case_no: &str, code: &str) -> Result<QueryCodeMatch> {
-        let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS}, query_code_hash FROM cases WHERE case_no = $1")))
+        let row = crate::db::query(safe(format!("SELECT {CASE_COLUMNS}, query_code_hash FROM cases WHERE case_no = $1")))
             .bind(case_no.trim())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?;
         let Some(row) = row else { return Ok(QueryCodeMatch::UnknownCase) };
         let hash: String = row.try_get("query_code_hash")?;
@@ -506,14 +506,14 @@ impl crate::Tx {
     /// Move an agency's daily case-number counter to at least `seq`, so new
     /// cases do not take a loaded case's number.
     pub async fn reserve_case_numbers(&mut self, agency: &str, day: &str, seq: i64) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO case_numbers (agency_uscc, day, next_seq) VALUES ($1, $2, $3) ON CONFLICT (agency_uscc, day) \
              DO UPDATE SET next_seq = CASE WHEN case_numbers.next_seq > excluded.next_seq THEN case_numbers.next_seq ELSE excluded.next_seq END",
         )
         .bind(agency)
         .bind(day)
         .bind(seq)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }
@@ -539,7 +539,7 @@ impl crate::Tx {
                     sql.push_str(&format!("${}{}", b + c, if c == COLS { ")" } else { ", " }));
                 }
             }
-            let mut q = sqlx::query(safe(sql));
+            let mut q = crate::db::query(safe(sql));
             for c in chunk {
                 q = q
                     .bind(&c.case_no)
@@ -562,7 +562,7 @@ impl crate::Tx {
                     .bind(&c.channel)
                     .bind(&c.hall_id);
             }
-            q.execute(&mut *self.inner).await?;
+            q.execute(&mut *self).await?;
         }
         Ok(())
     }
@@ -591,16 +591,18 @@ impl crate::Tx {
     /// daily sequence.
     pub(crate) async fn next_case_no(&mut self, agency: &str, now: Timestamp) -> Result<String> {
         let day = china_today(now).strftime("%Y%m%d").to_string();
-        sqlx::query("INSERT INTO case_numbers (agency_uscc, day, next_seq) VALUES ($1, $2, 0) ON CONFLICT (agency_uscc, day) DO NOTHING")
-            .bind(agency)
-            .bind(&day)
-            .execute(&mut *self.inner)
-            .await?;
+        crate::db::query(
+            "INSERT INTO case_numbers (agency_uscc, day, next_seq) VALUES ($1, $2, 0) ON CONFLICT (agency_uscc, day) DO NOTHING",
+        )
+        .bind(agency)
+        .bind(&day)
+        .execute(&mut *self)
+        .await?;
         let seq: i64 =
-            sqlx::query("UPDATE case_numbers SET next_seq = next_seq + 1 WHERE agency_uscc = $1 AND day = $2 RETURNING next_seq")
+            crate::db::query("UPDATE case_numbers SET next_seq = next_seq + 1 WHERE agency_uscc = $1 AND day = $2 RETURNING next_seq")
                 .bind(agency)
                 .bind(&day)
-                .fetch_one(&mut *self.inner)
+                .fetch_one(&mut *self)
                 .await?
                 .try_get("next_seq")?;
         Ok(format!("{agency}{day}{seq:06}"))
@@ -617,7 +619,7 @@ impl crate::Tx {
     ) -> Result<()> {
         let case = Case::default();
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
              query_code_hash, state, folded, form, materials, version, created_at, updated_at, channel, hall_id, bundle_no) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14, $15, $16, $17)",
@@ -639,16 +641,16 @@ impl crate::Tx {
         .bind(if d.new.hall_id.is_some() { "window" } else { "online" })
         .bind(&d.new.hall_id)
         .bind(bundle_no)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }
 
     pub(crate) async fn case_for_update(&mut self, case_no: &str) -> Result<CaseRow> {
         let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
-        let row = sqlx::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1{lock}")))
+        let row = crate::db::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1{lock}")))
             .bind(case_no)
-            .fetch_optional(&mut *self.inner)
+            .fetch_optional(&mut *self)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("case {case_no}")))?;
         case_row(&row)
@@ -674,7 +676,7 @@ impl crate::Tx {
         let next = current.case.apply(event)?;
         let deadlines = next.deadlines(calendar, china_today(event.at))?;
         let seq = current.version + 1;
-        sqlx::query("INSERT INTO case_events (case_no, seq, at, actor, reason, kind, event) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        crate::db::query("INSERT INTO case_events (case_no, seq, at, actor, reason, kind, event) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&case_no)
             .bind(seq)
             .bind(ts(event.at))
@@ -682,13 +684,13 @@ impl crate::Tx {
             .bind(event.reason.trim())
             .bind(event.event.name())
             .bind(json_text(&event.event)?)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await
             .map_err(StoreError::from)?;
         let form_text = form.map(json_text).transpose()?;
         // The same round trip tells whether the agency has webhooks, so the
         // common case (none) costs no extra query.
-        let hooks: i64 = sqlx::query(
+        let hooks: i64 = crate::db::query(
             "UPDATE cases SET state = $1, folded = $2, version = $3, updated_at = $4, accepted_on = $5, promised_due = $6, legal_due = $7, \
              form = COALESCE($8, form), claimed_by = $9 WHERE case_no = $10 \
              RETURNING (SELECT COUNT(*) FROM webhooks w WHERE w.agency_uscc = cases.agency_uscc AND w.active = 1) AS hooks",
@@ -703,7 +705,7 @@ impl crate::Tx {
         .bind(form_text)
         .bind(&next.claimed_by)
         .bind(&case_no)
-        .fetch_one(&mut *self.inner)
+        .fetch_one(&mut *self)
         .await
         .map_err(StoreError::from)?
         .try_get("hooks")
@@ -721,12 +723,12 @@ impl crate::Tx {
             yiwang_case::Event::Accepted { .. } => {
                 let due = deadlines.and_then(|d| d.check_due).map(|d| d.to_string());
                 for c in next.commitments.iter().filter(|_| due.is_some()) {
-                    sqlx::query("INSERT INTO commitment_checks (case_no, material, agency_uscc, due) VALUES ($1, $2, $3, $4)")
+                    crate::db::query("INSERT INTO commitment_checks (case_no, material, agency_uscc, due) VALUES ($1, $2, $3, $4)")
                         .bind(&case_no)
                         .bind(&c.material)
                         .bind(&current.agency_uscc)
                         .bind(&due)
-                        .execute(&mut *self.inner)
+                        .execute(&mut *self)
                         .await
                         .map_err(StoreError::from)?;
                 }
@@ -740,7 +742,7 @@ impl crate::Tx {
                     .map(|s| s.countersigns.iter().filter(|c| c.agree.is_none()).map(|c| c.agency.as_str()).collect())
                     .unwrap_or_default();
                 for agency in asked {
-                    sqlx::query(
+                    crate::db::query(
                         "INSERT INTO case_countersigns (case_no, step, agency_uscc, requested_at) VALUES ($1, $2, $3, $4) \
                          ON CONFLICT (case_no, step, agency_uscc) DO NOTHING",
                     )
@@ -748,28 +750,28 @@ impl crate::Tx {
                     .bind(step)
                     .bind(agency)
                     .bind(ts(event.at))
-                    .execute(&mut *self.inner)
+                    .execute(&mut *self)
                     .await
                     .map_err(StoreError::from)?;
                 }
             }
             yiwang_case::Event::Countersigned { step, agency, .. } => {
-                sqlx::query("UPDATE case_countersigns SET signed_at = $1 WHERE case_no = $2 AND step = $3 AND agency_uscc = $4")
+                crate::db::query("UPDATE case_countersigns SET signed_at = $1 WHERE case_no = $2 AND step = $3 AND agency_uscc = $4")
                     .bind(ts(event.at))
                     .bind(&case_no)
                     .bind(step)
                     .bind(agency)
-                    .execute(&mut *self.inner)
+                    .execute(&mut *self)
                     .await
                     .map_err(StoreError::from)?;
             }
             yiwang_case::Event::CommitmentChecked { material, truthful } => {
-                sqlx::query("UPDATE commitment_checks SET truthful = $1, checked_at = $2 WHERE case_no = $3 AND material = $4")
+                crate::db::query("UPDATE commitment_checks SET truthful = $1, checked_at = $2 WHERE case_no = $3 AND material = $4")
                     .bind(i64::from(*truthful))
                     .bind(ts(event.at))
                     .bind(&case_no)
                     .bind(material)
-                    .execute(&mut *self.inner)
+                    .execute(&mut *self)
                     .await
                     .map_err(StoreError::from)?;
             }

@@ -6,9 +6,9 @@
 //! `Conflict`, never a forked history. Every write appends its audit entry in
 //! the same transaction.
 
+use crate::db::RowLike;
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+
 use yiwang_catalog::{ItemDoc, ItemStatus, VersionState};
 
 use crate::accounts::audit_rec;
@@ -101,7 +101,7 @@ const HEAD_SELECT: &str = "SELECT i.implementation_code, i.basic_code, i.agency_
      JOIN agencies a ON a.uscc = i.agency_uscc \
      JOIN catalog_item_versions v ON v.implementation_code = i.implementation_code AND v.version = i.latest_version";
 
-fn head_from_row(r: &AnyRow) -> Result<ItemHead> {
+fn head_from_row(r: &crate::db::Row) -> Result<ItemHead> {
     Ok(ItemHead {
         implementation_code: r.try_get(0)?,
         basic_code: r.try_get(1)?,
@@ -118,7 +118,7 @@ fn head_from_row(r: &AnyRow) -> Result<ItemHead> {
 
 const META_COLUMNS: &str = "v.version, v.state, v.edited_by, v.edited_at, v.submitted_by, v.submitted_at, v.reviewed_by, v.reviewed_at, v.review_note, v.published_at";
 
-fn meta_from_row(r: &AnyRow) -> Result<VersionMeta> {
+fn meta_from_row(r: &crate::db::Row) -> Result<VersionMeta> {
     Ok(VersionMeta {
         version: r.try_get("version")?,
         state: state_of(&r.try_get::<String, _>("state")?)?,
@@ -133,7 +133,7 @@ fn meta_from_row(r: &AnyRow) -> Result<VersionMeta> {
     })
 }
 
-fn evidence_from_row(r: &AnyRow) -> Result<EvidenceType> {
+fn evidence_from_row(r: &crate::db::Row) -> Result<EvidenceType> {
     let aliases: String = r.try_get(3)?;
     Ok(EvidenceType {
         code: r.try_get(0)?,
@@ -156,8 +156,10 @@ pub struct ItemFilter {
 
 impl Store {
     pub async fn item_head(&self, code: &str) -> Result<Option<ItemHead>> {
-        let row =
-            sqlx::query(safe(format!("{HEAD_SELECT} WHERE i.implementation_code = $1"))).bind(code).fetch_optional(self.pool()).await?;
+        let row = crate::db::query(safe(format!("{HEAD_SELECT} WHERE i.implementation_code = $1")))
+            .bind(code)
+            .fetch_optional(self.read())
+            .await?;
         row.as_ref().map(head_from_row).transpose()
     }
 
@@ -193,7 +195,7 @@ impl Store {
             f.limit.clamp(1, 500),
             f.offset.max(0)
         );
-        let mut q = sqlx::query(safe(sql));
+        let mut q = crate::db::query(safe(sql));
         for b in &binds {
             q = q.bind(b);
         }
@@ -202,24 +204,24 @@ impl Store {
     }
 
     pub async fn item_versions(&self, code: &str) -> Result<Vec<VersionMeta>> {
-        let rows = sqlx::query(safe(format!(
+        let rows = crate::db::query(safe(format!(
             "SELECT {META_COLUMNS} FROM catalog_item_versions v WHERE v.implementation_code = $1 ORDER BY v.version DESC"
         )))
         .bind(code)
-        .fetch_all(self.pool())
+        .fetch_all(self.read())
         .await?;
         rows.iter().map(meta_from_row).collect()
     }
 
     /// One version with its document (any state: old versions stay readable).
     pub async fn item_version(&self, code: &str, version: i64) -> Result<Option<ItemVersion>> {
-        let row = sqlx::query(safe(format!(
+        let row = crate::db::query(safe(format!(
             "SELECT {META_COLUMNS}, v.doc, i.status FROM catalog_item_versions v JOIN catalog_items i ON i.implementation_code = v.implementation_code \
              WHERE v.implementation_code = $1 AND v.version = $2"
         )))
         .bind(code)
         .bind(version)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.read())
         .await?;
         row.map(|r| {
             Ok(ItemVersion {
@@ -248,11 +250,11 @@ impl Store {
              JOIN catalog_item_versions v ON v.implementation_code = i.implementation_code AND v.version = i.published_version \
              JOIN agencies a ON a.uscc = i.agency_uscc WHERE {cond} ORDER BY i.implementation_code"
         );
-        let mut q = sqlx::query(safe(sql));
+        let mut q = crate::db::query(safe(sql));
         if let Some(b) = bind {
             q = q.bind(b);
         }
-        let rows = q.fetch_all(self.pool()).await?;
+        let rows = q.fetch_all(self.read()).await?;
         rows.iter()
             .map(|r| {
                 Ok(PublishedItem {
@@ -267,17 +269,21 @@ impl Store {
     }
 
     pub async fn catalog_generation(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT generation FROM catalog_generation WHERE id = 1").fetch_one(self.pool()).await?)
+        Ok(crate::db::query("SELECT generation FROM catalog_generation WHERE id = 1")
+            .fetch_one(self.read())
+            .await?
+            .try_get("generation")?)
     }
 
     pub async fn license_types(&self) -> Result<Vec<EvidenceType>> {
-        let rows = sqlx::query("SELECT code, name, agency_uscc, aliases FROM license_types ORDER BY code").fetch_all(self.pool()).await?;
+        let rows =
+            crate::db::query("SELECT code, name, agency_uscc, aliases FROM license_types ORDER BY code").fetch_all(self.read()).await?;
         rows.iter().map(evidence_from_row).collect()
     }
 
     pub async fn data_resources(&self) -> Result<Vec<EvidenceType>> {
         let rows =
-            sqlx::query("SELECT code, name, provider_uscc, aliases FROM data_resources ORDER BY code").fetch_all(self.pool()).await?;
+            crate::db::query("SELECT code, name, provider_uscc, aliases FROM data_resources ORDER BY code").fetch_all(self.read()).await?;
         rows.iter().map(evidence_from_row).collect()
     }
 }
@@ -287,16 +293,16 @@ impl Tx {
     /// the decision made on it holds until commit.
     pub async fn item_head_for_update(&mut self, code: &str) -> Result<Option<ItemHead>> {
         let lock = if self.is_postgres() { " FOR UPDATE OF i" } else { "" };
-        let row = sqlx::query(safe(format!("{HEAD_SELECT} WHERE i.implementation_code = $1{lock}")))
+        let row = crate::db::query(safe(format!("{HEAD_SELECT} WHERE i.implementation_code = $1{lock}")))
             .bind(code)
-            .fetch_optional(&mut *self.inner)
+            .fetch_optional(&mut *self)
             .await?;
         row.as_ref().map(head_from_row).transpose()
     }
 
     /// Insert the basic-catalog row for a document if it is missing.
     async fn ensure_basic(&mut self, doc: &ItemDoc, at: &str) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO catalog_basic (basic_code, name, task_type, by_law, use_levels, local_code, task_version, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, NULL, 1, $6, $6) ON CONFLICT (basic_code) DO NOTHING",
         )
@@ -306,7 +312,7 @@ impl Tx {
         .bind(&doc.by_law)
         .bind(doc.use_level.digit().to_string())
         .bind(at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }
@@ -315,7 +321,7 @@ impl Tx {
     pub async fn create_item(&mut self, doc: &ItemDoc, actor: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
         self.ensure_basic(doc, &at).await?;
-        let inserted = sqlx::query(
+        let inserted = crate::db::query(
             "INSERT INTO catalog_items (implementation_code, basic_code, agency_uscc, status, published_version, latest_version, name, created_at, updated_at) \
              VALUES ($1, $2, $3, 'active', NULL, 1, $4, $5, $5) ON CONFLICT (implementation_code) DO NOTHING RETURNING implementation_code",
         )
@@ -324,7 +330,7 @@ impl Tx {
         .bind(&doc.agency.uscc)
         .bind(&doc.name)
         .bind(&at)
-        .fetch_optional(&mut *self.inner)
+        .fetch_optional(&mut *self)
         .await?;
         if inserted.is_none() {
             return Err(StoreError::Conflict(format!("item {} exists", doc.implementation_code)));
@@ -343,7 +349,7 @@ impl Tx {
     }
 
     async fn insert_version(&mut self, code: &str, version: i64, state: VersionState, doc: &ItemDoc, actor: &str, at: &str) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO catalog_item_versions (implementation_code, version, state, doc, edited_by, edited_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(code)
@@ -352,7 +358,7 @@ impl Tx {
         .bind(doc_json(doc)?)
         .bind(actor)
         .bind(at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }
@@ -365,7 +371,7 @@ impl Tx {
         let at = ts(now);
         let code = &head.implementation_code;
         let version = if head.latest_state == VersionState::Draft {
-            let done = sqlx::query(
+            let done = crate::db::query(
                 "UPDATE catalog_item_versions SET doc = $1, edited_by = $2, edited_at = $3, review_note = NULL \
                  WHERE implementation_code = $4 AND version = $5 AND state = 'draft'",
             )
@@ -374,7 +380,7 @@ impl Tx {
             .bind(&at)
             .bind(code)
             .bind(head.latest_version)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
             if done.rows_affected() != 1 {
                 return Err(StoreError::Conflict(format!("draft {code} v{} changed", head.latest_version)));
@@ -382,14 +388,14 @@ impl Tx {
             head.latest_version
         } else {
             let next = head.latest_version + 1;
-            let moved = sqlx::query(
+            let moved = crate::db::query(
                 "UPDATE catalog_items SET latest_version = $1, updated_at = $2 WHERE implementation_code = $3 AND latest_version = $4",
             )
             .bind(next)
             .bind(&at)
             .bind(code)
             .bind(head.latest_version)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
             if moved.rows_affected() != 1 {
                 return Err(StoreError::Conflict(format!("item {code} moved on")));
@@ -397,11 +403,11 @@ impl Tx {
             self.insert_version(code, next, VersionState::Draft, doc, actor, &at).await?;
             next
         };
-        sqlx::query("UPDATE catalog_items SET name = $1, updated_at = $2 WHERE implementation_code = $3")
+        crate::db::query("UPDATE catalog_items SET name = $1, updated_at = $2 WHERE implementation_code = $3")
             .bind(&doc.name)
             .bind(&at)
             .bind(code)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         self.append_audit(audit_rec(
             &at,
@@ -437,7 +443,7 @@ impl Tx {
             ),
             _ => ("UPDATE catalog_item_versions SET state = $1, reviewed_by = $2, reviewed_at = $3, review_note = $4", "returned"),
         };
-        let done = sqlx::query(safe(format!("{sql} WHERE implementation_code = $5 AND version = $6 AND state = $7")))
+        let done = crate::db::query(safe(format!("{sql} WHERE implementation_code = $5 AND version = $6 AND state = $7")))
             .bind(to.code())
             .bind(actor)
             .bind(&at)
@@ -445,31 +451,31 @@ impl Tx {
             .bind(code)
             .bind(version)
             .bind(from.code())
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict(format!("{code} v{version} is no longer {}", from.code())));
         }
         if to == VersionState::Published {
-            sqlx::query(
+            crate::db::query(
                 "UPDATE catalog_item_versions SET state = 'superseded' WHERE implementation_code = $1 AND state = 'published' AND version <> $2",
             )
             .bind(code)
             .bind(version)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
-            sqlx::query("UPDATE catalog_items SET published_version = $1, updated_at = $2 WHERE implementation_code = $3")
+            crate::db::query("UPDATE catalog_items SET published_version = $1, updated_at = $2 WHERE implementation_code = $3")
                 .bind(version)
                 .bind(&at)
                 .bind(code)
-                .execute(&mut *self.inner)
+                .execute(&mut *self)
                 .await?;
             self.bump_catalog_generation().await?;
         } else {
-            sqlx::query("UPDATE catalog_items SET updated_at = $1 WHERE implementation_code = $2")
+            crate::db::query("UPDATE catalog_items SET updated_at = $1 WHERE implementation_code = $2")
                 .bind(&at)
                 .bind(code)
-                .execute(&mut *self.inner)
+                .execute(&mut *self)
                 .await?;
         }
         self.append_audit(audit_rec(
@@ -495,23 +501,23 @@ impl Tx {
         now: jiff::Timestamp,
     ) -> Result<()> {
         let at = ts(now);
-        let done = sqlx::query("UPDATE catalog_items SET status = $1, updated_at = $2 WHERE implementation_code = $3 AND status = $4")
+        let done = crate::db::query("UPDATE catalog_items SET status = $1, updated_at = $2 WHERE implementation_code = $3 AND status = $4")
             .bind(to.code())
             .bind(&at)
             .bind(code)
             .bind(from.code())
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict(format!("{code} is no longer {}", from.code())));
         }
         if to == ItemStatus::Cancelled {
             // Pending drafts die with the item; published versions stay readable.
-            sqlx::query(
+            crate::db::query(
                 "UPDATE catalog_item_versions SET state = 'discarded' WHERE implementation_code = $1 AND state IN ('draft', 'submitted')",
             )
             .bind(code)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         }
         self.bump_catalog_generation().await?;
@@ -523,7 +529,7 @@ impl Tx {
     }
 
     async fn bump_catalog_generation(&mut self) -> Result<()> {
-        sqlx::query("UPDATE catalog_generation SET generation = generation + 1 WHERE id = 1").execute(&mut *self.inner).await?;
+        crate::db::query("UPDATE catalog_generation SET generation = generation + 1 WHERE id = 1").execute(&mut *self).await?;
         Ok(())
     }
 
@@ -537,7 +543,7 @@ impl Tx {
         let state = if publish { VersionState::Published } else { VersionState::Draft };
         let (outcome, version) = match head {
             None => {
-                sqlx::query(
+                crate::db::query(
                     "INSERT INTO catalog_items (implementation_code, basic_code, agency_uscc, status, published_version, latest_version, name, created_at, updated_at) \
                      VALUES ($1, $2, $3, 'active', $4, 1, $5, $6, $6)",
                 )
@@ -547,17 +553,18 @@ impl Tx {
                 .bind(if publish { Some(1i64) } else { None })
                 .bind(&doc.name)
                 .bind(&at)
-                .execute(&mut *self.inner)
+                .execute(&mut *self)
                 .await?;
                 (ImportOutcome::Created, 1)
             }
             Some(head) => {
                 let latest: String =
-                    sqlx::query_scalar("SELECT doc FROM catalog_item_versions WHERE implementation_code = $1 AND version = $2")
+                    crate::db::query("SELECT doc FROM catalog_item_versions WHERE implementation_code = $1 AND version = $2")
                         .bind(&doc.implementation_code)
                         .bind(head.latest_version)
-                        .fetch_one(&mut *self.inner)
-                        .await?;
+                        .fetch_one(&mut *self)
+                        .await?
+                        .try_get("doc")?;
                 if doc_of(&latest)? == *doc {
                     return Ok(ImportOutcome::Unchanged);
                 }
@@ -566,14 +573,14 @@ impl Tx {
                 }
                 let next = head.latest_version + 1;
                 if publish {
-                    sqlx::query(
+                    crate::db::query(
                         "UPDATE catalog_item_versions SET state = 'superseded' WHERE implementation_code = $1 AND state = 'published'",
                     )
                     .bind(&doc.implementation_code)
-                    .execute(&mut *self.inner)
+                    .execute(&mut *self)
                     .await?;
                 }
-                sqlx::query(
+                crate::db::query(
                     "UPDATE catalog_items SET latest_version = $1, published_version = COALESCE($2, published_version), name = $3, updated_at = $4 \
                      WHERE implementation_code = $5",
                 )
@@ -582,14 +589,14 @@ impl Tx {
                 .bind(&doc.name)
                 .bind(&at)
                 .bind(&doc.implementation_code)
-                .execute(&mut *self.inner)
+                .execute(&mut *self)
                 .await?;
                 (ImportOutcome::Updated, next)
             }
         };
         self.insert_version(&doc.implementation_code, version, state, doc, actor, &at).await?;
         if publish {
-            sqlx::query(
+            crate::db::query(
                 "UPDATE catalog_item_versions SET reviewed_by = $1, reviewed_at = $2, published_at = $2, review_note = 'imported' \
                  WHERE implementation_code = $3 AND version = $4",
             )
@@ -597,7 +604,7 @@ impl Tx {
             .bind(&at)
             .bind(&doc.implementation_code)
             .bind(version)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
             self.bump_catalog_generation().await?;
         }
@@ -632,7 +639,7 @@ impl Tx {
     ) -> Result<()> {
         let at = ts(now);
         let aliases = serde_json::to_string(&t.aliases).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(safe(format!(
+        crate::db::query(safe(format!(
             "INSERT INTO {table} (code, name, {owner}, aliases, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, {owner} = excluded.{owner}, aliases = excluded.aliases"
         )))
@@ -641,7 +648,7 @@ impl Tx {
         .bind(&t.agency_uscc)
         .bind(&aliases)
         .bind(&at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         self.append_audit(audit_rec(&at, actor, &format!("{kind}.upserted"), kind, &t.code, serde_json::json!({ "name": t.name }))).await?;
         Ok(())

@@ -4,8 +4,8 @@
 //! every check by agency (`has_role_in`) covers the hall without more code,
 //! and a clerk sees only the agencies of their own halls.
 
+use crate::db::RowLike;
 use serde::Serialize;
-use sqlx::Row;
 
 use crate::{Result, Store, StoreError, Tx, ts};
 
@@ -24,9 +24,10 @@ pub struct Hall {
 impl Store {
     /// Every hall, by id.
     pub async fn halls(&self) -> Result<Vec<Hall>> {
-        let rows = sqlx::query("SELECT id, name, division_code, agency_uscc, address FROM halls ORDER BY id").fetch_all(&self.pool).await?;
+        let rows =
+            crate::db::query("SELECT id, name, division_code, agency_uscc, address FROM halls ORDER BY id").fetch_all(self.read()).await?;
         let members =
-            sqlx::query("SELECT hall_id, agency_uscc FROM hall_agencies ORDER BY hall_id, agency_uscc").fetch_all(&self.pool).await?;
+            crate::db::query("SELECT hall_id, agency_uscc FROM hall_agencies ORDER BY hall_id, agency_uscc").fetch_all(self.read()).await?;
         rows.iter()
             .map(|r| {
                 let id: String = r.try_get("id")?;
@@ -60,14 +61,14 @@ impl Tx {
             return Err(StoreError::Conflict("a hall needs an id and a name".into()));
         }
         // Unchanged: nothing to write or audit (the demo re-seeds at every start).
-        let row = sqlx::query("SELECT name, division_code, agency_uscc, address FROM halls WHERE id = $1")
+        let row = crate::db::query("SELECT name, division_code, agency_uscc, address FROM halls WHERE id = $1")
             .bind(&hall.id)
-            .fetch_optional(&mut *self.inner)
+            .fetch_optional(&mut *self)
             .await?;
         if let Some(r) = row {
-            let members: Vec<String> = sqlx::query("SELECT agency_uscc FROM hall_agencies WHERE hall_id = $1 ORDER BY agency_uscc")
+            let members: Vec<String> = crate::db::query("SELECT agency_uscc FROM hall_agencies WHERE hall_id = $1 ORDER BY agency_uscc")
                 .bind(&hall.id)
-                .fetch_all(&mut *self.inner)
+                .fetch_all(&mut *self)
                 .await?
                 .iter()
                 .map(|m| m.try_get("agency_uscc"))
@@ -83,7 +84,7 @@ impl Tx {
                 return Ok(());
             }
         }
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO halls (id, name, division_code, agency_uscc, address, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, division_code = excluded.division_code, \
              agency_uscc = excluded.agency_uscc, address = excluded.address",
@@ -94,14 +95,14 @@ impl Tx {
         .bind(&hall.agency_uscc)
         .bind(&hall.address)
         .bind(ts(now))
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
-        sqlx::query("DELETE FROM hall_agencies WHERE hall_id = $1").bind(&hall.id).execute(&mut *self.inner).await?;
+        crate::db::query("DELETE FROM hall_agencies WHERE hall_id = $1").bind(&hall.id).execute(&mut *self).await?;
         for a in &hall.agencies {
-            sqlx::query("INSERT INTO hall_agencies (hall_id, agency_uscc) VALUES ($1, $2)")
+            crate::db::query("INSERT INTO hall_agencies (hall_id, agency_uscc) VALUES ($1, $2)")
                 .bind(&hall.id)
                 .bind(a)
-                .execute(&mut *self.inner)
+                .execute(&mut *self)
                 .await?;
         }
         let data = serde_json::json!({ "name": hall.name, "agency": hall.agency_uscc, "agencies": hall.agencies });

@@ -6,10 +6,10 @@
 //! records from a department's own system, written with their idempotency
 //! key in the same transaction as their events.
 
+use crate::db::RowLike;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::Row;
 use yiwang_calendar::Calendar;
 use yiwang_case::gbt39046::{CaseRef, outgoing};
 use yiwang_case::{Case, Envelope};
@@ -60,7 +60,7 @@ pub enum Recorded {
     Replayed(Value),
 }
 
-fn webhook_row(r: &sqlx::any::AnyRow) -> Result<Webhook> {
+fn webhook_row(r: &crate::db::Row) -> Result<Webhook> {
     let events: String = r.try_get("events")?;
     Ok(Webhook {
         id: r.try_get("id")?,
@@ -76,10 +76,10 @@ fn webhook_row(r: &sqlx::any::AnyRow) -> Result<Webhook> {
 impl Tx {
     /// The stored answer to (caller, key), if the body matches; a different body is an error.
     async fn stored_integration(&mut self, caller: &str, key: &str, request_hash: &str) -> CResult<Option<Value>> {
-        let row = sqlx::query("SELECT request_hash, response FROM integration_requests WHERE caller = $1 AND idem_key = $2")
+        let row = crate::db::query("SELECT request_hash, response FROM integration_requests WHERE caller = $1 AND idem_key = $2")
             .bind(caller)
             .bind(key)
-            .fetch_optional(&mut *self.inner)
+            .fetch_optional(&mut *self)
             .await
             .map_err(StoreError::from)?;
         let Some(row) = row else { return Ok(None) };
@@ -101,9 +101,9 @@ impl Tx {
         e: &Envelope,
         seq: i64,
     ) -> Result<()> {
-        let hooks = sqlx::query("SELECT id, events FROM webhooks WHERE agency_uscc = $1 AND active = 1")
+        let hooks = crate::db::query("SELECT id, events FROM webhooks WHERE agency_uscc = $1 AND active = 1")
             .bind(&c.agency_uscc)
-            .fetch_all(&mut *self.inner)
+            .fetch_all(&mut *self)
             .await?;
         if hooks.is_empty() {
             return Ok(());
@@ -127,7 +127,7 @@ impl Tx {
             // Stable per subscription and event: the receiver's deduplication key.
             let delivery = format!("{id}.{}.{seq}", c.case_no);
             let payload = json!({ "id": delivery, "type": kind, "occurred_at": ts(e.at), "seq": seq, "data": data });
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO webhook_deliveries (id, webhook_id, case_no, seq, kind, payload, created_at, next_attempt_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
             )
@@ -139,7 +139,7 @@ impl Tx {
             .bind(payload.to_string())
             // Queued now (an event may carry an earlier time reported by a department system).
             .bind(ts(Timestamp::now()))
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         }
         Ok(())
@@ -164,7 +164,7 @@ impl Store {
         let id = format!("wh_{}", &yiwang_identity::new_token()[..16]);
         let events_text = serde_json::to_string(events).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.begin().await?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO webhooks (id, agency_uscc, url, secret, events, active, created_by, created_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7)",
         )
         .bind(&id)
@@ -174,7 +174,7 @@ impl Store {
         .bind(&events_text)
         .bind(actor)
         .bind(ts(now))
-        .execute(&mut *tx.inner)
+        .execute(&mut tx)
         .await?;
         tx.append_audit(yiwang_audit::AuditRecord {
             at: ts(now),
@@ -208,17 +208,17 @@ impl Store {
             "SELECT id, agency_uscc, url, events, active, created_by, created_at FROM webhooks WHERE agency_uscc IN ({}) ORDER BY created_at",
             in_list(1, agencies.len())
         );
-        let mut q = sqlx::query(safe(sql));
+        let mut q = crate::db::query(safe(sql));
         for a in agencies {
             q = q.bind(*a);
         }
-        q.fetch_all(&self.pool).await?.iter().map(webhook_row).collect()
+        q.fetch_all(self.read()).await?.iter().map(webhook_row).collect()
     }
 
     pub async fn webhook(&self, id: &str) -> Result<Option<Webhook>> {
-        let row = sqlx::query("SELECT id, agency_uscc, url, events, active, created_by, created_at FROM webhooks WHERE id = $1")
+        let row = crate::db::query("SELECT id, agency_uscc, url, events, active, created_by, created_at FROM webhooks WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?;
         row.as_ref().map(webhook_row).transpose()
     }
@@ -226,7 +226,7 @@ impl Store {
     /// Stop a subscription; its pending deliveries are not sent.
     pub async fn deactivate_webhook(&self, id: &str, actor: &str, now: Timestamp) -> Result<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE webhooks SET active = 0 WHERE id = $1").bind(id).execute(&mut *tx.inner).await?;
+        crate::db::query("UPDATE webhooks SET active = 0 WHERE id = $1").bind(id).execute(&mut tx).await?;
         tx.append_audit(yiwang_audit::AuditRecord {
             at: ts(now),
             actor: actor.into(),
@@ -242,7 +242,7 @@ impl Store {
 
     /// A subscription's recent deliveries, newest first.
     pub async fn webhook_deliveries(&self, webhook_id: &str, limit: i64) -> Result<Vec<DeliveryStatus>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT id, case_no, kind, created_at, attempts, sent_at, last_status, last_error FROM webhook_deliveries \
              WHERE webhook_id = $1 ORDER BY created_at DESC, case_no, seq DESC LIMIT $2",
         )
@@ -276,7 +276,7 @@ impl Store {
              WHERE d.sent_at IS NULL AND h.active = 1 AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) \
              ORDER BY d.created_at, d.case_no, d.seq LIMIT $2{lock}"
         );
-        let rows = sqlx::query(safe(sql)).bind(ts(now)).bind(limit).fetch_all(&mut *tx.inner).await?;
+        let rows = crate::db::query(safe(sql)).bind(ts(now)).bind(limit).fetch_all(&mut tx).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let d = WebhookDelivery {
@@ -286,10 +286,10 @@ impl Store {
                 payload: r.try_get("payload")?,
                 attempts: r.try_get("attempts")?,
             };
-            sqlx::query("UPDATE webhook_deliveries SET claimed_until = $1 WHERE id = $2")
+            crate::db::query("UPDATE webhook_deliveries SET claimed_until = $1 WHERE id = $2")
                 .bind(ts(now + SignedDuration::from_mins(1)))
                 .bind(&d.id)
-                .execute(&mut *tx.inner)
+                .execute(&mut tx)
                 .await?;
             out.push(d);
         }
@@ -312,11 +312,11 @@ impl Store {
                      claimed_until = NULL WHERE id IN ({})",
                     in_list(3, chunk.len())
                 );
-                let mut q = sqlx::query(safe(sql)).bind(ts(now)).bind(i64::from(status));
+                let mut q = crate::db::query(safe(sql)).bind(ts(now)).bind(i64::from(status));
                 for id in chunk {
                     q = q.bind(*id);
                 }
-                q.execute(&self.pool).await?;
+                q.execute(self.write()).await?;
             }
         }
         Ok(())
@@ -324,7 +324,7 @@ impl Store {
 
     /// A failed attempt: retried with exponential back-off (capped at an hour).
     pub async fn webhook_failed(&self, id: &str, attempts: i64, status: Option<u16>, error: &str, now: Timestamp) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $1, last_error = $2, next_attempt_at = $3, \
              claimed_until = NULL WHERE id = $4",
         )
@@ -332,7 +332,7 @@ impl Store {
         .bind(error)
         .bind(ts(now + crate::backoff(attempts)))
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.write())
         .await?;
         Ok(())
     }
@@ -364,7 +364,7 @@ impl Store {
             "recorded": envelopes.iter().map(|e| e.event.name()).collect::<Vec<_>>(),
             "promised_due": row.promised_due, "legal_due": row.legal_due,
         });
-        let inserted = sqlx::query(
+        let inserted = crate::db::query(
             "INSERT INTO integration_requests (caller, idem_key, request_hash, case_no, response, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (caller, idem_key) DO NOTHING",
         )
@@ -374,7 +374,7 @@ impl Store {
         .bind(case_no)
         .bind(response.to_string())
         .bind(ts(Timestamp::now()))
-        .execute(&mut *tx.inner)
+        .execute(&mut tx)
         .await
         .map_err(StoreError::from)?
         .rows_affected();

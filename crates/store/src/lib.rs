@@ -9,6 +9,7 @@ mod calendar;
 mod case_forms;
 mod cases;
 mod catalog;
+mod db;
 mod error;
 mod halls;
 mod integration;
@@ -104,18 +105,39 @@ pub struct Store {
     /// SQLite admits one writer at a time. Queueing this process's writers here,
     /// instead of letting them collide in SQLite's busy handler (which sleeps in
     /// steps of up to 100 ms), keeps write latency flat under load.
-    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    sqlite_writer: SqliteWriter,
+    /// Direct read connections, on a SQLite file (see `db`).
+    sqlite_readers: Option<Arc<db::LiteReaders>>,
     /// Parsed workflow definitions by (process id, version). Versions never
     /// change once deployed, so entries never go stale.
     workflow_defs: Arc<std::sync::Mutex<DefinitionCache>>,
 }
 
+/// How a SQLite node's write transactions reach the file.
+#[derive(Clone, Debug)]
+pub(crate) enum SqliteWriter {
+    /// Not SQLite.
+    None,
+    /// A file: one direct connection, used inline under its lock (see `db`).
+    Direct(db::LiteWriter),
+    /// An in-memory database lives in the pool's one connection, so writes go
+    /// through the pool, queued by this lock.
+    Pooled(Arc<tokio::sync::Mutex<()>>),
+}
+
 /// A transaction: business changes and their audit entries commit together.
 pub struct Tx {
-    inner: Transaction<'static, Any>,
-    /// Held for the transaction's life on SQLite (see `Store::sqlite_writer`).
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    conn: TxConn,
     backend: Backend,
+}
+
+enum TxConn {
+    Any {
+        inner: Transaction<'static, Any>,
+        /// Held for the transaction's life on in-memory SQLite (see `SqliteWriter`).
+        _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    },
+    Lite(db::LiteTx),
 }
 
 impl Store {
@@ -149,7 +171,17 @@ impl Store {
             })
             .connect_with(connect_opts)
             .await?;
-        Ok(Store { pool, backend, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())), workflow_defs: Arc::default() })
+        let (sqlite_writer, sqlite_readers) = match backend {
+            Backend::Postgres => (SqliteWriter::None, None),
+            Backend::Sqlite if url.contains(":memory:") => (SqliteWriter::Pooled(Arc::default()), None),
+            Backend::Sqlite => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?;
+                let conn = db::open_writer(opts.get_filename())?;
+                let readers = db::LiteReaders::new(opts.get_filename());
+                (SqliteWriter::Direct(db::LiteWriter::new(conn)), Some(Arc::new(readers)))
+            }
+        };
+        Ok(Store { pool, backend, sqlite_writer, sqlite_readers, workflow_defs: Arc::default() })
     }
 
     /// Apply pending migrations, install backend guards, seed reference data.
@@ -176,6 +208,17 @@ impl Store {
         &self.pool
     }
 
+    /// Where a short read runs (a point lookup or a bounded page); scans stay
+    /// on the pool, whose SQLite connections run on their own threads.
+    pub(crate) fn read(&self) -> db::On<'_> {
+        db::On::Read(self)
+    }
+
+    /// Where one statement outside a transaction runs.
+    pub(crate) fn write(&self) -> db::On<'_> {
+        db::On::Write(self)
+    }
+
     /// Round-trip to the database (readiness).
     pub async fn ping(&self) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
@@ -188,14 +231,15 @@ impl Store {
     /// fail with SQLITE_BUSY_SNAPSHOT, without waiting, if another writer committed
     /// in between.
     pub async fn begin(&self) -> Result<Tx> {
-        match self.backend {
-            Backend::Sqlite => {
-                let writer = self.sqlite_writer.clone().lock_owned().await;
-                let inner = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx { inner, _writer: Some(writer), backend: Backend::Sqlite })
+        let conn = match &self.sqlite_writer {
+            SqliteWriter::Direct(writer) => TxConn::Lite(writer.begin().await?),
+            SqliteWriter::Pooled(lock) => {
+                let writer = lock.clone().lock_owned().await;
+                TxConn::Any { inner: self.pool.begin_with("BEGIN IMMEDIATE").await?, _writer: Some(writer) }
             }
-            Backend::Postgres => Ok(Tx { inner: self.pool.begin().await?, _writer: None, backend: Backend::Postgres }),
-        }
+            SqliteWriter::None => TxConn::Any { inner: self.pool.begin().await?, _writer: None },
+        };
+        Ok(Tx { conn, backend: self.backend })
     }
 
     pub async fn close(&self) {
@@ -217,9 +261,10 @@ impl Store {
                  ON CONFLICT (agency_uscc, state, shard) DO UPDATE SET n = n + 1; END",
             ],
             Backend::Postgres => {
-                let present = sqlx::query("SELECT 1 AS one FROM pg_trigger WHERE tgname = 'cases_count' AND tgrelid = 'cases'::regclass")
-                    .fetch_optional(&self.pool)
-                    .await?;
+                let present =
+                    crate::db::query("SELECT 1 AS one FROM pg_trigger WHERE tgname = 'cases_count' AND tgrelid = 'cases'::regclass")
+                        .fetch_optional(&self.pool)
+                        .await?;
                 if present.is_some() {
                     return Ok(());
                 }
@@ -249,10 +294,11 @@ impl Store {
         if self.backend == Backend::Postgres {
             // Several processes may start at once: replacing a function concurrently
             // fails in PostgreSQL, so only install what is missing.
-            let present =
-                sqlx::query("SELECT 1 AS one FROM pg_trigger WHERE tgname = 'audit_log_append_only' AND tgrelid = 'audit_log'::regclass")
-                    .fetch_optional(&self.pool)
-                    .await?;
+            let present = crate::db::query(
+                "SELECT 1 AS one FROM pg_trigger WHERE tgname = 'audit_log_append_only' AND tgrelid = 'audit_log'::regclass",
+            )
+            .fetch_optional(&self.pool)
+            .await?;
             if present.is_some() {
                 return Ok(());
             }
@@ -280,12 +326,18 @@ impl Tx {
     }
 
     pub async fn commit(self) -> Result<()> {
-        self.inner.commit().await?;
+        match self.conn {
+            TxConn::Any { inner, .. } => inner.commit().await?,
+            TxConn::Lite(lite) => lite.commit().await?,
+        }
         Ok(())
     }
 
     pub async fn rollback(self) -> Result<()> {
-        self.inner.rollback().await?;
+        match self.conn {
+            TxConn::Any { inner, .. } => inner.rollback().await?,
+            TxConn::Lite(lite) => lite.rollback()?,
+        }
         Ok(())
     }
 }

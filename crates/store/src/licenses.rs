@@ -3,12 +3,12 @@
 //! records and status, and the use log (用证留痕). The format of a sealed
 //! record is `yiwang_license`'s; see `docs/license-format.md`.
 
+use crate::db::RowLike;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+
 use yiwang_codes::license::LicenseId;
 use yiwang_crypto::ed25519::VcKey;
 use yiwang_crypto::seal::{MasterKey, SealError, SealKey};
@@ -175,7 +175,7 @@ impl StoredLicense {
 const LICENSE_COLUMNS: &str = "id, type_code, number, version, previous_id, issuer_uscc, holder_id_type, holder_id, holder_name, \
      status, status_reason, status_at, valid_from, valid_until, sealed, key_id, case_no, issued_at, status_idx";
 
-fn stored_license(r: &AnyRow) -> Result<StoredLicense> {
+fn stored_license(r: &crate::db::Row) -> Result<StoredLicense> {
     let sealed: String = r.try_get("sealed")?;
     Ok(StoredLicense {
         id: r.try_get("id")?,
@@ -198,7 +198,7 @@ fn stored_license(r: &AnyRow) -> Result<StoredLicense> {
     })
 }
 
-fn published_key(r: &AnyRow) -> Result<PublishedSealKey> {
+fn published_key(r: &crate::db::Row) -> Result<PublishedSealKey> {
     Ok(PublishedSealKey {
         key_id: r.try_get("key_id")?,
         agency_uscc: r.try_get("agency_uscc")?,
@@ -237,7 +237,7 @@ impl Tx {
         };
         let key_id = new_id(prefix);
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO seal_keys (key_id, agency_uscc, public_key, wrapped_private, master_fingerprint, created_at, alg)              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&key_id)
@@ -247,7 +247,7 @@ impl Tx {
         .bind(master.fingerprint())
         .bind(&at)
         .bind(alg)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         self.append_audit(audit_rec(&at, "system", "seal.key_created", "seal_key", &key_id, json!({ "agency": agency, "alg": alg })))
             .await?;
@@ -256,12 +256,12 @@ impl Tx {
 
     /// The agency's current key of `alg` (its id and secret), created on first use.
     async fn current_key(&mut self, agency: &str, alg: &str, master: &MasterKey, now: Timestamp) -> LResult<(String, Zeroizing<Vec<u8>>)> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT key_id, wrapped_private FROM seal_keys WHERE agency_uscc = $1 AND alg = $2 AND retired_at IS NULL              ORDER BY created_at DESC LIMIT 1",
         )
         .bind(agency)
         .bind(alg)
-        .fetch_optional(&mut *self.inner)
+        .fetch_optional(&mut *self)
         .await
         .map_err(StoreError::from)?;
         match row {
@@ -278,13 +278,13 @@ impl Tx {
     /// The issuer's next status-list index. The counter row's lock serialises
     /// concurrent issues by one issuer instead of failing one of them.
     async fn next_status_idx(&mut self, issuer: &str) -> Result<i64> {
-        sqlx::query("INSERT INTO license_status_lists (issuer_uscc, next_idx) VALUES ($1, 0) ON CONFLICT (issuer_uscc) DO NOTHING")
+        crate::db::query("INSERT INTO license_status_lists (issuer_uscc, next_idx) VALUES ($1, 0) ON CONFLICT (issuer_uscc) DO NOTHING")
             .bind(issuer)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
-        let row = sqlx::query("UPDATE license_status_lists SET next_idx = next_idx + 1 WHERE issuer_uscc = $1 RETURNING next_idx")
+        let row = crate::db::query("UPDATE license_status_lists SET next_idx = next_idx + 1 WHERE issuer_uscc = $1 RETURNING next_idx")
             .bind(issuer)
-            .fetch_one(&mut *self.inner)
+            .fetch_one(&mut *self)
             .await?;
         Ok(row.try_get::<i64, _>("next_idx")? - 1)
     }
@@ -306,19 +306,20 @@ impl Store {
     /// Every seal key, current and retired, for publication.
     pub async fn seal_keys(&self) -> Result<Vec<PublishedSealKey>> {
         let rows =
-            sqlx::query("SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys WHERE alg = 'SM2' ORDER BY agency_uscc, created_at")
-                .fetch_all(&self.pool)
+            crate::db::query("SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys WHERE alg = 'SM2' ORDER BY agency_uscc, created_at")
+                .fetch_all(self.read())
                 .await?;
         rows.iter().map(published_key).collect()
     }
 
     pub async fn seal_key(&self, key_id: &str) -> Result<PublishedSealKey> {
-        let row =
-            sqlx::query("SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys WHERE key_id = $1 AND alg = 'SM2'")
-                .bind(key_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("seal key {key_id}")))?;
+        let row = crate::db::query(
+            "SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys WHERE key_id = $1 AND alg = 'SM2'",
+        )
+        .bind(key_id)
+        .fetch_optional(self.read())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("seal key {key_id}")))?;
         published_key(&row)
     }
 
@@ -327,11 +328,11 @@ impl Store {
         if self.agency(agency).await?.is_none() {
             return Err(StoreError::NotFound(format!("agency {agency}")));
         }
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT key_id, agency_uscc, public_key, created_at, retired_at FROM seal_keys WHERE alg = 'Ed25519' AND agency_uscc = $1              ORDER BY created_at",
         )
         .bind(agency)
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         rows.iter().map(published_key).collect()
     }
@@ -341,10 +342,10 @@ impl Store {
     pub async fn rotate_seal_key(&self, agency: &str, master: &MasterKey, actor: &str, now: Timestamp) -> Result<PublishedSealKey> {
         let mut tx = self.begin().await?;
         let at = ts(now);
-        sqlx::query("UPDATE seal_keys SET retired_at = $1 WHERE agency_uscc = $2 AND retired_at IS NULL")
+        crate::db::query("UPDATE seal_keys SET retired_at = $1 WHERE agency_uscc = $2 AND retired_at IS NULL")
             .bind(&at)
             .bind(agency)
-            .execute(&mut *tx.inner)
+            .execute(&mut tx)
             .await?;
         let (key_id, _) = tx.insert_key(agency, SM2, master, now).await?;
         tx.append_audit(audit_rec(&at, actor, "seal.key_rotated", "seal_key", &key_id, json!({ "agency": agency }))).await?;
@@ -380,9 +381,9 @@ impl Store {
         if !problems.is_empty() {
             return Err(LicenseStoreError::Fields(problems));
         }
-        let issuer_name: String = sqlx::query("SELECT name FROM agencies WHERE uscc = $1")
+        let issuer_name: String = crate::db::query("SELECT name FROM agencies WHERE uscc = $1")
             .bind(&new.issuer_uscc)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await
             .map_err(StoreError::from)?
             .ok_or_else(|| invalid("issuer_uscc", "颁发机构不存在", "no such issuing agency"))?
@@ -390,13 +391,13 @@ impl Store {
             .map_err(StoreError::from)?;
 
         let mut tx = self.begin().await?;
-        let previous = sqlx::query(safe(format!(
+        let previous = crate::db::query(safe(format!(
             "SELECT {LICENSE_COLUMNS} FROM licenses WHERE type_code = $1 AND issuer_uscc = $2 AND number = $3 ORDER BY version DESC LIMIT 1"
         )))
         .bind(&new.type_code)
         .bind(&new.issuer_uscc)
         .bind(new.number.trim())
-        .fetch_optional(&mut *tx.inner)
+        .fetch_optional(&mut tx)
         .await
         .map_err(StoreError::from)?
         .map(|r| stored_license(&r))
@@ -426,17 +427,17 @@ impl Store {
         let status_idx = tx.next_status_idx(&new.issuer_uscc).await?;
         let at = ts(now);
         if let Some(p) = &previous {
-            sqlx::query(
+            crate::db::query(
                 "UPDATE licenses SET status = 'superseded', status_reason = $1, status_at = $2 WHERE id = $3 AND status <> 'revoked'",
             )
             .bind(format!("新版本 / new version {}", id.as_str()))
             .bind(&at)
             .bind(&p.id)
-            .execute(&mut *tx.inner)
+            .execute(&mut tx)
             .await
             .map_err(StoreError::from)?;
         }
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO licenses (id, type_code, number, version, previous_id, issuer_uscc, holder_id_type, holder_id, holder_name, status, status_at, \
              valid_from, valid_until, sealed, key_id, case_no, issued_at, status_idx) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $11, $12, $13, $14, $15, $10, $16)",
@@ -457,7 +458,7 @@ impl Store {
         .bind(&key_id)
         .bind(&new.case_no)
         .bind(status_idx)
-        .execute(&mut *tx.inner)
+        .execute(&mut tx)
         .await
         .map_err(|e| match e.as_database_error() {
             // Another issue of the same number took this version first (PostgreSQL
@@ -477,9 +478,9 @@ impl Store {
     /// sealed the license, retired or not.
     pub async fn license_token(&self, id: &str, master: &MasterKey) -> LResult<String> {
         let license = self.license(id).await?;
-        let wrapped: String = sqlx::query("SELECT wrapped_private FROM seal_keys WHERE key_id = $1")
+        let wrapped: String = crate::db::query("SELECT wrapped_private FROM seal_keys WHERE key_id = $1")
             .bind(&license.key_id)
-            .fetch_one(&self.pool)
+            .fetch_one(self.read())
             .await
             .map_err(StoreError::from)?
             .try_get("wrapped_private")
@@ -495,9 +496,9 @@ impl Store {
     }
 
     pub async fn license(&self, id: &str) -> Result<StoredLicense> {
-        let row = sqlx::query(safe(format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE id = $1")))
+        let row = crate::db::query(safe(format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE id = $1")))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("license {id}")))?;
         stored_license(&row)
@@ -505,24 +506,24 @@ impl Store {
 
     /// The license of `type_code` issued for a case, if any (its newest version).
     pub async fn license_for_case(&self, type_code: &str, case_no: &str) -> Result<Option<StoredLicense>> {
-        let row = sqlx::query(safe(format!(
+        let row = crate::db::query(safe(format!(
             "SELECT {LICENSE_COLUMNS} FROM licenses WHERE type_code = $1 AND case_no = $2 ORDER BY version DESC LIMIT 1"
         )))
         .bind(type_code)
         .bind(case_no)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.read())
         .await?;
         row.as_ref().map(stored_license).transpose()
     }
 
     /// A holder's licenses, newest first (superseded versions included).
     pub async fn licenses_of(&self, id_type: &str, holder_id: &str) -> Result<Vec<StoredLicense>> {
-        let rows = sqlx::query(safe(format!(
+        let rows = crate::db::query(safe(format!(
             "SELECT {LICENSE_COLUMNS} FROM licenses WHERE holder_id_type = $1 AND holder_id = $2 ORDER BY issued_at DESC, id"
         )))
         .bind(id_type)
         .bind(holder_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         rows.iter().map(stored_license).collect()
     }
@@ -549,7 +550,7 @@ impl Store {
         };
         let mut tx = self.begin().await?;
         let at = ts(now);
-        let done = sqlx::query(safe(format!(
+        let done = crate::db::query(safe(format!(
             "UPDATE licenses SET status = $1, status_reason = $2, status_at = $3 WHERE id = $4 AND status IN ({})",
             from.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
         )))
@@ -557,7 +558,7 @@ impl Store {
         .bind(reason.trim())
         .bind(&at)
         .bind(id)
-        .execute(&mut *tx.inner)
+        .execute(&mut tx)
         .await
         .map_err(StoreError::from)?;
         if done.rows_affected() != 1 {
@@ -584,9 +585,9 @@ pub struct LicenseTypeDef {
 
 impl Store {
     pub async fn license_type(&self, code: &str) -> Result<LicenseTypeDef> {
-        let r = sqlx::query("SELECT code, name, agency_uscc, data_schema, template FROM license_types WHERE code = $1")
+        let r = crate::db::query("SELECT code, name, agency_uscc, data_schema, template FROM license_types WHERE code = $1")
             .bind(code)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("license type {code}")))?;
         let schema: String = r.try_get("data_schema")?;
@@ -664,7 +665,7 @@ impl Store {
         let template_text = serde_json::to_string(&template).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.begin().await?;
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO license_types (code, name, agency_uscc, aliases, created_at, data_schema, template) VALUES ($1, $2, $3, '[]', $4, $5, $6) \
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, data_schema = excluded.data_schema, template = excluded.template",
         )
@@ -674,7 +675,7 @@ impl Store {
         .bind(&at)
         .bind(&schema_text)
         .bind(&template_text)
-        .execute(&mut *tx.inner)
+        .execute(&mut tx)
         .await
         .map_err(StoreError::from)?;
         tx.append_audit(audit_rec(&at, actor, "license_type.defined", "license_type", code, json!({ "name": name.trim() }))).await?;
@@ -767,7 +768,7 @@ impl Store {
         if self.agency(issuer).await?.is_none() {
             return Err(StoreError::NotFound(format!("agency {issuer}")).into());
         }
-        let rows = sqlx::query("SELECT status_idx, status FROM licenses WHERE issuer_uscc = $1 AND status_idx IS NOT NULL")
+        let rows = crate::db::query("SELECT status_idx, status FROM licenses WHERE issuer_uscc = $1 AND status_idx IS NOT NULL")
             .bind(issuer)
             .fetch_all(&self.pool)
             .await
@@ -817,15 +818,15 @@ impl Store {
             return Err(invalid("reason", "用证须说明事由", "a reason (事由) is required to use a license"));
         }
         let mut tx = self.begin().await?;
-        let row = sqlx::query(safe(format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE id = $1")))
+        let row = crate::db::query(safe(format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE id = $1")))
             .bind(id)
-            .fetch_optional(&mut *tx.inner)
+            .fetch_optional(&mut tx)
             .await
             .map_err(StoreError::from)?
             .ok_or_else(|| StoreError::NotFound(format!("license {id}")))?;
         let license = stored_license(&row)?;
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO license_uses (id, license_id, agency_uscc, actor, reason, case_no, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(new_id("use"))
@@ -835,7 +836,7 @@ impl Store {
         .bind(reason)
         .bind(case_no)
         .bind(&at)
-        .execute(&mut *tx.inner)
+        .execute(&mut tx)
         .await
         .map_err(StoreError::from)?;
         let mut record = audit_rec(&at, actor, "license.used", "license", id, json!({ "agency": agency_uscc, "case_no": case_no }));
@@ -865,19 +866,19 @@ impl Store {
             return Err(invalid("holder_id", "须提供持证主体代码及类型", "holder_id and holder_id_type are required"));
         }
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(safe(format!(
+        let rows = crate::db::query(safe(format!(
             "SELECT {LICENSE_COLUMNS} FROM licenses WHERE holder_id_type = $1 AND holder_id = $2 AND status <> 'superseded' \
              ORDER BY issued_at DESC, id"
         )))
         .bind(holder_id_type.trim())
         .bind(holder_id.trim())
-        .fetch_all(&mut *tx.inner)
+        .fetch_all(&mut tx)
         .await
         .map_err(StoreError::from)?;
         let found = rows.iter().map(stored_license).collect::<Result<Vec<_>>>()?;
         let at = ts(now);
         for l in &found {
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO license_uses (id, license_id, agency_uscc, actor, reason, case_no, at, kind) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 'query')",
             )
@@ -888,7 +889,7 @@ impl Store {
             .bind(reason)
             .bind(case_no)
             .bind(&at)
-            .execute(&mut *tx.inner)
+            .execute(&mut tx)
             .await
             .map_err(StoreError::from)?;
         }
@@ -910,12 +911,12 @@ impl Store {
 
     /// Every use of a license, newest first.
     pub async fn license_uses(&self, id: &str) -> Result<Vec<LicenseUse>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT u.license_id, u.agency_uscc, a.name AS agency_name, u.reason, u.case_no, u.at, u.kind FROM license_uses u \
              LEFT JOIN agencies a ON a.uscc = u.agency_uscc WHERE u.license_id = $1 ORDER BY u.at DESC, u.id",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         rows.iter()
             .map(|r| {
@@ -1151,7 +1152,7 @@ pub const MAX_SHARE_DAYS: i64 = 30;
 
 const SHARE_COLUMNS: &str = "id, license_id, purpose, created_at, expires_at, revoked_at, views, reveal_ids";
 
-fn license_share(r: &AnyRow) -> Result<LicenseShare> {
+fn license_share(r: &crate::db::Row) -> Result<LicenseShare> {
     Ok(LicenseShare {
         id: r.try_get("id")?,
         license_id: r.try_get("license_id")?,
@@ -1192,7 +1193,7 @@ impl Store {
         let at = ts(now);
         let expires = ts(now.checked_add(jiff::SignedDuration::from_hours(24 * days)).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         let mut tx = self.begin().await?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO license_shares (id, license_id, token_hash, purpose, created_by, created_at, expires_at, reveal_ids) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -1204,7 +1205,7 @@ impl Store {
         .bind(&at)
         .bind(&expires)
         .bind(i64::from(reveal_ids))
-        .execute(&mut *tx.inner)
+        .execute(&mut tx)
         .await
         .map_err(StoreError::from)?;
         tx.append_audit(audit_rec(
@@ -1232,11 +1233,12 @@ impl Store {
 
     /// A license's shares, newest first.
     pub async fn license_shares(&self, license_id: &str) -> Result<Vec<LicenseShare>> {
-        let rows =
-            sqlx::query(safe(format!("SELECT {SHARE_COLUMNS} FROM license_shares WHERE license_id = $1 ORDER BY created_at DESC, id")))
-                .bind(license_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = crate::db::query(safe(format!(
+            "SELECT {SHARE_COLUMNS} FROM license_shares WHERE license_id = $1 ORDER BY created_at DESC, id"
+        )))
+        .bind(license_id)
+        .fetch_all(self.read())
+        .await?;
         rows.iter().map(license_share).collect()
     }
 
@@ -1244,11 +1246,11 @@ impl Store {
     pub async fn revoke_license_share(&self, license_id: &str, share_id: &str, actor: &str, now: Timestamp) -> Result<()> {
         let mut tx = self.begin().await?;
         let at = ts(now);
-        let done = sqlx::query("UPDATE license_shares SET revoked_at = $1 WHERE id = $2 AND license_id = $3 AND revoked_at IS NULL")
+        let done = crate::db::query("UPDATE license_shares SET revoked_at = $1 WHERE id = $2 AND license_id = $3 AND revoked_at IS NULL")
             .bind(&at)
             .bind(share_id)
             .bind(license_id)
-            .execute(&mut *tx.inner)
+            .execute(&mut tx)
             .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::NotFound(format!("share {share_id}")));
@@ -1259,9 +1261,9 @@ impl Store {
 
     /// Open a share link: counts the view while the share is open.
     pub async fn open_license_share(&self, token: &str, now: Timestamp) -> Result<SharedCopy> {
-        let row = sqlx::query(safe(format!("SELECT {SHARE_COLUMNS} FROM license_shares WHERE token_hash = $1")))
+        let row = crate::db::query(safe(format!("SELECT {SHARE_COLUMNS} FROM license_shares WHERE token_hash = $1")))
             .bind(yiwang_identity::token_hash(token.trim()))
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?;
         let Some(row) = row else { return Ok(SharedCopy::Unknown) };
         let mut share = license_share(&row)?;
@@ -1270,7 +1272,7 @@ impl Store {
         if !share.active_at(now) || license.status != LicenseStatus::Valid {
             return Ok(SharedCopy::Closed { share });
         }
-        sqlx::query("UPDATE license_shares SET views = views + 1 WHERE id = $1").bind(&share.id).execute(&self.pool).await?;
+        crate::db::query("UPDATE license_shares SET views = views + 1 WHERE id = $1").bind(&share.id).execute(self.write()).await?;
         share.views += 1;
         Ok(SharedCopy::Open { share, license: Box::new(license) })
     }

@@ -1,5 +1,5 @@
+use crate::db::RowLike;
 use serde::Serialize;
-use sqlx::Row;
 use yiwang_audit::AuditRecord;
 
 use crate::{Result, Store, Tx, ts};
@@ -22,8 +22,9 @@ pub struct NodeRegion {
 
 impl Store {
     pub async fn node_info(&self) -> Result<Option<NodeInfo>> {
-        let row =
-            sqlx::query("SELECT division_code, name, tier, created_at FROM node_info WHERE id = 1").fetch_optional(&self.pool).await?;
+        let row = crate::db::query("SELECT division_code, name, tier, created_at FROM node_info WHERE id = 1")
+            .fetch_optional(self.read())
+            .await?;
         row.map(|r| {
             Ok(NodeInfo {
                 division_code: r.try_get("division_code")?,
@@ -36,7 +37,7 @@ impl Store {
     }
 
     pub async fn node_regions(&self) -> Result<Vec<NodeRegion>> {
-        let rows = sqlx::query("SELECT code, name, level, parent_code FROM node_regions ORDER BY code").fetch_all(&self.pool).await?;
+        let rows = crate::db::query("SELECT code, name, level, parent_code FROM node_regions ORDER BY code").fetch_all(self.read()).await?;
         rows.iter()
             .map(|r| {
                 Ok(NodeRegion {
@@ -56,26 +57,26 @@ impl Tx {
         let at = ts(now);
         // One statement decides, so concurrent callers get a clean conflict, never a
         // unique-violation error.
-        let inserted = sqlx::query(
+        let inserted = crate::db::query(
             "INSERT INTO node_info (id, division_code, name, tier, created_at) VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id",
         )
         .bind(&info.division_code)
         .bind(&info.name)
         .bind(&info.tier)
         .bind(&at)
-        .fetch_optional(&mut *self.inner)
+        .fetch_optional(&mut *self)
         .await?;
         if inserted.is_none() {
             return Err(crate::StoreError::Conflict("node already initialised / 节点已初始化".into()));
         }
         for r in regions {
-            sqlx::query("INSERT INTO node_regions (code, name, level, parent_code, created_at) VALUES ($1, $2, $3, $4, $5)")
+            crate::db::query("INSERT INTO node_regions (code, name, level, parent_code, created_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&r.code)
                 .bind(&r.name)
                 .bind(&r.level)
                 .bind(&r.parent_code)
                 .bind(&at)
-                .execute(&mut *self.inner)
+                .execute(&mut *self)
                 .await?;
         }
         self.append_audit(AuditRecord {

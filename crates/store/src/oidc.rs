@@ -1,10 +1,9 @@
 //! OIDC provider state: clients, signing keys, authorisation codes, tokens,
 //! consents; and the relying-party side of federated login (flows, links).
 
+use crate::db::RowLike;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::accounts::audit_rec;
 use crate::{Result, Store, StoreError, Tx, ts};
@@ -81,7 +80,7 @@ pub struct FederationFlow {
     pub next_url: String,
 }
 
-fn client_from_row(r: &AnyRow) -> Result<OidcClient> {
+fn client_from_row(r: &crate::db::Row) -> Result<OidcClient> {
     let uris = |col: &str| -> Result<Vec<String>> {
         let s: String = r.try_get(col)?;
         serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
@@ -98,7 +97,7 @@ fn client_from_row(r: &AnyRow) -> Result<OidcClient> {
     })
 }
 
-fn code_grant_from_row(r: &AnyRow) -> Result<CodeGrant> {
+fn code_grant_from_row(r: &crate::db::Row) -> Result<CodeGrant> {
     Ok(CodeGrant {
         client_id: r.try_get("client_id")?,
         account_id: r.try_get("account_id")?,
@@ -111,7 +110,7 @@ fn code_grant_from_row(r: &AnyRow) -> Result<CodeGrant> {
     })
 }
 
-fn token_from_row(r: &AnyRow) -> Result<TokenRow> {
+fn token_from_row(r: &crate::db::Row) -> Result<TokenRow> {
     Ok(TokenRow {
         family: r.try_get("family")?,
         client_id: r.try_get("client_id")?,
@@ -128,25 +127,25 @@ const CLIENT_SELECT: &str =
 
 impl Store {
     pub async fn oidc_client(&self, client_id: &str) -> Result<Option<OidcClient>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{CLIENT_SELECT} WHERE client_id = $1")))
+        let row = crate::db::query(sqlx::AssertSqlSafe(format!("{CLIENT_SELECT} WHERE client_id = $1")))
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?;
         row.as_ref().map(client_from_row).transpose()
     }
 
     pub async fn oidc_clients(&self) -> Result<Vec<OidcClient>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{CLIENT_SELECT} ORDER BY client_id"))).fetch_all(&self.pool).await?;
+        let rows = crate::db::query(sqlx::AssertSqlSafe(format!("{CLIENT_SELECT} ORDER BY client_id"))).fetch_all(self.read()).await?;
         rows.iter().map(client_from_row).collect()
     }
 
     /// Keys to publish (not expired), newest first; the first unretired one signs.
     pub async fn signing_keys(&self, now: Timestamp) -> Result<Vec<SigningKey>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT kid, alg, private_key, public_jwk, retired_at FROM oidc_keys WHERE expires_at IS NULL OR expires_at > $1 ORDER BY created_at DESC, kid",
         )
         .bind(ts(now))
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         rows.iter()
             .map(|r| {
@@ -165,47 +164,48 @@ impl Store {
     /// endpoint does its reads with this before it opens its write transaction, so a
     /// request never holds one pooled connection while waiting for another.
     pub async fn peek_code(&self, code_hash: &str, now: Timestamp) -> Result<Option<CodeGrant>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT client_id, account_id, sid, redirect_uri, scope, nonce, code_challenge, auth_time FROM oidc_codes \
              WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(code_hash)
         .bind(ts(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.read())
         .await?;
         row.as_ref().map(code_grant_from_row).transpose()
     }
 
     /// A live access token (its login session not ended).
     pub async fn access_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<TokenRow>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT t.family, t.client_id, t.account_id, t.sid, t.scope, t.auth_time, t.expires_at FROM oidc_tokens t \
              JOIN sessions s ON s.sid = t.sid AND s.revoked_at IS NULL \
              WHERE t.token_hash = $1 AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > $2",
         )
         .bind(token_hash)
         .bind(ts(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.read())
         .await?;
         row.as_ref().map(token_from_row).transpose()
     }
 
     pub async fn consent(&self, account_id: &str, client_id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT scope FROM oidc_consents WHERE account_id = $1 AND client_id = $2")
+        let row = crate::db::query("SELECT scope FROM oidc_consents WHERE account_id = $1 AND client_id = $2")
             .bind(account_id)
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?;
         Ok(row.map(|r| r.try_get("scope")).transpose()?)
     }
 
     /// Take (and delete) an in-flight federated login by its `state`.
     pub async fn take_federation_flow(&self, state: &str, now: Timestamp) -> Result<Option<FederationFlow>> {
-        let row =
-            sqlx::query("DELETE FROM federation_flows WHERE state = $1 RETURNING provider, nonce, pkce_verifier, next_url, expires_at")
-                .bind(state)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = crate::db::query(
+            "DELETE FROM federation_flows WHERE state = $1 RETURNING provider, nonce, pkce_verifier, next_url, expires_at",
+        )
+        .bind(state)
+        .fetch_optional(self.write())
+        .await?;
         let Some(r) = row else { return Ok(None) };
         let expires: String = r.try_get("expires_at")?;
         if expires <= ts(now) {
@@ -220,10 +220,10 @@ impl Store {
     }
 
     pub async fn federated_link(&self, issuer: &str, subject: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT account_id FROM federated_links WHERE issuer = $1 AND subject = $2")
+        let row = crate::db::query("SELECT account_id FROM federated_links WHERE issuer = $1 AND subject = $2")
             .bind(issuer)
             .bind(subject)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?;
         Ok(row.map(|r| r.try_get("account_id")).transpose()?)
     }
@@ -234,19 +234,19 @@ impl Tx {
     /// concurrent redemptions cannot both succeed. A replay revokes what the code
     /// produced; commit the transaction either way.
     pub async fn consume_code(&mut self, code_hash: &str, now: Timestamp) -> Result<CodeUse> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "UPDATE oidc_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
              RETURNING client_id, account_id, sid, redirect_uri, scope, nonce, code_challenge, auth_time",
         )
         .bind(ts(now))
         .bind(code_hash)
-        .fetch_optional(&mut *self.inner)
+        .fetch_optional(&mut *self)
         .await?;
         if let Some(r) = row {
             return Ok(CodeUse::Fresh(code_grant_from_row(&r)?));
         }
         let used =
-            sqlx::query("SELECT used_at FROM oidc_codes WHERE code_hash = $1").bind(code_hash).fetch_optional(&mut *self.inner).await?;
+            crate::db::query("SELECT used_at FROM oidc_codes WHERE code_hash = $1").bind(code_hash).fetch_optional(&mut *self).await?;
         match used.map(|r| r.try_get::<Option<String>, _>("used_at")).transpose()?.flatten() {
             Some(_) => {
                 self.revoke_family(code_hash, &ts(now)).await?;
@@ -269,7 +269,7 @@ impl Tx {
         now: Timestamp,
     ) -> Result<()> {
         let at = ts(now);
-        let inserted = sqlx::query(
+        let inserted = crate::db::query(
             "INSERT INTO oidc_clients (client_id, secret_hash, name, redirect_uris, post_logout_redirect_uris, first_party, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (client_id) DO NOTHING RETURNING client_id",
         )
@@ -280,7 +280,7 @@ impl Tx {
         .bind(serde_json::json!(post_logout_redirect_uris).to_string())
         .bind(i64::from(first_party))
         .bind(&at)
-        .fetch_optional(&mut *self.inner)
+        .fetch_optional(&mut *self)
         .await?;
         if inserted.is_none() {
             return Err(StoreError::Conflict(format!("客户端 {client_id} 已存在 / client {client_id} already exists")));
@@ -301,25 +301,25 @@ impl Tx {
     /// for `grace` so tokens they signed still verify.
     pub async fn rotate_signing_key(&mut self, key: &SigningKey, grace: SignedDuration, actor: &str, now: Timestamp) -> Result<()> {
         let at = ts(now);
-        sqlx::query("UPDATE oidc_keys SET retired_at = $1, expires_at = $2 WHERE retired_at IS NULL")
+        crate::db::query("UPDATE oidc_keys SET retired_at = $1, expires_at = $2 WHERE retired_at IS NULL")
             .bind(&at)
             .bind(ts(now + grace))
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
-        sqlx::query("INSERT INTO oidc_keys (kid, alg, private_key, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)")
+        crate::db::query("INSERT INTO oidc_keys (kid, alg, private_key, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&key.kid)
             .bind(&key.alg)
             .bind(&key.private_key)
             .bind(&key.public_jwk)
             .bind(&at)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         self.append_audit(audit_rec(&at, actor, "oidc.key_rotated", "oidc_key", &key.kid, serde_json::json!({ "alg": key.alg }))).await?;
         Ok(())
     }
 
     pub async fn create_code(&mut self, code_hash: &str, g: &CodeGrant, ttl: SignedDuration, now: Timestamp) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO oidc_codes (code_hash, client_id, account_id, sid, redirect_uri, scope, nonce, code_challenge, auth_time, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
@@ -334,13 +334,13 @@ impl Tx {
         .bind(&g.auth_time)
         .bind(ts(now))
         .bind(ts(now + ttl))
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }
 
     pub async fn insert_token(&mut self, kind: &str, token_hash: &str, t: &TokenRow, now: Timestamp) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO oidc_tokens (token_hash, kind, family, client_id, account_id, sid, scope, auth_time, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -354,7 +354,7 @@ impl Tx {
         .bind(&t.auth_time)
         .bind(ts(now))
         .bind(&t.expires_at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }
@@ -369,7 +369,7 @@ impl Tx {
         now: Timestamp,
     ) -> Result<()> {
         let at = ts(now);
-        let mut q = sqlx::query(
+        let mut q = crate::db::query(
             "INSERT INTO oidc_tokens (token_hash, kind, family, client_id, account_id, sid, scope, auth_time, created_at, expires_at) \
              VALUES ($1, 'access', $2, $3, $4, $5, $6, $7, $8, $9), ($10, 'refresh', $11, $12, $13, $14, $15, $16, $17, $18)",
         );
@@ -385,7 +385,7 @@ impl Tx {
                 .bind(&at)
                 .bind(&t.expires_at);
         }
-        q.execute(&mut *self.inner).await?;
+        q.execute(&mut *self).await?;
         Ok(())
     }
 
@@ -393,22 +393,22 @@ impl Tx {
     /// token of its family (the grant is presumed stolen).
     pub async fn use_refresh_token(&mut self, token_hash: &str, client_id: &str, now: Timestamp) -> Result<RefreshUse> {
         let at = ts(now);
-        let row = sqlx::query(
+        let row = crate::db::query(
             "UPDATE oidc_tokens SET used_at = $1 WHERE token_hash = $2 AND kind = 'refresh' AND client_id = $3 AND used_at IS NULL \
              AND revoked_at IS NULL AND expires_at > $1 AND sid IN (SELECT sid FROM sessions WHERE revoked_at IS NULL) RETURNING family, client_id, account_id, sid, scope, auth_time, expires_at",
         )
         .bind(&at)
         .bind(token_hash)
         .bind(client_id)
-        .fetch_optional(&mut *self.inner)
+        .fetch_optional(&mut *self)
         .await?;
         if let Some(r) = row {
             return Ok(RefreshUse::Rotated(token_from_row(&r)?));
         }
-        let old = sqlx::query("SELECT family, used_at FROM oidc_tokens WHERE token_hash = $1 AND kind = 'refresh' AND client_id = $2")
+        let old = crate::db::query("SELECT family, used_at FROM oidc_tokens WHERE token_hash = $1 AND kind = 'refresh' AND client_id = $2")
             .bind(token_hash)
             .bind(client_id)
-            .fetch_optional(&mut *self.inner)
+            .fetch_optional(&mut *self)
             .await?;
         let Some(old) = old else { return Ok(RefreshUse::Invalid) };
         if old.try_get::<Option<String>, _>("used_at")?.is_none() {
@@ -422,17 +422,17 @@ impl Tx {
 
     /// Revoke every token of a grant (the family is the hash of the code that started it).
     async fn revoke_family(&mut self, family: &str, at: &str) -> Result<()> {
-        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL")
+        crate::db::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL")
             .bind(at)
             .bind(family)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         Ok(())
     }
 
     pub async fn grant_consent(&mut self, account_id: &str, client_id: &str, scope: &str, now: Timestamp) -> Result<()> {
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO oidc_consents (account_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (account_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
         )
@@ -440,7 +440,7 @@ impl Tx {
         .bind(client_id)
         .bind(scope)
         .bind(&at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         self.append_audit(audit_rec(&at, account_id, "oidc.consent", "oidc_client", client_id, serde_json::json!({ "scope": scope })))
             .await?;
@@ -448,7 +448,7 @@ impl Tx {
     }
 
     pub async fn create_federation_flow(&mut self, state: &str, flow: &FederationFlow, ttl: SignedDuration, now: Timestamp) -> Result<()> {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO federation_flows (state, provider, nonce, pkce_verifier, next_url, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(state)
@@ -458,7 +458,7 @@ impl Tx {
         .bind(&flow.next_url)
         .bind(ts(now))
         .bind(ts(now + ttl))
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(())
     }
@@ -466,7 +466,7 @@ impl Tx {
     /// Link a remote identity to a local account, or refresh the link's last login.
     pub async fn link_federated(&mut self, issuer: &str, subject: &str, account_id: &str, now: Timestamp) -> Result<()> {
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO federated_links (issuer, subject, account_id, linked_at, last_login_at) VALUES ($1, $2, $3, $4, $4) \
              ON CONFLICT (issuer, subject) DO UPDATE SET last_login_at = excluded.last_login_at",
         )
@@ -474,7 +474,7 @@ impl Tx {
         .bind(subject)
         .bind(account_id)
         .bind(&at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         self.append_audit(audit_rec(
             &at,

@@ -2,9 +2,9 @@
 //! message outbox. All of it lives in the database so several yiwang processes
 //! on one PostgreSQL share it.
 
+use crate::db::RowLike;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
-use sqlx::Row;
 use yiwang_identity::{new_token, token_hash};
 
 use crate::accounts::{audit_rec, new_id};
@@ -95,11 +95,11 @@ fn parse_ts(s: &str) -> Result<Timestamp> {
 impl Store {
     /// The live session for a cookie value, if any; refreshes `last_seen_at` at most once a minute.
     pub async fn session(&self, token: &str, policy: &SessionPolicy, now: Timestamp) -> Result<Option<SessionRow>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "SELECT sid, account_id, acting_for, csrf, amr, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1 AND revoked_at IS NULL",
         )
         .bind(token_hash(token))
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.read())
         .await?;
         let Some(r) = row else { return Ok(None) };
         let s = SessionRow {
@@ -117,24 +117,29 @@ impl Store {
             return Ok(None);
         }
         if now.duration_since(last_seen) > SignedDuration::from_mins(1) {
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE sid = $2").bind(ts(now)).bind(&s.sid).execute(&self.pool).await?;
+            crate::db::query("UPDATE sessions SET last_seen_at = $1 WHERE sid = $2")
+                .bind(ts(now))
+                .bind(&s.sid)
+                .execute(self.write())
+                .await?;
         }
         Ok(Some(s))
     }
 
     pub async fn session_by_sid(&self, sid: &str) -> Result<Option<(String, bool)>> {
-        let row = sqlx::query("SELECT account_id, revoked_at FROM sessions WHERE sid = $1").bind(sid).fetch_optional(&self.pool).await?;
+        let row =
+            crate::db::query("SELECT account_id, revoked_at FROM sessions WHERE sid = $1").bind(sid).fetch_optional(self.read()).await?;
         row.map(|r| Ok((r.try_get("account_id")?, r.try_get::<Option<String>, _>("revoked_at")?.is_none()))).transpose()
     }
 
     pub async fn set_session_acting(&self, sid: &str, acting_for: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE sessions SET acting_for = $1 WHERE sid = $2").bind(acting_for).bind(sid).execute(&self.pool).await?;
+        crate::db::query("UPDATE sessions SET acting_for = $1 WHERE sid = $2").bind(acting_for).bind(sid).execute(self.write()).await?;
         Ok(())
     }
 
     /// Seconds until `key` may try again, if it is locked out.
     pub async fn throttle_wait(&self, key: &str, now: Timestamp) -> Result<Option<u64>> {
-        let row = sqlx::query("SELECT locked_until FROM login_throttle WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+        let row = crate::db::query("SELECT locked_until FROM login_throttle WHERE key = $1").bind(key).fetch_optional(self.read()).await?;
         let Some(until) = row.map(|r| r.try_get::<Option<String>, _>("locked_until")).transpose()?.flatten() else { return Ok(None) };
         let until = parse_ts(&until)?;
         // Round up: "try again in 0 s" would be a lie.
@@ -146,35 +151,35 @@ impl Store {
 
     /// Count a failure for `key`; returns the lock now in force, if any.
     pub async fn throttle_fail(&self, key: &str, policy: &ThrottlePolicy, now: Timestamp) -> Result<Option<u64>> {
-        let row = sqlx::query(
+        let row = crate::db::query(
             "INSERT INTO login_throttle (key, failures, locked_until, updated_at) VALUES ($1, 1, NULL, $2) \
              ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, updated_at = excluded.updated_at RETURNING failures",
         )
         .bind(key)
         .bind(ts(now))
-        .fetch_one(&self.pool)
+        .fetch_one(self.write())
         .await?;
         let failures: i64 = row.try_get("failures")?;
         let Some(lock) = policy.lock_for(failures) else { return Ok(None) };
-        sqlx::query("UPDATE login_throttle SET locked_until = $1 WHERE key = $2")
+        crate::db::query("UPDATE login_throttle SET locked_until = $1 WHERE key = $2")
             .bind(ts(now + lock))
             .bind(key)
-            .execute(&self.pool)
+            .execute(self.write())
             .await?;
         Ok(Some(lock.as_secs().unsigned_abs()))
     }
 
     pub async fn throttle_clear(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(&self.pool).await?;
+        crate::db::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(self.write()).await?;
         Ok(())
     }
 
     /// Check a verification code; a wrong code uses up an attempt, the right one is consumed.
     pub async fn check_verification_code(&self, account_id: &str, code: &str, now: Timestamp) -> Result<CodeCheck> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query("SELECT code_hash, attempts, expires_at FROM verification_codes WHERE account_id = $1")
+        let row = crate::db::query("SELECT code_hash, attempts, expires_at FROM verification_codes WHERE account_id = $1")
             .bind(account_id)
-            .fetch_optional(&mut *tx.inner)
+            .fetch_optional(&mut tx)
             .await?;
         let Some(r) = row else { return Ok(CodeCheck::ExpiredOrMissing) };
         let attempts: i64 = r.try_get("attempts")?;
@@ -183,13 +188,13 @@ impl Store {
         }
         let hash: String = r.try_get("code_hash")?;
         if yiwang_identity::ct_eq(hash.as_bytes(), token_hash(&format!("{account_id}:{code}")).as_bytes()) {
-            sqlx::query("DELETE FROM verification_codes WHERE account_id = $1").bind(account_id).execute(&mut *tx.inner).await?;
+            crate::db::query("DELETE FROM verification_codes WHERE account_id = $1").bind(account_id).execute(&mut tx).await?;
             tx.commit().await?;
             return Ok(CodeCheck::Ok);
         }
-        sqlx::query("UPDATE verification_codes SET attempts = attempts + 1 WHERE account_id = $1")
+        crate::db::query("UPDATE verification_codes SET attempts = attempts + 1 WHERE account_id = $1")
             .bind(account_id)
-            .execute(&mut *tx.inner)
+            .execute(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(CodeCheck::Wrong { attempts_left: 4 - attempts })
@@ -209,7 +214,7 @@ impl Store {
                 "AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED"
             ),
         };
-        let rows = sqlx::query(sql).bind(ts(now)).bind(limit).fetch_all(&mut *tx.inner).await?;
+        let rows = crate::db::query(sql).bind(ts(now)).bind(limit).fetch_all(&mut tx).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let m = OutboxMessage {
@@ -220,10 +225,10 @@ impl Store {
                 body: r.try_get("body")?,
                 attempts: r.try_get("attempts")?,
             };
-            sqlx::query("UPDATE outbox SET claimed_until = $1 WHERE id = $2")
+            crate::db::query("UPDATE outbox SET claimed_until = $1 WHERE id = $2")
                 .bind(ts(now + SignedDuration::from_mins(1)))
                 .bind(&m.id)
-                .execute(&mut *tx.inner)
+                .execute(&mut tx)
                 .await?;
             out.push(m);
         }
@@ -232,10 +237,10 @@ impl Store {
     }
 
     pub async fn outbox_sent(&self, id: &str, now: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2")
+        crate::db::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2")
             .bind(ts(now))
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.write())
             .await?;
         Ok(())
     }
@@ -243,18 +248,20 @@ impl Store {
     /// Record a failed delivery; retry with exponential back-off (capped at an hour).
     pub async fn outbox_failed(&self, id: &str, attempts: i64, error: &str, now: Timestamp) -> Result<()> {
         let wait = crate::backoff(attempts);
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, claimed_until = NULL WHERE id = $3")
-            .bind(error)
-            .bind(ts(now + wait))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        crate::db::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, claimed_until = NULL WHERE id = $3",
+        )
+        .bind(error)
+        .bind(ts(now + wait))
+        .bind(id)
+        .execute(self.write())
+        .await?;
         Ok(())
     }
 
     /// Messages not yet delivered (operators' view).
     pub async fn outbox_pending(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL").fetch_one(&self.pool).await?.try_get("n")?)
+        Ok(crate::db::query("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL").fetch_one(&self.pool).await?.try_get("n")?)
     }
 }
 
@@ -262,7 +269,7 @@ impl Tx {
     pub async fn create_session(&mut self, account_id: &str, amr: &str, policy: &SessionPolicy, now: Timestamp) -> Result<NewSession> {
         let s = NewSession { token: new_token(), sid: new_id("ses"), csrf: new_token() };
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO sessions (id_hash, sid, account_id, acting_for, csrf, amr, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, NULL, $4, $5, $6, $6, $7)",
         )
         .bind(token_hash(&s.token))
@@ -272,7 +279,7 @@ impl Tx {
         .bind(amr)
         .bind(&at)
         .bind(ts(now + policy.max_age))
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         self.append_audit(audit_rec(
             &at,
@@ -289,15 +296,15 @@ impl Tx {
     /// End one session and every token issued under it.
     pub async fn revoke_session(&mut self, sid: &str, actor: &str, now: Timestamp) -> Result<()> {
         let at = ts(now);
-        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL")
+        crate::db::query("UPDATE sessions SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL")
             .bind(&at)
             .bind(sid)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
-        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL")
+        crate::db::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE sid = $2 AND revoked_at IS NULL")
             .bind(&at)
             .bind(sid)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         self.append_audit(audit_rec(&at, actor, "session.revoked", "session", sid, serde_json::json!({}))).await?;
         Ok(())
@@ -306,16 +313,16 @@ impl Tx {
     /// Logout everywhere: every session and every token of the account.
     pub async fn revoke_all_sessions(&mut self, account_id: &str, actor: &str, now: Timestamp) -> Result<u64> {
         let at = ts(now);
-        let n = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+        let n = crate::db::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
             .bind(&at)
             .bind(account_id)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?
             .rows_affected();
-        sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
+        crate::db::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
             .bind(&at)
             .bind(account_id)
-            .execute(&mut *self.inner)
+            .execute(&mut *self)
             .await?;
         self.append_audit(audit_rec(&at, actor, "session.revoked_all", "account", account_id, serde_json::json!({ "sessions": n })))
             .await?;
@@ -333,7 +340,7 @@ impl Tx {
         now: Timestamp,
     ) -> Result<()> {
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO verification_codes (account_id, channel, code_hash, attempts, expires_at, created_at) VALUES ($1, $2, $3, 0, $4, $5) \
              ON CONFLICT (account_id) DO UPDATE SET channel = excluded.channel, code_hash = excluded.code_hash, attempts = 0, \
              expires_at = excluded.expires_at, created_at = excluded.created_at",
@@ -343,7 +350,7 @@ impl Tx {
         .bind(token_hash(&format!("{account_id}:{code}")))
         .bind(ts(now + ttl))
         .bind(&at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         let body = format!(
             "【一网通办】您的验证码为 {code}，{} 分钟内有效。请勿告知他人。\nYour yiwang verification code is {code}, valid for {} minutes.",
@@ -358,7 +365,7 @@ impl Tx {
     pub async fn enqueue_message(&mut self, channel: &str, recipient: &str, subject: &str, body: &str, now: Timestamp) -> Result<String> {
         let id = new_id("msg");
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
         )
         .bind(&id)
@@ -367,7 +374,7 @@ impl Tx {
         .bind(subject)
         .bind(body)
         .bind(&at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         Ok(id)
     }

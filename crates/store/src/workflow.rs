@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 
+use crate::db::RowLike;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+
 use yiwang_workflow::engine::{self, Effect, EngineError, Env, Input, Instance, Status};
 use yiwang_workflow::{Definition, DeployError};
 
@@ -89,7 +89,7 @@ pub struct StoredInstance {
 const INSTANCE_COLUMNS: &str = "id, process_id, version, business_key, revision, state";
 
 /// The one decoder of an instance row (`INSTANCE_COLUMNS`).
-fn stored_instance(row: &AnyRow) -> Result<StoredInstance> {
+fn stored_instance(row: &crate::db::Row) -> Result<StoredInstance> {
     let state: String = row.try_get("state")?;
     Ok(StoredInstance {
         id: row.try_get("id")?,
@@ -105,9 +105,9 @@ impl Tx {
     /// Deploy BPMN text (already validated by the caller): a new version unless
     /// it equals the latest. Returns the version.
     pub async fn deploy_workflow(&mut self, def: &Definition, bpmn: &str, actor: &str, now: Timestamp) -> Result<i64> {
-        let latest = sqlx::query("SELECT version, bpmn FROM workflow_definitions WHERE process_id = $1 ORDER BY version DESC LIMIT 1")
+        let latest = crate::db::query("SELECT version, bpmn FROM workflow_definitions WHERE process_id = $1 ORDER BY version DESC LIMIT 1")
             .bind(&def.process_id)
-            .fetch_optional(&mut *self.inner)
+            .fetch_optional(&mut *self)
             .await?;
         if let Some(row) = &latest
             && row.try_get::<String, _>("bpmn")? == bpmn
@@ -116,7 +116,7 @@ impl Tx {
         }
         let version = latest.map(|r| r.try_get::<i64, _>("version")).transpose()?.unwrap_or(0) + 1;
         let at = ts(now);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO workflow_definitions (process_id, version, name, bpmn, deployed_by, deployed_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&def.process_id)
@@ -125,7 +125,7 @@ impl Tx {
         .bind(bpmn)
         .bind(actor)
         .bind(&at)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         self.append_audit(audit_rec(
             &at,
@@ -141,9 +141,9 @@ impl Tx {
 
     async fn lock_instance(&mut self, id: &str) -> Result<StoredInstance> {
         let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
-        let row = sqlx::query(safe(format!("SELECT {INSTANCE_COLUMNS} FROM workflow_instances WHERE id = $1{lock}")))
+        let row = crate::db::query(safe(format!("SELECT {INSTANCE_COLUMNS} FROM workflow_instances WHERE id = $1{lock}")))
             .bind(id)
-            .fetch_optional(&mut *self.inner)
+            .fetch_optional(&mut *self)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("workflow instance {id}")))?;
         stored_instance(&row)
@@ -151,7 +151,7 @@ impl Tx {
 
     async fn save_instance(&mut self, s: &StoredInstance, state: &Instance, now: Timestamp) -> Result<()> {
         let text = serde_json::to_string(state).map_err(|e| StoreError::Conflict(e.to_string()))?;
-        let done = sqlx::query(
+        let done = crate::db::query(
             "UPDATE workflow_instances SET state = $1, status = $2, revision = revision + 1, updated_at = $3 WHERE id = $4 AND revision = $5",
         )
         .bind(text)
@@ -159,7 +159,7 @@ impl Tx {
         .bind(ts(now))
         .bind(&s.id)
         .bind(s.revision)
-        .execute(&mut *self.inner)
+        .execute(&mut *self)
         .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict(format!("workflow instance {} changed meanwhile", s.id)));
@@ -173,7 +173,7 @@ impl Tx {
         for e in effects {
             match e {
                 Effect::TaskCreated { wait, node, candidate_groups } => {
-                    sqlx::query(
+                    crate::db::query(
                         "INSERT INTO workflow_tasks (instance_id, wait_id, node, kind, candidate_groups, created_at) VALUES ($1, $2, $3, 'user', $4, $5)",
                     )
                     .bind(instance)
@@ -181,11 +181,11 @@ impl Tx {
                     .bind(node)
                     .bind(candidate_groups.join(","))
                     .bind(&at)
-                    .execute(&mut *self.inner)
+                    .execute(&mut *self)
                     .await?;
                 }
                 Effect::CallHandler { wait, node, handler } => {
-                    sqlx::query(
+                    crate::db::query(
                         "INSERT INTO workflow_tasks (instance_id, wait_id, node, kind, handler, candidate_groups, created_at) VALUES ($1, $2, $3, 'handler', $4, '', $5)",
                     )
                     .bind(instance)
@@ -193,36 +193,36 @@ impl Tx {
                     .bind(node)
                     .bind(handler)
                     .bind(&at)
-                    .execute(&mut *self.inner)
+                    .execute(&mut *self)
                     .await?;
                 }
                 Effect::TaskCancelled { wait, .. } => {
-                    sqlx::query(
+                    crate::db::query(
                         "UPDATE workflow_tasks SET ended_at = $1, outcome = 'cancelled' WHERE instance_id = $2 AND wait_id = $3 AND ended_at IS NULL",
                     )
                     .bind(&at)
                     .bind(instance)
                     .bind(*wait as i64)
-                    .execute(&mut *self.inner)
+                    .execute(&mut *self)
                     .await?;
                 }
                 Effect::TimerScheduled { wait, node, due } => {
-                    sqlx::query("INSERT INTO workflow_timers (instance_id, wait_id, node, due_at) VALUES ($1, $2, $3, $4)")
+                    crate::db::query("INSERT INTO workflow_timers (instance_id, wait_id, node, due_at) VALUES ($1, $2, $3, $4)")
                         .bind(instance)
                         .bind(*wait as i64)
                         .bind(node)
                         .bind(ts(*due))
-                        .execute(&mut *self.inner)
+                        .execute(&mut *self)
                         .await?;
                 }
                 Effect::TimerCancelled { wait } => {
-                    sqlx::query(
+                    crate::db::query(
                         "UPDATE workflow_timers SET cancelled_at = $1 WHERE instance_id = $2 AND wait_id = $3 AND fired_at IS NULL",
                     )
                     .bind(&at)
                     .bind(instance)
                     .bind(*wait as i64)
-                    .execute(&mut *self.inner)
+                    .execute(&mut *self)
                     .await?;
                 }
                 Effect::Finished { .. } => {}
@@ -258,10 +258,10 @@ impl Store {
         if let Some(d) = self.cached(process_id, version) {
             return Ok(d);
         }
-        let row = sqlx::query("SELECT bpmn FROM workflow_definitions WHERE process_id = $1 AND version = $2")
+        let row = crate::db::query("SELECT bpmn FROM workflow_definitions WHERE process_id = $1 AND version = $2")
             .bind(process_id)
             .bind(version)
-            .fetch_optional(&mut *tx.inner)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(StoreError::from)?
             .ok_or_else(|| StoreError::NotFound(format!("workflow {process_id} version {version}")))?;
@@ -276,15 +276,15 @@ impl Store {
         version: Option<i64>,
     ) -> std::result::Result<(i64, Definition), WorkflowError> {
         let row = match version {
-            Some(v) => sqlx::query("SELECT version, bpmn FROM workflow_definitions WHERE process_id = $1 AND version = $2")
+            Some(v) => crate::db::query("SELECT version, bpmn FROM workflow_definitions WHERE process_id = $1 AND version = $2")
                 .bind(process_id)
                 .bind(v)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.read())
                 .await
                 .map_err(StoreError::from)?,
-            None => sqlx::query("SELECT version, bpmn FROM workflow_definitions WHERE process_id = $1 ORDER BY version DESC LIMIT 1")
+            None => crate::db::query("SELECT version, bpmn FROM workflow_definitions WHERE process_id = $1 ORDER BY version DESC LIMIT 1")
                 .bind(process_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.read())
                 .await
                 .map_err(StoreError::from)?,
         };
@@ -304,9 +304,9 @@ impl Store {
         now: Timestamp,
         env: &dyn Env,
     ) -> std::result::Result<String, WorkflowError> {
-        let version: i64 = sqlx::query("SELECT MAX(version) AS v FROM workflow_definitions WHERE process_id = $1")
+        let version: i64 = crate::db::query("SELECT MAX(version) AS v FROM workflow_definitions WHERE process_id = $1")
             .bind(process_id)
-            .fetch_one(&self.pool)
+            .fetch_one(self.read())
             .await
             .map_err(StoreError::from)?
             .try_get::<Option<i64>, _>("v")
@@ -317,7 +317,7 @@ impl Store {
         let id = new_id("wfi");
         let text = serde_json::to_string(&state).map_err(|e| StoreError::Conflict(e.to_string()))?;
         let mut tx = self.begin().await?;
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO workflow_instances (id, process_id, version, business_key, status, state, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
         )
         .bind(&id)
@@ -327,7 +327,7 @@ impl Store {
         .bind(status_code(state.status))
         .bind(text)
         .bind(ts(now))
-        .execute(&mut *tx.inner)
+        .execute(&mut tx)
         .await
         .map_err(StoreError::from)?;
         tx.apply_effects(&id, &effects, now).await?;
@@ -353,14 +353,14 @@ impl Store {
         };
         let (state, effects) = engine::step(&def, &stored.state, input, now, env)?;
         if let Some(wait) = completes {
-            sqlx::query(
+            crate::db::query(
                 "UPDATE workflow_tasks SET ended_at = $1, outcome = 'completed', ended_by = $2 WHERE instance_id = $3 AND wait_id = $4 AND ended_at IS NULL",
             )
             .bind(ts(now))
             .bind(actor)
             .bind(id)
             .bind(wait as i64)
-            .execute(&mut *tx.inner)
+            .execute(&mut tx)
             .await
             .map_err(StoreError::from)?;
         }
@@ -372,9 +372,9 @@ impl Store {
 
     /// The stored state of an instance.
     pub async fn workflow_instance(&self, id: &str) -> Result<StoredInstance> {
-        let row = sqlx::query(safe(format!("SELECT {INSTANCE_COLUMNS} FROM workflow_instances WHERE id = $1")))
+        let row = crate::db::query(safe(format!("SELECT {INSTANCE_COLUMNS} FROM workflow_instances WHERE id = $1")))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.read())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("workflow instance {id}")))?;
         stored_instance(&row)
@@ -382,11 +382,11 @@ impl Store {
 
     /// Open user tasks of an instance, oldest first.
     pub async fn open_tasks(&self, instance: &str) -> Result<Vec<OpenTask>> {
-        let rows = sqlx::query(
+        let rows = crate::db::query(
             "SELECT instance_id, wait_id, node, candidate_groups, created_at FROM workflow_tasks WHERE instance_id = $1 AND kind = 'user' AND ended_at IS NULL ORDER BY wait_id",
         )
         .bind(instance)
-        .fetch_all(&self.pool)
+        .fetch_all(self.read())
         .await?;
         rows.iter()
             .map(|r| {
@@ -416,7 +416,7 @@ impl Store {
         limit: i64,
         env: &dyn Env,
     ) -> std::result::Result<usize, WorkflowError> {
-        let due = sqlx::query(
+        let due = crate::db::query(
             "SELECT instance_id, wait_id, attempts FROM workflow_timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 \
              AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY due_at, instance_id, wait_id LIMIT $2",
         )
@@ -433,14 +433,14 @@ impl Store {
             let mut tx = self.begin().await?;
             let stored = tx.lock_instance(&instance).await?;
             let def = self.definition_in(&mut tx, &stored.process_id, stored.version).await?;
-            let claimed = sqlx::query(
+            let claimed = crate::db::query(
                 "UPDATE workflow_timers SET fired_at = $1, fired_by = $2 WHERE instance_id = $3 AND wait_id = $4 AND fired_at IS NULL AND cancelled_at IS NULL",
             )
             .bind(ts(now))
             .bind(worker)
             .bind(&instance)
             .bind(wait)
-            .execute(&mut *tx.inner)
+            .execute(&mut tx)
             .await
             .map_err(StoreError::from)?;
             if claimed.rows_affected() != 1 {
@@ -455,14 +455,14 @@ impl Store {
                     // the timers queued behind this one: note it and retry later.
                     tx.rollback().await?;
                     tracing::warn!(%instance, wait, error = %e, "workflow timer step failed; will retry");
-                    sqlx::query(
+                    crate::db::query(
                         "UPDATE workflow_timers SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE instance_id = $3 AND wait_id = $4",
                     )
                     .bind(e.to_string())
                     .bind(ts(now + backoff(attempts)))
                     .bind(&instance)
                     .bind(wait)
-                    .execute(&self.pool)
+                    .execute(self.write())
                     .await
                     .map_err(StoreError::from)?;
                     continue;

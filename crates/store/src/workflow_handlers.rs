@@ -15,9 +15,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::db::RowLike;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
-use sqlx::Row;
 use yiwang_workflow::engine::{EngineError, Env, Input};
 
 use crate::workflow::WorkflowError;
@@ -140,14 +140,14 @@ impl Store {
                 Ok(()) => round.completed += 1,
                 Err(error) => {
                     tracing::warn!(instance = %call.instance_id, node = %call.node, handler = %call.handler, attempt = call.attempts + 1, %error, "workflow handler failed; will retry");
-                    sqlx::query(
+                    crate::db::query(
                         "UPDATE workflow_tasks SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, claimed_until = NULL WHERE instance_id = $3 AND wait_id = $4",
                     )
                     .bind(&error)
                     .bind(ts(now + backoff(call.attempts)))
                     .bind(&call.instance_id)
                     .bind(call.wait_id)
-                    .execute(&self.pool)
+                    .execute(self.write())
                     .await
                     .map_err(StoreError::from)?;
                     round.failed += 1;
@@ -160,14 +160,14 @@ impl Store {
     async fn claim_handler_calls(&self, limit: i64, now: Timestamp) -> crate::Result<Vec<Claimed>> {
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
         let mut tx = self.begin().await?;
-        let rows = sqlx::query(crate::safe(format!(
+        let rows = crate::db::query(crate::safe(format!(
             "SELECT instance_id, wait_id, node, handler, attempts FROM workflow_tasks WHERE kind = 'handler' AND ended_at IS NULL \
              AND (next_attempt_at IS NULL OR next_attempt_at <= $1) AND (claimed_until IS NULL OR claimed_until <= $1) \
              ORDER BY created_at, instance_id, wait_id LIMIT $2{lock}"
         )))
         .bind(ts(now))
         .bind(limit)
-        .fetch_all(&mut *tx.inner)
+        .fetch_all(&mut tx)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -179,14 +179,14 @@ impl Store {
                 attempts: r.try_get("attempts")?,
             };
             // The claim condition is repeated so that a racing worker's claim wins cleanly.
-            let claimed = sqlx::query(
+            let claimed = crate::db::query(
                 "UPDATE workflow_tasks SET claimed_until = $1 WHERE instance_id = $2 AND wait_id = $3 AND ended_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $4)",
             )
             .bind(ts(now + CLAIM))
             .bind(&c.instance_id)
             .bind(c.wait_id)
             .bind(ts(now))
-            .execute(&mut *tx.inner)
+            .execute(&mut tx)
             .await?;
             if claimed.rows_affected() == 1 {
                 out.push(c);
