@@ -638,8 +638,9 @@ impl LiteReaders {
         let conn = match idle {
             Some(c) => c,
             None => {
-                let c = open_writer(&self.path)?;
-                c.execute_batch("PRAGMA query_only = ON").map_err(lite_error)?;
+                let c = open_connection(&self.path)?;
+                // Readers share the OS page cache; each keeps a small cache of its own.
+                c.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -8192;").map_err(lite_error)?;
                 c
             }
         };
@@ -653,13 +654,45 @@ impl LiteReaders {
     }
 }
 
-/// Open the writer connection to a SQLite file, set up as the pool's are.
-pub(crate) fn open_writer(path: &std::path::Path) -> Result<rusqlite::Connection, sqlx::Error> {
+/// Open a direct connection to a SQLite file, set up as the pool's are.
+fn open_connection(path: &std::path::Path) -> Result<rusqlite::Connection, sqlx::Error> {
     let conn = rusqlite::Connection::open(path).map_err(lite_error)?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;")
-        .map_err(lite_error)?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").map_err(lite_error)?;
     conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(lite_error)?;
-    // Every statement the store writes stays prepared.
+    // Every statement the store runs stays prepared.
     conn.set_prepared_statement_cache_capacity(512);
     Ok(conn)
+}
+
+/// Open the writer connection. It keeps the pages it writes in a larger cache,
+/// and leaves checkpoints to `spawn_checkpointer`: SQLite's automatic
+/// checkpoint runs inside the `COMMIT` that crosses its threshold, copying pages
+/// back and syncing the file while every other writer waits.
+pub(crate) fn open_writer(path: &std::path::Path) -> Result<rusqlite::Connection, sqlx::Error> {
+    let conn = open_connection(path)?;
+    conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;").map_err(lite_error)?;
+    Ok(conn)
+}
+
+/// How often the background checkpoint runs.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Checkpoint the WAL from a thread of its own while `writer` lives. A passive
+/// checkpoint never blocks the writer or the readers; SQLite starts the WAL over
+/// once a checkpoint has caught up, so it stays small.
+pub(crate) fn spawn_checkpointer(path: &std::path::Path, writer: &LiteWriter) -> Result<(), sqlx::Error> {
+    let conn = open_connection(path)?;
+    let alive = Arc::downgrade(&writer.conn);
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while alive.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
+                }
+            }
+        })
+        .map_err(sqlx::Error::Io)?;
+    Ok(())
 }

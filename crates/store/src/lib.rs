@@ -178,7 +178,9 @@ impl Store {
                 let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?;
                 let conn = db::open_writer(opts.get_filename())?;
                 let readers = db::LiteReaders::new(opts.get_filename());
-                (SqliteWriter::Direct(db::LiteWriter::new(conn)), Some(Arc::new(readers)))
+                let writer = db::LiteWriter::new(conn);
+                db::spawn_checkpointer(opts.get_filename(), &writer)?;
+                (SqliteWriter::Direct(writer), Some(Arc::new(readers)))
             }
         };
         Ok(Store { pool, backend, sqlite_writer, sqlite_readers, workflow_defs: Arc::default() })
