@@ -166,7 +166,7 @@ impl Store {
             // The applicant's recent submitted applications, newest first.
             let rows = crate::db::query(
                 "SELECT case_no, form FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2 AND state <> 'draft' \
-                 ORDER BY updated_at DESC LIMIT 20",
+                 ORDER BY created_at DESC, case_no DESC LIMIT 20",
             )
             .bind(&applicant.id_type)
             .bind(&applicant.id)

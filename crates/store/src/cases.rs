@@ -330,10 +330,10 @@ impl Store {
             .collect()
     }
 
-    /// An applicant's cases, most recently changed first.
+    /// An applicant's cases, newest application first.
     pub async fn cases_of(&self, id_type: &str, id: &str, limit: i64) -> Result<Vec<CaseRow>> {
         let rows = crate::db::query(safe(format!(
-            "SELECT {CASE_COLUMNS} FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2 ORDER BY updated_at DESC, case_no LIMIT $3"
+            "SELECT {CASE_COLUMNS} FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2 ORDER BY created_at DESC, case_no DESC LIMIT $3"
         )))
         .bind(id_type)
         .bind(id)

@@ -113,7 +113,7 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
     // The applicant's list, and the public query (only with the right code).
     let mine = db.store.cases_of("049", &shop.id, 10).await.unwrap();
     assert_eq!(mine.len(), 2);
-    assert_eq!(mine[0].case_no, no, "most recently changed first");
+    assert_eq!((mine[0].case_no.as_str(), mine[1].case_no.as_str()), (second.case_no.as_str(), no.as_str()), "newest application first");
     let wrong = db.store.case_by_query_code(&no, "00000000").await.unwrap();
     assert!(matches!(wrong, QueryCodeMatch::WrongCode) || code == "00000000", "{wrong:?}");
     assert!(matches!(db.store.case_by_query_code("none", &code).await.unwrap(), QueryCodeMatch::UnknownCase));
