@@ -246,9 +246,9 @@ impl Store {
         let code = query_code();
         let mut tx = self.begin().await?;
         let case_no = tx.next_case_no(&draft.agency, now).await?;
-        tx.insert_case(&draft, &case_no, &yiwang_identity::token_hash(&code), now, None).await?;
+        let row = tx.insert_case(&draft, &case_no, &yiwang_identity::token_hash(&code), now, None).await?;
         tx.commit().await?;
-        Ok((self.case(&case_no).await?, code))
+        Ok((row, code))
     }
 
     /// Everything a new case needs before it is written: the published item
@@ -616,9 +616,10 @@ impl crate::Tx {
         query_code_hash: &str,
         now: Timestamp,
         bundle_no: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<CaseRow> {
         let case = Case::default();
         let at = ts(now);
+        let channel = if d.new.hall_id.is_some() { "window" } else { "online" };
         crate::db::query(
             "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
              query_code_hash, state, folded, form, materials, version, created_at, updated_at, channel, hall_id, bundle_no) \
@@ -638,12 +639,32 @@ impl crate::Tx {
         .bind(json_text(&d.form)?)
         .bind(json_text(&d.attached)?)
         .bind(&at)
-        .bind(if d.new.hall_id.is_some() { "window" } else { "online" })
+        .bind(channel)
         .bind(&d.new.hall_id)
         .bind(bundle_no)
         .execute(&mut *self)
         .await?;
-        Ok(())
+        // What was written, without reading it back.
+        Ok(CaseRow {
+            case_no: case_no.to_string(),
+            item_code: d.new.item_code.clone(),
+            item_name: d.item_name.clone(),
+            agency_uscc: d.agency.clone(),
+            applicant: d.new.applicant.clone(),
+            account_id: d.new.account_id.clone(),
+            state: case.state,
+            case,
+            form: d.form.clone(),
+            materials: d.attached.clone(),
+            version: 0,
+            created_at: at.clone(),
+            updated_at: at,
+            promised_due: None,
+            legal_due: None,
+            channel: channel.to_string(),
+            hall_id: d.new.hall_id.clone(),
+            bundle_no: bundle_no.map(str::to_string),
+        })
     }
 
     pub(crate) async fn case_for_update(&mut self, case_no: &str) -> Result<CaseRow> {
