@@ -718,10 +718,11 @@ pub(crate) fn spawn_checkpointer(path: &std::path::Path, writer: &LiteWriter) ->
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
+            let mut last = 0;
             loop {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 let Some(writer) = writer.upgrade() else { break };
-                if let Err(e) = checkpoint_round(&conn, &writer) {
+                if let Err(e) = checkpoint_round(&conn, &writer, &mut last) {
                     tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
                 }
             }
@@ -730,12 +731,15 @@ pub(crate) fn spawn_checkpointer(path: &std::path::Path, writer: &LiteWriter) ->
     Ok(())
 }
 
-/// One round of the checkpointer.
-fn checkpoint_round(conn: &rusqlite::Connection, writer: &tokio::sync::Mutex<WriterConn>) -> rusqlite::Result<()> {
-    let (mut frames, _) = passive_checkpoint(conn)?;
-    // Copied to its end, the WAL would start over at the next write, but under
-    // load that write has usually come before this checkpoint returns.
-    if frames <= RESTART_AFTER_FRAMES {
+/// One round of the checkpointer; `last` is the WAL's length after the previous one.
+fn checkpoint_round(conn: &rusqlite::Connection, writer: &tokio::sync::Mutex<WriterConn>, last: &mut i64) -> rusqlite::Result<()> {
+    let (mut frames, copied) = passive_checkpoint(conn)?;
+    let idle = frames == copied && frames == *last;
+    *last = frames;
+    // Copied to its end, the WAL starts over at the next write. With nothing
+    // written since the last round, that write has not come yet; under load it
+    // has usually come before this checkpoint returns.
+    if frames <= RESTART_AFTER_FRAMES || idle {
         return Ok(());
     }
     // Catch up without the writer while it writes faster than the checkpoint
