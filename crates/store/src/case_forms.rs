@@ -4,6 +4,7 @@
 //! the same transaction as the state (and, for an upload, as the file).
 
 use crate::db::RowLike;
+use crate::safe;
 use base64::Engine;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -95,6 +96,10 @@ pub fn material_statuses(doc: &ItemDoc, case: &CaseRow) -> Vec<MaterialStatus> {
         .collect()
 }
 
+/// How many of an applicant's newest applications (drafts included) the
+/// 来自您上次的申请 prefill looks through for submitted ones.
+const PREVIOUS_WINDOW: usize = 50;
+
 impl Store {
     async fn item_of(&self, code: &str) -> CResult<PublishedItem> {
         self.published_item(code).await?.ok_or_else(|| CaseStoreError::NoItem(code.to_string()))
@@ -163,11 +168,16 @@ impl Store {
             })
             .collect();
         if !previous.is_empty() {
-            // The applicant's recent submitted applications, newest first.
-            let rows = crate::db::query(
-                "SELECT case_no, form FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2 AND state <> 'draft' \
-                 ORDER BY created_at DESC, case_no DESC LIMIT 20",
-            )
+            // The submitted ones among the applicant's newest applications,
+            // newest first. The window is bounded so that drafts, which an
+            // applicant can open at will, never make this a long scan: on the
+            // applicant index, skipping drafts row by row cost a read per
+            // draft ever opened.
+            let rows = crate::db::query(safe(format!(
+                "SELECT case_no, form FROM (SELECT case_no, form, state, created_at FROM cases \
+                 WHERE applicant_id_type = $1 AND applicant_id = $2 ORDER BY created_at DESC, case_no DESC LIMIT {PREVIOUS_WINDOW}) recent \
+                 WHERE state <> 'draft' ORDER BY created_at DESC, case_no DESC LIMIT 20"
+            )))
             .bind(&applicant.id_type)
             .bind(&applicant.id)
             .fetch_all(self.read())

@@ -343,16 +343,45 @@ pub(crate) struct LiteTx {
     writer: LiteWriter,
 }
 
+/// Whether the `$n` parameters of `sql` first appear as `$1`, `$2`, `$3`, …
+/// (text in single quotes skipped), so that SQLite's parameter `n` is `$n`.
+fn parameters_in_order(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    let (mut next, mut i, mut quoted) = (1usize, 0, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => quoted = !quoted,
+            b'$' if !quoted => {
+                let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+                let n = sql.get(i + 1..i + 1 + digits).and_then(|d| d.parse::<usize>().ok());
+                match n {
+                    Some(n) if n == next => next += 1,
+                    Some(n) if n < next => {}
+                    _ => return false,
+                }
+                i += digits;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Run one statement to completion on a direct connection, passing each row to
 /// `each`; returns the number of rows changed.
 fn run(conn: &rusqlite::Connection, q: &Query, mut each: impl FnMut(LiteRow) -> Result<(), sqlx::Error>) -> Result<u64, sqlx::Error> {
     let mut stmt = conn.prepare_cached(q.sql.as_str()).map_err(lite_error)?;
+    // `$n` names the n-th bound value; SQLite numbers parameters by first
+    // appearance, so the name, not the position, decides. Looking a name up
+    // scans the statement's list of names, which made a bulk insert of
+    // thousands of values quadratic; when the names first appear in order,
+    // the position is the name.
+    let in_order = parameters_in_order(q.sql.as_str());
     for i in 1..=stmt.parameter_count() {
-        // `$n` names the n-th bound value; SQLite numbers parameters by first
-        // appearance, so the name, not the position, decides.
-        let n = match stmt.parameter_name(i) {
-            Some(name) => name.get(1..).and_then(|d| d.parse::<usize>().ok()),
-            None => Some(i),
+        let n = match in_order {
+            true => Some(i),
+            false => stmt.parameter_name(i).map_or(Some(i), |name| name.get(1..).and_then(|d| d.parse::<usize>().ok())),
         };
         let value = n
             .and_then(|n| n.checked_sub(1))
@@ -774,6 +803,38 @@ fn passive_checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, i64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameters_in_order_reads_first_appearances() {
+        assert!(parameters_in_order("SELECT 1"));
+        assert!(parameters_in_order("UPDATE t SET a = $1, b = $2 WHERE c = $1 AND d = $3"));
+        assert!(parameters_in_order("INSERT INTO t VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"));
+        assert!(!parameters_in_order("SELECT $2, $1"));
+        assert!(!parameters_in_order("SELECT $1, $3"));
+        assert!(!parameters_in_order("SELECT $ FROM t"));
+        // Quoted text is not a parameter, and does not count as one.
+        assert!(parameters_in_order("SELECT '$2 costs', $1 FROM t WHERE x = 'it''s $9' AND y = $2"));
+        assert!(!parameters_in_order("SELECT $1, '$2', $3"));
+    }
+
+    /// Each `$n` takes the n-th bound value, in order or not.
+    #[test]
+    fn statements_bind_by_parameter_name() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let select = |sql: &'static str| {
+            let q = query(sql).bind("a").bind("b").bind("c");
+            let mut got = Vec::new();
+            run(&conn, &q, |row| {
+                got = row.values.iter().map(|v| format!("{v:?}")).collect();
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+            got.join(",")
+        };
+        assert_eq!(select("SELECT $1, $2, $3, $1"), r#"Text("a"),Text("b"),Text("c"),Text("a")"#);
+        assert_eq!(select("SELECT $3, $2, $1, $1"), r#"Text("c"),Text("b"),Text("a"),Text("a")"#);
+        assert_eq!(select("SELECT '$1', $2, $3, $1"), r#"Text("$1"),Text("b"),Text("c"),Text("a")"#);
+    }
 
     /// Under writes that never pause, the WAL still starts over, again and
     /// again, and its file stays far smaller than what went through it.
