@@ -272,6 +272,9 @@ both_backends!(forms_materials_and_commitments, |db| {
     // The next application of the same applicant takes the premises from this one.
     let (next, _) = db.store.create_case(&new(serde_json::json!({})), now).await.unwrap();
     assert_eq!(next.form["premises"], "杭州市西湖区文三路1号");
+    // A newer draft (never submitted) does not hide it.
+    let (after_draft, _) = db.store.create_case(&new(serde_json::json!({})), now).await.unwrap();
+    assert_eq!(after_draft.form["premises"], "杭州市西湖区文三路1号");
     // The same file for another case is stored once.
     let again = yiwang_store::FileUpload { material: "食品经营许可申请书", file_name: "again.pdf", bytes: PDF };
     db.store.upload_case_material(&next.case_no, again, "acc_1", now, &calendar).await.unwrap();
