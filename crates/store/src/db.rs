@@ -356,7 +356,8 @@ fn parameters_in_order(sql: &str) -> bool {
                 let n = sql.get(i + 1..i + 1 + digits).and_then(|d| d.parse::<usize>().ok());
                 match n {
                     Some(n) if n == next => next += 1,
-                    Some(n) if n < next => {}
+                    Some(n) if (1..next).contains(&n) => {}
+                    // `$0`, a gap, or a `$` without digits: SQLite's numbering differs.
                     _ => return false,
                 }
                 i += digits;
@@ -812,6 +813,8 @@ mod tests {
         assert!(!parameters_in_order("SELECT $2, $1"));
         assert!(!parameters_in_order("SELECT $1, $3"));
         assert!(!parameters_in_order("SELECT $ FROM t"));
+        assert!(!parameters_in_order("SELECT $0, $1"));
+        assert!(!parameters_in_order("SELECT $1, $0"));
         // Quoted text is not a parameter, and does not count as one.
         assert!(parameters_in_order("SELECT '$2 costs', $1 FROM t WHERE x = 'it''s $9' AND y = $2"));
         assert!(!parameters_in_order("SELECT $1, '$2', $3"));
