@@ -20,6 +20,9 @@ pub enum CodeError {
     FutureDate { what: &'static str, value: String },
     #[error("{what}: region code {value} is unknown")]
     Region { what: &'static str, value: String },
+    /// A region field that must be digits holds something else (GB 32100 positions 3–8).
+    #[error("{what}: region code {value:?} at positions 3-8 must be six digits")]
+    RegionNotDigits { what: &'static str, value: String },
     #[error("{what}: {detail}")]
     Format { what: &'static str, detail: String },
     #[error("no identifier format matches {len} characters")]
@@ -36,7 +39,7 @@ impl CodeError {
             CodeError::CheckChar { .. } => "check_char",
             CodeError::Date { .. } => "date",
             CodeError::FutureDate { .. } => "future_date",
-            CodeError::Region { .. } => "region",
+            CodeError::Region { .. } | CodeError::RegionNotDigits { .. } => "region",
             CodeError::Format { .. } => "format",
             CodeError::Unrecognized { .. } => "unrecognized",
         }
@@ -66,7 +69,7 @@ impl Coded for CodeError {
             CodeError::CheckChar { .. } => "codes.check_char",
             CodeError::Date { .. } => "codes.date",
             CodeError::FutureDate { .. } => "codes.future_date",
-            CodeError::Region { .. } => "codes.region",
+            CodeError::Region { .. } | CodeError::RegionNotDigits { .. } => "codes.region",
             CodeError::Format { .. } => "codes.format",
             CodeError::Unrecognized { .. } => "codes.unrecognized",
         }
@@ -94,6 +97,9 @@ impl Coded for CodeError {
             }
             CodeError::Region { what, value } => {
                 format!("{}中的行政区划代码“{value}”不存在", what_zh(what))
+            }
+            CodeError::RegionNotDigits { what, value } => {
+                format!("{}第3–8位登记管理机关行政区划码“{value}”须为6位数字", what_zh(what))
             }
             CodeError::Format { what, detail } => format!("{}格式错误：{detail}", what_zh(what)),
             CodeError::Unrecognized { len } => format!("无法识别长度为{len}位的编码"),

@@ -162,6 +162,11 @@ impl Uscc {
         if let Some((position, found)) = s.chars().enumerate().find(|(_, c)| uscc_value(*c).is_none()) {
             return Err(CodeError::Charset { what: WHAT, position, found, allowed: "0-9, A-Z 除 I O S V Z / except I O S V Z" });
         }
+        // GB 32100: positions 3–8 are the registration authority's GB/T 2260 code,
+        // six digits (an unknown but numeric code is only a warning, see `info`).
+        if !s.as_bytes()[2..8].iter().all(u8::is_ascii_digit) {
+            return Err(CodeError::RegionNotDigits { what: WHAT, value: s[2..8].to_string() });
+        }
         let expected = uscc_check_char(&s[..17]).ok_or(CodeError::Format { what: WHAT, detail: "bad body".into() })?;
         let found = char::from(s.as_bytes()[17]);
         if expected != found {
@@ -253,6 +258,10 @@ mod tests {
         assert_eq!(r("91350100M000100Y4"), "length");
         assert_eq!(r("91350100M000100I43"), "charset");
         assert_eq!(r("91350100M000100Y44"), "check_char");
+        // A letter in the region (positions 3–8), with a correct check character: python-stdnum's InvalidFormat.
+        assert_eq!(r("3101011X4606267934"), "region");
+        let body = "9133A102MA28NBU47";
+        assert_eq!(r(&format!("{body}{}", uscc_check_char(body).unwrap())), "region");
     }
 
     #[test]

@@ -48,6 +48,8 @@ enum Mutation {
     BadDate,
     Length,
     BadChar,
+    /// USCC only: a letter in the region (positions 3–8), check character recomputed.
+    RegionLetter,
 }
 
 const MUTATIONS: [Mutation; 7] = [
@@ -63,7 +65,7 @@ const MUTATIONS: [Mutation; 7] = [
 fn mutate(rng: &mut Rng, code: &str, alphabet: &[u8], m: Mutation) -> String {
     let mut b = code.as_bytes().to_vec();
     match m {
-        Mutation::None | Mutation::BadDate => {}
+        Mutation::None | Mutation::BadDate | Mutation::RegionLetter => {}
         Mutation::Substitute => {
             let i = rng.below(b.len() - 1);
             let orig = b[i];
@@ -127,10 +129,19 @@ fn generate() -> Vec<Case> {
         let region = rng.pick(&counties);
         let org_body: String = (0..8).map(|_| char::from(rng.pick(&alphabet))).collect();
         let org = format!("{org_body}{}", org_code_check_char(&org_body).unwrap());
-        let body = format!("{dept}{cat}{region:06}{org}");
-        let valid = format!("{body}{}", uscc_check_char(&body).unwrap());
+        let mut body = format!("{dept}{cat}{region:06}{org}").into_bytes();
         let m = rng.pick(&MUTATIONS);
-        let m = if m == Mutation::BadDate { Mutation::None } else { m };
+        let m = match m {
+            Mutation::BadDate => Mutation::None,
+            // One USCC in twenty gets a letter in its region instead of a date fault.
+            Mutation::None if rng.below(3) == 0 => Mutation::RegionLetter,
+            m => m,
+        };
+        if m == Mutation::RegionLetter {
+            body[2 + rng.below(6)] = rng.pick(b"ABCDEFGHJKLMNPQRTUWXY");
+        }
+        let body = String::from_utf8(body).unwrap();
+        let valid = format!("{body}{}", uscc_check_char(&body).unwrap());
         cases.push(Case { kind: "uscc", code: mutate(&mut rng, &valid, &alphabet, m), mutation: m });
     }
     cases
@@ -148,6 +159,7 @@ fn ours(kind: &str, code: &str, today: Date) -> Result<bool, &'static str> {
 fn agrees_with_python_stdnum_on_11000_codes() {
     let cases = generate();
     assert!(cases.len() >= 10_000);
+    assert!(cases.iter().filter(|c| c.mutation == Mutation::RegionLetter).count() > 150, "USCCs with a letter in the region");
     let mut child = Command::new("python3")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/stdnum_peer.py"))
         .stdin(Stdio::piped())
@@ -185,10 +197,11 @@ fn agrees_with_python_stdnum_on_11000_codes() {
                 let expected_peer = match *reason {
                     "check_char" => Some("InvalidChecksum"),
                     "length" => Some("InvalidLength"),
+                    "region" if c.mutation == Mutation::RegionLetter => Some("InvalidFormat"),
                     "date" if c.mutation == Mutation::BadDate => Some("InvalidComponent"),
                     _ => None,
                 };
-                if matches!(c.mutation, Mutation::CheckChar | Mutation::Length | Mutation::BadDate)
+                if matches!(c.mutation, Mutation::CheckChar | Mutation::Length | Mutation::BadDate | Mutation::RegionLetter)
                     && let Some(p) = expected_peer
                     && p != peer
                 {

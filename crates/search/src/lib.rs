@@ -75,6 +75,12 @@ pub enum Audience {
     Legal,
 }
 
+/// The most hits one page returns.
+pub const MAX_LIMIT: usize = 100;
+/// How deep paging may reach (offset + limit), like a search engine's result
+/// window: the collector allocates for the whole window, so it is bounded.
+pub const MAX_WINDOW: usize = 10_000;
+
 /// A search request.
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
@@ -310,7 +316,9 @@ impl CatalogIndex {
 
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResult, SearchError> {
         let searcher = self.reader.searcher();
-        let limit = q.limit.clamp(1, 100);
+        let limit = q.limit.clamp(1, MAX_LIMIT);
+        // tantivy sizes its collector by offset + limit up front: never past the window.
+        let offset = q.offset.min(MAX_WINDOW - limit);
         let filters = self.filters(q);
         let tokens = self.tokens(q.q.trim());
         if tokens.is_empty() {
@@ -326,7 +334,7 @@ impl CatalogIndex {
             }
             items.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.implementation_code.cmp(&b.implementation_code)));
             let total = items.len();
-            let hits = items.into_iter().skip(q.offset).take(limit).map(|s| SearchHit { item: s.clone(), score: 0.0 }).collect();
+            let hits = items.into_iter().skip(offset).take(limit).map(|s| SearchHit { item: s.clone(), score: 0.0 }).collect();
             return Ok(SearchResult { total, hits, fuzzy: false });
         }
         for fuzzy in [false, true] {
@@ -337,7 +345,7 @@ impl CatalogIndex {
             let mut clauses = self.filters(q);
             clauses.push((Occur::Must, self.text_query(&terms, fuzzy)));
             let query = BooleanQuery::new(clauses);
-            let (top, total) = searcher.search(&query, &(TopDocs::with_limit(limit).and_offset(q.offset).order_by_score(), Count))?;
+            let (top, total) = searcher.search(&query, &(TopDocs::with_limit(limit).and_offset(offset).order_by_score(), Count))?;
             if total == 0 {
                 continue;
             }

@@ -99,3 +99,18 @@ fn badges_and_fallback() {
     assert_eq!(idx.search(&query("量子引力")).unwrap().total, 0);
     assert_eq!(idx.search(&SearchQuery { limit: 100, ..query("？！") }).unwrap().total, d.len());
 }
+
+/// Issue 19, finding 1: a page far past the end allocated the whole offset up front
+/// in tantivy's collector and aborted the process. The window is bounded now.
+#[test]
+fn a_huge_offset_costs_nothing_and_finds_nothing() {
+    let idx = index(&docs());
+    for q in ["营业执照", ""] {
+        for offset in [usize::MAX, 1_000_000_000_000_000, yiwang_search::MAX_WINDOW] {
+            let r = idx.search(&SearchQuery { q: q.into(), limit: 100, offset, ..Default::default() }).unwrap();
+            assert!(r.hits.is_empty(), "{q:?} at offset {offset}: {} hits", r.hits.len());
+        }
+        let r = idx.search(&SearchQuery { q: q.into(), limit: usize::MAX, offset: 0, ..Default::default() }).unwrap();
+        assert!(r.hits.len() <= yiwang_search::MAX_LIMIT);
+    }
+}

@@ -364,16 +364,19 @@ impl Tx {
         &mut self,
         access_hash: &str,
         access: &TokenRow,
-        refresh_hash: &str,
-        refresh: &TokenRow,
+        refresh: Option<(&str, &TokenRow)>,
         now: Timestamp,
     ) -> Result<()> {
         let at = ts(now);
-        let mut q = crate::db::query(
+        let sql = if refresh.is_some() {
             "INSERT INTO oidc_tokens (token_hash, kind, family, client_id, account_id, sid, scope, auth_time, created_at, expires_at) \
-             VALUES ($1, 'access', $2, $3, $4, $5, $6, $7, $8, $9), ($10, 'refresh', $11, $12, $13, $14, $15, $16, $17, $18)",
-        );
-        for (hash, t) in [(access_hash, access), (refresh_hash, refresh)] {
+             VALUES ($1, 'access', $2, $3, $4, $5, $6, $7, $8, $9), ($10, 'refresh', $11, $12, $13, $14, $15, $16, $17, $18)"
+        } else {
+            "INSERT INTO oidc_tokens (token_hash, kind, family, client_id, account_id, sid, scope, auth_time, created_at, expires_at) \
+             VALUES ($1, 'access', $2, $3, $4, $5, $6, $7, $8, $9)"
+        };
+        let mut q = crate::db::query(sql);
+        for (hash, t) in std::iter::once((access_hash, access)).chain(refresh) {
             q = q
                 .bind(hash)
                 .bind(&t.family)

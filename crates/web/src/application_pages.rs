@@ -7,7 +7,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 use yiwang_form::{FieldProblem, FieldView, coerce_pairs, field_views};
@@ -49,7 +49,7 @@ async fn apply_form(
     status: StatusCode,
 ) -> Response {
     let back = Some((format!("/items/{code}"), "返回办事指南".to_string()));
-    let Ok(p) = auth.require() else { return Redirect::to(&format!("/login?next=/items/{code}/apply")).into_response() };
+    let Ok(p) = auth.require() else { return crate::auth::see_other(&format!("/login?next=/items/{code}/apply")) };
     let item = match state.store().published_item(code).await {
         Ok(Some(i)) => i,
         Ok(None) => return problem_page(state, auth, "在线申请", ApiError::new(&CaseStoreError::NoItem(code.into())), back).await,
@@ -117,7 +117,7 @@ pub(crate) async fn created_page_of(state: &AppState, auth: &Auth, title: &str, 
 /// `POST /items/{code}/apply`: open the application as a draft; the page shows
 /// the 查询码 once.
 pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code): Path<String>, body: String) -> Response {
-    let Ok(p) = auth.require() else { return Redirect::to(&format!("/login?next=/items/{code}/apply")).into_response() };
+    let Ok(p) = auth.require() else { return crate::auth::see_other(&format!("/login?next=/items/{code}/apply")) };
     let schema = match state.store().published_item(&code).await {
         Ok(Some(i)) => i.doc.form,
         Ok(None) => None,
@@ -386,10 +386,10 @@ async fn after_change(
     code: String,
 ) -> Response {
     let back = Some(("/me/cases".to_string(), "我的办件".to_string()));
-    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
+    let Ok(p) = auth.require() else { return crate::auth::see_other("/login") };
     let failed = match outcome {
-        Ok(c) if is_applicant(p, &c) => return Redirect::to(&format!("{}?done={done}", page_of(p, &c))).into_response(),
-        Ok(c) => return Redirect::to(&format!("{}?code={code}&done={done}", page_of(p, &c))).into_response(),
+        Ok(c) if is_applicant(p, &c) => return crate::auth::see_other(&format!("{}?done={done}", page_of(p, &c))),
+        Ok(c) => return crate::auth::see_other(&format!("{}?code={code}&done={done}", page_of(p, &c))),
         Err(e) => e,
     };
     let c = match visible_case(state, p, no).await {
@@ -408,7 +408,7 @@ async fn after_change(
 /// The case if the caller is its applicant, or the error page.
 async fn own_case(state: &AppState, auth: &Auth, no: &str) -> Result<(CaseRow, String), Response> {
     let back = Some(("/me/cases".to_string(), "我的办件".to_string()));
-    let Ok(p) = auth.require() else { return Err(Redirect::to("/login").into_response()) };
+    let Ok(p) = auth.require() else { return Err(crate::auth::see_other("/login")) };
     match crate::cases::applicant_case(state, p, no).await {
         Ok(c) => Ok((c, p.account_id.clone())),
         Err(e) => Err(problem_page(state, auth, "办件", e, back).await),
@@ -516,11 +516,11 @@ pub async fn window_accept_bundle(
     Path(no): Path<String>,
     axum::Form(f): axum::Form<BundleAcceptForm>,
 ) -> Response {
-    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
+    let Ok(p) = auth.require() else { return crate::auth::see_other("/login") };
     // Back to the child case the clerk came from (a case number: letters and digits).
     let back: String = f.case_no.chars().filter(char::is_ascii_alphanumeric).take(64).collect();
     match crate::bundles::accept_bundle(&state, p, &no, f.reason.trim()).await {
-        Ok(_) => Redirect::to(&format!("/console/window/cases/{back}?done=accepted")).into_response(),
+        Ok(_) => crate::auth::see_other(&format!("/console/window/cases/{back}?done=accepted")),
         Err(e) => problem_page(&state, &auth, "一次受理", e, Some(("/console/window".into(), "综合窗口".into()))).await,
     }
 }
@@ -615,7 +615,7 @@ pub async fn window_home(State(state): State<AppState>, auth: Auth) -> Response 
 /// `POST /console/window`: open the application; the page shows the 查询码
 /// once and leads on to the case in the console.
 pub async fn window_open(State(state): State<AppState>, auth: Auth, axum::Form(f): axum::Form<WindowForm>) -> Response {
-    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
+    let Ok(p) = auth.require() else { return crate::auth::see_other("/login") };
     let w = crate::cases::WindowApply {
         item_code: f.item_code.clone(),
         applicant_id: f.applicant_id.clone(),
@@ -685,7 +685,7 @@ pub async fn window_event(
     axum::Form(a): axum::Form<ClerkAction>,
 ) -> Response {
     use yiwang_case::Event;
-    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
+    let Ok(p) = auth.require() else { return crate::auth::see_other("/login") };
     let (event, done) = match a.action.as_str() {
         "pre_review" => (Event::PreReviewStarted, "pre_review"),
         // The limits are the item's; `record_staff_event` fills them in.
@@ -703,7 +703,7 @@ pub async fn window_event(
     let staff = crate::cases::StaffEvent { event, reason: a.reason.clone(), expected_version: None };
     let code = a.code.trim().chars().filter(char::is_ascii_digit).collect::<String>();
     match crate::cases::record_staff_event(&state, p, &no, staff).await {
-        Ok(_) => Redirect::to(&format!("/console/window/cases/{no}?code={code}&done={done}")).into_response(),
+        Ok(_) => crate::auth::see_other(&format!("/console/window/cases/{no}?code={code}&done={done}")),
         Err(e) => {
             let back = Some(("/console/window".to_string(), "综合窗口".to_string()));
             let c = match visible_case(&state, p, &no).await {

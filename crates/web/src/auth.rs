@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use yiwang_identity::{Access, Denial, IdentityError, Principal, ct_eq, new_token};
 use yiwang_store::SessionRow;
@@ -67,8 +67,10 @@ pub fn cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
 }
 
-fn client_addr(req: &Request) -> String {
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map_or_else(|| "local".to_string(), |c| c.0.ip().to_string())
+/// The client's address: the peer, or behind a trusted proxy the address it forwarded.
+fn client_addr(state: &AppState, req: &Request) -> String {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    state.security().client_ip(peer, req.headers()).map_or_else(|| "local".to_string(), |ip| ip.to_string())
 }
 
 fn wants_html(req: &Request) -> bool {
@@ -117,7 +119,7 @@ async fn enforce_inner(state: AppState, policy: RoutePolicy, mut req: Request, n
         return Ok(match denial {
             Denial::Unauthenticated if wants_html(&req) => {
                 let next_url = req.uri().path_and_query().map_or("/", |p| p.as_str());
-                Redirect::to(&format!("/login?next={}", urlencode(next_url))).into_response()
+                see_other(&format!("/login?next={}", urlencode(next_url)))
             }
             Denial::Unauthenticated => ApiError::new(&IdentityError::Unauthenticated).into_response(),
             Denial::Forbidden => ApiError::new(&IdentityError::Forbidden("route".into())).into_response(),
@@ -163,7 +165,7 @@ async fn enforce_inner(state: AppState, policy: RoutePolicy, mut req: Request, n
         req = Request::from_parts(parts, body);
     }
 
-    let addr = client_addr(&req);
+    let addr = client_addr(&state, &req);
     req.extensions_mut().insert(Auth { principal, session, csrf: csrf.clone(), client_addr: addr });
     let mut resp = next.run(req).await;
     if new_csrf_cookie {
@@ -176,15 +178,46 @@ pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Only local paths are followed after login (no open redirect).
+/// Only local paths are followed after login (no open redirect): an absolute
+/// path on this node, without control characters, whitespace or backslashes
+/// (browsers drop tabs and newlines and read `\\` as `/`, so `/\t/evil.example`
+/// would become the scheme-relative `//evil.example`), and not scheme-relative.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if is_local_path(n) => n.to_string(),
         _ => "/account".to_string(),
     }
 }
 
+/// Whether `n` is a path on this node that is safe to send a browser to.
+pub fn is_local_path(n: &str) -> bool {
+    const MAX: usize = 2048;
+    let shape_ok = n.len() <= MAX
+        && n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    // Belt and braces: resolved against a placeholder origin, it must stay there.
+    shape_ok
+        && url::Url::parse("http://node.invalid/")
+            .and_then(|base| base.join(n))
+            .is_ok_and(|u| u.host_str() == Some("node.invalid") && u.scheme() == "http")
+}
+
+/// A value safe to put in a `Location` header: bytes outside visible ASCII are
+/// percent-encoded (a path taken from a request can hold anything).
+pub fn location_value(to: &str) -> String {
+    let mut out = String::with_capacity(to.len());
+    for b in to.bytes() {
+        if (0x21..0x7f).contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// 303 See Other, the right answer to a form POST.
 pub fn see_other(to: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location_value(to))]).into_response()
 }

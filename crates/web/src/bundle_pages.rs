@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde_json::Value;
 use yiwang_form::{FieldProblem, FieldView, coerce_pairs, field_views};
 use yiwang_store::{BundleCase, BundlePlan, CaseStoreError, NewBundleCase};
@@ -134,7 +134,7 @@ async fn apply_form(
     status: StatusCode,
 ) -> Response {
     let back = Some((format!("/bundles/{code}"), "返回一件事".to_string()));
-    let Ok(p) = auth.require() else { return Redirect::to(&format!("/login?next=/bundles/{code}/apply")).into_response() };
+    let Ok(p) = auth.require() else { return crate::auth::see_other(&format!("/login?next=/bundles/{code}/apply")) };
     let plan = match state.store().bundle_plan(code).await {
         Ok(p) => p,
         Err(e) => return problem_page(state, auth, "在线申请", ApiError::new(&e), back).await,
@@ -167,7 +167,7 @@ pub async fn apply_page(State(state): State<AppState>, auth: Auth, Path(code): P
 /// `POST /bundles/{code}/apply`: open the bundle application (a draft child
 /// per item); the page shows the 查询码 once.
 pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code): Path<String>, body: String) -> Response {
-    let Ok(p) = auth.require() else { return Redirect::to(&format!("/login?next=/bundles/{code}/apply")).into_response() };
+    let Ok(p) = auth.require() else { return crate::auth::see_other(&format!("/login?next=/bundles/{code}/apply")) };
     let form = match state.store().bundle_plan(&code).await {
         Ok(plan) => coerce_pairs(&plan.form, &pairs(&body)),
         Err(e) => return problem_page(&state, &auth, "在线申请", ApiError::new(&e), back_to_list()).await,
@@ -364,7 +364,7 @@ async fn after_change(
     submitted: Option<&Value>,
 ) -> Response {
     let failed = match outcome {
-        Ok(b) => return Redirect::to(&format!("/me/bundles/{}?done={done}", b.bundle_no)).into_response(),
+        Ok(b) => return crate::auth::see_other(&format!("/me/bundles/{}?done={done}", b.bundle_no)),
         Err(e) => e,
     };
     let b = match own_bundle(state, auth, no).await {

@@ -687,7 +687,7 @@ pub async fn inbox(State(state): State<AppState>, auth: Auth, Query(q): Query<In
         .as_deref()
         .map(|c| c.split_once('|').ok_or(WebError::BadParam { name: "after", detail: "游标无效 / bad cursor".into() }))
         .transpose()?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = crate::bounds::page_size("limit", q.limit, 50, 200)?;
     let claim = match q.claimed.as_deref() {
         None | Some("") => yiwang_store::Claim::Any,
         Some("mine") => yiwang_store::Claim::By(&p.account_id),

@@ -141,16 +141,16 @@ pub struct SearchParams {
     /// `1` for 全程网办 only.
     #[serde(default)]
     pub online: String,
-    #[serde(default)]
-    pub page: usize,
-    #[serde(default)]
-    pub per_page: usize,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
 }
 
 impl SearchParams {
-    pub fn query(&self) -> SearchQuery {
-        let per_page = if self.per_page == 0 { 20 } else { self.per_page.min(100) };
-        SearchQuery {
+    /// The search this asks for, or 400 for a page size or page out of bounds.
+    pub fn query(&self) -> Result<SearchQuery, ApiError> {
+        let per_page = crate::bounds::page_size("per_page", self.per_page, 20, yiwang_search::MAX_LIMIT as i64)?;
+        let offset = crate::bounds::page_offset("page", self.page, per_page)?;
+        Ok(SearchQuery {
             q: self.q.chars().take(100).collect(),
             audience: match self.audience.as_str() {
                 "natural" => Some(Audience::Natural),
@@ -161,15 +161,16 @@ impl SearchParams {
             agency: Some(self.agency.clone()).filter(|s| !s.is_empty()),
             region: Some(self.region.clone()).filter(|s| !s.is_empty()),
             fully_online: self.online == "1",
-            limit: per_page,
-            offset: self.page.saturating_sub(1) * per_page,
-        }
+            limit: usize::try_from(per_page).unwrap_or(20),
+            offset: usize::try_from(offset).unwrap_or(0),
+        })
     }
 }
 
 pub async fn search(state: &AppState, params: &SearchParams) -> Result<SearchResult, ApiError> {
     let index = state.catalog().index(state.store()).await?;
-    Ok(index.search(&params.query())?)
+    let query = params.query()?;
+    Ok(index.search(&query)?)
 }
 
 /// `GET /api/v1/items?q=…`
@@ -409,8 +410,7 @@ pub async fn analysis(store: &Store) -> Result<yiwang_catalog::Report, ApiError>
 #[derive(Debug, Deserialize, Default)]
 pub struct ListParams {
     pub state: Option<String>,
-    #[serde(default)]
-    pub page: i64,
+    pub page: Option<i64>,
 }
 
 pub async fn list_api(State(state): State<AppState>, auth: Auth, Query(q): Query<ListParams>) -> Result<Response, ApiError> {
@@ -422,8 +422,8 @@ pub async fn list_api(State(state): State<AppState>, auth: Auth, Query(q): Query
                 .ok_or_else(|| ApiError::new(&crate::WebError::BadParam { name: "state", detail: format!("unknown state {s:?}") }))?,
         ),
     };
-    let filter =
-        ItemFilter { agencies: visible_agencies(state.store(), p).await?, latest_state, limit: 100, offset: (q.page.max(1) - 1) * 100 };
+    let offset = crate::bounds::page_offset("page", q.page, 100)?;
+    let filter = ItemFilter { agencies: visible_agencies(state.store(), p).await?, latest_state, limit: 100, offset };
     let (items, total) = state.store().list_items(&filter).await?;
     Ok(Json(serde_json::json!({ "total": total, "items": items })).into_response())
 }

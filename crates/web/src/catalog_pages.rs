@@ -74,9 +74,9 @@ pub async fn items_page(State(state): State<AppState>, auth: Auth, Query(p): Que
         Ok(i) => i.themes(),
         Err(_) => vec![],
     };
-    let page = p.page.max(1);
-    let per = p.query().limit;
-    let next_page = (page * per < result.total).then(|| {
+    let page = usize::try_from(p.page.unwrap_or(1).max(1)).unwrap_or(1);
+    let per = p.query().map_or(20, |q| q.limit);
+    let next_page = (page * per < result.total && (page + 1) * per <= crate::bounds::MAX_WINDOW as usize).then(|| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [("q", &p.q), ("audience", &p.audience), ("theme", &p.theme), ("region", &p.region), ("online", &p.online)] {
             if !v.is_empty() {

@@ -83,10 +83,18 @@ pub async fn create_webhook(State(state): State<AppState>, auth: Auth, body: Str
             _ => return Err(bad("agency_uscc", "请指明部门 / name the agency")),
         },
     };
+    if w.url.len() > 2000 {
+        return Err(bad("url", "地址过长 / the URL is too long"));
+    }
     let url = url::Url::parse(w.url.trim()).map_err(|_| bad("url", "地址无效 / not a URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || w.url.len() > 2000 {
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad("url", "须为 http 或 https 地址 / an http(s) URL is required"));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("url", "地址不得包含用户名或密码 / no credentials in the URL"));
+    }
+    // Resolved now and again at every delivery (the name may change).
+    state.security().outbound.check_resolved(&url).await?;
     let events = if w.events.is_empty() { vec!["*".to_string()] } else { w.events };
     if let Some(unknown) = events.iter().find(|e| e.as_str() != "*" && !RECORD_TYPES.contains(&e.as_str())) {
         return Err(bad("events", format!("未知的记录类型 / unknown record type {unknown}")));
@@ -192,23 +200,39 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
 }
 
 /// Deliver what is due at `due_by` once, a batch's requests side by side;
-/// returns how many were delivered.
-pub async fn dispatch_once(store: &Store, client: &reqwest::Client, due_by: jiff::Timestamp) -> yiwang_store::Result<usize> {
+/// returns how many were delivered. `client` must come from
+/// [`crate::outbound::OutboundPolicy::client`] (its resolver refuses internal
+/// names at every connection); address literals are checked here against
+/// `outbound`, since they never reach a resolver. A failure is recorded as a
+/// class (`timeout`, `refused`, `tls`, `dns`, `blocked`, `network`, `HTTP 503`),
+/// never as the raw error text.
+pub async fn dispatch_once(
+    store: &Store,
+    client: &reqwest::Client,
+    outbound: &crate::outbound::OutboundPolicy,
+    due_by: jiff::Timestamp,
+) -> yiwang_store::Result<usize> {
     let batch = store.claim_webhook_deliveries(50, due_by).await?;
     let mut sending = tokio::task::JoinSet::new();
     for d in batch {
         let client = client.clone();
+        let target = outbound.preflight(&d.url);
         sending.spawn(async move {
+            let url = match target {
+                Ok(u) => u,
+                Err(_) => return (d, Err("blocked")),
+            };
             let stamp = jiff::Timestamp::now().as_second();
             let outcome = client
-                .post(&d.url)
+                .post(url)
                 .header("content-type", "application/json")
                 .header("webhook-id", &d.id)
                 .header("webhook-timestamp", stamp.to_string())
                 .header("webhook-signature", signature(&d.secret, &d.id, stamp, &d.payload))
                 .body(d.payload.clone())
                 .send()
-                .await;
+                .await
+                .map_err(|e| crate::outbound::failure_class(&e));
             (d, outcome)
         });
     }
@@ -222,10 +246,9 @@ pub async fn dispatch_once(store: &Store, client: &reqwest::Client, due_by: jiff
                 tracing::warn!(delivery = %d.id, status, "webhook refused; will retry");
                 store.webhook_failed(&d.id, d.attempts, Some(status), &format!("HTTP {status}"), jiff::Timestamp::now()).await?;
             }
-            Err(e) => {
-                // The URL is the subscriber's; the error text never holds the secret.
-                tracing::warn!(delivery = %d.id, error = %e, "webhook delivery failed; will retry");
-                store.webhook_failed(&d.id, d.attempts, None, &e.to_string(), jiff::Timestamp::now()).await?;
+            Err(class) => {
+                tracing::warn!(delivery = %d.id, class, "webhook delivery failed; will retry");
+                store.webhook_failed(&d.id, d.attempts, None, class, jiff::Timestamp::now()).await?;
             }
         }
     }
@@ -233,9 +256,11 @@ pub async fn dispatch_once(store: &Store, client: &reqwest::Client, due_by: jiff
     Ok(done.len())
 }
 
-/// Run the webhook dispatcher until the task is dropped.
-pub async fn run_dispatcher(store: Store, every: Duration) {
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+/// Run the webhook dispatcher until the task is dropped. Deliveries go only
+/// where `outbound` allows (never to internal addresses unless the operator
+/// named them), without redirects.
+pub async fn run_dispatcher(store: Store, outbound: crate::outbound::OutboundPolicy, every: Duration) {
+    let client = match outbound.client(Duration::from_secs(10)) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhook dispatcher cannot start");
@@ -243,7 +268,7 @@ pub async fn run_dispatcher(store: Store, every: Duration) {
         }
     };
     loop {
-        match dispatch_once(&store, &client, jiff::Timestamp::now()).await {
+        match dispatch_once(&store, &client, &outbound, jiff::Timestamp::now()).await {
             Ok(n) if n > 0 => tracing::debug!(sent = n, "webhooks delivered"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "webhook dispatch failed"),

@@ -5,11 +5,13 @@
 mod api;
 pub mod application_pages;
 pub mod auth;
+pub mod bounds;
 pub mod bundle_pages;
 pub mod bundles;
 pub mod cases;
 pub mod catalog;
 pub mod catalog_pages;
+pub mod edge;
 mod error;
 pub mod federation;
 mod identity_api;
@@ -18,8 +20,10 @@ pub mod licenses;
 pub mod messaging;
 pub mod oidc;
 pub mod openapi;
+pub mod outbound;
 pub mod pages;
 pub mod routes;
+pub mod security;
 pub mod settings;
 pub mod wallet;
 pub mod workbench_pages;
@@ -39,6 +43,7 @@ use tower_http::trace::TraceLayer;
 use yiwang_store::Store;
 
 pub use error::{ApiError, WebError};
+pub use security::{SecurityRuntime, SecuritySettings};
 pub use settings::{IdentityRuntime, IdentitySettings, TrustedProvider};
 pub(crate) use yiwang_store::ts;
 
@@ -58,6 +63,8 @@ struct Inner {
     /// The node master key, if configured: without it the node cannot sign
     /// (SD-JWT exports, status lists, issuing) but still verifies.
     master: OnceLock<yiwang_crypto::seal::MasterKey>,
+    /// The `[security]` settings: levels, proxies, metrics, outbound, quotas.
+    security: SecurityRuntime,
 }
 
 impl AppState {
@@ -71,6 +78,7 @@ impl AppState {
                 metrics: metrics_handle(),
                 started: Instant::now(),
                 master: OnceLock::new(),
+                security: SecurityRuntime::default(),
             }),
         }
     }
@@ -87,6 +95,20 @@ impl AppState {
         }
         let _ = self.inner.master.set(key);
         self
+    }
+
+    /// Give the node its `[security]` settings. Call it before the state is
+    /// shared (a later call is ignored, with a warning).
+    pub fn with_security(mut self, security: SecurityRuntime) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.security = security,
+            None => tracing::warn!("the security settings were not applied (the state was already shared)"),
+        }
+        self
+    }
+
+    pub fn security(&self) -> &SecurityRuntime {
+        &self.inner.security
     }
 
     /// The master key, or 503 when this node was started without one.
@@ -132,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(track_metrics))
         .layer(CatchPanicLayer::custom(|_| ApiError::new(&WebError::Panic).into_response()))
+        .layer(middleware::from_fn(edge::edge))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -151,7 +174,25 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<impl IntoRes
     })))
 }
 
-pub(crate) async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics` on the public listener: only with the configured bearer token
+/// (`[security] metrics_token`); without one configured, as if absent. Route
+/// names, rates and pool sizes tell an attacker what the node runs and when.
+pub(crate) async fn metrics_text(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let Some(token) = state.security().metrics_token.as_deref() else {
+        return ApiError::new(&WebError::NotFound("/metrics".into())).into_response();
+    };
+    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if !presented.is_some_and(|p| yiwang_identity::ct_eq(p.trim().as_bytes(), token.as_bytes())) {
+        let mut resp = ApiError::new(&yiwang_identity::IdentityError::Unauthenticated).into_response();
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer realm=\"metrics\""));
+        return resp;
+    }
+    metrics_body(&state).into_response()
+}
+
+/// The Prometheus text, for the public route (with its token) and the separate
+/// metrics listener (`metrics_router`).
+fn metrics_body(state: &AppState) -> impl IntoResponse + use<> {
     let pool = state.store().pool();
     metrics::gauge!("yiwang_db_pool_connections").set(f64::from(pool.size()));
     metrics::gauge!("yiwang_db_pool_idle").set(pool.num_idle() as f64);
@@ -177,6 +218,12 @@ async fn track_metrics(req: Request, next: Next) -> Response {
         metrics::counter!("yiwang_http_server_errors_total").increment(1);
     }
     resp
+}
+
+/// A router serving `/metrics` alone, without a token, for the separate
+/// management address (`[security] metrics_listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", axum::routing::get(|State(s): State<AppState>| async move { metrics_body(&s) })).with_state(state)
 }
 
 /// Serve until `shutdown` resolves; in-flight requests are drained first.

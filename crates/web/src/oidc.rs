@@ -472,10 +472,12 @@ async fn issue_tokens(
 ) -> Result<Value, OAuthError> {
     let id = state.identity();
     let access = new_token();
-    let refresh = new_token();
     let access_row = TokenRow { expires_at: crate::ts(now + id.access_ttl), ..base.clone() };
+    // A refresh token only for a grant that asked for offline access (OIDC Core §11).
+    let refresh = base.scope.split(' ').any(|s| s == "offline_access").then(new_token);
     let refresh_row = TokenRow { expires_at: crate::ts(now + id.refresh_ttl), ..base.clone() };
-    tx.insert_token_pair(&token_hash(&access), &access_row, &token_hash(&refresh), &refresh_row, now).await?;
+    let refresh_hash = refresh.as_deref().map(token_hash);
+    tx.insert_token_pair(&token_hash(&access), &access_row, refresh_hash.as_deref().map(|h| (h, &refresh_row)), now).await?;
     let auth_time: Timestamp = base.auth_time.parse().unwrap_or(now);
     let mut claims = json!({
         "iss": id.issuer,
@@ -491,14 +493,17 @@ async fn issue_tokens(
     if let Some(n) = nonce {
         claims["nonce"] = json!(n);
     }
-    Ok(json!({
+    let mut answer = json!({
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": id.access_ttl.as_secs(),
-        "refresh_token": refresh,
         "id_token": signer.sign("JWT", &claims),
         "scope": base.scope,
-    }))
+    });
+    if let Some(r) = refresh {
+        answer["refresh_token"] = json!(r);
+    }
+    Ok(answer)
 }
 
 // ---- userinfo ----------------------------------------------------------------

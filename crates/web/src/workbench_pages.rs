@@ -9,7 +9,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 use yiwang_case::State as CaseState;
@@ -394,14 +394,14 @@ pub async fn case_event(
     Path(no): Path<String>,
     axum::Form(f): axum::Form<ActionForm>,
 ) -> Response {
-    let Ok(p) = auth.require() else { return Redirect::to("/login").into_response() };
+    let Ok(p) = auth.require() else { return crate::auth::see_other("/login") };
     let outcome = async {
         let event = serde_json::from_value(event_of(&f)?).map_err(|e| bad("action", &e.to_string()))?;
         record_staff_event(&state, p, &no, StaffEvent { event, reason: f.reason.trim().to_string(), expected_version: None }).await
     }
     .await;
     let failed = match outcome {
-        Ok(c) => return Redirect::to(&format!("/console/cases/{}?done={}", c.case_no, f.action)).into_response(),
+        Ok(c) => return crate::auth::see_other(&format!("/console/cases/{}?done={}", c.case_no, f.action)),
         Err(e) => e,
     };
     let c = match visible_case(&state, p, &no).await {

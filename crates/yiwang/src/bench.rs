@@ -703,12 +703,14 @@ impl Receiver {
 
     /// Deliver everything queued, as the dispatcher does, and time it.
     async fn drain(self, store: &Store) -> anyhow::Result<Figure> {
-        let client = reqwest::Client::new();
+        // The receiver is on loopback, which only an operator's exception reaches.
+        let outbound = yiwang_web::outbound::OutboundPolicy::allowing_loopback();
+        let client = outbound.client(std::time::Duration::from_secs(10))?;
         let started = Instant::now();
         let mut lat = Vec::new();
         loop {
             let t = Instant::now();
-            let sent = yiwang_web::integration::dispatch_once(store, &client, Timestamp::now()).await?;
+            let sent = yiwang_web::integration::dispatch_once(store, &client, &outbound, Timestamp::now()).await?;
             if sent == 0 {
                 break;
             }

@@ -22,6 +22,9 @@ pub struct Config {
     pub log: LogConfig,
     /// Unified identity: issuer URL, session and token lifetimes, trusted nodes.
     pub identity: yiwang_web::IdentitySettings,
+    /// Real-name levels for personal data, trusted proxies, metrics access,
+    /// outgoing-request exceptions, quotas (`docs/security.md`).
+    pub security: yiwang_web::SecuritySettings,
     pub messaging: MessagingConfig,
     pub seal: SealConfig,
 }
@@ -68,6 +71,7 @@ impl Default for Config {
             db: DbConfig::default(),
             log: LogConfig::default(),
             identity: yiwang_web::IdentitySettings::default(),
+            security: yiwang_web::SecuritySettings::default(),
             messaging: MessagingConfig::default(),
             seal: SealConfig::default(),
         }
@@ -155,6 +159,7 @@ impl Config {
         let mut c = self.clone();
         c.database_url = Some(yiwang_store::redact_url(&self.effective_database_url()));
         c.identity = self.identity.redacted();
+        c.security = self.security.redacted();
         if c.seal.master_key.is_some() {
             c.seal.master_key = Some("REDACTED".into());
         }

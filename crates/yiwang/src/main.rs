@@ -502,12 +502,17 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     };
     let identity = yiwang_web::IdentityRuntime::new(&cfg.identity, &addr.to_string());
     tracing::info!(issuer = %identity.issuer, "OIDC issuer");
+    let security = yiwang_web::SecurityRuntime::new(&cfg.security).map_err(|e| anyhow::anyhow!("配置无效 / invalid configuration: {e}"))?;
     let spool = yiwang_web::messaging::SpoolDir { dir: cfg.spool_dir() };
     let dispatcher =
         tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
     // Signed webhooks to department systems, from the outbox their events wrote.
-    let webhooks = tokio::spawn(yiwang_web::integration::run_dispatcher(store.clone(), std::time::Duration::from_millis(500)));
-    let mut state = yiwang_web::AppState::new(store.clone(), identity);
+    let webhooks = tokio::spawn(yiwang_web::integration::run_dispatcher(
+        store.clone(),
+        security.outbound.clone(),
+        std::time::Duration::from_millis(500),
+    ));
+    let mut state = yiwang_web::AppState::new(store.clone(), identity).with_security(security);
     if let Some(key) = master {
         state = state.with_master_key(key);
     }
@@ -518,7 +523,20 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
         format!("{}:{}", addr, std::process::id()),
         std::time::Duration::from_secs(1),
     ));
+    // Metrics on their own address, when configured (never on the public one without a token).
+    let metrics = match &cfg.security.metrics_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at).await.with_context(|| format!("cannot listen on {at} (security.metrics_listen)"))?;
+            println!("metrics / 运行指标 on http://{}/metrics", l.local_addr()?);
+            let router = yiwang_web::metrics_router(state.clone());
+            Some(tokio::spawn(async move { axum::serve(l, router).await }))
+        }
+        None => None,
+    };
     yiwang_web::serve(listener, state, stop).await?;
+    if let Some(m) = metrics {
+        m.abort();
+    }
     worker.abort();
     dispatcher.abort();
     webhooks.abort();
