@@ -44,7 +44,7 @@ pub use licenses::{
 };
 pub use node::{NodeInfo, NodeRegion};
 pub use oidc::*;
-pub use sessions::{CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
+pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
 pub use workflow::{OpenTask, StoredInstance, WorkflowError};
 pub use workflow_handlers::{Handler, HandlerCall, HandlerFuture, HandlerRound, Handlers};
 

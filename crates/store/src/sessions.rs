@@ -47,19 +47,27 @@ impl Default for SessionPolicy {
 /// Failed-login back-off: free attempts, then a lock that doubles per failure.
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottlePolicy {
+    /// Attempts allowed before the back-off starts.
     pub free_attempts: i64,
     pub base_lock: SignedDuration,
     pub max_lock: SignedDuration,
+    /// One counted failure is forgotten per interval.
+    pub decay_every: SignedDuration,
 }
 
 impl Default for ThrottlePolicy {
     fn default() -> Self {
-        ThrottlePolicy { free_attempts: 5, base_lock: SignedDuration::from_secs(30), max_lock: SignedDuration::from_mins(15) }
+        ThrottlePolicy {
+            free_attempts: 5,
+            base_lock: SignedDuration::from_secs(30),
+            max_lock: SignedDuration::from_mins(15),
+            decay_every: SignedDuration::from_mins(5),
+        }
     }
 }
 
 impl ThrottlePolicy {
-    /// Lock length after `failures` consecutive failures (none within the free attempts).
+    /// Lock length after `failures` failures (none within the free attempts).
     pub fn lock_for(&self, failures: i64) -> Option<SignedDuration> {
         let over = failures - self.free_attempts;
         if over < 0 {
@@ -69,6 +77,15 @@ impl ThrottlePolicy {
         let secs = self.base_lock.as_secs().saturating_mul(factor).min(self.max_lock.as_secs());
         Some(SignedDuration::from_secs(secs))
     }
+}
+
+/// The answer to an attempt: go on and check the secret, or wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted; `failures` is the count including this attempt.
+    Go { failures: i64 },
+    /// Locked: try again in this many seconds (not counted).
+    Wait(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,41 +154,89 @@ impl Store {
         Ok(())
     }
 
-    /// Seconds until `key` may try again, if it is locked out.
-    pub async fn throttle_wait(&self, key: &str, now: Timestamp) -> Result<Option<u64>> {
-        let row = crate::db::query("SELECT locked_until FROM login_throttle WHERE key = $1").bind(key).fetch_optional(self.read()).await?;
-        let Some(until) = row.map(|r| r.try_get::<Option<String>, _>("locked_until")).transpose()?.flatten() else { return Ok(None) };
-        let until = parse_ts(&until)?;
-        // Round up: "try again in 0 s" would be a lie.
-        Ok((until > now).then(|| {
-            let d = until.duration_since(now);
-            (d.as_secs() + i64::from(d.subsec_nanos() > 0)).unsigned_abs()
-        }))
+    /// Count an attempt for `key` before its secret is checked, atomically:
+    /// while a lock is in force the attempt is refused and not counted;
+    /// otherwise the count (less what has decayed) goes up by one, and an
+    /// attempt past the free ones takes a short lock at once, so concurrent
+    /// attempts behind it wait instead of all being checked.
+    pub async fn throttle_attempt(&self, key: &str, policy: &ThrottlePolicy, now: Timestamp) -> Result<Attempt> {
+        let now_s = now.as_second();
+        let attempt = yiwang_identity::new_token();
+        let decay = policy.decay_every.as_secs().max(1);
+        // The decayed count: failures less one per elapsed interval, not below zero.
+        let decayed = "(CASE WHEN throttle.failures - (($2 - throttle.updated_s) / $3) > 0 \
+                        THEN throttle.failures - (($2 - throttle.updated_s) / $3) ELSE 0 END)";
+        let locked = "(throttle.locked_until_s IS NOT NULL AND throttle.locked_until_s > $2)";
+        let sql = format!(
+            "INSERT INTO throttle (key, failures, locked_until_s, updated_s, attempt) VALUES ($1, 1, NULL, $2, $4) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN {locked} THEN throttle.failures ELSE {decayed} + 1 END, \
+               locked_until_s = CASE WHEN {locked} THEN throttle.locked_until_s \
+                                     WHEN {decayed} + 1 > $5 THEN $2 + $6 ELSE NULL END, \
+               updated_s = CASE WHEN {locked} THEN throttle.updated_s ELSE $2 END, \
+               attempt = CASE WHEN {locked} THEN throttle.attempt ELSE $4 END \
+             RETURNING failures, locked_until_s, attempt"
+        );
+        // Built from the constant fragments above only.
+        let row = crate::db::query(crate::safe(sql))
+            .bind(key)
+            .bind(now_s)
+            .bind(decay)
+            .bind(&attempt)
+            .bind(policy.free_attempts)
+            .bind(policy.base_lock.as_secs().max(1))
+            .fetch_one(self.write())
+            .await?;
+        let counted: String = row.try_get("attempt")?;
+        if counted == attempt {
+            return Ok(Attempt::Go { failures: row.try_get("failures")? });
+        }
+        let until: Option<i64> = row.try_get("locked_until_s")?;
+        Ok(Attempt::Wait(until.map_or(1, |u| (u - now_s).max(1)).unsigned_abs()))
     }
 
-    /// Count a failure for `key`; returns the lock now in force, if any.
-    pub async fn throttle_fail(&self, key: &str, policy: &ThrottlePolicy, now: Timestamp) -> Result<Option<u64>> {
-        let row = crate::db::query(
-            "INSERT INTO login_throttle (key, failures, locked_until, updated_at) VALUES ($1, 1, NULL, $2) \
-             ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, updated_at = excluded.updated_at RETURNING failures",
-        )
-        .bind(key)
-        .bind(ts(now))
-        .fetch_one(self.write())
-        .await?;
-        let failures: i64 = row.try_get("failures")?;
+    /// After a counted attempt failed: lock `key` for the back-off its count
+    /// earns (never shortening a lock in force); returns the lock, if any.
+    pub async fn throttle_failed(&self, key: &str, policy: &ThrottlePolicy, failures: i64, now: Timestamp) -> Result<Option<u64>> {
         let Some(lock) = policy.lock_for(failures) else { return Ok(None) };
-        crate::db::query("UPDATE login_throttle SET locked_until = $1 WHERE key = $2")
-            .bind(ts(now + lock))
-            .bind(key)
-            .execute(self.write())
-            .await?;
+        let until = now.as_second() + lock.as_secs();
+        crate::db::query(
+            "UPDATE throttle SET locked_until_s = CASE WHEN locked_until_s IS NOT NULL AND locked_until_s > $1 THEN locked_until_s ELSE $1 END \
+             WHERE key = $2",
+        )
+        .bind(until)
+        .bind(key)
+        .execute(self.write())
+        .await?;
         Ok(Some(lock.as_secs().unsigned_abs()))
     }
 
-    pub async fn throttle_clear(&self, key: &str) -> Result<()> {
-        crate::db::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(self.write()).await?;
+    /// Take back a counted attempt that turned out harmless (a right 查询码, an
+    /// unknown case), so ordinary use never adds up to a lock.
+    pub async fn throttle_refund(&self, key: &str) -> Result<()> {
+        crate::db::query("UPDATE throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
+            .bind(key)
+            .execute(self.write())
+            .await?;
         Ok(())
+    }
+
+    /// Forget `key` (after a success).
+    pub async fn throttle_clear(&self, key: &str) -> Result<()> {
+        crate::db::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(self.write()).await?;
+        Ok(())
+    }
+
+    /// Drop counters idle for a day and not locked (the table stays the size of
+    /// the current traffic, whatever addresses have come and gone).
+    pub async fn sweep_throttle(&self, now: Timestamp) -> Result<u64> {
+        let now_s = now.as_second();
+        let n = crate::db::query("DELETE FROM throttle WHERE updated_s < $1 AND (locked_until_s IS NULL OR locked_until_s < $2)")
+            .bind(now_s - 86_400)
+            .bind(now_s)
+            .execute(self.write())
+            .await?;
+        Ok(n.rows_affected())
     }
 
     /// Check a verification code; a wrong code uses up an attempt, the right one is consumed.

@@ -5,7 +5,9 @@
 
 use jiff::{SignedDuration, Timestamp};
 use yiwang_identity::{RealNameLevel, token_hash};
-use yiwang_store::{AccountStatus, CodeGrant, CodeUse, NewAccount, RefreshUse, SessionPolicy, StoreError, ThrottlePolicy, TokenRow};
+use yiwang_store::{
+    AccountStatus, Attempt, CodeGrant, CodeUse, NewAccount, RefreshUse, SessionPolicy, StoreError, ThrottlePolicy, TokenRow,
+};
 use yiwang_testkit::{TestDb, both_backends};
 
 fn person(citizen_id: &str, phone: Option<&str>) -> NewAccount {
@@ -146,19 +148,64 @@ both_backends!(sessions_expire_when_idle_and_end_everywhere, |db| {
     assert!(db.store.session(&s2.token, &policy, now).await.unwrap().is_none());
 });
 
+/// One failed attempt, as the login does it: counted first, then the lock it earns.
+async fn fail_once(store: &yiwang_store::Store, key: &str, policy: &ThrottlePolicy, now: Timestamp) -> Result<Option<u64>, u64> {
+    match store.throttle_attempt(key, policy, now).await.unwrap() {
+        Attempt::Go { failures } => Ok(store.throttle_failed(key, policy, failures, now).await.unwrap()),
+        Attempt::Wait(w) => Err(w),
+    }
+}
+
 both_backends!(throttle_backs_off_and_clears, |db| {
     let now = Timestamp::now();
     let policy = ThrottlePolicy::default();
     for _ in 0..4 {
-        assert_eq!(db.store.throttle_fail("k", &policy, now).await.unwrap(), None);
+        assert_eq!(fail_once(&db.store, "k", &policy, now).await, Ok(None));
     }
-    assert_eq!(db.store.throttle_fail("k", &policy, now).await.unwrap(), Some(30));
-    assert_eq!(db.store.throttle_wait("k", now).await.unwrap(), Some(30));
-    assert_eq!(db.store.throttle_wait("k", now + SignedDuration::from_secs(31)).await.unwrap(), None);
-    assert_eq!(db.store.throttle_fail("k", &policy, now).await.unwrap(), Some(60), "doubles");
+    assert_eq!(fail_once(&db.store, "k", &policy, now).await, Ok(Some(30)));
+    assert_eq!(fail_once(&db.store, "k", &policy, now).await, Err(30), "locked: refused and not counted");
+    // After the lock, one more try; failing it doubles the lock.
+    let later = now + SignedDuration::from_secs(31);
+    assert_eq!(fail_once(&db.store, "k", &policy, later).await, Ok(Some(60)), "doubles");
     db.store.throttle_clear("k").await.unwrap();
-    assert_eq!(db.store.throttle_wait("k", now).await.unwrap(), None);
+    assert_eq!(fail_once(&db.store, "k", &policy, later).await, Ok(None));
     assert_eq!(policy.lock_for(100), Some(SignedDuration::from_mins(15)), "capped");
+});
+
+// Issue 19, finding 6: the count decays, so a shared address is not locked for good.
+both_backends!(throttle_counts_decay, |db| {
+    let now = Timestamp::now();
+    let policy = ThrottlePolicy::default();
+    for _ in 0..5 {
+        fail_once(&db.store, "addr", &policy, now).await.unwrap();
+    }
+    // Much later every failure is forgotten: the next try is the first again.
+    let next_day = now + SignedDuration::from_hours(24);
+    assert_eq!(db.store.throttle_attempt("addr", &policy, next_day).await.unwrap(), Attempt::Go { failures: 1 });
+    // Two intervals forget two failures.
+    for _ in 0..3 {
+        fail_once(&db.store, "b", &policy, now).await.unwrap();
+    }
+    let ten_min = now + SignedDuration::from_mins(10);
+    assert_eq!(db.store.throttle_attempt("b", &policy, ten_min).await.unwrap(), Attempt::Go { failures: 2 });
+    // Idle counters are swept; locked ones stay.
+    assert!(db.store.sweep_throttle(next_day + SignedDuration::from_hours(25)).await.unwrap() >= 1);
+});
+
+// Issue 19, finding 6: concurrent attempts are counted before any is checked,
+// so a burst gets no more checks than the free attempts (plus the one that takes the lock).
+both_backends!(throttle_holds_under_concurrency, |db| {
+    let now = Timestamp::now();
+    let policy = ThrottlePolicy::default();
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let store = db.store.clone();
+        burst.spawn(async move { store.throttle_attempt("burst", &policy, now).await.unwrap() });
+    }
+    let results = burst.join_all().await;
+    let went = results.iter().filter(|r| matches!(r, Attempt::Go { .. })).count();
+    assert!(went <= usize::try_from(policy.free_attempts).unwrap() + 1, "{went} of 16 went on: {results:?}");
+    assert!(went >= 1);
 });
 
 both_backends!(outbox_claims_once_and_retries_failures, |db| {

@@ -613,33 +613,51 @@ pub struct ProgressQuery {
 /// `GET /api/v1/case-progress?case_no=…&code=…`: a case's progress without
 /// logging in, with its 查询码; no applicant data. A wrong code answers 404,
 /// like an unknown case.
-pub async fn progress(State(state): State<AppState>, Query(q): Query<ProgressQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn progress(State(state): State<AppState>, auth: Auth, Query(q): Query<ProgressQuery>) -> Result<Json<Value>, ApiError> {
     let (Some(no), Some(code)) = (q.case_no, q.code) else {
         return Err(WebError::BadParam {
             name: "case_no", detail: "须提供办件编号和查询码 / case_no and code are required".into()
         }
         .into());
     };
-    match checked_progress(&state, &no, &code).await? {
+    match checked_progress(&state, &auth.client_addr, &no, &code).await? {
         Some(c) => Ok(Json(yiwang_store::public_progress(&c))),
         None => Err(not_found()),
     }
 }
 
-/// The case for a progress query, with the login back-off applied per case:
-/// a few wrong codes lock that case's query for a while, so the 8-digit code
-/// cannot be guessed. An unknown case number is just not found.
-async fn checked_progress(state: &AppState, case_no: &str, code: &str) -> Result<Option<CaseRow>, ApiError> {
+/// The 查询码 back-off: per client address, ten free tries, then a lock that
+/// doubles; one wrong try is forgotten a minute. Keyed by the client, not the
+/// case, so nobody can lock a stranger's case query by guessing at it.
+const QUERY_THROTTLE: yiwang_store::ThrottlePolicy = yiwang_store::ThrottlePolicy {
+    free_attempts: 10,
+    base_lock: jiff::SignedDuration::from_secs(30),
+    max_lock: jiff::SignedDuration::from_mins(15),
+    decay_every: jiff::SignedDuration::from_mins(1),
+};
+
+/// The case for a progress query, with the back-off applied per client: the
+/// attempt is counted before the code is compared, so concurrent guesses do not
+/// slip past; a right code or an unknown case number gives the attempt back, so
+/// ordinary use never adds up. An unknown case number is just not found.
+async fn checked_progress(state: &AppState, client: &str, case_no: &str, code: &str) -> Result<Option<CaseRow>, ApiError> {
     let now = jiff::Timestamp::now();
-    let key = format!("case-query:{}", case_no.trim());
-    if let Some(wait) = state.store().throttle_wait(&key, now).await? {
-        return Err(WebError::QueryThrottled(wait).into());
-    }
+    let key = format!("case-query:{client}");
+    let failures = match state.store().throttle_attempt(&key, &QUERY_THROTTLE, now).await? {
+        yiwang_store::Attempt::Go { failures } => failures,
+        yiwang_store::Attempt::Wait(wait) => return Err(WebError::QueryThrottled(wait).into()),
+    };
     match state.store().case_by_query_code(case_no, code).await? {
-        yiwang_store::QueryCodeMatch::Case(c) => Ok(Some(*c)),
-        yiwang_store::QueryCodeMatch::UnknownCase => Ok(None),
+        yiwang_store::QueryCodeMatch::Case(c) => {
+            state.store().throttle_refund(&key).await?;
+            Ok(Some(*c))
+        }
+        yiwang_store::QueryCodeMatch::UnknownCase => {
+            state.store().throttle_refund(&key).await?;
+            Ok(None)
+        }
         yiwang_store::QueryCodeMatch::WrongCode => {
-            if let Some(wait) = state.store().throttle_fail(&key, &state.identity().throttle, now).await? {
+            if let Some(wait) = state.store().throttle_failed(&key, &QUERY_THROTTLE, failures, now).await? {
                 return Err(WebError::QueryThrottled(wait).into());
             }
             Ok(None)
@@ -826,7 +844,7 @@ pub async fn query_page(State(state): State<AppState>, auth: Auth, Query(q): Que
     let l = crate::pages::Layout::new(&state, &auth, "办件进度查询").await;
     let case_no = q.case_no.clone().unwrap_or_default();
     let (status, result, error) = match (q.case_no.as_deref(), q.code.as_deref()) {
-        (Some(no), Some(code)) if !no.trim().is_empty() => match checked_progress(&state, no, code).await? {
+        (Some(no), Some(code)) if !no.trim().is_empty() => match checked_progress(&state, &auth.client_addr, no, code).await? {
             Some(c) => (
                 StatusCode::OK,
                 Some(QueryResult {
@@ -855,11 +873,12 @@ pub struct ReceiptQuery {
 /// holding both (wrong codes are throttled like the progress query).
 pub async fn receipt_pdf(
     State(state): State<AppState>,
+    auth: Auth,
     Path(no): Path<String>,
     Query(q): Query<ReceiptQuery>,
 ) -> Result<Response, ApiError> {
     let code = q.code.unwrap_or_default();
-    let c = checked_progress(&state, &no, &code).await?.ok_or_else(not_found)?;
+    let c = checked_progress(&state, &auth.client_addr, &no, &code).await?.ok_or_else(not_found)?;
     let accepted = c.case.accepted_on.is_some();
     let mut rows = vec![
         ("办件编号".to_string(), c.case_no.clone()),

@@ -15,7 +15,7 @@ use yiwang_identity::{
     Acting, IdentityError, PasswordPolicy, Principal, RealNameLevel, StaffRole, check_password_strength, hash_password, mask_email,
     mask_phone, verification_code, verify_password,
 };
-use yiwang_store::{AccountStatus, CodeCheck, EnterpriseRole, NewAccount, NodeRegion};
+use yiwang_store::{AccountStatus, Attempt, CodeCheck, EnterpriseRole, NewAccount, NodeRegion, ThrottlePolicy};
 
 use crate::auth::{Auth, SESSION_COOKIE, cookie, safe_next, see_other, urlencode};
 use crate::{ApiError, AppState};
@@ -146,17 +146,35 @@ fn normalise_login(s: &str) -> String {
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$VwOTdLvtS1UNxGn4SOwnE7gHDUMN2c3dpwvCKoe0aLk";
 
 /// Check a login; on success return the account id. Applies the back-off.
+///
+/// Each attempt is counted before the password is checked, atomically, under
+/// three keys: the account (or the unknown name) together with the client's
+/// address, which locks after a few failures and backs off; the address alone,
+/// a little more lenient, against spraying many accounts; and the account
+/// alone, lenient with short locks, against guessing from many addresses. An
+/// owner elsewhere is therefore never locked out for long by someone else's
+/// guesses, and counts decay, so nobody behind a shared address stays locked.
 pub async fn check_login(state: &AppState, login: &str, password: &str, client_addr: &str) -> Result<String, ApiError> {
     let now = Timestamp::now();
     let store = state.store();
     let account = store.account_by_login(login).await?;
-    // Count failures per account, whichever of its names (ID, phone, email) is typed,
+    // Count per account, whichever of its names (ID, phone, email) is typed,
     // so switching names does not buy more guesses; unknown names count by themselves.
-    let login_key = account.as_ref().map_or_else(|| format!("login:{login}"), |a| format!("account:{}", a.id));
-    let addr_key = format!("addr:{client_addr}");
-    for key in [&login_key, &addr_key] {
-        if let Some(wait) = store.throttle_wait(key, now).await? {
-            return Err(IdentityError::Throttled { retry_after_s: wait }.into());
+    let who = account.as_ref().map_or_else(|| format!("name:{login}"), |a| format!("account:{}", a.id));
+    let policy = state.identity().throttle;
+    let keys = [
+        (format!("login:{who}|{client_addr}"), policy),
+        (format!("addr:{client_addr}"), ThrottlePolicy { free_attempts: policy.free_attempts * 4, ..policy }),
+        (
+            format!("login:{who}"),
+            ThrottlePolicy { free_attempts: policy.free_attempts * 10, max_lock: SignedDuration::from_mins(1), ..policy },
+        ),
+    ];
+    let mut counted = Vec::with_capacity(keys.len());
+    for (key, pol) in &keys {
+        match store.throttle_attempt(key, pol, now).await? {
+            Attempt::Go { failures } => counted.push((key, pol, failures)),
+            Attempt::Wait(wait) => return Err(IdentityError::Throttled { retry_after_s: wait }.into()),
         }
     }
     let hash = account.as_ref().and_then(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
@@ -165,18 +183,22 @@ pub async fn check_login(state: &AppState, login: &str, password: &str, client_a
     let matches = tokio::task::spawn_blocking(move || verify_password(&pw, &hash)).await.unwrap_or(false);
     match account {
         Some(a) if matches && a.status == AccountStatus::Active => {
-            store.throttle_clear(&login_key).await?;
+            // The address's own count is left to decay: one success does not excuse spraying.
+            store.throttle_clear(&keys[0].0).await?;
+            store.throttle_clear(&keys[2].0).await?;
             Ok(a.id)
         }
         Some(a) if matches && a.status == AccountStatus::Pending => Err(IdentityError::Forbidden("pending".into()).into()),
         _ => {
-            let policy = state.identity().throttle;
-            let addr_policy = yiwang_store::ThrottlePolicy { free_attempts: policy.free_attempts * 4, ..policy };
-            let a = store.throttle_fail(&login_key, &policy, now).await?;
-            let b = store.throttle_fail(&addr_key, &addr_policy, now).await?;
+            let mut wait = None;
+            for (key, pol, failures) in counted {
+                if let Some(w) = store.throttle_failed(key, pol, failures, now).await? {
+                    wait = Some(wait.map_or(w, |x: u64| x.max(w)));
+                }
+            }
             tracing::info!(login = %yiwang_identity::mask_name(login), addr = client_addr, "failed login");
-            match a.or(b) {
-                Some(wait) => Err(IdentityError::Throttled { retry_after_s: wait }.into()),
+            match wait {
+                Some(w) => Err(IdentityError::Throttled { retry_after_s: w }.into()),
                 None => Err(IdentityError::BadCredentials.into()),
             }
         }
