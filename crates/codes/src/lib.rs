@@ -12,6 +12,7 @@ pub mod detect;
 pub mod division;
 pub mod error;
 pub mod license;
+pub mod mask;
 pub mod uscc;
 
 pub use catalog::{BasicCode, CaseNo, ImplementationCode, UseLevel};
@@ -20,4 +21,5 @@ pub use detect::{CodeKind, DetectError, Parsed, detect, detect_as, parse_as};
 pub use division::{DivisionCode, DivisionLevel};
 pub use error::{CodeError, Warning};
 pub use license::{LicenseId, mod37_36_check_char};
+pub use mask::mask_identifiers_in;
 pub use uscc::{Uscc, org_code_check_char, uscc_check_char};

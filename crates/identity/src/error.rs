@@ -14,7 +14,10 @@ pub enum IdentityError {
     Throttled { retry_after_s: u64 },
     #[error("password too weak: {0}")]
     WeakPassword(String),
-    #[error("real-name level L{required} required, account has L{have}")]
+    #[error(
+        "real-name level L{required} required, account has L{have}: a name and ID that match the population base data give L2, \
+         an in-person check at a service hall window gives L3"
+    )]
     LevelTooLow { required: u8, have: u8 },
     #[error("unknown role {0:?}")]
     UnknownRole(String),
@@ -53,9 +56,10 @@ impl Coded for IdentityError {
             IdentityError::BadCredentials => "账号或密码错误".into(),
             IdentityError::Throttled { retry_after_s } => format!("登录失败次数过多，请在 {retry_after_s} 秒后重试"),
             IdentityError::WeakPassword(why) => format!("密码强度不足：{why}"),
-            IdentityError::LevelTooLow { required, have } => {
-                format!("此操作需要实名等级 L{required}，当前账号为 L{have}")
-            }
+            IdentityError::LevelTooLow { required, have } => format!(
+                "此操作需要实名等级 L{required}，当前账号为 L{have}。提升方法：使用与人口库一致的姓名和身份证号注册即为 L2；\
+                 携带身份证到任一政务服务大厅窗口现场核验即为 L3。"
+            ),
             IdentityError::UnknownRole(r) => format!("未知的角色“{r}”"),
             IdentityError::Hashing => "服务器内部错误".into(),
         }

@@ -67,6 +67,8 @@ mod tests {
             acting: Acting::Own,
             staff,
             via: AuthVia::Session { session_id: "s".into() },
+            assured: true,
+            support: vec![],
         }
     }
 
@@ -82,6 +84,10 @@ mod tests {
         assert_eq!(staff_only.check(Some(&clerk)), Ok(()));
         assert!(clerk.has_role_in("A", &[Role::WindowClerk]));
         assert!(!clerk.has_role_in("B", &[Role::WindowClerk]), "agency scope");
+        // Issue 19, finding 7: an administrator is no member of other agencies.
+        let admin = person(vec![StaffRole { agency: "A".into(), agency_name: "甲".into(), role: Role::Admin }]);
+        assert!(!admin.has_role_in("B", &[Role::Reviewer, Role::DepartmentHead]), "admins are not agency members");
+        assert!(!admin.supports("B"));
         assert!(RealNameLevel::L2.require(RealNameLevel::L3).is_err());
         assert!(RealNameLevel::L3.require(RealNameLevel::L2).is_ok());
     }

@@ -169,6 +169,14 @@ pub struct Principal {
     pub acting: Acting,
     pub staff: Vec<StaffRole>,
     pub via: AuthVia,
+    /// Whether this caller reaches what the government holds under the ID they
+    /// gave (cases others opened for it, licenses, base data, the wallet): their
+    /// real-name level is at least the node's personal-data level. Set at the
+    /// edge from the node's settings (see [`Principal::assure`]); false until then.
+    pub assured: bool,
+    /// Agencies whose cases this caller may read through a live support grant
+    /// (an administrator helping the agency): never membership, only reading.
+    pub support: Vec<String>,
 }
 
 impl Principal {
@@ -184,9 +192,26 @@ impl Principal {
         self.has_role(Role::Admin)
     }
 
-    /// Whether the caller holds one of `roles` in `agency` (admins everywhere).
+    /// Whether the caller holds one of `roles` in `agency`. Administrators are
+    /// not members of every agency: they run the node, and reach an agency's
+    /// cases only through a support grant ([`Principal::supports`]).
     pub fn has_role_in(&self, agency: &str, roles: &[Role]) -> bool {
-        self.is_admin() || self.staff.iter().any(|s| s.agency == agency && roles.contains(&s.role))
+        self.staff.iter().any(|s| s.agency == agency && roles.contains(&s.role))
+    }
+
+    /// Whether a live support grant lets the caller read `agency`'s cases.
+    pub fn supports(&self, agency: &str) -> bool {
+        self.support.iter().any(|a| a == agency)
+    }
+
+    /// Decide [`Principal::assured`] against the node's personal-data level.
+    pub fn assure(&mut self, personal_data_level: RealNameLevel) {
+        self.assured = self.level >= personal_data_level;
+    }
+
+    /// The real-name level needed for held data, as an error when the caller lacks it.
+    pub fn require_assured(&self, personal_data_level: RealNameLevel) -> Result<(), IdentityError> {
+        self.level.require(personal_data_level)
     }
 
     /// Agencies in which the caller holds any of `roles`.

@@ -346,6 +346,8 @@ impl Store {
             acting,
             staff,
             via: AuthVia::Session { session_id: session_id.to_string() },
+            assured: false,
+            support: self.live_support_agencies(account_id, jiff::Timestamp::now()).await?,
         }))
     }
 }

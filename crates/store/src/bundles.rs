@@ -40,6 +40,9 @@ pub struct NewBundleCase {
     pub account_id: String,
     pub form: Value,
     pub hall_id: Option<String>,
+    /// As for a case (`NewCase::level`, `NewCase::assured`).
+    pub level: yiwang_identity::RealNameLevel,
+    pub assured: bool,
 }
 
 /// Where a bundle application stands, from its children.
@@ -253,7 +256,7 @@ impl Store {
     /// child.
     pub async fn create_bundle_case(&self, new: &NewBundleCase, now: Timestamp) -> CResult<(BundleCase, String)> {
         let plan = self.bundle_plan(&new.bundle_code).await?;
-        let ctx = FormContext { applicant: &new.applicant, account_id: &new.account_id, case_no: None };
+        let ctx = FormContext { applicant: &new.applicant, account_id: &new.account_id, case_no: None, assured: new.assured };
         let form = self.checked_against(&plan.form, &new.form, ctx, false, now).await?;
         let children: Vec<NewCase> = plan
             .items
@@ -264,6 +267,8 @@ impl Store {
                 account_id: new.account_id.clone(),
                 form: i.doc.form.as_ref().map_or_else(|| form.clone(), |s| s.project(&form)),
                 hall_id: new.hall_id.clone(),
+                level: new.level,
+                assured: new.assured,
             })
             .collect();
         let mut drafts = Vec::with_capacity(children.len());
@@ -330,14 +335,17 @@ impl Store {
     }
 
     /// An applicant's bundle applications, newest first (without children).
-    pub async fn bundle_cases_of(&self, id_type: &str, id: &str, limit: i64) -> Result<Vec<BundleCase>> {
+    /// An applicant's 一件事 applications; with `opened_by`, only that account's own.
+    pub async fn bundle_cases_of(&self, id_type: &str, id: &str, opened_by: Option<&str>, limit: i64) -> Result<Vec<BundleCase>> {
+        let by = if opened_by.is_some() { " AND account_id = $4" } else { "" };
         let rows = crate::db::query(safe(format!(
-            "SELECT {BUNDLE_CASE_COLUMNS} FROM bundle_cases WHERE applicant_id_type = $1 AND applicant_id = $2 \
+            "SELECT {BUNDLE_CASE_COLUMNS} FROM bundle_cases WHERE applicant_id_type = $1 AND applicant_id = $2{by} \
              ORDER BY created_at DESC, bundle_no LIMIT $3"
         )))
         .bind(id_type)
         .bind(id)
         .bind(limit)
+        .bind(opened_by.unwrap_or_default())
         .fetch_all(self.read())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -361,8 +369,12 @@ impl Store {
     ) -> CResult<BundleCase> {
         let b = self.bundle_case(bundle_no).await?;
         let plan = self.bundle_plan(&b.bundle_code).await?;
-        let ctx =
-            FormContext { applicant: &b.applicant, account_id: &b.account_id, case_no: b.children.first().map(|c| c.case_no.as_str()) };
+        let ctx = FormContext {
+            applicant: &b.applicant,
+            account_id: &b.account_id,
+            case_no: b.children.first().map(|c| c.case_no.as_str()),
+            assured: b.children.iter().all(|c| c.assured),
+        };
         let form = self.checked_against(&plan.form, submitted, ctx, false, now).await?;
         if !b.children.iter().any(|c| c.state.applicant_may_edit()) {
             return Err(CaseStoreError::BundleState(bundle_no.into(), "no child may be edited"));

@@ -24,18 +24,21 @@ use crate::{Applicant, CaseRow, PublishedItem, Result, Store, StoreError, ts};
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 
 /// Whose form is being filled: the applicant, the account that applies (for
-/// the profile and the person's base data), and the case itself (which
-/// `previous.*` bindings skip).
+/// the profile and the person's base data), the case itself (which
+/// `previous.*` bindings skip), and whether the data held under the
+/// applicant's ID may be used (`NewCase::assured`): without it only the
+/// applicant's own typed name and ID and the account's profile fill the form.
 #[derive(Debug, Clone, Copy)]
 pub struct FormContext<'a> {
     pub applicant: &'a Applicant,
     pub account_id: &'a str,
     pub case_no: Option<&'a str>,
+    pub assured: bool,
 }
 
 impl<'a> FormContext<'a> {
     pub fn of_case(c: &'a CaseRow) -> FormContext<'a> {
-        FormContext { applicant: &c.applicant, account_id: &c.account_id, case_no: Some(&c.case_no) }
+        FormContext { applicant: &c.applicant, account_id: &c.account_id, case_no: Some(&c.case_no), assured: c.assured }
     }
 }
 
@@ -119,7 +122,8 @@ impl Store {
             sources.insert("profile.name", json!(a.name));
             sources.insert("profile.phone", json!(a.phone));
             sources.insert("profile.email", json!(a.email));
-            if wants(|b| matches!(b, Binding::Person(_)))
+            if ctx.assured
+                && wants(|b| matches!(b, Binding::Person(_)))
                 && let Some(p) = self.base_person(&a.citizen_id).await?
             {
                 sources.insert("person.name", json!(p.name));
@@ -127,6 +131,10 @@ impl Store {
                 sources.insert("person.birth_date", json!(p.birth_date));
                 sources.insert("person.address_division", json!(p.address_division));
             }
+        }
+        // Everything below is held under the applicant's ID: only for an assured opener.
+        if !ctx.assured {
+            return Ok(sources);
         }
         if applicant.id_type == "049"
             && wants(|b| matches!(b, Binding::Enterprise(_)))

@@ -50,6 +50,10 @@ pub enum CaseStoreError {
     BundleState(String, &'static str),
     #[error("this Idempotency-Key was used for a different request")]
     KeyReused,
+    #[error(transparent)]
+    Level(yiwang_identity::IdentityError),
+    #[error("the account's upload quota is used up ({used} of {quota} bytes)")]
+    Quota { used: i64, quota: i64 },
 }
 
 impl yiwang_errors::Coded for CaseStoreError {
@@ -70,6 +74,8 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::BundleInvalid(_) => "bundle.invalid",
             CaseStoreError::BundleState(..) => "bundle.state",
             CaseStoreError::KeyReused => "integration.key_reused",
+            CaseStoreError::Level(e) => e.code(),
+            CaseStoreError::Quota { .. } => "case.upload_quota",
         }
     }
     fn kind(&self) -> yiwang_errors::ErrorKind {
@@ -81,6 +87,7 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::MaterialsMissing(_) | CaseStoreError::BundleState(..) | CaseStoreError::KeyReused => {
                 yiwang_errors::ErrorKind::Conflict
             }
+            CaseStoreError::Level(e) => e.kind(),
             _ => yiwang_errors::ErrorKind::Unprocessable,
         }
     }
@@ -108,6 +115,10 @@ impl yiwang_errors::Coded for CaseStoreError {
             }
             CaseStoreError::BundleState(_, what) => format!("“一件事”申请当前不能办理此操作（{what}）"),
             CaseStoreError::KeyReused => "该幂等键（Idempotency-Key）已用于另一请求，请换用新的键".into(),
+            CaseStoreError::Level(e) => e.message_zh(),
+            CaseStoreError::Quota { quota, .. } => {
+                format!("您的上传空间（{} MB）已用完：请撤下不需要的材料，或等办件办结后再上传", quota >> 20)
+            }
         }
     }
     fn detail(&self) -> Option<Value> {
@@ -149,6 +160,13 @@ pub struct NewCase {
     pub form: Value,
     /// Taken at a comprehensive window of this hall (一窗受理); none: online.
     pub hall_id: Option<String>,
+    /// The real-name level of whoever opens it (L3 for a window clerk, who sees
+    /// the person): the item's 网上申请所需实名等级 is checked against it.
+    pub level: yiwang_identity::RealNameLevel,
+    /// Whether the opener reaches the data held under the applicant's ID
+    /// (base data, licenses, previous applications): only then is the form
+    /// filled from it and are held licenses attached.
+    pub assured: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -175,10 +193,12 @@ pub struct CaseRow {
     pub hall_id: Option<String>,
     /// The 一件事 application this case is a child of.
     pub bundle_no: Option<String>,
+    /// Opened by someone who reaches the applicant's held data (`NewCase::assured`).
+    pub assured: bool,
 }
 
 pub(crate) const CASE_COLUMNS: &str = "case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
-     folded, form, materials, version, created_at, updated_at, promised_due, legal_due, channel, hall_id, bundle_no";
+     folded, form, materials, version, created_at, updated_at, promised_due, legal_due, channel, hall_id, bundle_no, assured";
 
 /// The applicant columns of a case or bundle-application row.
 pub(crate) fn applicant_row(r: &crate::db::Row) -> Result<Applicant> {
@@ -209,6 +229,7 @@ pub(crate) fn case_row(r: &crate::db::Row) -> Result<CaseRow> {
         channel: r.try_get("channel")?,
         hall_id: r.try_get("hall_id")?,
         bundle_no: r.try_get("bundle_no")?,
+        assured: r.try_get::<i64, _>("assured")? != 0,
     })
 }
 
@@ -265,12 +286,19 @@ impl Store {
         if (natural && !doc.for_natural_persons()) || (!natural && !doc.for_legal_persons()) {
             return Err(CaseStoreError::ApplicantType { natural });
         }
-        let ctx = crate::FormContext { applicant: &new.applicant, account_id: &new.account_id, case_no: None };
+        // 网上申请所需实名等级: the item's floor for whoever opens the application.
+        if new.level.as_u8() < doc.min_real_name_level {
+            return Err(CaseStoreError::Level(yiwang_identity::IdentityError::LevelTooLow {
+                required: doc.min_real_name_level,
+                have: new.level.as_u8(),
+            }));
+        }
+        let ctx = crate::FormContext { applicant: &new.applicant, account_id: &new.account_id, case_no: None, assured: new.assured };
         let form = self.checked_form(doc, &new.form, ctx, false, now).await?;
         let holder = (new.applicant.id_type.as_str(), new.applicant.id.as_str());
-        let attached: Vec<AttachedMaterial> = self
-            .license_materials_of(doc, holder, china_today(now))
-            .await?
+        // Held licenses are attached only for an opener who reaches them.
+        let materials = if new.assured { self.license_materials_of(doc, holder, china_today(now)).await? } else { Vec::new() };
+        let attached: Vec<AttachedMaterial> = materials
             .into_iter()
             .filter_map(|m| {
                 m.license.map(|l| AttachedMaterial {
@@ -330,14 +358,18 @@ impl Store {
             .collect()
     }
 
-    /// An applicant's cases, newest application first.
-    pub async fn cases_of(&self, id_type: &str, id: &str, limit: i64) -> Result<Vec<CaseRow>> {
+    /// An applicant's cases, newest application first; with `opened_by`, only
+    /// those that account opened itself (what a caller below the personal-data
+    /// level may see of an ID).
+    pub async fn cases_of(&self, id_type: &str, id: &str, opened_by: Option<&str>, limit: i64) -> Result<Vec<CaseRow>> {
+        let by = if opened_by.is_some() { " AND account_id = $4" } else { "" };
         let rows = crate::db::query(safe(format!(
-            "SELECT {CASE_COLUMNS} FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2 ORDER BY created_at DESC, case_no DESC LIMIT $3"
+            "SELECT {CASE_COLUMNS} FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2{by} ORDER BY created_at DESC, case_no DESC LIMIT $3"
         )))
         .bind(id_type)
         .bind(id)
         .bind(limit)
+        .bind(opened_by.unwrap_or_default())
         .fetch_all(self.read())
         .await?;
         rows.iter().map(case_row).collect()
@@ -622,8 +654,8 @@ impl crate::Tx {
         let channel = if d.new.hall_id.is_some() { "window" } else { "online" };
         crate::db::query(
             "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
-             query_code_hash, state, folded, form, materials, version, created_at, updated_at, channel, hall_id, bundle_no) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14, $15, $16, $17)",
+             query_code_hash, state, folded, form, materials, version, created_at, updated_at, channel, hall_id, bundle_no, assured) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14, $15, $16, $17, $18)",
         )
         .bind(case_no)
         .bind(&d.new.item_code)
@@ -642,6 +674,7 @@ impl crate::Tx {
         .bind(channel)
         .bind(&d.new.hall_id)
         .bind(bundle_no)
+        .bind(i64::from(d.new.assured))
         .execute(&mut *self)
         .await?;
         // What was written, without reading it back.
@@ -664,6 +697,7 @@ impl crate::Tx {
             channel: channel.to_string(),
             hall_id: d.new.hall_id.clone(),
             bundle_no: bundle_no.map(str::to_string),
+            assured: d.new.assured,
         })
     }
 

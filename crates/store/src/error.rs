@@ -16,6 +16,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("calendar: {0}")]
     Calendar(#[from] yiwang_calendar::CalendarError),
+    /// A request the store refuses for its content ("中文 / English").
+    #[error("invalid: {0}")]
+    Invalid(String),
 }
 
 impl StoreError {
@@ -35,6 +38,7 @@ impl Coded for StoreError {
             StoreError::Conflict(_) => "store.conflict",
             StoreError::Corrupt(_) => "store.corrupt",
             StoreError::Calendar(e) => e.code(),
+            StoreError::Invalid(_) => "store.invalid",
         }
     }
 
@@ -44,6 +48,7 @@ impl Coded for StoreError {
             StoreError::NotFound(_) => ErrorKind::NotFound,
             StoreError::Conflict(_) => ErrorKind::Conflict,
             StoreError::Calendar(e) => e.kind(),
+            StoreError::Invalid(_) => ErrorKind::Unprocessable,
             _ if self.is_unavailable() => ErrorKind::Unavailable,
             _ => ErrorKind::Internal,
         }
@@ -55,6 +60,7 @@ impl Coded for StoreError {
             StoreError::NotFound(what) => format!("未找到：{what}"),
             StoreError::Conflict(what) => format!("与当前状态冲突：{what}"),
             StoreError::Calendar(e) => e.message_zh(),
+            StoreError::Invalid(what) => what.split(" / ").next().unwrap_or(what).to_string(),
             _ if self.is_unavailable() => "数据库暂不可用".into(),
             _ => "数据库错误".into(),
         }

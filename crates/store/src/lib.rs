@@ -17,6 +17,7 @@ mod licenses;
 mod node;
 mod oidc;
 mod sessions;
+mod support;
 mod workflow;
 mod workflow_handlers;
 
@@ -45,6 +46,7 @@ pub use licenses::{
 pub use node::{NodeInfo, NodeRegion};
 pub use oidc::*;
 pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
+pub use support::SupportGrant;
 pub use workflow::{OpenTask, StoredInstance, WorkflowError};
 pub use workflow_handlers::{Handler, HandlerCall, HandlerFuture, HandlerRound, Handlers};
 

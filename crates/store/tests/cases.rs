@@ -36,6 +36,8 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
         account_id: "acc_1".into(),
         form: valid_form(),
         hall_id: None,
+        level: yiwang_identity::RealNameLevel::L2,
+        assured: true,
     };
     let (draft, code) = db.store.create_case(&new, "2025-09-22T02:00:00Z".parse().unwrap()).await.unwrap();
     assert_eq!((draft.state, draft.version, draft.item_code.as_str()), (State::Draft, 0, item.as_str()));
@@ -111,7 +113,7 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
     assert_eq!((count(Some(State::InProcess)).await, count(Some(State::Submitted)).await), (0, 0));
 
     // The applicant's list, and the public query (only with the right code).
-    let mine = db.store.cases_of("049", &shop.id, 10).await.unwrap();
+    let mine = db.store.cases_of("049", &shop.id, None, 10).await.unwrap();
     assert_eq!(mine.len(), 2);
     assert_eq!((mine[0].case_no.as_str(), mine[1].case_no.as_str()), (second.case_no.as_str(), no.as_str()), "newest application first");
     let wrong = db.store.case_by_query_code(&no, "00000000").await.unwrap();
@@ -150,6 +152,8 @@ both_backends!(an_application_attaches_the_licenses_the_applicant_holds, |db| {
         account_id: "acc_1".into(),
         form: serde_json::json!({}),
         hall_id: None,
+        level: yiwang_identity::RealNameLevel::L2,
+        assured: true,
     };
     let (case, _) = db.store.create_case(&apply(&restaurant.id, &restaurant.name), now).await.unwrap();
     assert_eq!(case.materials.len(), 1, "{:?}", case.materials);
@@ -191,6 +195,8 @@ both_backends!(forms_materials_and_commitments, |db| {
         account_id: "acc_1".into(),
         form,
         hall_id: None,
+        level: yiwang_identity::RealNameLevel::L2,
+        assured: true,
     };
 
     // Bad values: every problem at once, in Chinese, and no case is written.
@@ -199,7 +205,7 @@ both_backends!(forms_materials_and_commitments, |db| {
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, ["business_form", "contact_phone", "shoe_size", "staff"], "{problems:?}");
     assert!(problems[1].message_zh.starts_with("联系电话"), "{problems:?}");
-    assert!(db.store.cases_of("049", &shop.id, 10).await.unwrap().is_empty());
+    assert!(db.store.cases_of("049", &shop.id, None, 10).await.unwrap().is_empty());
     // A person cannot apply for an enterprise item.
     let person = NewCase {
         applicant: Applicant { id_type: "111".into(), id: "33010619900101123X".into(), name: "张三".into() },
@@ -389,9 +395,11 @@ both_backends!(a_bundle_fans_out_to_child_cases_and_joins_at_completion, |db| {
         account_id: "acc_1".into(),
         form: serde_json::json!({ "contact_phone": "12345" }),
         hall_id: None,
+        level: yiwang_identity::RealNameLevel::L2,
+        assured: true,
     };
     assert!(matches!(db.store.create_bundle_case(&new, now).await, Err(CaseStoreError::Form(_))));
-    assert!(db.store.cases_of("049", &shop.id, 10).await.unwrap().is_empty(), "a refused form writes no child");
+    assert!(db.store.cases_of("049", &shop.id, None, 10).await.unwrap().is_empty(), "a refused form writes no child");
     let new = yiwang_store::NewBundleCase { form: valid_form(), ..new };
     let (b, code) = db.store.create_bundle_case(&new, now).await.unwrap();
     assert_eq!(b.state(), yiwang_store::BundleState::Draft);
@@ -464,7 +472,7 @@ both_backends!(a_bundle_fans_out_to_child_cases_and_joins_at_completion, |db| {
     conclude(seal_child.clone()).await;
     let b = db.store.bundle_case(&b.bundle_no).await.unwrap();
     assert_eq!(b.state(), yiwang_store::BundleState::Completed);
-    assert_eq!(db.store.bundle_cases_of("049", &shop.id, 10).await.unwrap()[0].bundle_no, b.bundle_no);
+    assert_eq!(db.store.bundle_cases_of("049", &shop.id, None, 10).await.unwrap()[0].bundle_no, b.bundle_no);
 });
 
 // Two children concluding at the same moment still join the bundle (the
@@ -493,6 +501,8 @@ both_backends!(children_concluding_at_once_still_join, |db| {
             account_id: "acc_1".into(),
             form: valid_form(),
             hall_id: None,
+            level: yiwang_identity::RealNameLevel::L2,
+            assured: true,
         };
         let (b, _) = db.store.create_bundle_case(&new, now).await.unwrap();
         // Withdrawing a draft ends it: both children at once, concurrently.
@@ -533,6 +543,8 @@ both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent,
         account_id: "acc_1".into(),
         form: valid_form(),
         hall_id: None,
+        level: yiwang_identity::RealNameLevel::L2,
+        assured: true,
     };
     let (c, _) = db.store.create_case(&new, now).await.unwrap();
     let no = c.case_no.clone();

@@ -58,7 +58,7 @@ async fn apply_form(
     let fields = match &item.doc.form {
         Some(schema) => {
             let applicant = applicant_of(p);
-            let ctx = yiwang_store::FormContext { applicant: &applicant, account_id: &p.account_id, case_no: None };
+            let ctx = yiwang_store::FormContext { applicant: &applicant, account_id: &p.account_id, case_no: None, assured: p.assured };
             match state.store().fill_form(schema, submitted, ctx, jiff::Timestamp::now()).await {
                 Ok(filled) => field_views(schema, &filled, problems),
                 Err(e) => return problem_page(state, auth, "在线申请", e.into(), back).await,
@@ -133,6 +133,8 @@ pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code):
         account_id: p.account_id.clone(),
         form: form.clone(),
         hall_id: None,
+        level: p.level,
+        assured: p.assured,
     };
     match state.store().create_case(&new, jiff::Timestamp::now()).await {
         Ok((c, query_code)) => {
@@ -654,6 +656,8 @@ pub async fn window_case(State(state): State<AppState>, auth: Auth, Path(no): Pa
     let result = async {
         let p = auth.require()?;
         let c = visible_case(&state, p, &no).await?;
+        // The window's data-entry page for the person at the counter: audited like any staff view.
+        crate::personal::audit_staff_read(&state, p, &c, "window_page", None).await?;
         let opts = ViewOpts { notice: notice_of(q.done.as_deref()), console: Some(q.code.unwrap_or_default()), ..ViewOpts::default() };
         case_view(&state, &auth, &c, opts).await
     }

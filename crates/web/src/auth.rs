@@ -105,6 +105,10 @@ async fn enforce_inner(state: AppState, policy: RoutePolicy, mut req: Request, n
         && let Some(s) = state.store().session(token, &state.identity().session, now).await?
     {
         principal = state.store().principal(&s.account_id, s.acting_for.as_deref(), &s.sid).await?;
+        if let Some(p) = principal.as_mut() {
+            // Whether this caller reaches held personal data: the node's level rule.
+            p.assure(state.security().personal_data_level);
+        }
         if principal.is_some() {
             session = Some(s);
         }

@@ -140,7 +140,7 @@ async fn apply_form(
         Err(e) => return problem_page(state, auth, "在线申请", ApiError::new(&e), back).await,
     };
     let applicant = applicant_of(p);
-    let ctx = yiwang_store::FormContext { applicant: &applicant, account_id: &p.account_id, case_no: None };
+    let ctx = yiwang_store::FormContext { applicant: &applicant, account_id: &p.account_id, case_no: None, assured: p.assured };
     let fields = match state.store().fill_form(&plan.form, submitted, ctx, jiff::Timestamp::now()).await {
         Ok(filled) => field_views(&plan.form, &filled, problems),
         Err(e) => return problem_page(state, auth, "在线申请", e.into(), back).await,
@@ -178,6 +178,8 @@ pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code):
         account_id: p.account_id.clone(),
         form: form.clone(),
         hall_id: None,
+        level: p.level,
+        assured: p.assured,
     };
     match state.store().create_bundle_case(&new, jiff::Timestamp::now()).await {
         Ok((b, query_code)) => {
@@ -258,6 +260,7 @@ async fn bundle_view(state: &AppState, auth: &Auth, b: &BundleCase, o: ViewOpts<
             applicant: &b.applicant,
             account_id: &b.account_id,
             case_no: b.children.first().map(|c| c.case_no.as_str()),
+            assured: b.children.iter().all(|c| c.assured),
         };
         let filled = state.store().fill_form(&plan.form, o.submitted.unwrap_or(&b.form), ctx, jiff::Timestamp::now()).await?;
         field_views(&plan.form, &filled, o.problems)

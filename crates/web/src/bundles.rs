@@ -137,6 +137,8 @@ pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> R
         account_id: p.account_id.clone(),
         form: new_form(a.form)?,
         hall_id: None,
+        level: p.level,
+        assured: p.assured,
     };
     let (b, query_code) = state.store().create_bundle_case(&new, jiff::Timestamp::now()).await?;
     Ok((StatusCode::CREATED, Json(json!({ "bundle": view(&b), "query_code": query_code }))).into_response())
@@ -153,7 +155,7 @@ pub async fn show_case(State(state): State<AppState>, auth: Auth, Path(no): Path
 pub async fn mine(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
     let a = applicant_of(p);
-    let list = state.store().bundle_cases_of(&a.id_type, &a.id, 50).await?;
+    let list = state.store().bundle_cases_of(&a.id_type, &a.id, crate::cases::opened_by(p), 50).await?;
     Ok(Json(json!({ "bundles": list.iter().map(staff_view).collect::<Vec<_>>() })))
 }
 

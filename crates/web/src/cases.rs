@@ -63,9 +63,21 @@ fn not_found() -> ApiError {
     ApiError::new(&WebError::NotFound("办件".into()))
 }
 
+/// Whether the caller is the case's applicant as far as they may see: the ID
+/// they gave (or the enterprise they act for) is the applicant's, and they
+/// either reach held data (`Principal::assured`) or opened this application
+/// themselves. A case a clerk (or anyone else) opened for an ID shows only to
+/// an account of that ID at the personal-data level.
 pub(crate) fn is_applicant(p: &Principal, c: &CaseRow) -> bool {
     let (id_type, id, _) = crate::wallet::holder_of(p);
-    c.applicant.id_type == id_type && yiwang_identity::ct_eq(c.applicant.id.as_bytes(), id.as_bytes())
+    c.applicant.id_type == id_type
+        && yiwang_identity::ct_eq(c.applicant.id.as_bytes(), id.as_bytes())
+        && (p.assured || c.account_id == p.account_id)
+}
+
+/// `Some(account)` when the caller sees only what they opened themselves.
+pub(crate) fn opened_by(p: &Principal) -> Option<&str> {
+    (!p.assured).then_some(p.account_id.as_str())
 }
 
 /// The case if the caller may see it: its applicant, or staff of its agency.
@@ -77,7 +89,9 @@ pub(crate) async fn visible_case(state: &AppState, p: &Principal, case_no: &str)
     };
     // Staff of an agency asked to countersign a step see the case too (会签).
     let countersigner = c.case.countersign_agencies().any(|a| p.has_role_in(a, CASE_STAFF));
-    if is_applicant(p, &c) || p.has_role_in(&c.agency_uscc, CASE_STAFF) || countersigner { Ok(c) } else { Err(not_found()) }
+    // An administrator reads an agency's cases only through a live support grant.
+    let support = p.supports(&c.agency_uscc);
+    if is_applicant(p, &c) || p.has_role_in(&c.agency_uscc, CASE_STAFF) || countersigner || support { Ok(c) } else { Err(not_found()) }
 }
 
 pub(crate) fn view(c: &CaseRow) -> Value {
@@ -145,6 +159,8 @@ pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> R
         account_id: p.account_id.clone(),
         form,
         hall_id: None,
+        level: p.level,
+        assured: p.assured,
     };
     let (c, query_code) = state.store().create_case(&new, jiff::Timestamp::now()).await?;
     let receipt_url = format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no);
@@ -305,6 +321,8 @@ pub async fn material_file(
     let p = auth.require()?;
     let c = visible_case(&state, p, &no).await?;
     let (file, bytes) = state.store().case_file(&c, &digest).await?.ok_or_else(not_found)?;
+    // A material is personal data: a staff download is audited before it is sent.
+    crate::personal::audit_staff_read(&state, p, &c, &format!("material:{digest}"), None).await?;
     let disposition = format!("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii_name(&file.file_name), pct(&file.file_name));
     Ok((
         [
@@ -356,7 +374,7 @@ pub async fn my_item_form(State(state): State<AppState>, auth: Auth, Path(code):
         return Ok(Json(json!({ "item_code": code, "schema": null, "values": {}, "locked": [] })));
     };
     let applicant = applicant_of(p);
-    let ctx = yiwang_store::FormContext { applicant: &applicant, account_id: &p.account_id, case_no: None };
+    let ctx = yiwang_store::FormContext { applicant: &applicant, account_id: &p.account_id, case_no: None, assured: p.assured };
     let filled = state.store().fill_form(schema, &Value::Null, ctx, jiff::Timestamp::now()).await?;
     Ok(Json(json!({
         "item_code": code, "schema": schema, "values": filled.values, "prefilled": filled.prefilled, "locked": filled.locked,
@@ -495,6 +513,9 @@ pub(crate) async fn open_window_case(state: &AppState, p: &Principal, w: WindowA
         account_id: account_id.unwrap_or_else(|| format!("window:{}", p.account_id)),
         form,
         hall_id: Some(hall.id.clone()),
+        // The clerk sees the person and their ID card: in person, as L3.
+        level: yiwang_identity::RealNameLevel::L3,
+        assured: true,
     };
     Ok(state.store().create_case(&new, now).await?)
 }
@@ -580,19 +601,37 @@ fn limit_unit(u: yiwang_catalog::code_lists::TimeUnit) -> yiwang_case::LimitUnit
     }
 }
 
-/// `GET /api/v1/cases/{no}`: the case, for its applicant and its agency's staff.
-pub async fn case(State(state): State<AppState>, auth: Auth, Path(no): Path<String>) -> Result<Json<Value>, ApiError> {
+/// `GET /api/v1/cases/{no}[?reveal=1&reason=…]`: the case, for its applicant
+/// and its agency's staff. Staff reads are audited, and staff see ID and phone
+/// numbers masked unless they give a reason to see them in full.
+pub async fn case(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(no): Path<String>,
+    Query(r): Query<crate::personal::RevealQuery>,
+) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
+    let reveal = r.wanted()?;
     let c = visible_case(&state, p, &no).await?;
-    Ok(Json(json!({ "case": view(&c) })))
+    let staff = crate::personal::audit_staff_read(&state, p, &c, "case", reveal.as_deref()).await?;
+    let v = view(&c);
+    Ok(Json(json!({ "case": if staff && reveal.is_none() { crate::personal::masked(&v) } else { v } })))
 }
 
 /// `GET /api/v1/cases/{no}/events`: the timeline (every event with its actor,
-/// time and reason).
-pub async fn events(State(state): State<AppState>, auth: Auth, Path(no): Path<String>) -> Result<Json<Value>, ApiError> {
+/// time and reason); for staff, audited and masked like the case.
+pub async fn events(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(no): Path<String>,
+    Query(r): Query<crate::personal::RevealQuery>,
+) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
+    let reveal = r.wanted()?;
     let c = visible_case(&state, p, &no).await?;
-    let events = state.store().case_events(&c.case_no).await?;
+    let staff = crate::personal::audit_staff_read(&state, p, &c, "events", reveal.as_deref()).await?;
+    let events = serde_json::to_value(state.store().case_events(&c.case_no).await?).map_err(|_| ApiError::new(&WebError::Panic))?;
+    let events = if staff && reveal.is_none() { crate::personal::masked(&events) } else { events };
     Ok(Json(json!({ "case_no": c.case_no, "events": events })))
 }
 
@@ -600,7 +639,7 @@ pub async fn events(State(state): State<AppState>, auth: Auth, Path(no): Path<St
 pub async fn my_cases(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
     let (id_type, id, _) = crate::wallet::holder_of(p);
-    let list = state.store().cases_of(id_type, &id, 200).await?;
+    let list = state.store().cases_of(id_type, &id, opened_by(p), 200).await?;
     Ok(Json(json!({ "cases": list.iter().map(view).collect::<Vec<_>>() })))
 }
 
@@ -788,6 +827,7 @@ struct CaseLine {
 struct CasesPage {
     l: crate::pages::Layout,
     holder_label: String,
+    level_notice: Option<String>,
     cases: Vec<CaseLine>,
     /// 一件事 applications: (number, name, state).
     bundles: Vec<(String, String, &'static str)>,
@@ -797,9 +837,18 @@ struct CasesPage {
 pub async fn cases_page(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
     let p = auth.require()?;
     let (id_type, id, label) = crate::wallet::holder_of(p);
+    // Below the personal-data level: only the applications this account opened, and why.
+    let level_notice = (!p.assured).then(|| {
+        format!(
+            "您的实名等级为 L{}：这里只显示您用本账号提交的申请。他人（如窗口）为您的身份证号办理的办件、证照和基础信息，\
+             须实名等级达到 L{} 后才能查看：使用与人口库一致的姓名注册即为 L2，到政务服务大厅窗口现场核验即为 L3。",
+            p.level.as_u8(),
+            state.security().personal_data_level.as_u8()
+        )
+    });
     let cases = state
         .store()
-        .cases_of(id_type, &id, 200)
+        .cases_of(id_type, &id, opened_by(p), 200)
         .await?
         .into_iter()
         .map(|c| CaseLine {
@@ -812,14 +861,14 @@ pub async fn cases_page(State(state): State<AppState>, auth: Auth) -> Result<Res
         .collect();
     let bundles = state
         .store()
-        .bundle_cases_of(id_type, &id, 50)
+        .bundle_cases_of(id_type, &id, opened_by(p), 50)
         .await?
         .into_iter()
         .map(|b| (b.state().name_zh(), b))
         .map(|(state_zh, b)| (b.bundle_no, b.bundle_name, state_zh))
         .collect();
     let l = crate::pages::Layout::new(&state, &auth, "我的办件").await;
-    Ok(crate::pages::render(StatusCode::OK, &CasesPage { l, holder_label: label, cases, bundles }))
+    Ok(crate::pages::render(StatusCode::OK, &CasesPage { l, holder_label: label, level_notice, cases, bundles }))
 }
 
 struct QueryResult {

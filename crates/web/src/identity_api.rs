@@ -7,6 +7,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -134,7 +135,8 @@ pub async fn agencies(State(state): State<AppState>) -> Result<Json<Vec<Agency>>
 /// An agency's staff: visible to that agency's department heads and to admins.
 pub async fn agency_staff(State(state): State<AppState>, auth: Auth, Path(uscc): Path<String>) -> Result<Json<Vec<StaffMember>>, ApiError> {
     let p = auth.require()?;
-    if !p.has_role_in(&uscc, &[Role::DepartmentHead]) {
+    // Node administrators manage staff roles, so they read staff lists (not cases).
+    if !p.has_role_in(&uscc, &[Role::DepartmentHead]) && !p.is_admin() {
         return Err(IdentityError::Forbidden("staff lists are visible to the agency's department heads".into()).into());
     }
     state.store().agency(&uscc).await?.ok_or_else(|| not_found("agency"))?;
@@ -241,4 +243,52 @@ pub async fn set_calendar_day(
 
 pub async fn oidc_clients(State(state): State<AppState>) -> Result<Json<Vec<yiwang_store::OidcClient>>, ApiError> {
     Ok(Json(state.store().oidc_clients().await?))
+}
+
+#[derive(Deserialize)]
+pub struct SupportBody {
+    /// The administrator who gets the access (not the caller: another admin grants it).
+    account_id: String,
+    agency_uscc: String,
+    hours: i64,
+    reason: String,
+}
+
+/// `POST /api/v1/support-grants`: let another administrator read one agency's
+/// cases for a while (support access). Never one's own grant (four eyes); at
+/// most `[security] support_access_max_hours`; audited.
+pub async fn grant_support(State(state): State<AppState>, auth: Auth, body: String) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let b: SupportBody = crate::error::json_body(&body)?;
+    if b.account_id == p.account_id {
+        return Err(IdentityError::Forbidden("support access is granted by another administrator".into()).into());
+    }
+    let max = state.security().support_access_max.as_hours();
+    let hours = crate::bounds::count("hours", b.hours, max)?;
+    state.store().agency(&b.agency_uscc).await?.ok_or_else(|| not_found("agency"))?;
+    state.store().account(&b.account_id).await?.ok_or_else(|| not_found("account"))?;
+    let now = Timestamp::now();
+    let mut tx = state.store().begin().await?;
+    let g = tx
+        .grant_support(&b.account_id, &b.agency_uscc, &b.reason, &p.account_id, now + jiff::SignedDuration::from_hours(hours), now)
+        .await?;
+    tx.commit().await?;
+    Ok((axum::http::StatusCode::CREATED, Json(json!({ "grant": g }))).into_response())
+}
+
+/// `GET /api/v1/support-grants`: every grant, newest first.
+pub async fn support_grants(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "grants": state.store().support_grants(500).await? })))
+}
+
+/// `DELETE /api/v1/support-grants/{id}`: end a grant now.
+pub async fn revoke_support(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let mut tx = state.store().begin().await?;
+    let ended = tx.revoke_support(&id, &p.account_id, Timestamp::now()).await?;
+    tx.commit().await?;
+    if !ended {
+        return Err(not_found("support grant"));
+    }
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }

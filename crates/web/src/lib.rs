@@ -22,6 +22,7 @@ pub mod oidc;
 pub mod openapi;
 pub mod outbound;
 pub mod pages;
+pub mod personal;
 pub mod routes;
 pub mod security;
 pub mod settings;

@@ -56,7 +56,7 @@ pub async fn use_license(
 /// or the enterprise's they act for.
 pub async fn my_licenses(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
-    let (id_type, holder_id, _) = crate::wallet::holder_of(p);
+    let (id_type, holder_id, _) = crate::wallet::held_holder(&state, p)?;
     let list = state.store().licenses_of(id_type, &holder_id).await?;
     Ok(Json(json!({ "licenses": list.iter().map(summary).collect::<Vec<_>>() })))
 }
@@ -239,7 +239,7 @@ pub async fn vc_issuer_metadata(State(state): State<AppState>, Path(agency): Pat
 /// (免提交) instead of asking for an upload.
 pub async fn my_item_licenses(State(state): State<AppState>, auth: Auth, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
-    let (id_type, holder_id, _) = crate::wallet::holder_of(p);
+    let (id_type, holder_id, _) = crate::wallet::held_holder(&state, p)?;
     let today = yiwang_calendar::china_today(jiff::Timestamp::now());
     let found = state.store().license_materials(&code, (id_type, &holder_id), today).await?;
     let materials: Vec<Value> = found

@@ -210,6 +210,10 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/base/persons/{citizen_id}", Staff(STAFF_READERS), get(identity_api::base_person)),
         def("POST", "/api/v1/real-name/in-person", Staff(&[Role::WindowClerk]), post(identity_api::verify_in_person)),
         def("GET", "/api/v1/oidc/clients", Staff(ADMIN), get(identity_api::oidc_clients)),
+        // Support access: administrators read an agency's cases only through a grant.
+        def("POST", "/api/v1/support-grants", Staff(ADMIN), post(identity_api::grant_support)),
+        def("GET", "/api/v1/support-grants", Staff(ADMIN), get(identity_api::support_grants)),
+        def("DELETE", "/api/v1/support-grants/{id}", Staff(ADMIN), delete(identity_api::revoke_support)),
         // Item catalog: portal and public API.
         def("GET", "/items", Public, get(catalog_pages::items_page)),
         def("GET", "/items/{code}", Public, get(catalog_pages::guide_page)),

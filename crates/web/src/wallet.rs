@@ -31,8 +31,25 @@ pub fn holder_of(p: &Principal) -> (&'static str, String, String) {
     }
 }
 
-/// The license if the caller holds it (as person or acting enterprise);
-/// anything else answers 404, as if absent.
+/// Whose held data the caller reaches: as [`holder_of`], but only for a caller
+/// at the node's personal-data level (`[security] personal_data_level`). An
+/// account below it typed an ID it has not proven, so what the government
+/// holds under that ID (licenses, the wallet, base data) stays closed: 403
+/// `auth.level_too_low`, whose message says how to raise the level.
+pub fn held_holder(state: &AppState, p: &Principal) -> Result<(&'static str, String, String), ApiError> {
+    p.require_assured(state.security().personal_data_level)?;
+    Ok(holder_of(p))
+}
+
+/// The level page a person below the personal-data level gets instead of held data.
+pub async fn level_page(state: &AppState, auth: &Auth, title: &str, p: &Principal) -> Response {
+    let need = state.security().personal_data_level.as_u8();
+    let e = yiwang_identity::IdentityError::LevelTooLow { required: need, have: p.level.as_u8() };
+    error_page(state, auth, title, &e, Some(("/account".into(), "查看我的账号和实名等级".into()))).await
+}
+
+/// The license if the caller holds it (as person or acting enterprise) and
+/// reaches held data; another's answers 404, as if absent.
 pub async fn held_license(state: &AppState, p: &Principal, id: &str) -> Result<StoredLicense, ApiError> {
     let not_found = || ApiError::new(&WebError::NotFound("电子证照".into()));
     let l = match state.store().license(id).await {
@@ -40,7 +57,7 @@ pub async fn held_license(state: &AppState, p: &Principal, id: &str) -> Result<S
         Err(yiwang_store::StoreError::NotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e.into()),
     };
-    let (id_type, holder_id, _) = holder_of(p);
+    let (id_type, holder_id, _) = held_holder(state, p)?;
     if l.holder.id_type != id_type || !yiwang_identity::ct_eq(l.holder.id.as_bytes(), holder_id.as_bytes()) {
         return Err(not_found());
     }
@@ -161,7 +178,10 @@ struct WalletPage {
 /// `GET /me/licenses`
 pub async fn wallet_page(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
     let p = auth.require()?;
-    let (id_type, holder_id, label) = holder_of(p);
+    if !p.assured {
+        return Ok(level_page(&state, &auth, "我的证照", p).await);
+    }
+    let (id_type, holder_id, label) = held_holder(&state, p)?;
     let list = state.store().licenses_of(id_type, &holder_id).await?;
     let licenses = list
         .iter()
@@ -257,6 +277,9 @@ pub async fn license_page(
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, ApiError> {
     let p = auth.require()?;
+    if !p.assured {
+        return Ok(level_page(&state, &auth, "我的证照", p).await);
+    }
     let l = held_license(&state, p, &id).await?;
     let def = type_def(&state, &l.type_code).await;
     let token = state.store().license_token(&l.id, state.master_key()?).await?;

@@ -166,6 +166,8 @@ struct CasePage {
     timeline: Vec<(String, String, String)>,
     notice: Option<&'static str>,
     message: Option<String>,
+    /// ID and phone numbers are shown in full (a reason was given and audited).
+    revealed: bool,
 }
 
 fn actions(p: &Principal, c: &CaseRow, agencies: &[yiwang_store::Agency]) -> Actions {
@@ -217,8 +219,13 @@ async fn case_view(
     notice: Option<&'static str>,
     message: Option<String>,
     status: StatusCode,
+    revealed: Option<&str>,
 ) -> Result<Response, ApiError> {
     let p = auth.require()?;
+    // Every staff view of a case is audited before it is shown; identifiers stay
+    // masked unless a reason to show them was given.
+    crate::personal::audit_staff_read(state, p, c, "page", revealed).await?;
+    let shown = |t: String| if revealed.is_some() { t } else { yiwang_codes::mask_identifiers_in(&t) };
     let item = state.store().published_item(&c.item_code).await?;
     let schema = item.as_ref().and_then(|i| i.doc.form.as_ref());
     let fields = match (schema, c.form.as_object()) {
@@ -228,13 +235,13 @@ async fn case_view(
             .filter_map(|k| form.get(k).map(|v| (k, v)))
             .map(|(k, v)| Field {
                 label: s.label(k).to_string(),
-                value: match v {
+                value: shown(match v {
                     serde_json::Value::String(t) => t.clone(),
                     serde_json::Value::Array(a) => {
                         a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect::<Vec<_>>().join("、")
                     }
                     other => other.to_string(),
-                },
+                }),
             })
             .collect(),
         _ => Vec::new(),
@@ -272,9 +279,11 @@ async fn case_view(
         .case_events(&c.case_no)
         .await?
         .iter()
-        .map(|e| (crate::pages::china_time(&yiwang_store::ts(e.at)), describe(&e.event), e.reason.clone()))
+        .map(|e| (crate::pages::china_time(&yiwang_store::ts(e.at)), shown(describe(&e.event)), shown(e.reason.clone())))
         .collect();
-    let masked_id = if c.applicant.id_type == "111" {
+    let masked_id = if revealed.is_some() {
+        c.applicant.id.clone()
+    } else if c.applicant.id_type == "111" {
         yiwang_codes::CitizenId::parse(&c.applicant.id, yiwang_calendar::china_today(jiff::Timestamp::now()))
             .map(|id| id.masked())
             .unwrap_or_else(|_| "***".into())
@@ -285,7 +294,7 @@ async fn case_view(
         l: Layout::new(state, auth, &format!("办件 {}", c.case_no)).await,
         case_no: c.case_no.clone(),
         item_name: c.item_name.clone(),
-        applicant: yiwang_identity::mask_name(&c.applicant.name),
+        applicant: if revealed.is_some() { c.applicant.name.clone() } else { yiwang_identity::mask_name(&c.applicant.name) },
         applicant_id: masked_id,
         state_zh: c.state.name_zh(),
         accepted_on: c.case.accepted_on.map(|d| d.to_string()),
@@ -300,6 +309,7 @@ async fn case_view(
         timeline,
         notice,
         message,
+        revealed: revealed.is_some(),
     };
     Ok(render(status, &page))
 }
@@ -307,18 +317,22 @@ async fn case_view(
 #[derive(Debug, Default, Deserialize)]
 pub struct DoneQuery {
     pub done: Option<String>,
+    pub reveal: Option<String>,
+    pub reason: Option<String>,
 }
 
-/// `GET /console/cases/{no}`: a case on the workbench.
+/// `GET /console/cases/{no}[?reveal=1&reason=…]`: a case on the workbench,
+/// identifiers masked unless shown in full for a stated reason (audited).
 pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, Query(q): Query<DoneQuery>) -> Response {
     let result = async {
+        let reveal = crate::personal::RevealQuery { reveal: q.reveal.clone(), reason: q.reason.clone() }.wanted()?;
         let p = auth.require()?;
         let c = visible_case(&state, p, &no).await?;
         if !p.has_role_in(&c.agency_uscc, CASE_STAFF) && !c.case.countersign_agencies().any(|a| p.has_role_in(a, CASE_STAFF)) {
             return Err(WebError::NotFound("办件".into()).into());
         }
         let notice = q.done.is_some().then_some("已记录。");
-        case_view(&state, &auth, &c, notice, None, StatusCode::OK).await
+        case_view(&state, &auth, &c, notice, None, StatusCode::OK, reveal.as_deref()).await
     }
     .await;
     match result {
@@ -409,7 +423,7 @@ pub async fn case_event(
         Err(e) => return problem_page(&state, &auth, "办件", e, back()).await,
     };
     let status = StatusCode::from_u16(failed.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match case_view(&state, &auth, &c, None, Some(failed.message_zh().to_string()), status).await {
+    match case_view(&state, &auth, &c, None, Some(failed.message_zh().to_string()), status, None).await {
         Ok(r) => r,
         Err(e) => problem_page(&state, &auth, "办件", e, back()).await,
     }

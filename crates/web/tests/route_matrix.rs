@@ -473,6 +473,16 @@ fn cases(f: &Fixture) -> Vec<Case> {
             only(&[P::Clerk], 200, 403),
         ),
         c("GET", "/api/v1/oidc/clients", "/api/v1/oidc/clients", Body_::None, only(&[P::Admin], 200, 403)),
+        // Support access is for administrators, granted by another one: the head is no admin (422).
+        c(
+            "POST",
+            "/api/v1/support-grants",
+            "/api/v1/support-grants",
+            Body_::Json(serde_json::json!({ "account_id": f.id(P::Head), "agency_uscc": AGENCY_A, "hours": 2, "reason": "协助排查办件" })),
+            only(&[P::Admin], 422, 403),
+        ),
+        c("GET", "/api/v1/support-grants", "/api/v1/support-grants", Body_::None, only(&[P::Admin], 200, 403)),
+        c("DELETE", "/api/v1/support-grants/{id}", "/api/v1/support-grants/sup_none", Body_::None, only(&[P::Admin], 404, 403)),
         // Item catalog: public.
         c("GET", "/items", "/items?q=%E9%A4%90%E9%A5%AE", Body_::None, all(200)),
         c("GET", "/items/{code}", &format!("/items/{item_a}"), Body_::None, all(200)),
@@ -1313,7 +1323,7 @@ async fn applying_through_the_portal_pages() {
     assert_eq!(status, 422, "{html}");
     assert!(html.contains("联系电话应为手机号码或带区号的电话") && html.contains("从业人员数应为整数"), "{html}");
     assert!(html.contains(r#"value="文三路1号""#), "{html}");
-    assert!(f.store.cases_of("049", ENTERPRISE, 10).await.unwrap().is_empty(), "a refused form writes nothing");
+    assert!(f.store.cases_of("049", ENTERPRISE, None, 10).await.unwrap().is_empty(), "a refused form writes nothing");
 
     let good = form(&[
         ("contact_phone", "13800138000"),
@@ -1324,7 +1334,7 @@ async fn applying_through_the_portal_pages() {
     ]);
     let (status, _, html) = send("POST", format!("/items/{item}/apply"), URLENC, good).await;
     assert_eq!(status, 201, "{html}");
-    let c = f.store.cases_of("049", ENTERPRISE, 10).await.unwrap().remove(0);
+    let c = f.store.cases_of("049", ENTERPRISE, None, 10).await.unwrap().remove(0);
     assert_eq!(c.form["applicant_name"], "杭州一网餐饮有限公司");
     assert_eq!(c.form["items"], serde_json::json!(["热食类食品制售", "冷食类食品制售"]));
     assert!(html.contains("查询码") && html.contains(&c.case_no), "{html}");

@@ -637,6 +637,8 @@ pub async fn cases(lifecycles: usize, concurrency: usize, webhook: bool, databas
                 account_id: "bench".into(),
                 form: serde_json::json!({ "applicant_name": "压测申请人", "contact_name": "压测", "contact_phone": "13800138000" }),
                 hall_id: None,
+                level: yiwang_identity::RealNameLevel::L2,
+                assured: true,
             };
             let (case, _) = s.create_case(&new, now).await.map_err(|e| anyhow::anyhow!("create: {e}"))?;
             let events = [

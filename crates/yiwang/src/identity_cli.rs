@@ -87,6 +87,25 @@ pub enum StaffCmd {
     },
     /// List an agency's staff.
     List { agency: String },
+    /// Let an administrator read one agency's cases for a while (support
+    /// access): an explicit, time-limited, audited grant. Admins are no members
+    /// of any agency otherwise.
+    SupportGrant {
+        /// The administrator's citizen ID.
+        #[arg(long)]
+        citizen_id: String,
+        #[arg(long)]
+        agency: String,
+        /// How long, in hours (at most `[security] support_access_max_hours`).
+        #[arg(long)]
+        hours: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// List support grants, newest first.
+    SupportList,
+    /// End a support grant now.
+    SupportRevoke { id: String },
 }
 
 fn invalid(msg: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
@@ -376,7 +395,7 @@ pub async fn add_staff(
     Ok(id)
 }
 
-pub async fn staff(cmd: StaffCmd, store: &Store) -> anyhow::Result<ExitCode> {
+pub async fn staff(cmd: StaffCmd, store: &Store, max_support_hours: i64) -> anyhow::Result<ExitCode> {
     match cmd {
         StaffCmd::Add { citizen_id, name, agency, role, password_stdin } => {
             let today = yiwang_calendar::china_today(Timestamp::now());
@@ -409,6 +428,39 @@ pub async fn staff(cmd: StaffCmd, store: &Store) -> anyhow::Result<ExitCode> {
             for s in store.agency_staff(&agency).await? {
                 println!("{}", serde_json::to_string(&s)?);
             }
+        }
+        StaffCmd::SupportGrant { citizen_id, agency, hours, reason } => {
+            if !(1..=max_support_hours).contains(&hours) {
+                return invalid(format!("--hours 须为 1 至 {max_support_hours} / must be 1 to {max_support_hours}"));
+            }
+            let Some(acc) = store.account_by_citizen_id(citizen_id.trim()).await? else {
+                return invalid("没有此身份证号的账号 / no account with this citizen ID");
+            };
+            if store.agency(&agency).await?.is_none() {
+                return invalid("没有此部门 / no such agency");
+            }
+            let now = Timestamp::now();
+            let mut tx = store.begin().await?;
+            let g = match tx.grant_support(&acc.id, &agency, &reason, "cli", now + jiff::SignedDuration::from_hours(hours), now).await {
+                Ok(g) => g,
+                Err(e) => return invalid(e),
+            };
+            tx.commit().await?;
+            println!("{}", serde_json::to_string(&g)?);
+        }
+        StaffCmd::SupportList => {
+            for g in store.support_grants(1000).await? {
+                println!("{}", serde_json::to_string(&g)?);
+            }
+        }
+        StaffCmd::SupportRevoke { id } => {
+            let mut tx = store.begin().await?;
+            let ended = tx.revoke_support(&id, "cli", Timestamp::now()).await?;
+            tx.commit().await?;
+            if !ended {
+                return invalid("没有此进行中的支持访问 / no live grant with this id");
+            }
+            println!("revoked={id}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -398,7 +398,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Staff(c) => {
             let (cfg, _) = config::load(&over, &env)?;
-            identity_cli::staff(c, &open_store(&cfg).await?).await
+            identity_cli::staff(c, &open_store(&cfg).await?, cfg.security.support_access_max_hours).await
         }
         Cmd::Audit(a) => {
             let (cfg, _) = config::load(&over, &env)?;

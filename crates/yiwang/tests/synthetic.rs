@@ -60,6 +60,8 @@ both_backends!(synthetic_data_fills_a_node_in_realistic_states, |db| {
         account_id: "acc_1".into(),
         form: serde_json::json!({}),
         hall_id: None,
+        level: yiwang_identity::RealNameLevel::L2,
+        assured: true,
     };
     for _ in 0..3 {
         db.store.create_case(&new, now).await.unwrap();
