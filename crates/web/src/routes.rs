@@ -239,9 +239,9 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/console/catalog/{code}/edit", Staff(EDITOR), get(catalog_pages::console_edit_form)),
         def("POST", "/console/catalog/{code}/edit", Staff(EDITOR), post(catalog_pages::console_edit_save)),
         def("GET", "/console/catalog/{code}/diff", Staff(CATALOG_STAFF), get(catalog_pages::console_diff)),
-        // Workflow: node administrators deploy; staff read and simulate.
+        // Workflow: node administrators deploy; staff read; modelers and admins simulate.
         def("POST", "/api/v1/workflows", Staff(ADMIN), post(workflow::deploy_api)),
-        def("POST", "/api/v1/workflows/simulate", Staff(ANY_STAFF), post(workflow::simulate_api)),
+        def("POST", "/api/v1/workflows/simulate", Staff(workflow::SIMULATORS), post(workflow::simulate_api)),
         def("GET", "/api/v1/workflows/{process_id}", Staff(ANY_STAFF), get(workflow::definition_api)),
     ]
 }

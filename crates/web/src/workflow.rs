@@ -10,8 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use yiwang_identity::Role;
 use yiwang_store::{Handler, HandlerCall, HandlerFuture, Handlers, Store, WorkflowError};
-use yiwang_workflow::engine::{CalendarEnv, simulate};
+use yiwang_workflow::engine::{CalendarEnv, simulate_bounded};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -181,8 +182,17 @@ pub struct SimulateBody {
     pub at: Option<String>,
 }
 
+/// Who may simulate models: those who write and review them, and administrators.
+pub const SIMULATORS: &[Role] = &[Role::CatalogEditor, Role::CatalogReviewer, Role::Admin];
+
+/// A simulation's budget on the node: steps, and wall time on a blocking thread.
+const SIMULATION_STEPS: usize = 10_000;
+const SIMULATION_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `POST /api/v1/workflows/simulate`: what `yiwang workflow simulate` does,
-/// against this node's handlers and holiday calendar; nothing is stored.
+/// against this node's handlers and holiday calendar; nothing is stored. The
+/// run is bounded (steps, wall time, instances per multi-instance task) and
+/// runs off the async workers, so no request can stall the node.
 pub async fn simulate_api(State(state): State<AppState>, auth: Auth, Json(body): Json<SimulateBody>) -> Result<Response, ApiError> {
     auth.require()?;
     let at = match body.at.as_deref().map(str::parse::<jiff::Timestamp>) {
@@ -190,9 +200,16 @@ pub async fn simulate_api(State(state): State<AppState>, auth: Auth, Json(body):
         Some(Ok(t)) => t,
         Some(Err(e)) => return Err(WebError::BadParam { name: "at", detail: e.to_string() }.into()),
     };
-    let handlers = state.handlers();
-    let def = yiwang_workflow::deploy(&body.bpmn, &|h| handlers.knows(h)).map_err(|e| invalid(e.into()))?;
+    let known: std::collections::HashSet<String> = state.handlers().names().map(str::to_string).collect();
     let calendar = state.store().load_calendar().await?;
-    let sim = simulate(&def, Value::Object(body.data), &body.decisions, &body.hold, at, &CalendarEnv(&calendar))?;
-    Ok(Json(json!({ "process_id": def.process_id, "simulation": sim })).into_response())
+    let run = tokio::task::spawn_blocking(move || {
+        let def = yiwang_workflow::deploy(&body.bpmn, &|h| known.contains(h)).map_err(|e| invalid(e.into()))?;
+        let started = std::time::Instant::now();
+        let keep_going = || started.elapsed() < SIMULATION_TIME;
+        let bounds = yiwang_workflow::engine::Bounds { max_steps: SIMULATION_STEPS, keep_going: &keep_going };
+        let sim = simulate_bounded(&def, Value::Object(body.data), &body.decisions, &body.hold, at, &CalendarEnv(&calendar), &bounds)?;
+        Ok::<_, ApiError>(json!({ "process_id": def.process_id, "simulation": sim }))
+    });
+    let answer = run.await.map_err(|_| ApiError::new(&WebError::Panic))??;
+    Ok(Json(answer).into_response())
 }

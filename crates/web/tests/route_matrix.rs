@@ -575,14 +575,14 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Body_::None,
             only(&[P::Editor, P::CatalogReviewer], 200, 403),
         ),
-        // Only node administrators deploy (this body is not BPMN: 422); any staff may simulate or read.
+        // Only node administrators deploy (this body is not BPMN: 422); modelers and admins simulate; any staff reads.
         c("POST", "/api/v1/workflows", "/api/v1/workflows", Body_::Json(serde_json::json!("<not-bpmn/>")), only(&[P::Admin], 422, 403)),
         c(
             "POST",
             "/api/v1/workflows/simulate",
             "/api/v1/workflows/simulate",
             Body_::Json(serde_json::json!({ "bpmn": MINIMAL_BPMN })),
-            Box::new(|p| staff_or(p, 200)),
+            only(&[P::Editor, P::CatalogReviewer, P::Admin], 200, 403),
         ),
         c("GET", "/api/v1/workflows/{process_id}", "/api/v1/workflows/none", Body_::None, Box::new(|p| staff_or(p, 404))),
     ]

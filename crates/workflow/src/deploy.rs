@@ -410,13 +410,16 @@ fn check(def: &Definition, problems: &mut Vec<Problem>) {
             }
         }
         if let NodeKind::UserTask { multi: Some(m), .. } = &n.kind {
-            let cardinality_ok = m.cardinality.as_deref().is_none_or(|c| c.parse::<u32>().is_ok_and(|k| k > 0) || is_name(c));
+            let cardinality_ok = m
+                .cardinality
+                .as_deref()
+                .is_none_or(|c| c.parse::<u32>().is_ok_and(|k| k > 0 && k <= crate::engine::MAX_INSTANCES) || is_name(c));
             if (m.cardinality.is_none() && m.collection.is_none()) || !cardinality_ok {
                 problems.push(problem(
                     &n.id,
                     "bad_multi_instance",
-                    "多实例任务须给出实例数（正整数或数据名）或集合（collection）",
-                    "a multi-instance task needs a cardinality (positive number or data name) or a collection",
+                    "多实例任务须给出实例数（1至1000的整数或数据名）或集合（collection）",
+                    "a multi-instance task needs a cardinality (1 to 1000, or a data name) or a collection",
                 ));
             }
         }

@@ -17,6 +17,10 @@ use crate::duration::IsoDuration;
 use crate::expr;
 use crate::model::{Definition, NodeIx, NodeKind, Timer};
 
+/// The most instances one multi-instance task (会签) may spawn, whatever the
+/// data says: a countersign round across departments is tens, not millions.
+pub const MAX_INSTANCES: u32 = 1_000;
+
 /// What the engine needs from outside: working-day arithmetic.
 pub trait Env: Send + Sync {
     /// The instant `days` working days after `from` (the node's calendar).
@@ -432,6 +436,14 @@ impl Run<'_> {
     }
 
     fn instances(&self, node: &str, m: &crate::model::MultiInstance) -> Result<u32, EngineError> {
+        let n = self.instances_unbounded(node, m)?;
+        if n > MAX_INSTANCES {
+            return Err(incident(node, format!("{n} instances; a multi-instance task runs at most {MAX_INSTANCES}")));
+        }
+        Ok(n)
+    }
+
+    fn instances_unbounded(&self, node: &str, m: &crate::model::MultiInstance) -> Result<u32, EngineError> {
         if let Some(c) = &m.cardinality {
             if let Ok(n) = c.parse::<u32>() {
                 return Ok(n);
@@ -661,7 +673,28 @@ pub fn simulate(
     now: Timestamp,
     env: &dyn Env,
 ) -> Result<Simulation, EngineError> {
-    const MAX_STEPS: usize = 100_000;
+    simulate_bounded(def, data, decisions, hold, now, env, &Bounds { max_steps: 100_000, keep_going: &|| true })
+}
+
+/// How much work a simulation may do: at most `max_steps` inputs, and it
+/// stops as soon as `keep_going` says no (the caller's time budget; this
+/// crate reads no clock).
+pub struct Bounds<'a> {
+    pub max_steps: usize,
+    pub keep_going: &'a dyn Fn() -> bool,
+}
+
+/// [`simulate`] within `bounds`; an exhausted budget is an incident naming it.
+pub fn simulate_bounded(
+    def: &Definition,
+    data: Value,
+    decisions: &serde_json::Map<String, Value>,
+    hold: &[String],
+    now: Timestamp,
+    env: &dyn Env,
+    bounds: &Bounds<'_>,
+) -> Result<Simulation, EngineError> {
+    let max_steps = bounds.max_steps;
     let mut rounds: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut decision = |node: &str| {
         let round = rounds.entry(node.to_string()).or_default();
@@ -674,7 +707,10 @@ pub fn simulate(
     };
     let mut now = now;
     let (mut inst, _) = start(def, data, now, env)?;
-    for _ in 0..MAX_STEPS {
+    for _ in 0..max_steps {
+        if !(bounds.keep_going)() {
+            return Err(incident(&def.process_id, "the simulation ran out of time"));
+        }
         if inst.status != Status::Running {
             return Ok(Simulation { status: inst.status, trace: inst.trace, data: inst.data, ended_at: now });
         }
@@ -709,7 +745,7 @@ pub fn simulate(
         };
         inst = step(def, &inst, input, now, env)?.0;
     }
-    Err(incident(&def.process_id, format!("no end after {MAX_STEPS} steps (a loop?)")))
+    Err(incident(&def.process_id, format!("no end after {max_steps} steps (a loop?)")))
 }
 
 /// Working days from the node's holiday calendar, counted in China Standard

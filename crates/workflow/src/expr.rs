@@ -322,15 +322,27 @@ fn number(n: f64) -> Value {
     }
 }
 
+/// The most tokens a condition may have. Every level of nesting the parser
+/// descends consumes a token, and every binary operator adds one level to the
+/// tree, so this also bounds the depth of parsing, evaluation and dropping:
+/// a condition from a model can never exhaust the stack.
+pub const MAX_TOKENS: usize = 500;
+
 /// Parse a condition. A `${…}` wrapper (JUEL, as Camunda models write it) is
 /// accepted and removed.
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
+    if src.len() > 8 * MAX_TOKENS {
+        return Err(ParseError { position: 0, message: format!("condition longer than {} bytes", 8 * MAX_TOKENS) });
+    }
     let trimmed = src.trim();
     let inner = trimmed.strip_prefix("${").and_then(|s| s.strip_suffix('}')).unwrap_or(trimmed);
     let offset = src.find(inner).unwrap_or(0);
     let toks = lex(inner).map_err(|e| ParseError { position: e.position + offset, ..e })?;
     if toks.is_empty() {
         return Err(ParseError { position: 0, message: "empty condition".into() });
+    }
+    if toks.len() > MAX_TOKENS {
+        return Err(ParseError { position: 0, message: format!("condition has more than {MAX_TOKENS} tokens") });
     }
     let mut p = Parser { end: inner.chars().count(), toks, at: 0 };
     let e = p.or().map_err(|e| ParseError { position: e.position + offset, ..e })?;
@@ -464,6 +476,20 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    /// Issue 19: deep nesting and long chains are refused, never a stack overflow.
+    #[test]
+    fn nesting_is_bounded() {
+        for deep in ["(".repeat(100_000) + "1" + &")".repeat(100_000), "not ".repeat(50_000) + "x", "-".repeat(100_000) + "1"] {
+            assert!(parse(&deep).is_err());
+        }
+        let chain = vec!["a"; 10_000].join(" + ");
+        assert!(parse(&chain).is_err());
+        let ok = vec!["a"; 200].join(" + ");
+        assert!(parse(&ok).is_ok());
+        let nested = "(".repeat(200) + "1" + &")".repeat(200);
+        assert_eq!(parse(&nested).unwrap().eval(&json!({})).unwrap(), json!(1));
+    }
 
     fn t(src: &str, data: &Value) -> bool {
         parse(src).unwrap_or_else(|e| panic!("{src}: {e}")).test(data).unwrap_or_else(|e| panic!("{src}: {e}"))

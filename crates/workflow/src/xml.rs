@@ -56,13 +56,30 @@ fn element(start: &BytesStart<'_>) -> Result<Element, String> {
 }
 
 /// Parse a document into its root element.
+/// How deep elements may nest. BPMN models nest a few levels (process,
+/// subprocess, task, extension elements); the tree is walked recursively, so
+/// its depth is bounded for any input.
+pub const MAX_DEPTH: usize = 64;
+/// How many elements a model may have.
+pub const MAX_ELEMENTS: usize = 20_000;
+
 pub fn parse(text: &str) -> Result<Element, XmlError> {
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut elements = 0usize;
     let err = |reader: &Reader<&[u8]>, message: String| XmlError { position: reader.buffer_position(), message };
     loop {
         let event = reader.read_event().map_err(|e| err(&reader, e.to_string()))?;
+        if matches!(event, Event::Start(_) | Event::Empty(_)) {
+            elements += 1;
+            if elements > MAX_ELEMENTS {
+                return Err(err(&reader, format!("more than {MAX_ELEMENTS} elements")));
+            }
+            if stack.len() >= MAX_DEPTH {
+                return Err(err(&reader, format!("elements nested deeper than {MAX_DEPTH}")));
+            }
+        }
         match event {
             Event::Start(s) => stack.push(element(&s).map_err(|m| err(&reader, m))?),
             Event::Empty(s) => {
