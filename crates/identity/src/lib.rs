@@ -4,6 +4,7 @@
 //! logins and tokens. No IO and no clock: the store and web crates supply both.
 
 mod error;
+mod federation;
 mod jws;
 mod mask;
 mod pkce;
@@ -12,6 +13,7 @@ mod principal;
 mod secret;
 
 pub use error::IdentityError;
+pub use federation::{LinkDecision, LocalAccount, federated_level, link_decision};
 pub use jws::{Es256Key, JwsError, verify_es256};
 pub use mask::{mask_email, mask_name, mask_phone};
 pub use pkce::{pkce_challenge_s256, validate_code_verifier, verify_pkce_s256};

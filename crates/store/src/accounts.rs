@@ -322,6 +322,22 @@ impl Store {
             .collect()
     }
 
+    /// [`Store::principal`] with its level no higher than `level_cap` (what a
+    /// federated login vouched for).
+    pub async fn principal_capped(
+        &self,
+        account_id: &str,
+        acting_for: Option<&str>,
+        session_id: &str,
+        level_cap: Option<RealNameLevel>,
+    ) -> Result<Option<Principal>> {
+        let mut p = self.principal(account_id, acting_for, session_id).await?;
+        if let (Some(p), Some(cap)) = (p.as_mut(), level_cap) {
+            p.level = p.level.min(cap);
+        }
+        Ok(p)
+    }
+
     /// Build the request principal for an account, acting for `acting_for` if the
     /// account is (still) authorised for that enterprise, otherwise for itself.
     pub async fn principal(&self, account_id: &str, acting_for: Option<&str>, session_id: &str) -> Result<Option<Principal>> {

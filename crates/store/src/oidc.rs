@@ -78,6 +78,19 @@ pub struct FederationFlow {
     pub nonce: String,
     pub pkce_verifier: String,
     pub next_url: String,
+    /// SHA-256 of the cookie of the browser that started the flow.
+    pub browser_hash: String,
+}
+
+/// A remote identity waiting for the local account's owner to confirm the link.
+#[derive(Debug, Clone)]
+pub struct PendingLink {
+    pub provider: String,
+    pub issuer: String,
+    pub subject: String,
+    pub account_id: String,
+    pub level: yiwang_identity::RealNameLevel,
+    pub next_url: String,
 }
 
 fn client_from_row(r: &crate::db::Row) -> Result<OidcClient> {
@@ -199,11 +212,14 @@ impl Store {
     }
 
     /// Take (and delete) an in-flight federated login by its `state`.
-    pub async fn take_federation_flow(&self, state: &str, now: Timestamp) -> Result<Option<FederationFlow>> {
+    /// Take a flow once, only in the browser that started it (`browser_hash`).
+    pub async fn take_federation_flow(&self, state: &str, browser_hash: &str, now: Timestamp) -> Result<Option<FederationFlow>> {
         let row = crate::db::query(
-            "DELETE FROM federation_flows WHERE state = $1 RETURNING provider, nonce, pkce_verifier, next_url, expires_at",
+            "DELETE FROM federation_flows WHERE state = $1 AND browser_hash = $2 AND browser_hash <> '' \
+             RETURNING provider, nonce, pkce_verifier, next_url, expires_at, browser_hash",
         )
         .bind(state)
+        .bind(browser_hash)
         .fetch_optional(self.write())
         .await?;
         let Some(r) = row else { return Ok(None) };
@@ -215,6 +231,34 @@ impl Store {
             provider: r.try_get("provider")?,
             nonce: r.try_get("nonce")?,
             pkce_verifier: r.try_get("pkce_verifier")?,
+            next_url: r.try_get("next_url")?,
+            browser_hash: r.try_get("browser_hash")?,
+        }))
+    }
+
+    /// Take a pending link once, by the SHA-256 of its browser cookie.
+    pub async fn take_federation_pending(&self, token_hash: &str, now: Timestamp) -> Result<Option<PendingLink>> {
+        let row = crate::db::query(
+            "DELETE FROM federation_pending WHERE token_hash = $1 \
+             RETURNING provider, issuer, subject, account_id, level, next_url, expires_at",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.write())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        if r.try_get::<String, _>("expires_at")? <= ts(now) {
+            return Ok(None);
+        }
+        let level: i64 = r.try_get("level")?;
+        Ok(Some(PendingLink {
+            provider: r.try_get("provider")?,
+            issuer: r.try_get("issuer")?,
+            subject: r.try_get("subject")?,
+            account_id: r.try_get("account_id")?,
+            level: u8::try_from(level)
+                .ok()
+                .and_then(yiwang_identity::RealNameLevel::from_u8)
+                .ok_or_else(|| StoreError::Corrupt(format!("pending link level {level}")))?,
             next_url: r.try_get("next_url")?,
         }))
     }
@@ -452,13 +496,41 @@ impl Tx {
 
     pub async fn create_federation_flow(&mut self, state: &str, flow: &FederationFlow, ttl: SignedDuration, now: Timestamp) -> Result<()> {
         crate::db::query(
-            "INSERT INTO federation_flows (state, provider, nonce, pkce_verifier, next_url, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO federation_flows (state, provider, nonce, pkce_verifier, next_url, created_at, expires_at, browser_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(state)
         .bind(&flow.provider)
         .bind(&flow.nonce)
         .bind(&flow.pkce_verifier)
         .bind(&flow.next_url)
+        .bind(ts(now))
+        .bind(ts(now + ttl))
+        .bind(&flow.browser_hash)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// Hold a remote identity for its local owner's confirmation.
+    pub async fn create_federation_pending(
+        &mut self,
+        token_hash: &str,
+        p: &PendingLink,
+        ttl: SignedDuration,
+        now: Timestamp,
+    ) -> Result<()> {
+        crate::db::query(
+            "INSERT INTO federation_pending (token_hash, provider, issuer, subject, account_id, level, next_url, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(token_hash)
+        .bind(&p.provider)
+        .bind(&p.issuer)
+        .bind(&p.subject)
+        .bind(&p.account_id)
+        .bind(i64::from(p.level.as_u8()))
+        .bind(&p.next_url)
         .bind(ts(now))
         .bind(ts(now + ttl))
         .execute(&mut *self)

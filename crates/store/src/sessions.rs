@@ -29,6 +29,9 @@ pub struct SessionRow {
     pub created_at: String,
     pub last_seen_at: String,
     pub expires_at: String,
+    /// The real-name level a federated login vouched for; the principal's
+    /// level is no higher than this.
+    pub level_cap: Option<yiwang_identity::RealNameLevel>,
 }
 
 /// How long sessions live: an absolute limit and an idle limit.
@@ -113,7 +116,8 @@ impl Store {
     /// The live session for a cookie value, if any; refreshes `last_seen_at` at most once a minute.
     pub async fn session(&self, token: &str, policy: &SessionPolicy, now: Timestamp) -> Result<Option<SessionRow>> {
         let row = crate::db::query(
-            "SELECT sid, account_id, acting_for, csrf, amr, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = $1 AND revoked_at IS NULL",
+            "SELECT sid, account_id, acting_for, csrf, amr, created_at, last_seen_at, expires_at, level_cap FROM sessions \
+             WHERE id_hash = $1 AND revoked_at IS NULL",
         )
         .bind(token_hash(token))
         .fetch_optional(self.read())
@@ -128,6 +132,10 @@ impl Store {
             created_at: r.try_get("created_at")?,
             last_seen_at: r.try_get("last_seen_at")?,
             expires_at: r.try_get("expires_at")?,
+            level_cap: r
+                .try_get::<Option<i64>, _>("level_cap")?
+                .and_then(|l| u8::try_from(l).ok())
+                .and_then(yiwang_identity::RealNameLevel::from_u8),
         };
         let last_seen = parse_ts(&s.last_seen_at)?;
         if parse_ts(&s.expires_at)? <= now || last_seen + policy.idle <= now {
@@ -332,10 +340,23 @@ impl Store {
 
 impl Tx {
     pub async fn create_session(&mut self, account_id: &str, amr: &str, policy: &SessionPolicy, now: Timestamp) -> Result<NewSession> {
+        self.create_session_capped(account_id, amr, None, policy, now).await
+    }
+
+    /// A session whose principal's level is at most `level_cap` (federated login).
+    pub async fn create_session_capped(
+        &mut self,
+        account_id: &str,
+        amr: &str,
+        level_cap: Option<yiwang_identity::RealNameLevel>,
+        policy: &SessionPolicy,
+        now: Timestamp,
+    ) -> Result<NewSession> {
         let s = NewSession { token: new_token(), sid: new_id("ses"), csrf: new_token() };
         let at = ts(now);
         crate::db::query(
-            "INSERT INTO sessions (id_hash, sid, account_id, acting_for, csrf, amr, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, NULL, $4, $5, $6, $6, $7)",
+            "INSERT INTO sessions (id_hash, sid, account_id, acting_for, csrf, amr, created_at, last_seen_at, expires_at, level_cap) \
+             VALUES ($1, $2, $3, NULL, $4, $5, $6, $6, $7, $8)",
         )
         .bind(token_hash(&s.token))
         .bind(&s.sid)
@@ -344,6 +365,7 @@ impl Tx {
         .bind(amr)
         .bind(&at)
         .bind(ts(now + policy.max_age))
+        .bind(level_cap.map(|l| i64::from(l.as_u8())))
         .execute(&mut *self)
         .await?;
         self.append_audit(audit_rec(

@@ -2,6 +2,14 @@
 //! node's OIDC provider, through the `openidconnect` client library. A person
 //! registered in province A signs in at province B; B links the remote identity
 //! to a local account by citizen ID, creating it on first visit.
+//!
+//! Safety (issue 19): a flow is bound to the browser that started it (a cookie
+//! whose hash the flow keeps), so nobody can log a victim into the attacker's
+//! identity; an existing local account is linked without its owner only when
+//! the other node vouches for at least L2 and the account has no password and
+//! no staff roles (`yiwang_identity::link_decision`), otherwise the owner
+//! confirms with the local password (or in person); and a federated session's
+//! level is at most what the other node vouched for, capped by `max_level`.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +24,8 @@ use yiwang_codes::CitizenId;
 use yiwang_identity::RealNameLevel;
 use yiwang_store::{AccountStatus, FederationFlow, NewAccount};
 
-use crate::auth::{Auth, safe_next, see_other};
-use crate::pages::{error_page, start_session};
+use crate::auth::{Auth, cookie, cookies, safe_next, see_other};
+use crate::pages::{Layout, error_page, render};
 use crate::settings::TrustedProvider;
 use crate::{ApiError, AppState};
 
@@ -41,6 +49,8 @@ pub enum FederationError {
     StaleFlow,
     #[error("the provider did not release a valid citizen ID (scope idcard)")]
     NoCitizenId,
+    #[error("the link confirmation expired or was already used")]
+    StalePending,
 }
 
 impl yiwang_errors::Coded for FederationError {
@@ -51,6 +61,7 @@ impl yiwang_errors::Coded for FederationError {
             FederationError::Refused(_) => "federation.refused",
             FederationError::StaleFlow => "federation.stale",
             FederationError::NoCitizenId => "federation.no_citizen_id",
+            FederationError::StalePending => "federation.stale_pending",
         }
     }
 
@@ -60,7 +71,9 @@ impl yiwang_errors::Coded for FederationError {
             FederationError::UnknownProvider(_) => ErrorKind::NotFound,
             // The other node failing is a dependency being down, not the caller's fault.
             FederationError::Provider(..) => ErrorKind::Unavailable,
-            FederationError::Refused(_) | FederationError::StaleFlow | FederationError::NoCitizenId => ErrorKind::Forbidden,
+            FederationError::Refused(_) | FederationError::StaleFlow | FederationError::NoCitizenId | FederationError::StalePending => {
+                ErrorKind::Forbidden
+            }
         }
     }
 
@@ -71,6 +84,7 @@ impl yiwang_errors::Coded for FederationError {
             FederationError::Refused(_) => "对方平台拒绝或未完成本次登录".into(),
             FederationError::StaleFlow => "登录请求已过期或已使用，请重新登录".into(),
             FederationError::NoCitizenId => "对方平台未提供有效的身份证号，无法关联本地账号".into(),
+            FederationError::StalePending => "关联确认已过期或已使用，请重新从对方平台登录".into(),
         }
     }
 }
@@ -149,11 +163,14 @@ async fn start_inner(state: &AppState, name: &str, next: Option<&str>) -> Result
         .add_scope(Scope::new("idcard".into()))
         .set_pkce_challenge(challenge)
         .url();
+    // The flow belongs to this browser: the callback must bring the same cookie.
+    let browser = yiwang_identity::new_token();
     let flow = FederationFlow {
         provider: p.name.clone(),
         nonce: nonce.secret().clone(),
         pkce_verifier: verifier.secret().clone(),
         next_url: safe_next(next),
+        browser_hash: yiwang_identity::token_hash(&browser),
     };
     let saved = async {
         let mut tx = state.store().begin().await?;
@@ -162,8 +179,15 @@ async fn start_inner(state: &AppState, name: &str, next: Option<&str>) -> Result
     }
     .await;
     saved.map_err(|e| FederationError::Provider(p.label.clone(), e.to_string()))?;
-    Ok(see_other(url.as_str()))
+    let mut resp = see_other(url.as_str());
+    resp.headers_mut().append(axum::http::header::SET_COOKIE, cookie(state, FLOW_COOKIE, &browser, Some(600)));
+    Ok(resp)
 }
+
+/// The cookie that binds a federated login to the browser that started it.
+const FLOW_COOKIE: &str = "yiwang_fed";
+/// The cookie that names a link waiting for the local owner's confirmation.
+const PENDING_COOKIE: &str = "yiwang_fedlink";
 
 #[derive(Deserialize)]
 pub struct CallbackQuery {
@@ -172,8 +196,15 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
-pub async fn callback(State(state): State<AppState>, auth: Auth, Path(name): Path<String>, Query(q): Query<CallbackQuery>) -> Response {
-    match callback_inner(&state, &name, q).await {
+pub async fn callback(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: axum::http::HeaderMap,
+    Path(name): Path<String>,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let browser = cookies(&headers).get(FLOW_COOKIE).cloned().unwrap_or_default();
+    match callback_inner(&state, &auth, &name, &browser, q).await {
         Ok(r) => r,
         Err(CallbackError::Fed(e)) => error_page(&state, &auth, "跨地区登录", &e, Some(("/login".into(), "返回登录".into()))).await,
         Err(CallbackError::Api(e)) => e.into_response(),
@@ -197,10 +228,10 @@ impl From<yiwang_store::StoreError> for CallbackError {
     }
 }
 
-async fn callback_inner(state: &AppState, name: &str, q: CallbackQuery) -> Result<Response, CallbackError> {
+async fn callback_inner(state: &AppState, auth: &Auth, name: &str, browser: &str, q: CallbackQuery) -> Result<Response, CallbackError> {
     let p = provider(state, name)?;
     let now = Timestamp::now();
-    let flow = state.store().take_federation_flow(q.state.as_deref().unwrap_or(""), now).await?;
+    let flow = state.store().take_federation_flow(q.state.as_deref().unwrap_or(""), &yiwang_identity::token_hash(browser), now).await?;
     let flow = flow.filter(|f| f.provider == p.name).ok_or(FederationError::StaleFlow)?;
     if let Some(e) = q.error {
         return Err(FederationError::Refused(e).into());
@@ -231,36 +262,171 @@ async fn callback_inner(state: &AppState, name: &str, q: CallbackQuery) -> Resul
         info.additional_claims().id_number.as_deref().and_then(|s| CitizenId::parse(s, today).ok()).ok_or(FederationError::NoCitizenId)?;
     let person_name = info.name().and_then(|n| n.get(None)).map(|n| n.to_string()).unwrap_or_default();
     let remote_level = info.additional_claims().real_name_level.and_then(RealNameLevel::from_u8).unwrap_or(RealNameLevel::L1);
-    let level = remote_level.min(RealNameLevel::from_u8(p.max_level).unwrap_or(RealNameLevel::L2));
+    let level = yiwang_identity::federated_level(remote_level, p.max_level);
 
     let store = state.store();
-    let mut tx = store.begin().await?;
-    let account_id = match store.federated_link(&p.issuer, &remote_sub).await? {
-        Some(id) => id,
-        None => match store.account_by_citizen_id(citizen_id.as_str()).await? {
-            Some(a) => a.id,
-            None => {
-                let new = NewAccount {
-                    citizen_id: citizen_id.to_string(),
-                    name: person_name,
-                    phone: None,
-                    email: None,
-                    password_hash: None,
-                    level,
-                    level_source: format!("federated:{}", p.name),
-                    status: AccountStatus::Active,
-                };
-                tx.create_account(&new, &format!("federation:{}", p.name), now).await?.id
-            }
-        },
+    // Already linked (by an earlier automatic link or the owner's confirmation).
+    if let Some(account_id) = store.federated_link(&p.issuer, &remote_sub).await? {
+        return finish(state, p, &remote_sub, &account_id, level, &flow.next_url).await;
+    }
+    let local = store.account_by_citizen_id(citizen_id.as_str()).await?;
+    let facts = match &local {
+        Some(a) => Some(yiwang_identity::LocalAccount {
+            has_password: a.password_hash.is_some(),
+            is_staff: !store.staff_roles(&a.id).await?.is_empty(),
+        }),
+        None => None,
     };
-    if let Some(acc) = store.account(&account_id).await?
+    match (yiwang_identity::link_decision(remote_level, facts), local) {
+        (yiwang_identity::LinkDecision::Create, _) | (_, None) => {
+            let new = NewAccount {
+                citizen_id: citizen_id.to_string(),
+                name: person_name,
+                phone: None,
+                email: None,
+                password_hash: None,
+                level,
+                level_source: format!("federated:{}", p.name),
+                status: AccountStatus::Active,
+            };
+            let mut tx = store.begin().await?;
+            let account_id = tx.create_account(&new, &format!("federation:{}", p.name), now).await?.id;
+            tx.commit().await?;
+            finish(state, p, &remote_sub, &account_id, level, &flow.next_url).await
+        }
+        (yiwang_identity::LinkDecision::Link, Some(a)) => finish(state, p, &remote_sub, &a.id, level, &flow.next_url).await,
+        (decision, Some(a)) => {
+            // The owner must confirm: hold the identity for this browser, a few minutes.
+            let token = yiwang_identity::new_token();
+            let pending = yiwang_store::PendingLink {
+                provider: p.name.clone(),
+                issuer: p.issuer.clone(),
+                subject: remote_sub,
+                account_id: a.id.clone(),
+                level,
+                next_url: flow.next_url.clone(),
+            };
+            let mut tx = store.begin().await?;
+            tx.create_federation_pending(&yiwang_identity::token_hash(&token), &pending, SignedDuration::from_mins(10), now).await?;
+            tx.commit().await?;
+            let by_password = decision == yiwang_identity::LinkDecision::ConfirmWithPassword;
+            let mut resp = confirm_page(state, auth, p, &a.name, by_password, None).await;
+            resp.headers_mut().append(axum::http::header::SET_COOKIE, cookie(state, PENDING_COOKIE, &token, Some(600)));
+            Ok(resp)
+        }
+    }
+}
+
+/// Link (or refresh the link), raise the account to the federated level if it
+/// is below it, and start a session whose level is capped at that level.
+async fn finish(
+    state: &AppState,
+    p: &TrustedProvider,
+    remote_sub: &str,
+    account_id: &str,
+    level: RealNameLevel,
+    next: &str,
+) -> Result<Response, CallbackError> {
+    let now = Timestamp::now();
+    let store = state.store();
+    let mut tx = store.begin().await?;
+    if let Some(acc) = store.account(account_id).await?
         && acc.level < level
     {
-        tx.set_account_level(&account_id, level, &format!("federated:{}", p.name), "system", "跨地区登录，采信对方节点实名等级", now)
+        tx.set_account_level(account_id, level, &format!("federated:{}", p.name), "system", "跨地区登录，采信对方节点实名等级", now)
             .await?;
     }
-    tx.link_federated(&p.issuer, &remote_sub, &account_id, now).await?;
+    tx.link_federated(&p.issuer, remote_sub, account_id, now).await?;
+    let s = tx.create_session_capped(account_id, "fed", Some(level), &state.identity().session, now).await?;
     tx.commit().await?;
-    start_session(state, &account_id, "fed", &flow.next_url).await.map_err(CallbackError::Api)
+    let mut resp = see_other(next);
+    resp.headers_mut().append(axum::http::header::SET_COOKIE, cookie(state, crate::auth::SESSION_COOKIE, &s.token, None));
+    resp.headers_mut().append(axum::http::header::SET_COOKIE, cookie(state, FLOW_COOKIE, "", Some(0)));
+    Ok(resp)
+}
+
+#[derive(askama::Template)]
+#[template(path = "federation_confirm.html")]
+struct ConfirmPage {
+    l: Layout,
+    provider: String,
+    provider_label: String,
+    masked_name: String,
+    by_password: bool,
+    error: Option<String>,
+}
+
+async fn confirm_page(
+    state: &AppState,
+    auth: &Auth,
+    p: &TrustedProvider,
+    local_name: &str,
+    by_password: bool,
+    error: Option<String>,
+) -> Response {
+    let page = ConfirmPage {
+        l: Layout::new(state, auth, "确认关联账号").await,
+        provider: p.name.clone(),
+        provider_label: p.label.clone(),
+        masked_name: yiwang_identity::mask_name(local_name),
+        by_password,
+        error: error.clone(),
+    };
+    render(if error.is_some() { axum::http::StatusCode::UNAUTHORIZED } else { axum::http::StatusCode::OK }, &page)
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    password: String,
+}
+
+/// `POST /federation/{provider}/confirm`: the local owner confirms the link
+/// with the local password (throttled like a login). The pending identity is
+/// the one held for this browser's cookie; it is used once.
+pub async fn confirm(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: axum::http::HeaderMap,
+    Path(name): Path<String>,
+    axum::Form(f): axum::Form<ConfirmForm>,
+) -> Response {
+    let back = Some(("/login".into(), "返回登录".into()));
+    let p = match provider(&state, &name) {
+        Ok(p) => p,
+        Err(e) => return error_page(&state, &auth, "跨地区登录", &e, back).await,
+    };
+    let token = cookies(&headers).get(PENDING_COOKIE).cloned().unwrap_or_default();
+    let now = Timestamp::now();
+    let pending = match state.store().take_federation_pending(&yiwang_identity::token_hash(&token), now).await {
+        Ok(Some(x)) if x.provider == p.name => x,
+        Ok(_) => return error_page(&state, &auth, "跨地区登录", &FederationError::StalePending, back).await,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let account = match state.store().account(&pending.account_id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return error_page(&state, &auth, "跨地区登录", &FederationError::StalePending, back).await,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    match crate::pages::check_login(&state, &account.citizen_id, &f.password, &auth.client_addr).await {
+        Ok(id) if id == pending.account_id => {
+            finish(&state, p, &pending.subject, &id, pending.level, &pending.next_url).await.unwrap_or_else(|e| match e {
+                CallbackError::Fed(e) => ApiError::from(e).into_response(),
+                CallbackError::Api(e) => e.into_response(),
+            })
+        }
+        Ok(_) => error_page(&state, &auth, "跨地区登录", &FederationError::StalePending, back).await,
+        Err(e) => {
+            // A wrong password: hold the identity again (the same cookie) so the owner may retry.
+            let again = async {
+                let mut tx = state.store().begin().await?;
+                tx.create_federation_pending(&yiwang_identity::token_hash(&token), &pending, SignedDuration::from_mins(10), now).await?;
+                tx.commit().await
+            }
+            .await;
+            if let Err(e) = again {
+                return ApiError::from(e).into_response();
+            }
+            confirm_page(&state, &auth, p, &account.name, true, Some(e.message_zh().to_string())).await
+        }
+    }
 }

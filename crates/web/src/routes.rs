@@ -80,6 +80,7 @@ fn table() -> Vec<RouteDef> {
         // Federated login through trusted nodes.
         def("GET", "/federation/{provider}/login", Public, get(federation::start)),
         def("GET", "/federation/{provider}/callback", Public, get(federation::callback)),
+        def("POST", "/federation/{provider}/confirm", Public, post(federation::confirm)),
         // Public utilities.
         def("GET", "/api/v1/codes/{value}", Public, get(api::codes)),
         def("GET", "/api/v1/calendar/days/{date}", Public, get(api::calendar_day)),

@@ -150,6 +150,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("POST", "/oidc/logout", "/oidc/logout", Body_::Form(vec![]), all(303)),
         c("GET", "/federation/{provider}/login", "/federation/nowhere/login", Body_::None, all(404)),
         c("GET", "/federation/{provider}/callback", "/federation/nowhere/callback?state=x&code=y", Body_::None, all(404)),
+        c("POST", "/federation/{provider}/confirm", "/federation/nowhere/confirm", Body_::Form(vec![("password", "x".into())]), all(404)),
         c("GET", "/api/v1/codes/{value}", "/api/v1/codes/11010519491231002X", Body_::None, all(200)),
         c("GET", "/api/v1/calendar/days/{date}", "/api/v1/calendar/days/2026-10-01", Body_::None, all(200)),
         c(

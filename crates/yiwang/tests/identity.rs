@@ -23,6 +23,11 @@ fn peer_script(name: &str) -> String {
     format!("{}/../../tests/peers/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A second, independent browser (its own cookies).
+fn other_browser() -> reqwest::Client {
+    browser()
+}
+
 fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
@@ -230,6 +235,40 @@ async fn federated_login_between_two_nodes() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let printed = String::from_utf8_lossy(&o.stdout).into_owned();
     let secret = printed.lines().find_map(|l| l.strip_prefix("client_secret=")).unwrap().to_string();
+    // At B, 张三's ID number already has an account: a reviewer's, with a password and
+    // staff roles. A login at A must not take it over (issue 19, finding 3).
+    let b_dir_s = b_dir.to_str().unwrap();
+    let o = yiwang(&[
+        "--data-dir",
+        b_dir_s,
+        "agency",
+        "add",
+        "--uscc",
+        "113301000025000337",
+        "--name",
+        "乙市市场监督管理局",
+        "--division",
+        "330100",
+        "--level",
+        "municipal",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = yiwang(&[
+        "--data-dir",
+        b_dir_s,
+        "staff",
+        "add",
+        "--citizen-id",
+        "33010619900101123X",
+        "--name",
+        "张三",
+        "--agency",
+        "113301000025000337",
+        "--role",
+        "reviewer",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let local_password = String::from_utf8_lossy(&o.stdout).lines().find_map(|l| l.strip_prefix("password=")).unwrap().to_string();
     let config = dir.path().join("b.toml");
     std::fs::write(
         &config,
@@ -278,12 +317,34 @@ async fn federated_login_between_two_nodes() {
         .unwrap();
     let callback = location(&r, &a.base);
     assert!(callback.starts_with(&format!("{b_base}/federation/zj/callback")), "{callback}");
+    // Login CSRF: another browser handed this callback gets nothing (the flow is this browser's).
+    let r = other_browser().get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 403, "a callback in another browser is refused");
+    // The local reviewer account is not linked without its owner: a confirmation page, no session.
     let r = browser.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("只有账号本人确认后才能关联") && page.contains("/federation/zj/confirm"), "{page}");
+    assert_eq!(browser.get(format!("{b_base}/api/v1/me")).send().await.unwrap().status(), 401, "no session before confirmation");
+    let r = browser
+        .post(format!("{b_base}/federation/zj/confirm"))
+        .form(&[("csrf", hidden(&page, "csrf")), ("password", "Wrong-pass-2026".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let page = r.text().await.unwrap();
+    let r = browser
+        .post(format!("{b_base}/federation/zj/confirm"))
+        .form(&[("csrf", hidden(&page, "csrf")), ("password", local_password.clone())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&r, &b_base), format!("{b_base}/account"));
     let me: serde_json::Value = browser.get(format!("{b_base}/api/v1/me")).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["name"], "张三", "{me}");
     assert_eq!(me["id_number_masked"], "3301**********123X");
-    assert_eq!(me["real_name_level"], 2, "A's L2 is accepted up to B's cap");
+    assert_eq!(me["real_name_level"], 2, "the reviewer account is L3, but this session carries what A vouched for (L2, B's cap)");
     let first_account = me["account_id"].clone();
 
     // A second visit: A's session and consent hold (single sign-on), B finds the link.
