@@ -63,7 +63,7 @@ summary["discovery"] = True
 client = OAuth2Session(
     CLIENT_ID,
     CLIENT_SECRET,
-    scope="openid profile phone",
+    scope="openid profile phone offline_access",
     redirect_uri=REDIRECT_URI,
     code_challenge_method="S256",
     token_endpoint_auth_method="client_secret_basic",

@@ -91,6 +91,8 @@ pub fn verify(public_key_hex: &str, message: &[u8], signature: &[u8]) -> Result<
 }
 
 /// The node master key: an SM4 key that wraps seal private keys at rest.
+/// (Clone: the OIDC runtime and the webhook dispatcher hold their own copy; each zeroizes on drop.)
+#[derive(Clone)]
 pub struct MasterKey(Zeroizing<[u8; 16]>);
 
 /// Never the key itself: only its fingerprint.

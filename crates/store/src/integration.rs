@@ -149,6 +149,7 @@ impl Tx {
 impl Store {
     /// Subscribe `url` to the agency's case records. Returns the webhook and
     /// its signing secret, which is shown this once.
+    /// The secret is stored wrapped under `master` when the node has one.
     pub async fn create_webhook(
         &self,
         agency: &str,
@@ -156,6 +157,7 @@ impl Store {
         events: &[String],
         actor: &str,
         now: Timestamp,
+        master: Option<&yiwang_crypto::seal::MasterKey>,
     ) -> Result<(Webhook, String)> {
         // Standard Webhooks: `whsec_` and 32 random bytes in base64; the bytes are the HMAC key.
         let mut key = [0u8; 32];
@@ -170,7 +172,7 @@ impl Store {
         .bind(&id)
         .bind(agency)
         .bind(url)
-        .bind(&secret)
+        .bind(crate::secrets::seal(master, &crate::secrets::webhook_aad(&id), &secret))
         .bind(&events_text)
         .bind(actor)
         .bind(ts(now))
@@ -268,21 +270,29 @@ impl Store {
 
     /// Claim up to `limit` due deliveries of active subscriptions, oldest
     /// first; a claim lapses after a minute so a crashed dispatcher's are retried.
-    pub async fn claim_webhook_deliveries(&self, limit: i64, now: Timestamp) -> Result<Vec<WebhookDelivery>> {
+    /// Secrets come unwrapped with `master`.
+    pub async fn claim_webhook_deliveries(
+        &self,
+        limit: i64,
+        now: Timestamp,
+        master: Option<&yiwang_crypto::seal::MasterKey>,
+    ) -> Result<Vec<WebhookDelivery>> {
         let mut tx = self.begin().await?;
         let lock = if tx.is_postgres() { " FOR UPDATE OF d SKIP LOCKED" } else { "" };
         let sql = format!(
-            "SELECT d.id, h.url, h.secret, d.payload, d.attempts FROM webhook_deliveries d JOIN webhooks h ON h.id = d.webhook_id \
+            "SELECT d.id, h.id AS hook_id, h.url, h.secret, d.payload, d.attempts FROM webhook_deliveries d JOIN webhooks h ON h.id = d.webhook_id \
              WHERE d.sent_at IS NULL AND h.active = 1 AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until <= $1) \
              ORDER BY d.created_at, d.case_no, d.seq LIMIT $2{lock}"
         );
         let rows = crate::db::query(safe(sql)).bind(ts(now)).bind(limit).fetch_all(&mut tx).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
+            let hook_id: String = r.try_get("hook_id")?;
+            let stored: String = r.try_get("secret")?;
             let d = WebhookDelivery {
                 id: r.try_get("id")?,
                 url: r.try_get("url")?,
-                secret: r.try_get("secret")?,
+                secret: crate::secrets::open(master, &crate::secrets::webhook_aad(&hook_id), &stored)?.to_string(),
                 payload: r.try_get("payload")?,
                 attempts: r.try_get("attempts")?,
             };

@@ -16,6 +16,7 @@ mod integration;
 mod licenses;
 mod node;
 mod oidc;
+mod secrets;
 mod sessions;
 mod support;
 mod workflow;
@@ -45,6 +46,7 @@ pub use licenses::{
 };
 pub use node::{NodeInfo, NodeRegion};
 pub use oidc::*;
+pub use secrets::is_wrapped;
 pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
 pub use support::SupportGrant;
 pub use workflow::{OpenTask, StoredInstance, WorkflowError};

@@ -152,8 +152,10 @@ impl Store {
         rows.iter().map(client_from_row).collect()
     }
 
-    /// Keys to publish (not expired), newest first; the first unretired one signs.
-    pub async fn signing_keys(&self, now: Timestamp) -> Result<Vec<SigningKey>> {
+    /// Keys to publish (not expired), newest first; the first unretired one
+    /// signs. Private keys are unwrapped with `master` (a wrapped key without
+    /// it is an error).
+    pub async fn signing_keys(&self, now: Timestamp, master: Option<&yiwang_crypto::seal::MasterKey>) -> Result<Vec<SigningKey>> {
         let rows = crate::db::query(
             "SELECT kid, alg, private_key, public_jwk, retired_at FROM oidc_keys WHERE expires_at IS NULL OR expires_at > $1 ORDER BY created_at DESC, kid",
         )
@@ -162,10 +164,12 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
+                let kid: String = r.try_get("kid")?;
+                let stored: String = r.try_get("private_key")?;
                 Ok(SigningKey {
-                    kid: r.try_get("kid")?,
+                    private_key: crate::secrets::open(master, &crate::secrets::oidc_aad(&kid), &stored)?.to_string(),
+                    kid,
                     alg: r.try_get("alg")?,
-                    private_key: r.try_get("private_key")?,
                     public_jwk: r.try_get("public_jwk")?,
                     retired: r.try_get::<Option<String>, _>("retired_at")?.is_some(),
                 })
@@ -343,7 +347,15 @@ impl Tx {
 
     /// Make `key` the signing key. Earlier keys stop signing now and stay published
     /// for `grace` so tokens they signed still verify.
-    pub async fn rotate_signing_key(&mut self, key: &SigningKey, grace: SignedDuration, actor: &str, now: Timestamp) -> Result<()> {
+    /// The private key is stored wrapped under `master` when the node has one.
+    pub async fn rotate_signing_key(
+        &mut self,
+        key: &SigningKey,
+        grace: SignedDuration,
+        actor: &str,
+        now: Timestamp,
+        master: Option<&yiwang_crypto::seal::MasterKey>,
+    ) -> Result<()> {
         let at = ts(now);
         crate::db::query("UPDATE oidc_keys SET retired_at = $1, expires_at = $2 WHERE retired_at IS NULL")
             .bind(&at)
@@ -353,7 +365,7 @@ impl Tx {
         crate::db::query("INSERT INTO oidc_keys (kid, alg, private_key, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&key.kid)
             .bind(&key.alg)
-            .bind(&key.private_key)
+            .bind(crate::secrets::seal(master, &crate::secrets::oidc_aad(&key.kid), &key.private_key))
             .bind(&key.public_jwk)
             .bind(&at)
             .execute(&mut *self)

@@ -533,9 +533,12 @@ both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent,
     let calendar = yiwang_calendar::Calendar::bundled().unwrap();
     let item = published_item(&db.store).await;
     let agency = yiwang_testkit::licenses::issuer();
-    let (all, secret) = db.store.create_webhook(&agency, "http://127.0.0.1:9/all", &["*".into()], "head", now).await.unwrap();
+    // Secrets are kept wrapped under the node master key (issue 19, finding 11).
+    let master = yiwang_crypto::seal::MasterKey::generate();
+    let (all, secret) =
+        db.store.create_webhook(&agency, "http://127.0.0.1:9/all", &["*".into()], "head", now, Some(&master)).await.unwrap();
     assert!(secret.starts_with("whsec_") && secret.len() > 40);
-    db.store.create_webhook(&agency, "http://127.0.0.1:9/acc", &["case.accepted".into()], "head", now).await.unwrap();
+    db.store.create_webhook(&agency, "http://127.0.0.1:9/acc", &["case.accepted".into()], "head", now, Some(&master)).await.unwrap();
     let shop = yiwang_testkit::licenses::restaurant();
     let new = NewCase {
         item_code: item,
@@ -591,7 +594,10 @@ both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent,
     ));
 
     // Deliveries: submitted and accepted to `all`, accepted to the other; the form save to none.
-    let due = db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_secs(1)).await.unwrap();
+    let due = db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_secs(1), Some(&master)).await.unwrap();
+    assert!(due.iter().filter(|d| d.url.ends_with("/all")).all(|d| d.secret == secret), "unwrapped for signing");
+    let stored: Vec<String> = sqlx::query_scalar::<_, String>("SELECT secret FROM webhooks").fetch_all(db.store.pool()).await.unwrap();
+    assert!(stored.iter().all(|s| yiwang_store::is_wrapped(s) && !s.contains(&secret[6..])), "stored wrapped: {stored:?}");
     let mut urls: Vec<(String, String)> = due
         .iter()
         .map(|d| (d.url.clone(), serde_json::from_str::<serde_json::Value>(&d.payload).unwrap()["type"].as_str().unwrap().to_string()))
@@ -606,16 +612,16 @@ both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent,
         ]
     );
     // Claimed: not handed out twice; a failure waits for its back-off; a success is done.
-    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_secs(2)).await.unwrap().is_empty());
+    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_secs(2), Some(&master)).await.unwrap().is_empty());
     for d in &due {
         db.store.webhook_failed(&d.id, d.attempts, Some(503), "HTTP 503", now).await.unwrap();
     }
-    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_secs(2)).await.unwrap().is_empty());
-    let retry = db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_mins(5)).await.unwrap();
+    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_secs(2), Some(&master)).await.unwrap().is_empty());
+    let retry = db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_mins(5), Some(&master)).await.unwrap();
     assert_eq!(retry.len(), 3);
     let done: Vec<(String, u16)> = retry.iter().map(|d| (d.id.clone(), 204)).collect();
     db.store.webhooks_delivered(&done, now).await.unwrap();
-    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_hours(2)).await.unwrap().is_empty());
+    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_hours(2), Some(&master)).await.unwrap().is_empty());
     let log = db.store.webhook_deliveries(&all.id, 10).await.unwrap();
     assert!(log.iter().all(|d| d.attempts == 2 && d.sent_at.is_some() && d.last_status == Some(204)), "{log:?}");
     // A stopped subscription sends nothing more.
@@ -629,5 +635,5 @@ both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent,
         )
         .await
         .unwrap();
-    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_hours(3)).await.unwrap().is_empty());
+    assert!(db.store.claim_webhook_deliveries(10, now + jiff::SignedDuration::from_hours(3), Some(&master)).await.unwrap().is_empty());
 });

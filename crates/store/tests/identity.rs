@@ -234,3 +234,36 @@ both_backends!(outbox_claims_once_and_retries_failures, |db| {
     assert_eq!(db.store.claim_outbox(10, now).await.unwrap().len(), 1);
     assert_eq!(db.store.claim_outbox(10, now + SignedDuration::from_mins(2)).await.unwrap().len(), 1);
 });
+
+// Issue 19, finding 11: the OIDC signing key is stored wrapped under the node
+// master key; keys stored in the clear before are wrapped once a key is given.
+both_backends!(signing_keys_are_wrapped_under_the_master_key, |db| {
+    let now = Timestamp::now();
+    let master = yiwang_crypto::seal::MasterKey::generate();
+    let key = |kid: &str| yiwang_store::SigningKey {
+        kid: kid.into(),
+        alg: "ES256".into(),
+        private_key: "c0ffee".repeat(10),
+        public_jwk: "{}".into(),
+        retired: false,
+    };
+    // An older node wrote one in the clear.
+    let mut tx = db.store.begin().await.unwrap();
+    tx.rotate_signing_key(&key("old"), SignedDuration::from_hours(48), "t", now, None).await.unwrap();
+    tx.commit().await.unwrap();
+    let raw = || async {
+        sqlx::query_scalar::<_, String>("SELECT private_key FROM oidc_keys ORDER BY kid").fetch_all(db.store.pool()).await.unwrap()
+    };
+    assert_eq!(raw().await, vec!["c0ffee".repeat(10)]);
+    assert_eq!(db.store.wrap_stored_secrets(&master, now).await.unwrap(), 1);
+    assert_eq!(db.store.wrap_stored_secrets(&master, now).await.unwrap(), 0, "idempotent");
+    let mut tx = db.store.begin().await.unwrap();
+    tx.rotate_signing_key(&key("new"), SignedDuration::from_hours(48), "t", now, Some(&master)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(raw().await.iter().all(|k| yiwang_store::is_wrapped(k) && !k.contains("c0ffee")), "{:?}", raw().await);
+    let keys = db.store.signing_keys(now, Some(&master)).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().all(|k| k.private_key == "c0ffee".repeat(10)));
+    assert!(db.store.signing_keys(now, None).await.is_err(), "a wrapped key needs the master key");
+    assert!(db.store.signing_keys(now, Some(&yiwang_crypto::seal::MasterKey::generate())).await.is_err(), "and the right one");
+});

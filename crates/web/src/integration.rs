@@ -99,7 +99,10 @@ pub async fn create_webhook(State(state): State<AppState>, auth: Auth, body: Str
     if let Some(unknown) = events.iter().find(|e| e.as_str() != "*" && !RECORD_TYPES.contains(&e.as_str())) {
         return Err(bad("events", format!("未知的记录类型 / unknown record type {unknown}")));
     }
-    let (hook, secret) = state.store().create_webhook(&agency, url.as_str(), &events, &p.account_id, jiff::Timestamp::now()).await?;
+    let (hook, secret) = state
+        .store()
+        .create_webhook(&agency, url.as_str(), &events, &p.account_id, jiff::Timestamp::now(), state.master_key().ok())
+        .await?;
     Ok((StatusCode::CREATED, Json(json!({ "webhook": hook, "secret": secret }))).into_response())
 }
 
@@ -210,9 +213,10 @@ pub async fn dispatch_once(
     store: &Store,
     client: &reqwest::Client,
     outbound: &crate::outbound::OutboundPolicy,
+    master: Option<&yiwang_crypto::seal::MasterKey>,
     due_by: jiff::Timestamp,
 ) -> yiwang_store::Result<usize> {
-    let batch = store.claim_webhook_deliveries(50, due_by).await?;
+    let batch = store.claim_webhook_deliveries(50, due_by, master).await?;
     let mut sending = tokio::task::JoinSet::new();
     for d in batch {
         let client = client.clone();
@@ -259,7 +263,12 @@ pub async fn dispatch_once(
 /// Run the webhook dispatcher until the task is dropped. Deliveries go only
 /// where `outbound` allows (never to internal addresses unless the operator
 /// named them), without redirects.
-pub async fn run_dispatcher(store: Store, outbound: crate::outbound::OutboundPolicy, every: Duration) {
+pub async fn run_dispatcher(
+    store: Store,
+    outbound: crate::outbound::OutboundPolicy,
+    master: Option<yiwang_crypto::seal::MasterKey>,
+    every: Duration,
+) {
     let client = match outbound.client(Duration::from_secs(10)) {
         Ok(c) => c,
         Err(e) => {
@@ -268,7 +277,7 @@ pub async fn run_dispatcher(store: Store, outbound: crate::outbound::OutboundPol
         }
     };
     loop {
-        match dispatch_once(&store, &client, &outbound, jiff::Timestamp::now()).await {
+        match dispatch_once(&store, &client, &outbound, master.as_ref(), jiff::Timestamp::now()).await {
             Ok(n) if n > 0 => tracing::debug!(sent = n, "webhooks delivered"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "webhook dispatch failed"),

@@ -94,6 +94,8 @@ impl AppState {
             }
             _ => tracing::warn!("the issue_license handler is not registered (the state was already shared)"),
         }
+        // The OIDC signing keys are wrapped under the same key.
+        self.inner.identity.set_master_key(key.clone());
         let _ = self.inner.master.set(key);
         self
     }

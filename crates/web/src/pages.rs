@@ -188,7 +188,13 @@ pub async fn check_login(state: &AppState, login: &str, password: &str, client_a
             store.throttle_clear(&keys[2].0).await?;
             Ok(a.id)
         }
-        Some(a) if matches && a.status == AccountStatus::Pending => Err(IdentityError::Forbidden("pending".into()).into()),
+        Some(a) if matches && a.status == AccountStatus::Pending => {
+            // The right password for an account still being verified is no failed guess.
+            for (key, _, _) in &counted {
+                store.throttle_refund(key).await?;
+            }
+            Err(IdentityError::Forbidden("pending".into()).into())
+        }
         _ => {
             let mut wait = None;
             for (key, pol, failures) in counted {

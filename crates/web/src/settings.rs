@@ -85,6 +85,9 @@ pub struct IdentityRuntime {
     pub federation: Vec<TrustedProvider>,
     keys: RwLock<Option<KeyCache>>,
     pub http: reqwest::Client,
+    /// The node master key, which wraps the signing keys at rest (set once by
+    /// `AppState::with_master_key`; without it keys are kept as they are).
+    master: std::sync::OnceLock<yiwang_crypto::seal::MasterKey>,
 }
 
 /// Signing keys are cached briefly so a rotation by another process is picked up.
@@ -112,6 +115,7 @@ impl IdentityRuntime {
             key_grace: SignedDuration::from_hours(settings.key_grace_hours.max(1)),
             federation: settings.federation.clone(),
             keys: RwLock::new(None),
+            master: std::sync::OnceLock::new(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(std::time::Duration::from_secs(10))
@@ -120,8 +124,13 @@ impl IdentityRuntime {
         })
     }
 
+    /// Give the runtime the node master key (once).
+    pub fn set_master_key(&self, key: yiwang_crypto::seal::MasterKey) {
+        let _ = self.master.set(key);
+    }
+
     async fn load(&self, store: &Store, now: Timestamp) -> yiwang_store::Result<KeyCache> {
-        let keys = store.signing_keys(now).await?;
+        let keys = store.signing_keys(now, self.master.get()).await?;
         let signer = keys.iter().find(|k| !k.retired).and_then(|k| Es256Key::from_secret_hex(&k.kid, &k.private_key).ok());
         let jwks = keys.iter().filter_map(|k| serde_json::from_str(&k.public_jwk).ok()).collect();
         Ok(KeyCache { loaded: now, signer, jwks })
@@ -133,7 +142,7 @@ impl IdentityRuntime {
             let mut cache = self.load(store, now).await?;
             if cache.signer.is_none() {
                 // First start of a node: make its first key.
-                ensure_signing_key(store, self.key_grace, now).await?;
+                ensure_signing_key(store, self.key_grace, now, self.master.get()).await?;
                 cache = self.load(store, now).await?;
             }
             *self.keys.write().await = Some(cache);
@@ -171,12 +180,17 @@ pub fn new_signing_key() -> SigningKey {
     }
 }
 
-/// Create a signing key if the node has none that signs.
-pub async fn ensure_signing_key(store: &Store, grace: SignedDuration, now: Timestamp) -> yiwang_store::Result<()> {
-    if store.signing_keys(now).await?.iter().any(|k| !k.retired) {
+/// Create a signing key if the node has none that signs (wrapped under `master` when given).
+pub async fn ensure_signing_key(
+    store: &Store,
+    grace: SignedDuration,
+    now: Timestamp,
+    master: Option<&yiwang_crypto::seal::MasterKey>,
+) -> yiwang_store::Result<()> {
+    if store.signing_keys(now, master).await?.iter().any(|k| !k.retired) {
         return Ok(());
     }
     let mut tx = store.begin().await?;
-    tx.rotate_signing_key(&new_signing_key(), grace, "system", now).await?;
+    tx.rotate_signing_key(&new_signing_key(), grace, "system", now, master).await?;
     tx.commit().await
 }

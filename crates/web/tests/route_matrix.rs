@@ -1839,13 +1839,15 @@ async fn department_systems_send_records_and_receive_signed_webhooks() {
     // Deliveries: the first attempt of each is refused (500) and retried later; every one verifies.
     let outbound = yiwang_web::outbound::OutboundPolicy::allowing_loopback();
     let client = outbound.client(std::time::Duration::from_secs(10)).unwrap();
-    let first = yiwang_web::integration::dispatch_once(&f.store, &client, &outbound, jiff::Timestamp::now()).await.unwrap();
+    // The secret is kept wrapped under the node master key; the dispatcher unwraps it.
+    let master = yiwang_crypto::seal::MasterKey::from_hex(&f.master_hex).unwrap();
+    let first = yiwang_web::integration::dispatch_once(&f.store, &client, &outbound, Some(&master), jiff::Timestamp::now()).await.unwrap();
     assert_eq!(first, 0, "every first attempt is refused");
     let (_, v) = f.json(P::Head, "GET", format!("/api/v1/integration/webhooks/{hook}/deliveries"), none.clone()).await;
     let statuses: Vec<i64> = v["deliveries"].as_array().unwrap().iter().map(|d| d["last_status"].as_i64().unwrap_or(0)).collect();
     assert!(!statuses.is_empty() && statuses.iter().all(|s| *s == 500), "{v:#}");
     let later = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(2);
-    let second = yiwang_web::integration::dispatch_once(&f.store, &client, &outbound, later).await.unwrap();
+    let second = yiwang_web::integration::dispatch_once(&f.store, &client, &outbound, Some(&master), later).await.unwrap();
     assert_eq!(second, statuses.len());
     receiver.kill().unwrap();
     receiver.wait().unwrap();

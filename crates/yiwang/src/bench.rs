@@ -679,7 +679,7 @@ impl Receiver {
         use axum::http::{HeaderMap, StatusCode};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/hook", listener.local_addr()?);
-        let (_, secret) = store.create_webhook(agency, &url, &["*".to_string()], "bench", Timestamp::now()).await?;
+        let (_, secret) = store.create_webhook(agency, &url, &["*".to_string()], "bench", Timestamp::now(), None).await?;
         let received = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let count = received.clone();
         let app = axum::Router::new().route(
@@ -712,7 +712,7 @@ impl Receiver {
         let mut lat = Vec::new();
         loop {
             let t = Instant::now();
-            let sent = yiwang_web::integration::dispatch_once(store, &client, &outbound, Timestamp::now()).await?;
+            let sent = yiwang_web::integration::dispatch_once(store, &client, &outbound, None, Timestamp::now()).await?;
             if sent == 0 {
                 break;
             }

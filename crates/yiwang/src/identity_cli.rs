@@ -166,8 +166,10 @@ pub async fn oidc(cmd: OidcCmd, cfg: &Config, store: &Store) -> anyhow::Result<E
         OidcCmd::RotateKey => {
             let key = yiwang_web::settings::new_signing_key();
             let grace = jiff::SignedDuration::from_hours(cfg.identity.key_grace_hours.max(1));
+            // Wrapped under the node master key when there is one (as `serve` does).
+            let master = cfg.master_key().ok();
             let mut tx = store.begin().await?;
-            tx.rotate_signing_key(&key, grace, "cli", Timestamp::now()).await?;
+            tx.rotate_signing_key(&key, grace, "cli", Timestamp::now(), master.as_ref()).await?;
             tx.commit().await?;
             println!("新签名密钥 / new signing key: {} (ES256); earlier keys stay in the JWKS for {} h", key.kid, grace.as_hours());
         }

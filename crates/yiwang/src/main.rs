@@ -507,9 +507,20 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     let dispatcher =
         tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
     // Signed webhooks to department systems, from the outbox their events wrote.
+    if let Some(key) = &master {
+        // Secrets stored in the clear before issue 19 are wrapped now, once.
+        match store.wrap_stored_secrets(key, jiff::Timestamp::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(wrapped = n, "stored secrets wrapped under the master key"),
+            Err(e) => tracing::warn!(error = %e, "stored secrets could not be wrapped"),
+        }
+    } else {
+        tracing::warn!("no master key: OIDC signing keys and webhook secrets are stored unwrapped");
+    }
     let webhooks = tokio::spawn(yiwang_web::integration::run_dispatcher(
         store.clone(),
         security.outbound.clone(),
+        master.clone(),
         std::time::Duration::from_millis(500),
     ));
     let mut state = yiwang_web::AppState::new(store.clone(), identity).with_security(security);

@@ -115,7 +115,11 @@ async fn demo_serves_a_province_with_cities() {
 }
 
 both_backends!(serve_health_ready_metrics_and_problems, |db| {
-    let s = Server::start(&["--database-url", &db.url, "serve", "--listen", "127.0.0.1:0"]);
+    let token = "metrics-token-0123456789abcdef";
+    let s = Server::start_with_env(
+        &["--database-url", &db.url, "serve", "--listen", "127.0.0.1:0"],
+        &[("YIWANG_SECURITY__METRICS_TOKEN", token)],
+    );
     let (status, _, body) = s.get("/healthz").await;
     assert_eq!((status, body.contains("ok")), (200, true));
     let (status, _, body) = s.get("/readyz").await;
@@ -140,10 +144,17 @@ both_backends!(serve_health_ready_metrics_and_problems, |db| {
     assert_eq!(s.get("/api/v1/calendar/add-workdays?start=2025-13-01&n=1").await.0, 400);
     assert_eq!(s.get("/api/v1/calendar/days/2025-09-28").await.0, 200);
     assert_eq!(s.get("/no/such/page").await.0, 404);
-    let (status, ct, body) = s.get("/metrics").await;
-    assert_eq!(status, 200);
-    assert!(ct.starts_with("text/plain"));
+    // Metrics are not public (issue 19, finding 14): the bearer token, or nothing.
+    assert_eq!(s.get("/metrics").await.0, 401);
+    let r = reqwest::Client::new().get(format!("{}/metrics", s.base)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let body = r.text().await.unwrap();
     assert!(body.contains("yiwang_http_requests_total") && body.contains("route=\"/readyz\""), "{body}");
+    s.stop();
+    // Without a token configured, /metrics is absent on the public address.
+    let s = Server::start(&["--database-url", &db.url, "serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(s.get("/metrics").await.0, 404);
     s.stop();
 });
 
