@@ -415,6 +415,9 @@ impl Store {
         let asking = children_asking(&plan, &b, upload.material, |s| !matches!(s, MaterialSource::Shared { .. }));
         let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event };
         let mut tx = self.begin().await?;
+        if let Some(first) = b.children.first() {
+            tx.check_quota(first, upload.quota_bytes, &file).await?;
+        }
         tx.put_blob(&file, upload.bytes, now).await?;
         record_on_children(&mut tx, &asking, upload.material, &envelope, calendar).await?;
         tx.touch_bundle(bundle_no, None, now).await?;

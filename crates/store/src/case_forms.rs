@@ -48,6 +48,9 @@ pub struct FileUpload<'a> {
     pub material: &'a str,
     pub file_name: &'a str,
     pub bytes: &'a [u8],
+    /// The applicant account's quota over the files of its open applications
+    /// (`[security] upload_quota_mb`); none: unlimited (window cases, tools).
+    pub quota_bytes: Option<i64>,
 }
 
 /// An open 告知承诺 verification task (事后核查).
@@ -328,6 +331,7 @@ impl Store {
         };
         let mut tx = self.begin().await?;
         let current = tx.case_for_update(case_no).await?;
+        tx.check_quota(&current, upload.quota_bytes, &file).await?;
         tx.put_blob(&file, upload.bytes, now).await?;
         let row = tx.write_case_event(current, &envelope, None, calendar, None).await?;
         tx.commit().await?;
@@ -431,6 +435,36 @@ pub(crate) fn checked_file(upload: &FileUpload<'_>) -> CResult<StoredFile> {
 
 impl crate::Tx {
     /// Keep a file's bytes once per digest.
+    /// Refuse an upload that would take the applicant's account past its quota:
+    /// the files held by its applications that are not over. A window case (a
+    /// clerk entering a walk-in's papers) counts against nobody.
+    /// A file the account already holds costs nothing again.
+    pub(crate) async fn check_quota(&mut self, case: &CaseRow, quota: Option<i64>, file: &StoredFile) -> CResult<()> {
+        let Some(quota) = quota else { return Ok(()) };
+        if case.channel == "window" {
+            return Ok(());
+        }
+        let over = yiwang_case::State::OVER.iter().map(|s| format!("'{}'", s.code())).collect::<Vec<_>>().join(", ");
+        let row = crate::db::query(safe(format!(
+            // PostgreSQL sums BIGINT as NUMERIC: cast back.
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used, CAST(COALESCE(SUM(CASE WHEN digest = $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS has \
+             FROM (SELECT DISTINCT r.digest, r.size FROM blob_refs r \
+             JOIN cases c ON c.case_no = r.case_no WHERE r.account_id = $1 AND c.state NOT IN ({over})) held"
+        )))
+        .bind(&case.account_id)
+        .bind(&file.digest)
+        .fetch_one(&mut *self)
+        .await
+        .map_err(StoreError::from)?;
+        let used: i64 = row.try_get("used").map_err(StoreError::from)?;
+        let has: i64 = row.try_get("has").map_err(StoreError::from)?;
+        let adding = if has > 0 { 0 } else { i64::try_from(file.size).unwrap_or(i64::MAX) };
+        if used.saturating_add(adding) > quota {
+            return Err(CaseStoreError::Quota { used, quota });
+        }
+        Ok(())
+    }
+
     pub(crate) async fn put_blob(&mut self, file: &StoredFile, bytes: &[u8], now: Timestamp) -> Result<()> {
         crate::db::query(
             "INSERT INTO blobs (digest, content_type, size, content, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",

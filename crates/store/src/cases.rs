@@ -774,6 +774,39 @@ impl crate::Tx {
         {
             self.join_bundle(bundle_no, event.at).await?;
         }
+        // Which case holds which file: a file no case holds any more is deleted.
+        match &event.event {
+            yiwang_case::Event::MaterialUploaded { material, file } => {
+                crate::db::query(
+                    "INSERT INTO blob_refs (case_no, material, digest, account_id, size, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (case_no, material, digest) DO NOTHING",
+                )
+                .bind(&case_no)
+                .bind(material)
+                .bind(&file.digest)
+                .bind(&current.account_id)
+                .bind(i64::try_from(file.size).unwrap_or(i64::MAX))
+                .bind(ts(event.at))
+                .execute(&mut *self)
+                .await
+                .map_err(StoreError::from)?;
+            }
+            yiwang_case::Event::MaterialRemoved { material, digest } => {
+                crate::db::query("DELETE FROM blob_refs WHERE case_no = $1 AND material = $2 AND digest = $3")
+                    .bind(&case_no)
+                    .bind(material)
+                    .bind(digest)
+                    .execute(&mut *self)
+                    .await
+                    .map_err(StoreError::from)?;
+                crate::db::query("DELETE FROM blobs WHERE digest = $1 AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.digest = $1)")
+                    .bind(digest)
+                    .execute(&mut *self)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+            _ => {}
+        }
         match &event.event {
             yiwang_case::Event::Accepted { .. } => {
                 let due = deadlines.and_then(|d| d.check_due).map(|d| d.to_string());

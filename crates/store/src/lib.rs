@@ -14,8 +14,10 @@ mod error;
 mod halls;
 mod integration;
 mod licenses;
+mod maintenance;
 mod node;
 mod oidc;
+mod registrations;
 mod secrets;
 mod sessions;
 mod support;
@@ -44,8 +46,10 @@ pub use licenses::{
     Presented, PublishedSealKey, SealVerdict, SharedCopy, StoredLicense, Verdict, VerdictError, identifier_number, mask_identifier_number,
     status_list_url, vc_issuer_url, vc_selective_claims,
 };
+pub use maintenance::Maintained;
 pub use node::{NodeInfo, NodeRegion};
 pub use oidc::*;
+pub use registrations::{NewRegistration, Registration, RegistrationCheck};
 pub use secrets::is_wrapped;
 pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
 pub use support::SupportGrant;
@@ -196,6 +200,8 @@ impl Store {
         self.install_guards().await?;
         self.install_case_counts().await?;
         self.seed_bundled_calendar(now).await?;
+        self.backfill_blob_refs(now).await?;
+        self.backfill_license_refs().await?;
         Ok(())
     }
 

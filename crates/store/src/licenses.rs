@@ -163,6 +163,9 @@ pub struct StoredLicense {
     pub issued_at: String,
     /// The license's entry in its issuer's status list (SD-JWT VC export).
     pub status_idx: Option<i64>,
+    /// A random reference for the holder's URLs, which never show the id
+    /// (it carries the license number, for an ID card the ID number).
+    pub public_ref: Option<String>,
 }
 
 impl StoredLicense {
@@ -173,7 +176,7 @@ impl StoredLicense {
 }
 
 const LICENSE_COLUMNS: &str = "id, type_code, number, version, previous_id, issuer_uscc, holder_id_type, holder_id, holder_name, \
-     status, status_reason, status_at, valid_from, valid_until, sealed, key_id, case_no, issued_at, status_idx";
+     status, status_reason, status_at, valid_from, valid_until, sealed, key_id, case_no, issued_at, status_idx, public_ref";
 
 fn stored_license(r: &crate::db::Row) -> Result<StoredLicense> {
     let sealed: String = r.try_get("sealed")?;
@@ -195,7 +198,13 @@ fn stored_license(r: &crate::db::Row) -> Result<StoredLicense> {
         case_no: r.try_get("case_no")?,
         issued_at: r.try_get("issued_at")?,
         status_idx: r.try_get("status_idx")?,
+        public_ref: r.try_get("public_ref")?,
     })
+}
+
+/// A new random public reference (128 bits, URL-safe).
+pub(crate) fn new_public_ref() -> String {
+    format!("lic_{}", &yiwang_identity::new_token()[..22])
 }
 
 fn published_key(r: &crate::db::Row) -> Result<PublishedSealKey> {
@@ -439,8 +448,8 @@ impl Store {
         }
         crate::db::query(
             "INSERT INTO licenses (id, type_code, number, version, previous_id, issuer_uscc, holder_id_type, holder_id, holder_name, status, status_at, \
-             valid_from, valid_until, sealed, key_id, case_no, issued_at, status_idx) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $11, $12, $13, $14, $15, $10, $16)",
+             valid_from, valid_until, sealed, key_id, case_no, issued_at, status_idx, public_ref) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $11, $12, $13, $14, $15, $10, $16, $17)",
         )
         .bind(id.as_str())
         .bind(&new.type_code)
@@ -458,6 +467,7 @@ impl Store {
         .bind(&key_id)
         .bind(&new.case_no)
         .bind(status_idx)
+        .bind(new_public_ref())
         .execute(&mut tx)
         .await
         .map_err(|e| match e.as_database_error() {
@@ -493,6 +503,16 @@ impl Store {
             signer: license.issuer_uscc.clone(),
         };
         Ok(yiwang_license::make_token(&claims, &key)?)
+    }
+
+    /// A license by the public reference its holder's URLs use.
+    pub async fn license_by_ref(&self, public_ref: &str) -> Result<StoredLicense> {
+        let row = crate::db::query(safe(format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE public_ref = $1")))
+            .bind(public_ref)
+            .fetch_optional(self.read())
+            .await?
+            .ok_or_else(|| StoreError::NotFound("license".into()))?;
+        stored_license(&row)
     }
 
     pub async fn license(&self, id: &str) -> Result<StoredLicense> {

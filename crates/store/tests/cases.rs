@@ -231,7 +231,7 @@ both_backends!(forms_materials_and_commitments, |db| {
     // Uploads are judged by content: a text file called .pdf is refused.
     let upload = |material: &'static str, name: &'static str, bytes: &'static [u8]| {
         let (store, calendar, no) = (db.store.clone(), calendar.clone(), no.clone());
-        let file = yiwang_store::FileUpload { material, file_name: name, bytes };
+        let file = yiwang_store::FileUpload { material, file_name: name, bytes, quota_bytes: None };
         async move { store.upload_case_material(&no, file, "acc_1", now, &calendar).await }
     };
     assert!(matches!(upload("食品经营许可申请书", "申请书.pdf", b"not a pdf at all").await, Err(CaseStoreError::FileType)));
@@ -282,9 +282,48 @@ both_backends!(forms_materials_and_commitments, |db| {
     let (after_draft, _) = db.store.create_case(&new(serde_json::json!({})), now).await.unwrap();
     assert_eq!(after_draft.form["premises"], "杭州市西湖区文三路1号");
     // The same file for another case is stored once.
-    let again = yiwang_store::FileUpload { material: "食品经营许可申请书", file_name: "again.pdf", bytes: PDF };
+    let again = yiwang_store::FileUpload { material: "食品经营许可申请书", file_name: "again.pdf", bytes: PDF, quota_bytes: None };
     db.store.upload_case_material(&next.case_no, again, "acc_1", now, &calendar).await.unwrap();
     assert_eq!(db.store.blob_count().await.unwrap(), 2);
+
+    // Issue 19, finding 13: a quota per account over its open applications' files...
+    // (The account's open applications hold the PDF and the PNG; a file it holds costs nothing again.)
+    const NEW_PNG: &[u8] = b"\x89PNG\r\n\x1a\nanother image";
+    let held = (PDF.len() + PNG.len()) as i64;
+    let new_png = yiwang_store::FileUpload { material: "营业执照", file_name: "b.png", bytes: NEW_PNG, quota_bytes: Some(held) };
+    assert!(matches!(
+        db.store.upload_case_material(&next.case_no, new_png, "acc_1", now, &calendar).await,
+        Err(CaseStoreError::Quota { .. })
+    ));
+    let same_png = yiwang_store::FileUpload { material: "营业执照", file_name: "b.png", bytes: PNG, quota_bytes: Some(held) };
+    db.store.upload_case_material(&next.case_no, same_png, "acc_1", now, &calendar).await.unwrap();
+    let new_png = yiwang_store::FileUpload { quota_bytes: Some(held + NEW_PNG.len() as i64), ..new_png };
+    db.store.upload_case_material(&next.case_no, new_png, "acc_1", now, &calendar).await.unwrap();
+    assert_eq!(db.store.blob_count().await.unwrap(), 3);
+    // ...and a file no case holds any more is deleted with its last removal.
+    let (fresh, _) = db.store.create_case(&new(serde_json::json!({})), now).await.unwrap();
+    const OTHER_PDF: &[u8] = b"%PDF-1.4\n% another file\n%%EOF\n";
+    let own = yiwang_store::FileUpload { material: "营业执照", file_name: "c.pdf", bytes: OTHER_PDF, quota_bytes: None };
+    let row = db.store.upload_case_material(&fresh.case_no, own, "acc_1", now, &calendar).await.unwrap();
+    assert_eq!(db.store.blob_count().await.unwrap(), 4);
+    let digest = row.case.uploads[0].file.digest.clone();
+    let remove = Envelope {
+        at: now,
+        actor: "acc_1".into(),
+        reason: String::new(),
+        event: Event::MaterialRemoved { material: "营业执照".into(), digest },
+    };
+    db.store.record_case_event(&fresh.case_no, &remove, None, &calendar).await.unwrap();
+    assert_eq!(db.store.blob_count().await.unwrap(), 3, "the removed file is gone");
+    // A file still held by another case stays when one case lets it go.
+    let shared = next.case.uploads.first().map(|u| u.file.digest.clone());
+    let row = db.store.case(&next.case_no).await.unwrap();
+    let held = row.case.uploads.iter().find(|u| u.material == "食品经营许可申请书").unwrap().file.digest.clone();
+    let remove = Envelope { event: Event::MaterialRemoved { material: "食品经营许可申请书".into(), digest: held }, ..remove };
+    db.store.record_case_event(&next.case_no, &remove, None, &calendar).await.unwrap();
+    assert_eq!(db.store.blob_count().await.unwrap(), 3, "the first case still holds that PDF");
+    let _ = shared;
+    assert_eq!(db.store.maintain(now).await.unwrap().blobs, 0, "nothing orphaned");
 });
 
 fn china_day(t: jiff::Timestamp) -> String {
@@ -423,7 +462,7 @@ both_backends!(a_bundle_fans_out_to_child_cases_and_joins_at_completion, |db| {
     let up = |material: &'static str| {
         let (store, calendar, no) = (db.store.clone(), calendar.clone(), b.bundle_no.clone());
         async move {
-            let file = yiwang_store::FileUpload { material, file_name: "扫描件.pdf", bytes: PDF };
+            let file = yiwang_store::FileUpload { material, file_name: "扫描件.pdf", bytes: PDF, quota_bytes: None };
             store.upload_bundle_material(&no, file, "acc_1", now, &calendar).await
         }
     };

@@ -6,7 +6,8 @@
 use jiff::{SignedDuration, Timestamp};
 use yiwang_identity::{RealNameLevel, token_hash};
 use yiwang_store::{
-    AccountStatus, Attempt, CodeGrant, CodeUse, NewAccount, RefreshUse, SessionPolicy, StoreError, ThrottlePolicy, TokenRow,
+    AccountStatus, Attempt, CodeGrant, CodeUse, NewAccount, RefreshUse, RegistrationCheck, SessionPolicy, StoreError, ThrottlePolicy,
+    TokenRow,
 };
 use yiwang_testkit::{TestDb, both_backends};
 
@@ -266,4 +267,52 @@ both_backends!(signing_keys_are_wrapped_under_the_master_key, |db| {
     assert!(keys.iter().all(|k| k.private_key == "c0ffee".repeat(10)));
     assert!(db.store.signing_keys(now, None).await.is_err(), "a wrapped key needs the master key");
     assert!(db.store.signing_keys(now, Some(&yiwang_crypto::seal::MasterKey::generate())).await.is_err(), "and the right one");
+});
+
+// Issue 19, finding 12: a registration holds nothing and lapses; a contact that
+// has an account gets a notice instead of a code.
+both_backends!(registrations_lapse_and_hold_nothing, |db| {
+    let now = Timestamp::now();
+    let ttl = SignedDuration::from_mins(30);
+    let new = |contact: &str| yiwang_store::NewRegistration {
+        citizen_id: "11010519491231002X".into(),
+        name: "钱多多".into(),
+        channel: "email".into(),
+        contact: contact.into(),
+        password_hash: "h".into(),
+    };
+    // Two people may wait for the same ID number at once.
+    let a = db.store.start_registration(&new("a@example.cn"), "123456", ttl, now).await.unwrap();
+    let b = db.store.start_registration(&new("b@example.cn"), "654321", ttl, now).await.unwrap();
+    assert!(matches!(db.store.verify_registration(&a, "000000", now).await.unwrap(), RegistrationCheck::Wrong { attempts_left: 4 }));
+    assert!(
+        matches!(db.store.verify_registration(&a, "123456", now).await.unwrap(), RegistrationCheck::Verified(r) if r.contact == "a@example.cn")
+    );
+    assert!(matches!(db.store.verify_registration(&a, "123456", now).await.unwrap(), RegistrationCheck::ExpiredOrMissing), "used once");
+    // Lapsed: the code no longer works, and the sweep drops it.
+    let later = now + ttl + SignedDuration::from_secs(1);
+    assert!(matches!(db.store.verify_registration(&b, "654321", later).await.unwrap(), RegistrationCheck::ExpiredOrMissing));
+    assert!(db.store.registration(&b, later).await.unwrap().is_none());
+    assert_eq!(db.store.sweep_registrations(later).await.unwrap(), 1);
+    // A contact with an account: no code exists for it.
+    let mut tx = db.store.begin().await.unwrap();
+    tx.create_account(
+        &NewAccount {
+            citizen_id: "110101199003074477".into(),
+            name: "甲".into(),
+            phone: None,
+            email: Some("taken@example.cn".into()),
+            password_hash: None,
+            level: RealNameLevel::L1,
+            level_source: "t".into(),
+            status: AccountStatus::Active,
+        },
+        "t",
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let c = db.store.start_registration(&new("taken@example.cn"), "111111", ttl, now).await.unwrap();
+    assert!(matches!(db.store.verify_registration(&c, "111111", now).await.unwrap(), RegistrationCheck::Wrong { .. }));
 });

@@ -458,7 +458,7 @@ pub async fn upload(
         Err(e) => return problem_page(&state, &auth, "上传材料", e, Some((format!("/me/cases/{no}"), "返回办件".into()))).await,
     };
     let outcome = match calendar(&state).await {
-        Ok(cal) => state.store().upload_case_material(&c.case_no, u.as_file(), &actor, jiff::Timestamp::now(), &cal).await,
+        Ok(cal) => state.store().upload_case_material(&c.case_no, u.as_file(&state), &actor, jiff::Timestamp::now(), &cal).await,
         Err(e) => Err(e),
     };
     after_change(&state, &auth, &no, outcome, "uploaded", None, console_code(q.code.as_deref())).await

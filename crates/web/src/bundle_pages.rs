@@ -420,7 +420,7 @@ pub async fn upload(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         Ok(u) => u,
         Err(e) => return problem_page(&state, &auth, "上传材料", e, Some((format!("/me/bundles/{no}"), "返回一件事".into()))).await,
     };
-    let outcome = state.store().upload_bundle_material(&b.bundle_no, u.as_file(), &actor, jiff::Timestamp::now(), &calendar).await;
+    let outcome = state.store().upload_bundle_material(&b.bundle_no, u.as_file(&state), &actor, jiff::Timestamp::now(), &calendar).await;
     after_change(&state, &auth, &no, outcome, "uploaded", None).await
 }
 

@@ -184,7 +184,7 @@ pub async fn upload(State(state): State<AppState>, auth: Auth, Path(no): Path<St
     let b = applicant_bundle(&state, p, &no).await?;
     let u = read_upload(form).await?;
     let calendar = state.store().load_calendar().await?;
-    let b = state.store().upload_bundle_material(&b.bundle_no, u.as_file(), &p.account_id, jiff::Timestamp::now(), &calendar).await?;
+    let b = state.store().upload_bundle_material(&b.bundle_no, u.as_file(&state), &p.account_id, jiff::Timestamp::now(), &calendar).await?;
     Ok((StatusCode::CREATED, Json(json!({ "bundle": view(&b) }))).into_response())
 }
 

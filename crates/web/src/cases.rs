@@ -239,8 +239,14 @@ pub(crate) struct Upload {
 }
 
 impl Upload {
-    pub fn as_file(&self) -> yiwang_store::FileUpload<'_> {
-        yiwang_store::FileUpload { material: &self.material, file_name: &self.file_name, bytes: &self.bytes }
+    /// The upload for the store, with the node's per-account quota.
+    pub fn as_file(&self, state: &AppState) -> yiwang_store::FileUpload<'_> {
+        yiwang_store::FileUpload {
+            material: &self.material,
+            file_name: &self.file_name,
+            bytes: &self.bytes,
+            quota_bytes: Some(state.security().upload_quota_bytes),
+        }
     }
 }
 
@@ -277,7 +283,7 @@ pub async fn upload(State(state): State<AppState>, auth: Auth, Path(no): Path<St
     let c = applicant_case(&state, p, &no).await?;
     let u = read_upload(form).await?;
     let calendar = state.store().load_calendar().await?;
-    let c = state.store().upload_case_material(&c.case_no, u.as_file(), &p.account_id, jiff::Timestamp::now(), &calendar).await?;
+    let c = state.store().upload_case_material(&c.case_no, u.as_file(&state), &p.account_id, jiff::Timestamp::now(), &calendar).await?;
     Ok((StatusCode::CREATED, Json(json!({ "case": view(&c) }))).into_response())
 }
 

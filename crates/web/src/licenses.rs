@@ -31,7 +31,7 @@ pub struct UseQuery {
 
 fn summary(l: &StoredLicense) -> Value {
     json!({
-        "id": l.id, "name": l.sealed.record["name"], "number": l.number, "version": l.version,
+        "id": l.id, "ref": l.public_ref, "name": l.sealed.record["name"], "number": l.number, "version": l.version,
         "issuer": l.sealed.record["issuer"], "status": l.status, "valid_from": l.valid_from, "valid_until": l.valid_until,
     })
 }
@@ -173,16 +173,16 @@ pub async fn query_by_holder(State(state): State<AppState>, auth: Auth, Query(q)
     Ok(Json(json!({ "licenses": found.iter().map(summary).collect::<Vec<_>>() })))
 }
 
-/// `GET /api/v1/me/licenses/{id}/uses`: every agency use of one of the
+/// `GET /api/v1/me/licenses/{ref}/uses` (`{ref}`: the license's `ref`, never its id): every agency use of one of the
 /// caller's licenses.
 pub async fn my_license_uses(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
     let l = crate::wallet::held_license(&state, p, &id).await?;
-    let uses = state.store().license_uses(&id).await?;
+    let uses = state.store().license_uses(&l.id).await?;
     Ok(Json(json!({ "license": summary(&l), "uses": uses })))
 }
 
-/// `GET /api/v1/me/licenses/{id}/sd-jwt?disclose=…`: the holder's license as
+/// `GET /api/v1/me/licenses/{ref}/sd-jwt?disclose=…` (by `ref`): the holder's license as
 /// an SD-JWT VC (`application/dc+sd-jwt`), disclosing only the chosen claims:
 /// `disclose` lists claim paths (`holder_name,data.scope`), comma-separated or
 /// repeated (as a form's checkboxes send them). Without `disclose`, every

@@ -15,7 +15,7 @@ use yiwang_identity::{
     Acting, IdentityError, PasswordPolicy, Principal, RealNameLevel, StaffRole, check_password_strength, hash_password, mask_email,
     mask_phone, verification_code, verify_password,
 };
-use yiwang_store::{AccountStatus, Attempt, CodeCheck, EnterpriseRole, NewAccount, NodeRegion, ThrottlePolicy};
+use yiwang_store::{AccountStatus, Attempt, EnterpriseRole, NewAccount, NodeRegion, RegistrationCheck, ThrottlePolicy};
 
 use crate::auth::{Auth, SESSION_COOKIE, cookie, safe_next, see_other, urlencode};
 use crate::{ApiError, AppState};
@@ -286,6 +286,10 @@ pub fn valid_name(name: &str) -> bool {
     (1..=50).contains(&n) && !name.chars().any(char::is_control)
 }
 
+/// `POST /register`: start a registration. The answer is the same whether or
+/// not the ID number or the contact is already registered (a page asking for
+/// the code); nothing is held until the code is verified, so nobody can squat
+/// a stranger's ID or phone. Starts are throttled per client address.
 pub async fn register_submit(State(state): State<AppState>, auth: Auth, Form(mut f): Form<RegisterForm>) -> Response {
     let now = Timestamp::now();
     f.name = f.name.trim().to_string();
@@ -316,85 +320,85 @@ pub async fn register_submit(State(state): State<AppState>, auth: Auth, Form(mut
     if f.password != f.password2 {
         return fail("两次输入的密码不一致".into(), f, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
+    // Every start sends a message: a few per address, and per contact, then wait.
+    for key in [format!("register:{}", auth.client_addr), format!("register-contact:{contact}")] {
+        match state.store().throttle_attempt(&key, &REGISTER_THROTTLE, now).await {
+            Ok(Attempt::Go { .. }) => {}
+            Ok(Attempt::Wait(w)) => {
+                return fail(IdentityError::Throttled { retry_after_s: w }.message_zh(), f, StatusCode::TOO_MANY_REQUESTS).await;
+            }
+            Err(e) => return error_page(&state, &auth, "注册", &e, None).await,
+        }
+    }
     let pw = f.password.clone();
     let Ok(Ok(hash)) = tokio::task::spawn_blocking(move || hash_password(&pw)).await else {
         return fail("服务器内部错误，请稍后重试。".into(), f, StatusCode::INTERNAL_SERVER_ERROR).await;
     };
-    let new = NewAccount {
+    let new = yiwang_store::NewRegistration {
         citizen_id: id.to_string(),
         name: f.name.clone(),
-        phone: (channel == "sms").then(|| contact.clone()),
-        email: (channel == "email").then(|| contact.clone()),
-        password_hash: Some(hash),
-        level: RealNameLevel::L1,
-        level_source: "self_registered".into(),
-        status: AccountStatus::Pending,
+        channel: channel.to_string(),
+        contact,
+        password_hash: hash,
     };
-    let result: Result<String, yiwang_store::StoreError> = async {
-        let mut tx = state.store().begin().await?;
-        let acc = tx.create_account(&new, "self", now).await?;
-        tx.issue_verification_code(&acc.id, channel, &contact, &verification_code(), SignedDuration::from_mins(10), now).await?;
-        tx.commit().await?;
-        Ok(acc.id)
-    }
-    .await;
-    match result {
-        Ok(account_id) => see_other(&format!("/register/verify?account={account_id}")),
-        Err(e) if e.code() == "store.conflict" => fail(e.message_zh(), f, StatusCode::CONFLICT).await,
+    match state.store().start_registration(&new, &verification_code(), state.security().pending_registration, now).await {
+        Ok(reg) => see_other(&format!("/register/verify?registration={reg}")),
         Err(e) => error_page(&state, &auth, "注册", &e, None).await,
     }
 }
+
+/// Registration starts: three free per client address (and per contact), then a
+/// lock that doubles; one is forgotten every ten minutes.
+const REGISTER_THROTTLE: ThrottlePolicy = ThrottlePolicy {
+    free_attempts: 3,
+    base_lock: SignedDuration::from_secs(60),
+    max_lock: SignedDuration::from_mins(30),
+    decay_every: SignedDuration::from_mins(10),
+};
 
 #[derive(Template)]
 #[template(path = "verify.html")]
 struct VerifyPage {
     l: Layout,
     error: Option<String>,
-    account: String,
+    registration: String,
     masked_contact: String,
+    minutes: i64,
 }
 
 #[derive(Deserialize)]
 pub struct VerifyQuery {
-    account: String,
+    registration: String,
 }
 
-async fn pending_account(state: &AppState, id: &str) -> Result<Option<yiwang_store::Account>, ApiError> {
-    Ok(state.store().account(id).await?.filter(|a| a.status == AccountStatus::Pending))
+fn masked_contact(r: &yiwang_store::Registration) -> String {
+    if r.channel == "sms" { mask_phone(&r.contact) } else { mask_email(&r.contact) }
 }
 
-fn masked_contact(a: &yiwang_store::Account) -> String {
-    a.phone.as_deref().map(mask_phone).or_else(|| a.email.as_deref().map(mask_email)).unwrap_or_default()
+fn no_registration() -> crate::WebError {
+    crate::WebError::NotFound("待验证的注册（可能已过期）".into())
 }
 
 pub async fn verify_form(State(state): State<AppState>, auth: Auth, Query(q): Query<VerifyQuery>) -> Response {
-    match pending_account(&state, &q.account).await {
-        Ok(Some(a)) => render(
+    match state.store().registration(&q.registration, Timestamp::now()).await {
+        Ok(Some(r)) => render(
             StatusCode::OK,
             &VerifyPage {
                 l: Layout::new(&state, &auth, "验证手机或邮箱").await,
                 error: None,
-                masked_contact: masked_contact(&a),
-                account: a.id,
+                masked_contact: masked_contact(&r),
+                registration: r.id,
+                minutes: state.security().pending_registration.as_mins(),
             },
         ),
-        Ok(None) => {
-            error_page(
-                &state,
-                &auth,
-                "验证",
-                &crate::WebError::NotFound("待验证的注册".into()),
-                Some(("/register".into(), "重新注册".into())),
-            )
-            .await
-        }
-        Err(e) => e.into_response(),
+        Ok(None) => error_page(&state, &auth, "验证", &no_registration(), Some(("/register".into(), "重新注册".into()))).await,
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
 #[derive(Deserialize)]
 pub struct VerifyForm {
-    account: String,
+    registration: String,
     code: String,
 }
 
@@ -407,40 +411,49 @@ pub async fn verify_submit(State(state): State<AppState>, auth: Auth, Form(f): F
 
 async fn verify_inner(state: &AppState, auth: &Auth, f: &VerifyForm) -> Result<Response, ApiError> {
     let now = Timestamp::now();
-    let Some(acc) = pending_account(state, &f.account).await? else {
-        return Ok(error_page(
-            state,
-            auth,
-            "验证",
-            &crate::WebError::NotFound("待验证的注册".into()),
-            Some(("/register".into(), "重新注册".into())),
-        )
-        .await);
-    };
-    match state.store().check_verification_code(&acc.id, f.code.trim(), now).await? {
-        CodeCheck::Ok => {}
-        CodeCheck::Wrong { attempts_left } => {
+    let again = Some(("/register".to_string(), "重新注册".to_string()));
+    let reg = match state.store().verify_registration(&f.registration, f.code.trim(), now).await? {
+        RegistrationCheck::Verified(r) => r,
+        RegistrationCheck::Wrong { attempts_left } => {
+            let Some(r) = state.store().registration(&f.registration, now).await? else {
+                return Ok(error_page(state, auth, "验证", &no_registration(), again).await);
+            };
             let page = VerifyPage {
                 l: Layout::new(state, auth, "验证手机或邮箱").await,
                 error: Some(format!("验证码错误，还可尝试 {attempts_left} 次")),
-                masked_contact: masked_contact(&acc),
-                account: acc.id,
+                masked_contact: masked_contact(&r),
+                registration: r.id,
+                minutes: state.security().pending_registration.as_mins(),
             };
             return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
-        CodeCheck::ExpiredOrMissing => {
-            return Ok(error_page(
-                state,
-                auth,
-                "验证",
-                &IdentityError::Forbidden("code expired".into()),
-                Some(("/register".into(), "验证码已失效，请重新注册".into())),
-            )
-            .await);
-        }
+        RegistrationCheck::ExpiredOrMissing => return Ok(error_page(state, auth, "验证", &no_registration(), again).await),
+    };
+    // The contact is proven. The ID number may have an account by now: then the
+    // owner is told, and this person learns only what they need to go on.
+    if let Some(holder) = state.store().account_by_citizen_id(&reg.citizen_id).await? {
+        let mut tx = state.store().begin().await?;
+        tx.notify_registration_attempt(&holder, now).await?;
+        tx.commit().await?;
+        return Ok(registration_conflict(state, auth).await);
     }
+    let new = NewAccount {
+        citizen_id: reg.citizen_id.clone(),
+        name: reg.name.clone(),
+        phone: (reg.channel == "sms").then(|| reg.contact.clone()),
+        email: (reg.channel == "email").then(|| reg.contact.clone()),
+        password_hash: Some(reg.password_hash.clone()),
+        level: RealNameLevel::L1,
+        level_source: "self_registered".into(),
+        status: AccountStatus::Active,
+    };
     let mut tx = state.store().begin().await?;
-    tx.set_account_status(&acc.id, AccountStatus::Active, &acc.id, now).await?;
+    let acc = match tx.create_account(&new, "self", now).await {
+        Ok(a) => a,
+        // Taken in the meantime (the ID or the contact): the same answer as above.
+        Err(e) if e.code() == "store.conflict" => return Ok(registration_conflict(state, auth).await),
+        Err(e) => return Err(e.into()),
+    };
     // L2: the name and number match the population base data (人口库).
     if let Some(p) = state.store().base_person(&acc.citizen_id).await?
         && p.name == acc.name
@@ -450,6 +463,21 @@ async fn verify_inner(state: &AppState, auth: &Auth, f: &VerifyForm) -> Result<R
     }
     tx.commit().await?;
     start_session(state, &acc.id, "pwd", "/account?welcome=1").await
+}
+
+/// The ID number (or the contact) already has an account.
+async fn registration_conflict(state: &AppState, auth: &Auth) -> Response {
+    let l = Layout::new(state, auth, "注册").await;
+    let body = MessagePage {
+        l,
+        class: "notice",
+        message: "无法用这些信息创建新账号：该身份证号或联系方式已有账号。请直接登录；忘记密码或并非本人注册的，\
+                  请携带身份证到任一政务服务大厅窗口办理。/ An account already exists for this ID number or contact: log in, \
+                  or visit a service hall window with your ID card."
+            .into(),
+        link: Some(("/login".into(), "去登录".into())),
+    };
+    render(StatusCode::CONFLICT, &body)
 }
 
 // ---- account -----------------------------------------------------------------

@@ -48,11 +48,13 @@ pub async fn level_page(state: &AppState, auth: &Auth, title: &str, p: &Principa
     error_page(state, auth, title, &e, Some(("/account".into(), "查看我的账号和实名等级".into()))).await
 }
 
-/// The license if the caller holds it (as person or acting enterprise) and
-/// reaches held data; another's answers 404, as if absent.
-pub async fn held_license(state: &AppState, p: &Principal, id: &str) -> Result<StoredLicense, ApiError> {
+/// The license its public reference names (the holder's URLs never carry the
+/// license id, which holds the license number: for an ID card, the ID number),
+/// if the caller holds it (as person or acting enterprise) and reaches held
+/// data; another's answers 404, as if absent.
+pub async fn held_license(state: &AppState, p: &Principal, public_ref: &str) -> Result<StoredLicense, ApiError> {
     let not_found = || ApiError::new(&WebError::NotFound("电子证照".into()));
-    let l = match state.store().license(id).await {
+    let l = match state.store().license_by_ref(public_ref).await {
         Ok(l) => l,
         Err(yiwang_store::StoreError::NotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e.into()),
@@ -186,7 +188,7 @@ pub async fn wallet_page(State(state): State<AppState>, auth: Auth) -> Result<Re
     let licenses = list
         .iter()
         .map(|l| WalletRow {
-            id: l.id.clone(),
+            id: l.public_ref.clone().unwrap_or_default(),
             name: text(&l.sealed.record["name"]),
             version: l.version,
             issuer: text(&l.sealed.record["issuer"]["name"]),
@@ -317,7 +319,7 @@ pub async fn license_page(
     let page = LicensePage {
         l: Layout::new(&state, &auth, &text(&l.sealed.record["name"])).await,
         notice,
-        id: l.id.clone(),
+        id: l.public_ref.clone().unwrap_or_default(),
         shown_id: if l.holder.id_type == PERSON { yiwang_store::mask_identifier_number(&l.id) } else { l.id.clone() },
         status: l.status.code(),
         status_zh: l.status.name_zh(),
@@ -439,7 +441,7 @@ pub async fn create_share(State(state): State<AppState>, auth: Auth, Path(id): P
             };
             let page = SharedCreatedPage {
                 l: Layout::new(&state, &auth, "加注件已生成").await,
-                id: l.id,
+                id: l.public_ref.clone().unwrap_or_default(),
                 purpose: share.purpose,
                 expires: crate::pages::china_time(&share.expires_at),
                 link,
@@ -460,10 +462,11 @@ pub async fn revoke_share(State(state): State<AppState>, auth: Auth, Path((id, s
     let Ok(p) = auth.require() else {
         return error_page(&state, &auth, "撤回加注件", &yiwang_identity::IdentityError::Unauthenticated, back).await;
     };
-    if let Err(e) = held_license(&state, p, &id).await {
-        return crate::pages::problem_page(&state, &auth, "撤回加注件", e, back).await;
-    }
-    match state.store().revoke_license_share(&id, &share, &p.account_id, jiff::Timestamp::now()).await {
+    let l = match held_license(&state, p, &id).await {
+        Ok(l) => l,
+        Err(e) => return crate::pages::problem_page(&state, &auth, "撤回加注件", e, back).await,
+    };
+    match state.store().revoke_license_share(&l.id, &share, &p.account_id, jiff::Timestamp::now()).await {
         Ok(()) => see_other(&format!("/me/licenses/{id}?notice=revoked#share")),
         Err(e) => error_page(&state, &auth, "撤回加注件", &e, back).await,
     }

@@ -88,12 +88,12 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Body_::Form(vec![("citizen_id", "110105194912310021".into()), ("name", "某人".into())]),
             all(422),
         ),
-        c("GET", "/register/verify", "/register/verify?account=acc_none", Body_::None, all(404)),
+        c("GET", "/register/verify", "/register/verify?registration=reg_none", Body_::None, all(404)),
         c(
             "POST",
             "/register/verify",
             "/register/verify",
-            Body_::Form(vec![("account", "acc_none".into()), ("code", "123456".into())]),
+            Body_::Form(vec![("registration", "reg_none".into()), ("code", "123456".into())]),
             all(404),
         ),
         c("GET", "/account", "/account", Body_::None, authed(200)),
@@ -710,7 +710,7 @@ async fn an_agency_use_of_a_license_shows_in_the_holders_log() {
 
     let (status, v) = get(P::Citizen, "/api/v1/me/licenses".into()).await;
     assert_eq!((status, v["licenses"][0]["id"].as_str()), (200, Some(license.id.as_str())), "{v:#}");
-    let (status, v) = get(P::Citizen, format!("/api/v1/me/licenses/{}/uses", license.id)).await;
+    let (status, v) = get(P::Citizen, format!("/api/v1/me/licenses/{}/uses", license.public_ref.as_deref().unwrap())).await;
     assert_eq!(status, 200, "{v:#}");
     let uses = v["uses"].as_array().unwrap();
     assert_eq!(uses.len(), 1, "{v:#}");
@@ -725,12 +725,12 @@ async fn an_agency_use_of_a_license_shows_in_the_holders_log() {
     )
     .await;
     assert_eq!((status, v["licenses"][0]["id"].as_str()), (200, Some(license.id.as_str())), "{v:#}");
-    let (_, v) = get(P::Citizen, format!("/api/v1/me/licenses/{}/uses", license.id)).await;
+    let (_, v) = get(P::Citizen, format!("/api/v1/me/licenses/{}/uses", license.public_ref.as_deref().unwrap())).await;
     assert_eq!((v["uses"][0]["kind"].as_str(), v["uses"][0]["reason"].as_str()), (Some("query"), Some("核验资质")), "{v:#}");
     // Another person sees neither the license nor its log.
     let (_, v) = get(P::OtherCitizen, "/api/v1/me/licenses".into()).await;
     assert_eq!(v["licenses"].as_array().map(Vec::len), Some(0));
-    let (status, _) = get(P::OtherCitizen, format!("/api/v1/me/licenses/{}/uses", license.id)).await;
+    let (status, _) = get(P::OtherCitizen, format!("/api/v1/me/licenses/{}/uses", license.public_ref.as_deref().unwrap())).await;
     assert_eq!(status, 404);
     db.cleanup().await;
 }
@@ -765,12 +765,13 @@ async fn the_sd_jwt_export_verifies_with_the_reference_library() {
             (status, ct, String::from_utf8(bytes.to_vec()).unwrap())
         }
     };
-    let export = format!("/api/v1/me/licenses/{}/sd-jwt?disclose=holder_name,data.scope", license.id);
+    let export = format!("/api/v1/me/licenses/{}/sd-jwt?disclose=holder_name,data.scope", license.public_ref.as_deref().unwrap());
     let (status, ct, presentation) = get(P::Citizen, export.clone()).await;
     assert_eq!((status, ct.as_str()), (200, "application/dc+sd-jwt"), "{presentation}");
     // Only the holder may export it; a claim the license lacks is refused, not ignored.
     assert_eq!(get(P::OtherCitizen, export).await.0, 404);
-    let (status, _, body) = get(P::Citizen, format!("/api/v1/me/licenses/{}/sd-jwt?disclose=holder_nmae", license.id)).await;
+    let (status, _, body) =
+        get(P::Citizen, format!("/api/v1/me/licenses/{}/sd-jwt?disclose=holder_nmae", license.public_ref.as_deref().unwrap())).await;
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("license.unknown_claim"), "{body}");
 
@@ -958,20 +959,21 @@ async fn the_wallet_shows_prints_and_shares_a_license() {
 
     let (status, body) = send(P::Citizen, "GET", "/me/licenses".into(), vec![]).await;
     assert_eq!(status, 200);
-    assert!(page(&body).contains(&format!("/me/licenses/{}", license.id)), "{}", page(&body));
-    let (status, body) = send(P::Citizen, "GET", format!("/me/licenses/{}", license.id), vec![]).await;
+    assert!(page(&body).contains(&format!("/me/licenses/{}", license.public_ref.as_deref().unwrap())), "{}", page(&body));
+    let (status, body) = send(P::Citizen, "GET", format!("/me/licenses/{}", license.public_ref.as_deref().unwrap()), vec![]).await;
     let html = page(&body);
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("经营项目") && html.contains("热食类食品制售") && html.contains("<svg"), "{html}");
     assert!(html.contains("value=\"data.scope\""), "the SD-JWT form offers the data fields: {html}");
     assert!(html.contains("张三") && !html.contains(&format!(">{citizen}<")), "the ID number is masked on screen: {html}");
     for other in [P::OtherCitizen, P::Agent] {
-        assert_eq!(send(other, "GET", format!("/me/licenses/{}", license.id), vec![]).await.0, 404);
-        assert_eq!(send(other, "GET", format!("/me/licenses/{}/license.pdf", license.id), vec![]).await.0, 404);
+        assert_eq!(send(other, "GET", format!("/me/licenses/{}", license.public_ref.as_deref().unwrap()), vec![]).await.0, 404);
+        assert_eq!(send(other, "GET", format!("/me/licenses/{}/license.pdf", license.public_ref.as_deref().unwrap()), vec![]).await.0, 404);
     }
 
     // The PDF: title, holder and fields as text; the QR decodes to a link that verifies.
-    let (status, pdf) = send(P::Citizen, "GET", format!("/me/licenses/{}/license.pdf", license.id), vec![]).await;
+    let (status, pdf) =
+        send(P::Citizen, "GET", format!("/me/licenses/{}/license.pdf", license.public_ref.as_deref().unwrap()), vec![]).await;
     assert_eq!(status, 200);
     assert!(pdf.starts_with(b"%PDF"));
     let text = pdf_text(&pdf);
@@ -987,15 +989,19 @@ async fn the_wallet_shows_prints_and_shares_a_license() {
     assert_eq!((status, v["ok"].as_bool(), v["license_id"].is_string()), (200, Some(true), true), "{v:#}");
 
     // The sealed JSON verifies as a file.
-    let (_, body) = send(P::Citizen, "GET", format!("/me/licenses/{}/sealed.json", license.id), vec![]).await;
+    let (_, body) = send(P::Citizen, "GET", format!("/me/licenses/{}/sealed.json", license.public_ref.as_deref().unwrap()), vec![]).await;
     let sealed: yiwang_license::SealedLicense = serde_json::from_slice(&body).unwrap();
     assert_eq!(sealed.record["id"], license.id.as_str());
 
     // A 加注件 by link: shown once to the holder, opened by anyone, masked, marked with its use.
     let purpose = "仅用于办理房屋租赁备案";
-    let (status, body) =
-        send(P::Citizen, "POST", format!("/me/licenses/{}/shares", license.id), vec![("purpose", purpose.into()), ("days", "7".into())])
-            .await;
+    let (status, body) = send(
+        P::Citizen,
+        "POST",
+        format!("/me/licenses/{}/shares", license.public_ref.as_deref().unwrap()),
+        vec![("purpose", purpose.into()), ("days", "7".into())],
+    )
+    .await;
     let html = page(&body);
     assert_eq!(status, 201, "{html}");
     let link = html.split("/licenses/shared/").nth(1).unwrap().split('"').next().unwrap().to_string();
@@ -1011,16 +1017,22 @@ async fn the_wallet_shows_prints_and_shares_a_license() {
     assert!(text.contains(&format!("本件为加注件（用途：{purpose}）")), "the use is printed on the copy:\n{text}");
     assert!(!text.contains(&citizen) && text.contains("张*"), "masked on the printed copy too:\n{text}");
     // Bad input changes nothing.
-    let (status, _) = send(P::Citizen, "POST", format!("/me/licenses/{}/shares", license.id), vec![("purpose", "x".into())]).await;
-    assert_eq!(status, 422);
     let (status, _) =
-        send(P::Citizen, "POST", format!("/me/licenses/{}/shares", license.id), vec![("purpose", "租房".into()), ("days", "90".into())])
+        send(P::Citizen, "POST", format!("/me/licenses/{}/shares", license.public_ref.as_deref().unwrap()), vec![("purpose", "x".into())])
             .await;
+    assert_eq!(status, 422);
+    let (status, _) = send(
+        P::Citizen,
+        "POST",
+        format!("/me/licenses/{}/shares", license.public_ref.as_deref().unwrap()),
+        vec![("purpose", "租房".into()), ("days", "90".into())],
+    )
+    .await;
     assert_eq!(status, 422);
     let shares = f.store.license_shares(&license.id).await.unwrap();
     assert_eq!(shares.len(), 1);
     // Someone else cannot withdraw it; the holder can, and the link closes.
-    let revoke = format!("/me/licenses/{}/shares/{}/revoke", license.id, shares[0].id);
+    let revoke = format!("/me/licenses/{}/shares/{}/revoke", license.public_ref.as_deref().unwrap(), shares[0].id);
     assert_eq!(send(P::OtherCitizen, "POST", revoke.clone(), vec![]).await.0, 404);
     assert_eq!(send(P::Citizen, "POST", revoke, vec![]).await.0, 303);
     assert_eq!(send(P::Anon, "GET", format!("/licenses/shared/{link}"), vec![]).await.0, 410);

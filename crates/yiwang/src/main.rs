@@ -534,6 +534,19 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
         format!("{}:{}", addr, std::process::id()),
         std::time::Duration::from_secs(1),
     ));
+    // Housekeeping: lapsed throttles, registrations, federation flows, orphaned files.
+    let maintenance = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            loop {
+                match store.maintain(jiff::Timestamp::now()).await {
+                    Ok(m) => tracing::debug!(?m, "housekeeping"),
+                    Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+            }
+        })
+    };
     // Metrics on their own address, when configured (never on the public one without a token).
     let metrics = match &cfg.security.metrics_listen {
         Some(at) => {
@@ -548,6 +561,7 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     if let Some(m) = metrics {
         m.abort();
     }
+    maintenance.abort();
     worker.abort();
     dispatcher.abort();
     webhooks.abort();

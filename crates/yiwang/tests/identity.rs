@@ -114,6 +114,23 @@ fn spool_code(spool: &Path, channel: &str, recipient: &str) -> String {
     panic!("no message for {recipient} in {}", dir.display());
 }
 
+/// Every message spooled for `recipient`, in no particular order.
+fn spool_messages(spool: &Path, channel: &str, recipient: &str) -> Vec<String> {
+    let dir = spool.join(channel).join(recipient);
+    std::fs::read_dir(&dir).map(|d| d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect()).unwrap_or_default()
+}
+
+/// Wait until `recipient` has a message containing `needle`.
+fn wait_for_message(spool: &Path, channel: &str, recipient: &str, needle: &str) -> String {
+    for _ in 0..100 {
+        if let Some(m) = spool_messages(spool, channel, recipient).into_iter().find(|m| m.contains(needle)) {
+            return m;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no message with {needle:?} for {recipient}");
+}
+
 both_backends!(registration_imports_and_backoff, |db| {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
@@ -159,25 +176,25 @@ both_backends!(registration_imports_and_backoff, |db| {
     assert_eq!(r.status(), 403);
     let r = b.post(format!("{}/register", s.base)).form(&form("Good-Pass-1")).send().await.unwrap();
     let verify = location(&r, &s.base);
-    assert!(verify.contains("/register/verify?account="), "{verify}");
-    let account = verify.split("account=").nth(1).unwrap().to_string();
-    // Not yet verified: cannot log in.
+    assert!(verify.contains("/register/verify?registration="), "{verify}");
+    let account = verify.split("registration=").nth(1).unwrap().to_string();
+    // Not yet verified: no account exists (a registration holds nothing), so no login.
     let r = login_form(&b, &s.base, &format!("{}/login", s.base), "qian@example.cn", "Good-Pass-1").await;
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 401);
     let code = spool_code(&dir.path().join("outbox"), "email", "qian@example.cn");
     let page = b.get(&verify).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("q***@example.cn"), "contact is masked");
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let r = b
         .post(format!("{}/register/verify", s.base))
-        .form(&[("csrf", csrf.as_str()), ("account", &account), ("code", wrong)])
+        .form(&[("csrf", csrf.as_str()), ("registration", &account), ("code", wrong)])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
     let r = b
         .post(format!("{}/register/verify", s.base))
-        .form(&[("csrf", csrf.as_str()), ("account", &account), ("code", &code)])
+        .form(&[("csrf", csrf.as_str()), ("registration", &account), ("code", &code)])
         .send()
         .await
         .unwrap();
@@ -186,6 +203,46 @@ both_backends!(registration_imports_and_backoff, |db| {
     let me: serde_json::Value = b.get(format!("{}/api/v1/me", s.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["real_name_level"], 2, "{me}");
     assert_eq!(me["id_number_masked"], "1101**********002X");
+
+    // Issue 19, finding 12: registering a known ID number or contact answers exactly
+    // like a new one, and holds nothing.
+    let spool = dir.path().join("outbox");
+    let b5 = browser();
+    let page = b5.get(format!("{}/register", s.base)).send().await.unwrap().text().await.unwrap();
+    let csrf5 = hidden(&page, "csrf");
+    let again = |id: &str, contact: &str| {
+        vec![
+            ("csrf", csrf5.clone()),
+            ("citizen_id", id.to_string()),
+            ("name", "钱多多".to_string()),
+            ("contact", contact.to_string()),
+            ("password", "Other-Pass-2".to_string()),
+            ("password2", "Other-Pass-2".to_string()),
+        ]
+    };
+    // The same ID number with another contact: the usual answer; the code goes to that contact.
+    let r = b5.post(format!("{}/register", s.base)).form(&again("11010519491231002X", "other@example.cn")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let verify2 = location(&r, &s.base);
+    assert!(verify2.contains("/register/verify?registration="), "{verify2}");
+    let reg2 = verify2.split("registration=").nth(1).unwrap().to_string();
+    let code2 = spool_code(&spool, "email", "other@example.cn");
+    // Proving the contact tells only that an account exists; the holder is told of the attempt.
+    let r = b5
+        .post(format!("{}/register/verify", s.base))
+        .form(&[("csrf", csrf5.as_str()), ("registration", &reg2), ("code", &code2)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("已有账号"));
+    wait_for_message(&spool, "email", "qian@example.cn", "有人尝试用您的身份证号注册");
+    // A known contact with a new ID number: the same answer, but the contact gets a notice, no code.
+    let r = b5.post(format!("{}/register", s.base)).form(&again("110101199003074477", "qian@example.cn")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(location(&r, &s.base).contains("/register/verify?registration="));
+    wait_for_message(&spool, "email", "qian@example.cn", "有人尝试用本联系方式注册");
+    assert!(spool_messages(&spool, "email", "qian@example.cn").iter().filter(|m| m.contains("验证码为")).count() == 1, "no second code");
 
     // Back-off: the fifth failure locks the account for a while, even for the right password.
     let b2 = browser();
