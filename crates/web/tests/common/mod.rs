@@ -27,7 +27,14 @@ pub enum P {
     Supervisor,
     DataOfficer,
     Admin,
+    /// Issue 19: an L1 account whose owner typed a stranger's ID number
+    /// (`STRANGER`, who has base data, a license and a window case, but no
+    /// account). Not in `ALL`: the route matrix is about roles.
+    Impostor,
 }
+
+/// The ID number the impostor typed: a real person in the base data.
+pub const STRANGER_BODY: &str = "33010619880808123";
 
 pub const ALL: [P; 14] = [
     P::Anon,
@@ -90,6 +97,16 @@ pub fn valid_uscc(dept_type: &str, division: &str, org8: &str) -> String {
 }
 
 pub async fn fixture(backend: TestBackend) -> (TestDb, Fixture) {
+    let security = yiwang_web::SecuritySettings {
+        outbound_allow: vec!["127.0.0.0/8".into()],
+        metrics_token: Some(METRICS_TOKEN.into()),
+        ..Default::default()
+    };
+    fixture_with(backend, security).await
+}
+
+/// The fixture with the node's `[security]` settings given.
+pub async fn fixture_with(backend: TestBackend, security: yiwang_web::SecuritySettings) -> (TestDb, Fixture) {
     assert_eq!(valid_uscc("11", "330100", "00250003"), AGENCY_A);
     assert_eq!(valid_uscc("11", "330200", "00250004"), AGENCY_B);
     assert_eq!(valid_uscc("91", "330106", "MA2H0001"), ENTERPRISE);
@@ -157,6 +174,39 @@ pub async fn fixture(backend: TestBackend) -> (TestDb, Fixture) {
         }
         ids.push((p, acc.id, citizen_id));
     }
+    // The impostor: self-registered (L1) with the stranger's ID number and their own email.
+    let stranger = cid(STRANGER_BODY);
+    tx.upsert_base_person(
+        &BasePerson {
+            citizen_id: stranger.clone(),
+            name: "陌生人".into(),
+            birth_date: "1988-08-08".into(),
+            address_division: "330106".into(),
+            status: "normal".into(),
+        },
+        "t",
+        now,
+    )
+    .await
+    .unwrap();
+    let impostor = tx
+        .create_account(
+            &NewAccount {
+                citizen_id: stranger.clone(),
+                name: "冒名者".into(),
+                phone: None,
+                email: Some("impostor@example.cn".into()),
+                password_hash: Some(hash.clone()),
+                level: RealNameLevel::L1,
+                level_source: "self_registered".into(),
+                status: AccountStatus::Active,
+            },
+            "t",
+            now,
+        )
+        .await
+        .unwrap();
+    ids.push((P::Impostor, impostor.id, stranger));
     let rep = ids.iter().find(|x| x.0 == P::LegalRep).unwrap().clone();
     let agent = ids.iter().find(|x| x.0 == P::Agent).unwrap().clone();
     tx.upsert_base_enterprise(
@@ -198,12 +248,7 @@ pub async fn fixture(backend: TestBackend) -> (TestDb, Fixture) {
     let master = yiwang_crypto::seal::MasterKey::generate();
     let master_hex = master.to_hex().to_string();
     // The webhook test's receiver runs on loopback: an operator's exception.
-    let security = yiwang_web::SecurityRuntime::new(&yiwang_web::SecuritySettings {
-        outbound_allow: vec!["127.0.0.0/8".into()],
-        metrics_token: Some(METRICS_TOKEN.into()),
-        ..Default::default()
-    })
-    .unwrap();
+    let security = yiwang_web::SecurityRuntime::new(&security).unwrap();
     let app = yiwang_web::router(AppState::new(store.clone(), identity).with_master_key(master).with_security(security));
     (db, Fixture { store, app, master_hex, ids })
 }
