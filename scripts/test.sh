@@ -49,3 +49,17 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked
 fi
+
+# The API driven by an independent tool that reads only /api/openapi.json
+# (schemathesis, as anonymous, a citizen, a reviewer and an admin): no server
+# error, no response outside the document, the node alive at the end.
+# SCHEMATHESIS_SECONDS per persona (default 60; 0 skips).
+if [ "${SCHEMATHESIS_SECONDS:-60}" != "0" ]; then
+  scripts/schemathesis.sh "${SCHEMATHESIS_SECONDS:-60}"
+fi
+
+# Every parser of outside input fuzzed (cargo-fuzz, libFuzzer, nightly), from
+# the committed seeds: no panic, no timeout. FUZZ_SECONDS per target (default 30; 0 skips).
+if [ "${FUZZ_SECONDS:-30}" != "0" ]; then
+  scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+fi

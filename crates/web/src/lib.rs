@@ -3,6 +3,7 @@
 //! login, problem+json errors and request metrics.
 
 mod api;
+mod api_doc;
 pub mod application_pages;
 pub mod auth;
 pub mod bounds;
