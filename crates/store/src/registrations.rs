@@ -23,15 +23,11 @@ pub struct NewRegistration {
     pub password_hash: String,
 }
 
-/// A live registration.
+/// A live registration: its id and what was typed.
 #[derive(Debug, Clone)]
 pub struct Registration {
     pub id: String,
-    pub citizen_id: String,
-    pub name: String,
-    pub channel: String,
-    pub contact: String,
-    pub password_hash: String,
+    pub typed: NewRegistration,
 }
 
 /// The outcome of a code typed for a registration.
@@ -50,11 +46,13 @@ const COLUMNS: &str = "id, citizen_id, name, channel, contact, password_hash";
 fn reg_row(r: &crate::db::Row) -> Result<Registration> {
     Ok(Registration {
         id: r.try_get("id")?,
-        citizen_id: r.try_get("citizen_id")?,
-        name: r.try_get("name")?,
-        channel: r.try_get("channel")?,
-        contact: r.try_get("contact")?,
-        password_hash: r.try_get("password_hash")?,
+        typed: NewRegistration {
+            citizen_id: r.try_get("citizen_id")?,
+            name: r.try_get("name")?,
+            channel: r.try_get("channel")?,
+            contact: r.try_get("contact")?,
+            password_hash: r.try_get("password_hash")?,
+        },
     })
 }
 

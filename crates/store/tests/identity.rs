@@ -286,7 +286,7 @@ both_backends!(registrations_lapse_and_hold_nothing, |db| {
     let b = db.store.start_registration(&new("b@example.cn"), "654321", ttl, now).await.unwrap();
     assert!(matches!(db.store.verify_registration(&a, "000000", now).await.unwrap(), RegistrationCheck::Wrong { attempts_left: 4 }));
     assert!(
-        matches!(db.store.verify_registration(&a, "123456", now).await.unwrap(), RegistrationCheck::Verified(r) if r.contact == "a@example.cn")
+        matches!(db.store.verify_registration(&a, "123456", now).await.unwrap(), RegistrationCheck::Verified(r) if r.typed.contact == "a@example.cn")
     );
     assert!(matches!(db.store.verify_registration(&a, "123456", now).await.unwrap(), RegistrationCheck::ExpiredOrMissing), "used once");
     // Lapsed: the code no longer works, and the sweep drops it.

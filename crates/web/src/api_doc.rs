@@ -189,14 +189,7 @@ fn item_doc() -> Value {
 }
 fn token_answer() -> Value {
     obj(
-        &[
-            ("access_token", s()),
-            ("token_type", s()),
-            ("expires_in", int()),
-            ("refresh_token", s()),
-            ("id_token", s()),
-            ("scope", s()),
-        ],
+        &[("access_token", s()), ("token_type", s()), ("expires_in", int()), ("refresh_token", s()), ("id_token", s()), ("scope", s())],
         &["access_token", "token_type", "expires_in", "id_token"],
     )
 }
@@ -232,25 +225,27 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             .body("application/x-www-form-urlencoded", obj(&[("request", s()), ("decision", s()), ("csrf", s())], &["request", "decision"]))
             .empty(303)
             .ok_as(400, "text/html", s()),
-        ("POST", "/oidc/token") => op("Token endpoint (authorization_code with PKCE, refresh_token); client authentication by HTTP Basic or form")
-            .body(
-                "application/x-www-form-urlencoded",
-                obj(
-                    &[
-                        ("grant_type", s()),
-                        ("code", s()),
-                        ("redirect_uri", s()),
-                        ("code_verifier", s()),
-                        ("refresh_token", s()),
-                        ("client_id", s()),
-                        ("client_secret", s()),
-                    ],
-                    &["grant_type"],
-                ),
-            )
-            .ok(200, token_answer())
-            .ok(400, oauth_error())
-            .ok(401, oauth_error()),
+        ("POST", "/oidc/token") => {
+            op("Token endpoint (authorization_code with PKCE, refresh_token); client authentication by HTTP Basic or form")
+                .body(
+                    "application/x-www-form-urlencoded",
+                    obj(
+                        &[
+                            ("grant_type", s()),
+                            ("code", s()),
+                            ("redirect_uri", s()),
+                            ("code_verifier", s()),
+                            ("refresh_token", s()),
+                            ("client_id", s()),
+                            ("client_secret", s()),
+                        ],
+                        &["grant_type"],
+                    ),
+                )
+                .ok(200, token_answer())
+                .ok(400, oauth_error())
+                .ok(401, oauth_error())
+        }
         ("GET" | "POST", "/oidc/userinfo") => op("Claims about the person, by the scopes granted (bearer access token)")
             .header(q("authorization", s_max(4000), "Bearer access token"))
             .ok(200, obj(&[("sub", s())], &["sub"]))
@@ -275,10 +270,15 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
         ("GET", "/api/v1/codes/{value}") => op("Detect and validate an identifier (citizen ID, USCC, division, codes, license id)")
             .query(vec![q("kind", s_max(40), "citizen_id, uscc, org_code, division, basic_code, implementation_code, case_no, license_id")])
             .ok(200, obj(&[("kind", s())], &["kind"])),
-        ("GET", "/api/v1/calendar/days/{date}") => op("What kind of day a date is (working day, holiday, 调休 makeup day)")
-            .ok(200, obj(&[("date", s()), ("kind", s()), ("is_workday", boolean()), ("provisional", boolean())], &["date", "kind", "is_workday"])),
+        ("GET", "/api/v1/calendar/days/{date}") => op("What kind of day a date is (working day, holiday, 调休 makeup day)").ok(
+            200,
+            obj(&[("date", s()), ("kind", s()), ("is_workday", boolean()), ("provisional", boolean())], &["date", "kind", "is_workday"]),
+        ),
         ("PUT", "/api/v1/calendar/days/{date}") => op("Administrators correct the calendar (audited)")
-            .json_body(obj(&[("kind", json!({ "type": "string", "enum": ["holiday", "makeup", "normal"] })), ("name", s_max(50))], &["kind"]))
+            .json_body(obj(
+                &[("kind", json!({ "type": "string", "enum": ["holiday", "makeup", "normal"] })), ("name", s_max(50))],
+                &["kind"],
+            ))
             .ok(200, obj(&[("date", s()), ("kind", s())], &["date", "kind"])),
         ("GET", "/api/v1/calendar/add-workdays") => op("The N-th working day after a date (the start day not counted)")
             .query(vec![
@@ -327,8 +327,9 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
                 &["status", "reason"],
             ))
             .ok(200, obj(&[("license", license_summary()), ("status_reason", opt(s()))], &["license"])),
-        ("GET", "/api/v1/license-types/{code}") => op("A license type: data schema and print template")
-            .ok(200, obj(&[("license_type", obj_any())], &["license_type"])),
+        ("GET", "/api/v1/license-types/{code}") => {
+            op("A license type: data schema and print template").ok(200, obj(&[("license_type", obj_any())], &["license_type"]))
+        }
         ("PUT", "/api/v1/license-types/{code}") => op("Define or change a license type (its defining agency's catalog editors)")
             .json_body(obj(&[("name", s_max(100)), ("data_schema", obj_any()), ("template", obj_any())], &["name"]))
             .ok(200, obj(&[("license_type", obj_any())], &["license_type"])),
@@ -342,8 +343,10 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
         ("GET", "/api/v1/me/licenses") => {
             op("The caller's licenses (or the acting enterprise's)").ok(200, obj(&[("licenses", arr(license_summary()))], &["licenses"]))
         }
-        ("GET", "/api/v1/me/items/{code}/licenses") => op("For an item, each material a license type covers and whether the caller holds one")
-            .ok(200, obj(&[("item", s()), ("materials", arr(obj_any()))], &["item", "materials"])),
+        ("GET", "/api/v1/me/items/{code}/licenses") => {
+            op("For an item, each material a license type covers and whether the caller holds one")
+                .ok(200, obj(&[("item", s()), ("materials", arr(obj_any()))], &["item", "materials"]))
+        }
         ("GET", "/api/v1/me/licenses/{id}/uses") => op("Every agency use of one of the caller's licenses (`id`: the license's `ref`)")
             .ok(200, obj(&[("license", license_summary()), ("uses", arr(obj_any()))], &["license", "uses"])),
         ("GET", "/api/v1/me/licenses/{id}/sd-jwt") => op("The license as an SD-JWT VC, disclosing the chosen claims (`id`: the `ref`)")
@@ -354,7 +357,9 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             .json_body(obj(&[("item_code", s_max(31)), ("form", obj_any())], &["item_code"]))
             .ok(201, obj(&[("case", case_view()), ("query_code", s()), ("receipt_url", s())], &["case", "query_code"])),
         ("POST", "/api/v1/cases/{no}/submit") => op("Hand the application in").json_body(applicant_action()).ok(200, case_answer()),
-        ("POST", "/api/v1/cases/{no}/corrected") => op("Hand in the correction (补正)").json_body(applicant_action()).ok(200, case_answer()),
+        ("POST", "/api/v1/cases/{no}/corrected") => {
+            op("Hand in the correction (补正)").json_body(applicant_action()).ok(200, case_answer())
+        }
         ("POST", "/api/v1/cases/{no}/withdraw") => op("Withdraw the application").json_body(applicant_action()).ok(200, case_answer()),
         ("POST", "/api/v1/cases/{no}/events") => op("Staff record a typed event their role allows (受理, 办理, 特别程序, 决定, 办结…)")
             .json_body(obj(
@@ -392,9 +397,9 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
         ("DELETE", "/api/v1/cases/{no}/materials/{digest}") => op("Take an upload back (draft or correction)")
             .query(vec![q("material", s_max(200), "which material, when the file serves several")])
             .ok(200, case_answer()),
-        ("POST", "/api/v1/cases/{no}/commitments") => op("告知承诺 instead of a material, where the item allows it")
-            .json_body(material_body())
-            .ok(201, case_answer()),
+        ("POST", "/api/v1/cases/{no}/commitments") => {
+            op("告知承诺 instead of a material, where the item allows it").json_body(material_body()).ok(201, case_answer())
+        }
         ("GET", "/api/v1/me/items/{code}/form") => op("The caller's form for an item, prefilled from held data (by real-name level)")
             .ok(200, obj(&[("item_code", s()), ("schema", any()), ("values", obj_any()), ("locked", arr(s()))], &["item_code", "values"])),
         ("GET", "/api/v1/workbench/checks") => {
@@ -412,13 +417,15 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
                 &["item_code", "applicant_id"],
             ))
             .ok(201, obj(&[("case", case_view()), ("query_code", s())], &["case"])),
-        ("GET", "/api/v1/workbench/countersigns") => {
-            op("Steps the caller's agencies are asked to countersign (会签)").ok(200, obj(&[("countersigns", arr(obj_any()))], &["countersigns"]))
-        }
+        ("GET", "/api/v1/workbench/countersigns") => op("Steps the caller's agencies are asked to countersign (会签)")
+            .ok(200, obj(&[("countersigns", arr(obj_any()))], &["countersigns"])),
         // Integration.
         ("POST", "/api/v1/integration/cases/{no}/records") => op("A GB/T 39046 record from a department system (idempotent by key)")
             .header(q_req("idempotency-key", s_max(200), "repeat a request safely"))
-            .json_body(obj(&[("table", json!({ "type": "string", "enum": ["acceptance", "handling", "special", "completion"] }))], &["table"]))
+            .json_body(obj(
+                &[("table", json!({ "type": "string", "enum": ["acceptance", "handling", "special", "completion"] }))],
+                &["table"],
+            ))
             .ok(200, obj_any())
             .ok(201, obj_any()),
         ("POST", "/api/v1/integration/webhooks") => op("Subscribe a URL to the agency's case records (never an internal address)")
@@ -436,22 +443,27 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             .json_body(obj(&[("bundle_code", s_max(50)), ("form", obj_any())], &["bundle_code"]))
             .ok(201, obj(&[("bundle", obj_any()), ("query_code", s())], &["bundle", "query_code"])),
         ("GET", "/api/v1/bundle-cases/{no}") => op("A 一件事 application").ok(200, bundle_answer()),
-        ("GET", "/api/v1/me/bundle-cases") => op("The caller's 一件事 applications").ok(200, obj(&[("bundles", arr(obj_any()))], &["bundles"])),
-        ("PUT", "/api/v1/bundle-cases/{no}/form") => op("Save the one form").json_body(form_body()).ok(200, bundle_answer()),
-        ("POST", "/api/v1/bundle-cases/{no}/materials") => {
-            op("Upload a material once for every child that asks for it").body("multipart/form-data", upload_body()).ok(201, bundle_answer())
+        ("GET", "/api/v1/me/bundle-cases") => {
+            op("The caller's 一件事 applications").ok(200, obj(&[("bundles", arr(obj_any()))], &["bundles"]))
         }
-        ("POST", "/api/v1/bundle-cases/{no}/commitments") => op("告知承诺 for every child that allows it").json_body(material_body()).ok(201, bundle_answer()),
+        ("PUT", "/api/v1/bundle-cases/{no}/form") => op("Save the one form").json_body(form_body()).ok(200, bundle_answer()),
+        ("POST", "/api/v1/bundle-cases/{no}/materials") => op("Upload a material once for every child that asks for it")
+            .body("multipart/form-data", upload_body())
+            .ok(201, bundle_answer()),
+        ("POST", "/api/v1/bundle-cases/{no}/commitments") => {
+            op("告知承诺 for every child that allows it").json_body(material_body()).ok(201, bundle_answer())
+        }
         ("POST", "/api/v1/bundle-cases/{no}/submit") => op("Hand in every child").json_body(applicant_action()).ok(200, bundle_answer()),
-        ("POST", "/api/v1/bundle-cases/{no}/accept") => op("一次受理 of every waiting child").json_body(applicant_action()).ok(200, bundle_answer()),
+        ("POST", "/api/v1/bundle-cases/{no}/accept") => {
+            op("一次受理 of every waiting child").json_body(applicant_action()).ok(200, bundle_answer())
+        }
         // Identity.
         ("GET", "/api/v1/me") => op("The caller: masked ID, real-name level, acting identity, staff roles")
             .ok(200, obj(&[("account_id", s()), ("name", s()), ("real_name_level", int())], &["account_id", "real_name_level"])),
         ("GET", "/api/v1/accounts/{id}") => op("One account (its holder and administrators)")
             .ok(200, obj(&[("account_id", s()), ("real_name_level", int())], &["account_id"])),
-        ("GET", "/api/v1/enterprises/{uscc}") => {
-            op("The people who act for an enterprise").ok(200, obj(&[("uscc", s()), ("name", s()), ("people", arr(obj_any()))], &["uscc", "people"]))
-        }
+        ("GET", "/api/v1/enterprises/{uscc}") => op("The people who act for an enterprise")
+            .ok(200, obj(&[("uscc", s()), ("name", s()), ("people", arr(obj_any()))], &["uscc", "people"])),
         ("POST", "/api/v1/enterprises/{uscc}/agents") => op("The legal representative authorises an agent (经办人)")
             .json_body(obj(&[("citizen_id", s_max(18)), ("name", s_max(50))], &["citizen_id", "name"]))
             .ok(200, obj(&[("uscc", s()), ("agent_account_id", s())], &["uscc", "agent_account_id"])),
@@ -464,7 +476,10 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             .query(vec![reason_param(), q("case_no", s_max(50), "")])
             .ok(200, obj_any()),
         ("POST", "/api/v1/real-name/in-person") => op("A window clerk verified a person face to face: L3")
-            .json_body(obj(&[("citizen_id", s_max(18)), ("name", s_max(50)), ("evidence", s_max(200))], &["citizen_id", "name", "evidence"]))
+            .json_body(obj(
+                &[("citizen_id", s_max(18)), ("name", s_max(50)), ("evidence", s_max(200))],
+                &["citizen_id", "name", "evidence"],
+            ))
             .ok(200, obj(&[("account_id", s()), ("real_name_level", int())], &["account_id"])),
         ("GET", "/api/v1/oidc/clients") => op("Registered relying parties").ok(200, arr(obj_any())),
         ("POST", "/api/v1/support-grants") => op("Let another administrator read one agency's cases for a while (audited)")
@@ -512,9 +527,9 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
         ("PUT", "/api/v1/catalog/items/{code}/draft") => op("Save the draft version")
             .json_body(item_doc())
             .ok(200, obj(&[("implementation_code", s()), ("version", int()), ("state", s())], &["implementation_code"])),
-        ("POST", "/api/v1/catalog/items/{code}/{action}") => op("submit, publish, return, suspend, resume or cancel")
-            .json_body(obj(&[("note", s_max(500))], &[]))
-            .ok(200, obj_any()),
+        ("POST", "/api/v1/catalog/items/{code}/{action}") => {
+            op("submit, publish, return, suspend, resume or cancel").json_body(obj(&[("note", s_max(500))], &[])).ok(200, obj_any())
+        }
         ("GET", "/api/v1/catalog/items/{code}/versions") => {
             op("An item's versions").ok(200, obj(&[("item", obj_any()), ("versions", arr(obj_any()))], &["item", "versions"]))
         }

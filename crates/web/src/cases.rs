@@ -617,11 +617,24 @@ pub async fn case(
     Query(r): Query<crate::personal::RevealQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
-    let reveal = r.wanted()?;
-    let c = visible_case(&state, p, &no).await?;
-    let staff = crate::personal::audit_staff_read(&state, p, &c, "case", reveal.as_deref()).await?;
+    let (c, masked) = read_case(&state, p, &no, "case", &r).await?;
     let v = view(&c);
-    Ok(Json(json!({ "case": if staff && reveal.is_none() { crate::personal::masked(&v) } else { v } })))
+    Ok(Json(json!({ "case": if masked { crate::personal::masked(&v) } else { v } })))
+}
+
+/// A case read through the API: visible to the caller, the read audited when it
+/// is a staff member's; whether its identifiers must be masked for this caller.
+async fn read_case(
+    state: &AppState,
+    p: &Principal,
+    no: &str,
+    what: &str,
+    r: &crate::personal::RevealQuery,
+) -> Result<(CaseRow, bool), ApiError> {
+    let reveal = r.wanted()?;
+    let c = visible_case(state, p, no).await?;
+    let staff = crate::personal::audit_staff_read(state, p, &c, what, reveal.as_deref()).await?;
+    Ok((c, staff && reveal.is_none()))
 }
 
 /// `GET /api/v1/cases/{no}/events`: the timeline (every event with its actor,
@@ -633,11 +646,9 @@ pub async fn events(
     Query(r): Query<crate::personal::RevealQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
-    let reveal = r.wanted()?;
-    let c = visible_case(&state, p, &no).await?;
-    let staff = crate::personal::audit_staff_read(&state, p, &c, "events", reveal.as_deref()).await?;
+    let (c, masked) = read_case(&state, p, &no, "events", &r).await?;
     let events = serde_json::to_value(state.store().case_events(&c.case_no).await?).map_err(|_| ApiError::new(&WebError::Panic))?;
-    let events = if staff && reveal.is_none() { crate::personal::masked(&events) } else { events };
+    let events = if masked { crate::personal::masked(&events) } else { events };
     Ok(Json(json!({ "case_no": c.case_no, "events": events })))
 }
 

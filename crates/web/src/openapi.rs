@@ -65,7 +65,9 @@ pub fn document(base: &str) -> Value {
         if let Some(d) = &d {
             for (place, list) in [("query", &d.query), ("header", &d.headers)] {
                 for p in list {
-                    params.push(json!({ "name": p.name, "in": place, "required": p.required, "schema": p.schema, "description": p.description }));
+                    params.push(
+                        json!({ "name": p.name, "in": place, "required": p.required, "schema": p.schema, "description": p.description }),
+                    );
                 }
             }
             for (status, content_type, schema) in &d.responses {

@@ -372,7 +372,7 @@ pub struct VerifyQuery {
 }
 
 fn masked_contact(r: &yiwang_store::Registration) -> String {
-    if r.channel == "sms" { mask_phone(&r.contact) } else { mask_email(&r.contact) }
+    if r.typed.channel == "sms" { mask_phone(&r.typed.contact) } else { mask_email(&r.typed.contact) }
 }
 
 fn no_registration() -> crate::WebError {
@@ -413,7 +413,7 @@ async fn verify_inner(state: &AppState, auth: &Auth, f: &VerifyForm) -> Result<R
     let now = Timestamp::now();
     let again = Some(("/register".to_string(), "重新注册".to_string()));
     let reg = match state.store().verify_registration(&f.registration, f.code.trim(), now).await? {
-        RegistrationCheck::Verified(r) => r,
+        RegistrationCheck::Verified(r) => r.typed,
         RegistrationCheck::Wrong { attempts_left } => {
             let Some(r) = state.store().registration(&f.registration, now).await? else {
                 return Ok(error_page(state, auth, "验证", &no_registration(), again).await);

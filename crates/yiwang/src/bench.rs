@@ -833,3 +833,105 @@ pub async fn case_list(cases: usize, requests: usize, database_url: Option<Strin
     store.close().await;
     Ok(figures)
 }
+
+/// `yiwang bench trust`: what the trust rules of issue 19 cost. Throttle
+/// attempts counted in the database (every login and 查询码 makes one to three),
+/// and one case read over HTTP by its applicant (no audit, no masking) next to
+/// the same read by a staff member of its agency (an audit entry written and
+/// identifiers masked first). `database_url`: an empty database instead of a
+/// temporary SQLite file.
+pub async fn trust(requests: usize, concurrency: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    let now = Timestamp::now();
+    let mut figures = Vec::new();
+
+    // Throttle attempts: `concurrency` clients, each on its own key, as logins from many addresses.
+    let policy = yiwang_store::ThrottlePolicy { free_attempts: i64::MAX / 2, ..Default::default() };
+    let s = store.clone();
+    let (lat, elapsed) = load(requests, concurrency, move |i| {
+        let s = s.clone();
+        async move {
+            s.throttle_attempt(&format!("bench:{}", i % 64), &policy, Timestamp::now()).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    figures.push(figure("throttle attempt (counted before the check)", lat, concurrency, elapsed));
+
+    // One case, read by its applicant and by a reviewer of its agency.
+    let agency = "113301000025000337";
+    let mut tx = store.begin().await?;
+    tx.upsert_agency(
+        &yiwang_store::Agency {
+            uscc: agency.into(),
+            name: "杭州市市场监督管理局".into(),
+            division_code: "330100".into(),
+            level: "municipal".into(),
+        },
+        "bench",
+        now,
+    )
+    .await?;
+    let (_, spec) = yiwang_catalog::demo_items::ITEMS
+        .iter()
+        .find(|(_, s)| s.name == "居民身份证换领")
+        .ok_or_else(|| anyhow::anyhow!("demo item missing"))?;
+    let place = yiwang_catalog::samples::Place {
+        agency: yiwang_catalog::AgencyRef {
+            uscc: agency.into(), name: "杭州市市场监督管理局".into(), division_code: "330100".into()
+        },
+        level: yiwang_codes::UseLevel::Municipal,
+        hall: "市民中心".into(),
+        phone: "0571-12345".into(),
+    };
+    let doc = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    tx.import_item(&doc, true, "bench", now).await?;
+    let person = |id: &str, name: &str| NewAccount {
+        citizen_id: id.into(),
+        name: name.into(),
+        phone: None,
+        email: None,
+        password_hash: None,
+        level: RealNameLevel::L2,
+        level_source: "bench".into(),
+        status: AccountStatus::Active,
+    };
+    let applicant = tx.create_account(&person("11010519491231002X", "申请人"), "bench", now).await?;
+    let reviewer = tx.create_account(&person("330102198001010026", "审查人"), "bench", now).await?;
+    tx.grant_staff_role(&reviewer.id, agency, yiwang_identity::Role::Reviewer, "bench", now).await?;
+    let own = tx.create_session(&applicant.id, "pwd", &Default::default(), now).await?;
+    let staff = tx.create_session(&reviewer.id, "pwd", &Default::default(), now).await?;
+    tx.commit().await?;
+    let new = yiwang_store::NewCase {
+        item_code: doc.implementation_code.clone(),
+        applicant: yiwang_store::Applicant { id_type: "111".into(), id: applicant.citizen_id.clone(), name: applicant.name.clone() },
+        account_id: applicant.id.clone(),
+        form: serde_json::json!({ "contact_phone": "13900000000", "address": "杭州市西湖区文三路1号，身份证11010519491231002X" }),
+        hall_id: None,
+        level: RealNameLevel::L2,
+        assured: true,
+    };
+    let (case, _) = store.create_case(&new, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let node = Node::start(&store).await?;
+    let client = reqwest::Client::new();
+    for (name, token) in
+        [("case read by its applicant (not audited)", own.token), ("case read by agency staff (audited, masked)", staff.token)]
+    {
+        let (client, url, cookie) =
+            (client.clone(), format!("{}/api/v1/cases/{}", node.base, case.case_no), format!("yiwang_session={token}"));
+        let (lat, elapsed) = load(requests, concurrency, move |_| {
+            let (client, url, cookie) = (client.clone(), url.clone(), cookie.clone());
+            async move {
+                let r = client.get(&url).header("cookie", cookie).send().await?;
+                anyhow::ensure!(r.status().is_success(), "status {}", r.status());
+                Ok(())
+            }
+        })
+        .await?;
+        figures.push(figure(name, lat, concurrency, elapsed));
+    }
+    node.stop().await;
+    Ok(figures)
+}

@@ -117,6 +117,14 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum BenchCmd {
+    /// What the trust rules cost: throttle attempts, and a case read by its
+    /// applicant next to the same read by audited, masked staff.
+    Trust {
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
     /// OIDC token exchanges, userinfo calls and password logins over loopback.
     Identity {
         #[arg(long, default_value_t = 20_000)]
@@ -317,6 +325,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(&cfg, store).await
         }
         Cmd::Calendar(c) => calendar(c, &over, &env).await,
+        Cmd::Bench(BenchCmd::Trust { requests, concurrency }) => {
+            for f in &bench::trust(requests.max(1), concurrency.max(1), over.database_url.clone()).await? {
+                println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench(BenchCmd::Identity { requests, concurrency, logins, pool }) => {
             let figures =
                 bench::identity(requests.max(1), concurrency.max(1), logins.max(1), pool.max(1), over.database_url.clone()).await?;

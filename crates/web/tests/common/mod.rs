@@ -87,6 +87,17 @@ pub fn item_code(agency: &str) -> String {
     format!("{agency}3000104010000")
 }
 
+/// A 人口库 row in 杭州西湖区.
+pub fn base_person(citizen_id: &str, name: &str, birth_date: &str) -> BasePerson {
+    BasePerson {
+        citizen_id: citizen_id.into(),
+        name: name.into(),
+        birth_date: birth_date.into(),
+        address_division: "330106".into(),
+        status: "normal".into(),
+    }
+}
+
 pub fn cid(body17: &str) -> String {
     format!("{body17}{}", yiwang_codes::citizen_check_char(body17).unwrap())
 }
@@ -156,19 +167,7 @@ pub async fn fixture_with(backend: TestBackend, security: yiwang_web::SecuritySe
             )
             .await
             .unwrap();
-        tx.upsert_base_person(
-            &BasePerson {
-                citizen_id: citizen_id.clone(),
-                name: name.into(),
-                birth_date: "1990-01-01".into(),
-                address_division: "330106".into(),
-                status: "normal".into(),
-            },
-            "t",
-            now,
-        )
-        .await
-        .unwrap();
+        tx.upsert_base_person(&base_person(&citizen_id, name, "1990-01-01"), "t", now).await.unwrap();
         for (agency, role) in roles {
             tx.grant_staff_role(&acc.id, agency, *role, "t", now).await.unwrap();
         }
@@ -176,19 +175,7 @@ pub async fn fixture_with(backend: TestBackend, security: yiwang_web::SecuritySe
     }
     // The impostor: self-registered (L1) with the stranger's ID number and their own email.
     let stranger = cid(STRANGER_BODY);
-    tx.upsert_base_person(
-        &BasePerson {
-            citizen_id: stranger.clone(),
-            name: "陌生人".into(),
-            birth_date: "1988-08-08".into(),
-            address_division: "330106".into(),
-            status: "normal".into(),
-        },
-        "t",
-        now,
-    )
-    .await
-    .unwrap();
+    tx.upsert_base_person(&base_person(&stranger, "陌生人", "1988-08-08"), "t", now).await.unwrap();
     let impostor = tx
         .create_account(
             &NewAccount {
