@@ -698,7 +698,7 @@ const QUERY_THROTTLE: yiwang_store::ThrottlePolicy = yiwang_store::ThrottlePolic
 /// ordinary use never adds up. An unknown case number is just not found.
 async fn checked_progress(state: &AppState, client: &str, case_no: &str, code: &str) -> Result<Option<CaseRow>, ApiError> {
     let now = jiff::Timestamp::now();
-    let key = format!("case-query:{client}");
+    let key = format!("case-query:{}", crate::security::throttle_client(client));
     let failures = match state.store().throttle_attempt(&key, &QUERY_THROTTLE, now).await? {
         yiwang_store::Attempt::Go { failures } => failures,
         yiwang_store::Attempt::Wait(wait) => return Err(WebError::QueryThrottled(wait).into()),

@@ -161,6 +161,7 @@ pub async fn check_login(state: &AppState, login: &str, password: &str, client_a
     // Count per account, whichever of its names (ID, phone, email) is typed,
     // so switching names does not buy more guesses; unknown names count by themselves.
     let who = account.as_ref().map_or_else(|| format!("name:{login}"), |a| format!("account:{}", a.id));
+    let client_addr = &crate::security::throttle_client(client_addr);
     let policy = state.identity().throttle;
     let keys = [
         (format!("login:{who}|{client_addr}"), policy),
@@ -321,7 +322,7 @@ pub async fn register_submit(State(state): State<AppState>, auth: Auth, Form(mut
         return fail("两次输入的密码不一致".into(), f, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     // Every start sends a message: a few per address, and per contact, then wait.
-    for key in [format!("register:{}", auth.client_addr), format!("register-contact:{contact}")] {
+    for key in [format!("register:{}", crate::security::throttle_client(&auth.client_addr)), format!("register-contact:{contact}")] {
         match state.store().throttle_attempt(&key, &REGISTER_THROTTLE, now).await {
             Ok(Attempt::Go { .. }) => {}
             Ok(Attempt::Wait(w)) => {

@@ -165,6 +165,19 @@ impl SecurityRuntime {
     }
 }
 
+/// The client as throttles count it: an IPv4 address, or the /64 of an IPv6
+/// one (a single subscriber holds a whole /64 and could rotate through it).
+pub fn throttle_client(addr: &str) -> String {
+    match addr.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or_else(|| addr.to_string(), |v4| v4.to_string()),
+        _ => addr.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +196,11 @@ mod tests {
         h.insert("x-forwarded-for", "junk, 1.2.3.4".parse().unwrap());
         assert_eq!(rt.client_ip(ip("10.1.1.1"), &h), ip("10.1.1.1"));
         assert!(SecurityRuntime::new(&SecuritySettings { personal_data_level: 1, ..Default::default() }).is_err());
+        // An IPv6 subscriber's whole /64 counts as one client; mapped IPv4 as the IPv4.
+        assert_eq!(throttle_client("2001:db8:1:2:aaaa::1"), throttle_client("2001:db8:1:2:bbbb::9"));
+        assert_ne!(throttle_client("2001:db8:1:2::1"), throttle_client("2001:db8:1:3::1"));
+        assert_eq!(throttle_client("::ffff:203.0.113.5"), "203.0.113.5");
+        assert_eq!(throttle_client("203.0.113.5"), "203.0.113.5");
         assert!(SecurityRuntime::new(&SecuritySettings { trusted_proxies: vec!["nope".into()], ..Default::default() }).is_err());
     }
 }

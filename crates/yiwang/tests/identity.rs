@@ -267,8 +267,8 @@ both_backends!(registration_imports_and_backoff, |db| {
     s.stop();
 });
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn federated_login_between_two_nodes() {
+// Node B runs on each backend (A is the demo province on SQLite).
+both_backends!(federated_login_between_two_nodes, |db| {
     let dir = tempfile::tempdir().unwrap();
     let a_dir = dir.path().join("a");
     let b_dir = dir.path().join("b");
@@ -298,6 +298,8 @@ async fn federated_login_between_two_nodes() {
     let o = yiwang(&[
         "--data-dir",
         b_dir_s,
+        "--database-url",
+        &db.url,
         "agency",
         "add",
         "--uscc",
@@ -313,6 +315,8 @@ async fn federated_login_between_two_nodes() {
     let o = yiwang(&[
         "--data-dir",
         b_dir_s,
+        "--database-url",
+        &db.url,
         "staff",
         "add",
         "--citizen-id",
@@ -340,6 +344,8 @@ async fn federated_login_between_two_nodes() {
         config.to_str().unwrap(),
         "--data-dir",
         b_dir.to_str().unwrap(),
+        "--database-url",
+        &db.url,
         "serve",
         "--listen",
         &format!("127.0.0.2:{port}"),
@@ -379,7 +385,7 @@ async fn federated_login_between_two_nodes() {
     assert_eq!(r.status(), 403, "a callback in another browser is refused");
     // The local reviewer account is not linked without its owner: a confirmation page, no session.
     let r = browser.get(&callback).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 200, "not linked: {:?}", r.headers().get("location"));
     let page = r.text().await.unwrap();
     assert!(page.contains("只有账号本人确认后才能关联") && page.contains("/federation/zj/confirm"), "{page}");
     assert_eq!(browser.get(format!("{b_base}/api/v1/me")).send().await.unwrap().status(), 401, "no session before confirmation");
@@ -426,10 +432,12 @@ async fn federated_login_between_two_nodes() {
     let log =
         String::from_utf8_lossy(&yiwang(&["--data-dir", a_dir.to_str().unwrap(), "audit", "list", "--limit", "1000"]).stdout).into_owned();
     assert!(log.contains("personal_data.released"));
-    let log =
-        String::from_utf8_lossy(&yiwang(&["--data-dir", b_dir.to_str().unwrap(), "audit", "list", "--limit", "1000"]).stdout).into_owned();
+    let log = String::from_utf8_lossy(
+        &yiwang(&["--data-dir", b_dir.to_str().unwrap(), "--database-url", &db.url, "audit", "list", "--limit", "1000"]).stdout,
+    )
+    .into_owned();
     assert!(log.contains("account.federated_login"));
-}
+});
 
 /// Every demo account the README lists logs in with the documented password, and
 /// staff reach the console.
