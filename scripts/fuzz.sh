@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
 SECONDS_EACH="${1:-${FUZZ_SECONDS:-30}}"
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  rustup toolchain install nightly --profile minimal
+fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi

@@ -589,7 +589,7 @@ async fn window_page(
             Draft | CorrectionNotice => c.hall_id.as_deref().is_some_and(|h| hall_ids.contains(&h)),
             _ => false,
         })
-        .map(|c| (c.case_no, c.item_name, c.applicant.name, c.state.name_zh()))
+        .map(|c| (c.case_no, c.item_name, yiwang_identity::mask_name(&c.applicant.name), c.state.name_zh()))
         .collect();
     let page = WindowPage {
         l: Layout::new(state, auth, "综合窗口（一窗受理）").await,
