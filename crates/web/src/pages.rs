@@ -184,9 +184,13 @@ pub async fn check_login(state: &AppState, login: &str, password: &str, client_a
     let matches = tokio::task::spawn_blocking(move || verify_password(&pw, &hash)).await.unwrap_or(false);
     match account {
         Some(a) if matches && a.status == AccountStatus::Active => {
-            // The address's own count is left to decay: one success does not excuse spraying.
+            // A success forgets this account's failures; the address gets this
+            // attempt back but keeps its other failures (one success does not
+            // excuse spraying other accounts), so an office behind one address
+            // is never locked by its own good logins.
             store.throttle_clear(&keys[0].0).await?;
             store.throttle_clear(&keys[2].0).await?;
+            store.throttle_refund(&keys[1].0).await?;
             Ok(a.id)
         }
         Some(a) if matches && a.status == AccountStatus::Pending => {

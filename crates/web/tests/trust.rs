@@ -450,6 +450,20 @@ async fn concurrent_guesses_are_counted_before_they_are_checked(backend: TestBac
 }
 on_both!(concurrent_guesses_are_counted_before_they_are_checked);
 
+/// Finding 6, the other half: everyone behind one proxy address got 429. Good
+/// logins never add up to a lock, whatever their number.
+async fn good_logins_never_lock_an_address(backend: TestBackend) {
+    let (db, f) = fixture(backend).await;
+    for p in [P::Citizen, P::OtherCitizen, P::Agent] {
+        let id = f.citizen_id(p).to_string();
+        for _ in 0..15 {
+            assert_eq!(login_from(&f, &id, PASSWORD, "192.0.2.50:1", None).await, 303, "{p:?}");
+        }
+    }
+    db.cleanup().await;
+}
+on_both!(good_logins_never_lock_an_address);
+
 // ---- 7. personal data on staff pages -------------------------------------------------------
 
 /// Finding 7: the workbench printed ID and phone numbers in full, staff reads
