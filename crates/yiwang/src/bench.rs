@@ -46,10 +46,14 @@ struct Node {
 
 impl Node {
     async fn start(store: &Store) -> anyhow::Result<Node> {
+        Node::start_with(store, yiwang_web::SecurityRuntime::default()).await
+    }
+
+    async fn start_with(store: &Store, security: yiwang_web::SecurityRuntime) -> anyhow::Result<Node> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), &addr.to_string());
-        let state = yiwang_web::AppState::new(store.clone(), identity);
+        let state = yiwang_web::AppState::new(store.clone(), identity).with_security(security);
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(yiwang_web::serve(listener, state, async {
             let _ = stop_rx.await;
@@ -126,6 +130,29 @@ pub async fn identity(
             now,
         )
         .await?;
+    // The logins are by many people at once (one account per client), as in a
+    // hall or an office: the same account and address logging in 32 times at once
+    // is what the throttle stops (its attempts are counted before the check).
+    let login_hash = hash_password(password)?;
+    for i in 0..concurrency {
+        let body = format!("110105194912{:05}", 31_100 + i);
+        let check = yiwang_codes::citizen_check_char(&body).ok_or_else(|| anyhow::anyhow!("bad id body"))?;
+        tx.create_account(
+            &NewAccount {
+                citizen_id: format!("{body}{check}"),
+                name: "压测".into(),
+                phone: Some(format!("139{:08}", 10_000 + i)),
+                email: None,
+                password_hash: Some(login_hash.clone()),
+                level: RealNameLevel::L2,
+                level_source: "bench".into(),
+                status: AccountStatus::Active,
+            },
+            "bench",
+            now,
+        )
+        .await?;
+    }
     let secret = "bench-secret";
     let redirect = "http://127.0.0.1:9/cb".to_string();
     tx.create_oidc_client("bench", Some(&token_hash(secret)), "bench", std::slice::from_ref(&redirect), &[], false, "bench", now).await?;
@@ -153,7 +180,10 @@ pub async fn identity(
     }
     tx.commit().await?;
 
-    let node = Node::start(&store).await?;
+    // The node sits behind a reverse proxy on loopback, as in production: each
+    // client's address comes in X-Forwarded-For.
+    let proxied = yiwang_web::SecuritySettings { trusted_proxies: vec!["127.0.0.1".into()], ..Default::default() };
+    let node = Node::start_with(&store, yiwang_web::SecurityRuntime::new(&proxied).map_err(|e| anyhow::anyhow!(e))?).await?;
     let base = node.base.clone();
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).redirect(reqwest::redirect::Policy::none()).build()?;
 
@@ -196,13 +226,15 @@ pub async fn identity(
 
     let csrf = "B".repeat(43);
     let (h, b) = (http.clone(), base.clone());
-    let (lat, took) = load(logins, concurrency, move |_| {
+    let (lat, took) = load(logins, concurrency, move |i| {
         let (h, b, csrf) = (h.clone(), b.clone(), csrf.clone());
+        let login = format!("139{:08}", 10_000 + i % concurrency);
         async move {
             let resp = h
                 .post(format!("{b}/login"))
                 .header("cookie", format!("yiwang_csrf={csrf}"))
-                .form(&[("login", "13900000000"), ("password", password), ("csrf", &csrf), ("next", "/account")])
+                .header("x-forwarded-for", format!("198.51.100.{}", 1 + i % concurrency))
+                .form(&[("login", login.as_str()), ("password", password), ("csrf", &csrf), ("next", "/account")])
                 .send()
                 .await?;
             anyhow::ensure!(resp.status().as_u16() == 303, "login failed: {}", resp.status());
