@@ -337,7 +337,7 @@ impl Store {
     /// An applicant's bundle applications, newest first (without children).
     /// An applicant's 一件事 applications; with `opened_by`, only that account's own.
     pub async fn bundle_cases_of(&self, id_type: &str, id: &str, opened_by: Option<&str>, limit: i64) -> Result<Vec<BundleCase>> {
-        let by = if opened_by.is_some() { " AND account_id = $4" } else { "" };
+        let by = if opened_by.is_some() { " AND account_id = $4 AND channel = 'online'" } else { "" };
         let rows = crate::db::query(safe(format!(
             "SELECT {BUNDLE_CASE_COLUMNS} FROM bundle_cases WHERE applicant_id_type = $1 AND applicant_id = $2{by} \
              ORDER BY created_at DESC, bundle_no LIMIT $3"

@@ -359,10 +359,11 @@ impl Store {
     }
 
     /// An applicant's cases, newest application first; with `opened_by`, only
-    /// those that account opened itself (what a caller below the personal-data
-    /// level may see of an ID).
+    /// those that account opened itself online (what a caller below the
+    /// personal-data level may see of an ID).
     pub async fn cases_of(&self, id_type: &str, id: &str, opened_by: Option<&str>, limit: i64) -> Result<Vec<CaseRow>> {
-        let by = if opened_by.is_some() { " AND account_id = $4" } else { "" };
+        // Opened by the account itself: online (a window case filed under the account was opened by a clerk).
+        let by = if opened_by.is_some() { " AND account_id = $4 AND channel = 'online'" } else { "" };
         let rows = crate::db::query(safe(format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE applicant_id_type = $1 AND applicant_id = $2{by} ORDER BY created_at DESC, case_no DESC LIMIT $3"
         )))

@@ -66,13 +66,14 @@ fn not_found() -> ApiError {
 /// Whether the caller is the case's applicant as far as they may see: the ID
 /// they gave (or the enterprise they act for) is the applicant's, and they
 /// either reach held data (`Principal::assured`) or opened this application
-/// themselves. A case a clerk (or anyone else) opened for an ID shows only to
-/// an account of that ID at the personal-data level.
+/// themselves, online. A case a clerk (or anyone else) opened for an ID shows
+/// only to an account of that ID at the personal-data level, even when the
+/// clerk filed it under that account.
 pub(crate) fn is_applicant(p: &Principal, c: &CaseRow) -> bool {
     let (id_type, id, _) = crate::wallet::holder_of(p);
     c.applicant.id_type == id_type
         && yiwang_identity::ct_eq(c.applicant.id.as_bytes(), id.as_bytes())
-        && (p.assured || c.account_id == p.account_id)
+        && (p.assured || (c.channel == "online" && c.account_id == p.account_id))
 }
 
 /// `Some(account)` when the caller sees only what they opened themselves.

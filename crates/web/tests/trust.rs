@@ -171,19 +171,27 @@ async fn a_typed_id_number_opens_nothing_below_the_personal_data_level(backend: 
     };
     let (theirs, _) = f.store.create_case(&opened_for, now).await.unwrap();
     let no = theirs.case_no.clone();
+    // And one a window clerk filed under the account that holds the ID (as the window
+    // does when the person has an account): the account did not open it.
+    let at_window = yiwang_store::NewCase { account_id: f.id(P::Impostor).into(), hall_id: Some("hall_1".into()), ..opened_for.clone() };
+    let (window_case, _) = f.store.create_case(&at_window, now).await.unwrap();
+    let window_no = window_case.case_no.clone();
 
     // Their case: not listed, not readable, not writable.
     let mine = get(&f, P::Impostor, "/api/v1/me/cases").await;
     assert_eq!(mine.status, 200);
     assert!(!mine.body.contains(&no), "{}", mine.body);
     assert_eq!(get(&f, P::Impostor, &format!("/api/v1/cases/{no}")).await.status, 404);
+    assert!(!mine.body.contains(&window_no), "{}", mine.body);
+    assert_eq!(get(&f, P::Impostor, &format!("/api/v1/cases/{window_no}")).await.status, 404);
+    assert_eq!(get(&f, P::Impostor, &format!("/me/cases/{window_no}")).await.status, 404);
     assert_eq!(get(&f, P::Impostor, &format!("/api/v1/cases/{no}/events")).await.status, 404);
     assert_eq!(get(&f, P::Impostor, &format!("/me/cases/{no}")).await.status, 404);
     let put =
         call(&f, P::Impostor, "PUT", &format!("/api/v1/cases/{no}/form"), Send::Json(serde_json::json!({ "form": {} })), None, &[]).await;
     assert_eq!(put.status, 404);
     let page = get(&f, P::Impostor, "/me/cases").await;
-    assert!(page.status == 200 && !page.body.contains(&no) && page.body.contains("L2"), "{}", page.body);
+    assert!(page.status == 200 && !page.body.contains(&no) && !page.body.contains(&window_no) && page.body.contains("L2"), "{}", page.body);
     // Their licenses and wallet: 403 with how to raise the level.
     let got = get(&f, P::Impostor, "/api/v1/me/licenses").await;
     assert_eq!((got.status, got.code().as_str()), (403, "auth.level_too_low"), "{}", got.body);
