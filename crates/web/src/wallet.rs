@@ -334,14 +334,28 @@ pub async fn license_page(
 }
 
 /// The printable copy of a license; `annotation` for a 加注件.
-async fn license_pdf_bytes(state: &AppState, l: &StoredLicense, shown: Shown, annotation: Option<String>) -> Result<Vec<u8>, ApiError> {
+/// `qr_url`: where the printed QR code leads; by default the license's own
+/// verification URL (its signed token, which carries the license id).
+async fn license_pdf_bytes(
+    state: &AppState,
+    l: &StoredLicense,
+    shown: Shown,
+    annotation: Option<String>,
+    qr_url: Option<String>,
+) -> Result<Vec<u8>, ApiError> {
     let def = type_def(state, &l.type_code).await;
-    let token = state.store().license_token(&l.id, state.master_key()?).await?;
+    let qr_url = match qr_url {
+        Some(u) => u,
+        None => verify_url(state, &state.store().license_token(&l.id, state.master_key()?).await?),
+    };
     let (holder, holder_id, number) = holder_shown(l, shown);
+    // A person's license id holds its number (for an ID card, the ID number).
+    let shown_id =
+        if l.holder.id_type == PERSON && shown != Shown::Full { yiwang_store::mask_identifier_number(&l.id) } else { l.id.clone() };
     let doc = LicenseDoc {
         title: text(&l.sealed.record["name"]),
         layout: def.as_ref().and_then(|d| d.template.layout.clone()).unwrap_or_else(|| "certificate".into()),
-        id: l.id.clone(),
+        id: shown_id,
         number,
         holder,
         holder_id,
@@ -352,7 +366,7 @@ async fn license_pdf_bytes(state: &AppState, l: &StoredLicense, shown: Shown, an
         issued_on: text(&l.sealed.record["issued_on"]),
         footer: def.as_ref().and_then(|d| d.template.footer.clone()),
         seal: SealMark { key_id: l.key_id.clone(), signature: l.sealed.seal.signature.chars().take(16).collect() },
-        qr_svg: qr(&verify_url(state, &token))?,
+        qr_svg: qr(&qr_url)?,
         verify_host: state.identity().issuer.clone(),
         annotation,
         status_note: (l.status != LicenseStatus::Valid).then(|| l.status.name_zh().to_string()),
@@ -373,7 +387,7 @@ fn pdf_response(pdf: Vec<u8>, filename: &str) -> Response {
 pub async fn license_pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let p = auth.require()?;
     let l = held_license(&state, p, &id).await?;
-    let pdf = license_pdf_bytes(&state, &l, Shown::Full, None).await?;
+    let pdf = license_pdf_bytes(&state, &l, Shown::Full, None, None).await?;
     Ok(pdf_response(pdf, "license.pdf"))
 }
 
@@ -477,7 +491,11 @@ struct CopyView {
     expires: String,
     rows: Vec<(String, String)>,
     status_zh: &'static str,
-    verify_token: String,
+    /// Whether the seal verifies (checked here, so a masked copy needs no link
+    /// with the license's own token, which carries its id).
+    seal_ok: bool,
+    /// The public verification link, only when the holder showed identifiers.
+    verify_token: Option<String>,
 }
 
 #[derive(Template)]
@@ -501,12 +519,18 @@ pub async fn shared_page(State(state): State<AppState>, auth: Auth, Path(token):
     let (status, copy, closed_message) = match state.store().open_license_share(&token, now).await? {
         SharedCopy::Open { share, license } => {
             let def = type_def(&state, &license.type_code).await;
-            let verify_token = state.store().license_token(&license.id, state.master_key()?).await?;
+            let verify_token = match share.reveal_ids {
+                true => Some(state.store().license_token(&license.id, state.master_key()?).await?),
+                false => None,
+            };
+            let today = yiwang_calendar::china_today(now);
+            let verdict = state.store().verify_license(yiwang_store::Presented::Sealed(license.sealed.clone()), today).await?;
             let copy = CopyView {
                 purpose: share.purpose.clone(),
                 expires: crate::pages::china_time(&share.expires_at),
                 rows: rows(&license, def.as_ref(), share_shown(&share)),
                 status_zh: license.status.name_zh(),
+                seal_ok: verdict.seal.as_ref().is_some_and(|s| s.valid),
                 verify_token,
             };
             (StatusCode::OK, Some(copy), String::new())
@@ -524,7 +548,9 @@ pub async fn shared_page(State(state): State<AppState>, auth: Auth, Path(token):
 pub async fn shared_pdf(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
     match state.store().open_license_share(&token, jiff::Timestamp::now()).await? {
         SharedCopy::Open { share, license } => {
-            let pdf = license_pdf_bytes(&state, &license, share_shown(&share), Some(annotation(&share))).await?;
+            // A masked copy's QR leads back to this share, never to the license's own token.
+            let qr_url = (!share.reveal_ids).then(|| format!("{}/licenses/shared/{token}", state.identity().issuer));
+            let pdf = license_pdf_bytes(&state, &license, share_shown(&share), Some(annotation(&share)), qr_url).await?;
             Ok(pdf_response(pdf, "license-copy.pdf"))
         }
         SharedCopy::Closed { .. } => Err(ApiError::new(&WebError::ShareClosed)),

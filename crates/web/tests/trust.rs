@@ -658,6 +658,49 @@ async fn query_codes_are_throttled_per_client_and_wallet_urls_are_opaque(backend
     assert!(!wallet.body.contains(f.citizen_id(P::Citizen)) && !wallet.body.contains(&license.id), "{}", wallet.body);
     assert_eq!(get(&f, P::Citizen, &format!("/me/licenses/{}", license.id)).await.status, 404, "the id is no URL");
     assert_eq!(get(&f, P::Citizen, &format!("/me/licenses/{lref}")).await.status, 200);
+    // A masked 加注件 of a license whose number is the ID number: neither the page, nor its
+    // links, nor the printed copy carry the ID number (in clear or inside the license's token).
+    let made = call(
+        &f,
+        P::Citizen,
+        "POST",
+        &format!("/me/licenses/{lref}/shares"),
+        Send::Form(vec![("purpose", "租房备案".into()), ("days", "7".into())]),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let link = made.body.split("/licenses/shared/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let shared = get(&f, P::Anon, &format!("/licenses/shared/{link}")).await;
+    assert!(shared.status == 200 && shared.body.contains("签章有效"), "{}", shared.body);
+    assert!(!shared.body.contains(f.citizen_id(P::Citizen)) && !shared.body.contains("verify?token="), "{}", shared.body);
+    let pdf = call(&f, P::Anon, "GET", &format!("/licenses/shared/{link}/copy.pdf"), Send::Nothing, None, &[]).await;
+    assert_eq!(pdf.status, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("copy.pdf");
+    let resp_bytes = {
+        let (cookie, _) = f.login(P::Anon).await;
+        let req =
+            Request::builder().uri(format!("/licenses/shared/{link}/copy.pdf")).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+        axum::body::to_bytes(f.app.clone().oneshot(req).await.unwrap().into_body(), 8 << 20).await.unwrap()
+    };
+    std::fs::write(&file, &resp_bytes).unwrap();
+    let text = std::process::Command::new("pdftotext").arg(&file).arg("-").output().expect("pdftotext (poppler-utils)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("加注件") && !text.contains(f.citizen_id(P::Citizen)), "{text}");
+    let qr = std::process::Command::new("pdftoppm").args(["-r", "150", "-png"]).arg(&file).arg(dir.path().join("page")).status().unwrap();
+    assert!(qr.success());
+    let scanned = std::process::Command::new("zbarimg")
+        .args(["--quiet", "--raw"])
+        .arg(dir.path().join("page-1.png"))
+        .output()
+        .expect("zbarimg (zbar-tools)");
+    let scanned = String::from_utf8_lossy(&scanned.stdout);
+    assert!(
+        scanned.contains(&format!("/licenses/shared/{link}")) && !scanned.contains("YL1."),
+        "the copy's QR leads to the share: {scanned}"
+    );
     db.cleanup().await;
 }
 on_both!(query_codes_are_throttled_per_client_and_wallet_urls_are_opaque);
