@@ -498,8 +498,19 @@ async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
 }
 
 async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
+    // A bad [security] setting stops the node before it listens.
+    let security = yiwang_web::SecurityRuntime::new(&cfg.security).map_err(|e| anyhow::anyhow!("配置无效 / invalid configuration: {e}"))?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match &cfg.security.metrics_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at).await.with_context(|| format!("cannot listen on {at} (security.metrics_listen)"))?;
+            // To the log, not stdout: the first address on stdout is the node's own.
+            tracing::warn!("metrics / 运行指标 on http://{}/metrics", l.local_addr()?);
+            Some(l)
+        }
+        None => None,
+    };
     tracing::info!(database = %yiwang_store::redact_url(&cfg.effective_database_url()), "yiwang listening on http://{addr}");
     let stop = shutdown_signal();
     println!("yiwang 已启动 / listening on http://{addr}");
@@ -516,7 +527,6 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     };
     let identity = yiwang_web::IdentityRuntime::new(&cfg.identity, &addr.to_string());
     tracing::info!(issuer = %identity.issuer, "OIDC issuer");
-    let security = yiwang_web::SecurityRuntime::new(&cfg.security).map_err(|e| anyhow::anyhow!("配置无效 / invalid configuration: {e}"))?;
     let spool = yiwang_web::messaging::SpoolDir { dir: cfg.spool_dir() };
     let dispatcher =
         tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
@@ -561,16 +571,11 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
             }
         })
     };
-    // Metrics on their own address, when configured (never on the public one without a token).
-    let metrics = match &cfg.security.metrics_listen {
-        Some(at) => {
-            let l = tokio::net::TcpListener::bind(at).await.with_context(|| format!("cannot listen on {at} (security.metrics_listen)"))?;
-            println!("metrics / 运行指标 on http://{}/metrics", l.local_addr()?);
-            let router = yiwang_web::metrics_router(state.clone());
-            Some(tokio::spawn(async move { axum::serve(l, router).await }))
-        }
-        None => None,
-    };
+    // Metrics on their own address (bound before the node says it listens).
+    let metrics = metrics_listener.map(|l| {
+        let router = yiwang_web::metrics_router(state.clone());
+        tokio::spawn(async move { axum::serve(l, router).await })
+    });
     yiwang_web::serve(listener, state, stop).await?;
     if let Some(m) = metrics {
         m.abort();

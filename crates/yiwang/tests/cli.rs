@@ -152,9 +152,23 @@ both_backends!(serve_health_ready_metrics_and_problems, |db| {
     let body = r.text().await.unwrap();
     assert!(body.contains("yiwang_http_requests_total") && body.contains("route=\"/readyz\""), "{body}");
     s.stop();
-    // Without a token configured, /metrics is absent on the public address.
-    let s = Server::start(&["--database-url", &db.url, "serve", "--listen", "127.0.0.1:0"]);
+    // Without a token configured, /metrics is absent on the public address, and
+    // served alone on the management address when one is configured.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics_at = format!("127.0.0.1:{port}");
+    let s = Server::start_with_env(
+        &["--database-url", &db.url, "serve", "--listen", "127.0.0.1:0"],
+        &[("YIWANG_SECURITY__METRICS_LISTEN", metrics_at.as_str())],
+    );
     assert_eq!(s.get("/metrics").await.0, 404);
+    let r = reqwest::get(format!("http://{metrics_at}/metrics")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("yiwang_uptime_seconds"));
+    assert_eq!(
+        reqwest::get(format!("http://{metrics_at}/healthz")).await.unwrap().status(),
+        404,
+        "the management address serves metrics only"
+    );
     s.stop();
 });
 
@@ -193,3 +207,18 @@ both_backends!(audit_verify_catches_reordered_rows, |db| {
     .await;
     assert_eq!((v["first_bad_seq"].as_i64(), v["code"].as_str()), (Some(2), Some("audit.broken_link")));
 });
+
+/// A bad `[security]` setting stops the node before it listens (exit 3, the key named).
+#[test]
+fn bad_security_settings_stop_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_yiwang"))
+        .args(["--data-dir", dir.path().to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+        .env_remove("YIWANG_CONFIG")
+        .env("YIWANG_SECURITY__PERSONAL_DATA_LEVEL", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("security.personal_data_level"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+}
