@@ -54,8 +54,9 @@ run() {
   local who="$1"
   shift
   echo "--- schemathesis as $who"
-  if ! python3 -m schemathesis.cli run "$BASE/api/openapi.json" --checks "$CHECKS" --max-time "$SECONDS_EACH" --workers 2 \
-      --suppress-health-check all --request-timeout 20 --exclude-path /oidc/logout "$@" >"$WORK/st-$who.log" 2>&1; then
+  # Run from the scratch directory: schemathesis keeps a cache where it runs.
+  if ! (cd "$WORK" && python3 -m schemathesis.cli run "$BASE/api/openapi.json" --checks "$CHECKS" --max-time "$SECONDS_EACH" --workers 2 \
+      --suppress-health-check all --request-timeout 20 --exclude-path /oidc/logout "$@" >"$WORK/st-$who.log" 2>&1); then
     FAILED=1
     sed -n '/FAILURES/,$p' "$WORK/st-$who.log" | cut -c1-400 | head -n 200
   fi
