@@ -17,6 +17,7 @@ LOG="$WORK/node.log"
 cleanup() {
   [ -n "${NODE_PID:-}" ] && kill "$NODE_PID" 2>/dev/null || true
   wait 2>/dev/null || true
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
 
