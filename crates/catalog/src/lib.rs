@@ -15,6 +15,7 @@ pub mod exchange;
 pub mod guide;
 pub mod lifecycle;
 pub mod model;
+pub mod result;
 pub mod samples;
 pub mod validate;
 
@@ -22,7 +23,7 @@ pub use analyze::{Evidence, Holdings, Report, analyze};
 pub use bundle::{Bundle, BundleMaterial};
 pub use code_lists::{ItemStatus, TaskType, VersionState};
 pub use lifecycle::{Action, CatalogError, Owner, authorize, transition};
-pub use model::{AgencyRef, BasicItem, ItemDoc, Material, MaterialSource};
+pub use model::{AgencyRef, BasicItem, ItemDoc, Material, MaterialSource, ProcessRef};
 pub use validate::{FieldError, publishable, validate};
 
 #[cfg(test)]

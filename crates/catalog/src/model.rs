@@ -229,6 +229,14 @@ pub struct Fee {
     pub reduce_by_law: String,
 }
 
+/// The handling process an item names (`ItemDoc::process`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRef {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
 /// 审批结果.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResultDoc {
@@ -238,6 +246,13 @@ pub struct ResultDoc {
     /// The e-license type issued as this result, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_type: Option<String>,
+    /// 办结出证: each of the license type's data fields and where its value
+    /// comes from (`result::fill`), checked when the item is published.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub license_data: std::collections::BTreeMap<String, String>,
+    /// Years an issued license is valid from its issue (none: no end date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_valid_years: Option<u32>,
     /// 结果样本 (an address).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sample: String,
@@ -404,6 +419,13 @@ pub struct ItemDoc {
     #[serde(default)]
     pub results: Vec<ResultDoc>,
 
+    /// The BPMN process that handles this item's cases (a deployed process id,
+    /// and the version; none: the latest when a case is filed). An item that
+    /// names none runs the node's default process (受理 → 审查 → 决定).
+    /// (`process` is the guide's 办理流程, a national catalog element.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<ProcessRef>,
+
     // Channels.
     #[serde(default)]
     pub service_objects: Vec<ServiceObject>,
@@ -529,6 +551,7 @@ impl ItemDoc {
             fee_by_law: String::new(),
             fees: vec![],
             results: vec![],
+            workflow: None,
             service_objects: vec![ServiceObject::NaturalPerson],
             themes: Themes::default(),
             handling_forms: vec![HandlingForm::Window, HandlingForm::OnlinePc],

@@ -123,7 +123,14 @@ pub fn build(spec: &Spec, at: &Place, resolve: &dyn Fn(&str) -> String) -> Resul
         doc.fee_by_law = "依法不收费".into();
     }
     let (result, rt, license) = spec.result;
-    doc.results = vec![ResultDoc { name: result.into(), result_type: rt, license_type: license.map(resolve), sample: String::new() }];
+    doc.results = vec![ResultDoc {
+        name: result.into(),
+        result_type: rt,
+        license_type: license.map(resolve),
+        license_data: Default::default(),
+        license_valid_years: None,
+        sample: String::new(),
+    }];
     doc.service_objects = spec.objects.to_vec();
     let themes: Vec<String> = spec.themes.iter().map(|s| s.to_string()).collect();
     if natural {

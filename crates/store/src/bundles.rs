@@ -20,16 +20,24 @@ use yiwang_form::Schema;
 
 use crate::case_forms::{changed_fields, checked_file};
 use crate::cases::{CResult, CaseStoreError, query_code};
-use crate::{Applicant, CaseRow, FileUpload, FormContext, NewCase, PublishedItem, Result, Store, StoreError, Tx, safe, ts};
+use crate::{Applicant, CaseRow, FileUpload, FormContext, NewCase, Result, Store, StoreError, Tx, safe, ts};
 
 /// A bundle with its items as published now, its one form and material set.
 #[derive(Debug, Clone)]
 pub struct BundlePlan {
     pub bundle: Bundle,
     /// In the bundle's item order.
-    pub items: Vec<PublishedItem>,
+    pub items: Vec<PlanItem>,
     pub form: Schema,
     pub materials: Vec<BundleMaterial>,
+}
+
+/// One item of a bundle plan: the version published now (a new application)
+/// or the version a child case was filed under (an application in hand).
+#[derive(Debug, Clone)]
+pub struct PlanItem {
+    pub version: i64,
+    pub doc: yiwang_catalog::ItemDoc,
 }
 
 /// A new application for a bundle (its children start as drafts).
@@ -242,8 +250,31 @@ impl Store {
     async fn plan_of(&self, bundle: Bundle) -> CResult<BundlePlan> {
         let mut items = Vec::with_capacity(bundle.items.len());
         for code in &bundle.items {
-            items.push(self.published_item(code).await?.ok_or_else(|| CaseStoreError::NoItem(code.clone()))?);
+            let p = self.published_item(code).await?.ok_or_else(|| CaseStoreError::NoItem(code.clone()))?;
+            items.push(PlanItem { version: p.version, doc: p.doc });
         }
+        Self::plan_with(bundle, items)
+    }
+
+    /// The plan of an application in hand: each child's item as the version it
+    /// was filed under, so republishing an item changes nothing for it.
+    pub async fn bundle_case_plan(&self, b: &BundleCase) -> CResult<BundlePlan> {
+        let row = crate::db::query("SELECT * FROM bundles WHERE code = $1")
+            .bind(&b.bundle_code)
+            .fetch_optional(self.read())
+            .await
+            .map_err(StoreError::from)?;
+        let mut bundle = bundle_row(&row.ok_or_else(|| CaseStoreError::NoBundle(b.bundle_code.clone()))?)?;
+        let mut items = Vec::with_capacity(b.children.len());
+        for c in &b.children {
+            let doc = self.case_item(c).await?.ok_or_else(|| CaseStoreError::NoItem(c.item_code.clone()))?;
+            items.push(PlanItem { version: c.item_version, doc });
+        }
+        bundle.items = b.children.iter().map(|c| c.item_code.clone()).collect();
+        Self::plan_with(bundle, items)
+    }
+
+    fn plan_with(bundle: Bundle, items: Vec<PlanItem>) -> CResult<BundlePlan> {
         let docs: Vec<&yiwang_catalog::ItemDoc> = items.iter().map(|i| &i.doc).collect();
         let form = bundle.merged_form(&docs).map_err(CaseStoreError::BundleInvalid)?;
         let materials = Bundle::merged_materials(&docs);
@@ -273,7 +304,7 @@ impl Store {
             .collect();
         let mut drafts = Vec::with_capacity(children.len());
         for (child, item) in children.iter().zip(&plan.items) {
-            drafts.push(self.draft_of(&item.doc, child, now).await?);
+            drafts.push(self.draft_of(&item.doc, item.version, child, now).await?);
         }
         let lead = plan.items.iter().find(|i| i.doc.implementation_code == plan.bundle.lead_item).unwrap_or(&plan.items[0]);
         let code = query_code();
@@ -368,7 +399,7 @@ impl Store {
         calendar: &Calendar,
     ) -> CResult<BundleCase> {
         let b = self.bundle_case(bundle_no).await?;
-        let plan = self.bundle_plan(&b.bundle_code).await?;
+        let plan = self.bundle_case_plan(&b).await?;
         let ctx = FormContext {
             applicant: &b.applicant,
             account_id: &b.account_id,
@@ -411,7 +442,7 @@ impl Store {
         let file = checked_file(&upload)?;
         let event = Event::MaterialUploaded { material: upload.material.into(), file: file.clone() };
         let b = self.bundle_case(bundle_no).await?;
-        let plan = self.bundle_plan(&b.bundle_code).await?;
+        let plan = self.bundle_case_plan(&b).await?;
         let asking = children_asking(&plan, &b, upload.material, |s| !matches!(s, MaterialSource::Shared { .. }));
         let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event };
         let mut tx = self.begin().await?;
@@ -435,7 +466,7 @@ impl Store {
         calendar: &Calendar,
     ) -> CResult<BundleCase> {
         let b = self.bundle_case(bundle_no).await?;
-        let plan = self.bundle_plan(&b.bundle_code).await?;
+        let plan = self.bundle_case_plan(&b).await?;
         let merged = plan.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
         if !merged.commitment_allowed {
             return Err(CaseStoreError::CommitmentNotAllowed(material.into()));
@@ -460,7 +491,7 @@ impl Store {
     /// material of every child).
     pub async fn submit_bundle(&self, bundle_no: &str, actor: &str, now: Timestamp, calendar: &Calendar) -> CResult<BundleCase> {
         let b = self.bundle_case(bundle_no).await?;
-        let plan = self.bundle_plan(&b.bundle_code).await?;
+        let plan = self.bundle_case_plan(&b).await?;
         let mut ready = Vec::new();
         let mut missing: Vec<String> = Vec::new();
         for child in b.children.iter().filter(|c| c.state.applicant_may_edit()) {

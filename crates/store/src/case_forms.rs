@@ -18,7 +18,7 @@ use yiwang_form::{Binding, Filled, Schema, Sources, fill};
 
 use crate::cases::{CResult, CaseStoreError};
 use crate::licenses::LicenseStatus;
-use crate::{Applicant, CaseRow, PublishedItem, Result, Store, StoreError, ts};
+use crate::{Applicant, CaseRow, Result, Store, StoreError, ts};
 
 /// The largest file accepted for one material.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
@@ -107,8 +107,9 @@ pub fn material_statuses(doc: &ItemDoc, case: &CaseRow) -> Vec<MaterialStatus> {
 const PREVIOUS_WINDOW: usize = 50;
 
 impl Store {
-    async fn item_of(&self, code: &str) -> CResult<PublishedItem> {
-        self.published_item(code).await?.ok_or_else(|| CaseStoreError::NoItem(code.to_string()))
+    /// The item version the case was filed under.
+    async fn item_of(&self, c: &CaseRow) -> CResult<ItemDoc> {
+        self.filed_item(&c.item_code, c.item_version).await?.ok_or_else(|| CaseStoreError::NoItem(c.item_code.clone()))
     }
 
     /// The values `schema`'s bindings point to, for this applicant.
@@ -263,8 +264,8 @@ impl Store {
         calendar: &Calendar,
     ) -> CResult<CaseRow> {
         let c = self.case(case_no).await?;
-        let item = self.item_of(&c.item_code).await?;
-        let form = self.checked_form(&item.doc, submitted, FormContext::of_case(&c), false, now).await?;
+        let item = self.item_of(&c).await?;
+        let form = self.checked_form(&item, submitted, FormContext::of_case(&c), false, now).await?;
         let fields = changed_fields(&c.form, &form);
         let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event: Event::FormSaved { fields } };
         let mut tx = self.begin().await?;
@@ -286,8 +287,8 @@ impl Store {
         calendar: &Calendar,
     ) -> CResult<CaseRow> {
         let c = self.case(case_no).await?;
-        let item = self.item_of(&c.item_code).await?;
-        let form = self.complete_form(&item.doc, &c, envelope.at).await?;
+        let item = self.item_of(&c).await?;
+        let form = self.complete_form(&item, &c, envelope.at).await?;
         let mut tx = self.begin().await?;
         let current = tx.case_for_update(case_no).await?;
         let row = tx.write_case_event(current, envelope, expected_version.or(Some(c.version)), calendar, Some(&form)).await?;
@@ -318,8 +319,8 @@ impl Store {
         let material = upload.material;
         let file = checked_file(&upload)?;
         let c = self.case(case_no).await?;
-        let item = self.item_of(&c.item_code).await?;
-        let m = item.doc.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
+        let item = self.item_of(&c).await?;
+        let m = item.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
         if matches!(m.source, MaterialSource::Shared { .. }) {
             return Err(CaseStoreError::NoSuchMaterial(material.into()));
         }
@@ -348,15 +349,15 @@ impl Store {
         calendar: &Calendar,
     ) -> CResult<CaseRow> {
         let c = self.case(case_no).await?;
-        let item = self.item_of(&c.item_code).await?;
-        let m = item.doc.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
+        let item = self.item_of(&c).await?;
+        let m = item.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
         if !m.commitment_allowed {
             return Err(CaseStoreError::CommitmentNotAllowed(material.into()));
         }
         let envelope = Envelope {
             at: now,
             actor: actor.into(),
-            reason: commitment_text(&item.doc.name, material),
+            reason: commitment_text(&item.name, material),
             event: Event::CommitmentSigned { material: material.into() },
         };
         self.record_case_event(case_no, &envelope, None, calendar).await

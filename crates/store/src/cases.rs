@@ -54,6 +54,15 @@ pub enum CaseStoreError {
     Level(yiwang_identity::IdentityError),
     #[error("the account's upload quota is used up ({used} of {quota} bytes)")]
     Quota { used: i64, quota: i64 },
+    #[error(transparent)]
+    Process(#[from] yiwang_case::process::ProcessError),
+    #[error(transparent)]
+    Workflow(#[from] crate::WorkflowError),
+    #[error("the item names process {0}, which is not deployed")]
+    NoProcess(String),
+    /// 办结出证 could not issue the item's license.
+    #[error(transparent)]
+    License(Box<crate::licenses::LicenseStoreError>),
 }
 
 impl yiwang_errors::Coded for CaseStoreError {
@@ -76,6 +85,10 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::KeyReused => "integration.key_reused",
             CaseStoreError::Level(e) => e.code(),
             CaseStoreError::Quota { .. } => "case.upload_quota",
+            CaseStoreError::Process(e) => e.code(),
+            CaseStoreError::Workflow(e) => e.code(),
+            CaseStoreError::NoProcess(_) => "case.no_process",
+            CaseStoreError::License(e) => e.code(),
         }
     }
     fn kind(&self) -> yiwang_errors::ErrorKind {
@@ -88,6 +101,9 @@ impl yiwang_errors::Coded for CaseStoreError {
                 yiwang_errors::ErrorKind::Conflict
             }
             CaseStoreError::Level(e) => e.kind(),
+            CaseStoreError::Process(e) => e.kind(),
+            CaseStoreError::Workflow(e) => e.kind(),
+            CaseStoreError::License(e) => e.kind(),
             _ => yiwang_errors::ErrorKind::Unprocessable,
         }
     }
@@ -119,6 +135,10 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::Quota { quota, .. } => {
                 format!("您的上传空间（{} MB）已用完：请撤下不需要的材料，或等办件办结后再上传", quota >> 20)
             }
+            CaseStoreError::Process(e) => e.message_zh(),
+            CaseStoreError::Workflow(e) => e.message_zh(),
+            CaseStoreError::NoProcess(p) => format!("事项指定的办理流程 {p} 尚未部署，暂不能申请"),
+            CaseStoreError::License(e) => format!("办结出证未能签发电子证照：{}", e.message_zh()),
         }
     }
     fn detail(&self) -> Option<Value> {
@@ -126,6 +146,7 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::Form(p) => Some(json!({ "problems": p })),
             CaseStoreError::MaterialsMissing(m) => Some(json!({ "missing": m })),
             CaseStoreError::BundleInvalid(p) => Some(json!({ "problems": p })),
+            CaseStoreError::License(e) => e.detail(),
             _ => None,
         }
     }
@@ -195,10 +216,18 @@ pub struct CaseRow {
     pub bundle_no: Option<String>,
     /// Opened by someone who reaches the applicant's held data (`NewCase::assured`).
     pub assured: bool,
+    /// The item version the case was filed under: its form, materials, limits,
+    /// process and result for the case's whole life.
+    pub item_version: i64,
+    /// The deployed process (id, version) that drives its handling; none for
+    /// cases filed before processes drove them.
+    pub process: Option<(String, i64)>,
+    /// The process instance, from acceptance on.
+    pub workflow_instance: Option<String>,
 }
 
 pub(crate) const CASE_COLUMNS: &str = "case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
-     folded, form, materials, version, created_at, updated_at, promised_due, legal_due, channel, hall_id, bundle_no, assured";
+     folded, form, materials, version, created_at, updated_at, promised_due, legal_due, channel, hall_id, bundle_no, assured, item_version, process_id, process_version, workflow_instance";
 
 /// The applicant columns of a case or bundle-application row.
 pub(crate) fn applicant_row(r: &crate::db::Row) -> Result<Applicant> {
@@ -230,6 +259,12 @@ pub(crate) fn case_row(r: &crate::db::Row) -> Result<CaseRow> {
         hall_id: r.try_get("hall_id")?,
         bundle_no: r.try_get("bundle_no")?,
         assured: r.try_get::<i64, _>("assured")? != 0,
+        item_version: r.try_get("item_version")?,
+        process: match (r.try_get::<Option<String>, _>("process_id")?, r.try_get::<Option<i64>, _>("process_version")?) {
+            (Some(id), Some(v)) => Some((id, v)),
+            _ => None,
+        },
+        workflow_instance: r.try_get("workflow_instance")?,
     })
 }
 
@@ -246,6 +281,8 @@ pub(crate) fn in_list(first: usize, n: usize) -> String {
 pub(crate) struct CaseDraft<'a> {
     pub(crate) new: &'a NewCase,
     pub(crate) item_name: String,
+    pub(crate) item_version: i64,
+    pub(crate) process: (String, i64),
     pub(crate) agency: String,
     pub(crate) form: Value,
     pub(crate) attached: Vec<AttachedMaterial>,
@@ -277,11 +314,17 @@ impl Store {
     /// e-licenses attached by reference.
     pub(crate) async fn prepare_case<'a>(&self, new: &'a NewCase, now: Timestamp) -> CResult<CaseDraft<'a>> {
         let item = self.published_item(&new.item_code).await?.ok_or_else(|| CaseStoreError::NoItem(new.item_code.clone()))?;
-        self.draft_of(&item.doc, new, now).await
+        self.draft_of(&item.doc, item.version, new, now).await
     }
 
     /// `prepare_case` for an item the caller has already read.
-    pub(crate) async fn draft_of<'a>(&self, doc: &yiwang_catalog::ItemDoc, new: &'a NewCase, now: Timestamp) -> CResult<CaseDraft<'a>> {
+    pub(crate) async fn draft_of<'a>(
+        &self,
+        doc: &yiwang_catalog::ItemDoc,
+        item_version: i64,
+        new: &'a NewCase,
+        now: Timestamp,
+    ) -> CResult<CaseDraft<'a>> {
         let natural = new.applicant.id_type == "111";
         if (natural && !doc.for_natural_persons()) || (!natural && !doc.for_legal_persons()) {
             return Err(CaseStoreError::ApplicantType { natural });
@@ -309,7 +352,21 @@ impl Store {
                 })
             })
             .collect();
-        Ok(CaseDraft { new, item_name: doc.name.clone(), agency: doc.agency.uscc.clone(), form, attached })
+        let process = self.pinned_process(doc).await?;
+        Ok(CaseDraft { new, item_name: doc.name.clone(), item_version, process, agency: doc.agency.uscc.clone(), form, attached })
+    }
+
+    /// The process a new case of this item version runs, pinned to a deployed
+    /// version: the item's, or the node's default; without a version, the
+    /// latest deployed now.
+    pub(crate) async fn pinned_process(&self, doc: &yiwang_catalog::ItemDoc) -> CResult<(String, i64)> {
+        let id = doc.workflow.as_ref().map_or(crate::DEFAULT_PROCESS_ID, |w| w.id.as_str());
+        let version = match doc.workflow.as_ref().and_then(|w| w.version) {
+            Some(v) if self.process_deployed(id, v).await? => Some(v),
+            Some(v) => return Err(CaseStoreError::NoProcess(format!("{id} v{v}"))),
+            None => self.latest_process_version(id).await?,
+        };
+        Ok((id.to_string(), version.ok_or_else(|| CaseStoreError::NoProcess(id.to_string()))?))
     }
 
     pub async fn case(&self, case_no: &str) -> Result<CaseRow> {
@@ -533,6 +590,7 @@ pub struct LoadedCase {
     pub legal_due: Option<String>,
     pub channel: String,
     pub hall_id: Option<String>,
+    pub item_version: i64,
 }
 
 impl crate::Tx {
@@ -554,12 +612,12 @@ impl crate::Tx {
     /// Insert cases in multi-row statements (400 rows each). The caller
     /// reserves their numbers (`reserve_case_numbers`).
     pub async fn load_cases(&mut self, cases: &[LoadedCase]) -> Result<()> {
-        const COLS: usize = 19;
+        const COLS: usize = 20;
         for chunk in cases.chunks(400) {
             let mut sql = String::from(
                 "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, \
                  account_id, query_code_hash, state, folded, form, materials, version, created_at, updated_at, accepted_on, \
-                 promised_due, legal_due, channel, hall_id) VALUES ",
+                 promised_due, legal_due, channel, hall_id, item_version) VALUES ",
             );
             for i in 0..chunk.len() {
                 let b = i * COLS;
@@ -593,7 +651,8 @@ impl crate::Tx {
                     .bind(&c.promised_due)
                     .bind(&c.legal_due)
                     .bind(&c.channel)
-                    .bind(&c.hall_id);
+                    .bind(&c.hall_id)
+                    .bind(c.item_version);
             }
             q.execute(&mut *self).await?;
         }
@@ -655,8 +714,8 @@ impl crate::Tx {
         let channel = if d.new.hall_id.is_some() { "window" } else { "online" };
         crate::db::query(
             "INSERT INTO cases (case_no, item_code, item_name, agency_uscc, applicant_id_type, applicant_id, applicant_name, account_id, \
-             query_code_hash, state, folded, form, materials, version, created_at, updated_at, channel, hall_id, bundle_no, assured) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14, $15, $16, $17, $18)",
+             query_code_hash, state, folded, form, materials, version, created_at, updated_at, channel, hall_id, bundle_no, assured, item_version, \
+             process_id, process_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(case_no)
         .bind(&d.new.item_code)
@@ -676,6 +735,9 @@ impl crate::Tx {
         .bind(&d.new.hall_id)
         .bind(bundle_no)
         .bind(i64::from(d.new.assured))
+        .bind(d.item_version)
+        .bind(&d.process.0)
+        .bind(d.process.1)
         .execute(&mut *self)
         .await?;
         // What was written, without reading it back.
@@ -699,6 +761,9 @@ impl crate::Tx {
             hall_id: d.new.hall_id.clone(),
             bundle_no: bundle_no.map(str::to_string),
             assured: d.new.assured,
+            item_version: d.item_version,
+            process: Some(d.process.clone()),
+            workflow_instance: None,
         })
     }
 
@@ -715,6 +780,43 @@ impl crate::Tx {
     /// Apply one event to `current` (read in this transaction) and write the
     /// event and the new state, and the form when it changes. Accepting a case
     /// with commitments opens their verification tasks; a finding closes one.
+    /// The case's process, in the event's transaction: acceptance starts it
+    /// (returning the new instance's id); steps, the decision and 办结 must
+    /// follow it, and passing or returning a step completes its task.
+    async fn drive_process(
+        &mut self,
+        current: &CaseRow,
+        event: &Envelope,
+        calendar: &Calendar,
+        form: Option<&Value>,
+    ) -> CResult<Option<String>> {
+        let Some((process_id, version)) = &current.process else { return Ok(None) };
+        let env = yiwang_workflow::engine::CalendarEnv(calendar);
+        match &current.workflow_instance {
+            None if matches!(event.event, yiwang_case::Event::Accepted { .. }) => {
+                let def = self.definition(process_id, *version).await?;
+                let about = serde_json::json!({
+                    "case_no": current.case_no, "item_code": current.item_code, "item_version": current.item_version,
+                    "applicant_type": current.applicant.id_type, "channel": current.channel,
+                });
+                let data = yiwang_case::process::start_data(form.unwrap_or(&current.form), about);
+                let (id, _) = self.start_instance(&def, *version, &current.case_no, data, event.at, &env).await?;
+                Ok(Some(id))
+            }
+            Some(id) if yiwang_case::process::governs(&event.event) => {
+                let (stored, def) = self.instance_for_update(id).await?;
+                if let yiwang_case::process::Drive::Complete { wait, data } =
+                    yiwang_case::process::drive(&def, &stored.state, &event.event)?
+                {
+                    let input = yiwang_workflow::engine::Input::CompleteTask { wait, data };
+                    self.step_instance(&stored, &def, input, &event.actor, event.at, &env).await?;
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
     pub(crate) async fn write_case_event(
         &mut self,
         current: CaseRow,
@@ -731,6 +833,7 @@ impl crate::Tx {
         }
         let next = current.case.apply(event)?;
         let deadlines = next.deadlines(calendar, china_today(event.at))?;
+        let started = self.drive_process(&current, event, calendar, form).await?;
         let seq = current.version + 1;
         crate::db::query("INSERT INTO case_events (case_no, seq, at, actor, reason, kind, event) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&case_no)
@@ -748,7 +851,7 @@ impl crate::Tx {
         // common case (none) costs no extra query.
         let hooks: i64 = crate::db::query(
             "UPDATE cases SET state = $1, folded = $2, version = $3, updated_at = $4, accepted_on = $5, promised_due = $6, legal_due = $7, \
-             form = COALESCE($8, form), claimed_by = $9 WHERE case_no = $10 \
+             form = COALESCE($8, form), claimed_by = $9, workflow_instance = COALESCE($10, workflow_instance) WHERE case_no = $11 \
              RETURNING (SELECT COUNT(*) FROM webhooks w WHERE w.agency_uscc = cases.agency_uscc AND w.active = 1) AS hooks",
         )
         .bind(next.state.code())
@@ -760,6 +863,7 @@ impl crate::Tx {
         .bind(deadlines.map(|d| d.legal_due.to_string()))
         .bind(form_text)
         .bind(&next.claimed_by)
+        .bind(&started)
         .bind(&case_no)
         .fetch_one(&mut *self)
         .await
@@ -876,6 +980,7 @@ impl crate::Tx {
             legal_due: deadlines.map(|d| d.legal_due.to_string()),
             case: next,
             form: form_value,
+            workflow_instance: started.or(current.workflow_instance.clone()),
             ..current
         })
     }

@@ -233,6 +233,22 @@ impl Store {
         .transpose()
     }
 
+    /// The document of the item version a case was filed under. Versions that
+    /// were published never change, so this holds for the case's whole life.
+    pub async fn filed_item(&self, code: &str, version: i64) -> Result<Option<ItemDoc>> {
+        let row = crate::db::query("SELECT doc FROM catalog_item_versions WHERE implementation_code = $1 AND version = $2")
+            .bind(code)
+            .bind(version)
+            .fetch_optional(self.read())
+            .await?;
+        row.map(|r| doc_of(&r.try_get::<String, _>("doc")?)).transpose()
+    }
+
+    /// The item version a case was filed under (`filed_item` for its row).
+    pub async fn case_item(&self, c: &crate::CaseRow) -> Result<Option<ItemDoc>> {
+        self.filed_item(&c.item_code, c.item_version).await
+    }
+
     /// The published version of one item (also when suspended; not when never published).
     pub async fn published_item(&self, code: &str) -> Result<Option<PublishedItem>> {
         let rows = self.published_where("i.implementation_code = $1", Some(code)).await?;

@@ -9,6 +9,7 @@ mod calendar;
 mod case_forms;
 mod cases;
 mod catalog;
+mod conclusion;
 mod db;
 mod error;
 mod halls;
@@ -33,7 +34,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 
 pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, EnterpriseRole, NewAccount, StaffMember};
 pub use audit::{AuditPage, AuditReport};
-pub use bundles::{BundleCase, BundlePlan, BundleState, NewBundleCase};
+pub use bundles::{BundleCase, BundlePlan, BundleState, NewBundleCase, PlanItem};
 pub use calendar::StoredDay;
 pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES, MaterialStatus, commitment_text, material_statuses};
 pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, Claim, LoadedCase, NewCase, QueryCodeMatch, public_progress};
@@ -53,7 +54,7 @@ pub use registrations::{NewRegistration, Registration, RegistrationCheck};
 pub use secrets::is_wrapped;
 pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
 pub use support::SupportGrant;
-pub use workflow::{OpenTask, StoredInstance, WorkflowError};
+pub use workflow::{CaseProcess, CaseStep, DEFAULT_PROCESS_ID, OpenTask, StoredInstance, WorkflowError};
 pub use workflow_handlers::{Handler, HandlerCall, HandlerFuture, HandlerRound, Handlers};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -104,7 +105,7 @@ impl Default for StoreOptions {
 }
 
 /// Parsed workflow definitions keyed by (process id, version).
-type DefinitionCache = std::collections::HashMap<(String, i64), Arc<yiwang_workflow::Definition>>;
+pub(crate) type DefinitionCache = std::collections::HashMap<(String, i64), Arc<yiwang_workflow::Definition>>;
 
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -137,6 +138,9 @@ pub(crate) enum SqliteWriter {
 pub struct Tx {
     conn: TxConn,
     backend: Backend,
+    /// The store's parsed workflow definitions, so a case event can step its
+    /// process inside its own transaction.
+    workflow_defs: Arc<std::sync::Mutex<DefinitionCache>>,
 }
 
 enum TxConn {
@@ -202,6 +206,7 @@ impl Store {
         self.seed_bundled_calendar(now).await?;
         self.backfill_blob_refs(now).await?;
         self.backfill_license_refs().await?;
+        self.deploy_default_process(now).await?;
         Ok(())
     }
 
@@ -251,7 +256,7 @@ impl Store {
             }
             SqliteWriter::None => TxConn::Any { inner: self.pool.begin().await?, _writer: None },
         };
-        Ok(Tx { conn, backend: self.backend })
+        Ok(Tx { conn, backend: self.backend, workflow_defs: self.workflow_defs.clone() })
     }
 
     pub async fn close(&self) {

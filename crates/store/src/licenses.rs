@@ -366,6 +366,16 @@ impl Store {
     /// (type, issuer, number) already has a valid version, this is the next
     /// version and the previous one becomes `superseded`.
     pub async fn issue_license(&self, new: &NewLicense, master: &MasterKey, actor: &str, now: Timestamp) -> LResult<StoredLicense> {
+        let prepared = self.prepare_license(new, now).await?;
+        let mut tx = self.begin().await?;
+        let id = tx.issue_prepared_license(&prepared, master, actor, now).await?;
+        tx.commit().await?;
+        Ok(self.license(&id).await?)
+    }
+
+    /// Everything issuing needs before its transaction: the holder, number and
+    /// dates checked, the data checked against the type's schema, the issuer's name.
+    pub async fn prepare_license(&self, new: &NewLicense, now: Timestamp) -> LResult<PreparedLicense> {
         if new.holder.name.trim().is_empty() || new.holder.id.trim().is_empty() || new.holder.id_type.trim().is_empty() {
             return Err(invalid("holder", "持证主体名称、代码和代码类型不能为空", "holder name, id and id type are required"));
         }
@@ -399,41 +409,62 @@ impl Store {
             .try_get("name")
             .map_err(StoreError::from)?;
 
-        let mut tx = self.begin().await?;
+        Ok(PreparedLicense { new: new.clone(), type_name: license_type.name, issuer_name })
+    }
+}
+
+/// A license checked and ready to issue in a transaction (`Store::prepare_license`).
+#[derive(Debug, Clone)]
+pub struct PreparedLicense {
+    pub new: NewLicense,
+    type_name: String,
+    issuer_name: String,
+}
+
+impl Tx {
+    /// Issue a prepared license in this transaction (the seal, the status
+    /// index, the row and its audit entry); its id.
+    pub async fn issue_prepared_license(
+        &mut self,
+        p: &PreparedLicense,
+        master: &MasterKey,
+        actor: &str,
+        now: Timestamp,
+    ) -> LResult<String> {
         let previous = crate::db::query(safe(format!(
             "SELECT {LICENSE_COLUMNS} FROM licenses WHERE type_code = $1 AND issuer_uscc = $2 AND number = $3 ORDER BY version DESC LIMIT 1"
         )))
-        .bind(&new.type_code)
-        .bind(&new.issuer_uscc)
-        .bind(new.number.trim())
-        .fetch_optional(&mut tx)
+        .bind(&p.new.type_code)
+        .bind(&p.new.issuer_uscc)
+        .bind(p.new.number.trim())
+        .fetch_optional(&mut *self)
         .await
         .map_err(StoreError::from)?
         .map(|r| stored_license(&r))
         .transpose()?;
         let version = previous.as_ref().map_or(1, |p| p.version + 1);
         let version_u16 = u16::try_from(version).map_err(|_| invalid("number", "版本号超过999", "more than 999 versions"))?;
-        let id = LicenseId::compose(&new.type_code, &new.issuer_uscc, &identifier_number(&new.number), version_u16).map_err(|e| {
+        let id = LicenseId::compose(&p.new.type_code, &p.new.issuer_uscc, &identifier_number(&p.new.number), version_u16).map_err(|e| {
             invalid("type_code", format!("不能生成电子证照标识：{e}"), format!("cannot compose the license identifier: {e}"))
         })?;
         let record = json!({
             "id": id.as_str(),
-            "type_code": new.type_code,
-            "name": license_type.name,
-            "number": new.number.trim(),
+            "type_code": p.new.type_code,
+            "name": p.type_name,
+            "number": p.new.number.trim(),
             "version": version,
             "previous_id": previous.as_ref().map(|p| p.id.clone()),
-            "issuer": { "uscc": new.issuer_uscc, "name": issuer_name },
-            "holder": new.holder,
+            "issuer": { "uscc": p.new.issuer_uscc, "name": p.issuer_name },
+            "holder": p.new.holder,
             "issued_on": now.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date().to_string(),
-            "valid_from": new.valid_from.to_string(),
-            "valid_until": new.valid_until.map(|d| d.to_string()),
-            "case_no": new.case_no,
-            "data": if new.data.is_null() { json!({}) } else { new.data.clone() },
+            "valid_from": p.new.valid_from.to_string(),
+            "valid_until": p.new.valid_until.map(|d| d.to_string()),
+            "case_no": p.new.case_no,
+            "data": if p.new.data.is_null() { json!({}) } else { p.new.data.clone() },
         });
-        let (key_id, key) = tx.current_seal_key(&new.issuer_uscc, master, now).await?;
-        let sealed = seal_record(record, &key, &key_id, &new.issuer_uscc)?;
-        let status_idx = tx.next_status_idx(&new.issuer_uscc).await?;
+        let (key_id, key) = self.current_seal_key(&p.new.issuer_uscc, master, now).await?;
+        let sealed = seal_record(record, &key, &key_id, &p.new.issuer_uscc)?;
+        let status_idx = self.next_status_idx(&p.new.issuer_uscc).await?;
         let at = ts(now);
         if let Some(p) = &previous {
             crate::db::query(
@@ -442,7 +473,7 @@ impl Store {
             .bind(format!("新版本 / new version {}", id.as_str()))
             .bind(&at)
             .bind(&p.id)
-            .execute(&mut tx)
+            .execute(&mut *self)
             .await
             .map_err(StoreError::from)?;
         }
@@ -452,38 +483,39 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'valid', $10, $11, $12, $13, $14, $15, $10, $16, $17)",
         )
         .bind(id.as_str())
-        .bind(&new.type_code)
-        .bind(new.number.trim())
+        .bind(&p.new.type_code)
+        .bind(p.new.number.trim())
         .bind(version)
         .bind(previous.as_ref().map(|p| p.id.clone()))
-        .bind(&new.issuer_uscc)
-        .bind(&new.holder.id_type)
-        .bind(&new.holder.id)
-        .bind(&new.holder.name)
+        .bind(&p.new.issuer_uscc)
+        .bind(&p.new.holder.id_type)
+        .bind(&p.new.holder.id)
+        .bind(&p.new.holder.name)
         .bind(&at)
-        .bind(new.valid_from.to_string())
-        .bind(new.valid_until.map(|d| d.to_string()))
+        .bind(p.new.valid_from.to_string())
+        .bind(p.new.valid_until.map(|d| d.to_string()))
         .bind(serde_json::to_string(&sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .bind(&key_id)
-        .bind(&new.case_no)
+        .bind(&p.new.case_no)
         .bind(status_idx)
         .bind(new_public_ref())
-        .execute(&mut tx)
+        .execute(&mut *self)
         .await
         .map_err(|e| match e.as_database_error() {
             // Another issue of the same number took this version first (PostgreSQL
             // sees it only at insert time): the caller may retry.
             Some(d) if d.is_unique_violation() => {
-                StoreError::Conflict(format!("license {} version {version} was issued concurrently; retry", new.number.trim()))
+                StoreError::Conflict(format!("license {} version {version} was issued concurrently; retry", p.new.number.trim()))
             }
             _ => StoreError::from(e),
         })?;
-        tx.append_audit(audit_rec(&at, actor, "license.issued", "license", id.as_str(), json!({ "version": version, "key_id": key_id })))
+        self.append_audit(audit_rec(&at, actor, "license.issued", "license", id.as_str(), json!({ "version": version, "key_id": key_id })))
             .await?;
-        tx.commit().await?;
-        Ok(self.license(id.as_str()).await?)
+        Ok(id.as_str().to_string())
     }
+}
 
+impl Store {
     /// The signed QR token of a license (`YL1.…`), sealed with the key that
     /// sealed the license, retired or not.
     pub async fn license_token(&self, id: &str, master: &MasterKey) -> LResult<String> {
@@ -534,6 +566,15 @@ impl Store {
         .fetch_optional(self.read())
         .await?;
         row.as_ref().map(stored_license).transpose()
+    }
+
+    /// The licenses a case issued (办结出证), newest first.
+    pub async fn licenses_of_case(&self, case_no: &str) -> Result<Vec<StoredLicense>> {
+        let rows = crate::db::query(safe(format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE case_no = $1 ORDER BY issued_at DESC, id")))
+            .bind(case_no)
+            .fetch_all(self.read())
+            .await?;
+        rows.iter().map(stored_license).collect()
     }
 
     /// A holder's licenses, newest first (superseded versions included).

@@ -65,6 +65,27 @@ impl yiwang_errors::Coded for WorkflowError {
     }
 }
 
+/// Where a case is in its process: what the workbench shows and what the
+/// edge checks a step's roles against.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseProcess {
+    pub process_id: String,
+    pub version: i64,
+    pub name: String,
+    pub status: Status,
+    /// Open user tasks, each with the due time of a boundary timer on it.
+    pub open: Vec<CaseStep>,
+    /// Completed activities and events, by name, in order.
+    pub trail: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseStep {
+    #[serde(flatten)]
+    pub step: yiwang_case::process::OpenStep,
+    pub due: Option<Timestamp>,
+}
+
 /// An open user task (the inbox row).
 #[derive(Debug, Clone, Serialize)]
 pub struct OpenTask {
@@ -105,6 +126,24 @@ impl Tx {
     /// Deploy BPMN text (already validated by the caller): a new version unless
     /// it equals the latest. Returns the version.
     pub async fn deploy_workflow(&mut self, def: &Definition, bpmn: &str, actor: &str, now: Timestamp) -> Result<i64> {
+        let (version, new) = self.insert_definition(def, bpmn, actor, now).await?;
+        if new {
+            self.append_audit(audit_rec(
+                &ts(now),
+                actor,
+                "workflow.deployed",
+                "workflow_definition",
+                &def.process_id,
+                serde_json::json!({ "version": version }),
+            ))
+            .await?;
+        }
+        Ok(version)
+    }
+
+    /// The version of `bpmn`: the latest if it has this text, else a new one
+    /// (and whether it is new).
+    async fn insert_definition(&mut self, def: &Definition, bpmn: &str, actor: &str, now: Timestamp) -> Result<(i64, bool)> {
         let latest = crate::db::query("SELECT version, bpmn FROM workflow_definitions WHERE process_id = $1 ORDER BY version DESC LIMIT 1")
             .bind(&def.process_id)
             .fetch_optional(&mut *self)
@@ -112,7 +151,7 @@ impl Tx {
         if let Some(row) = &latest
             && row.try_get::<String, _>("bpmn")? == bpmn
         {
-            return Ok(row.try_get("version")?);
+            return Ok((row.try_get("version")?, false));
         }
         let version = latest.map(|r| r.try_get::<i64, _>("version")).transpose()?.unwrap_or(0) + 1;
         let at = ts(now);
@@ -127,16 +166,7 @@ impl Tx {
         .bind(&at)
         .execute(&mut *self)
         .await?;
-        self.append_audit(audit_rec(
-            &at,
-            actor,
-            "workflow.deployed",
-            "workflow_definition",
-            &def.process_id,
-            serde_json::json!({ "version": version }),
-        ))
-        .await?;
-        Ok(version)
+        Ok((version, true))
     }
 
     async fn lock_instance(&mut self, id: &str) -> Result<StoredInstance> {
@@ -232,15 +262,118 @@ impl Tx {
     }
 }
 
+/// The process a case runs when its item names none (受理 → 审查 → 决定),
+/// deployed by `Store::migrate` (a new version only when this text changes).
+pub const DEFAULT_PROCESS_ID: &str = "yiwang_case_default";
+const DEFAULT_PROCESS_BPMN: &str = include_str!("../../workflow/processes/case_default.bpmn");
+
+fn cached_in(cache: &std::sync::Mutex<crate::DefinitionCache>, process_id: &str, version: i64) -> Option<Arc<Definition>> {
+    cache.lock().unwrap_or_else(|e| e.into_inner()).get(&(process_id.to_string(), version)).cloned()
+}
+
+fn cache_in(cache: &std::sync::Mutex<crate::DefinitionCache>, process_id: &str, version: i64, def: Definition) -> Arc<Definition> {
+    let def = Arc::new(def);
+    cache.lock().unwrap_or_else(|e| e.into_inner()).insert((process_id.to_string(), version), def.clone());
+    def
+}
+
+impl Tx {
+    /// A deployed version, from the store's cache or read through this
+    /// transaction's own connection (a pool read while holding a transaction
+    /// could wait on itself).
+    pub(crate) async fn definition(&mut self, process_id: &str, version: i64) -> std::result::Result<Arc<Definition>, WorkflowError> {
+        if let Some(d) = cached_in(&self.workflow_defs, process_id, version) {
+            return Ok(d);
+        }
+        let row = crate::db::query("SELECT bpmn FROM workflow_definitions WHERE process_id = $1 AND version = $2")
+            .bind(process_id)
+            .bind(version)
+            .fetch_optional(&mut *self)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or_else(|| StoreError::NotFound(format!("workflow {process_id} version {version}")))?;
+        let bpmn: String = row.try_get("bpmn").map_err(StoreError::from)?;
+        Ok(cache_in(&self.workflow_defs, process_id, version, yiwang_workflow::deploy(&bpmn, &|_| true)?))
+    }
+
+    /// Start an instance of a given version inside this transaction; its id.
+    pub(crate) async fn start_instance(
+        &mut self,
+        def: &Definition,
+        version: i64,
+        business_key: &str,
+        data: Value,
+        now: Timestamp,
+        env: &dyn Env,
+    ) -> std::result::Result<(String, Instance), WorkflowError> {
+        let (state, effects) = engine::start(def, data, now, env)?;
+        let id = new_id("wfi");
+        let text = serde_json::to_string(&state).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        crate::db::query(
+            "INSERT INTO workflow_instances (id, process_id, version, business_key, status, state, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+        )
+        .bind(&id)
+        .bind(&def.process_id)
+        .bind(version)
+        .bind(business_key)
+        .bind(status_code(state.status))
+        .bind(text)
+        .bind(ts(now))
+        .execute(&mut *self)
+        .await
+        .map_err(StoreError::from)?;
+        self.apply_effects(&id, &effects, now).await?;
+        Ok((id, state))
+    }
+
+    /// Lock an instance and give it with its definition (for a step inside
+    /// this transaction).
+    pub(crate) async fn instance_for_update(&mut self, id: &str) -> std::result::Result<(StoredInstance, Arc<Definition>), WorkflowError> {
+        let stored = self.lock_instance(id).await?;
+        let def = self.definition(&stored.process_id, stored.version).await?;
+        Ok((stored, def))
+    }
+
+    /// Apply one input to a locked instance inside this transaction.
+    pub(crate) async fn step_instance(
+        &mut self,
+        stored: &StoredInstance,
+        def: &Definition,
+        input: Input,
+        actor: &str,
+        now: Timestamp,
+        env: &dyn Env,
+    ) -> std::result::Result<Instance, WorkflowError> {
+        let completes = match &input {
+            Input::CompleteTask { wait, .. } | Input::HandlerDone { wait, .. } => Some(*wait),
+            _ => None,
+        };
+        let (state, effects) = engine::step(def, &stored.state, input, now, env)?;
+        if let Some(wait) = completes {
+            crate::db::query(
+                "UPDATE workflow_tasks SET ended_at = $1, outcome = 'completed', ended_by = $2 WHERE instance_id = $3 AND wait_id = $4 AND ended_at IS NULL",
+            )
+            .bind(ts(now))
+            .bind(actor)
+            .bind(&stored.id)
+            .bind(wait as i64)
+            .execute(&mut *self)
+            .await
+            .map_err(StoreError::from)?;
+        }
+        self.save_instance(stored, &state, now).await?;
+        self.apply_effects(&stored.id, &effects, now).await?;
+        Ok(state)
+    }
+}
+
 impl Store {
     fn cached(&self, process_id: &str, version: i64) -> Option<Arc<Definition>> {
-        self.workflow_defs.lock().unwrap_or_else(|e| e.into_inner()).get(&(process_id.to_string(), version)).cloned()
+        cached_in(&self.workflow_defs, process_id, version)
     }
 
     fn cache(&self, process_id: &str, version: i64, def: Definition) -> Arc<Definition> {
-        let def = Arc::new(def);
-        self.workflow_defs.lock().unwrap_or_else(|e| e.into_inner()).insert((process_id.to_string(), version), def.clone());
-        def
+        cache_in(&self.workflow_defs, process_id, version, def)
     }
 
     /// A deployed version, parsed once per process and then cached.
@@ -252,21 +385,73 @@ impl Store {
         Ok(self.cache(process_id, version, def))
     }
 
-    /// The same, read through a transaction's own connection on a cache miss
-    /// (a pool read while holding a transaction could wait on itself).
     async fn definition_in(&self, tx: &mut Tx, process_id: &str, version: i64) -> std::result::Result<Arc<Definition>, WorkflowError> {
-        if let Some(d) = self.cached(process_id, version) {
-            return Ok(d);
-        }
-        let row = crate::db::query("SELECT bpmn FROM workflow_definitions WHERE process_id = $1 AND version = $2")
+        tx.definition(process_id, version).await
+    }
+
+    /// Deploy the node's default case process (idempotent).
+    pub(crate) async fn deploy_default_process(&self, now: Timestamp) -> Result<()> {
+        let def = yiwang_workflow::deploy(DEFAULT_PROCESS_BPMN, &|_| true)
+            .map_err(|e| StoreError::Corrupt(format!("the bundled default process does not deploy: {e}")))?;
+        // Bundled, like the holiday calendar: seeded, not an act to audit.
+        let mut tx = self.begin().await?;
+        tx.insert_definition(&def, DEFAULT_PROCESS_BPMN, "system", now).await?;
+        tx.commit().await
+    }
+
+    /// Where a case is in its process (none before acceptance, or for a case
+    /// no process drives).
+    pub async fn case_process(&self, c: &crate::CaseRow) -> std::result::Result<Option<CaseProcess>, WorkflowError> {
+        let Some(id) = &c.workflow_instance else { return Ok(None) };
+        let stored = self.workflow_instance(id).await?;
+        let def = self.cached_definition(&stored.process_id, stored.version).await?;
+        let inst = &stored.state;
+        let open = yiwang_case::process::open_steps(&def, inst)
+            .into_iter()
+            .map(|step| {
+                let due = inst.waits.iter().find_map(|w| match w.kind {
+                    yiwang_workflow::engine::WaitKind::Timer { due, boundary_of: Some(of) } if of == step.wait => Some(due),
+                    _ => None,
+                });
+                CaseStep { step, due }
+            })
+            .collect();
+        let name_of = |id: &str| {
+            def.node(id).map(|ix| &def.nodes[ix]).and_then(|n| match n.kind {
+                yiwang_workflow::NodeKind::ExclusiveGateway { .. }
+                | yiwang_workflow::NodeKind::InclusiveGateway { .. }
+                | yiwang_workflow::NodeKind::ParallelGateway => None,
+                _ => Some(if n.name.trim().is_empty() { n.id.clone() } else { n.name.clone() }),
+            })
+        };
+        let trail = inst.trace.iter().filter_map(|id| name_of(id)).collect();
+        Ok(Some(CaseProcess {
+            process_id: stored.process_id,
+            version: stored.version,
+            name: def.name.clone(),
+            status: inst.status,
+            open,
+            trail,
+        }))
+    }
+
+    /// The latest deployed version of a process, if any.
+    pub async fn latest_process_version(&self, process_id: &str) -> Result<Option<i64>> {
+        Ok(crate::db::query("SELECT MAX(version) AS v FROM workflow_definitions WHERE process_id = $1")
+            .bind(process_id)
+            .fetch_one(self.read())
+            .await?
+            .try_get::<Option<i64>, _>("v")?)
+    }
+
+    /// Whether a process version is deployed.
+    pub async fn process_deployed(&self, process_id: &str, version: i64) -> Result<bool> {
+        Ok(crate::db::query("SELECT 1 AS one FROM workflow_definitions WHERE process_id = $1 AND version = $2")
             .bind(process_id)
             .bind(version)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?
-            .ok_or_else(|| StoreError::NotFound(format!("workflow {process_id} version {version}")))?;
-        let bpmn: String = row.try_get("bpmn").map_err(StoreError::from)?;
-        Ok(self.cache(process_id, version, yiwang_workflow::deploy(&bpmn, &|_| true)?))
+            .fetch_optional(self.read())
+            .await?
+            .is_some())
     }
 
     /// The BPMN text of a deployed version (the latest if `None`), parsed.
@@ -345,27 +530,8 @@ impl Store {
         env: &dyn Env,
     ) -> std::result::Result<Instance, WorkflowError> {
         let mut tx = self.begin().await?;
-        let stored = tx.lock_instance(id).await?;
-        let def = self.definition_in(&mut tx, &stored.process_id, stored.version).await?;
-        let completes = match &input {
-            Input::CompleteTask { wait, .. } | Input::HandlerDone { wait, .. } => Some(*wait),
-            _ => None,
-        };
-        let (state, effects) = engine::step(&def, &stored.state, input, now, env)?;
-        if let Some(wait) = completes {
-            crate::db::query(
-                "UPDATE workflow_tasks SET ended_at = $1, outcome = 'completed', ended_by = $2 WHERE instance_id = $3 AND wait_id = $4 AND ended_at IS NULL",
-            )
-            .bind(ts(now))
-            .bind(actor)
-            .bind(id)
-            .bind(wait as i64)
-            .execute(&mut tx)
-            .await
-            .map_err(StoreError::from)?;
-        }
-        tx.save_instance(&stored, &state, now).await?;
-        tx.apply_effects(id, &effects, now).await?;
+        let (stored, def) = tx.instance_for_update(id).await?;
+        let state = tx.step_instance(&stored, &def, input, actor, now, env).await?;
         tx.commit().await?;
         Ok(state)
     }

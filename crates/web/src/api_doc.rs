@@ -115,6 +115,7 @@ fn case_view() -> Value {
         &[
             ("case_no", s()),
             ("item_code", s()),
+            ("item_version", int()),
             ("item_name", s()),
             ("agency_uscc", s()),
             ("state", s()),
@@ -133,10 +134,12 @@ fn case_view() -> Value {
             ("promised_due", opt(s())),
             ("legal_due", opt(s())),
             ("bundle_no", opt(s())),
+            ("process", any()),
+            ("licenses", arr(obj_any())),
             ("created_at", s()),
             ("updated_at", s()),
         ],
-        &["case_no", "item_code", "state", "version", "form", "created_at", "updated_at"],
+        &["case_no", "item_code", "item_version", "state", "version", "form", "created_at", "updated_at"],
     )
 }
 fn case_answer() -> Value {

@@ -247,8 +247,8 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
     let p = auth.require()?;
     let applicant = acts_as_applicant(p, c);
     let editable = applicant && c.state.applicant_may_edit();
-    let item = state.store().published_item(&c.item_code).await?;
-    let fields = match (editable, item.as_ref().and_then(|i| i.doc.form.as_ref())) {
+    let item = state.store().case_item(c).await?;
+    let fields = match (editable, item.as_ref().and_then(|i| i.form.as_ref())) {
         (true, Some(schema)) => {
             let filled = state
                 .store()
@@ -259,7 +259,7 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
         _ => Vec::new(),
     };
     let material_lines = match &item {
-        Some(item) => yiwang_store::material_statuses(&item.doc, c)
+        Some(item) => yiwang_store::material_statuses(item, c)
             .into_iter()
             .map(|m| {
                 let pending = c.case.pending.iter().any(|p| p.name == m.name);
@@ -276,7 +276,7 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
                     },
                     can_upload: applicant && own && (editable || pending),
                     can_commit: editable && m.commitment_allowed && m.provided_by == "missing",
-                    commitment_text: yiwang_store::commitment_text(&item.doc.name, &m.name),
+                    commitment_text: yiwang_store::commitment_text(&item.name, &m.name),
                     uploads: m
                         .uploads
                         .iter()
@@ -427,10 +427,10 @@ pub async fn save_form(State(state): State<AppState>, auth: Auth, Path(no): Path
         Ok(x) => x,
         Err(r) => return r,
     };
-    let item = state.store().published_item(&c.item_code).await.ok().flatten();
+    let item = state.store().case_item(&c).await.ok().flatten();
     let posted = pairs(&body);
     let code = console_code(posted.iter().find(|(k, _)| k == "code").map(|(_, v)| v.as_str()));
-    let form = match item.as_ref().and_then(|i| i.doc.form.as_ref()) {
+    let form = match item.as_ref().and_then(|i| i.form.as_ref()) {
         Some(s) => coerce_pairs(s, &posted),
         None => c.form.clone(),
     };

@@ -253,7 +253,7 @@ struct ViewOpts<'a> {
 }
 
 async fn bundle_view(state: &AppState, auth: &Auth, b: &BundleCase, o: ViewOpts<'_>) -> Result<Response, ApiError> {
-    let plan = state.store().bundle_plan(&b.bundle_code).await?;
+    let plan = state.store().bundle_case_plan(b).await?;
     let editable = b.children.iter().any(|c| c.state.applicant_may_edit());
     let fields = if editable {
         let ctx = yiwang_store::FormContext {
@@ -402,7 +402,7 @@ pub async fn save_form(State(state): State<AppState>, auth: Auth, Path(no): Path
         Ok(x) => x,
         Err(r) => return r,
     };
-    let form = match state.store().bundle_plan(&b.bundle_code).await {
+    let form = match state.store().bundle_case_plan(&b).await {
         Ok(plan) => coerce_pairs(&plan.form, &pairs(&body)),
         Err(e) => return after_change(&state, &auth, &no, Err(e), "saved", None).await,
     };

@@ -64,7 +64,7 @@ pub async fn show(State(state): State<AppState>, Path(code): Path<String>) -> Re
 
 fn child_summary(c: &CaseRow) -> Value {
     json!({
-        "case_no": c.case_no, "item_code": c.item_code, "item_name": c.item_name, "agency_uscc": c.agency_uscc,
+        "case_no": c.case_no, "item_code": c.item_code, "item_version": c.item_version, "item_name": c.item_name, "agency_uscc": c.agency_uscc,
         "state": c.state.code(), "state_zh": c.state.name_zh(), "promised_due": c.promised_due, "updated_at": c.updated_at,
     })
 }

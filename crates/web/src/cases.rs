@@ -97,7 +97,7 @@ pub(crate) async fn visible_case(state: &AppState, p: &Principal, case_no: &str)
 
 pub(crate) fn view(c: &CaseRow) -> Value {
     json!({
-        "case_no": c.case_no, "item_code": c.item_code, "item_name": c.item_name, "agency_uscc": c.agency_uscc,
+        "case_no": c.case_no, "item_code": c.item_code, "item_version": c.item_version, "item_name": c.item_name, "agency_uscc": c.agency_uscc,
         "state": c.state.code(), "state_zh": c.state.name_zh(), "version": c.version, "form": c.form, "materials": c.materials,
         "correction_items": c.case.correction_items, "pending": c.case.pending, "steps": c.case.steps,
         "special_procedures": c.case.specials, "decision": c.case.decision,
@@ -109,6 +109,11 @@ pub(crate) fn view(c: &CaseRow) -> Value {
 
 async fn record(state: &AppState, case_no: &str, envelope: yiwang_case::Envelope, expected: Option<i64>) -> Result<CaseRow, ApiError> {
     let calendar = state.store().load_calendar().await?;
+    if matches!(envelope.event, Event::Concluded { .. }) {
+        // 办结出证: the item version's license is issued in the conclusion's transaction.
+        let master = state.master_key().ok();
+        return Ok(state.store().conclude_case(case_no, &envelope, expected, &calendar, master).await?.0);
+    }
     Ok(state.store().record_case_event(case_no, &envelope, expected, &calendar).await?)
 }
 
@@ -542,7 +547,10 @@ pub async fn staff_event(State(state): State<AppState>, auth: Auth, Path(no): Pa
     let p = auth.require()?;
     let e: StaffEvent = json_body(&body)?;
     let c = record_staff_event(&state, p, &no, e).await?;
-    Ok(Json(json!({ "case": view(&c) })).into_response())
+    let mut v = view(&c);
+    v["process"] = json!(state.store().case_process(&c).await?);
+    v["licenses"] = issued(&state, &c).await?;
+    Ok(Json(json!({ "case": v })).into_response())
 }
 
 /// A staff event, checked for the caller's role in the case's agency; for
@@ -552,6 +560,20 @@ pub(crate) async fn record_staff_event(state: &AppState, p: &Principal, no: &str
     check_staff_event(state, p, &c, &mut e).await?;
     let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor: p.account_id.clone(), reason: e.reason, event: e.event };
     record(state, no, envelope, e.expected_version).await
+}
+
+/// The licenses the case's conclusion issued (办结出证), for its page.
+async fn issued(state: &AppState, c: &CaseRow) -> Result<Value, ApiError> {
+    if !c.state.is_over() {
+        return Ok(json!([]));
+    }
+    let licenses = state.store().licenses_of_case(&c.case_no).await?;
+    Ok(json!(
+        licenses
+            .iter()
+            .map(|l| json!({ "id": l.id, "type_code": l.type_code, "number": l.number, "status": l.status.code() }))
+            .collect::<Vec<_>>()
+    ))
 }
 
 /// May the caller record this event on the case (its role in the agency, a
@@ -572,6 +594,19 @@ pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseR
     {
         return Err(forbidden("only the holder or a department head releases a claim"));
     }
+    // A process task names who may do it (its candidate groups that are staff
+    // roles); the store checks in the event's transaction that it is open.
+    if yiwang_case::process::governs(&e.event)
+        && let Some(process) = state.store().case_process(c).await?
+    {
+        let steps: Vec<_> = process.open.iter().map(|s| s.step.clone()).collect();
+        if let Some(step) = yiwang_case::process::target(&steps, &e.event) {
+            let roles: Vec<Role> = step.candidate_groups.iter().filter_map(|g| g.parse().ok()).collect();
+            if !roles.is_empty() && !p.has_role_in(&c.agency_uscc, &roles) {
+                return Err(forbidden("this step of the process is for another role"));
+            }
+        }
+    }
     if let Event::Accepted { promised_days, legal_days, commitment_check_days, units, .. } = &mut e.event {
         *commitment_check_days = yiwang_case::DEFAULT_COMMITMENT_CHECK_DAYS;
         (*promised_days, *legal_days, *units) = acceptance_limits(state, c).await?;
@@ -579,12 +614,12 @@ pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseR
     Ok(())
 }
 
-/// The limits a case is accepted with: its published item's (promised, legal)
+/// The limits a case is accepted with: its item version's (promised, legal)
 /// in their units; for a child of a 一件事 whose limits are in working days,
 /// the bundle's combined promised limit where it is shorter.
 pub(crate) async fn acceptance_limits(state: &AppState, c: &CaseRow) -> Result<(u32, u32, yiwang_case::LimitUnits), ApiError> {
-    let item = state.store().published_item(&c.item_code).await?.ok_or_else(not_found)?;
-    let (legal, promised) = (&item.doc.legal_limit, &item.doc.promised_limit);
+    let item = state.store().case_item(c).await?.ok_or_else(not_found)?;
+    let (legal, promised) = (&item.legal_limit, &item.promised_limit);
     let units = yiwang_case::LimitUnits { promised: limit_unit(promised.unit), legal: limit_unit(legal.unit) };
     let mut promised_days = promised.amount;
     if let Some(bundle_no) = &c.bundle_no
@@ -619,7 +654,10 @@ pub async fn case(
 ) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
     let (c, masked) = read_case(&state, p, &no, "case", &r).await?;
-    let v = view(&c);
+    let mut v = view(&c);
+    // Where the case is in its process: the trail and the open steps.
+    v["process"] = json!(state.store().case_process(&c).await?);
+    v["licenses"] = issued(&state, &c).await?;
     Ok(Json(json!({ "case": if masked { crate::personal::masked(&v) } else { v } })))
 }
 

@@ -347,6 +347,45 @@ pub async fn save(state: &AppState, p: &Principal, code: &str, doc: ItemDoc, now
     Ok(version)
 }
 
+/// What publishing adds for case handling: the process the item names is
+/// deployed, and a license result's mapping fills the license type's schema
+/// from the item's form (checked now, never at conclusion).
+async fn handling_problems(
+    store: &yiwang_store::Store,
+    doc: &yiwang_catalog::ItemDoc,
+) -> Result<Vec<yiwang_catalog::FieldError>, ApiError> {
+    use yiwang_catalog::FieldError;
+    let mut out = Vec::new();
+    if let Some(w) = &doc.workflow {
+        let deployed = match w.version {
+            Some(v) => store.process_deployed(&w.id, v).await?,
+            None => store.latest_process_version(&w.id).await?.is_some(),
+        };
+        if !deployed {
+            out.push(FieldError::new(
+                "workflow",
+                "invalid_code",
+                format!("办理流程 {} 尚未部署", w.id),
+                format!("process {} is not deployed", w.id),
+            ));
+        }
+    }
+    for (i, r) in doc.results.iter().enumerate() {
+        let Some(code) = r.license_type.as_deref().filter(|_| !r.license_data.is_empty()) else { continue };
+        match store.license_type(code).await {
+            Ok(t) => out.extend(yiwang_catalog::result::mapping_problems(i, r, &t.data_schema, doc.form.as_ref())),
+            Err(yiwang_store::StoreError::NotFound(_)) => out.push(FieldError::new(
+                format!("results[{i}].license_type"),
+                "invalid_code",
+                format!("证照类型 {code} 尚未定义（电子证照库中没有其数据项定义）"),
+                format!("license type {code} is not defined in the license library"),
+            )),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
 /// Take a lifecycle action on an item's latest version (or the item itself).
 pub async fn act(state: &AppState, p: &Principal, code: &str, action: Action, note: &str, now: jiff::Timestamp) -> Result<(), ApiError> {
     let store = state.store();
@@ -354,7 +393,8 @@ pub async fn act(state: &AppState, p: &Principal, code: &str, action: Action, no
     check(store, p, action, &head).await?;
     let latest = store.item_version(code, head.latest_version).await?.ok_or_else(|| ApiError::new(&CatalogError::NotFound))?;
     if matches!(action, Action::Submit | Action::Publish) {
-        let errors = publishable(&latest.doc);
+        let mut errors = publishable(&latest.doc);
+        errors.extend(handling_problems(store, &latest.doc).await?);
         if !errors.is_empty() {
             return Err(invalid(errors));
         }

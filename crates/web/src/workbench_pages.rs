@@ -145,6 +145,10 @@ struct Actions {
     sign_for: Vec<(String, String, String)>,
 }
 
+/// A process on the workbench: its name, the trail, and each open step
+/// (name, who may do it, due).
+type ProcessLines = (String, String, Vec<(String, String, String)>);
+
 #[derive(askama::Template)]
 #[template(path = "console_case.html")]
 struct CasePage {
@@ -168,6 +172,11 @@ struct CasePage {
     message: Option<String>,
     /// ID and phone numbers are shown in full (a reason was given and audited).
     revealed: bool,
+    /// The process driving the case: its name, the trail so far, and each open
+    /// step (name, who may do it, due).
+    process: Option<ProcessLines>,
+    /// The open process steps a step may be started at (a free name without a process).
+    startable: Vec<String>,
 }
 
 fn actions(p: &Principal, c: &CaseRow, agencies: &[yiwang_store::Agency]) -> Actions {
@@ -226,8 +235,8 @@ async fn case_view(
     // masked unless a reason to show them was given.
     crate::personal::audit_staff_read(state, p, c, "page", revealed).await?;
     let shown = |t: String| if revealed.is_some() { t } else { yiwang_codes::mask_identifiers_in(&t) };
-    let item = state.store().published_item(&c.item_code).await?;
-    let schema = item.as_ref().and_then(|i| i.doc.form.as_ref());
+    let item = state.store().case_item(c).await?;
+    let schema = item.as_ref().and_then(|i| i.form.as_ref());
     let fields = match (schema, c.form.as_object()) {
         (Some(s), Some(form)) => s
             .ordered_keys()
@@ -290,6 +299,31 @@ async fn case_view(
     } else {
         c.applicant.id.clone()
     };
+    let running = state.store().case_process(c).await?;
+    let startable = running.as_ref().map_or_else(Vec::new, |r| {
+        r.open
+            .iter()
+            .filter(|s| !s.step.decision && !c.case.steps.iter().any(|x| x.action.is_none() && x.step == s.step.name))
+            .map(|s| s.step.name.clone())
+            .collect()
+    });
+    let process = running.map(|r| {
+        let who = |groups: &[String]| {
+            let names: Vec<&str> = groups.iter().filter_map(|g| g.parse::<Role>().ok()).map(Role::name_zh).collect();
+            if names.is_empty() { "本部门办理人员".to_string() } else { names.join("、") }
+        };
+        let open = r
+            .open
+            .iter()
+            .map(|s| {
+                let due = s.due.map(|d| crate::pages::china_time(&yiwang_store::ts(d))).unwrap_or_else(|| "按办件时限".into());
+                let name = if s.step.decision { format!("{}（作出决定）", s.step.name) } else { s.step.name.clone() };
+                (name, who(&s.step.candidate_groups), due)
+            })
+            .collect();
+        let trail = if r.trail.is_empty() { "尚未开始".to_string() } else { r.trail.join(" → ") };
+        (r.name, trail, open)
+    });
     let page = CasePage {
         l: Layout::new(state, auth, &format!("办件 {}", c.case_no)).await,
         case_no: c.case_no.clone(),
@@ -310,6 +344,8 @@ async fn case_view(
         notice,
         message,
         revealed: revealed.is_some(),
+        process,
+        startable,
     };
     Ok(render(status, &page))
 }

@@ -187,6 +187,7 @@ impl Builder<'_> {
                         collection: m.attr("collection").map(str::to_string),
                         element_variable: m.attr("elementVariable").map(str::to_string),
                     }),
+                    decision: e.attr("decision") == Some("true"),
                 },
                 "serviceTask" => {
                     let handler = e.attr("handler").or_else(|| e.attr("topic")).unwrap_or_default().to_string();

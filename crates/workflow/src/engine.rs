@@ -308,7 +308,7 @@ impl Run<'_> {
                     self.queue.retain(|(_, f, _)| *f != frame);
                 }
             }
-            NodeKind::UserTask { candidate_groups, multi } => {
+            NodeKind::UserTask { candidate_groups, multi, .. } => {
                 let of = match multi {
                     None => 1,
                     Some(m) => self.instances(&node.id, m)?,

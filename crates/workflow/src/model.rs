@@ -29,17 +29,41 @@ pub struct MultiInstance {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum NodeKind {
     StartEvent,
-    EndEvent { terminate: bool },
-    UserTask { candidate_groups: Vec<String>, multi: Option<MultiInstance> },
-    ServiceTask { handler: String },
-    ReceiveTask { message: String },
-    MessageCatch { message: String },
-    TimerCatch { timer: Timer },
-    ExclusiveGateway { default: Option<String> },
-    InclusiveGateway { default: Option<String> },
+    EndEvent {
+        terminate: bool,
+    },
+    /// `decision`: the task at which a case's decision (准予 or 不予) is taken
+    /// (`yiwang:decision="true"`); its completion carries the decision.
+    UserTask {
+        candidate_groups: Vec<String>,
+        multi: Option<MultiInstance>,
+        decision: bool,
+    },
+    ServiceTask {
+        handler: String,
+    },
+    ReceiveTask {
+        message: String,
+    },
+    MessageCatch {
+        message: String,
+    },
+    TimerCatch {
+        timer: Timer,
+    },
+    ExclusiveGateway {
+        default: Option<String>,
+    },
+    InclusiveGateway {
+        default: Option<String>,
+    },
     ParallelGateway,
     SubProcess,
-    BoundaryTimer { attached_to: String, interrupting: bool, timer: Timer },
+    BoundaryTimer {
+        attached_to: String,
+        interrupting: bool,
+        timer: Timer,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -18,7 +18,7 @@ fn a_camunda_modeler_file_deploys_with_every_element_read() {
     let def = deploy(&file("approval.bpmn"), &handlers).unwrap();
     assert_eq!((def.process_id.as_str(), def.name.as_str()), ("food_license", "食品经营许可"));
     let kind = |id: &str| &def.nodes[def.node(id).unwrap()].kind;
-    assert_eq!(kind("accept"), &NodeKind::UserTask { candidate_groups: vec!["window_clerk".into()], multi: None });
+    assert_eq!(kind("accept"), &NodeKind::UserTask { candidate_groups: vec!["window_clerk".into()], multi: None, decision: false });
     match kind("accept_overdue") {
         NodeKind::BoundaryTimer { attached_to, interrupting, timer } => {
             assert_eq!(attached_to, "accept");

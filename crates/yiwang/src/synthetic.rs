@@ -172,7 +172,8 @@ pub async fn fill(store: &Store, plan: Plan, now: Timestamp) -> anyhow::Result<F
     let mut states = std::collections::BTreeMap::new();
     let mut batch: Vec<LoadedCase> = Vec::with_capacity(5_000);
     for i in 0..plan.cases {
-        let item = &items[i % items.len()].doc;
+        let published = &items[i % items.len()];
+        let item = &published.doc;
         let natural = item.for_natural_persons() && (!item.for_legal_persons() || i % 2 == 0);
         let applicant = match natural {
             true if plan.citizens > 0 => {
@@ -219,6 +220,7 @@ pub async fn fill(store: &Store, plan: Plan, now: Timestamp) -> anyhow::Result<F
             legal_due: deadlines.map(|d| d.legal_due.to_string()),
             channel: if i % 3 == 0 { "window".into() } else { "online".into() },
             hall_id: None,
+            item_version: published.version,
         });
         if batch.len() == batch.capacity() || i + 1 == plan.cases {
             let mut tx = store.begin().await?;

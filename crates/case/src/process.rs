@@ -1,0 +1,188 @@
+//! How a case's BPMN process drives its handling (issue 20), as pure rules.
+//!
+//! Acceptance starts the item version's process. Its user tasks are the
+//! workbench's steps, found by the task's name (or id): a step may start only
+//! while its task is open, and passing or returning it completes the task with
+//! the outcome as data, so gateways route on it and on the form. A task marked
+//! `yiwang:decision="true"` is where 准予 or 不予 is decided; a process without
+//! one takes the decision once it has ended. 办结 waits for the process's end.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use yiwang_errors::{Coded, ErrorKind};
+use yiwang_workflow::engine::{Instance, Status, WaitKind};
+use yiwang_workflow::{Definition, NodeKind};
+
+use crate::{Decision, Event};
+
+/// An open user task of a case's process, as the workbench shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenStep {
+    pub wait: u64,
+    pub node: String,
+    /// The step's name (the task's name, or its id when it has none).
+    pub name: String,
+    /// Staff role codes (or other groups) the model names; empty: the
+    /// handling roles of the case's agency.
+    pub candidate_groups: Vec<String>,
+    pub decision: bool,
+    /// Multi-instance: this is instance `index + 1` of `of`.
+    pub index: u32,
+    pub of: u32,
+}
+
+/// What an event does to the process.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Drive {
+    /// Nothing (the event is the case's own).
+    Nothing,
+    /// Complete this task with this data.
+    Complete { wait: u64, data: Value },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProcessError {
+    #[error("the process has no open step {step}; open: {}", .open.join(", "))]
+    NoOpenStep { step: String, open: Vec<String> },
+    #[error("the process has not reached its decision; open: {}", .open.join(", "))]
+    NotAtDecision { open: Vec<String> },
+    #[error("the process has not ended; open: {}", .open.join(", "))]
+    NotEnded { open: Vec<String> },
+}
+
+impl Coded for ProcessError {
+    fn code(&self) -> &'static str {
+        match self {
+            ProcessError::NoOpenStep { .. } => "case.process_no_step",
+            ProcessError::NotAtDecision { .. } => "case.process_not_at_decision",
+            ProcessError::NotEnded { .. } => "case.process_not_ended",
+        }
+    }
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Conflict
+    }
+    fn message_zh(&self) -> String {
+        let open = |o: &[String]| if o.is_empty() { "无".to_string() } else { o.join("、") };
+        match self {
+            ProcessError::NoOpenStep { step, open: o } => {
+                format!("办理流程当前没有待办环节“{step}”；当前待办环节：{}", open(o))
+            }
+            ProcessError::NotAtDecision { open: o } => format!("办理流程尚未到达决定环节；当前待办环节：{}", open(o)),
+            ProcessError::NotEnded { open: o } => format!("办理流程尚未结束，不能办结；当前待办环节：{}", open(o)),
+        }
+    }
+    fn message_en(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// The data a case's process starts with: the form's fields, so gateways
+/// route on them, and the case's applicant kind and channel under `case`.
+pub fn start_data(form: &Value, case: Value) -> Value {
+    let mut data = match form {
+        Value::Object(m) => Value::Object(m.clone()),
+        _ => json!({}),
+    };
+    data["case"] = case;
+    data
+}
+
+/// The open user tasks, in the order they were created.
+pub fn open_steps(def: &Definition, inst: &Instance) -> Vec<OpenStep> {
+    inst.waits
+        .iter()
+        .filter_map(|w| {
+            let WaitKind::Task { index, of } = w.kind else { return None };
+            let node = def.node(&w.node).map(|ix| &def.nodes[ix])?;
+            let NodeKind::UserTask { candidate_groups, decision, .. } = &node.kind else { return None };
+            Some(OpenStep {
+                wait: w.id,
+                node: node.id.clone(),
+                name: if node.name.trim().is_empty() { node.id.clone() } else { node.name.clone() },
+                candidate_groups: candidate_groups.clone(),
+                decision: *decision,
+                index,
+                of,
+            })
+        })
+        .collect()
+}
+
+/// Whether the model has a decision task anywhere.
+pub fn has_decision_task(def: &Definition) -> bool {
+    def.nodes.iter().any(|n| matches!(n.kind, NodeKind::UserTask { decision: true, .. }))
+}
+
+/// The open step an event names (by name, then by node id).
+pub fn step_named<'a>(steps: &'a [OpenStep], step: &str) -> Option<&'a OpenStep> {
+    let step = step.trim();
+    steps.iter().find(|s| s.name == step).or_else(|| steps.iter().find(|s| s.node == step))
+}
+
+/// The open step an event acts on, if any: the step it names, or for a
+/// decision the decision task.
+pub fn target<'a>(steps: &'a [OpenStep], event: &Event) -> Option<&'a OpenStep> {
+    match event {
+        Event::StepStarted { step }
+        | Event::StepPassed { step }
+        | Event::StepReturned { step }
+        | Event::CountersignRequested { step, .. } => step_named(steps, step),
+        Event::Decided { .. } => steps.iter().find(|s| s.decision),
+        _ => None,
+    }
+}
+
+/// Whether the process has a say in `event` (others never touch it, so
+/// their transactions need not lock the instance).
+pub fn governs(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::StepStarted { .. }
+            | Event::StepPassed { .. }
+            | Event::StepReturned { .. }
+            | Event::CountersignRequested { .. }
+            | Event::Decided { .. }
+            | Event::Concluded { .. }
+    )
+}
+
+/// What `event` does to the process `inst` of `def`, or why the process
+/// does not allow it now. Events the process does not govern are `Nothing`.
+pub fn drive(def: &Definition, inst: &Instance, event: &Event) -> Result<Drive, ProcessError> {
+    let steps = open_steps(def, inst);
+    let names = || steps.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    let named = |step: &str| step_named(&steps, step).ok_or_else(|| ProcessError::NoOpenStep { step: step.into(), open: names() });
+    match event {
+        Event::StepStarted { step } | Event::CountersignRequested { step, .. } => {
+            let s = named(step)?;
+            if s.decision {
+                // The decision task is completed by the decision itself.
+                return Err(ProcessError::NoOpenStep { step: step.clone(), open: names() });
+            }
+            Ok(Drive::Nothing)
+        }
+        Event::StepPassed { step } | Event::StepReturned { step } => {
+            let s = named(step)?;
+            let outcome = if matches!(event, Event::StepPassed { .. }) { "passed" } else { "returned" };
+            let mut data = json!({ "outcome": outcome });
+            data[format!("{}_outcome", s.node)] = json!(outcome);
+            Ok(Drive::Complete { wait: s.wait, data })
+        }
+        Event::Decided { decision } => {
+            let code = match decision {
+                Decision::Approve => "approve",
+                Decision::Deny => "deny",
+            };
+            if has_decision_task(def) {
+                let s = steps.iter().find(|s| s.decision).ok_or_else(|| ProcessError::NotAtDecision { open: names() })?;
+                Ok(Drive::Complete { wait: s.wait, data: json!({ "decision": code, "outcome": "passed" }) })
+            } else if inst.status == Status::Running {
+                Err(ProcessError::NotAtDecision { open: names() })
+            } else {
+                Ok(Drive::Nothing)
+            }
+        }
+        Event::Concluded { .. } if inst.status == Status::Running => Err(ProcessError::NotEnded { open: names() }),
+        _ => Ok(Drive::Nothing),
+    }
+}

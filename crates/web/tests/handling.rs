@@ -1,0 +1,243 @@
+//! Issue 20 (one running whole): case handling joined up, through the HTTP
+//! edge, on both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// One test body, run on SQLite and on PostgreSQL.
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(yiwang_testkit::TestBackend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(yiwang_testkit::TestBackend::Postgres).await
+            }
+        }
+    };
+}
+
+/// Publish a new version of agency A's item: one more required material and
+/// limits of one and two working days.
+async fn republish_stricter(f: &Fixture) -> i64 {
+    let code = item_code(AGENCY_A);
+    let mut doc = f.store.published_item(&code).await.unwrap().unwrap().doc;
+    let mut extra = doc.materials.iter().find(|m| matches!(m.source, yiwang_catalog::MaterialSource::Applicant)).unwrap().clone();
+    extra.name = "新增的消防安全承诺材料".into();
+    extra.commitment_allowed = false;
+    doc.materials.push(extra);
+    doc.promised_limit.amount = 1;
+    doc.legal_limit.amount = 2;
+    let mut tx = f.store.begin().await.unwrap();
+    tx.import_item(&doc, true, "t", jiff::Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    f.store.published_item(&code).await.unwrap().unwrap().version
+}
+
+async fn accept(f: &Fixture, no: &str) -> Value {
+    let body = json!({ "event": { "type": "accepted", "promised_days": 0, "legal_days": 0 }, "reason": "" });
+    let (status, v) = f.json(P::Clerk, "POST", format!("/api/v1/cases/{no}/events"), body).await;
+    assert_eq!(status, 200, "{v:#}");
+    v
+}
+
+/// Republishing an item with a new required material and shorter limits
+/// changes nothing for an application in hand: it keeps the version it was
+/// filed under for its materials and its limits; a new application gets the
+/// new version.
+async fn a_republished_item_changes_nothing_for_a_case_in_hand(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    // A draft opened under version 1, then the item republished.
+    let form = json!({
+        "contact_name": "王五", "contact_phone": "13800138000",
+        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    });
+    let (status, v) =
+        f.json(P::Agent, "POST", "/api/v1/cases".into(), json!({ "item_code": item_code(AGENCY_A), "form": form.clone() })).await;
+    assert_eq!(status, 201, "{v:#}");
+    let filed = v["case"]["item_version"].as_i64().unwrap();
+    let old = v["case"]["case_no"].as_str().unwrap().to_string();
+    let submitted = f.submitted_food_case().await;
+    let newer = republish_stricter(&f).await;
+    assert!(newer > filed, "a new version is published: {newer} > {filed}");
+
+    // The draft still submits with the materials of its version.
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+    for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
+    {
+        assert_eq!(f.upload(P::Agent, format!("/api/v1/cases/{old}/materials"), m, "扫描件.pdf", PDF).await.0, 201);
+    }
+    let commit = json!({ "material": "食品安全自查、从业人员健康管理等制度" });
+    assert_eq!(f.json(P::Agent, "POST", format!("/api/v1/cases/{old}/commitments"), commit.clone()).await.0, 201);
+    let (status, v) = f.json(P::Agent, "POST", format!("/api/v1/cases/{old}/submit"), Value::Null).await;
+    assert_eq!(status, 200, "the new material is not asked of a case filed before it: {v:#}");
+    assert_eq!(v["case"]["item_version"].as_i64(), Some(filed), "{v:#}");
+
+    // Accepted now, both cases in hand get their version's limits.
+    let accepted_old = accept(&f, &submitted).await;
+    assert_eq!(accepted_old["case"]["item_version"].as_i64(), Some(filed));
+
+    // A new application is filed under the new version: the new material is
+    // required, and its limits are the new, shorter ones.
+    let (status, v) = f.json(P::Agent, "POST", "/api/v1/cases".into(), json!({ "item_code": item_code(AGENCY_A), "form": form })).await;
+    assert_eq!((status, v["case"]["item_version"].as_i64()), (201, Some(newer)), "{v:#}");
+    let new = v["case"]["case_no"].as_str().unwrap().to_string();
+    for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件"]
+    {
+        assert_eq!(f.upload(P::Agent, format!("/api/v1/cases/{new}/materials"), m, "扫描件.pdf", PDF).await.0, 201);
+    }
+    assert_eq!(f.json(P::Agent, "POST", format!("/api/v1/cases/{new}/commitments"), commit).await.0, 201);
+    let (status, v) = f.json(P::Agent, "POST", format!("/api/v1/cases/{new}/submit"), Value::Null).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.materials_missing")), "{v:#}");
+    assert_eq!(v["detail"]["missing"], json!(["新增的消防安全承诺材料"]), "{v:#}");
+    assert_eq!(f.upload(P::Agent, format!("/api/v1/cases/{new}/materials"), "新增的消防安全承诺材料", "a.pdf", PDF).await.0, 201);
+    assert_eq!(f.json(P::Agent, "POST", format!("/api/v1/cases/{new}/submit"), Value::Null).await.0, 200);
+    let accepted_new = accept(&f, &new).await;
+    let due = |v: &Value, k: &str| v["case"][k].as_str().unwrap().to_string();
+    assert!(
+        due(&accepted_old, "promised_due") > due(&accepted_new, "promised_due"),
+        "the case in hand keeps its version's longer limit: {accepted_old:#} vs {accepted_new:#}"
+    );
+    assert!(due(&accepted_old, "legal_due") > due(&accepted_new, "legal_due"));
+    // The case page and the applicant's list show the version too.
+    let (status, v) = f.json(P::Agent, "GET", format!("/api/v1/cases/{old}"), Value::Null).await;
+    assert_eq!((status, v["case"]["item_version"].as_i64()), (200, Some(filed)), "{v:#}");
+}
+on_both!(a_republished_item_changes_nothing_for_a_case_in_hand);
+
+async fn staff(f: &Fixture, who: P, no: &str, event: Value, reason: &str) -> (u16, Value) {
+    f.json(who, "POST", format!("/api/v1/cases/{no}/events"), json!({ "event": event, "reason": reason })).await
+}
+
+fn open_steps(v: &Value) -> Vec<String> {
+    v["case"]["process"]["open"].as_array().map_or_else(Vec::new, |a| a.iter().map(|s| s["name"].as_str().unwrap().to_string()).collect())
+}
+
+/// An item that names no process runs the node's default (受理 → 审查 → 决定):
+/// acceptance starts it, the steps are its open tasks, a return does 审查
+/// again, the decision waits for the decision task and its role, and 办结
+/// for the process's end.
+async fn the_default_process_drives_a_case(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let no = f.submitted_food_case().await;
+    let (_, v) = f.json(P::Clerk, "GET", format!("/api/v1/cases/{no}"), Value::Null).await;
+    assert!(v["case"]["process"].is_null(), "no process before acceptance: {v:#}");
+    let v = accept(&f, &no).await;
+    assert_eq!(v["case"]["process"]["process_id"], "yiwang_case_default", "{v:#}");
+    assert_eq!(open_steps(&v), ["审查"]);
+
+    // A step the process does not have now is refused, and changes nothing.
+    let (status, v) = staff(&f, P::Reviewer, &no, json!({ "type": "step_started", "step": "承办" }), "").await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.process_no_step")), "{v:#}");
+    // The decision cannot be taken before the process reaches it.
+    let (status, v) = staff(&f, P::Head, &no, json!({ "type": "decided", "decision": "approve" }), "").await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.process_not_at_decision")), "{v:#}");
+
+    // 审查, returned once and done again, then passed.
+    for (ev, reason) in [("step_started", ""), ("step_returned", "材料与现场不符，重新审查"), ("step_started", ""), ("step_passed", "同意")]
+    {
+        let (status, v) = staff(&f, P::Reviewer, &no, json!({ "type": ev, "step": "审查" }), reason).await;
+        assert_eq!(status, 200, "{ev}: {v:#}");
+    }
+    let (_, v) = f.json(P::Head, "GET", format!("/api/v1/cases/{no}"), Value::Null).await;
+    assert_eq!(open_steps(&v), ["决定"], "{v:#}");
+    assert_eq!(v["case"]["process"]["trail"], json!(["受理", "审查", "审查"]), "{v:#}");
+    // The decision task is the department head's: a reviewer cannot take it.
+    let (status, _) = staff(&f, P::Reviewer, &no, json!({ "type": "decided", "decision": "approve" }), "").await;
+    assert_eq!(status, 403);
+    let (status, v) = staff(&f, P::Head, &no, json!({ "type": "decided", "decision": "approve" }), "").await;
+    assert_eq!(status, 200, "{v:#}");
+    assert_eq!(v["case"]["process"]["status"], "completed", "{v:#}");
+    let (status, v) = staff(&f, P::Head, &no, json!({ "type": "concluded", "result": "准予许可" }), "").await;
+    assert_eq!((status, v["case"]["state"].as_str()), (200, Some("concluded")), "{v:#}");
+    assert_eq!(v["case"]["process"]["trail"], json!(["受理", "审查", "审查", "决定", "办结"]), "{v:#}");
+}
+on_both!(the_default_process_drives_a_case);
+
+/// Walk a case through the default process to a decision.
+async fn handle_to_decision(f: &Fixture, no: &str, decision: &str) {
+    accept(f, no).await;
+    for ev in ["step_started", "step_passed"] {
+        let (status, v) = staff(f, P::Reviewer, no, json!({ "type": ev, "step": "审查" }), "同意").await;
+        assert_eq!(status, 200, "{v:#}");
+    }
+    let reason = if decision == "deny" { "经营场所不符合要求" } else { "" };
+    let (status, v) = staff(f, P::Head, no, json!({ "type": "decided", "decision": decision }), reason).await;
+    assert_eq!(status, 200, "{v:#}");
+}
+
+/// 办结出证: the item version's result names a license type and maps the
+/// form to its data; a mapping that cannot fill the type is refused when the
+/// item is published; concluding an approved case issues the sealed license
+/// in the conclusion's transaction, once; a denied case gets none.
+async fn concluding_issues_the_items_license(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let now = jiff::Timestamp::now();
+    let type_code = license_type_of_a(&f, "004").await;
+    let schema = json!({
+        "properties": {
+            "premises": { "type": "string", "title": "经营场所" },
+            "business_form": { "type": "string", "title": "主体业态" },
+            "kind": { "type": "string", "title": "许可类别" },
+        },
+        "required": ["premises", "business_form"],
+    });
+    f.store
+        .define_license_type(&type_code, "食品经营许可证", &schema, &json!({ "fields": ["premises", "business_form"] }), "t", now)
+        .await
+        .unwrap();
+    let code = item_code(AGENCY_A);
+    let items = "/api/v1/catalog/items";
+    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
+    doc["results"][0]["license_type"] = json!(type_code);
+    // A mapping that names a form field the item does not have, and leaves a required field without a source.
+    doc["results"][0]["license_data"] = json!({ "premises": "form.no_such_field" });
+    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc.clone()).await.0, 200);
+    let (status, v) = f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await;
+    assert_eq!(status, 422, "{v:#}");
+    let text = v.to_string();
+    assert!(text.contains("results[0].license_data.premises") && text.contains("results[0].license_data.business_form"), "{v:#}");
+    doc["results"][0]["license_data"] =
+        json!({ "premises": "form.premises", "business_form": "form.business_form", "kind": "'食品经营许可'" });
+    doc["results"][0]["license_valid_years"] = json!(5);
+    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
+    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
+    let (status, v) = f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await;
+    assert_eq!(status, 200, "{v:#}");
+
+    let approved = f.submitted_food_case().await;
+    handle_to_decision(&f, &approved, "approve").await;
+    let (status, v) = staff(&f, P::Head, &approved, json!({ "type": "concluded", "result": "准予许可" }), "").await;
+    assert_eq!(status, 200, "{v:#}");
+    let (_, v) = f.json(P::Agent, "GET", format!("/api/v1/cases/{approved}"), Value::Null).await;
+    let licenses = v["case"]["licenses"].as_array().unwrap().clone();
+    assert_eq!(licenses.len(), 1, "one license issued: {v:#}");
+    assert_eq!(licenses[0]["type_code"], json!(type_code));
+    let id = licenses[0]["id"].as_str().unwrap();
+    let stored = f.store.license(id).await.unwrap();
+    assert_eq!((stored.holder.id.as_str(), stored.number.as_str()), (ENTERPRISE, approved.as_str()));
+    let today = yiwang_calendar::china_today(now);
+    let verdict = f.store.verify_license(yiwang_store::Presented::Sealed(stored.sealed.clone()), today).await.unwrap();
+    assert!(verdict.ok, "the issued license is sealed and valid: {verdict:?}");
+    let data = &stored.sealed.record["data"];
+    assert_eq!((data["premises"].as_str(), data["kind"].as_str()), (Some("杭州市西湖区文三路1号"), Some("食品经营许可")), "{data:#}");
+    assert!(stored.valid_until.is_some(), "valid for the item's five years");
+    // 办结 happens once, so the license is issued once.
+    let (status, _) = staff(&f, P::Head, &approved, json!({ "type": "concluded", "result": "准予许可" }), "").await;
+    assert_eq!(status, 409);
+    assert_eq!(f.store.licenses_of_case(&approved).await.unwrap().len(), 1);
+
+    // 不予许可 issues nothing.
+    let denied = f.submitted_food_case().await;
+    handle_to_decision(&f, &denied, "deny").await;
+    let (status, v) = staff(&f, P::Head, &denied, json!({ "type": "concluded", "result": "不予许可" }), "").await;
+    assert_eq!(status, 200, "{v:#}");
+    assert!(f.store.licenses_of_case(&denied).await.unwrap().is_empty());
+}
+on_both!(concluding_issues_the_items_license);
