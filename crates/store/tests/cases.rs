@@ -414,10 +414,10 @@ both_backends!(a_bundle_fans_out_to_child_cases_and_joins_at_completion, |db| {
         items: vec![food.clone(), seal.clone()],
         promised_days: Some(3),
     };
-    let Err(CaseStoreError::BundleInvalid(p)) = db.store.define_bundle(&bundle, now).await else { panic!("the lead must be an item") };
+    let Err(CaseStoreError::BundleInvalid(p)) = db.store.define_bundle(&bundle, "t", now).await else { panic!("the lead must be an item") };
     assert_eq!(p[0].reason, "not_in_items");
     bundle.lead_item = food.clone();
-    let plan = db.store.define_bundle(&bundle, now).await.unwrap();
+    let plan = db.store.define_bundle(&bundle, "t", now).await.unwrap();
     // One form: the shared fields once, each item's own fields too.
     let keys = plan.form.ordered_keys();
     assert_eq!(keys.iter().filter(|k| **k == "contact_phone").count(), 1);
@@ -531,7 +531,7 @@ both_backends!(children_concluding_at_once_still_join, |db| {
         items: vec![food.clone(), seal_doc.implementation_code.clone()],
         promised_days: None,
     };
-    db.store.define_bundle(&bundle, now).await.unwrap();
+    db.store.define_bundle(&bundle, "t", now).await.unwrap();
     let shop = yiwang_testkit::licenses::restaurant();
     for round in 0..5 {
         let new = yiwang_store::NewBundleCase {

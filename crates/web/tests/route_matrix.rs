@@ -1593,7 +1593,7 @@ async fn a_bundle_through_the_api() {
         items: vec![food.clone(), seal.implementation_code.clone()],
         promised_days: Some(3),
     };
-    f.store.define_bundle(&bundle, jiff::Timestamp::now()).await.unwrap();
+    f.store.define_bundle(&bundle, "t", jiff::Timestamp::now()).await.unwrap();
     let (status, v) = send(P::Anon, "GET", "/api/v1/bundles/open-restaurant".into(), none.clone()).await;
     assert_eq!((status, v["items"].as_array().map(Vec::len)), (200, Some(2)), "{v:#}");
     assert!(v["form"]["properties"]["premises"].is_object(), "{v:#}");

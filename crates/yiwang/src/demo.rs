@@ -303,7 +303,7 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
             items,
             promised_days: *promised_days,
         };
-        store.define_bundle(&bundle, now).await.map_err(|e| anyhow::anyhow!("demo bundle {code}: {e}"))?;
+        store.define_bundle(&bundle, "demo", now).await.map_err(|e| anyhow::anyhow!("demo bundle {code}: {e}"))?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod identity_cli;
 mod license_cli;
+mod operator_cli;
 mod synthetic;
 mod workflow_cli;
 
@@ -90,6 +91,15 @@ enum Cmd {
     /// Staff accounts and roles.
     #[command(subcommand)]
     Staff(identity_cli::StaffCmd),
+    /// Halls (政务服务大厅) and the agencies their windows serve (一窗受理).
+    #[command(subcommand)]
+    Hall(operator_cli::HallCmd),
+    /// Shared data resources: what exists and who provides it.
+    #[command(subcommand)]
+    Resource(operator_cli::ResourceCmd),
+    /// 一件事 bundles: several items applied for as one.
+    #[command(subcommand)]
+    Bundle(operator_cli::BundleCmd),
     /// The item catalog (事项目录): import, export, once-only analysis.
     #[command(subcommand)]
     Catalog(catalog_cli::CatalogCmd),
@@ -409,6 +419,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Agency(c) => {
             let (cfg, _) = config::load(&over, &env)?;
             identity_cli::agency(c, &open_store(&cfg).await?).await
+        }
+        Cmd::Hall(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            operator_cli::hall(c, &open_store(&cfg).await?).await
+        }
+        Cmd::Resource(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            operator_cli::resource(c, &open_store(&cfg).await?).await
+        }
+        Cmd::Bundle(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            operator_cli::bundle(c, &open_store(&cfg).await?).await
         }
         Cmd::Staff(c) => {
             let (cfg, _) = config::load(&over, &env)?;

@@ -222,3 +222,59 @@ fn bad_security_settings_stop_the_node() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("security.personal_data_level"));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
 }
+
+/// An operator sets up what a node offers without code: agencies, a hall
+/// serving two agencies, a shared data resource; a bundle whose items are not
+/// published is refused with the reason. Everything is audited.
+#[test]
+fn an_operator_sets_up_halls_resources_and_bundles() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for (uscc, name, div) in
+        [("113301000025000337", "杭州市市场监督管理局", "330100"), ("113302000025000417", "宁波市市场监督管理局", "330200")]
+    {
+        let o = yiwang(&["--data-dir", d, "agency", "add", "--uscc", uscc, "--name", name, "--division", div, "--level", "municipal"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let hall = ["--data-dir", d, "hall", "add", "--id", "hz-smzx", "--name", "杭州市民中心", "--division", "330100"];
+    let o =
+        yiwang(&[&hall[..], &["--agency", "113301000025000337", "--serves", "113302000025000417", "--address", "解放东路18号"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = yiwang(&[&hall[..], &["--agency", "113301000025000337", "--serves", "91330106MA2H00014Q"]].concat());
+    assert_eq!(o.status.code(), Some(2), "an agency that is not registered is refused");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("未登记"));
+    let listed = stdout(&yiwang(&["--data-dir", d, "hall", "list"]));
+    let h: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!((h["id"].as_str(), h["agencies"].as_array().map(Vec::len)), (Some("hz-smzx"), Some(2)), "{h:#}");
+
+    let o = yiwang(&[
+        "--data-dir",
+        d,
+        "resource",
+        "add",
+        "--code",
+        "330100-RK-001",
+        "--name",
+        "户籍信息",
+        "--provider",
+        "113301000025000337",
+        "--aliases",
+        "户口簿,户口本",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let listed = stdout(&yiwang(&["--data-dir", d, "resource", "list"]));
+    assert!(listed.contains("330100-RK-001") && listed.contains("户口簿"), "{listed}");
+
+    let file = dir.path().join("bundle.json");
+    let bundle = serde_json::json!({
+        "code": "open-shop", "name": "开办小店", "division_code": "330100",
+        "lead_item": "1133010000250003373000104010000",
+        "items": ["1133010000250003373000104010000", "1133020000250004173000104010000"],
+    });
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    let o = yiwang(&["--data-dir", d, "bundle", "define", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "the bundle's item is not published");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1133010000250003373000104010000"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&yiwang(&["--data-dir", d, "bundle", "list"])).trim().is_empty());
+    assert!(yiwang(&["--data-dir", d, "audit", "verify"]).status.success());
+}

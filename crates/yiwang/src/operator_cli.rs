@@ -1,0 +1,180 @@
+//! The operator's commands for what a node offers beyond its catalog: halls
+//! (政务服务大厅) and the agencies their windows serve, shared data resources,
+//! and 一件事 bundles. Each goes through the same store calls the demo uses,
+//! checked and audited.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use jiff::Timestamp;
+use yiwang_codes::{DivisionCode, Uscc};
+use yiwang_store::{EvidenceType, Hall, Store};
+
+#[derive(Subcommand)]
+pub enum HallCmd {
+    /// Add or replace a hall: the agency that runs it and the agencies its
+    /// comprehensive windows accept applications for (一窗受理).
+    Add {
+        /// A stable id, e.g. hz-smzx.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// 6-digit division code of its region.
+        #[arg(long)]
+        division: String,
+        /// The USCC of the agency that runs it (its window clerks take applications).
+        #[arg(long)]
+        agency: String,
+        #[arg(long, default_value = "")]
+        address: String,
+        /// The agencies served (USCCs, comma-separated); the running agency is always served.
+        #[arg(long, value_delimiter = ',')]
+        serves: Vec<String>,
+    },
+    /// List halls, one JSON object per line.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum ResourceCmd {
+    /// Register a shared data resource (what exists and who provides it; grants
+    /// come with the data sharing platform).
+    Add {
+        /// The resource code in the data catalog.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// The USCC of the providing agency.
+        #[arg(long)]
+        provider: String,
+        /// Other names materials are matched by (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        aliases: Vec<String>,
+    },
+    /// List shared data resources, one JSON object per line.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum BundleCmd {
+    /// Define (or redefine) a 一件事 from a JSON file: code, name, description,
+    /// division_code, lead_item, items, promised_days. Every item must be
+    /// published and their forms must merge.
+    Define { file: PathBuf },
+    /// List bundles, one JSON object per line.
+    List,
+}
+
+fn invalid(message: String) -> anyhow::Result<ExitCode> {
+    eprintln!("{message}");
+    Ok(ExitCode::from(2))
+}
+
+async fn known_agency(store: &Store, uscc: &str) -> anyhow::Result<Result<String, String>> {
+    let u = match Uscc::parse(uscc.trim()) {
+        Ok(u) => u.as_str().to_string(),
+        Err(e) => return Ok(Err(format!("统一社会信用代码无效 / invalid USCC {uscc}: {e}"))),
+    };
+    Ok(match store.agency(&u).await? {
+        Some(_) => Ok(u),
+        None => Err(format!("部门 {u} 未登记，请先 yiwang agency add / agency {u} is not registered")),
+    })
+}
+
+pub async fn hall(cmd: HallCmd, store: &Store) -> anyhow::Result<ExitCode> {
+    match cmd {
+        HallCmd::Add { id, name, division, agency, address, serves } => {
+            if id.trim().is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return invalid(format!("大厅编号只能由字母、数字、- 和 _ 组成 / a hall id is ASCII letters, digits, - and _: {id:?}"));
+            }
+            if name.trim().is_empty() {
+                return invalid("大厅名称不能为空 / the hall needs a name".into());
+            }
+            if let Err(e) = DivisionCode::parse(&division) {
+                return invalid(format!("区划代码无效 / invalid division: {e}"));
+            }
+            let runner = match known_agency(store, &agency).await? {
+                Ok(u) => u,
+                Err(m) => return invalid(m),
+            };
+            let mut agencies = vec![runner.clone()];
+            for s in serves.iter().filter(|s| !s.trim().is_empty()) {
+                match known_agency(store, s).await? {
+                    Ok(u) if !agencies.contains(&u) => agencies.push(u),
+                    Ok(_) => {}
+                    Err(m) => return invalid(m),
+                }
+            }
+            let hall =
+                Hall { id: id.trim().into(), name: name.trim().into(), division_code: division, agency_uscc: runner, address, agencies };
+            let mut tx = store.begin().await?;
+            tx.upsert_hall(&hall, "cli", Timestamp::now()).await?;
+            tx.commit().await?;
+            println!("大厅已登记 / hall saved: {} ({}), 受理 {} 个部门的事项", hall.name, hall.id, hall.agencies.len());
+        }
+        HallCmd::List => {
+            for h in store.halls().await? {
+                println!("{}", serde_json::to_string(&h)?);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn resource(cmd: ResourceCmd, store: &Store) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ResourceCmd::Add { code, name, provider, aliases } => {
+            if code.trim().is_empty() || name.trim().is_empty() {
+                return invalid("资源代码和名称不能为空 / a resource needs a code and a name".into());
+            }
+            let provider = match known_agency(store, &provider).await? {
+                Ok(u) => u,
+                Err(m) => return invalid(m),
+            };
+            let t = EvidenceType {
+                code: code.trim().into(),
+                name: name.trim().into(),
+                agency_uscc: provider,
+                aliases: aliases.into_iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect(),
+            };
+            let mut tx = store.begin().await?;
+            tx.upsert_data_resource(&t, "cli", Timestamp::now()).await?;
+            tx.commit().await?;
+            println!("共享数据资源已登记 / resource saved: {} ({})", t.name, t.code);
+        }
+        ResourceCmd::List => {
+            for r in store.data_resources().await? {
+                println!("{}", serde_json::to_string(&r)?);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn bundle(cmd: BundleCmd, store: &Store) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BundleCmd::Define { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let b: yiwang_catalog::Bundle = match serde_json::from_str(&text) {
+                Ok(b) => b,
+                Err(e) => return invalid(format!("“一件事”定义不是有效的 JSON / not a bundle: {e}")),
+            };
+            match store.define_bundle(&b, "cli", Timestamp::now()).await {
+                Ok(plan) => println!("“一件事”已定义 / bundle defined: {} ({}), {} 个事项", b.name, b.code, plan.items.len()),
+                Err(e) => {
+                    use yiwang_errors::Coded;
+                    return invalid(format!("{} / {}", e.message_zh(), e.message_en()));
+                }
+            }
+        }
+        BundleCmd::List => {
+            for b in store.bundles().await? {
+                println!("{}", serde_json::to_string(&b)?);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
