@@ -393,10 +393,15 @@ impl Store {
     pub(crate) async fn deploy_default_process(&self, now: Timestamp) -> Result<()> {
         let def = yiwang_workflow::deploy(DEFAULT_PROCESS_BPMN, &|_| true)
             .map_err(|e| StoreError::Corrupt(format!("the bundled default process does not deploy: {e}")))?;
-        // Bundled, like the holiday calendar: seeded, not an act to audit.
+        // Bundled, like the holiday calendar: seeded, not an act to audit. Two
+        // processes starting on one database at once may both insert it: the
+        // loser's unique violation means the version is there.
         let mut tx = self.begin().await?;
-        tx.insert_definition(&def, DEFAULT_PROCESS_BPMN, "system", now).await?;
-        tx.commit().await
+        match tx.insert_definition(&def, DEFAULT_PROCESS_BPMN, "system", now).await {
+            Ok(_) => tx.commit().await,
+            Err(StoreError::Database(e)) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => tx.rollback().await,
+            Err(e) => Err(e),
+        }
     }
 
     /// Where a case is in its process (none before acceptance, or for a case
