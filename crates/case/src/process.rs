@@ -87,6 +87,11 @@ pub fn start_data(form: &Value, case: Value) -> Value {
     data
 }
 
+/// What people call a node: its name, or its id when it has none.
+pub fn display_name(node: &yiwang_workflow::Node) -> String {
+    if node.name.trim().is_empty() { node.id.clone() } else { node.name.clone() }
+}
+
 /// The open user tasks, in the order they were created.
 pub fn open_steps(def: &Definition, inst: &Instance) -> Vec<OpenStep> {
     inst.waits
@@ -98,7 +103,7 @@ pub fn open_steps(def: &Definition, inst: &Instance) -> Vec<OpenStep> {
             Some(OpenStep {
                 wait: w.id,
                 node: node.id.clone(),
-                name: if node.name.trim().is_empty() { node.id.clone() } else { node.name.clone() },
+                name: display_name(node),
                 candidate_groups: candidate_groups.clone(),
                 decision: *decision,
                 index,

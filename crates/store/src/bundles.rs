@@ -245,13 +245,18 @@ impl Store {
 
     /// A bundle as it can be applied for now.
     pub async fn bundle_plan(&self, code: &str) -> CResult<BundlePlan> {
+        let b = self.bundle_def(code).await?;
+        self.plan_of(b).await
+    }
+
+    /// A bundle's definition as it stands.
+    async fn bundle_def(&self, code: &str) -> CResult<Bundle> {
         let row = crate::db::query("SELECT * FROM bundles WHERE code = $1")
             .bind(code)
             .fetch_optional(self.read())
             .await
             .map_err(StoreError::from)?;
-        let b = bundle_row(&row.ok_or_else(|| CaseStoreError::NoBundle(code.into()))?)?;
-        self.plan_of(b).await
+        Ok(bundle_row(&row.ok_or_else(|| CaseStoreError::NoBundle(code.into()))?)?)
     }
 
     async fn plan_of(&self, bundle: Bundle) -> CResult<BundlePlan> {
@@ -266,12 +271,7 @@ impl Store {
     /// The plan of an application in hand: each child's item as the version it
     /// was filed under, so republishing an item changes nothing for it.
     pub async fn bundle_case_plan(&self, b: &BundleCase) -> CResult<BundlePlan> {
-        let row = crate::db::query("SELECT * FROM bundles WHERE code = $1")
-            .bind(&b.bundle_code)
-            .fetch_optional(self.read())
-            .await
-            .map_err(StoreError::from)?;
-        let mut bundle = bundle_row(&row.ok_or_else(|| CaseStoreError::NoBundle(b.bundle_code.clone()))?)?;
+        let mut bundle = self.bundle_def(&b.bundle_code).await?;
         let mut items = Vec::with_capacity(b.children.len());
         for c in &b.children {
             let doc = self.case_item(c).await?.ok_or_else(|| CaseStoreError::NoItem(c.item_code.clone()))?;

@@ -361,12 +361,9 @@ impl Store {
     /// latest deployed now.
     pub(crate) async fn pinned_process(&self, doc: &yiwang_catalog::ItemDoc) -> CResult<(String, i64)> {
         let id = doc.workflow.as_ref().map_or(crate::DEFAULT_PROCESS_ID, |w| w.id.as_str());
-        let version = match doc.workflow.as_ref().and_then(|w| w.version) {
-            Some(v) if self.process_deployed(id, v).await? => Some(v),
-            Some(v) => return Err(CaseStoreError::NoProcess(format!("{id} v{v}"))),
-            None => self.latest_process_version(id).await?,
-        };
-        Ok((id.to_string(), version.ok_or_else(|| CaseStoreError::NoProcess(id.to_string()))?))
+        let version = self.deployed_process_version(id, doc.workflow.as_ref().and_then(|w| w.version)).await?;
+        let named = || doc.workflow.as_ref().and_then(|w| w.version).map_or_else(|| id.to_string(), |v| format!("{id} v{v}"));
+        Ok((id.to_string(), version.ok_or_else(|| CaseStoreError::NoProcess(named()))?))
     }
 
     pub async fn case(&self, case_no: &str) -> Result<CaseRow> {
@@ -800,7 +797,7 @@ impl crate::Tx {
                     "applicant_type": current.applicant.id_type, "channel": current.channel,
                 });
                 let data = yiwang_case::process::start_data(form.unwrap_or(&current.form), about);
-                let (id, _) = self.start_instance(&def, *version, &current.case_no, data, event.at, &env).await?;
+                let (id, _) = self.start_instance(&def, *version, Some(&current.case_no), data, event.at, &env).await?;
                 Ok(Some(id))
             }
             Some(id) if yiwang_case::process::governs(&event.event) => {

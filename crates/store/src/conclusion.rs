@@ -29,18 +29,19 @@ impl Store {
             Event::Concluded { .. } => self.license_to_issue(&c, envelope.at).await?,
             _ => None,
         };
-        let master = match (&prepared, master) {
-            (Some(_), None) => {
-                return Err(CaseStoreError::Store(StoreError::Corrupt("issuing a license at conclusion needs the node master key".into())));
+        let issuing = match prepared {
+            Some(p) => {
+                let m = master.ok_or_else(|| StoreError::Corrupt("issuing a license at conclusion needs the node master key".into()))?;
+                Some((p, m))
             }
-            (_, m) => m,
+            None => None,
         };
         let mut tx = self.begin().await?;
         let current = tx.case_for_update(case_no).await?;
         let row = tx.write_case_event(current, envelope, expected_version, calendar, None).await?;
-        let issued = match (prepared, master) {
-            (Some(p), Some(m)) => Some(tx.issue_prepared_license(&p, m, &envelope.actor, envelope.at).await.map_err(license_error)?),
-            _ => None,
+        let issued = match issuing {
+            Some((p, m)) => Some(tx.issue_prepared_license(&p, m, &envelope.actor, envelope.at).await.map_err(license_error)?),
+            None => None,
         };
         tx.commit().await?;
         Ok((row, issued))

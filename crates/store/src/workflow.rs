@@ -301,7 +301,7 @@ impl Tx {
         &mut self,
         def: &Definition,
         version: i64,
-        business_key: &str,
+        business_key: Option<&str>,
         data: Value,
         now: Timestamp,
         env: &dyn Env,
@@ -368,25 +368,13 @@ impl Tx {
 }
 
 impl Store {
-    fn cached(&self, process_id: &str, version: i64) -> Option<Arc<Definition>> {
-        cached_in(&self.workflow_defs, process_id, version)
-    }
-
-    fn cache(&self, process_id: &str, version: i64, def: Definition) -> Arc<Definition> {
-        cache_in(&self.workflow_defs, process_id, version, def)
-    }
-
     /// A deployed version, parsed once per process and then cached.
     pub(crate) async fn cached_definition(&self, process_id: &str, version: i64) -> std::result::Result<Arc<Definition>, WorkflowError> {
-        if let Some(d) = self.cached(process_id, version) {
+        if let Some(d) = cached_in(&self.workflow_defs, process_id, version) {
             return Ok(d);
         }
         let (_, def) = self.workflow_definition(process_id, Some(version)).await?;
-        Ok(self.cache(process_id, version, def))
-    }
-
-    async fn definition_in(&self, tx: &mut Tx, process_id: &str, version: i64) -> std::result::Result<Arc<Definition>, WorkflowError> {
-        tx.definition(process_id, version).await
+        Ok(cache_in(&self.workflow_defs, process_id, version, def))
     }
 
     /// Deploy the node's default case process (idempotent).
@@ -426,7 +414,7 @@ impl Store {
                 yiwang_workflow::NodeKind::ExclusiveGateway { .. }
                 | yiwang_workflow::NodeKind::InclusiveGateway { .. }
                 | yiwang_workflow::NodeKind::ParallelGateway => None,
-                _ => Some(if n.name.trim().is_empty() { n.id.clone() } else { n.name.clone() }),
+                _ => Some(yiwang_case::process::display_name(n)),
             })
         };
         let trail = inst.trace.iter().filter_map(|id| name_of(id)).collect();
@@ -449,14 +437,16 @@ impl Store {
             .try_get::<Option<i64>, _>("v")?)
     }
 
-    /// Whether a process version is deployed.
-    pub async fn process_deployed(&self, process_id: &str, version: i64) -> Result<bool> {
+    /// The deployed version a reference names: `version` if it is deployed,
+    /// without one the latest; none if there is no such deployment.
+    pub async fn deployed_process_version(&self, process_id: &str, version: Option<i64>) -> Result<Option<i64>> {
+        let Some(v) = version else { return self.latest_process_version(process_id).await };
         Ok(crate::db::query("SELECT 1 AS one FROM workflow_definitions WHERE process_id = $1 AND version = $2")
             .bind(process_id)
-            .bind(version)
+            .bind(v)
             .fetch_optional(self.read())
             .await?
-            .is_some())
+            .map(|_| v))
     }
 
     /// The BPMN text of a deployed version (the latest if `None`), parsed.
@@ -494,33 +484,11 @@ impl Store {
         now: Timestamp,
         env: &dyn Env,
     ) -> std::result::Result<String, WorkflowError> {
-        let version: i64 = crate::db::query("SELECT MAX(version) AS v FROM workflow_definitions WHERE process_id = $1")
-            .bind(process_id)
-            .fetch_one(self.read())
-            .await
-            .map_err(StoreError::from)?
-            .try_get::<Option<i64>, _>("v")
-            .map_err(StoreError::from)?
-            .ok_or_else(|| StoreError::NotFound(format!("workflow {process_id}")))?;
+        let version =
+            self.latest_process_version(process_id).await?.ok_or_else(|| StoreError::NotFound(format!("workflow {process_id}")))?;
         let def = self.cached_definition(process_id, version).await?;
-        let (state, effects) = engine::start(&def, data, now, env)?;
-        let id = new_id("wfi");
-        let text = serde_json::to_string(&state).map_err(|e| StoreError::Conflict(e.to_string()))?;
         let mut tx = self.begin().await?;
-        crate::db::query(
-            "INSERT INTO workflow_instances (id, process_id, version, business_key, status, state, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
-        )
-        .bind(&id)
-        .bind(process_id)
-        .bind(version)
-        .bind(business_key)
-        .bind(status_code(state.status))
-        .bind(text)
-        .bind(ts(now))
-        .execute(&mut tx)
-        .await
-        .map_err(StoreError::from)?;
-        tx.apply_effects(&id, &effects, now).await?;
+        let (id, _) = tx.start_instance(&def, version, business_key, data, now, env).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -603,7 +571,7 @@ impl Store {
             let attempts: i64 = row.try_get("attempts").map_err(StoreError::from)?;
             let mut tx = self.begin().await?;
             let stored = tx.lock_instance(&instance).await?;
-            let def = self.definition_in(&mut tx, &stored.process_id, stored.version).await?;
+            let def = tx.definition(&stored.process_id, stored.version).await?;
             let claimed = crate::db::query(
                 "UPDATE workflow_timers SET fired_at = $1, fired_by = $2 WHERE instance_id = $3 AND wait_id = $4 AND fired_at IS NULL AND cancelled_at IS NULL",
             )

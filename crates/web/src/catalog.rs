@@ -356,19 +356,15 @@ async fn handling_problems(
 ) -> Result<Vec<yiwang_catalog::FieldError>, ApiError> {
     use yiwang_catalog::FieldError;
     let mut out = Vec::new();
-    if let Some(w) = &doc.workflow {
-        let deployed = match w.version {
-            Some(v) => store.process_deployed(&w.id, v).await?,
-            None => store.latest_process_version(&w.id).await?.is_some(),
-        };
-        if !deployed {
-            out.push(FieldError::new(
-                "workflow",
-                "invalid_code",
-                format!("办理流程 {} 尚未部署", w.id),
-                format!("process {} is not deployed", w.id),
-            ));
-        }
+    if let Some(w) = &doc.workflow
+        && store.deployed_process_version(&w.id, w.version).await?.is_none()
+    {
+        out.push(FieldError::new(
+            "workflow",
+            "invalid_code",
+            format!("办理流程 {} 尚未部署", w.id),
+            format!("process {} is not deployed", w.id),
+        ));
     }
     for (i, r) in doc.results.iter().enumerate() {
         let Some(code) = r.license_type.as_deref().filter(|_| !r.license_data.is_empty()) else { continue };

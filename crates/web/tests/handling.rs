@@ -2,26 +2,11 @@
 //! edge, on both backends.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use common::*;
 use serde_json::{Value, json};
-
-/// One test body, run on SQLite and on PostgreSQL.
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(yiwang_testkit::TestBackend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(yiwang_testkit::TestBackend::Postgres).await
-            }
-        }
-    };
-}
 
 /// Publish a new version of agency A's item: one more required material and
 /// limits of one and two working days.

@@ -3,6 +3,7 @@
 //! before the fix.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use std::net::SocketAddr;
@@ -13,22 +14,6 @@ use axum::http::{HeaderMap, Request, header};
 use common::*;
 use tower::ServiceExt;
 use yiwang_testkit::TestBackend;
-
-/// One test body, run on SQLite and on PostgreSQL.
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(yiwang_testkit::TestBackend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(yiwang_testkit::TestBackend::Postgres).await
-            }
-        }
-    };
-}
 
 /// What a request got back.
 struct Got {

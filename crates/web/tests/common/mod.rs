@@ -53,6 +53,23 @@ pub const ALL: [P; 14] = [
     P::Admin,
 ];
 
+/// One test body, run on SQLite and on PostgreSQL.
+#[allow(unused_macros)]
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(yiwang_testkit::TestBackend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(yiwang_testkit::TestBackend::Postgres).await
+            }
+        }
+    };
+}
+
 pub const PASSWORD: &str = "Matrix-2026";
 pub const AGENCY_A: &str = "113301000025000337";
 pub const AGENCY_B: &str = "113302000025000417";
