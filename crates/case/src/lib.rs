@@ -8,6 +8,7 @@
 //! times, and the store writes each event in the same transaction as the state.
 
 pub mod gbt39046;
+pub mod notice;
 pub mod process;
 
 use jiff::Timestamp;

@@ -967,6 +967,7 @@ impl crate::Tx {
             }
             _ => {}
         }
+        self.notify_case(&current, &next, event).await?;
         // What was written, without reading it back.
         let form_value = form.cloned().unwrap_or_else(|| current.form.clone());
         Ok(CaseRow {

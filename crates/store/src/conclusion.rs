@@ -38,11 +38,12 @@ impl Store {
         };
         let mut tx = self.begin().await?;
         let current = tx.case_for_update(case_no).await?;
-        let row = tx.write_case_event(current, envelope, expected_version, calendar, None).await?;
+        // The license first, so the event's notice can name it; both or neither commit.
         let issued = match issuing {
             Some((p, m)) => Some(tx.issue_prepared_license(&p, m, &envelope.actor, envelope.at).await.map_err(license_error)?),
             None => None,
         };
+        let row = tx.write_case_event(current, envelope, expected_version, calendar, None).await?;
         tx.commit().await?;
         Ok((row, issued))
     }

@@ -17,6 +17,7 @@ mod integration;
 mod licenses;
 mod maintenance;
 mod node;
+mod notices;
 mod oidc;
 mod registrations;
 mod secrets;
@@ -49,6 +50,7 @@ pub use licenses::{
 };
 pub use maintenance::Maintained;
 pub use node::{NodeInfo, NodeRegion};
+pub use notices::{NoticePage, NoticePreferences, NoticeRow};
 pub use oidc::*;
 pub use registrations::{NewRegistration, Registration, RegistrationCheck};
 pub use secrets::is_wrapped;

@@ -110,6 +110,10 @@ impl OpDoc {
 
 // ---- shared shapes ----------------------------------------------------------------
 
+fn notice_preferences() -> Value {
+    obj(&[("email", boolean()), ("sms", boolean())], &["email", "sms"])
+}
+
 fn case_view() -> Value {
     obj(
         &[
@@ -376,6 +380,45 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
         ("GET", "/api/v1/cases/{no}/events") => op("A case's timeline (staff reads audited, masked)")
             .query(reveal_params())
             .ok(200, obj(&[("case_no", s()), ("events", arr(obj_any()))], &["case_no", "events"])),
+        ("GET", "/api/v1/me/notices") => op("The caller's notices (消息) about their cases, newest first")
+            .query(vec![
+                q("page", json!({ "type": "integer", "minimum": 0, "maximum": 10000 }), "1-based"),
+                q("size", json!({ "type": "integer", "minimum": 0, "maximum": 100 }), "page size (default 20)"),
+            ])
+            .ok(
+                200,
+                obj(
+                    &[
+                        (
+                            "notices",
+                            arr(obj(
+                                &[
+                                    ("id", s()),
+                                    ("case_no", opt(s())),
+                                    ("kind", s()),
+                                    ("kind_zh", s()),
+                                    ("title", s()),
+                                    ("body", s()),
+                                    ("created_at", s()),
+                                    ("read_at", opt(s())),
+                                ],
+                                &["id", "kind", "title", "body", "created_at"],
+                            )),
+                        ),
+                        ("total", int()),
+                        ("unread", int()),
+                    ],
+                    &["notices", "total", "unread"],
+                ),
+            ),
+        ("POST", "/api/v1/me/notices/read-all") => op("Mark all the caller's notices read").ok(200, obj(&[("marked", int())], &["marked"])),
+        ("POST", "/api/v1/me/notices/{id}/read") => op("Mark one of the caller's notices read").empty(204),
+        ("GET", "/api/v1/me/notice-preferences") => {
+            op("The channels the caller wants notices on besides the in-app list").ok(200, notice_preferences())
+        }
+        ("PUT", "/api/v1/me/notice-preferences") => {
+            op("Set the channels the caller wants notices on").json_body(notice_preferences()).ok(200, notice_preferences())
+        }
         ("GET", "/api/v1/me/cases") => op("The caller's cases").ok(200, obj(&[("cases", arr(case_view()))], &["cases"])),
         ("GET", "/api/v1/workbench/cases") => op("The cases of the caller's agencies, newest change first (keyset paging)")
             .query(vec![

@@ -490,7 +490,11 @@ pub(crate) async fn open_window_case(state: &AppState, p: &Principal, w: WindowA
     let today = yiwang_calendar::china_today(now);
     let (applicant, account_id, masked) = if let Ok(cid) = yiwang_codes::CitizenId::parse(&id, today) {
         let held = state.store().base_person(cid.as_str()).await?.map(|b| b.name);
-        let account = state.store().account_by_citizen_id(cid.as_str()).await?.map(|a| a.id);
+        // Filed under the person's account only when that account reaches held
+        // data: an account below the level may carry a typed, unproven ID, and
+        // the case (and its notices) must not reach a stranger.
+        let required = state.security().personal_data_level;
+        let account = state.store().account_by_citizen_id(cid.as_str()).await?.filter(|a| a.level >= required).map(|a| a.id);
         let name = held.unwrap_or_else(|| w.applicant_name.trim().to_string());
         (Applicant { id_type: "111".into(), id: cid.as_str().into(), name }, account, cid.masked())
     } else {

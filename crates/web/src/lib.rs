@@ -19,6 +19,7 @@ mod identity_api;
 pub mod integration;
 pub mod licenses;
 pub mod messaging;
+pub mod notices;
 pub mod oidc;
 pub mod openapi;
 pub mod outbound;

@@ -13,7 +13,7 @@ use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
 use crate::{
     AppState, api, application_pages, bundle_pages, bundles, cases, catalog, catalog_pages, federation, identity_api, integration,
-    licenses, oidc, openapi, pages, wallet, workbench_pages, workflow,
+    licenses, notices, oidc, openapi, pages, wallet, workbench_pages, workflow,
 };
 
 /// One route and who may call it.
@@ -109,6 +109,15 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/workbench/cases", Staff(cases::CASE_STAFF), get(cases::inbox)),
         def("GET", "/api/v1/case-progress", Public, get(cases::progress)),
         def("GET", "/me/cases", Authenticated, get(cases::cases_page)),
+        // 消息: notices about the caller's cases, and the channels they want.
+        def("GET", "/api/v1/me/notices", Authenticated, get(notices::list)),
+        def("POST", "/api/v1/me/notices/read-all", Authenticated, post(notices::mark_all_read)),
+        def("POST", "/api/v1/me/notices/{id}/read", Authenticated, post(notices::mark_read)),
+        def("GET", "/api/v1/me/notice-preferences", Authenticated, get(notices::preferences)),
+        def("PUT", "/api/v1/me/notice-preferences", Authenticated, put(notices::set_preferences)),
+        def("GET", "/me/messages", Authenticated, get(notices::page)),
+        def("POST", "/me/messages/read", Authenticated, post(notices::page_mark_all)),
+        def("POST", "/me/messages/preferences", Authenticated, post(notices::page_preferences)),
         def("PUT", "/api/v1/cases/{no}/form", Authenticated, put(cases::save_form)),
         def(
             "POST",

@@ -148,6 +148,11 @@ on_both!(the_default_process_drives_a_case);
 /// Walk a case through the default process to a decision.
 async fn handle_to_decision(f: &Fixture, no: &str, decision: &str) {
     accept(f, no).await;
+    decide_accepted(f, no, decision).await;
+}
+
+/// Walk an accepted case through the default process to a decision.
+async fn decide_accepted(f: &Fixture, no: &str, decision: &str) {
     for ev in ["step_started", "step_passed"] {
         let (status, v) = staff(f, P::Reviewer, no, json!({ "type": ev, "step": "审查" }), "同意").await;
         assert_eq!(status, 200, "{v:#}");
@@ -226,3 +231,74 @@ async fn concluding_issues_the_items_license(backend: yiwang_testkit::TestBacken
     assert!(f.store.licenses_of_case(&denied).await.unwrap().is_empty());
 }
 on_both!(concluding_issues_the_items_license);
+
+/// Notices: the applicant is told of 受理 and 办结 (naming the license it
+/// issued) in their 消息 list, and by email and SMS through the outbox as they
+/// prefer; nobody else sees or marks them; a window case for an ID whose
+/// account is below the personal-data level notifies nobody.
+async fn applicants_are_told_of_their_cases(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let type_code = license_type_of_a(&f, "005").await;
+    let now = jiff::Timestamp::now();
+    let schema = json!({ "properties": { "premises": { "type": "string", "title": "经营场所" } }, "required": ["premises"] });
+    f.store.define_license_type(&type_code, "食品经营许可证", &schema, &json!({ "fields": ["premises"] }), "t", now).await.unwrap();
+    let code = item_code(AGENCY_A);
+    let items = "/api/v1/catalog/items";
+    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
+    doc["results"][0]["license_type"] = json!(type_code);
+    doc["results"][0]["license_data"] = json!({ "premises": "form.premises" });
+    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
+    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
+    assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
+
+    let no = f.submitted_food_case().await;
+    // Email yes, SMS no.
+    let (status, v) = f.json(P::Agent, "PUT", "/api/v1/me/notice-preferences".into(), json!({ "email": true, "sms": false })).await;
+    assert_eq!((status, v["sms"].as_bool()), (200, Some(false)), "{v:#}");
+    accept(&f, &no).await;
+    let (status, v) = f.json(P::Agent, "GET", "/api/v1/me/notices".into(), Value::Null).await;
+    assert_eq!((status, v["total"].as_i64(), v["unread"].as_i64()), (200, Some(1), Some(1)), "{v:#}");
+    let accepted = &v["notices"][0];
+    assert_eq!((accepted["kind"].as_str(), accepted["case_no"].as_str()), (Some("accepted"), Some(no.as_str())), "{v:#}");
+    assert!(accepted["body"].as_str().unwrap().contains("已受理"), "{v:#}");
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5);
+    let queued = f.store.claim_outbox(100, later).await.unwrap();
+    let mine: Vec<_> = queued.iter().filter(|m| m.recipient == AGENT_EMAIL || m.recipient == AGENT_PHONE).collect();
+    assert_eq!(mine.len(), 1, "one email, no SMS: {mine:?}");
+    assert_eq!(mine[0].channel, "email");
+    assert!(mine[0].subject.contains("已受理") && mine[0].body.contains(&no), "{:?}", mine[0]);
+    for m in &queued {
+        f.store.outbox_sent(&m.id, later).await.unwrap();
+    }
+
+    // Another person neither sees nor marks it.
+    let id = accepted["id"].as_str().unwrap().to_string();
+    let (_, v) = f.json(P::OtherCitizen, "GET", "/api/v1/me/notices".into(), Value::Null).await;
+    assert_eq!(v["total"].as_i64(), Some(0), "{v:#}");
+    assert_eq!(f.json(P::OtherCitizen, "POST", format!("/api/v1/me/notices/{id}/read"), json!({})).await.0, 404);
+    assert_eq!(f.json(P::Agent, "POST", format!("/api/v1/me/notices/{id}/read"), json!({})).await.0, 204);
+    let (_, v) = f.json(P::Agent, "GET", "/api/v1/me/notices".into(), Value::Null).await;
+    assert_eq!(v["unread"].as_i64(), Some(0), "{v:#}");
+
+    // SMS back on; 办结 names the license it issued, on every channel.
+    assert_eq!(f.json(P::Agent, "PUT", "/api/v1/me/notice-preferences".into(), json!({ "email": true, "sms": true })).await.0, 200);
+    decide_accepted(&f, &no, "approve").await;
+    let (status, v) = staff(&f, P::Head, &no, json!({ "type": "concluded", "result": "准予许可" }), "").await;
+    assert_eq!(status, 200, "{v:#}");
+    let (_, v) = f.json(P::Agent, "GET", "/api/v1/me/notices".into(), Value::Null).await;
+    assert_eq!((v["total"].as_i64(), v["notices"][0]["kind"].as_str()), (Some(2), Some("concluded")), "{v:#}");
+    assert!(v["notices"][0]["body"].as_str().unwrap().contains("食品经营许可证"), "{v:#}");
+    let queued = f.store.claim_outbox(100, later).await.unwrap();
+    let channels: std::collections::BTreeSet<&str> =
+        queued.iter().filter(|m| m.body.contains(&no) && m.body.contains("办结")).map(|m| m.channel.as_str()).collect();
+    assert_eq!(channels, ["email", "sms"].into_iter().collect(), "{queued:?}");
+    assert!(queued.iter().any(|m| m.channel == "sms" && m.recipient == AGENT_PHONE && m.body.contains("电子证照已签发")), "{queued:?}");
+
+    // The page lists them, and saves preferences from its form.
+    let (status, html) = f.page(P::Agent, "/me/messages".into(), None).await;
+    assert!(status == 200 && html.contains("已办结") && html.contains("已受理") && html.contains(&no), "{html}");
+    let (status, _) = f.page(P::Agent, "/me/messages/preferences".into(), Some(vec![("email", "1".into())])).await;
+    assert_eq!(status, 303);
+    assert_eq!(f.store.notice_preferences(f.id(P::Agent)).await.unwrap(), yiwang_store::NoticePreferences { email: true, sms: false });
+}
+on_both!(applicants_are_told_of_their_cases);

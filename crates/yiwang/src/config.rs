@@ -42,8 +42,13 @@ pub struct SealConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct MessagingConfig {
-    /// Spool directory the outbox delivers SMS and email into (default `<data_dir>/outbox`).
+    /// Spool directory the outbox delivers into when a channel has no adapter
+    /// (default `<data_dir>/outbox`): development, and a node not yet wired.
     pub spool_dir: Option<PathBuf>,
+    /// Email through an SMTP server (`[messaging.smtp]`); unset: email is spooled.
+    pub smtp: Option<yiwang_web::messaging::SmtpSettings>,
+    /// SMS through an HTTP gateway (`[messaging.sms_http]`); unset: SMS is spooled.
+    pub sms_http: Option<yiwang_web::messaging::SmsHttpSettings>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,6 +165,14 @@ impl Config {
         c.database_url = Some(yiwang_store::redact_url(&self.effective_database_url()));
         c.identity = self.identity.redacted();
         c.security = self.security.redacted();
+        if let Some(smtp) = &mut c.messaging.smtp
+            && smtp.password.is_some()
+        {
+            smtp.password = Some("REDACTED".into());
+        }
+        if let Some(sms) = &mut c.messaging.sms_http {
+            sms.secret = "REDACTED".into();
+        }
         if c.seal.master_key.is_some() {
             c.seal.master_key = Some("REDACTED".into());
         }

@@ -549,9 +549,9 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     };
     let identity = yiwang_web::IdentityRuntime::new(&cfg.identity, &addr.to_string());
     tracing::info!(issuer = %identity.issuer, "OIDC issuer");
-    let spool = yiwang_web::messaging::SpoolDir { dir: cfg.spool_dir() };
+    let channels = message_channels(&cfg, &security.outbound)?;
     let dispatcher =
-        tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(spool), std::time::Duration::from_millis(500)));
+        tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(channels), std::time::Duration::from_millis(500)));
     // Signed webhooks to department systems, from the outbox their events wrote.
     if let Some(key) = &master {
         // Secrets stored in the clear before issue 19 are wrapped now, once.
@@ -779,4 +779,31 @@ async fn calendar(c: CalendarCmd, over: &Overrides, env: &HashMap<String, String
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The outbox's adapters: SMTP and the SMS gateway when configured, the spool
+/// for the rest. A configured adapter that cannot be built stops the start:
+/// an operator who set up mail wants to know now, not when the first notice fails.
+fn message_channels(
+    cfg: &config::Config,
+    outbound: &yiwang_web::outbound::OutboundPolicy,
+) -> anyhow::Result<yiwang_web::messaging::Channels> {
+    use yiwang_web::messaging::{Channels, Deliver, SmsGateway, SmtpMailer, SpoolDir};
+    let email = match &cfg.messaging.smtp {
+        Some(s) => {
+            let m = SmtpMailer::new(s).map_err(|e| anyhow::anyhow!("邮件配置有误 / messaging.smtp: {e}"))?;
+            tracing::info!(host = %s.host, security = ?s.security, "email notices go through SMTP");
+            Some(Box::new(m) as Box<dyn Deliver>)
+        }
+        None => None,
+    };
+    let sms = match &cfg.messaging.sms_http {
+        Some(s) => {
+            let g = SmsGateway::new(s, outbound).map_err(|e| anyhow::anyhow!("短信网关配置有误 / messaging.sms_http: {e}"))?;
+            tracing::info!(url = %s.url, "SMS notices go through the HTTP gateway");
+            Some(Box::new(g) as Box<dyn Deliver>)
+        }
+        None => None,
+    };
+    Ok(Channels { email, sms, spool: SpoolDir { dir: cfg.spool_dir() } })
 }

@@ -74,6 +74,8 @@ pub const PASSWORD: &str = "Matrix-2026";
 pub const AGENCY_A: &str = "113301000025000337";
 pub const AGENCY_B: &str = "113302000025000417";
 pub const ENTERPRISE: &str = "91330106MA2H00014Q";
+pub const AGENT_EMAIL: &str = "zhaoliu@example.cn";
+pub const AGENT_PHONE: &str = "13900000456";
 
 pub struct Fixture {
     pub store: Store,
@@ -167,13 +169,15 @@ pub async fn fixture_with(backend: TestBackend, security: yiwang_web::SecuritySe
     let mut ids = Vec::new();
     for (p, name, body, roles) in people {
         let citizen_id = cid(body);
+        // The agent has verified contacts, so notices reach them by email and SMS.
+        let (phone, email) = if p == P::Agent { (Some(AGENT_PHONE.into()), Some(AGENT_EMAIL.into())) } else { (None, None) };
         let acc = tx
             .create_account(
                 &NewAccount {
                     citizen_id: citizen_id.clone(),
                     name: name.into(),
-                    phone: None,
-                    email: None,
+                    phone,
+                    email,
                     password_hash: Some(hash.clone()),
                     level: RealNameLevel::L2,
                     level_source: "test".into(),
