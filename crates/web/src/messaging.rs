@@ -170,6 +170,9 @@ impl Deliver for SmtpMailer {
                 .from(self.from.clone())
                 .to(to)
                 .subject(m.subject.clone())
+                // A Message-ID from the outbox id: a retried message keeps it, so
+                // a mail system can tell a repeat from a new notice.
+                .message_id(Some(format!("<{}@yiwang>", m.id)))
                 .header(ContentType::TEXT_PLAIN)
                 .body(m.body.clone())
                 .map_err(|e| format!("message: {e}"))?;
