@@ -25,27 +25,40 @@ impl Store {
         master: Option<&MasterKey>,
     ) -> CResult<(CaseRow, Option<String>)> {
         let c = self.case(case_no).await?;
-        let prepared = match &envelope.event {
-            Event::Concluded { .. } => self.license_to_issue(&c, envelope.at).await?,
-            _ => None,
-        };
-        let issuing = match prepared {
-            Some(p) => {
-                let m = master.ok_or_else(|| StoreError::Corrupt("issuing a license at conclusion needs the node master key".into()))?;
-                Some((p, m))
-            }
-            None => None,
-        };
+        let issuing = self.licenses_to_issue(&c, std::slice::from_ref(envelope), master).await?;
         let mut tx = self.begin().await?;
         let current = tx.case_for_update(case_no).await?;
-        // The license first, so the event's notice can name it; both or neither commit.
-        let issued = match issuing {
-            Some((p, m)) => Some(tx.issue_prepared_license(&p, m, &envelope.actor, envelope.at).await.map_err(license_error)?),
-            None => None,
-        };
-        let row = tx.write_case_event(current, envelope, expected_version, calendar, None).await?;
+        let (row, issued) = tx.write_event_issuing(current, envelope, expected_version, calendar, issuing.as_ref()).await?;
         tx.commit().await?;
         Ok((row, issued))
+    }
+
+    /// What the 办结 among `envelopes` (applied in order to `c`) would issue,
+    /// prepared before the transaction: the decision may come in the same
+    /// batch (a department system's record), so the case is folded up to the
+    /// conclusion first. None when nothing concludes, or the batch does not
+    /// apply (the transaction will refuse it anyway).
+    pub(crate) async fn licenses_to_issue<'k>(
+        &self,
+        c: &CaseRow,
+        envelopes: &[Envelope],
+        master: Option<&'k MasterKey>,
+    ) -> CResult<Option<Issuing<'k>>> {
+        let mut folded = c.case.clone();
+        for e in envelopes {
+            if matches!(e.event, Event::Concluded { .. }) {
+                let at_conclusion = CaseRow { case: folded, ..c.clone() };
+                let Some(prepared) = self.license_to_issue(&at_conclusion, e.at).await? else { return Ok(None) };
+                let master = master
+                    .ok_or_else(|| StoreError::Corrupt("issuing a license at conclusion needs the node master key".into()))?;
+                return Ok(Some(Issuing { prepared, master }));
+            }
+            match folded.apply(e) {
+                Ok(next) => folded = next,
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 
     /// The license a conclusion now would issue: the filed item version's
@@ -77,6 +90,33 @@ impl Store {
             data: yiwang_catalog::result::fill(result, &sources),
         };
         Ok(Some(self.prepare_license(&new, now).await.map_err(license_error)?))
+    }
+}
+
+/// A license prepared for a conclusion, and the key that seals it.
+pub(crate) struct Issuing<'k> {
+    prepared: PreparedLicense,
+    master: &'k MasterKey,
+}
+
+impl crate::Tx {
+    /// Write one event; when it is 办结 and a license is prepared for it, issue
+    /// the license first, in this transaction, so the event's notice names it
+    /// and both or neither commit. Returns the case and the license's id.
+    pub(crate) async fn write_event_issuing(
+        &mut self,
+        current: CaseRow,
+        envelope: &Envelope,
+        expected_version: Option<i64>,
+        calendar: &Calendar,
+        issuing: Option<&Issuing<'_>>,
+    ) -> CResult<(CaseRow, Option<String>)> {
+        let issued = match issuing.filter(|_| matches!(envelope.event, Event::Concluded { .. })) {
+            Some(i) => Some(self.issue_prepared_license(&i.prepared, i.master, &envelope.actor, envelope.at).await.map_err(license_error)?),
+            None => None,
+        };
+        let row = self.write_case_event(current, envelope, expected_version, calendar, None).await?;
+        Ok((row, issued))
     }
 }
 

@@ -358,7 +358,11 @@ impl Store {
         case_no: &str,
         envelopes: &[Envelope],
         calendar: &Calendar,
+        master: Option<&yiwang_crypto::seal::MasterKey>,
     ) -> CResult<Recorded> {
+        // 办结 in a record issues the item's license as the staff path does.
+        let before = self.case(case_no).await?;
+        let issuing = self.licenses_to_issue(&before, envelopes, master).await?;
         let mut tx = self.begin().await?;
         let mut row = tx.case_for_update(case_no).await?;
         // Checked under the case's lock: a concurrent retry of the same key
@@ -366,13 +370,16 @@ impl Store {
         if let Some(stored) = tx.stored_integration(caller, key, request_hash).await? {
             return Ok(Recorded::Replayed(stored));
         }
+        let mut issued = Vec::new();
         for e in envelopes {
-            row = tx.write_case_event(row, e, None, calendar, None).await?;
+            let (next, license) = tx.write_event_issuing(row, e, None, calendar, issuing.as_ref()).await?;
+            row = next;
+            issued.extend(license);
         }
         let response = json!({
             "case_no": row.case_no, "state": row.state.code(), "version": row.version,
             "recorded": envelopes.iter().map(|e| e.event.name()).collect::<Vec<_>>(),
-            "promised_due": row.promised_due, "legal_due": row.legal_due,
+            "promised_due": row.promised_due, "legal_due": row.legal_due, "licenses": issued,
         });
         let inserted = crate::db::query(
             "INSERT INTO integration_requests (caller, idem_key, request_hash, case_no, response, created_at) \

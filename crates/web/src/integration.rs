@@ -183,7 +183,8 @@ pub async fn record(
     }
     let hash = yiwang_identity::token_hash(&body);
     let calendar = state.store().load_calendar().await?;
-    match state.store().record_integration(&p.account_id, &key, &hash, &c.case_no, &envelopes, &calendar).await? {
+    let master = state.master_key().ok();
+    match state.store().record_integration(&p.account_id, &key, &hash, &c.case_no, &envelopes, &calendar, master).await? {
         Recorded::New(v) => Ok((StatusCode::CREATED, Json(v)).into_response()),
         Recorded::Replayed(v) => {
             let mut resp = Json(v).into_response();

@@ -238,18 +238,12 @@ on_both!(concluding_issues_the_items_license);
 /// account is below the personal-data level notifies nobody.
 async fn applicants_are_told_of_their_cases(backend: yiwang_testkit::TestBackend) {
     let (_db, f) = fixture(backend).await;
-    let type_code = license_type_of_a(&f, "005").await;
-    let now = jiff::Timestamp::now();
-    let schema = json!({ "properties": { "premises": { "type": "string", "title": "经营场所" } }, "required": ["premises"] });
-    f.store.define_license_type(&type_code, "食品经营许可证", &schema, &json!({ "fields": ["premises"] }), "t", now).await.unwrap();
-    let code = item_code(AGENCY_A);
-    let items = "/api/v1/catalog/items";
-    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
-    doc["results"][0]["license_type"] = json!(type_code);
-    doc["results"][0]["license_data"] = json!({ "premises": "form.premises" });
-    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
-    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
-    assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
+    item_issues_a_license(&f, "005").await;
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5);
+    // Whatever earlier steps queued (none for the agent so far).
+    for m in f.store.claim_outbox(100, later).await.unwrap() {
+        f.store.outbox_sent(&m.id, later).await.unwrap();
+    }
 
     let no = f.submitted_food_case().await;
     // Email yes, SMS no.
@@ -261,7 +255,6 @@ async fn applicants_are_told_of_their_cases(backend: yiwang_testkit::TestBackend
     let accepted = &v["notices"][0];
     assert_eq!((accepted["kind"].as_str(), accepted["case_no"].as_str()), (Some("accepted"), Some(no.as_str())), "{v:#}");
     assert!(accepted["body"].as_str().unwrap().contains("已受理"), "{v:#}");
-    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5);
     let queued = f.store.claim_outbox(100, later).await.unwrap();
     let mine: Vec<_> = queued.iter().filter(|m| m.recipient == AGENT_EMAIL || m.recipient == AGENT_PHONE).collect();
     assert_eq!(mine.len(), 1, "one email, no SMS: {mine:?}");
@@ -302,3 +295,60 @@ async fn applicants_are_told_of_their_cases(backend: yiwang_testkit::TestBackend
     assert_eq!(f.store.notice_preferences(f.id(P::Agent)).await.unwrap(), yiwang_store::NoticePreferences { email: true, sms: false });
 }
 on_both!(applicants_are_told_of_their_cases);
+
+/// Agency A's item issues a 食品经营许可证 (type `seq`) filled from the form.
+async fn item_issues_a_license(f: &Fixture, seq: &str) -> String {
+    let type_code = license_type_of_a(f, seq).await;
+    let schema = json!({ "properties": { "premises": { "type": "string", "title": "经营场所" } }, "required": ["premises"] });
+    let now = jiff::Timestamp::now();
+    f.store.define_license_type(&type_code, "食品经营许可证", &schema, &json!({ "fields": ["premises"] }), "t", now).await.unwrap();
+    let code = item_code(AGENCY_A);
+    let items = "/api/v1/catalog/items";
+    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
+    doc["results"][0]["license_type"] = json!(type_code);
+    doc["results"][0]["license_data"] = json!({ "premises": "form.premises" });
+    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
+    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
+    assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
+    type_code
+}
+
+/// A department system's GB/T 39046 records complete the process's tasks the
+/// same way the workbench does, and its completion record (决定 and 办结 in one
+/// record) issues the item's license in the record's transaction, once.
+async fn a_department_systems_completion_issues_the_license(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let type_code = item_issues_a_license(&f, "006").await;
+    let no = f.submitted_food_case().await;
+    let records = format!("/api/v1/integration/cases/{no}/records");
+    let gb = yiwang_case::gbt39046::gb_time;
+    let now = jiff::Timestamp::now();
+    let accept = json!({ "table": "acceptance", "accept_time": gb(now), "accepting_officer": "窗口一号" });
+    let ((status, v), _) = f.json_with(P::Clerk, "POST", records.clone(), accept, &[("idempotency-key", "a-1")]).await;
+    assert_eq!(status, 201, "{v:#}");
+    // A step the process does not have is refused, as on the workbench.
+    let wrong = json!({
+        "table": "handling", "step_name": "现场核查", "step_status": "2", "business_action": "通过", "step_handler": "张审",
+        "step_opinion": "符合", "step_start": gb(now), "step_end": gb(now),
+    });
+    let ((status, v), _) = f.json_with(P::Reviewer, "POST", records.clone(), wrong, &[("idempotency-key", "s-0")]).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.process_no_step")), "{v:#}");
+    let step = json!({
+        "table": "handling", "step_name": "审查", "step_status": "2", "business_action": "通过", "step_handler": "张审",
+        "step_opinion": "符合条件", "step_start": gb(now), "step_end": gb(now),
+    });
+    let ((status, v), _) = f.json_with(P::Reviewer, "POST", records.clone(), step, &[("idempotency-key", "s-1")]).await;
+    assert_eq!(status, 201, "{v:#}");
+    let done = json!({ "table": "completion", "result_type": "准予", "result_description": "准予许可", "completion_time": gb(now), "completion_handler": "周三" });
+    let ((status, v), _) = f.json_with(P::Head, "POST", records.clone(), done.clone(), &[("idempotency-key", "d-1")]).await;
+    assert_eq!((status, v["state"].as_str()), (201, Some("concluded")), "{v:#}");
+    assert_eq!(v["licenses"].as_array().map(Vec::len), Some(1), "{v:#}");
+    let issued = f.store.licenses_of_case(&no).await.unwrap();
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0].type_code, type_code);
+    // The same record again is a replay, not a second license.
+    let ((status, _), headers) = f.json_with(P::Head, "POST", records, done, &[("idempotency-key", "d-1")]).await;
+    assert_eq!((status, headers.get("idempotent-replayed").is_some()), (200, true));
+    assert_eq!(f.store.licenses_of_case(&no).await.unwrap().len(), 1);
+}
+on_both!(a_department_systems_completion_issues_the_license);
