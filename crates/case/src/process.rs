@@ -38,6 +38,9 @@ pub enum Drive {
     Nothing,
     /// Complete this task with this data.
     Complete { wait: u64, data: Value },
+    /// End the process: the case ended without a decision (撤回, 作废), so
+    /// its open tasks leave every worklist.
+    Terminate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -148,6 +151,8 @@ pub fn governs(event: &Event) -> bool {
             | Event::CountersignRequested { .. }
             | Event::Decided { .. }
             | Event::Concluded { .. }
+            | Event::Withdrawn
+            | Event::Voided
     )
 }
 
@@ -188,6 +193,7 @@ pub fn drive(def: &Definition, inst: &Instance, event: &Event) -> Result<Drive, 
             }
         }
         Event::Concluded { .. } if inst.status == Status::Running => Err(ProcessError::NotEnded { open: names() }),
+        Event::Withdrawn | Event::Voided if inst.status == Status::Running => Ok(Drive::Terminate),
         _ => Ok(Drive::Nothing),
     }
 }

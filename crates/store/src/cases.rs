@@ -802,10 +802,14 @@ impl crate::Tx {
             }
             Some(id) if yiwang_case::process::governs(&event.event) => {
                 let (stored, def) = self.instance_for_update(id).await?;
-                if let yiwang_case::process::Drive::Complete { wait, data } =
-                    yiwang_case::process::drive(&def, &stored.state, &event.event)?
-                {
-                    let input = yiwang_workflow::engine::Input::CompleteTask { wait, data };
+                use yiwang_case::process::Drive;
+                use yiwang_workflow::engine::Input;
+                let input = match yiwang_case::process::drive(&def, &stored.state, &event.event)? {
+                    Drive::Complete { wait, data } => Some(Input::CompleteTask { wait, data }),
+                    Drive::Terminate => Some(Input::Terminate),
+                    Drive::Nothing => None,
+                };
+                if let Some(input) = input {
                     self.step_instance(&stored, &def, input, &event.actor, event.at, &env).await?;
                 }
                 Ok(None)

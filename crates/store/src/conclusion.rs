@@ -49,8 +49,8 @@ impl Store {
             if matches!(e.event, Event::Concluded { .. }) {
                 let at_conclusion = CaseRow { case: folded, ..c.clone() };
                 let Some(prepared) = self.license_to_issue(&at_conclusion, e.at).await? else { return Ok(None) };
-                let master = master
-                    .ok_or_else(|| StoreError::Corrupt("issuing a license at conclusion needs the node master key".into()))?;
+                let master =
+                    master.ok_or_else(|| StoreError::Corrupt("issuing a license at conclusion needs the node master key".into()))?;
                 return Ok(Some(Issuing { prepared, master }));
             }
             match folded.apply(e) {

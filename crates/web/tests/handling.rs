@@ -352,3 +352,31 @@ async fn a_department_systems_completion_issues_the_license(backend: yiwang_test
     assert_eq!(f.store.licenses_of_case(&no).await.unwrap().len(), 1);
 }
 on_both!(a_department_systems_completion_issues_the_license);
+
+/// A case that ends without a decision ends its process: withdrawing an
+/// accepted application or voiding it terminates the instance, so its open
+/// step leaves every worklist, and the applicant is told.
+async fn withdrawing_or_voiding_ends_the_process(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let withdrawn = f.submitted_food_case().await;
+    let v = accept(&f, &withdrawn).await;
+    assert_eq!(open_steps(&v), ["审查"]);
+    let (status, v) = f.json(P::Agent, "POST", format!("/api/v1/cases/{withdrawn}/withdraw"), json!({ "reason": "不再经营" })).await;
+    assert_eq!(status, 200, "{v:#}");
+    let (_, v) = f.json(P::Head, "GET", format!("/api/v1/cases/{withdrawn}"), Value::Null).await;
+    assert_eq!(v["case"]["process"]["status"], "terminated", "{v:#}");
+    assert!(open_steps(&v).is_empty(), "{v:#}");
+
+    let voided = f.submitted_food_case().await;
+    accept(&f, &voided).await;
+    let (status, v) = staff(&f, P::Head, &voided, json!({ "type": "voided" }), "重复申报").await;
+    assert_eq!((status, v["case"]["state"].as_str()), (200, Some("voided")), "{v:#}");
+    assert_eq!(v["case"]["process"]["status"], "terminated", "{v:#}");
+    // A terminated process takes no more steps.
+    let (status, _) = staff(&f, P::Reviewer, &voided, json!({ "type": "step_started", "step": "审查" }), "").await;
+    assert_eq!(status, 409);
+    let (_, v) = f.json(P::Agent, "GET", "/api/v1/me/notices".into(), Value::Null).await;
+    let kinds: Vec<&str> = v["notices"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"withdrawn") && kinds.contains(&"voided"), "{kinds:?}");
+}
+on_both!(withdrawing_or_voiding_ends_the_process);

@@ -108,10 +108,24 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "input", rename_all = "snake_case")]
 pub enum Input {
-    CompleteTask { wait: u64, data: Value },
-    HandlerDone { wait: u64, data: Value },
-    Message { name: String, data: Value },
-    TimerFired { wait: u64 },
+    CompleteTask {
+        wait: u64,
+        data: Value,
+    },
+    HandlerDone {
+        wait: u64,
+        data: Value,
+    },
+    Message {
+        name: String,
+        data: Value,
+    },
+    TimerFired {
+        wait: u64,
+    },
+    /// Stop the instance from outside (its case was withdrawn or voided):
+    /// every wait is cancelled and the instance ends as terminated.
+    Terminate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -228,6 +242,18 @@ impl Run<'_> {
         self.cancel_boundaries(wait);
     }
 
+    /// End the whole instance as terminated, cancelling every wait.
+    fn terminate(&mut self) {
+        let all: Vec<u64> = self.inst.waits.iter().map(|w| w.id).collect();
+        for w in all {
+            self.cancel(w);
+        }
+        self.inst.parked.clear();
+        self.queue.clear();
+        self.inst.status = Status::Terminated;
+        self.effects.push(Effect::Finished { status: Status::Terminated });
+    }
+
     /// Drop everything inside a frame (and its nested frames).
     fn clear_frame(&mut self, frame: u64) {
         let inside: Vec<u64> = self.inst.waits.iter().filter(|w| w.frame == frame).map(|w| w.id).collect();
@@ -290,14 +316,7 @@ impl Run<'_> {
                 self.inst.trace.push(node.id.clone());
                 if *terminate {
                     if frame == 0 {
-                        let all: Vec<u64> = self.inst.waits.iter().map(|w| w.id).collect();
-                        for w in all {
-                            self.cancel(w);
-                        }
-                        self.inst.parked.clear();
-                        self.queue.clear();
-                        self.inst.status = Status::Terminated;
-                        self.effects.push(Effect::Finished { status: Status::Terminated });
+                        self.terminate();
                         return Ok(());
                     }
                     let inner: Vec<u64> = self.inst.waits.iter().filter(|w| w.frame == frame).map(|w| w.id).collect();
@@ -642,6 +661,10 @@ pub fn step(
             run.complete(wait)?;
         }
         Input::TimerFired { wait } => run.fire_timer(wait)?,
+        Input::Terminate => {
+            run.terminate();
+            return Ok((run.inst, run.effects));
+        }
     }
     run.settle()?;
     Ok((run.inst, run.effects))

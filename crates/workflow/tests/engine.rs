@@ -169,3 +169,20 @@ fn a_working_day_timer_fires_on_the_right_day_across_a_holiday() {
     assert_eq!(due.to_string(), format!("{expected}T07:00:00Z"));
     assert_eq!(expected, jiff::civil::date(2026, 10, 9));
 }
+
+#[test]
+fn terminating_from_outside_cancels_every_task_and_timer() {
+    let d = def();
+    let (i, _) = start(&d, json!({}), friday(), &weekdays()).unwrap();
+    let i = complete(&d, i, "accept", json!({}));
+    let open = i.waits.len();
+    assert!(open > 1, "{:?}", i.waits);
+    let (done, effects) = step(&d, &i, Input::Terminate, friday(), &weekdays()).unwrap();
+    assert_eq!(done.status, Status::Terminated);
+    assert!(done.waits.is_empty(), "{:?}", done.waits);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Finished { status: Status::Terminated })));
+    let cancelled = effects.iter().filter(|e| matches!(e, Effect::TaskCancelled { .. } | Effect::TimerCancelled { .. })).count();
+    assert!(cancelled >= 3, "{effects:?}");
+    // A terminated instance takes no more input.
+    assert!(step(&d, &done, Input::Terminate, friday(), &weekdays()).is_err());
+}
