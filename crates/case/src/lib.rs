@@ -272,6 +272,14 @@ pub enum Event {
         agency: String,
         agree: bool,
     },
+    /// 超期: a time limit the case's process sets on a step (a boundary timer
+    /// on its task) has passed. Recorded by the node, never by a person; the
+    /// case's state does not change, and supervision consumes it.
+    StepOverdue {
+        step: String,
+        /// When the limit fell due (RFC 3339).
+        due: String,
+    },
 }
 
 /// A file as stored: content-addressed (SHA-256 of the bytes), its type as
@@ -382,6 +390,7 @@ impl Event {
             Event::Released => "released",
             Event::CountersignRequested { .. } => "countersign_requested",
             Event::Countersigned { .. } => "countersigned",
+            Event::StepOverdue { .. } => "step_overdue",
         }
     }
 }
@@ -657,7 +666,7 @@ impl Case {
         if let Some(holder) = &self.claimed_by
             && holder != &e.actor
             && !e.event.is_applicants()
-            && !matches!(e.event, Event::Released | Event::Countersigned { .. })
+            && !matches!(e.event, Event::Released | Event::Countersigned { .. } | Event::StepOverdue { .. })
         {
             return Err(CaseError::ClaimedByOther(holder.clone()));
         }
@@ -945,6 +954,11 @@ impl Case {
                     return Err(refuse());
                 }
                 next.claimed_by = Some(e.actor.clone());
+            }
+            Event::StepOverdue { .. } => {
+                if !matches!(self.state, Accepted | InProcess | SpecialProcedure | Decided) {
+                    return Err(refuse());
+                }
             }
             Event::Released => {
                 if self.claimed_by.is_none() {

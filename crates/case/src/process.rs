@@ -116,6 +116,16 @@ pub fn open_steps(def: &Definition, inst: &Instance) -> Vec<OpenStep> {
         .collect()
 }
 
+/// The step a boundary timer hangs on, when `wait` (of `inst`, before it
+/// fires) is a timer on a user task: its firing makes that step overdue.
+pub fn overdue_step(def: &Definition, inst: &Instance, wait: u64) -> Option<String> {
+    let w = inst.waits.iter().find(|w| w.id == wait)?;
+    let WaitKind::Timer { boundary_of: Some(host), .. } = w.kind else { return None };
+    let h = inst.waits.iter().find(|x| x.id == host)?;
+    let node = &def.nodes[def.node(&h.node)?];
+    matches!(node.kind, NodeKind::UserTask { .. }).then(|| display_name(node))
+}
+
 /// Whether the model has a decision task anywhere.
 pub fn has_decision_task(def: &Definition) -> bool {
     def.nodes.iter().any(|n| matches!(n.kind, NodeKind::UserTask { decision: true, .. }))

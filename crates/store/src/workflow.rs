@@ -556,8 +556,9 @@ impl Store {
         env: &dyn Env,
     ) -> std::result::Result<usize, WorkflowError> {
         let due = crate::db::query(
-            "SELECT instance_id, wait_id, attempts FROM workflow_timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1 \
-             AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY due_at, instance_id, wait_id LIMIT $2",
+            "SELECT t.instance_id, t.wait_id, t.attempts, t.due_at, i.business_key FROM workflow_timers t \
+             JOIN workflow_instances i ON i.id = t.instance_id WHERE t.fired_at IS NULL AND t.cancelled_at IS NULL AND t.due_at <= $1 \
+             AND (t.next_attempt_at IS NULL OR t.next_attempt_at <= $1) ORDER BY t.due_at, t.instance_id, t.wait_id LIMIT $2",
         )
         .bind(ts(now))
         .bind(limit)
@@ -569,7 +570,24 @@ impl Store {
             let instance: String = row.try_get("instance_id").map_err(StoreError::from)?;
             let wait: i64 = row.try_get("wait_id").map_err(StoreError::from)?;
             let attempts: i64 = row.try_get("attempts").map_err(StoreError::from)?;
+            let due_at: String = row.try_get("due_at").map_err(StoreError::from)?;
+            let business_key: Option<String> = row.try_get("business_key").map_err(StoreError::from)?;
+            // A case's instance has the case number as its business key; the
+            // calendar is read before the transaction (the case's deadlines need it).
+            let calendar = match &business_key {
+                Some(_) => Some(self.load_calendar().await?),
+                None => None,
+            };
             let mut tx = self.begin().await?;
+            // The case before its instance, the order case events lock them in.
+            let case = match &business_key {
+                Some(no) => match tx.case_for_update(no).await {
+                    Ok(c) if c.workflow_instance.as_deref() == Some(instance.as_str()) => Some(c),
+                    Ok(_) | Err(StoreError::NotFound(_)) => None,
+                    Err(e) => return Err(e.into()),
+                },
+                None => None,
+            };
             let stored = tx.lock_instance(&instance).await?;
             let def = tx.definition(&stored.process_id, stored.version).await?;
             let claimed = crate::db::query(
@@ -607,8 +625,23 @@ impl Store {
                     continue;
                 }
             };
+            // A time limit on a case's step: the case records 超期 for supervision.
+            let overdue = yiwang_case::process::overdue_step(&def, &stored.state, wait_id);
             tx.save_instance(&stored, &state, now).await?;
             tx.apply_effects(&instance, &effects, now).await?;
+            if let (Some(c), Some(step), Some(calendar)) = (case, overdue, &calendar) {
+                let envelope = yiwang_case::Envelope {
+                    at: now,
+                    actor: format!("system:{worker}"),
+                    reason: format!("办理时限已到 / the step's time limit passed ({due_at})"),
+                    event: yiwang_case::Event::StepOverdue { step, due: due_at },
+                };
+                // A case past its handling (concluded, withdrawn) refuses it before
+                // writing anything: the timer still counts as fired.
+                if let Err(e) = tx.write_case_event(c, &envelope, None, calendar, None).await {
+                    tracing::debug!(%instance, error = %e, "overdue not recorded on the case");
+                }
+            }
             tx.commit().await?;
             fired += 1;
         }

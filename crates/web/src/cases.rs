@@ -55,7 +55,9 @@ fn roles_for(event: &Event) -> Option<&'static [Role]> {
         | Event::FormSaved { .. }
         | Event::MaterialUploaded { .. }
         | Event::MaterialRemoved { .. }
-        | Event::CommitmentSigned { .. } => None,
+        | Event::CommitmentSigned { .. }
+        // Recorded by the node when a process time limit passes.
+        | Event::StepOverdue { .. } => None,
     }
 }
 
@@ -871,6 +873,7 @@ pub(crate) fn describe(e: &Event) -> String {
         Event::Countersigned { step, agree: true, .. } => format!("{step}：会签同意"),
         Event::Countersigned { step, agree: false, .. } => format!("{step}：会签不同意"),
         Event::Released => "释放认领".into(),
+        Event::StepOverdue { step, .. } => format!("环节超期：{step}"),
     }
 }
 

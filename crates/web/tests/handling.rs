@@ -380,3 +380,59 @@ async fn withdrawing_or_voiding_ends_the_process(backend: yiwang_testkit::TestBa
     assert!(kinds.contains(&"withdrawn") && kinds.contains(&"voided"), "{kinds:?}");
 }
 on_both!(withdrawing_or_voiding_ends_the_process);
+
+/// An item's process with a time limit on 审查 (a non-interrupting boundary
+/// timer of 3 working days): when it passes, the worker records 超期 on the
+/// case (`step_overdue`, for supervision) and the step stays open; the
+/// case's state does not change.
+const TIMED_REVIEW: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:yiwang="https://yiwang.example/bpmn"
+                  id="defs" targetNamespace="https://yiwang.example/bpmn">
+  <bpmn:process id="timed_review" name="限时审查" isExecutable="true">
+    <bpmn:startEvent id="accepted" name="受理" />
+    <bpmn:userTask id="review" name="审查" yiwang:candidateGroups="reviewer" />
+    <bpmn:boundaryEvent id="review_late" name="审查超期" cancelActivity="false" attachedToRef="review">
+      <bpmn:timerEventDefinition yiwang:calendar="working-days"><bpmn:timeDuration>P3D</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="late_noted" />
+    <bpmn:userTask id="decide" name="决定" yiwang:candidateGroups="department_head" yiwang:decision="true" />
+    <bpmn:endEvent id="done" />
+    <bpmn:sequenceFlow id="f1" sourceRef="accepted" targetRef="review" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="decide" />
+    <bpmn:sequenceFlow id="f3" sourceRef="decide" targetRef="done" />
+    <bpmn:sequenceFlow id="f4" sourceRef="review_late" targetRef="late_noted" />
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+async fn a_steps_time_limit_passing_is_recorded_on_the_case(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let now = jiff::Timestamp::now();
+    let (_, version) = f.store.deploy_bpmn(TIMED_REVIEW, &yiwang_web::workflow::builtin_handlers(), "admin", now).await.unwrap();
+    let code = item_code(AGENCY_A);
+    let items = "/api/v1/catalog/items";
+    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
+    doc["workflow"] = json!({ "id": "timed_review", "version": version });
+    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
+    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
+    assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
+    let no = f.submitted_food_case().await;
+    let v = accept(&f, &no).await;
+    assert_eq!((v["case"]["process"]["process_id"].as_str(), open_steps(&v)), (Some("timed_review"), vec!["审查".to_string()]), "{v:#}");
+    let calendar = f.store.load_calendar().await.unwrap();
+    let env = yiwang_workflow::engine::CalendarEnv(&calendar);
+    // Not yet due tomorrow; due well after three working days.
+    let tomorrow = now + jiff::SignedDuration::from_hours(24);
+    assert_eq!(f.store.fire_due_timers("worker-1", tomorrow, 100, &env).await.unwrap(), 0);
+    let later = now + jiff::SignedDuration::from_hours(24 * 12);
+    assert_eq!(f.store.fire_due_timers("worker-1", later, 100, &env).await.unwrap(), 1);
+    let (_, v) = f.json(P::Head, "GET", format!("/api/v1/cases/{no}/events"), Value::Null).await;
+    let overdue: Vec<&Value> = v["events"].as_array().unwrap().iter().filter(|e| e["event"]["type"] == "step_overdue").collect();
+    assert_eq!(overdue.len(), 1, "{v:#}");
+    assert_eq!((overdue[0]["event"]["step"].as_str(), overdue[0]["actor"].as_str()), (Some("审查"), Some("system:worker-1")), "{v:#}");
+    let (_, v) = f.json(P::Head, "GET", format!("/api/v1/cases/{no}"), Value::Null).await;
+    assert_eq!((v["case"]["state"].as_str(), open_steps(&v)), (Some("accepted"), vec!["审查".to_string()]), "{v:#}");
+    // Nobody records 超期 by hand.
+    let (status, _) = staff(&f, P::Head, &no, json!({ "type": "step_overdue", "step": "审查", "due": "2026-01-01T00:00:00Z" }), "").await;
+    assert!(status == 403 || status == 422, "{status}");
+}
+on_both!(a_steps_time_limit_passing_is_recorded_on_the_case);
