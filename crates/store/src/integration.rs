@@ -52,6 +52,14 @@ pub struct DeliveryStatus {
     pub last_error: Option<String>,
 }
 
+/// Who sent a record, under which idempotency key, and the hash of its body.
+#[derive(Debug, Clone, Copy)]
+pub struct IdempotencyKey<'a> {
+    pub caller: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+}
+
 /// The outcome of an incoming record: newly recorded, or the stored answer to
 /// the same key and body.
 #[derive(Debug, Clone)]
@@ -352,14 +360,13 @@ impl Store {
     /// response (`Replayed`); with another body, 409 `integration.key_reused`.
     pub async fn record_integration(
         &self,
-        caller: &str,
-        key: &str,
-        request_hash: &str,
+        idem: IdempotencyKey<'_>,
         case_no: &str,
         envelopes: &[Envelope],
         calendar: &Calendar,
         master: Option<&yiwang_crypto::seal::MasterKey>,
     ) -> CResult<Recorded> {
+        let IdempotencyKey { caller, key, request_hash } = idem;
         // 办结 in a record issues the item's license as the staff path does.
         let before = self.case(case_no).await?;
         let issuing = self.licenses_to_issue(&before, envelopes, master).await?;

@@ -42,7 +42,7 @@ pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, Claim, Loa
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
 pub use halls::Hall;
-pub use integration::{DeliveryStatus, Recorded, Webhook, WebhookDelivery};
+pub use integration::{DeliveryStatus, IdempotencyKey, Recorded, Webhook, WebhookDelivery};
 pub use licenses::{
     Holder, LicenseMaterial, LicenseShare, LicenseStatus, LicenseStoreError, LicenseTypeDef, LicenseUse, MAX_SHARE_DAYS, NewLicense,
     Presented, PublishedSealKey, SealVerdict, SharedCopy, StoredLicense, Verdict, VerdictError, identifier_number, mask_identifier_number,

@@ -610,7 +610,17 @@ both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent,
     let tasks: Vec<_> = (0..4)
         .map(|_| {
             let (store, calendar, no, accept) = (db.store.clone(), calendar.clone(), no.clone(), accept.clone());
-            tokio::spawn(async move { store.record_integration("clerk", "k1", "h1", &no, &[accept], &calendar, None).await })
+            tokio::spawn(async move {
+                store
+                    .record_integration(
+                        yiwang_store::IdempotencyKey { caller: "clerk", key: "k1", request_hash: "h1" },
+                        &no,
+                        &[accept],
+                        &calendar,
+                        None,
+                    )
+                    .await
+            })
         })
         .collect();
     let mut new_count = 0;
@@ -628,7 +638,15 @@ both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent,
     let kinds: Vec<String> = db.store.case_events(&no).await.unwrap().iter().map(|e| e.event.name().to_string()).collect();
     assert_eq!(kinds.iter().filter(|k| *k == "accepted").count(), 1, "{kinds:?}");
     assert!(matches!(
-        db.store.record_integration("clerk", "k1", "h2", &no, std::slice::from_ref(&accept), &calendar, None).await,
+        db.store
+            .record_integration(
+                yiwang_store::IdempotencyKey { caller: "clerk", key: "k1", request_hash: "h2" },
+                &no,
+                std::slice::from_ref(&accept),
+                &calendar,
+                None
+            )
+            .await,
         Err(CaseStoreError::KeyReused)
     ));
 

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use yiwang_case::gbt39046::Record;
 use yiwang_identity::Role;
-use yiwang_store::{Recorded, Store};
+use yiwang_store::{IdempotencyKey, Recorded, Store};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -184,7 +184,17 @@ pub async fn record(
     let hash = yiwang_identity::token_hash(&body);
     let calendar = state.store().load_calendar().await?;
     let master = state.master_key().ok();
-    match state.store().record_integration(&p.account_id, &key, &hash, &c.case_no, &envelopes, &calendar, master).await? {
+    match state
+        .store()
+        .record_integration(
+            IdempotencyKey { caller: &p.account_id, key: &key, request_hash: &hash },
+            &c.case_no,
+            &envelopes,
+            &calendar,
+            master,
+        )
+        .await?
+    {
         Recorded::New(v) => Ok((StatusCode::CREATED, Json(v)).into_response()),
         Recorded::Replayed(v) => {
             let mut resp = Json(v).into_response();

@@ -549,7 +549,7 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     };
     let identity = yiwang_web::IdentityRuntime::new(&cfg.identity, &addr.to_string());
     tracing::info!(issuer = %identity.issuer, "OIDC issuer");
-    let channels = message_channels(&cfg, &security.outbound)?;
+    let channels = message_channels(cfg, &security.outbound)?;
     let dispatcher =
         tokio::spawn(yiwang_web::messaging::run_dispatcher(store.clone(), Box::new(channels), std::time::Duration::from_millis(500)));
     // Signed webhooks to department systems, from the outbox their events wrote.
