@@ -41,6 +41,10 @@ pub enum Drive {
     /// End the process: the case ended without a decision (撤回, 作废), so
     /// its open tasks leave every worklist.
     Terminate,
+    /// A special procedure stops the case's clock: the process's timers stand still.
+    PauseTimers,
+    /// The special procedure ended: the timers run again, later by the pause.
+    ResumeTimers,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -163,6 +167,8 @@ pub fn governs(event: &Event) -> bool {
             | Event::Concluded { .. }
             | Event::Withdrawn
             | Event::Voided
+            | Event::SpecialStarted { .. }
+            | Event::SpecialEnded { .. }
     )
 }
 
@@ -204,6 +210,10 @@ pub fn drive(def: &Definition, inst: &Instance, event: &Event) -> Result<Drive, 
         }
         Event::Concluded { .. } if inst.status == Status::Running => Err(ProcessError::NotEnded { open: names() }),
         Event::Withdrawn | Event::Voided if inst.status == Status::Running => Ok(Drive::Terminate),
+        // 延长审批 extends the case's limits; the other special procedures
+        // (听证、检验、检测、鉴定…) stop its clock, and the process's with it.
+        Event::SpecialStarted { kind: crate::SpecialKind::Other, .. } if inst.status == Status::Running => Ok(Drive::PauseTimers),
+        Event::SpecialEnded { .. } if inst.status == Status::Running && inst.paused_at.is_some() => Ok(Drive::ResumeTimers),
         _ => Ok(Drive::Nothing),
     }
 }

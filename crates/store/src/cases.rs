@@ -807,6 +807,8 @@ impl crate::Tx {
                 let input = match yiwang_case::process::drive(&def, &stored.state, &event.event)? {
                     Drive::Complete { wait, data } => Some(Input::CompleteTask { wait, data }),
                     Drive::Terminate => Some(Input::Terminate),
+                    Drive::PauseTimers => Some(Input::PauseTimers),
+                    Drive::ResumeTimers => Some(Input::ResumeTimers),
                     Drive::Nothing => None,
                 };
                 if let Some(input) = input {

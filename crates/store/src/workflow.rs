@@ -255,6 +255,26 @@ impl Tx {
                     .execute(&mut *self)
                     .await?;
                 }
+                Effect::TimerPaused { wait } => {
+                    crate::db::query(
+                        "UPDATE workflow_timers SET paused_at = $1 WHERE instance_id = $2 AND wait_id = $3 AND fired_at IS NULL",
+                    )
+                    .bind(&at)
+                    .bind(instance)
+                    .bind(*wait as i64)
+                    .execute(&mut *self)
+                    .await?;
+                }
+                Effect::TimerRescheduled { wait, due } => {
+                    crate::db::query(
+                        "UPDATE workflow_timers SET due_at = $1, paused_at = NULL WHERE instance_id = $2 AND wait_id = $3 AND fired_at IS NULL",
+                    )
+                    .bind(ts(*due))
+                    .bind(instance)
+                    .bind(*wait as i64)
+                    .execute(&mut *self)
+                    .await?;
+                }
                 Effect::Finished { .. } => {}
             }
         }
@@ -557,7 +577,7 @@ impl Store {
     ) -> std::result::Result<usize, WorkflowError> {
         let due = crate::db::query(
             "SELECT t.instance_id, t.wait_id, t.attempts, t.due_at, i.business_key FROM workflow_timers t \
-             JOIN workflow_instances i ON i.id = t.instance_id WHERE t.fired_at IS NULL AND t.cancelled_at IS NULL AND t.due_at <= $1 \
+             JOIN workflow_instances i ON i.id = t.instance_id WHERE t.fired_at IS NULL AND t.cancelled_at IS NULL AND t.paused_at IS NULL AND t.due_at <= $1 \
              AND (t.next_attempt_at IS NULL OR t.next_attempt_at <= $1) ORDER BY t.due_at, t.instance_id, t.wait_id LIMIT $2",
         )
         .bind(ts(now))

@@ -436,3 +436,32 @@ async fn a_steps_time_limit_passing_is_recorded_on_the_case(backend: yiwang_test
     assert!(status == 403 || status == 422, "{status}");
 }
 on_both!(a_steps_time_limit_passing_is_recorded_on_the_case);
+
+/// A special procedure that stops the case's clock (现场核查) stops the
+/// process's timers too: a step limit does not fall due while it runs, and
+/// runs again once it ends.
+async fn a_special_procedure_stops_the_process_timers(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let now = jiff::Timestamp::now();
+    let (_, version) = f.store.deploy_bpmn(TIMED_REVIEW, &yiwang_web::workflow::builtin_handlers(), "admin", now).await.unwrap();
+    let code = item_code(AGENCY_A);
+    let items = "/api/v1/catalog/items";
+    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
+    doc["workflow"] = json!({ "id": "timed_review", "version": version });
+    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
+    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
+    assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
+    let no = f.submitted_food_case().await;
+    accept(&f, &no).await;
+    let start = json!({ "type": "special_started", "kind": "other", "name": "现场核查" });
+    let (status, v) = staff(&f, P::Reviewer, &no, start, "需现场核查经营场所").await;
+    assert_eq!(status, 200, "{v:#}");
+    let calendar = f.store.load_calendar().await.unwrap();
+    let env = yiwang_workflow::engine::CalendarEnv(&calendar);
+    let later = now + jiff::SignedDuration::from_hours(24 * 12);
+    assert_eq!(f.store.fire_due_timers("worker-1", later, 100, &env).await.unwrap(), 0, "paused");
+    let (status, v) = staff(&f, P::Reviewer, &no, json!({ "type": "special_ended", "result": "核查合格" }), "").await;
+    assert_eq!(status, 200, "{v:#}");
+    assert_eq!(f.store.fire_due_timers("worker-1", later, 100, &env).await.unwrap(), 1, "running again");
+}
+on_both!(a_special_procedure_stops_the_process_timers);

@@ -25,6 +25,12 @@ pub const MAX_INSTANCES: u32 = 1_000;
 pub trait Env: Send + Sync {
     /// The instant `days` working days after `from` (the node's calendar).
     fn add_working_days(&self, from: Timestamp, days: u32) -> Result<Timestamp, String>;
+
+    /// Working days after `from`'s day up to and including `to`'s (zero when
+    /// `to` is not later): how long a pause of working-day timers lasted.
+    fn working_days_between(&self, _from: Timestamp, _to: Timestamp) -> Result<u32, String> {
+        Err("no working-day calendar".into())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,17 +98,49 @@ pub struct Instance {
     /// Completed activities and events, in order.
     pub trace: Vec<String>,
     pub next_id: u64,
+    /// Since when the timers stand still (a case's special procedure stops
+    /// its clock); none while they run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum Effect {
-    TaskCreated { wait: u64, node: String, candidate_groups: Vec<String> },
-    TaskCancelled { wait: u64, node: String },
-    CallHandler { wait: u64, node: String, handler: String },
-    TimerScheduled { wait: u64, node: String, due: Timestamp },
-    TimerCancelled { wait: u64 },
-    Finished { status: Status },
+    TaskCreated {
+        wait: u64,
+        node: String,
+        candidate_groups: Vec<String>,
+    },
+    TaskCancelled {
+        wait: u64,
+        node: String,
+    },
+    CallHandler {
+        wait: u64,
+        node: String,
+        handler: String,
+    },
+    TimerScheduled {
+        wait: u64,
+        node: String,
+        due: Timestamp,
+    },
+    TimerCancelled {
+        wait: u64,
+    },
+    /// The timer stands still until it is rescheduled.
+    TimerPaused {
+        wait: u64,
+    },
+    /// The timer runs again, due at `due`.
+    TimerRescheduled {
+        wait: u64,
+        due: Timestamp,
+    },
+    Finished {
+        status: Status,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +164,11 @@ pub enum Input {
     /// Stop the instance from outside (its case was withdrawn or voided):
     /// every wait is cancelled and the instance ends as terminated.
     Terminate,
+    /// Stop every timer's clock (a case's special procedure: 听证、检验…).
+    PauseTimers,
+    /// Start them again, each due later by the pause: in working days for a
+    /// working-day timer, in elapsed time for the others.
+    ResumeTimers,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -240,6 +283,41 @@ impl Run<'_> {
             WaitKind::Message { .. } => {}
         }
         self.cancel_boundaries(wait);
+    }
+
+    /// Move every timer later by the pause that ends now.
+    fn resume_timers(&mut self) -> Result<(), EngineError> {
+        let Some(since) = self.inst.paused_at.take() else { return Ok(()) };
+        let elapsed = self.now.duration_since(since).max(SignedDuration::ZERO);
+        let mut working_days: Option<u32> = None;
+        for i in 0..self.inst.waits.len() {
+            let w = &self.inst.waits[i];
+            let WaitKind::Timer { due, .. } = w.kind else { continue };
+            let node = w.node.clone();
+            let by_working_days = self.def.node(&node).is_some_and(|ix| {
+                matches!(&self.def.nodes[ix].kind,
+                    NodeKind::BoundaryTimer { timer, .. } | NodeKind::TimerCatch { timer } if timer.working_days)
+            });
+            let moved = if by_working_days {
+                let days = match working_days {
+                    Some(d) => d,
+                    None => {
+                        let d = self.env.working_days_between(since, self.now).map_err(|m| incident(&node, m))?;
+                        working_days = Some(d);
+                        d
+                    }
+                };
+                self.env.add_working_days(due, days).map_err(|m| incident(&node, m))?
+            } else {
+                due.checked_add(elapsed).map_err(|e| incident(&node, e.to_string()))?
+            };
+            let id = self.inst.waits[i].id;
+            if let WaitKind::Timer { due, .. } = &mut self.inst.waits[i].kind {
+                *due = moved;
+            }
+            self.effects.push(Effect::TimerRescheduled { wait: id, due: moved });
+        }
+        Ok(())
     }
 
     /// End the whole instance as terminated, cancelling every wait.
@@ -627,6 +705,7 @@ pub fn start(def: &Definition, data: Value, now: Timestamp, env: &dyn Env) -> Re
         frames: Vec::new(),
         trace: Vec::new(),
         next_id: 0,
+        paused_at: None,
     };
     let mut run = Run { def, env, now, inst, effects: Vec::new(), queue: def.starts(None).map(|s| (s, 0, None)).collect() };
     run.settle()?;
@@ -663,6 +742,18 @@ pub fn step(
         Input::TimerFired { wait } => run.fire_timer(wait)?,
         Input::Terminate => {
             run.terminate();
+            return Ok((run.inst, run.effects));
+        }
+        Input::PauseTimers => {
+            if run.inst.paused_at.is_none() {
+                run.inst.paused_at = Some(now);
+                let timers: Vec<u64> = run.inst.waits.iter().filter(|w| matches!(w.kind, WaitKind::Timer { .. })).map(|w| w.id).collect();
+                run.effects.extend(timers.into_iter().map(|wait| Effect::TimerPaused { wait }));
+            }
+            return Ok((run.inst, run.effects));
+        }
+        Input::ResumeTimers => {
+            run.resume_timers()?;
             return Ok((run.inst, run.effects));
         }
     }
@@ -782,5 +873,11 @@ impl Env for CalendarEnv<'_> {
         let local = from.to_zoned(cst.clone());
         let date = self.0.add_workdays(local.date(), days).map_err(|e| e.to_string())?.value;
         date.to_datetime(local.time()).to_zoned(cst).map(|z| z.timestamp()).map_err(|e| e.to_string())
+    }
+
+    fn working_days_between(&self, from: Timestamp, to: Timestamp) -> Result<u32, String> {
+        let cst = jiff::tz::TimeZone::fixed(jiff::tz::offset(8));
+        let (a, b) = (from.to_zoned(cst.clone()).date(), to.to_zoned(cst).date());
+        Ok(self.0.workdays_between(a, b, &[]).map_err(|e| e.to_string())?.value)
     }
 }

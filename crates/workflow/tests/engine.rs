@@ -186,3 +186,35 @@ fn terminating_from_outside_cancels_every_task_and_timer() {
     // A terminated instance takes no more input.
     assert!(step(&d, &done, Input::Terminate, friday(), &weekdays()).is_err());
 }
+
+#[test]
+fn paused_timers_stand_still_and_resume_later_by_the_pause() {
+    let d = def();
+    let (i, _) = start(&d, json!({}), friday(), &weekdays()).unwrap();
+    let due_of = |i: &Instance| {
+        i.waits
+            .iter()
+            .find_map(|w| match w.kind {
+                WaitKind::Timer { due, .. } if w.node == "accept_overdue" => Some(due),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(due_of(&i).to_string(), "2026-11-24T09:00:00Z", "two working days after Friday");
+    let (paused, effects) = step(&d, &i, Input::PauseTimers, friday(), &weekdays()).unwrap();
+    assert_eq!(paused.paused_at, Some(friday()));
+    assert!(effects.iter().any(|e| matches!(e, Effect::TimerPaused { .. })), "{effects:?}");
+    // Pausing again changes nothing.
+    assert!(step(&d, &paused, Input::PauseTimers, friday(), &weekdays()).unwrap().1.is_empty());
+    // Resumed the next Wednesday: Monday to Wednesday (three working days) were stopped.
+    let wednesday: Timestamp = "2026-11-25T09:00:00Z".parse().unwrap();
+    let (resumed, effects) = step(&d, &paused, Input::ResumeTimers, wednesday, &weekdays()).unwrap();
+    assert_eq!(resumed.paused_at, None);
+    assert_eq!(due_of(&resumed).to_string(), "2026-11-27T09:00:00Z");
+    assert!(effects.iter().any(|e| matches!(e, Effect::TimerRescheduled { due, .. } if due.to_string() == "2026-11-27T09:00:00Z")));
+    // The state round-trips, and an old state without the field still reads.
+    let text = serde_json::to_string(&resumed).unwrap();
+    assert!(!text.contains("paused_at"));
+    let back: Instance = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, resumed);
+}

@@ -24,3 +24,7 @@ CREATE TABLE notice_preferences (
 
 -- What the outbox message was about, so an operator can find a case's notices.
 ALTER TABLE outbox ADD COLUMN notice_id TEXT;
+
+-- A case's special procedure stops its process's timers (issue 20): a paused
+-- timer does not fire; when the procedure ends it is due later by the pause.
+ALTER TABLE workflow_timers ADD COLUMN paused_at TEXT;
