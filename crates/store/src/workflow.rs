@@ -457,6 +457,17 @@ impl Store {
             .try_get::<Option<i64>, _>("v")?)
     }
 
+    /// Every deployed (process id, version, name), newest version first per
+    /// process: what an item's process can be chosen from.
+    pub async fn deployed_processes(&self) -> Result<Vec<(String, i64, String)>> {
+        crate::db::query("SELECT process_id, version, name FROM workflow_definitions ORDER BY process_id, version DESC")
+            .fetch_all(self.read())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("process_id")?, r.try_get("version")?, r.try_get("name")?)))
+            .collect()
+    }
+
     /// The deployed version a reference names: `version` if it is deployed,
     /// without one the latest; none if there is no such deployment.
     pub async fn deployed_process_version(&self, process_id: &str, version: Option<i64>) -> Result<Option<i64>> {

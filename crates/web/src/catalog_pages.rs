@@ -297,6 +297,8 @@ pub async fn console_action(State(state): State<AppState>, auth: Auth, Path(code
 struct ConsoleEdit {
     l: Layout,
     code: String,
+    /// The processes an item can run: (form value, label).
+    processes: Vec<(String, String)>,
     f: EditForm,
     errors: Vec<yiwang_catalog::FieldError>,
     message: String,
@@ -327,6 +329,10 @@ pub struct EditForm {
     pub consult_phone: String,
     #[serde(default)]
     pub complaint_phone: String,
+    /// The process that drives the item's cases: empty for the node's
+    /// default, `id` for its latest deployed version, `id@N` for version N.
+    #[serde(default)]
+    pub workflow: String,
     #[serde(default)]
     pub doc_json: String,
 }
@@ -345,6 +351,10 @@ impl EditForm {
             hours: d.hours.clone(),
             consult_phone: d.consult_phone.clone(),
             complaint_phone: d.complaint_phone.clone(),
+            workflow: d.workflow.as_ref().map_or_else(String::new, |w| match w.version {
+                Some(v) => format!("{}@{v}", w.id),
+                None => w.id.clone(),
+            }),
             doc_json: serde_json::to_string_pretty(d).unwrap_or_default(),
         }
     }
@@ -370,8 +380,37 @@ impl EditForm {
         d.hours = self.hours.trim().to_string();
         d.consult_phone = self.consult_phone.trim().to_string();
         d.complaint_phone = self.complaint_phone.trim().to_string();
+        d.workflow = match self.workflow.trim() {
+            "" => None,
+            w => {
+                let (id, version) = match w.split_once('@') {
+                    Some((id, v)) => (id, Some(num("workflow", "办理流程版本", v)?)),
+                    None => (w, None),
+                };
+                Some(yiwang_catalog::ProcessRef { id: id.trim().to_string(), version: version.map(i64::from) })
+            }
+        };
         Ok(d)
     }
+}
+
+/// The processes deployed on the node, as the editor's choices: each process's
+/// latest version (followed as it changes) and each version pinned. The
+/// node's default process is the empty choice.
+async fn process_choices(state: &AppState) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    let mut last = String::new();
+    for (id, version, name) in state.store().deployed_processes().await? {
+        if id == yiwang_store::DEFAULT_PROCESS_ID {
+            continue;
+        }
+        if id != last {
+            out.push((id.clone(), format!("{name}（{id}，始终用最新版本）")));
+            last = id.clone();
+        }
+        out.push((format!("{id}@{version}"), format!("{name}（{id}，第 {version} 版）")));
+    }
+    Ok(out)
 }
 
 /// `GET /console/catalog/{code}/edit`: the latest version in the editor.
@@ -391,7 +430,14 @@ pub async fn console_edit_form(State(state): State<AppState>, auth: Auth, Path(c
     let title = format!("编辑事项：{}", head.name);
     Ok(render(
         StatusCode::OK,
-        &ConsoleEdit { l: Layout::new(&state, &auth, &title).await, code, f: EditForm::from_doc(&v.doc), errors: vec![], message },
+        &ConsoleEdit {
+            l: Layout::new(&state, &auth, &title).await,
+            code,
+            processes: process_choices(&state).await?,
+            f: EditForm::from_doc(&v.doc),
+            errors: vec![],
+            message,
+        },
     ))
 }
 
@@ -416,7 +462,12 @@ pub async fn console_edit_save(State(state): State<AppState>, auth: Auth, Path(c
     render(
         StatusCode::UNPROCESSABLE_ENTITY,
         &ConsoleEdit {
-            l: Layout::new(&state, &auth, title).await, code, f, errors, message: "请修改以下错误后重新保存。".into()
+            l: Layout::new(&state, &auth, title).await,
+            code,
+            processes: process_choices(&state).await.unwrap_or_default(),
+            f,
+            errors,
+            message: "请修改以下错误后重新保存。".into(),
         },
     )
 }

@@ -465,3 +465,35 @@ async fn a_special_procedure_stops_the_process_timers(backend: yiwang_testkit::T
     assert_eq!(f.store.fire_due_timers("worker-1", later, 100, &env).await.unwrap(), 1, "running again");
 }
 on_both!(a_special_procedure_stops_the_process_timers);
+
+/// The catalog console chooses an item's process from those deployed: the
+/// editor's select lists them, and saving names the chosen version in the
+/// draft (publishing checks it is deployed).
+async fn the_catalog_console_chooses_the_process(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let now = jiff::Timestamp::now();
+    let (_, version) = f.store.deploy_bpmn(TIMED_REVIEW, &yiwang_web::workflow::builtin_handlers(), "admin", now).await.unwrap();
+    let code = item_code(AGENCY_A);
+    let (status, html) = f.page(P::Editor, format!("/console/catalog/{code}/edit"), None).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(&format!("value=\"timed_review@{version}\"")) && html.contains("节点默认流程"), "{html}");
+    let doc = f.store.published_item(&code).await.unwrap().unwrap().doc;
+    let form = |workflow: String| {
+        vec![
+            ("name", doc.name.clone()),
+            ("legal_days", doc.legal_limit.amount.to_string()),
+            ("promised_days", doc.promised_limit.amount.to_string()),
+            ("visits", doc.visits.to_string()),
+            ("workflow", workflow),
+            ("doc_json", serde_json::to_string(&doc).unwrap()),
+        ]
+    };
+    let (status, html) = f.page(P::Editor, format!("/console/catalog/{code}/edit"), Some(form("timed_review@x".into()))).await;
+    assert!(status == 422 && html.contains("办理流程版本"), "{status}: {html}");
+    let (status, _) = f.page(P::Editor, format!("/console/catalog/{code}/edit"), Some(form(format!("timed_review@{version}")))).await;
+    assert_eq!(status, 303);
+    let head = f.store.item_head(&code).await.unwrap().unwrap();
+    let draft = f.store.item_version(&code, head.latest_version).await.unwrap().unwrap().doc;
+    assert_eq!(draft.workflow, Some(yiwang_catalog::ProcessRef { id: "timed_review".into(), version: Some(version) }));
+}
+on_both!(the_catalog_console_chooses_the_process);

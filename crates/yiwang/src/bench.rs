@@ -634,7 +634,8 @@ pub async fn license(
 
 /// `yiwang bench cases`: full case lifecycles per second through the store on a
 /// fresh demo node: open, submit, accept, one step started and passed, decide,
-/// conclude, deliver: 8 transactions, each writing the event beside the state.
+/// conclude, deliver: 8 transactions, each writing the event beside the state
+/// (and, for 受理, 办结 and 送达, the applicant's notice with its email and SMS).
 /// With `webhook`, the item's agency first subscribes a receiver on loopback:
 /// 7 of the 8 events then also queue a signed delivery (the webhook outbox),
 /// and the dispatcher's delivery rate is measured after the load.
@@ -657,16 +658,38 @@ pub async fn cases(lifecycles: usize, concurrency: usize, webhook: bool, databas
         false => None,
     };
     let item = item.doc.implementation_code;
+    // The applicants' account has a verified email and phone, so 受理, 办结 and
+    // 送达 each write an in-app notice and queue an email and an SMS, as they
+    // would for a real person.
+    let mut tx = store.begin().await?;
+    let account = tx
+        .create_account(
+            &yiwang_store::NewAccount {
+                citizen_id: "11010519491231002X".into(),
+                name: "压测申请人".into(),
+                phone: Some("13900009999".into()),
+                email: Some("bench@example.cn".into()),
+                password_hash: None,
+                level: yiwang_identity::RealNameLevel::L2,
+                level_source: "bench".into(),
+                status: yiwang_store::AccountStatus::Active,
+            },
+            "bench",
+            Timestamp::now(),
+        )
+        .await?
+        .id;
+    tx.commit().await?;
     let calendar = Arc::new(store.load_calendar().await?);
     let s = store.clone();
     let (lat, took) = load(lifecycles, concurrency, move |n| {
-        let (s, calendar, item) = (s.clone(), calendar.clone(), item.clone());
+        let (s, calendar, item, account) = (s.clone(), calendar.clone(), item.clone(), account.clone());
         async move {
             let now = Timestamp::now();
             let new = NewCase {
                 item_code: item,
                 applicant: Applicant { id_type: "111".into(), id: crate::synthetic::citizen_id(n), name: "压测申请人".into() },
-                account_id: "bench".into(),
+                account_id: account,
                 form: serde_json::json!({ "applicant_name": "压测申请人", "contact_name": "压测", "contact_phone": "13800138000" }),
                 hall_id: None,
                 level: yiwang_identity::RealNameLevel::L2,
