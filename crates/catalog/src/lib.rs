@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod result;
 pub mod samples;
+pub mod setup;
 pub mod validate;
 
 pub use analyze::{Evidence, Holdings, Report, analyze};

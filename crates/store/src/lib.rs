@@ -22,6 +22,7 @@ mod oidc;
 mod registrations;
 mod secrets;
 mod sessions;
+mod setup;
 mod support;
 mod workflow;
 mod workflow_handlers;

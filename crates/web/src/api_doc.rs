@@ -483,6 +483,45 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             .ok(200, obj(&[("webhook", obj_any()), ("deliveries", arr(obj_any()))], &["webhook", "deliveries"])),
         ("DELETE", "/api/v1/integration/webhooks/{id}") => op("Stop a subscription").empty(204),
         // 一件事.
+        ("GET", "/api/v1/halls") => {
+            op("Every hall (政务服务大厅) and the agencies its windows serve").ok(200, obj(&[("halls", arr(obj_any()))], &["halls"]))
+        }
+        ("POST", "/api/v1/halls") => op("Add or replace a hall (admins); 422 names each bad field")
+            .json_body(obj(
+                &[
+                    ("id", s_max(64)),
+                    ("name", s_max(100)),
+                    ("division_code", s_max(12)),
+                    ("agency_uscc", s_max(18)),
+                    ("address", s_max(200)),
+                    ("serves", arr(s_max(18))),
+                ],
+                &["id", "name", "division_code", "agency_uscc"],
+            ))
+            .ok(201, obj(&[("hall", obj_any())], &["hall"])),
+        ("GET", "/api/v1/data-resources") => {
+            op("The registry of shared data resources").ok(200, obj(&[("resources", arr(obj_any()))], &["resources"]))
+        }
+        ("POST", "/api/v1/data-resources") => op("Add or replace a data resource (admins, or the provider's data officer)")
+            .json_body(obj(
+                &[("code", s_max(64)), ("name", s_max(100)), ("provider_uscc", s_max(18)), ("aliases", arr(s_max(100)))],
+                &["code", "name", "provider_uscc"],
+            ))
+            .ok(201, obj(&[("resource", obj_any())], &["resource"])),
+        ("PUT", "/api/v1/bundles/{code}") => op("Define or redefine a 一件事 (admins): its items must be published and their forms merge")
+            .json_body(obj(
+                &[
+                    ("code", s_max(50)),
+                    ("name", s_max(100)),
+                    ("description", s_max(1000)),
+                    ("division_code", s_max(12)),
+                    ("lead_item", s_max(31)),
+                    ("items", arr(s_max(31))),
+                    ("promised_days", opt(int())),
+                ],
+                &["code", "name", "division_code", "lead_item", "items"],
+            ))
+            .ok(200, obj(&[("code", s()), ("name", s()), ("items", int())], &["code", "name", "items"])),
         ("GET", "/api/v1/bundles") => op("The 一件事 bundles").ok(200, obj(&[("bundles", arr(obj_any()))], &["bundles"])),
         ("GET", "/api/v1/bundles/{code}") => op("A bundle: its items, one merged form and one material set").ok(200, obj_any()),
         ("POST", "/api/v1/bundle-cases") => op("Apply for a 一件事 with one form")

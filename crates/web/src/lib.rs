@@ -28,6 +28,7 @@ pub mod personal;
 pub mod routes;
 pub mod security;
 pub mod settings;
+pub mod setup;
 pub mod wallet;
 pub mod workbench_pages;
 pub mod workflow;

@@ -13,7 +13,7 @@ use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
 use crate::{
     AppState, api, application_pages, bundle_pages, bundles, cases, catalog, catalog_pages, federation, identity_api, integration,
-    licenses, notices, oidc, openapi, pages, wallet, workbench_pages, workflow,
+    licenses, notices, oidc, openapi, pages, setup, wallet, workbench_pages, workflow,
 };
 
 /// One route and who may call it.
@@ -34,6 +34,7 @@ struct RouteDef {
 const STAFF_READERS: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DataOfficer];
 const ANY_STAFF: &[Role] = &Role::ALL;
 const ADMIN: &[Role] = &[Role::Admin];
+const SETUP_STAFF: &[Role] = &[Role::Admin, Role::DataOfficer];
 const EDITOR: &[Role] = &[Role::CatalogEditor];
 
 fn def(method: &'static str, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> RouteDef {
@@ -137,6 +138,16 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/integration/webhooks", Staff(integration::WEBHOOK_ADMINS), get(integration::list_webhooks)),
         def("GET", "/api/v1/integration/webhooks/{id}/deliveries", Staff(integration::WEBHOOK_ADMINS), get(integration::deliveries)),
         def("DELETE", "/api/v1/integration/webhooks/{id}", Staff(integration::WEBHOOK_ADMINS), delete(integration::delete_webhook)),
+        // The operator's setup: halls, data resources, bundles.
+        def("GET", "/api/v1/halls", Public, get(setup::halls)),
+        def("POST", "/api/v1/halls", Staff(ADMIN), post(setup::save_hall)),
+        def("GET", "/api/v1/data-resources", Public, get(setup::resources)),
+        def("POST", "/api/v1/data-resources", Staff(SETUP_STAFF), post(setup::save_resource)),
+        def("PUT", "/api/v1/bundles/{code}", Staff(ADMIN), put(setup::define_bundle)),
+        def("GET", "/console/setup", Staff(SETUP_STAFF), get(setup::page)),
+        def("POST", "/console/setup/halls", Staff(ADMIN), post(setup::page_save_hall)),
+        def("POST", "/console/setup/resources", Staff(SETUP_STAFF), post(setup::page_save_resource)),
+        def("POST", "/console/setup/bundles", Staff(ADMIN), post(setup::page_save_bundle)),
         // 一件事一次办: the bundles (public) and their applications.
         def("GET", "/api/v1/bundles", Public, get(bundles::list)),
         def("GET", "/api/v1/bundles/{code}", Public, get(bundles::show)),

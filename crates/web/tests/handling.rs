@@ -497,3 +497,59 @@ async fn the_catalog_console_chooses_the_process(backend: yiwang_testkit::TestBa
     assert_eq!(draft.workflow, Some(yiwang_catalog::ProcessRef { id: "timed_review".into(), version: Some(version) }));
 }
 on_both!(the_catalog_console_chooses_the_process);
+
+/// An operator sets the node up through the API and the console: halls (the
+/// agencies their windows serve), data resources (a data officer for their
+/// own agency only), bundles; each bad field is named.
+async fn an_operator_sets_up_the_node_through_the_api_and_console(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let hall = json!({
+        "id": "hz-center", "name": "杭州市民中心", "division_code": "330100", "agency_uscc": AGENCY_A,
+        "address": "杭州市上城区解放东路18号", "serves": [AGENCY_B],
+    });
+    let (status, v) = f.json(P::Admin, "POST", "/api/v1/halls".into(), hall).await;
+    assert_eq!(status, 201, "{v:#}");
+    assert_eq!(v["hall"]["agencies"], json!([AGENCY_A, AGENCY_B]), "{v:#}");
+    let (_, v) = f.json(P::Anon, "GET", "/api/v1/halls".into(), Value::Null).await;
+    assert!(v["halls"].as_array().unwrap().iter().any(|h| h["id"] == "hz-center"), "{v:#}");
+    let unknown = valid_uscc("11", "330300", "00250009");
+    let bad = json!({ "id": "bad id", "name": "x", "division_code": "330100", "agency_uscc": unknown });
+    let (status, v) = f.json(P::Admin, "POST", "/api/v1/halls".into(), bad).await;
+    assert_eq!(status, 422, "{v:#}");
+    assert_eq!(v["detail"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect::<Vec<_>>(), ["id"], "{v:#}");
+    let unregistered = json!({ "id": "wz", "name": "温州", "division_code": "330300", "agency_uscc": unknown });
+    let (status, v) = f.json(P::Admin, "POST", "/api/v1/halls".into(), unregistered).await;
+    assert!(status == 422 && v.to_string().contains("未在本节点登记"), "{v:#}");
+
+    let resource =
+        |provider: &str| json!({ "code": format!("{provider}-hj"), "name": "户籍信息", "provider_uscc": provider, "aliases": ["户口簿"] });
+    let (status, v) = f.json(P::DataOfficer, "POST", "/api/v1/data-resources".into(), resource(AGENCY_A)).await;
+    assert_eq!(status, 201, "{v:#}");
+    let (status, _) = f.json(P::DataOfficer, "POST", "/api/v1/data-resources".into(), resource(AGENCY_B)).await;
+    assert_eq!(status, 403, "not the data officer's agency");
+    let (_, v) = f.json(P::Anon, "GET", "/api/v1/data-resources".into(), Value::Null).await;
+    assert!(v["resources"].as_array().unwrap().iter().any(|r| r["name"] == "户籍信息"), "{v:#}");
+
+    // A bundle naming an item that is not published is refused with the reason.
+    let bundle = json!({
+        "code": "open-shop", "name": "开办小店一件事", "division_code": "330100",
+        "lead_item": item_code(AGENCY_A), "items": [item_code(AGENCY_A), item_code(AGENCY_B)],
+    });
+    let (status, v) = f.json(P::Admin, "PUT", "/api/v1/bundles/open-shop".into(), bundle).await;
+    assert!((400..500).contains(&status), "{status}: {v:#}");
+
+    // The console shows all of it, and saves a hall from its form.
+    let (status, html) = f.page(P::Admin, "/console/setup".into(), None).await;
+    assert!(status == 200 && html.contains("杭州市民中心") && html.contains("户籍信息"), "{html}");
+    let form = vec![
+        ("id", "hz-west".to_string()),
+        ("name", "西湖区行政服务中心".into()),
+        ("division_code", "330106".into()),
+        ("agency_uscc", AGENCY_A.into()),
+        ("serves", format!("{AGENCY_B}，")),
+    ];
+    let (status, _) = f.page(P::Admin, "/console/setup/halls".into(), Some(form)).await;
+    assert_eq!(status, 303);
+    assert!(f.store.halls().await.unwrap().iter().any(|h| h.id == "hz-west" && h.agencies.len() == 2));
+}
+on_both!(an_operator_sets_up_the_node_through_the_api_and_console);

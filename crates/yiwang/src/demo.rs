@@ -117,16 +117,17 @@ async fn seed_agencies(store: &Store) -> anyhow::Result<()> {
         .filter(|a| a.division == "330100" && a.key != "hz_center")
         .map(|a| uscc("11", a.division, a.org8).map(|u| u.as_str().to_string()))
         .collect::<anyhow::Result<_>>()?;
-    let hall = yiwang_store::Hall {
+    tx.commit().await?;
+    // Through the operator's path (`yiwang hall add`, `POST /api/v1/halls`).
+    let hall = yiwang_catalog::setup::HallInput {
         id: "hz-citizen-center".into(),
         name: "杭州市民中心政务服务大厅".into(),
         division_code: "330100".into(),
         agency_uscc: agency_uscc("hz_center")?.as_str().into(),
         address: "杭州市上城区解放东路18号".into(),
-        agencies: hangzhou,
+        serves: hangzhou,
     };
-    tx.upsert_hall(&hall, "demo", now).await?;
-    tx.commit().await?;
+    store.register_hall(&hall, "demo", now).await?.map_err(|p| anyhow::anyhow!("demo hall: {p:?}"))?;
     Ok(())
 }
 
@@ -252,16 +253,17 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
         };
         tx.upsert_license_type(&t, "demo", now).await?;
     }
+    tx.commit().await?;
+    // Through the operator's path (`yiwang resource add`, `POST /api/v1/data-resources`).
     for (key, name, aliases, provider) in DATA_RESOURCES {
-        let t = yiwang_store::EvidenceType {
+        let r = yiwang_catalog::setup::ResourceInput {
             code: evidence_code(key)?,
             name: (*name).into(),
-            agency_uscc: agency_uscc(provider)?.as_str().into(),
+            provider_uscc: agency_uscc(provider)?.as_str().into(),
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
         };
-        tx.upsert_data_resource(&t, "demo", now).await?;
+        store.register_data_resource(&r, "demo", now).await?.map_err(|p| anyhow::anyhow!("demo resource {key}: {p:?}"))?;
     }
-    tx.commit().await?;
     for (key, schema, template) in demo_license_formats() {
         let name = LICENSE_TYPES.iter().find(|t| t.0 == key).map(|t| t.1).unwrap_or_default();
         store

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use jiff::Timestamp;
-use yiwang_codes::{DivisionCode, Uscc};
-use yiwang_store::{EvidenceType, Hall, Store};
+use yiwang_catalog::setup::{HallInput, ResourceInput};
+use yiwang_store::Store;
 
 #[derive(Subcommand)]
 pub enum HallCmd {
@@ -73,47 +73,21 @@ fn invalid(message: String) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(2))
 }
 
-async fn known_agency(store: &Store, uscc: &str) -> anyhow::Result<Result<String, String>> {
-    let u = match Uscc::parse(uscc.trim()) {
-        Ok(u) => u.as_str().to_string(),
-        Err(e) => return Ok(Err(format!("统一社会信用代码无效 / invalid USCC {uscc}: {e}"))),
-    };
-    Ok(match store.agency(&u).await? {
-        Some(_) => Ok(u),
-        None => Err(format!("部门 {u} 未登记，请先 yiwang agency add / agency {u} is not registered")),
-    })
+fn refused(problems: Vec<yiwang_catalog::FieldError>) -> anyhow::Result<ExitCode> {
+    for p in problems {
+        eprintln!("{}: {} / {}", p.field, p.message_zh, p.message_en);
+    }
+    Ok(ExitCode::from(2))
 }
 
 pub async fn hall(cmd: HallCmd, store: &Store) -> anyhow::Result<ExitCode> {
     match cmd {
         HallCmd::Add { id, name, division, agency, address, serves } => {
-            if id.trim().is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                return invalid(format!("大厅编号只能由字母、数字、- 和 _ 组成 / a hall id is ASCII letters, digits, - and _: {id:?}"));
+            let input = HallInput { id, name, division_code: division, agency_uscc: agency, address, serves };
+            match store.register_hall(&input, "cli", Timestamp::now()).await? {
+                Ok(hall) => println!("大厅已登记 / hall saved: {} ({}), 受理 {} 个部门的事项", hall.name, hall.id, hall.agencies.len()),
+                Err(problems) => return refused(problems),
             }
-            if name.trim().is_empty() {
-                return invalid("大厅名称不能为空 / the hall needs a name".into());
-            }
-            if let Err(e) = DivisionCode::parse(&division) {
-                return invalid(format!("区划代码无效 / invalid division: {e}"));
-            }
-            let runner = match known_agency(store, &agency).await? {
-                Ok(u) => u,
-                Err(m) => return invalid(m),
-            };
-            let mut agencies = vec![runner.clone()];
-            for s in serves.iter().filter(|s| !s.trim().is_empty()) {
-                match known_agency(store, s).await? {
-                    Ok(u) if !agencies.contains(&u) => agencies.push(u),
-                    Ok(_) => {}
-                    Err(m) => return invalid(m),
-                }
-            }
-            let hall =
-                Hall { id: id.trim().into(), name: name.trim().into(), division_code: division, agency_uscc: runner, address, agencies };
-            let mut tx = store.begin().await?;
-            tx.upsert_hall(&hall, "cli", Timestamp::now()).await?;
-            tx.commit().await?;
-            println!("大厅已登记 / hall saved: {} ({}), 受理 {} 个部门的事项", hall.name, hall.id, hall.agencies.len());
         }
         HallCmd::List => {
             for h in store.halls().await? {
@@ -127,23 +101,11 @@ pub async fn hall(cmd: HallCmd, store: &Store) -> anyhow::Result<ExitCode> {
 pub async fn resource(cmd: ResourceCmd, store: &Store) -> anyhow::Result<ExitCode> {
     match cmd {
         ResourceCmd::Add { code, name, provider, aliases } => {
-            if code.trim().is_empty() || name.trim().is_empty() {
-                return invalid("资源代码和名称不能为空 / a resource needs a code and a name".into());
+            let input = ResourceInput { code, name, provider_uscc: provider, aliases };
+            match store.register_data_resource(&input, "cli", Timestamp::now()).await? {
+                Ok(t) => println!("共享数据资源已登记 / resource saved: {} ({})", t.name, t.code),
+                Err(problems) => return refused(problems),
             }
-            let provider = match known_agency(store, &provider).await? {
-                Ok(u) => u,
-                Err(m) => return invalid(m),
-            };
-            let t = EvidenceType {
-                code: code.trim().into(),
-                name: name.trim().into(),
-                agency_uscc: provider,
-                aliases: aliases.into_iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect(),
-            };
-            let mut tx = store.begin().await?;
-            tx.upsert_data_resource(&t, "cli", Timestamp::now()).await?;
-            tx.commit().await?;
-            println!("共享数据资源已登记 / resource saved: {} ({})", t.name, t.code);
         }
         ResourceCmd::List => {
             for r in store.data_resources().await? {
