@@ -15,7 +15,7 @@ impl Store {
             out.push(FieldError::new(
                 field,
                 "unknown",
-                format!("部门 {uscc} 未在本节点登记（yiwang agency add）"),
+                format!("部门 {uscc} 未登记，请先在本节点登记该部门（yiwang agency add）"),
                 format!("agency {uscc} is not registered on this node"),
             ));
         }

@@ -519,7 +519,7 @@ async fn an_operator_sets_up_the_node_through_the_api_and_console(backend: yiwan
     assert_eq!(v["detail"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect::<Vec<_>>(), ["id"], "{v:#}");
     let unregistered = json!({ "id": "wz", "name": "温州", "division_code": "330300", "agency_uscc": unknown });
     let (status, v) = f.json(P::Admin, "POST", "/api/v1/halls".into(), unregistered).await;
-    assert!(status == 422 && v.to_string().contains("未在本节点登记"), "{v:#}");
+    assert!(status == 422 && v.to_string().contains("未登记"), "{v:#}");
 
     let resource =
         |provider: &str| json!({ "code": format!("{provider}-hj"), "name": "户籍信息", "provider_uscc": provider, "aliases": ["户口簿"] });
