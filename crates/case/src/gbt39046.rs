@@ -64,7 +64,7 @@ pub fn outgoing(c: CaseRef<'_>, e: &Envelope, after: &Case) -> Option<(&'static 
         Event::NotAccepted { legal_basis } => {
             ("case.not_accepted", "6", json!({ "decision_time": at, "reason": e.reason, "legal_basis": legal_basis }))
         }
-        Event::StepStarted { step } | Event::StepPassed { step } | Event::StepReturned { step } => {
+        Event::StepStarted { step } | Event::StepPassed { step, .. } | Event::StepReturned { step } => {
             let record = after.steps.iter().rev().find(|s| &s.step == step)?;
             let (action, status) = match record.action {
                 None => ("", "1"),
@@ -243,7 +243,7 @@ impl Record {
                         let end = if step_end.is_empty() { start } else { time(step_end, "step_end")? };
                         let step = step_name.clone();
                         let event = match business_action.as_str() {
-                            "通过" => Event::StepPassed { step },
+                            "通过" => Event::StepPassed { step, data: Default::default() },
                             "退回" => Event::StepReturned { step },
                             _ => {
                                 return Err(RecordError::Field {

@@ -199,6 +199,11 @@ pub enum Event {
     },
     StepPassed {
         step: String,
+        /// What the reviewer recorded with it (现场核查 needed, a score…):
+        /// scalar values by name, handed to the case's process so its gateways
+        /// route on them.
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        data: serde_json::Map<String, serde_json::Value>,
     },
     /// 退回 with the envelope's reason as the opinion.
     StepReturned {
@@ -554,6 +559,8 @@ pub enum CaseError {
     EmptyExtension,
     #[error("no step {0} is open")]
     NoOpenStep(String),
+    #[error("the step's recorded data is not allowed: {0}")]
+    BadStepData(String),
     #[error("step {0} is already open")]
     StepOpen(String),
     #[error("a commitment for {0} is already signed")]
@@ -587,6 +594,7 @@ impl Coded for CaseError {
             CaseError::NoSuchPending(_) => "case.no_such_pending",
             CaseError::EmptyExtension => "case.empty_extension",
             CaseError::NoOpenStep(_) => "case.no_open_step",
+            CaseError::BadStepData(_) => "case.bad_step_data",
             CaseError::StepOpen(_) => "case.step_open",
             CaseError::AlreadyCommitted(_) => "case.already_committed",
             CaseError::NoSuchCommitment(_) => "case.no_such_commitment",
@@ -628,6 +636,7 @@ impl Coded for CaseError {
             CaseError::NoSuchPending(name) => format!("没有名为“{name}”的容缺材料"),
             CaseError::EmptyExtension => "延长审批须至少延长一个工作日".into(),
             CaseError::NoOpenStep(step) => format!("环节“{step}”不在办理中"),
+            CaseError::BadStepData(why) => format!("环节办理数据不符合要求：{why}"),
             CaseError::StepOpen(step) => format!("环节“{step}”已在办理中"),
             CaseError::AlreadyCommitted(m) => format!("已就“{m}”签署告知承诺"),
             CaseError::NoSuchCommitment(m) => format!("没有待核查的“{m}”告知承诺"),
@@ -653,6 +662,30 @@ fn clean_items(items: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// What a reviewer may record with a passed step: at most 20 named scalar
+/// values (names like `site_check`; `outcome`, `decision` and `case` are the
+/// process's own), strings of at most 200 characters.
+fn check_step_data(data: &serde_json::Map<String, serde_json::Value>) -> Result<(), CaseError> {
+    use serde_json::Value;
+    if data.len() > 20 {
+        return Err(CaseError::BadStepData("at most 20 values".into()));
+    }
+    for (k, v) in data {
+        let name_ok = k.len() <= 64
+            && k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !name_ok || matches!(k.as_str(), "outcome" | "decision" | "case") || k.ends_with("_outcome") {
+            return Err(CaseError::BadStepData(format!("the name {k:?} is not allowed")));
+        }
+        match v {
+            Value::Bool(_) | Value::Number(_) | Value::Null => {}
+            Value::String(s) if s.chars().count() <= 200 => {}
+            _ => return Err(CaseError::BadStepData(format!("{k}: only short text, numbers and true/false"))),
+        }
+    }
+    Ok(())
 }
 
 impl Case {
@@ -756,13 +789,16 @@ impl Case {
                 });
                 next.state = InProcess;
             }
-            Event::StepPassed { step } | Event::StepReturned { step } => {
+            Event::StepPassed { step, .. } | Event::StepReturned { step } => {
                 if self.state != InProcess {
                     return Err(refuse());
                 }
                 let returned = matches!(e.event, Event::StepReturned { .. });
                 if returned {
                     need_reason(e, "退回")?;
+                }
+                if let Event::StepPassed { data, .. } = &e.event {
+                    check_step_data(data)?;
                 }
                 let open = next
                     .steps

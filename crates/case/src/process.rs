@@ -146,7 +146,7 @@ pub fn step_named<'a>(steps: &'a [OpenStep], step: &str) -> Option<&'a OpenStep>
 pub fn target<'a>(steps: &'a [OpenStep], event: &Event) -> Option<&'a OpenStep> {
     match event {
         Event::StepStarted { step }
-        | Event::StepPassed { step }
+        | Event::StepPassed { step, .. }
         | Event::StepReturned { step }
         | Event::CountersignRequested { step, .. } => step_named(steps, step),
         Event::Decided { .. } => steps.iter().find(|s| s.decision),
@@ -187,10 +187,15 @@ pub fn drive(def: &Definition, inst: &Instance, event: &Event) -> Result<Drive, 
             }
             Ok(Drive::Nothing)
         }
-        Event::StepPassed { step } | Event::StepReturned { step } => {
+        Event::StepPassed { step, .. } | Event::StepReturned { step } => {
             let s = named(step)?;
             let outcome = if matches!(event, Event::StepPassed { .. }) { "passed" } else { "returned" };
-            let mut data = json!({ "outcome": outcome });
+            // The reviewer's recorded values first; the outcome cannot be overridden.
+            let mut data = match event {
+                Event::StepPassed { data, .. } => Value::Object(data.clone()),
+                _ => json!({}),
+            };
+            data["outcome"] = json!(outcome);
             data[format!("{}_outcome", s.node)] = json!(outcome);
             Ok(Drive::Complete { wait: s.wait, data })
         }

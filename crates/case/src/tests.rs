@@ -56,7 +56,7 @@ fn the_golden_path_with_a_one_time_notice_and_a_special_procedure() {
     assert_eq!((d.legal_due, d.promised_due, d.used_workdays), (date("2025-10-30"), date("2025-10-16"), 0));
 
     events.push(ev("2025-09-29", Event::StepStarted { step: "审查".into() }));
-    events.push(why("2025-09-30", "材料齐全，符合条件", Event::StepPassed { step: "审查".into() }));
+    events.push(why("2025-09-30", "材料齐全，符合条件", Event::StepPassed { step: "审查".into(), data: Default::default() }));
     events.push(ev("2025-09-30", Event::StepStarted { step: "现场核查".into() }));
     // 现场核查 stops the clock from Thu 10/09 to Tue 10/14: 5 working days (Sat 10/11 is a makeup day).
     events.push(why(
@@ -71,7 +71,7 @@ fn the_golden_path_with_a_one_time_notice_and_a_special_procedure() {
     // No decision while the clock is stopped.
     assert!(matches!(paused.apply(&ev("2025-10-10", Event::Decided { decision: Decision::Approve })), Err(CaseError::Transition { .. })));
     events.push(ev("2025-10-14", Event::SpecialEnded { result: "经营场所与申报一致".into() }));
-    events.push(why("2025-10-15", "核查通过", Event::StepPassed { step: "现场核查".into() }));
+    events.push(why("2025-10-15", "核查通过", Event::StepPassed { step: "现场核查".into(), data: Default::default() }));
     let resumed = run(&events);
     assert_eq!(resumed.state, State::InProcess);
     let d = resumed.deadlines(&calendar, date("2025-10-15")).unwrap().unwrap();
@@ -215,7 +215,10 @@ fn refusals_name_what_is_missing_and_change_nothing() {
     events.push(why("2026-03-03", "请核实经营范围", Event::StepReturned { step: "审核".into() }));
     let returned = run(&events);
     assert_eq!(returned.steps[0].opinion, "请核实经营范围");
-    assert_eq!(returned.apply(&ev("2026-03-04", Event::StepPassed { step: "审核".into() })), Err(CaseError::NoOpenStep("审核".into())));
+    assert_eq!(
+        returned.apply(&ev("2026-03-04", Event::StepPassed { step: "审核".into(), data: Default::default() })),
+        Err(CaseError::NoOpenStep("审核".into()))
+    );
 }
 
 #[test]
@@ -298,7 +301,7 @@ fn a_countersigned_step_passes_only_with_every_signature() {
     let ask = Event::CountersignRequested { step: "审查".into(), agencies: vec!["FIRE".into(), "HEALTH".into(), "FIRE".into()] };
     let asked = case.apply(&by("reviewer", "", ask)).unwrap();
     assert_eq!(asked.awaited_countersigns().collect::<Vec<_>>(), ["FIRE", "HEALTH"]);
-    let pass = Event::StepPassed { step: "审查".into() };
+    let pass = Event::StepPassed { step: "审查".into(), data: Default::default() };
     assert_eq!(
         asked.apply(&by("reviewer", "", pass.clone())),
         Err(CaseError::CountersignOpen { step: "审查".into(), agencies: vec!["FIRE".into(), "HEALTH".into()] })

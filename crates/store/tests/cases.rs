@@ -83,14 +83,19 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
     assert!(matches!(refused, Err(CaseStoreError::Case(yiwang_case::CaseError::Transition { .. }))), "{refused:?}");
     let stale = db
         .store
-        .record_case_event(&no, &at("2025-10-15", "reviewer", "", Event::StepPassed { step: "审查".into() }), Some(3), &calendar)
+        .record_case_event(
+            &no,
+            &at("2025-10-15", "reviewer", "", Event::StepPassed { step: "审查".into(), data: Default::default() }),
+            Some(3),
+            &calendar,
+        )
         .await;
     assert!(matches!(stale, Err(CaseStoreError::Stale { actual: 7, .. })), "{stale:?}");
     assert_eq!(db.store.case(&no).await.unwrap().version, 7);
     assert_eq!(db.store.case_events(&no).await.unwrap().len(), 7);
 
     for e in [
-        at("2025-10-15", "reviewer", "符合条件", Event::StepPassed { step: "审查".into() }),
+        at("2025-10-15", "reviewer", "符合条件", Event::StepPassed { step: "审查".into(), data: Default::default() }),
         at("2025-10-16", "head", "", Event::Decided { decision: Decision::Approve }),
         at("2025-10-16", "head", "", Event::Concluded { result: "准予许可".into() }),
     ] {
@@ -496,7 +501,7 @@ both_backends!(a_bundle_fans_out_to_child_cases_and_joins_at_completion, |db| {
         async move {
             for e in [
                 Event::StepStarted { step: "审查".into() },
-                Event::StepPassed { step: "审查".into() },
+                Event::StepPassed { step: "审查".into(), data: Default::default() },
                 Event::Decided { decision: Decision::Approve },
                 Event::Concluded { result: "准予".into() },
             ] {

@@ -849,7 +849,7 @@ pub(crate) fn describe(e: &Event) -> String {
         Event::Accepted { .. } => "受理".into(),
         Event::NotAccepted { legal_basis } => format!("不予受理（依据：{legal_basis}）"),
         Event::StepStarted { step } => format!("{step}：开始办理"),
-        Event::StepPassed { step } => format!("{step}：通过"),
+        Event::StepPassed { step, .. } => format!("{step}：通过"),
         Event::StepReturned { step } => format!("{step}：退回"),
         Event::SpecialStarted { kind: SpecialKind::Extension, extension_days, .. } => format!("延长审批 {extension_days} 个工作日"),
         Event::SpecialStarted { name, .. } => format!("特别程序开始：{name}（暂停计时）"),

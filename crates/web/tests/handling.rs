@@ -553,3 +553,54 @@ async fn an_operator_sets_up_the_node_through_the_api_and_console(backend: yiwan
     assert!(f.store.halls().await.unwrap().iter().any(|h| h.id == "hz-west" && h.agencies.len() == 2));
 }
 on_both!(an_operator_sets_up_the_node_through_the_api_and_console);
+
+/// A gateway routes on what the reviewer recorded with the step: 审查 passed
+/// with `site_check: true` leads to 现场核查, otherwise straight to 决定.
+/// Data a gateway could be fooled by (`outcome`) or that is not a scalar is refused.
+const SITE_CHECK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:yiwang="https://yiwang.example/bpmn"
+                  id="defs" targetNamespace="https://yiwang.example/bpmn">
+  <bpmn:process id="site_check" name="审查后视情现场核查" isExecutable="true">
+    <bpmn:startEvent id="accepted" />
+    <bpmn:userTask id="review" name="审查" yiwang:candidateGroups="reviewer" />
+    <bpmn:exclusiveGateway id="need_visit" default="no_visit" />
+    <bpmn:userTask id="visit" name="现场核查" yiwang:candidateGroups="reviewer" />
+    <bpmn:userTask id="decide" name="决定" yiwang:candidateGroups="department_head" yiwang:decision="true" />
+    <bpmn:endEvent id="done" />
+    <bpmn:sequenceFlow id="f1" sourceRef="accepted" targetRef="review" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="need_visit" />
+    <bpmn:sequenceFlow id="go_visit" sourceRef="need_visit" targetRef="visit">
+      <bpmn:conditionExpression>site_check == true</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="no_visit" sourceRef="need_visit" targetRef="decide" />
+    <bpmn:sequenceFlow id="f3" sourceRef="visit" targetRef="decide" />
+    <bpmn:sequenceFlow id="f4" sourceRef="decide" targetRef="done" />
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+async fn a_gateway_routes_on_what_the_reviewer_recorded(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let now = jiff::Timestamp::now();
+    let (_, version) = f.store.deploy_bpmn(SITE_CHECK, &yiwang_web::workflow::builtin_handlers(), "admin", now).await.unwrap();
+    let code = item_code(AGENCY_A);
+    let items = "/api/v1/catalog/items";
+    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
+    doc["workflow"] = json!({ "id": "site_check", "version": version });
+    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
+    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
+    assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
+    for (site_check, next) in [(true, "现场核查"), (false, "决定")] {
+        let no = f.submitted_food_case().await;
+        accept(&f, &no).await;
+        assert_eq!(staff(&f, P::Reviewer, &no, json!({ "type": "step_started", "step": "审查" }), "").await.0, 200);
+        for bad in [json!({ "outcome": "returned" }), json!({ "site_check": { "nested": 1 } })] {
+            let (status, v) = staff(&f, P::Reviewer, &no, json!({ "type": "step_passed", "step": "审查", "data": bad }), "").await;
+            assert_eq!((status, v["code"].as_str()), (422, Some("case.bad_step_data")), "{v:#}");
+        }
+        let pass = json!({ "type": "step_passed", "step": "审查", "data": { "site_check": site_check, "score": 88 } });
+        let (status, v) = staff(&f, P::Reviewer, &no, pass, "符合条件").await;
+        assert_eq!(status, 200, "{v:#}");
+        assert_eq!(open_steps(&v), [next], "{v:#}");
+    }
+}
+on_both!(a_gateway_routes_on_what_the_reviewer_recorded);

@@ -700,7 +700,7 @@ pub async fn cases(lifecycles: usize, concurrency: usize, webhook: bool, databas
                 Event::Submitted,
                 Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() },
                 Event::StepStarted { step: "审查".into() },
-                Event::StepPassed { step: "审查".into() },
+                Event::StepPassed { step: "审查".into(), data: Default::default() },
                 Event::Decided { decision: Decision::Approve },
                 Event::Concluded { result: "准予许可".into() },
                 Event::Delivered { method: "电子证照".into() },

@@ -123,7 +123,7 @@ fn events_to(state: &str, promised: u32, legal: u32) -> Vec<(i64, &'static str, 
         return out;
     }
     out.push((4, "", Event::SpecialEnded { result: "与申报一致".into() }));
-    out.push((4, "符合条件", Event::StepPassed { step: "审查".into() }));
+    out.push((4, "符合条件", Event::StepPassed { step: "审查".into(), data: Default::default() }));
     out.push((5, "", Event::Decided { decision: Decision::Approve }));
     out.push((5, "", Event::Concluded { result: "准予许可".into() }));
     if state == "delivered" {
