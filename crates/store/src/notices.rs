@@ -61,16 +61,6 @@ impl Tx {
         if yiwang_case::notice::for_event(&event.event, &probe).is_none() {
             return Ok(());
         }
-        let Some(to) = crate::db::query(
-            "SELECT a.email, a.phone, p.email AS want_email, p.sms AS want_sms FROM accounts a \
-             LEFT JOIN notice_preferences p ON p.account_id = a.id WHERE a.id = $1 AND a.status = 'active'",
-        )
-        .bind(&case.account_id)
-        .fetch_optional(&mut *self)
-        .await?
-        else {
-            return Ok(());
-        };
         let licenses: Vec<String> = if matches!(event.event, yiwang_case::Event::Concluded { .. }) {
             crate::db::query(
                 "SELECT t.name FROM licenses l JOIN license_types t ON t.code = l.type_code WHERE l.case_no = $1 AND l.status = 'valid' ORDER BY t.name",
@@ -89,8 +79,12 @@ impl Tx {
         };
         let id = new_id("ntc");
         let at = ts(event.at);
-        crate::db::query(
-            "INSERT INTO notices (id, account_id, case_no, kind, title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        // Two statements, whatever the channels: the notice, for an active
+        // account only; then its email and SMS, each to a verified contact the
+        // person did not switch off (no preferences row: both on).
+        let written = crate::db::query(
+            "INSERT INTO notices (id, account_id, case_no, kind, title, body, created_at) \
+             SELECT $1, a.id, $3, $4, $5, $6, $7 FROM accounts a WHERE a.id = $2 AND a.status = 'active'",
         )
         .bind(&id)
         .bind(&case.account_id)
@@ -101,29 +95,27 @@ impl Tx {
         .bind(&at)
         .execute(&mut *self)
         .await?;
-        let email: Option<String> = to.try_get("email")?;
-        let phone: Option<String> = to.try_get("phone")?;
-        let want_email = to.try_get::<Option<i64>, _>("want_email")?.is_none_or(|v| v != 0);
-        let want_sms = to.try_get::<Option<i64>, _>("want_sms")?.is_none_or(|v| v != 0);
-        let subject = format!("一网通办 · {}", n.title);
-        for (channel, recipient, body) in
-            [("email", email.filter(|_| want_email), n.body.as_str()), ("sms", phone.filter(|_| want_sms), n.sms.as_str())]
-        {
-            let Some(recipient) = recipient else { continue };
-            crate::db::query(
-                "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts, next_attempt_at, notice_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, $6, $7)",
-            )
-            .bind(new_id("msg"))
-            .bind(channel)
-            .bind(&recipient)
-            .bind(&subject)
-            .bind(body)
-            .bind(&at)
-            .bind(&id)
-            .execute(&mut *self)
-            .await?;
+        if written.rows_affected() == 0 {
+            return Ok(());
         }
+        crate::db::query(
+            "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts, next_attempt_at, notice_id) \
+             SELECT $1, 'email', a.email, $3, $4, $6, 0, $6, $7 FROM accounts a LEFT JOIN notice_preferences p ON p.account_id = a.id \
+             WHERE a.id = $8 AND a.email IS NOT NULL AND COALESCE(p.email, 1) <> 0 \
+             UNION ALL \
+             SELECT $2, 'sms', a.phone, $3, $5, $6, 0, $6, $7 FROM accounts a LEFT JOIN notice_preferences p ON p.account_id = a.id \
+             WHERE a.id = $8 AND a.phone IS NOT NULL AND COALESCE(p.sms, 1) <> 0",
+        )
+        .bind(new_id("msg"))
+        .bind(new_id("msg"))
+        .bind(format!("一网通办 · {}", n.title))
+        .bind(&n.body)
+        .bind(&n.sms)
+        .bind(&at)
+        .bind(&id)
+        .bind(&case.account_id)
+        .execute(&mut *self)
+        .await?;
         Ok(())
     }
 }

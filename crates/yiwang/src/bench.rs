@@ -639,7 +639,18 @@ pub async fn license(
 /// With `webhook`, the item's agency first subscribes a receiver on loopback:
 /// 7 of the 8 events then also queue a signed delivery (the webhook outbox),
 /// and the dispatcher's delivery rate is measured after the load.
-pub async fn cases(lifecycles: usize, concurrency: usize, webhook: bool, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+/// Options of `yiwang bench cases`.
+#[derive(Debug, Clone, Copy)]
+pub struct CasesBench {
+    /// Subscribe a webhook receiver first and measure the deliveries.
+    pub webhook: bool,
+    /// File the cases under an account with email and phone (notices written
+    /// and queued), or under none (no notices).
+    pub notices: bool,
+}
+
+pub async fn cases(lifecycles: usize, concurrency: usize, opts: CasesBench, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    let webhook = opts.webhook;
     use yiwang_case::{Decision, Envelope, Event};
     use yiwang_store::{Applicant, NewCase};
     let dir = tempfile::tempdir()?;
@@ -680,6 +691,7 @@ pub async fn cases(lifecycles: usize, concurrency: usize, webhook: bool, databas
         .await?
         .id;
     tx.commit().await?;
+    let account = if opts.notices { account } else { "bench:no-account".to_string() };
     let calendar = Arc::new(store.load_calendar().await?);
     let s = store.clone();
     let (lat, took) = load(lifecycles, concurrency, move |n| {
@@ -713,7 +725,12 @@ pub async fn cases(lifecycles: usize, concurrency: usize, webhook: bool, databas
         }
     })
     .await?;
-    let with = if webhook { ", with a webhook subscription" } else { "" };
+    let with = match (webhook, opts.notices) {
+        (true, true) => ", notices and a webhook subscription",
+        (true, false) => ", a webhook subscription, no notices",
+        (false, true) => ", notices by in-app, email and SMS",
+        (false, false) => ", no notices",
+    };
     let mut figures =
         vec![figure(format!("full case lifecycle ({backend:?}: create + 7 events, 8 transactions{with})"), lat, concurrency, took)];
     if let Some(r) = receiver {

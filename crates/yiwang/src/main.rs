@@ -173,6 +173,10 @@ enum BenchCmd {
         /// Subscribe a webhook receiver on loopback first, then measure the deliveries too.
         #[arg(long)]
         webhook: bool,
+        /// File the cases under no account, so no notices are written (what the
+        /// lifecycle cost before notices, for comparison in the same run).
+        #[arg(long)]
+        no_notices: bool,
     },
     /// A node with N synthetic cases, then a department's list page (100 and
     /// the total), one case by number, and new applications, over HTTP.
@@ -361,8 +365,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Bench(BenchCmd::Cases { lifecycles, concurrency, webhook }) => {
-            for f in &bench::cases(lifecycles.max(1), concurrency.max(1), webhook, over.database_url.clone()).await? {
+        Cmd::Bench(BenchCmd::Cases { lifecycles, concurrency, webhook, no_notices }) => {
+            let opts = bench::CasesBench { webhook, notices: !no_notices };
+            for f in &bench::cases(lifecycles.max(1), concurrency.max(1), opts, over.database_url.clone()).await? {
                 println!("{}", serde_json::to_string(f)?);
             }
             Ok(ExitCode::SUCCESS)
