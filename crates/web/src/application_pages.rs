@@ -200,6 +200,8 @@ struct CasePage {
     material_lines: Vec<MaterialLine>,
     submit_label: Option<&'static str>,
     timeline: Vec<TimelineLine>,
+    /// 办结出证: the e-licenses this case issued, as (wallet ref, type name).
+    results: Vec<(String, String)>,
     notice: Option<&'static str>,
     message: Option<String>,
 }
@@ -296,6 +298,18 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
         .iter()
         .map(|e| TimelineLine { what: describe(&e.event), at: crate::pages::china_time(&yiwang_store::ts(e.at)), reason: e.reason.clone() })
         .collect();
+    // The licenses its conclusion issued, linked into the holder's wallet.
+    let mut results = Vec::new();
+    if applicant && matches!(c.state, yiwang_case::State::Concluded | yiwang_case::State::Delivered) {
+        let issued = state.store().licenses_of_case(&c.case_no).await?;
+        if !issued.is_empty() {
+            let types = state.store().license_types().await?;
+            for l in issued.into_iter().filter(|l| l.status == yiwang_store::LicenseStatus::Valid) {
+                let name = types.iter().find(|t| t.code == l.type_code).map_or_else(|| l.type_code.clone(), |t| t.name.clone());
+                results.push((l.public_ref.unwrap_or_default(), name));
+            }
+        }
+    }
     let submit_label = match c.state {
         yiwang_case::State::Draft if applicant => Some("提交申请"),
         yiwang_case::State::CorrectionNotice if applicant => Some("提交补正"),
@@ -334,6 +348,7 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
         material_lines,
         submit_label,
         timeline,
+        results,
         notice,
         message,
     };

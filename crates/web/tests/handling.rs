@@ -218,6 +218,12 @@ async fn concluding_issues_the_items_license(backend: yiwang_testkit::TestBacken
     let data = &stored.sealed.record["data"];
     assert_eq!((data["premises"].as_str(), data["kind"].as_str()), (Some("杭州市西湖区文三路1号"), Some("食品经营许可")), "{data:#}");
     assert!(stored.valid_until.is_some(), "valid for the item's five years");
+    // The applicant's case page links it into the wallet, where it opens.
+    let (status, html) = f.page(P::Agent, format!("/me/cases/{approved}"), None).await;
+    let wallet_ref = stored.public_ref.clone().unwrap();
+    assert!(status == 200 && html.contains(&format!("/me/licenses/{wallet_ref}")) && html.contains("办理结果"), "{html}");
+    let (status, html) = f.page(P::Agent, format!("/me/licenses/{wallet_ref}"), None).await;
+    assert!(status == 200 && html.contains("食品经营许可证"), "{status}: {html}");
     // 办结 happens once, so the license is issued once.
     let (status, _) = staff(&f, P::Head, &approved, json!({ "type": "concluded", "result": "准予许可" }), "").await;
     assert_eq!(status, 409);
