@@ -330,8 +330,9 @@ impl Store {
         acting_for: Option<&str>,
         session_id: &str,
         level_cap: Option<RealNameLevel>,
+        now: jiff::Timestamp,
     ) -> Result<Option<Principal>> {
-        let mut p = self.principal(account_id, acting_for, session_id).await?;
+        let mut p = self.principal(account_id, acting_for, session_id, now).await?;
         if let (Some(p), Some(cap)) = (p.as_mut(), level_cap) {
             p.level = p.level.min(cap);
         }
@@ -340,7 +341,13 @@ impl Store {
 
     /// Build the request principal for an account, acting for `acting_for` if the
     /// account is (still) authorised for that enterprise, otherwise for itself.
-    pub async fn principal(&self, account_id: &str, acting_for: Option<&str>, session_id: &str) -> Result<Option<Principal>> {
+    pub async fn principal(
+        &self,
+        account_id: &str,
+        acting_for: Option<&str>,
+        session_id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<Principal>> {
         let Some(acc) = self.account(account_id).await? else { return Ok(None) };
         if acc.status != AccountStatus::Active {
             return Ok(None);
@@ -363,7 +370,7 @@ impl Store {
             staff,
             via: AuthVia::Session { session_id: session_id.to_string() },
             assured: false,
-            support: self.live_support_agencies(account_id, jiff::Timestamp::now()).await?,
+            support: self.live_support_agencies(account_id, now).await?,
         }))
     }
 }

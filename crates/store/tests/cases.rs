@@ -2,7 +2,7 @@
 //! each event written beside its state; a refused or stale event writes
 //! nothing; the due dates are stored for lists and supervision; the public
 //! progress query needs the 查询码.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use yiwang_case::{Decision, Envelope, Event, SpecialKind, State};
 use yiwang_store::{Applicant, CaseStoreError, NewCase, QueryCodeMatch, Store};

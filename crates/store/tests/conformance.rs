@@ -1,5 +1,5 @@
 //! The store conformance suite: every test runs on SQLite and on PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use jiff::civil::date;
 use yiwang_audit::AuditBreak;

@@ -1,7 +1,7 @@
 //! Identity storage on both backends: single-use codes under concurrency, refresh
 //! rotation and reuse, session expiry and revocation, the login throttle, the
 //! outbox claim protocol and account uniqueness.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use jiff::{SignedDuration, Timestamp};
 use yiwang_identity::{RealNameLevel, token_hash};

@@ -104,7 +104,7 @@ async fn enforce_inner(state: AppState, policy: RoutePolicy, mut req: Request, n
     if let Some(token) = jar.get(SESSION_COOKIE)
         && let Some(s) = state.store().session(token, &state.identity().session, now).await?
     {
-        principal = state.store().principal_capped(&s.account_id, s.acting_for.as_deref(), &s.sid, s.level_cap).await?;
+        principal = state.store().principal_capped(&s.account_id, s.acting_for.as_deref(), &s.sid, s.level_cap, now).await?;
         if let Some(p) = principal.as_mut() {
             // Whether this caller reaches held personal data: the node's level rule.
             p.assure(state.security().personal_data_level);

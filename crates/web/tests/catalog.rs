@@ -3,7 +3,7 @@
 //! version while the old one stays readable; four eyes; agency A's editor cannot
 //! touch agency B's items; the same through the console's forms; every step in
 //! the audit log.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum::body::Body;
 use axum::http::{Request, header};

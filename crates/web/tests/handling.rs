@@ -1,6 +1,6 @@
 //! Issue 20 (one running whole): case handling joined up, through the HTTP
 //! edge, on both backends.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[macro_use]
 mod common;

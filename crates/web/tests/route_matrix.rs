@@ -2,7 +2,7 @@
 //! resource rules too — a citizen reading another citizen's account gets the same
 //! 404 as for an account that does not exist, and a department head of agency B
 //! cannot list agency A's staff.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! Issue 19 (trust first): each finding an outsider reported, tried again
 //! through the HTTP edge, on both backends. Every test here failed on the code
 //! before the fix.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[macro_use]
 mod common;

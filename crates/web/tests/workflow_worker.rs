@@ -2,7 +2,7 @@
 //! a due timer fires, `record` writes the audit chain, `notify` queues a
 //! message in the outbox, and the instance completes; a `notify` without a
 //! recipient is retried, not lost.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::json;
 use yiwang_testkit::both_backends;

@@ -1,5 +1,8 @@
 //! `yiwang`: one binary for every node tier and every operator task.
 
+// The binary is an edge: commands, the worker and the benchmarks read the clock.
+#![allow(clippy::disallowed_methods)]
+
 mod bench;
 mod catalog_cli;
 mod config;

@@ -3,7 +3,7 @@
 //! application the node had acknowledged (201 for the draft, 200 for the
 //! submission) is in the database afterwards, in that state; the node then
 //! starts again on the same database. Both backends.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -4,7 +4,7 @@
 //! private CA) and an SMS gateway that checks each request's signature with the
 //! Standard Webhooks reference library and fails the first try of each message.
 //! A case's 受理 and 不予受理 then arrive in both, in Chinese. Both backends.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
