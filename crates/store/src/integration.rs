@@ -368,9 +368,14 @@ impl Store {
         master: Option<&yiwang_crypto::seal::MasterKey>,
     ) -> CResult<Recorded> {
         let IdempotencyKey { caller, key, request_hash } = idem;
-        // 办结 in a record issues the item's license as the staff path does.
-        let before = self.case(case_no).await?;
-        let issuing = self.licenses_to_issue(&before, envelopes, master).await?;
+        // 办结 in a record issues the item's license as the staff path does; only
+        // then is the case read ahead of the transaction.
+        let issuing = if envelopes.iter().any(|e| matches!(e.event, yiwang_case::Event::Concluded { .. })) {
+            let before = self.case(case_no).await?;
+            self.licenses_to_issue(&before, envelopes, master).await?
+        } else {
+            None
+        };
         let mut tx = self.begin().await?;
         let mut row = tx.case_for_update(case_no).await?;
         // Checked under the case's lock: a concurrent retry of the same key

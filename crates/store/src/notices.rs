@@ -50,17 +50,7 @@ impl Tx {
     /// person without an account), in-app always, and by email and SMS as
     /// they prefer. Called after the event (and any license it issued) is written.
     pub(crate) async fn notify_case(&mut self, case: &CaseRow, next: &yiwang_case::Case, event: &yiwang_case::Envelope) -> Result<()> {
-        // Cheap test first: most events notify nobody.
-        let probe = yiwang_case::notice::Facts {
-            case_no: &case.case_no,
-            item_name: &case.item_name,
-            reason: event.reason.trim(),
-            decision: next.decision,
-            licenses: &[],
-        };
-        if yiwang_case::notice::for_event(&event.event, &probe).is_none() {
-            return Ok(());
-        }
+        // Only 办结 names licenses, so only it reads them.
         let licenses: Vec<String> = if matches!(event.event, yiwang_case::Event::Concluded { .. }) {
             crate::db::query(
                 "SELECT t.name FROM licenses l JOIN license_types t ON t.code = l.type_code WHERE l.case_no = $1 AND l.status = 'valid' ORDER BY t.name",
@@ -74,7 +64,15 @@ impl Tx {
         } else {
             Vec::new()
         };
-        let Some(n) = yiwang_case::notice::for_event(&event.event, &yiwang_case::notice::Facts { licenses: &licenses, ..probe }) else {
+        let facts = yiwang_case::notice::Facts {
+            case_no: &case.case_no,
+            item_name: &case.item_name,
+            reason: event.reason.trim(),
+            decision: next.decision,
+            licenses: &licenses,
+        };
+        // Most events notify nobody: nothing more is read or written for them.
+        let Some(n) = yiwang_case::notice::for_event(&event.event, &facts) else {
             return Ok(());
         };
         let id = new_id("ntc");

@@ -597,6 +597,7 @@ impl Store {
         .await
         .map_err(StoreError::from)?;
         let mut fired = 0;
+        let mut calendar = None;
         for row in due {
             let instance: String = row.try_get("instance_id").map_err(StoreError::from)?;
             let wait: i64 = row.try_get("wait_id").map_err(StoreError::from)?;
@@ -604,11 +605,11 @@ impl Store {
             let due_at: String = row.try_get("due_at").map_err(StoreError::from)?;
             let business_key: Option<String> = row.try_get("business_key").map_err(StoreError::from)?;
             // A case's instance has the case number as its business key; the
-            // calendar is read before the transaction (the case's deadlines need it).
-            let calendar = match &business_key {
-                Some(_) => Some(self.load_calendar().await?),
-                None => None,
-            };
+            // calendar is read before the transaction (the case's deadlines need
+            // it), once per sweep.
+            if business_key.is_some() && calendar.is_none() {
+                calendar = Some(self.load_calendar().await?);
+            }
             let mut tx = self.begin().await?;
             // The case before its instance, the order case events lock them in.
             let case = match &business_key {
@@ -660,7 +661,7 @@ impl Store {
             let overdue = yiwang_case::process::overdue_step(&def, &stored.state, wait_id);
             tx.save_instance(&stored, &state, now).await?;
             tx.apply_effects(&instance, &effects, now).await?;
-            if let (Some(c), Some(step), Some(calendar)) = (case, overdue, &calendar) {
+            if let (Some(c), Some(step), Some(calendar)) = (case, overdue, calendar.as_ref()) {
                 let envelope = yiwang_case::Envelope {
                     at: now,
                     actor: format!("system:{worker}"),

@@ -272,7 +272,8 @@ fn actor(p: &Principal) -> &str {
     &p.account_id
 }
 
-fn invalid(errors: Vec<yiwang_catalog::FieldError>) -> ApiError {
+/// 422 with every field's problem (also the operator setup's).
+pub(crate) fn invalid(errors: Vec<yiwang_catalog::FieldError>) -> ApiError {
     let e = CatalogError::Invalid(errors);
     ApiError::new(&e).with_detail(serde_json::json!({ "errors": e.field_errors() }))
 }

@@ -12,17 +12,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use yiwang_catalog::setup::{HallInput, ResourceInput};
-use yiwang_catalog::{Bundle, CatalogError, FieldError};
+use yiwang_catalog::{Bundle, FieldError};
 use yiwang_identity::{IdentityError, Principal, Role};
 
 use crate::auth::{Auth, see_other};
+use crate::catalog::invalid;
 use crate::pages::{Layout, render};
 use crate::{ApiError, AppState};
-
-fn invalid(errors: Vec<FieldError>) -> ApiError {
-    let e = CatalogError::Invalid(errors);
-    ApiError::new(&e).with_detail(json!({ "errors": e.field_errors() }))
-}
 
 fn may_register_resource(p: &Principal, provider: &str) -> bool {
     p.is_admin() || p.has_role_in(provider.trim(), &[Role::DataOfficer])

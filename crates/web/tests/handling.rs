@@ -413,14 +413,7 @@ const TIMED_REVIEW: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 async fn a_steps_time_limit_passing_is_recorded_on_the_case(backend: yiwang_testkit::TestBackend) {
     let (_db, f) = fixture(backend).await;
     let now = jiff::Timestamp::now();
-    let (_, version) = f.store.deploy_bpmn(TIMED_REVIEW, &yiwang_web::workflow::builtin_handlers(), "admin", now).await.unwrap();
-    let code = item_code(AGENCY_A);
-    let items = "/api/v1/catalog/items";
-    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
-    doc["workflow"] = json!({ "id": "timed_review", "version": version });
-    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
-    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
-    assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
+    item_runs_process(&f, TIMED_REVIEW, "timed_review").await;
     let no = f.submitted_food_case().await;
     let v = accept(&f, &no).await;
     assert_eq!((v["case"]["process"]["process_id"].as_str(), open_steps(&v)), (Some("timed_review"), vec!["审查".to_string()]), "{v:#}");
@@ -449,14 +442,7 @@ on_both!(a_steps_time_limit_passing_is_recorded_on_the_case);
 async fn a_special_procedure_stops_the_process_timers(backend: yiwang_testkit::TestBackend) {
     let (_db, f) = fixture(backend).await;
     let now = jiff::Timestamp::now();
-    let (_, version) = f.store.deploy_bpmn(TIMED_REVIEW, &yiwang_web::workflow::builtin_handlers(), "admin", now).await.unwrap();
-    let code = item_code(AGENCY_A);
-    let items = "/api/v1/catalog/items";
-    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
-    doc["workflow"] = json!({ "id": "timed_review", "version": version });
-    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
-    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
-    assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
+    item_runs_process(&f, TIMED_REVIEW, "timed_review").await;
     let no = f.submitted_food_case().await;
     accept(&f, &no).await;
     let start = json!({ "type": "special_started", "kind": "other", "name": "现场核查" });
@@ -586,15 +572,7 @@ const SITE_CHECK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 
 async fn a_gateway_routes_on_what_the_reviewer_recorded(backend: yiwang_testkit::TestBackend) {
     let (_db, f) = fixture(backend).await;
-    let now = jiff::Timestamp::now();
-    let (_, version) = f.store.deploy_bpmn(SITE_CHECK, &yiwang_web::workflow::builtin_handlers(), "admin", now).await.unwrap();
-    let code = item_code(AGENCY_A);
-    let items = "/api/v1/catalog/items";
-    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
-    doc["workflow"] = json!({ "id": "site_check", "version": version });
-    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
-    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
-    assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
+    item_runs_process(&f, SITE_CHECK, "site_check").await;
     for (site_check, next) in [(true, "现场核查"), (false, "决定")] {
         let no = f.submitted_food_case().await;
         accept(&f, &no).await;
@@ -610,3 +588,17 @@ async fn a_gateway_routes_on_what_the_reviewer_recorded(backend: yiwang_testkit:
     }
 }
 on_both!(a_gateway_routes_on_what_the_reviewer_recorded);
+
+/// Deploy `bpmn` and publish agency A's item naming its process `id`, through
+/// the catalog API's four eyes; the deployed version.
+async fn item_runs_process(f: &Fixture, bpmn: &str, id: &str) -> i64 {
+    let (_, version) = f.store.deploy_bpmn(bpmn, &yiwang_web::workflow::builtin_handlers(), "admin", jiff::Timestamp::now()).await.unwrap();
+    let code = item_code(AGENCY_A);
+    let items = "/api/v1/catalog/items";
+    let mut doc = serde_json::to_value(f.store.published_item(&code).await.unwrap().unwrap().doc).unwrap();
+    doc["workflow"] = json!({ "id": id, "version": version });
+    assert_eq!(f.json(P::Editor, "PUT", format!("{items}/{code}/draft"), doc).await.0, 200);
+    assert_eq!(f.json(P::Editor, "POST", format!("{items}/{code}/submit"), json!({})).await.0, 200);
+    assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
+    version
+}
