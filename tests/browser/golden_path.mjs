@@ -1,4 +1,4 @@
-// The golden path of design.md §3, steps 1–5, in a real browser (Debian's
+// The golden path of design.md §3, steps 1–6, in a real browser (Debian's
 // Chromium driven by playwright-core), against a demo node whose base URL is
 // the first argument. Every step is done through the pages, as the people
 // who use them would: by their labels and buttons, without JavaScript of our
@@ -13,11 +13,17 @@
 // 3. The window pre-reviews and gives the one consolidated correction notice;
 //    the applicant corrects.
 // 4. The window accepts; the promised date is counted in working days.
-// 5. The department handles the step with a special procedure (现场核查) and
-//    another department countersigns in parallel (会签); the head decides and
-//    concludes, and the applicant sees 已办结.
+// 5. The item's BPMN process decides the steps: 审查; an exclusive gateway on
+//    the form sends a 餐饮服务经营者 to 现场核查 (with a special procedure that
+//    stops the clock); the tax bureau countersigns in parallel (会签, a
+//    multi-instance task over the agencies the model names); the head decides
+//    and concludes.
+// 6. 办结 issued the sealed 食品经营许可证: the applicant finds it from the
+//    case page in the wallet, and its QR code (read back with zbarimg) opens
+//    the public verification page, which finds it genuine and valid.
 
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -53,7 +59,8 @@ async function step(title, fn) {
 
 /** A new browser profile logged in as `id` (one login: the session cookie). */
 async function login(id) {
-  const context = await browser.newContext({ locale: 'zh-CN' });
+  // A phone-like pixel density, so a QR code on the page reads like one on a screen.
+  const context = await browser.newContext({ locale: 'zh-CN', deviceScaleFactor: 2 });
   const page = await context.newPage();
   await page.goto(`${base}/login`);
   await page.getByLabel('账号（身份证号、手机号或邮箱）').fill(id);
@@ -188,23 +195,33 @@ try {
   });
 
   let reviewer;
-  await step('the reviewer claims the case and starts the step', async () => {
+  await step('the reviewer claims the case and passes 审查, the first step of its process', async () => {
     reviewer = await login(ID.reviewer);
     await reviewer.goto(`${base}/console/cases?state=accepted`);
     await reviewer.getByRole('link', { name: caseNo }).click();
     await press(reviewer, '认领');
+    await expectText(reviewer, '办理流程：食品经营许可（审查→现场核查→税务会签→决定）');
+    await reviewer.getByLabel('待办环节（由办理流程确定）').selectOption('审查');
     await press(reviewer, '开始办理环节');
     await expectText(reviewer, '办理中');
+    await reviewer.getByLabel('“审查”环节意见').fill('材料齐全');
+    await press(reviewer, '通过');
   });
-  await step('a special procedure (现场核查) stops the clock and ends with its result', async () => {
+  await step('the gateway sends a 餐饮服务经营者 to 现场核查; a special procedure stops the clock', async () => {
+    await reviewer.getByLabel('待办环节（由办理流程确定）').selectOption('现场核查');
+    await press(reviewer, '开始办理环节');
     await reviewer.getByLabel('启动理由或依据').fill('核实经营场所与布局图是否一致');
     await press(reviewer, '启动特别程序');
     await expectText(reviewer, '特别程序');
     await reviewer.getByLabel('特别程序结果').fill('场所与申报一致');
     await press(reviewer, '结束特别程序');
+    await reviewer.getByLabel('“现场核查”环节意见').fill('现场核查通过');
+    await press(reviewer, '通过');
   });
-  await step('the tax department countersigns in parallel; the step passes', async () => {
-    await reviewer.getByLabel('请其他部门会签（并联办理，全部会签后本环节方可通过）').selectOption({ label: '国家税务总局杭州市税务局' });
+  await step('the process asks the tax bureau to countersign (会签); it signs; the step passes', async () => {
+    await reviewer.getByLabel('待办环节（由办理流程确定）').selectOption('会签');
+    await press(reviewer, '开始办理环节');
+    await expectText(reviewer, '由办理流程指定的部门并联会签：国家税务总局杭州市税务局');
     await press(reviewer, '发起会签');
     const tax = await login(ID.tax);
     await tax.goto(`${base}/console/cases`);
@@ -213,8 +230,9 @@ try {
     await tax.getByLabel('意见', { exact: true }).fill('无欠税记录，同意');
     await press(tax, '提交会签意见');
     await reviewer.goto(`${base}/console/cases/${caseNo}`);
-    await reviewer.getByLabel('“审查”环节意见').fill('符合许可条件');
+    await reviewer.getByLabel('“会签”环节意见').fill('会签意见已收齐');
     await press(reviewer, '通过');
+    await expectText(reviewer, '决定（作出决定）');
   });
   await step('the head decides and concludes', async () => {
     const head = await login(ID.head);
@@ -224,10 +242,34 @@ try {
     await press(head, '办结');
     await expectText(head, '已办结');
   });
-  await step('the applicant sees the whole record', async () => {
+  await step('the applicant sees the whole record and the e-license it issued', async () => {
     await agent.goto(`${base}/me/cases/${caseNo}`);
     await expectText(agent, '已办结');
     await expectText(agent, '场所与申报一致');
+    await agent.locator('ul[aria-labelledby=results] a').first().click();
+    await agent.waitForLoadState();
+    await expectText(agent, '餐饮服务经营者');
+    await expectText(agent, '热食类食品制售');
+  });
+  await step('the license in the wallet verifies by its QR code', async () => {
+    mkdirSync(artifacts, { recursive: true });
+    const png = join(artifacts, 'license-qr.png');
+    // The code with a white quiet zone around it, as a phone's camera sees it.
+    const qr = agent.getByRole('img', { name: '核验二维码：扫码打开核验页面' });
+    await qr.scrollIntoViewIfNeeded();
+    const box = await qr.boundingBox();
+    await agent.screenshot({ path: png, clip: { x: box.x - 24, y: box.y - 24, width: box.width + 48, height: box.height + 48 } });
+    const scanned = execFileSync('zbarimg', ['--raw', '-q', png]).toString().trim();
+    const url = new URL(scanned);
+    if (url.pathname !== '/licenses/verify' || !url.searchParams.get('token')?.startsWith('YL1.')) {
+      throw new Error(`the QR code holds ${scanned}`);
+    }
+    // Anyone who scans it (no login) sees the seal and the status checked.
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    const verifier = await context.newPage();
+    await verifier.goto(`${base}${url.pathname}${url.search}`);
+    await expectText(verifier, '证照真实有效');
+    await expectText(verifier, '食品经营许可证');
   });
   console.log(`golden path: all ${stepNo} steps passed (case ${caseNo})`);
 } catch (e) {

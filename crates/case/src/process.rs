@@ -29,6 +29,10 @@ pub struct OpenStep {
     /// Multi-instance: this is instance `index + 1` of `of`.
     pub index: u32,
     pub of: u32,
+    /// 会签 by named agencies: the agency (code) whose instance this is; its
+    /// staff complete it by countersigning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
 }
 
 /// What an event does to the process.
@@ -55,6 +59,10 @@ pub enum ProcessError {
     NotAtDecision { open: Vec<String> },
     #[error("the process has not ended; open: {}", .open.join(", "))]
     NotEnded { open: Vec<String> },
+    #[error("step {step} is countersigned by the agencies its process names: {}", .agencies.join(", "))]
+    CountersignAgencies { step: String, agencies: Vec<String> },
+    #[error("step {step} awaits the countersignatures of {}", .agencies.join(", "))]
+    CountersignPending { step: String, agencies: Vec<String> },
 }
 
 impl Coded for ProcessError {
@@ -63,6 +71,8 @@ impl Coded for ProcessError {
             ProcessError::NoOpenStep { .. } => "case.process_no_step",
             ProcessError::NotAtDecision { .. } => "case.process_not_at_decision",
             ProcessError::NotEnded { .. } => "case.process_not_ended",
+            ProcessError::CountersignAgencies { .. } => "case.process_countersign_agencies",
+            ProcessError::CountersignPending { .. } => "case.process_countersign_pending",
         }
     }
     fn kind(&self) -> ErrorKind {
@@ -76,6 +86,12 @@ impl Coded for ProcessError {
             }
             ProcessError::NotAtDecision { open: o } => format!("办理流程尚未到达决定环节；当前待办环节：{}", open(o)),
             ProcessError::NotEnded { open: o } => format!("办理流程尚未结束，不能办结；当前待办环节：{}", open(o)),
+            ProcessError::CountersignAgencies { step, agencies } => {
+                format!("环节“{step}”由办理流程指定的部门会签：{}", agencies.join("、"))
+            }
+            ProcessError::CountersignPending { step, agencies } => {
+                format!("环节“{step}”尚待以下部门会签：{}", agencies.join("、"))
+            }
         }
     }
     fn message_en(&self) -> String {
@@ -106,7 +122,7 @@ pub fn open_steps(def: &Definition, inst: &Instance) -> Vec<OpenStep> {
         .filter_map(|w| {
             let WaitKind::Task { index, of } = w.kind else { return None };
             let node = def.node(&w.node).map(|ix| &def.nodes[ix])?;
-            let NodeKind::UserTask { candidate_groups, decision, .. } = &node.kind else { return None };
+            let NodeKind::UserTask { candidate_groups, decision, agencies, .. } = &node.kind else { return None };
             Some(OpenStep {
                 wait: w.id,
                 node: node.id.clone(),
@@ -115,6 +131,7 @@ pub fn open_steps(def: &Definition, inst: &Instance) -> Vec<OpenStep> {
                 decision: *decision,
                 index,
                 of,
+                agency: usize::try_from(index).ok().and_then(|i| agencies.get(i)).cloned(),
             })
         })
         .collect()
@@ -141,10 +158,38 @@ pub fn step_named<'a>(steps: &'a [OpenStep], step: &str) -> Option<&'a OpenStep>
     steps.iter().find(|s| s.name == step).or_else(|| steps.iter().find(|s| s.node == step))
 }
 
-/// The open step an event acts on, if any: the step it names, or for a
-/// decision the decision task.
+/// The agencies the process names to countersign `step` (a task with
+/// `yiwang:agencies`), whether or not it is open; empty for any other step.
+pub fn countersign_agencies<'a>(def: &'a Definition, step: &str) -> &'a [String] {
+    let step = step.trim();
+    def.nodes
+        .iter()
+        .find_map(|n| match &n.kind {
+            NodeKind::UserTask { agencies, .. } if display_name(n) == step || n.id == step => Some(agencies.as_slice()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The agencies still to countersign `step`, from its open instances: what
+/// a request to countersign it asks when it names none.
+pub fn countersign_request(steps: &[OpenStep], step: &str) -> Vec<String> {
+    let step = step.trim();
+    steps.iter().filter(|s| s.name == step || s.node == step).filter_map(|s| s.agency.clone()).collect()
+}
+
+/// The open instance of countersign task `step` that is `agency`'s.
+fn countersign_slot<'a>(steps: &'a [OpenStep], step: &str, agency: &str) -> Option<&'a OpenStep> {
+    let step = step.trim();
+    steps.iter().find(|s| (s.name == step || s.node == step) && s.agency.as_deref() == Some(agency))
+}
+
+/// The open step an event acts on, if any: the step it names, for a
+/// countersignature the signing agency's instance, or for a decision the
+/// decision task.
 pub fn target<'a>(steps: &'a [OpenStep], event: &Event) -> Option<&'a OpenStep> {
     match event {
+        Event::Countersigned { step, agency, .. } => countersign_slot(steps, step, agency),
         Event::StepStarted { step }
         | Event::StepPassed { step, .. }
         | Event::StepReturned { step }
@@ -163,6 +208,7 @@ pub fn governs(event: &Event) -> bool {
             | Event::StepPassed { .. }
             | Event::StepReturned { .. }
             | Event::CountersignRequested { .. }
+            | Event::Countersigned { .. }
             | Event::Decided { .. }
             | Event::Concluded { .. }
             | Event::Withdrawn
@@ -185,9 +231,46 @@ pub fn drive(def: &Definition, inst: &Instance, event: &Event) -> Result<Drive, 
                 // The decision task is completed by the decision itself.
                 return Err(ProcessError::NoOpenStep { step: step.clone(), open: names() });
             }
+            // A countersign task is signed by the agencies its model names, no others.
+            let named_agencies = countersign_agencies(def, step);
+            if let Event::CountersignRequested { agencies, .. } = event
+                && !named_agencies.is_empty()
+            {
+                let asked: std::collections::BTreeSet<&str> = agencies.iter().map(|a| a.trim()).collect();
+                if asked != named_agencies.iter().map(String::as_str).collect() {
+                    return Err(ProcessError::CountersignAgencies { step: step.clone(), agencies: named_agencies.to_vec() });
+                }
+            }
             Ok(Drive::Nothing)
         }
+        // Each agency's countersignature completes its own instance of the
+        // task, counting agreement for the gateways (`<task>_agreed`,
+        // `<task>_disagreed`); the last one moves the process on.
+        Event::Countersigned { step, agency, agree } => {
+            let Some(s) = countersign_slot(&steps, step, agency) else { return Ok(Drive::Nothing) };
+            let count = |key: String| inst.data.get(&key).and_then(Value::as_u64).unwrap_or(0);
+            let (agreed, disagreed) = (format!("{}_agreed", s.node), format!("{}_disagreed", s.node));
+            let (a, d) = (count(agreed.clone()), count(disagreed.clone()));
+            let (a, d) = if *agree { (a + 1, d) } else { (a, d + 1) };
+            Ok(Drive::Complete { wait: s.wait, data: json!({ agreed: a, disagreed: d }) })
+        }
         Event::StepPassed { step, .. } | Event::StepReturned { step } => {
+            let named_agencies = countersign_agencies(def, step);
+            if !named_agencies.is_empty() {
+                let awaited: Vec<String> = steps
+                    .iter()
+                    .filter(|s| s.agency.is_some() && (s.name == step.trim() || s.node == step.trim()))
+                    .filter_map(|s| s.agency.clone())
+                    .collect();
+                if !awaited.is_empty() {
+                    return Err(ProcessError::CountersignPending { step: step.clone(), agencies: awaited });
+                }
+                // The countersignatures completed the task; passing the step
+                // closes it on the case, and the process has moved on.
+                if matches!(event, Event::StepPassed { .. }) {
+                    return Ok(Drive::Nothing);
+                }
+            }
             let s = named(step)?;
             let outcome = if matches!(event, Event::StepPassed { .. }) { "passed" } else { "returned" };
             // The reviewer's recorded values first; the outcome cannot be overridden.

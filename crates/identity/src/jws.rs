@@ -89,7 +89,11 @@ pub fn verify_es256(token: &str, jwks: &[Value]) -> Result<Value, JwsError> {
     if header["alg"] != "ES256" {
         return Err(JwsError::Malformed);
     }
-    let jwk = jwks.iter().find(|k| k["kid"] == header["kid"]).ok_or(JwsError::UnknownKey)?;
+    // The key its `kid` names; with no `kid` (optional in RFC 7515), a set of one key.
+    let jwk = match &header["kid"] {
+        Value::Null if jwks.len() == 1 => &jwks[0],
+        kid => jwks.iter().find(|k| &k["kid"] == kid).ok_or(JwsError::UnknownKey)?,
+    };
     let coord = |name: &str| -> Result<Vec<u8>, JwsError> {
         URL_SAFE_NO_PAD.decode(jwk[name].as_str().ok_or(JwsError::BadKey)?).map_err(|_| JwsError::BadKey)
     };

@@ -6,6 +6,7 @@
 mod error;
 mod federation;
 mod jws;
+mod machine;
 mod mask;
 mod pkce;
 mod policy;
@@ -15,6 +16,10 @@ mod secret;
 pub use error::IdentityError;
 pub use federation::{LinkDecision, LocalAccount, federated_level, link_decision};
 pub use jws::{Es256Key, JwsError, verify_es256};
+pub use machine::{
+    AssertionError, ClientAuthMethod, JWT_BEARER_ASSERTION, MACHINE_ROLES, MACHINE_SCOPE, MAX_ASSERTION_SECS, check_assertion,
+    check_client_jwks, machine_principal,
+};
 pub use mask::{mask_email, mask_name, mask_phone};
 pub use pkce::{pkce_challenge_s256, validate_code_verifier, verify_pkce_s256};
 pub use policy::{Access, Denial, may_act_for_enterprise};

@@ -153,7 +153,13 @@ pub enum Acting {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AuthVia {
-    Session { session_id: String },
+    Session {
+        session_id: String,
+    },
+    /// A machine client's bearer token (client credentials grant).
+    Client {
+        client_id: String,
+    },
 }
 
 /// An authenticated caller. Everything a policy decision needs, loaded once per request.
@@ -222,9 +228,16 @@ impl Principal {
         v
     }
 
+    /// The login session; empty for a machine client, which has none.
     pub fn session_id(&self) -> &str {
         match &self.via {
             AuthVia::Session { session_id } => session_id,
+            AuthVia::Client { .. } => "",
         }
+    }
+
+    /// Whether this caller is a department system's machine client.
+    pub fn is_machine(&self) -> bool {
+        matches!(self.via, AuthVia::Client { .. })
     }
 }

@@ -15,6 +15,7 @@ mod error;
 mod halls;
 mod integration;
 mod licenses;
+mod machine_clients;
 mod maintenance;
 mod node;
 mod notices;
@@ -49,6 +50,7 @@ pub use licenses::{
     Presented, PublishedSealKey, SealVerdict, SharedCopy, StoredLicense, Verdict, VerdictError, identifier_number, mask_identifier_number,
     status_list_url, vc_issuer_url, vc_selective_claims,
 };
+pub use machine_clients::{MachineClient, MachineClientInput, NewMachineClient};
 pub use maintenance::Maintained;
 pub use node::{NodeInfo, NodeRegion};
 pub use notices::{NoticePage, NoticePreferences, NoticeRow};

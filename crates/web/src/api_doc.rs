@@ -482,6 +482,24 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
         ("GET", "/api/v1/integration/webhooks/{id}/deliveries") => op("Recent deliveries and their outcome (a class, never raw errors)")
             .ok(200, obj(&[("webhook", obj_any()), ("deliveries", arr(obj_any()))], &["webhook", "deliveries"])),
         ("DELETE", "/api/v1/integration/webhooks/{id}") => op("Stop a subscription").empty(204),
+        // Machine clients (client credentials for department systems).
+        ("GET", "/api/v1/machine-clients") => {
+            op("Department systems' OAuth clients (admins; never a secret)").ok(200, obj(&[("clients", arr(obj_any()))], &["clients"]))
+        }
+        ("POST", "/api/v1/machine-clients") => op("Register a machine client for an agency (admins); its secret is shown once")
+            .json_body(obj(
+                &[
+                    ("name", s_max(60)),
+                    ("agency_uscc", s_max(18)),
+                    ("auth_method", json!({ "type": "string", "enum": ["client_secret_basic", "private_key_jwt"] })),
+                    ("jwks", opt(obj_any())),
+                ],
+                &["name", "agency_uscc", "auth_method"],
+            ))
+            .ok(201, obj(&[("client", obj_any()), ("client_secret", s())], &["client"])),
+        ("DELETE", "/api/v1/machine-clients/{id}") => op("Revoke a machine client and every token it holds (admins)")
+            .query(vec![q_req("reason", s_max(200), "why it is revoked (audited)")])
+            .ok(200, obj(&[("client_id", s()), ("revoked", json!({ "type": "boolean" }))], &["client_id", "revoked"])),
         // 一件事.
         ("GET", "/api/v1/halls") => {
             op("Every hall (政务服务大厅) and the agencies its windows serve").ok(200, obj(&[("halls", arr(obj_any()))], &["halls"]))

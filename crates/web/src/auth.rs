@@ -87,6 +87,8 @@ pub struct RoutePolicy {
     pub access: Access,
     /// False only for endpoints that authenticate the client by other means (OIDC token endpoint).
     pub csrf: bool,
+    /// Whether a machine client's bearer token authenticates on this route.
+    pub machine: bool,
 }
 
 pub async fn enforce(State((state, policy)): State<(AppState, RoutePolicy)>, req: Request, next: Next) -> Response {
@@ -113,6 +115,21 @@ async fn enforce_inner(state: AppState, policy: RoutePolicy, mut req: Request, n
             session = Some(s);
         }
     }
+    // A department system's bearer token, on the routes open to machines only
+    // (elsewhere a bearer header authenticates nobody). No cookies: no CSRF.
+    let mut by_bearer = false;
+    if principal.is_none()
+        && policy.machine
+        && let Some(token) = bearer_token(req.headers())
+    {
+        match state.store().machine_token(&yiwang_identity::token_hash(token), now).await? {
+            Some((c, agency_name)) => {
+                principal = Some(yiwang_identity::machine_principal(&c.client_id, &c.name, &c.agency_uscc, &agency_name));
+                by_bearer = true;
+            }
+            None => return Ok(invalid_bearer()),
+        }
+    }
     let (csrf, new_csrf_cookie) = match (&session, jar.get(CSRF_COOKIE)) {
         (Some(s), _) => (s.csrf.clone(), false),
         (None, Some(c)) if c.len() == 43 => (c.clone(), false),
@@ -130,7 +147,7 @@ async fn enforce_inner(state: AppState, policy: RoutePolicy, mut req: Request, n
         });
     }
 
-    if policy.csrf && is_state_changing(req.method()) {
+    if policy.csrf && !by_bearer && is_state_changing(req.method()) {
         let (parts, body) = req.into_parts();
         let (presented, body) = if let Some(h) = parts.headers.get(CSRF_HEADER) {
             (h.to_str().ok().map(str::to_string), body)
@@ -224,4 +241,17 @@ pub fn location_value(to: &str) -> String {
 /// 303 See Other, the right answer to a form POST.
 pub fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location_value(to))]).into_response()
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// 401 for a bearer token that is unknown, expired or revoked (RFC 6750 §3).
+fn invalid_bearer() -> Response {
+    let mut resp = ApiError::new(&IdentityError::Unauthenticated).into_response();
+    resp.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer realm=\"yiwang\", error=\"invalid_token\""));
+    resp
 }

@@ -606,11 +606,21 @@ pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseR
         && let Some(process) = state.store().case_process(c).await?
     {
         let steps: Vec<_> = process.open.iter().map(|s| s.step.clone()).collect();
-        if let Some(step) = yiwang_case::process::target(&steps, &e.event) {
+        // A countersign task's groups name who signs in each named agency; the
+        // lead agency starts, asks and closes it with the events' usual roles.
+        let lead_on_countersign =
+            |s: &yiwang_case::process::OpenStep| s.agency.is_some() && !matches!(e.event, Event::Countersigned { .. });
+        if let Some(step) = yiwang_case::process::target(&steps, &e.event).filter(|s| !lead_on_countersign(s)) {
             let roles: Vec<Role> = step.candidate_groups.iter().filter_map(|g| g.parse().ok()).collect();
-            if !roles.is_empty() && !p.has_role_in(&c.agency_uscc, &roles) {
+            if !roles.is_empty() && !p.has_role_in(acting_agency, &roles) {
                 return Err(forbidden("this step of the process is for another role"));
             }
+        }
+        // A request naming no agency asks those the process names for the step.
+        if let Event::CountersignRequested { step, agencies } = &mut e.event
+            && agencies.is_empty()
+        {
+            *agencies = yiwang_case::process::countersign_request(&steps, step);
         }
     }
     if let Event::Accepted { promised_days, legal_days, commitment_check_days, units, .. } = &mut e.event {

@@ -21,6 +21,7 @@ pub mod federation;
 mod identity_api;
 pub mod integration;
 pub mod licenses;
+pub mod machine_clients;
 pub mod messaging;
 pub mod notices;
 pub mod oidc;

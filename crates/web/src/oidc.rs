@@ -48,10 +48,11 @@ pub async fn discovery(State(state): State<AppState>) -> Json<Value> {
         "end_session_endpoint": format!("{iss}/oidc/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": SCOPES.iter().map(|s| s.0).collect::<Vec<_>>(),
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "acr", "amr", "name", "id_number_masked", "id_number", "real_name_level", "phone_number", "phone_number_verified", "email", "email_verified"],
@@ -331,11 +332,14 @@ pub struct TokenForm {
     refresh_token: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    scope: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
-/// Authenticate the client: HTTP Basic or form fields; public clients (no secret) send only client_id.
-async fn authenticate_client(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Result<OidcClient, OAuthError> {
-    let basic = headers
+/// HTTP Basic client credentials (RFC 6749 §2.3.1: each part form-urlencoded).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
@@ -345,8 +349,12 @@ async fn authenticate_client(state: &AppState, headers: &HeaderMap, f: &TokenFor
             let (id, secret) = s.split_once(':')?;
             let dec = |x: &str| form_urlencoded::parse(format!("x={x}").as_bytes()).next().map(|(_, v)| v.into_owned());
             Some((dec(id)?, dec(secret)?))
-        });
-    let (client_id, secret) = match basic {
+        })
+}
+
+/// Authenticate the client: HTTP Basic or form fields; public clients (no secret) send only client_id.
+async fn authenticate_client(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Result<OidcClient, OAuthError> {
+    let (client_id, secret) = match basic_credentials(headers) {
         Some((id, secret)) => (id, Some(secret)),
         None => (
             f.client_id.clone().ok_or_else(|| OAuthError::new("invalid_client", "client authentication required"))?,
@@ -374,6 +382,9 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, Form(f): F
 }
 
 async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Result<Value, OAuthError> {
+    if f.grant_type.as_deref() == Some("client_credentials") {
+        return client_credentials(state, headers, f).await;
+    }
     let client = authenticate_client(state, headers, f).await?;
     let now = Timestamp::now();
     // Before the write transaction: a node's first signature creates its key, in a transaction of its own.
@@ -445,8 +456,68 @@ async fn token_inner(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Re
                 RefreshUse::Invalid => Err(OAuthError::new("invalid_grant", "unknown, expired or revoked refresh token")),
             }
         }
-        _ => Err(OAuthError::new("unsupported_grant_type", "use authorization_code or refresh_token")),
+        _ => Err(OAuthError::new("unsupported_grant_type", "use authorization_code, refresh_token or client_credentials")),
     }
+}
+
+/// The client credentials grant for department systems' machine clients:
+/// `client_secret_basic`, or `private_key_jwt` with an ES256 assertion (its
+/// `jti` spent in the token's transaction). The token carries the
+/// `integration` scope and stands for the client on the machine routes only.
+async fn client_credentials(state: &AppState, headers: &HeaderMap, f: &TokenForm) -> Result<Value, OAuthError> {
+    use yiwang_identity::{ClientAuthMethod, JWT_BEARER_ASSERTION, MACHINE_SCOPE};
+    let now = Timestamp::now();
+    let refused = || OAuthError::new("invalid_client", "client authentication failed");
+    if f.scope.as_deref().is_some_and(|s| s.split(' ').any(|x| !x.is_empty() && x != MACHINE_SCOPE)) {
+        return Err(OAuthError::new("invalid_scope", format!("machine clients are granted the {MACHINE_SCOPE} scope only")));
+    }
+    let live = |c: Option<yiwang_store::MachineClient>, method: ClientAuthMethod| {
+        c.filter(|c| c.revoked_at.is_none() && c.auth_method == method).ok_or_else(refused)
+    };
+    let (client, assertion) = match f.client_assertion_type.as_deref() {
+        Some(JWT_BEARER_ASSERTION) => {
+            let jwt = f.client_assertion.as_deref().ok_or_else(|| OAuthError::new("invalid_request", "client_assertion is required"))?;
+            // Which client: the form's client_id, else the assertion's (unverified) issuer; the signature then decides.
+            let claimed = match &f.client_id {
+                Some(id) => id.clone(),
+                None => unverified_issuer(jwt).ok_or_else(refused)?,
+            };
+            let client = live(state.store().machine_client(&claimed).await?, ClientAuthMethod::PrivateKeyJwt)?;
+            let claims = yiwang_identity::verify_es256(jwt, &client.jwks).map_err(|_| refused())?;
+            let iss = &state.identity().issuer;
+            let endpoint = format!("{iss}/oidc/token");
+            let (jti, exp) =
+                yiwang_identity::check_assertion(&claims, &client.client_id, &[endpoint.as_str(), iss.as_str()], now.as_second())
+                    .map_err(|e| OAuthError::new("invalid_client", e.to_string()))?;
+            let until = Timestamp::from_second(exp).map_err(|_| refused())?;
+            (client, Some((jti, until)))
+        }
+        Some(_) => return Err(OAuthError::new("invalid_request", format!("client_assertion_type must be {JWT_BEARER_ASSERTION}"))),
+        None => {
+            let (id, secret) = basic_credentials(headers).ok_or_else(refused)?;
+            let client = live(state.store().machine_client(&id).await?, ClientAuthMethod::ClientSecretBasic)?;
+            let matches = client.secret_hash.as_deref().is_some_and(|h| ct_eq(h.as_bytes(), token_hash(&secret).as_bytes()));
+            if !matches {
+                return Err(refused());
+            }
+            (client, None)
+        }
+    };
+    let token = new_token();
+    let ttl = state.identity().access_ttl;
+    let spent = assertion.as_ref().map(|(jti, until)| (jti.as_str(), *until));
+    if !state.store().issue_machine_token(&client, &token_hash(&token), now + ttl, spent, now).await? {
+        return Err(OAuthError::new("invalid_client", "this client assertion was used before"));
+    }
+    Ok(json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl.as_secs(), "scope": MACHINE_SCOPE }))
+}
+
+/// The `iss` of a JWT, read without checking it (only to find whose keys check it).
+fn unverified_issuer(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    v["iss"].as_str().map(str::to_string)
 }
 
 /// The reads a token response needs, done before the write transaction.

@@ -13,7 +13,7 @@ use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
 use crate::{
     AppState, api, application_pages, bundle_pages, bundles, cases, catalog, catalog_pages, federation, identity_api, integration,
-    licenses, notices, oidc, openapi, pages, setup, wallet, workbench_pages, workflow,
+    licenses, machine_clients, notices, oidc, openapi, pages, setup, wallet, workbench_pages, workflow,
 };
 
 /// One route and who may call it.
@@ -24,6 +24,9 @@ pub struct RouteSpec {
     pub access: Access,
     /// Whether state-changing requests must carry the CSRF token.
     pub csrf: bool,
+    /// Whether a machine client's bearer token (client credentials) may call
+    /// it; on every other route such a token authenticates nobody.
+    pub machine: bool,
 }
 
 struct RouteDef {
@@ -38,7 +41,13 @@ const SETUP_STAFF: &[Role] = &[Role::Admin, Role::DataOfficer];
 const EDITOR: &[Role] = &[Role::CatalogEditor];
 
 fn def(method: &'static str, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> RouteDef {
-    RouteDef { spec: RouteSpec { method, path, access, csrf: true }, handler }
+    RouteDef { spec: RouteSpec { method, path, access, csrf: true, machine: false }, handler }
+}
+
+/// Open to department systems' machine clients (their bearer tokens) as well.
+fn machine(mut d: RouteDef) -> RouteDef {
+    d.spec.machine = true;
+    d
 }
 
 /// Authenticated by client credentials or bearer token, never by cookie: no CSRF exposure.
@@ -133,11 +142,25 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/workbench/checks", Staff(cases::CHECK_STAFF), get(cases::commitment_checks)),
         def("POST", "/api/v1/window/cases", Staff(&[Role::WindowClerk]), post(cases::window_apply)),
         // The integration API for department systems: records in, signed webhooks out.
-        def("POST", "/api/v1/integration/cases/{no}/records", Staff(integration::RECORD_SENDERS), post(integration::record)),
-        def("POST", "/api/v1/integration/webhooks", Staff(integration::WEBHOOK_ADMINS), post(integration::create_webhook)),
-        def("GET", "/api/v1/integration/webhooks", Staff(integration::WEBHOOK_ADMINS), get(integration::list_webhooks)),
-        def("GET", "/api/v1/integration/webhooks/{id}/deliveries", Staff(integration::WEBHOOK_ADMINS), get(integration::deliveries)),
-        def("DELETE", "/api/v1/integration/webhooks/{id}", Staff(integration::WEBHOOK_ADMINS), delete(integration::delete_webhook)),
+        machine(def("POST", "/api/v1/integration/cases/{no}/records", Staff(integration::RECORD_SENDERS), post(integration::record))),
+        machine(def("POST", "/api/v1/integration/webhooks", Staff(integration::WEBHOOK_ADMINS), post(integration::create_webhook))),
+        machine(def("GET", "/api/v1/integration/webhooks", Staff(integration::WEBHOOK_ADMINS), get(integration::list_webhooks))),
+        machine(def(
+            "GET",
+            "/api/v1/integration/webhooks/{id}/deliveries",
+            Staff(integration::WEBHOOK_ADMINS),
+            get(integration::deliveries),
+        )),
+        machine(def(
+            "DELETE",
+            "/api/v1/integration/webhooks/{id}",
+            Staff(integration::WEBHOOK_ADMINS),
+            delete(integration::delete_webhook),
+        )),
+        // Department systems' OAuth clients (client credentials), by the node's administrators.
+        def("GET", "/api/v1/machine-clients", Staff(ADMIN), get(machine_clients::list)),
+        def("POST", "/api/v1/machine-clients", Staff(ADMIN), post(machine_clients::create)),
+        def("DELETE", "/api/v1/machine-clients/{id}", Staff(ADMIN), delete(machine_clients::revoke)),
         // The operator's setup: halls, data resources, bundles.
         def("GET", "/api/v1/halls", Public, get(setup::halls)),
         def("POST", "/api/v1/halls", Staff(ADMIN), post(setup::save_hall)),
@@ -275,7 +298,7 @@ pub fn route_specs() -> Vec<RouteSpec> {
 pub fn build(state: &AppState) -> Router<AppState> {
     let mut router = Router::new();
     for d in table() {
-        let policy = RoutePolicy { access: d.spec.access, csrf: d.spec.csrf };
+        let policy = RoutePolicy { access: d.spec.access, csrf: d.spec.csrf, machine: d.spec.machine };
         let guarded = d.handler.layer(middleware::from_fn_with_state((state.clone(), policy), enforce));
         router = router.route(d.spec.path, guarded);
     }

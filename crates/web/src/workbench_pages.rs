@@ -177,6 +177,9 @@ struct CasePage {
     process: Option<ProcessLines>,
     /// The open process steps a step may be started at (a free name without a process).
     startable: Vec<String>,
+    /// 会签 the process asks for: the open step, and the names of the
+    /// agencies its model names (not yet asked on the case).
+    process_countersign: Option<(String, String)>,
 }
 
 fn actions(p: &Principal, c: &CaseRow, agencies: &[yiwang_store::Agency]) -> Actions {
@@ -300,12 +303,21 @@ async fn case_view(
         c.applicant.id.clone()
     };
     let running = state.store().case_process(c).await?;
+    let agencies = state.store().agencies().await?;
     let startable = running.as_ref().map_or_else(Vec::new, |r| {
         r.open
             .iter()
             .filter(|s| !s.step.decision && !c.case.steps.iter().any(|x| x.action.is_none() && x.step == s.step.name))
             .map(|s| s.step.name.clone())
             .collect()
+    });
+    let a = actions(p, c, &agencies);
+    let agency_name = |uscc: &str| agencies.iter().find(|x| x.uscc == uscc).map_or_else(|| uscc.to_string(), |x| x.name.clone());
+    let process_countersign = a.open_step.as_ref().zip(running.as_ref()).and_then(|(step, r)| {
+        let asked = c.case.steps.iter().any(|s| s.action.is_none() && &s.step == step && !s.countersigns.is_empty());
+        let steps: Vec<_> = r.open.iter().map(|s| s.step.clone()).collect();
+        let named = yiwang_case::process::countersign_request(&steps, step);
+        (!asked && !named.is_empty()).then(|| (step.clone(), named.iter().map(|u| agency_name(u)).collect::<Vec<_>>().join("、")))
     });
     let process = running.map(|r| {
         let who = |groups: &[String]| {
@@ -318,7 +330,11 @@ async fn case_view(
             .map(|s| {
                 let due = s.due.map(|d| crate::pages::china_time(&yiwang_store::ts(d))).unwrap_or_else(|| "按办件时限".into());
                 let name = if s.step.decision { format!("{}（作出决定）", s.step.name) } else { s.step.name.clone() };
-                (name, who(&s.step.candidate_groups), due)
+                let who = match &s.step.agency {
+                    Some(a) => format!("{}（会签）{}", agency_name(a), who(&s.step.candidate_groups)),
+                    None => who(&s.step.candidate_groups),
+                };
+                (name, who, due)
             })
             .collect();
         let trail = if r.trail.is_empty() { "尚未开始".to_string() } else { r.trail.join(" → ") };
@@ -339,13 +355,14 @@ async fn case_view(
         uploads,
         attached,
         steps,
-        a: actions(p, c, &state.store().agencies().await?),
+        a,
         timeline,
         notice,
         message,
         revealed: revealed.is_some(),
         process,
         startable,
+        process_countersign,
     };
     Ok(render(status, &page))
 }
@@ -426,9 +443,11 @@ fn event_of(f: &ActionForm) -> Result<serde_json::Value, ApiError> {
         },
         "concluded" => json!({ "type": "concluded", "result": need(&f.result, "result", "办结结果")? }),
         "delivered" => json!({ "type": "delivered", "method": need(&f.method, "method", "送达方式")? }),
-        "countersign_requested" => json!({
-            "type": "countersign_requested", "step": need(&f.step, "step", "环节名称")?, "agencies": [need(&f.agency, "agency", "会签部门")?],
-        }),
+        "countersign_requested" => {
+            // No agency: those the process names for the step.
+            let agencies: Vec<String> = Some(f.agency.trim()).filter(|a| !a.is_empty()).map(str::to_string).into_iter().collect();
+            json!({ "type": "countersign_requested", "step": need(&f.step, "step", "环节名称")?, "agencies": agencies })
+        }
         "countersigned" => json!({
             "type": "countersigned", "step": need(&f.step, "step", "环节名称")?, "agency": need(&f.agency, "agency", "会签部门")?,
             "agree": f.agree != "no",

@@ -602,3 +602,85 @@ async fn item_runs_process(f: &Fixture, bpmn: &str, id: &str) -> i64 {
     assert_eq!(f.json(P::CatalogReviewer, "POST", format!("{items}/{code}/publish"), json!({})).await.0, 200);
     version
 }
+
+/// 会签 as a parallel multi-instance task over the agencies the model names
+/// (`yiwang:agencies`), and a gateway on their agreement: 审查 → 会签 by
+/// agency B → all agreed: 决定; otherwise 补充审查 first.
+fn countersign_bpmn() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:yiwang="https://yiwang.example/bpmn"
+                  id="defs" targetNamespace="https://yiwang.example/bpmn">
+  <bpmn:process id="countersigned" name="审查并会签" isExecutable="true">
+    <bpmn:startEvent id="accepted" />
+    <bpmn:userTask id="review" name="审查" yiwang:candidateGroups="reviewer" />
+    <bpmn:userTask id="sign" name="会签" yiwang:candidateGroups="department_head" yiwang:agencies="{AGENCY_B}">
+      <bpmn:multiInstanceLoopCharacteristics isSequential="false" />
+    </bpmn:userTask>
+    <bpmn:exclusiveGateway id="agreed" default="rework" />
+    <bpmn:userTask id="recheck" name="补充审查" yiwang:candidateGroups="reviewer" />
+    <bpmn:userTask id="decide" name="决定" yiwang:candidateGroups="department_head" yiwang:decision="true" />
+    <bpmn:endEvent id="done" />
+    <bpmn:sequenceFlow id="f1" sourceRef="accepted" targetRef="review" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="sign" />
+    <bpmn:sequenceFlow id="f3" sourceRef="sign" targetRef="agreed" />
+    <bpmn:sequenceFlow id="all_agreed" sourceRef="agreed" targetRef="decide">
+      <bpmn:conditionExpression>sign_disagreed == 0</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="rework" sourceRef="agreed" targetRef="recheck" />
+    <bpmn:sequenceFlow id="f4" sourceRef="recheck" targetRef="decide" />
+    <bpmn:sequenceFlow id="f5" sourceRef="decide" targetRef="done" />
+  </bpmn:process>
+</bpmn:definitions>"#
+    )
+}
+
+async fn another_agency_countersigns_as_the_process_names(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    item_runs_process(&f, &countersign_bpmn(), "countersigned").await;
+    for (agree, next) in [(false, "补充审查"), (true, "决定")] {
+        let no = f.submitted_food_case().await;
+        accept(&f, &no).await;
+        assert_eq!(staff(&f, P::Reviewer, &no, json!({ "type": "step_started", "step": "审查" }), "").await.0, 200);
+        let (status, v) = staff(&f, P::Reviewer, &no, json!({ "type": "step_passed", "step": "审查" }), "").await;
+        assert_eq!(status, 200, "{v:#}");
+        assert_eq!(open_steps(&v), ["会签"], "{v:#}");
+        assert_eq!(v["case"]["process"]["open"][0]["agency"].as_str(), Some(AGENCY_B), "{v:#}");
+        assert_eq!(staff(&f, P::Reviewer, &no, json!({ "type": "step_started", "step": "会签" }), "").await.0, 200);
+
+        // Passing before the agencies sign, or asking others than the model names, is refused.
+        let (status, v) = staff(&f, P::Reviewer, &no, json!({ "type": "step_passed", "step": "会签" }), "").await;
+        assert_eq!((status, v["code"].as_str()), (409, Some("case.process_countersign_pending")), "{v:#}");
+        let wrong = json!({ "type": "countersign_requested", "step": "会签", "agencies": [AGENCY_A] });
+        let (status, v) = staff(&f, P::Reviewer, &no, wrong, "").await;
+        assert_eq!((status, v["code"].as_str()), (409, Some("case.process_countersign_agencies")), "{v:#}");
+
+        // A request naming no agency asks those the model names; agency B's worklist shows it.
+        let ask = json!({ "type": "countersign_requested", "step": "会签", "agencies": [] });
+        let (status, v) = staff(&f, P::Reviewer, &no, ask, "").await;
+        assert_eq!(status, 200, "{v:#}");
+        let (_, list) = f.json(P::OtherAgencyHead, "GET", "/api/v1/workbench/countersigns".into(), Value::Null).await;
+        assert!(list["countersigns"].as_array().unwrap().iter().any(|c| c["case_no"] == no.as_str()), "{list:#}");
+
+        // Agency A cannot sign for B; B's head signs, which completes B's instance and moves the process on.
+        let sign = json!({ "type": "countersigned", "step": "会签", "agency": AGENCY_B, "agree": agree });
+        assert_eq!(staff(&f, P::Reviewer, &no, sign.clone(), "同意").await.0, 403);
+        let (status, v) = staff(&f, P::OtherAgencyHead, &no, sign, if agree { "同意" } else { "经营场所存在消防隐患，不同意" }).await;
+        assert_eq!(status, 200, "{v:#}");
+        let (_, v) = f.json(P::Reviewer, "GET", format!("/api/v1/cases/{no}"), Value::Null).await;
+        assert_eq!(open_steps(&v), [next], "{v:#}");
+        // The lead closes 会签 on the case; the decision then waits for the process.
+        let (status, v) = staff(&f, P::Reviewer, &no, json!({ "type": "step_passed", "step": "会签" }), "会签意见已收齐").await;
+        assert_eq!(status, 200, "{v:#}");
+        if !agree {
+            let (status, v) = staff(&f, P::Head, &no, json!({ "type": "decided", "decision": "approve" }), "").await;
+            assert_eq!((status, v["code"].as_str()), (409, Some("case.process_not_at_decision")), "{v:#}");
+            assert_eq!(staff(&f, P::Reviewer, &no, json!({ "type": "step_started", "step": "补充审查" }), "").await.0, 200);
+            assert_eq!(staff(&f, P::Reviewer, &no, json!({ "type": "step_passed", "step": "补充审查" }), "隐患已整改").await.0, 200);
+        }
+        let (status, v) = staff(&f, P::Head, &no, json!({ "type": "decided", "decision": "approve" }), "").await;
+        assert_eq!(status, 200, "{v:#}");
+        assert!(v["case"]["process"]["trail"].as_array().unwrap().iter().any(|s| s == "会签"), "{v:#}");
+    }
+}
+on_both!(another_agency_countersigns_as_the_process_names);

@@ -236,6 +236,15 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Body_::Json(serde_json::json!({ "code": "other", "name": "", "division_code": "", "lead_item": "", "items": [] })),
             only(&[P::Admin], 422, 403),
         ),
+        c("GET", "/api/v1/machine-clients", "/api/v1/machine-clients", Body_::None, only(&[P::Admin], 200, 403)),
+        c(
+            "POST",
+            "/api/v1/machine-clients",
+            "/api/v1/machine-clients",
+            Body_::Json(serde_json::json!({ "name": "", "agency_uscc": AGENCY_A, "auth_method": "client_secret_basic" })),
+            only(&[P::Admin], 422, 403),
+        ),
+        c("DELETE", "/api/v1/machine-clients/{id}", "/api/v1/machine-clients/none?reason=test", Body_::None, only(&[P::Admin], 404, 403)),
         c("GET", "/console/setup", "/console/setup", Body_::None, only(&[P::Admin, P::DataOfficer], 200, 403)),
         c(
             "POST",
@@ -711,8 +720,59 @@ async fn run_matrix(backend: TestBackend) {
             }
         }
     }
+    // A department system's bearer token (a machine client of agency A): on the
+    // routes open to machines it acts with the handling roles of its agency
+    // (what agency A's head gets there); on every other route it
+    // authenticates nobody (401). Public routes are left out: the bearer
+    // changes nothing there, and they already ran anonymously.
+    let token = machine_token(&f).await;
+    let specs = route_specs();
+    for case in &cases {
+        let spec = specs.iter().find(|s| s.method == case.method && s.path == case.template).unwrap();
+        if matches!(spec.access, yiwang_identity::Access::Public) {
+            continue;
+        }
+        let mut req = Request::builder().method(case.method).uri(&case.path).header(header::AUTHORIZATION, format!("Bearer {token}"));
+        let body = match &case.body {
+            Body_::None => Body::empty(),
+            Body_::Form(fields) => {
+                req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                let mut s = form_urlencoded::Serializer::new(String::new());
+                for (k, v) in fields {
+                    s.append_pair(k, v);
+                }
+                Body::from(s.finish())
+            }
+            Body_::Json(v) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(v.to_string())
+            }
+        };
+        let resp = f.app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+        let want = if spec.machine { (case.expect)(P::Head) } else { 401 };
+        let got = resp.status().as_u16();
+        if got != want {
+            failures.push(format!("{} {} as a machine client: got {got}, want {want}", case.method, case.path));
+        }
+    }
     db.cleanup().await;
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// A live bearer token of a machine client of agency A.
+async fn machine_token(f: &Fixture) -> String {
+    let now = jiff::Timestamp::now();
+    let input = yiwang_store::MachineClientInput {
+        name: "部门A审批系统".into(),
+        agency_uscc: AGENCY_A.into(),
+        auth_method: "client_secret_basic".into(),
+        jwks: None,
+    };
+    let (client, _) = f.store.add_machine_client(&input, "t", now).await.unwrap().unwrap();
+    let token = yiwang_identity::new_token();
+    let hash = yiwang_identity::token_hash(&token);
+    assert!(f.store.issue_machine_token(&client, &hash, now + std::time::Duration::from_secs(3600), None, now).await.unwrap());
+    token
 }
 
 #[tokio::test]

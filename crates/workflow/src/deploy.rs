@@ -19,7 +19,7 @@ pub struct Problem {
     /// Stable reason: `xml`, `no_process`, `unsupported`, `duplicate_id`,
     /// `missing_id`, `bad_reference`, `cross_scope`, `start_events`, `dead_end`,
     /// `unreachable`, `no_default`, `bad_default`, `conditional_flow`,
-    /// `missing_handler`, `unknown_handler`, `bad_timer`, `bad_multi_instance`,
+    /// `missing_handler`, `unknown_handler`, `bad_timer`, `bad_multi_instance`, `bad_countersign`,
     /// `bad_boundary`, `missing_message`, `bad_condition`.
     pub reason: &'static str,
     pub message_zh: String,
@@ -176,19 +176,41 @@ impl Builder<'_> {
                 "startEvent" if defs.is_empty() => NodeKind::StartEvent,
                 "endEvent" if defs.is_empty() => NodeKind::EndEvent { terminate: false },
                 "endEvent" if defs.len() == 1 && defs[0].name == "terminateEventDefinition" => NodeKind::EndEvent { terminate: true },
-                "userTask" => NodeKind::UserTask {
-                    candidate_groups: e
-                        .attr("candidateGroups")
-                        .map(|g| g.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
-                        .unwrap_or_default(),
-                    multi: multi.map(|m| MultiInstance {
+                "userTask" => {
+                    let agencies = list_attr(e, "agencies");
+                    let mut multi = multi.map(|m| MultiInstance {
                         sequential: m.attr("isSequential") == Some("true"),
                         cardinality: m.child("loopCardinality").map(|c| c.text.clone()).filter(|c| !c.is_empty()),
                         collection: m.attr("collection").map(str::to_string),
                         element_variable: m.attr("elementVariable").map(str::to_string),
-                    }),
-                    decision: e.attr("decision") == Some("true"),
-                },
+                    });
+                    if !agencies.is_empty() {
+                        // 会签 by named agencies: one parallel instance per agency.
+                        let bare = multi.as_ref().is_none_or(|m| !m.sequential && m.cardinality.is_none() && m.collection.is_none());
+                        let distinct = agencies.iter().collect::<HashSet<_>>().len() == agencies.len();
+                        let decides = e.attr("decision") == Some("true");
+                        if !bare || !distinct || decides || agencies.len() > crate::engine::MAX_INSTANCES as usize {
+                            self.problems.push(problem(
+                                &id,
+                                "bad_countersign",
+                                "会签任务（yiwang:agencies）须列出不重复的部门，为并行多实例、不另设实例数或集合，且不能是决定环节",
+                                "a countersign task (yiwang:agencies) lists distinct agencies, is parallel with no cardinality or collection of its own, and is not the decision",
+                            ));
+                        }
+                        multi = Some(MultiInstance {
+                            sequential: false,
+                            cardinality: Some(agencies.len().to_string()),
+                            collection: None,
+                            element_variable: None,
+                        });
+                    }
+                    NodeKind::UserTask {
+                        candidate_groups: list_attr(e, "candidateGroups"),
+                        multi,
+                        decision: e.attr("decision") == Some("true"),
+                        agencies,
+                    }
+                }
                 "serviceTask" => {
                     let handler = e.attr("handler").or_else(|| e.attr("topic")).unwrap_or_default().to_string();
                     if handler.is_empty() {
@@ -459,4 +481,9 @@ fn check(def: &Definition, problems: &mut Vec<Problem>) {
 fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+}
+
+/// A comma-separated attribute (`candidateGroups`, `agencies`) as its items.
+fn list_attr(e: &Element, name: &str) -> Vec<String> {
+    e.attr(name).map(|g| g.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
 }

@@ -38,6 +38,11 @@ pub enum NodeKind {
         candidate_groups: Vec<String>,
         multi: Option<MultiInstance>,
         decision: bool,
+        /// 会签 by named agencies (`yiwang:agencies`, their codes): a parallel
+        /// multi-instance task with one instance per agency, instance `i`
+        /// being agency `i`'s; empty for an ordinary task.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        agencies: Vec<String>,
     },
     ServiceTask {
         handler: String,

@@ -18,7 +18,10 @@ fn a_camunda_modeler_file_deploys_with_every_element_read() {
     let def = deploy(&file("approval.bpmn"), &handlers).unwrap();
     assert_eq!((def.process_id.as_str(), def.name.as_str()), ("food_license", "食品经营许可"));
     let kind = |id: &str| &def.nodes[def.node(id).unwrap()].kind;
-    assert_eq!(kind("accept"), &NodeKind::UserTask { candidate_groups: vec!["window_clerk".into()], multi: None, decision: false });
+    assert_eq!(
+        kind("accept"),
+        &NodeKind::UserTask { candidate_groups: vec!["window_clerk".into()], multi: None, decision: false, agencies: vec![] }
+    );
     match kind("accept_overdue") {
         NodeKind::BoundaryTimer { attached_to, interrupting, timer } => {
             assert_eq!(attached_to, "accept");
@@ -89,4 +92,38 @@ fn a_condition_that_does_not_parse_is_named_by_its_flow() {
     let err = deploy(text, &handlers).unwrap_err();
     assert_eq!(err.problems.len(), 1, "{err}");
     assert_eq!((err.problems[0].element.as_str(), err.problems[0].reason), ("f2", "bad_condition"));
+}
+
+/// 会签 by named agencies: `yiwang:agencies` makes a user task a parallel
+/// multi-instance task with one instance per agency; a sequential one, a
+/// repeated agency, an own cardinality or a decision task with it is refused.
+#[test]
+fn a_countersign_task_names_its_agencies() {
+    let model = |task: &str| {
+        format!(
+            r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:yiwang="https://yiwang.example/bpmn">
+  <process id="p" isExecutable="true">
+    <startEvent id="s" />{task}<endEvent id="e" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="sign" /><sequenceFlow id="f2" sourceRef="sign" targetRef="e" />
+  </process>
+</definitions>"#
+        )
+    };
+    let def = deploy(&model(r#"<userTask id="sign" name="会签" yiwang:agencies="B1, B2" />"#), &handlers).unwrap();
+    match &def.nodes[def.node("sign").unwrap()].kind {
+        NodeKind::UserTask { multi: Some(m), agencies, .. } => {
+            assert_eq!(agencies, &["B1", "B2"]);
+            assert_eq!((m.sequential, m.cardinality.as_deref()), (false, Some("2")));
+        }
+        other => panic!("{other:?}"),
+    }
+    for bad in [
+        r#"<userTask id="sign" yiwang:agencies="B1"><multiInstanceLoopCharacteristics isSequential="true" /></userTask>"#,
+        r#"<userTask id="sign" yiwang:agencies="B1,B1" />"#,
+        r#"<userTask id="sign" yiwang:agencies="B1"><multiInstanceLoopCharacteristics><loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics></userTask>"#,
+        r#"<userTask id="sign" yiwang:agencies="B1" yiwang:decision="true" />"#,
+    ] {
+        let err = deploy(&model(bad), &handlers).unwrap_err();
+        assert!(err.problems.iter().any(|p| (p.element.as_str(), p.reason) == ("sign", "bad_countersign")), "{bad}: {err:?}");
+    }
 }

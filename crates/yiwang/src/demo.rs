@@ -238,6 +238,10 @@ fn demo_license_formats() -> [(&'static str, serde_json::Value, serde_json::Valu
     ]
 }
 
+/// The demo's BPMN process for 杭州's 食品经营许可: a gateway on the form and
+/// the tax bureau's 会签.
+const FOOD_LICENSE_PROCESS: &str = include_str!("../demo/food_license_hz.bpmn");
+
 /// The catalog: license types, shared resources and every demo item, published.
 async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
     use yiwang_catalog::demo_items::{BUNDLES, DATA_RESOURCES, ITEMS, LICENSE_TYPES};
@@ -271,6 +275,13 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("demo license type {key}: {e}"))?;
     }
+    // The process of 杭州's 食品经营许可, deployed as `yiwang workflow deploy` does.
+    let tax = agency_uscc("hz_tax")?;
+    anyhow::ensure!(FOOD_LICENSE_PROCESS.contains(tax.as_str()), "the demo process names the tax bureau {}", tax.as_str());
+    let (process_id, process_version) = store
+        .deploy_bpmn(FOOD_LICENSE_PROCESS, &yiwang_web::workflow::builtin_handlers(), "demo", now)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo process: {e}"))?;
     let mut tx = store.begin().await?;
     let resolve = evidence_resolver()?;
     let mut codes = Vec::with_capacity(ITEMS.len());
@@ -286,7 +297,18 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
             name: a.name.into(),
             division_code: a.division.into(),
         };
-        let doc = build(spec, &Place { agency, level, hall: format!("{hall}（{}窗口）", a.name), phone: phone.into() }, &resolve)?;
+        let mut doc = build(spec, &Place { agency, level, hall: format!("{hall}（{}窗口）", a.name), phone: phone.into() }, &resolve)?;
+        if (*key, spec.basic_code) == ("hz_samr", "000104010000") {
+            // Its process drives handling, and 办结 issues the 食品经营许可证 filled from the form.
+            doc.workflow = Some(yiwang_catalog::ProcessRef { id: process_id.clone(), version: Some(process_version) });
+            if let Some(result) = doc.results.first_mut() {
+                result.license_data = [("business_form", "form.business_form"), ("items", "form.items")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                result.license_valid_years = Some(5);
+            }
+        }
         tx.import_item(&doc, true, "demo", now).await?;
         codes.push(((*key, spec.basic_code), doc.implementation_code));
     }
@@ -333,7 +355,7 @@ pub const CITIZENS: &[DemoCitizen] = &[
     ("张三", "33010619900101123", Some("13800000001"), None, true, RealNameLevel::L2),
     ("李四", "33010619920202234", None, Some("lisi@example.cn"), false, RealNameLevel::L1),
     ("王五", "33010619850303345", Some("13800000003"), None, true, RealNameLevel::L3),
-    ("赵六", "33010619950404456", Some("13800000004"), None, true, RealNameLevel::L2),
+    ("赵六", "33010619950404456", Some("13800000004"), Some("zhaoliu@example.cn"), true, RealNameLevel::L2),
 ];
 
 pub const DEMO_ENTERPRISE_NAME: &str = "杭州一网餐饮有限公司";

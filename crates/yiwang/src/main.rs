@@ -103,6 +103,9 @@ enum Cmd {
     /// 一件事 bundles: several items applied for as one.
     #[command(subcommand)]
     Bundle(operator_cli::BundleCmd),
+    /// Department systems' machine clients (OAuth 2.0 client credentials).
+    #[command(subcommand)]
+    Client(operator_cli::ClientCmd),
     /// The item catalog (事项目录): import, export, once-only analysis.
     #[command(subcommand)]
     Catalog(catalog_cli::CatalogCmd),
@@ -439,6 +442,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bundle(c) => {
             let (cfg, _) = config::load(&over, &env)?;
             operator_cli::bundle(c, &open_store(&cfg).await?).await
+        }
+        Cmd::Client(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            operator_cli::client(c, &open_store(&cfg).await?).await
         }
         Cmd::Staff(c) => {
             let (cfg, _) = config::load(&over, &env)?;

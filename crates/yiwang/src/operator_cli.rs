@@ -68,6 +68,32 @@ pub enum BundleCmd {
     List,
 }
 
+#[derive(Subcommand)]
+pub enum ClientCmd {
+    /// Register a department system's machine client (OAuth 2.0 client
+    /// credentials) for an agency. Prints its id and, for
+    /// client_secret_basic, its secret, which is shown only this once.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// The USCC of the agency whose cases it handles.
+        #[arg(long)]
+        agency: String,
+        /// A JWK Set file of its ES256 public keys: the client authenticates
+        /// with private_key_jwt instead of a secret.
+        #[arg(long)]
+        jwks: Option<PathBuf>,
+    },
+    /// List machine clients, one JSON object per line (never a secret).
+    List,
+    /// Revoke a client; every token it holds stops working.
+    Revoke {
+        client_id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
 fn invalid(message: String) -> anyhow::Result<ExitCode> {
     eprintln!("{message}");
     Ok(ExitCode::from(2))
@@ -136,6 +162,48 @@ pub async fn bundle(cmd: BundleCmd, store: &Store) -> anyhow::Result<ExitCode> {
             for b in store.bundles().await? {
                 println!("{}", serde_json::to_string(&b)?);
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn client(cmd: ClientCmd, store: &Store) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ClientCmd::Add { name, agency, jwks } => {
+            let (auth_method, jwks) = match jwks {
+                None => ("client_secret_basic", None),
+                Some(file) => {
+                    let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    match serde_json::from_str::<serde_json::Value>(&text) {
+                        Ok(v) => ("private_key_jwt", Some(v)),
+                        Err(e) => return invalid(format!("公钥集不是有效的 JSON / jwks is not JSON: {e}")),
+                    }
+                }
+            };
+            let input = yiwang_store::MachineClientInput { name, agency_uscc: agency, auth_method: auth_method.into(), jwks };
+            match store.add_machine_client(&input, "cli", Timestamp::now()).await? {
+                Ok((c, secret)) => {
+                    println!("{}", serde_json::json!({ "client_id": c.client_id, "auth_method": c.auth_method, "client_secret": secret }));
+                    if secret.is_some() {
+                        eprintln!("客户端密钥只显示这一次，请妥善保存 / the client secret is shown only this once");
+                    }
+                }
+                Err(problems) => return refused(problems),
+            }
+        }
+        ClientCmd::List => {
+            for c in store.machine_clients(None).await? {
+                println!("{}", serde_json::to_string(&c)?);
+            }
+        }
+        ClientCmd::Revoke { client_id, reason } => {
+            if reason.trim().is_empty() {
+                return invalid("请说明撤销原因 / give a reason".into());
+            }
+            if !store.revoke_machine_client(&client_id, "cli", reason.trim(), Timestamp::now()).await? {
+                return invalid(format!("没有未撤销的客户端 {client_id} / no live client {client_id}"));
+            }
+            println!("已撤销 / revoked: {client_id}");
         }
     }
     Ok(ExitCode::SUCCESS)
