@@ -585,23 +585,16 @@ async fn issued(state: &AppState, c: &CaseRow) -> Result<Value, ApiError> {
 /// May the caller record this event on the case (its role in the agency, a
 /// claim's release)? For acceptance, the limits are filled in from the item.
 pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseRow, e: &mut StaffEvent) -> Result<(), ApiError> {
-    let roles = roles_for(&e.event).ok_or_else(|| forbidden("this event is the applicant's"))?;
+    let usual = roles_for(&e.event).ok_or_else(|| forbidden("this event is the applicant's"))?;
     let acting_agency = match &e.event {
-        Event::Countersigned { agency, .. } => agency.as_str(),
-        _ => c.agency_uscc.as_str(),
+        Event::Countersigned { agency, .. } => agency.clone(),
+        _ => c.agency_uscc.clone(),
     };
-    if !p.has_role_in(acting_agency, roles) {
-        return Err(forbidden("this event needs another role in the agency"));
-    }
-    // Only its holder, or a department head taking the case back, releases a claim.
-    if matches!(e.event, Event::Released)
-        && c.case.claimed_by.as_deref().is_some_and(|h| h != p.account_id)
-        && !p.has_role_in(&c.agency_uscc, &[Role::DepartmentHead])
-    {
-        return Err(forbidden("only the holder or a department head releases a claim"));
-    }
-    // A process task names who may do it (its candidate groups that are staff
-    // roles); the store checks in the event's transaction that it is open.
+    // A process task names who may do it: its candidate groups that are staff
+    // roles, in place of the event's usual roles (the model decides, e.g. a
+    // 受理 task for window clerks). The store checks in the event's
+    // transaction that the task is open.
+    let mut roles: Vec<Role> = usual.to_vec();
     if yiwang_case::process::governs(&e.event)
         && let Some(process) = state.store().case_process(c).await?
     {
@@ -611,9 +604,9 @@ pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseR
         let lead_on_countersign =
             |s: &yiwang_case::process::OpenStep| s.agency.is_some() && !matches!(e.event, Event::Countersigned { .. });
         if let Some(step) = yiwang_case::process::target(&steps, &e.event).filter(|s| !lead_on_countersign(s)) {
-            let roles: Vec<Role> = step.candidate_groups.iter().filter_map(|g| g.parse().ok()).collect();
-            if !roles.is_empty() && !p.has_role_in(acting_agency, &roles) {
-                return Err(forbidden("this step of the process is for another role"));
+            let named: Vec<Role> = step.candidate_groups.iter().filter_map(|g| g.parse().ok()).collect();
+            if !named.is_empty() {
+                roles = named;
             }
         }
         // A request naming no agency asks those the process names for the step.
@@ -622,6 +615,16 @@ pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseR
         {
             *agencies = yiwang_case::process::countersign_request(&steps, step);
         }
+    }
+    if !p.has_role_in(&acting_agency, &roles) {
+        return Err(forbidden("this event needs another role in the agency"));
+    }
+    // Only its holder, or a department head taking the case back, releases a claim.
+    if matches!(e.event, Event::Released)
+        && c.case.claimed_by.as_deref().is_some_and(|h| h != p.account_id)
+        && !p.has_role_in(&c.agency_uscc, &[Role::DepartmentHead])
+    {
+        return Err(forbidden("only the holder or a department head releases a claim"));
     }
     if let Event::Accepted { promised_days, legal_days, commitment_check_days, units, .. } = &mut e.event {
         *commitment_check_days = yiwang_case::DEFAULT_COMMITMENT_CHECK_DAYS;
