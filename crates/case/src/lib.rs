@@ -277,6 +277,15 @@ pub enum Event {
         agency: String,
         agree: bool,
     },
+    /// 流程消息: what the case's process waits for (a receive task or a
+    /// message catch event: 缴费到账, another department's 回执) arrived, with
+    /// its data (as a passed step's: at most 20 named scalars). The case's
+    /// state does not change; the process goes on.
+    MessageReceived {
+        message: String,
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        data: serde_json::Map<String, serde_json::Value>,
+    },
     /// 超期: a time limit the case's process sets on a step (a boundary timer
     /// on its task) has passed. Recorded by the node, never by a person; the
     /// case's state does not change, and supervision consumes it.
@@ -396,6 +405,7 @@ impl Event {
             Event::CountersignRequested { .. } => "countersign_requested",
             Event::Countersigned { .. } => "countersigned",
             Event::StepOverdue { .. } => "step_overdue",
+            Event::MessageReceived { .. } => "message_received",
         }
     }
 }
@@ -995,6 +1005,16 @@ impl Case {
                 if !matches!(self.state, Accepted | InProcess | SpecialProcedure | Decided) {
                     return Err(refuse());
                 }
+            }
+            Event::MessageReceived { message, data } => {
+                if !matches!(self.state, Accepted | InProcess | SpecialProcedure) {
+                    return Err(refuse());
+                }
+                let m = message.trim();
+                if m.is_empty() || m.chars().count() > 100 {
+                    return Err(CaseError::BadStepData("the message name is 1 to 100 characters".into()));
+                }
+                check_step_data(data)?;
             }
             Event::Released => {
                 if self.claimed_by.is_none() {

@@ -49,6 +49,8 @@ pub enum Drive {
     PauseTimers,
     /// The special procedure ended: the timers run again, later by the pause.
     ResumeTimers,
+    /// Deliver a message the process waits for, with its data.
+    Message { name: String, data: Value },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +65,8 @@ pub enum ProcessError {
     CountersignAgencies { step: String, agencies: Vec<String> },
     #[error("step {step} awaits the countersignatures of {}", .agencies.join(", "))]
     CountersignPending { step: String, agencies: Vec<String> },
+    #[error("the process waits for no message {message}; it waits for: {}", .waiting.join(", "))]
+    NoMessageWait { message: String, waiting: Vec<String> },
 }
 
 impl Coded for ProcessError {
@@ -73,6 +77,7 @@ impl Coded for ProcessError {
             ProcessError::NotEnded { .. } => "case.process_not_ended",
             ProcessError::CountersignAgencies { .. } => "case.process_countersign_agencies",
             ProcessError::CountersignPending { .. } => "case.process_countersign_pending",
+            ProcessError::NoMessageWait { .. } => "case.process_no_message",
         }
     }
     fn kind(&self) -> ErrorKind {
@@ -91,6 +96,9 @@ impl Coded for ProcessError {
             }
             ProcessError::CountersignPending { step, agencies } => {
                 format!("环节“{step}”尚待以下部门会签：{}", agencies.join("、"))
+            }
+            ProcessError::NoMessageWait { message, waiting } => {
+                format!("办理流程当前没有等待消息“{message}”；正在等待的消息：{}", open(waiting))
             }
         }
     }
@@ -215,6 +223,7 @@ pub fn governs(event: &Event) -> bool {
             | Event::Voided
             | Event::SpecialStarted { .. }
             | Event::SpecialEnded { .. }
+            | Event::MessageReceived { .. }
     )
 }
 
@@ -295,6 +304,22 @@ pub fn drive(def: &Definition, inst: &Instance, event: &Event) -> Result<Drive, 
             } else {
                 Ok(Drive::Nothing)
             }
+        }
+        Event::MessageReceived { message, data } => {
+            let waiting = || {
+                inst.waits
+                    .iter()
+                    .filter_map(|w| match &w.kind {
+                        WaitKind::Message { name } => Some(name.clone()),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let message = message.trim();
+            if !waiting().iter().any(|n| n == message) {
+                return Err(ProcessError::NoMessageWait { message: message.to_string(), waiting: waiting() });
+            }
+            Ok(Drive::Message { name: message.to_string(), data: Value::Object(data.clone()) })
         }
         Event::Concluded { .. } if inst.status == Status::Running => Err(ProcessError::NotEnded { open: names() }),
         Event::Withdrawn | Event::Voided if inst.status == Status::Running => Ok(Drive::Terminate),

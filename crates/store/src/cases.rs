@@ -809,6 +809,7 @@ impl crate::Tx {
                     Drive::Terminate => Some(Input::Terminate),
                     Drive::PauseTimers => Some(Input::PauseTimers),
                     Drive::ResumeTimers => Some(Input::ResumeTimers),
+                    Drive::Message { name, data } => Some(Input::Message { name, data }),
                     Drive::Nothing => None,
                 };
                 if let Some(input) = input {

@@ -59,7 +59,7 @@ pub use registrations::{NewRegistration, Registration, RegistrationCheck};
 pub use secrets::is_wrapped;
 pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
 pub use support::SupportGrant;
-pub use workflow::{CaseProcess, CaseStep, DEFAULT_PROCESS_ID, OpenTask, StoredInstance, WorkflowError};
+pub use workflow::{CaseProcess, CaseStep, DEFAULT_PROCESS_ID, OpenTask, StoredInstance, WaitingMessage, WorkflowError};
 pub use workflow_handlers::{Handler, HandlerCall, HandlerFuture, HandlerRound, Handlers};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

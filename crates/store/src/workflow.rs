@@ -77,6 +77,16 @@ pub struct CaseProcess {
     pub open: Vec<CaseStep>,
     /// Completed activities and events, by name, in order.
     pub trail: Vec<String>,
+    /// The messages it waits for (receive tasks, message catch events): what a
+    /// `message_received` event delivers.
+    pub messages: Vec<WaitingMessage>,
+}
+
+/// A message a case's process waits for, and the node that waits.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitingMessage {
+    pub node: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -438,6 +448,14 @@ impl Store {
             })
         };
         let trail = inst.trace.iter().filter_map(|id| name_of(id)).collect();
+        let messages = inst
+            .waits
+            .iter()
+            .filter_map(|w| match &w.kind {
+                yiwang_workflow::engine::WaitKind::Message { name } => Some(WaitingMessage { node: w.node.clone(), message: name.clone() }),
+                _ => None,
+            })
+            .collect();
         Ok(Some(CaseProcess {
             process_id: stored.process_id,
             version: stored.version,
@@ -445,6 +463,7 @@ impl Store {
             status: inst.status,
             open,
             trail,
+            messages,
         }))
     }
 

@@ -41,6 +41,7 @@ fn roles_for(event: &Event) -> Option<&'static [Role]> {
         | Event::PendingSupplied { .. }
         | Event::CommitmentChecked { .. }
         | Event::CountersignRequested { .. }
+        | Event::MessageReceived { .. }
         // 会签 is checked against the signing agency (below), not the case's.
         | Event::Countersigned { .. } => Some(&[Role::Reviewer, Role::DepartmentHead]),
         // 延长审批 needs the head's approval (行政许可法 Art. 42), as do decisions.
@@ -887,6 +888,7 @@ pub(crate) fn describe(e: &Event) -> String {
         Event::Countersigned { step, agree: false, .. } => format!("{step}：会签不同意"),
         Event::Released => "释放认领".into(),
         Event::StepOverdue { step, .. } => format!("环节超期：{step}"),
+        Event::MessageReceived { message, .. } => format!("流程消息：{message}"),
     }
 }
 

@@ -19,16 +19,24 @@ use crate::auth::Auth;
 use crate::error::{ApiError, WebError};
 
 /// `notify`: tells the applicant that the case reached this step, through the
-/// message outbox. The case data names the channel and recipient:
-/// `{"notify": {"channel": "sms", "recipient": "13800000000"}}`.
+/// message outbox. The case data may name the channel and recipient
+/// (`{"notify": {"channel": "sms", "recipient": "13800000000"}}`); otherwise
+/// the instance's case tells its applicant's account, by email or else SMS.
+/// A case with no account to tell (a window case) is not held up: the call
+/// completes with `{"notified": false}`.
 struct Notify;
 
 impl Handler for Notify {
     fn call<'a>(&'a self, store: &'a Store, call: &'a HandlerCall) -> HandlerFuture<'a> {
         Box::pin(async move {
             let field = |name: &str| call.data.get("notify").and_then(|n| n.get(name)).and_then(Value::as_str).map(str::to_string);
-            let (Some(channel), Some(recipient)) = (field("channel"), field("recipient")) else {
-                return Err("case data has no notify.channel and notify.recipient".to_string());
+            let (channel, recipient) = match (field("channel"), field("recipient")) {
+                (Some(c), Some(r)) => (c, r),
+                _ if call.data.get("notify").is_some() => return Err("case data notify needs channel and recipient".to_string()),
+                _ => match applicant_contact(store, call.business_key.as_deref()).await? {
+                    Some(target) => target,
+                    None => return Ok(json!({ "notified": false })),
+                },
             };
             let case = call.business_key.as_deref().unwrap_or(&call.instance_id);
             let step = if call.node_name.is_empty() { &call.node } else { &call.node_name };
@@ -40,6 +48,21 @@ impl Handler for Notify {
             Ok(json!({}))
         })
     }
+}
+
+/// The (channel, recipient) of a case's applicant account: its email, else its phone.
+async fn applicant_contact(store: &Store, case_no: Option<&str>) -> Result<Option<(String, String)>, String> {
+    let Some(case_no) = case_no else { return Ok(None) };
+    let case = match store.case(case_no).await {
+        Ok(c) => c,
+        Err(yiwang_store::StoreError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    if case.account_id.is_empty() {
+        return Ok(None);
+    }
+    let account = store.account(&case.account_id).await.map_err(|e| e.to_string())?;
+    Ok(account.and_then(|a| a.email.map(|e| ("email".to_string(), e)).or_else(|| a.phone.map(|p| ("sms".to_string(), p)))))
 }
 
 /// `record`: writes the step into the audit chain (留痕) with the case data's

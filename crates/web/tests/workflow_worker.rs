@@ -33,7 +33,9 @@ both_backends!(the_worker_fires_timers_and_runs_builtin_handlers, |db| {
     let env = yiwang_workflow::engine::CalendarEnv(&db.store.load_calendar().await.unwrap());
     let notify = json!({ "notify": { "channel": "sms", "recipient": "13800000000" } });
     let ok = db.store.start_workflow("publicity", Some("330100-2026-000001"), notify, now, &env).await.unwrap();
-    let stuck = db.store.start_workflow("publicity", Some("330100-2026-000002"), json!({}), now, &env).await.unwrap();
+    let half = json!({ "notify": { "channel": "sms" } });
+    let stuck = db.store.start_workflow("publicity", Some("330100-2026-000002"), half, now, &env).await.unwrap();
+    let nobody = db.store.start_workflow("publicity", Some("330100-2026-000003"), json!({}), now, &env).await.unwrap();
     let outbox_before = db.store.outbox_pending().await.unwrap();
 
     // Each pass moves every instance as far as it can go: record, then the timer, then notify.
@@ -45,9 +47,12 @@ both_backends!(the_worker_fires_timers_and_runs_builtin_handlers, |db| {
     assert_eq!(done.trace, ["start", "log_start", "wait", "tell", "end"]);
     assert_eq!(db.store.outbox_pending().await.unwrap(), outbox_before + 1, "one progress message queued");
     let audit = db.store.audit_page(0, 10_000).await.unwrap();
-    assert_eq!(audit.entries.iter().filter(|e| e.record.action == "workflow.recorded").count(), 2);
+    assert_eq!(audit.entries.iter().filter(|e| e.record.action == "workflow.recorded").count(), 3);
+    // No notify data and no case account to tell: nobody is told, and the process is not held up.
+    let told = db.store.workflow_instance(&nobody).await.unwrap().state;
+    assert_eq!((told.status, &told.data["notified"]), (Status::Completed, &json!(false)), "{told:?}");
 
-    // No recipient in the case data: the call stays open for a retry, the instance waits.
+    // A notify object without its recipient: the call stays open for a retry, the instance waits.
     let waiting = db.store.workflow_instance(&stuck).await.unwrap().state;
     assert_eq!(waiting.status, Status::Running);
     assert_eq!(waiting.trace, ["start", "log_start", "wait"]);
