@@ -806,7 +806,7 @@ async fn the_parity_corpus_drives_cases_end_to_end(backend: yiwang_testkit::Test
                 v = next;
             } else {
                 // Nothing to do by hand: the worker, an hour on, fires the timers and runs the handlers.
-                later = later + std::time::Duration::from_secs(3600);
+                later += std::time::Duration::from_secs(3600);
                 let calendar = f.store.load_calendar().await.unwrap();
                 let env = yiwang_workflow::engine::CalendarEnv(&calendar);
                 let fired = f.store.fire_due_timers("t", later, 100, &env).await.unwrap();
