@@ -26,10 +26,26 @@ use crate::{Applicant, CaseRow, FileUpload, FormContext, NewCase, Result, Store,
 #[derive(Debug, Clone)]
 pub struct BundlePlan {
     pub bundle: Bundle,
+    /// The bundle's version: published now (a new application) or the one an
+    /// application was opened under.
+    pub version: i64,
     /// In the bundle's item order.
     pub items: Vec<PlanItem>,
     pub form: Schema,
     pub materials: Vec<BundleMaterial>,
+}
+
+/// One version of a bundle, as its history lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleVersion {
+    pub version: i64,
+    /// `draft`, `published` or `superseded`.
+    pub status: String,
+    pub drafted_by: String,
+    pub drafted_at: String,
+    pub published_by: Option<String>,
+    pub published_at: Option<String>,
+    pub bundle: Bundle,
 }
 
 /// One item of a bundle plan: the version published now (a new application)
@@ -86,6 +102,8 @@ impl BundleState {
 pub struct BundleCase {
     pub bundle_no: String,
     pub bundle_code: String,
+    /// The bundle version it was opened under, for its whole life.
+    pub bundle_version: i64,
     pub bundle_name: String,
     pub applicant: Applicant,
     pub account_id: String,
@@ -111,7 +129,7 @@ impl BundleCase {
     }
 }
 
-const BUNDLE_CASE_COLUMNS: &str = "bundle_no, bundle_code, bundle_name, applicant_id_type, applicant_id, applicant_name, account_id, \
+const BUNDLE_CASE_COLUMNS: &str = "bundle_no, bundle_code, bundle_version, bundle_name, applicant_id_type, applicant_id, applicant_name, account_id, \
      form, channel, hall_id, created_at, updated_at, completed_at";
 
 fn bundle_row(r: &crate::db::Row) -> Result<Bundle> {
@@ -137,6 +155,7 @@ fn bundle_case_row(r: &crate::db::Row, children: Vec<CaseRow>) -> Result<BundleC
     Ok(BundleCase {
         bundle_no: r.try_get("bundle_no")?,
         bundle_code: r.try_get("bundle_code")?,
+        bundle_version: r.try_get("bundle_version")?,
         bundle_name: r.try_get("bundle_name")?,
         applicant: crate::cases::applicant_row(r)?,
         account_id: r.try_get("account_id")?,
@@ -151,21 +170,58 @@ fn bundle_case_row(r: &crate::db::Row, children: Vec<CaseRow>) -> Result<BundleC
 }
 
 impl Tx {
-    /// Define or redefine a bundle (checked by `Store::define_bundle`).
-    async fn upsert_bundle(&mut self, b: &Bundle, actor: &str, now: Timestamp) -> Result<()> {
-        // Unchanged: nothing to write or audit (the demo defines its bundles at every start).
-        let stored = crate::db::query("SELECT * FROM bundles WHERE code = $1").bind(&b.code).fetch_optional(&mut *self).await?;
-        if stored.as_ref().map(bundle_row).transpose()?.as_ref() == Some(b) {
-            return Ok(());
-        }
+    /// Write version `version` of a bundle as a draft (replacing an unpublished
+    /// draft of that number), audited.
+    async fn write_bundle_draft(&mut self, b: &Bundle, version: i64, actor: &str, now: Timestamp) -> Result<()> {
         let items = serde_json::to_string(&b.items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let data = serde_json::json!({ "name": b.name, "lead_item": b.lead_item, "items": b.items, "promised_days": b.promised_days });
-        self.append_audit(crate::accounts::audit_rec(&ts(now), actor, "bundle.defined", "bundle", &b.code, data)).await?;
+        crate::db::query("DELETE FROM bundle_versions WHERE code = $1 AND version = $2 AND status = 'draft'")
+            .bind(&b.code)
+            .bind(version)
+            .execute(&mut *self)
+            .await?;
         crate::db::query(
-            "INSERT INTO bundles (code, name, description, division_code, lead_item, items, promised_days, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
+            "INSERT INTO bundle_versions (code, version, name, description, division_code, lead_item, items, promised_days, status, \
+             drafted_by, drafted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $10)",
+        )
+        .bind(&b.code)
+        .bind(version)
+        .bind(&b.name)
+        .bind(&b.description)
+        .bind(&b.division_code)
+        .bind(&b.lead_item)
+        .bind(items)
+        .bind(b.promised_days.map(i64::from))
+        .bind(actor)
+        .bind(ts(now))
+        .execute(&mut *self)
+        .await?;
+        let data = serde_json::json!({ "version": version, "name": b.name, "lead_item": b.lead_item, "items": b.items, "promised_days": b.promised_days });
+        self.append_audit(crate::accounts::audit_rec(&ts(now), actor, "bundle.drafted", "bundle", &b.code, data)).await?;
+        Ok(())
+    }
+
+    /// Publish version `version` (a draft): it becomes the head new
+    /// applications use; the version before it is superseded. Audited.
+    async fn publish_bundle_version(&mut self, b: &Bundle, version: i64, actor: &str, now: Timestamp) -> Result<()> {
+        crate::db::query("UPDATE bundle_versions SET status = 'superseded' WHERE code = $1 AND status = 'published'")
+            .bind(&b.code)
+            .execute(&mut *self)
+            .await?;
+        crate::db::query(
+            "UPDATE bundle_versions SET status = 'published', published_by = $1, published_at = $2 WHERE code = $3 AND version = $4",
+        )
+        .bind(actor)
+        .bind(ts(now))
+        .bind(&b.code)
+        .bind(version)
+        .execute(&mut *self)
+        .await?;
+        let items = serde_json::to_string(&b.items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        crate::db::query(
+            "INSERT INTO bundles (code, name, description, division_code, lead_item, items, promised_days, updated_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
              description = excluded.description, division_code = excluded.division_code, lead_item = excluded.lead_item, \
-             items = excluded.items, promised_days = excluded.promised_days, updated_at = excluded.updated_at",
+             items = excluded.items, promised_days = excluded.promised_days, updated_at = excluded.updated_at, version = excluded.version",
         )
         .bind(&b.code)
         .bind(&b.name)
@@ -175,9 +231,21 @@ impl Tx {
         .bind(items)
         .bind(b.promised_days.map(i64::from))
         .bind(ts(now))
+        .bind(version)
         .execute(&mut *self)
         .await?;
+        let data = serde_json::json!({ "version": version });
+        self.append_audit(crate::accounts::audit_rec(&ts(now), actor, "bundle.published", "bundle", &b.code, data)).await?;
         Ok(())
+    }
+
+    /// The latest version number of a bundle and its status, if any.
+    async fn latest_bundle_version(&mut self, code: &str) -> Result<Option<(i64, String, String)>> {
+        let row = crate::db::query("SELECT version, status, drafted_by FROM bundle_versions WHERE code = $1 ORDER BY version DESC LIMIT 1")
+            .bind(code)
+            .fetch_optional(&mut *self)
+            .await?;
+        row.map(|r| Ok((r.try_get("version")?, r.try_get("status")?, r.try_get("drafted_by")?))).transpose()
     }
 
     /// The join: when no child of the bundle is still open, the bundle is
@@ -224,18 +292,117 @@ impl Tx {
 }
 
 impl Store {
-    /// Check a bundle against the published catalog (every item published,
-    /// their forms merge into one) and save it.
+    /// The operator's path (`yiwang bundle define`, the demo): check a bundle
+    /// against the published catalog (every item published, their forms merge
+    /// into one) and publish it at once as a new version, drafted and
+    /// published by the operator. Unchanged: nothing is written.
     pub async fn define_bundle(&self, b: &Bundle, actor: &str, now: Timestamp) -> CResult<BundlePlan> {
+        let mut plan = self.checked_plan(b).await?;
+        if let Ok((head, version)) = self.bundle_def(&b.code).await
+            && &head == b
+        {
+            plan.version = version;
+            return Ok(plan);
+        }
+        let mut tx = self.begin().await?;
+        let version = tx.latest_bundle_version(&b.code).await?.map_or(1, |(v, status, _)| if status == "draft" { v } else { v + 1 });
+        tx.write_bundle_draft(b, version, actor, now).await?;
+        tx.publish_bundle_version(b, version, actor, now).await?;
+        tx.commit().await?;
+        plan.version = version;
+        Ok(plan)
+    }
+
+    async fn checked_plan(&self, b: &Bundle) -> CResult<BundlePlan> {
         let problems = b.problems();
         if !problems.is_empty() {
             return Err(CaseStoreError::BundleInvalid(problems));
         }
-        let plan = self.plan_of(b.clone()).await?;
+        self.plan_of(b.clone(), 0).await
+    }
+
+    /// Four eyes, first pair: check a bundle and save it as a draft version
+    /// (the open draft is replaced). New applications keep using the
+    /// published version until another person publishes this one.
+    pub async fn draft_bundle(&self, b: &Bundle, actor: &str, now: Timestamp) -> CResult<BundlePlan> {
+        let mut plan = self.checked_plan(b).await?;
         let mut tx = self.begin().await?;
-        tx.upsert_bundle(b, actor, now).await?;
+        let version = tx.latest_bundle_version(&b.code).await?.map_or(1, |(v, status, _)| if status == "draft" { v } else { v + 1 });
+        tx.write_bundle_draft(b, version, actor, now).await?;
         tx.commit().await?;
+        plan.version = version;
         Ok(plan)
+    }
+
+    /// Four eyes, second pair: publish a bundle's draft, checked again against
+    /// the catalog as it is now; not by the one who drafted it.
+    pub async fn publish_bundle(&self, code: &str, actor: &str, now: Timestamp) -> CResult<BundlePlan> {
+        let versions = self.bundle_versions(code).await?;
+        let Some(draft) = versions.into_iter().next() else { return Err(CaseStoreError::NoBundle(code.into())) };
+        if draft.status != "draft" {
+            return Err(CaseStoreError::BundleNoDraft(code.into()));
+        }
+        if draft.drafted_by == actor {
+            return Err(CaseStoreError::BundleSamePerson);
+        }
+        let mut plan = self.checked_plan(&draft.bundle).await?;
+        let mut tx = self.begin().await?;
+        // Still the draft that was checked (no one redrafted or published it meanwhile).
+        match tx.latest_bundle_version(code).await? {
+            Some((v, status, _)) if v == draft.version && status == "draft" => {}
+            _ => return Err(CaseStoreError::BundleNoDraft(code.into())),
+        }
+        tx.publish_bundle_version(&draft.bundle, draft.version, actor, now).await?;
+        tx.commit().await?;
+        plan.version = draft.version;
+        Ok(plan)
+    }
+
+    /// Every version of a bundle, newest first.
+    pub async fn bundle_versions(&self, code: &str) -> Result<Vec<BundleVersion>> {
+        crate::db::query("SELECT * FROM bundle_versions WHERE code = $1 ORDER BY version DESC")
+            .bind(code)
+            .fetch_all(self.read())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(BundleVersion {
+                    version: r.try_get("version")?,
+                    status: r.try_get("status")?,
+                    drafted_by: r.try_get("drafted_by")?,
+                    drafted_at: r.try_get("drafted_at")?,
+                    published_by: r.try_get("published_by")?,
+                    published_at: r.try_get("published_at")?,
+                    bundle: bundle_row(r)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every bundle draft awaiting publication, oldest first.
+    pub async fn bundle_drafts(&self) -> Result<Vec<BundleVersion>> {
+        let codes: Vec<String> = crate::db::query("SELECT code FROM bundle_versions WHERE status = 'draft' ORDER BY drafted_at, code")
+            .fetch_all(self.read())
+            .await?
+            .iter()
+            .map(|r| r.try_get("code"))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut out = Vec::with_capacity(codes.len());
+        for code in codes {
+            out.extend(self.bundle_versions(&code).await?.into_iter().filter(|v| v.status == "draft"));
+        }
+        Ok(out)
+    }
+
+    /// A version's definition.
+    async fn bundle_version_def(&self, code: &str, version: i64) -> CResult<Bundle> {
+        let row = crate::db::query("SELECT * FROM bundle_versions WHERE code = $1 AND version = $2")
+            .bind(code)
+            .bind(version)
+            .fetch_optional(self.read())
+            .await
+            .map_err(StoreError::from)?;
+        Ok(bundle_row(&row.ok_or_else(|| CaseStoreError::NoBundle(format!("{code} v{version}")))?)?)
     }
 
     pub async fn bundles(&self) -> Result<Vec<Bundle>> {
@@ -243,49 +410,51 @@ impl Store {
         rows.iter().map(bundle_row).collect()
     }
 
-    /// A bundle as it can be applied for now.
+    /// A bundle as it can be applied for now (its published version).
     pub async fn bundle_plan(&self, code: &str) -> CResult<BundlePlan> {
-        let b = self.bundle_def(code).await?;
-        self.plan_of(b).await
+        let (b, version) = self.bundle_def(code).await?;
+        self.plan_of(b, version).await
     }
 
-    /// A bundle's definition as it stands.
-    async fn bundle_def(&self, code: &str) -> CResult<Bundle> {
+    /// A bundle's published definition and its version.
+    async fn bundle_def(&self, code: &str) -> CResult<(Bundle, i64)> {
         let row = crate::db::query("SELECT * FROM bundles WHERE code = $1")
             .bind(code)
             .fetch_optional(self.read())
             .await
             .map_err(StoreError::from)?;
-        Ok(bundle_row(&row.ok_or_else(|| CaseStoreError::NoBundle(code.into()))?)?)
+        let row = row.ok_or_else(|| CaseStoreError::NoBundle(code.into()))?;
+        Ok((bundle_row(&row)?, row.try_get("version").map_err(StoreError::from)?))
     }
 
-    async fn plan_of(&self, bundle: Bundle) -> CResult<BundlePlan> {
+    async fn plan_of(&self, bundle: Bundle, version: i64) -> CResult<BundlePlan> {
         let mut items = Vec::with_capacity(bundle.items.len());
         for code in &bundle.items {
             let p = self.published_item(code).await?.ok_or_else(|| CaseStoreError::NoItem(code.clone()))?;
             items.push(PlanItem { version: p.version, doc: p.doc });
         }
-        Self::plan_with(bundle, items)
+        Self::plan_with(bundle, version, items)
     }
 
-    /// The plan of an application in hand: each child's item as the version it
-    /// was filed under, so republishing an item changes nothing for it.
+    /// The plan of an application in hand: the bundle version it was opened
+    /// under and each child's item as the version it was filed under, so
+    /// republishing either changes nothing for it.
     pub async fn bundle_case_plan(&self, b: &BundleCase) -> CResult<BundlePlan> {
-        let mut bundle = self.bundle_def(&b.bundle_code).await?;
+        let mut bundle = self.bundle_version_def(&b.bundle_code, b.bundle_version).await?;
         let mut items = Vec::with_capacity(b.children.len());
         for c in &b.children {
             let doc = self.case_item(c).await?.ok_or_else(|| CaseStoreError::NoItem(c.item_code.clone()))?;
             items.push(PlanItem { version: c.item_version, doc });
         }
         bundle.items = b.children.iter().map(|c| c.item_code.clone()).collect();
-        Self::plan_with(bundle, items)
+        Self::plan_with(bundle, b.bundle_version, items)
     }
 
-    fn plan_with(bundle: Bundle, items: Vec<PlanItem>) -> CResult<BundlePlan> {
+    fn plan_with(bundle: Bundle, version: i64, items: Vec<PlanItem>) -> CResult<BundlePlan> {
         let docs: Vec<&yiwang_catalog::ItemDoc> = items.iter().map(|i| &i.doc).collect();
         let form = bundle.merged_form(&docs).map_err(CaseStoreError::BundleInvalid)?;
         let materials = Bundle::merged_materials(&docs);
-        Ok(BundlePlan { bundle, items, form, materials })
+        Ok(BundlePlan { bundle, version, items, form, materials })
     }
 
     /// Apply for a bundle: one draft child case per item, each with its part
@@ -322,7 +491,8 @@ impl Store {
         let bundle_no = tx.next_case_no(&lead.doc.agency.uscc, now).await?;
         crate::db::query(
             "INSERT INTO bundle_cases (bundle_no, bundle_code, bundle_name, applicant_id_type, applicant_id, applicant_name, account_id, \
-             query_code_hash, form, channel, hall_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+             query_code_hash, form, channel, hall_id, created_at, updated_at, bundle_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)",
         )
         .bind(&bundle_no)
         .bind(&plan.bundle.code)
@@ -336,6 +506,7 @@ impl Store {
         .bind(if new.hall_id.is_some() { "window" } else { "online" })
         .bind(&new.hall_id)
         .bind(&at)
+        .bind(plan.version)
         .execute(&mut tx)
         .await
         .map_err(StoreError::from)?;
@@ -349,11 +520,13 @@ impl Store {
 
     /// The combined promised limit of the bundle an application belongs to, if it sets one.
     pub async fn bundle_promised_days(&self, bundle_no: &str) -> Result<Option<u32>> {
-        let row =
-            crate::db::query("SELECT b.promised_days FROM bundle_cases c JOIN bundles b ON b.code = c.bundle_code WHERE c.bundle_no = $1")
-                .bind(bundle_no)
-                .fetch_optional(self.read())
-                .await?;
+        let row = crate::db::query(
+            "SELECT v.promised_days FROM bundle_cases c JOIN bundle_versions v ON v.code = c.bundle_code AND v.version = c.bundle_version \
+                 WHERE c.bundle_no = $1",
+        )
+        .bind(bundle_no)
+        .fetch_optional(self.read())
+        .await?;
         Ok(row.as_ref().map(promised_days).transpose()?.flatten())
     }
 

@@ -48,6 +48,10 @@ pub enum CaseStoreError {
     BundleInvalid(Vec<yiwang_catalog::FieldError>),
     #[error("bundle application {0}: {1}")]
     BundleState(String, &'static str),
+    #[error("bundle {0} has no draft to publish")]
+    BundleNoDraft(String),
+    #[error("the one who drafted a bundle version cannot publish it (four eyes)")]
+    BundleSamePerson,
     #[error("this Idempotency-Key was used for a different request")]
     KeyReused,
     #[error(transparent)]
@@ -82,6 +86,8 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::NoBundle(_) => "bundle.not_found",
             CaseStoreError::BundleInvalid(_) => "bundle.invalid",
             CaseStoreError::BundleState(..) => "bundle.state",
+            CaseStoreError::BundleNoDraft(_) => "bundle.no_draft",
+            CaseStoreError::BundleSamePerson => "bundle.four_eyes",
             CaseStoreError::KeyReused => "integration.key_reused",
             CaseStoreError::Level(e) => e.code(),
             CaseStoreError::Quota { .. } => "case.upload_quota",
@@ -97,9 +103,11 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::Case(e) => e.kind(),
             CaseStoreError::Stale { .. } => yiwang_errors::ErrorKind::Conflict,
             CaseStoreError::NoItem(_) | CaseStoreError::NoBundle(_) => yiwang_errors::ErrorKind::NotFound,
-            CaseStoreError::MaterialsMissing(_) | CaseStoreError::BundleState(..) | CaseStoreError::KeyReused => {
-                yiwang_errors::ErrorKind::Conflict
-            }
+            CaseStoreError::MaterialsMissing(_)
+            | CaseStoreError::BundleState(..)
+            | CaseStoreError::KeyReused
+            | CaseStoreError::BundleNoDraft(_) => yiwang_errors::ErrorKind::Conflict,
+            CaseStoreError::BundleSamePerson => yiwang_errors::ErrorKind::Forbidden,
             CaseStoreError::Level(e) => e.kind(),
             CaseStoreError::Process(e) => e.kind(),
             CaseStoreError::Workflow(e) => e.kind(),
@@ -130,6 +138,8 @@ impl yiwang_errors::Coded for CaseStoreError {
                 format!("“一件事”的定义有 {} 处问题：{first}", p.len())
             }
             CaseStoreError::BundleState(_, what) => format!("“一件事”申请当前不能办理此操作（{what}）"),
+            CaseStoreError::BundleNoDraft(code) => format!("“一件事”{code} 没有待发布的草稿"),
+            CaseStoreError::BundleSamePerson => "“一件事”草稿须由起草人以外的审核人员发布（双人复核）".into(),
             CaseStoreError::KeyReused => "该幂等键（Idempotency-Key）已用于另一请求，请换用新的键".into(),
             CaseStoreError::Level(e) => e.message_zh(),
             CaseStoreError::Quota { quota, .. } => {

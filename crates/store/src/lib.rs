@@ -37,7 +37,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 
 pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, EnterpriseRole, NewAccount, StaffMember};
 pub use audit::{AuditPage, AuditReport};
-pub use bundles::{BundleCase, BundlePlan, BundleState, NewBundleCase, PlanItem};
+pub use bundles::{BundleCase, BundlePlan, BundleState, BundleVersion, NewBundleCase, PlanItem};
 pub use calendar::StoredDay;
 pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES, MaterialStatus, commitment_text, material_statuses};
 pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, Claim, LoadedCase, NewCase, QueryCodeMatch, public_progress};

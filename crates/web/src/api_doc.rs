@@ -526,20 +526,29 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
                 &["code", "name", "provider_uscc"],
             ))
             .ok(201, obj(&[("resource", obj_any())], &["resource"])),
-        ("PUT", "/api/v1/bundles/{code}") => op("Define or redefine a 一件事 (admins): its items must be published and their forms merge")
-            .json_body(obj(
-                &[
-                    ("code", s_max(50)),
-                    ("name", s_max(100)),
-                    ("description", s_max(1000)),
-                    ("division_code", s_max(12)),
-                    ("lead_item", s_max(31)),
-                    ("items", arr(s_max(31))),
-                    ("promised_days", opt(int())),
-                ],
-                &["code", "name", "division_code", "lead_item", "items"],
-            ))
-            .ok(200, obj(&[("code", s()), ("name", s()), ("items", int())], &["code", "name", "items"])),
+        ("PUT", "/api/v1/bundles/{code}") => {
+            op("Draft a 一件事 or its next version (admins): its items must be published and their forms merge")
+                .json_body(obj(
+                    &[
+                        ("code", s_max(50)),
+                        ("name", s_max(100)),
+                        ("description", s_max(1000)),
+                        ("division_code", s_max(12)),
+                        ("lead_item", s_max(31)),
+                        ("items", arr(s_max(31))),
+                        ("promised_days", opt(int())),
+                    ],
+                    &["code", "name", "division_code", "lead_item", "items"],
+                ))
+                .ok(
+                    200,
+                    obj(&[("code", s()), ("name", s()), ("items", int()), ("version", int()), ("status", s())], &["code", "name", "items"]),
+                )
+        }
+        ("POST", "/api/v1/bundles/{code}/publish") => op("Publish a 一件事 draft (a catalog reviewer who did not draft it)")
+            .ok(200, obj(&[("code", s()), ("version", int()), ("status", s())], &["code", "version", "status"])),
+        ("GET", "/api/v1/bundles/{code}/versions") => op("A 一件事's versions, newest first (draft, published, superseded)")
+            .ok(200, obj(&[("code", s()), ("versions", arr(obj_any()))], &["code", "versions"])),
         ("GET", "/api/v1/bundles") => op("The 一件事 bundles").ok(200, obj(&[("bundles", arr(obj_any()))], &["bundles"])),
         ("GET", "/api/v1/bundles/{code}") => op("A bundle: its items, one merged form and one material set").ok(200, obj_any()),
         ("POST", "/api/v1/bundle-cases") => op("Apply for a 一件事 with one form")

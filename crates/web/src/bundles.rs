@@ -73,7 +73,7 @@ fn child_summary(c: &CaseRow) -> Value {
 fn view(b: &BundleCase) -> Value {
     let children: Vec<Value> = b.children.iter().map(crate::cases::view).collect();
     json!({
-        "bundle_no": b.bundle_no, "bundle_code": b.bundle_code, "bundle_name": b.bundle_name,
+        "bundle_no": b.bundle_no, "bundle_code": b.bundle_code, "bundle_version": b.bundle_version, "bundle_name": b.bundle_name,
         "state": b.state().code(), "state_zh": b.state().name_zh(), "form": b.form, "channel": b.channel,
         "created_at": b.created_at, "updated_at": b.updated_at, "completed_at": b.completed_at, "children": children,
     })
@@ -83,7 +83,7 @@ fn view(b: &BundleCase) -> Value {
 fn staff_view(b: &BundleCase) -> Value {
     let children: Vec<Value> = b.children.iter().map(child_summary).collect();
     json!({
-        "bundle_no": b.bundle_no, "bundle_code": b.bundle_code, "bundle_name": b.bundle_name,
+        "bundle_no": b.bundle_no, "bundle_code": b.bundle_code, "bundle_version": b.bundle_version, "bundle_name": b.bundle_name,
         "state": b.state().code(), "state_zh": b.state().name_zh(), "channel": b.channel,
         "created_at": b.created_at, "completed_at": b.completed_at, "children": children,
     })

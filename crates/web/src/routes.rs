@@ -38,6 +38,10 @@ const STAFF_READERS: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DataOf
 const ANY_STAFF: &[Role] = &Role::ALL;
 const ADMIN: &[Role] = &[Role::Admin];
 const SETUP_STAFF: &[Role] = &[Role::Admin, Role::DataOfficer];
+/// Who publishes a bundle another person drafted (the items' four eyes).
+const PUBLISHERS: &[Role] = &[Role::CatalogReviewer];
+const BUNDLE_STAFF: &[Role] = &[Role::Admin, Role::CatalogReviewer];
+const SETUP_PAGE: &[Role] = &[Role::Admin, Role::DataOfficer, Role::CatalogReviewer];
 const EDITOR: &[Role] = &[Role::CatalogEditor];
 
 fn def(method: &'static str, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> RouteDef {
@@ -167,10 +171,13 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/data-resources", Public, get(setup::resources)),
         def("POST", "/api/v1/data-resources", Staff(SETUP_STAFF), post(setup::save_resource)),
         def("PUT", "/api/v1/bundles/{code}", Staff(ADMIN), put(setup::define_bundle)),
-        def("GET", "/console/setup", Staff(SETUP_STAFF), get(setup::page)),
+        def("POST", "/api/v1/bundles/{code}/publish", Staff(PUBLISHERS), post(setup::publish_bundle)),
+        def("GET", "/api/v1/bundles/{code}/versions", Staff(BUNDLE_STAFF), get(setup::bundle_versions)),
+        def("GET", "/console/setup", Staff(SETUP_PAGE), get(setup::page)),
         def("POST", "/console/setup/halls", Staff(ADMIN), post(setup::page_save_hall)),
         def("POST", "/console/setup/resources", Staff(SETUP_STAFF), post(setup::page_save_resource)),
         def("POST", "/console/setup/bundles", Staff(ADMIN), post(setup::page_save_bundle)),
+        def("POST", "/console/setup/bundles/{code}/publish", Staff(PUBLISHERS), post(setup::page_publish_bundle)),
         // 一件事一次办: the bundles (public) and their applications.
         def("GET", "/api/v1/bundles", Public, get(bundles::list)),
         def("GET", "/api/v1/bundles/{code}", Public, get(bundles::show)),

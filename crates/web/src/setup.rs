@@ -56,8 +56,9 @@ pub async fn save_resource(State(state): State<AppState>, auth: Auth, Json(r): J
     }
 }
 
-/// `PUT /api/v1/bundles/{code}`: define or redefine a 一件事 (admins). Every
-/// item must be published and their forms must merge.
+/// `PUT /api/v1/bundles/{code}`: draft a 一件事 or a new version of one
+/// (admins). Every item must be published and their forms must merge. New
+/// applications use it once a catalog reviewer (another person) publishes it.
 pub async fn define_bundle(
     State(state): State<AppState>,
     auth: Auth,
@@ -73,8 +74,26 @@ pub async fn define_bundle(
             "the body's code differs from the URL's",
         )]));
     }
-    let plan = state.store().define_bundle(&b, &p.account_id, jiff::Timestamp::now()).await?;
-    Ok(Json(json!({ "code": b.code, "name": b.name, "items": plan.items.len() })))
+    let plan = state.store().draft_bundle(&b, &p.account_id, jiff::Timestamp::now()).await?;
+    Ok(Json(json!({ "code": b.code, "name": b.name, "items": plan.items.len(), "version": plan.version, "status": "draft" })))
+}
+
+/// `POST /api/v1/bundles/{code}/publish`: publish the bundle's draft (a catalog
+/// reviewer who did not draft it); checked again against the catalog.
+pub async fn publish_bundle(State(state): State<AppState>, auth: Auth, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let plan = state.store().publish_bundle(&code, &p.account_id, jiff::Timestamp::now()).await?;
+    Ok(Json(json!({ "code": code, "version": plan.version, "status": "published" })))
+}
+
+/// `GET /api/v1/bundles/{code}/versions`: the bundle's versions, newest first.
+pub async fn bundle_versions(State(state): State<AppState>, auth: Auth, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
+    auth.require()?;
+    let versions = state.store().bundle_versions(&code).await?;
+    if versions.is_empty() {
+        return Err(ApiError::new(&crate::WebError::NotFound(format!("bundle {code}"))));
+    }
+    Ok(Json(json!({ "code": code, "versions": versions })))
 }
 
 #[derive(Template)]
@@ -86,7 +105,10 @@ struct SetupPage {
     halls: Vec<yiwang_store::Hall>,
     resources: Vec<yiwang_store::EvidenceType>,
     bundles: Vec<Bundle>,
+    /// Drafts awaiting a catalog reviewer.
+    drafts: Vec<yiwang_store::BundleVersion>,
     admin: bool,
+    publisher: bool,
     bundle_json: String,
 }
 
@@ -113,7 +135,9 @@ async fn page_with(
             halls: state.store().halls().await?,
             resources: state.store().data_resources().await?,
             bundles: state.store().bundles().await?,
+            drafts: state.store().bundle_drafts().await?,
             admin: p.is_admin(),
+            publisher: p.has_role(Role::CatalogReviewer),
             bundle_json,
         },
     ))
@@ -124,7 +148,8 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Set
     let notice = match q.done.as_deref() {
         Some("hall") => Some("大厅已保存。"),
         Some("resource") => Some("数据资源已保存。"),
-        Some("bundle") => Some("“一件事”已保存。"),
+        Some("bundle") => Some("“一件事”草稿已保存，由事项审核人员审核发布后生效。"),
+        Some("bundle_published") => Some("“一件事”已发布，新的申请按此版本办理。"),
         _ => None,
     };
     page_with(&state, &auth, StatusCode::OK, notice, vec![], String::new()).await
@@ -202,7 +227,7 @@ pub async fn page_save_bundle(State(state): State<AppState>, auth: Auth, Form(f)
     }
     let problems = match serde_json::from_str::<Bundle>(&f.bundle_json) {
         Err(e) => vec![FieldError::new("bundle_json", "format", format!("不是有效的“一件事”定义：{e}"), format!("not a bundle: {e}"))],
-        Ok(b) => match state.store().define_bundle(&b, &p.account_id, jiff::Timestamp::now()).await {
+        Ok(b) => match state.store().draft_bundle(&b, &p.account_id, jiff::Timestamp::now()).await {
             Ok(_) => return Ok(see_other("/console/setup?done=bundle")),
             Err(e) => {
                 use yiwang_errors::Coded;
@@ -214,4 +239,18 @@ pub async fn page_save_bundle(State(state): State<AppState>, auth: Auth, Form(f)
         },
     };
     page_with(&state, &auth, StatusCode::UNPROCESSABLE_ENTITY, None, problems, f.bundle_json).await
+}
+
+/// `POST /console/setup/bundles/{code}/publish` (catalog reviewers): publish a draft.
+pub async fn page_publish_bundle(State(state): State<AppState>, auth: Auth, Path(code): Path<String>) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    match state.store().publish_bundle(&code, &p.account_id, jiff::Timestamp::now()).await {
+        Ok(_) => Ok(see_other("/console/setup?done=bundle_published")),
+        Err(e) => {
+            use yiwang_errors::Coded;
+            let status = StatusCode::from_u16(e.kind().http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let problem = FieldError::new("bundle", e.code(), e.message_zh(), e.message_en());
+            page_with(&state, &auth, status, None, vec![problem], String::new()).await
+        }
+    }
 }

@@ -849,3 +849,72 @@ async fn the_parity_corpus_drives_cases_end_to_end(backend: yiwang_testkit::Test
     assert_eq!(not_a_form, set(&["conditions.bpmn"]), "start data with a nested object");
 }
 on_both!(the_parity_corpus_drives_cases_end_to_end);
+
+/// A 一件事 is versioned and published with four eyes, like an item: an
+/// admin drafts it through the API, a catalog reviewer (another person)
+/// publishes it; the drafter cannot. An application records the bundle
+/// version it was opened under: a republished bundle with a shorter combined
+/// limit applies to new applications only.
+async fn bundles_are_drafted_and_published_by_two_people(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let seal = demo_item_of("公章刻制备案", AGENCY_A, "杭州市市场监督管理局", "330100");
+    let mut tx = f.store.begin().await.unwrap();
+    tx.import_item(&seal, true, "t", jiff::Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    let food = item_code(AGENCY_A);
+    let define = |days: u32| {
+        json!({
+            "code": "open-restaurant", "name": "开办餐饮店", "division_code": "330100",
+            "lead_item": food, "items": [food, seal.implementation_code], "promised_days": days,
+        })
+    };
+    let path = "/api/v1/bundles/open-restaurant";
+    let (status, v) = f.json(P::Admin, "PUT", path.into(), define(5)).await;
+    assert_eq!((status, v["version"].as_i64(), v["status"].as_str()), (200, Some(1), Some("draft")), "{v:#}");
+    // A draft is not offered to applicants.
+    assert_eq!(f.json(P::Anon, "GET", path.into(), Value::Null).await.0, 404);
+    // The catalog reviewer publishes it; the drafter could not, had they the role.
+    let (status, v) = f.json(P::CatalogReviewer, "POST", format!("{path}/publish"), Value::Null).await;
+    assert_eq!((status, v["version"].as_i64()), (200, Some(1)), "{v:#}");
+    let (status, v) = f.json(P::CatalogReviewer, "POST", format!("{path}/publish"), Value::Null).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("bundle.no_draft")), "{v:#}");
+    let reviewer_id = f.id(P::CatalogReviewer).to_string();
+    let drafted = yiwang_catalog::Bundle {
+        code: "open-restaurant".into(),
+        name: "开办餐饮店".into(),
+        description: String::new(),
+        division_code: "330100".into(),
+        lead_item: food.clone(),
+        items: vec![food.clone(), seal.implementation_code.clone()],
+        promised_days: Some(4),
+    };
+    f.store.draft_bundle(&drafted, &reviewer_id, jiff::Timestamp::now()).await.unwrap();
+    let (status, v) = f.json(P::CatalogReviewer, "POST", format!("{path}/publish"), Value::Null).await;
+    assert_eq!((status, v["code"].as_str()), (403, Some("bundle.four_eyes")), "{v:#}");
+
+    // An application under version 1 (5 working days).
+    let form = json!({
+        "contact_name": "王五", "contact_phone": "13800138000",
+        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    });
+    let (status, v) =
+        f.json(P::Agent, "POST", "/api/v1/bundle-cases".into(), json!({ "bundle_code": "open-restaurant", "form": form })).await;
+    assert_eq!(status, 201, "{v:#}");
+    assert_eq!(v["bundle"]["bundle_version"], 1, "{v:#}");
+    let no = v["bundle"]["bundle_no"].as_str().unwrap().to_string();
+
+    // Version 2 with one working day, drafted by the admin and published by the reviewer.
+    assert_eq!(f.json(P::Admin, "PUT", path.into(), define(1)).await.0, 200);
+    let (status, v) = f.json(P::CatalogReviewer, "POST", format!("{path}/publish"), Value::Null).await;
+    assert_eq!((status, v["version"].as_i64()), (200, Some(2)), "{v:#}");
+    let (_, v) = f.json(P::Admin, "GET", format!("{path}/versions"), Value::Null).await;
+    let statuses: Vec<&str> = v["versions"].as_array().unwrap().iter().map(|x| x["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["published", "superseded"], "{v:#}");
+    // The application in hand keeps version 1 and its five working days.
+    let b = f.store.bundle_case(&no).await.unwrap();
+    assert_eq!(b.bundle_version, 1);
+    assert_eq!(f.store.bundle_promised_days(&no).await.unwrap(), Some(5));
+    let audit = f.store.audit_page(0, 10_000).await.unwrap().entries;
+    assert!(audit.iter().any(|e| e.record.action == "bundle.published" && e.record.actor == reviewer_id), "published, audited");
+}
+on_both!(bundles_are_drafted_and_published_by_two_people);

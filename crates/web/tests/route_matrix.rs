@@ -245,7 +245,22 @@ fn cases(f: &Fixture) -> Vec<Case> {
             only(&[P::Admin], 422, 403),
         ),
         c("DELETE", "/api/v1/machine-clients/{id}", "/api/v1/machine-clients/none?reason=test", Body_::None, only(&[P::Admin], 404, 403)),
-        c("GET", "/console/setup", "/console/setup", Body_::None, only(&[P::Admin, P::DataOfficer], 200, 403)),
+        c("GET", "/console/setup", "/console/setup", Body_::None, only(&[P::Admin, P::DataOfficer, P::CatalogReviewer], 200, 403)),
+        c("POST", "/api/v1/bundles/{code}/publish", "/api/v1/bundles/none/publish", Body_::None, only(&[P::CatalogReviewer], 404, 403)),
+        c(
+            "GET",
+            "/api/v1/bundles/{code}/versions",
+            "/api/v1/bundles/none/versions",
+            Body_::None,
+            only(&[P::Admin, P::CatalogReviewer], 404, 403),
+        ),
+        c(
+            "POST",
+            "/console/setup/bundles/{code}/publish",
+            "/console/setup/bundles/none/publish",
+            Body_::Form(vec![]),
+            only(&[P::CatalogReviewer], 404, 403),
+        ),
         c(
             "POST",
             "/console/setup/halls",
