@@ -47,8 +47,8 @@ pub use halls::Hall;
 pub use integration::{DeliveryStatus, IdempotencyKey, Recorded, Webhook, WebhookDelivery};
 pub use licenses::{
     Holder, LicenseMaterial, LicenseShare, LicenseStatus, LicenseStoreError, LicenseTypeDef, LicenseUse, MAX_SHARE_DAYS, NewLicense,
-    Presented, PublishedSealKey, SealVerdict, SharedCopy, StoredLicense, Verdict, VerdictError, identifier_number, mask_identifier_number,
-    status_list_url, vc_issuer_url, vc_selective_claims,
+    Presented, PublishedSealKey, SealVerdict, SharedCopy, StoredLicense, Verdict, VerdictError, identifier_number, license_type_aliases,
+    mask_identifier_number, status_list_url, vc_issuer_url, vc_selective_claims,
 };
 pub use machine_clients::{MachineClient, MachineClientInput, NewMachineClient};
 pub use maintenance::Maintained;

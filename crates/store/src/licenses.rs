@@ -745,6 +745,41 @@ impl Store {
     }
 }
 
+/// A license type's aliases, cleaned and checked: at most 20, each 1 to 50
+/// characters (blank ones dropped).
+pub fn license_type_aliases(aliases: &[String]) -> LResult<Vec<String>> {
+    let aliases: Vec<String> = aliases.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+    if aliases.len() > 20 || aliases.iter().any(|a| a.chars().count() > 50) {
+        return Err(invalid("aliases", "别名至多20个，每个不超过50字", "at most 20 aliases of at most 50 characters"));
+    }
+    Ok(aliases)
+}
+
+impl Store {
+    /// Set the other names materials are matched by for a license type (the
+    /// once-only analyzer's 三个凡是 check), audited.
+    pub async fn set_license_type_aliases(&self, code: &str, aliases: &[String], actor: &str, now: Timestamp) -> LResult<()> {
+        let aliases = license_type_aliases(aliases)?;
+        let text = serde_json::to_string(&aliases).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.begin().await?;
+        let n = crate::db::query("UPDATE license_types SET aliases = $1 WHERE code = $2")
+            .bind(&text)
+            .bind(code.trim())
+            .execute(&mut tx)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("license type {code}")).into());
+        }
+        let at = ts(now);
+        tx.append_audit(audit_rec(&at, actor, "license_type.aliases_set", "license_type", code.trim(), json!({ "aliases": aliases })))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// Where this node publishes an agency's SD-JWT VC material, under the node's
 /// public base URL.
 pub fn vc_issuer_url(base: &str, agency: &str) -> String {

@@ -338,7 +338,10 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             op("A license type: data schema and print template").ok(200, obj(&[("license_type", obj_any())], &["license_type"]))
         }
         ("PUT", "/api/v1/license-types/{code}") => op("Define or change a license type (its defining agency's catalog editors)")
-            .json_body(obj(&[("name", s_max(100)), ("data_schema", obj_any()), ("template", obj_any())], &["name"]))
+            .json_body(obj(
+                &[("name", s_max(100)), ("data_schema", obj_any()), ("template", obj_any()), ("aliases", arr(s_max(50)))],
+                &["name"],
+            ))
             .ok(200, obj(&[("license_type", obj_any())], &["license_type"])),
         ("GET", "/api/v1/licenses/status-lists/{agency}") => {
             op("The agency's Token Status List (application/statuslist+jwt)").ok_as(200, "application/statuslist+jwt", s())

@@ -84,6 +84,9 @@ pub struct TypeBody {
     pub data_schema: Value,
     #[serde(default)]
     pub template: Value,
+    /// Other names materials are matched by (三个凡是); absent: unchanged.
+    #[serde(default)]
+    pub aliases: Option<Vec<String>>,
 }
 
 /// `PUT /api/v1/license-types/{code}`: define or redefine a license type of
@@ -97,11 +100,14 @@ pub async fn define_type(State(state): State<AppState>, auth: Auth, Path(code): 
         return Err(forbidden("defining another agency's license types"));
     }
     let schema = if def.data_schema.is_null() { json!({}) } else { def.data_schema };
-    let t = state
-        .store()
-        .define_license_type(&code, &def.name, &schema, &def.template, &p.account_id, jiff::Timestamp::now())
-        .await
-        .map_err(license_err)?;
+    // Checked before anything is written: a bad alias changes nothing.
+    let aliases = def.aliases.as_deref().map(yiwang_store::license_type_aliases).transpose().map_err(license_err)?;
+    let now = jiff::Timestamp::now();
+    state.store().define_license_type(&code, &def.name, &schema, &def.template, &p.account_id, now).await.map_err(license_err)?;
+    if let Some(aliases) = &aliases {
+        state.store().set_license_type_aliases(&code, aliases, &p.account_id, now).await.map_err(license_err)?;
+    }
+    let t = state.store().license_type(&code).await?;
     Ok(Json(json!({ "license_type": t })).into_response())
 }
 

@@ -247,17 +247,17 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
     use yiwang_catalog::demo_items::{BUNDLES, DATA_RESOURCES, ITEMS, LICENSE_TYPES};
     use yiwang_catalog::samples::{Place, build};
     let now = jiff::Timestamp::now();
-    let mut tx = store.begin().await?;
+    // As the issuing agency's editor does it (`PUT /api/v1/license-types/{code}` with aliases).
     for (key, name, aliases, issuer) in LICENSE_TYPES {
-        let t = yiwang_store::EvidenceType {
-            code: evidence_code(key)?,
-            name: (*name).into(),
-            agency_uscc: agency_uscc(issuer)?.as_str().into(),
-            aliases: aliases.iter().map(|a| a.to_string()).collect(),
-        };
-        tx.upsert_license_type(&t, "demo", now).await?;
+        let code = evidence_code(key)?;
+        anyhow::ensure!(code.starts_with(agency_uscc(issuer)?.as_str()), "demo license type {key} is its issuer's");
+        let aliases: Vec<String> = aliases.iter().map(|a| a.to_string()).collect();
+        store
+            .define_license_type(&code, name, &serde_json::json!({}), &serde_json::Value::Null, "demo", now)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo license type {key}: {e}"))?;
+        store.set_license_type_aliases(&code, &aliases, "demo", now).await.map_err(|e| anyhow::anyhow!("demo license type {key}: {e}"))?;
     }
-    tx.commit().await?;
     // Through the operator's path (`yiwang resource add`, `POST /api/v1/data-resources`).
     for (key, name, aliases, provider) in DATA_RESOURCES {
         let r = yiwang_catalog::setup::ResourceInput {

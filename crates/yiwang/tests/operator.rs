@@ -215,9 +215,18 @@ both_backends!(an_operator_sets_up_a_fresh_node_that_handles_a_case, |db| {
             "items": { "type": "array", "title": "经营项目", "items": { "type": "string" } },
         } },
         "template": { "fields": ["business_form", "items"] },
+        "aliases": ["食品经营许可证书", "餐饮服务许可证"],
     });
+    // A bad alias is refused and writes nothing; then the type is defined with its aliases.
+    let mut bad = def.clone();
+    bad["aliases"] = json!(["x".repeat(51)]);
+    let (status, v) = editor.json("PUT", &format!("/api/v1/license-types/{license_type}"), bad).await;
+    assert_eq!(status, 422, "{v:#}");
+    assert!(db.store.license_types().await.unwrap().iter().all(|t| t.code != license_type));
     let (status, v) = editor.json("PUT", &format!("/api/v1/license-types/{license_type}"), def).await;
     assert!((200..300).contains(&status), "{v:#}");
+    let registered = db.store.license_types().await.unwrap().into_iter().find(|t| t.code == license_type).unwrap();
+    assert_eq!(registered.aliases, ["食品经营许可证书", "餐饮服务许可证"]);
     // The items, imported from the file the operator wrote; then a 一件事 over both.
     let (file, codes) = items(&samr, &license_type, (&process.0, process.1));
     let items_file = dir.path().join("items.json");
