@@ -7,6 +7,7 @@
 //! approved extension (延长审批). No I/O and no clock: the caller supplies
 //! times, and the store writes each event in the same transaction as the state.
 
+mod describe;
 pub mod gbt39046;
 pub mod notice;
 pub mod process;

@@ -15,7 +15,7 @@ use yiwang_store::{CaseRow, CaseStoreError, NewCase};
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::cases::{acts_as_applicant, applicant_of, describe, is_applicant, visible_case};
+use crate::cases::{acts_as_applicant, applicant_of, is_applicant, visible_case};
 use crate::error::ApiError;
 use crate::pages::{Layout, problem_page, render};
 
@@ -296,7 +296,11 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
         .case_events(&c.case_no)
         .await?
         .iter()
-        .map(|e| TimelineLine { what: describe(&e.event), at: crate::pages::china_time(&yiwang_store::ts(e.at)), reason: e.reason.clone() })
+        .map(|e| TimelineLine {
+            what: e.event.describe_zh(),
+            at: crate::pages::china_time(&yiwang_store::ts(e.at)),
+            reason: e.reason.clone(),
+        })
         .collect();
     // The licenses its conclusion issued, linked into the holder's wallet.
     let mut results = Vec::new();

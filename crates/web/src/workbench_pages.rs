@@ -18,7 +18,7 @@ use yiwang_store::CaseRow;
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::cases::{CASE_STAFF, StaffEvent, describe, record_staff_event, visible_case};
+use crate::cases::{CASE_STAFF, StaffEvent, record_staff_event, visible_case};
 use crate::error::{ApiError, WebError};
 use crate::pages::{Layout, problem_page, render};
 
@@ -291,7 +291,7 @@ async fn case_view(
         .case_events(&c.case_no)
         .await?
         .iter()
-        .map(|e| (crate::pages::china_time(&yiwang_store::ts(e.at)), shown(describe(&e.event)), shown(e.reason.clone())))
+        .map(|e| (crate::pages::china_time(&yiwang_store::ts(e.at)), shown(e.event.describe_zh()), shown(e.reason.clone())))
         .collect();
     let masked_id = if revealed.is_some() {
         c.applicant.id.clone()
