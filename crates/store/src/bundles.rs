@@ -201,10 +201,11 @@ impl Tx {
     }
 
     /// Publish version `version` (a draft): it becomes the head new
-    /// applications use; the version before it is superseded. Audited.
-    async fn publish_bundle_version(&mut self, b: &Bundle, version: i64, actor: &str, now: Timestamp) -> Result<()> {
+    /// applications use, copied from the version row; the version before it is
+    /// superseded. Audited.
+    async fn publish_bundle_version(&mut self, code: &str, version: i64, actor: &str, now: Timestamp) -> Result<()> {
         crate::db::query("UPDATE bundle_versions SET status = 'superseded' WHERE code = $1 AND status = 'published'")
-            .bind(&b.code)
+            .bind(code)
             .execute(&mut *self)
             .await?;
         crate::db::query(
@@ -212,31 +213,31 @@ impl Tx {
         )
         .bind(actor)
         .bind(ts(now))
-        .bind(&b.code)
+        .bind(code)
         .bind(version)
         .execute(&mut *self)
         .await?;
-        let items = serde_json::to_string(&b.items).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         crate::db::query(
             "INSERT INTO bundles (code, name, description, division_code, lead_item, items, promised_days, updated_at, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
+             SELECT code, name, description, division_code, lead_item, items, promised_days, $1, version FROM bundle_versions \
+             WHERE code = $2 AND version = $3 ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
              description = excluded.description, division_code = excluded.division_code, lead_item = excluded.lead_item, \
              items = excluded.items, promised_days = excluded.promised_days, updated_at = excluded.updated_at, version = excluded.version",
         )
-        .bind(&b.code)
-        .bind(&b.name)
-        .bind(&b.description)
-        .bind(&b.division_code)
-        .bind(&b.lead_item)
-        .bind(items)
-        .bind(b.promised_days.map(i64::from))
         .bind(ts(now))
+        .bind(code)
         .bind(version)
         .execute(&mut *self)
         .await?;
         let data = serde_json::json!({ "version": version });
-        self.append_audit(crate::accounts::audit_rec(&ts(now), actor, "bundle.published", "bundle", &b.code, data)).await?;
+        self.append_audit(crate::accounts::audit_rec(&ts(now), actor, "bundle.published", "bundle", code, data)).await?;
         Ok(())
+    }
+
+    /// The version number a new draft of a bundle takes: the open draft's
+    /// (which it replaces), else one past the latest.
+    async fn next_bundle_version(&mut self, code: &str) -> Result<i64> {
+        Ok(self.latest_bundle_version(code).await?.map_or(1, |(v, status, _)| if status == "draft" { v } else { v + 1 }))
     }
 
     /// The latest version number of a bundle and its status, if any.
@@ -305,9 +306,9 @@ impl Store {
             return Ok(plan);
         }
         let mut tx = self.begin().await?;
-        let version = tx.latest_bundle_version(&b.code).await?.map_or(1, |(v, status, _)| if status == "draft" { v } else { v + 1 });
+        let version = tx.next_bundle_version(&b.code).await?;
         tx.write_bundle_draft(b, version, actor, now).await?;
-        tx.publish_bundle_version(b, version, actor, now).await?;
+        tx.publish_bundle_version(&b.code, version, actor, now).await?;
         tx.commit().await?;
         plan.version = version;
         Ok(plan)
@@ -327,7 +328,7 @@ impl Store {
     pub async fn draft_bundle(&self, b: &Bundle, actor: &str, now: Timestamp) -> CResult<BundlePlan> {
         let mut plan = self.checked_plan(b).await?;
         let mut tx = self.begin().await?;
-        let version = tx.latest_bundle_version(&b.code).await?.map_or(1, |(v, status, _)| if status == "draft" { v } else { v + 1 });
+        let version = tx.next_bundle_version(&b.code).await?;
         tx.write_bundle_draft(b, version, actor, now).await?;
         tx.commit().await?;
         plan.version = version;
@@ -352,7 +353,7 @@ impl Store {
             Some((v, status, _)) if v == draft.version && status == "draft" => {}
             _ => return Err(CaseStoreError::BundleNoDraft(code.into())),
         }
-        tx.publish_bundle_version(&draft.bundle, draft.version, actor, now).await?;
+        tx.publish_bundle_version(code, draft.version, actor, now).await?;
         tx.commit().await?;
         plan.version = draft.version;
         Ok(plan)

@@ -5,9 +5,9 @@
 
 use jiff::Timestamp;
 use serde::Serialize;
-use yiwang_audit::AuditRecord;
 use yiwang_identity::ClientAuthMethod;
 
+use crate::accounts::audit_rec;
 use crate::db::RowLike;
 use crate::{Result, Store, StoreError, ts};
 
@@ -60,18 +60,6 @@ fn client_row(r: &crate::db::Row) -> Result<MachineClient> {
     })
 }
 
-fn audit(actor: &str, action: &str, client_id: &str, data: serde_json::Value, now: Timestamp) -> AuditRecord {
-    AuditRecord {
-        at: ts(now),
-        actor: actor.to_string(),
-        action: action.into(),
-        object_type: "machine_client".into(),
-        object_id: client_id.to_string(),
-        reason: String::new(),
-        data: data.to_string(),
-    }
-}
-
 impl Store {
     /// Register a client of a registered agency; `Ok(false)` when the id is taken.
     pub async fn register_machine_client(&self, c: &NewMachineClient, actor: &str, now: Timestamp) -> Result<bool> {
@@ -96,7 +84,7 @@ impl Store {
             return Ok(false);
         }
         let data = serde_json::json!({ "name": c.name, "agency": c.agency_uscc, "auth_method": c.auth_method.code() });
-        tx.append_audit(audit(actor, "machine_client.registered", &c.client_id, data, now)).await?;
+        tx.append_audit(audit_rec(&ts(now), actor, "machine_client.registered", "machine_client", &c.client_id, data)).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -148,7 +136,7 @@ impl Store {
             return Ok(false);
         }
         crate::db::query("DELETE FROM machine_tokens WHERE client_id = $1").bind(client_id).execute(&mut tx).await?;
-        let mut record = audit(actor, "machine_client.revoked", client_id, serde_json::json!({}), now);
+        let mut record = audit_rec(&ts(now), actor, "machine_client.revoked", "machine_client", client_id, serde_json::json!({}));
         record.reason = reason.to_string();
         tx.append_audit(record).await?;
         tx.commit().await?;
@@ -196,8 +184,8 @@ impl Store {
             .execute(&mut tx)
             .await?;
         let data = serde_json::json!({ "auth_method": client.auth_method.code(), "expires_at": ts(expires_at) });
-        tx.append_audit(audit(&format!("client:{}", client.client_id), "machine_client.token_issued", &client.client_id, data, now))
-            .await?;
+        let actor = format!("client:{}", client.client_id);
+        tx.append_audit(audit_rec(&ts(now), &actor, "machine_client.token_issued", "machine_client", &client.client_id, data)).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -315,10 +315,18 @@ impl Fixture {
     /// The agent's 食品经营许可 application for the enterprise, with every
     /// material, submitted: its case number.
     pub async fn submitted_food_case(&self) -> String {
-        let form = serde_json::json!({
+        self.submitted_food_case_with(serde_json::Map::new()).await
+    }
+
+    /// As `submitted_food_case`, with `extra` form fields (the item's form must have them).
+    pub async fn submitted_food_case_with(&self, extra: serde_json::Map<String, serde_json::Value>) -> String {
+        let mut form = serde_json::json!({
             "contact_name": "王五", "contact_phone": "13800138000",
             "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
         });
+        for (k, v) in extra {
+            form[k] = v;
+        }
         let (status, v) = self
             .json(P::Agent, "POST", "/api/v1/cases".into(), serde_json::json!({ "item_code": item_code(AGENCY_A), "form": form }))
             .await;
