@@ -180,6 +180,12 @@ struct CasePage {
     /// 会签 the process asks for: the open step, and the names of the
     /// agencies its model names (not yet asked on the case).
     process_countersign: Option<(String, String)>,
+    /// The messages the process waits for (缴费到账, a department's 回执).
+    messages: Vec<String>,
+    /// Whether the caller may record that one arrived.
+    may_message: bool,
+    /// The process has ended (as opposed to waiting for a message or a timer).
+    process_ended: bool,
 }
 
 fn actions(p: &Principal, c: &CaseRow, agencies: &[yiwang_store::Agency]) -> Actions {
@@ -319,6 +325,11 @@ async fn case_view(
         let named = yiwang_case::process::countersign_request(&steps, step);
         (!asked && !named.is_empty()).then(|| (step.clone(), named.iter().map(|u| agency_name(u)).collect::<Vec<_>>().join("、")))
     });
+    let messages: Vec<String> = running.as_ref().map(|r| r.messages.iter().map(|m| m.message.clone()).collect()).unwrap_or_default();
+    let process_ended = running.as_ref().is_some_and(|r| r.status != yiwang_workflow::engine::Status::Running);
+    let may_message = !messages.is_empty()
+        && p.has_role_in(&c.agency_uscc, &[Role::Reviewer, Role::DepartmentHead])
+        && matches!(c.state, CaseState::Accepted | CaseState::InProcess | CaseState::SpecialProcedure);
     let process = running.map(|r| {
         let who = |groups: &[String]| {
             let names: Vec<&str> = groups.iter().filter_map(|g| g.parse::<Role>().ok()).map(Role::name_zh).collect();
@@ -363,6 +374,9 @@ async fn case_view(
         process,
         startable,
         process_countersign,
+        messages,
+        may_message,
+        process_ended,
     };
     Ok(render(status, &page))
 }
@@ -414,6 +428,8 @@ pub struct ActionForm {
     #[serde(default)]
     pub agree: String,
     #[serde(default)]
+    pub message: String,
+    #[serde(default)]
     pub reason: String,
 }
 
@@ -448,6 +464,7 @@ fn event_of(f: &ActionForm) -> Result<serde_json::Value, ApiError> {
             let agencies: Vec<String> = Some(f.agency.trim()).filter(|a| !a.is_empty()).map(str::to_string).into_iter().collect();
             json!({ "type": "countersign_requested", "step": need(&f.step, "step", "环节名称")?, "agencies": agencies })
         }
+        "message_received" => json!({ "type": "message_received", "message": need(&f.message, "message", "流程消息")? }),
         "countersigned" => json!({
             "type": "countersigned", "step": need(&f.step, "step", "环节名称")?, "agency": need(&f.agency, "agency", "会签部门")?,
             "agree": f.agree != "no",

@@ -902,3 +902,42 @@ async fn bundles_are_drafted_and_published_by_two_people(backend: yiwang_testkit
     assert!(audit.iter().any(|e| e.record.action == "bundle.published" && e.record.actor == reviewer_id), "published, audited");
 }
 on_both!(bundles_are_drafted_and_published_by_two_people);
+
+/// A process waiting for a message (a receive task: 缴费到账) shows it on the
+/// workbench page, where a reviewer records that it arrived; the process
+/// then goes on. An applicant's page has no such form, and recording it is
+/// refused to them.
+const AWAITS_PAYMENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:yiwang="https://yiwang.example/bpmn"
+                  id="defs" targetNamespace="https://yiwang.example/bpmn">
+  <bpmn:message id="m_paid" name="缴费到账" />
+  <bpmn:process id="awaits_payment" name="缴费后决定" isExecutable="true">
+    <bpmn:startEvent id="accepted" />
+    <bpmn:receiveTask id="paid" name="等待缴费" messageRef="m_paid" />
+    <bpmn:userTask id="decide" name="决定" yiwang:candidateGroups="department_head" yiwang:decision="true" />
+    <bpmn:endEvent id="done" />
+    <bpmn:sequenceFlow id="f1" sourceRef="accepted" targetRef="paid" />
+    <bpmn:sequenceFlow id="f2" sourceRef="paid" targetRef="decide" />
+    <bpmn:sequenceFlow id="f3" sourceRef="decide" targetRef="done" />
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+async fn the_workbench_records_a_message_the_process_awaits(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    item_runs_process(&f, AWAITS_PAYMENT, "awaits_payment").await;
+    let no = f.submitted_food_case().await;
+    accept(&f, &no).await;
+    let (status, html) = f.page(P::Reviewer, format!("/console/cases/{no}"), None).await;
+    assert!(status == 200 && html.contains("流程正在等待消息：“缴费到账”") && html.contains("登记收到消息"), "{html}");
+    let form = vec![("action", "message_received".to_string()), ("message", "缴费到账".into()), ("reason", "到账凭证 2026-001".into())];
+    let (status, _) = f.page(P::Agent, format!("/console/cases/{no}/events"), Some(form.clone())).await;
+    assert_eq!(status, 403, "not the applicant's to record");
+    let (status, _) = f.page(P::Reviewer, format!("/console/cases/{no}/events"), Some(form)).await;
+    assert_eq!(status, 303);
+    let (_, v) = f.json(P::Reviewer, "GET", format!("/api/v1/cases/{no}"), Value::Null).await;
+    assert_eq!(open_steps(&v), ["决定"], "{v:#}");
+    assert!(v["case"]["process"]["messages"].as_array().unwrap().is_empty(), "{v:#}");
+    let (_, html) = f.page(P::Reviewer, format!("/console/cases/{no}"), None).await;
+    assert!(html.contains("流程消息：缴费到账") && !html.contains("登记收到消息"), "{html}");
+}
+on_both!(the_workbench_records_a_message_the_process_awaits);
