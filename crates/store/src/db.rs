@@ -708,7 +708,8 @@ fn open_connection(path: &std::path::Path) -> Result<rusqlite::Connection, sqlx:
 pub(crate) fn open_writer(path: &std::path::Path) -> Result<rusqlite::Connection, sqlx::Error> {
     let conn = open_connection(path)?;
     conn.execute_batch(&format!(
-        "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+        "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}; \
+         PRAGMA temp_store = MEMORY;"
     ))
     .map_err(lite_error)?;
     Ok(conn)

@@ -425,8 +425,8 @@ impl Store {
 
 /// When a row is queued: the store's only wall-clock read (clippy.toml forbids
 /// the others), for outbox rows whose events may carry a department system's
-/// earlier time.
+/// earlier time, and for the time half of `ordered_id` (key order, not a rule).
 #[allow(clippy::disallowed_methods)]
-fn queued_at() -> Timestamp {
+pub(crate) fn queued_at() -> Timestamp {
     Timestamp::now()
 }

@@ -925,7 +925,7 @@ impl Store {
         crate::db::query(
             "INSERT INTO license_uses (id, license_id, agency_uscc, actor, reason, case_no, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(new_id("use"))
+        .bind(crate::accounts::ordered_id("use"))
         .bind(id)
         .bind(agency_uscc)
         .bind(actor)
@@ -978,7 +978,7 @@ impl Store {
                 "INSERT INTO license_uses (id, license_id, agency_uscc, actor, reason, case_no, at, kind) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 'query')",
             )
-            .bind(new_id("use"))
+            .bind(crate::accounts::ordered_id("use"))
             .bind(&l.id)
             .bind(agency_uscc)
             .bind(actor)

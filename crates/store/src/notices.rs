@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::accounts::new_id;
+use crate::accounts::ordered_id;
 use crate::db::RowLike;
 use crate::{CaseRow, Result, Store, Tx, ts};
 
@@ -75,7 +75,7 @@ impl Tx {
         let Some(n) = yiwang_case::notice::for_event(&event.event, &facts) else {
             return Ok(());
         };
-        let id = new_id("ntc");
+        let id = ordered_id("ntc");
         let at = ts(event.at);
         // Two statements, whatever the channels: the notice, for an active
         // account only; then its email and SMS, each to a verified contact the
@@ -104,8 +104,8 @@ impl Tx {
              SELECT $2, 'sms', a.phone, $3, $5, $6, 0, $6, $7 FROM accounts a LEFT JOIN notice_preferences p ON p.account_id = a.id \
              WHERE a.id = $8 AND a.phone IS NOT NULL AND COALESCE(p.sms, 1) <> 0",
         )
-        .bind(new_id("msg"))
-        .bind(new_id("msg"))
+        .bind(ordered_id("msg"))
+        .bind(ordered_id("msg"))
         .bind(format!("一网通办 · {}", n.title))
         .bind(&n.body)
         .bind(&n.sms)

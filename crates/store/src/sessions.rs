@@ -450,7 +450,7 @@ impl Tx {
 
     /// Queue a message for delivery; it is sent only if this transaction commits.
     pub async fn enqueue_message(&mut self, channel: &str, recipient: &str, subject: &str, body: &str, now: Timestamp) -> Result<String> {
-        let id = new_id("msg");
+        let id = crate::accounts::ordered_id("msg");
         let at = ts(now);
         crate::db::query(
             "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",

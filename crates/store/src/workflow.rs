@@ -19,7 +19,7 @@ use serde_json::Value;
 use yiwang_workflow::engine::{self, Effect, EngineError, Env, Input, Instance, Status};
 use yiwang_workflow::{Definition, DeployError};
 
-use crate::accounts::{audit_rec, new_id};
+use crate::accounts::{audit_rec, ordered_id};
 use crate::{Result, Store, StoreError, Tx, backoff, safe, ts};
 
 fn status_code(s: Status) -> &'static str {
@@ -337,7 +337,7 @@ impl Tx {
         env: &dyn Env,
     ) -> std::result::Result<(String, Instance), WorkflowError> {
         let (state, effects) = engine::start(def, data, now, env)?;
-        let id = new_id("wfi");
+        let id = ordered_id("wfi");
         let text = serde_json::to_string(&state).map_err(|e| StoreError::Conflict(e.to_string()))?;
         crate::db::query(
             "INSERT INTO workflow_instances (id, process_id, version, business_key, status, state, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
