@@ -27,6 +27,10 @@ pub struct Bundle {
     /// none: each item's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promised_days: Option<u32>,
+    /// 多证同发: every child's e-license is issued together when the last
+    /// child ends (the join), not each as its child concludes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub issue_together: bool,
 }
 
 impl Bundle {
@@ -133,6 +137,7 @@ mod tests {
             lead_item: "a".into(),
             items: vec!["a".into(), "b".into()],
             promised_days: Some(3),
+            issue_together: false,
         }
     }
 

@@ -142,6 +142,7 @@ fn bundle_row(r: &crate::db::Row) -> Result<Bundle> {
         lead_item: r.try_get("lead_item")?,
         items: serde_json::from_str(&items).map_err(|e| StoreError::Corrupt(format!("bundle items: {e}")))?,
         promised_days: promised_days(r)?,
+        issue_together: r.try_get::<i64, _>("issue_together")? != 0,
     })
 }
 
@@ -180,8 +181,8 @@ impl Tx {
             .execute(&mut *self)
             .await?;
         crate::db::query(
-            "INSERT INTO bundle_versions (code, version, name, description, division_code, lead_item, items, promised_days, status, \
-             drafted_by, drafted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $10)",
+            "INSERT INTO bundle_versions (code, version, name, description, division_code, lead_item, items, promised_days, issue_together, \
+             status, drafted_by, drafted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11)",
         )
         .bind(&b.code)
         .bind(version)
@@ -191,11 +192,15 @@ impl Tx {
         .bind(&b.lead_item)
         .bind(items)
         .bind(b.promised_days.map(i64::from))
+        .bind(i64::from(b.issue_together))
         .bind(actor)
         .bind(ts(now))
         .execute(&mut *self)
         .await?;
-        let data = serde_json::json!({ "version": version, "name": b.name, "lead_item": b.lead_item, "items": b.items, "promised_days": b.promised_days });
+        let data = serde_json::json!({
+            "version": version, "name": b.name, "lead_item": b.lead_item, "items": b.items,
+            "promised_days": b.promised_days, "issue_together": b.issue_together,
+        });
         self.append_audit(crate::accounts::audit_rec(&ts(now), actor, "bundle.drafted", "bundle", &b.code, data)).await?;
         Ok(())
     }
@@ -218,11 +223,12 @@ impl Tx {
         .execute(&mut *self)
         .await?;
         crate::db::query(
-            "INSERT INTO bundles (code, name, description, division_code, lead_item, items, promised_days, updated_at, version) \
-             SELECT code, name, description, division_code, lead_item, items, promised_days, $1, version FROM bundle_versions \
+            "INSERT INTO bundles (code, name, description, division_code, lead_item, items, promised_days, issue_together, updated_at, version) \
+             SELECT code, name, description, division_code, lead_item, items, promised_days, issue_together, $1, version FROM bundle_versions \
              WHERE code = $2 AND version = $3 ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
              description = excluded.description, division_code = excluded.division_code, lead_item = excluded.lead_item, \
-             items = excluded.items, promised_days = excluded.promised_days, updated_at = excluded.updated_at, version = excluded.version",
+             items = excluded.items, promised_days = excluded.promised_days, issue_together = excluded.issue_together, \
+             updated_at = excluded.updated_at, version = excluded.version",
         )
         .bind(ts(now))
         .bind(code)
@@ -252,7 +258,7 @@ impl Tx {
     /// The join: when no child of the bundle is still open, the bundle is
     /// complete. The bundle row is locked first, so that on PostgreSQL a
     /// second child ending at the same time waits and then sees the first.
-    pub(crate) async fn join_bundle(&mut self, bundle_no: &str, at: Timestamp) -> Result<()> {
+    pub(crate) async fn join_bundle(&mut self, bundle_no: &str, at: Timestamp) -> Result<bool> {
         let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
         let row = crate::db::query(safe(format!("SELECT completed_at FROM bundle_cases WHERE bundle_no = $1{lock}")))
             .bind(bundle_no)
@@ -260,7 +266,7 @@ impl Tx {
             .await?;
         let Some(row) = row else { return Err(StoreError::Corrupt(format!("bundle {bundle_no} of a child case is missing"))) };
         if row.try_get::<Option<String>, _>("completed_at")?.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         let over: Vec<&str> = State::OVER.iter().map(|s| s.code()).collect();
         let sql =
@@ -277,7 +283,16 @@ impl Tx {
                 .execute(&mut *self)
                 .await?;
         }
-        Ok(())
+        Ok(open == 0)
+    }
+
+    /// Whether a bundle application is complete (its join has happened).
+    pub(crate) async fn bundle_completed(&mut self, bundle_no: &str) -> Result<bool> {
+        let row = crate::db::query("SELECT completed_at FROM bundle_cases WHERE bundle_no = $1")
+            .bind(bundle_no)
+            .fetch_optional(&mut *self)
+            .await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("completed_at")).transpose()?.flatten().is_some())
     }
 
     async fn touch_bundle(&mut self, bundle_no: &str, form: Option<&Value>, at: Timestamp) -> Result<()> {
@@ -541,7 +556,20 @@ impl Store {
         bundle_case_row(&row, children)
     }
 
-    async fn bundle_children(&self, bundle_no: &str) -> Result<Vec<CaseRow>> {
+    /// Whether the bundle an application belongs to issues its licenses
+    /// together at the join (多证同发), by the version it was opened under.
+    pub(crate) async fn bundle_issues_together(&self, bundle_no: &str) -> Result<bool> {
+        let row = crate::db::query(
+            "SELECT v.issue_together FROM bundle_cases c JOIN bundle_versions v ON v.code = c.bundle_code AND v.version = c.bundle_version \
+                 WHERE c.bundle_no = $1",
+        )
+        .bind(bundle_no)
+        .fetch_optional(self.read())
+        .await?;
+        Ok(row.map(|r| r.try_get::<i64, _>("issue_together")).transpose()?.unwrap_or(0) != 0)
+    }
+
+    pub(crate) async fn bundle_children(&self, bundle_no: &str) -> Result<Vec<CaseRow>> {
         let sql = format!("SELECT {} FROM cases WHERE bundle_no = $1 ORDER BY case_no", crate::cases::CASE_COLUMNS);
         crate::db::query(safe(sql)).bind(bundle_no).fetch_all(self.read()).await?.iter().map(crate::cases::case_row).collect()
     }

@@ -54,6 +54,10 @@ pub enum CaseStoreError {
     BundleSamePerson,
     #[error("this Idempotency-Key was used for a different request")]
     KeyReused,
+    /// 多证同发: another child of the bundle ended while this conclusion was
+    /// prepared, so this one completes the bundle after all (retried).
+    #[error("another child of bundle application {0} ended meanwhile: try again")]
+    BundleJoinRaced(String),
     #[error(transparent)]
     Level(yiwang_identity::IdentityError),
     #[error("the account's upload quota is used up ({used} of {quota} bytes)")]
@@ -89,6 +93,7 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::BundleNoDraft(_) => "bundle.no_draft",
             CaseStoreError::BundleSamePerson => "bundle.four_eyes",
             CaseStoreError::KeyReused => "integration.key_reused",
+            CaseStoreError::BundleJoinRaced(_) => "bundle.join_raced",
             CaseStoreError::Level(e) => e.code(),
             CaseStoreError::Quota { .. } => "case.upload_quota",
             CaseStoreError::Process(e) => e.code(),
@@ -106,6 +111,7 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::MaterialsMissing(_)
             | CaseStoreError::BundleState(..)
             | CaseStoreError::KeyReused
+            | CaseStoreError::BundleJoinRaced(_)
             | CaseStoreError::BundleNoDraft(_) => yiwang_errors::ErrorKind::Conflict,
             CaseStoreError::BundleSamePerson => yiwang_errors::ErrorKind::Forbidden,
             CaseStoreError::Level(e) => e.kind(),
@@ -141,6 +147,7 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::BundleNoDraft(code) => format!("“一件事”{code} 没有待发布的草稿"),
             CaseStoreError::BundleSamePerson => "“一件事”草稿须由起草人以外的审核人员发布（双人复核）".into(),
             CaseStoreError::KeyReused => "该幂等键（Idempotency-Key）已用于另一请求，请换用新的键".into(),
+            CaseStoreError::BundleJoinRaced(_) => "同一“一件事”的另一办件刚刚办结，请重试".into(),
             CaseStoreError::Level(e) => e.message_zh(),
             CaseStoreError::Quota { quota, .. } => {
                 format!("您的上传空间（{} MB）已用完：请撤下不需要的材料，或等办件办结后再上传", quota >> 20)

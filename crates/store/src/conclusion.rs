@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde_json::json;
 use yiwang_calendar::{Calendar, china_today};
-use yiwang_case::{Decision, Envelope, Event};
+use yiwang_case::{Decision, Envelope, Event, State};
 use yiwang_crypto::seal::MasterKey;
 
 use crate::cases::{CResult, CaseStoreError};
@@ -15,7 +15,9 @@ impl Store {
     /// Record an event; when it is 办结 of an approved case whose item version
     /// issues a license, issue that license, sealed, in the same transaction.
     /// A case concludes once, so its license is issued at most once; 不予许可
-    /// issues none. Returns the case and the license's id, if one was issued.
+    /// issues none. A child of a 多证同发 bundle issues nothing until the last
+    /// child ends; that conclusion issues every approved child's license.
+    /// Returns the case and the license's id, if one was issued for it.
     pub async fn conclude_case(
         &self,
         case_no: &str,
@@ -24,13 +26,25 @@ impl Store {
         calendar: &Calendar,
         master: Option<&MasterKey>,
     ) -> CResult<(CaseRow, Option<String>)> {
-        let c = self.case(case_no).await?;
-        let issuing = self.licenses_to_issue(&c, std::slice::from_ref(envelope), master).await?;
-        let mut tx = self.begin().await?;
-        let current = tx.case_for_update(case_no).await?;
-        let (row, issued) = tx.write_event_issuing(current, envelope, expected_version, calendar, issuing.as_ref()).await?;
-        tx.commit().await?;
-        Ok((row, issued))
+        let mut raced = 0;
+        loop {
+            let c = self.case(case_no).await?;
+            let issuing = self.licenses_to_issue(&c, std::slice::from_ref(envelope), master).await?;
+            let mut tx = self.begin().await?;
+            let current = tx.case_for_update(case_no).await?;
+            match tx.write_event_issuing(current, envelope, expected_version, calendar, issuing.as_ref()).await {
+                Ok((row, issued)) => {
+                    tx.commit().await?;
+                    return Ok((row, issued));
+                }
+                // A sibling ended meanwhile: prepare again, now for the join.
+                Err(CaseStoreError::BundleJoinRaced(_)) if raced < JOIN_RETRIES => {
+                    tx.rollback().await?;
+                    raced += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// What the 办结 among `envelopes` (applied in order to `c`) would issue,
@@ -48,10 +62,7 @@ impl Store {
         for e in envelopes {
             if matches!(e.event, Event::Concluded { .. }) {
                 let at_conclusion = CaseRow { case: folded, ..c.clone() };
-                let Some(prepared) = self.license_to_issue(&at_conclusion, e.at).await? else { return Ok(None) };
-                let master =
-                    master.ok_or_else(|| StoreError::Corrupt("issuing a license at conclusion needs the node master key".into()))?;
-                return Ok(Some(Issuing { prepared, master }));
+                return self.issuing_at(&at_conclusion, e.at, master).await;
             }
             match folded.apply(e) {
                 Ok(next) => folded = next,
@@ -59,6 +70,40 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// The licenses a conclusion of `c` now issues: its own, or for a child of
+    /// a 多证同发 bundle none until it is the last open child, and then every
+    /// approved child's.
+    async fn issuing_at<'k>(&self, c: &CaseRow, now: Timestamp, master: Option<&'k MasterKey>) -> CResult<Option<Issuing<'k>>> {
+        let bundle = match &c.bundle_no {
+            Some(b) if self.bundle_issues_together(b).await? => Some(b.clone()),
+            _ => None,
+        };
+        let (prepared, together) = match bundle {
+            None => (self.license_to_issue(c, now).await?.into_iter().collect::<Vec<_>>(), Together::No),
+            Some(bundle_no) => {
+                let siblings: Vec<CaseRow> =
+                    self.bundle_children(&bundle_no).await?.into_iter().filter(|s| s.case_no != c.case_no).collect();
+                if !siblings.iter().all(|s| s.state.is_over()) {
+                    (Vec::new(), Together::Deferred(bundle_no))
+                } else {
+                    let mut prepared = Vec::new();
+                    for s in siblings.iter().filter(|s| s.state == State::Concluded).chain(std::iter::once(c)) {
+                        prepared.extend(self.license_to_issue(s, now).await?);
+                    }
+                    (prepared, Together::AtJoin)
+                }
+            }
+        };
+        if prepared.is_empty() && matches!(together, Together::No) {
+            return Ok(None);
+        }
+        let master = match prepared.is_empty() {
+            true => None,
+            false => Some(master.ok_or_else(|| StoreError::Corrupt("issuing a license at conclusion needs the node master key".into()))?),
+        };
+        Ok(Some(Issuing { prepared, master, together }))
     }
 
     /// The license a conclusion now would issue: the filed item version's
@@ -93,16 +138,32 @@ impl Store {
     }
 }
 
-/// A license prepared for a conclusion, and the key that seals it.
+/// How often a conclusion is prepared again when a sibling in a 多证同发
+/// bundle ended meanwhile (each retry sees one more sibling over).
+pub(crate) const JOIN_RETRIES: usize = 3;
+
+/// Licenses prepared for a conclusion, and the key that seals them.
 pub(crate) struct Issuing<'k> {
-    prepared: PreparedLicense,
-    master: &'k MasterKey,
+    prepared: Vec<PreparedLicense>,
+    master: Option<&'k MasterKey>,
+    together: Together,
+}
+
+/// Whether a conclusion's licenses wait for its bundle's join (多证同发).
+enum Together {
+    /// Not a 多证同发 child: its own license, now.
+    No,
+    /// Other children are still open: nothing yet.
+    Deferred(String),
+    /// The last open child: every approved child's license, at the join.
+    AtJoin,
 }
 
 impl crate::Tx {
-    /// Write one event; when it is 办结 and a license is prepared for it, issue
-    /// the license first, in this transaction, so the event's notice names it
-    /// and both or neither commit. Returns the case and the license's id.
+    /// Write one event; when it is 办结 and licenses are prepared for it,
+    /// issue them first, in this transaction, so the event's notice names the
+    /// case's own and all or none commit. Returns the case and its own
+    /// license's id.
     pub(crate) async fn write_event_issuing(
         &mut self,
         current: CaseRow,
@@ -111,15 +172,27 @@ impl crate::Tx {
         calendar: &Calendar,
         issuing: Option<&Issuing<'_>>,
     ) -> CResult<(CaseRow, Option<String>)> {
-        let issued = match issuing.filter(|_| matches!(envelope.event, Event::Concluded { .. })) {
-            Some(i) => Some(self.issue_prepared_license(&i.prepared, i.master, &envelope.actor, envelope.at).await.map_err(license_error)?),
-            None => None,
+        let Some(i) = issuing.filter(|_| matches!(envelope.event, Event::Concluded { .. })) else {
+            return Ok((self.write_case_event(current, envelope, expected_version, calendar, None).await?, None));
         };
+        let mut own = None;
+        if let Some(master) = i.master {
+            for p in &i.prepared {
+                let id = self.issue_prepared_license(p, master, &envelope.actor, envelope.at).await.map_err(license_error)?;
+                if p.new.case_no.as_deref() == Some(current.case_no.as_str()) {
+                    own = Some(id);
+                }
+            }
+        }
         let row = self.write_case_event(current, envelope, expected_version, calendar, None).await?;
-        Ok((row, issued))
+        match &i.together {
+            Together::Deferred(bundle_no) if self.bundle_completed(bundle_no).await? => {
+                Err(CaseStoreError::BundleJoinRaced(bundle_no.clone()))
+            }
+            _ => Ok((row, own)),
+        }
     }
 }
-
 fn license_error(e: LicenseStoreError) -> CaseStoreError {
     CaseStoreError::License(Box::new(e))
 }

@@ -367,6 +367,24 @@ impl Store {
         calendar: &Calendar,
         master: Option<&yiwang_crypto::seal::MasterKey>,
     ) -> CResult<Recorded> {
+        let mut raced = 0;
+        loop {
+            match self.record_integration_once(idem, case_no, envelopes, calendar, master).await {
+                // 多证同发: a sibling ended meanwhile; prepare again for the join.
+                Err(CaseStoreError::BundleJoinRaced(_)) if raced < crate::conclusion::JOIN_RETRIES => raced += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn record_integration_once(
+        &self,
+        idem: IdempotencyKey<'_>,
+        case_no: &str,
+        envelopes: &[Envelope],
+        calendar: &Calendar,
+        master: Option<&yiwang_crypto::seal::MasterKey>,
+    ) -> CResult<Recorded> {
         let IdempotencyKey { caller, key, request_hash } = idem;
         // 办结 in a record issues the item's license as the staff path does; only
         // then is the case read ahead of the transaction.

@@ -418,6 +418,7 @@ both_backends!(a_bundle_fans_out_to_child_cases_and_joins_at_completion, |db| {
         lead_item: "none".into(),
         items: vec![food.clone(), seal.clone()],
         promised_days: Some(3),
+        issue_together: false,
     };
     let Err(CaseStoreError::BundleInvalid(p)) = db.store.define_bundle(&bundle, "t", now).await else { panic!("the lead must be an item") };
     assert_eq!(p[0].reason, "not_in_items");
@@ -535,6 +536,7 @@ both_backends!(children_concluding_at_once_still_join, |db| {
         lead_item: food.clone(),
         items: vec![food.clone(), seal_doc.implementation_code.clone()],
         promised_days: None,
+        issue_together: false,
     };
     db.store.define_bundle(&bundle, "t", now).await.unwrap();
     let shop = yiwang_testkit::licenses::restaurant();

@@ -540,6 +540,7 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
                         ("lead_item", s_max(31)),
                         ("items", arr(s_max(31))),
                         ("promised_days", opt(int())),
+                        ("issue_together", boolean()),
                     ],
                     &["code", "name", "division_code", "lead_item", "items"],
                 ))

@@ -69,6 +69,7 @@ struct BundlePageT {
     code: String,
     description: String,
     promised_days: Option<u32>,
+    issue_together: bool,
     items: Vec<ItemLine>,
     materials: Vec<SetLine>,
 }
@@ -118,6 +119,7 @@ pub async fn bundle_page(State(state): State<AppState>, auth: Auth, Path(code): 
         code: plan.bundle.code.clone(),
         description: plan.bundle.description.clone(),
         promised_days: plan.bundle.promised_days,
+        issue_together: plan.bundle.issue_together,
         items,
         materials,
     };

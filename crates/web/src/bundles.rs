@@ -40,7 +40,7 @@ fn plan_view(plan: &BundlePlan) -> Value {
         .collect();
     json!({
         "code": b.code, "name": b.name, "description": b.description, "division_code": b.division_code,
-        "lead_item": b.lead_item, "promised_days": b.promised_days, "items": items,
+        "lead_item": b.lead_item, "promised_days": b.promised_days, "issue_together": b.issue_together, "items": items,
         "form": plan.form, "materials": plan.materials,
     })
 }

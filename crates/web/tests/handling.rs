@@ -871,6 +871,7 @@ async fn bundles_are_drafted_and_published_by_two_people(backend: yiwang_testkit
         lead_item: food.clone(),
         items: vec![food.clone(), seal.implementation_code.clone()],
         promised_days: Some(4),
+        issue_together: false,
     };
     f.store.draft_bundle(&drafted, &reviewer_id, jiff::Timestamp::now()).await.unwrap();
     let (status, v) = f.json(P::CatalogReviewer, "POST", format!("{path}/publish"), Value::Null).await;
@@ -941,3 +942,91 @@ async fn the_workbench_records_a_message_the_process_awaits(backend: yiwang_test
     assert!(html.contains("流程消息：缴费到账") && !html.contains("登记收到消息"), "{html}");
 }
 on_both!(the_workbench_records_a_message_the_process_awaits);
+
+/// 多证同发: a bundle that asks for it issues no child's license as the child
+/// concludes; the last child's conclusion (the join) issues every approved
+/// child's license, each sealed and linked from its own case.
+async fn a_bundle_issues_its_licenses_together_at_the_join(backend: yiwang_testkit::TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let now = jiff::Timestamp::now();
+    let food_type = item_issues_a_license(&f, "007").await;
+    // The seal filing issues its own certificate, named after the holder.
+    let seal_type = license_type_of_a(&f, "008").await;
+    let schema = json!({ "properties": { "holder": { "type": "string", "title": "单位名称" } }, "required": ["holder"] });
+    f.store.define_license_type(&seal_type, "印章备案证明", &schema, &json!({ "fields": ["holder"] }), "t", now).await.unwrap();
+    let mut seal = demo_item_of("公章刻制备案", AGENCY_A, "杭州市市场监督管理局", "330100");
+    seal.results[0].license_type = Some(seal_type.clone());
+    seal.results[0].license_data = [("holder".to_string(), "applicant.name".to_string())].into_iter().collect();
+    let mut tx = f.store.begin().await.unwrap();
+    tx.import_item(&seal, true, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let food = item_code(AGENCY_A);
+    let path = "/api/v1/bundles/open-restaurant";
+    let def = json!({
+        "code": "open-restaurant", "name": "开办餐饮店", "division_code": "330100",
+        "lead_item": food, "items": [food, seal.implementation_code], "issue_together": true,
+    });
+    assert_eq!(f.json(P::Admin, "PUT", path.into(), def).await.0, 200);
+    let (status, v) = f.json(P::CatalogReviewer, "POST", format!("{path}/publish"), Value::Null).await;
+    assert_eq!(status, 200, "{v:#}");
+    let (_, v) = f.json(P::Anon, "GET", path.into(), Value::Null).await;
+    assert_eq!(v["issue_together"], true, "{v:#}");
+    let (status, html) = f.page(P::Anon, "/bundles/open-restaurant".into(), None).await;
+    assert!(status == 200 && html.contains("多证同发"), "{html}");
+
+    // An application, submitted, each child accepted and decided.
+    let form = json!({
+        "contact_name": "王五", "contact_phone": "13800138000",
+        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    });
+    let (status, v) =
+        f.json(P::Agent, "POST", "/api/v1/bundle-cases".into(), json!({ "bundle_code": "open-restaurant", "form": form })).await;
+    assert_eq!(status, 201, "{v:#}");
+    let no = v["bundle"]["bundle_no"].as_str().unwrap().to_string();
+    let bundle = format!("/api/v1/bundle-cases/{no}");
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+    for m in ["食品经营许可申请书", "营业执照", "与食品经营相适应的主要设备设施布局、操作流程等文件", "法定代表人居民身份证"]
+    {
+        let (status, v) = f.upload(P::Agent, format!("{bundle}/materials"), m, "扫描件.pdf", PDF).await;
+        assert_eq!(status, 201, "{m}: {v:#}");
+    }
+    let commit = json!({ "material": "食品安全自查、从业人员健康管理等制度" });
+    assert_eq!(f.json(P::Agent, "POST", format!("{bundle}/commitments"), commit).await.0, 201);
+    let (status, v) = f.json(P::Agent, "POST", format!("{bundle}/submit"), Value::Null).await;
+    assert_eq!(status, 200, "{v:#}");
+    let (status, v) = f.json(P::Clerk, "POST", format!("{bundle}/accept"), Value::Null).await;
+    assert_eq!(status, 200, "{v:#}");
+    let children: Vec<String> =
+        v["bundle"]["children"].as_array().unwrap().iter().map(|c| c["case_no"].as_str().unwrap().to_string()).collect();
+    assert_eq!(children.len(), 2, "{v:#}");
+    for child in &children {
+        decide_accepted(&f, child, "approve").await;
+    }
+
+    // The first child concludes: no license yet.
+    let (status, v) = staff(&f, P::Head, &children[0], json!({ "type": "concluded", "result": "准予许可" }), "").await;
+    assert_eq!((status, v["case"]["state"].as_str()), (200, Some("concluded")), "{v:#}");
+    assert!(f.store.licenses_of_case(&children[0]).await.unwrap().is_empty(), "held for the join");
+    // The last child concludes: both licenses, each on its own case.
+    let (status, v) = staff(&f, P::Head, &children[1], json!({ "type": "concluded", "result": "准予许可" }), "").await;
+    assert_eq!(status, 200, "{v:#}");
+    assert_eq!(f.store.bundle_case(&no).await.unwrap().state(), yiwang_store::BundleState::Completed);
+    let today = yiwang_calendar::china_today(now);
+    let mut types = Vec::new();
+    for child in &children {
+        let issued = f.store.licenses_of_case(child).await.unwrap();
+        assert_eq!(issued.len(), 1, "{child}: one license");
+        let stored = f.store.license(&issued[0].id).await.unwrap();
+        let verdict = f.store.verify_license(yiwang_store::Presented::Sealed(stored.sealed.clone()), today).await.unwrap();
+        assert!(verdict.ok, "{child}: sealed and valid: {verdict:?}");
+        assert_eq!(stored.holder.id, ENTERPRISE);
+        types.push(stored.type_code.clone());
+        let (_, v) = f.json(P::Agent, "GET", format!("/api/v1/cases/{child}"), Value::Null).await;
+        assert_eq!(v["case"]["licenses"].as_array().map(Vec::len), Some(1), "{child}: linked from its case: {v:#}");
+    }
+    types.sort();
+    let mut expected = vec![food_type, seal_type];
+    expected.sort();
+    assert_eq!(types, expected);
+}
+on_both!(a_bundle_issues_its_licenses_together_at_the_join);

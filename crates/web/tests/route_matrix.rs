@@ -1731,6 +1731,7 @@ async fn a_bundle_through_the_api() {
         lead_item: food.clone(),
         items: vec![food.clone(), seal.implementation_code.clone()],
         promised_days: Some(3),
+        issue_together: false,
     };
     f.store.define_bundle(&bundle, "t", jiff::Timestamp::now()).await.unwrap();
     let (status, v) = send(P::Anon, "GET", "/api/v1/bundles/open-restaurant".into(), none.clone()).await;

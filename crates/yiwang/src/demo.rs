@@ -326,6 +326,7 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
             lead_item: items[0].clone(),
             items,
             promised_days: *promised_days,
+            issue_together: false,
         };
         store.define_bundle(&bundle, "demo", now).await.map_err(|e| anyhow::anyhow!("demo bundle {code}: {e}"))?;
     }

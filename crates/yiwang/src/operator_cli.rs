@@ -61,7 +61,8 @@ pub enum ResourceCmd {
 #[derive(Subcommand)]
 pub enum BundleCmd {
     /// Define (or redefine) a 一件事 from a JSON file: code, name, description,
-    /// division_code, lead_item, items, promised_days. Every item must be
+    /// division_code, lead_item, items, promised_days, issue_together (多证同发:
+    /// every child's license issued together at the join). Every item must be
     /// published and their forms must merge.
     Define { file: PathBuf },
     /// List bundles, one JSON object per line.
