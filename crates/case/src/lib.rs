@@ -11,6 +11,7 @@ mod describe;
 pub mod gbt39046;
 pub mod notice;
 pub mod process;
+pub mod recorders;
 
 use jiff::Timestamp;
 use jiff::civil::Date;

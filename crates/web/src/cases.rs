@@ -24,44 +24,6 @@ pub const CASE_STAFF: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::Depar
 /// The staff who see and close 告知承诺 verification tasks.
 pub const CHECK_STAFF: &[Role] = &[Role::Reviewer, Role::DepartmentHead, Role::Supervisor];
 
-/// Which role records which event. The applicant's own events (submit, correct,
-/// withdraw) go through the applicant's routes.
-fn roles_for(event: &Event) -> Option<&'static [Role]> {
-    match event {
-        Event::PreReviewStarted | Event::CorrectionNotified { .. } | Event::Accepted { .. } | Event::NotAccepted { .. } => {
-            Some(&[Role::WindowClerk])
-        }
-        // 认领 by whoever handles the case now; releasing someone else's claim is checked below.
-        Event::Claimed | Event::Released => Some(&[Role::WindowClerk, Role::Reviewer, Role::DepartmentHead]),
-        Event::StepStarted { .. }
-        | Event::StepPassed { .. }
-        | Event::StepReturned { .. }
-        | Event::SpecialStarted { kind: yiwang_case::SpecialKind::Other, .. }
-        | Event::SpecialEnded { .. }
-        | Event::PendingSupplied { .. }
-        | Event::CommitmentChecked { .. }
-        | Event::CountersignRequested { .. }
-        | Event::MessageReceived { .. }
-        // 会签 is checked against the signing agency (below), not the case's.
-        | Event::Countersigned { .. } => Some(&[Role::Reviewer, Role::DepartmentHead]),
-        // 延长审批 needs the head's approval (行政许可法 Art. 42), as do decisions.
-        Event::SpecialStarted { kind: yiwang_case::SpecialKind::Extension, .. }
-        | Event::Decided { .. }
-        | Event::Concluded { .. }
-        | Event::Delivered { .. }
-        | Event::Voided => Some(&[Role::DepartmentHead]),
-        Event::Submitted
-        | Event::CorrectionSubmitted
-        | Event::Withdrawn
-        | Event::FormSaved { .. }
-        | Event::MaterialUploaded { .. }
-        | Event::MaterialRemoved { .. }
-        | Event::CommitmentSigned { .. }
-        // Recorded by the node when a process time limit passes.
-        | Event::StepOverdue { .. } => None,
-    }
-}
-
 fn not_found() -> ApiError {
     ApiError::new(&WebError::NotFound("办件".into()))
 }
@@ -586,36 +548,26 @@ async fn issued(state: &AppState, c: &CaseRow) -> Result<Value, ApiError> {
 /// May the caller record this event on the case (its role in the agency, a
 /// claim's release)? For acceptance, the limits are filled in from the item.
 pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseRow, e: &mut StaffEvent) -> Result<(), ApiError> {
-    let usual = roles_for(&e.event).ok_or_else(|| forbidden("this event is the applicant's"))?;
     let acting_agency = match &e.event {
         Event::Countersigned { agency, .. } => agency.clone(),
         _ => c.agency_uscc.clone(),
     };
-    // A process task names who may do it: its candidate groups that are staff
-    // roles, in place of the event's usual roles (the model decides, e.g. a
-    // 受理 task for window clerks). The store checks in the event's
+    // Who may record it is the case crate's rule: the event's usual roles, or
+    // the open task's candidate groups. The store checks in the event's
     // transaction that the task is open.
-    let mut roles: Vec<Role> = usual.to_vec();
-    if yiwang_case::process::governs(&e.event)
-        && let Some(process) = state.store().case_process(c).await?
+    let open = match yiwang_case::process::governs(&e.event) {
+        true => state.store().case_process(c).await?.map(|p| p.open.into_iter().map(|s| s.step).collect::<Vec<_>>()),
+        false => None,
+    };
+    let open = open.unwrap_or_default();
+    let is_role = |g: &str| g.parse::<Role>().is_ok();
+    let codes = yiwang_case::recorders::recorders(&e.event, &open, is_role).ok_or_else(|| forbidden("this event is the applicant's"))?;
+    let roles: Vec<Role> = codes.iter().filter_map(|g| g.parse().ok()).collect();
+    // A request naming no agency asks those the process names for the step.
+    if let Event::CountersignRequested { step, agencies } = &mut e.event
+        && agencies.is_empty()
     {
-        let steps: Vec<_> = process.open.iter().map(|s| s.step.clone()).collect();
-        // A countersign task's groups name who signs in each named agency; the
-        // lead agency starts, asks and closes it with the events' usual roles.
-        let lead_on_countersign =
-            |s: &yiwang_case::process::OpenStep| s.agency.is_some() && !matches!(e.event, Event::Countersigned { .. });
-        if let Some(step) = yiwang_case::process::target(&steps, &e.event).filter(|s| !lead_on_countersign(s)) {
-            let named: Vec<Role> = step.candidate_groups.iter().filter_map(|g| g.parse().ok()).collect();
-            if !named.is_empty() {
-                roles = named;
-            }
-        }
-        // A request naming no agency asks those the process names for the step.
-        if let Event::CountersignRequested { step, agencies } = &mut e.event
-            && agencies.is_empty()
-        {
-            *agencies = yiwang_case::process::countersign_request(&steps, step);
-        }
+        *agencies = yiwang_case::process::countersign_request(&open, step);
     }
     if !p.has_role_in(&acting_agency, &roles) {
         return Err(forbidden("this event needs another role in the agency"));
