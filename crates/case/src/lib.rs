@@ -341,6 +341,34 @@ impl LimitUnits {
     }
 }
 
+impl From<yiwang_catalog::code_lists::TimeUnit> for LimitUnit {
+    /// The catalog's 时限单位 as a case counts it.
+    fn from(u: yiwang_catalog::code_lists::TimeUnit) -> LimitUnit {
+        use yiwang_catalog::code_lists::TimeUnit;
+        match u {
+            TimeUnit::WorkingDay => LimitUnit::WorkingDay,
+            TimeUnit::NaturalDay => LimitUnit::NaturalDay,
+            TimeUnit::Month => LimitUnit::Month,
+            TimeUnit::Year => LimitUnit::Year,
+            TimeUnit::Hour => LimitUnit::Hour,
+        }
+    }
+}
+
+/// The limits a case is accepted with, as (promised, legal, their units): its
+/// item version's; for a child of a 一件事 with a combined promised limit
+/// (`bundle_promised`, in working days), that limit where it is shorter and
+/// the item's is in working days too.
+pub fn acceptance_limits(item: &yiwang_catalog::ItemDoc, bundle_promised: Option<u32>) -> (u32, u32, LimitUnits) {
+    let (legal, promised) = (&item.legal_limit, &item.promised_limit);
+    let units = LimitUnits { promised: promised.unit.into(), legal: legal.unit.into() };
+    let promised_days = match bundle_promised {
+        Some(combined) if units.promised == LimitUnit::WorkingDay => promised.amount.min(combined),
+        _ => promised.amount,
+    };
+    (promised_days, legal.amount, units)
+}
+
 /// The date a limit of `n` `unit`s after `start` falls on, not counting stopped days.
 fn add_limit(
     calendar: &Calendar,

@@ -358,3 +358,29 @@ fn limits_in_natural_days_months_and_hours() {
     let extended = run(&events);
     assert_eq!(extended.deadlines(&calendar, date("2025-09-03")).unwrap().unwrap().legal_due, date("2025-10-22"));
 }
+
+/// Acceptance takes the item version's limits; a bundle's combined promised
+/// limit shortens the promised one only where both count working days.
+#[test]
+fn acceptance_limits_come_from_the_item_and_its_bundle() {
+    use yiwang_catalog::code_lists::TimeUnit;
+    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
+    let place = yiwang_catalog::samples::Place {
+        agency: yiwang_catalog::AgencyRef {
+            uscc: "1133010000250013XD".into(), name: "税务局".into(), division_code: "330100".into()
+        },
+        level: yiwang_codes::UseLevel::Municipal,
+        hall: "市民中心".into(),
+        phone: "0571-12345".into(),
+    };
+    let mut item = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap();
+    item.promised_limit.amount = 5;
+    item.legal_limit.amount = 20;
+    let working = LimitUnits::default();
+    assert_eq!(acceptance_limits(&item, None), (5, 20, working));
+    assert_eq!(acceptance_limits(&item, Some(3)), (3, 20, working));
+    assert_eq!(acceptance_limits(&item, Some(8)), (5, 20, working));
+    item.promised_limit.unit = TimeUnit::NaturalDay;
+    let (promised, _, units) = acceptance_limits(&item, Some(3));
+    assert_eq!((promised, units.promised), (5, LimitUnit::NaturalDay));
+}

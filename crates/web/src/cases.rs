@@ -586,33 +586,15 @@ pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseR
     Ok(())
 }
 
-/// The limits a case is accepted with: its item version's (promised, legal)
-/// in their units; for a child of a 一件事 whose limits are in working days,
-/// the bundle's combined promised limit where it is shorter.
+/// The limits a case is accepted with (`yiwang_case::acceptance_limits`), from
+/// the item version it was filed under and its bundle's combined limit.
 pub(crate) async fn acceptance_limits(state: &AppState, c: &CaseRow) -> Result<(u32, u32, yiwang_case::LimitUnits), ApiError> {
     let item = state.store().case_item(c).await?.ok_or_else(not_found)?;
-    let (legal, promised) = (&item.legal_limit, &item.promised_limit);
-    let units = yiwang_case::LimitUnits { promised: limit_unit(promised.unit), legal: limit_unit(legal.unit) };
-    let mut promised_days = promised.amount;
-    if let Some(bundle_no) = &c.bundle_no
-        && units.promised == yiwang_case::LimitUnit::WorkingDay
-        && let Some(combined) = state.store().bundle_promised_days(bundle_no).await?
-    {
-        promised_days = promised_days.min(combined);
-    }
-    Ok((promised_days, legal.amount, units))
-}
-
-/// The catalog's 时限单位 as the case counts it.
-fn limit_unit(u: yiwang_catalog::code_lists::TimeUnit) -> yiwang_case::LimitUnit {
-    use yiwang_catalog::code_lists::TimeUnit;
-    match u {
-        TimeUnit::WorkingDay => yiwang_case::LimitUnit::WorkingDay,
-        TimeUnit::NaturalDay => yiwang_case::LimitUnit::NaturalDay,
-        TimeUnit::Month => yiwang_case::LimitUnit::Month,
-        TimeUnit::Year => yiwang_case::LimitUnit::Year,
-        TimeUnit::Hour => yiwang_case::LimitUnit::Hour,
-    }
+    let combined = match &c.bundle_no {
+        Some(bundle_no) => state.store().bundle_promised_days(bundle_no).await?,
+        None => None,
+    };
+    Ok(yiwang_case::acceptance_limits(&item, combined))
 }
 
 /// `GET /api/v1/cases/{no}[?reveal=1&reason=…]`: the case, for its applicant
