@@ -366,9 +366,7 @@ fn acceptance_limits_come_from_the_item_and_its_bundle() {
     use yiwang_catalog::code_lists::TimeUnit;
     let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
     let place = yiwang_catalog::samples::Place {
-        agency: yiwang_catalog::AgencyRef {
-            uscc: "1133010000250013XD".into(), name: "税务局".into(), division_code: "330100".into()
-        },
+        agency: yiwang_catalog::AgencyRef { uscc: "1133010000250013XD".into(), name: "税务局".into(), division_code: "330100".into() },
         level: yiwang_codes::UseLevel::Municipal,
         hall: "市民中心".into(),
         phone: "0571-12345".into(),

@@ -536,14 +536,14 @@ impl Store {
 
     /// The combined promised limit of the bundle an application belongs to, if it sets one.
     pub async fn bundle_promised_days(&self, bundle_no: &str) -> Result<Option<u32>> {
-        let row = crate::db::query(
-            "SELECT v.promised_days FROM bundle_cases c JOIN bundle_versions v ON v.code = c.bundle_code AND v.version = c.bundle_version \
-                 WHERE c.bundle_no = $1",
-        )
-        .bind(bundle_no)
-        .fetch_optional(self.read())
-        .await?;
-        Ok(row.as_ref().map(promised_days).transpose()?.flatten())
+        Ok(self.bundle_version_row(bundle_no).await?.as_ref().map(promised_days).transpose()?.flatten())
+    }
+
+    /// The version row of the bundle an application was opened under.
+    async fn bundle_version_row(&self, bundle_no: &str) -> Result<Option<crate::db::Row>> {
+        let sql = "SELECT v.promised_days, v.issue_together FROM bundle_cases c \
+                   JOIN bundle_versions v ON v.code = c.bundle_code AND v.version = c.bundle_version WHERE c.bundle_no = $1";
+        Ok(crate::db::query(sql).bind(bundle_no).fetch_optional(self.read()).await?)
     }
 
     pub async fn bundle_case(&self, bundle_no: &str) -> Result<BundleCase> {
@@ -559,13 +559,7 @@ impl Store {
     /// Whether the bundle an application belongs to issues its licenses
     /// together at the join (多证同发), by the version it was opened under.
     pub(crate) async fn bundle_issues_together(&self, bundle_no: &str) -> Result<bool> {
-        let row = crate::db::query(
-            "SELECT v.issue_together FROM bundle_cases c JOIN bundle_versions v ON v.code = c.bundle_code AND v.version = c.bundle_version \
-                 WHERE c.bundle_no = $1",
-        )
-        .bind(bundle_no)
-        .fetch_optional(self.read())
-        .await?;
+        let row = self.bundle_version_row(bundle_no).await?;
         Ok(row.map(|r| r.try_get::<i64, _>("issue_together")).transpose()?.unwrap_or(0) != 0)
     }
 

@@ -878,13 +878,7 @@ async fn bundles_are_drafted_and_published_by_two_people(backend: yiwang_testkit
     assert_eq!((status, v["code"].as_str()), (403, Some("bundle.four_eyes")), "{v:#}");
 
     // An application under version 1 (5 working days).
-    let form = json!({
-        "contact_name": "王五", "contact_phone": "13800138000",
-        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
-    });
-    let (status, v) =
-        f.json(P::Agent, "POST", "/api/v1/bundle-cases".into(), json!({ "bundle_code": "open-restaurant", "form": form })).await;
-    assert_eq!(status, 201, "{v:#}");
+    let v = apply_for_open_restaurant(&f).await;
     assert_eq!(v["bundle"]["bundle_version"], 1, "{v:#}");
     let no = v["bundle"]["bundle_no"].as_str().unwrap().to_string();
 
@@ -903,6 +897,18 @@ async fn bundles_are_drafted_and_published_by_two_people(backend: yiwang_testkit
     assert!(audit.iter().any(|e| e.record.action == "bundle.published" && e.record.actor == reviewer_id), "published, audited");
 }
 on_both!(bundles_are_drafted_and_published_by_two_people);
+
+/// The agent's application for the open-restaurant bundle, as created (201).
+async fn apply_for_open_restaurant(f: &Fixture) -> Value {
+    let form = json!({
+        "contact_name": "王五", "contact_phone": "13800138000",
+        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    });
+    let (status, v) =
+        f.json(P::Agent, "POST", "/api/v1/bundle-cases".into(), json!({ "bundle_code": "open-restaurant", "form": form })).await;
+    assert_eq!(status, 201, "{v:#}");
+    v
+}
 
 /// A process waiting for a message (a receive task: 缴费到账) shows it on the
 /// workbench page, where a reviewer records that it arrived; the process
@@ -975,13 +981,7 @@ async fn a_bundle_issues_its_licenses_together_at_the_join(backend: yiwang_testk
     assert!(status == 200 && html.contains("多证同发"), "{html}");
 
     // An application, submitted, each child accepted and decided.
-    let form = json!({
-        "contact_name": "王五", "contact_phone": "13800138000",
-        "premises": "杭州市西湖区文三路1号", "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
-    });
-    let (status, v) =
-        f.json(P::Agent, "POST", "/api/v1/bundle-cases".into(), json!({ "bundle_code": "open-restaurant", "form": form })).await;
-    assert_eq!(status, 201, "{v:#}");
+    let v = apply_for_open_restaurant(&f).await;
     let no = v["bundle"]["bundle_no"].as_str().unwrap().to_string();
     let bundle = format!("/api/v1/bundle-cases/{no}");
     const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
