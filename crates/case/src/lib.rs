@@ -9,6 +9,7 @@
 
 mod describe;
 pub mod gbt39046;
+pub mod materials;
 pub mod notice;
 pub mod process;
 pub mod recorders;

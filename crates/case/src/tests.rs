@@ -359,11 +359,8 @@ fn limits_in_natural_days_months_and_hours() {
     assert_eq!(extended.deadlines(&calendar, date("2025-09-03")).unwrap().unwrap().legal_due, date("2025-10-22"));
 }
 
-/// Acceptance takes the item version's limits; a bundle's combined promised
-/// limit shortens the promised one only where both count working days.
-#[test]
-fn acceptance_limits_come_from_the_item_and_its_bundle() {
-    use yiwang_catalog::code_lists::TimeUnit;
+/// The demo's 食品经营许可, as its agency publishes it.
+fn food_item() -> yiwang_catalog::ItemDoc {
     let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
     let place = yiwang_catalog::samples::Place {
         agency: yiwang_catalog::AgencyRef { uscc: "1133010000250013XD".into(), name: "税务局".into(), division_code: "330100".into() },
@@ -371,7 +368,40 @@ fn acceptance_limits_come_from_the_item_and_its_bundle() {
         hall: "市民中心".into(),
         phone: "0571-12345".into(),
     };
-    let mut item = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap();
+    yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap()
+}
+
+/// Each material is provided by an attached license first, then an upload,
+/// then a commitment; required ones nothing provides are what handing in
+/// still needs.
+#[test]
+fn material_statuses_say_what_provides_each_material() {
+    use crate::materials::{ProvidedBy, material_statuses, missing_required};
+    let item = food_item();
+    let names: Vec<&str> = item.materials.iter().map(|m| m.name.as_str()).collect();
+    let file = StoredFile { digest: "ab".repeat(32), file_name: "扫描件.pdf".into(), content_type: "application/pdf".into(), size: 10 };
+    let case = run(&[
+        ev("2025-09-22", Event::MaterialUploaded { material: names[0].into(), file: file.clone() }),
+        ev("2025-09-22", Event::MaterialUploaded { material: names[1].into(), file }),
+    ]);
+    let statuses = material_statuses(&item, &case, &[names[1]]);
+    assert_eq!(statuses.len(), names.len());
+    assert_eq!((statuses[0].provided_by, statuses[0].uploads.len()), (ProvidedBy::Upload, 1));
+    assert_eq!(statuses[1].provided_by, ProvidedBy::License, "an attached license comes before an upload");
+    let missing = missing_required(&statuses);
+    assert!(!missing.contains(&names[0].to_string()) && !missing.contains(&names[1].to_string()));
+    assert!(statuses.iter().filter(|m| m.provided_by == ProvidedBy::Missing && m.required).all(|m| missing.contains(&m.name)));
+    assert_eq!(ProvidedBy::License.name_zh(), "电子证照免提交");
+    let text = crate::materials::commitment_text("食品经营许可", names[0]);
+    assert!(text.contains("食品经营许可") && text.contains(names[0]) && text.contains("承担"), "{text}");
+}
+
+/// Acceptance takes the item version's limits; a bundle's combined promised
+/// limit shortens the promised one only where both count working days.
+#[test]
+fn acceptance_limits_come_from_the_item_and_its_bundle() {
+    use yiwang_catalog::code_lists::TimeUnit;
+    let mut item = food_item();
     item.promised_limit.amount = 5;
     item.legal_limit.amount = 20;
     let working = LimitUnits::default();

@@ -678,7 +678,7 @@ impl Store {
         let envelope = Envelope {
             at: now,
             actor: actor.into(),
-            reason: crate::commitment_text(&plan.bundle.name, material),
+            reason: yiwang_case::materials::commitment_text(&plan.bundle.name, material),
             event: Event::CommitmentSigned { material: material.into() },
         };
         let mut tx = self.begin().await?;

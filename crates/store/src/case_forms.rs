@@ -12,8 +12,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::Digest;
 use yiwang_calendar::{Calendar, china_today};
+use yiwang_case::materials::MaterialStatus;
 use yiwang_case::{Envelope, Event, StoredFile};
-use yiwang_catalog::{ItemDoc, MaterialSource, code_lists::Necessity};
+use yiwang_catalog::{ItemDoc, MaterialSource};
 use yiwang_form::{Binding, Filled, Schema, Sources, fill};
 
 use crate::cases::{CResult, CaseStoreError};
@@ -62,44 +63,11 @@ pub struct CommitmentCheck {
     pub due: String,
 }
 
-/// How each of an item's materials stands on a case.
-#[derive(Debug, Clone, Serialize)]
-pub struct MaterialStatus {
-    pub name: String,
-    pub required: bool,
-    /// `license` (attached e-license), `shared` (data sharing), `upload`,
-    /// `commitment`, or `missing`.
-    pub provided_by: &'static str,
-    pub commitment_allowed: bool,
-    pub uploads: Vec<StoredFile>,
-}
-
-/// Each material of `doc` and what provides it on `case`.
-pub fn material_statuses(doc: &ItemDoc, case: &CaseRow) -> Vec<MaterialStatus> {
-    doc.materials
-        .iter()
-        .map(|m| {
-            let uploads: Vec<StoredFile> = case.case.uploads.iter().filter(|u| u.material == m.name).map(|u| u.file.clone()).collect();
-            let provided_by = if case.materials.iter().any(|a| a.material == m.name) {
-                "license"
-            } else if matches!(m.source, MaterialSource::Shared { .. }) {
-                "shared"
-            } else if !uploads.is_empty() {
-                "upload"
-            } else if case.case.commitments.iter().any(|c| c.material == m.name) {
-                "commitment"
-            } else {
-                "missing"
-            };
-            MaterialStatus {
-                name: m.name.clone(),
-                required: m.necessity == Necessity::Required,
-                provided_by,
-                commitment_allowed: m.commitment_allowed,
-                uploads,
-            }
-        })
-        .collect()
+/// Each material of `doc` and what provides it on the case (the rule is
+/// `yiwang_case::materials`; the store knows which licenses are attached).
+pub fn material_statuses(doc: &ItemDoc, c: &CaseRow) -> Vec<MaterialStatus> {
+    let attached: Vec<&str> = c.materials.iter().map(|a| a.material.as_str()).collect();
+    yiwang_case::materials::material_statuses(doc, &c.case, &attached)
 }
 
 /// How many of an applicant's newest applications (drafts included) the
@@ -300,8 +268,7 @@ impl Store {
     /// required material provided: what handing in needs.
     pub(crate) async fn complete_form(&self, doc: &ItemDoc, c: &CaseRow, now: Timestamp) -> CResult<Value> {
         let form = self.checked_form(doc, &c.form, FormContext::of_case(c), true, now).await?;
-        let missing: Vec<String> =
-            material_statuses(doc, c).into_iter().filter(|m| m.required && m.provided_by == "missing").map(|m| m.name).collect();
+        let missing = yiwang_case::materials::missing_required(&material_statuses(doc, c));
         if missing.is_empty() { Ok(form) } else { Err(CaseStoreError::MaterialsMissing(missing)) }
     }
 
@@ -357,7 +324,7 @@ impl Store {
         let envelope = Envelope {
             at: now,
             actor: actor.into(),
-            reason: commitment_text(&item.name, material),
+            reason: yiwang_case::materials::commitment_text(&item.name, material),
             event: Event::CommitmentSigned { material: material.into() },
         };
         self.record_case_event(case_no, &envelope, None, calendar).await
@@ -407,14 +374,6 @@ impl Store {
             })
             .collect()
     }
-}
-
-/// The 承诺书 text recorded with a commitment.
-pub fn commitment_text(item: &str, material: &str) -> String {
-    format!(
-        "本人（本单位）申请办理“{item}”，承诺已符合“{material}”所证明的条件，所作承诺真实、准确、完整；\
-         知晓行政机关将进行核查，如承诺不实，愿承担撤销许可等相应法律责任，并纳入信用记录。"
-    )
 }
 
 /// The keys whose values differ between two forms.

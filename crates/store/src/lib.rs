@@ -39,7 +39,7 @@ pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, E
 pub use audit::{AuditPage, AuditReport};
 pub use bundles::{BundleCase, BundlePlan, BundleState, BundleVersion, NewBundleCase, PlanItem};
 pub use calendar::StoredDay;
-pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES, MaterialStatus, commitment_text, material_statuses};
+pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES, material_statuses};
 pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, Claim, LoadedCase, NewCase, QueryCodeMatch, public_progress};
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;

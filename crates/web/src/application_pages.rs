@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
+use yiwang_case::materials::ProvidedBy;
 use yiwang_form::{FieldProblem, FieldView, coerce_pairs, field_views};
 use yiwang_store::{CaseRow, CaseStoreError, NewCase};
 
@@ -265,20 +266,16 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
             .into_iter()
             .map(|m| {
                 let pending = c.case.pending.iter().any(|p| p.name == m.name);
-                let own = matches!(m.provided_by, "upload" | "missing");
+                let own = matches!(m.provided_by, ProvidedBy::Upload | ProvidedBy::Missing);
                 MaterialLine {
                     provided_zh: match m.provided_by {
-                        "license" => "电子证照免提交",
-                        "shared" => "数据共享免提交",
-                        "upload" => "已上传",
-                        "commitment" => "已签署告知承诺",
-                        _ if pending => "容缺，待补交",
-                        _ if m.required => "尚未提供",
-                        _ => "非必要，可不提供",
+                        ProvidedBy::Missing if pending => "容缺，待补交",
+                        ProvidedBy::Missing if !m.required => "非必要，可不提供",
+                        way => way.name_zh(),
                     },
                     can_upload: applicant && own && (editable || pending),
-                    can_commit: editable && m.commitment_allowed && m.provided_by == "missing",
-                    commitment_text: yiwang_store::commitment_text(&item.name, &m.name),
+                    can_commit: editable && m.commitment_allowed && m.provided_by == ProvidedBy::Missing,
+                    commitment_text: yiwang_case::materials::commitment_text(&item.name, &m.name),
                     uploads: m
                         .uploads
                         .iter()

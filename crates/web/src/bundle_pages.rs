@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
+use yiwang_case::materials::{MaterialStatus, ProvidedBy};
 use yiwang_form::{FieldProblem, FieldView, coerce_pairs, field_views};
 use yiwang_store::{BundleCase, BundlePlan, CaseStoreError, NewBundleCase};
 
@@ -235,11 +236,11 @@ struct BundleCasePage {
 /// What a material of the one set stands at, from each child's material
 /// statuses: provided for every item that asks (the first child's way), or
 /// still missing somewhere.
-fn provided_by(statuses: &[Vec<yiwang_store::MaterialStatus>], name: &str) -> &'static str {
-    let mut way = "missing";
+fn provided_by(statuses: &[Vec<MaterialStatus>], name: &str) -> ProvidedBy {
+    let mut way = ProvidedBy::Missing;
     for status in statuses.iter().filter_map(|child| child.iter().find(|m| m.name == name)) {
-        if status.provided_by == "missing" {
-            return "missing";
+        if status.provided_by == ProvidedBy::Missing {
+            return ProvidedBy::Missing;
         }
         way = status.provided_by;
     }
@@ -270,7 +271,7 @@ async fn bundle_view(state: &AppState, auth: &Auth, b: &BundleCase, o: ViewOpts<
         Vec::new()
     };
     // Each child's material statuses, once.
-    let statuses: Vec<Vec<yiwang_store::MaterialStatus>> = b
+    let statuses: Vec<Vec<MaterialStatus>> = b
         .children
         .iter()
         .filter_map(|child| {
@@ -285,18 +286,14 @@ async fn bundle_view(state: &AppState, auth: &Auth, b: &BundleCase, o: ViewOpts<
             let way = provided_by(&statuses, &m.name);
             MaterialLine {
                 provided_zh: match way {
-                    "license" => "电子证照免提交",
-                    "shared" => "数据共享免提交",
-                    "upload" => "已上传",
-                    "commitment" => "已签署告知承诺",
-                    _ if m.required => "尚未提供",
-                    _ => "非必要，可不提供",
+                    ProvidedBy::Missing if !m.required => "非必要，可不提供",
+                    way => way.name_zh(),
                 },
                 can_upload: editable
-                    && matches!(way, "upload" | "missing")
+                    && matches!(way, ProvidedBy::Upload | ProvidedBy::Missing)
                     && !matches!(m.source, yiwang_catalog::MaterialSource::Shared { .. }),
-                can_commit: editable && m.commitment_allowed && way == "missing",
-                commitment_text: yiwang_store::commitment_text(&plan.bundle.name, &m.name),
+                can_commit: editable && m.commitment_allowed && way == ProvidedBy::Missing,
+                commitment_text: yiwang_case::materials::commitment_text(&plan.bundle.name, &m.name),
                 required: m.required,
                 name: m.name.clone(),
             }

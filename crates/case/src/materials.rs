@@ -1,0 +1,89 @@
+//! How a case's materials stand (what provides each of its item version's
+//! materials) and the 承诺书 text a commitment records: rules the store, the
+//! hand-in check and the application pages share.
+
+use serde::Serialize;
+use yiwang_catalog::{ItemDoc, MaterialSource, code_lists::Necessity};
+
+use crate::{Case, StoredFile};
+
+/// What provides a material on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvidedBy {
+    /// An attached e-license the applicant holds (免提交).
+    License,
+    /// Data sharing (免提交).
+    Shared,
+    Upload,
+    /// A signed 告知承诺 in its place.
+    Commitment,
+    Missing,
+}
+
+impl ProvidedBy {
+    /// How the applicant's pages say it (missing ones are said by the page,
+    /// which knows whether the material is required or pending).
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ProvidedBy::License => "电子证照免提交",
+            ProvidedBy::Shared => "数据共享免提交",
+            ProvidedBy::Upload => "已上传",
+            ProvidedBy::Commitment => "已签署告知承诺",
+            ProvidedBy::Missing => "尚未提供",
+        }
+    }
+}
+
+/// How one of an item's materials stands on a case.
+#[derive(Debug, Clone, Serialize)]
+pub struct MaterialStatus {
+    pub name: String,
+    pub required: bool,
+    pub provided_by: ProvidedBy,
+    pub commitment_allowed: bool,
+    pub uploads: Vec<StoredFile>,
+}
+
+/// Each material of `doc` and what provides it on `case`, given the names of
+/// the materials an attached e-license covers (`attached`). An attached
+/// license comes first, then data sharing, uploads, and a commitment.
+pub fn material_statuses(doc: &ItemDoc, case: &Case, attached: &[&str]) -> Vec<MaterialStatus> {
+    doc.materials
+        .iter()
+        .map(|m| {
+            let uploads: Vec<StoredFile> = case.uploads.iter().filter(|u| u.material == m.name).map(|u| u.file.clone()).collect();
+            let provided_by = if attached.contains(&m.name.as_str()) {
+                ProvidedBy::License
+            } else if matches!(m.source, MaterialSource::Shared { .. }) {
+                ProvidedBy::Shared
+            } else if !uploads.is_empty() {
+                ProvidedBy::Upload
+            } else if case.commitments.iter().any(|c| c.material == m.name) {
+                ProvidedBy::Commitment
+            } else {
+                ProvidedBy::Missing
+            };
+            MaterialStatus {
+                name: m.name.clone(),
+                required: m.necessity == Necessity::Required,
+                provided_by,
+                commitment_allowed: m.commitment_allowed,
+                uploads,
+            }
+        })
+        .collect()
+}
+
+/// The required materials nothing provides yet: what handing in still needs.
+pub fn missing_required(statuses: &[MaterialStatus]) -> Vec<String> {
+    statuses.iter().filter(|m| m.required && m.provided_by == ProvidedBy::Missing).map(|m| m.name.clone()).collect()
+}
+
+/// The 承诺书 text recorded with a commitment.
+pub fn commitment_text(item: &str, material: &str) -> String {
+    format!(
+        "本人（本单位）申请办理“{item}”，承诺已符合“{material}”所证明的条件，所作承诺真实、准确、完整；\
+         知晓行政机关将进行核查，如承诺不实，愿承担撤销许可等相应法律责任，并纳入信用记录。"
+    )
+}
