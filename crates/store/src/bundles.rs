@@ -258,7 +258,7 @@ impl Tx {
     /// The join: when no child of the bundle is still open, the bundle is
     /// complete. The bundle row is locked first, so that on PostgreSQL a
     /// second child ending at the same time waits and then sees the first.
-    pub(crate) async fn join_bundle(&mut self, bundle_no: &str, at: Timestamp) -> Result<bool> {
+    pub(crate) async fn join_bundle(&mut self, bundle_no: &str, at: Timestamp) -> Result<()> {
         let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
         let row = crate::db::query(safe(format!("SELECT completed_at FROM bundle_cases WHERE bundle_no = $1{lock}")))
             .bind(bundle_no)
@@ -266,7 +266,7 @@ impl Tx {
             .await?;
         let Some(row) = row else { return Err(StoreError::Corrupt(format!("bundle {bundle_no} of a child case is missing"))) };
         if row.try_get::<Option<String>, _>("completed_at")?.is_some() {
-            return Ok(false);
+            return Ok(());
         }
         let over: Vec<&str> = State::OVER.iter().map(|s| s.code()).collect();
         let sql =
@@ -283,7 +283,7 @@ impl Tx {
                 .execute(&mut *self)
                 .await?;
         }
-        Ok(open == 0)
+        Ok(())
     }
 
     /// Whether a bundle application is complete (its join has happened).

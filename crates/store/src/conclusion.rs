@@ -86,7 +86,7 @@ impl Store {
                 let siblings: Vec<CaseRow> =
                     self.bundle_children(&bundle_no).await?.into_iter().filter(|s| s.case_no != c.case_no).collect();
                 if !siblings.iter().all(|s| s.state.is_over()) {
-                    (Vec::new(), Together::Deferred(bundle_no))
+                    (Vec::new(), Together::Deferred)
                 } else {
                     let mut prepared = Vec::new();
                     for s in siblings.iter().filter(|s| s.state == State::Concluded).chain(std::iter::once(c)) {
@@ -154,7 +154,7 @@ enum Together {
     /// Not a 多证同发 child: its own license, now.
     No,
     /// Other children are still open: nothing yet.
-    Deferred(String),
+    Deferred,
     /// The last open child: every approved child's license, at the join.
     AtJoin,
 }
@@ -185,14 +185,17 @@ impl crate::Tx {
             }
         }
         let row = self.write_case_event(current, envelope, expected_version, calendar, None).await?;
-        match &i.together {
-            Together::Deferred(bundle_no) if self.bundle_completed(bundle_no).await? => {
-                Err(CaseStoreError::BundleJoinRaced(bundle_no.clone()))
-            }
-            _ => Ok((row, own)),
+        // Deferred while a sibling was open; if the join happened after all,
+        // this conclusion must issue for it.
+        if let (Together::Deferred, Some(bundle_no)) = (&i.together, &row.bundle_no)
+            && self.bundle_completed(bundle_no).await?
+        {
+            return Err(CaseStoreError::BundleJoinRaced(bundle_no.clone()));
         }
+        Ok((row, own))
     }
 }
+
 fn license_error(e: LicenseStoreError) -> CaseStoreError {
     CaseStoreError::License(Box::new(e))
 }
