@@ -33,6 +33,12 @@ pub struct OpenStep {
     /// staff complete it by countersigning.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
+    /// An external service task: the handler or topic it names, which no
+    /// worker of this node runs. Staff record what they found (or the
+    /// department system its GB/T 39046 record) by passing the step, with the
+    /// answer as its data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// What an event does to the process.
@@ -123,24 +129,38 @@ pub fn display_name(node: &yiwang_workflow::Node) -> String {
     if node.name.trim().is_empty() { node.id.clone() } else { node.name.clone() }
 }
 
-/// The open user tasks, in the order they were created.
+/// The open steps, in the order they were created: user tasks, and
+/// external service tasks (whose answer someone outside gives).
 pub fn open_steps(def: &Definition, inst: &Instance) -> Vec<OpenStep> {
     inst.waits
         .iter()
         .filter_map(|w| {
-            let WaitKind::Task { index, of } = w.kind else { return None };
             let node = def.node(&w.node).map(|ix| &def.nodes[ix])?;
-            let NodeKind::UserTask { candidate_groups, decision, agencies, .. } = &node.kind else { return None };
-            Some(OpenStep {
-                wait: w.id,
-                node: node.id.clone(),
-                name: display_name(node),
-                candidate_groups: candidate_groups.clone(),
-                decision: *decision,
-                index,
-                of,
-                agency: usize::try_from(index).ok().and_then(|i| agencies.get(i)).cloned(),
-            })
+            match (&w.kind, &node.kind) {
+                (&WaitKind::Task { index, of }, NodeKind::UserTask { candidate_groups, decision, agencies, .. }) => Some(OpenStep {
+                    wait: w.id,
+                    node: node.id.clone(),
+                    name: display_name(node),
+                    candidate_groups: candidate_groups.clone(),
+                    decision: *decision,
+                    index,
+                    of,
+                    agency: usize::try_from(index).ok().and_then(|i| agencies.get(i)).cloned(),
+                    service: None,
+                }),
+                (WaitKind::Handler, NodeKind::ServiceTask { handler }) if yiwang_workflow::is_external(handler) => Some(OpenStep {
+                    wait: w.id,
+                    node: node.id.clone(),
+                    name: display_name(node),
+                    candidate_groups: Vec::new(),
+                    decision: false,
+                    index: 0,
+                    of: 1,
+                    agency: None,
+                    service: Some(handler.clone()),
+                }),
+                _ => None,
+            }
         })
         .collect()
 }

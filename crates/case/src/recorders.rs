@@ -77,6 +77,7 @@ mod tests {
             index: 0,
             of: 1,
             agency: agency.map(str::to_string),
+            service: None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::prefill::Filled;
-use crate::schema::{FieldProblem, Format, Schema, Widget};
+use crate::schema::{FieldProblem, Format, Property, Schema, Widget};
 
 /// One field as the portal shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,8 @@ fn text_of(v: Option<&Value>) -> String {
 }
 
 /// The fields of `schema` in display order, with `filled`'s values and the
-/// problems of the last submission.
+/// problems of the last submission. A group's fields are shown each on its
+/// own, keyed `group.field` and labelled 组·字段.
 pub fn field_views(schema: &Schema, filled: &Filled, problems: &[FieldProblem]) -> Vec<FieldView> {
     let bindings = schema.bindings();
     let mut errors: BTreeMap<&str, String> = BTreeMap::new();
@@ -53,87 +54,119 @@ pub fn field_views(schema: &Schema, filled: &Filled, problems: &[FieldProblem]) 
         let key = p.field.split('[').next().unwrap_or(&p.field);
         errors.entry(key).or_insert_with(|| format!("{} / {}", p.message_zh, p.message_en));
     }
-    schema
-        .ordered_keys()
-        .into_iter()
-        .filter_map(|key| schema.properties.get(key).map(|p| (key, p)))
-        .map(|(key, p)| {
-            let value = filled.values.get(key);
-            let widget = p.widget.unwrap_or(match (p.kind.as_str(), p.format, &p.allowed) {
-                ("boolean", ..) => Widget::Checkbox,
-                ("array", ..) => Widget::Textarea,
-                (_, Some(Format::Date), _) => Widget::Date,
-                (_, _, Some(_)) => Widget::Select,
-                _ => Widget::Text,
-            });
-            let text = text_of(value);
-            let options = p
-                .allowed
-                .iter()
-                .flatten()
-                .map(|a| {
-                    let o = a.as_str().map_or_else(|| a.to_string(), str::to_string);
-                    let selected = o == text;
-                    (o, selected)
-                })
-                .collect();
-            FieldView {
-                key: key.to_string(),
-                label: schema.label(key).to_string(),
-                widget,
-                input_type: match (p.kind.as_str(), p.format) {
-                    ("integer", _) => "number",
-                    (_, Some(Format::Phone)) => "tel",
-                    (_, Some(Format::Email)) => "email",
-                    (_, Some(Format::Date)) => "date",
-                    _ => "text",
-                },
-                checked: value == Some(&Value::Bool(true)),
-                value: text,
-                options,
-                required: schema.required.iter().any(|r| r == key),
-                locked: filled.locked.contains(key),
-                source_zh: filled.prefilled.contains(key).then(|| bindings.get(key).map(|b| b.source_zh())).flatten(),
-                help: p.description.clone(),
-                placeholder: p.placeholder.clone(),
-                max_length: p.max_length,
-                error: errors.get(key).cloned(),
+    let mut out = Vec::new();
+    for key in schema.ordered_keys() {
+        let Some(p) = schema.properties.get(key) else { continue };
+        let value = filled.values.get(key);
+        let required = schema.required.iter().any(|r| r == key);
+        if p.kind == "object" {
+            for (sub, sp) in &p.properties {
+                let path = format!("{key}.{sub}");
+                let mut v = view(&path, format!("{}·{}", schema.label(key), p.label(sub)), sp, value.and_then(|g| g.get(sub)));
+                v.required = required && p.required.iter().any(|r| r == sub);
+                v.error = errors.get(path.as_str()).cloned();
+                out.push(v);
             }
+            continue;
+        }
+        let mut v = view(key, schema.label(key).to_string(), p, value);
+        v.required = required;
+        v.locked = filled.locked.contains(key);
+        v.source_zh = filled.prefilled.contains(key).then(|| bindings.get(key).map(|b| b.source_zh())).flatten();
+        v.error = errors.get(key).cloned();
+        out.push(v);
+    }
+    out
+}
+
+/// One field's view from its definition and value (not required, locked,
+/// prefilled nor in error: the caller knows those).
+fn view(key: &str, label: String, p: &Property, value: Option<&Value>) -> FieldView {
+    let widget = p.widget.unwrap_or(match (p.kind.as_str(), p.format, &p.allowed) {
+        ("boolean", ..) => Widget::Checkbox,
+        ("array", ..) => Widget::Textarea,
+        (_, Some(Format::Date), _) => Widget::Date,
+        (_, _, Some(_)) => Widget::Select,
+        _ => Widget::Text,
+    });
+    let text = text_of(value);
+    let options = p
+        .allowed
+        .iter()
+        .flatten()
+        .map(|a| {
+            let o = a.as_str().map_or_else(|| a.to_string(), str::to_string);
+            let selected = o == text;
+            (o, selected)
         })
-        .collect()
+        .collect();
+    FieldView {
+        key: key.to_string(),
+        label,
+        widget,
+        input_type: match (p.kind.as_str(), p.format) {
+            ("integer", _) => "number",
+            (_, Some(Format::Phone)) => "tel",
+            (_, Some(Format::Email)) => "email",
+            (_, Some(Format::Date)) => "date",
+            _ => "text",
+        },
+        checked: value == Some(&Value::Bool(true)),
+        value: text,
+        options,
+        required: false,
+        locked: false,
+        source_zh: None,
+        help: p.description.clone(),
+        placeholder: p.placeholder.clone(),
+        max_length: p.max_length,
+        error: None,
+    }
 }
 
 /// Read an HTML form post (`application/x-www-form-urlencoded` pairs) into a
 /// JSON object by the schema's types: integers are parsed (a non-number stays
 /// text, so validation names it), a checkbox is true when present, a list
-/// takes one item per line. Empty fields are left out; keys the schema does
-/// not define (the CSRF token, buttons) are ignored.
+/// takes one item per line, a group's fields come as `group.field`. Empty
+/// fields are left out; keys the schema does not define (the CSRF token,
+/// buttons) are ignored.
 pub fn coerce_pairs(schema: &Schema, pairs: &[(String, String)]) -> Value {
     let mut out = Map::new();
     for (key, p) in &schema.properties {
-        let given: Vec<&str> = pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect();
-        let value = match p.kind.as_str() {
-            "boolean" => Some(Value::Bool(given.iter().any(|v| matches!(*v, "on" | "true" | "1" | "是")))),
-            "array" => {
-                let items: Vec<Value> = given
-                    .iter()
-                    .flat_map(|v| v.lines())
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| Value::String(s.into()))
-                    .collect();
-                (!items.is_empty()).then_some(Value::Array(items))
-            }
-            kind => given.last().map(|v| v.trim()).filter(|v| !v.is_empty()).map(|v| match (kind, v.parse::<i64>()) {
-                ("integer", Ok(n)) => Value::from(n),
-                _ => Value::String(v.to_string()),
-            }),
+        let value = if p.kind == "object" {
+            let group: Map<String, Value> = p
+                .properties
+                .iter()
+                .filter_map(|(sub, sp)| coerce_one(sp, &given(pairs, &format!("{key}.{sub}"))).map(|v| (sub.clone(), v)))
+                .collect();
+            (!group.is_empty()).then_some(Value::Object(group))
+        } else {
+            coerce_one(p, &given(pairs, key))
         };
         if let Some(v) = value {
             out.insert(key.clone(), v);
         }
     }
     Value::Object(out)
+}
+
+fn given<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
+    pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+}
+
+fn coerce_one(p: &Property, given: &[&str]) -> Option<Value> {
+    match p.kind.as_str() {
+        "boolean" => Some(Value::Bool(given.iter().any(|v| matches!(*v, "on" | "true" | "1" | "是")))),
+        "array" => {
+            let items: Vec<Value> =
+                given.iter().flat_map(|v| v.lines()).map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect();
+            (!items.is_empty()).then_some(Value::Array(items))
+        }
+        kind => given.last().map(|v| v.trim()).filter(|v| !v.is_empty()).map(|v| match (kind, v.parse::<i64>()) {
+            ("integer", Ok(n)) => Value::from(n),
+            _ => Value::String(v.to_string()),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +210,29 @@ mod tests {
         );
         let typo = vec![("staff".to_string(), "十二".to_string())];
         assert_eq!(coerce_pairs(&schema(), &typo), json!({ "staff": "十二", "chain": false }));
+    }
+
+    #[test]
+    fn a_group_is_posted_and_shown_field_by_field() {
+        let s = Schema::parse(&json!({
+            "required": ["applicant"],
+            "properties": { "applicant": { "type": "object", "title": "申请人", "required": ["age"], "properties": {
+                "age": { "type": "integer", "title": "年龄" },
+                "nationality": { "type": "string", "title": "国籍" },
+            } } },
+        }))
+        .unwrap_or_default();
+        let pairs = vec![("applicant.age".to_string(), "16".to_string()), ("applicant.nationality".to_string(), "US".to_string())];
+        let data = coerce_pairs(&s, &pairs);
+        assert_eq!(data, json!({ "applicant": { "age": 16, "nationality": "US" } }));
+        assert_eq!(coerce_pairs(&s, &[]), json!({}));
+        let problems = s.check(&json!({ "applicant": { "nationality": "US" } }), jiff::civil::date(2026, 11, 24));
+        let filled = fill(&s, &data, &Sources::default());
+        let views = field_views(&s, &filled, &problems);
+        let shown: Vec<(&str, &str, bool, &str)> =
+            views.iter().map(|v| (v.key.as_str(), v.label.as_str(), v.required, v.value.as_str())).collect();
+        assert_eq!(shown, [("applicant.age", "申请人·年龄", true, "16"), ("applicant.nationality", "申请人·国籍", false, "US")]);
+        assert_eq!(views[0].error.as_deref(), Some("申请人·年龄为必填项 / applicant.age is required"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The schema subset: an object with `properties` (each `string`, `integer`,
-//! `boolean`, or `array` of strings, with a Chinese `title`, optional
+//! `boolean`, `array` of strings, or `object`: a group of such fields with its
+//! own `properties` and `required`, e.g. 申请人信息; with a Chinese `title`, optional
 //! `description`, `minLength`, `maxLength`, `enum`, `minimum`, `maximum` and
 //! `format`), `required`, `additionalProperties: false`, and the UI hints
 //! `x-order` (field order), `x-widget`, `x-placeholder`, `x-prefill` (a
@@ -71,6 +72,19 @@ pub struct Property {
     /// fields are locked otherwise.
     #[serde(rename = "x-editable", default, skip_serializing_if = "std::ops::Not::not")]
     pub editable: bool,
+    /// For objects (a group of fields): the group's fields, none a group itself.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, Property>,
+    /// For objects: the group's required fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required: Vec<String>,
+}
+
+impl Property {
+    /// A group's field label: its title, else its key.
+    pub fn label<'a>(&'a self, key: &'a str) -> &'a str {
+        self.properties.get(key).and_then(|p| p.title.as_deref()).unwrap_or(key)
+    }
 }
 
 /// String formats checked on the server.
@@ -129,7 +143,78 @@ impl FieldProblem {
     }
 }
 
-const KINDS: [&str; 4] = ["string", "integer", "boolean", "array"];
+const KINDS: [&str; 5] = ["string", "integer", "boolean", "array", "object"];
+
+/// What is wrong with field `name`'s definition; `in_group`: it is a field of
+/// an object (a group), which may not be a group itself nor prefilled.
+fn property_problems(name: &str, p: &Property, in_group: bool, problems: &mut Vec<FieldProblem>) {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        problems.push(FieldProblem::new(
+            name,
+            format!("字段名 {name} 只能用英文字母、数字和下划线"),
+            format!("field name {name}: ASCII letters, digits, _ only"),
+        ));
+    }
+    if !KINDS.contains(&p.kind.as_str()) || (in_group && p.kind == "object") {
+        problems.push(FieldProblem::new(
+            name,
+            format!("字段 {name} 的类型 {} 不受支持", p.kind),
+            format!("field {name}: unsupported type {}", p.kind),
+        ));
+    }
+    if p.kind == "array" && p.items.as_ref().is_none_or(|i| i.kind != "string") {
+        problems.push(FieldProblem::new(name, format!("字段 {name} 须为字符串列表"), format!("field {name}: arrays must be of strings")));
+    }
+    if p.format.is_some() && p.kind != "string" {
+        problems.push(FieldProblem::new(
+            name,
+            format!("字段 {name} 的格式只能用于文字"),
+            format!("field {name}: format needs type string"),
+        ));
+    }
+    if p.kind == "object" && p.properties.is_empty() {
+        problems.push(FieldProblem::new(name, format!("分组字段 {name} 没有下级字段"), format!("group {name} has no properties")));
+    }
+    if p.kind != "object" && (!p.properties.is_empty() || !p.required.is_empty()) {
+        problems.push(FieldProblem::new(
+            name,
+            format!("只有分组字段（object）可以有下级字段，{name} 不是"),
+            format!("field {name}: only objects have properties"),
+        ));
+    }
+    if let Some(binding) = &p.prefill {
+        if in_group {
+            problems.push(FieldProblem::new(
+                name,
+                format!("分组中的字段 {name} 不能预填"),
+                format!("field {name}: fields of a group are not prefilled"),
+            ));
+        } else if let Err(why) = Binding::parse(binding) {
+            problems.push(FieldProblem::new(
+                name,
+                format!("字段 {name} 的预填来源 {binding} 无效：{why}"),
+                format!("field {name}: bad prefill binding {binding}: {why}"),
+            ));
+        }
+    }
+    for (sub, sp) in &p.properties {
+        let mut inner = Vec::new();
+        property_problems(sub, sp, true, &mut inner);
+        problems.extend(inner.into_iter().map(|mut f| {
+            f.field = format!("{name}.{}", f.field);
+            f
+        }));
+    }
+    for r in &p.required {
+        if !p.properties.contains_key(r) {
+            problems.push(FieldProblem::new(
+                name,
+                format!("分组 {name} 的必填字段 {r} 未定义"),
+                format!("group {name}: required field {r} is not defined"),
+            ));
+        }
+    }
+}
 
 impl Schema {
     /// Parse and check a schema as an editor submits it.
@@ -147,43 +232,7 @@ impl Schema {
             problems.push(FieldProblem::new("type", "表单数据必须是对象（object）".into(), "the data must be an object".into()));
         }
         for (name, p) in &self.properties {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                problems.push(FieldProblem::new(
-                    name,
-                    format!("字段名 {name} 只能用英文字母、数字和下划线"),
-                    format!("field name {name}: ASCII letters, digits, _ only"),
-                ));
-            }
-            if !KINDS.contains(&p.kind.as_str()) {
-                problems.push(FieldProblem::new(
-                    name,
-                    format!("字段 {name} 的类型 {} 不受支持", p.kind),
-                    format!("field {name}: unsupported type {}", p.kind),
-                ));
-            }
-            if p.kind == "array" && p.items.as_ref().is_none_or(|i| i.kind != "string") {
-                problems.push(FieldProblem::new(
-                    name,
-                    format!("字段 {name} 须为字符串列表"),
-                    format!("field {name}: arrays must be of strings"),
-                ));
-            }
-            if p.format.is_some() && p.kind != "string" {
-                problems.push(FieldProblem::new(
-                    name,
-                    format!("字段 {name} 的格式只能用于文字"),
-                    format!("field {name}: format needs type string"),
-                ));
-            }
-            if let Some(binding) = &p.prefill
-                && let Err(why) = Binding::parse(binding)
-            {
-                problems.push(FieldProblem::new(
-                    name,
-                    format!("字段 {name} 的预填来源 {binding} 无效：{why}"),
-                    format!("field {name}: bad prefill binding {binding}: {why}"),
-                ));
-            }
+            property_problems(name, p, false, &mut problems);
         }
         for r in &self.required {
             if !self.properties.is_empty() && !self.properties.contains_key(r) {
@@ -201,6 +250,26 @@ impl Schema {
     /// The label of a field: its title, else its key.
     pub fn label<'a>(&'a self, key: &'a str) -> &'a str {
         self.properties.get(key).and_then(|p| p.title.as_deref()).unwrap_or(key)
+    }
+
+    /// The values of `form` as a reader sees them, in display order: (label,
+    /// value), a group's fields each on its own, labelled 组·字段.
+    pub fn labelled_values<'a>(&'a self, form: &'a serde_json::Map<String, Value>) -> Vec<(String, &'a Value)> {
+        let mut out = Vec::new();
+        for key in self.ordered_keys() {
+            let Some(v) = form.get(key) else { continue };
+            match (self.properties.get(key), v.as_object()) {
+                (Some(p), Some(group)) if p.kind == "object" => {
+                    for sub in p.properties.keys() {
+                        if let Some(sv) = group.get(sub) {
+                            out.push((format!("{}·{}", self.label(key), p.label(sub)), sv));
+                        }
+                    }
+                }
+                _ => out.push((self.label(key).to_string(), v)),
+            }
+        }
+        out
     }
 
     /// The field keys in display order: `x-order` first, the rest by key.
@@ -251,7 +320,7 @@ impl Schema {
             if value.is_null() || (!complete && is_blank(value)) {
                 continue;
             }
-            check_value(key, self.label(key), p, value, today, &mut out);
+            check_value(key, self.label(key), p, value, today, complete, &mut out);
         }
         out
     }
@@ -267,12 +336,13 @@ pub(crate) fn is_blank(v: &Value) -> bool {
     }
 }
 
-fn check_value(key: &str, label: &str, p: &Property, value: &Value, today: Date, out: &mut Vec<FieldProblem>) {
+fn check_value(key: &str, label: &str, p: &Property, value: &Value, today: Date, complete: bool, out: &mut Vec<FieldProblem>) {
     let type_ok = match p.kind.as_str() {
         "string" => value.is_string(),
         "integer" => value.is_i64(),
         "boolean" => value.is_boolean(),
         "array" => value.is_array(),
+        "object" => value.is_object(),
         _ => false,
     };
     if !type_ok {
@@ -280,6 +350,7 @@ fn check_value(key: &str, label: &str, p: &Property, value: &Value, today: Date,
             "string" => "文字",
             "integer" => "整数",
             "boolean" => "是/否",
+            "object" => "一组字段",
             _ => "列表",
         };
         out.push(FieldProblem::new(key, format!("{label}应为{zh}"), format!("{key} must be of type {}", p.kind)));
@@ -317,7 +388,35 @@ fn check_value(key: &str, label: &str, p: &Property, value: &Value, today: Date,
     }
     if let (Some(items), Some(list)) = (&p.items, value.as_array()) {
         for (i, item) in list.iter().enumerate() {
-            check_value(&format!("{key}[{i}]"), &format!("{label}第{}项", i + 1), items, item, today, out);
+            check_value(&format!("{key}[{i}]"), &format!("{label}第{}项", i + 1), items, item, today, complete, out);
+        }
+    }
+    // A group: its fields as the form's own, named `group.field`, labelled 组·字段.
+    if let Some(obj) = value.as_object() {
+        if complete {
+            for r in &p.required {
+                if obj.get(r).is_none_or(is_blank) {
+                    out.push(FieldProblem::new(
+                        &format!("{key}.{r}"),
+                        format!("{label}·{}为必填项", p.label(r)),
+                        format!("{key}.{r} is required"),
+                    ));
+                }
+            }
+        }
+        for (sub, v) in obj {
+            let Some(sp) = p.properties.get(sub) else {
+                out.push(FieldProblem::new(
+                    &format!("{key}.{sub}"),
+                    format!("不应有字段 {key}.{sub}"),
+                    format!("unexpected field {key}.{sub}"),
+                ));
+                continue;
+            };
+            if v.is_null() || (!complete && is_blank(v)) {
+                continue;
+            }
+            check_value(&format!("{key}.{sub}"), &format!("{label}·{}", p.label(sub)), sp, v, today, complete, out);
         }
     }
 }
@@ -402,6 +501,48 @@ mod tests {
         assert!(Schema::parse(&json!({ "properties": { "x": { "type": "date" } } })).is_err());
         assert!(Schema::parse(&json!({ "propertes": {} })).is_err());
         assert!(Schema::parse(&json!({})).is_ok_and(|s| s.check(&json!({ "anything": 1 }), today()).is_empty()));
+    }
+
+    #[test]
+    fn a_group_of_fields_is_checked_as_the_forms_own() {
+        let schema = Schema::parse(&json!({
+            "required": ["applicant"],
+            "properties": {
+                "applicant": {
+                    "type": "object", "title": "申请人", "required": ["age"],
+                    "properties": {
+                        "nationality": { "type": "string", "title": "国籍", "enum": ["CN", "US"] },
+                        "age": { "type": "integer", "title": "年龄", "minimum": 0 },
+                    },
+                },
+            },
+        }))
+        .unwrap_or_default();
+        assert!(schema.check(&json!({ "applicant": { "nationality": "US", "age": 16 } }), today()).is_empty());
+        let problems = schema.check(&json!({ "applicant": { "nationality": "FR", "height": 1 } }), today());
+        let got: Vec<(&str, &str)> = problems.iter().map(|p| (p.field.as_str(), p.message_zh.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("applicant.age", "申请人·年龄为必填项"),
+                ("applicant.height", "不应有字段 applicant.height"),
+                ("applicant.nationality", "申请人·国籍应为以下之一：CN、US"),
+            ]
+        );
+        assert_eq!(schema.check(&json!({ "applicant": "张三" }), today())[0].message_zh, "申请人应为一组字段");
+        assert!(schema.check_draft(&json!({ "applicant": { "nationality": "CN" } }), today()).is_empty());
+        let form = json!({ "applicant": { "age": 30, "nationality": "CN" } });
+        let map = form.as_object().cloned().unwrap_or_default();
+        let shown = schema.labelled_values(&map);
+        assert_eq!(shown.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["申请人·年龄", "申请人·国籍"]);
+        // Groups hold fields, not groups; their fields are not prefilled; an empty group is an error.
+        let nested = json!({ "properties": { "g": { "type": "object", "properties": { "h": { "type": "object", "properties": { "x": { "type": "string" } } } } } } });
+        assert_eq!(Schema::parse(&nested).unwrap_err()[0].field, "g.h");
+        let prefilled =
+            json!({ "properties": { "g": { "type": "object", "properties": { "n": { "type": "string", "x-prefill": "person.name" } } } } });
+        assert!(Schema::parse(&prefilled).is_err());
+        assert!(Schema::parse(&json!({ "properties": { "g": { "type": "object" } } })).is_err());
+        assert!(Schema::parse(&json!({ "properties": { "s": { "type": "string", "required": ["x"] } } })).is_err());
     }
 
     #[test]

@@ -114,7 +114,8 @@ impl Store {
         env: &dyn Env,
     ) -> std::result::Result<HandlerRound, WorkflowError> {
         let mut round = HandlerRound::default();
-        for call in self.claim_handler_calls(limit, now).await? {
+        let names: Vec<&str> = handlers.names().collect();
+        for call in self.claim_handler_calls(&names, limit, now).await? {
             let outcome = match handlers.map.get(&call.handler) {
                 None => Err(format!("no handler named {:?} is registered on this node", call.handler)),
                 Some(h) => {
@@ -157,18 +158,27 @@ impl Store {
         Ok(round)
     }
 
-    async fn claim_handler_calls(&self, limit: i64, now: Timestamp) -> crate::Result<Vec<Claimed>> {
+    /// Due calls of the handlers this worker has (`names`); calls of any
+    /// other (external tasks) wait for an answer from outside.
+    async fn claim_handler_calls(&self, names: &[&str], limit: i64, now: Timestamp) -> crate::Result<Vec<Claimed>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let params = (3..3 + names.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
         let mut tx = self.begin().await?;
-        let rows = crate::db::query(crate::safe(format!(
+        let mut q = crate::db::query(crate::safe(format!(
             "SELECT instance_id, wait_id, node, handler, attempts FROM workflow_tasks WHERE kind = 'handler' AND ended_at IS NULL \
+             AND handler IN ({params}) \
              AND (next_attempt_at IS NULL OR next_attempt_at <= $1) AND (claimed_until IS NULL OR claimed_until <= $1) \
              ORDER BY created_at, instance_id, wait_id LIMIT $2{lock}"
         )))
         .bind(ts(now))
-        .bind(limit)
-        .fetch_all(&mut tx)
-        .await?;
+        .bind(limit);
+        for name in names {
+            q = q.bind(*name);
+        }
+        let rows = q.fetch_all(&mut tx).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let c = Claimed {

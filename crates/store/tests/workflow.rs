@@ -162,14 +162,25 @@ impl Handler for FetchLicense {
 }
 
 both_backends!(service_tasks_run_registered_handlers_and_retry_after_failure, |db| {
-    // A model naming a handler nobody registered is refused, naming the element.
-    match db.store.deploy_bpmn(SERVICE, &Handlers::default(), "editor", friday()).await {
+    // A built-in handler this node has not enabled is refused, naming the element.
+    let issuing = SERVICE.replace("license.fetch", "issue_license");
+    match db.store.deploy_bpmn(&issuing, &Handlers::default(), "editor", friday()).await {
         Err(WorkflowError::Deploy(e)) => {
             assert_eq!(e.problems.iter().map(|p| (p.element.as_str(), p.reason)).collect::<Vec<_>>(), [("fetch", "unknown_handler")]);
         }
         other => panic!("deployed without its handler: {:?}", other.map(|_| ())),
     }
     assert!(db.store.workflow_definition("lookup", None).await.is_err(), "nothing deployed");
+    // Any other name is an external task: it deploys, and a worker without
+    // that handler leaves the call to whoever answers it from outside.
+    assert_eq!(db.store.deploy_bpmn(SERVICE, &Handlers::default(), "editor", friday()).await.unwrap(), ("lookup".to_string(), 1));
+    let waiting = db.store.start_workflow("lookup", Some("case-8"), json!({}), friday(), &weekdays()).await.unwrap();
+    let later = friday() + jiff::SignedDuration::from_hours(1);
+    assert_eq!(db.store.run_due_handlers("w0", &Handlers::default(), later, 10, &weekdays()).await.unwrap(), HandlerRound::default());
+    let wait = db.store.workflow_instance(&waiting).await.unwrap().state.waits[0].id;
+    let answer = Input::HandlerDone { wait, data: json!({ "license_no": "L-外部" }) };
+    let done = db.store.step_workflow(&waiting, answer, "dept", later, &weekdays()).await.unwrap();
+    assert_eq!((done.status, done.trace.last().map(String::as_str)), (Status::Completed, Some("end")));
 
     let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut handlers = Handlers::default();

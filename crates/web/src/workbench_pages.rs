@@ -248,11 +248,10 @@ async fn case_view(
     let schema = item.as_ref().and_then(|i| i.form.as_ref());
     let fields = match (schema, c.form.as_object()) {
         (Some(s), Some(form)) => s
-            .ordered_keys()
+            .labelled_values(form)
             .into_iter()
-            .filter_map(|k| form.get(k).map(|v| (k, v)))
-            .map(|(k, v)| Field {
-                label: s.label(k).to_string(),
+            .map(|(label, v)| Field {
+                label,
                 value: shown(match v {
                     serde_json::Value::String(t) => t.clone(),
                     serde_json::Value::Array(a) => {
@@ -341,9 +340,11 @@ async fn case_view(
             .map(|s| {
                 let due = s.due.map(|d| crate::pages::china_time(&yiwang_store::ts(d))).unwrap_or_else(|| "按办件时限".into());
                 let name = if s.step.decision { format!("{}（作出决定）", s.step.name) } else { s.step.name.clone() };
-                let who = match &s.step.agency {
-                    Some(a) => format!("{}（会签）{}", agency_name(a), who(&s.step.candidate_groups)),
-                    None => who(&s.step.candidate_groups),
+                let who = match (&s.step.agency, &s.step.service) {
+                    (Some(a), _) => format!("{}（会签）{}", agency_name(a), who(&s.step.candidate_groups)),
+                    // An external service task: the department system answers it, or staff record the answer.
+                    (None, Some(topic)) => format!("外部任务 {topic}：部门系统或本部门办理人员录入结果"),
+                    (None, None) => who(&s.step.candidate_groups),
                 };
                 (name, who, due)
             })

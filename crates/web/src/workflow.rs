@@ -171,7 +171,17 @@ pub async fn deploy_api(State(state): State<AppState>, auth: Auth, body: String)
     let p = auth.require()?;
     let (process_id, version) =
         state.store().deploy_bpmn(&body, state.handlers(), &p.account_id, jiff::Timestamp::now()).await.map_err(invalid)?;
-    Ok((StatusCode::CREATED, Json(json!({ "process_id": process_id, "version": version }))).into_response())
+    let external = external_tasks(&body);
+    Ok((StatusCode::CREATED, Json(json!({ "process_id": process_id, "version": version, "external_tasks": external }))).into_response())
+}
+
+/// The external service tasks of a deployed model (`[{"element", "handler"}]`):
+/// tasks no worker of this node runs, which wait for a department system's
+/// answer or staff's, so a modeller sees a mistyped handler at once.
+pub fn external_tasks(bpmn: &str) -> Value {
+    let def = yiwang_workflow::deploy(bpmn, &|_| true).ok();
+    let list = def.as_ref().map(|d| d.external_tasks()).unwrap_or_default();
+    Value::Array(list.into_iter().map(|(element, handler)| json!({ "element": element, "handler": handler })).collect())
 }
 
 #[derive(Debug, Deserialize)]

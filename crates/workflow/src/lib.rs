@@ -3,8 +3,9 @@
 //! core over persisted instances) builds on `Definition`.
 //!
 //! Supported: none start events; end events (incl. terminate); user tasks
-//! (candidate groups, parallel and sequential multi-instance); service tasks
-//! with registered handlers; receive tasks and message catch events; timer
+//! (candidate groups, parallel and sequential multi-instance); service tasks,
+//! run by the node's worker (`BUILTIN_HANDLERS`) or answered from outside
+//! (external tasks); receive tasks and message catch events; timer
 //! catch and boundary timers (ISO 8601 durations, natural time or working
 //! days); exclusive, inclusive and parallel gateways with default flows;
 //! embedded subprocesses.
@@ -17,4 +18,4 @@ pub mod model;
 pub mod xml;
 
 pub use deploy::{DeployError, Problem, deploy};
-pub use model::{Definition, Flow, Node, NodeKind};
+pub use model::{BUILTIN_HANDLERS, Definition, Flow, Node, NodeKind, is_external};

@@ -100,7 +100,31 @@ pub struct Definition {
     pub flows: Vec<Flow>,
 }
 
+/// The handlers a yiwang node's worker runs itself (implemented in
+/// `yiwang_web::workflow`; `issue_license` only where the node holds a master
+/// key). A service task naming any other handler or topic is an external
+/// task, as Camunda's external tasks are: the process waits until someone
+/// outside answers it with data (a department system, or staff who record
+/// what they found).
+pub const BUILTIN_HANDLERS: [&str; 3] = ["notify", "record", "issue_license"];
+
+/// Whether a service task naming `handler` waits for an answer from outside.
+pub fn is_external(handler: &str) -> bool {
+    !BUILTIN_HANDLERS.contains(&handler)
+}
+
 impl Definition {
+    /// The external service tasks: (element id, handler or topic).
+    pub fn external_tasks(&self) -> Vec<(&str, &str)> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::ServiceTask { handler } if is_external(handler) => Some((n.id.as_str(), handler.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn node(&self, id: &str) -> Option<NodeIx> {
         self.nodes.iter().position(|n| n.id == id)
     }

@@ -55,7 +55,6 @@ fn every_problem_of_a_broken_file_is_named_and_nothing_deploys() {
         ("gw".into(), "no_default"),
         ("orphan".into(), "dead_end"),
         ("orphan".into(), "unreachable"),
-        ("call_tax".into(), "unknown_handler"),
         ("no_handler".into(), "missing_handler"),
         ("no_handler".into(), "dead_end"),
         ("wait".into(), "bad_timer"),
@@ -68,7 +67,7 @@ fn every_problem_of_a_broken_file_is_named_and_nothing_deploys() {
     // Every problem has both messages.
     assert!(err.problems.iter().all(|p| !p.message_zh.is_empty() && !p.message_en.is_empty()));
     let zh = yiwang_errors::Coded::message_zh(&err);
-    assert!(zh.contains("script") && zh.contains("共 11 处问题"), "{zh}");
+    assert!(zh.contains("script") && zh.contains("共 10 处问题"), "{zh}");
 }
 
 #[test]

@@ -52,7 +52,8 @@ pub async fn deploy(file: &std::path::Path, store: &yiwang_store::Store) -> anyh
     let text = std::fs::read_to_string(file).with_context(|| format!("打开 / opening {}", file.display()))?;
     match store.deploy_bpmn(&text, &yiwang_web::workflow::builtin_handlers(), "cli", jiff::Timestamp::now()).await {
         Ok((process_id, version)) => {
-            print_json(&serde_json::json!({ "ok": true, "process_id": process_id, "version": version }));
+            let external = yiwang_web::workflow::external_tasks(&text);
+            print_json(&serde_json::json!({ "ok": true, "process_id": process_id, "version": version, "external_tasks": external }));
             Ok(ExitCode::SUCCESS)
         }
         Err(yiwang_store::WorkflowError::Deploy(e)) => {

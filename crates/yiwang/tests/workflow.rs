@@ -38,7 +38,7 @@ fn simulate_prints_the_trace_and_refuses_a_broken_model() {
     let (code, v) = simulate(&[&bpmn("broken.bpmn")]);
     assert_eq!(code, Some(1));
     let ids: Vec<&str> = v["problems"].as_array().unwrap().iter().map(|p| p["element"].as_str().unwrap()).collect();
-    for id in ["script", "gw", "orphan", "call_tax", "no_handler", "wait", "s7"] {
+    for id in ["script", "gw", "orphan", "no_handler", "wait", "s7"] {
         assert!(ids.contains(&id), "{id} not named: {v:#}");
     }
 
@@ -69,6 +69,11 @@ fn deploy_versions_a_model_and_refuses_a_broken_one() {
     assert_eq!(v["version"].as_i64(), Some(1), "the same text is the same version");
     let (code, v) = deploy(dir.path(), &bpmn("broken.bpmn"));
     assert_eq!((code, v["code"].as_str()), (Some(1), Some("workflow.invalid")), "{v:#}");
-    // call_tax names a handler this node does not have.
-    assert!(v["problems"].as_array().unwrap().iter().any(|p| p["element"] == "call_tax" && p["reason"] == "unknown_handler"), "{v:#}");
+    // call_tax names a topic no worker here runs: an external task, not a problem.
+    assert!(!v["problems"].as_array().unwrap().iter().any(|p| p["element"] == "call_tax"), "{v:#}");
+    let chain = bpmn("../parity/service_chain.bpmn");
+    let (code, v) = deploy(dir.path(), &chain);
+    assert_eq!(code, Some(0), "{v:#}");
+    let external: Vec<&str> = v["external_tasks"].as_array().unwrap().iter().map(|t| t["handler"].as_str().unwrap()).collect();
+    assert_eq!(external, ["license.fetch", "credit.check", "decide.auto", "deliver"], "{v:#}");
 }
