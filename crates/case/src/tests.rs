@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
+use yiwang_errors::{Coded, ErrorKind};
 
 /// 10:00 China time on `day`.
 fn at(day: &str) -> Timestamp {

@@ -14,6 +14,7 @@ use yiwang_crypto::seal::{SealError, SealKey};
 
 pub mod schema;
 pub mod sdjwt;
+pub mod verdict;
 
 /// Domain separation: what a record signature covers starts with this line.
 pub const RECORD_CONTEXT: &[u8] = b"yiwang-license-v1\n";

@@ -47,8 +47,8 @@ pub use halls::Hall;
 pub use integration::{DeliveryStatus, IdempotencyKey, Recorded, Webhook, WebhookDelivery};
 pub use licenses::{
     Holder, LicenseMaterial, LicenseShare, LicenseStatus, LicenseStoreError, LicenseTypeDef, LicenseUse, MAX_SHARE_DAYS, NewLicense,
-    Presented, PublishedSealKey, SealVerdict, SharedCopy, StoredLicense, Verdict, VerdictError, identifier_number, license_type_aliases,
-    mask_identifier_number, status_list_url, vc_issuer_url, vc_selective_claims,
+    Presented, PublishedSealKey, SharedCopy, StoredLicense, identifier_number, license_type_aliases, status_list_url, vc_issuer_url,
+    vc_selective_claims,
 };
 pub use machine_clients::{MachineClient, MachineClientInput, NewMachineClient};
 pub use maintenance::Maintained;
@@ -61,6 +61,7 @@ pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy,
 pub use support::SupportGrant;
 pub use workflow::{CaseProcess, CaseStep, DEFAULT_PROCESS_ID, OpenTask, StoredInstance, WaitingMessage, WorkflowError};
 pub use workflow_handlers::{Handler, HandlerCall, HandlerFuture, HandlerRound, Handlers};
+pub use yiwang_license::verdict::{SealVerdict, Verdict, VerdictError, mask_identifier_number};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

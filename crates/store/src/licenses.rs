@@ -13,6 +13,7 @@ use yiwang_codes::license::LicenseId;
 use yiwang_crypto::ed25519::VcKey;
 use yiwang_crypto::seal::{MasterKey, SealError, SealKey};
 use yiwang_license::schema::{DataSchema, FieldProblem, PrintTemplate};
+use yiwang_license::verdict::{SealVerdict, Verdict, status_zh};
 use yiwang_license::{LicenseError, SealedLicense, seal_record};
 
 use crate::accounts::{audit_rec, new_id};
@@ -1038,82 +1039,6 @@ pub enum Presented {
     Token(String),
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct SealVerdict {
-    pub valid: bool,
-    pub key_id: String,
-    pub signer: String,
-    pub alg: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct VerdictError {
-    pub code: String,
-    pub message_zh: String,
-    pub message_en: String,
-}
-
-/// The answer to "is this license genuine and valid today?". Only what a
-/// member of the public may see: for a person's license, the holder's name and
-/// the identifier's number segment are masked.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Verdict {
-    /// Genuine, and valid today.
-    pub ok: bool,
-    pub license_id: Option<String>,
-    pub seal: Option<SealVerdict>,
-    /// `valid`, `expired`, `suspended`, `revoked`, `superseded`, or `unknown`
-    /// (genuine but not in this node's registry).
-    pub status: Option<String>,
-    pub status_zh: Option<String>,
-    pub status_reason: Option<String>,
-    pub status_at: Option<String>,
-    pub name: Option<String>,
-    pub holder: Option<String>,
-    pub issuer: Option<String>,
-    pub valid_from: Option<String>,
-    pub valid_until: Option<String>,
-    pub error: Option<VerdictError>,
-}
-
-impl Verdict {
-    fn failed(license_id: Option<String>, seal: Option<SealVerdict>, e: &dyn yiwang_errors::Coded) -> Verdict {
-        Verdict {
-            license_id,
-            seal,
-            error: Some(VerdictError { code: e.code().into(), message_zh: e.message_zh(), message_en: e.message_en() }),
-            ..Verdict::default()
-        }
-    }
-}
-
-/// A license identifier on a public page. For a person's license the number
-/// segment may be their ID number (居民身份证), so all but its first 4 and last 2
-/// characters are starred.
-pub fn mask_identifier_number(id: &str) -> String {
-    let parts: Vec<&str> = id.split('.').collect();
-    // Root (5 parts) . type . issuer . number . version . check
-    if parts.len() != 10 {
-        return id.to_string();
-    }
-    let number: Vec<char> = parts[7].chars().collect();
-    let masked: String = number.iter().enumerate().map(|(i, c)| if i < 4 || i + 2 >= number.len() { *c } else { '*' }).collect();
-    let mut out: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
-    out[7] = masked;
-    out.join(".")
-}
-
-fn status_zh(status: &str) -> &'static str {
-    match status {
-        "valid" => "有效",
-        "expired" => "已过有效期",
-        "suspended" => "已暂停使用",
-        "revoked" => "已注销/吊销",
-        "superseded" => "已有新版本，本版本失效",
-        _ => "本节点证照库中无此证照",
-    }
-}
-
 impl Store {
     /// Check a presented license: the seal against the signer's published key,
     /// a token against the registry's record, then the current status.
@@ -1163,47 +1088,16 @@ impl Store {
             return Ok(Verdict::failed(id, None, &LicenseError::TokenMismatch));
         }
         let seal = SealVerdict { valid: true, key_id: key.key_id, signer: key.agency_uscc, alg: sealed.seal.alg.clone() };
-        let text = |path: &[&str]| {
-            let mut v = &sealed.record;
-            for p in path {
-                v = &v[*p];
-            }
-            v.as_str().map(str::to_string)
-        };
-        let person = text(&["holder", "id_type"]).as_deref() == Some("111");
-        let holder = match text(&["holder", "name"]) {
-            Some(name) if person => Some(yiwang_identity::mask_name(&name)),
-            name => name,
-        };
-        let mut verdict = Verdict {
-            ok: false,
-            license_id: id.as_deref().map(|i| if person { mask_identifier_number(i) } else { i.to_string() }),
-            seal: Some(seal),
-            status: Some("unknown".into()),
-            status_zh: Some(status_zh("unknown").into()),
-            status_reason: None,
-            status_at: None,
-            name: text(&["name"]),
-            holder,
-            issuer: text(&["issuer", "name"]),
-            valid_from: text(&["valid_from"]),
-            valid_until: text(&["valid_until"]),
-            error: None,
-        };
+        let verdict = Verdict::genuine(&sealed, seal);
         let Some(id) = id else { return Ok(verdict) };
-        match self.license(&id).await {
+        let verdict = match self.license(&id).await {
             Ok(stored) => {
-                let status =
-                    if stored.status == LicenseStatus::Valid && stored.expired_on(today) { "expired" } else { stored.status.code() };
-                verdict.ok = status == "valid";
-                verdict.status = Some(status.into());
-                verdict.status_zh = Some(status_zh(status).into());
-                verdict.status_reason = stored.status_reason;
-                verdict.status_at = Some(stored.status_at);
+                let expired = stored.expired_on(today);
+                verdict.registered(stored.status.code(), expired, stored.status_reason, stored.status_at)
             }
-            Err(StoreError::NotFound(_)) => {}
+            Err(StoreError::NotFound(_)) => verdict,
             Err(e) => return Err(e),
-        }
+        };
         Ok(verdict)
     }
 }
