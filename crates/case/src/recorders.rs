@@ -63,6 +63,12 @@ pub fn recorders(event: &Event, open: &[OpenStep], is_role: impl Fn(&str) -> boo
     Some(if named.is_empty() { usual.iter().map(|r| r.to_string()).collect() } else { named })
 }
 
+/// Whether `actor` may release a claim (认领) on `case`: when nobody else holds
+/// it, or as a department head of its agency (`head`) taking the case back.
+pub fn may_release(case: &crate::Case, actor: &str, head: bool) -> bool {
+    case.claimed_by.as_deref().is_none_or(|holder| holder == actor) || head
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +96,15 @@ mod tests {
         let open = [step("核查", &["finance_team"], None)];
         let passed = Event::StepPassed { step: "核查".into(), data: Default::default() };
         assert_eq!(recorders(&passed, &open, staff), Some(vec![REVIEWER.to_string(), DEPARTMENT_HEAD.to_string()]));
+    }
+
+    #[test]
+    fn only_the_holder_or_a_head_releases_a_claim() {
+        let held = crate::Case { claimed_by: Some("acc_a".into()), ..Default::default() };
+        assert!(may_release(&held, "acc_a", false));
+        assert!(!may_release(&held, "acc_b", false));
+        assert!(may_release(&held, "acc_b", true));
+        assert!(may_release(&crate::Case::default(), "acc_b", false));
     }
 
     #[test]

@@ -634,7 +634,7 @@ pub async fn window_home(State(state): State<AppState>, auth: Auth) -> Response 
 /// once and leads on to the case in the console.
 pub async fn window_open(State(state): State<AppState>, auth: Auth, axum::Form(f): axum::Form<WindowForm>) -> Response {
     let Ok(p) = auth.require() else { return crate::auth::see_other("/login") };
-    let w = crate::cases::WindowApply {
+    let w = crate::case_staff::WindowApply {
         item_code: f.item_code.clone(),
         applicant_id: f.applicant_id.clone(),
         applicant_name: f.applicant_name.clone(),
@@ -642,7 +642,7 @@ pub async fn window_open(State(state): State<AppState>, auth: Auth, axum::Form(f
         form: Value::Null,
         hall_id: None,
     };
-    match crate::cases::open_window_case(&state, p, w).await {
+    match crate::case_staff::open_window_case(&state, p, w).await {
         Ok((c, query_code)) => {
             let continue_url = format!("/console/window/cases/{}?code={query_code}", c.case_no);
             created_page(&state, &auth, "申请已建立", c.case_no, query_code, continue_url).await
@@ -720,9 +720,9 @@ pub async fn window_event(
             return problem_page(&state, &auth, "窗口受理", e.into(), None).await;
         }
     };
-    let staff = crate::cases::StaffEvent { event, reason: a.reason.clone(), expected_version: None };
+    let staff = crate::case_staff::StaffEvent { event, reason: a.reason.clone(), expected_version: None };
     let code = a.code.trim().chars().filter(char::is_ascii_digit).collect::<String>();
-    match crate::cases::record_staff_event(&state, p, &no, staff).await {
+    match crate::case_staff::record_staff_event(&state, p, &no, staff).await {
         Ok(_) => crate::auth::see_other(&format!("/console/window/cases/{no}?code={code}&done={done}")),
         Err(e) => {
             let back = Some(("/console/window".to_string(), "综合窗口".to_string()));

@@ -247,7 +247,7 @@ pub(crate) async fn accept_bundle(state: &AppState, p: &Principal, no: &str, rea
         if !p.has_role_in(&c.agency_uscc, &[Role::WindowClerk]) {
             return Err(forbidden("your window does not serve every agency of this bundle"));
         }
-        let (promised_days, legal_days, units) = crate::cases::acceptance_limits(state, c).await?;
+        let (promised_days, legal_days, units) = crate::case_staff::acceptance_limits(state, c).await?;
         let event = Event::Accepted {
             promised_days,
             legal_days,

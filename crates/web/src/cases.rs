@@ -24,7 +24,7 @@ pub const CASE_STAFF: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::Depar
 /// The staff who see and close 告知承诺 verification tasks.
 pub const CHECK_STAFF: &[Role] = &[Role::Reviewer, Role::DepartmentHead, Role::Supervisor];
 
-fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     ApiError::new(&WebError::NotFound("办件".into()))
 }
 
@@ -72,7 +72,12 @@ pub(crate) fn view(c: &CaseRow) -> Value {
     })
 }
 
-async fn record(state: &AppState, case_no: &str, envelope: yiwang_case::Envelope, expected: Option<i64>) -> Result<CaseRow, ApiError> {
+pub(crate) async fn record(
+    state: &AppState,
+    case_no: &str,
+    envelope: yiwang_case::Envelope,
+    expected: Option<i64>,
+) -> Result<CaseRow, ApiError> {
     let calendar = state.store().load_calendar().await?;
     if matches!(envelope.event, Event::Concluded { .. }) {
         // 办结出证: the item version's license is issued in the conclusion's transaction.
@@ -404,199 +409,6 @@ pub async fn withdraw(State(state): State<AppState>, auth: Auth, Path(no): Path<
     applicant_event(&state, &auth, &no, Event::Withdrawn, &body).await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct WindowApply {
-    pub item_code: String,
-    /// 公民身份号码 or 统一社会信用代码 of the applicant.
-    pub applicant_id: String,
-    /// Needed only when the base data does not hold the applicant.
-    #[serde(default)]
-    pub applicant_name: String,
-    /// 事由: reading the applicant's base data is logged with it.
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub form: Value,
-    /// Which of the clerk's halls, when they serve several.
-    pub hall_id: Option<String>,
-}
-
-/// `POST /api/v1/window/cases`: 一窗受理. A window clerk opens an application
-/// for the person or enterprise at the counter, identified by ID number, for
-/// any item of an agency their hall serves. The base-data read is audited
-/// with the reason. 201 with the case, the 查询码 and the receipt URL.
-pub async fn window_apply(State(state): State<AppState>, auth: Auth, body: String) -> Result<Response, ApiError> {
-    let p = auth.require()?;
-    let w: WindowApply = form_request(&body)?;
-    let (c, query_code) = open_window_case(&state, p, w).await?;
-    let receipt_url = format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no);
-    Ok((StatusCode::CREATED, Json(json!({ "case": view(&c), "query_code": query_code, "receipt_url": receipt_url }))).into_response())
-}
-
-/// Open a window application (the API and the console share it).
-pub(crate) async fn open_window_case(state: &AppState, p: &Principal, w: WindowApply) -> Result<(CaseRow, String), ApiError> {
-    let now = jiff::Timestamp::now();
-    let reason = w.reason.trim();
-    if reason.chars().count() < 2 {
-        return Err(WebError::BadParam { name: "reason", detail: "查询申请人信息须填写事由 / a reason is required".into() }.into());
-    }
-    let form = new_form(w.form)?;
-    let item = state.store().published_item(w.item_code.trim()).await?.ok_or_else(|| ApiError::new(&WebError::NotFound("事项".into())))?;
-    let agency = item.doc.agency.uscc.as_str();
-    let clerk_of = p.agencies_with(&[Role::WindowClerk]);
-    let halls = state.store().halls_run_by(&clerk_of).await?;
-    let hall = halls
-        .iter()
-        .filter(|h| h.agencies.iter().any(|a| a == agency))
-        .find(|h| w.hall_id.as_deref().is_none_or(|id| id == h.id))
-        .ok_or_else(|| forbidden("the item's agency is not served by your hall's windows"))?;
-    // Who is at the counter: a person by 公民身份号码, an enterprise by USCC.
-    let id = w.applicant_id.trim().to_uppercase();
-    let today = yiwang_calendar::china_today(now);
-    let (applicant, account_id, masked) = if let Ok(cid) = yiwang_codes::CitizenId::parse(&id, today) {
-        let held = state.store().base_person(cid.as_str()).await?.map(|b| b.name);
-        // Filed under the person's account only when that account reaches held
-        // data: an account below the level may carry a typed, unproven ID, and
-        // the case (and its notices) must not reach a stranger.
-        let required = state.security().personal_data_level;
-        let account = state.store().account_by_citizen_id(cid.as_str()).await?.filter(|a| a.level >= required).map(|a| a.id);
-        let name = held.unwrap_or_else(|| w.applicant_name.trim().to_string());
-        (Applicant { id_type: "111".into(), id: cid.as_str().into(), name }, account, cid.masked())
-    } else {
-        let uscc = yiwang_codes::Uscc::parse(&id)?;
-        let held = state.store().base_enterprise(uscc.as_str()).await?.map(|b| b.name);
-        let name = held.unwrap_or_else(|| w.applicant_name.trim().to_string());
-        (Applicant { id_type: "049".into(), id: uscc.as_str().into(), name }, None, uscc.as_str().to_string())
-    };
-    if applicant.name.is_empty() {
-        return Err(WebError::BadParam {
-            name: "applicant_name",
-            detail: "基础信息库中没有该申请人，请填写申请人名称 / not in the base data: give the applicant's name".into(),
-        }
-        .into());
-    }
-    let mut tx = state.store().begin().await?;
-    tx.append_audit(yiwang_audit::AuditRecord {
-        at: crate::ts(now),
-        actor: p.account_id.clone(),
-        action: "personal_data.read".into(),
-        object_type: if applicant.id_type == "111" { "base_person" } else { "base_enterprise" }.into(),
-        object_id: masked,
-        reason: reason.to_string(),
-        data: json!({ "hall": hall.id, "item_code": item.doc.implementation_code }).to_string(),
-    })
-    .await?;
-    tx.commit().await?;
-    let new = NewCase {
-        item_code: item.doc.implementation_code.clone(),
-        applicant,
-        // The person's own account when they have one, so the case is theirs online too.
-        account_id: account_id.unwrap_or_else(|| format!("window:{}", p.account_id)),
-        form,
-        hall_id: Some(hall.id.clone()),
-        // The clerk sees the person and their ID card: in person, as L3.
-        level: yiwang_identity::RealNameLevel::L3,
-        assured: true,
-    };
-    Ok(state.store().create_case(&new, now).await?)
-}
-
-#[derive(Debug, Deserialize)]
-pub struct StaffEvent {
-    pub event: Event,
-    #[serde(default)]
-    pub reason: String,
-    pub expected_version: Option<i64>,
-}
-
-/// `POST /api/v1/cases/{no}/events`: staff of the case's agency record an
-/// event their role allows. For acceptance the time limits come from the
-/// published item, not from the request.
-pub async fn staff_event(State(state): State<AppState>, auth: Auth, Path(no): Path<String>, body: String) -> Result<Response, ApiError> {
-    let p = auth.require()?;
-    let e: StaffEvent = json_body(&body)?;
-    let c = record_staff_event(&state, p, &no, e).await?;
-    let mut v = view(&c);
-    v["process"] = json!(state.store().case_process(&c).await?);
-    v["licenses"] = issued(&state, &c).await?;
-    Ok(Json(json!({ "case": v })).into_response())
-}
-
-/// A staff event, checked for the caller's role in the case's agency; for
-/// acceptance the time limits come from the published item.
-pub(crate) async fn record_staff_event(state: &AppState, p: &Principal, no: &str, mut e: StaffEvent) -> Result<CaseRow, ApiError> {
-    let c = visible_case(state, p, no).await?;
-    check_staff_event(state, p, &c, &mut e).await?;
-    let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor: p.account_id.clone(), reason: e.reason, event: e.event };
-    record(state, no, envelope, e.expected_version).await
-}
-
-/// The licenses the case's conclusion issued (办结出证), for its page.
-async fn issued(state: &AppState, c: &CaseRow) -> Result<Value, ApiError> {
-    if !c.state.is_over() {
-        return Ok(json!([]));
-    }
-    let licenses = state.store().licenses_of_case(&c.case_no).await?;
-    Ok(json!(
-        licenses
-            .iter()
-            .map(|l| json!({ "id": l.id, "type_code": l.type_code, "number": l.number, "status": l.status.code() }))
-            .collect::<Vec<_>>()
-    ))
-}
-
-/// May the caller record this event on the case (its role in the agency, a
-/// claim's release)? For acceptance, the limits are filled in from the item.
-pub(crate) async fn check_staff_event(state: &AppState, p: &Principal, c: &CaseRow, e: &mut StaffEvent) -> Result<(), ApiError> {
-    let acting_agency = match &e.event {
-        Event::Countersigned { agency, .. } => agency.clone(),
-        _ => c.agency_uscc.clone(),
-    };
-    // Who may record it is the case crate's rule: the event's usual roles, or
-    // the open task's candidate groups. The store checks in the event's
-    // transaction that the task is open.
-    let open = match yiwang_case::process::governs(&e.event) {
-        true => state.store().case_process(c).await?.map(|p| p.open.into_iter().map(|s| s.step).collect::<Vec<_>>()),
-        false => None,
-    };
-    let open = open.unwrap_or_default();
-    let is_role = |g: &str| g.parse::<Role>().is_ok();
-    let codes = yiwang_case::recorders::recorders(&e.event, &open, is_role).ok_or_else(|| forbidden("this event is the applicant's"))?;
-    let roles: Vec<Role> = codes.iter().filter_map(|g| g.parse().ok()).collect();
-    // A request naming no agency asks those the process names for the step.
-    if let Event::CountersignRequested { step, agencies } = &mut e.event
-        && agencies.is_empty()
-    {
-        *agencies = yiwang_case::process::countersign_request(&open, step);
-    }
-    if !p.has_role_in(&acting_agency, &roles) {
-        return Err(forbidden("this event needs another role in the agency"));
-    }
-    // Only its holder, or a department head taking the case back, releases a claim.
-    if matches!(e.event, Event::Released)
-        && c.case.claimed_by.as_deref().is_some_and(|h| h != p.account_id)
-        && !p.has_role_in(&c.agency_uscc, &[Role::DepartmentHead])
-    {
-        return Err(forbidden("only the holder or a department head releases a claim"));
-    }
-    if let Event::Accepted { promised_days, legal_days, commitment_check_days, units, .. } = &mut e.event {
-        *commitment_check_days = yiwang_case::DEFAULT_COMMITMENT_CHECK_DAYS;
-        (*promised_days, *legal_days, *units) = acceptance_limits(state, c).await?;
-    }
-    Ok(())
-}
-
-/// The limits a case is accepted with (`yiwang_case::acceptance_limits`), from
-/// the item version it was filed under and its bundle's combined limit.
-pub(crate) async fn acceptance_limits(state: &AppState, c: &CaseRow) -> Result<(u32, u32, yiwang_case::LimitUnits), ApiError> {
-    let item = state.store().case_item(c).await?.ok_or_else(not_found)?;
-    let combined = match &c.bundle_no {
-        Some(bundle_no) => state.store().bundle_promised_days(bundle_no).await?,
-        None => None,
-    };
-    Ok(yiwang_case::acceptance_limits(&item, combined))
-}
-
 /// `GET /api/v1/cases/{no}[?reveal=1&reason=…]`: the case, for its applicant
 /// and its agency's staff. Staff reads are audited, and staff see ID and phone
 /// numbers masked unless they give a reason to see them in full.
@@ -689,7 +501,7 @@ const QUERY_THROTTLE: yiwang_store::ThrottlePolicy = yiwang_store::ThrottlePolic
 /// attempt is counted before the code is compared, so concurrent guesses do not
 /// slip past; a right code or an unknown case number gives the attempt back, so
 /// ordinary use never adds up. An unknown case number is just not found.
-async fn checked_progress(state: &AppState, client: &str, case_no: &str, code: &str) -> Result<Option<CaseRow>, ApiError> {
+pub(crate) async fn checked_progress(state: &AppState, client: &str, case_no: &str, code: &str) -> Result<Option<CaseRow>, ApiError> {
     let now = jiff::Timestamp::now();
     let key = format!("case-query:{}", crate::security::throttle_client(client));
     let failures = match state.store().throttle_attempt(&key, &QUERY_THROTTLE, now).await? {
@@ -784,164 +596,16 @@ pub async fn inbox(State(state): State<AppState>, auth: Auth, Query(q): Query<In
     Ok(Json(json!({ "cases": cases, "next": next, "total": total })))
 }
 
-// ---- portal pages ------------------------------------------------------------------
-
-struct CaseLine {
-    case_no: String,
-    item_name: String,
-    state_zh: &'static str,
-    promised_due: String,
-    updated: String,
-}
-
-#[derive(askama::Template)]
-#[template(path = "cases.html")]
-struct CasesPage {
-    l: crate::pages::Layout,
-    holder_label: String,
-    level_notice: Option<String>,
-    cases: Vec<CaseLine>,
-    /// 一件事 applications: (number, name, state).
-    bundles: Vec<(String, String, &'static str)>,
-}
-
-/// `GET /me/cases`
-pub async fn cases_page(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
-    let p = auth.require()?;
-    let (id_type, id, label) = crate::wallet::holder_of(p);
-    // Below the personal-data level: only the applications this account opened, and why.
-    let level_notice = (!p.assured).then(|| {
-        format!(
-            "您的实名等级为 L{}：这里只显示您用本账号提交的申请。他人（如窗口）为您的身份证号办理的办件、证照和基础信息，\
-             须实名等级达到 L{} 后才能查看：使用与人口库一致的姓名注册即为 L2，到政务服务大厅窗口现场核验即为 L3。",
-            p.level.as_u8(),
-            state.security().personal_data_level.as_u8()
-        )
-    });
-    let cases = state
-        .store()
-        .cases_of(id_type, &id, opened_by(p), 200)
-        .await?
-        .into_iter()
-        .map(|c| CaseLine {
-            state_zh: c.state.name_zh(),
-            promised_due: c.promised_due.unwrap_or_default(),
-            updated: crate::pages::china_time(&c.updated_at),
-            case_no: c.case_no,
-            item_name: c.item_name,
-        })
-        .collect();
-    let bundles = state
-        .store()
-        .bundle_cases_of(id_type, &id, opened_by(p), 50)
-        .await?
-        .into_iter()
-        .map(|b| (b.state().name_zh(), b))
-        .map(|(state_zh, b)| (b.bundle_no, b.bundle_name, state_zh))
-        .collect();
-    let l = crate::pages::Layout::new(&state, &auth, "我的办件").await;
-    Ok(crate::pages::render(StatusCode::OK, &CasesPage { l, holder_label: label, level_notice, cases, bundles }))
-}
-
-struct QueryResult {
-    case_no: String,
-    item_name: String,
-    state_zh: &'static str,
-    promised_due: Option<String>,
-    updated: String,
-}
-
-#[derive(askama::Template)]
-#[template(path = "case_query.html")]
-struct QueryPage {
-    l: crate::pages::Layout,
-    case_no: String,
-    result: Option<QueryResult>,
-    error: Option<String>,
-}
-
-/// `GET /cases/query[?case_no=…&code=…]`: the public progress query page.
-pub async fn query_page(State(state): State<AppState>, auth: Auth, Query(q): Query<ProgressQuery>) -> Result<Response, ApiError> {
-    let l = crate::pages::Layout::new(&state, &auth, "办件进度查询").await;
-    let case_no = q.case_no.clone().unwrap_or_default();
-    let (status, result, error) = match (q.case_no.as_deref(), q.code.as_deref()) {
-        (Some(no), Some(code)) if !no.trim().is_empty() => match checked_progress(&state, &auth.client_addr, no, code).await? {
-            Some(c) => (
-                StatusCode::OK,
-                Some(QueryResult {
-                    state_zh: c.state.name_zh(),
-                    updated: crate::pages::china_time(&c.updated_at),
-                    promised_due: c.promised_due,
-                    case_no: c.case_no,
-                    item_name: c.item_name,
-                }),
-                None,
-            ),
-            None => (StatusCode::NOT_FOUND, None, Some("办件编号或查询码不正确。/ No case with this number and code.".to_string())),
-        },
-        _ => (StatusCode::OK, None, None),
-    };
-    Ok(crate::pages::render(status, &QueryPage { l, case_no, result, error }))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ReceiptQuery {
-    pub code: Option<String>,
-}
-
-/// `GET /cases/{no}/receipt.pdf?code=…`: the printable 申请回执 (before
-/// acceptance) or 受理回执 (after), with the case number and 查询码, for anyone
-/// holding both (wrong codes are throttled like the progress query).
-pub async fn receipt_pdf(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(no): Path<String>,
-    Query(q): Query<ReceiptQuery>,
-) -> Result<Response, ApiError> {
-    let code = q.code.unwrap_or_default();
-    let c = checked_progress(&state, &auth.client_addr, &no, &code).await?.ok_or_else(not_found)?;
-    let accepted = c.case.accepted_on.is_some();
-    let mut rows = vec![
-        ("办件编号".to_string(), c.case_no.clone()),
-        ("事项名称".to_string(), c.item_name.clone()),
-        ("申请人".to_string(), yiwang_identity::mask_name(&c.applicant.name)),
-        ("当前状态".to_string(), c.state.name_zh().to_string()),
-        ("查询码".to_string(), code.trim().to_string()),
-        ("申请时间".to_string(), crate::pages::china_time(&c.created_at)),
-    ];
-    if let Some(on) = c.case.accepted_on {
-        rows.push(("受理日期".into(), on.to_string()));
+/// The licenses the case's conclusion issued (办结出证), for its page.
+pub(crate) async fn issued(state: &AppState, c: &CaseRow) -> Result<Value, ApiError> {
+    if !c.state.is_over() {
+        return Ok(json!([]));
     }
-    if let Some(d) = &c.promised_due {
-        rows.push(("承诺办结日".into(), d.clone()));
-    }
-    let agency = match state.store().agency(&c.agency_uscc).await? {
-        Some(a) => a.name,
-        None => c.agency_uscc.clone(),
-    };
-    let query_url = format!("{}/cases/query", state.identity().issuer);
-    let qr_svg = yiwang_print::qr_svg(&format!("{query_url}?case_no={}", c.case_no)).map_err(|e| ApiError::new(&e))?;
-    let doc = yiwang_print::ReceiptDoc {
-        title: if accepted { "受理回执" } else { "申请回执" }.into(),
-        case_no: c.case_no.clone(),
-        rows,
-        agency,
-        issued_at: crate::pages::china_time(&yiwang_store::ts(jiff::Timestamp::now())),
-        query_url,
-        qr_svg,
-    };
-    let printer = state.catalog().printer().clone();
-    let pdf = tokio::task::spawn_blocking(move || printer.pdf(yiwang_print::Template::Receipt, &doc))
-        .await
-        .map_err(|_| ApiError::new(&WebError::Panic))??;
-    let disposition = format!("inline; filename=\"receipt-{}.pdf\"", c.case_no);
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "application/pdf".to_string()),
-            (axum::http::header::CONTENT_DISPOSITION, disposition),
-            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        pdf,
-    )
-        .into_response())
+    let licenses = state.store().licenses_of_case(&c.case_no).await?;
+    Ok(json!(
+        licenses
+            .iter()
+            .map(|l| json!({ "id": l.id, "type_code": l.type_code, "number": l.number, "status": l.status.code() }))
+            .collect::<Vec<_>>()
+    ))
 }

@@ -162,8 +162,8 @@ pub async fn record(
     let events = record.events(&c.case, now).map_err(|e| ApiError::new(&e))?;
     let mut envelopes = Vec::with_capacity(events.len());
     for (at, handler, opinion, event) in events {
-        let mut staff = crate::cases::StaffEvent { event, reason: String::new(), expected_version: None };
-        crate::cases::check_staff_event(&state, p, &c, &mut staff).await?;
+        let mut staff = crate::case_staff::StaffEvent { event, reason: String::new(), expected_version: None };
+        crate::case_staff::check_staff_event(&state, p, &c, &mut staff).await?;
         let reason = match (opinion.trim(), handler.trim()) {
             (o, "") => o.to_string(),
             ("", h) => format!("（外部系统办理人：{h}）"),

@@ -12,6 +12,8 @@ pub mod auth;
 pub mod bounds;
 pub mod bundle_pages;
 pub mod bundles;
+pub mod case_pages;
+pub mod case_staff;
 pub mod cases;
 pub mod catalog;
 pub mod catalog_pages;

@@ -12,8 +12,8 @@ use yiwang_identity::{Access, Role};
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
 use crate::{
-    AppState, api, application_pages, bundle_pages, bundles, cases, catalog, catalog_pages, federation, identity_api, integration,
-    licenses, machine_clients, notices, oidc, openapi, pages, setup, wallet, workbench_pages, workflow,
+    AppState, api, application_pages, bundle_pages, bundles, case_pages, case_staff, cases, catalog, catalog_pages, federation,
+    identity_api, integration, licenses, machine_clients, notices, oidc, openapi, pages, setup, wallet, workbench_pages, workflow,
 };
 
 /// One route and who may call it.
@@ -116,13 +116,13 @@ fn table() -> Vec<RouteDef> {
         def("POST", "/api/v1/cases/{no}/submit", Authenticated, post(cases::submit)),
         def("POST", "/api/v1/cases/{no}/corrected", Authenticated, post(cases::corrected)),
         def("POST", "/api/v1/cases/{no}/withdraw", Authenticated, post(cases::withdraw)),
-        def("POST", "/api/v1/cases/{no}/events", Staff(cases::CASE_STAFF), post(cases::staff_event)),
+        def("POST", "/api/v1/cases/{no}/events", Staff(cases::CASE_STAFF), post(case_staff::staff_event)),
         def("GET", "/api/v1/cases/{no}", Authenticated, get(cases::case)),
         def("GET", "/api/v1/cases/{no}/events", Authenticated, get(cases::events)),
         def("GET", "/api/v1/me/cases", Authenticated, get(cases::my_cases)),
         def("GET", "/api/v1/workbench/cases", Staff(cases::CASE_STAFF), get(cases::inbox)),
         def("GET", "/api/v1/case-progress", Public, get(cases::progress)),
-        def("GET", "/me/cases", Authenticated, get(cases::cases_page)),
+        def("GET", "/me/cases", Authenticated, get(case_pages::cases_page)),
         // 消息: notices about the caller's cases, and the channels they want.
         def("GET", "/api/v1/me/notices", Authenticated, get(notices::list)),
         def("POST", "/api/v1/me/notices/read-all", Authenticated, post(notices::mark_all_read)),
@@ -144,7 +144,7 @@ fn table() -> Vec<RouteDef> {
         def("POST", "/api/v1/cases/{no}/commitments", Authenticated, post(cases::commit)),
         def("GET", "/api/v1/me/items/{code}/form", Authenticated, get(cases::my_item_form)),
         def("GET", "/api/v1/workbench/checks", Staff(cases::CHECK_STAFF), get(cases::commitment_checks)),
-        def("POST", "/api/v1/window/cases", Staff(&[Role::WindowClerk]), post(cases::window_apply)),
+        def("POST", "/api/v1/window/cases", Staff(&[Role::WindowClerk]), post(case_staff::window_apply)),
         // The integration API for department systems: records in, signed webhooks out.
         machine(def("POST", "/api/v1/integration/cases/{no}/records", Staff(integration::RECORD_SENDERS), post(integration::record))),
         machine(def("POST", "/api/v1/integration/webhooks", Staff(integration::WEBHOOK_ADMINS), post(integration::create_webhook))),
@@ -230,8 +230,8 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/console/window/cases/{no}", Staff(&[Role::WindowClerk]), get(application_pages::window_case)),
         def("POST", "/console/window/cases/{no}/events", Staff(&[Role::WindowClerk]), post(application_pages::window_event)),
         def("POST", "/console/window/bundles/{no}/accept", Staff(&[Role::WindowClerk]), post(application_pages::window_accept_bundle)),
-        def("GET", "/cases/query", Public, get(cases::query_page)),
-        def("GET", "/cases/{no}/receipt.pdf", Public, get(cases::receipt_pdf)),
+        def("GET", "/cases/query", Public, get(case_pages::query_page)),
+        def("GET", "/cases/{no}/receipt.pdf", Public, get(case_pages::receipt_pdf)),
         // The holder wallet and 加注件 shares (pages).
         def("GET", "/me/licenses", Authenticated, get(wallet::wallet_page)),
         def("GET", "/me/licenses/{id}", Authenticated, get(wallet::license_page)),

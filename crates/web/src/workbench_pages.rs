@@ -18,7 +18,8 @@ use yiwang_store::CaseRow;
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::cases::{CASE_STAFF, StaffEvent, record_staff_event, visible_case};
+use crate::case_staff::{StaffEvent, record_staff_event};
+use crate::cases::{CASE_STAFF, visible_case};
 use crate::error::{ApiError, WebError};
 use crate::pages::{Layout, problem_page, render};
 
