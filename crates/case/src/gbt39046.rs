@@ -152,6 +152,11 @@ pub enum Record {
         step_start: String,
         #[serde(default)]
         step_end: String,
+        /// Not in the national table (our extension): what the step found, as
+        /// a step passed on the workbench records it; an external task's answer
+        /// (`{"credit": "A"}`) that the process's gateways route on.
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        step_data: serde_json::Map<String, Value>,
     },
     /// 表7 特别程序: started (no end yet), or ended with its result.
     SpecialProcedure {
@@ -230,7 +235,7 @@ impl Record {
                 };
                 vec![(time(accept_time, "accept_time")?, accepting_officer.clone(), reason, e)]
             }
-            Record::Handling { step_name, step_status, business_action, step_handler, step_opinion, step_start, step_end } => {
+            Record::Handling { step_name, step_status, business_action, step_handler, step_opinion, step_start, step_end, step_data } => {
                 let open = case.steps.iter().rev().find(|s| s.action.is_none()).map(|s| s.step.as_str());
                 let start = time(step_start, "step_start")?;
                 let mut out = Vec::new();
@@ -243,7 +248,7 @@ impl Record {
                         let end = if step_end.is_empty() { start } else { time(step_end, "step_end")? };
                         let step = step_name.clone();
                         let event = match business_action.as_str() {
-                            "通过" => Event::StepPassed { step, data: Default::default() },
+                            "通过" => Event::StepPassed { step, data: step_data.clone() },
                             "退回" => Event::StepReturned { step },
                             _ => {
                                 return Err(RecordError::Field {
@@ -334,11 +339,23 @@ mod tests {
             step_opinion: "符合条件".into(),
             step_start: start.into(),
             step_end: "20260302T100000".into(),
+            step_data: Default::default(),
         };
         let events = handling("通过", "20260302T093000").events(&Case::default(), now).unwrap_or_else(|e| panic!("{e}"));
         let kinds: Vec<&str> = events.iter().map(|e| e.3.name()).collect();
         assert_eq!(kinds, ["step_started", "step_passed"]);
         assert_eq!(events[1].2, "符合条件");
+        // An external task's answer rides on the passed step.
+        let answer: Record = serde_json::from_value(json!({
+            "table": "handling", "step_name": "信用核查", "step_status": "2", "business_action": "通过",
+            "step_handler": "信用系统", "step_start": "20260302T093000", "step_data": { "credit": "A" },
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let events = answer.events(&Case::default(), now).unwrap_or_else(|e| panic!("{e}"));
+        match &events[1].3 {
+            Event::StepPassed { step, data } => assert_eq!((step.as_str(), data.get("credit")), ("信用核查", Some(&json!("A")))),
+            other => panic!("{other:?}"),
+        }
         let bad = handling("其他", "20260302T093000").events(&Case::default(), now);
         assert!(matches!(bad, Err(RecordError::Field { field: "business_action", .. })));
         let future = handling("通过", "20300101T000000").events(&Case::default(), now);
