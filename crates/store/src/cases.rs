@@ -817,6 +817,9 @@ impl crate::Tx {
                 let (id, _) = self.start_instance(&def, *version, Some(&current.case_no), data, event.at, &env).await?;
                 Ok(Some(id))
             }
+            // 办结 only asks whether the process has ended; a running one takes
+            // the full path below, for the refusal naming its open steps.
+            Some(id) if matches!(event.event, yiwang_case::Event::Concluded { .. }) && !self.instance_running(id).await? => Ok(None),
             Some(id) if yiwang_case::process::governs(&event.event) => {
                 let (stored, def) = self.instance_for_update(id).await?;
                 use yiwang_case::process::Drive;

@@ -96,14 +96,13 @@ pub struct CaseStep {
     pub due: Option<Timestamp>,
 }
 
-/// An open user task (the inbox row).
+/// An open user task of an instance, as its state holds it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OpenTask {
     pub instance_id: String,
     pub wait_id: i64,
     pub node: String,
     pub candidate_groups: Vec<String>,
-    pub created_at: String,
 }
 
 /// A stored instance.
@@ -212,18 +211,6 @@ impl Tx {
         let at = ts(now);
         for e in effects {
             match e {
-                Effect::TaskCreated { wait, node, candidate_groups } => {
-                    crate::db::query(
-                        "INSERT INTO workflow_tasks (instance_id, wait_id, node, kind, candidate_groups, created_at) VALUES ($1, $2, $3, 'user', $4, $5)",
-                    )
-                    .bind(instance)
-                    .bind(*wait as i64)
-                    .bind(node)
-                    .bind(candidate_groups.join(","))
-                    .bind(&at)
-                    .execute(&mut *self)
-                    .await?;
-                }
                 Effect::CallHandler { wait, node, handler } => {
                     crate::db::query(
                         "INSERT INTO workflow_tasks (instance_id, wait_id, node, kind, handler, candidate_groups, created_at) VALUES ($1, $2, $3, 'handler', $4, '', $5)",
@@ -285,7 +272,9 @@ impl Tx {
                     .execute(&mut *self)
                     .await?;
                 }
-                Effect::Finished { .. } => {}
+                // A user task lives in the instance's state only: the case's steps
+                // and the workbench read it there, so no row is written for it.
+                Effect::Finished { .. } | Effect::TaskCreated { .. } => {}
             }
         }
         Ok(())
@@ -358,6 +347,17 @@ impl Tx {
 
     /// Lock an instance and give it with its definition (for a step inside
     /// this transaction).
+    /// Whether an instance still runs, from its status column alone (no state
+    /// to decode): what 办结 asks of a case's process.
+    pub(crate) async fn instance_running(&mut self, id: &str) -> Result<bool> {
+        let row = crate::db::query("SELECT status FROM workflow_instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("workflow instance {id}")))?;
+        Ok(row.try_get::<String, _>("status")? == status_code(Status::Running))
+    }
+
     pub(crate) async fn instance_for_update(&mut self, id: &str) -> std::result::Result<(StoredInstance, Arc<Definition>), WorkflowError> {
         let stored = self.lock_instance(id).await?;
         let def = self.definition(&stored.process_id, stored.version).await?;
@@ -374,8 +374,11 @@ impl Tx {
         now: Timestamp,
         env: &dyn Env,
     ) -> std::result::Result<Instance, WorkflowError> {
+        // Only service tasks (handler calls, external tasks) have a row to close.
         let completes = match &input {
-            Input::CompleteTask { wait, .. } | Input::HandlerDone { wait, .. } => Some(*wait),
+            Input::CompleteTask { wait, .. } | Input::HandlerDone { wait, .. } => {
+                stored.state.waits.iter().any(|w| w.id == *wait && matches!(w.kind, engine::WaitKind::Handler)).then_some(*wait)
+            }
             _ => None,
         };
         let (state, effects) = engine::step(def, &stored.state, input, now, env)?;
@@ -569,30 +572,30 @@ impl Store {
         stored_instance(&row)
     }
 
-    /// Open user tasks of an instance, oldest first.
-    pub async fn open_tasks(&self, instance: &str) -> Result<Vec<OpenTask>> {
-        let rows = crate::db::query(
-            "SELECT instance_id, wait_id, node, candidate_groups, created_at FROM workflow_tasks WHERE instance_id = $1 AND kind = 'user' AND ended_at IS NULL ORDER BY wait_id",
-        )
-        .bind(instance)
-        .fetch_all(self.read())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OpenTask {
-                    instance_id: r.try_get("instance_id")?,
-                    wait_id: r.try_get("wait_id")?,
-                    node: r.try_get("node")?,
-                    candidate_groups: r
-                        .try_get::<String, _>("candidate_groups")?
-                        .split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                    created_at: r.try_get("created_at")?,
-                })
+    /// Open user tasks of an instance, oldest first: from its state, where
+    /// they live (no table projects them; a case's steps come from the same
+    /// state, and who did which step is in the case's events).
+    pub async fn open_tasks(&self, instance: &str) -> std::result::Result<Vec<OpenTask>, WorkflowError> {
+        let stored = self.workflow_instance(instance).await?;
+        let def = self.cached_definition(&stored.process_id, stored.version).await?;
+        Ok(stored
+            .state
+            .waits
+            .iter()
+            .filter(|w| matches!(w.kind, engine::WaitKind::Task { .. }))
+            .map(|w| OpenTask {
+                instance_id: stored.id.clone(),
+                wait_id: i64::try_from(w.id).unwrap_or(i64::MAX),
+                node: w.node.clone(),
+                candidate_groups: def
+                    .node(&w.node)
+                    .and_then(|ix| match &def.nodes[ix].kind {
+                        yiwang_workflow::NodeKind::UserTask { candidate_groups, .. } => Some(candidate_groups.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
             })
-            .collect()
+            .collect())
     }
 
     /// Fire every timer due at `now` (up to `limit`), each in its own
