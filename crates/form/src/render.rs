@@ -60,11 +60,13 @@ pub fn field_views(schema: &Schema, filled: &Filled, problems: &[FieldProblem]) 
         let value = filled.values.get(key);
         let required = schema.required.iter().any(|r| r == key);
         if p.kind == "object" {
+            // A problem with the group itself (missing, not an object) shows on its first field.
+            let mut group_error = errors.get(key).cloned();
             for (sub, sp) in &p.properties {
                 let path = format!("{key}.{sub}");
                 let mut v = view(&path, format!("{}·{}", schema.label(key), p.label(sub)), sp, value.and_then(|g| g.get(sub)));
                 v.required = required && p.required.iter().any(|r| r == sub);
-                v.error = errors.get(path.as_str()).cloned();
+                v.error = errors.get(path.as_str()).cloned().or_else(|| group_error.take());
                 out.push(v);
             }
             continue;
@@ -233,6 +235,11 @@ mod tests {
             views.iter().map(|v| (v.key.as_str(), v.label.as_str(), v.required, v.value.as_str())).collect();
         assert_eq!(shown, [("applicant.age", "申请人·年龄", true, "16"), ("applicant.nationality", "申请人·国籍", false, "US")]);
         assert_eq!(views[0].error.as_deref(), Some("申请人·年龄为必填项 / applicant.age is required"));
+        // A required group left out entirely: its problem shows on its first field.
+        let problems = s.check(&json!({}), jiff::civil::date(2026, 11, 24));
+        let views = field_views(&s, &fill(&s, &json!({}), &Sources::default()), &problems);
+        assert_eq!(views[0].error.as_deref(), Some("申请人为必填项 / applicant is required"));
+        assert_eq!(views[1].error, None);
     }
 
     #[test]
