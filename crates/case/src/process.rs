@@ -136,29 +136,25 @@ pub fn open_steps(def: &Definition, inst: &Instance) -> Vec<OpenStep> {
         .iter()
         .filter_map(|w| {
             let node = def.node(&w.node).map(|ix| &def.nodes[ix])?;
+            let step = |candidate_groups, decision, index, of, agency, service| OpenStep {
+                wait: w.id,
+                node: node.id.clone(),
+                name: display_name(node),
+                candidate_groups,
+                decision,
+                index,
+                of,
+                agency,
+                service,
+            };
             match (&w.kind, &node.kind) {
-                (&WaitKind::Task { index, of }, NodeKind::UserTask { candidate_groups, decision, agencies, .. }) => Some(OpenStep {
-                    wait: w.id,
-                    node: node.id.clone(),
-                    name: display_name(node),
-                    candidate_groups: candidate_groups.clone(),
-                    decision: *decision,
-                    index,
-                    of,
-                    agency: usize::try_from(index).ok().and_then(|i| agencies.get(i)).cloned(),
-                    service: None,
-                }),
-                (WaitKind::Handler, NodeKind::ServiceTask { handler }) if yiwang_workflow::is_external(handler) => Some(OpenStep {
-                    wait: w.id,
-                    node: node.id.clone(),
-                    name: display_name(node),
-                    candidate_groups: Vec::new(),
-                    decision: false,
-                    index: 0,
-                    of: 1,
-                    agency: None,
-                    service: Some(handler.clone()),
-                }),
+                (&WaitKind::Task { index, of }, NodeKind::UserTask { candidate_groups, decision, agencies, .. }) => {
+                    let agency = usize::try_from(index).ok().and_then(|i| agencies.get(i)).cloned();
+                    Some(step(candidate_groups.clone(), *decision, index, of, agency, None))
+                }
+                (WaitKind::Handler, NodeKind::ServiceTask { handler }) if yiwang_workflow::is_external(handler) => {
+                    Some(step(Vec::new(), false, 0, 1, None, Some(handler.clone())))
+                }
                 _ => None,
             }
         })

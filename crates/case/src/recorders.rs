@@ -16,7 +16,7 @@ pub fn usual(event: &Event) -> Option<&'static [&'static str]> {
         Event::PreReviewStarted | Event::CorrectionNotified { .. } | Event::Accepted { .. } | Event::NotAccepted { .. } => {
             Some(&[WINDOW_CLERK])
         }
-        // 认领 by whoever handles the case now; releasing someone else's claim is checked by the edge.
+        // 认领 by whoever handles the case now; releasing someone else's claim also needs `may_release`.
         Event::Claimed | Event::Released => Some(&[WINDOW_CLERK, REVIEWER, DEPARTMENT_HEAD]),
         Event::StepStarted { .. }
         | Event::StepPassed { .. }

@@ -165,7 +165,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-        let params = (3..3 + names.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let params = crate::cases::in_list(3, names.len());
         let mut tx = self.begin().await?;
         let mut q = crate::db::query(crate::safe(format!(
             "SELECT instance_id, wait_id, node, handler, attempts FROM workflow_tasks WHERE kind = 'handler' AND ended_at IS NULL \
