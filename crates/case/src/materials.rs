@@ -22,8 +22,17 @@ pub enum ProvidedBy {
 }
 
 impl ProvidedBy {
-    /// How the applicant's pages say it (missing ones are said by the page,
-    /// which knows whether the material is required or pending).
+    /// How the applicant's pages say how a material stands: a missing one is
+    /// 容缺 when accepted as pending (`pending`), and optional when not `required`.
+    pub fn shown_zh(self, required: bool, pending: bool) -> &'static str {
+        match self {
+            ProvidedBy::Missing if pending => "容缺，待补交",
+            ProvidedBy::Missing if !required => "非必要，可不提供",
+            way => way.name_zh(),
+        }
+    }
+
+    /// The way's own name.
     pub fn name_zh(self) -> &'static str {
         match self {
             ProvidedBy::License => "电子证照免提交",

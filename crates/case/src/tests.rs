@@ -393,6 +393,11 @@ fn material_statuses_say_what_provides_each_material() {
     assert!(!missing.contains(&names[0].to_string()) && !missing.contains(&names[1].to_string()));
     assert!(statuses.iter().filter(|m| m.provided_by == ProvidedBy::Missing && m.required).all(|m| missing.contains(&m.name)));
     assert_eq!(ProvidedBy::License.name_zh(), "电子证照免提交");
+    let said = |way: ProvidedBy, required, pending| way.shown_zh(required, pending);
+    assert_eq!(said(ProvidedBy::Missing, true, true), "容缺，待补交");
+    assert_eq!(said(ProvidedBy::Missing, false, false), "非必要，可不提供");
+    assert_eq!(said(ProvidedBy::Missing, true, false), "尚未提供");
+    assert_eq!(said(ProvidedBy::Upload, true, true), "已上传");
     let text = crate::materials::commitment_text("食品经营许可", names[0]);
     assert!(text.contains("食品经营许可") && text.contains(names[0]) && text.contains("承担"), "{text}");
 }

@@ -268,11 +268,7 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
                 let pending = c.case.pending.iter().any(|p| p.name == m.name);
                 let own = matches!(m.provided_by, ProvidedBy::Upload | ProvidedBy::Missing);
                 MaterialLine {
-                    provided_zh: match m.provided_by {
-                        ProvidedBy::Missing if pending => "容缺，待补交",
-                        ProvidedBy::Missing if !m.required => "非必要，可不提供",
-                        way => way.name_zh(),
-                    },
+                    provided_zh: m.provided_by.shown_zh(m.required, pending),
                     can_upload: applicant && own && (editable || pending),
                     can_commit: editable && m.commitment_allowed && m.provided_by == ProvidedBy::Missing,
                     commitment_text: yiwang_case::materials::commitment_text(&item.name, &m.name),

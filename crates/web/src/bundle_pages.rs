@@ -285,10 +285,7 @@ async fn bundle_view(state: &AppState, auth: &Auth, b: &BundleCase, o: ViewOpts<
         .map(|m| {
             let way = provided_by(&statuses, &m.name);
             MaterialLine {
-                provided_zh: match way {
-                    ProvidedBy::Missing if !m.required => "非必要，可不提供",
-                    way => way.name_zh(),
-                },
+                provided_zh: way.shown_zh(m.required, false),
                 can_upload: editable
                     && matches!(way, ProvidedBy::Upload | ProvidedBy::Missing)
                     && !matches!(m.source, yiwang_catalog::MaterialSource::Shared { .. }),
