@@ -16,6 +16,35 @@ pub struct LicenseUse {
     pub kind: String,
 }
 
+/// One entry of a license's use log: who, for what, when, and how (`fetch` or `query`).
+struct UseEntry<'a> {
+    agency_uscc: &'a str,
+    actor: &'a str,
+    reason: &'a str,
+    case_no: Option<&'a str>,
+    at: &'a str,
+    kind: &'static str,
+}
+
+impl Tx {
+    async fn log_license_use(&mut self, license_id: &str, e: &UseEntry<'_>) -> Result<()> {
+        crate::db::query(
+            "INSERT INTO license_uses (id, license_id, agency_uscc, actor, reason, case_no, at, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(crate::accounts::ordered_id("use"))
+        .bind(license_id)
+        .bind(e.agency_uscc)
+        .bind(e.actor)
+        .bind(e.reason)
+        .bind(e.case_no)
+        .bind(e.at)
+        .bind(e.kind)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+}
+
 impl Store {
     /// An agency fetches a license for a stated use. The use is logged for the
     /// holder and audited in the same transaction as the read, so no read goes
@@ -42,19 +71,7 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("license {id}")))?;
         let license = stored_license(&row)?;
         let at = ts(now);
-        crate::db::query(
-            "INSERT INTO license_uses (id, license_id, agency_uscc, actor, reason, case_no, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(crate::accounts::ordered_id("use"))
-        .bind(id)
-        .bind(agency_uscc)
-        .bind(actor)
-        .bind(reason)
-        .bind(case_no)
-        .bind(&at)
-        .execute(&mut tx)
-        .await
-        .map_err(StoreError::from)?;
+        tx.log_license_use(id, &UseEntry { agency_uscc, actor, reason, case_no, at: &at, kind: "fetch" }).await?;
         let mut record = audit_rec(&at, actor, "license.used", "license", id, json!({ "agency": agency_uscc, "case_no": case_no }));
         record.reason = reason.to_string();
         tx.append_audit(record).await?;
@@ -93,21 +110,9 @@ impl Store {
         .map_err(StoreError::from)?;
         let found = rows.iter().map(stored_license).collect::<Result<Vec<_>>>()?;
         let at = ts(now);
+        let entry = UseEntry { agency_uscc, actor, reason, case_no, at: &at, kind: "query" };
         for l in &found {
-            crate::db::query(
-                "INSERT INTO license_uses (id, license_id, agency_uscc, actor, reason, case_no, at, kind) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'query')",
-            )
-            .bind(crate::accounts::ordered_id("use"))
-            .bind(&l.id)
-            .bind(agency_uscc)
-            .bind(actor)
-            .bind(reason)
-            .bind(case_no)
-            .bind(&at)
-            .execute(&mut tx)
-            .await
-            .map_err(StoreError::from)?;
+            tx.log_license_use(&l.id, &entry).await?;
         }
         // The audit names the holder by a digest, not the identifier itself.
         let holder_ref = hex::encode(&yiwang_crypto::sm3(format!("{holder_id_type}:{holder_id}").as_bytes())[..8]);
