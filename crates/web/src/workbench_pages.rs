@@ -433,6 +433,29 @@ pub struct ActionForm {
     pub message: String,
     #[serde(default)]
     pub reason: String,
+    /// What a passed step found, one `name=value` per line (an external
+    /// task's answer, a decision the process routes on).
+    #[serde(default)]
+    pub data: String,
+}
+
+/// A passed step's data from the form's lines: `true`/`false` and integers
+/// are typed, anything else is text; the case crate checks names and sizes.
+fn step_data(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let mut out = serde_json::Map::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((name, value)) = line.split_once('=') else {
+            return Err(bad("data", "每行写一项：名称=值 / one name=value per line"));
+        };
+        let value = value.trim();
+        let typed = match value {
+            "true" => json!(true),
+            "false" => json!(false),
+            v => v.parse::<i64>().map_or_else(|_| json!(v), |n| json!(n)),
+        };
+        out.insert(name.trim().to_string(), typed);
+    }
+    Ok(out)
 }
 
 fn bad(name: &'static str, detail: &str) -> ApiError {
@@ -448,7 +471,8 @@ fn event_of(f: &ActionForm) -> Result<serde_json::Value, ApiError> {
     Ok(match f.action.as_str() {
         "claimed" | "released" => json!({ "type": f.action }),
         "step_started" => json!({ "type": "step_started", "step": need(&f.step, "step", "环节名称")? }),
-        "step_passed" | "step_returned" => json!({ "type": f.action, "step": need(&f.step, "step", "环节名称")? }),
+        "step_passed" => json!({ "type": "step_passed", "step": need(&f.step, "step", "环节名称")?, "data": step_data(&f.data)? }),
+        "step_returned" => json!({ "type": "step_returned", "step": need(&f.step, "step", "环节名称")? }),
         "special_started" => json!({ "type": "special_started", "kind": "other", "name": need(&f.name, "name", "特别程序名称")? }),
         "extension" => {
             let days: u32 = f.days.trim().parse().map_err(|_| bad("days", "延长天数须为正整数 / days must be a positive integer"))?;
@@ -500,5 +524,18 @@ pub async fn case_event(
     match case_view(&state, &auth, &c, None, Some(failed.message_zh().to_string()), status, None).await {
         Ok(r) => r,
         Err(e) => problem_page(&state, &auth, "办件", e, back()).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_passed_steps_data_is_read_line_by_line_and_typed() {
+        let data = step_data("credit = A\n\nlicense_found=true\nscore=90\n").unwrap_or_default();
+        assert_eq!(serde_json::Value::Object(data), json!({ "credit": "A", "license_found": true, "score": 90 }));
+        assert!(step_data("").is_ok_and(|d| d.is_empty()));
+        assert_eq!(step_data("credit A").err().map(|e| e.status()), Some(400));
     }
 }
