@@ -134,6 +134,74 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
     ));
 });
 
+// Events recorded at once on one case each apply to the state the others
+// left: on SQLite an event is worked out before its transaction and written
+// only if the case and its process are still as read, else worked out again.
+// Whatever order the writers take, the stored state is the fold of the stored
+// events, and the process is where those events put it.
+both_backends!(concurrent_events_on_one_case_each_apply_to_the_latest_state, |db| {
+    let item = published_item(&db.store).await;
+    let calendar = std::sync::Arc::new(yiwang_calendar::Calendar::bundled().unwrap());
+    let shop = yiwang_testkit::licenses::restaurant();
+    for round in 0..4 {
+        let new = NewCase {
+            item_code: item.clone(),
+            applicant: Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() },
+            account_id: "acc_1".into(),
+            form: valid_form(),
+            hall_id: None,
+            level: yiwang_identity::RealNameLevel::L2,
+            assured: true,
+        };
+        let (draft, _) = db.store.create_case(&new, "2025-09-22T02:00:00Z".parse().unwrap()).await.unwrap();
+        let no = draft.case_no.clone();
+        let accepted =
+            Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
+        for e in [Event::Submitted, accepted, Event::StepStarted { step: "审查".into() }] {
+            db.store.record_case_event(&no, &at("2025-09-22", "clerk", "", e), None, &calendar).await.unwrap();
+        }
+        // Twelve claims by one clerk (the case only), a pass of 审查 and a
+        // special procedure (both move the process; whichever comes second may
+        // be refused).
+        let mut events: Vec<Envelope> = (0..12).map(|_| at("2025-09-23", "clerk", "", Event::Claimed)).collect();
+        events.insert(5, at("2025-09-23", "clerk", "符合", Event::StepPassed { step: "审查".into(), data: Default::default() }));
+        events.insert(
+            if round % 2 == 0 { 2 } else { 9 },
+            at(
+                "2025-09-23",
+                "clerk",
+                "现场核查",
+                Event::SpecialStarted { kind: SpecialKind::Other, name: "现场核查".into(), extension_days: 0 },
+            ),
+        );
+        let writers = events.into_iter().map(|e| {
+            let (store, calendar, no) = (db.store.clone(), calendar.clone(), no.clone());
+            tokio::spawn(async move { (e.event.name(), store.record_case_event(&no, &e, None, &calendar).await.map(|r| r.version)) })
+        });
+        let mut versions = Vec::new();
+        let mut refused = Vec::new();
+        for w in writers {
+            match w.await.unwrap() {
+                (_, Ok(v)) => versions.push(v),
+                (name, Err(e)) => refused.push((name, e.to_string())),
+            }
+        }
+        // Only one of the two process events can be refused, and only as out of order.
+        assert!(refused.len() <= 1, "{refused:?}");
+        assert!(refused.iter().all(|(name, _)| *name == "step_passed" || *name == "special_started"), "{refused:?}");
+        versions.sort();
+        assert_eq!(versions, (4..4 + versions.len() as i64).collect::<Vec<_>>(), "each write saw the one before it");
+        let stored = db.store.case_events(&no).await.unwrap();
+        assert_eq!(stored.len(), 3 + versions.len());
+        let row = db.store.case(&no).await.unwrap();
+        assert_eq!(row.version, stored.len() as i64);
+        assert_eq!(yiwang_case::Case::replay(&stored).unwrap(), row.case, "the stored state is the fold of the stored events");
+        let passed = stored.iter().any(|e| matches!(e.event, Event::StepPassed { .. }));
+        let open: Vec<String> = db.store.case_process(&row).await.unwrap().unwrap().open.iter().map(|s| s.step.name.clone()).collect();
+        assert_eq!(open, [if passed { "决定" } else { "审查" }], "the process follows the events that were written");
+    }
+});
+
 // 免提交: at application, a material the item accepts as an e-license is
 // attached by reference when the applicant holds a valid license of that type.
 both_backends!(an_application_attaches_the_licenses_the_applicant_holds, |db| {
