@@ -402,15 +402,9 @@ impl Store {
         expected_version: Option<i64>,
         calendar: &Calendar,
     ) -> CResult<CaseRow> {
-        let (mut tx, against) = if self.prepares_events() {
-            let prepared = self.prepare_event(self.case(case_no).await?, event, expected_version, calendar).await;
-            (self.begin().await?, Against::Prepared(Box::new(prepared)))
-        } else {
-            let mut tx = self.begin().await?;
-            let current = tx.case_for_update(case_no).await?;
-            (tx, Against::Locked(Box::new(current)))
-        };
-        let row = tx.write_against(against, event, expected_version, calendar).await?;
+        let mut tx = self.begin().await?;
+        let current = tx.case_for_update(case_no).await?;
+        let row = tx.write_case_event(current, event, expected_version, calendar, None).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -797,32 +791,56 @@ impl crate::Tx {
         case_row(&row)
     }
 
-    /// The case's process as `event` finds it, read in this transaction (the
-    /// instance locked on PostgreSQL).
-    async fn process_locked(&mut self, current: &CaseRow, event: &Envelope) -> CResult<ProcessAt> {
-        Ok(match process_need(current, &event.event) {
-            ProcessNeed::Nothing => ProcessAt::Untouched,
-            ProcessNeed::Start(process_id, version) => ProcessAt::Starting(self.definition(process_id, version).await?, version),
-            // 办结 only asks whether the process has ended; a running one is
-            // read whole, for the refusal naming its open steps.
-            ProcessNeed::Instance(id)
-                if matches!(event.event, yiwang_case::Event::Concluded { .. }) && !self.instance_running(id).await? =>
-            {
-                ProcessAt::Untouched
-            }
-            ProcessNeed::Instance(id) => {
-                let (stored, def) = self.instance_for_update(id).await?;
-                ProcessAt::At(Box::new(stored), def)
-            }
-        })
-    }
-
     /// Apply one event to `current` (read in this transaction) and write the
     /// event and the new state, and the form when it changes. Accepting a case
     /// with commitments opens their verification tasks; a finding closes one.
-    /// The case's process, in the event's transaction: acceptance starts it;
-    /// steps, the decision and 办结 must follow it, and passing or returning a
-    /// step completes its task.
+    /// The case's process, in the event's transaction: acceptance starts it
+    /// (returning the new instance's id); steps, the decision and 办结 must
+    /// follow it, and passing or returning a step completes its task.
+    async fn drive_process(
+        &mut self,
+        current: &CaseRow,
+        event: &Envelope,
+        calendar: &Calendar,
+        form: Option<&Value>,
+    ) -> CResult<Option<String>> {
+        let Some((process_id, version)) = &current.process else { return Ok(None) };
+        let env = yiwang_workflow::engine::CalendarEnv(calendar);
+        match &current.workflow_instance {
+            None if matches!(event.event, yiwang_case::Event::Accepted { .. }) => {
+                let def = self.definition(process_id, *version).await?;
+                let about = serde_json::json!({
+                    "case_no": current.case_no, "item_code": current.item_code, "item_version": current.item_version,
+                    "applicant_type": current.applicant.id_type, "channel": current.channel,
+                });
+                let data = yiwang_case::process::start_data(form.unwrap_or(&current.form), about);
+                let (id, _) = self.start_instance(&def, *version, Some(&current.case_no), data, event.at, &env).await?;
+                Ok(Some(id))
+            }
+            // 办结 only asks whether the process has ended; a running one takes
+            // the full path below, for the refusal naming its open steps.
+            Some(id) if matches!(event.event, yiwang_case::Event::Concluded { .. }) && !self.instance_running(id).await? => Ok(None),
+            Some(id) if yiwang_case::process::governs(&event.event) => {
+                let (stored, def) = self.instance_for_update(id).await?;
+                use yiwang_case::process::Drive;
+                use yiwang_workflow::engine::Input;
+                let input = match yiwang_case::process::drive(&def, &stored.state, &event.event)? {
+                    Drive::Complete { wait, data } => Some(Input::CompleteTask { wait, data }),
+                    Drive::Terminate => Some(Input::Terminate),
+                    Drive::PauseTimers => Some(Input::PauseTimers),
+                    Drive::ResumeTimers => Some(Input::ResumeTimers),
+                    Drive::Message { name, data } => Some(Input::Message { name, data }),
+                    Drive::Nothing => None,
+                };
+                if let Some(input) = input {
+                    self.step_instance(&stored, &def, input, &event.actor, event.at, &env).await?;
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
     pub(crate) async fn write_case_event(
         &mut self,
         current: CaseRow,
@@ -831,72 +849,15 @@ impl crate::Tx {
         calendar: &Calendar,
         form: Option<&Value>,
     ) -> CResult<CaseRow> {
-        let process = self.process_locked(&current, event).await?;
-        let plan = plan_event(&current, event, expected_version, calendar, form, process)?;
-        self.write_plan(current, event, plan, form).await
-    }
-
-    /// Write an event against a case read before this transaction, if neither
-    /// the case nor its process changed since (see `Store::prepare_event`);
-    /// otherwise read them again here and write from that.
-    pub(crate) async fn write_against(
-        &mut self,
-        against: Against,
-        event: &Envelope,
-        expected_version: Option<i64>,
-        calendar: &Calendar,
-    ) -> CResult<CaseRow> {
-        let current = match against {
-            Against::Locked(current) => *current,
-            Against::Prepared(p) => {
-                let Prepared { current, plan } = *p;
-                if let Some((plan, instance)) = plan
-                    && self.unchanged(&current, instance.as_ref()).await?
-                {
-                    return self.write_plan(current, event, plan, None).await;
-                }
-                self.case_for_update(&current.case_no).await?
-            }
-        };
-        self.write_case_event(current, event, expected_version, calendar, None).await
-    }
-
-    /// Whether a case is still at the version read, and its instance (if the
-    /// plan read it) at the revision read; both locked on PostgreSQL.
-    async fn unchanged(&mut self, current: &CaseRow, instance: Option<&(String, i64)>) -> Result<bool> {
-        let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
-        let version: Option<i64> = crate::db::query(safe(format!("SELECT version FROM cases WHERE case_no = $1{lock}")))
-            .bind(&current.case_no)
-            .fetch_optional(&mut *self)
-            .await?
-            .map(|r| r.try_get("version"))
-            .transpose()?;
-        if version != Some(current.version) {
-            return Ok(false);
-        }
-        let Some((id, revision)) = instance else { return Ok(true) };
-        let now: Option<i64> = crate::db::query(safe(format!("SELECT revision FROM workflow_instances WHERE id = $1{lock}")))
-            .bind(id)
-            .fetch_optional(&mut *self)
-            .await?
-            .map(|r| r.try_get("revision"))
-            .transpose()?;
-        Ok(now == Some(*revision))
-    }
-
-    /// Write a planned event: the event row, the case's new state (and form),
-    /// its process, and what the event projects (webhooks, the bundle's join,
-    /// file references, commitment checks, countersigns, the notice).
-    async fn write_plan(&mut self, current: CaseRow, event: &Envelope, plan: EventPlan, form: Option<&Value>) -> CResult<CaseRow> {
         let case_no = current.case_no.clone();
-        let EventPlan { next, deadlines, process } = plan;
-        let started = match process {
-            Some(p) => {
-                self.write_instance(&p, &event.actor, event.at).await?;
-                p.revision.is_none().then_some(p.id)
-            }
-            None => None,
-        };
+        if let Some(expected) = expected_version
+            && expected != current.version
+        {
+            return Err(CaseStoreError::Stale { case_no, expected, actual: current.version });
+        }
+        let next = current.case.apply(event)?;
+        let deadlines = next.deadlines(calendar, china_today(event.at))?;
+        let started = self.drive_process(&current, event, calendar, form).await?;
         let seq = current.version + 1;
         crate::db::query("INSERT INTO case_events (case_no, seq, at, actor, reason, kind, event) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&case_no)
@@ -1047,171 +1008,5 @@ impl crate::Tx {
             workflow_instance: started.or(current.workflow_instance.clone()),
             ..current
         })
-    }
-}
-
-/// What of a case's process an event needs read.
-enum ProcessNeed<'a> {
-    Nothing,
-    /// 受理 of a case whose process has not started: the version to start.
-    Start(&'a str, i64),
-    /// The running (or ended) instance.
-    Instance(&'a str),
-}
-
-fn process_need<'a>(current: &'a CaseRow, event: &yiwang_case::Event) -> ProcessNeed<'a> {
-    let Some((process_id, version)) = &current.process else { return ProcessNeed::Nothing };
-    match &current.workflow_instance {
-        None if matches!(event, yiwang_case::Event::Accepted { .. }) => ProcessNeed::Start(process_id, *version),
-        Some(id) if yiwang_case::process::governs(event) => ProcessNeed::Instance(id),
-        _ => ProcessNeed::Nothing,
-    }
-}
-
-/// The case's process as an event finds it.
-enum ProcessAt {
-    /// No process, or one the event leaves alone.
-    Untouched,
-    /// 受理 starts this deployed version.
-    Starting(std::sync::Arc<yiwang_workflow::Definition>, i64),
-    /// The instance as read, with its definition.
-    At(Box<crate::workflow::StoredInstance>, std::sync::Arc<yiwang_workflow::Definition>),
-}
-
-/// What one event writes, worked out from the case (and its process) as read.
-pub(crate) struct EventPlan {
-    next: Case,
-    deadlines: Option<yiwang_case::Deadlines>,
-    /// The process's new instance or next state, if the event moves it.
-    process: Option<crate::workflow::PlannedInstance>,
-}
-
-/// Apply `event` to the case and its process as read: the new state, its
-/// deadlines and the process's step, or why the event does not apply. Pure:
-/// nothing is read or written.
-fn plan_event(
-    current: &CaseRow,
-    event: &Envelope,
-    expected_version: Option<i64>,
-    calendar: &Calendar,
-    form: Option<&Value>,
-    process: ProcessAt,
-) -> CResult<EventPlan> {
-    if let Some(expected) = expected_version
-        && expected != current.version
-    {
-        return Err(CaseStoreError::Stale { case_no: current.case_no.clone(), expected, actual: current.version });
-    }
-    let next = current.case.apply(event)?;
-    let deadlines = next.deadlines(calendar, china_today(event.at))?;
-    let env = yiwang_workflow::engine::CalendarEnv(calendar);
-    let process = match process {
-        ProcessAt::Untouched => None,
-        ProcessAt::Starting(def, version) => {
-            let about = serde_json::json!({
-                "case_no": current.case_no, "item_code": current.item_code, "item_version": current.item_version,
-                "applicant_type": current.applicant.id_type, "channel": current.channel,
-            });
-            let data = yiwang_case::process::start_data(form.unwrap_or(&current.form), about);
-            Some(crate::workflow::plan_start(&def, version, Some(&current.case_no), data, event.at, &env)?.0)
-        }
-        ProcessAt::At(stored, def) => {
-            use yiwang_case::process::Drive;
-            use yiwang_workflow::engine::Input;
-            let input = match yiwang_case::process::drive(&def, &stored.state, &event.event)? {
-                Drive::Complete { wait, data } => Some(Input::CompleteTask { wait, data }),
-                Drive::Terminate => Some(Input::Terminate),
-                Drive::PauseTimers => Some(Input::PauseTimers),
-                Drive::ResumeTimers => Some(Input::ResumeTimers),
-                Drive::Message { name, data } => Some(Input::Message { name, data }),
-                Drive::Nothing => None,
-            };
-            match input {
-                Some(input) => Some(crate::workflow::plan_step(&stored, &def, input, event.at, &env)?.0),
-                None => None,
-            }
-        }
-    };
-    Ok(EventPlan { next, deadlines, process })
-}
-
-/// An event worked out before its transaction from the case (and its
-/// process) as last committed. SQLite has one writer, so what is worked out
-/// here (reading and decoding the rows, the state machine, the engine's step,
-/// the JSON) is time no other writer waits for; the transaction only checks
-/// that neither row changed since and writes.
-pub(crate) struct Prepared {
-    current: CaseRow,
-    /// The plan, and the instance revision it read; none when the event does
-    /// not apply to the case as read (the transaction reads it again and
-    /// decides, with the reason).
-    plan: Option<(EventPlan, Option<(String, i64)>)>,
-}
-
-/// The case an event is written against.
-pub(crate) enum Against {
-    /// Read in the event's transaction (locked on PostgreSQL).
-    Locked(Box<CaseRow>),
-    /// Read before it (`Store::prepare_event`).
-    Prepared(Box<Prepared>),
-}
-
-impl Against {
-    pub(crate) fn case_no(&self) -> &str {
-        match self {
-            Against::Locked(c) => &c.case_no,
-            Against::Prepared(p) => &p.current.case_no,
-        }
-    }
-}
-
-impl Prepared {
-    /// Nothing worked out: the transaction reads the case again and decides.
-    pub(crate) fn unplanned(current: CaseRow) -> Prepared {
-        Prepared { current, plan: None }
-    }
-}
-
-impl Store {
-    /// Whether case events are worked out before their transaction. SQLite
-    /// writes one transaction at a time, so work moved out of it is throughput
-    /// gained; PostgreSQL locks only the case's row, and the extra reads would
-    /// only cost.
-    pub(crate) fn prepares_events(&self) -> bool {
-        self.backend() == crate::Backend::Sqlite
-    }
-
-    /// Work out `event` against `current` (as read outside any transaction)
-    /// and its process, for `Tx::write_against`. Whatever fails here is
-    /// decided again in the transaction, which gives the reason.
-    pub(crate) async fn prepare_event(
-        &self,
-        current: CaseRow,
-        event: &Envelope,
-        expected_version: Option<i64>,
-        calendar: &Calendar,
-    ) -> Prepared {
-        let read = match process_need(&current, &event.event) {
-            ProcessNeed::Nothing => Ok((ProcessAt::Untouched, None)),
-            ProcessNeed::Start(process_id, version) => {
-                self.cached_definition(process_id, version).await.map(|def| (ProcessAt::Starting(def, version), None))
-            }
-            ProcessNeed::Instance(id) => match self.workflow_instance(id).await {
-                Ok(stored) => self.cached_definition(&stored.process_id, stored.version).await.map(|def| {
-                    let revision = Some((stored.id.clone(), stored.revision));
-                    // As in the transaction: 办结 of an ended process leaves it alone.
-                    let ended = stored.state.status != yiwang_workflow::engine::Status::Running;
-                    match ended && matches!(event.event, yiwang_case::Event::Concluded { .. }) {
-                        true => (ProcessAt::Untouched, revision),
-                        false => (ProcessAt::At(Box::new(stored), def), revision),
-                    }
-                }),
-                Err(e) => Err(e.into()),
-            },
-        };
-        let plan = read.ok().and_then(|(process, revision)| {
-            plan_event(&current, event, expected_version, calendar, None, process).ok().map(|p| (p, revision))
-        });
-        Prepared { current, plan }
     }
 }

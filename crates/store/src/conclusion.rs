@@ -7,7 +7,7 @@ use yiwang_calendar::{Calendar, china_today};
 use yiwang_case::{Decision, Envelope, Event, State};
 use yiwang_crypto::seal::MasterKey;
 
-use crate::cases::{Against, CResult, CaseStoreError};
+use crate::cases::{CResult, CaseStoreError};
 use crate::licenses::{Holder, LicenseStoreError, NewLicense, PreparedLicense};
 use crate::{CaseRow, Store, StoreError};
 
@@ -30,15 +30,9 @@ impl Store {
         loop {
             let c = self.case(case_no).await?;
             let issuing = self.licenses_to_issue(&c, std::slice::from_ref(envelope), master).await?;
-            let prepared = match self.prepares_events() {
-                true => self.prepare_event(c, envelope, expected_version, calendar).await,
-                false => crate::cases::Prepared::unplanned(c),
-            };
             let mut tx = self.begin().await?;
-            match tx
-                .write_event_issuing(Against::Prepared(Box::new(prepared)), envelope, expected_version, calendar, issuing.as_ref())
-                .await
-            {
+            let current = tx.case_for_update(case_no).await?;
+            match tx.write_event_issuing(current, envelope, expected_version, calendar, issuing.as_ref()).await {
                 Ok((row, issued)) => {
                     tx.commit().await?;
                     return Ok((row, issued));
@@ -172,25 +166,25 @@ impl crate::Tx {
     /// license's id.
     pub(crate) async fn write_event_issuing(
         &mut self,
-        against: Against,
+        current: CaseRow,
         envelope: &Envelope,
         expected_version: Option<i64>,
         calendar: &Calendar,
         issuing: Option<&Issuing<'_>>,
     ) -> CResult<(CaseRow, Option<String>)> {
         let Some(i) = issuing.filter(|_| matches!(envelope.event, Event::Concluded { .. })) else {
-            return Ok((self.write_against(against, envelope, expected_version, calendar).await?, None));
+            return Ok((self.write_case_event(current, envelope, expected_version, calendar, None).await?, None));
         };
         let mut own = None;
         if let Some(master) = i.master {
             for p in &i.prepared {
                 let id = self.issue_prepared_license(p, master, &envelope.actor, envelope.at).await.map_err(license_error)?;
-                if p.new.case_no.as_deref() == Some(against.case_no()) {
+                if p.new.case_no.as_deref() == Some(current.case_no.as_str()) {
                     own = Some(id);
                 }
             }
         }
-        let row = self.write_against(against, envelope, expected_version, calendar).await?;
+        let row = self.write_case_event(current, envelope, expected_version, calendar, None).await?;
         // Deferred while a sibling was open; if the join happened after all,
         // this conclusion must issue for it.
         if let (Together::Deferred, Some(bundle_no)) = (&i.together, &row.bundle_no)

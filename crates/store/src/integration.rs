@@ -403,8 +403,7 @@ impl Store {
         }
         let mut issued = Vec::new();
         for e in envelopes {
-            let (next, license) =
-                tx.write_event_issuing(crate::cases::Against::Locked(Box::new(row)), e, None, calendar, issuing.as_ref()).await?;
+            let (next, license) = tx.write_event_issuing(row, e, None, calendar, issuing.as_ref()).await?;
             row = next;
             issued.extend(license);
         }

@@ -190,23 +190,18 @@ impl Tx {
 
     async fn save_instance(&mut self, s: &StoredInstance, state: &Instance, now: Timestamp) -> Result<()> {
         let text = serde_json::to_string(state).map_err(|e| StoreError::Conflict(e.to_string()))?;
-        self.save_state(&s.id, s.revision, &text, status_code(state.status), now).await
-    }
-
-    /// Save an instance's new state if it is still at `revision`.
-    async fn save_state(&mut self, id: &str, revision: i64, state: &str, status: &str, now: Timestamp) -> Result<()> {
         let done = crate::db::query(
             "UPDATE workflow_instances SET state = $1, status = $2, revision = revision + 1, updated_at = $3 WHERE id = $4 AND revision = $5",
         )
-        .bind(state)
-        .bind(status)
+        .bind(text)
+        .bind(status_code(state.status))
         .bind(ts(now))
-        .bind(id)
-        .bind(revision)
+        .bind(&s.id)
+        .bind(s.revision)
         .execute(&mut *self)
         .await?;
         if done.rows_affected() != 1 {
-            return Err(StoreError::Conflict(format!("workflow instance {id} changed meanwhile")));
+            return Err(StoreError::Conflict(format!("workflow instance {} changed meanwhile", s.id)));
         }
         Ok(())
     }
@@ -330,48 +325,28 @@ impl Tx {
         now: Timestamp,
         env: &dyn Env,
     ) -> std::result::Result<(String, Instance), WorkflowError> {
-        let (planned, state) = plan_start(def, version, business_key, data, now, env)?;
-        self.write_instance(&planned, "", now).await?;
-        Ok((planned.id, state))
+        let (state, effects) = engine::start(def, data, now, env)?;
+        let id = ordered_id("wfi");
+        let text = serde_json::to_string(&state).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        crate::db::query(
+            "INSERT INTO workflow_instances (id, process_id, version, business_key, status, state, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+        )
+        .bind(&id)
+        .bind(&def.process_id)
+        .bind(version)
+        .bind(business_key)
+        .bind(status_code(state.status))
+        .bind(text)
+        .bind(ts(now))
+        .execute(&mut *self)
+        .await
+        .map_err(StoreError::from)?;
+        self.apply_effects(&id, &effects, now).await?;
+        Ok((id, state))
     }
 
-    /// Write a planned engine step: a new instance's row, or the new state of
-    /// one still at the revision the plan read (else `Conflict`), then the
-    /// rows its effects project.
-    pub(crate) async fn write_instance(&mut self, p: &PlannedInstance, actor: &str, now: Timestamp) -> Result<()> {
-        match p.revision {
-            None => {
-                crate::db::query(
-                    "INSERT INTO workflow_instances (id, process_id, version, business_key, status, state, revision, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
-                )
-                .bind(&p.id)
-                .bind(&p.process_id)
-                .bind(p.version)
-                .bind(&p.business_key)
-                .bind(p.status)
-                .bind(&p.state)
-                .bind(ts(now))
-                .execute(&mut *self)
-                .await?;
-            }
-            Some(revision) => {
-                if let Some(wait) = p.completes {
-                    crate::db::query(
-                        "UPDATE workflow_tasks SET ended_at = $1, outcome = 'completed', ended_by = $2 WHERE instance_id = $3 AND wait_id = $4 AND ended_at IS NULL",
-                    )
-                    .bind(ts(now))
-                    .bind(actor)
-                    .bind(&p.id)
-                    .bind(wait as i64)
-                    .execute(&mut *self)
-                    .await?;
-                }
-                self.save_state(&p.id, revision, &p.state, p.status, now).await?;
-            }
-        }
-        self.apply_effects(&p.id, &p.effects, now).await
-    }
-
+    /// Lock an instance and give it with its definition (for a step inside
+    /// this transaction).
     /// Whether an instance still runs, from its status column alone (no state
     /// to decode): what 办结 asks of a case's process.
     pub(crate) async fn instance_running(&mut self, id: &str) -> Result<bool> {
@@ -383,8 +358,6 @@ impl Tx {
         Ok(row.try_get::<String, _>("status")? == status_code(Status::Running))
     }
 
-    /// Lock an instance and give it with its definition (for a step inside
-    /// this transaction).
     pub(crate) async fn instance_for_update(&mut self, id: &str) -> std::result::Result<(StoredInstance, Arc<Definition>), WorkflowError> {
         let stored = self.lock_instance(id).await?;
         let def = self.definition(&stored.process_id, stored.version).await?;
@@ -401,83 +374,30 @@ impl Tx {
         now: Timestamp,
         env: &dyn Env,
     ) -> std::result::Result<Instance, WorkflowError> {
-        let (planned, state) = plan_step(stored, def, input, now, env)?;
-        self.write_instance(&planned, actor, now).await?;
+        // Only service tasks (handler calls, external tasks) have a row to close.
+        let completes = match &input {
+            Input::CompleteTask { wait, .. } | Input::HandlerDone { wait, .. } => {
+                stored.state.waits.iter().any(|w| w.id == *wait && matches!(w.kind, engine::WaitKind::Handler)).then_some(*wait)
+            }
+            _ => None,
+        };
+        let (state, effects) = engine::step(def, &stored.state, input, now, env)?;
+        if let Some(wait) = completes {
+            crate::db::query(
+                "UPDATE workflow_tasks SET ended_at = $1, outcome = 'completed', ended_by = $2 WHERE instance_id = $3 AND wait_id = $4 AND ended_at IS NULL",
+            )
+            .bind(ts(now))
+            .bind(actor)
+            .bind(&stored.id)
+            .bind(wait as i64)
+            .execute(&mut *self)
+            .await
+            .map_err(StoreError::from)?;
+        }
+        self.save_instance(stored, &state, now).await?;
+        self.apply_effects(&stored.id, &effects, now).await?;
         Ok(state)
     }
-}
-
-/// An engine step worked out and serialised, ready to be written: a new
-/// instance, or the next state of one read at `revision`. Working it out needs
-/// no transaction, so a case event can do it before it takes the writer.
-#[derive(Debug)]
-pub(crate) struct PlannedInstance {
-    pub(crate) id: String,
-    /// The revision the step was computed from; `None` for a new instance.
-    pub(crate) revision: Option<i64>,
-    process_id: String,
-    version: i64,
-    business_key: Option<String>,
-    status: &'static str,
-    /// The new state, as stored (JSON).
-    state: String,
-    effects: Vec<Effect>,
-    /// The service task (handler call, external task) this step completes:
-    /// only these have a row to close.
-    completes: Option<u64>,
-}
-
-/// Start an instance of `def` (deployed as `version`), not yet written.
-pub(crate) fn plan_start(
-    def: &Definition,
-    version: i64,
-    business_key: Option<&str>,
-    data: Value,
-    now: Timestamp,
-    env: &dyn Env,
-) -> std::result::Result<(PlannedInstance, Instance), WorkflowError> {
-    let (state, effects) = engine::start(def, data, now, env)?;
-    let planned = PlannedInstance {
-        id: ordered_id("wfi"),
-        revision: None,
-        process_id: def.process_id.clone(),
-        version,
-        business_key: business_key.map(str::to_string),
-        status: status_code(state.status),
-        state: serde_json::to_string(&state).map_err(|e| StoreError::Conflict(e.to_string()))?,
-        effects,
-        completes: None,
-    };
-    Ok((planned, state))
-}
-
-/// Apply one input to `stored` as read, not yet written.
-pub(crate) fn plan_step(
-    stored: &StoredInstance,
-    def: &Definition,
-    input: Input,
-    now: Timestamp,
-    env: &dyn Env,
-) -> std::result::Result<(PlannedInstance, Instance), WorkflowError> {
-    let completes = match &input {
-        Input::CompleteTask { wait, .. } | Input::HandlerDone { wait, .. } => {
-            stored.state.waits.iter().any(|w| w.id == *wait && matches!(w.kind, engine::WaitKind::Handler)).then_some(*wait)
-        }
-        _ => None,
-    };
-    let (state, effects) = engine::step(def, &stored.state, input, now, env)?;
-    let planned = PlannedInstance {
-        id: stored.id.clone(),
-        revision: Some(stored.revision),
-        process_id: stored.process_id.clone(),
-        version: stored.version,
-        business_key: stored.business_key.clone(),
-        status: status_code(state.status),
-        state: serde_json::to_string(&state).map_err(|e| StoreError::Conflict(e.to_string()))?,
-        effects,
-        completes,
-    };
-    Ok((planned, state))
 }
 
 impl Store {

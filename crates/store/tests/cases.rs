@@ -135,10 +135,8 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
 });
 
 // Events recorded at once on one case each apply to the state the others
-// left: on SQLite an event is worked out before its transaction and written
-// only if the case and its process are still as read, else worked out again.
-// Whatever order the writers take, the stored state is the fold of the stored
-// events, and the process is where those events put it.
+// left. Whatever order the writers take, the stored state is the fold of the
+// stored events, and the process is where those events put it.
 both_backends!(concurrent_events_on_one_case_each_apply_to_the_latest_state, |db| {
     let item = published_item(&db.store).await;
     let calendar = std::sync::Arc::new(yiwang_calendar::Calendar::bundled().unwrap());
