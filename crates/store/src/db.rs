@@ -576,4 +576,90 @@ mod tests {
         assert!(wal < written / 2, "the WAL file is {wal} bytes after {written} bytes went through it");
         Ok(())
     }
+
+    /// Group commit: writers that overlap share one `COMMIT`, each is answered
+    /// only after it, and every acknowledged write is there afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn overlapping_writers_share_commits_and_each_write_is_kept() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("group.db");
+        let writer = LiteWriter::new(open_writer(&path)?);
+        {
+            let tx = writer.begin().await?;
+            tx.conn()?.execute_batch("CREATE TABLE acks (id INTEGER PRIMARY KEY)")?;
+            tx.commit().await?;
+        }
+        let commits_before = total_changes_commits(&path)?;
+        let mut tasks = Vec::new();
+        for t in 0..16_i64 {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..200_i64 {
+                    let tx = writer.begin().await?;
+                    tx.conn()?.execute("INSERT INTO acks (id) VALUES (?1)", [t * 1000 + i]).map_err(lite_error)?;
+                    tx.commit().await?;
+                }
+                Ok::<_, sqlx::Error>(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        // Read from another connection: what was acknowledged is committed.
+        let reader = rusqlite::Connection::open(&path)?;
+        let n: i64 = reader.query_row("SELECT COUNT(*) FROM acks", [], |r| r.get(0))?;
+        assert_eq!(n, 16 * 200);
+        // Fewer WAL commits than transactions: they were grouped.
+        let commits = total_changes_commits(&path)? - commits_before;
+        assert!(commits < 16 * 200, "{commits} commits for {} transactions", 16 * 200);
+        Ok(())
+    }
+
+    /// The WAL's commit frames (one per `COMMIT`), read from the WAL file.
+    fn total_changes_commits(path: &std::path::Path) -> std::io::Result<u64> {
+        let wal = std::fs::read(path.with_extension("db-wal"))?;
+        // A 32-byte header, then frames of a 24-byte header and a page; a frame
+        // whose header's bytes 4..8 (the database size) are nonzero ends a commit.
+        let page = u32::from_be_bytes([wal[8], wal[9], wal[10], wal[11]]) as usize;
+        let mut commits = 0;
+        let mut at = 32;
+        while at + 24 + page <= wal.len() {
+            if wal[at + 4..at + 8] != [0, 0, 0, 0] {
+                commits += 1;
+            }
+            at += 24 + page;
+        }
+        Ok(commits)
+    }
+
+    /// A member whose group nobody else ends (the last queued writer was
+    /// cancelled before its turn) ends it itself, and its write is kept.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_group_left_open_by_a_cancelled_writer_is_still_committed() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("cancel.db");
+        let writer = LiteWriter::new(open_writer(&path)?);
+        {
+            let tx = writer.begin().await?;
+            tx.conn()?.execute_batch("CREATE TABLE acks (id INTEGER PRIMARY KEY)")?;
+            tx.commit().await?;
+        }
+        let first = writer.begin().await?;
+        first.conn()?.execute("INSERT INTO acks (id) VALUES (1)", []).map_err(lite_error)?;
+        // A second writer queues for the connection (polled once, so counted)...
+        let mut second = Box::pin(writer.begin());
+        assert!(tokio::time::timeout(std::time::Duration::ZERO, &mut second).await.is_err(), "the connection is held");
+        // ...so the first, committing, hands the open group on and waits for it.
+        let mut commit = Box::pin(first.commit());
+        assert!(tokio::time::timeout(std::time::Duration::ZERO, &mut commit).await.is_err(), "it waits for the group");
+        // The second is cancelled before its turn: nobody is left to end the group.
+        drop(second);
+        let started = std::time::Instant::now();
+        commit.await?;
+        assert!(started.elapsed() >= super::sqlite_file::GROUP_WAIT, "ended by the waiting member, after its wait");
+        let reader = rusqlite::Connection::open(&path)?;
+        let n: i64 = reader.query_row("SELECT COUNT(*) FROM acks", [], |r| r.get(0))?;
+        assert_eq!(n, 1);
+        Ok(())
+    }
 }
