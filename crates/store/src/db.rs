@@ -632,8 +632,8 @@ mod tests {
         Ok(commits)
     }
 
-    /// A member whose group nobody else ends (the last queued writer was
-    /// cancelled before its turn) ends it itself, and its write is kept.
+    /// A group whose last queued writer is cancelled before its turn is still
+    /// committed (its waiting member ends it), and its write is kept.
     #[tokio::test(flavor = "current_thread")]
     async fn a_group_left_open_by_a_cancelled_writer_is_still_committed() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
@@ -649,14 +649,12 @@ mod tests {
         // A second writer queues for the connection (polled once, so counted)...
         let mut second = Box::pin(writer.begin());
         assert!(tokio::time::timeout(std::time::Duration::ZERO, &mut second).await.is_err(), "the connection is held");
-        // ...so the first, committing, hands the open group on and waits for it.
+        // ...so the first, committing, hands the open group on and waits.
         let mut commit = Box::pin(first.commit());
         assert!(tokio::time::timeout(std::time::Duration::ZERO, &mut commit).await.is_err(), "it waits for the group");
         // The second is cancelled before its turn: nobody is left to end the group.
         drop(second);
-        let started = std::time::Instant::now();
         commit.await?;
-        assert!(started.elapsed() >= super::sqlite_file::GROUP_WAIT, "ended by the waiting member, after its wait");
         let reader = rusqlite::Connection::open(&path)?;
         let n: i64 = reader.query_row("SELECT COUNT(*) FROM acks", [], |r| r.get(0))?;
         assert_eq!(n, 1);

@@ -11,7 +11,7 @@ use super::{LiteDbError, lite_error};
 /// Each `Store::begin` is a logical transaction: a savepoint inside a SQLite
 /// transaction that may span several of them. A logical commit releases its
 /// savepoint; when other writers are queued for the connection it hands the
-/// still-open SQLite transaction on to them and waits for its outcome, and
+/// still-open SQLite transaction on to them and queues again behind them, and
 /// whoever holds the connection when nobody else is queued (or when the group is
 /// full) commits the whole group. Every member's commit returns only after that
 /// `COMMIT`, with its outcome, so nothing is acknowledged before it is written.
@@ -37,16 +37,7 @@ struct Group {
     members: AtomicUsize,
     /// Set by the `COMMIT`: `Err` holds SQLite's message.
     outcome: OnceLock<Result<(), String>>,
-    /// Woken when `outcome` is set: members released their part and wait here,
-    /// not in the writer's queue.
-    done: tokio::sync::Notify,
 }
-
-/// A member waiting for its group's `COMMIT` longer than this takes the writer
-/// and commits the group itself. Whoever holds the writer when nobody is queued
-/// commits the group; this covers the one case where nobody does: the last
-/// queued task cancelled while waiting.
-pub(super) const GROUP_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// At most this many logical transactions share one SQLite transaction, which
 /// bounds how long the first of them waits for its answer.
@@ -109,7 +100,6 @@ impl WriterConn {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
         let _ = group.outcome.set(done.as_ref().map(|_| ()).map_err(|e| e.to_string()));
-        group.done.notify_waiters();
         done.map_err(lite_error)
     }
 
@@ -152,29 +142,19 @@ impl LiteTx {
         if self.writer.nobody_queued() || members >= MAX_GROUP {
             return w.finish();
         }
-        // Others are waiting: let them join this SQLite transaction and wait
-        // for whoever ends it. Waiting beside the writer's queue, not in it,
-        // takes the connection once per transaction instead of twice, and
-        // leaves the queue to those with work to do.
+        // Others are waiting: let them join this SQLite transaction and queue
+        // again behind them. The group is committed by then, or this is the
+        // last of it and commits it now (groups end only by commit, so an
+        // open group is this one).
         drop(w);
-        let done = group.done.notified();
-        tokio::pin!(done);
-        done.as_mut().enable();
-        if group.outcome.get().is_none() && tokio::time::timeout(GROUP_WAIT, done).await.is_err() {
-            // Nobody ended the group in time: take the writer and end it here
-            // (groups end only by commit, so an open group is this one).
-            let mut w = self.writer.lock().await;
-            if group.outcome.get().is_none() {
-                return w.finish();
-            }
-        }
+        let mut w = self.writer.lock().await;
         match group.outcome.get() {
             Some(Ok(())) => Ok(()),
             Some(Err(message)) => Err(sqlx::Error::Database(Box::new(LiteDbError {
                 message: format!("group commit failed: {message}"),
                 extended_code: None,
             }))),
-            None => Err(sqlx::Error::Protocol("a SQLite write group ended without an outcome".into())),
+            None => w.finish(),
         }
     }
 
