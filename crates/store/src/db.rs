@@ -581,14 +581,8 @@ mod tests {
     /// only after it, and every acknowledged write is there afterwards.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn overlapping_writers_share_commits_and_each_write_is_kept() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("group.db");
-        let writer = LiteWriter::new(open_writer(&path)?);
-        {
-            let tx = writer.begin().await?;
-            tx.conn()?.execute_batch("CREATE TABLE acks (id INTEGER PRIMARY KEY)")?;
-            tx.commit().await?;
-        }
+        let (dir, writer) = writer_with_acks().await?;
+        let path = dir.path().join("acks.db");
         let commits_before = total_changes_commits(&path)?;
         let mut tasks = Vec::new();
         for t in 0..16_i64 {
@@ -615,6 +609,16 @@ mod tests {
         Ok(())
     }
 
+    /// A writer on a new file `acks.db` with one empty table, `acks`.
+    async fn writer_with_acks() -> Result<(tempfile::TempDir, LiteWriter), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let writer = LiteWriter::new(open_writer(&dir.path().join("acks.db"))?);
+        let tx = writer.begin().await?;
+        tx.conn()?.execute_batch("CREATE TABLE acks (id INTEGER PRIMARY KEY)")?;
+        tx.commit().await?;
+        Ok((dir, writer))
+    }
+
     /// The WAL's commit frames (one per `COMMIT`), read from the WAL file.
     fn total_changes_commits(path: &std::path::Path) -> std::io::Result<u64> {
         let wal = std::fs::read(path.with_extension("db-wal"))?;
@@ -636,14 +640,8 @@ mod tests {
     /// committed (its waiting member ends it), and its write is kept.
     #[tokio::test(flavor = "current_thread")]
     async fn a_group_left_open_by_a_cancelled_writer_is_still_committed() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("cancel.db");
-        let writer = LiteWriter::new(open_writer(&path)?);
-        {
-            let tx = writer.begin().await?;
-            tx.conn()?.execute_batch("CREATE TABLE acks (id INTEGER PRIMARY KEY)")?;
-            tx.commit().await?;
-        }
+        let (dir, writer) = writer_with_acks().await?;
+        let path = dir.path().join("acks.db");
         let first = writer.begin().await?;
         first.conn()?.execute("INSERT INTO acks (id) VALUES (1)", []).map_err(lite_error)?;
         // A second writer queues for the connection (polled once, so counted)...

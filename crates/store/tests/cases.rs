@@ -22,6 +22,20 @@ fn valid_form() -> serde_json::Value {
     })
 }
 
+/// The demo restaurant's application for `item`, opened by `acc_1`.
+fn restaurant_application(item: &str) -> NewCase {
+    let shop = yiwang_testkit::licenses::restaurant();
+    NewCase {
+        item_code: item.to_string(),
+        applicant: Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() },
+        account_id: "acc_1".into(),
+        form: valid_form(),
+        hall_id: None,
+        level: yiwang_identity::RealNameLevel::L2,
+        assured: true,
+    }
+}
+
 fn at(day: &str, actor: &str, reason: &str, event: Event) -> Envelope {
     Envelope { at: format!("{day}T02:00:00Z").parse().unwrap(), actor: actor.into(), reason: reason.into(), event }
 }
@@ -30,15 +44,7 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
     let item = published_item(&db.store).await;
     let calendar = yiwang_calendar::Calendar::bundled().unwrap();
     let shop = yiwang_testkit::licenses::restaurant();
-    let new = NewCase {
-        item_code: item.clone(),
-        applicant: Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() },
-        account_id: "acc_1".into(),
-        form: valid_form(),
-        hall_id: None,
-        level: yiwang_identity::RealNameLevel::L2,
-        assured: true,
-    };
+    let new = restaurant_application(&item);
     let (draft, code) = db.store.create_case(&new, "2025-09-22T02:00:00Z".parse().unwrap()).await.unwrap();
     assert_eq!((draft.state, draft.version, draft.item_code.as_str()), (State::Draft, 0, item.as_str()));
     assert!(draft.case_no.starts_with(&format!("{}20250922", issuer())), "{}", draft.case_no);
@@ -140,18 +146,8 @@ both_backends!(a_case_moves_through_its_lifecycle_event_by_event, |db| {
 both_backends!(concurrent_events_on_one_case_each_apply_to_the_latest_state, |db| {
     let item = published_item(&db.store).await;
     let calendar = std::sync::Arc::new(yiwang_calendar::Calendar::bundled().unwrap());
-    let shop = yiwang_testkit::licenses::restaurant();
     for round in 0..4 {
-        let new = NewCase {
-            item_code: item.clone(),
-            applicant: Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() },
-            account_id: "acc_1".into(),
-            form: valid_form(),
-            hall_id: None,
-            level: yiwang_identity::RealNameLevel::L2,
-            assured: true,
-        };
-        let (draft, _) = db.store.create_case(&new, "2025-09-22T02:00:00Z".parse().unwrap()).await.unwrap();
+        let (draft, _) = db.store.create_case(&restaurant_application(&item), "2025-09-22T02:00:00Z".parse().unwrap()).await.unwrap();
         let no = draft.case_no.clone();
         let accepted =
             Event::Accepted { promised_days: 10, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
