@@ -583,7 +583,7 @@ mod tests {
     async fn overlapping_writers_share_commits_and_each_write_is_kept() -> Result<(), Box<dyn std::error::Error>> {
         let (dir, writer) = writer_with_acks().await?;
         let path = dir.path().join("acks.db");
-        let commits_before = total_changes_commits(&path)?;
+        let commits_before = wal_commits(&path)?;
         let mut tasks = Vec::new();
         for t in 0..16_i64 {
             let writer = writer.clone();
@@ -604,7 +604,7 @@ mod tests {
         let n: i64 = reader.query_row("SELECT COUNT(*) FROM acks", [], |r| r.get(0))?;
         assert_eq!(n, 16 * 200);
         // Fewer WAL commits than transactions: they were grouped.
-        let commits = total_changes_commits(&path)? - commits_before;
+        let commits = wal_commits(&path)? - commits_before;
         assert!(commits < 16 * 200, "{commits} commits for {} transactions", 16 * 200);
         Ok(())
     }
@@ -620,7 +620,7 @@ mod tests {
     }
 
     /// The WAL's commit frames (one per `COMMIT`), read from the WAL file.
-    fn total_changes_commits(path: &std::path::Path) -> std::io::Result<u64> {
+    fn wal_commits(path: &std::path::Path) -> std::io::Result<u64> {
         let wal = std::fs::read(path.with_extension("db-wal"))?;
         // A 32-byte header, then frames of a 24-byte header and a page; a frame
         // whose header's bytes 4..8 (the database size) are nonzero ends a commit.

@@ -647,17 +647,7 @@ both_backends!(webhooks_are_queued_with_their_events_and_records_are_idempotent,
         db.store.create_webhook(&agency, "http://127.0.0.1:9/all", &["*".into()], "head", now, Some(&master)).await.unwrap();
     assert!(secret.starts_with("whsec_") && secret.len() > 40);
     db.store.create_webhook(&agency, "http://127.0.0.1:9/acc", &["case.accepted".into()], "head", now, Some(&master)).await.unwrap();
-    let shop = yiwang_testkit::licenses::restaurant();
-    let new = NewCase {
-        item_code: item,
-        applicant: Applicant { id_type: "049".into(), id: shop.id.clone(), name: shop.name.clone() },
-        account_id: "acc_1".into(),
-        form: valid_form(),
-        hall_id: None,
-        level: yiwang_identity::RealNameLevel::L2,
-        assured: true,
-    };
-    let (c, _) = db.store.create_case(&new, now).await.unwrap();
+    let (c, _) = db.store.create_case(&restaurant_application(&item), now).await.unwrap();
     let no = c.case_no.clone();
     // Internal events (a saved form) are not exchanged.
     db.store
