@@ -781,13 +781,27 @@ impl crate::Tx {
         })
     }
 
+    /// The case, locked for this transaction. On SQLite (one writer) its
+    /// process instance comes in the same statement and is kept for the
+    /// event's step; PostgreSQL locks the instance itself when it steps it.
     pub(crate) async fn case_for_update(&mut self, case_no: &str) -> Result<CaseRow> {
-        let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
-        let row = crate::db::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1{lock}")))
+        static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let columns = CASE_COLUMNS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
+            format!(
+                "SELECT {columns}, {} FROM cases c LEFT JOIN workflow_instances wi ON wi.id = c.workflow_instance WHERE c.case_no = $1",
+                crate::workflow::JOINED_INSTANCE_COLUMNS
+            )
+        });
+        static POSTGRES: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1 FOR UPDATE"));
+        let postgres = self.is_postgres();
+        let sql = if postgres { POSTGRES.as_str() } else { SQLITE.as_str() };
+        let row = crate::db::query(sql)
             .bind(case_no)
             .fetch_optional(&mut *self)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("case {case_no}")))?;
+        self.read_instance = if postgres { None } else { crate::workflow::InstanceRow::joined(&row)? };
         case_row(&row)
     }
 

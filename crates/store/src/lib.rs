@@ -147,6 +147,9 @@ pub struct Tx {
     /// The store's parsed workflow definitions, so a case event can step its
     /// process inside its own transaction.
     workflow_defs: Arc<std::sync::Mutex<DefinitionCache>>,
+    /// On SQLite, the process instance read with the case it drives
+    /// (`case_for_update`), so the event's step needs no second read.
+    read_instance: Option<workflow::InstanceRow>,
 }
 
 enum TxConn {
@@ -262,7 +265,7 @@ impl Store {
             }
             SqliteWriter::None => TxConn::Any { inner: self.pool.begin().await?, _writer: None },
         };
-        Ok(Tx { conn, backend: self.backend, workflow_defs: self.workflow_defs.clone() })
+        Ok(Tx { conn, backend: self.backend, workflow_defs: self.workflow_defs.clone(), read_instance: None })
     }
 
     pub async fn close(&self) {

@@ -118,6 +118,53 @@ pub struct StoredInstance {
 
 const INSTANCE_COLUMNS: &str = "id, process_id, version, business_key, revision, state";
 
+/// An instance's row as read, its state not yet decoded.
+#[derive(Debug)]
+pub(crate) struct InstanceRow {
+    id: String,
+    process_id: String,
+    version: i64,
+    business_key: Option<String>,
+    revision: i64,
+    status: String,
+    state: String,
+}
+
+impl InstanceRow {
+    /// The instance a case row joined as `wi` carries (`case_for_update`), if any.
+    pub(crate) fn joined(row: &crate::db::Row) -> Result<Option<InstanceRow>> {
+        let Some(id) = row.try_get::<Option<String>, _>("wi_id")? else { return Ok(None) };
+        Ok(Some(InstanceRow {
+            id,
+            process_id: row.try_get("wi_process_id")?,
+            version: row.try_get("wi_version")?,
+            business_key: row.try_get("wi_business_key")?,
+            revision: row.try_get("wi_revision")?,
+            status: row.try_get("wi_status")?,
+            state: row.try_get("wi_state")?,
+        }))
+    }
+
+    fn decode(self) -> Result<StoredInstance> {
+        Ok(StoredInstance {
+            state: decode_state(&self.state)?,
+            id: self.id,
+            process_id: self.process_id,
+            version: self.version,
+            business_key: self.business_key,
+            revision: self.revision,
+        })
+    }
+}
+
+/// The columns `InstanceRow::joined` reads, from an instance joined as `wi`.
+pub(crate) const JOINED_INSTANCE_COLUMNS: &str = "wi.id AS wi_id, wi.process_id AS wi_process_id, wi.version AS wi_version, \
+     wi.business_key AS wi_business_key, wi.revision AS wi_revision, wi.status AS wi_status, wi.state AS wi_state";
+
+fn decode_state(state: &str) -> Result<Instance> {
+    serde_json::from_str(state).map_err(|e| StoreError::Conflict(format!("stored workflow state does not decode: {e}")))
+}
+
 /// The one decoder of an instance row (`INSTANCE_COLUMNS`).
 fn stored_instance(row: &crate::db::Row) -> Result<StoredInstance> {
     let state: String = row.try_get("state")?;
@@ -127,7 +174,7 @@ fn stored_instance(row: &crate::db::Row) -> Result<StoredInstance> {
         version: row.try_get("version")?,
         business_key: row.try_get("business_key")?,
         revision: row.try_get("revision")?,
-        state: serde_json::from_str(&state).map_err(|e| StoreError::Conflict(format!("stored workflow state does not decode: {e}")))?,
+        state: decode_state(&state)?,
     })
 }
 
@@ -179,6 +226,11 @@ impl Tx {
     }
 
     async fn lock_instance(&mut self, id: &str) -> Result<StoredInstance> {
+        // Read with its case in this transaction, on SQLite's one writer: nothing
+        // else can have changed it since.
+        if let Some(read) = self.read_instance.take_if(|r| r.id == id) {
+            return read.decode();
+        }
         let lock = if self.is_postgres() { " FOR UPDATE" } else { "" };
         let row = crate::db::query(safe(format!("SELECT {INSTANCE_COLUMNS} FROM workflow_instances WHERE id = $1{lock}")))
             .bind(id)
@@ -189,6 +241,7 @@ impl Tx {
     }
 
     async fn save_instance(&mut self, s: &StoredInstance, state: &Instance, now: Timestamp) -> Result<()> {
+        self.read_instance = None;
         let text = serde_json::to_string(state).map_err(|e| StoreError::Conflict(e.to_string()))?;
         let done = crate::db::query(
             "UPDATE workflow_instances SET state = $1, status = $2, revision = revision + 1, updated_at = $3 WHERE id = $4 AND revision = $5",
@@ -350,6 +403,9 @@ impl Tx {
     /// Whether an instance still runs, from its status column alone (no state
     /// to decode): what 办结 asks of a case's process.
     pub(crate) async fn instance_running(&mut self, id: &str) -> Result<bool> {
+        if let Some(read) = self.read_instance.as_ref().filter(|r| r.id == id) {
+            return Ok(read.status == status_code(Status::Running));
+        }
         let row = crate::db::query("SELECT status FROM workflow_instances WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *self)
