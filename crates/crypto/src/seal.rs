@@ -71,6 +71,13 @@ impl SealKey {
         hex::encode(self.signing.verifying_key().to_sec1_bytes())
     }
 
+    /// Sign with SM2/SM3 under the default user ID, DER-encoded
+    /// (`SEQUENCE { r INTEGER, s INTEGER }`, what OpenSSL writes and reads).
+    pub fn sign_der(&self, message: &[u8]) -> Vec<u8> {
+        let sig: Signature = self.signing.sign(message);
+        sig.to_der().to_vec()
+    }
+
     /// Sign with SM2/SM3 under the default user ID: raw `r || s`.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         let sig: Signature = self.signing.sign(message);

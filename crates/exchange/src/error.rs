@@ -1,0 +1,87 @@
+use yiwang_errors::{Coded, ErrorKind};
+
+/// Why a received envelope is refused. Each has a stable code (`gx.*`) that the
+/// receiver answers with; none says more than the sender needs (an unknown key
+/// and a bad signature are told apart, which grants exist is never told).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("the envelope is not valid base64url, or larger than {max} bytes")]
+    Encoding { max: usize },
+    #[error("the signature line is not `sm2-sm3;kid=…;sig=…`")]
+    SignatureLine,
+    #[error("no trusted key has id {kid}")]
+    UnknownKey { kid: String },
+    #[error("the signature does not verify over the envelope's bytes")]
+    BadSignature,
+    #[error("the header is not a gx/1 header: {reason}")]
+    BadHeader { reason: String },
+    #[error("the key {kid} does not belong to the sender named in the header")]
+    SignerMismatch { kid: String },
+    #[error("the body does not match the digest or length in the header")]
+    BodyDigest,
+    #[error("created_at is {seconds} s away from the receiver's clock (at most {max} s allowed)")]
+    ClockSkew { seconds: i64, max: i64 },
+    #[error("the message expired at {at}")]
+    Expired { at: String },
+    #[error("expires_at is more than {max} s after created_at")]
+    TooLong { max: i64 },
+    #[error("msg_id is not a UUIDv7 matching created_at")]
+    MessageId,
+    #[error("message {msg_id} was already received with different content")]
+    IdConflict { msg_id: String },
+    #[error("not a node id (CN/NODE/<division code>): {0}")]
+    NodeId(String),
+    #[error("not a member or subsystem id (CN/<GOV|PUB|ENT>/<USCC>[/<subsystem>]): {0}")]
+    ClientId(String),
+}
+
+impl Coded for ExchangeError {
+    fn code(&self) -> &'static str {
+        match self {
+            ExchangeError::Encoding { .. } => "gx.encoding",
+            ExchangeError::SignatureLine => "gx.signature_line",
+            ExchangeError::UnknownKey { .. } => "gx.unknown_key",
+            ExchangeError::BadSignature => "gx.bad_signature",
+            ExchangeError::BadHeader { .. } => "gx.bad_header",
+            ExchangeError::SignerMismatch { .. } => "gx.signer_mismatch",
+            ExchangeError::BodyDigest => "gx.body_digest",
+            ExchangeError::ClockSkew { .. } => "gx.clock_skew",
+            ExchangeError::Expired { .. } => "gx.expired",
+            ExchangeError::TooLong { .. } => "gx.ttl",
+            ExchangeError::MessageId => "gx.msg_id",
+            ExchangeError::IdConflict { .. } => "gx.id_conflict",
+            ExchangeError::NodeId(_) => "gx.node_id",
+            ExchangeError::ClientId(_) => "gx.client_id",
+        }
+    }
+
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ExchangeError::UnknownKey { .. } | ExchangeError::BadSignature | ExchangeError::SignerMismatch { .. } => {
+                ErrorKind::Unauthenticated
+            }
+            ExchangeError::IdConflict { .. } => ErrorKind::Conflict,
+            ExchangeError::Expired { .. } => ErrorKind::Gone,
+            _ => ErrorKind::BadRequest,
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            ExchangeError::Encoding { max } => format!("报文信封不是有效的 base64url 编码，或超过 {max} 字节"),
+            ExchangeError::SignatureLine => "签名行格式应为 sm2-sm3;kid=…;sig=…".into(),
+            ExchangeError::UnknownKey { kid } => format!("没有受信任的密钥 {kid}"),
+            ExchangeError::BadSignature => "SM2 签名与信封内容不符".into(),
+            ExchangeError::BadHeader { reason } => format!("报文头不符合 gx/1 格式：{reason}"),
+            ExchangeError::SignerMismatch { kid } => format!("密钥 {kid} 不属于报文头所列的发送方"),
+            ExchangeError::BodyDigest => "报文体与报文头中的摘要或长度不符".into(),
+            ExchangeError::ClockSkew { seconds, max } => format!("发送时间与本节点时钟相差 {seconds} 秒（最多允许 {max} 秒）"),
+            ExchangeError::Expired { at } => format!("报文已于 {at} 过期"),
+            ExchangeError::TooLong { max } => format!("有效期超过发送时间后 {max} 秒"),
+            ExchangeError::MessageId => "报文标识不是与发送时间一致的 UUIDv7".into(),
+            ExchangeError::IdConflict { msg_id } => format!("报文 {msg_id} 已以不同内容收到过"),
+            ExchangeError::NodeId(s) => format!("不是节点标识（CN/NODE/行政区划代码）：{s}"),
+            ExchangeError::ClientId(s) => format!("不是成员或子系统标识（CN/GOV|PUB|ENT/统一社会信用代码[/子系统]）：{s}"),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The node-to-node exchange's message format (`gx/1`): identifiers, the signed
+//! envelope and the receiver's checks, as pure functions of their inputs (the
+//! caller passes the clock, the randomness and the keys it trusts).
+//!
+//! The design follows `../shared/docs/exchange.md` (drawn from X-Road's message
+//! protocol): the sender signs the exact header bytes it sends, and the header
+//! commits to the body by its SM3 digest, so nothing is ever canonicalised and a
+//! logged message verifies with OpenSSL alone (`docs/exchange.md`).
+
+mod envelope;
+mod error;
+mod ids;
+
+pub use envelope::{
+    BodyRef, Header, InReplyTo, Kind, MAX_HEADER_BYTES, Opened, PROTOCOL, Policy, Recipient, RegistryRef, Replay, Sealed, Sender,
+    SignerKey, User, key_id, open, replay, seal,
+};
+pub use error::ExchangeError;
+pub use ids::{ClientId, NodeId, msg_id_millis, msg_id_v7};

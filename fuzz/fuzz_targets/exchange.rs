@@ -1,0 +1,32 @@
+//! The exchange's receiving side: a `gx/1` envelope line, a signature line and
+//! a body as a peer node sends them (split at the first two newlines), and the
+//! header JSON and identifiers on their own (a forged signature stops `open`
+//! before the header is read).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use yiwang_exchange::{ClientId, Header, NodeId, Policy, SignerKey, msg_id_millis, open};
+
+/// A real SM2 key and member: the signature check runs to the end and must fail cleanly.
+fn signer() -> &'static SignerKey {
+    static KEY: std::sync::OnceLock<SignerKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| SignerKey {
+        public_key_hex: yiwang_crypto::seal::SealKey::generate().public_key_hex(),
+        member: ClientId::parse("CN/GOV/91350100M000100Y43").unwrap_or_else(|e| panic!("{e}")),
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut parts = data.splitn(3, |&b| b == b'\n');
+    let (Some(envelope), Some(line)) = (parts.next(), parts.next()) else { return };
+    let body = parts.next().unwrap_or_default();
+    let (Ok(envelope), Ok(line)) = (std::str::from_utf8(envelope), std::str::from_utf8(line)) else { return };
+    let now = jiff::Timestamp::UNIX_EPOCH;
+    let _ = open(envelope, line, body, &|_| Some(signer().clone()), now, &Policy::default());
+    if let Ok(header) = serde_json::from_slice::<Header>(data) {
+        let _ = msg_id_millis(&header.msg_id);
+    }
+    let _ = NodeId::parse(envelope);
+    let _ = ClientId::parse(line);
+    let _ = msg_id_millis(envelope);
+});
