@@ -256,8 +256,14 @@ pub fn open(
     Ok(Opened { header, header_bytes, env_sm3 })
 }
 
+/// Sign `bytes` and give the signature line `sm2-sm3;kid=…;sig=…`.
+pub(crate) fn sign_line(key: &SealKey, bytes: &[u8]) -> Result<String, ExchangeError> {
+    let kid = key_id(&key.public_key_hex()).ok_or(ExchangeError::SignatureLine)?;
+    Ok(format!("sm2-sm3;kid={kid};sig={}", STANDARD.encode(key.sign_der(bytes))))
+}
+
 /// `sm2-sm3;kid=<hex>;sig=<base64 DER>` → (kid, signature bytes).
-fn parse_signature_line(line: &str) -> Result<(&str, Vec<u8>), ExchangeError> {
+pub(crate) fn parse_signature_line(line: &str) -> Result<(&str, Vec<u8>), ExchangeError> {
     let mut parts = line.trim().split(';');
     let (Some("sm2-sm3"), Some(kid), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(ExchangeError::SignatureLine);

@@ -29,6 +29,14 @@ pub enum ExchangeError {
     MessageId,
     #[error("message {msg_id} was already received with different content")]
     IdConflict { msg_id: String },
+    #[error("the registry is not signed by a key of the anchor")]
+    RegistrySignature,
+    #[error("the registry is not valid: {reason}")]
+    RegistryInvalid { reason: String },
+    #[error("the registry's serial {offered} is older than the copy in hand ({cached})")]
+    RegistryRollback { cached: u64, offered: u64 },
+    #[error("the registry expired at {at}; no traffic until a newer one arrives")]
+    RegistryOutdated { at: String },
     #[error("not a node id (CN/NODE/<division code>): {0}")]
     NodeId(String),
     #[error("not a member or subsystem id (CN/<GOV|PUB|ENT>/<USCC>[/<subsystem>]): {0}")]
@@ -50,6 +58,10 @@ impl Coded for ExchangeError {
             ExchangeError::TooLong { .. } => "gx.ttl",
             ExchangeError::MessageId => "gx.msg_id",
             ExchangeError::IdConflict { .. } => "gx.id_conflict",
+            ExchangeError::RegistrySignature => "gx.registry_signature",
+            ExchangeError::RegistryInvalid { .. } => "gx.registry_invalid",
+            ExchangeError::RegistryRollback { .. } => "gx.registry_rollback",
+            ExchangeError::RegistryOutdated { .. } => "gx.registry_outdated",
             ExchangeError::NodeId(_) => "gx.node_id",
             ExchangeError::ClientId(_) => "gx.client_id",
         }
@@ -60,7 +72,8 @@ impl Coded for ExchangeError {
             ExchangeError::UnknownKey { .. } | ExchangeError::BadSignature | ExchangeError::SignerMismatch { .. } => {
                 ErrorKind::Unauthenticated
             }
-            ExchangeError::IdConflict { .. } => ErrorKind::Conflict,
+            ExchangeError::IdConflict { .. } | ExchangeError::RegistryRollback { .. } => ErrorKind::Conflict,
+            ExchangeError::RegistryOutdated { .. } => ErrorKind::Unavailable,
             ExchangeError::Expired { .. } => ErrorKind::Gone,
             _ => ErrorKind::BadRequest,
         }
@@ -80,6 +93,12 @@ impl Coded for ExchangeError {
             ExchangeError::TooLong { max } => format!("有效期超过发送时间后 {max} 秒"),
             ExchangeError::MessageId => "报文标识不是与发送时间一致的 UUIDv7".into(),
             ExchangeError::IdConflict { msg_id } => format!("报文 {msg_id} 已以不同内容收到过"),
+            ExchangeError::RegistrySignature => "节点注册表不是由信任锚中的密钥签名的".into(),
+            ExchangeError::RegistryInvalid { reason } => format!("节点注册表无效：{reason}"),
+            ExchangeError::RegistryRollback { cached, offered } => {
+                format!("节点注册表序号 {offered} 早于本节点已有的 {cached}，拒绝回退")
+            }
+            ExchangeError::RegistryOutdated { at } => format!("节点注册表已于 {at} 失效，在取得新版本前暂停交换"),
             ExchangeError::NodeId(s) => format!("不是节点标识（CN/NODE/行政区划代码）：{s}"),
             ExchangeError::ClientId(s) => format!("不是成员或子系统标识（CN/GOV|PUB|ENT/统一社会信用代码[/子系统]）：{s}"),
         }

@@ -1,6 +1,7 @@
 //! The node-to-node exchange's message format (`gx/1`): identifiers, the signed
-//! envelope and the receiver's checks, as pure functions of their inputs (the
-//! caller passes the clock, the randomness and the keys it trusts).
+//! envelope, the receiver's checks and the signed node registry, as pure
+//! functions of their inputs (the caller passes the clock, the randomness and
+//! the keys it trusts).
 //!
 //! The design follows `../shared/docs/exchange.md` (drawn from X-Road's message
 //! protocol): the sender signs the exact header bytes it sends, and the header
@@ -10,6 +11,7 @@
 mod envelope;
 mod error;
 mod ids;
+mod registry;
 
 pub use envelope::{
     BodyRef, Header, InReplyTo, Kind, MAX_HEADER_BYTES, Opened, PROTOCOL, Policy, Recipient, RegistryRef, Replay, Sealed, Sender,
@@ -17,3 +19,7 @@ pub use envelope::{
 };
 pub use error::ExchangeError;
 pub use ids::{ClientId, NodeId, msg_id_millis, msg_id_v7};
+pub use registry::{
+    Anchor, Directory, Fetched, MAX_REGISTRY_BYTES, MemberEntry, NodeEntry, RegistryPolicy, SignedDirectory, Tier, Validity,
+    accept_directory, sign_directory,
+};
