@@ -11,6 +11,7 @@
 mod envelope;
 mod error;
 mod ids;
+mod log;
 mod registry;
 
 pub use envelope::{
@@ -19,6 +20,7 @@ pub use envelope::{
 };
 pub use error::ExchangeError;
 pub use ids::{ClientId, NodeId, msg_id_millis, msg_id_v7};
+pub use log::{Direction, GENESIS, LogEntry, LogRecord, LogVerifier, entry_digest, link, log_next};
 pub use registry::{
     Anchor, Directory, Fetched, MAX_REGISTRY_BYTES, MemberEntry, NodeEntry, RegistryPolicy, SignedDirectory, Tier, Validity,
     accept_directory, sign_directory,
