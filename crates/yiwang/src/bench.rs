@@ -740,6 +740,85 @@ pub async fn cases(lifecycles: usize, concurrency: usize, opts: CasesBench, data
     Ok(figures)
 }
 
+/// `yiwang bench exchange-log`: envelopes received per second on a fresh node,
+/// without HTTP. Each message is sealed by a peer (SM2 sign), opened by the
+/// receiver (SM2 verify and every check) and logged in the message log
+/// (`Tx::log_exchange`: the replay look-up, the chain link, the head), one
+/// transaction each. The sealing is timed too; the receiver's side alone is
+/// the figure minus `seal` from `cargo bench -p yiwang-exchange`.
+pub async fn exchange_log(messages: usize, concurrency: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    use yiwang_exchange::{BodyRef, ClientId, Direction, Header, Kind, LogRecord, NodeId, Policy, Recipient, Sender, SignerKey};
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    let backend = store.backend();
+    let member = "CN/GOV/91350100M000100Y43";
+    let key = Arc::new(yiwang_crypto::seal::SealKey::generate());
+    let kid = yiwang_exchange::key_id(&key.public_key_hex()).ok_or_else(|| anyhow::anyhow!("no key id"))?;
+    let signer = SignerKey { public_key_hex: key.public_key_hex(), member: ClientId::parse(member)? };
+    let keys = Arc::new(move |k: &str| (k == kid).then(|| signer.clone()));
+    let (from, to) = (NodeId::parse("CN/NODE/440300")?, NodeId::parse("CN/NODE/440000")?);
+    let client = ClientId::parse(&format!("{member}/aggregate"))?;
+    let before = match store.exchange_log_verify().await? {
+        yiwang_store::LogReport::Intact { entries } => entries,
+        broken => anyhow::bail!("the log does not verify before the load: {broken:?}"),
+    };
+    let s = store.clone();
+    let (lat, took) = load(messages, concurrency, move |n| {
+        let (s, key, keys, from, to, client) = (s.clone(), key.clone(), keys.clone(), from.clone(), to.clone(), client.clone());
+        async move {
+            let now = Timestamp::now();
+            let mut random = [0u8; 10];
+            yiwang_crypto::random_bytes(&mut random);
+            let msg_id = yiwang_exchange::msg_id_v7(now, random);
+            let body = serde_json::to_vec(&serde_json::json!({ "case_no": format!("{n:032}"), "event": "accepted" }))?;
+            let header = Header {
+                v: yiwang_exchange::PROTOCOL.into(),
+                kind: Kind::Event,
+                idem_key: msg_id.clone(),
+                msg_id,
+                conv_id: None,
+                created_at: now,
+                expires_at: now + jiff::SignedDuration::from_secs(60),
+                from: Sender { node: from.clone(), client, on_behalf_of: None },
+                to: Recipient { node: to, service: format!("{member}/aggregate/cases/v1") },
+                user: None,
+                grant_ref: None,
+                body: BodyRef::of("application/json", &body),
+                registry: None,
+                in_reply_to: None,
+            };
+            let sealed = yiwang_exchange::seal(&header, &key)?;
+            let opened = yiwang_exchange::open(&sealed.envelope(), &sealed.signature_line(), &body, &*keys, now, &Policy::default())?;
+            let record = LogRecord {
+                direction: Direction::In,
+                peer: from.to_string(),
+                msg_id: opened.header.msg_id.clone(),
+                env_sm3: opened.env_sm3.clone(),
+                header: String::from_utf8(opened.header_bytes)?,
+                signature: sealed.signature_line(),
+                body_sm3: opened.header.body.sm3.clone(),
+                logged_at: now.to_string(),
+            };
+            match s.log_exchange(record).await? {
+                yiwang_store::Logged::Appended(_) => Ok(()),
+                yiwang_store::Logged::Seen { .. } => Err(anyhow::anyhow!("a fresh message id was already logged")),
+            }
+        }
+    })
+    .await?;
+    let report = store.exchange_log_verify().await?;
+    let want = yiwang_store::LogReport::Intact { entries: before + messages as i64 };
+    anyhow::ensure!(report == want, "the log does not verify after the load: {report:?}, not {want:?}");
+    store.close().await;
+    Ok(vec![figure(
+        format!("gx/1 envelopes sealed, opened and logged ({backend:?}; the chain verified after the load)"),
+        lat,
+        concurrency,
+        took,
+    )])
+}
+
 /// A webhook receiver on loopback that checks each delivery's signature.
 struct Receiver {
     received: Arc<std::sync::atomic::AtomicUsize>,

@@ -184,6 +184,15 @@ enum BenchCmd {
         #[arg(long)]
         no_notices: bool,
     },
+    /// gx/1 envelopes received per second on one node, without HTTP: each is
+    /// sealed by a peer, opened (the receiver's checks) and logged in the
+    /// hash-chained message log, one transaction each.
+    ExchangeLog {
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// A node with N synthetic cases, then a department's list page (100 and
     /// the total), one case by number, and new applications, over HTTP.
     CaseList {
@@ -374,6 +383,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench(BenchCmd::Cases { lifecycles, concurrency, webhook, no_notices }) => {
             let opts = bench::CasesBench { webhook, notices: !no_notices };
             for f in &bench::cases(lifecycles.max(1), concurrency.max(1), opts, over.database_url.clone()).await? {
+                println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::ExchangeLog { messages, concurrency }) => {
+            for f in &bench::exchange_log(messages.max(1), concurrency.max(1), over.database_url.clone()).await? {
                 println!("{}", serde_json::to_string(f)?);
             }
             Ok(ExitCode::SUCCESS)
