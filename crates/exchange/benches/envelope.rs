@@ -5,34 +5,26 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use yiwang_crypto::seal::SealKey;
-use yiwang_exchange::{BodyRef, ClientId, Header, Kind, NodeId, Policy, Recipient, Sender, SignerKey, key_id, msg_id_v7, open, seal};
+use yiwang_exchange::{BodyRef, ClientId, Header, Kind, NodeId, Policy, Recipient, Sender, SignerKey, key_id, open, seal};
 
 fn envelope(c: &mut Criterion) {
     let key = SealKey::generate();
     let member = "CN/GOV/91350100M000100Y43";
     let body = vec![b'x'; 1024];
     let now: jiff::Timestamp = "2026-12-07T06:00:00Z".parse().expect("a time");
-    let msg_id = msg_id_v7(now, [3; 10]);
-    let header = Header {
-        v: "gx/1".into(),
-        kind: Kind::Request,
-        idem_key: msg_id.clone(),
-        msg_id,
-        conv_id: None,
-        created_at: now,
-        expires_at: now + jiff::SignedDuration::from_secs(60),
-        from: Sender {
+    let header = Header::new(
+        Kind::Request,
+        Sender {
             node: NodeId::parse("CN/NODE/440300").expect("node"),
             client: ClientId::parse(&format!("{member}/window")).expect("client"),
             on_behalf_of: None,
         },
-        to: Recipient { node: NodeId::parse("CN/NODE/110000").expect("node"), service: format!("{member}/population-db/person/v1") },
-        user: None,
-        grant_ref: None,
-        body: BodyRef::of("application/json", &body),
-        registry: None,
-        in_reply_to: None,
-    };
+        Recipient { node: NodeId::parse("CN/NODE/110000").expect("node"), service: format!("{member}/population-db/person/v1") },
+        BodyRef::of("application/json", &body),
+        now,
+        jiff::SignedDuration::from_secs(60),
+        [3; 10],
+    );
     let sealed = seal(&header, &key).expect("sealed");
     let (env, line) = (sealed.envelope(), sealed.signature_line());
     let public = key.public_key_hex();

@@ -116,6 +116,39 @@ pub struct Header {
     pub in_reply_to: Option<InReplyTo>,
 }
 
+impl Header {
+    /// A new message's header: `gx/1`, a fresh UUIDv7 id drawn from `now` and
+    /// `random` (also its `idem_key`, kept on retries), valid for `ttl`; the
+    /// optional fields empty.
+    pub fn new(
+        kind: Kind,
+        from: Sender,
+        to: Recipient,
+        body: BodyRef,
+        now: jiff::Timestamp,
+        ttl: jiff::SignedDuration,
+        random: [u8; 10],
+    ) -> Header {
+        let msg_id = crate::msg_id_v7(now, random);
+        Header {
+            v: PROTOCOL.into(),
+            kind,
+            idem_key: msg_id.clone(),
+            msg_id,
+            conv_id: None,
+            created_at: now,
+            expires_at: now + ttl,
+            from,
+            to,
+            user: None,
+            grant_ref: None,
+            body,
+            registry: None,
+            in_reply_to: None,
+        }
+    }
+}
+
 /// A signed envelope as it goes on the wire and into the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sealed {

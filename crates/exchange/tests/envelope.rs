@@ -20,27 +20,22 @@ fn at(s: &str) -> jiff::Timestamp {
 }
 
 fn header(now: jiff::Timestamp, body: &[u8]) -> Header {
-    let msg_id = msg_id_v7(now, [7; 10]);
-    Header {
-        v: "gx/1".into(),
-        kind: Kind::Request,
-        idem_key: msg_id.clone(),
-        msg_id,
-        conv_id: Some("conv-1".into()),
-        created_at: now,
-        expires_at: now + jiff::SignedDuration::from_secs(60),
-        from: Sender {
+    let mut h = Header::new(
+        Kind::Request,
+        Sender {
             node: NodeId::parse("CN/NODE/440300").expect("node"),
             client: ClientId::parse(&format!("{MEMBER}/window")).expect("client"),
             on_behalf_of: None,
         },
-        to: Recipient { node: NodeId::parse("CN/NODE/110000").expect("node"), service: format!("{MEMBER}/population-db/person/v1") },
-        user: Some(User { id: "staff-7f3a".into(), purpose: "11440300MB2D12345X4440330010001".into(), issue: None }),
-        grant_ref: None,
-        body: BodyRef::of("application/json", body),
-        registry: None,
-        in_reply_to: None,
-    }
+        Recipient { node: NodeId::parse("CN/NODE/110000").expect("node"), service: format!("{MEMBER}/population-db/person/v1") },
+        BodyRef::of("application/json", body),
+        now,
+        jiff::SignedDuration::from_secs(60),
+        [7; 10],
+    );
+    h.conv_id = Some("conv-1".into());
+    h.user = Some(User { id: "staff-7f3a".into(), purpose: "11440300MB2D12345X4440330010001".into(), issue: None });
+    h
 }
 
 /// The receiver's trusted keys, by key id.

@@ -8,7 +8,7 @@ use yiwang_crypto::seal::SealKey;
 use yiwang_errors::Coded;
 use yiwang_exchange::{
     Anchor, BodyRef, ClientId, Directory, Fetched, Header, Kind, MemberEntry, NodeEntry, NodeId, Recipient, RegistryPolicy, Sender, Tier,
-    Validity, accept_directory, key_id, msg_id_v7, open, seal, sign_directory,
+    Validity, accept_directory, key_id, open, seal, sign_directory,
 };
 
 const MEMBER: &str = "CN/GOV/91350100M000100Y43";
@@ -148,28 +148,20 @@ fn a_copy_serves_through_an_outage_until_its_hard_expiry() {
 fn envelopes_open_with_the_registrys_keys_and_a_revoked_key_is_refused() {
     let n = net();
     let mut dir = directory(1, n.t0, &n.member_key);
-    let msg_id = msg_id_v7(n.t0, [5; 10]);
     let body = b"{}";
-    let header = Header {
-        v: "gx/1".into(),
-        kind: Kind::Event,
-        idem_key: msg_id.clone(),
-        msg_id,
-        conv_id: None,
-        created_at: n.t0,
-        expires_at: n.t0 + jiff::SignedDuration::from_secs(60),
-        from: Sender {
+    let header = Header::new(
+        Kind::Event,
+        Sender {
             node: NodeId::parse("CN/NODE/440300").unwrap(),
             client: ClientId::parse(&format!("{MEMBER}/window")).unwrap(),
             on_behalf_of: None,
         },
-        to: Recipient { node: NodeId::parse("CN/NODE/440000").unwrap(), service: format!("{MEMBER}/aggregate/cases/v1") },
-        user: None,
-        grant_ref: None,
-        body: BodyRef::of("application/json", body),
-        registry: None,
-        in_reply_to: None,
-    };
+        Recipient { node: NodeId::parse("CN/NODE/440000").unwrap(), service: format!("{MEMBER}/aggregate/cases/v1") },
+        BodyRef::of("application/json", body),
+        n.t0,
+        jiff::SignedDuration::from_secs(60),
+        [5; 10],
+    );
     let sealed = seal(&header, &n.member_key).unwrap();
     let opened = open(&sealed.envelope(), &sealed.signature_line(), body, &|kid| dir.signer(kid), n.t0, &dir.policy());
     assert_eq!(opened.map(|o| o.header), Ok(header));

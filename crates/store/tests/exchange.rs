@@ -12,28 +12,20 @@ const MEMBER: &str = "CN/GOV/91350100M000100Y43";
 
 fn sealed(key: &SealKey, i: u8) -> Sealed {
     let now: jiff::Timestamp = "2026-12-07T06:10:00Z".parse().unwrap();
-    let msg_id = yiwang_exchange::msg_id_v7(now, [i; 10]);
     let body = format!("{{\"n\":{i}}}");
-    let header = Header {
-        v: "gx/1".into(),
-        kind: Kind::Event,
-        idem_key: msg_id.clone(),
-        msg_id,
-        conv_id: None,
-        created_at: now,
-        expires_at: now + jiff::SignedDuration::from_secs(60),
-        from: Sender {
+    let header = Header::new(
+        Kind::Event,
+        Sender {
             node: NodeId::parse("CN/NODE/440300").unwrap(),
             client: ClientId::parse(&format!("{MEMBER}/aggregate")).unwrap(),
             on_behalf_of: None,
         },
-        to: Recipient { node: NodeId::parse("CN/NODE/440000").unwrap(), service: format!("{MEMBER}/aggregate/cases/v1") },
-        user: None,
-        grant_ref: None,
-        body: BodyRef::of("application/json", body.as_bytes()),
-        registry: None,
-        in_reply_to: None,
-    };
+        Recipient { node: NodeId::parse("CN/NODE/440000").unwrap(), service: format!("{MEMBER}/aggregate/cases/v1") },
+        BodyRef::of("application/json", body.as_bytes()),
+        now,
+        jiff::SignedDuration::from_secs(60),
+        [i; 10],
+    );
     seal(&header, key).unwrap()
 }
 

@@ -770,24 +770,16 @@ pub async fn exchange_log(messages: usize, concurrency: usize, database_url: Opt
             let now = Timestamp::now();
             let mut random = [0u8; 10];
             yiwang_crypto::random_bytes(&mut random);
-            let msg_id = yiwang_exchange::msg_id_v7(now, random);
             let body = serde_json::to_vec(&serde_json::json!({ "case_no": format!("{n:032}"), "event": "accepted" }))?;
-            let header = Header {
-                v: yiwang_exchange::PROTOCOL.into(),
-                kind: Kind::Event,
-                idem_key: msg_id.clone(),
-                msg_id,
-                conv_id: None,
-                created_at: now,
-                expires_at: now + jiff::SignedDuration::from_secs(60),
-                from: Sender { node: from.clone(), client, on_behalf_of: None },
-                to: Recipient { node: to, service: format!("{member}/aggregate/cases/v1") },
-                user: None,
-                grant_ref: None,
-                body: BodyRef::of("application/json", &body),
-                registry: None,
-                in_reply_to: None,
-            };
+            let header = Header::new(
+                Kind::Event,
+                Sender { node: from.clone(), client, on_behalf_of: None },
+                Recipient { node: to, service: format!("{member}/aggregate/cases/v1") },
+                BodyRef::of("application/json", &body),
+                now,
+                jiff::SignedDuration::from_secs(60),
+                random,
+            );
             let sealed = yiwang_exchange::seal(&header, &key)?;
             let opened = yiwang_exchange::open(&sealed.envelope(), &sealed.signature_line(), &body, &*keys, now, &Policy::default())?;
             let record = LogRecord {
