@@ -316,33 +316,47 @@ impl Store {
         Ok(())
     }
 
-    /// Append-only guards on the audit log. Triggers differ by dialect, so they are
-    /// installed here, idempotently, rather than in the portable migrations.
+    /// Append-only guards on the audit log and the exchange's message log.
+    /// Triggers differ by dialect, so they are installed here, idempotently,
+    /// rather than in the portable migrations.
     async fn install_guards(&self) -> Result<()> {
-        if self.backend == Backend::Postgres {
-            // Several processes may start at once: replacing a function concurrently
-            // fails in PostgreSQL, so only install what is missing.
-            let present = crate::db::query(
-                "SELECT 1 AS one FROM pg_trigger WHERE tgname = 'audit_log_append_only' AND tgrelid = 'audit_log'::regclass",
-            )
-            .fetch_optional(&self.pool)
-            .await?;
-            if present.is_some() {
-                return Ok(());
+        for table in ["audit_log", "exchange_log"] {
+            if self.backend == Backend::Postgres {
+                // Several processes may start at once: replacing a function concurrently
+                // fails in PostgreSQL, so only install what is missing.
+                let present = crate::db::query("SELECT 1 AS one FROM pg_trigger WHERE tgname = $1 AND tgrelid = $2::regclass")
+                    .bind(format!("{table}_append_only"))
+                    .bind(table)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if present.is_some() {
+                    continue;
+                }
             }
-        }
-        let stmts: &[&str] = match self.backend {
-            Backend::Sqlite => &[
-                "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-                "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-            ],
-            Backend::Postgres => &[
-                "CREATE OR REPLACE FUNCTION yiwang_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
-                "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION yiwang_audit_append_only()",
-            ],
-        };
-        for s in stmts {
-            sqlx::raw_sql(*s).execute(&self.pool).await?;
+            // The audit log's function keeps its first name, so existing nodes are unchanged.
+            let function =
+                if table == "audit_log" { "yiwang_audit_append_only".to_string() } else { format!("yiwang_{table}_append_only") };
+            let stmts = match self.backend {
+                Backend::Sqlite => vec![
+                    format!(
+                        "CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                    ),
+                    format!(
+                        "CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                    ),
+                ],
+                Backend::Postgres => vec![
+                    format!(
+                        "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{table} is append-only'; END $$"
+                    ),
+                    format!(
+                        "CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()"
+                    ),
+                ],
+            };
+            for stmt in stmts {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(stmt)).execute(&self.pool).await?;
+            }
         }
         Ok(())
     }

@@ -107,6 +107,11 @@ both_backends!(a_changed_or_removed_entry_is_found, |db| {
     for i in 0..4u8 {
         db.store.log_exchange(record(&sealed(&key, i), Direction::Out, "CN/NODE/440000")).await.unwrap();
     }
+    // The log refuses changes; with its guards removed (an attacker with the
+    // database), a change is still found.
+    assert!(sqlx::raw_sql("UPDATE exchange_log SET peer_node = 'x' WHERE seq = 2").execute(db.store.pool()).await.is_err());
+    assert!(sqlx::raw_sql("DELETE FROM exchange_log WHERE seq = 4").execute(db.store.pool()).await.is_err());
+    db.drop_exchange_log_guards().await;
     exec(db, "UPDATE exchange_log SET peer_node = 'CN/NODE/110000' WHERE seq = 2").await;
     assert_eq!(db.store.exchange_log_verify().await.unwrap(), LogReport::Broken { seq: 2 });
     exec(db, "UPDATE exchange_log SET peer_node = 'CN/NODE/440000' WHERE seq = 2").await;

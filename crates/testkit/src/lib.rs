@@ -77,6 +77,15 @@ impl TestDb {
         sqlx::raw_sql(sql).execute(self.store.pool()).await.expect("dropping the audit guards");
     }
 
+    /// Remove the exchange message log's append-only triggers (to simulate tampering).
+    pub async fn drop_exchange_log_guards(&self) {
+        let sql = match self.store.backend() {
+            Backend::Sqlite => "DROP TRIGGER exchange_log_no_update; DROP TRIGGER exchange_log_no_delete",
+            Backend::Postgres => "DROP TRIGGER exchange_log_append_only ON exchange_log",
+        };
+        sqlx::raw_sql(sql).execute(self.store.pool()).await.expect("dropping the exchange log guards");
+    }
+
     /// Append `n` sample entries ([`audit_record`] 1..=n), each in its own transaction.
     pub async fn append_audit_records(&self, n: usize) {
         for i in 1..=n {
