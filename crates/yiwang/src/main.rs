@@ -79,6 +79,9 @@ enum Cmd {
     /// Tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// The node-to-node exchange's message log (docs/exchange.md).
+    #[command(subcommand)]
+    ExchangeLog(ExchangeLogCmd),
     /// This node's identity.
     #[command(subcommand)]
     Node(NodeCmd),
@@ -264,6 +267,19 @@ enum AuditCmd {
     /// Verify the whole hash chain; exit 1 naming the first bad entry.
     Verify,
     /// Print entries as JSON lines.
+    List {
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExchangeLogCmd {
+    /// Verify the whole hash chain and its head; exit 1 naming the first bad entry.
+    Verify,
+    /// Print entries as JSON lines (the exact header and signature line of each).
     List {
         #[arg(long, default_value_t = 0)]
         after: i64,
@@ -486,6 +502,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 AuditCmd::List { after, limit } => {
                     let page = store.audit_page(after, limit.clamp(1, 10_000)).await?;
                     for e in page.entries {
+                        println!("{}", serde_json::to_string(&e)?);
+                    }
+                    ExitCode::SUCCESS
+                }
+            };
+            store.close().await;
+            Ok(code)
+        }
+        Cmd::ExchangeLog(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            let store = open_store(&cfg).await?;
+            let code = match c {
+                ExchangeLogCmd::Verify => match store.exchange_log_verify().await? {
+                    yiwang_store::LogReport::Intact { entries } => {
+                        println!("交换报文日志完整 / exchange log intact: {entries} entries");
+                        ExitCode::SUCCESS
+                    }
+                    yiwang_store::LogReport::Broken { seq } => {
+                        eprintln!("交换报文日志已损坏 / exchange log BROKEN at entry {seq}");
+                        println!("{}", serde_json::json!({ "status": "broken", "first_bad_seq": seq }));
+                        ExitCode::from(EXIT_INVALID)
+                    }
+                },
+                ExchangeLogCmd::List { after, limit } => {
+                    for e in store.exchange_log_page(after, limit).await? {
                         println!("{}", serde_json::to_string(&e)?);
                     }
                     ExitCode::SUCCESS

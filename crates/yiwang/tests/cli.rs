@@ -75,6 +75,9 @@ fn calendar_commands() {
     assert_eq!(stdout(&o).trim(), "2025-10-31");
     assert_eq!(stdout(&yiwang(&["--data-dir", d, "calendar", "add-workdays", "2025-09-26", "20", "--bundled"])).trim(), "2025-10-30");
     assert!(yiwang(&["--data-dir", d, "audit", "verify"]).status.success());
+    let o = yiwang(&["--data-dir", d, "exchange-log", "verify"]);
+    assert!(o.status.success() && stdout(&o).contains("0 entries"), "{}", stdout(&o));
+    assert_eq!(stdout(&yiwang(&["--data-dir", d, "exchange-log", "list"])), "");
     assert_eq!(yiwang(&["calendar", "add-workdays", "2025-02-30", "1"]).status.code(), Some(3));
 }
 
