@@ -168,7 +168,7 @@ impl Sealed {
 
     /// The `Gx-Signature` header line's value: `sm2-sm3;kid=…;sig=<base64 DER>`.
     pub fn signature_line(&self) -> String {
-        format!("sm2-sm3;kid={};sig={}", self.kid, STANDARD.encode(&self.signature))
+        format_signature_line(&self.kid, &self.signature)
     }
 
     /// SM3 of the header bytes, hex: what a reply's `in_reply_to.env_sm3` names
@@ -192,8 +192,18 @@ pub fn seal(header: &Header, key: &SealKey) -> Result<Sealed, ExchangeError> {
     if header_bytes.len() > MAX_HEADER_BYTES {
         return Err(ExchangeError::Encoding { max: MAX_HEADER_BYTES });
     }
+    let (kid, signature) = sign_bytes(key, &header_bytes)?;
+    Ok(Sealed { header_bytes, signature, kid })
+}
+
+/// The signer's key id and its DER signature over `bytes`.
+fn sign_bytes(key: &SealKey, bytes: &[u8]) -> Result<(String, Vec<u8>), ExchangeError> {
     let kid = key_id(&key.public_key_hex()).ok_or(ExchangeError::SignatureLine)?;
-    Ok(Sealed { signature: key.sign_der(&header_bytes), header_bytes, kid })
+    Ok((kid, key.sign_der(bytes)))
+}
+
+fn format_signature_line(kid: &str, signature: &[u8]) -> String {
+    format!("sm2-sm3;kid={kid};sig={}", STANDARD.encode(signature))
 }
 
 /// A key the receiver trusts, and the member it belongs to (from the node
@@ -291,8 +301,8 @@ pub fn open(
 
 /// Sign `bytes` and give the signature line `sm2-sm3;kid=…;sig=…`.
 pub(crate) fn sign_line(key: &SealKey, bytes: &[u8]) -> Result<String, ExchangeError> {
-    let kid = key_id(&key.public_key_hex()).ok_or(ExchangeError::SignatureLine)?;
-    Ok(format!("sm2-sm3;kid={kid};sig={}", STANDARD.encode(key.sign_der(bytes))))
+    let (kid, signature) = sign_bytes(key, bytes)?;
+    Ok(format_signature_line(&kid, &signature))
 }
 
 /// `sm2-sm3;kid=<hex>;sig=<base64 DER>` → (kid, signature bytes).

@@ -22,6 +22,6 @@ pub use error::ExchangeError;
 pub use ids::{ClientId, NodeId, msg_id_millis, msg_id_v7};
 pub use log::{Direction, GENESIS, LogEntry, LogRecord, LogVerifier, entry_digest, link, log_next};
 pub use registry::{
-    Anchor, Directory, Fetched, MAX_REGISTRY_BYTES, MemberEntry, NodeEntry, RegistryPolicy, SignedDirectory, Tier, Validity,
+    Anchor, Directory, Fetched, Keyring, MAX_REGISTRY_BYTES, MemberEntry, NodeEntry, RegistryPolicy, SignedDirectory, Tier, Validity,
     accept_directory, sign_directory,
 };

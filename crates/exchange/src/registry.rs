@@ -112,14 +112,18 @@ impl Directory {
         self.nodes.iter().find(|n| &n.id == id)
     }
 
-    /// The member key with this id, unless revoked: what `open` trusts.
-    pub fn signer(&self, kid: &str) -> Option<SignerKey> {
-        if self.revoked.iter().any(|r| r == kid) {
-            return None;
-        }
-        self.members.iter().find_map(|m| {
-            m.keys.iter().find(|k| key_id(k).as_deref() == Some(kid)).map(|k| SignerKey { public_key_hex: k.clone(), member: m.id.clone() })
-        })
+    /// The members' keys by key id, revoked ones left out: what `open` trusts.
+    /// Built once per registry, so opening a message is one look-up, not an
+    /// SM3 of every key in the network.
+    pub fn keyring(&self) -> Keyring {
+        let keys = self
+            .members
+            .iter()
+            .flat_map(|m| m.keys.iter().map(move |k| (k, m)))
+            .filter_map(|(k, m)| key_id(k).map(|kid| (kid, SignerKey { public_key_hex: k.clone(), member: m.id.clone() })))
+            .filter(|(kid, _)| !self.revoked.contains(kid))
+            .collect();
+        Keyring { keys }
     }
 
     pub fn policy(&self) -> Policy {
@@ -169,6 +173,19 @@ impl Directory {
             }
         }
         None
+    }
+}
+
+/// A registry's member keys, by key id (`Directory::keyring`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keyring {
+    keys: std::collections::HashMap<String, SignerKey>,
+}
+
+impl Keyring {
+    /// The key with this id, if the registry trusts it.
+    pub fn signer(&self, kid: &str) -> Option<SignerKey> {
+        self.keys.get(kid).cloned()
     }
 }
 

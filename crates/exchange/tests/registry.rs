@@ -163,9 +163,11 @@ fn envelopes_open_with_the_registrys_keys_and_a_revoked_key_is_refused() {
         [5; 10],
     );
     let sealed = seal(&header, &n.member_key).unwrap();
-    let opened = open(&sealed.envelope(), &sealed.signature_line(), body, &|kid| dir.signer(kid), n.t0, &dir.policy());
+    let keys = dir.keyring();
+    let opened = open(&sealed.envelope(), &sealed.signature_line(), body, &|kid| keys.signer(kid), n.t0, &dir.policy());
     assert_eq!(opened.map(|o| o.header), Ok(header));
     dir.revoked.push(sealed.kid.clone());
-    let refused = open(&sealed.envelope(), &sealed.signature_line(), body, &|kid| dir.signer(kid), n.t0, &dir.policy());
+    let keys = dir.keyring();
+    let refused = open(&sealed.envelope(), &sealed.signature_line(), body, &|kid| keys.signer(kid), n.t0, &dir.policy());
     assert_eq!(code(refused), "gx.unknown_key");
 }
