@@ -789,7 +789,7 @@ impl crate::Tx {
             let columns = CASE_COLUMNS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
             format!(
                 "SELECT {columns}, {} FROM cases c LEFT JOIN workflow_instances wi ON wi.id = c.workflow_instance WHERE c.case_no = $1",
-                crate::workflow::JOINED_INSTANCE_COLUMNS
+                crate::workflow::joined_instance_columns()
             )
         });
         static POSTGRES: std::sync::LazyLock<String> =

@@ -116,9 +116,9 @@ pub struct StoredInstance {
     pub state: Instance,
 }
 
-const INSTANCE_COLUMNS: &str = "id, process_id, version, business_key, revision, state";
+const INSTANCE_COLUMNS: &str = "id, process_id, version, business_key, revision, status, state";
 
-/// An instance's row as read, its state not yet decoded.
+/// An instance's row as read (`INSTANCE_COLUMNS`), its state not yet decoded.
 #[derive(Debug)]
 pub(crate) struct InstanceRow {
     id: String,
@@ -131,23 +131,32 @@ pub(crate) struct InstanceRow {
 }
 
 impl InstanceRow {
+    /// The columns of `INSTANCE_COLUMNS`, each named with `prefix` before it.
+    fn read(row: &crate::db::Row, prefix: &str) -> Result<InstanceRow> {
+        let col = |c: &str| format!("{prefix}{c}");
+        Ok(InstanceRow {
+            id: row.try_get(col("id").as_str())?,
+            process_id: row.try_get(col("process_id").as_str())?,
+            version: row.try_get(col("version").as_str())?,
+            business_key: row.try_get(col("business_key").as_str())?,
+            revision: row.try_get(col("revision").as_str())?,
+            status: row.try_get(col("status").as_str())?,
+            state: row.try_get(col("state").as_str())?,
+        })
+    }
+
     /// The instance a case row joined as `wi` carries (`case_for_update`), if any.
     pub(crate) fn joined(row: &crate::db::Row) -> Result<Option<InstanceRow>> {
-        let Some(id) = row.try_get::<Option<String>, _>("wi_id")? else { return Ok(None) };
-        Ok(Some(InstanceRow {
-            id,
-            process_id: row.try_get("wi_process_id")?,
-            version: row.try_get("wi_version")?,
-            business_key: row.try_get("wi_business_key")?,
-            revision: row.try_get("wi_revision")?,
-            status: row.try_get("wi_status")?,
-            state: row.try_get("wi_state")?,
-        }))
+        match row.try_get::<Option<String>, _>("wi_id")? {
+            Some(_) => Ok(Some(InstanceRow::read(row, "wi_")?)),
+            None => Ok(None),
+        }
     }
 
     fn decode(self) -> Result<StoredInstance> {
         Ok(StoredInstance {
-            state: decode_state(&self.state)?,
+            state: serde_json::from_str(&self.state)
+                .map_err(|e| StoreError::Conflict(format!("stored workflow state does not decode: {e}")))?,
             id: self.id,
             process_id: self.process_id,
             version: self.version,
@@ -157,25 +166,15 @@ impl InstanceRow {
     }
 }
 
-/// The columns `InstanceRow::joined` reads, from an instance joined as `wi`.
-pub(crate) const JOINED_INSTANCE_COLUMNS: &str = "wi.id AS wi_id, wi.process_id AS wi_process_id, wi.version AS wi_version, \
-     wi.business_key AS wi_business_key, wi.revision AS wi_revision, wi.status AS wi_status, wi.state AS wi_state";
-
-fn decode_state(state: &str) -> Result<Instance> {
-    serde_json::from_str(state).map_err(|e| StoreError::Conflict(format!("stored workflow state does not decode: {e}")))
+/// `INSTANCE_COLUMNS` of an instance joined as `wi`, each as `wi_<column>`
+/// (what `InstanceRow::joined` reads).
+pub(crate) fn joined_instance_columns() -> String {
+    INSTANCE_COLUMNS.split(", ").map(|c| format!("wi.{c} AS wi_{c}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The one decoder of an instance row (`INSTANCE_COLUMNS`).
 fn stored_instance(row: &crate::db::Row) -> Result<StoredInstance> {
-    let state: String = row.try_get("state")?;
-    Ok(StoredInstance {
-        id: row.try_get("id")?,
-        process_id: row.try_get("process_id")?,
-        version: row.try_get("version")?,
-        business_key: row.try_get("business_key")?,
-        revision: row.try_get("revision")?,
-        state: decode_state(&state)?,
-    })
+    InstanceRow::read(row, "")?.decode()
 }
 
 impl Tx {
