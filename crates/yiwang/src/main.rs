@@ -267,12 +267,16 @@ enum AuditCmd {
     /// Verify the whole hash chain; exit 1 naming the first bad entry.
     Verify,
     /// Print entries as JSON lines.
-    List {
-        #[arg(long, default_value_t = 0)]
-        after: i64,
-        #[arg(long, default_value_t = 100)]
-        limit: i64,
-    },
+    List(LogPage),
+}
+
+/// A page of a log: the entries after `--after`, at most `--limit`.
+#[derive(clap::Args)]
+struct LogPage {
+    #[arg(long, default_value_t = 0)]
+    after: i64,
+    #[arg(long, default_value_t = 100)]
+    limit: i64,
 }
 
 #[derive(Subcommand)]
@@ -280,12 +284,7 @@ enum ExchangeLogCmd {
     /// Verify the whole hash chain and its head; exit 1 naming the first bad entry.
     Verify,
     /// Print entries as JSON lines (the exact header and signature line of each).
-    List {
-        #[arg(long, default_value_t = 0)]
-        after: i64,
-        #[arg(long, default_value_t = 100)]
-        limit: i64,
-    },
+    List(LogPage),
 }
 
 #[derive(Subcommand)]
@@ -499,7 +498,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         ExitCode::from(EXIT_INVALID)
                     }
                 },
-                AuditCmd::List { after, limit } => {
+                AuditCmd::List(LogPage { after, limit }) => {
                     let page = store.audit_page(after, limit.clamp(1, 10_000)).await?;
                     for e in page.entries {
                         println!("{}", serde_json::to_string(&e)?);
@@ -525,7 +524,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         ExitCode::from(EXIT_INVALID)
                     }
                 },
-                ExchangeLogCmd::List { after, limit } => {
+                ExchangeLogCmd::List(LogPage { after, limit }) => {
                     for e in store.exchange_log_page(after, limit).await? {
                         println!("{}", serde_json::to_string(&e)?);
                     }
