@@ -8,12 +8,12 @@
 use libfuzzer_sys::fuzz_target;
 use yiwang_exchange::{Anchor, ClientId, Header, NodeId, Policy, SignerKey, accept_directory, msg_id_millis, open};
 
-/// A real SM2 key and member: the signature check runs to the end and must fail cleanly.
+/// A real SM2 key and node: the signature check runs to the end and must fail cleanly.
 fn signer() -> &'static SignerKey {
     static KEY: std::sync::OnceLock<SignerKey> = std::sync::OnceLock::new();
     KEY.get_or_init(|| SignerKey {
         public_key_hex: yiwang_crypto::seal::SealKey::generate().public_key_hex(),
-        member: ClientId::parse("CN/GOV/91350100M000100Y43").unwrap_or_else(|e| panic!("{e}")),
+        node: NodeId::parse("CN/NODE/440300").unwrap_or_else(|e| panic!("{e}")),
     })
 }
 
@@ -32,5 +32,6 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = NodeId::parse(envelope);
     let _ = ClientId::parse(line);
+    let _ = yiwang_exchange::ServiceId::parse(line);
     let _ = msg_id_millis(envelope);
 });

@@ -23,12 +23,16 @@ pub enum ErrorKind {
     Gone,
     /// Well-formed but semantically invalid (422).
     Unprocessable,
+    /// Larger than the receiver takes (413).
+    PayloadTooLarge,
     /// Too many requests (429).
     RateLimited,
     /// Our fault (500). Logged, never detailed to the caller.
     Internal,
     /// A dependency (database) is down (503).
     Unavailable,
+    /// A remote party (another node, a provider) failed or answered wrongly (502).
+    BadGateway,
 }
 
 impl ErrorKind {
@@ -41,14 +45,16 @@ impl ErrorKind {
             ErrorKind::Conflict => 409,
             ErrorKind::Gone => 410,
             ErrorKind::Unprocessable => 422,
+            ErrorKind::PayloadTooLarge => 413,
             ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,
             ErrorKind::Unavailable => 503,
+            ErrorKind::BadGateway => 502,
         }
     }
 
     pub fn is_server_fault(self) -> bool {
-        matches!(self, ErrorKind::Internal | ErrorKind::Unavailable)
+        matches!(self, ErrorKind::Internal | ErrorKind::Unavailable | ErrorKind::BadGateway)
     }
 }
 

@@ -29,7 +29,7 @@ fn envelope(c: &mut Criterion) {
     let (env, line) = (sealed.envelope(), sealed.signature_line());
     let public = key.public_key_hex();
     let kid = key_id(&public).expect("kid");
-    let signer = SignerKey { public_key_hex: public, member: ClientId::parse(member).expect("member") };
+    let signer = SignerKey { public_key_hex: public, node: NodeId::parse("CN/NODE/440300").expect("node") };
     let keys = move |k: &str| (k == kid).then(|| signer.clone());
     c.bench_function("gx/1 seal (SM2 sign of the header bytes)", |b| b.iter(|| seal(&header, &key)));
     c.bench_function("gx/1 open (SM2 verify, 1 KiB body SM3, the checks)", |b| {

@@ -206,14 +206,16 @@ fn format_signature_line(kid: &str, signature: &[u8]) -> String {
     format!("sm2-sm3;kid={kid};sig={}", STANDARD.encode(signature))
 }
 
-/// A key the receiver trusts, and the member it belongs to (from the node
-/// registry).
+/// A key the receiver trusts, and the node it belongs to (from the node
+/// registry). A node signs for the members it hosts, as a security server
+/// does; that the sending member is hosted there is the registry's to say
+/// (`Directory::hosts`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignerKey {
     /// Uncompressed SEC1, hex (`04…`).
     pub public_key_hex: String,
-    /// The member (`CN/GOV/{USCC}`) whose messages this key signs.
-    pub member: ClientId,
+    /// The node whose messages this key signs.
+    pub node: NodeId,
 }
 
 /// The receiver's limits (the registry's policy).
@@ -273,7 +275,7 @@ pub fn open(
     if header.idem_key.trim().is_empty() || header.to.service.trim().is_empty() {
         return Err(ExchangeError::BadHeader { reason: "idem_key and to.service must not be empty".into() });
     }
-    if header.from.client.member() != key.member.member() {
+    if header.from.node != key.node {
         return Err(ExchangeError::SignerMismatch { kid: kid.to_string() });
     }
     if header.body.length != body.len() as u64 || header.body.sm3 != hex::encode(yiwang_crypto::sm3(body)) {

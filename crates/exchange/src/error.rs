@@ -41,6 +41,28 @@ pub enum ExchangeError {
     NodeId(String),
     #[error("not a member or subsystem id (CN/<GOV|PUB|ENT>/<USCC>[/<subsystem>]): {0}")]
     ClientId(String),
+    #[error("not a service id (<subsystem>/<code>/v<n>): {0}")]
+    ServiceId(String),
+    #[error("node {node} is not in the registry, or is not this node")]
+    UnknownNode { node: String },
+    #[error("no service {service} on this node")]
+    UnknownService { service: String },
+    #[error("access denied")]
+    AccessDenied,
+    #[error("the body is larger than {max} bytes")]
+    TooLarge { max: usize },
+    #[error("this node holds no node registry yet")]
+    NoRegistry,
+    #[error("this node takes no part in the exchange (no [exchange] settings)")]
+    NotConfigured,
+    #[error("the registry lists none of this node's signing keys for {member}")]
+    NoSigningKey { member: String },
+    #[error("no endpoint of node {node} answered")]
+    Unreachable { node: String },
+    #[error("the reply from {node} does not hold: {reason}")]
+    BadReply { node: String, reason: String },
+    #[error("the provider failed: {reason}")]
+    Provider { reason: String },
 }
 
 impl Coded for ExchangeError {
@@ -64,6 +86,17 @@ impl Coded for ExchangeError {
             ExchangeError::RegistryOutdated { .. } => "gx.registry_outdated",
             ExchangeError::NodeId(_) => "gx.node_id",
             ExchangeError::ClientId(_) => "gx.client_id",
+            ExchangeError::ServiceId(_) => "gx.service_id",
+            ExchangeError::UnknownNode { .. } => "gx.unknown_node",
+            ExchangeError::UnknownService { .. } => "gx.unknown_service",
+            ExchangeError::AccessDenied => "gx.access_denied",
+            ExchangeError::TooLarge { .. } => "gx.too_large",
+            ExchangeError::NoRegistry => "gx.no_registry",
+            ExchangeError::NotConfigured => "gx.not_configured",
+            ExchangeError::NoSigningKey { .. } => "gx.no_signing_key",
+            ExchangeError::Unreachable { .. } => "gx.node_unreachable",
+            ExchangeError::BadReply { .. } => "gx.bad_reply",
+            ExchangeError::Provider { .. } => "gx.provider",
         }
     }
 
@@ -73,7 +106,14 @@ impl Coded for ExchangeError {
                 ErrorKind::Unauthenticated
             }
             ExchangeError::IdConflict { .. } | ExchangeError::RegistryRollback { .. } => ErrorKind::Conflict,
-            ExchangeError::RegistryOutdated { .. } => ErrorKind::Unavailable,
+            ExchangeError::RegistryOutdated { .. }
+            | ExchangeError::NoRegistry
+            | ExchangeError::NotConfigured
+            | ExchangeError::NoSigningKey { .. } => ErrorKind::Unavailable,
+            ExchangeError::UnknownNode { .. } | ExchangeError::UnknownService { .. } => ErrorKind::NotFound,
+            ExchangeError::AccessDenied => ErrorKind::Forbidden,
+            ExchangeError::TooLarge { .. } => ErrorKind::PayloadTooLarge,
+            ExchangeError::Unreachable { .. } | ExchangeError::BadReply { .. } | ExchangeError::Provider { .. } => ErrorKind::BadGateway,
             ExchangeError::Expired { .. } => ErrorKind::Gone,
             _ => ErrorKind::BadRequest,
         }
@@ -101,6 +141,17 @@ impl Coded for ExchangeError {
             ExchangeError::RegistryOutdated { at } => format!("节点注册表已于 {at} 失效，在取得新版本前暂停交换"),
             ExchangeError::NodeId(s) => format!("不是节点标识（CN/NODE/行政区划代码）：{s}"),
             ExchangeError::ClientId(s) => format!("不是成员或子系统标识（CN/GOV|PUB|ENT/统一社会信用代码[/子系统]）：{s}"),
+            ExchangeError::ServiceId(s) => format!("不是服务标识（子系统/服务代码/v版本）：{s}"),
+            ExchangeError::UnknownNode { node } => format!("节点 {node} 不在注册表中，或不是本节点"),
+            ExchangeError::UnknownService { service } => format!("本节点没有服务 {service}"),
+            ExchangeError::AccessDenied => "无权访问".into(),
+            ExchangeError::TooLarge { max } => format!("报文体超过 {max} 字节"),
+            ExchangeError::NoRegistry => "本节点尚未取得节点注册表".into(),
+            ExchangeError::NotConfigured => "本节点未参与数据交换（未配置 [exchange]）".into(),
+            ExchangeError::NoSigningKey { member } => format!("注册表中没有 {member} 在本节点的签名密钥"),
+            ExchangeError::Unreachable { node } => format!("节点 {node} 的所有地址均无响应"),
+            ExchangeError::BadReply { node, reason } => format!("节点 {node} 的应答不成立：{reason}"),
+            ExchangeError::Provider { reason } => format!("服务提供方出错：{reason}"),
         }
     }
 }

@@ -122,6 +122,45 @@ impl std::fmt::Display for ClientId {
     }
 }
 
+/// A service, `{subsystem}/{code}/{version}`: what a request's `to.service`
+/// names, e.g. `CN/GOV/{USCC}/population-db/person/v1` (code: letters, digits,
+/// `-` and `_`, at most 64; version `v` and digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServiceId {
+    pub subsystem: ClientId,
+    pub code: String,
+    pub version: String,
+}
+
+impl ServiceId {
+    pub fn parse(s: &str) -> Result<ServiceId, ExchangeError> {
+        let bad = || ExchangeError::ServiceId(s.to_string());
+        let mut parts = s.rsplitn(3, '/');
+        let (Some(version), Some(code), Some(subsystem)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad());
+        };
+        let subsystem = ClientId::parse(subsystem).map_err(|_| bad())?;
+        let code_ok = !code.is_empty() && code.len() <= 64 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let version_ok =
+            version.len() <= 8 && version.strip_prefix('v').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if subsystem.member() == subsystem.as_str() || !code_ok || !version_ok {
+            return Err(bad());
+        }
+        Ok(ServiceId { subsystem, code: code.to_string(), version: version.to_string() })
+    }
+
+    /// The subsystem's name within its member (`population-db`).
+    pub fn subsystem_name(&self) -> &str {
+        &self.subsystem.as_str()[self.subsystem.member().len() + 1..]
+    }
+}
+
+impl std::fmt::Display for ServiceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.subsystem, self.code, self.version)
+    }
+}
+
 /// A message id: a UUIDv7 (RFC 9562) whose first 48 bits are `now` in Unix
 /// milliseconds and whose other 74 bits come from `random` (the sending node
 /// draws them; ids are never taken from a caller).
@@ -177,6 +216,26 @@ mod tests {
         assert_eq!(member.member(), member.as_str());
         for bad in ["CN/GOV/91350100M000100Y44", "CN/ABC/91350100M000100Y43", "CN/GOV/91350100M000100Y43/a b", "CN/GOV"] {
             assert!(ClientId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn service_ids_are_a_subsystem_a_code_and_a_version() {
+        let s = ServiceId::parse("CN/GOV/91350100M000100Y43/population-db/person/v1").expect("a service");
+        assert_eq!(
+            (s.subsystem.member(), s.subsystem_name(), s.code.as_str(), s.version.as_str()),
+            ("CN/GOV/91350100M000100Y43", "population-db", "person", "v1")
+        );
+        assert_eq!(s.to_string(), "CN/GOV/91350100M000100Y43/population-db/person/v1");
+        for bad in [
+            "CN/GOV/91350100M000100Y43/person/v1",
+            "CN/GOV/91350100M000100Y43/population-db/person/1",
+            "CN/GOV/91350100M000100Y43/population-db/per son/v1",
+            "CN/GOV/91350100M000100Y43/population-db/person/v",
+            "CN/GOV/91350100M000100Y44/population-db/person/v1",
+            "person/v1",
+        ] {
+            assert_eq!(ServiceId::parse(bad).map_err(|e| yiwang_errors::Coded::code(&e)), Err("gx.service_id"), "{bad}");
         }
     }
 

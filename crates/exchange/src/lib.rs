@@ -19,7 +19,7 @@ pub use envelope::{
     SignerKey, User, key_id, open, replay, seal,
 };
 pub use error::ExchangeError;
-pub use ids::{ClientId, NodeId, msg_id_millis, msg_id_v7};
+pub use ids::{ClientId, NodeId, ServiceId, msg_id_millis, msg_id_v7};
 pub use log::{Direction, GENESIS, LogEntry, LogRecord, LogVerifier, entry_digest, link, log_next};
 pub use registry::{
     Anchor, Directory, Fetched, Keyring, MAX_REGISTRY_BYTES, MemberEntry, NodeEntry, RegistryPolicy, SignedDirectory, Tier, Validity,

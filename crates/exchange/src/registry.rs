@@ -31,16 +31,16 @@ pub struct NodeEntry {
     pub parent: Option<NodeId>,
     /// Base URLs, several for availability.
     pub endpoints: Vec<String>,
+    /// Its message-signing keys (uncompressed SEC1 hex), current and next.
+    pub keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberEntry {
     /// A member (`CN/GOV/{USCC}`), not a subsystem.
     pub id: ClientId,
-    /// The node that hosts it.
+    /// The node that hosts it and signs its messages.
     pub home: NodeId,
-    /// Its message-signing keys (uncompressed SEC1 hex), current and next.
-    pub keys: Vec<String>,
 }
 
 /// The registry's policy for every exchange.
@@ -112,15 +112,20 @@ impl Directory {
         self.nodes.iter().find(|n| &n.id == id)
     }
 
-    /// The members' keys by key id, revoked ones left out: what `open` trusts.
+    /// Whether `node` hosts the member of `client` (and so may sign for it).
+    pub fn hosts(&self, node: &NodeId, client: &ClientId) -> bool {
+        self.members.iter().any(|m| m.id.as_str() == client.member() && &m.home == node)
+    }
+
+    /// The nodes' keys by key id, revoked ones left out: what `open` trusts.
     /// Built once per registry, so opening a message is one look-up, not an
     /// SM3 of every key in the network.
     pub fn keyring(&self) -> Keyring {
         let keys = self
-            .members
+            .nodes
             .iter()
-            .flat_map(|m| m.keys.iter().map(move |k| (k, m)))
-            .filter_map(|(k, m)| key_id(k).map(|kid| (kid, SignerKey { public_key_hex: k.clone(), member: m.id.clone() })))
+            .flat_map(|n| n.keys.iter().map(move |k| (k, n)))
+            .filter_map(|(k, n)| key_id(k).map(|kid| (kid, SignerKey { public_key_hex: k.clone(), node: n.id.clone() })))
             .filter(|(kid, _)| !self.revoked.contains(kid))
             .collect();
         Keyring { keys }
@@ -147,6 +152,9 @@ impl Directory {
             if !seen.insert(n.id.as_str()) {
                 return Some(format!("node {} is listed twice", n.id));
             }
+            if let Some(k) = n.keys.iter().find(|k| k.len() != 130 || !k.starts_with("04") || hex::decode(k).is_err()) {
+                return Some(format!("node {} has a key that is not an uncompressed SM2 point: {k}", n.id));
+            }
             let parent = n.parent.as_ref().map(|p| self.node(p).map(|e| e.tier));
             match (n.tier, parent) {
                 (Tier::National, None) => {}
@@ -167,9 +175,6 @@ impl Directory {
             }
             if self.node(&m.home).is_none() {
                 return Some(format!("member {}'s home node {} is not listed", m.id, m.home));
-            }
-            if let Some(k) = m.keys.iter().find(|k| k.len() != 130 || !k.starts_with("04") || hex::decode(k).is_err()) {
-                return Some(format!("member {} has a key that is not an uncompressed SM2 point: {k}", m.id));
             }
         }
         None

@@ -13,6 +13,7 @@ use yiwang_exchange::{
 };
 
 const MEMBER: &str = "CN/GOV/91350100M000100Y43";
+const SENDER_NODE: &str = "CN/NODE/440300";
 const BODY: &[u8] = "{\"citizen\":\"张三\",\"fields\":[\"name\",\"household\"]}".as_bytes();
 
 fn at(s: &str) -> jiff::Timestamp {
@@ -23,7 +24,7 @@ fn header(now: jiff::Timestamp, body: &[u8]) -> Header {
     let mut h = Header::new(
         Kind::Request,
         Sender {
-            node: NodeId::parse("CN/NODE/440300").expect("node"),
+            node: NodeId::parse(SENDER_NODE).expect("node"),
             client: ClientId::parse(&format!("{MEMBER}/window")).expect("client"),
             on_behalf_of: None,
         },
@@ -59,7 +60,7 @@ impl Fixture {
         let public = self.key.public_key_hex();
         let kid = key_id(&public).expect("kid");
         Box::new(move |k: &str| {
-            (k == kid).then(|| SignerKey { public_key_hex: public.clone(), member: ClientId::parse(MEMBER).expect("member") })
+            (k == kid).then(|| SignerKey { public_key_hex: public.clone(), node: NodeId::parse(SENDER_NODE).expect("node") })
         })
     }
 
@@ -105,14 +106,13 @@ fn keys_must_be_known_and_the_senders() {
     let stranger = SealKey::generate();
     let foreign = seal(&header(f.now, BODY), &stranger).expect("sealed");
     assert_eq!(f.open_with(&foreign.envelope(), &foreign.signature_line(), BODY, f.now).err().as_deref(), Some("gx.unknown_key"));
-    // A trusted key of another member signing in this member's name.
+    // A trusted key of another node signing in this node's name.
     let public = f.key.public_key_hex();
     let kid = key_id(&public).expect("kid");
-    let other_member = move |k: &str| {
-        (k == kid)
-            .then(|| SignerKey { public_key_hex: public.clone(), member: ClientId::parse("CN/GOV/91330102MA28NBU477").expect("member") })
+    let other_node = move |k: &str| {
+        (k == kid).then(|| SignerKey { public_key_hex: public.clone(), node: NodeId::parse("CN/NODE/330100").expect("node") })
     };
-    let got = open(&f.sealed.envelope(), &f.sealed.signature_line(), BODY, &other_member, f.now, &Policy::default());
+    let got = open(&f.sealed.envelope(), &f.sealed.signature_line(), BODY, &other_node, f.now, &Policy::default());
     assert_eq!(got.map_err(|e| e.code()).err(), Some("gx.signer_mismatch"));
 }
 

@@ -147,3 +147,157 @@ impl Store {
         Ok(LogReport::Intact { entries: last })
     }
 }
+
+/// One of the node's message-signing keys, its private half unwrapped.
+#[derive(Clone)]
+pub struct ExchangeKey {
+    pub kid: String,
+    pub public_key: String,
+    pub created_at: String,
+    pub key: std::sync::Arc<yiwang_crypto::seal::SealKey>,
+}
+
+/// A reply as it went out: what a retry of its request gets again, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReply {
+    pub status: u16,
+    pub envelope: String,
+    pub signature: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// The registry in hand: its exact bytes and signature line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRegistry {
+    pub serial: i64,
+    pub document: Vec<u8>,
+    pub signature: String,
+    pub stored_at: String,
+}
+
+impl Tx {
+    /// Keep the reply to (peer, request id), in the transaction that logged the request.
+    pub async fn put_exchange_reply(&mut self, peer: &str, request_msg_id: &str, reply: &StoredReply, now: jiff::Timestamp) -> Result<()> {
+        use base64::Engine;
+        crate::db::query(
+            "INSERT INTO exchange_replies (peer_node, request_msg_id, status, envelope, signature, content_type, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(peer)
+        .bind(request_msg_id)
+        .bind(i64::from(reply.status))
+        .bind(&reply.envelope)
+        .bind(&reply.signature)
+        .bind(&reply.content_type)
+        .bind(base64::engine::general_purpose::STANDARD.encode(&reply.body))
+        .bind(crate::ts(now))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// The reply kept for (peer, request id), if any.
+    pub async fn exchange_reply(&mut self, peer: &str, request_msg_id: &str) -> Result<Option<StoredReply>> {
+        use base64::Engine;
+        let row = crate::db::query(
+            "SELECT status, envelope, signature, content_type, body FROM exchange_replies WHERE peer_node = $1 AND request_msg_id = $2",
+        )
+        .bind(peer)
+        .bind(request_msg_id)
+        .fetch_optional(&mut *self)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let status: i64 = r.try_get("status")?;
+        let body: String = r.try_get("body")?;
+        Ok(Some(StoredReply {
+            status: u16::try_from(status).map_err(|_| StoreError::Corrupt(format!("exchange reply status {status}")))?,
+            envelope: r.try_get("envelope")?,
+            signature: r.try_get("signature")?,
+            content_type: r.try_get("content_type")?,
+            body: base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .map_err(|_| StoreError::Corrupt("exchange reply body is not base64".into()))?,
+        }))
+    }
+}
+
+impl Store {
+    /// Make a new message-signing key for this node, wrapped under the master
+    /// key; its id and public half go to the national node for the registry.
+    pub async fn create_exchange_key(&self, master: &yiwang_crypto::seal::MasterKey, now: jiff::Timestamp) -> Result<(String, String)> {
+        let key = yiwang_crypto::seal::SealKey::generate();
+        let public = key.public_key_hex();
+        let kid = yiwang_exchange::key_id(&public).ok_or_else(|| StoreError::Corrupt("a fresh SM2 key has no key id".into()))?;
+        let at = crate::ts(now);
+        let mut tx = self.begin().await?;
+        crate::db::query(
+            "INSERT INTO exchange_keys (kid, public_key, wrapped_private, master_fingerprint, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&kid)
+        .bind(&public)
+        .bind(master.wrap(&kid, &key.secret_bytes()))
+        .bind(master.fingerprint())
+        .bind(&at)
+        .execute(&mut tx)
+        .await?;
+        tx.append_audit(crate::accounts::audit_rec(&at, "system", "exchange.key_created", "exchange_key", &kid, serde_json::json!({})))
+            .await?;
+        tx.commit().await?;
+        Ok((kid, public))
+    }
+
+    /// The node's keys not retired, newest first, unwrapped.
+    pub async fn exchange_keys(&self, master: &yiwang_crypto::seal::MasterKey) -> Result<Vec<ExchangeKey>> {
+        let rows = crate::db::query(
+            "SELECT kid, public_key, wrapped_private, created_at FROM exchange_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid",
+        )
+        .fetch_all(self.read())
+        .await?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let kid: String = r.try_get("kid")?;
+            let wrapped: String = r.try_get("wrapped_private")?;
+            let secret = master.unwrap(&kid, &wrapped).map_err(|e| StoreError::Corrupt(format!("exchange key {kid}: {e}")))?;
+            let key = yiwang_crypto::seal::SealKey::from_secret_bytes(&secret)
+                .map_err(|e| StoreError::Corrupt(format!("exchange key {kid}: {e}")))?;
+            keys.push(ExchangeKey { kid, public_key: r.try_get("public_key")?, created_at: r.try_get("created_at")?, key: key.into() });
+        }
+        Ok(keys)
+    }
+
+    /// Keep a registry that `accept_directory` took. A serial below the one
+    /// stored is never written (a second check against rollback, for several
+    /// processes sharing the database).
+    pub async fn put_exchange_registry(&self, serial: u64, document: &[u8], signature: &str, now: jiff::Timestamp) -> Result<bool> {
+        let serial = i64::try_from(serial).map_err(|_| StoreError::Corrupt(format!("registry serial {serial}")))?;
+        let document = std::str::from_utf8(document).map_err(|_| StoreError::Corrupt("the registry is not UTF-8".into()))?;
+        let done = crate::db::query(
+            "INSERT INTO exchange_registry (id, serial, document, signature, stored_at) VALUES (1, $1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET serial = excluded.serial, document = excluded.document, signature = excluded.signature, \
+             stored_at = excluded.stored_at WHERE exchange_registry.serial <= excluded.serial",
+        )
+        .bind(serial)
+        .bind(document)
+        .bind(signature)
+        .bind(crate::ts(now))
+        .execute(self.write())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The registry in hand, if any.
+    pub async fn exchange_registry(&self) -> Result<Option<StoredRegistry>> {
+        let row = crate::db::query("SELECT serial, document, signature, stored_at FROM exchange_registry WHERE id = 1")
+            .fetch_optional(self.read())
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let document: String = r.try_get("document")?;
+        Ok(Some(StoredRegistry {
+            serial: r.try_get("serial")?,
+            document: document.into_bytes(),
+            signature: r.try_get("signature")?,
+            stored_at: r.try_get("stored_at")?,
+        }))
+    }
+}

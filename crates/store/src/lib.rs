@@ -44,7 +44,7 @@ pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES,
 pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, Claim, LoadedCase, NewCase, QueryCodeMatch, public_progress};
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
-pub use exchange::{LogReport, Logged};
+pub use exchange::{ExchangeKey, LogReport, Logged, StoredRegistry, StoredReply};
 pub use halls::Hall;
 pub use integration::{DeliveryStatus, IdempotencyKey, Recorded, Webhook, WebhookDelivery};
 pub use licenses::{

@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod catalog_pages;
 pub mod edge;
 mod error;
+pub mod exchange;
 pub mod federation;
 mod identity_api;
 pub mod integration;
@@ -75,6 +76,8 @@ struct Inner {
     master: OnceLock<yiwang_crypto::seal::MasterKey>,
     /// The `[security]` settings: levels, proxies, metrics, outbound, quotas.
     security: SecurityRuntime,
+    /// The node's part in the exchange, if `[exchange]` gives it one.
+    exchange: Option<Arc<exchange::ExchangeRuntime>>,
 }
 
 impl AppState {
@@ -89,6 +92,7 @@ impl AppState {
                 started: Instant::now(),
                 master: OnceLock::new(),
                 security: SecurityRuntime::default(),
+                exchange: None,
             }),
         }
     }
@@ -117,6 +121,20 @@ impl AppState {
             None => tracing::warn!("the security settings were not applied (the state was already shared)"),
         }
         self
+    }
+
+    /// Give the node its exchange runtime (`[exchange]`). Call it before the
+    /// state is shared (a later call is ignored, with a warning).
+    pub fn with_exchange(mut self, exchange: Arc<exchange::ExchangeRuntime>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.exchange = Some(exchange),
+            None => tracing::warn!("the exchange settings were not applied (the state was already shared)"),
+        }
+        self
+    }
+
+    pub fn exchange(&self) -> Option<&exchange::ExchangeRuntime> {
+        self.inner.exchange.as_deref()
     }
 
     pub fn security(&self) -> &SecurityRuntime {

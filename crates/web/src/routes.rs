@@ -95,6 +95,14 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/federation/{provider}/login", Public, get(federation::start)),
         def("GET", "/federation/{provider}/callback", Public, get(federation::callback)),
         def("POST", "/federation/{provider}/confirm", Public, post(federation::confirm)),
+        // The node-to-node exchange: peers authenticate by their signed envelopes.
+        no_csrf(def(
+            "POST",
+            "/gx/1/exchange",
+            Public,
+            post(crate::exchange::receive).layer(DefaultBodyLimit::max(crate::exchange::BODY_LIMIT)),
+        )),
+        def("GET", "/gx/1/registry", Public, get(crate::exchange::publish_registry)),
         // Public utilities.
         def("GET", "/api/v1/codes/{value}", Public, get(api::codes)),
         def("GET", "/api/v1/calendar/days/{date}", Public, get(api::calendar_day)),

@@ -162,6 +162,10 @@ fn cases(f: &Fixture) -> Vec<Case> {
         ),
         c("GET", "/api/v1/calendar/add-workdays", "/api/v1/calendar/add-workdays?start=2025-09-26&n=20", Body_::None, all(200)),
         c("GET", "/api/v1/seals", "/api/v1/seals", Body_::None, all(200)),
+        // The exchange: peers authenticate by signed envelopes, never by session;
+        // this node takes no part (no [exchange]), so it says so to everyone.
+        c("POST", "/gx/1/exchange", "/gx/1/exchange", Body_::Json(serde_json::json!({})), all(503)),
+        c("GET", "/gx/1/registry", "/gx/1/registry", Body_::None, all(503)),
         c("GET", "/api/openapi.json", "/api/openapi.json", Body_::None, all(200)),
         c("GET", "/licenses/verify", "/licenses/verify?token=YL1.x.y", Body_::None, all(200)),
         c("GET", "/api/v1/licenses/verify", "/api/v1/licenses/verify?token=YL1.x.y", Body_::None, all(200)),

@@ -1,0 +1,622 @@
+//! The node-to-node exchange at the edge (issue 21, `docs/exchange.md`):
+//! - `POST /gx/1/exchange` receives a signed request, checks it against the
+//!   registry in hand, logs it, acts on it and answers with a signed reply,
+//!   all in one transaction; a retry of the same bytes gets the same reply;
+//! - `GET /gx/1/registry` publishes the registry in hand (the national node's
+//!   own, or a mirror's copy);
+//! - [`ExchangeRuntime::call`] is the sending side: seal, log, post to the
+//!   target's endpoints in turn, check and log the reply.
+//!
+//! Targets come only from the signed registry, never from a caller, so the
+//! outbound guard for caller-chosen URLs (`outbound`) does not apply; the
+//! client follows no redirects and gives up after the configured timeout.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use yiwang_errors::{Coded, Problem};
+use yiwang_exchange::{
+    Anchor, BodyRef, ClientId, Direction, Directory, ExchangeError, Fetched, Header, InReplyTo, Keyring, Kind, LogRecord, NodeId, Opened,
+    Recipient, RegistryRef, Sealed, Sender, ServiceId, User, Validity, accept_directory, open, replay, seal,
+};
+use yiwang_store::{ExchangeKey, Logged, Store, StoredReply};
+
+use crate::{ApiError, AppState};
+
+/// The header lines of a message on the wire.
+pub const ENVELOPE_HEADER: &str = "gx-envelope";
+pub const SIGNATURE_HEADER: &str = "gx-signature";
+/// The most any message body may be (the design's inline limit); larger
+/// payloads will go by reference. `max_body_bytes` is clamped to it.
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// Set on a reply that is the stored answer to an earlier copy of the request.
+pub const REPLAYED_HEADER: &str = "gx-replayed";
+
+/// `[exchange]`: this node's part in the three-tier network. Without `node`
+/// the node takes no part (it answers `gx.not_configured`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExchangeSettings {
+    /// This node's id, `CN/NODE/{division code}` (`CN-TEST/…` on a test network).
+    pub node: Option<String>,
+    /// The member that runs this node (its data-sharing authority): it signs
+    /// the node's own messages and platform errors. The registry must list it
+    /// as hosted here.
+    pub member: Option<String>,
+    /// The trust anchor, pinned at install: the instance (`CN` or `CN-TEST`)
+    /// and the public keys (SEC1 hex) that may sign the registry.
+    pub anchor_instance: String,
+    pub anchor_keys: Vec<String>,
+    /// Where the registry is fetched from (`{national node}/gx/1/registry`, or
+    /// a mirror); unset: it is installed by hand (`yiwang exchange registry install`).
+    pub registry_url: Option<String>,
+    /// How often the registry is fetched, in seconds.
+    pub refresh_secs: u64,
+    /// The largest body a message may carry, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a call waits for one endpoint, in seconds.
+    pub timeout_secs: u64,
+    /// How long a request stays valid, in seconds.
+    pub ttl_secs: i64,
+}
+
+impl Default for ExchangeSettings {
+    fn default() -> Self {
+        ExchangeSettings {
+            node: None,
+            member: None,
+            anchor_instance: "CN".into(),
+            anchor_keys: Vec::new(),
+            registry_url: None,
+            refresh_secs: 300,
+            max_body_bytes: 4 * 1024 * 1024,
+            timeout_secs: 10,
+            ttl_secs: 300,
+        }
+    }
+}
+
+/// A registry accepted from the anchor, with what opening a message needs.
+pub struct Registry {
+    pub directory: Directory,
+    keyring: Keyring,
+    /// SM3 of the registry's bytes, hex: what our messages name in `registry`.
+    digest: String,
+    pub bytes: Vec<u8>,
+    pub signature_line: String,
+}
+
+/// What the receiver answered: a signed reply (a response, or an error the
+/// provider signed), or a refusal before the message was opened (unsigned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub header: Header,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    /// Whether it is the stored answer to an earlier copy.
+    pub replayed: bool,
+    /// The request this answers.
+    pub request_msg_id: String,
+}
+
+impl Reply {
+    /// The error code of a signed `error` reply.
+    pub fn error_code(&self) -> Option<String> {
+        (self.header.kind == Kind::Error)
+            .then(|| serde_json::from_slice::<serde_json::Value>(&self.body).ok())
+            .flatten()
+            .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
+    }
+}
+
+/// Why a call came back without a signed reply.
+#[derive(Debug)]
+pub enum CallError {
+    /// This node could not send (no registry, no key, an unknown target) or
+    /// the reply failed its checks.
+    Local(ExchangeError),
+    /// The receiver refused before it could open the message; its problem code.
+    Refused {
+        status: u16,
+        code: String,
+    },
+    Store(yiwang_store::StoreError),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Local(e) => write!(f, "{}: {e}", e.code()),
+            CallError::Refused { status, code } => write!(f, "refused by the receiver: {status} {code}"),
+            CallError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<ExchangeError> for CallError {
+    fn from(e: ExchangeError) -> Self {
+        CallError::Local(e)
+    }
+}
+
+impl From<yiwang_store::StoreError> for CallError {
+    fn from(e: yiwang_store::StoreError) -> Self {
+        CallError::Store(e)
+    }
+}
+
+/// A request this node sends.
+pub struct Call<'a> {
+    /// The member or subsystem sending, hosted at this node.
+    pub from: &'a ClientId,
+    pub to: &'a NodeId,
+    pub service: &'a str,
+    pub user: Option<User>,
+    pub content_type: &'a str,
+    pub body: &'a [u8],
+}
+
+/// The node's exchange identity and state: its id, the anchor, the registry in
+/// hand, its signing keys and an HTTP client.
+pub struct ExchangeRuntime {
+    node: NodeId,
+    member: ClientId,
+    anchor: Anchor,
+    settings: ExchangeSettings,
+    registry: RwLock<Option<Arc<Registry>>>,
+    keys: RwLock<Arc<Vec<ExchangeKey>>>,
+    http: reqwest::Client,
+}
+
+impl ExchangeRuntime {
+    /// From `[exchange]`: `None` when the node takes no part; an error for a
+    /// setting that cannot hold.
+    pub fn from_settings(settings: &ExchangeSettings) -> Result<Option<ExchangeRuntime>, String> {
+        let Some(node) = &settings.node else { return Ok(None) };
+        let node = NodeId::parse(node).map_err(|e| format!("exchange.node: {e}"))?;
+        let member = settings.member.as_deref().ok_or("exchange.member must be set with exchange.node")?;
+        let member = ClientId::parse(member).map_err(|e| format!("exchange.member: {e}"))?;
+        if member.member() != member.as_str() {
+            return Err(format!("exchange.member: {member} is a subsystem, not a member"));
+        }
+        if !node.as_str().starts_with(&format!("{}/", settings.anchor_instance)) {
+            return Err(format!("exchange.node {node} is not of the anchor's instance {}", settings.anchor_instance));
+        }
+        if settings.anchor_keys.is_empty() {
+            return Err("exchange.anchor_keys: at least one registry key must be pinned".into());
+        }
+        if let Some(k) = settings.anchor_keys.iter().find(|k| k.len() != 130 || !k.starts_with("04") || hex::decode(k).is_err()) {
+            return Err(format!("exchange.anchor_keys: {k} is not an uncompressed SM2 public key (130 hex)"));
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(settings.timeout_secs.clamp(1, 60)))
+            .timeout(Duration::from_secs(settings.timeout_secs.clamp(1, 300)))
+            .build()
+            .map_err(|e| format!("exchange: HTTP client: {e}"))?;
+        Ok(Some(ExchangeRuntime {
+            node,
+            member,
+            anchor: Anchor { instance: settings.anchor_instance.clone(), keys: settings.anchor_keys.clone() },
+            settings: settings.clone(),
+            registry: RwLock::new(None),
+            keys: RwLock::new(Arc::new(Vec::new())),
+            http,
+        }))
+    }
+
+    pub fn node(&self) -> &NodeId {
+        &self.node
+    }
+
+    pub fn member(&self) -> &ClientId {
+        &self.member
+    }
+
+    fn max_body(&self) -> usize {
+        self.settings.max_body_bytes.clamp(1024, BODY_LIMIT)
+    }
+
+    pub fn settings(&self) -> &ExchangeSettings {
+        &self.settings
+    }
+
+    /// Load the signing keys and the registry kept in the database (at start,
+    /// and after `yiwang exchange key` changed them). A kept registry that no
+    /// longer holds (expired, another anchor) is left out, with a warning.
+    pub async fn load(&self, store: &Store, master: &yiwang_crypto::seal::MasterKey, now: jiff::Timestamp) -> Result<(), CallError> {
+        let keys = store.exchange_keys(master).await?;
+        *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+        if let Some(kept) = store.exchange_registry().await? {
+            match accept_directory(&self.anchor, &kept.document, &kept.signature, None, now) {
+                Ok(Fetched::Newer(directory)) => self.swap_in(*directory, kept.document, kept.signature),
+                Ok(Fetched::Unchanged) => {}
+                Err(e) => tracing::warn!(code = e.code(), error = %e, "the kept node registry is not used"),
+            }
+        }
+        Ok(())
+    }
+
+    fn swap_in(&self, directory: Directory, bytes: Vec<u8>, signature_line: String) {
+        let registry =
+            Registry { keyring: directory.keyring(), digest: hex::encode(yiwang_crypto::sm3(&bytes)), directory, bytes, signature_line };
+        tracing::info!(serial = registry.directory.serial, "node registry in use");
+        *self.registry.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(registry));
+    }
+
+    /// The registry in hand, whatever its validity (for publication and display).
+    pub fn registry(&self) -> Option<Arc<Registry>> {
+        self.registry.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The registry for traffic: there, and not past its hard expiry.
+    pub fn current(&self, now: jiff::Timestamp) -> Result<Arc<Registry>, ExchangeError> {
+        let registry = self.registry().ok_or(ExchangeError::NoRegistry)?;
+        match registry.directory.validity(now) {
+            Validity::Expired => Err(ExchangeError::RegistryOutdated { at: registry.directory.hard_expires_at.to_string() }),
+            Validity::Stale => {
+                tracing::warn!(serial = registry.directory.serial, "the node registry is past its soft expiry");
+                Ok(registry)
+            }
+            Validity::Fresh => Ok(registry),
+        }
+    }
+
+    /// Take a registry offered by the national node (fetched, or installed by
+    /// hand): checked against the anchor and the copy in hand, kept in the
+    /// database, then used.
+    pub async fn install(&self, store: &Store, bytes: &[u8], signature_line: &str, now: jiff::Timestamp) -> Result<Fetched, CallError> {
+        let current = self.registry();
+        let fetched = accept_directory(&self.anchor, bytes, signature_line, current.as_ref().map(|r| &r.directory), now)?;
+        if let Fetched::Newer(directory) = &fetched {
+            if !store.put_exchange_registry(directory.serial, bytes, signature_line, now).await? {
+                // Another process sharing the database kept a newer one: take that.
+                if let Some(kept) = store.exchange_registry().await?
+                    && let Ok(Fetched::Newer(d)) = accept_directory(&self.anchor, &kept.document, &kept.signature, None, now)
+                {
+                    self.swap_in(*d, kept.document, kept.signature);
+                }
+                return Ok(Fetched::Unchanged);
+            }
+            self.swap_in((**directory).clone(), bytes.to_vec(), signature_line.to_string());
+        }
+        Ok(fetched)
+    }
+
+    /// Fetch the registry from `registry_url` and install it.
+    pub async fn refresh(&self, store: &Store) -> Result<Fetched, CallError> {
+        let Some(url) = &self.settings.registry_url else { return Ok(Fetched::Unchanged) };
+        let unreachable = || CallError::Local(ExchangeError::Unreachable { node: url.clone() });
+        let resp = self.http.get(url).send().await.map_err(|_| unreachable())?;
+        if !resp.status().is_success() {
+            return Err(unreachable());
+        }
+        let line = resp.headers().get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_default();
+        let bytes = read_bounded(resp, yiwang_exchange::MAX_REGISTRY_BYTES).await.ok_or_else(unreachable)?;
+        self.install(store, &bytes, &line, jiff::Timestamp::now()).await
+    }
+
+    /// The key this node signs with: the newest of its keys the registry lists for it.
+    fn signer(&self, registry: &Registry) -> Result<ExchangeKey, ExchangeError> {
+        let listed = registry.directory.node(&self.node).map(|n| n.keys.as_slice()).unwrap_or_default();
+        let keys = self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        keys.iter()
+            .find(|k| listed.contains(&k.public_key) && !registry.directory.revoked.contains(&k.kid))
+            .cloned()
+            .ok_or_else(|| ExchangeError::NoSigningKey { member: self.node.to_string() })
+    }
+
+    fn seal_header(&self, registry: &Registry, mut header: Header) -> Result<Sealed, ExchangeError> {
+        header.registry = Some(RegistryRef { serial: registry.directory.serial, digest: registry.digest.clone() });
+        seal(&header, &self.signer(registry)?.key)
+    }
+
+    /// Send a request and wait for its reply. The request is logged before it
+    /// leaves; each endpoint of the target is tried in turn with the same
+    /// bytes (safe: the receiver answers a retry with its stored reply); the
+    /// reply is checked (signed by the target, answering this request) and
+    /// logged.
+    pub async fn call(&self, store: &Store, call: Call<'_>) -> Result<Reply, CallError> {
+        let now = jiff::Timestamp::now();
+        let registry = self.current(now)?;
+        let target = registry.directory.node(call.to).ok_or_else(|| ExchangeError::UnknownNode { node: call.to.to_string() })?;
+        if !registry.directory.hosts(&self.node, call.from) {
+            return Err(ExchangeError::BadHeader { reason: format!("{} is not hosted at this node", call.from) }.into());
+        }
+        let ttl = jiff::SignedDuration::from_secs(self.settings.ttl_secs.clamp(1, registry.directory.policy.max_ttl_seconds));
+        let mut header = Header::new(
+            Kind::Request,
+            Sender { node: self.node.clone(), client: call.from.clone(), on_behalf_of: None },
+            Recipient { node: call.to.clone(), service: call.service.to_string() },
+            BodyRef::of(call.content_type, call.body),
+            now,
+            ttl,
+            rand::random(),
+        );
+        header.user = call.user;
+        let sealed = self.seal_header(&registry, header)?;
+        let env_sm3 = sealed.env_sm3();
+        let msg_id = msg_id_of(&sealed)?;
+        store
+            .log_exchange(record(Direction::Out, call.to.as_str(), &msg_id, &sealed, &BodyRef::of(call.content_type, call.body).sm3, now))
+            .await?;
+        let (envelope, line) = (sealed.envelope(), sealed.signature_line());
+        for endpoint in &target.endpoints {
+            let url = format!("{}/gx/1/exchange", endpoint.trim_end_matches('/'));
+            let sent = self
+                .http
+                .post(&url)
+                .header(ENVELOPE_HEADER, &envelope)
+                .header(SIGNATURE_HEADER, &line)
+                .header(header::CONTENT_TYPE, call.content_type)
+                .body(call.body.to_vec())
+                .send()
+                .await;
+            let resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(%url, error = %e, "exchange endpoint did not answer");
+                    continue;
+                }
+            };
+            return self.take_reply(store, &registry, call.to, &msg_id, &env_sm3, resp).await;
+        }
+        Err(ExchangeError::Unreachable { node: call.to.to_string() }.into())
+    }
+
+    async fn take_reply(
+        &self,
+        store: &Store,
+        registry: &Registry,
+        to: &NodeId,
+        msg_id: &str,
+        env_sm3: &str,
+        resp: reqwest::Response,
+    ) -> Result<Reply, CallError> {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bad = |reason: &str| CallError::Local(ExchangeError::BadReply { node: to.to_string(), reason: reason.to_string() });
+        let body = read_bounded(resp, self.max_body()).await.ok_or_else(|| bad("the body is too large or cut short"))?;
+        let (Some(envelope), Some(line)) = (header_str(&headers, ENVELOPE_HEADER), header_str(&headers, SIGNATURE_HEADER)) else {
+            let code = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
+                .unwrap_or_else(|| "unknown".into());
+            return Err(CallError::Refused { status, code });
+        };
+        let now = jiff::Timestamp::now();
+        let opened = open(envelope, line, &body, &|kid| registry.keyring.signer(kid), now, &registry.directory.policy())
+            .map_err(|e| bad(e.code()))?;
+        let h = &opened.header;
+        if &h.from.node != to || !registry.directory.hosts(to, &h.from.client) {
+            return Err(bad("not signed by the node asked"));
+        }
+        if !matches!(h.kind, Kind::Response | Kind::Error) || h.to.node != self.node {
+            return Err(bad("not a reply to this node"));
+        }
+        if h.in_reply_to.as_ref() != Some(&InReplyTo { msg_id: msg_id.to_string(), env_sm3: env_sm3.to_string() }) {
+            return Err(bad("it answers another request"));
+        }
+        let logged = store.log_exchange(opened_record(Direction::In, to.as_str(), &opened, line)).await?;
+        if let Logged::Seen { env_sm3: seen } = &logged {
+            // The same reply again (a retried call) is fine; other bytes under its id are not.
+            replay(Some(seen), &opened).map_err(|e| bad(e.code()))?;
+        }
+        Ok(Reply {
+            status,
+            content_type: opened.header.body.content_type.clone(),
+            header: opened.header,
+            body: body.to_vec(),
+            replayed: header_str(&headers, REPLAYED_HEADER) == Some("true"),
+            request_msg_id: msg_id.to_string(),
+        })
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A response body, refused past `max` bytes (read chunk by chunk, so a large
+/// body is never held whole).
+async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Option<Vec<u8>> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return None;
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.ok()? {
+        if out.len() + chunk.len() > max {
+            return None;
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Some(out)
+}
+
+fn msg_id_of(sealed: &Sealed) -> Result<String, ExchangeError> {
+    serde_json::from_slice::<Header>(&sealed.header_bytes).map(|h| h.msg_id).map_err(|e| ExchangeError::BadHeader { reason: e.to_string() })
+}
+
+fn record(direction: Direction, peer: &str, msg_id: &str, sealed: &Sealed, body_sm3: &str, now: jiff::Timestamp) -> LogRecord {
+    LogRecord {
+        direction,
+        peer: peer.to_string(),
+        msg_id: msg_id.to_string(),
+        env_sm3: sealed.env_sm3(),
+        header: String::from_utf8_lossy(&sealed.header_bytes).into_owned(),
+        signature: sealed.signature_line(),
+        body_sm3: body_sm3.to_string(),
+        logged_at: crate::ts(now),
+    }
+}
+
+fn opened_record(direction: Direction, peer: &str, opened: &Opened, signature_line: &str) -> LogRecord {
+    LogRecord {
+        direction,
+        peer: peer.to_string(),
+        msg_id: opened.header.msg_id.clone(),
+        env_sm3: opened.env_sm3.clone(),
+        header: String::from_utf8_lossy(&opened.header_bytes).into_owned(),
+        signature: signature_line.trim().to_string(),
+        body_sm3: opened.header.body.sm3.clone(),
+        logged_at: crate::ts(jiff::Timestamp::now()),
+    }
+}
+
+/// What a service answered, or why it did not.
+type Outcome = Result<(String, Vec<u8>), ExchangeError>;
+
+/// `POST /gx/1/exchange`: a peer node's request.
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match receive_inner(&state, &headers, &body).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn receive_inner(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+    let rt = state.exchange().ok_or(ExchangeError::NotConfigured)?;
+    if body.len() > rt.max_body() {
+        return Err(ExchangeError::TooLarge { max: rt.max_body() }.into());
+    }
+    let now = jiff::Timestamp::now();
+    let registry = rt.current(now)?;
+    let (envelope, line) =
+        (header_str(headers, ENVELOPE_HEADER).unwrap_or_default(), header_str(headers, SIGNATURE_HEADER).unwrap_or_default());
+    let opened = open(envelope, line, body, &|kid| registry.keyring.signer(kid), now, &registry.directory.policy())?;
+    let h = &opened.header;
+    if !registry.directory.hosts(&h.from.node, &h.from.client) {
+        return Err(ExchangeError::SignerMismatch { kid: h.from.client.to_string() }.into());
+    }
+    if h.to.node != rt.node {
+        return Err(ExchangeError::UnknownNode { node: h.to.node.to_string() }.into());
+    }
+    if h.kind != Kind::Request {
+        return Err(ExchangeError::BadHeader { reason: format!("{:?} messages are not taken here yet", h.kind) }.into());
+    }
+    let peer = h.from.node.as_str();
+    let mut tx = state.store().begin().await?;
+    if let Logged::Seen { env_sm3 } = tx.log_exchange(opened_record(Direction::In, peer, &opened, line)).await? {
+        replay(Some(&env_sm3), &opened)?;
+        let kept = tx.exchange_reply(peer, &h.msg_id).await?;
+        tx.rollback().await?;
+        let kept = kept.ok_or_else(|| ExchangeError::Provider { reason: "the stored reply is missing".into() })?;
+        return Ok(reply_response(&kept, true));
+    }
+    let (client, outcome) = match ServiceId::parse(&h.to.service) {
+        Ok(service) if registry.directory.hosts(&rt.node, &service.subsystem) => {
+            let outcome = serve(rt, &registry, &service, &opened, body).await;
+            (service.subsystem, outcome)
+        }
+        Ok(service) => (rt.member.clone(), Err(ExchangeError::UnknownService { service: service.to_string() })),
+        Err(e) => (rt.member.clone(), Err(e)),
+    };
+    let (kind, status, content_type, reply_body) = match outcome {
+        Ok((content_type, body)) => (Kind::Response, 200u16, content_type, body),
+        Err(e) => {
+            let problem = Problem::from_error(&e);
+            (Kind::Error, problem.status, "application/problem+json".to_string(), serde_json::to_vec(&problem).unwrap_or_default())
+        }
+    };
+    let ttl = jiff::SignedDuration::from_secs(registry.directory.policy.max_skew_seconds.max(1));
+    let mut header = Header::new(
+        kind,
+        Sender { node: rt.node.clone(), client, on_behalf_of: None },
+        Recipient { node: h.from.node.clone(), service: h.to.service.clone() },
+        BodyRef::of(&content_type, &reply_body),
+        jiff::Timestamp::now(),
+        ttl,
+        rand::random(),
+    );
+    header.conv_id.clone_from(&h.conv_id);
+    header.in_reply_to = Some(InReplyTo { msg_id: h.msg_id.clone(), env_sm3: opened.env_sm3.clone() });
+    let sealed = rt.seal_header(&registry, header)?;
+    let reply_id = msg_id_of(&sealed)?;
+    let body_sm3 = BodyRef::of(&content_type, &reply_body).sm3;
+    tx.log_exchange(record(Direction::Out, peer, &reply_id, &sealed, &body_sm3, now)).await?;
+    let kept = StoredReply { status, envelope: sealed.envelope(), signature: sealed.signature_line(), content_type, body: reply_body };
+    tx.put_exchange_reply(peer, &h.msg_id, &kept, now).await?;
+    tx.commit().await?;
+    Ok(reply_response(&kept, false))
+}
+
+fn reply_response(kept: &StoredReply, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(kept.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, kept.body.clone()).into_response();
+    let h = resp.headers_mut();
+    for (name, value) in [(ENVELOPE_HEADER, kept.envelope.as_str()), (SIGNATURE_HEADER, kept.signature.as_str())] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&kept.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if replayed {
+        h.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    resp
+}
+
+/// The services this node offers to its peers. Each is checked against the
+/// caller's grants before it reads anything (default deny); the metaservices
+/// reveal no data.
+async fn serve(rt: &ExchangeRuntime, registry: &Registry, service: &ServiceId, opened: &Opened, _body: &[u8]) -> Outcome {
+    match (service.subsystem_name(), service.code.as_str(), service.version.as_str()) {
+        ("meta", "list", "v1") => {
+            let member = service.subsystem.member();
+            let services: Vec<String> = SERVICES.iter().map(|(sub, code, v)| format!("{member}/{sub}/{code}/{v}")).collect();
+            let body = serde_json::json!({
+                "node": rt.node,
+                "member": member,
+                "services": services,
+                "registry_serial": registry.directory.serial,
+                "asked_by": opened.header.from.client,
+            });
+            Ok(("application/json".into(), serde_json::to_vec(&body).unwrap_or_default()))
+        }
+        _ => Err(ExchangeError::UnknownService { service: service.to_string() }),
+    }
+}
+
+/// Every service `serve` answers, as (subsystem, code, version).
+const SERVICES: &[(&str, &str, &str)] = &[("meta", "list", "v1")];
+
+/// `GET /gx/1/registry`: the registry in hand, its exact bytes with the
+/// signature line, for nodes below and mirrors to fetch.
+pub async fn publish_registry(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let rt = state.exchange().ok_or(ExchangeError::NotConfigured)?;
+    let registry = rt.registry().ok_or(ExchangeError::NoRegistry)?;
+    let mut resp = (StatusCode::OK, registry.bytes.clone()).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(&registry.signature_line) {
+        h.insert(SIGNATURE_HEADER, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(resp)
+}
+
+/// Fetch the registry every `refresh_secs` (the watchdog of the design: a
+/// failed fetch is logged and retried; the copy in hand serves meanwhile).
+pub async fn run_registry_refresh(state: AppState) {
+    let Some(rt) = state.exchange() else { return };
+    if rt.settings.registry_url.is_none() {
+        return;
+    }
+    let every = Duration::from_secs(rt.settings.refresh_secs.clamp(5, 86_400));
+    loop {
+        match rt.refresh(state.store()).await {
+            Ok(Fetched::Newer(d)) => tracing::info!(serial = d.serial, "node registry fetched"),
+            Ok(Fetched::Unchanged) => tracing::debug!("node registry unchanged"),
+            Err(e) => tracing::warn!(error = %e, "node registry fetch failed; the copy in hand serves"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}

@@ -1,0 +1,234 @@
+//! Two nodes on loopback, a city on SQLite and its province on PostgreSQL,
+//! each with its own database, trusting one registry signed by a national
+//! key: a signed request answered with a signed reply and logged on both
+//! sides; a retry answered with the same bytes; a changed byte, a reused id,
+//! a member the sender does not host, an unknown service and a missing
+//! registry each refused with their code, and nothing logged for them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The nodes check envelopes against the real clock, so the test signs with it too.
+#![allow(clippy::disallowed_methods)]
+
+use std::sync::Arc;
+
+use yiwang_crypto::seal::{MasterKey, SealKey};
+use yiwang_exchange::{
+    BodyRef, ClientId, Directory, Header, Kind, MemberEntry, NodeEntry, NodeId, Recipient, RegistryPolicy, Sender, Tier, sign_directory,
+};
+use yiwang_store::LogReport;
+use yiwang_testkit::{TestBackend, TestDb};
+use yiwang_web::exchange::{Call, CallError, ExchangeRuntime, ExchangeSettings};
+use yiwang_web::{AppState, IdentityRuntime, IdentitySettings};
+
+const CITY: &str = "CN-TEST/NODE/330100";
+const PROVINCE: &str = "CN-TEST/NODE/330000";
+const NATIONAL: &str = "CN-TEST/NODE/000000";
+/// 杭州市数据资源管理局 (the city's operator) and its window system.
+const CITY_MEMBER: &str = "CN-TEST/GOV/113301000025000337";
+/// 浙江省大数据发展管理局 (the province's operator).
+const PROVINCE_MEMBER: &str = "CN-TEST/GOV/113302000025000417";
+/// A member the registry hosts at the province, not at the city.
+const STRANGER_MEMBER: &str = "CN-TEST/GOV/91330106MA2H00014Q";
+
+struct Node {
+    db: TestDb,
+    state: AppState,
+    rt: Arc<ExchangeRuntime>,
+    base: String,
+    master: MasterKey,
+    server: tokio::task::JoinHandle<()>,
+    public_key: String,
+}
+
+async fn node(backend: TestBackend, id: &str, member: &str, anchor: &SealKey) -> Node {
+    let db = TestDb::new(backend).await.unwrap();
+    let master = MasterKey::generate();
+    let (_, public_key) = db.store.create_exchange_key(&master, jiff::Timestamp::now()).await.unwrap();
+    let settings = ExchangeSettings {
+        node: Some(id.into()),
+        member: Some(member.into()),
+        anchor_instance: "CN-TEST".into(),
+        anchor_keys: vec![anchor.public_key_hex()],
+        ..Default::default()
+    };
+    let rt = Arc::new(ExchangeRuntime::from_settings(&settings).unwrap().expect("configured"));
+    rt.load(&db.store, &master, jiff::Timestamp::now()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let identity = IdentityRuntime::new(&IdentitySettings::default(), &base);
+    let state = AppState::new(db.store.clone(), identity).with_exchange(rt.clone());
+    let router = yiwang_web::router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Node { db, state, rt, base, master: master.clone(), server, public_key }
+}
+
+fn entry(id: &str, tier: Tier, parent: Option<&str>, endpoint: &str, keys: Vec<String>) -> NodeEntry {
+    NodeEntry {
+        id: NodeId::parse(id).unwrap(),
+        tier,
+        parent: parent.map(|p| NodeId::parse(p).unwrap()),
+        endpoints: vec![endpoint.to_string()],
+        keys,
+    }
+}
+
+fn directory(city: &Node, province: &Node) -> Directory {
+    let now = jiff::Timestamp::now();
+    Directory {
+        instance: "CN-TEST".into(),
+        serial: 1,
+        issued_at: now,
+        soft_expires_at: now + jiff::SignedDuration::from_hours(1),
+        hard_expires_at: now + jiff::SignedDuration::from_hours(72),
+        nodes: vec![
+            entry(NATIONAL, Tier::National, None, "http://127.0.0.1:9", vec![]),
+            entry(PROVINCE, Tier::Provincial, Some(NATIONAL), &province.base, vec![province.public_key.clone()]),
+            entry(CITY, Tier::Municipal, Some(PROVINCE), &city.base, vec![city.public_key.clone()]),
+        ],
+        members: [(CITY_MEMBER, CITY), (PROVINCE_MEMBER, PROVINCE), (STRANGER_MEMBER, PROVINCE)]
+            .iter()
+            .map(|(m, home)| MemberEntry { id: ClientId::parse(m).unwrap(), home: NodeId::parse(home).unwrap() })
+            .collect(),
+        policy: RegistryPolicy { max_skew_seconds: 300, max_ttl_seconds: 86_400 },
+        revoked: vec![],
+    }
+}
+
+/// A raw post of one envelope, as a peer (or an attacker) would send it.
+async fn post(base: &str, envelope: &str, line: &str, body: &[u8]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/gx/1/exchange"))
+        .header("gx-envelope", envelope)
+        .header("gx-signature", line)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn code_of(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    (status, v["code"].as_str().unwrap_or_default().to_string())
+}
+
+async fn log_len(n: &Node) -> usize {
+    n.db.store.exchange_log_page(0, 1000).await.unwrap().len()
+}
+
+/// A request from the city, sealed with the city's key, for raw posts.
+async fn city_request(city: &Node, from: &str, service: &str, body: &[u8], random: [u8; 10]) -> (Header, yiwang_exchange::Sealed) {
+    let key = city.db.store.exchange_keys(&city.master).await.unwrap().remove(0);
+    let header = Header::new(
+        Kind::Request,
+        Sender { node: NodeId::parse(CITY).unwrap(), client: ClientId::parse(from).unwrap(), on_behalf_of: None },
+        Recipient { node: NodeId::parse(PROVINCE).unwrap(), service: service.into() },
+        BodyRef::of("application/json", body),
+        jiff::Timestamp::now(),
+        jiff::SignedDuration::from_secs(60),
+        random,
+    );
+    let sealed = yiwang_exchange::seal(&header, &key.key).unwrap();
+    (header, sealed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_asks_its_province_across_two_databases() {
+    let national = SealKey::generate();
+    let city = node(TestBackend::Sqlite, CITY, CITY_MEMBER, &national).await;
+    let province = node(TestBackend::Postgres, PROVINCE, PROVINCE_MEMBER, &national).await;
+    let from = ClientId::parse(&format!("{CITY_MEMBER}/window")).unwrap();
+    let to = NodeId::parse(PROVINCE).unwrap();
+    let list = format!("{PROVINCE_MEMBER}/meta/list/v1");
+    let call = |service| Call { from: &from, to: &to, service, user: None, content_type: "application/json", body: b"{}" };
+
+    // Without a registry neither side sends nor takes anything.
+    match city.rt.call(&city.db.store, call(&list)).await {
+        Err(CallError::Local(e)) => assert_eq!(yiwang_errors::Coded::code(&e), "gx.no_registry"),
+        other => panic!("expected gx.no_registry, got {other:?}"),
+    }
+    let (_, sealed) = city_request(&city, &from.to_string(), &list, b"{}", rand_bytes()).await;
+    assert_eq!(
+        code_of(post(&province.base, &sealed.envelope(), &sealed.signature_line(), b"{}").await).await,
+        (503, "gx.no_registry".into())
+    );
+
+    // The national key signs the registry; both nodes install it.
+    let signed = sign_directory(&directory(&city, &province), &national).unwrap();
+    for n in [&city, &province] {
+        n.rt.install(&n.db.store, &signed.bytes, &signed.signature_line, jiff::Timestamp::now()).await.unwrap();
+    }
+    // The province publishes it, byte for byte.
+    let published = reqwest::get(format!("{}/gx/1/registry", province.base)).await.unwrap();
+    assert_eq!(published.headers()["gx-signature"].to_str().unwrap(), signed.signature_line);
+    assert_eq!(published.bytes().await.unwrap().to_vec(), signed.bytes);
+
+    // A signed request, a signed reply, logged on both sides.
+    let reply = city.rt.call(&city.db.store, call(&list)).await.unwrap();
+    assert_eq!((reply.status, reply.header.kind, reply.replayed), (200, Kind::Response, false));
+    assert_eq!(reply.header.from.client.as_str(), format!("{PROVINCE_MEMBER}/meta"));
+    let listed: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(listed["services"][0], list.as_str());
+    assert_eq!(listed["asked_by"], from.as_str());
+    assert_eq!((log_len(&city).await, log_len(&province).await), (2, 2));
+
+    // The same bytes again: the stored reply, byte for byte, and nothing logged twice.
+    let (_, sealed) = city_request(&city, from.as_str(), &list, b"{}", rand_bytes()).await;
+    let first = post(&province.base, &sealed.envelope(), &sealed.signature_line(), b"{}").await;
+    assert_eq!(first.status(), 200);
+    let first_env = first.headers()["gx-envelope"].to_str().unwrap().to_string();
+    let first_body = first.bytes().await.unwrap();
+    let again = post(&province.base, &sealed.envelope(), &sealed.signature_line(), b"{}").await;
+    assert_eq!(again.headers()["gx-replayed"], "true");
+    assert_eq!(again.headers()["gx-envelope"].to_str().unwrap(), first_env);
+    assert_eq!(again.bytes().await.unwrap(), first_body);
+    assert_eq!(log_len(&province).await, 4);
+
+    // The same id with other bytes (the body changed, resealed by the city's own key).
+    let key = city.db.store.exchange_keys(&city.master).await.unwrap().remove(0);
+    let mut twin: Header = serde_json::from_slice(&sealed.header_bytes).unwrap();
+    twin.body = BodyRef::of("application/json", b"{\"x\":1}");
+    let twin = yiwang_exchange::seal(&twin, &key.key).unwrap();
+    let refused = post(&province.base, &twin.envelope(), &twin.signature_line(), b"{\"x\":1}").await;
+    assert_eq!(code_of(refused).await, (409, "gx.id_conflict".into()));
+
+    // One byte of the header changed.
+    let (_, sealed) = city_request(&city, from.as_str(), &list, b"{}", rand_bytes()).await;
+    let mut bytes = sealed.header_bytes.clone();
+    let at = bytes.windows(6).position(|w| w == b"330100").unwrap();
+    bytes[at + 3] = b'2';
+    let tampered = yiwang_exchange::Sealed { header_bytes: bytes, ..sealed.clone() };
+    let refused = post(&province.base, &tampered.envelope(), &sealed.signature_line(), b"{}").await;
+    assert_eq!(code_of(refused).await, (401, "gx.bad_signature".into()));
+    // The body changed under a good header.
+    let refused = post(&province.base, &sealed.envelope(), &sealed.signature_line(), b"{ }").await;
+    assert_eq!(code_of(refused).await, (400, "gx.body_digest".into()));
+
+    // The city signs for a member it does not host.
+    let (_, foreign) = city_request(&city, &format!("{STRANGER_MEMBER}/crm"), &list, b"{}", rand_bytes()).await;
+    let refused = post(&province.base, &foreign.envelope(), &foreign.signature_line(), b"{}").await;
+    assert_eq!(code_of(refused).await, (401, "gx.signer_mismatch".into()));
+    assert_eq!(log_len(&province).await, 4, "nothing refused is logged");
+
+    // A service the province does not offer: a signed error, logged, and answered again on retry.
+    let reply = city.rt.call(&city.db.store, call("CN-TEST/GOV/113302000025000417/population-db/person/v1")).await.unwrap();
+    assert_eq!((reply.status, reply.header.kind), (404, Kind::Error));
+    assert_eq!(reply.error_code().as_deref(), Some("gx.unknown_service"));
+    assert_eq!(log_len(&province).await, 6);
+
+    // Both logs verify, entry by entry.
+    for n in [&city, &province] {
+        assert!(matches!(n.db.store.exchange_log_verify().await.unwrap(), LogReport::Intact { .. }));
+    }
+    assert!(city.state.exchange().is_some());
+    for n in [city, province] {
+        n.server.abort();
+        n.db.cleanup().await;
+    }
+}
+
+fn rand_bytes() -> [u8; 10] {
+    rand::random()
+}
