@@ -755,9 +755,9 @@ pub async fn exchange_log(messages: usize, concurrency: usize, database_url: Opt
     let member = "CN/GOV/91350100M000100Y43";
     let key = Arc::new(yiwang_crypto::seal::SealKey::generate());
     let kid = yiwang_exchange::key_id(&key.public_key_hex()).ok_or_else(|| anyhow::anyhow!("no key id"))?;
-    let signer = SignerKey { public_key_hex: key.public_key_hex(), member: ClientId::parse(member)? };
-    let keys = Arc::new(move |k: &str| (k == kid).then(|| signer.clone()));
     let (from, to) = (NodeId::parse("CN/NODE/440300")?, NodeId::parse("CN/NODE/440000")?);
+    let signer = SignerKey { public_key_hex: key.public_key_hex(), node: from.clone() };
+    let keys = Arc::new(move |k: &str| (k == kid).then(|| signer.clone()));
     let client = ClientId::parse(&format!("{member}/aggregate"))?;
     let before = match store.exchange_log_verify().await? {
         yiwang_store::LogReport::Intact { entries } => entries,

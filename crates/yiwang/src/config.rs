@@ -27,6 +27,8 @@ pub struct Config {
     pub security: yiwang_web::SecuritySettings,
     pub messaging: MessagingConfig,
     pub seal: SealConfig,
+    /// The node's part in the three-tier exchange (docs/exchange.md); unset: none.
+    pub exchange: yiwang_web::exchange::ExchangeSettings,
 }
 
 /// The node master key that wraps agencies' seal keys (SM4, 32 hex characters).
@@ -79,6 +81,7 @@ impl Default for Config {
             security: yiwang_web::SecuritySettings::default(),
             messaging: MessagingConfig::default(),
             seal: SealConfig::default(),
+            exchange: yiwang_web::exchange::ExchangeSettings::default(),
         }
     }
 }

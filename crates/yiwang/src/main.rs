@@ -7,6 +7,7 @@ mod bench;
 mod catalog_cli;
 mod config;
 mod demo;
+mod exchange_cli;
 mod identity_cli;
 mod license_cli;
 mod operator_cli;
@@ -82,6 +83,9 @@ enum Cmd {
     /// The node-to-node exchange's message log (docs/exchange.md).
     #[command(subcommand)]
     ExchangeLog(ExchangeLogCmd),
+    /// The node-to-node exchange: signing keys, the node registry, a probe call.
+    #[command(subcommand)]
+    Exchange(exchange_cli::ExchangeCmd),
     /// This node's identity.
     #[command(subcommand)]
     Node(NodeCmd),
@@ -509,6 +513,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             Ok(code)
         }
+        Cmd::Exchange(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            exchange_cli::run(c, &cfg).await
+        }
         Cmd::ExchangeLog(c) => {
             let (cfg, _) = config::load(&over, &env)?;
             let store = open_store(&cfg).await?;
@@ -640,9 +648,19 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
         std::time::Duration::from_millis(500),
     ));
     let mut state = yiwang_web::AppState::new(store.clone(), identity).with_security(security);
+    // The exchange: its keys are wrapped under the master key, so it needs one.
+    let exchange = yiwang_web::exchange::ExchangeRuntime::from_settings(&cfg.exchange)
+        .map_err(|e| anyhow::anyhow!("配置无效 / invalid configuration: {e}"))?;
+    if let Some(rt) = exchange {
+        let key = master.as_ref().ok_or_else(|| anyhow::anyhow!("[exchange] needs the node master key (seal.master_key)"))?;
+        rt.load(&store, key, jiff::Timestamp::now()).await.map_err(|e| anyhow::anyhow!("exchange: {e}"))?;
+        tracing::info!(node = %rt.node(), registry = ?rt.registry().map(|r| r.directory.serial), "exchange ready");
+        state = state.with_exchange(std::sync::Arc::new(rt));
+    }
     if let Some(key) = master {
         state = state.with_master_key(key);
     }
+    let registry_refresh = tokio::spawn(yiwang_web::exchange::run_registry_refresh(state.clone()));
     // Timers and service-task handlers; several processes may share one database.
     let worker = tokio::spawn(yiwang_web::workflow::run_worker(
         store.clone(),
@@ -673,6 +691,7 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
         m.abort();
     }
     maintenance.abort();
+    registry_refresh.abort();
     worker.abort();
     dispatcher.abort();
     webhooks.abort();
