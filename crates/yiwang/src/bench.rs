@@ -811,6 +811,132 @@ pub async fn exchange_log(messages: usize, concurrency: usize, database_url: Opt
     )])
 }
 
+/// One node of `exchange_sync`: its database, its runtime and its HTTP server.
+struct ExchangeNode {
+    store: Store,
+    rt: Arc<yiwang_web::exchange::ExchangeRuntime>,
+    base: String,
+    public_key: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl ExchangeNode {
+    async fn start(url: &str, node: &str, member: &str, anchor: &yiwang_crypto::seal::SealKey) -> anyhow::Result<ExchangeNode> {
+        let store = Store::open(url, &StoreOptions::default(), Timestamp::now()).await?;
+        let master = yiwang_crypto::seal::MasterKey::generate();
+        let (_, public_key) = store.create_exchange_key(&master, Timestamp::now()).await?;
+        let settings = yiwang_web::exchange::ExchangeSettings {
+            node: Some(node.into()),
+            member: Some(member.into()),
+            anchor_instance: "CN-TEST".into(),
+            anchor_keys: vec![anchor.public_key_hex()],
+            ..Default::default()
+        };
+        let rt = yiwang_web::exchange::ExchangeRuntime::from_settings(&settings)
+            .map_err(|e| anyhow::anyhow!(e))?
+            .ok_or_else(|| anyhow::anyhow!("no exchange runtime"))?;
+        rt.load(&store, &master, Timestamp::now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let rt = Arc::new(rt);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), &base);
+        let state = yiwang_web::AppState::new(store.clone(), identity).with_exchange(rt.clone());
+        let router = yiwang_web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(ExchangeNode { store, rt, base, public_key, server })
+    }
+}
+
+/// Synchronous gx/1 requests between two nodes on loopback, each on its own
+/// database (the consumer on SQLite, the provider on `database_url` or
+/// SQLite), over HTTP: the consumer seals, logs and posts; the provider opens,
+/// logs, answers (`meta/list`), seals, logs and keeps the reply in one
+/// transaction; the consumer checks and logs the reply. Both logs verify
+/// after the load, with exactly two entries per request on each side.
+pub async fn exchange_sync(messages: usize, concurrency: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    use yiwang_exchange::{ClientId, Directory, MemberEntry, NodeEntry, NodeId, RegistryPolicy, Tier};
+    let dir = tempfile::tempdir()?;
+    let anchor = yiwang_crypto::seal::SealKey::generate();
+    let (city_id, province_id) = ("CN-TEST/NODE/330100", "CN-TEST/NODE/330000");
+    let (city_member, province_member) = ("CN-TEST/GOV/113301000025000337", "CN-TEST/GOV/113302000025000417");
+    let city = ExchangeNode::start(&format!("sqlite://{}", dir.path().join("city.db").display()), city_id, city_member, &anchor).await?;
+    let provider_url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("province.db").display()));
+    let province = ExchangeNode::start(&provider_url, province_id, province_member, &anchor).await?;
+    let now = Timestamp::now();
+    let entry = |id: &str, tier, parent: Option<&str>, base: &str, key: &str| -> anyhow::Result<NodeEntry> {
+        Ok(NodeEntry {
+            id: NodeId::parse(id)?,
+            tier,
+            parent: parent.map(NodeId::parse).transpose()?,
+            endpoints: vec![base.to_string()],
+            keys: if key.is_empty() { vec![] } else { vec![key.to_string()] },
+        })
+    };
+    let directory = Directory {
+        instance: "CN-TEST".into(),
+        serial: 1,
+        issued_at: now,
+        soft_expires_at: now + SignedDuration::from_hours(1),
+        hard_expires_at: now + SignedDuration::from_hours(72),
+        nodes: vec![
+            entry("CN-TEST/NODE/000000", Tier::National, None, "http://127.0.0.1:9", "")?,
+            entry(province_id, Tier::Provincial, Some("CN-TEST/NODE/000000"), &province.base, &province.public_key)?,
+            entry(city_id, Tier::Municipal, Some(province_id), &city.base, &city.public_key)?,
+        ],
+        members: vec![
+            MemberEntry { id: ClientId::parse(city_member)?, home: NodeId::parse(city_id)? },
+            MemberEntry { id: ClientId::parse(province_member)?, home: NodeId::parse(province_id)? },
+        ],
+        policy: RegistryPolicy { max_skew_seconds: 300, max_ttl_seconds: 86_400 },
+        revoked: vec![],
+    };
+    let signed = yiwang_exchange::sign_directory(&directory, &anchor)?;
+    for n in [&city, &province] {
+        n.rt.install(&n.store, &signed.bytes, &signed.signature_line, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let before = province.store.exchange_log_page(0, 1).await?.len();
+    anyhow::ensure!(before == 0, "the provider's log is not empty");
+    let from = ClientId::parse(&format!("{city_member}/window"))?;
+    let to = NodeId::parse(province_id)?;
+    let service = format!("{province_member}/meta/list/v1");
+    let (rt, store) = (city.rt.clone(), city.store.clone());
+    let (lat, took) = load(messages, concurrency, move |_| {
+        let (rt, store, from, to, service) = (rt.clone(), store.clone(), from.clone(), to.clone(), service.clone());
+        async move {
+            let call = yiwang_web::exchange::Call {
+                from: &from,
+                to: &to,
+                service: &service,
+                user: None,
+                content_type: "application/json",
+                body: b"{}",
+            };
+            let reply = rt.call(&store, call).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            anyhow::ensure!(reply.status == 200 && !reply.replayed, "reply {} (replayed: {})", reply.status, reply.replayed);
+            Ok(())
+        }
+    })
+    .await?;
+    for (name, n) in [("consumer", &city), ("provider", &province)] {
+        let want = yiwang_store::LogReport::Intact { entries: 2 * messages as i64 };
+        let report = n.store.exchange_log_verify().await?;
+        anyhow::ensure!(report == want, "the {name}'s log after the load: {report:?}, not {want:?}");
+    }
+    let backend = province.store.backend();
+    for n in [city, province] {
+        n.server.abort();
+        n.store.close().await;
+    }
+    Ok(vec![figure(
+        format!("gx/1 synchronous requests between two nodes over HTTP (consumer SQLite, provider {backend:?}; both logs verified)"),
+        lat,
+        concurrency,
+        took,
+    )])
+}
+
 /// A webhook receiver on loopback that checks each delivery's signature.
 struct Receiver {
     received: Arc<std::sync::atomic::AtomicUsize>,

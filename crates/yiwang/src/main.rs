@@ -200,6 +200,15 @@ enum BenchCmd {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
+    /// Synchronous gx/1 requests per second between two nodes on loopback,
+    /// each with its own database, over HTTP; both message logs verified.
+    /// `--database-url` puts the provider on PostgreSQL.
+    Exchange {
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// A node with N synthetic cases, then a department's list page (100 and
     /// the total), one case by number, and new applications, over HTTP.
     CaseList {
@@ -408,6 +417,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Bench(BenchCmd::ExchangeLog { messages, concurrency }) => {
             for f in &bench::exchange_log(messages.max(1), concurrency.max(1), over.database_url.clone()).await? {
+                println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::Exchange { messages, concurrency }) => {
+            for f in &bench::exchange_sync(messages.max(1), concurrency.max(1), over.database_url.clone()).await? {
                 println!("{}", serde_json::to_string(f)?);
             }
             Ok(ExitCode::SUCCESS)
