@@ -35,6 +35,10 @@ pub struct ResourceInput {
     pub provider_uscc: String,
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Its sharing attributes (共享属性, information items, the service that
+    /// serves it); without them it is only a name materials are matched by.
+    #[serde(default)]
+    pub sharing: Option<yiwang_sharing::ResourceSharing>,
 }
 
 fn uscc(field: String, value: &str, out: &mut Vec<FieldError>) -> Option<String> {
@@ -105,6 +109,11 @@ pub fn check_resource(r: &ResourceInput) -> Vec<FieldError> {
         ));
     }
     uscc("provider_uscc".into(), &r.provider_uscc, &mut out);
+    if let Some(sharing) = &r.sharing {
+        for (field, zh, en) in sharing.problems() {
+            out.push(FieldError::new(field, "invalid", zh, en));
+        }
+    }
     out
 }
 
@@ -135,7 +144,7 @@ mod tests {
         let h = HallInput { id: "市民 中心".into(), division_code: "999999".into(), serves: vec!["nope".into()], ..hall() };
         let fields: Vec<String> = check_hall(&h).0.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["id", "division_code", "serves[0]"]);
-        let r = ResourceInput { code: " ".into(), name: String::new(), provider_uscc: "x".into(), aliases: vec![] };
+        let r = ResourceInput { code: " ".into(), name: String::new(), provider_uscc: "x".into(), aliases: vec![], sharing: None };
         let fields: Vec<String> = check_resource(&r).into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["code", "name", "provider_uscc"]);
     }

@@ -63,6 +63,8 @@ pub enum ExchangeError {
     BadReply { node: String, reason: String },
     #[error("the provider failed: {reason}")]
     Provider { reason: String },
+    #[error("the request body does not fit the service: {reason}")]
+    BadBody { reason: String },
 }
 
 impl Coded for ExchangeError {
@@ -97,6 +99,7 @@ impl Coded for ExchangeError {
             ExchangeError::Unreachable { .. } => "gx.node_unreachable",
             ExchangeError::BadReply { .. } => "gx.bad_reply",
             ExchangeError::Provider { .. } => "gx.provider",
+            ExchangeError::BadBody { .. } => "gx.bad_body",
         }
     }
 
@@ -152,6 +155,7 @@ impl Coded for ExchangeError {
             ExchangeError::Unreachable { node } => format!("节点 {node} 的所有地址均无响应"),
             ExchangeError::BadReply { node, reason } => format!("节点 {node} 的应答不成立：{reason}"),
             ExchangeError::Provider { reason } => format!("服务提供方出错：{reason}"),
+            ExchangeError::BadBody { reason } => format!("请求内容不符合该服务：{reason}"),
         }
     }
 }

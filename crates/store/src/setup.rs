@@ -71,6 +71,9 @@ impl Store {
         };
         let mut tx = self.begin().await?;
         tx.upsert_data_resource(&t, actor, now).await?;
+        if let Some(sharing) = &r.sharing {
+            tx.describe_resource_sharing(&t.code, sharing, actor, now).await?;
+        }
         tx.commit().await?;
         Ok(Ok(t))
     }

@@ -24,7 +24,7 @@ use yiwang_exchange::{
     Anchor, BodyRef, ClientId, Direction, Directory, ExchangeError, Fetched, Header, InReplyTo, Keyring, Kind, LogRecord, NodeId, Opened,
     Recipient, RegistryRef, Sealed, Sender, ServiceId, User, Validity, accept_directory, open, replay, seal,
 };
-use yiwang_store::{ExchangeKey, Logged, Store, StoredReply};
+use yiwang_store::{ExchangeKey, Logged, Store, StoredReply, Tx};
 
 use crate::{ApiError, AppState};
 
@@ -115,7 +115,7 @@ impl Reply {
     }
 }
 
-/// Why a call came back without a signed reply.
+/// Why a call came back without the answer asked for.
 #[derive(Debug)]
 pub enum CallError {
     /// This node could not send (no registry, no key, an unknown target) or
@@ -123,6 +123,11 @@ pub enum CallError {
     Local(ExchangeError),
     /// The receiver refused before it could open the message; its problem code.
     Refused {
+        status: u16,
+        code: String,
+    },
+    /// The receiver answered with a signed error (logged on both sides).
+    Answered {
         status: u16,
         code: String,
     },
@@ -134,6 +139,7 @@ impl std::fmt::Display for CallError {
         match self {
             CallError::Local(e) => write!(f, "{}: {e}", e.code()),
             CallError::Refused { status, code } => write!(f, "refused by the receiver: {status} {code}"),
+            CallError::Answered { status, code } => write!(f, "the receiver answered with an error: {status} {code}"),
             CallError::Store(e) => write!(f, "{e}"),
         }
     }
@@ -419,6 +425,76 @@ impl ExchangeRuntime {
     }
 }
 
+/// A base-data look-up this node makes for one of its members.
+pub struct DataFetch<'a> {
+    pub from: &'a ClientId,
+    pub provider: &'a NodeId,
+    /// The provider's service, `{member}/base-data/person/v1` or `…/enterprise/v1`.
+    pub service: &'a str,
+    /// Who asks and why: the operator (opaque), the purpose, the case.
+    pub user: User,
+    pub ask: &'a BaseDataAsk,
+}
+
+impl ExchangeRuntime {
+    /// Fetch base data from a provider node under its grant, and log the
+    /// access on this side too (who, purpose, case, outcome).
+    pub async fn fetch_base_data(&self, store: &Store, f: DataFetch<'_>) -> Result<BaseDataAnswer, CallError> {
+        let body = serde_json::to_vec(f.ask).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+        let call = Call {
+            from: f.from,
+            to: f.provider,
+            service: f.service,
+            user: Some(f.user.clone()),
+            content_type: "application/json",
+            body: &body,
+        };
+        let outcome = self.call(store, call).await;
+        let mut access = yiwang_store::DataAccess {
+            side: "consumer",
+            at: crate::ts(jiff::Timestamp::now()),
+            resource_code: String::new(),
+            peer_node: f.provider.to_string(),
+            consumer: f.from.to_string(),
+            operator: f.user.id.clone(),
+            purpose: f.user.purpose.clone(),
+            issue: f.user.issue.clone(),
+            grant_id: None,
+            outcome: String::new(),
+            fields: Vec::new(),
+            subject_sm3: subject_sm3(&f.ask.subject),
+            msg_id: String::new(),
+        };
+        let result = match outcome {
+            Ok(reply) if reply.status == 200 => {
+                access.msg_id.clone_from(&reply.request_msg_id);
+                serde_json::from_slice::<BaseDataAnswer>(&reply.body)
+                    .map_err(|e| CallError::Local(ExchangeError::BadReply { node: f.provider.to_string(), reason: e.to_string() }))
+            }
+            Ok(reply) => {
+                access.msg_id.clone_from(&reply.request_msg_id);
+                Err(CallError::Answered { status: reply.status, code: reply.error_code().unwrap_or_else(|| "unknown".into()) })
+            }
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(a) => {
+                access.resource_code.clone_from(&a.resource);
+                access.grant_id = Some(a.grant.clone());
+                access.outcome = if a.found { "allowed".into() } else { "not_found".into() };
+                access.fields = a.data.keys().cloned().collect();
+            }
+            Err(CallError::Answered { code, .. } | CallError::Refused { code, .. }) => access.outcome = format!("refused:{code}"),
+            Err(CallError::Local(e)) => access.outcome = format!("failed:{}", e.code()),
+            Err(CallError::Store(_)) => access.outcome = "failed:store".into(),
+        }
+        let mut tx = store.begin().await?;
+        tx.log_data_access(&access).await?;
+        tx.commit().await?;
+        result
+    }
+}
+
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -511,7 +587,7 @@ async fn receive_inner(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Re
     }
     let (client, outcome) = match ServiceId::parse(&h.to.service) {
         Ok(service) if registry.directory.hosts(&rt.node, &service.subsystem) => {
-            let outcome = serve(rt, &registry, &service, &opened, body).await;
+            let outcome = serve(state, rt, &registry, &service, &opened, body, &mut tx).await;
             (service.subsystem, outcome)
         }
         Ok(service) => (rt.member.clone(), Err(ExchangeError::UnknownService { service: service.to_string() })),
@@ -564,11 +640,21 @@ fn reply_response(kept: &StoredReply, replayed: bool) -> Response {
     resp
 }
 
-/// The services this node offers to its peers. Each is checked against the
-/// caller's grants before it reads anything (default deny); the metaservices
-/// reveal no data.
-async fn serve(rt: &ExchangeRuntime, registry: &Registry, service: &ServiceId, opened: &Opened, _body: &[u8]) -> Outcome {
-    match (service.subsystem_name(), service.code.as_str(), service.version.as_str()) {
+/// The services this node offers to its peers. Each data service is checked
+/// against the provider's grants before it reads anything (default deny) and
+/// logs the access in the request's transaction; the metaservice reveals no
+/// data.
+async fn serve(
+    state: &AppState,
+    rt: &ExchangeRuntime,
+    registry: &Registry,
+    service: &ServiceId,
+    opened: &Opened,
+    body: &[u8],
+    tx: &mut Tx,
+) -> Outcome {
+    let key = (service.subsystem_name(), service.code.as_str(), service.version.as_str());
+    match key {
         ("meta", "list", "v1") => {
             let member = service.subsystem.member();
             let services: Vec<String> = SERVICES.iter().map(|(sub, code, v)| format!("{member}/{sub}/{code}/{v}")).collect();
@@ -581,12 +667,123 @@ async fn serve(rt: &ExchangeRuntime, registry: &Registry, service: &ServiceId, o
             });
             Ok(("application/json".into(), serde_json::to_vec(&body).unwrap_or_default()))
         }
+        ("base-data", "person" | "enterprise", "v1") => base_data(state, service, opened, body, tx).await,
         _ => Err(ExchangeError::UnknownService { service: service.to_string() }),
     }
 }
 
 /// Every service `serve` answers, as (subsystem, code, version).
-const SERVICES: &[(&str, &str, &str)] = &[("meta", "list", "v1")];
+const SERVICES: &[(&str, &str, &str)] = &[("meta", "list", "v1"), ("base-data", "person", "v1"), ("base-data", "enterprise", "v1")];
+
+/// A look-up in the base data (人口库 by citizen ID, 法人库 by USCC).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaseDataAsk {
+    /// The citizen ID (person) or the USCC (enterprise).
+    pub subject: String,
+    /// The information items wanted.
+    pub fields: Vec<String>,
+}
+
+/// What a base-data service answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaseDataAnswer {
+    pub resource: String,
+    pub grant: String,
+    /// Whether the subject is there (and within the grant's rows).
+    pub found: bool,
+    pub data: serde_json::Map<String, serde_json::Value>,
+    /// Items asked for that the grant does not cover.
+    pub withheld: Vec<String>,
+}
+
+fn subject_sm3(subject: &str) -> String {
+    hex::encode(yiwang_crypto::sm3(subject.trim().to_uppercase().as_bytes()))
+}
+
+async fn base_data(state: &AppState, service: &ServiceId, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
+    let h = &opened.header;
+    let provider_uscc = service.subsystem.member().rsplit('/').next().unwrap_or_default();
+    let local = format!("{}/{}/{}", service.subsystem_name(), service.code, service.version);
+    let store = state.store();
+    let internal = |e: yiwang_store::StoreError| ExchangeError::Provider { reason: e.to_string() };
+    let resource = store
+        .shared_resource_by_service(provider_uscc, &local)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| ExchangeError::UnknownService { service: service.to_string() })?;
+    let ask: BaseDataAsk = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    if ask.fields.is_empty() || ask.fields.len() > 64 || ask.subject.len() > 64 {
+        return Err(ExchangeError::BadBody { reason: "1–64 fields and a subject of at most 64 characters".into() });
+    }
+    let grants = store.grants_on(&resource.code).await.map_err(internal)?;
+    let now = jiff::Timestamp::now();
+    let purpose = h.user.as_ref().map(|u| u.purpose.as_str());
+    let decision = yiwang_sharing::decide(
+        &grants,
+        &yiwang_sharing::Ask { resource: &resource.code, consumer: h.from.client.as_str(), fields: &ask.fields, purpose, now },
+    );
+    let mut access = yiwang_store::DataAccess {
+        side: "provider",
+        at: crate::ts(now),
+        resource_code: resource.code.clone(),
+        peer_node: h.from.node.to_string(),
+        consumer: h.from.client.to_string(),
+        operator: h.user.as_ref().map(|u| u.id.clone()).unwrap_or_default(),
+        purpose: purpose.unwrap_or_default().to_string(),
+        issue: h.user.as_ref().and_then(|u| u.issue.clone()),
+        grant_id: None,
+        outcome: String::new(),
+        fields: Vec::new(),
+        subject_sm3: subject_sm3(&ask.subject),
+        msg_id: h.msg_id.clone(),
+    };
+    let granted = match decision {
+        Ok(a) => a,
+        Err(why) => {
+            access.outcome = format!("denied:{}", why.code());
+            tx.log_data_access(&access).await.map_err(internal)?;
+            return Err(ExchangeError::AccessDenied);
+        }
+    };
+    let row = match service.code.as_str() {
+        "person" => store.base_person(ask.subject.trim()).await.map_err(internal)?.map(|p| {
+            let division = p.address_division.clone();
+            (serde_json::to_value(&p).unwrap_or_default(), division)
+        }),
+        _ => store.base_enterprise(&ask.subject.trim().to_uppercase()).await.map_err(internal)?.map(|e| {
+            // The USCC's registration division (its characters 3–8).
+            let division = e.uscc.get(2..8).unwrap_or_default().to_string();
+            (serde_json::to_value(&e).unwrap_or_default(), division)
+        }),
+    };
+    let mut data = serde_json::Map::new();
+    let found = match row {
+        Some((value, division)) if granted.row_scope.covers(&division) => {
+            for f in &granted.fields {
+                if let Some(v) = value.get(f) {
+                    data.insert(f.clone(), v.clone());
+                }
+            }
+            access.outcome = "allowed".into();
+            true
+        }
+        // Out of the grant's rows reads as absent to the consumer; the log tells them apart.
+        Some(_) => {
+            access.outcome = "out_of_scope".into();
+            false
+        }
+        None => {
+            access.outcome = "not_found".into();
+            false
+        }
+    };
+    access.grant_id = Some(granted.grant_id.clone());
+    access.fields = if found { granted.fields.clone() } else { Vec::new() };
+    tx.log_data_access(&access).await.map_err(internal)?;
+    let answer = BaseDataAnswer { resource: resource.code, grant: granted.grant_id, found, data, withheld: granted.withheld };
+    Ok(("application/json".into(), serde_json::to_vec(&answer).unwrap_or_default()))
+}
 
 /// `GET /gx/1/registry`: the registry in hand, its exact bytes with the
 /// signature line, for nodes below and mirrors to fetch.

@@ -207,7 +207,7 @@ pub async fn page_save_resource(State(state): State<AppState>, auth: Auth, Form(
     if !may_register_resource(p, &f.provider_uscc) {
         return Err(ApiError::new(&IdentityError::Forbidden("not a data officer of the providing agency".into())));
     }
-    let r = ResourceInput { code: f.code, name: f.name, provider_uscc: f.provider_uscc, aliases: split_list(&f.aliases) };
+    let r = ResourceInput { code: f.code, name: f.name, provider_uscc: f.provider_uscc, aliases: split_list(&f.aliases), sharing: None };
     match state.store().register_data_resource(&r, &p.account_id, jiff::Timestamp::now()).await? {
         Ok(_) => Ok(see_other("/console/setup?done=resource")),
         Err(problems) => page_with(&state, &auth, StatusCode::UNPROCESSABLE_ENTITY, None, problems, String::new()).await,

@@ -16,7 +16,7 @@ use yiwang_exchange::{
 };
 use yiwang_store::LogReport;
 use yiwang_testkit::{TestBackend, TestDb};
-use yiwang_web::exchange::{Call, CallError, ExchangeRuntime, ExchangeSettings};
+use yiwang_web::exchange::{BaseDataAsk, Call, CallError, DataFetch, ExchangeRuntime, ExchangeSettings};
 use yiwang_web::{AppState, IdentityRuntime, IdentitySettings};
 
 const CITY: &str = "CN-TEST/NODE/330100";
@@ -217,6 +217,99 @@ async fn a_city_asks_its_province_across_two_databases() {
     assert_eq!((reply.status, reply.header.kind), (404, Kind::Error));
     assert_eq!(reply.error_code().as_deref(), Some("gx.unknown_service"));
     assert_eq!(log_len(&province).await, 6);
+
+    // Base data under a grant: the province's 人口库, served as a resource of its catalog.
+    let now = jiff::Timestamp::now();
+    let mut tx = province.db.store.begin().await.unwrap();
+    let agency = yiwang_store::Agency {
+        uscc: "113302000025000417".into(),
+        name: "浙江省大数据发展管理局".into(),
+        division_code: "330000".into(),
+        level: "provincial".into(),
+    };
+    tx.upsert_agency(&agency, "t", now).await.unwrap();
+    for (id, name, division) in [("11010519491231002X", "王五", "330106"), ("440301199001011234", "赵六", "440301")] {
+        let p = yiwang_store::BasePerson {
+            citizen_id: id.into(),
+            name: name.into(),
+            birth_date: "1949-12-31".into(),
+            address_division: division.into(),
+            status: "normal".into(),
+        };
+        tx.upsert_base_person(&p, "t", now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let sharing: yiwang_sharing::ResourceSharing = serde_json::from_value(serde_json::json!({
+        "share_type": "conditional",
+        "legal_basis": "《政务信息资源共享管理暂行办法》第九条",
+        "items": [
+            { "name": "name", "label": "姓名", "data_type": "string" },
+            { "name": "birth_date", "label": "出生日期", "data_type": "date" },
+            { "name": "status", "label": "户籍状态", "data_type": "code" },
+        ],
+        "service": "base-data/person/v1",
+    }))
+    .unwrap();
+    let resource = yiwang_catalog::setup::ResourceInput {
+        code: "330000-RK-0001".into(),
+        name: "人口基础信息".into(),
+        provider_uscc: "113302000025000417".into(),
+        aliases: vec![],
+        sharing: Some(sharing),
+    };
+    province.db.store.register_data_resource(&resource, "t", now).await.unwrap().unwrap();
+    let person = format!("{PROVINCE_MEMBER}/base-data/person/v1");
+    let purpose = "330100-ITEM-0001";
+    let fetch = |subject: &str, purpose: &str, fields: &[&str]| {
+        let ask = BaseDataAsk { subject: subject.into(), fields: fields.iter().map(|f| f.to_string()).collect() };
+        let user = yiwang_exchange::User { id: "clerk-7f3a".into(), purpose: purpose.into(), issue: Some("330100-2026-000123".into()) };
+        (ask, user)
+    };
+    let run = async |subject: &str, purpose: &str, fields: &[&str]| {
+        let (ask, user) = fetch(subject, purpose, fields);
+        city.rt.fetch_base_data(&city.db.store, DataFetch { from: &from, provider: &to, service: &person, user, ask: &ask }).await
+    };
+    // Default deny: no grant, no data.
+    match run("11010519491231002X", purpose, &["name"]).await {
+        Err(CallError::Answered { status: 403, code }) => assert_eq!(code, "gx.access_denied"),
+        other => panic!("expected access denied, got {other:?}"),
+    }
+    let grant = yiwang_sharing::Grant {
+        id: String::new(),
+        resource: "330000-RK-0001".into(),
+        consumer: CITY_MEMBER.into(),
+        fields: vec!["name".into(), "birth_date".into()],
+        purposes: vec![purpose.into()],
+        row_scope: yiwang_sharing::RowScope::Division { prefix: "33".into() },
+        valid_from: now - jiff::SignedDuration::from_secs(1),
+        valid_until: now + jiff::SignedDuration::from_hours(24),
+        revoked_at: None,
+    };
+    let grant = province.db.store.create_grant(grant, "admin-1", "共享申请 2026-001", now).await.unwrap().unwrap();
+    let got = run("11010519491231002X", purpose, &["name", "birth_date", "status"]).await.unwrap();
+    assert!(got.found);
+    assert_eq!(serde_json::Value::Object(got.data), serde_json::json!({ "name": "王五", "birth_date": "1949-12-31" }));
+    assert_eq!((got.grant, got.withheld), (grant.id.clone(), vec!["status".to_string()]));
+    // Outside the grant's rows reads as absent; another purpose is refused.
+    assert!(!run("440301199001011234", purpose, &["name"]).await.unwrap().found);
+    assert!(matches!(run("11010519491231002X", "other-purpose", &["name"]).await, Err(CallError::Answered { status: 403, .. })));
+    // Revoked: refused again.
+    assert!(province.db.store.revoke_grant(&grant.id, "admin-1", jiff::Timestamp::now()).await.unwrap());
+    assert!(matches!(run("11010519491231002X", purpose, &["name"]).await, Err(CallError::Answered { status: 403, .. })));
+    // Both sides logged every access to 王五's data, with the purpose and the case.
+    let sm3 = hex::encode(yiwang_crypto::sm3("11010519491231002X".as_bytes()));
+    for (n, side) in [(&province, "provider"), (&city, "consumer")] {
+        let seen = n.db.store.data_accesses_of(&sm3, 100).await.unwrap();
+        let mut outcomes: Vec<&str> = seen.iter().map(|a| a.outcome.as_str()).collect();
+        outcomes.sort_unstable();
+        let want: Vec<&str> = if side == "provider" {
+            vec!["allowed", "denied:expired", "denied:no_grant", "denied:purpose"]
+        } else {
+            vec!["allowed", "refused:gx.access_denied", "refused:gx.access_denied", "refused:gx.access_denied"]
+        };
+        assert_eq!(outcomes, want, "{side}");
+        assert!(seen.iter().all(|a| a.side == side && a.issue.as_deref() == Some("330100-2026-000123") && a.operator == "clerk-7f3a"));
+    }
 
     // Both logs verify, entry by entry.
     for n in [&city, &province] {

@@ -265,6 +265,7 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
             name: (*name).into(),
             provider_uscc: agency_uscc(provider)?.as_str().into(),
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            sharing: None,
         };
         store.register_data_resource(&r, "demo", now).await?.map_err(|p| anyhow::anyhow!("demo resource {key}: {p:?}"))?;
     }

@@ -53,6 +53,11 @@ pub enum ResourceCmd {
         /// Other names materials are matched by (comma-separated).
         #[arg(long, value_delimiter = ',')]
         aliases: Vec<String>,
+        /// Its sharing attributes (JSON: share_type, legal_basis, items,
+        /// share_method, update_cycle, format, classification, service; see
+        /// docs/sharing.md).
+        #[arg(long)]
+        sharing: Option<PathBuf>,
     },
     /// List shared data resources, one JSON object per line.
     List,
@@ -127,8 +132,18 @@ pub async fn hall(cmd: HallCmd, store: &Store) -> anyhow::Result<ExitCode> {
 
 pub async fn resource(cmd: ResourceCmd, store: &Store) -> anyhow::Result<ExitCode> {
     match cmd {
-        ResourceCmd::Add { code, name, provider, aliases } => {
-            let input = ResourceInput { code, name, provider_uscc: provider, aliases };
+        ResourceCmd::Add { code, name, provider, aliases, sharing } => {
+            let sharing = match sharing {
+                None => None,
+                Some(file) => {
+                    let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    Some(
+                        serde_json::from_str(&text)
+                            .map_err(|e| anyhow::anyhow!("{}: 不是共享属性 / not sharing attributes: {e}", file.display()))?,
+                    )
+                }
+            };
+            let input = ResourceInput { code, name, provider_uscc: provider, aliases, sharing };
             match store.register_data_resource(&input, "cli", Timestamp::now()).await? {
                 Ok(t) => println!("共享数据资源已登记 / resource saved: {} ({})", t.name, t.code),
                 Err(problems) => return refused(problems),
