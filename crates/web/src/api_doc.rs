@@ -529,6 +529,29 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
                 &["code", "name", "provider_uscc"],
             ))
             .ok(201, obj(&[("resource", obj_any())], &["resource"])),
+        // Data sharing: grants on this node's resources, and a person's accesses.
+        ("GET", "/api/v1/grants") => op("The grants on resources the caller manages (admins, the provider's data officers)")
+            .ok(200, obj(&[("grants", arr(obj_any()))], &["grants"])),
+        ("POST", "/api/v1/grants") => op("Grant a consumer fields of a resource for purposes, rows and a period (default deny)")
+            .json_body(obj(
+                &[
+                    ("resource", s_max(64)),
+                    ("consumer", s_max(120)),
+                    ("fields", arr(s_max(64))),
+                    ("purposes", arr(s_max(64))),
+                    ("row_scope", obj_any()),
+                    ("valid_from", s()),
+                    ("valid_until", s()),
+                    ("approval_ref", s_max(200)),
+                ],
+                &["resource", "consumer", "fields", "valid_until", "approval_ref"],
+            ))
+            .ok(201, obj(&[("grant", obj_any())], &["grant"])),
+        ("DELETE", "/api/v1/grants/{id}") => op("Revoke a grant from now on").empty(204),
+        ("GET", "/api/v1/me/data-accesses") => {
+            op("Every access to the caller's own data through the sharing platform (who, purpose, case, outcome)")
+                .ok(200, obj(&[("accesses", arr(obj_any()))], &["accesses"]))
+        }
         ("PUT", "/api/v1/bundles/{code}") => {
             op("Draft a 一件事 or its next version (admins): its items must be published and their forms merge")
                 .json_body(obj(

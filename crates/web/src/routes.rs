@@ -178,6 +178,10 @@ fn table() -> Vec<RouteDef> {
         def("POST", "/api/v1/halls", Staff(ADMIN), post(setup::save_hall)),
         def("GET", "/api/v1/data-resources", Public, get(setup::resources)),
         def("POST", "/api/v1/data-resources", Staff(SETUP_STAFF), post(setup::save_resource)),
+        // Data sharing: a provider's grants (its data officers, admins).
+        def("GET", "/api/v1/grants", Staff(SETUP_STAFF), get(crate::sharing::list)),
+        def("POST", "/api/v1/grants", Staff(SETUP_STAFF), post(crate::sharing::create)),
+        def("DELETE", "/api/v1/grants/{id}", Staff(SETUP_STAFF), delete(crate::sharing::revoke)),
         def("PUT", "/api/v1/bundles/{code}", Staff(ADMIN), put(setup::define_bundle)),
         def("POST", "/api/v1/bundles/{code}/publish", Staff(PUBLISHERS), post(setup::publish_bundle)),
         def("GET", "/api/v1/bundles/{code}/versions", Staff(BUNDLE_STAFF), get(setup::bundle_versions)),
@@ -252,6 +256,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/license-types/{code}", Public, get(licenses::license_type)),
         def("PUT", "/api/v1/license-types/{code}", Staff(licenses::LICENSE_TYPE_EDITORS), put(licenses::define_type)),
         def("GET", "/api/v1/me/licenses", Authenticated, get(licenses::my_licenses)),
+        def("GET", "/api/v1/me/data-accesses", Authenticated, get(crate::sharing::my_accesses)),
         def("GET", "/api/v1/me/items/{code}/licenses", Authenticated, get(licenses::my_item_licenses)),
         def("GET", "/api/v1/me/licenses/{id}/uses", Authenticated, get(licenses::my_license_uses)),
         // SD-JWT VC export (Ed25519; docs/license-format.md) and what verifiers of it fetch.

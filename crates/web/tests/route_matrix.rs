@@ -508,6 +508,20 @@ fn cases(f: &Fixture) -> Vec<Case> {
             only(&[P::Editor], 200, 403),
         ),
         c("GET", "/api/v1/me/licenses", "/api/v1/me/licenses", Body_::None, authed(200)),
+        c("GET", "/api/v1/me/data-accesses", "/api/v1/me/data-accesses", Body_::None, authed(200)),
+        // Grants: admins and data officers; a resource not described here is 404 to them.
+        c("GET", "/api/v1/grants", "/api/v1/grants", Body_::None, only(&[P::DataOfficer, P::Admin], 200, 403)),
+        c(
+            "POST",
+            "/api/v1/grants",
+            "/api/v1/grants",
+            Body_::Json(serde_json::json!({
+                "resource": "none", "consumer": "CN/GOV/113301000025000337", "fields": ["name"],
+                "valid_until": "2030-01-01T00:00:00Z", "approval_ref": "共享申请 1",
+            })),
+            only(&[P::DataOfficer, P::Admin], 404, 403),
+        ),
+        c("DELETE", "/api/v1/grants/{id}", "/api/v1/grants/none", Body_::None, only(&[P::DataOfficer, P::Admin], 404, 403)),
         c("GET", "/api/v1/me/items/{code}/licenses", "/api/v1/me/items/none/licenses", Body_::None, authed(404)),
         c("GET", "/api/v1/me/licenses/{id}/uses", "/api/v1/me/licenses/none/uses", Body_::None, authed(404)),
         c("GET", "/api/v1/me/licenses/{id}/sd-jwt", "/api/v1/me/licenses/none/sd-jwt", Body_::None, authed(404)),

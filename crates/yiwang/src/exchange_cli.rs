@@ -39,6 +39,15 @@ pub enum ExchangeCmd {
         /// The request body (JSON).
         #[arg(long, default_value = "{}")]
         body: String,
+        /// The purpose (事项 code or 事由) a data service checks against its grants.
+        #[arg(long)]
+        purpose: Option<String>,
+        /// The case the request serves.
+        #[arg(long)]
+        issue: Option<String>,
+        /// An opaque id of the operator asking (never an ID number).
+        #[arg(long, default_value = "cli")]
+        operator: String,
     },
 }
 
@@ -157,12 +166,12 @@ pub async fn run(cmd: ExchangeCmd, cfg: &Config) -> anyhow::Result<ExitCode> {
                 RegistryCmd::Keygen { .. } | RegistryCmd::Sign { .. } => ExitCode::SUCCESS,
             }
         }
-        ExchangeCmd::Call { from, to, service, body } => {
+        ExchangeCmd::Call { from, to, service, body, purpose, issue, operator } => {
             let rt = runtime(cfg, &store, &master, now).await?;
             let from = ClientId::parse(&from).map_err(|e| anyhow::anyhow!("--from: {} / {e}", e.message_zh()))?;
             let to = NodeId::parse(&to).map_err(|e| anyhow::anyhow!("--to: {} / {e}", e.message_zh()))?;
-            let call =
-                Call { from: &from, to: &to, service: &service, user: None, content_type: "application/json", body: body.as_bytes() };
+            let user = purpose.map(|purpose| yiwang_exchange::User { id: operator, purpose, issue });
+            let call = Call { from: &from, to: &to, service: &service, user, content_type: "application/json", body: body.as_bytes() };
             match rt.call(&store, call).await {
                 Ok(reply) => {
                     let body: serde_json::Value =

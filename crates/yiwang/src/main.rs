@@ -107,6 +107,9 @@ enum Cmd {
     /// Shared data resources: what exists and who provides it.
     #[command(subcommand)]
     Resource(operator_cli::ResourceCmd),
+    /// Data sharing grants on this node's resources (default deny).
+    #[command(subcommand)]
+    Grant(operator_cli::GrantCmd),
     /// 一件事 bundles: several items applied for as one.
     #[command(subcommand)]
     Bundle(operator_cli::BundleCmd),
@@ -487,6 +490,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Resource(c) => {
             let (cfg, _) = config::load(&over, &env)?;
             operator_cli::resource(c, &open_store(&cfg).await?).await
+        }
+        Cmd::Grant(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            operator_cli::grant(c, &open_store(&cfg).await?).await
         }
         Cmd::Bundle(c) => {
             let (cfg, _) = config::load(&over, &env)?;

@@ -64,6 +64,85 @@ pub enum ResourceCmd {
 }
 
 #[derive(Subcommand)]
+pub enum GrantCmd {
+    /// Grant a consumer (a member `CN/GOV/{USCC}` or one of its systems) the
+    /// named information items of a described resource, for purposes, rows
+    /// and a period. Access is denied without one (default deny).
+    Add {
+        #[arg(long)]
+        resource: String,
+        #[arg(long)]
+        consumer: String,
+        /// Information items (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        fields: Vec<String>,
+        /// Purposes (事项 codes or 事由, comma-separated); none: any stated purpose.
+        #[arg(long, value_delimiter = ',')]
+        purposes: Vec<String>,
+        /// Only subjects registered under this division code prefix (e.g. 3301).
+        #[arg(long)]
+        division: Option<String>,
+        /// Days the grant lasts from now.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        /// The approval it follows from (the 共享申请's number or document).
+        #[arg(long)]
+        approval: String,
+    },
+    /// Every grant, one JSON object per line.
+    List,
+    /// Revoke a grant from now on.
+    Revoke { id: String },
+}
+
+pub async fn grant(cmd: GrantCmd, store: &Store) -> anyhow::Result<ExitCode> {
+    use yiwang_errors::Coded;
+    match cmd {
+        GrantCmd::Add { resource, consumer, fields, purposes, division, days, approval } => {
+            if yiwang_exchange::ClientId::parse(consumer.trim()).is_err() {
+                eprintln!("--consumer 须为成员或子系统标识 / --consumer must be CN/GOV/{{USCC}}[/system]: {consumer}");
+                return Ok(ExitCode::from(crate::EXIT_INVALID));
+            }
+            let now = Timestamp::now();
+            let grant = yiwang_sharing::Grant {
+                id: String::new(),
+                resource,
+                consumer: consumer.trim().into(),
+                fields,
+                purposes,
+                row_scope: match division {
+                    Some(prefix) => yiwang_sharing::RowScope::Division { prefix },
+                    None => yiwang_sharing::RowScope::All,
+                },
+                valid_from: now,
+                valid_until: now + jiff::SignedDuration::from_hours(24 * days.clamp(1, 3650)),
+                revoked_at: None,
+            };
+            match store.create_grant(grant, "cli", approval.trim(), now).await? {
+                Ok(g) => println!("{}", serde_json::to_string(&g)?),
+                Err(e) => {
+                    eprintln!("{}: {} / {e}", e.code(), e.message_zh());
+                    return Ok(ExitCode::from(crate::EXIT_INVALID));
+                }
+            }
+        }
+        GrantCmd::List => {
+            for g in store.grants().await? {
+                println!("{}", serde_json::to_string(&g)?);
+            }
+        }
+        GrantCmd::Revoke { id } => {
+            if !store.revoke_grant(&id, "cli", Timestamp::now()).await? {
+                eprintln!("没有生效中的授权 {id} / no grant {id} in force");
+                return Ok(ExitCode::from(crate::EXIT_INVALID));
+            }
+            println!("授权已撤销 / grant revoked: {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Subcommand)]
 pub enum BundleCmd {
     /// Define (or redefine) a 一件事 from a JSON file: code, name, description,
     /// division_code, lead_item, items, promised_days, issue_together (多证同发:

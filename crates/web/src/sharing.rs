@@ -1,0 +1,118 @@
+//! Data sharing's API (issue 21): a provider's grants on its resources
+//! (`/api/v1/grants`) and a person's view of every access to their own data
+//! (`/api/v1/me/data-accesses`, as 用证留痕 is for licenses).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use yiwang_identity::{IdentityError, Principal, Role};
+use yiwang_sharing::{Grant, RowScope};
+
+use crate::auth::Auth;
+use crate::{ApiError, AppState, WebError};
+
+/// Who manages grants on a resource: admins, and the providing agency's data officers.
+fn may_grant(p: &Principal, provider_uscc: &str) -> bool {
+    p.is_admin() || p.has_role_in(provider_uscc, &[Role::DataOfficer])
+}
+
+/// `GET /api/v1/grants`: the grants on resources the caller manages.
+pub async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let mut out = Vec::new();
+    for g in state.store().grants().await? {
+        let provider = state.store().shared_resource(&g.resource).await?.map(|r| r.provider_uscc).unwrap_or_default();
+        if may_grant(p, &provider) {
+            out.push(g);
+        }
+    }
+    Ok(Json(json!({ "grants": out })))
+}
+
+/// A grant as the provider's officer makes it (after approving a request).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantInput {
+    pub resource: String,
+    /// A member (`CN/GOV/{USCC}`) or one of its subsystems.
+    pub consumer: String,
+    pub fields: Vec<String>,
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    #[serde(default = "all_rows")]
+    pub row_scope: RowScope,
+    #[serde(default)]
+    pub valid_from: Option<jiff::Timestamp>,
+    pub valid_until: jiff::Timestamp,
+    /// The approval this grant follows from (the 共享申请's number or document).
+    pub approval_ref: String,
+}
+
+fn all_rows() -> RowScope {
+    RowScope::All
+}
+
+/// `POST /api/v1/grants`: make a grant on a described resource of this node.
+pub async fn create(State(state): State<AppState>, auth: Auth, Json(g): Json<GrantInput>) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let resource = state.store().shared_resource(&g.resource).await?.ok_or_else(|| WebError::NotFound("共享数据资源".into()))?;
+    if !may_grant(p, &resource.provider_uscc) {
+        return Err(ApiError::new(&IdentityError::Forbidden("not a data officer of the providing agency".into())));
+    }
+    yiwang_exchange::ClientId::parse(g.consumer.trim())?;
+    if g.approval_ref.trim().is_empty() || g.approval_ref.len() > 200 {
+        return Err(
+            WebError::BadParam { name: "approval_ref", detail: "1–200 characters: the approval this grant follows from".into() }.into()
+        );
+    }
+    if g.fields.len() > 200 || g.purposes.len() > 200 {
+        return Err(WebError::BadParam { name: "fields", detail: "at most 200 fields and 200 purposes".into() }.into());
+    }
+    let now = jiff::Timestamp::now();
+    let grant = Grant {
+        id: String::new(),
+        resource: g.resource,
+        consumer: g.consumer.trim().to_string(),
+        fields: g.fields,
+        purposes: g.purposes,
+        row_scope: g.row_scope,
+        valid_from: g.valid_from.unwrap_or(now),
+        valid_until: g.valid_until,
+        revoked_at: None,
+    };
+    match state.store().create_grant(grant, &p.account_id, g.approval_ref.trim(), now).await? {
+        Ok(g) => Ok((StatusCode::CREATED, Json(json!({ "grant": g }))).into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `DELETE /api/v1/grants/{id}`: revoke a grant from now on.
+pub async fn revoke(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let not_found = || ApiError::new(&WebError::NotFound("共享授权".into()));
+    let grants = state.store().grants().await?;
+    let g = grants.iter().find(|g| g.id == id).ok_or_else(not_found)?;
+    let provider = state.store().shared_resource(&g.resource).await?.map(|r| r.provider_uscc).unwrap_or_default();
+    if !may_grant(p, &provider) {
+        return Err(not_found());
+    }
+    if !state.store().revoke_grant(&id, &p.account_id, jiff::Timestamp::now()).await? {
+        return Err(not_found());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /api/v1/me/data-accesses`: every access to the caller's own data
+/// (as a person, or the enterprise they act for) that this node provided or
+/// asked for: when, by whom (the consumer's system and opaque operator id),
+/// for what purpose and case, and the outcome. Needs the personal-data level.
+pub async fn my_accesses(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let (_, holder_id, _) = crate::wallet::held_holder(&state, p)?;
+    let sm3 = hex::encode(yiwang_crypto::sm3(holder_id.trim().to_uppercase().as_bytes()));
+    let accesses = state.store().data_accesses_of(&sm3, 200).await?;
+    Ok(Json(json!({ "accesses": accesses })))
+}
