@@ -140,22 +140,33 @@ impl Denied {
 pub enum SharingError {
     #[error("the grant is not valid: {0}")]
     InvalidGrant(String),
+    #[error("the sharing request is not valid: {0}")]
+    InvalidRequest(String),
+    #[error("the sharing request was already decided ({state})")]
+    AlreadyDecided { state: &'static str },
 }
 
 impl Coded for SharingError {
     fn code(&self) -> &'static str {
         match self {
             SharingError::InvalidGrant(_) => "sharing.invalid_grant",
+            SharingError::InvalidRequest(_) => "sharing.invalid_request",
+            SharingError::AlreadyDecided { .. } => "sharing.already_decided",
         }
     }
 
     fn kind(&self) -> ErrorKind {
-        ErrorKind::Unprocessable
+        match self {
+            SharingError::AlreadyDecided { .. } => ErrorKind::Conflict,
+            _ => ErrorKind::Unprocessable,
+        }
     }
 
     fn message_zh(&self) -> String {
         match self {
             SharingError::InvalidGrant(r) => format!("授权无效：{r}"),
+            SharingError::InvalidRequest(r) => format!("共享申请无效：{r}"),
+            SharingError::AlreadyDecided { state } => format!("该共享申请已办理（{state}）"),
         }
     }
 }

@@ -3,7 +3,9 @@
 //! deny: no grant, no data).
 
 mod grant;
+mod request;
 mod resource;
 
 pub use grant::{Access, Ask, Denied, Grant, RowScope, SharingError, decide};
+pub use request::{Application, DECISION_WORKDAYS, Decision, RequestState, check_application, check_decision};
 pub use resource::{ResourceItem, ResourceSharing, ShareType};

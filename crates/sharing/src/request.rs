@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ResourceSharing, RowScope, ShareType, SharingError};
 
 /// Working days the provider has to decide (国发〔2016〕51号).
-pub const DECISION_WORKDAYS: i32 = 10;
+pub const DECISION_WORKDAYS: u32 = 10;
 
 /// What a consumer asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

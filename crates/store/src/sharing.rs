@@ -64,6 +64,41 @@ fn to_json<T: Serialize>(v: &T) -> Result<String> {
 }
 
 impl Tx {
+    /// Keep a grant (checked by the caller), audited.
+    pub(crate) async fn insert_grant(&mut self, grant: &Grant, granted_by: &str, approval_ref: &str, now: jiff::Timestamp) -> Result<()> {
+        let at = ts(now);
+        crate::db::query(
+            "INSERT INTO sharing_grants (id, resource_code, consumer, fields, purposes, row_scope, valid_from, valid_until, granted_by, \
+             approval_ref, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&grant.id)
+        .bind(&grant.resource)
+        .bind(&grant.consumer)
+        .bind(to_json(&grant.fields)?)
+        .bind(to_json(&grant.purposes)?)
+        .bind(to_json(&grant.row_scope)?)
+        .bind(ts(grant.valid_from))
+        .bind(ts(grant.valid_until))
+        .bind(granted_by)
+        .bind(approval_ref)
+        .bind(&at)
+        .execute(&mut *self)
+        .await?;
+        self.append_audit(audit_rec(
+            &at,
+            granted_by,
+            "sharing.grant_created",
+            "sharing_grant",
+            &grant.id,
+            serde_json::json!({
+                "resource": grant.resource, "consumer": grant.consumer, "fields": grant.fields, "purposes": grant.purposes,
+                "row_scope": grant.row_scope, "valid_until": ts(grant.valid_until), "approval_ref": approval_ref,
+            }),
+        ))
+        .await?;
+        Ok(())
+    }
+
     /// Set a resource's sharing attributes (checked by the caller).
     pub async fn describe_resource_sharing(
         &mut self,
@@ -188,37 +223,8 @@ impl Store {
         if resource.sharing.share_type == yiwang_sharing::ShareType::None {
             return Ok(Err(SharingError::InvalidGrant(format!("resource {} is 不予共享 (not shared)", grant.resource))));
         }
-        let at = ts(now);
         let mut tx = self.begin().await?;
-        crate::db::query(
-            "INSERT INTO sharing_grants (id, resource_code, consumer, fields, purposes, row_scope, valid_from, valid_until, granted_by, \
-             approval_ref, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&grant.id)
-        .bind(&grant.resource)
-        .bind(&grant.consumer)
-        .bind(to_json(&grant.fields)?)
-        .bind(to_json(&grant.purposes)?)
-        .bind(to_json(&grant.row_scope)?)
-        .bind(ts(grant.valid_from))
-        .bind(ts(grant.valid_until))
-        .bind(granted_by)
-        .bind(approval_ref)
-        .bind(&at)
-        .execute(&mut tx)
-        .await?;
-        tx.append_audit(audit_rec(
-            &at,
-            granted_by,
-            "sharing.grant_created",
-            "sharing_grant",
-            &grant.id,
-            serde_json::json!({
-                "resource": grant.resource, "consumer": grant.consumer, "fields": grant.fields, "purposes": grant.purposes,
-                "row_scope": grant.row_scope, "valid_until": ts(grant.valid_until), "approval_ref": approval_ref,
-            }),
-        ))
-        .await?;
+        tx.insert_grant(&grant, granted_by, approval_ref, now).await?;
         tx.commit().await?;
         Ok(Ok(grant))
     }

@@ -548,6 +548,16 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             ))
             .ok(201, obj(&[("grant", obj_any())], &["grant"])),
         ("DELETE", "/api/v1/grants/{id}") => op("Revoke a grant from now on").empty(204),
+        ("GET", "/api/v1/sharing-requests") => op("共享申请 for resources the caller manages, undecided first, each with `overdue`")
+            .ok(200, obj(&[("requests", arr(obj_any()))], &["requests"])),
+        ("POST", "/api/v1/sharing-requests/{id}/decision") => {
+            op("Decide a 共享申请: approve (all or part of the items, a row scope) or reject with reasons")
+                .json_body(obj(
+                    &[("decision", s_max(16)), ("fields", arr(s_max(64))), ("row_scope", obj_any()), ("reason", s_max(1000))],
+                    &["decision"],
+                ))
+                .ok(200, obj(&[("request", obj_any())], &["request"]))
+        }
         ("GET", "/api/v1/me/data-accesses") => {
             op("Every access to the caller's own data through the sharing platform (who, purpose, case, outcome)")
                 .ok(200, obj(&[("accesses", arr(obj_any()))], &["accesses"]))

@@ -668,12 +668,68 @@ async fn serve(
             Ok(("application/json".into(), serde_json::to_vec(&body).unwrap_or_default()))
         }
         ("base-data", "person" | "enterprise", "v1") => base_data(state, service, opened, body, tx).await,
+        ("sharing", "apply", "v1") => sharing_apply(state, service, opened, body, tx).await,
+        ("sharing", "status", "v1") => sharing_status(state, opened, body).await,
         _ => Err(ExchangeError::UnknownService { service: service.to_string() }),
     }
 }
 
 /// Every service `serve` answers, as (subsystem, code, version).
-const SERVICES: &[(&str, &str, &str)] = &[("meta", "list", "v1"), ("base-data", "person", "v1"), ("base-data", "enterprise", "v1")];
+const SERVICES: &[(&str, &str, &str)] = &[
+    ("meta", "list", "v1"),
+    ("base-data", "person", "v1"),
+    ("base-data", "enterprise", "v1"),
+    ("sharing", "apply", "v1"),
+    ("sharing", "status", "v1"),
+];
+
+/// `sharing/apply/v1`: a consumer's 共享申请 for one of the provider
+/// agency's described resources, kept in the message's transaction, due in
+/// 10 working days by this node's calendar.
+async fn sharing_apply(state: &AppState, service: &ServiceId, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
+    let h = &opened.header;
+    let internal = |e: yiwang_store::StoreError| ExchangeError::Provider { reason: e.to_string() };
+    let app: yiwang_sharing::Application = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    let provider_uscc = service.subsystem.member().rsplit('/').next().unwrap_or_default();
+    let resource = state
+        .store()
+        .shared_resource(&app.resource)
+        .await
+        .map_err(internal)?
+        .filter(|r| r.provider_uscc == provider_uscc)
+        .ok_or_else(|| ExchangeError::BadBody { reason: format!("{provider_uscc} provides no described resource {}", app.resource) })?;
+    yiwang_sharing::check_application(&app, &resource.sharing).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    let now = jiff::Timestamp::now();
+    let calendar = state.store().load_calendar().await.map_err(internal)?;
+    let due = calendar
+        .add_workdays(yiwang_calendar::china_today(now), yiwang_sharing::DECISION_WORKDAYS)
+        .map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
+    let id =
+        tx.submit_sharing_request(h.from.client.as_str(), h.from.node.as_str(), &app, due.value, &h.msg_id, now).await.map_err(internal)?;
+    let answer = serde_json::json!({ "request_id": id, "state": "submitted", "due_on": due.value.to_string() });
+    Ok(("application/json".into(), serde_json::to_vec(&answer).unwrap_or_default()))
+}
+
+/// `sharing/status/v1`: where a request stands, for the member that made it
+/// (to anyone else it does not exist).
+async fn sharing_status(state: &AppState, opened: &Opened, body: &[u8]) -> Outcome {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Ask {
+        request_id: String,
+    }
+    let ask: Ask = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    let req = state.store().sharing_request(&ask.request_id).await.map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
+    let asker = opened.header.from.client.member();
+    let req = req
+        .filter(|r| ClientId::parse(&r.consumer).is_ok_and(|c| c.member() == asker))
+        .ok_or_else(|| ExchangeError::BadBody { reason: format!("no sharing request {} of {asker}", ask.request_id) })?;
+    let answer = serde_json::json!({
+        "request_id": req.id, "resource": req.resource_code, "state": req.state, "due_on": req.due_on,
+        "decided_at": req.decided_at, "reason": req.reason, "grant": req.grant_id,
+    });
+    Ok(("application/json".into(), serde_json::to_vec(&answer).unwrap_or_default()))
+}
 
 /// A look-up in the base data (人口库 by citizen ID, 法人库 by USCC).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -182,6 +182,8 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/grants", Staff(SETUP_STAFF), get(crate::sharing::list)),
         def("POST", "/api/v1/grants", Staff(SETUP_STAFF), post(crate::sharing::create)),
         def("DELETE", "/api/v1/grants/{id}", Staff(SETUP_STAFF), delete(crate::sharing::revoke)),
+        def("GET", "/api/v1/sharing-requests", Staff(SETUP_STAFF), get(crate::sharing::requests)),
+        def("POST", "/api/v1/sharing-requests/{id}/decision", Staff(SETUP_STAFF), post(crate::sharing::decide)),
         def("PUT", "/api/v1/bundles/{code}", Staff(ADMIN), put(setup::define_bundle)),
         def("POST", "/api/v1/bundles/{code}/publish", Staff(PUBLISHERS), post(setup::publish_bundle)),
         def("GET", "/api/v1/bundles/{code}/versions", Staff(BUNDLE_STAFF), get(setup::bundle_versions)),

@@ -105,6 +105,45 @@ pub async fn revoke(State(state): State<AppState>, auth: Auth, Path(id): Path<St
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// `GET /api/v1/sharing-requests`: requests for resources the caller manages,
+/// undecided first (soonest due first), each with whether it is overdue.
+pub async fn requests(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let today = yiwang_calendar::china_today(jiff::Timestamp::now()).to_string();
+    let mut out = Vec::new();
+    for r in state.store().sharing_requests().await? {
+        let provider = state.store().shared_resource(&r.resource_code).await?.map(|x| x.provider_uscc).unwrap_or_default();
+        if may_grant(p, &provider) {
+            let overdue = r.state == yiwang_sharing::RequestState::Submitted && r.due_on < today;
+            let mut v = serde_json::to_value(&r).unwrap_or_default();
+            v["overdue"] = json!(overdue);
+            out.push(v);
+        }
+    }
+    Ok(Json(json!({ "requests": out })))
+}
+
+/// `POST /api/v1/sharing-requests/{id}/decision`: approve (all or part of
+/// the asked items, a row scope) or refuse with reasons; an approval makes the grant.
+pub async fn decide(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(d): Json<yiwang_sharing::Decision>,
+) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let not_found = || ApiError::new(&WebError::NotFound("共享申请".into()));
+    let req = state.store().sharing_request(&id).await?.ok_or_else(not_found)?;
+    let provider = state.store().shared_resource(&req.resource_code).await?.map(|x| x.provider_uscc).unwrap_or_default();
+    if !may_grant(p, &provider) {
+        return Err(not_found());
+    }
+    match state.store().decide_sharing_request(&id, &d, &p.account_id, jiff::Timestamp::now()).await? {
+        Ok(r) => Ok(Json(json!({ "request": r }))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `GET /api/v1/me/data-accesses`: every access to the caller's own data
 /// (as a person, or the enterprise they act for) that this node provided or
 /// asked for: when, by whom (the consumer's system and opaque operator id),

@@ -311,6 +311,74 @@ async fn a_city_asks_its_province_across_two_databases() {
         assert!(seen.iter().all(|a| a.side == side && a.issue.as_deref() == Some("330100-2026-000123") && a.operator == "clerk-7f3a"));
     }
 
+    // A 共享申请 over the exchange: kept at the province, due in 10 working days,
+    // approved in part there, and its grant answers the next look-up.
+    let apply = format!("{PROVINCE_MEMBER}/sharing/apply/v1");
+    let application = serde_json::json!({
+        "resource": "330000-RK-0001", "fields": ["name", "status"], "purposes": ["330100-ITEM-0002"],
+        "scenario": "异地办理户籍类事项时核验申请人身份", "days": 30,
+    });
+    let body = serde_json::to_vec(&application).unwrap();
+    let applied = city
+        .rt
+        .call(&city.db.store, Call { from: &from, to: &to, service: &apply, user: None, content_type: "application/json", body: &body })
+        .await
+        .unwrap();
+    assert_eq!(applied.status, 200, "{}", String::from_utf8_lossy(&applied.body));
+    let applied: serde_json::Value = serde_json::from_slice(&applied.body).unwrap();
+    let request_id = applied["request_id"].as_str().unwrap().to_string();
+    let held = province.db.store.sharing_request(&request_id).await.unwrap().unwrap();
+    let calendar = province.db.store.load_calendar().await.unwrap();
+    let due = calendar.add_workdays(yiwang_calendar::china_today(jiff::Timestamp::now()), 10).unwrap().value;
+    assert_eq!((held.consumer.as_str(), held.due_on.clone()), (from.as_str(), due.to_string()));
+    assert_eq!(applied["due_on"], due.to_string());
+    // Asking for an item the resource does not have is refused, and nothing is kept.
+    let wrong = serde_json::to_vec(&serde_json::json!({
+        "resource": "330000-RK-0001", "fields": ["income"], "purposes": ["x"], "scenario": "核验收入情况", "days": 30,
+    }))
+    .unwrap();
+    let refused = city
+        .rt
+        .call(&city.db.store, Call { from: &from, to: &to, service: &apply, user: None, content_type: "application/json", body: &wrong })
+        .await
+        .unwrap();
+    assert_eq!((refused.status, refused.error_code().as_deref()), (400, Some("gx.bad_body")));
+    assert_eq!(province.db.store.sharing_requests().await.unwrap().len(), 1);
+    // No one else learns of it; the city sees it submitted.
+    let status = format!("{PROVINCE_MEMBER}/sharing/status/v1");
+    let ask = serde_json::to_vec(&serde_json::json!({ "request_id": request_id })).unwrap();
+    let seen = city
+        .rt
+        .call(&city.db.store, Call { from: &from, to: &to, service: &status, user: None, content_type: "application/json", body: &ask })
+        .await
+        .unwrap();
+    let seen: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(seen["state"], "submitted");
+    // Not overdue today; overdue once past the due date, flagged once.
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30);
+    assert_eq!(
+        province.db.store.flag_overdue_sharing_requests(yiwang_calendar::china_today(jiff::Timestamp::now()), later).await.unwrap(),
+        0
+    );
+    assert_eq!(province.db.store.flag_overdue_sharing_requests(yiwang_calendar::china_today(later), later).await.unwrap(), 1);
+    assert_eq!(province.db.store.flag_overdue_sharing_requests(yiwang_calendar::china_today(later), later).await.unwrap(), 0);
+    // Approved in part (names only); a second decision is refused.
+    let approve = yiwang_sharing::Decision::Approve { fields: vec!["name".into()], row_scope: yiwang_sharing::RowScope::All };
+    let decided =
+        province.db.store.decide_sharing_request(&request_id, &approve, "officer-1", jiff::Timestamp::now()).await.unwrap().unwrap();
+    assert_eq!(decided.state, yiwang_sharing::RequestState::Approved);
+    let again = province.db.store.decide_sharing_request(&request_id, &approve, "officer-2", jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(again.map_err(|e| yiwang_errors::Coded::code(&e)).err(), Some("sharing.already_decided"));
+    let seen = city
+        .rt
+        .call(&city.db.store, Call { from: &from, to: &to, service: &status, user: None, content_type: "application/json", body: &ask })
+        .await
+        .unwrap();
+    let seen: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!((seen["state"].as_str(), seen["grant"].as_str()), (Some("approved"), decided.grant_id.as_deref()));
+    let got = run("11010519491231002X", "330100-ITEM-0002", &["name", "status"]).await.unwrap();
+    assert_eq!((got.grant.as_str(), got.withheld), (decided.grant_id.as_deref().unwrap(), vec!["status".to_string()]));
+
     // Both logs verify, entry by entry.
     for n in [&city, &province] {
         assert!(matches!(n.db.store.exchange_log_verify().await.unwrap(), LogReport::Intact { .. }));

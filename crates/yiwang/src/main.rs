@@ -699,6 +699,13 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
                     Ok(m) => tracing::debug!(?m, "housekeeping"),
                     Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
                 }
+                // 共享申请 undecided past their 10 working days: flagged once, for supervision.
+                let now = jiff::Timestamp::now();
+                match store.flag_overdue_sharing_requests(yiwang_calendar::china_today(now), now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(flagged = n, "sharing requests overdue"),
+                    Err(e) => tracing::warn!(error = %e, "the overdue sweep of sharing requests failed"),
+                }
                 tokio::time::sleep(std::time::Duration::from_secs(300)).await;
             }
         })

@@ -93,6 +93,21 @@ pub enum GrantCmd {
     List,
     /// Revoke a grant from now on.
     Revoke { id: String },
+    /// 共享申请 received over the exchange, undecided first, one JSON object per line.
+    Requests,
+    /// Decide a 共享申请: `--approve` (all asked items, or `--fields`; rows
+    /// limited by `--division`) makes the grant; `--reject REASON` refuses it.
+    Decide {
+        id: String,
+        #[arg(long, conflicts_with = "reject")]
+        approve: bool,
+        #[arg(long, value_delimiter = ',')]
+        fields: Vec<String>,
+        #[arg(long)]
+        division: Option<String>,
+        #[arg(long, value_name = "REASON")]
+        reject: Option<String>,
+    },
 }
 
 pub async fn grant(cmd: GrantCmd, store: &Store) -> anyhow::Result<ExitCode> {
@@ -129,6 +144,34 @@ pub async fn grant(cmd: GrantCmd, store: &Store) -> anyhow::Result<ExitCode> {
         GrantCmd::List => {
             for g in store.grants().await? {
                 println!("{}", serde_json::to_string(&g)?);
+            }
+        }
+        GrantCmd::Requests => {
+            for r in store.sharing_requests().await? {
+                println!("{}", serde_json::to_string(&r)?);
+            }
+        }
+        GrantCmd::Decide { id, approve, fields, division, reject } => {
+            let decision = match (approve, reject) {
+                (true, None) => yiwang_sharing::Decision::Approve {
+                    fields,
+                    row_scope: match division {
+                        Some(prefix) => yiwang_sharing::RowScope::Division { prefix },
+                        None => yiwang_sharing::RowScope::All,
+                    },
+                },
+                (false, Some(reason)) => yiwang_sharing::Decision::Reject { reason },
+                _ => {
+                    eprintln!("须选择 --approve 或 --reject 理由 / give --approve or --reject REASON");
+                    return Ok(ExitCode::from(crate::EXIT_INVALID));
+                }
+            };
+            match store.decide_sharing_request(&id, &decision, "cli", Timestamp::now()).await? {
+                Ok(r) => println!("{}", serde_json::to_string(&r)?),
+                Err(e) => {
+                    eprintln!("{}: {} / {e}", e.code(), e.message_zh());
+                    return Ok(ExitCode::from(crate::EXIT_INVALID));
+                }
             }
         }
         GrantCmd::Revoke { id } => {
