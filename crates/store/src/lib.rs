@@ -63,7 +63,7 @@ pub use registrations::{NewRegistration, Registration, RegistrationCheck};
 pub use secrets::is_wrapped;
 pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
 pub use sharing::{DataAccess, SharedResource};
-pub use sharing_requests::SharingRequestRow;
+pub use sharing_requests::{SentApplication, SharingApplicationRow, SharingRequestRow};
 pub use support::SupportGrant;
 pub use workflow::{CaseProcess, CaseStep, DEFAULT_PROCESS_ID, OpenTask, StoredInstance, WaitingMessage, WorkflowError};
 pub use workflow_handlers::{Handler, HandlerCall, HandlerFuture, HandlerRound, Handlers};

@@ -217,3 +217,166 @@ impl Store {
         Ok(flagged)
     }
 }
+
+/// A request this node's agency sent to a provider, as the consumer keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SharingApplicationRow {
+    pub id: String,
+    pub consumer: String,
+    pub provider_node: String,
+    pub provider_member: String,
+    pub request_id: String,
+    pub resource_code: String,
+    pub application: Application,
+    pub state: RequestState,
+    pub due_on: String,
+    pub reason: Option<String>,
+    pub grant_id: Option<String>,
+    pub applied_at: String,
+    pub checked_at: String,
+    pub applied_by: String,
+}
+
+/// What the provider said when a request was sent.
+pub struct SentApplication<'a> {
+    pub consumer: &'a str,
+    pub provider_node: &'a str,
+    pub provider_member: &'a str,
+    pub request_id: &'a str,
+    pub application: &'a Application,
+    pub due_on: &'a str,
+    pub applied_by: &'a str,
+}
+
+const APP_COLUMNS: &str = "id, consumer, provider_node, provider_member, request_id, resource_code, application, state, due_on, reason, \
+                           grant_id, applied_at, checked_at, applied_by";
+
+fn app_row(r: &crate::db::Row) -> Result<SharingApplicationRow> {
+    let application: String = r.try_get("application")?;
+    let state: String = r.try_get("state")?;
+    Ok(SharingApplicationRow {
+        id: r.try_get("id")?,
+        consumer: r.try_get("consumer")?,
+        provider_node: r.try_get("provider_node")?,
+        provider_member: r.try_get("provider_member")?,
+        request_id: r.try_get("request_id")?,
+        resource_code: r.try_get("resource_code")?,
+        application: serde_json::from_str(&application).map_err(|e| StoreError::Corrupt(format!("sharing application: {e}")))?,
+        state: RequestState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("sharing application state {state}")))?,
+        due_on: r.try_get("due_on")?,
+        reason: r.try_get("reason")?,
+        grant_id: r.try_get("grant_id")?,
+        applied_at: r.try_get("applied_at")?,
+        checked_at: r.try_get("checked_at")?,
+        applied_by: r.try_get("applied_by")?,
+    })
+}
+
+impl Store {
+    /// Keep a request the provider acknowledged; audited.
+    pub async fn record_sharing_application(&self, s: &SentApplication<'_>, now: jiff::Timestamp) -> Result<SharingApplicationRow> {
+        let id = new_id("sapp");
+        let at = ts(now);
+        let mut tx = self.begin().await?;
+        crate::db::query(
+            "INSERT INTO sharing_applications (id, consumer, provider_node, provider_member, request_id, resource_code, application, state, \
+             due_on, applied_at, checked_at, applied_by) VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8, $9, $9, $10)",
+        )
+        .bind(&id)
+        .bind(s.consumer)
+        .bind(s.provider_node)
+        .bind(s.provider_member)
+        .bind(s.request_id)
+        .bind(&s.application.resource)
+        .bind(serde_json::to_string(s.application).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(s.due_on)
+        .bind(&at)
+        .bind(s.applied_by)
+        .execute(&mut tx)
+        .await?;
+        tx.append_audit(audit_rec(
+            &at,
+            s.applied_by,
+            "sharing.application_sent",
+            "sharing_application",
+            &id,
+            serde_json::json!({
+                "provider_node": s.provider_node, "request_id": s.request_id, "resource": s.application.resource,
+            }),
+        ))
+        .await?;
+        tx.commit().await?;
+        self.sharing_application(&id).await?.ok_or_else(|| StoreError::NotFound(format!("sharing application {id}")))
+    }
+
+    pub async fn sharing_application(&self, id: &str) -> Result<Option<SharingApplicationRow>> {
+        let r = crate::db::query(crate::safe(format!("SELECT {APP_COLUMNS} FROM sharing_applications WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(self.read())
+            .await?;
+        r.as_ref().map(app_row).transpose()
+    }
+
+    /// Every request this node sent, newest first; at most 500.
+    pub async fn sharing_applications(&self) -> Result<Vec<SharingApplicationRow>> {
+        let rows =
+            crate::db::query(crate::safe(format!("SELECT {APP_COLUMNS} FROM sharing_applications ORDER BY applied_at DESC, id LIMIT 500")))
+                .fetch_all(self.read())
+                .await?;
+        rows.iter().map(app_row).collect()
+    }
+
+    /// The grants this node's agencies hold on a resource (approved requests).
+    pub async fn held_grants(&self, resource_code: &str) -> Result<Vec<SharingApplicationRow>> {
+        let rows = crate::db::query(crate::safe(format!(
+            "SELECT {APP_COLUMNS} FROM sharing_applications WHERE resource_code = $1 AND state = 'approved' ORDER BY applied_at DESC, id"
+        )))
+        .bind(resource_code)
+        .fetch_all(self.read())
+        .await?;
+        rows.iter().map(app_row).collect()
+    }
+
+    /// Record where a request stands, as its provider said; a change is audited.
+    pub async fn update_sharing_application(
+        &self,
+        id: &str,
+        state: RequestState,
+        reason: Option<&str>,
+        grant_id: Option<&str>,
+        now: jiff::Timestamp,
+    ) -> Result<bool> {
+        let at = ts(now);
+        let mut tx = self.begin().await?;
+        let changed = crate::db::query(
+            "UPDATE sharing_applications SET state = $1, reason = $2, grant_id = $3, checked_at = $4 \
+             WHERE id = $5 AND state = 'submitted' AND $1 <> 'submitted'",
+        )
+        .bind(state.code())
+        .bind(reason)
+        .bind(grant_id)
+        .bind(&at)
+        .bind(id)
+        .execute(&mut tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if changed {
+            tx.append_audit(audit_rec(
+                &at,
+                "system",
+                "sharing.application_decided",
+                "sharing_application",
+                id,
+                serde_json::json!({
+                    "state": state.code(), "reason": reason, "grant": grant_id,
+                }),
+            ))
+            .await?;
+        } else {
+            crate::db::query("UPDATE sharing_applications SET checked_at = $1 WHERE id = $2").bind(&at).bind(id).execute(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+}

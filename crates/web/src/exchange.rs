@@ -495,6 +495,89 @@ impl ExchangeRuntime {
     }
 }
 
+/// A 共享申请 one of this node's agencies sends.
+pub struct Apply<'a> {
+    pub from: &'a ClientId,
+    pub provider_node: &'a NodeId,
+    /// The providing agency, `CN/GOV/{USCC}`.
+    pub provider_member: &'a ClientId,
+    pub application: &'a yiwang_sharing::Application,
+    /// Who sent it here (an account id, or `cli`).
+    pub applied_by: &'a str,
+}
+
+impl ExchangeRuntime {
+    fn json_call<'a>(from: &'a ClientId, to: &'a NodeId, service: &'a str, body: &'a [u8]) -> Call<'a> {
+        Call { from, to, service, user: None, content_type: "application/json", body }
+    }
+
+    /// Send a 共享申请 to the provider's node and keep it once acknowledged.
+    pub async fn apply_for_resource(&self, store: &Store, a: Apply<'_>) -> Result<yiwang_store::SharingApplicationRow, CallError> {
+        let body = serde_json::to_vec(a.application).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+        let service = format!("{}/sharing/apply/v1", a.provider_member.member());
+        let reply = self.call(store, Self::json_call(a.from, a.provider_node, &service, &body)).await?;
+        if reply.status != 200 {
+            return Err(CallError::Answered { status: reply.status, code: reply.error_code().unwrap_or_else(|| "unknown".into()) });
+        }
+        let bad =
+            |reason: &str| CallError::Local(ExchangeError::BadReply { node: a.provider_node.to_string(), reason: reason.to_string() });
+        let v: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|_| bad("the answer is not JSON"))?;
+        let (Some(request_id), Some(due_on)) = (v["request_id"].as_str(), v["due_on"].as_str()) else {
+            return Err(bad("the answer names no request_id and due_on"));
+        };
+        let sent = yiwang_store::SentApplication {
+            consumer: a.from.as_str(),
+            provider_node: a.provider_node.as_str(),
+            provider_member: a.provider_member.member(),
+            request_id,
+            application: a.application,
+            due_on,
+            applied_by: a.applied_by,
+        };
+        Ok(store.record_sharing_application(&sent, jiff::Timestamp::now()).await?)
+    }
+
+    /// Ask the provider where a sent request stands, and record it; true when it changed.
+    pub async fn refresh_application(&self, store: &Store, app: &yiwang_store::SharingApplicationRow) -> Result<bool, CallError> {
+        let from = ClientId::parse(&app.consumer)?;
+        let to = NodeId::parse(&app.provider_node)?;
+        let service = format!("{}/sharing/status/v1", app.provider_member);
+        let body = serde_json::to_vec(&serde_json::json!({ "request_id": app.request_id })).unwrap_or_default();
+        let reply = self.call(store, Self::json_call(&from, &to, &service, &body)).await?;
+        if reply.status != 200 {
+            return Err(CallError::Answered { status: reply.status, code: reply.error_code().unwrap_or_else(|| "unknown".into()) });
+        }
+        let v: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+        let state = v["state"].as_str().and_then(yiwang_sharing::RequestState::parse).ok_or_else(|| {
+            CallError::Local(ExchangeError::BadReply { node: app.provider_node.clone(), reason: "no state in the answer".into() })
+        })?;
+        Ok(store.update_sharing_application(&app.id, state, v["reason"].as_str(), v["grant"].as_str(), jiff::Timestamp::now()).await?)
+    }
+}
+
+/// Ask providers, every `refresh_secs`, where this node's undecided requests stand.
+pub async fn run_sharing_status_refresh(state: AppState) {
+    let Some(rt) = state.exchange() else { return };
+    let every = Duration::from_secs(rt.settings.refresh_secs.clamp(5, 86_400));
+    loop {
+        tokio::time::sleep(every).await;
+        let pending = match state.store().sharing_applications().await {
+            Ok(all) => all.into_iter().filter(|a| a.state == yiwang_sharing::RequestState::Submitted),
+            Err(e) => {
+                tracing::warn!(error = %e, "sharing applications could not be read");
+                continue;
+            }
+        };
+        for app in pending {
+            match rt.refresh_application(state.store(), &app).await {
+                Ok(true) => tracing::info!(id = %app.id, "a sharing request was decided"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(id = %app.id, error = %e, "a sharing request's status could not be fetched"),
+            }
+        }
+    }
+}
+
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }

@@ -16,7 +16,7 @@ use yiwang_exchange::{
 };
 use yiwang_store::LogReport;
 use yiwang_testkit::{TestBackend, TestDb};
-use yiwang_web::exchange::{BaseDataAsk, Call, CallError, DataFetch, ExchangeRuntime, ExchangeSettings};
+use yiwang_web::exchange::{Apply, BaseDataAsk, Call, CallError, DataFetch, ExchangeRuntime, ExchangeSettings};
 use yiwang_web::{AppState, IdentityRuntime, IdentitySettings};
 
 const CITY: &str = "CN-TEST/NODE/330100";
@@ -318,20 +318,16 @@ async fn a_city_asks_its_province_across_two_databases() {
         "resource": "330000-RK-0001", "fields": ["name", "status"], "purposes": ["330100-ITEM-0002"],
         "scenario": "异地办理户籍类事项时核验申请人身份", "days": 30,
     });
-    let body = serde_json::to_vec(&application).unwrap();
-    let applied = city
-        .rt
-        .call(&city.db.store, Call { from: &from, to: &to, service: &apply, user: None, content_type: "application/json", body: &body })
-        .await
-        .unwrap();
-    assert_eq!(applied.status, 200, "{}", String::from_utf8_lossy(&applied.body));
-    let applied: serde_json::Value = serde_json::from_slice(&applied.body).unwrap();
-    let request_id = applied["request_id"].as_str().unwrap().to_string();
+    let application: yiwang_sharing::Application = serde_json::from_value(application).unwrap();
+    let provider = ClientId::parse(PROVINCE_MEMBER).unwrap();
+    let sent = Apply { from: &from, provider_node: &to, provider_member: &provider, application: &application, applied_by: "officer-c" };
+    let sent = city.rt.apply_for_resource(&city.db.store, sent).await.unwrap();
+    let request_id = sent.request_id.clone();
     let held = province.db.store.sharing_request(&request_id).await.unwrap().unwrap();
     let calendar = province.db.store.load_calendar().await.unwrap();
     let due = calendar.add_workdays(yiwang_calendar::china_today(jiff::Timestamp::now()), 10).unwrap().value;
     assert_eq!((held.consumer.as_str(), held.due_on.clone()), (from.as_str(), due.to_string()));
-    assert_eq!(applied["due_on"], due.to_string());
+    assert_eq!(sent.due_on, due.to_string());
     // Asking for an item the resource does not have is refused, and nothing is kept.
     let wrong = serde_json::to_vec(&serde_json::json!({
         "resource": "330000-RK-0001", "fields": ["income"], "purposes": ["x"], "scenario": "核验收入情况", "days": 30,
@@ -376,6 +372,10 @@ async fn a_city_asks_its_province_across_two_databases() {
         .unwrap();
     let seen: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
     assert_eq!((seen["state"].as_str(), seen["grant"].as_str()), (Some("approved"), decided.grant_id.as_deref()));
+    // The city learns of the decision and holds the grant.
+    assert!(city.rt.refresh_application(&city.db.store, &sent).await.unwrap());
+    let held = city.db.store.held_grants("330000-RK-0001").await.unwrap();
+    assert_eq!(held.iter().map(|a| a.grant_id.clone()).collect::<Vec<_>>(), vec![decided.grant_id.clone()]);
     let got = run("11010519491231002X", "330100-ITEM-0002", &["name", "status"]).await.unwrap();
     assert_eq!((got.grant.as_str(), got.withheld), (decided.grant_id.as_deref().unwrap(), vec!["status".to_string()]));
 

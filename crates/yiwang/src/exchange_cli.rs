@@ -25,6 +25,9 @@ pub enum ExchangeCmd {
     /// The signed node registry.
     #[command(subcommand)]
     Registry(RegistryCmd),
+    /// 共享申请 this node's agencies send to providers elsewhere.
+    #[command(subcommand)]
+    Apply(ApplyCmd),
     /// Send one request to a peer and print its signed reply (a probe, e.g.
     /// `--service CN/GOV/{USCC}/meta/list/v1`).
     Call {
@@ -48,6 +51,32 @@ pub enum ExchangeCmd {
         /// An opaque id of the operator asking (never an ID number).
         #[arg(long, default_value = "cli")]
         operator: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApplyCmd {
+    /// Send a 共享申请 (JSON: resource, fields, purposes, scenario,
+    /// legal_basis, days) for one of this node's agencies to a provider's
+    /// node; kept here once the provider acknowledges it.
+    Send {
+        /// The asking member or subsystem (hosted at this node).
+        #[arg(long)]
+        from: String,
+        /// The provider's node, `CN/NODE/{division}`.
+        #[arg(long)]
+        to: String,
+        /// The providing agency, `CN/GOV/{USCC}`.
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// The requests this node sent, one JSON object per line (`--refresh`:
+    /// ask the providers about undecided ones first).
+    List {
+        #[arg(long)]
+        refresh: bool,
     },
 }
 
@@ -165,6 +194,46 @@ pub async fn run(cmd: ExchangeCmd, cfg: &Config) -> anyhow::Result<ExitCode> {
                 },
                 RegistryCmd::Keygen { .. } | RegistryCmd::Sign { .. } => ExitCode::SUCCESS,
             }
+        }
+        ExchangeCmd::Apply(ApplyCmd::Send { from, to, provider, file }) => {
+            let rt = runtime(cfg, &store, &master, now).await?;
+            let from = ClientId::parse(&from).map_err(|e| anyhow::anyhow!("--from: {} / {e}", e.message_zh()))?;
+            let to = NodeId::parse(&to).map_err(|e| anyhow::anyhow!("--to: {} / {e}", e.message_zh()))?;
+            let provider = ClientId::parse(&provider).map_err(|e| anyhow::anyhow!("--provider: {} / {e}", e.message_zh()))?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let application: yiwang_sharing::Application =
+                serde_json::from_str(&text).with_context(|| format!("{} is not a 共享申请 (docs/sharing.md)", file.display()))?;
+            let sent = yiwang_web::exchange::Apply {
+                from: &from,
+                provider_node: &to,
+                provider_member: &provider,
+                application: &application,
+                applied_by: "cli",
+            };
+            match rt.apply_for_resource(&store, sent).await {
+                Ok(row) => {
+                    println!("{}", serde_json::to_string(&row)?);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}", describe(&e));
+                    ExitCode::from(crate::EXIT_INVALID)
+                }
+            }
+        }
+        ExchangeCmd::Apply(ApplyCmd::List { refresh }) => {
+            if refresh {
+                let rt = runtime(cfg, &store, &master, now).await?;
+                for app in store.sharing_applications().await?.iter().filter(|a| a.state == yiwang_sharing::RequestState::Submitted) {
+                    if let Err(e) = rt.refresh_application(&store, app).await {
+                        eprintln!("{}: {}", app.id, describe(&e));
+                    }
+                }
+            }
+            for app in store.sharing_applications().await? {
+                println!("{}", serde_json::to_string(&app)?);
+            }
+            ExitCode::SUCCESS
         }
         ExchangeCmd::Call { from, to, service, body, purpose, issue, operator } => {
             let rt = runtime(cfg, &store, &master, now).await?;

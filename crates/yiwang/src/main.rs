@@ -683,6 +683,7 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
         state = state.with_master_key(key);
     }
     let registry_refresh = tokio::spawn(yiwang_web::exchange::run_registry_refresh(state.clone()));
+    let sharing_refresh = tokio::spawn(yiwang_web::exchange::run_sharing_status_refresh(state.clone()));
     // Timers and service-task handlers; several processes may share one database.
     let worker = tokio::spawn(yiwang_web::workflow::run_worker(
         store.clone(),
@@ -721,6 +722,7 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     }
     maintenance.abort();
     registry_refresh.abort();
+    sharing_refresh.abort();
     worker.abort();
     dispatcher.abort();
     webhooks.abort();
