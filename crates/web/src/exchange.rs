@@ -753,6 +753,7 @@ async fn serve(
         ("base-data", "person" | "enterprise", "v1") => base_data(state, service, opened, body, tx).await,
         ("sharing", "apply", "v1") => sharing_apply(state, service, opened, body, tx).await,
         ("sharing", "status", "v1") => sharing_status(state, opened, body).await,
+        ("sharing", "fetch", "v1") => sharing_fetch(state, service, opened, body, tx).await,
         _ => Err(ExchangeError::UnknownService { service: service.to_string() }),
     }
 }
@@ -764,6 +765,7 @@ const SERVICES: &[(&str, &str, &str)] = &[
     ("base-data", "enterprise", "v1"),
     ("sharing", "apply", "v1"),
     ("sharing", "status", "v1"),
+    ("sharing", "fetch", "v1"),
 ];
 
 /// `sharing/apply/v1`: a consumer's 共享申请 for one of the provider
@@ -840,18 +842,85 @@ fn subject_sm3(subject: &str) -> String {
     hex::encode(yiwang_crypto::sm3(subject.trim().to_uppercase().as_bytes()))
 }
 
+/// Which base data a resource is read from, by the service that serves it.
+#[derive(Clone, Copy)]
+enum BaseTable {
+    Persons,
+    Enterprises,
+}
+
+impl BaseTable {
+    fn of(service: Option<&str>) -> Option<BaseTable> {
+        match service {
+            Some("base-data/person/v1") => Some(BaseTable::Persons),
+            Some("base-data/enterprise/v1") => Some(BaseTable::Enterprises),
+            _ => None,
+        }
+    }
+}
+
 async fn base_data(state: &AppState, service: &ServiceId, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
-    let h = &opened.header;
     let provider_uscc = service.subsystem.member().rsplit('/').next().unwrap_or_default();
     let local = format!("{}/{}/{}", service.subsystem_name(), service.code, service.version);
-    let store = state.store();
-    let internal = |e: yiwang_store::StoreError| ExchangeError::Provider { reason: e.to_string() };
-    let resource = store
+    let resource = state
+        .store()
         .shared_resource_by_service(provider_uscc, &local)
         .await
-        .map_err(internal)?
+        .map_err(|e| ExchangeError::Provider { reason: e.to_string() })?
         .ok_or_else(|| ExchangeError::UnknownService { service: service.to_string() })?;
+    let table = BaseTable::of(Some(&local)).ok_or_else(|| ExchangeError::UnknownService { service: service.to_string() })?;
     let ask: BaseDataAsk = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    read_shared(state, resource, table, ask, opened, tx).await
+}
+
+/// `sharing/fetch/v1`: a resource by its catalog code, whatever service
+/// serves it: what 免提交 asks, knowing the resource a material names. With
+/// no `fields`, whatever the grant allows.
+async fn sharing_fetch(state: &AppState, service: &ServiceId, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct FetchAsk {
+        resource: String,
+        subject: String,
+        #[serde(default)]
+        fields: Vec<String>,
+    }
+    let ask: FetchAsk = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    let provider_uscc = service.subsystem.member().rsplit('/').next().unwrap_or_default();
+    let resource = state
+        .store()
+        .shared_resource(&ask.resource)
+        .await
+        .map_err(|e| ExchangeError::Provider { reason: e.to_string() })?
+        .filter(|r| r.provider_uscc == provider_uscc)
+        .ok_or_else(|| ExchangeError::BadBody { reason: format!("{provider_uscc} provides no described resource {}", ask.resource) })?;
+    let table = BaseTable::of(resource.sharing.service.as_deref())
+        .ok_or_else(|| ExchangeError::UnknownService { service: format!("{} (resource {})", service, ask.resource) })?;
+    let all = ask.fields.is_empty();
+    let fields = if all { resource.sharing.item_names() } else { ask.fields };
+    let answer = read_shared(state, resource, table, BaseDataAsk { subject: ask.subject, fields }, opened, tx).await?;
+    if !all {
+        return Ok(answer);
+    }
+    // Asked for "whatever the grant allows": nothing is withheld from the asker's view.
+    let mut parsed: BaseDataAnswer = serde_json::from_slice(&answer.1).map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
+    parsed.withheld.clear();
+    Ok((answer.0, serde_json::to_vec(&parsed).unwrap_or_default()))
+}
+
+/// Decide one access on the provider's grants, read the row if allowed, log
+/// the access in the request's transaction, and answer.
+async fn read_shared(
+    state: &AppState,
+    resource: yiwang_store::SharedResource,
+    table: BaseTable,
+    ask: BaseDataAsk,
+    opened: &Opened,
+    tx: &mut Tx,
+) -> Outcome {
+    let h = &opened.header;
+    let store = state.store();
+    let internal = |e: yiwang_store::StoreError| ExchangeError::Provider { reason: e.to_string() };
     if ask.fields.is_empty() || ask.fields.len() > 64 || ask.subject.len() > 64 {
         return Err(ExchangeError::BadBody { reason: "1–64 fields and a subject of at most 64 characters".into() });
     }
@@ -885,12 +954,12 @@ async fn base_data(state: &AppState, service: &ServiceId, opened: &Opened, body:
             return Err(ExchangeError::AccessDenied);
         }
     };
-    let row = match service.code.as_str() {
-        "person" => store.base_person(ask.subject.trim()).await.map_err(internal)?.map(|p| {
+    let row = match table {
+        BaseTable::Persons => store.base_person(ask.subject.trim()).await.map_err(internal)?.map(|p| {
             let division = p.address_division.clone();
             (serde_json::to_value(&p).unwrap_or_default(), division)
         }),
-        _ => store.base_enterprise(&ask.subject.trim().to_uppercase()).await.map_err(internal)?.map(|e| {
+        BaseTable::Enterprises => store.base_enterprise(&ask.subject.trim().to_uppercase()).await.map_err(internal)?.map(|e| {
             // The USCC's registration division (its characters 3–8).
             let division = e.uscc.get(2..8).unwrap_or_default().to_string();
             (serde_json::to_value(&e).unwrap_or_default(), division)

@@ -379,6 +379,15 @@ async fn a_city_asks_its_province_across_two_databases() {
     let got = run("11010519491231002X", "330100-ITEM-0002", &["name", "status"]).await.unwrap();
     assert_eq!((got.grant.as_str(), got.withheld), (decided.grant_id.as_deref().unwrap(), vec!["status".to_string()]));
 
+    // The same resource by its catalog code, as 免提交 will ask: whatever the grant allows.
+    let fetch = format!("{PROVINCE_MEMBER}/sharing/fetch/v1");
+    let body = serde_json::to_vec(&serde_json::json!({ "resource": "330000-RK-0001", "subject": "11010519491231002X" })).unwrap();
+    let user = yiwang_exchange::User { id: "clerk-7f3a".into(), purpose: "330100-ITEM-0002".into(), issue: None };
+    let call = Call { from: &from, to: &to, service: &fetch, user: Some(user), content_type: "application/json", body: &body };
+    let reply = city.rt.call(&city.db.store, call).await.unwrap();
+    let got: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!((reply.status, &got["data"], &got["withheld"]), (200, &serde_json::json!({ "name": "王五" }), &serde_json::json!([])));
+
     // Both logs verify, entry by entry.
     for n in [&city, &province] {
         assert!(matches!(n.db.store.exchange_log_verify().await.unwrap(), LogReport::Intact { .. }));
