@@ -402,3 +402,141 @@ async fn a_city_asks_its_province_across_two_databases() {
 fn rand_bytes() -> [u8; 10] {
     rand::random()
 }
+
+/// The national node publishes the registry; the city fetches it, keeps
+/// serving from its copy while the national node is down, and stops at the
+/// copy's hard expiry; a restarted node resumes from the kept copy; a node's
+/// key rotates (both listed, the newest signs, the old one revoked is refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_outlives_an_outage_and_keys_rotate() {
+    let anchor = SealKey::generate();
+    let national = node(TestBackend::Sqlite, NATIONAL, "CN-TEST/GOV/11100000000013127D", &anchor).await;
+    let city = {
+        let db = TestDb::new(TestBackend::Sqlite).await.unwrap();
+        let master = MasterKey::generate();
+        let (_, public_key) = db.store.create_exchange_key(&master, jiff::Timestamp::now()).await.unwrap();
+        let settings = ExchangeSettings {
+            node: Some(CITY.into()),
+            member: Some(CITY_MEMBER.into()),
+            anchor_instance: "CN-TEST".into(),
+            anchor_keys: vec![anchor.public_key_hex()],
+            registry_url: Some(format!("{}/gx/1/registry", national.base)),
+            ..Default::default()
+        };
+        let rt = Arc::new(ExchangeRuntime::from_settings(&settings).unwrap().expect("configured"));
+        rt.load(&db.store, &master, jiff::Timestamp::now()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let identity = IdentityRuntime::new(&IdentitySettings::default(), &base);
+        let state = AppState::new(db.store.clone(), identity).with_exchange(rt.clone());
+        let router = yiwang_web::router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Node { db, state, rt, base, master: master.clone(), server, public_key }
+    };
+    let province = node(TestBackend::Sqlite, PROVINCE, PROVINCE_MEMBER, &anchor).await;
+    let mut dir = directory(&city, &province);
+    dir.nodes[0].endpoints = vec![national.base.clone()];
+    dir.members
+        .push(MemberEntry { id: ClientId::parse("CN-TEST/GOV/11100000000013127D").unwrap(), home: NodeId::parse(NATIONAL).unwrap() });
+    let publish = |d: &Directory| sign_directory(d, &anchor).unwrap();
+    let signed = publish(&dir);
+    for n in [&national, &province] {
+        n.rt.install(&n.db.store, &signed.bytes, &signed.signature_line, jiff::Timestamp::now()).await.unwrap();
+    }
+    // The city fetches it from the national node.
+    assert!(matches!(city.rt.refresh(&city.db.store).await.unwrap(), yiwang_exchange::Fetched::Newer(_)));
+    let from = ClientId::parse(&format!("{CITY_MEMBER}/window")).unwrap();
+    let to = NodeId::parse(PROVINCE).unwrap();
+    let list = format!("{PROVINCE_MEMBER}/meta/list/v1");
+    let ask = || Call { from: &from, to: &to, service: &list, user: None, content_type: "application/json", body: b"{}" };
+    assert_eq!(city.rt.call(&city.db.store, ask()).await.unwrap().status, 200);
+
+    // The national node goes down: the fetch fails, traffic goes on.
+    national.server.abort();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(matches!(city.rt.refresh(&city.db.store).await, Err(CallError::Local(_))));
+    assert_eq!(city.rt.call(&city.db.store, ask()).await.unwrap().status, 200);
+
+    // A restarted city resumes from the copy it kept.
+    let settings = ExchangeSettings {
+        node: Some(CITY.into()),
+        member: Some(CITY_MEMBER.into()),
+        anchor_instance: "CN-TEST".into(),
+        anchor_keys: vec![anchor.public_key_hex()],
+        ..Default::default()
+    };
+    let restarted = ExchangeRuntime::from_settings(&settings).unwrap().unwrap();
+    restarted.load(&city.db.store, &city.master, jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(restarted.registry().map(|r| r.directory.serial), Some(1));
+    assert_eq!(restarted.call(&city.db.store, ask()).await.unwrap().status, 200);
+
+    // Key rotation: a new key, listed beside the old one; the newest listed signs.
+    let old_kid = city.db.store.exchange_keys(&city.master).await.unwrap()[0].kid.clone();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let (new_kid, new_public) = city.db.store.create_exchange_key(&city.master, jiff::Timestamp::now()).await.unwrap();
+    city.rt.load(&city.db.store, &city.master, jiff::Timestamp::now()).await.unwrap();
+    let mut v2 = dir.clone();
+    v2.serial = 2;
+    v2.nodes[2].keys.push(new_public.clone());
+    let signed = publish(&v2);
+    for n in [&city, &province] {
+        n.rt.install(&n.db.store, &signed.bytes, &signed.signature_line, jiff::Timestamp::now()).await.unwrap();
+    }
+    assert_eq!(city.rt.call(&city.db.store, ask()).await.unwrap().status, 200);
+    let last = province.db.store.exchange_log_page(0, 1000).await.unwrap();
+    let received = last.iter().rev().find(|e| e.record.direction == yiwang_exchange::Direction::In).unwrap();
+    assert!(received.record.signature.contains(&format!("kid={new_kid}")), "the newest listed key signs");
+    // The old key revoked: a message it signs is refused; the log it signed still verifies.
+    let mut v3 = v2.clone();
+    v3.serial = 3;
+    v3.nodes[2].keys = vec![new_public];
+    v3.revoked = vec![old_kid.clone()];
+    let signed = publish(&v3);
+    province.rt.install(&province.db.store, &signed.bytes, &signed.signature_line, jiff::Timestamp::now()).await.unwrap();
+    let old = city.db.store.exchange_keys(&city.master).await.unwrap().into_iter().find(|k| k.kid == old_kid).unwrap();
+    let header = Header::new(
+        Kind::Request,
+        Sender { node: NodeId::parse(CITY).unwrap(), client: from.clone(), on_behalf_of: None },
+        Recipient { node: to.clone(), service: list.clone() },
+        BodyRef::of("application/json", b"{}"),
+        jiff::Timestamp::now(),
+        jiff::SignedDuration::from_secs(60),
+        rand_bytes(),
+    );
+    let sealed = yiwang_exchange::seal(&header, &old.key).unwrap();
+    assert_eq!(
+        code_of(post(&province.base, &sealed.envelope(), &sealed.signature_line(), b"{}").await).await,
+        (401, "gx.unknown_key".into())
+    );
+    for n in [&city, &province] {
+        assert!(matches!(n.db.store.exchange_log_verify().await.unwrap(), LogReport::Intact { .. }));
+    }
+    // A rollback to an older serial is refused.
+    let stale = publish(&v2);
+    match province.rt.install(&province.db.store, &stale.bytes, &stale.signature_line, jiff::Timestamp::now()).await {
+        Err(CallError::Local(e)) => assert_eq!(yiwang_errors::Coded::code(&e), "gx.registry_rollback"),
+        other => panic!("expected a refused rollback, got {other:?}"),
+    }
+
+    // A copy past its hard expiry stops traffic until a newer one arrives.
+    let mut short = v3.clone();
+    short.serial = 4;
+    let now = jiff::Timestamp::now();
+    short.issued_at = now;
+    short.soft_expires_at = now + jiff::SignedDuration::from_millis(500);
+    short.hard_expires_at = now + jiff::SignedDuration::from_millis(1500);
+    let signed = publish(&short);
+    city.rt.install(&city.db.store, &signed.bytes, &signed.signature_line, now).await.unwrap();
+    assert_eq!(city.rt.call(&city.db.store, ask()).await.unwrap().status, 200, "stale, still used");
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    match city.rt.call(&city.db.store, ask()).await {
+        Err(CallError::Local(e)) => assert_eq!(yiwang_errors::Coded::code(&e), "gx.registry_outdated"),
+        other => panic!("expected gx.registry_outdated, got {other:?}"),
+    }
+    for n in [national, city, province] {
+        n.server.abort();
+        n.db.cleanup().await;
+    }
+}
