@@ -40,6 +40,11 @@ struct Node {
 }
 
 async fn node(backend: TestBackend, id: &str, member: &str, anchor: &SealKey) -> Node {
+    node_fetching(backend, id, member, anchor, None).await
+}
+
+/// A node, fetching its registry from `registry_url` if given.
+async fn node_fetching(backend: TestBackend, id: &str, member: &str, anchor: &SealKey, registry_url: Option<String>) -> Node {
     let db = TestDb::new(backend).await.unwrap();
     let master = MasterKey::generate();
     let (_, public_key) = db.store.create_exchange_key(&master, jiff::Timestamp::now()).await.unwrap();
@@ -48,6 +53,7 @@ async fn node(backend: TestBackend, id: &str, member: &str, anchor: &SealKey) ->
         member: Some(member.into()),
         anchor_instance: "CN-TEST".into(),
         anchor_keys: vec![anchor.public_key_hex()],
+        registry_url,
         ..Default::default()
     };
     let rt = Arc::new(ExchangeRuntime::from_settings(&settings).unwrap().expect("configured"));
@@ -411,30 +417,8 @@ fn rand_bytes() -> [u8; 10] {
 async fn the_registry_outlives_an_outage_and_keys_rotate() {
     let anchor = SealKey::generate();
     let national = node(TestBackend::Sqlite, NATIONAL, "CN-TEST/GOV/11100000000013127D", &anchor).await;
-    let city = {
-        let db = TestDb::new(TestBackend::Sqlite).await.unwrap();
-        let master = MasterKey::generate();
-        let (_, public_key) = db.store.create_exchange_key(&master, jiff::Timestamp::now()).await.unwrap();
-        let settings = ExchangeSettings {
-            node: Some(CITY.into()),
-            member: Some(CITY_MEMBER.into()),
-            anchor_instance: "CN-TEST".into(),
-            anchor_keys: vec![anchor.public_key_hex()],
-            registry_url: Some(format!("{}/gx/1/registry", national.base)),
-            ..Default::default()
-        };
-        let rt = Arc::new(ExchangeRuntime::from_settings(&settings).unwrap().expect("configured"));
-        rt.load(&db.store, &master, jiff::Timestamp::now()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let identity = IdentityRuntime::new(&IdentitySettings::default(), &base);
-        let state = AppState::new(db.store.clone(), identity).with_exchange(rt.clone());
-        let router = yiwang_web::router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Node { db, state, rt, base, master: master.clone(), server, public_key }
-    };
+    let registry_url = Some(format!("{}/gx/1/registry", national.base));
+    let city = node_fetching(TestBackend::Sqlite, CITY, CITY_MEMBER, &anchor, registry_url).await;
     let province = node(TestBackend::Sqlite, PROVINCE, PROVINCE_MEMBER, &anchor).await;
     let mut dir = directory(&city, &province);
     dir.nodes[0].endpoints = vec![national.base.clone()];
