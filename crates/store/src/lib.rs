@@ -62,7 +62,7 @@ pub use oidc::*;
 pub use registrations::{NewRegistration, Registration, RegistrationCheck};
 pub use secrets::is_wrapped;
 pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
-pub use sharing::{DataAccess, SharedResource};
+pub use sharing::{DataAccess, NetworkResource, SharedResource};
 pub use sharing_requests::{SentApplication, SharingApplicationRow, SharingRequestRow};
 pub use support::SupportGrant;
 pub use workflow::{CaseProcess, CaseStep, DEFAULT_PROCESS_ID, OpenTask, StoredInstance, WaitingMessage, WorkflowError};

@@ -64,6 +64,39 @@ fn to_json<T: Serialize>(v: &T) -> Result<String> {
 }
 
 impl Tx {
+    /// Replace what came through child node `via` with this snapshot, in the
+    /// transaction that logs the message it came in; audited.
+    pub async fn replace_network_resources(&mut self, via: &str, entries: &[NetworkResource], now: jiff::Timestamp) -> Result<()> {
+        let at = ts(now);
+        crate::db::query("DELETE FROM network_resources WHERE via_node = $1").bind(via).execute(&mut *self).await?;
+        for e in entries {
+            crate::db::query(
+                "INSERT INTO network_resources (source_node, code, via_node, provider_member, name, sharing, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source_node, code) DO UPDATE SET via_node = excluded.via_node, \
+                 provider_member = excluded.provider_member, name = excluded.name, sharing = excluded.sharing, updated_at = excluded.updated_at",
+            )
+            .bind(&e.source_node)
+            .bind(&e.code)
+            .bind(via)
+            .bind(&e.provider_member)
+            .bind(&e.name)
+            .bind(to_json(&e.sharing)?)
+            .bind(&at)
+            .execute(&mut *self)
+            .await?;
+        }
+        self.append_audit(audit_rec(
+            &at,
+            via,
+            "sharing.catalog_registered",
+            "node",
+            via,
+            serde_json::json!({ "resources": entries.len() }),
+        ))
+        .await?;
+        Ok(())
+    }
+
     /// Keep a grant (checked by the caller), audited.
     pub(crate) async fn insert_grant(&mut self, grant: &Grant, granted_by: &str, approval_ref: &str, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
@@ -273,6 +306,55 @@ impl Store {
                     fields: serde_json::from_str(&fields).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     subject_sm3: r.try_get("subject_sm3")?,
                     msg_id: r.try_get("msg_id")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A resource of the network's catalog: where it is (the node hosting its
+/// provider), who provides it, and its sharing attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct NetworkResource {
+    pub source_node: String,
+    pub code: String,
+    pub provider_member: String,
+    pub name: String,
+    pub sharing: ResourceSharing,
+}
+
+impl Store {
+    /// Every resource of this node that is described for sharing.
+    pub async fn described_resources(&self) -> Result<Vec<SharedResource>> {
+        let rows =
+            crate::db::query("SELECT code, name, provider_uscc, sharing FROM data_resources WHERE sharing IS NOT NULL ORDER BY code")
+                .fetch_all(self.read())
+                .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(s) = Store::shared_resource_of(r)? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The resources registered here from nodes below, by source node and code.
+    pub async fn network_resources(&self) -> Result<Vec<NetworkResource>> {
+        let rows = crate::db::query(
+            "SELECT source_node, code, provider_member, name, sharing FROM network_resources ORDER BY source_node, code LIMIT 100000",
+        )
+        .fetch_all(self.read())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let sharing: String = r.try_get("sharing")?;
+                Ok(NetworkResource {
+                    source_node: r.try_get("source_node")?,
+                    code: r.try_get("code")?,
+                    provider_member: r.try_get("provider_member")?,
+                    name: r.try_get("name")?,
+                    sharing: serde_json::from_str(&sharing).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 })
             })
             .collect()

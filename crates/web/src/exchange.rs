@@ -555,12 +555,63 @@ impl ExchangeRuntime {
     }
 }
 
-/// Ask providers, every `refresh_secs`, where this node's undecided requests stand.
+impl ExchangeRuntime {
+    /// The catalog this node registers with its parent: its own described
+    /// resources and everything its children registered with it.
+    pub async fn catalog_snapshot(&self, store: &Store) -> Result<Vec<yiwang_store::NetworkResource>, CallError> {
+        let instance = self.node.as_str().split('/').next().unwrap_or("CN").to_string();
+        let mut out: Vec<yiwang_store::NetworkResource> = store
+            .described_resources()
+            .await?
+            .into_iter()
+            .map(|r| yiwang_store::NetworkResource {
+                source_node: self.node.to_string(),
+                code: r.code,
+                provider_member: format!("{instance}/GOV/{}", r.provider_uscc),
+                name: r.name,
+                sharing: r.sharing,
+            })
+            .collect();
+        out.extend(store.network_resources().await?);
+        Ok(out)
+    }
+
+    /// Register this node's catalog with its parent (none for the national
+    /// node); gives how many resources the parent took.
+    pub async fn push_catalog(&self, store: &Store) -> Result<Option<usize>, CallError> {
+        let registry = self.current(jiff::Timestamp::now())?;
+        let Some(parent) = registry.directory.node(&self.node).and_then(|n| n.parent.clone()) else { return Ok(None) };
+        let parent_member = registry
+            .directory
+            .members
+            .iter()
+            .find(|m| m.home == parent)
+            .map(|m| m.id.clone())
+            .ok_or_else(|| ExchangeError::UnknownNode { node: format!("{parent} (it hosts no member)") })?;
+        let entries = self.catalog_snapshot(store).await?;
+        let body = serde_json::to_vec(&entries).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+        let service = format!("{}/sharing/catalog/v1", parent_member.member());
+        let reply = self.call(store, Self::json_call(&self.member, &parent, &service, &body)).await?;
+        if reply.status != 200 {
+            return Err(CallError::Answered { status: reply.status, code: reply.error_code().unwrap_or_else(|| "unknown".into()) });
+        }
+        Ok(Some(entries.len()))
+    }
+}
+
+/// Every `refresh_secs`: register the catalog with the parent, and ask
+/// providers where this node's undecided requests stand.
 pub async fn run_sharing_status_refresh(state: AppState) {
     let Some(rt) = state.exchange() else { return };
     let every = Duration::from_secs(rt.settings.refresh_secs.clamp(5, 86_400));
     loop {
         tokio::time::sleep(every).await;
+        // The catalog registered with the parent, as a full snapshot each round.
+        match rt.push_catalog(state.store()).await {
+            Ok(Some(n)) => tracing::debug!(resources = n, "catalog registered with the parent node"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the catalog could not be registered with the parent node"),
+        }
         let pending = match state.store().sharing_applications().await {
             Ok(all) => all.into_iter().filter(|a| a.state == yiwang_sharing::RequestState::Submitted),
             Err(e) => {
@@ -754,6 +805,7 @@ async fn serve(
         ("sharing", "apply", "v1") => sharing_apply(state, service, opened, body, tx).await,
         ("sharing", "status", "v1") => sharing_status(state, opened, body).await,
         ("sharing", "fetch", "v1") => sharing_fetch(state, service, opened, body, tx).await,
+        ("sharing", "catalog", "v1") => sharing_catalog(rt, registry, opened, body, tx).await,
         _ => Err(ExchangeError::UnknownService { service: service.to_string() }),
     }
 }
@@ -766,7 +818,62 @@ const SERVICES: &[(&str, &str, &str)] = &[
     ("sharing", "apply", "v1"),
     ("sharing", "status", "v1"),
     ("sharing", "fetch", "v1"),
+    ("sharing", "catalog", "v1"),
 ];
+
+/// The most resources one catalog registration carries.
+const MAX_CATALOG_ENTRIES: usize = 10_000;
+
+/// Whether `node` is `ancestor` or lies below it in the registry's tree.
+fn at_or_below(directory: &Directory, node: &str, ancestor: &NodeId) -> bool {
+    let mut at = NodeId::parse(node).ok();
+    // A tree of four tiers: a few steps up at most, bounded against a malformed one.
+    for _ in 0..8 {
+        match at {
+            Some(n) if &n == ancestor => return true,
+            Some(n) => at = directory.node(&n).and_then(|e| e.parent.clone()),
+            None => return false,
+        }
+    }
+    false
+}
+
+/// `sharing/catalog/v1`: a child node registers its resource catalog (its
+/// own described resources and what its children registered with it) with
+/// its parent, as a full snapshot replacing the last. Only a node whose parent
+/// this node is may register, and only resources of nodes at or below it.
+async fn sharing_catalog(rt: &ExchangeRuntime, registry: &Registry, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
+    let sender = &opened.header.from.node;
+    let d = &registry.directory;
+    if d.node(sender).and_then(|n| n.parent.as_ref()) != Some(&rt.node) {
+        return Err(ExchangeError::AccessDenied);
+    }
+    let entries: Vec<yiwang_store::NetworkResource> =
+        serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    if entries.len() > MAX_CATALOG_ENTRIES {
+        return Err(ExchangeError::BadBody { reason: format!("at most {MAX_CATALOG_ENTRIES} resources") });
+    }
+    for e in &entries {
+        let hosted = NodeId::parse(&e.source_node)
+            .is_ok_and(|n| ClientId::parse(&e.provider_member).is_ok_and(|m| m.member() == m.as_str() && d.hosts(&n, &m)));
+        if !at_or_below(d, &e.source_node, sender) || !hosted {
+            return Err(ExchangeError::BadBody {
+                reason: format!("{} of {} is not a resource of a node at or below {sender}", e.code, e.provider_member),
+            });
+        }
+        if let Some((field, _, en)) = e.sharing.problems().into_iter().next() {
+            return Err(ExchangeError::BadBody { reason: format!("{}: {field}: {en}", e.code) });
+        }
+        if e.code.is_empty() || e.code.len() > 64 || e.name.chars().count() > 100 {
+            return Err(ExchangeError::BadBody { reason: format!("{}: a code of 1–64 and a name of at most 100 characters", e.code) });
+        }
+    }
+    tx.replace_network_resources(sender.as_str(), &entries, jiff::Timestamp::now())
+        .await
+        .map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
+    let answer = serde_json::json!({ "registered": entries.len() });
+    Ok(("application/json".into(), serde_json::to_vec(&answer).unwrap_or_default()))
+}
 
 /// `sharing/apply/v1`: a consumer's 共享申请 for one of the provider
 /// agency's described resources, kept in the message's transaction, due in

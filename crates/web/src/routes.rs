@@ -179,6 +179,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/data-resources", Public, get(setup::resources)),
         def("POST", "/api/v1/data-resources", Staff(SETUP_STAFF), post(setup::save_resource)),
         // Data sharing: a provider's grants (its data officers, admins).
+        def("GET", "/api/v1/resources", Staff(ANY_STAFF), get(crate::sharing::catalog)),
         def("GET", "/api/v1/grants", Staff(SETUP_STAFF), get(crate::sharing::list)),
         def("POST", "/api/v1/grants", Staff(SETUP_STAFF), post(crate::sharing::create)),
         def("DELETE", "/api/v1/grants/{id}", Staff(SETUP_STAFF), delete(crate::sharing::revoke)),

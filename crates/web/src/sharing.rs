@@ -144,6 +144,24 @@ pub async fn decide(
     }
 }
 
+/// `GET /api/v1/resources`: the resource catalog as seen from this node: its
+/// own described resources, and those nodes below registered with it (on the
+/// national node, every province's), each with the node that hosts it.
+pub async fn catalog(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let here = state.exchange().map(|rt| rt.node().to_string()).unwrap_or_default();
+    let mut out: Vec<Value> = state
+        .store()
+        .described_resources()
+        .await?
+        .into_iter()
+        .map(|r| json!({ "source_node": here, "code": r.code, "name": r.name, "provider_uscc": r.provider_uscc, "sharing": r.sharing }))
+        .collect();
+    for r in state.store().network_resources().await? {
+        out.push(serde_json::to_value(&r).unwrap_or_default());
+    }
+    Ok(Json(json!({ "resources": out })))
+}
+
 /// `GET /api/v1/me/data-accesses`: every access to the caller's own data
 /// (as a person, or the enterprise they act for) that this node provided or
 /// asked for: when, by whom (the consumer's system and opaque operator id),

@@ -422,6 +422,7 @@ async fn the_registry_outlives_an_outage_and_keys_rotate() {
     let province = node(TestBackend::Sqlite, PROVINCE, PROVINCE_MEMBER, &anchor).await;
     let mut dir = directory(&city, &province);
     dir.nodes[0].endpoints = vec![national.base.clone()];
+    dir.nodes[0].keys = vec![national.public_key.clone()];
     dir.members
         .push(MemberEntry { id: ClientId::parse("CN-TEST/GOV/11100000000013127D").unwrap(), home: NodeId::parse(NATIONAL).unwrap() });
     let publish = |d: &Directory| sign_directory(d, &anchor).unwrap();
@@ -436,6 +437,51 @@ async fn the_registry_outlives_an_outage_and_keys_rotate() {
     let list = format!("{PROVINCE_MEMBER}/meta/list/v1");
     let ask = || Call { from: &from, to: &to, service: &list, user: None, content_type: "application/json", body: b"{}" };
     assert_eq!(city.rt.call(&city.db.store, ask()).await.unwrap().status, 200);
+
+    // The catalog flows up: the city registers its resource with the province,
+    // the province re-registers it with the national node, which lists it.
+    let now = jiff::Timestamp::now();
+    let mut tx = city.db.store.begin().await.unwrap();
+    let agency = yiwang_store::Agency {
+        uscc: "113301000025000337".into(),
+        name: "杭州市数据资源管理局".into(),
+        division_code: "330100".into(),
+        level: "municipal".into(),
+    };
+    tx.upsert_agency(&agency, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let sharing: yiwang_sharing::ResourceSharing = serde_json::from_value(serde_json::json!({
+        "share_type": "unconditional",
+        "items": [{ "name": "name", "label": "企业名称", "data_type": "string" }],
+        "service": "base-data/enterprise/v1",
+    }))
+    .unwrap();
+    let resource = yiwang_catalog::setup::ResourceInput {
+        code: "330100-FR-0001".into(),
+        name: "杭州市法人基础信息".into(),
+        provider_uscc: "113301000025000337".into(),
+        aliases: vec![],
+        sharing: Some(sharing),
+    };
+    city.db.store.register_data_resource(&resource, "t", now).await.unwrap().unwrap();
+    assert_eq!(city.rt.push_catalog(&city.db.store).await.unwrap(), Some(1));
+    assert_eq!(province.rt.push_catalog(&province.db.store).await.unwrap(), Some(1));
+    assert_eq!(national.rt.push_catalog(&national.db.store).await.unwrap(), None, "the national node has no parent");
+    let listed = national.db.store.network_resources().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|r| (r.source_node.as_str(), r.code.as_str(), r.provider_member.as_str())).collect::<Vec<_>>(),
+        vec![(CITY, "330100-FR-0001", CITY_MEMBER)]
+    );
+    // A second push replaces, never doubles; a node that is not the parent takes none.
+    assert_eq!(city.rt.push_catalog(&city.db.store).await.unwrap(), Some(1));
+    assert_eq!(province.db.store.network_resources().await.unwrap().len(), 1);
+    let sideways = format!("{CITY_MEMBER}/sharing/catalog/v1");
+    let body = serde_json::to_vec(&listed).unwrap();
+    let province_member = ClientId::parse(PROVINCE_MEMBER).unwrap();
+    let city_id = NodeId::parse(CITY).unwrap();
+    let call = Call { from: &province_member, to: &city_id, service: &sideways, user: None, content_type: "application/json", body: &body };
+    let refused = province.rt.call(&province.db.store, call).await.unwrap();
+    assert_eq!((refused.status, refused.error_code().as_deref()), (403, Some("gx.access_denied")));
 
     // The national node goes down: the fetch fails, traffic goes on.
     national.server.abort();

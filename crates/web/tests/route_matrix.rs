@@ -510,6 +510,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/api/v1/me/licenses", "/api/v1/me/licenses", Body_::None, authed(200)),
         c("GET", "/api/v1/me/data-accesses", "/api/v1/me/data-accesses", Body_::None, authed(200)),
         // Grants: admins and data officers; a resource not described here is 404 to them.
+        c("GET", "/api/v1/resources", "/api/v1/resources", Body_::None, Box::new(|p| staff_or(p, 200))),
         c("GET", "/api/v1/grants", "/api/v1/grants", Body_::None, only(&[P::DataOfficer, P::Admin], 200, 403)),
         c(
             "POST",

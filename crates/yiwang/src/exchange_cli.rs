@@ -28,6 +28,9 @@ pub enum ExchangeCmd {
     /// 共享申请 this node's agencies send to providers elsewhere.
     #[command(subcommand)]
     Apply(ApplyCmd),
+    /// The resource catalog across the network.
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
     /// Send one request to a peer and print its signed reply (a probe, e.g.
     /// `--service CN/GOV/{USCC}/meta/list/v1`).
     Call {
@@ -78,6 +81,16 @@ pub enum ApplyCmd {
         #[arg(long)]
         refresh: bool,
     },
+}
+
+#[derive(Subcommand)]
+pub enum CatalogCmd {
+    /// Register this node's catalog (its described resources and what nodes
+    /// below registered) with its parent now; the node also does it every
+    /// `exchange.refresh_secs`.
+    Push,
+    /// The resources nodes below registered here, one JSON object per line.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -220,6 +233,29 @@ pub async fn run(cmd: ExchangeCmd, cfg: &Config) -> anyhow::Result<ExitCode> {
                     ExitCode::from(crate::EXIT_INVALID)
                 }
             }
+        }
+        ExchangeCmd::Catalog(CatalogCmd::Push) => {
+            let rt = runtime(cfg, &store, &master, now).await?;
+            match rt.push_catalog(&store).await {
+                Ok(Some(n)) => {
+                    println!("已向上级节点登记 {n} 项资源 / {n} resources registered with the parent node");
+                    ExitCode::SUCCESS
+                }
+                Ok(None) => {
+                    println!("国家级节点无上级 / the national node has no parent");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}", describe(&e));
+                    ExitCode::from(crate::EXIT_INVALID)
+                }
+            }
+        }
+        ExchangeCmd::Catalog(CatalogCmd::List) => {
+            for r in store.network_resources().await? {
+                println!("{}", serde_json::to_string(&r)?);
+            }
+            ExitCode::SUCCESS
         }
         ExchangeCmd::Apply(ApplyCmd::List { refresh }) => {
             if refresh {
