@@ -3,11 +3,11 @@
 //! check and the registry's record. The store finds them; the rules of the
 //! answer are here.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::SealedLicense;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SealVerdict {
     pub valid: bool,
     pub key_id: String,
@@ -15,7 +15,7 @@ pub struct SealVerdict {
     pub alg: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VerdictError {
     pub code: String,
     pub message_zh: String,
@@ -25,7 +25,7 @@ pub struct VerdictError {
 /// The answer to "is this license genuine and valid today?". Only what a
 /// member of the public may see: for a person's license, the holder's name and
 /// the identifier's number segment are masked.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Verdict {
     /// Genuine, and valid today.
     pub ok: bool,
@@ -43,6 +43,10 @@ pub struct Verdict {
     pub valid_from: Option<String>,
     pub valid_until: Option<String>,
     pub error: Option<VerdictError>,
+    /// The node that checked it, when not the one asked: a license sealed
+    /// elsewhere is verified by its issuer's node over the exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<String>,
 }
 
 impl Verdict {
@@ -77,6 +81,7 @@ impl Verdict {
             valid_from: text(&["valid_from"]),
             valid_until: text(&["valid_until"]),
             error: None,
+            verified_by: None,
         }
     }
 

@@ -806,6 +806,7 @@ async fn serve(
         ("sharing", "status", "v1") => sharing_status(state, opened, body).await,
         ("sharing", "fetch", "v1") => sharing_fetch(state, service, opened, body, tx).await,
         ("sharing", "catalog", "v1") => sharing_catalog(rt, registry, opened, body, tx).await,
+        ("licenses", "verify", "v1") => license_verify(state, body).await,
         _ => Err(ExchangeError::UnknownService { service: service.to_string() }),
     }
 }
@@ -819,7 +820,67 @@ const SERVICES: &[(&str, &str, &str)] = &[
     ("sharing", "status", "v1"),
     ("sharing", "fetch", "v1"),
     ("sharing", "catalog", "v1"),
+    ("licenses", "verify", "v1"),
 ];
+
+/// What a verifier presents to the issuer's node: the QR token, or the sealed license.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PresentedLicense {
+    Token(String),
+    Sealed(Box<yiwang_license::SealedLicense>),
+}
+
+/// `licenses/verify/v1`: the issuer's node checks a license it sealed (its
+/// keys, its registry's status) for another node, and answers the verdict a
+/// member of the public may see (masked), signed as every reply is.
+async fn license_verify(state: &AppState, body: &[u8]) -> Outcome {
+    let presented: PresentedLicense = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    let presented = match presented {
+        PresentedLicense::Token(t) => yiwang_store::Presented::Token(yiwang_license::token_in(&t)),
+        PresentedLicense::Sealed(s) => yiwang_store::Presented::Sealed(*s),
+    };
+    let today = yiwang_calendar::china_today(jiff::Timestamp::now());
+    let verdict = state.store().verify_license(presented, today).await.map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
+    Ok(("application/json".into(), serde_json::to_vec(&verdict).unwrap_or_default()))
+}
+
+impl ExchangeRuntime {
+    /// Have the node hosting `signer` (the sealing agency's USCC) verify a
+    /// license this node holds no key for. `None` when the registry places the
+    /// signer nowhere, or here.
+    pub async fn verify_license_remote(
+        &self,
+        store: &Store,
+        signer: &str,
+        presented: &PresentedLicense,
+    ) -> Result<Option<yiwang_license::verdict::Verdict>, CallError> {
+        let registry = self.current(jiff::Timestamp::now())?;
+        let instance = self.node.as_str().split('/').next().unwrap_or("CN");
+        let Some(home) = registry
+            .directory
+            .members
+            .iter()
+            .find(|m| m.id.as_str().split('/').nth(2) == Some(signer) && m.id.as_str().starts_with(instance))
+            .map(|m| (m.id.clone(), m.home.clone()))
+        else {
+            return Ok(None);
+        };
+        if home.1 == self.node {
+            return Ok(None);
+        }
+        let body = serde_json::to_vec(presented).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+        let service = format!("{}/licenses/verify/v1", home.0.member());
+        let reply = self.call(store, Self::json_call(&self.member, &home.1, &service, &body)).await?;
+        if reply.status != 200 {
+            return Err(CallError::Answered { status: reply.status, code: reply.error_code().unwrap_or_else(|| "unknown".into()) });
+        }
+        let mut verdict: yiwang_license::verdict::Verdict = serde_json::from_slice(&reply.body)
+            .map_err(|e| CallError::Local(ExchangeError::BadReply { node: home.1.to_string(), reason: e.to_string() }))?;
+        verdict.verified_by = Some(home.1.to_string());
+        Ok(Some(verdict))
+    }
+}
 
 /// The most resources one catalog registration carries.
 const MAX_CATALOG_ENTRIES: usize = 10_000;

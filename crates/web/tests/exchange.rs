@@ -92,9 +92,11 @@ fn directory(city: &Node, province: &Node) -> Directory {
             entry(PROVINCE, Tier::Provincial, Some(NATIONAL), &province.base, vec![province.public_key.clone()]),
             entry(CITY, Tier::Municipal, Some(PROVINCE), &city.base, vec![city.public_key.clone()]),
         ],
-        members: [(CITY_MEMBER, CITY), (PROVINCE_MEMBER, PROVINCE), (STRANGER_MEMBER, PROVINCE)]
-            .iter()
-            .map(|(m, home)| MemberEntry { id: ClientId::parse(m).unwrap(), home: NodeId::parse(home).unwrap() })
+        members: [(CITY_MEMBER.to_string(), CITY), (PROVINCE_MEMBER.to_string(), PROVINCE), (STRANGER_MEMBER.to_string(), PROVINCE)]
+            .into_iter()
+            // The licensing agency of the test kit issues at the province.
+            .chain([(format!("CN-TEST/GOV/{}", yiwang_testkit::licenses::issuer()), PROVINCE)])
+            .map(|(m, home)| MemberEntry { id: ClientId::parse(&m).unwrap(), home: NodeId::parse(home).unwrap() })
             .collect(),
         policy: RegistryPolicy { max_skew_seconds: 300, max_ttl_seconds: 86_400 },
         revoked: vec![],
@@ -393,6 +395,40 @@ async fn a_city_asks_its_province_across_two_databases() {
     let reply = city.rt.call(&city.db.store, call).await.unwrap();
     let got: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!((reply.status, &got["data"], &got["withheld"]), (200, &serde_json::json!({ "name": "王五" }), &serde_json::json!([])));
+
+    // A license sealed at the province verifies at the city, by the province's node.
+    let now = jiff::Timestamp::now();
+    yiwang_testkit::licenses::seed_issuer(&province.db.store, now).await;
+    let issued = province
+        .db
+        .store
+        .issue_license(
+            &yiwang_testkit::licenses::new_license("330100-SP-0001", yiwang_testkit::licenses::restaurant()),
+            &province.master,
+            "t",
+            now,
+        )
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let verdict: serde_json::Value =
+        http.post(format!("{}/api/v1/licenses/verify", city.base)).json(&issued.sealed).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (verdict["ok"].as_bool(), verdict["verified_by"].as_str(), verdict["status"].as_str()),
+        (Some(true), Some(PROVINCE), Some("valid"))
+    );
+    let token = province.db.store.license_token(&issued.id, &province.master).await.unwrap();
+    let verdict: serde_json::Value =
+        http.get(format!("{}/api/v1/licenses/verify", city.base)).query(&[("token", &token)]).send().await.unwrap().json().await.unwrap();
+    assert_eq!((verdict["ok"].as_bool(), verdict["verified_by"].as_str()), (Some(true), Some(PROVINCE)));
+    let page = http.get(format!("{}/licenses/verify", city.base)).query(&[("token", &token)]).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("证照真实有效") && page.contains(PROVINCE), "the page says who verified it");
+    // A tampered record stays refused: the issuer's node says so.
+    let mut forged = issued.sealed.clone();
+    forged.record["holder"]["name"] = serde_json::json!("李四餐饮店");
+    let verdict: serde_json::Value =
+        http.post(format!("{}/api/v1/licenses/verify", city.base)).json(&forged).send().await.unwrap().json().await.unwrap();
+    assert_eq!((verdict["ok"].as_bool(), verdict["verified_by"].as_str()), (Some(false), Some(PROVINCE)));
 
     // Both logs verify, entry by entry.
     for n in [&city, &province] {
