@@ -473,7 +473,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Workflow(c) => workflow_cli::run(c),
         Cmd::License(c) => {
             let (cfg, _) = config::load(&over, &env)?;
-            license_cli::run(c, &open_store(&cfg).await?, || cfg.master_key()).await
+            license_cli::run(c, &open_store(&cfg).await?, &cfg).await
         }
         Cmd::Catalog(c) => {
             let (cfg, _) = config::load(&over, &env)?;
