@@ -1193,3 +1193,55 @@ pub async fn run_registry_refresh(state: AppState) {
         tokio::time::sleep(every).await;
     }
 }
+
+#[derive(Debug, Deserialize)]
+pub struct LogQuery {
+    #[serde(default)]
+    pub after: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/exchange/log?after=SEQ&limit=N` (admins): message log entries
+/// after `after`, oldest first, each with its exact header and signature line
+/// (they verify with OpenSSL alone, docs/exchange.md), and whether the chain
+/// holds so far is `yiwang exchange-log verify`'s to say.
+pub async fn log_page(
+    State(state): State<AppState>,
+    auth: crate::auth::Auth,
+    axum::extract::Query(q): axum::extract::Query<LogQuery>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let p = auth.require()?;
+    if !p.is_admin() {
+        return Err(ApiError::new(&yiwang_identity::IdentityError::Forbidden("node administrators read the message log".into())));
+    }
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return Err(crate::WebError::BadParam { name: "after", detail: "must not be negative".into() }.into());
+    }
+    let limit = crate::bounds::page_size("limit", q.limit, 100, 1000)?;
+    let entries = state.store().exchange_log_page(after, limit).await?;
+    Ok(axum::Json(serde_json::json!({ "entries": entries })))
+}
+
+/// `GET /api/v1/exchange/peers` (admins, data officers): this node, the
+/// registry in hand (serial, validity) and the nodes and members it lists.
+pub async fn peers(State(state): State<AppState>, auth: crate::auth::Auth) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let _ = auth.require()?;
+    let Some(rt) = state.exchange() else {
+        return Ok(axum::Json(serde_json::json!({ "node": null, "member": null, "registry": null })));
+    };
+    let registry = rt.registry().map(|r| {
+        let d = &r.directory;
+        let validity = match d.validity(jiff::Timestamp::now()) {
+            Validity::Fresh => "fresh",
+            Validity::Stale => "stale",
+            Validity::Expired => "expired",
+        };
+        serde_json::json!({
+            "serial": d.serial, "validity": validity, "issued_at": d.issued_at, "soft_expires_at": d.soft_expires_at,
+            "hard_expires_at": d.hard_expires_at, "nodes": d.nodes, "members": d.members, "revoked": d.revoked,
+        })
+    });
+    Ok(axum::Json(serde_json::json!({ "node": rt.node(), "member": rt.member(), "registry": registry })))
+}

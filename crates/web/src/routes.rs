@@ -180,6 +180,8 @@ fn table() -> Vec<RouteDef> {
         def("POST", "/api/v1/data-resources", Staff(SETUP_STAFF), post(setup::save_resource)),
         // Data sharing: a provider's grants (its data officers, admins).
         def("GET", "/api/v1/resources", Staff(ANY_STAFF), get(crate::sharing::catalog)),
+        def("GET", "/api/v1/exchange/log", Staff(ADMIN), get(crate::exchange::log_page)),
+        def("GET", "/api/v1/exchange/peers", Staff(SETUP_STAFF), get(crate::exchange::peers)),
         def("GET", "/api/v1/grants", Staff(SETUP_STAFF), get(crate::sharing::list)),
         def("POST", "/api/v1/grants", Staff(SETUP_STAFF), post(crate::sharing::create)),
         def("DELETE", "/api/v1/grants/{id}", Staff(SETUP_STAFF), delete(crate::sharing::revoke)),

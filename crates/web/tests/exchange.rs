@@ -430,6 +430,10 @@ async fn a_city_asks_its_province_across_two_databases() {
         http.post(format!("{}/api/v1/licenses/verify", city.base)).json(&forged).send().await.unwrap().json().await.unwrap();
     assert_eq!((verdict["ok"].as_bool(), verdict["verified_by"].as_str()), (Some(false), Some(PROVINCE)));
 
+    // The city's log names the province as the peer of what it sent and received.
+    let entries = city.db.store.exchange_log_page(0, 1000).await.unwrap();
+    assert!(entries.iter().any(|e| e.record.peer == PROVINCE));
+
     // Both logs verify, entry by entry.
     for n in [&city, &province] {
         assert!(matches!(n.db.store.exchange_log_verify().await.unwrap(), LogReport::Intact { .. }));

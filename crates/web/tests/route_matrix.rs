@@ -511,6 +511,8 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/api/v1/me/data-accesses", "/api/v1/me/data-accesses", Body_::None, authed(200)),
         // Grants: admins and data officers; a resource not described here is 404 to them.
         c("GET", "/api/v1/resources", "/api/v1/resources", Body_::None, Box::new(|p| staff_or(p, 200))),
+        c("GET", "/api/v1/exchange/log", "/api/v1/exchange/log", Body_::None, only(&[P::Admin], 200, 403)),
+        c("GET", "/api/v1/exchange/peers", "/api/v1/exchange/peers", Body_::None, only(&[P::DataOfficer, P::Admin], 200, 403)),
         c("GET", "/api/v1/grants", "/api/v1/grants", Body_::None, only(&[P::DataOfficer, P::Admin], 200, 403)),
         c(
             "POST",
