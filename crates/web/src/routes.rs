@@ -251,6 +251,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/cases/{no}/receipt.pdf", Public, get(case_pages::receipt_pdf)),
         // The holder wallet and 加注件 shares (pages).
         def("GET", "/me/licenses", Authenticated, get(wallet::wallet_page)),
+        def("GET", "/me/data-accesses", Authenticated, get(crate::sharing::my_accesses_page)),
         def("GET", "/me/licenses/{id}", Authenticated, get(wallet::license_page)),
         def("GET", "/me/licenses/{id}/license.pdf", Authenticated, get(wallet::license_pdf)),
         def("GET", "/me/licenses/{id}/sealed.json", Authenticated, get(wallet::sealed_json)),

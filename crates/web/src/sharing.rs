@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use yiwang_identity::{IdentityError, Principal, Role};
 use yiwang_sharing::{Grant, RowScope};
 
+use askama::Template;
+
 use crate::auth::Auth;
+use crate::pages::{Layout, render};
 use crate::{ApiError, AppState, WebError};
 
 /// Who manages grants on a resource: admins, and the providing agency's data officers.
@@ -172,4 +175,60 @@ pub async fn my_accesses(State(state): State<AppState>, auth: Auth) -> Result<Js
     let sm3 = hex::encode(yiwang_crypto::sm3(holder_id.trim().to_uppercase().as_bytes()));
     let accesses = state.store().data_accesses_of(&sm3, 200).await?;
     Ok(Json(json!({ "accesses": accesses })))
+}
+
+struct AccessRow {
+    at: String,
+    side: &'static str,
+    resource: String,
+    consumer: String,
+    purpose: String,
+    issue: String,
+    outcome: &'static str,
+    fields: String,
+}
+
+#[derive(Template)]
+#[template(path = "data_accesses.html")]
+struct AccessesPage {
+    l: Layout,
+    holder_label: String,
+    rows: Vec<AccessRow>,
+}
+
+/// How a person reads an access's outcome.
+fn outcome_zh(outcome: &str) -> &'static str {
+    match outcome {
+        "allowed" => "已提供",
+        "not_found" | "out_of_scope" => "未查到",
+        o if o.starts_with("denied") || o.starts_with("refused") => "已拒绝（无授权或超出授权）",
+        _ => "未完成",
+    }
+}
+
+/// `GET /me/data-accesses`: the page of `GET /api/v1/me/data-accesses`.
+pub async fn my_accesses_page(State(state): State<AppState>, auth: Auth) -> Result<axum::response::Response, ApiError> {
+    let p = auth.require()?;
+    if !p.assured {
+        return Ok(crate::wallet::level_page(&state, &auth, "数据调用记录", p).await);
+    }
+    let (_, holder_id, label) = crate::wallet::held_holder(&state, p)?;
+    let sm3 = hex::encode(yiwang_crypto::sm3(holder_id.trim().to_uppercase().as_bytes()));
+    let rows = state
+        .store()
+        .data_accesses_of(&sm3, 200)
+        .await?
+        .into_iter()
+        .map(|a| AccessRow {
+            at: a.at.get(..19).unwrap_or(&a.at).replace('T', " "),
+            side: if a.side == "provider" { "本节点提供" } else { "本节点调用" },
+            resource: a.resource_code,
+            consumer: a.consumer,
+            purpose: a.purpose,
+            issue: a.issue.unwrap_or_default(),
+            outcome: outcome_zh(&a.outcome),
+            fields: a.fields.join("、"),
+        })
+        .collect();
+    Ok(render(StatusCode::OK, &AccessesPage { l: Layout::new(&state, &auth, "数据调用记录").await, holder_label: label, rows }))
 }

@@ -492,6 +492,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/cases/query", "/cases/query?case_no=none&code=1", Body_::None, all(404)),
         c("GET", "/cases/{no}/receipt.pdf", "/cases/none/receipt.pdf?code=1", Body_::None, all(404)),
         c("GET", "/me/licenses", "/me/licenses", Body_::None, authed(200)),
+        c("GET", "/me/data-accesses", "/me/data-accesses", Body_::None, authed(200)),
         c("GET", "/me/licenses/{id}", "/me/licenses/none", Body_::None, authed(404)),
         c("GET", "/me/licenses/{id}/license.pdf", "/me/licenses/none/license.pdf", Body_::None, authed(404)),
         c("GET", "/me/licenses/{id}/sealed.json", "/me/licenses/none/sealed.json", Body_::None, authed(404)),

@@ -726,3 +726,40 @@ async fn a_uscc_region_must_be_digits(backend: TestBackend) {
     db.cleanup().await;
 }
 on_both!(a_uscc_region_must_be_digits);
+
+/// Data sharing: a person sees every access to their own data (provided or
+/// fetched at this node), on the page and the API; another person sees none
+/// of it; an account below the personal-data level sees neither.
+async fn a_person_sees_the_accesses_to_their_own_data(backend: TestBackend) {
+    let (db, f) = fixture(backend).await;
+    let subject = hex::encode(yiwang_crypto::sm3(f.citizen_id(P::Citizen).to_uppercase().as_bytes()));
+    let mut tx = f.store.begin().await.unwrap();
+    let access = yiwang_store::DataAccess {
+        side: "provider",
+        at: "2026-12-07T08:00:00.000000Z".into(),
+        resource_code: "330000-RK-0001".into(),
+        peer_node: "CN-TEST/NODE/330100".into(),
+        consumer: "CN-TEST/GOV/113301000025000337/window".into(),
+        operator: "clerk-7f3a".into(),
+        purpose: "330100-ITEM-0001".into(),
+        issue: Some("330100-2026-000123".into()),
+        grant_id: Some("grant_1".into()),
+        outcome: "allowed".into(),
+        fields: vec!["name".into()],
+        subject_sm3: subject,
+        msg_id: "01a24f73-65b6-7490-b3e3-4422ae9f2e91".into(),
+    };
+    tx.log_data_access(&access).await.unwrap();
+    tx.commit().await.unwrap();
+    let (status, page) = f.page(P::Citizen, "/me/data-accesses".into(), None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("330000-RK-0001") && page.contains("已提供") && page.contains("330100-2026-000123"), "{page}");
+    let got = get(&f, P::Citizen, "/api/v1/me/data-accesses").await;
+    assert_eq!(got.json()["accesses"][0]["purpose"], "330100-ITEM-0001");
+    let (_, other) = f.page(P::OtherCitizen, "/me/data-accesses".into(), None).await;
+    assert!(!other.contains("330000-RK-0001"));
+    let got = get(&f, P::Impostor, "/api/v1/me/data-accesses").await;
+    assert_eq!(got.status, 403, "{}", got.body);
+    db.cleanup().await;
+}
+on_both!(a_person_sees_the_accesses_to_their_own_data);
