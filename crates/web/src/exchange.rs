@@ -1185,12 +1185,22 @@ pub async fn run_registry_refresh(state: AppState) {
     }
     let every = Duration::from_secs(rt.settings.refresh_secs.clamp(5, 86_400));
     loop {
-        match rt.refresh(state.store()).await {
-            Ok(Fetched::Newer(d)) => tracing::info!(serial = d.serial, "node registry fetched"),
-            Ok(Fetched::Unchanged) => tracing::debug!("node registry unchanged"),
-            Err(e) => tracing::warn!(error = %e, "node registry fetch failed; the copy in hand serves"),
-        }
-        tokio::time::sleep(every).await;
+        let wait = match rt.refresh(state.store()).await {
+            Ok(Fetched::Newer(d)) => {
+                tracing::info!(serial = d.serial, "node registry fetched");
+                every
+            }
+            Ok(Fetched::Unchanged) => {
+                tracing::debug!("node registry unchanged");
+                every
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "node registry fetch failed; the copy in hand serves");
+                // With no copy in hand the node cannot exchange at all: try again soon.
+                if rt.registry().is_none() { Duration::from_secs(5).min(every) } else { every }
+            }
+        };
+        tokio::time::sleep(wait).await;
     }
 }
 
