@@ -530,6 +530,15 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             ))
             .ok(201, obj(&[("resource", obj_any())], &["resource"])),
         // Data sharing: grants on this node's resources, and a person's accesses.
+        ("GET", "/api/v1/resources") => {
+            op("The resource catalog seen from this node: its own described resources and those nodes below registered")
+                .ok(200, obj(&[("resources", arr(obj_any()))], &["resources"]))
+        }
+        ("GET", "/api/v1/exchange/log") => op("The node-to-node message log, oldest first, after a sequence number (admins)")
+            .query(vec![q("after", int(), "entries after this sequence number"), q("limit", int(), "1–1000, default 100")])
+            .ok(200, obj(&[("entries", arr(obj_any()))], &["entries"])),
+        ("GET", "/api/v1/exchange/peers") => op("This node's place in the exchange: its id, the registry in hand and the nodes it lists")
+            .ok(200, obj(&[("node", opt(s())), ("member", opt(s())), ("registry", opt(obj_any()))], &["node", "registry"])),
         ("GET", "/api/v1/grants") => op("The grants on resources the caller manages (admins, the provider's data officers)")
             .ok(200, obj(&[("grants", arr(obj_any()))], &["grants"])),
         ("POST", "/api/v1/grants") => op("Grant a consumer fields of a resource for purposes, rows and a period (default deny)")
