@@ -232,3 +232,169 @@ pub async fn my_accesses_page(State(state): State<AppState>, auth: Auth) -> Resu
         .collect();
     Ok(render(StatusCode::OK, &AccessesPage { l: Layout::new(&state, &auth, "数据调用记录").await, holder_label: label, rows }))
 }
+
+struct RequestRow {
+    id: String,
+    consumer: String,
+    consumer_node: String,
+    resource: String,
+    fields: String,
+    purposes: String,
+    scenario: String,
+    due_on: String,
+    overdue: bool,
+    state: &'static str,
+    open: bool,
+    outcome: String,
+}
+
+struct GrantRow {
+    id: String,
+    resource: String,
+    consumer: String,
+    fields: String,
+    purposes: String,
+    valid_until: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console_sharing.html")]
+struct ConsolePage {
+    l: Layout,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    requests: Vec<RequestRow>,
+    grants: Vec<GrantRow>,
+    network: Vec<yiwang_store::NetworkResource>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsoleQuery {
+    #[serde(default)]
+    pub done: Option<String>,
+}
+
+/// `GET /console/sharing`: the requests and grants on resources the caller
+/// manages, and the catalog nodes below registered here.
+pub async fn console(
+    State(state): State<AppState>,
+    auth: Auth,
+    axum::extract::Query(q): axum::extract::Query<ConsoleQuery>,
+) -> Result<Response, ApiError> {
+    let notice = match q.done.as_deref() {
+        Some("decided") => Some("共享申请已办理。"),
+        Some("revoked") => Some("共享授权已撤销。"),
+        _ => None,
+    };
+    console_with(&state, &auth, StatusCode::OK, notice, None).await
+}
+
+async fn console_with(
+    state: &AppState,
+    auth: &Auth,
+    status: StatusCode,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let store = state.store();
+    let today = yiwang_calendar::china_today(jiff::Timestamp::now()).to_string();
+    let mut providers = std::collections::HashMap::new();
+    let mut manages = async |code: &str| -> Result<bool, ApiError> {
+        if !providers.contains_key(code) {
+            let provider = store.shared_resource(code).await?.map(|r| r.provider_uscc).unwrap_or_default();
+            providers.insert(code.to_string(), provider);
+        }
+        Ok(providers.get(code).is_some_and(|u| may_grant(p, u)))
+    };
+    let mut requests = Vec::new();
+    for r in store.sharing_requests().await? {
+        if !manages(&r.resource_code).await? {
+            continue;
+        }
+        let open = r.state == yiwang_sharing::RequestState::Submitted;
+        requests.push(RequestRow {
+            overdue: open && r.due_on < today,
+            state: match r.state {
+                yiwang_sharing::RequestState::Submitted => "待办理",
+                yiwang_sharing::RequestState::Approved => "已同意",
+                yiwang_sharing::RequestState::Rejected => "未同意",
+            },
+            open,
+            outcome: r.reason.clone().or_else(|| r.grant_id.clone()).unwrap_or_default(),
+            id: r.id,
+            consumer: r.consumer,
+            consumer_node: r.consumer_node,
+            resource: r.resource_code,
+            fields: r.application.fields.join("、"),
+            purposes: r.application.purposes.join("、"),
+            scenario: r.application.scenario,
+            due_on: r.due_on,
+        });
+    }
+    let mut grants = Vec::new();
+    for g in store.grants().await? {
+        if !manages(&g.resource).await? {
+            continue;
+        }
+        grants.push(GrantRow {
+            revoked: g.revoked_at.is_some(),
+            valid_until: yiwang_calendar::china_today(g.valid_until).to_string(),
+            fields: g.fields.join("、"),
+            purposes: if g.purposes.is_empty() { "（所述用途均可）".into() } else { g.purposes.join("、") },
+            id: g.id,
+            resource: g.resource,
+            consumer: g.consumer,
+        });
+    }
+    let network = store.network_resources().await?;
+    let l = Layout::new(state, auth, "数据共享：共享申请与授权").await;
+    Ok(render(status, &ConsolePage { l, notice, error, requests, grants, network }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    pub decision: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /console/sharing/requests/{id}/decision`: approve (every asked
+/// item) or refuse with reasons.
+pub async fn console_decide(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<DecisionForm>,
+) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let not_found = || ApiError::new(&WebError::NotFound("共享申请".into()));
+    let req = state.store().sharing_request(&id).await?.ok_or_else(not_found)?;
+    let provider = state.store().shared_resource(&req.resource_code).await?.map(|x| x.provider_uscc).unwrap_or_default();
+    if !may_grant(p, &provider) {
+        return Err(not_found());
+    }
+    let decision = match f.decision.as_str() {
+        "approve" => yiwang_sharing::Decision::Approve { fields: Vec::new(), row_scope: RowScope::All },
+        "reject" => yiwang_sharing::Decision::Reject { reason: f.reason },
+        _ => return Err(WebError::BadParam { name: "decision", detail: "approve or reject".into() }.into()),
+    };
+    match state.store().decide_sharing_request(&id, &decision, &p.account_id, jiff::Timestamp::now()).await? {
+        Ok(_) => Ok(crate::auth::see_other("/console/sharing?done=decided")),
+        Err(e) => console_with(&state, &auth, StatusCode::UNPROCESSABLE_ENTITY, None, Some(yiwang_errors::Coded::message_zh(&e))).await,
+    }
+}
+
+/// `POST /console/sharing/grants/{id}/revoke`.
+pub async fn console_revoke(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let not_found = || ApiError::new(&WebError::NotFound("共享授权".into()));
+    let grants = state.store().grants().await?;
+    let g = grants.iter().find(|g| g.id == id).ok_or_else(not_found)?;
+    let provider = state.store().shared_resource(&g.resource).await?.map(|r| r.provider_uscc).unwrap_or_default();
+    if !may_grant(p, &provider) || !state.store().revoke_grant(&id, &p.account_id, jiff::Timestamp::now()).await? {
+        return Err(not_found());
+    }
+    Ok(crate::auth::see_other("/console/sharing?done=revoked"))
+}

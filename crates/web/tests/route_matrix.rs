@@ -250,6 +250,21 @@ fn cases(f: &Fixture) -> Vec<Case> {
         ),
         c("DELETE", "/api/v1/machine-clients/{id}", "/api/v1/machine-clients/none?reason=test", Body_::None, only(&[P::Admin], 404, 403)),
         c("GET", "/console/setup", "/console/setup", Body_::None, only(&[P::Admin, P::DataOfficer, P::CatalogReviewer], 200, 403)),
+        c("GET", "/console/sharing", "/console/sharing", Body_::None, only(&[P::Admin, P::DataOfficer], 200, 403)),
+        c(
+            "POST",
+            "/console/sharing/requests/{id}/decision",
+            "/console/sharing/requests/none/decision",
+            Body_::Form(vec![("decision", "reject".into()), ("reason", "无法律依据".into())]),
+            only(&[P::Admin, P::DataOfficer], 404, 403),
+        ),
+        c(
+            "POST",
+            "/console/sharing/grants/{id}/revoke",
+            "/console/sharing/grants/none/revoke",
+            Body_::Form(vec![]),
+            only(&[P::Admin, P::DataOfficer], 404, 403),
+        ),
         c("POST", "/api/v1/bundles/{code}/publish", "/api/v1/bundles/none/publish", Body_::None, only(&[P::CatalogReviewer], 404, 403)),
         c(
             "GET",

@@ -763,3 +763,54 @@ async fn a_person_sees_the_accesses_to_their_own_data(backend: TestBackend) {
     db.cleanup().await;
 }
 on_both!(a_person_sees_the_accesses_to_their_own_data);
+
+/// Data sharing on the console: the provider's data officer sees the 共享申请
+/// for their agency's resource, approves it (the grant is made) and revokes the
+/// grant; a head of the agency sees no such page.
+async fn a_data_officer_decides_sharing_requests_on_the_console(backend: TestBackend) {
+    let (db, f) = fixture(backend).await;
+    let now = jiff::Timestamp::now();
+    let sharing: yiwang_sharing::ResourceSharing = serde_json::from_value(serde_json::json!({
+        "share_type": "conditional", "legal_basis": "第九条",
+        "items": [{ "name": "name", "label": "企业名称", "data_type": "string" }],
+        "service": "base-data/enterprise/v1",
+    }))
+    .unwrap();
+    let resource = yiwang_catalog::setup::ResourceInput {
+        code: "330100-FR-0009".into(),
+        name: "法人基础信息".into(),
+        provider_uscc: AGENCY_A.into(),
+        aliases: vec![],
+        sharing: Some(sharing),
+    };
+    f.store.register_data_resource(&resource, "t", now).await.unwrap().unwrap();
+    let app: yiwang_sharing::Application = serde_json::from_value(serde_json::json!({
+        "resource": "330100-FR-0009", "fields": ["name"], "purposes": ["330200-ITEM-1"], "scenario": "核验企业名称", "days": 30,
+    }))
+    .unwrap();
+    let due = jiff::civil::date(2026, 12, 21);
+    let mut tx = f.store.begin().await.unwrap();
+    let id = tx.submit_sharing_request("CN-TEST/GOV/113302000025000417/crm", "CN-TEST/NODE/330200", &app, due, "m-1", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let (status, page) = f.page(P::DataOfficer, "/console/sharing".into(), None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("330100-FR-0009") && page.contains("待办理") && page.contains("核验企业名称"), "{page}");
+    let (status, _) = f.page(P::Head, "/console/sharing".into(), None).await;
+    assert_eq!(status, 403);
+    // A refusal needs its reasons.
+    let path = format!("/console/sharing/requests/{id}/decision");
+    let (status, page) = f.page(P::DataOfficer, path.clone(), Some(vec![("decision", "reject".into()), ("reason", " ".into())])).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("理由") || page.contains("reasons"), "{page}");
+    let (status, _) = f.page(P::DataOfficer, path.clone(), Some(vec![("decision", "approve".into())])).await;
+    assert_eq!(status, 303);
+    let decided = f.store.sharing_request(&id).await.unwrap().unwrap();
+    let grant = decided.grant_id.expect("approved with a grant");
+    let (_, page) = f.page(P::DataOfficer, "/console/sharing".into(), None).await;
+    assert!(page.contains("已同意") && page.contains("CN-TEST/GOV/113302000025000417/crm"), "{page}");
+    let (status, _) = f.page(P::DataOfficer, format!("/console/sharing/grants/{grant}/revoke"), Some(vec![])).await;
+    assert_eq!(status, 303);
+    assert!(f.store.grants().await.unwrap().iter().any(|g| g.id == grant && g.revoked_at.is_some()));
+    db.cleanup().await;
+}
+on_both!(a_data_officer_decides_sharing_requests_on_the_console);
