@@ -116,6 +116,12 @@ impl Store {
         rows.iter().map(entry).collect()
     }
 
+    /// The log head's sequence number (0 for an empty log).
+    pub async fn exchange_log_head_seq(&self) -> Result<i64> {
+        let row = crate::db::query("SELECT seq FROM exchange_log_head WHERE id = 1").fetch_one(self.read()).await?;
+        Ok(row.try_get("seq")?)
+    }
+
     /// Walk the whole log and check every link and the head.
     pub async fn exchange_log_verify(&self) -> Result<LogReport> {
         const PAGE: i64 = 1000;

@@ -1255,3 +1255,92 @@ pub async fn peers(State(state): State<AppState>, auth: crate::auth::Auth) -> Re
     });
     Ok(axum::Json(serde_json::json!({ "node": rt.node(), "member": rt.member(), "registry": registry })))
 }
+
+struct NodeRow {
+    id: String,
+    tier: &'static str,
+    parent: String,
+    endpoints: String,
+    keys: usize,
+}
+
+struct RegistryView {
+    serial: u64,
+    validity: &'static str,
+    issued_at: String,
+    hard_expires_at: String,
+    nodes: Vec<NodeRow>,
+}
+
+struct LogRow {
+    seq: i64,
+    direction: &'static str,
+    peer: String,
+    msg_id: String,
+    logged_at: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "console_exchange.html")]
+struct ConsolePage {
+    l: crate::pages::Layout,
+    node: Option<String>,
+    registry: Option<RegistryView>,
+    entries: Vec<LogRow>,
+}
+
+/// `GET /console/exchange` (admins): this node, the registry in hand and the
+/// latest 100 entries of the message log, newest first.
+pub async fn console(State(state): State<AppState>, auth: crate::auth::Auth) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    if !p.is_admin() {
+        return Err(ApiError::new(&yiwang_identity::IdentityError::Forbidden("node administrators read the message log".into())));
+    }
+    let rt = state.exchange();
+    let registry = rt.and_then(|rt| rt.registry()).map(|r| {
+        let d = &r.directory;
+        RegistryView {
+            serial: d.serial,
+            validity: match d.validity(jiff::Timestamp::now()) {
+                Validity::Fresh => "有效",
+                Validity::Stale => "已过更新期，仍可使用",
+                Validity::Expired => "已失效",
+            },
+            issued_at: d.issued_at.to_string(),
+            hard_expires_at: d.hard_expires_at.to_string(),
+            nodes: d
+                .nodes
+                .iter()
+                .map(|n| NodeRow {
+                    id: n.id.to_string(),
+                    tier: match n.tier {
+                        yiwang_exchange::Tier::National => "国家级",
+                        yiwang_exchange::Tier::Provincial => "省级",
+                        yiwang_exchange::Tier::Municipal => "市级",
+                        yiwang_exchange::Tier::County => "县级",
+                    },
+                    parent: n.parent.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    endpoints: n.endpoints.join(" "),
+                    keys: n.keys.len(),
+                })
+                .collect(),
+        }
+    });
+    let head = state.store().exchange_log_head_seq().await?;
+    let mut entries: Vec<LogRow> = state
+        .store()
+        .exchange_log_page((head - 100).max(0), 100)
+        .await?
+        .into_iter()
+        .map(|e| LogRow {
+            seq: e.seq,
+            direction: if e.record.direction == Direction::In { "收" } else { "发" },
+            peer: e.record.peer,
+            msg_id: e.record.msg_id,
+            logged_at: e.record.logged_at,
+        })
+        .collect();
+    entries.reverse();
+    let l = crate::pages::Layout::new(&state, &auth, "数据交换：节点与报文日志").await;
+    Ok(crate::pages::render(StatusCode::OK, &ConsolePage { l, node: rt.map(|rt| rt.node().to_string()), registry, entries }))
+}

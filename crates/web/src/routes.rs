@@ -192,6 +192,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/bundles/{code}/versions", Staff(BUNDLE_STAFF), get(setup::bundle_versions)),
         def("GET", "/console/setup", Staff(SETUP_PAGE), get(setup::page)),
         def("GET", "/console/sharing", Staff(SETUP_STAFF), get(crate::sharing::console)),
+        def("GET", "/console/exchange", Staff(ADMIN), get(crate::exchange::console)),
         def("POST", "/console/sharing/requests/{id}/decision", Staff(SETUP_STAFF), post(crate::sharing::console_decide)),
         def("POST", "/console/sharing/grants/{id}/revoke", Staff(SETUP_STAFF), post(crate::sharing::console_revoke)),
         def("POST", "/console/setup/halls", Staff(ADMIN), post(setup::page_save_hall)),

@@ -251,6 +251,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("DELETE", "/api/v1/machine-clients/{id}", "/api/v1/machine-clients/none?reason=test", Body_::None, only(&[P::Admin], 404, 403)),
         c("GET", "/console/setup", "/console/setup", Body_::None, only(&[P::Admin, P::DataOfficer, P::CatalogReviewer], 200, 403)),
         c("GET", "/console/sharing", "/console/sharing", Body_::None, only(&[P::Admin, P::DataOfficer], 200, 403)),
+        c("GET", "/console/exchange", "/console/exchange", Body_::None, only(&[P::Admin], 200, 403)),
         c(
             "POST",
             "/console/sharing/requests/{id}/decision",
