@@ -97,6 +97,17 @@ pub enum Fetched {
     Unchanged,
 }
 
+impl Validity {
+    /// `fresh`, `stale` or `expired`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Validity::Fresh => "fresh",
+            Validity::Stale => "stale",
+            Validity::Expired => "expired",
+        }
+    }
+}
+
 impl Directory {
     pub fn validity(&self, now: jiff::Timestamp) -> Validity {
         if now >= self.hard_expires_at {

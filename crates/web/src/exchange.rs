@@ -1243,11 +1243,7 @@ pub async fn peers(State(state): State<AppState>, auth: crate::auth::Auth) -> Re
     };
     let registry = rt.registry().map(|r| {
         let d = &r.directory;
-        let validity = match d.validity(jiff::Timestamp::now()) {
-            Validity::Fresh => "fresh",
-            Validity::Stale => "stale",
-            Validity::Expired => "expired",
-        };
+        let validity = d.validity(jiff::Timestamp::now()).code();
         serde_json::json!({
             "serial": d.serial, "validity": validity, "issued_at": d.issued_at, "soft_expires_at": d.soft_expires_at,
             "hard_expires_at": d.hard_expires_at, "nodes": d.nodes, "members": d.members, "revoked": d.revoked,

@@ -92,19 +92,32 @@ pub async fn create(State(state): State<AppState>, auth: Auth, Json(g): Json<Gra
     }
 }
 
-/// `DELETE /api/v1/grants/{id}`: revoke a grant from now on.
-pub async fn revoke(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let p = auth.require()?;
+/// Revoke a grant on a resource the caller manages; anything else is 404, as if absent.
+async fn revoke_managed(state: &AppState, p: &Principal, id: &str) -> Result<(), ApiError> {
     let not_found = || ApiError::new(&WebError::NotFound("共享授权".into()));
     let grants = state.store().grants().await?;
     let g = grants.iter().find(|g| g.id == id).ok_or_else(not_found)?;
     let provider = state.store().shared_resource(&g.resource).await?.map(|r| r.provider_uscc).unwrap_or_default();
+    if !may_grant(p, &provider) || !state.store().revoke_grant(id, &p.account_id, jiff::Timestamp::now()).await? {
+        return Err(not_found());
+    }
+    Ok(())
+}
+
+/// A sharing request for a resource the caller manages; anything else is 404, as if absent.
+async fn managed_request(state: &AppState, p: &Principal, id: &str) -> Result<(), ApiError> {
+    let not_found = || ApiError::new(&WebError::NotFound("共享申请".into()));
+    let req = state.store().sharing_request(id).await?.ok_or_else(not_found)?;
+    let provider = state.store().shared_resource(&req.resource_code).await?.map(|x| x.provider_uscc).unwrap_or_default();
     if !may_grant(p, &provider) {
         return Err(not_found());
     }
-    if !state.store().revoke_grant(&id, &p.account_id, jiff::Timestamp::now()).await? {
-        return Err(not_found());
-    }
+    Ok(())
+}
+
+/// `DELETE /api/v1/grants/{id}`: revoke a grant from now on.
+pub async fn revoke(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    revoke_managed(&state, auth.require()?, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -135,12 +148,7 @@ pub async fn decide(
     Json(d): Json<yiwang_sharing::Decision>,
 ) -> Result<Json<Value>, ApiError> {
     let p = auth.require()?;
-    let not_found = || ApiError::new(&WebError::NotFound("共享申请".into()));
-    let req = state.store().sharing_request(&id).await?.ok_or_else(not_found)?;
-    let provider = state.store().shared_resource(&req.resource_code).await?.map(|x| x.provider_uscc).unwrap_or_default();
-    if !may_grant(p, &provider) {
-        return Err(not_found());
-    }
+    managed_request(&state, p, &id).await?;
     match state.store().decide_sharing_request(&id, &d, &p.account_id, jiff::Timestamp::now()).await? {
         Ok(r) => Ok(Json(json!({ "request": r }))),
         Err(e) => Err(e.into()),
@@ -369,12 +377,7 @@ pub async fn console_decide(
     axum::Form(f): axum::Form<DecisionForm>,
 ) -> Result<Response, ApiError> {
     let p = auth.require()?;
-    let not_found = || ApiError::new(&WebError::NotFound("共享申请".into()));
-    let req = state.store().sharing_request(&id).await?.ok_or_else(not_found)?;
-    let provider = state.store().shared_resource(&req.resource_code).await?.map(|x| x.provider_uscc).unwrap_or_default();
-    if !may_grant(p, &provider) {
-        return Err(not_found());
-    }
+    managed_request(&state, p, &id).await?;
     let decision = match f.decision.as_str() {
         "approve" => yiwang_sharing::Decision::Approve { fields: Vec::new(), row_scope: RowScope::All },
         "reject" => yiwang_sharing::Decision::Reject { reason: f.reason },
@@ -388,13 +391,6 @@ pub async fn console_decide(
 
 /// `POST /console/sharing/grants/{id}/revoke`.
 pub async fn console_revoke(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let p = auth.require()?;
-    let not_found = || ApiError::new(&WebError::NotFound("共享授权".into()));
-    let grants = state.store().grants().await?;
-    let g = grants.iter().find(|g| g.id == id).ok_or_else(not_found)?;
-    let provider = state.store().shared_resource(&g.resource).await?.map(|r| r.provider_uscc).unwrap_or_default();
-    if !may_grant(p, &provider) || !state.store().revoke_grant(&id, &p.account_id, jiff::Timestamp::now()).await? {
-        return Err(not_found());
-    }
+    revoke_managed(&state, auth.require()?, &id).await?;
     Ok(crate::auth::see_other("/console/sharing?done=revoked"))
 }

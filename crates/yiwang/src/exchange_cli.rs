@@ -11,7 +11,7 @@ use clap::Subcommand;
 use jiff::Timestamp;
 use yiwang_crypto::seal::SealKey;
 use yiwang_errors::Coded;
-use yiwang_exchange::{ClientId, Directory, Fetched, NodeId, Validity, sign_directory};
+use yiwang_exchange::{ClientId, Directory, Fetched, NodeId, sign_directory};
 use yiwang_store::Store;
 use yiwang_web::exchange::{Call, CallError, ExchangeRuntime};
 
@@ -191,11 +191,7 @@ pub async fn run(cmd: ExchangeCmd, cfg: &Config) -> anyhow::Result<ExitCode> {
                     }
                     Some(r) => {
                         let d = &r.directory;
-                        let validity = match d.validity(now) {
-                            Validity::Fresh => "fresh",
-                            Validity::Stale => "stale",
-                            Validity::Expired => "expired",
-                        };
+                        let validity = d.validity(now).code();
                         let out = serde_json::json!({
                             "serial": d.serial, "validity": validity, "issued_at": d.issued_at,
                             "soft_expires_at": d.soft_expires_at, "hard_expires_at": d.hard_expires_at,
