@@ -336,22 +336,22 @@ impl ExchangeRuntime {
             return Err(ExchangeError::BadHeader { reason: format!("{} is not hosted at this node", call.from) }.into());
         }
         let ttl = jiff::SignedDuration::from_secs(self.settings.ttl_secs.clamp(1, registry.directory.policy.max_ttl_seconds));
+        let body_ref = BodyRef::of(call.content_type, call.body);
+        let body_sm3 = body_ref.sm3.clone();
         let mut header = Header::new(
             Kind::Request,
             Sender { node: self.node.clone(), client: call.from.clone(), on_behalf_of: None },
             Recipient { node: call.to.clone(), service: call.service.to_string() },
-            BodyRef::of(call.content_type, call.body),
+            body_ref,
             now,
             ttl,
             rand::random(),
         );
         header.user = call.user;
+        let msg_id = header.msg_id.clone();
         let sealed = self.seal_header(&registry, header)?;
         let env_sm3 = sealed.env_sm3();
-        let msg_id = msg_id_of(&sealed)?;
-        store
-            .log_exchange(record(Direction::Out, call.to.as_str(), &msg_id, &sealed, &BodyRef::of(call.content_type, call.body).sm3, now))
-            .await?;
+        store.log_exchange(record(Direction::Out, call.to.as_str(), &msg_id, &env_sm3, &sealed, &body_sm3, now)).await?;
         let (envelope, line) = (sealed.envelope(), sealed.signature_line());
         for endpoint in &target.endpoints {
             let url = format!("{}/gx/1/exchange", endpoint.trim_end_matches('/'));
@@ -649,16 +649,21 @@ async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Option<Vec<u8>
     Some(out)
 }
 
-fn msg_id_of(sealed: &Sealed) -> Result<String, ExchangeError> {
-    serde_json::from_slice::<Header>(&sealed.header_bytes).map(|h| h.msg_id).map_err(|e| ExchangeError::BadHeader { reason: e.to_string() })
-}
-
-fn record(direction: Direction, peer: &str, msg_id: &str, sealed: &Sealed, body_sm3: &str, now: jiff::Timestamp) -> LogRecord {
+/// The log record of an envelope this node sealed (`env_sm3`: its SM3, computed once by the caller).
+fn record(
+    direction: Direction,
+    peer: &str,
+    msg_id: &str,
+    env_sm3: &str,
+    sealed: &Sealed,
+    body_sm3: &str,
+    now: jiff::Timestamp,
+) -> LogRecord {
     LogRecord {
         direction,
         peer: peer.to_string(),
         msg_id: msg_id.to_string(),
-        env_sm3: sealed.env_sm3(),
+        env_sm3: env_sm3.to_string(),
         header: String::from_utf8_lossy(&sealed.header_bytes).into_owned(),
         signature: sealed.signature_line(),
         body_sm3: body_sm3.to_string(),
@@ -735,21 +740,22 @@ async fn receive_inner(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Re
         }
     };
     let ttl = jiff::SignedDuration::from_secs(registry.directory.policy.max_skew_seconds.max(1));
+    let body_ref = BodyRef::of(&content_type, &reply_body);
+    let body_sm3 = body_ref.sm3.clone();
     let mut header = Header::new(
         kind,
         Sender { node: rt.node.clone(), client, on_behalf_of: None },
         Recipient { node: h.from.node.clone(), service: h.to.service.clone() },
-        BodyRef::of(&content_type, &reply_body),
+        body_ref,
         jiff::Timestamp::now(),
         ttl,
         rand::random(),
     );
     header.conv_id.clone_from(&h.conv_id);
     header.in_reply_to = Some(InReplyTo { msg_id: h.msg_id.clone(), env_sm3: opened.env_sm3.clone() });
+    let reply_id = header.msg_id.clone();
     let sealed = rt.seal_header(&registry, header)?;
-    let reply_id = msg_id_of(&sealed)?;
-    let body_sm3 = BodyRef::of(&content_type, &reply_body).sm3;
-    tx.log_exchange(record(Direction::Out, peer, &reply_id, &sealed, &body_sm3, now)).await?;
+    tx.log_exchange(record(Direction::Out, peer, &reply_id, &sealed.env_sm3(), &sealed, &body_sm3, now)).await?;
     let kept = StoredReply { status, envelope: sealed.envelope(), signature: sealed.signature_line(), content_type, body: reply_body };
     tx.put_exchange_reply(peer, &h.msg_id, &kept, now).await?;
     tx.commit().await?;
