@@ -35,6 +35,11 @@ impl NodeId {
         self.0.rsplit('/').next().unwrap_or_default()
     }
 
+    /// The instance it belongs to (`CN` or `CN-TEST`).
+    pub fn instance(&self) -> &str {
+        self.0.split('/').next().unwrap_or_default()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -96,6 +101,11 @@ impl ClientId {
             Some((end, _)) => &self.0[..end],
             None => &self.0,
         }
+    }
+
+    /// The member's unified social credit code.
+    pub fn uscc(&self) -> &str {
+        self.member().rsplit('/').next().unwrap_or_default()
     }
 
     pub fn as_str(&self) -> &str {
@@ -201,6 +211,7 @@ mod tests {
     #[test]
     fn node_ids_are_an_instance_and_a_division() {
         assert_eq!(NodeId::parse("CN/NODE/440300").map(|n| n.division().to_string()), Ok("440300".into()));
+        assert_eq!(NodeId::parse("CN-TEST/NODE/440300").map(|n| n.instance().to_string()), Ok("CN-TEST".into()));
         assert!(NodeId::parse("CN/NODE/000000").is_ok());
         assert!(NodeId::parse("CN-TEST/NODE/110000").is_ok());
         for bad in ["CN/NODE/990000", "CN/NODE/4403", "XX/NODE/440300", "CN/NODES/440300", "CN/NODE/440300/x", ""] {
@@ -212,6 +223,7 @@ mod tests {
     fn client_ids_name_a_member_by_its_credit_code() {
         let sub = ClientId::parse("CN/GOV/91350100M000100Y43/population-db").expect("a subsystem");
         assert_eq!(sub.member(), "CN/GOV/91350100M000100Y43");
+        assert_eq!(sub.uscc(), "91350100M000100Y43");
         let member = ClientId::parse("CN/PUB/91350100M000100Y43").expect("a member");
         assert_eq!(member.member(), member.as_str());
         for bad in ["CN/GOV/91350100M000100Y44", "CN/ABC/91350100M000100Y43", "CN/GOV/91350100M000100Y43/a b", "CN/GOV"] {

@@ -108,11 +108,21 @@ pub struct Reply {
 impl Reply {
     /// The error code of a signed `error` reply.
     pub fn error_code(&self) -> Option<String> {
-        (self.header.kind == Kind::Error)
-            .then(|| serde_json::from_slice::<serde_json::Value>(&self.body).ok())
-            .flatten()
-            .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
+        (self.header.kind == Kind::Error).then(|| problem_code(&self.body)).flatten()
     }
+
+    /// The reply if it is a 200 answer; a signed error otherwise (`CallError::Answered`).
+    pub fn answered(self) -> Result<Reply, CallError> {
+        if self.status == 200 {
+            return Ok(self);
+        }
+        Err(CallError::Answered { status: self.status, code: self.error_code().unwrap_or_else(|| "unknown".into()) })
+    }
+}
+
+/// The `code` of a problem+json body, if it is one.
+fn problem_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body).ok()?.get("code")?.as_str().map(str::to_string)
 }
 
 /// Why a call came back without the answer asked for.
@@ -390,11 +400,7 @@ impl ExchangeRuntime {
         let bad = |reason: &str| CallError::Local(ExchangeError::BadReply { node: to.to_string(), reason: reason.to_string() });
         let body = read_bounded(resp, self.max_body()).await.ok_or_else(|| bad("the body is too large or cut short"))?;
         let (Some(envelope), Some(line)) = (header_str(&headers, ENVELOPE_HEADER), header_str(&headers, SIGNATURE_HEADER)) else {
-            let code = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
-                .unwrap_or_else(|| "unknown".into());
-            return Err(CallError::Refused { status, code });
+            return Err(CallError::Refused { status, code: problem_code(&body).unwrap_or_else(|| "unknown".into()) });
         };
         let now = jiff::Timestamp::now();
         let opened = open(envelope, line, &body, &|kid| registry.keyring.signer(kid), now, &registry.directory.policy())
@@ -465,18 +471,13 @@ impl ExchangeRuntime {
             subject_sm3: subject_sm3(&f.ask.subject),
             msg_id: String::new(),
         };
-        let result = match outcome {
-            Ok(reply) if reply.status == 200 => {
-                access.msg_id.clone_from(&reply.request_msg_id);
-                serde_json::from_slice::<BaseDataAnswer>(&reply.body)
-                    .map_err(|e| CallError::Local(ExchangeError::BadReply { node: f.provider.to_string(), reason: e.to_string() }))
-            }
-            Ok(reply) => {
-                access.msg_id.clone_from(&reply.request_msg_id);
-                Err(CallError::Answered { status: reply.status, code: reply.error_code().unwrap_or_else(|| "unknown".into()) })
-            }
-            Err(e) => Err(e),
-        };
+        if let Ok(reply) = &outcome {
+            access.msg_id.clone_from(&reply.request_msg_id);
+        }
+        let result = outcome.and_then(Reply::answered).and_then(|reply| {
+            serde_json::from_slice::<BaseDataAnswer>(&reply.body)
+                .map_err(|e| CallError::Local(ExchangeError::BadReply { node: f.provider.to_string(), reason: e.to_string() }))
+        });
         match &result {
             Ok(a) => {
                 access.resource_code.clone_from(&a.resource);
@@ -515,10 +516,7 @@ impl ExchangeRuntime {
     pub async fn apply_for_resource(&self, store: &Store, a: Apply<'_>) -> Result<yiwang_store::SharingApplicationRow, CallError> {
         let body = serde_json::to_vec(a.application).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
         let service = format!("{}/sharing/apply/v1", a.provider_member.member());
-        let reply = self.call(store, Self::json_call(a.from, a.provider_node, &service, &body)).await?;
-        if reply.status != 200 {
-            return Err(CallError::Answered { status: reply.status, code: reply.error_code().unwrap_or_else(|| "unknown".into()) });
-        }
+        let reply = self.call(store, Self::json_call(a.from, a.provider_node, &service, &body)).await?.answered()?;
         let bad =
             |reason: &str| CallError::Local(ExchangeError::BadReply { node: a.provider_node.to_string(), reason: reason.to_string() });
         let v: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|_| bad("the answer is not JSON"))?;
@@ -543,10 +541,7 @@ impl ExchangeRuntime {
         let to = NodeId::parse(&app.provider_node)?;
         let service = format!("{}/sharing/status/v1", app.provider_member);
         let body = serde_json::to_vec(&serde_json::json!({ "request_id": app.request_id })).unwrap_or_default();
-        let reply = self.call(store, Self::json_call(&from, &to, &service, &body)).await?;
-        if reply.status != 200 {
-            return Err(CallError::Answered { status: reply.status, code: reply.error_code().unwrap_or_else(|| "unknown".into()) });
-        }
+        let reply = self.call(store, Self::json_call(&from, &to, &service, &body)).await?.answered()?;
         let v: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
         let state = v["state"].as_str().and_then(yiwang_sharing::RequestState::parse).ok_or_else(|| {
             CallError::Local(ExchangeError::BadReply { node: app.provider_node.clone(), reason: "no state in the answer".into() })
@@ -559,7 +554,7 @@ impl ExchangeRuntime {
     /// The catalog this node registers with its parent: its own described
     /// resources and everything its children registered with it.
     pub async fn catalog_snapshot(&self, store: &Store) -> Result<Vec<yiwang_store::NetworkResource>, CallError> {
-        let instance = self.node.as_str().split('/').next().unwrap_or("CN").to_string();
+        let instance = self.node.instance();
         let mut out: Vec<yiwang_store::NetworkResource> = store
             .described_resources()
             .await?
@@ -591,10 +586,7 @@ impl ExchangeRuntime {
         let entries = self.catalog_snapshot(store).await?;
         let body = serde_json::to_vec(&entries).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
         let service = format!("{}/sharing/catalog/v1", parent_member.member());
-        let reply = self.call(store, Self::json_call(&self.member, &parent, &service, &body)).await?;
-        if reply.status != 200 {
-            return Err(CallError::Answered { status: reply.status, code: reply.error_code().unwrap_or_else(|| "unknown".into()) });
-        }
+        self.call(store, Self::json_call(&self.member, &parent, &service, &body)).await?.answered()?;
         Ok(Some(entries.len()))
     }
 }
@@ -686,6 +678,17 @@ fn opened_record(direction: Direction, peer: &str, opened: &Opened, signature_li
 
 /// What a service answered, or why it did not.
 type Outcome = Result<(String, Vec<u8>), ExchangeError>;
+
+/// A service's request body, as JSON of the shape it takes (`gx.bad_body` otherwise).
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ExchangeError> {
+    serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })
+}
+
+/// A service's JSON answer.
+fn json_outcome<T: Serialize>(answer: &T) -> Outcome {
+    let body = serde_json::to_vec(answer).map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
+    Ok(("application/json".into(), body))
+}
 
 /// `POST /gx/1/exchange`: a peer node's request.
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -805,7 +808,7 @@ async fn serve(
                 "registry_serial": registry.directory.serial,
                 "asked_by": opened.header.from.client,
             });
-            Ok(("application/json".into(), serde_json::to_vec(&body).unwrap_or_default()))
+            json_outcome(&body)
         }
         ("base-data", "person" | "enterprise", "v1") => base_data(state, service, opened, body, tx).await,
         ("sharing", "apply", "v1") => sharing_apply(state, service, opened, body, tx).await,
@@ -841,14 +844,14 @@ pub enum PresentedLicense {
 /// keys, its registry's status) for another node, and answers the verdict a
 /// member of the public may see (masked), signed as every reply is.
 async fn license_verify(state: &AppState, body: &[u8]) -> Outcome {
-    let presented: PresentedLicense = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    let presented: PresentedLicense = parse_body(body)?;
     let presented = match presented {
         PresentedLicense::Token(t) => yiwang_store::Presented::Token(yiwang_license::token_in(&t)),
         PresentedLicense::Sealed(s) => yiwang_store::Presented::Sealed(*s),
     };
     let today = yiwang_calendar::china_today(jiff::Timestamp::now());
     let verdict = state.store().verify_license(presented, today).await.map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
-    Ok(("application/json".into(), serde_json::to_vec(&verdict).unwrap_or_default()))
+    json_outcome(&verdict)
 }
 
 impl ExchangeRuntime {
@@ -862,14 +865,7 @@ impl ExchangeRuntime {
         presented: &PresentedLicense,
     ) -> Result<Option<yiwang_license::verdict::Verdict>, CallError> {
         let registry = self.current(jiff::Timestamp::now())?;
-        let instance = self.node.as_str().split('/').next().unwrap_or("CN");
-        let Some(home) = registry
-            .directory
-            .members
-            .iter()
-            .find(|m| m.id.as_str().split('/').nth(2) == Some(signer) && m.id.as_str().starts_with(instance))
-            .map(|m| (m.id.clone(), m.home.clone()))
-        else {
+        let Some(home) = registry.directory.members.iter().find(|m| m.id.uscc() == signer).map(|m| (m.id.clone(), m.home.clone())) else {
             return Ok(None);
         };
         if home.1 == self.node {
@@ -877,10 +873,7 @@ impl ExchangeRuntime {
         }
         let body = serde_json::to_vec(presented).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
         let service = format!("{}/licenses/verify/v1", home.0.member());
-        let reply = self.call(store, Self::json_call(&self.member, &home.1, &service, &body)).await?;
-        if reply.status != 200 {
-            return Err(CallError::Answered { status: reply.status, code: reply.error_code().unwrap_or_else(|| "unknown".into()) });
-        }
+        let reply = self.call(store, Self::json_call(&self.member, &home.1, &service, &body)).await?.answered()?;
         let mut verdict: yiwang_license::verdict::Verdict = serde_json::from_slice(&reply.body)
             .map_err(|e| CallError::Local(ExchangeError::BadReply { node: home.1.to_string(), reason: e.to_string() }))?;
         verdict.verified_by = Some(home.1.to_string());
@@ -915,8 +908,7 @@ async fn sharing_catalog(rt: &ExchangeRuntime, registry: &Registry, opened: &Ope
     if d.node(sender).and_then(|n| n.parent.as_ref()) != Some(&rt.node) {
         return Err(ExchangeError::AccessDenied);
     }
-    let entries: Vec<yiwang_store::NetworkResource> =
-        serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    let entries: Vec<yiwang_store::NetworkResource> = parse_body(body)?;
     if entries.len() > MAX_CATALOG_ENTRIES {
         return Err(ExchangeError::BadBody { reason: format!("at most {MAX_CATALOG_ENTRIES} resources") });
     }
@@ -939,7 +931,7 @@ async fn sharing_catalog(rt: &ExchangeRuntime, registry: &Registry, opened: &Ope
         .await
         .map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
     let answer = serde_json::json!({ "registered": entries.len() });
-    Ok(("application/json".into(), serde_json::to_vec(&answer).unwrap_or_default()))
+    json_outcome(&answer)
 }
 
 /// `sharing/apply/v1`: a consumer's 共享申请 for one of the provider
@@ -948,8 +940,8 @@ async fn sharing_catalog(rt: &ExchangeRuntime, registry: &Registry, opened: &Ope
 async fn sharing_apply(state: &AppState, service: &ServiceId, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
     let h = &opened.header;
     let internal = |e: yiwang_store::StoreError| ExchangeError::Provider { reason: e.to_string() };
-    let app: yiwang_sharing::Application = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
-    let provider_uscc = service.subsystem.member().rsplit('/').next().unwrap_or_default();
+    let app: yiwang_sharing::Application = parse_body(body)?;
+    let provider_uscc = service.subsystem.uscc();
     let resource = state
         .store()
         .shared_resource(&app.resource)
@@ -966,7 +958,7 @@ async fn sharing_apply(state: &AppState, service: &ServiceId, opened: &Opened, b
     let id =
         tx.submit_sharing_request(h.from.client.as_str(), h.from.node.as_str(), &app, due.value, &h.msg_id, now).await.map_err(internal)?;
     let answer = serde_json::json!({ "request_id": id, "state": "submitted", "due_on": due.value.to_string() });
-    Ok(("application/json".into(), serde_json::to_vec(&answer).unwrap_or_default()))
+    json_outcome(&answer)
 }
 
 /// `sharing/status/v1`: where a request stands, for the member that made it
@@ -977,7 +969,7 @@ async fn sharing_status(state: &AppState, opened: &Opened, body: &[u8]) -> Outco
     struct Ask {
         request_id: String,
     }
-    let ask: Ask = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    let ask: Ask = parse_body(body)?;
     let req = state.store().sharing_request(&ask.request_id).await.map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
     let asker = opened.header.from.client.member();
     let req = req
@@ -987,7 +979,7 @@ async fn sharing_status(state: &AppState, opened: &Opened, body: &[u8]) -> Outco
         "request_id": req.id, "resource": req.resource_code, "state": req.state, "due_on": req.due_on,
         "decided_at": req.decided_at, "reason": req.reason, "grant": req.grant_id,
     });
-    Ok(("application/json".into(), serde_json::to_vec(&answer).unwrap_or_default()))
+    json_outcome(&answer)
 }
 
 /// A look-up in the base data (人口库 by citizen ID, 法人库 by USCC).
@@ -1034,7 +1026,7 @@ impl BaseTable {
 }
 
 async fn base_data(state: &AppState, service: &ServiceId, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
-    let provider_uscc = service.subsystem.member().rsplit('/').next().unwrap_or_default();
+    let provider_uscc = service.subsystem.uscc();
     let local = format!("{}/{}/{}", service.subsystem_name(), service.code, service.version);
     let resource = state
         .store()
@@ -1043,8 +1035,8 @@ async fn base_data(state: &AppState, service: &ServiceId, opened: &Opened, body:
         .map_err(|e| ExchangeError::Provider { reason: e.to_string() })?
         .ok_or_else(|| ExchangeError::UnknownService { service: service.to_string() })?;
     let table = BaseTable::of(Some(&local)).ok_or_else(|| ExchangeError::UnknownService { service: service.to_string() })?;
-    let ask: BaseDataAsk = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
-    read_shared(state, resource, table, ask, opened, tx).await
+    let ask: BaseDataAsk = parse_body(body)?;
+    json_outcome(&read_shared(state, resource, table, ask, opened, tx).await?)
 }
 
 /// `sharing/fetch/v1`: a resource by its catalog code, whatever service
@@ -1059,8 +1051,8 @@ async fn sharing_fetch(state: &AppState, service: &ServiceId, opened: &Opened, b
         #[serde(default)]
         fields: Vec<String>,
     }
-    let ask: FetchAsk = serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
-    let provider_uscc = service.subsystem.member().rsplit('/').next().unwrap_or_default();
+    let ask: FetchAsk = parse_body(body)?;
+    let provider_uscc = service.subsystem.uscc();
     let resource = state
         .store()
         .shared_resource(&ask.resource)
@@ -1072,14 +1064,12 @@ async fn sharing_fetch(state: &AppState, service: &ServiceId, opened: &Opened, b
         .ok_or_else(|| ExchangeError::UnknownService { service: format!("{} (resource {})", service, ask.resource) })?;
     let all = ask.fields.is_empty();
     let fields = if all { resource.sharing.item_names() } else { ask.fields };
-    let answer = read_shared(state, resource, table, BaseDataAsk { subject: ask.subject, fields }, opened, tx).await?;
-    if !all {
-        return Ok(answer);
+    let mut answer = read_shared(state, resource, table, BaseDataAsk { subject: ask.subject, fields }, opened, tx).await?;
+    if all {
+        // Asked for "whatever the grant allows": nothing is withheld from the asker's view.
+        answer.withheld.clear();
     }
-    // Asked for "whatever the grant allows": nothing is withheld from the asker's view.
-    let mut parsed: BaseDataAnswer = serde_json::from_slice(&answer.1).map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
-    parsed.withheld.clear();
-    Ok((answer.0, serde_json::to_vec(&parsed).unwrap_or_default()))
+    json_outcome(&answer)
 }
 
 /// Decide one access on the provider's grants, read the row if allowed, log
@@ -1091,7 +1081,7 @@ async fn read_shared(
     ask: BaseDataAsk,
     opened: &Opened,
     tx: &mut Tx,
-) -> Outcome {
+) -> Result<BaseDataAnswer, ExchangeError> {
     let h = &opened.header;
     let store = state.store();
     let internal = |e: yiwang_store::StoreError| ExchangeError::Provider { reason: e.to_string() };
@@ -1163,8 +1153,7 @@ async fn read_shared(
     access.grant_id = Some(granted.grant_id.clone());
     access.fields = if found { granted.fields.clone() } else { Vec::new() };
     tx.log_data_access(&access).await.map_err(internal)?;
-    let answer = BaseDataAnswer { resource: resource.code, grant: granted.grant_id, found, data, withheld: granted.withheld };
-    Ok(("application/json".into(), serde_json::to_vec(&answer).unwrap_or_default()))
+    Ok(BaseDataAnswer { resource: resource.code, grant: granted.grant_id, found, data, withheld: granted.withheld })
 }
 
 /// `GET /gx/1/registry`: the registry in hand, its exact bytes with the
