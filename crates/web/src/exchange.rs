@@ -468,7 +468,7 @@ impl ExchangeRuntime {
             grant_id: None,
             outcome: String::new(),
             fields: Vec::new(),
-            subject_sm3: subject_sm3(&f.ask.subject),
+            subject_sm3: crate::sharing::subject_sm3(&f.ask.subject),
             msg_id: String::new(),
         };
         if let Ok(reply) = &outcome {
@@ -1004,10 +1004,6 @@ pub struct BaseDataAnswer {
     pub withheld: Vec<String>,
 }
 
-fn subject_sm3(subject: &str) -> String {
-    hex::encode(yiwang_crypto::sm3(subject.trim().to_uppercase().as_bytes()))
-}
-
 /// Which base data a resource is read from, by the service that serves it.
 #[derive(Clone, Copy)]
 enum BaseTable {
@@ -1107,7 +1103,7 @@ async fn read_shared(
         grant_id: None,
         outcome: String::new(),
         fields: Vec::new(),
-        subject_sm3: subject_sm3(&ask.subject),
+        subject_sm3: crate::sharing::subject_sm3(&ask.subject),
         msg_id: h.msg_id.clone(),
     };
     let granted = match decision {

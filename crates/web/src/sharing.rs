@@ -22,13 +22,38 @@ fn may_grant(p: &Principal, provider_uscc: &str) -> bool {
     p.is_admin() || p.has_role_in(provider_uscc, &[Role::DataOfficer])
 }
 
+/// Whether the caller manages resources, by code: each resource's provider
+/// read once per request, however many grants and requests name it.
+struct Managed<'a> {
+    p: &'a Principal,
+    providers: std::collections::HashMap<String, String>,
+}
+
+impl<'a> Managed<'a> {
+    fn new(p: &'a Principal) -> Self {
+        Managed { p, providers: std::collections::HashMap::new() }
+    }
+
+    async fn manages(&mut self, state: &AppState, resource_code: &str) -> Result<bool, ApiError> {
+        if !self.providers.contains_key(resource_code) {
+            let provider = state.store().shared_resource(resource_code).await?.map(|r| r.provider_uscc).unwrap_or_default();
+            self.providers.insert(resource_code.to_string(), provider);
+        }
+        Ok(self.providers.get(resource_code).is_some_and(|u| may_grant(self.p, u)))
+    }
+}
+
+/// The SM3 of a data subject's identifier (citizen ID, USCC), as the access log keeps it.
+pub(crate) fn subject_sm3(subject: &str) -> String {
+    hex::encode(yiwang_crypto::sm3(subject.trim().to_uppercase().as_bytes()))
+}
+
 /// `GET /api/v1/grants`: the grants on resources the caller manages.
 pub async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
-    let p = auth.require()?;
+    let mut managed = Managed::new(auth.require()?);
     let mut out = Vec::new();
     for g in state.store().grants().await? {
-        let provider = state.store().shared_resource(&g.resource).await?.map(|r| r.provider_uscc).unwrap_or_default();
-        if may_grant(p, &provider) {
+        if managed.manages(&state, &g.resource).await? {
             out.push(g);
         }
     }
@@ -97,8 +122,8 @@ async fn revoke_managed(state: &AppState, p: &Principal, id: &str) -> Result<(),
     let not_found = || ApiError::new(&WebError::NotFound("共享授权".into()));
     let grants = state.store().grants().await?;
     let g = grants.iter().find(|g| g.id == id).ok_or_else(not_found)?;
-    let provider = state.store().shared_resource(&g.resource).await?.map(|r| r.provider_uscc).unwrap_or_default();
-    if !may_grant(p, &provider) || !state.store().revoke_grant(id, &p.account_id, jiff::Timestamp::now()).await? {
+    if !Managed::new(p).manages(state, &g.resource).await? || !state.store().revoke_grant(id, &p.account_id, jiff::Timestamp::now()).await?
+    {
         return Err(not_found());
     }
     Ok(())
@@ -108,8 +133,7 @@ async fn revoke_managed(state: &AppState, p: &Principal, id: &str) -> Result<(),
 async fn managed_request(state: &AppState, p: &Principal, id: &str) -> Result<(), ApiError> {
     let not_found = || ApiError::new(&WebError::NotFound("共享申请".into()));
     let req = state.store().sharing_request(id).await?.ok_or_else(not_found)?;
-    let provider = state.store().shared_resource(&req.resource_code).await?.map(|x| x.provider_uscc).unwrap_or_default();
-    if !may_grant(p, &provider) {
+    if !Managed::new(p).manages(state, &req.resource_code).await? {
         return Err(not_found());
     }
     Ok(())
@@ -124,12 +148,11 @@ pub async fn revoke(State(state): State<AppState>, auth: Auth, Path(id): Path<St
 /// `GET /api/v1/sharing-requests`: requests for resources the caller manages,
 /// undecided first (soonest due first), each with whether it is overdue.
 pub async fn requests(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
-    let p = auth.require()?;
+    let mut managed = Managed::new(auth.require()?);
     let today = yiwang_calendar::china_today(jiff::Timestamp::now()).to_string();
     let mut out = Vec::new();
     for r in state.store().sharing_requests().await? {
-        let provider = state.store().shared_resource(&r.resource_code).await?.map(|x| x.provider_uscc).unwrap_or_default();
-        if may_grant(p, &provider) {
+        if managed.manages(&state, &r.resource_code).await? {
             let overdue = r.state == yiwang_sharing::RequestState::Submitted && r.due_on < today;
             let mut v = serde_json::to_value(&r).unwrap_or_default();
             v["overdue"] = json!(overdue);
@@ -178,11 +201,15 @@ pub async fn catalog(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
 /// asked for: when, by whom (the consumer's system and opaque operator id),
 /// for what purpose and case, and the outcome. Needs the personal-data level.
 pub async fn my_accesses(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
-    let p = auth.require()?;
-    let (_, holder_id, _) = crate::wallet::held_holder(&state, p)?;
-    let sm3 = hex::encode(yiwang_crypto::sm3(holder_id.trim().to_uppercase().as_bytes()));
-    let accesses = state.store().data_accesses_of(&sm3, 200).await?;
+    let (_, accesses) = callers_accesses(&state, auth.require()?).await?;
     Ok(Json(json!({ "accesses": accesses })))
+}
+
+/// Whose data the caller holds (held_holder: the personal-data level applies)
+/// and the latest 200 accesses to it.
+async fn callers_accesses(state: &AppState, p: &Principal) -> Result<(String, Vec<yiwang_store::DataAccess>), ApiError> {
+    let (_, holder_id, label) = crate::wallet::held_holder(state, p)?;
+    Ok((label, state.store().data_accesses_of(&subject_sm3(&holder_id), 200).await?))
 }
 
 struct AccessRow {
@@ -220,12 +247,8 @@ pub async fn my_accesses_page(State(state): State<AppState>, auth: Auth) -> Resu
     if !p.assured {
         return Ok(crate::wallet::level_page(&state, &auth, "数据调用记录", p).await);
     }
-    let (_, holder_id, label) = crate::wallet::held_holder(&state, p)?;
-    let sm3 = hex::encode(yiwang_crypto::sm3(holder_id.trim().to_uppercase().as_bytes()));
-    let rows = state
-        .store()
-        .data_accesses_of(&sm3, 200)
-        .await?
+    let (label, accesses) = callers_accesses(&state, p).await?;
+    let rows = accesses
         .into_iter()
         .map(|a| AccessRow {
             at: a.at.get(..19).unwrap_or(&a.at).replace('T', " "),
@@ -308,17 +331,10 @@ async fn console_with(
     let p = auth.require()?;
     let store = state.store();
     let today = yiwang_calendar::china_today(jiff::Timestamp::now()).to_string();
-    let mut providers = std::collections::HashMap::new();
-    let mut manages = async |code: &str| -> Result<bool, ApiError> {
-        if !providers.contains_key(code) {
-            let provider = store.shared_resource(code).await?.map(|r| r.provider_uscc).unwrap_or_default();
-            providers.insert(code.to_string(), provider);
-        }
-        Ok(providers.get(code).is_some_and(|u| may_grant(p, u)))
-    };
+    let mut managed = Managed::new(p);
     let mut requests = Vec::new();
     for r in store.sharing_requests().await? {
-        if !manages(&r.resource_code).await? {
+        if !managed.manages(state, &r.resource_code).await? {
             continue;
         }
         let open = r.state == yiwang_sharing::RequestState::Submitted;
@@ -343,7 +359,7 @@ async fn console_with(
     }
     let mut grants = Vec::new();
     for g in store.grants().await? {
-        if !manages(&g.resource).await? {
+        if !managed.manages(state, &g.resource).await? {
             continue;
         }
         grants.push(GrantRow {
