@@ -220,12 +220,7 @@ impl Config {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
-        std::io::Write::write_all(&mut file, key.to_hex().as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        write_secret_file(&path, key.to_hex().as_bytes())?;
         tracing::info!(file = %path.display(), fingerprint = %key.fingerprint(), "node master key created");
         Ok(key)
     }
@@ -236,6 +231,17 @@ impl Config {
             acquire_timeout: std::time::Duration::from_secs(self.db.acquire_timeout_secs.max(1)),
         }
     }
+}
+
+/// Write a secret (a key in hex) to a new file readable by its owner only;
+/// an existing file is never overwritten.
+pub fn write_secret_file(path: &Path, secret: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    std::io::Write::write_all(&mut file, secret).with_context(|| format!("writing {}", path.display()))
 }
 
 pub fn sqlite_url(path: &Path) -> String {

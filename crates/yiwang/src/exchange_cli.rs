@@ -206,9 +206,9 @@ pub async fn run(cmd: ExchangeCmd, cfg: &Config) -> anyhow::Result<ExitCode> {
         }
         ExchangeCmd::Apply(ApplyCmd::Send { from, to, provider, file }) => {
             let rt = runtime(cfg, &store, &master, now).await?;
-            let from = ClientId::parse(&from).map_err(|e| anyhow::anyhow!("--from: {} / {e}", e.message_zh()))?;
-            let to = NodeId::parse(&to).map_err(|e| anyhow::anyhow!("--to: {} / {e}", e.message_zh()))?;
-            let provider = ClientId::parse(&provider).map_err(|e| anyhow::anyhow!("--provider: {} / {e}", e.message_zh()))?;
+            let from = arg("--from", ClientId::parse(&from))?;
+            let to = arg("--to", NodeId::parse(&to))?;
+            let provider = arg("--provider", ClientId::parse(&provider))?;
             let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let application: yiwang_sharing::Application =
                 serde_json::from_str(&text).with_context(|| format!("{} is not a 共享申请 (docs/sharing.md)", file.display()))?;
@@ -269,8 +269,8 @@ pub async fn run(cmd: ExchangeCmd, cfg: &Config) -> anyhow::Result<ExitCode> {
         }
         ExchangeCmd::Call { from, to, service, body, purpose, issue, operator } => {
             let rt = runtime(cfg, &store, &master, now).await?;
-            let from = ClientId::parse(&from).map_err(|e| anyhow::anyhow!("--from: {} / {e}", e.message_zh()))?;
-            let to = NodeId::parse(&to).map_err(|e| anyhow::anyhow!("--to: {} / {e}", e.message_zh()))?;
+            let from = arg("--from", ClientId::parse(&from))?;
+            let to = arg("--to", NodeId::parse(&to))?;
             let user = purpose.map(|purpose| yiwang_exchange::User { id: operator, purpose, issue });
             let call = Call { from: &from, to: &to, service: &service, user, content_type: "application/json", body: body.as_bytes() };
             match rt.call(&store, call).await {
@@ -301,6 +301,11 @@ async fn runtime(cfg: &Config, store: &Store, master: &yiwang_crypto::seal::Mast
         .ok_or_else(|| anyhow::anyhow!("本节点未参与数据交换：请配置 [exchange] / this node has no [exchange] settings"))?;
     rt.load(store, master, now).await.map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
     Ok(rt)
+}
+
+/// A command-line identifier, or why it is not one (Chinese and English).
+fn arg<T>(name: &str, parsed: Result<T, yiwang_exchange::ExchangeError>) -> anyhow::Result<T> {
+    parsed.map_err(|e| anyhow::anyhow!("{name}: {} / {e}", e.message_zh()))
 }
 
 fn describe(e: &CallError) -> String {
@@ -335,12 +340,7 @@ fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
 
 fn keygen(out: &std::path::Path) -> anyhow::Result<ExitCode> {
     let key = SealKey::generate();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(out).with_context(|| format!("creating {} (it must not exist yet)", out.display()))?;
-    std::io::Write::write_all(&mut file, hex::encode(key.secret_bytes().as_slice()).as_bytes())?;
+    crate::config::write_secret_file(out, hex::encode(key.secret_bytes().as_slice()).as_bytes())?;
     println!("{}", serde_json::json!({ "public_key": key.public_key_hex(), "kid": yiwang_exchange::key_id(&key.public_key_hex()) }));
     Ok(ExitCode::SUCCESS)
 }
