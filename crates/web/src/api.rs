@@ -95,31 +95,19 @@ fn china_today() -> Date {
 async fn or_issuers_node(
     state: &AppState,
     local: yiwang_store::Verdict,
-    signer: Option<String>,
     presented: crate::exchange::PresentedLicense,
 ) -> yiwang_store::Verdict {
-    let unknown_key = local.error.as_ref().is_some_and(|e| e.code == "license.unknown_key");
-    let (Some(rt), Some(signer), true) = (state.exchange(), signer, unknown_key) else { return local };
-    match rt.verify_license_remote(state.store(), &signer, &presented).await {
-        Ok(Some(remote)) => remote,
-        Ok(None) => local,
-        Err(e) => {
-            tracing::warn!(error = %e, "the issuer's node could not verify the license");
-            local
-        }
+    match state.exchange() {
+        Some(rt) => rt.or_issuers_verdict(state.store(), local, &presented).await,
+        None => local,
     }
-}
-
-/// The signer a token names, if it reads.
-fn token_signer(token: &str) -> Option<String> {
-    yiwang_license::read_token(token).ok().map(|(c, _, _)| c.signer)
 }
 
 /// `GET /api/v1/licenses/verify?token=YL1.…`: the verdict on a QR token.
 pub async fn verify_license_token(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Result<Response, ApiError> {
     let token = yiwang_license::token_in(&q.token);
     let verdict = state.store().verify_license(yiwang_store::Presented::Token(token.clone()), china_today()).await?;
-    let verdict = or_issuers_node(&state, verdict, token_signer(&token), crate::exchange::PresentedLicense::Token(token)).await;
+    let verdict = or_issuers_node(&state, verdict, crate::exchange::PresentedLicense::Token(token)).await;
     Ok(Json(verdict).into_response())
 }
 
@@ -128,9 +116,8 @@ pub async fn verify_license_file(
     State(state): State<AppState>,
     Json(sealed): Json<yiwang_license::SealedLicense>,
 ) -> Result<Response, ApiError> {
-    let signer = Some(sealed.seal.signer.clone());
     let verdict = state.store().verify_license(yiwang_store::Presented::Sealed(sealed.clone()), china_today()).await?;
-    let verdict = or_issuers_node(&state, verdict, signer, crate::exchange::PresentedLicense::Sealed(Box::new(sealed))).await;
+    let verdict = or_issuers_node(&state, verdict, crate::exchange::PresentedLicense::Sealed(Box::new(sealed))).await;
     Ok(Json(verdict).into_response())
 }
 
@@ -151,7 +138,7 @@ pub async fn verify_license_page(State(state): State<AppState>, auth: crate::aut
         None
     } else {
         match state.store().verify_license(yiwang_store::Presented::Token(token.clone()), china_today()).await {
-            Ok(v) => Some(or_issuers_node(&state, v, token_signer(&token), crate::exchange::PresentedLicense::Token(token.clone())).await),
+            Ok(v) => Some(or_issuers_node(&state, v, crate::exchange::PresentedLicense::Token(token.clone())).await),
             Err(e) => return ApiError::from(e).into_response_page(&state, &auth).await,
         }
     };

@@ -840,6 +840,21 @@ pub enum PresentedLicense {
     Sealed(Box<yiwang_license::SealedLicense>),
 }
 
+impl PresentedLicense {
+    /// The sealing agency's USCC it names (a token's claims, a seal's signer), if it reads.
+    pub fn signer(&self) -> Option<String> {
+        match self {
+            PresentedLicense::Token(t) => yiwang_license::read_token(t).ok().map(|(c, _, _)| c.signer),
+            PresentedLicense::Sealed(s) => Some(s.seal.signer.clone()),
+        }
+    }
+}
+
+/// Whether a local verdict failed for want of the seal's key (sealed on another node).
+pub fn sealed_elsewhere(verdict: &yiwang_license::verdict::Verdict) -> bool {
+    verdict.error.as_ref().is_some_and(|e| e.code == "license.unknown_key")
+}
+
 /// `licenses/verify/v1`: the issuer's node checks a license it sealed (its
 /// keys, its registry's status) for another node, and answers the verdict a
 /// member of the public may see (masked), signed as every reply is.
@@ -855,6 +870,26 @@ async fn license_verify(state: &AppState, body: &[u8]) -> Outcome {
 }
 
 impl ExchangeRuntime {
+    /// The verdict of the issuer's node for a license this node gave
+    /// `local` on without the seal's key (`sealed_elsewhere`); `local`
+    /// otherwise, and when the issuer's node cannot be asked (logged).
+    pub async fn or_issuers_verdict(
+        &self,
+        store: &Store,
+        local: yiwang_license::verdict::Verdict,
+        presented: &PresentedLicense,
+    ) -> yiwang_license::verdict::Verdict {
+        let Some(signer) = presented.signer().filter(|_| sealed_elsewhere(&local)) else { return local };
+        match self.verify_license_remote(store, &signer, presented).await {
+            Ok(Some(remote)) => remote,
+            Ok(None) => local,
+            Err(e) => {
+                tracing::warn!(error = %e, "the issuer's node could not verify the license");
+                local
+            }
+        }
+    }
+
     /// Have the node hosting `signer` (the sealing agency's USCC) verify a
     /// license this node holds no key for. `None` when the registry places the
     /// signer nowhere, or here.

@@ -36,7 +36,7 @@ pub async fn run(cmd: LicenseCmd, store: &Store, cfg: &crate::config::Config) ->
     let verdict = if path.is_file() {
         match serde_json::from_str::<SealedLicense>(&std::fs::read_to_string(path)?) {
             Ok(sealed) => {
-                presented = Some((sealed.seal.signer.clone(), yiwang_web::exchange::PresentedLicense::Sealed(Box::new(sealed.clone()))));
+                presented = Some(yiwang_web::exchange::PresentedLicense::Sealed(Box::new(sealed.clone())));
                 store.verify_license(Presented::Sealed(sealed), yiwang_calendar::china_today(jiff::Timestamp::now())).await?
             }
             Err(e) => {
@@ -52,43 +52,31 @@ pub async fn run(cmd: LicenseCmd, store: &Store, cfg: &crate::config::Config) ->
     } else {
         // A scanned QR code gives the verification URL; the token is its `token` parameter.
         let token = yiwang_license::token_in(&what);
-        if let Ok((claims, _, _)) = yiwang_license::read_token(&token) {
-            presented = Some((claims.signer, yiwang_web::exchange::PresentedLicense::Token(token.clone())));
-        }
+        presented = Some(yiwang_web::exchange::PresentedLicense::Token(token.clone()));
         store.verify_license(Presented::Token(token), yiwang_calendar::china_today(jiff::Timestamp::now())).await?
     };
     // Sealed on another node: its issuer's node verifies it, when this node takes part in the exchange.
-    let unknown_key = verdict.error.as_ref().is_some_and(|e| e.code == "license.unknown_key");
-    let verdict = match (presented, unknown_key) {
-        (Some((signer, presented)), true) => match remote_verdict(store, cfg, &signer, &presented).await {
-            Some(v) => v,
-            None => verdict,
-        },
+    let verdict = match presented {
+        Some(presented) if yiwang_web::exchange::sealed_elsewhere(&verdict) => issuers_verdict(store, cfg, verdict, &presented).await,
         _ => verdict,
     };
     println!("{}", serde_json::to_string_pretty(&verdict)?);
     Ok(if verdict.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-async fn remote_verdict(
+async fn issuers_verdict(
     store: &Store,
     cfg: &crate::config::Config,
-    signer: &str,
+    local: Verdict,
     presented: &yiwang_web::exchange::PresentedLicense,
-) -> Option<Verdict> {
-    let rt = yiwang_web::exchange::ExchangeRuntime::from_settings(&cfg.exchange).ok().flatten()?;
-    let master = cfg.master_key().ok()?;
+) -> Verdict {
+    let Some(rt) = yiwang_web::exchange::ExchangeRuntime::from_settings(&cfg.exchange).ok().flatten() else { return local };
+    let Ok(master) = cfg.master_key() else { return local };
     if let Err(e) = rt.load(store, &master, jiff::Timestamp::now()).await {
         eprintln!("数据交换不可用 / the exchange is unavailable: {e}");
-        return None;
+        return local;
     }
-    match rt.verify_license_remote(store, signer, presented).await {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("颁发机构所在节点未能核验 / the issuer's node could not verify it: {e}");
-            None
-        }
-    }
+    rt.or_issuers_verdict(store, local, presented).await
 }
 
 async fn import(store: &Store, master: &MasterKey, file: &std::path::Path, actor: &str) -> anyhow::Result<ExitCode> {
