@@ -228,14 +228,8 @@ async fn a_city_asks_its_province_across_two_databases() {
 
     // Base data under a grant: the province's 人口库, served as a resource of its catalog.
     let now = jiff::Timestamp::now();
+    register_agency(&province.db.store, "113302000025000417", "浙江省大数据发展管理局", "330000", "provincial").await;
     let mut tx = province.db.store.begin().await.unwrap();
-    let agency = yiwang_store::Agency {
-        uscc: "113302000025000417".into(),
-        name: "浙江省大数据发展管理局".into(),
-        division_code: "330000".into(),
-        level: "provincial".into(),
-    };
-    tx.upsert_agency(&agency, "t", now).await.unwrap();
     for (id, name, division) in [("11010519491231002X", "王五", "330106"), ("440301199001011234", "赵六", "440301")] {
         let p = yiwang_store::BasePerson {
             citizen_id: id.into(),
@@ -247,7 +241,7 @@ async fn a_city_asks_its_province_across_two_databases() {
         tx.upsert_base_person(&p, "t", now).await.unwrap();
     }
     tx.commit().await.unwrap();
-    let sharing: yiwang_sharing::ResourceSharing = serde_json::from_value(serde_json::json!({
+    let sharing = serde_json::json!({
         "share_type": "conditional",
         "legal_basis": "《政务信息资源共享管理暂行办法》第九条",
         "items": [
@@ -256,16 +250,8 @@ async fn a_city_asks_its_province_across_two_databases() {
             { "name": "status", "label": "户籍状态", "data_type": "code" },
         ],
         "service": "base-data/person/v1",
-    }))
-    .unwrap();
-    let resource = yiwang_catalog::setup::ResourceInput {
-        code: "330000-RK-0001".into(),
-        name: "人口基础信息".into(),
-        provider_uscc: "113302000025000417".into(),
-        aliases: vec![],
-        sharing: Some(sharing),
-    };
-    province.db.store.register_data_resource(&resource, "t", now).await.unwrap().unwrap();
+    });
+    describe_resource(&province.db.store, "330000-RK-0001", "人口基础信息", "113302000025000417", sharing).await;
     let person = format!("{PROVINCE_MEMBER}/base-data/person/v1");
     let purpose = "330100-ITEM-0001";
     let fetch = |subject: &str, purpose: &str, fields: &[&str]| {
@@ -445,6 +431,25 @@ async fn a_city_asks_its_province_across_two_databases() {
     }
 }
 
+async fn register_agency(store: &yiwang_store::Store, uscc: &str, name: &str, division: &str, level: &str) {
+    let agency = yiwang_store::Agency { uscc: uscc.into(), name: name.into(), division_code: division.into(), level: level.into() };
+    let mut tx = store.begin().await.unwrap();
+    tx.upsert_agency(&agency, "t", jiff::Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// A resource of `provider` with these sharing attributes (JSON), through the operator's path.
+async fn describe_resource(store: &yiwang_store::Store, code: &str, name: &str, provider: &str, sharing: serde_json::Value) {
+    let resource = yiwang_catalog::setup::ResourceInput {
+        code: code.into(),
+        name: name.into(),
+        provider_uscc: provider.into(),
+        aliases: vec![],
+        sharing: Some(serde_json::from_value(sharing).unwrap()),
+    };
+    store.register_data_resource(&resource, "t", jiff::Timestamp::now()).await.unwrap().unwrap();
+}
+
 fn rand_bytes() -> [u8; 10] {
     rand::random()
 }
@@ -480,30 +485,13 @@ async fn the_registry_outlives_an_outage_and_keys_rotate() {
 
     // The catalog flows up: the city registers its resource with the province,
     // the province re-registers it with the national node, which lists it.
-    let now = jiff::Timestamp::now();
-    let mut tx = city.db.store.begin().await.unwrap();
-    let agency = yiwang_store::Agency {
-        uscc: "113301000025000337".into(),
-        name: "杭州市数据资源管理局".into(),
-        division_code: "330100".into(),
-        level: "municipal".into(),
-    };
-    tx.upsert_agency(&agency, "t", now).await.unwrap();
-    tx.commit().await.unwrap();
-    let sharing: yiwang_sharing::ResourceSharing = serde_json::from_value(serde_json::json!({
+    register_agency(&city.db.store, "113301000025000337", "杭州市数据资源管理局", "330100", "municipal").await;
+    let sharing = serde_json::json!({
         "share_type": "unconditional",
         "items": [{ "name": "name", "label": "企业名称", "data_type": "string" }],
         "service": "base-data/enterprise/v1",
-    }))
-    .unwrap();
-    let resource = yiwang_catalog::setup::ResourceInput {
-        code: "330100-FR-0001".into(),
-        name: "杭州市法人基础信息".into(),
-        provider_uscc: "113301000025000337".into(),
-        aliases: vec![],
-        sharing: Some(sharing),
-    };
-    city.db.store.register_data_resource(&resource, "t", now).await.unwrap().unwrap();
+    });
+    describe_resource(&city.db.store, "330100-FR-0001", "杭州市法人基础信息", "113301000025000337", sharing).await;
     assert_eq!(city.rt.push_catalog(&city.db.store).await.unwrap(), Some(1));
     assert_eq!(province.rt.push_catalog(&province.db.store).await.unwrap(), Some(1));
     assert_eq!(national.rt.push_catalog(&national.db.store).await.unwrap(), None, "the national node has no parent");
