@@ -228,6 +228,15 @@ impl Store {
         rows.iter().map(grant_of).collect()
     }
 
+    /// One grant by id.
+    pub async fn grant(&self, id: &str) -> Result<Option<Grant>> {
+        let row = crate::db::query(crate::safe(format!("SELECT {GRANT_COLUMNS} FROM sharing_grants WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(self.read())
+            .await?;
+        row.as_ref().map(grant_of).transpose()
+    }
+
     /// Every grant this node has made, newest first.
     pub async fn grants(&self) -> Result<Vec<Grant>> {
         let rows = crate::db::query(crate::safe(format!("SELECT {GRANT_COLUMNS} FROM sharing_grants ORDER BY created_at DESC, id")))

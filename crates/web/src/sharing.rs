@@ -120,8 +120,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth, Json(g): Json<Gra
 /// Revoke a grant on a resource the caller manages; anything else is 404, as if absent.
 async fn revoke_managed(state: &AppState, p: &Principal, id: &str) -> Result<(), ApiError> {
     let not_found = || ApiError::new(&WebError::NotFound("共享授权".into()));
-    let grants = state.store().grants().await?;
-    let g = grants.iter().find(|g| g.id == id).ok_or_else(not_found)?;
+    let g = state.store().grant(id).await?.ok_or_else(not_found)?;
     if !Managed::new(p).manages(state, &g.resource).await? || !state.store().revoke_grant(id, &p.account_id, jiff::Timestamp::now()).await?
     {
         return Err(not_found());
