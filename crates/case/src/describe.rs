@@ -40,6 +40,10 @@ impl Event {
             Event::Released => "释放认领".into(),
             Event::StepOverdue { step, .. } => format!("环节超期：{step}"),
             Event::MessageReceived { message, .. } => format!("流程消息：{message}"),
+            Event::SharedDataFetched { material, unavailable: None, .. } => format!("数据共享获取：{material}"),
+            Event::SharedDataFetched { material, unavailable: Some(code), .. } => {
+                format!("数据共享未能获取：{material}（{}）", crate::materials::unavailable_zh(code))
+            }
         }
     }
 }

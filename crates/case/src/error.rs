@@ -27,6 +27,8 @@ pub enum CaseError {
     NoOpenStep(String),
     #[error("the step's recorded data is not allowed: {0}")]
     BadStepData(String),
+    #[error("the shared data is too large to keep: {0}")]
+    BadSharedData(String),
     #[error("step {0} is already open")]
     StepOpen(String),
     #[error("a commitment for {0} is already signed")]
@@ -61,6 +63,7 @@ impl Coded for CaseError {
             CaseError::EmptyExtension => "case.empty_extension",
             CaseError::NoOpenStep(_) => "case.no_open_step",
             CaseError::BadStepData(_) => "case.bad_step_data",
+            CaseError::BadSharedData(_) => "case.bad_shared_data",
             CaseError::StepOpen(_) => "case.step_open",
             CaseError::AlreadyCommitted(_) => "case.already_committed",
             CaseError::NoSuchCommitment(_) => "case.no_such_commitment",
@@ -103,6 +106,7 @@ impl Coded for CaseError {
             CaseError::EmptyExtension => "延长审批须至少延长一个工作日".into(),
             CaseError::NoOpenStep(step) => format!("环节“{step}”不在办理中"),
             CaseError::BadStepData(why) => format!("环节办理数据不符合要求：{why}"),
+            CaseError::BadSharedData(why) => format!("共享数据过大，未予保存：{why}"),
             CaseError::StepOpen(step) => format!("环节“{step}”已在办理中"),
             CaseError::AlreadyCommitted(m) => format!("已就“{m}”签署告知承诺"),
             CaseError::NoSuchCommitment(m) => format!("没有待核查的“{m}”告知承诺"),

@@ -172,6 +172,31 @@ pub enum Event {
         /// When the limit fell due (RFC 3339).
         due: String,
     },
+    /// 免提交: what a material's data resource answered when the node fetched
+    /// it under a grant, with its provenance (resource, provider, answering
+    /// node, message, grant), or why nothing usable came (`unavailable`, a
+    /// stable code): then the applicant uploads the material. Recorded by the
+    /// node when the application is opened, handed in or reviewed.
+    SharedDataFetched {
+        material: String,
+        resource: String,
+        /// The providing agency's USCC.
+        provider: String,
+        /// The node that answered (this node's id for a provider on it).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        node: String,
+        /// The exchange message that asked (none for a read on this node).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        msg_id: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        grant: String,
+        /// The information items that came back.
+        #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+        data: serde_json::Map<String, serde_json::Value>,
+        /// Why nothing usable came back; none: fetched.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unavailable: Option<String>,
+    },
 }
 
 /// A file as stored: content-addressed (SHA-256 of the bytes), its type as
@@ -229,6 +254,7 @@ impl Event {
             Event::Countersigned { .. } => "countersigned",
             Event::StepOverdue { .. } => "step_overdue",
             Event::MessageReceived { .. } => "message_received",
+            Event::SharedDataFetched { .. } => "shared_data_fetched",
         }
     }
 }

@@ -195,6 +195,49 @@ pub struct Upload {
     pub at: Timestamp,
 }
 
+/// A material's data as a data resource gave it (免提交), with where it came
+/// from; or, with `unavailable`, why it could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedData {
+    pub material: String,
+    pub resource: String,
+    pub provider: String,
+    #[serde(default)]
+    pub node: String,
+    #[serde(default)]
+    pub msg_id: String,
+    #[serde(default)]
+    pub grant: String,
+    #[serde(default)]
+    pub data: serde_json::Map<String, serde_json::Value>,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+}
+
+impl SharedData {
+    pub fn fetched(&self) -> bool {
+        self.unavailable.is_none()
+    }
+}
+
+/// At most this many information items, of at most this many characters
+/// each, are kept from one fetch (a provider cannot bloat the case).
+const MAX_SHARED_ITEMS: usize = 64;
+const MAX_SHARED_TEXT: usize = 2000;
+
+fn check_shared_data(data: &serde_json::Map<String, serde_json::Value>) -> Result<(), CaseError> {
+    if data.len() > MAX_SHARED_ITEMS {
+        return Err(CaseError::BadSharedData(format!("at most {MAX_SHARED_ITEMS} items")));
+    }
+    for (k, v) in data {
+        if k.chars().count() > 64 || v.to_string().chars().count() > MAX_SHARED_TEXT {
+            return Err(CaseError::BadSharedData(format!("the item {k:?} is too long")));
+        }
+    }
+    Ok(())
+}
+
 /// A commitment (告知承诺) and, once verified, its finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Commitment {
@@ -240,6 +283,10 @@ pub struct Case {
     /// The units of the limits (working days unless the item says otherwise).
     #[serde(default, skip_serializing_if = "LimitUnits::is_working_days")]
     pub units: LimitUnits,
+    /// 免提交: per shared material, what its resource answered (the latest
+    /// fetch, or the latest failure while nothing was ever fetched).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<SharedData>,
 }
 
 impl Default for Case {
@@ -262,6 +309,7 @@ impl Default for Case {
             commitment_check_days: 0,
             claimed_by: None,
             units: LimitUnits::default(),
+            shared: Vec::new(),
         }
     }
 }
@@ -315,7 +363,10 @@ impl Case {
         if let Some(holder) = &self.claimed_by
             && holder != &e.actor
             && !e.event.is_applicants()
-            && !matches!(e.event, Event::Released | Event::Countersigned { .. } | Event::StepOverdue { .. })
+            && !matches!(
+                e.event,
+                Event::Released | Event::Countersigned { .. } | Event::StepOverdue { .. } | Event::SharedDataFetched { .. }
+            )
         {
             return Err(CaseError::ClaimedByOther(holder.clone()));
         }
@@ -621,6 +672,29 @@ impl Case {
                     return Err(CaseError::BadStepData("the message name is 1 to 100 characters".into()));
                 }
                 check_step_data(data)?;
+            }
+            Event::SharedDataFetched { material, resource, provider, node, msg_id, grant, data, unavailable } => {
+                if !self.state.before_decision() {
+                    return Err(refuse());
+                }
+                check_shared_data(data)?;
+                let record = SharedData {
+                    material: material.clone(),
+                    resource: resource.clone(),
+                    provider: provider.clone(),
+                    node: node.clone(),
+                    msg_id: msg_id.clone(),
+                    grant: grant.clone(),
+                    data: data.clone(),
+                    at: e.at,
+                    unavailable: unavailable.clone(),
+                };
+                match next.shared.iter_mut().find(|s| &s.material == material) {
+                    // A later failure does not undo what was fetched: that stays the provenance.
+                    Some(kept) if kept.fetched() && !record.fetched() => {}
+                    Some(kept) => *kept = record,
+                    None => next.shared.push(record),
+                }
             }
             Event::Released => {
                 if self.claimed_by.is_none() {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use yiwang_catalog::{ItemDoc, MaterialSource, code_lists::Necessity};
 
-use crate::{Case, StoredFile};
+use crate::{Case, SharedData, StoredFile};
 
 /// What provides a material on a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,19 +52,51 @@ pub struct MaterialStatus {
     pub provided_by: ProvidedBy,
     pub commitment_allowed: bool,
     pub uploads: Vec<StoredFile>,
+    /// A material its item sources from a data resource: what the resource
+    /// answered (fetched, or why not), if it was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared: Option<SharedData>,
+    /// Why a material sourced from a data resource must be uploaded after all
+    /// (shown to the applicant); none when it came, or is not shared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_reason_zh: Option<String>,
+}
+
+/// Why a data resource gave nothing usable, by the stable code a fetch
+/// records (`SharedDataFetched::unavailable`), in the applicant's words.
+pub fn unavailable_zh(code: &str) -> &'static str {
+    match code {
+        "no_grant" => "本部门尚未获得该数据的共享授权",
+        "access_denied" => "数据提供部门未授权本次调取",
+        "not_found" => "数据提供部门未查到您的记录",
+        "not_assured" => "申请时的实名认证等级不足以调取您的数据",
+        "not_served" => "数据提供部门尚未开放该数据的在线调取",
+        "subject_type" => "该数据不适用于此类申请人",
+        "unreachable" => "数据提供部门的系统暂时无法访问",
+        _ => "共享数据暂时无法获取",
+    }
 }
 
 /// Each material of `doc` and what provides it on `case`, given the names of
 /// the materials an attached e-license covers (`attached`). An attached
-/// license comes first, then data sharing, uploads, and a commitment.
+/// license comes first, then data sharing (only what its resource actually
+/// gave: a label does not provide a material), uploads, and a commitment.
 pub fn material_statuses(doc: &ItemDoc, case: &Case, attached: &[&str]) -> Vec<MaterialStatus> {
     doc.materials
         .iter()
         .map(|m| {
             let uploads: Vec<StoredFile> = case.uploads.iter().filter(|u| u.material == m.name).map(|u| u.file.clone()).collect();
+            let sourced = matches!(m.source, MaterialSource::Shared { .. });
+            let shared = if sourced { case.shared.iter().find(|s| s.material == m.name).cloned() } else { None };
+            let fetched = shared.as_ref().is_some_and(SharedData::fetched);
+            let upload_reason_zh = match &shared {
+                _ if !sourced || fetched || attached.contains(&m.name.as_str()) => None,
+                Some(s) => Some(format!("{}，请上传该材料", unavailable_zh(s.unavailable.as_deref().unwrap_or_default()))),
+                None => Some("共享数据尚未获取，请上传该材料".to_string()),
+            };
             let provided_by = if attached.contains(&m.name.as_str()) {
                 ProvidedBy::License
-            } else if matches!(m.source, MaterialSource::Shared { .. }) {
+            } else if fetched {
                 ProvidedBy::Shared
             } else if !uploads.is_empty() {
                 ProvidedBy::Upload
@@ -79,6 +111,8 @@ pub fn material_statuses(doc: &ItemDoc, case: &Case, attached: &[&str]) -> Vec<M
                 provided_by,
                 commitment_allowed: m.commitment_allowed,
                 uploads,
+                shared,
+                upload_reason_zh,
             }
         })
         .collect()

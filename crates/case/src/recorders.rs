@@ -42,7 +42,8 @@ pub fn usual(event: &Event) -> Option<&'static [&'static str]> {
         | Event::MaterialUploaded { .. }
         | Event::MaterialRemoved { .. }
         | Event::CommitmentSigned { .. }
-        | Event::StepOverdue { .. } => None,
+        | Event::StepOverdue { .. }
+        | Event::SharedDataFetched { .. } => None,
     }
 }
 

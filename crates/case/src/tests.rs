@@ -402,6 +402,63 @@ fn material_statuses_say_what_provides_each_material() {
     assert!(text.contains("食品经营许可") && text.contains(names[0]) && text.contains("承担"), "{text}");
 }
 
+fn fetched(material: &str, data: &[(&str, &str)], unavailable: Option<&str>) -> Event {
+    Event::SharedDataFetched {
+        material: material.into(),
+        resource: "ZJ.GX.0001".into(),
+        provider: "11330000002482052X".into(),
+        node: "CN-330000-P".into(),
+        msg_id: "m1".into(),
+        grant: if unavailable.is_none() { "grant-1".into() } else { String::new() },
+        data: data.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect(),
+        unavailable: unavailable.map(str::to_string),
+    }
+}
+
+/// A material sourced from a data resource is provided only by what the
+/// resource actually gave; until then (or when it gave nothing) the
+/// applicant is told why and uploads it. A later failure keeps what came.
+#[test]
+fn shared_materials_are_provided_only_when_fetched() {
+    use crate::materials::{ProvidedBy, material_statuses, missing_required};
+    let mut item = food_item();
+    item.materials[0].source = yiwang_catalog::MaterialSource::Shared { resource: "ZJ.GX.0001".into() };
+    let name = item.materials[0].name.clone();
+    let status = |case: &Case| material_statuses(&item, case, &[]).remove(0);
+
+    let nothing_yet = status(&run(&[]));
+    assert_eq!(nothing_yet.provided_by, ProvidedBy::Missing);
+    assert_eq!(nothing_yet.upload_reason_zh.as_deref(), Some("共享数据尚未获取，请上传该材料"));
+    assert!(missing_required(&material_statuses(&item, &run(&[]), &[])).contains(&name));
+
+    let denied = run(&[ev("2025-09-22", fetched(&name, &[], Some("access_denied")))]);
+    let s = status(&denied);
+    assert_eq!(s.provided_by, ProvidedBy::Missing);
+    assert_eq!(s.upload_reason_zh.as_deref(), Some("数据提供部门未授权本次调取，请上传该材料"));
+
+    let came = run(&[
+        ev("2025-09-22", fetched(&name, &[], Some("unreachable"))),
+        ev("2025-09-22", fetched(&name, &[("name", "张三")], None)),
+        ev("2025-09-23", Event::Submitted),
+        ev("2025-09-23", fetched(&name, &[], Some("unreachable"))),
+    ]);
+    let s = status(&came);
+    assert_eq!((s.provided_by, s.upload_reason_zh.clone()), (ProvidedBy::Shared, None));
+    let kept = s.shared.expect("the provenance is kept");
+    assert_eq!((kept.grant.as_str(), kept.msg_id.as_str(), kept.data["name"].as_str()), ("grant-1", "m1", Some("张三")));
+    assert_eq!(came.shared.len(), 1, "one record per material");
+
+    // Bounded, and not after the decision.
+    let big: Vec<(String, String)> = (0..65).map(|i| (format!("f{i}"), "x".to_string())).collect();
+    let big: Vec<(&str, &str)> = big.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refused = run(&[]).apply(&ev("2025-09-22", fetched(&name, &big, None)));
+    assert!(matches!(refused, Err(CaseError::BadSharedData(_))), "{refused:?}");
+    let mut done = run(&[]);
+    done.state = State::Concluded;
+    assert!(done.apply(&ev("2025-09-22", fetched(&name, &[], None))).is_err());
+    assert_eq!(fetched(&name, &[], Some("not_found")).describe_zh(), format!("数据共享未能获取：{name}（数据提供部门未查到您的记录）"));
+}
+
 /// Acceptance takes the item version's limits; a bundle's combined promised
 /// limit shortens the promised one only where both count working days.
 #[test]

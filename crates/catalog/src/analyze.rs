@@ -30,6 +30,16 @@ impl Evidence {
 pub struct Holdings {
     pub license_types: Vec<Evidence>,
     pub resources: Vec<Evidence>,
+    /// The grants in force, as (resource code, consumer agency USCC): a
+    /// resource covers an item's material only for an agency that may read it.
+    pub grants: Vec<(String, String)>,
+}
+
+impl Holdings {
+    /// Whether `agency` holds a grant in force on `resource`.
+    pub fn granted(&self, resource: &str, agency: &str) -> bool {
+        self.grants.iter().any(|(r, a)| r == resource && a == agency)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +53,9 @@ pub enum FindingKind {
     UnknownLicenseType,
     /// Declared as satisfied by a resource the sharing catalog does not list.
     UnknownResource,
+    /// Declared as satisfied by a resource the item's agency holds no grant
+    /// on: nothing can be fetched, so the applicant still uploads it.
+    NoGrant,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,7 +148,7 @@ pub fn analyze_item(doc: &ItemDoc, holdings: &Holdings) -> ItemReport {
                         name: e.name.clone(),
                         message_zh: format!("“{}”可由电子证照“{}”（{}）免提交，但仍要求申请人提供", m.name, e.name, e.code),
                     });
-                } else if let Some(e) = covering(&m.name, &holdings.resources) {
+                } else if let Some(e) = covering(&m.name, &holdings.resources).filter(|e| holdings.granted(&e.code, &doc.agency.uscc)) {
                     findings.push(Finding {
                         material: m.name.clone(),
                         kind: FindingKind::CoveredBySharedData,
@@ -156,6 +169,22 @@ pub fn analyze_item(doc: &ItemDoc, holdings: &Holdings) -> ItemReport {
                     });
                 }
             }
+            MaterialSource::Shared { resource } if !holdings.granted(resource, &doc.agency.uscc) => {
+                let known = holdings.resources.iter().find(|e| &e.code == resource);
+                findings.push(Finding {
+                    material: m.name.clone(),
+                    kind: if known.is_some() { FindingKind::NoGrant } else { FindingKind::UnknownResource },
+                    code: resource.clone(),
+                    name: known.map(|e| e.name.clone()).unwrap_or_default(),
+                    message_zh: match known {
+                        Some(e) => format!(
+                            "“{}”声明由共享数据“{}”（{}）免提交，但{}尚无该资源的有效共享授权，申请人仍须提交",
+                            m.name, e.name, e.code, doc.agency.name
+                        ),
+                        None => format!("“{}”引用的共享数据资源{}未在资源目录中登记", m.name, resource),
+                    },
+                });
+            }
             MaterialSource::Shared { resource } => {
                 if !holdings.resources.iter().any(|e| &e.code == resource) {
                     findings.push(Finding {
@@ -169,7 +198,16 @@ pub fn analyze_item(doc: &ItemDoc, holdings: &Holdings) -> ItemReport {
             }
         }
     }
-    let exempt = doc.materials.iter().filter(|m| m.source.is_exempt()).count();
+    // A shared material is exempt only where the agency may read its resource.
+    let exempt = doc
+        .materials
+        .iter()
+        .filter(|m| match &m.source {
+            MaterialSource::Applicant => false,
+            MaterialSource::License { .. } => true,
+            MaterialSource::Shared { resource } => holdings.granted(resource, &doc.agency.uscc),
+        })
+        .count();
     ItemReport {
         implementation_code: doc.implementation_code.clone(),
         name: doc.name.clone(),
@@ -230,5 +268,31 @@ mod tests {
         assert_eq!(covering("申请人居民身份证（复印件）", &ev).unwrap().code, "B");
         assert_eq!(normalise("营业执照 (副本)"), "营业执照");
         assert!(covering("户口簿", &ev).is_none());
+    }
+
+    /// A resource covers a material only for an agency holding a grant on it:
+    /// without one, a shared material is not exempt and is flagged.
+    #[test]
+    fn shared_data_counts_only_where_the_agency_holds_a_grant() {
+        use crate::model::{AgencyRef, Material};
+        let agency = AgencyRef { uscc: "11330100002493651H".into(), name: "杭州市民政局".into(), division_code: "330100".into() };
+        let mut doc = ItemDoc::blank("X", "000000000000", agency, yiwang_codes::UseLevel::Municipal);
+        let mut shared = Material::new("户籍信息");
+        shared.source = MaterialSource::Shared { resource: "R1".into() };
+        doc.materials = vec![shared, Material::new("户籍证明")];
+        let mut holdings = Holdings {
+            resources: vec![Evidence { code: "R1".into(), name: "人口基本信息".into(), aliases: vec!["户籍证明".into()] }],
+            ..Holdings::default()
+        };
+        let without = analyze_item(&doc, &holdings);
+        assert_eq!(without.exempt, 0);
+        assert_eq!(without.findings.iter().map(|f| f.kind).collect::<Vec<_>>(), vec![FindingKind::NoGrant]);
+        assert!(without.findings[0].message_zh.contains("尚无该资源的有效共享授权"), "{:?}", without.findings);
+        holdings.grants.push(("R1".into(), "11330100002493651H".into()));
+        let with = analyze_item(&doc, &holdings);
+        assert_eq!(with.exempt, 1);
+        assert_eq!(with.findings.iter().map(|f| f.kind).collect::<Vec<_>>(), vec![FindingKind::CoveredBySharedData]);
+        holdings.grants[0].1 = "11330100002493652X".into();
+        assert_eq!(analyze_item(&doc, &holdings).exempt, 0, "another agency's grant does not count");
     }
 }

@@ -20,7 +20,7 @@ pub mod samples;
 pub mod setup;
 pub mod validate;
 
-pub use analyze::{Evidence, Holdings, Report, analyze};
+pub use analyze::{Evidence, FindingKind, Holdings, ItemReport, Report, analyze};
 pub use bundle::{Bundle, BundleMaterial};
 pub use code_lists::{ItemStatus, TaskType, VersionState};
 pub use lifecycle::{Action, CatalogError, Owner, authorize, transition};

@@ -646,7 +646,11 @@ impl Store {
         let event = Event::MaterialUploaded { material: upload.material.into(), file: file.clone() };
         let b = self.bundle_case(bundle_no).await?;
         let plan = self.bundle_case_plan(&b).await?;
-        let asking = children_asking(&plan, &b, upload.material, |s| !matches!(s, MaterialSource::Shared { .. }));
+        // Not to a child whose resource gave the material already.
+        let asking = children_asking(&plan, &b, upload.material, |child, source| {
+            !matches!(source, MaterialSource::Shared { .. })
+                || !child.case.shared.iter().any(|s| s.material == upload.material && s.fetched())
+        });
         let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event };
         let mut tx = self.begin().await?;
         if let Some(first) = b.children.first() {
@@ -674,7 +678,7 @@ impl Store {
         if !merged.commitment_allowed {
             return Err(CaseStoreError::CommitmentNotAllowed(material.into()));
         }
-        let asking = children_asking(&plan, &b, material, |_| true);
+        let asking = children_asking(&plan, &b, material, |_, _| true);
         let envelope = Envelope {
             at: now,
             actor: actor.into(),
@@ -764,14 +768,19 @@ fn part_of(plan: &BundlePlan, item_code: &str, form: &Value) -> Value {
 }
 
 /// The children whose item asks for `material` from a source `fits` accepts.
-fn children_asking<'b>(plan: &BundlePlan, b: &'b BundleCase, material: &str, fits: impl Fn(&MaterialSource) -> bool) -> Vec<&'b CaseRow> {
+fn children_asking<'b>(
+    plan: &BundlePlan,
+    b: &'b BundleCase,
+    material: &str,
+    fits: impl Fn(&CaseRow, &MaterialSource) -> bool,
+) -> Vec<&'b CaseRow> {
     b.children
         .iter()
         .filter(|c| {
             plan.items
                 .iter()
                 .find(|i| i.doc.implementation_code == c.item_code)
-                .is_some_and(|i| i.doc.materials.iter().any(|m| m.name == material && fits(&m.source)))
+                .is_some_and(|i| i.doc.materials.iter().any(|m| m.name == material && fits(c, &m.source)))
         })
         .collect()
 }

@@ -245,8 +245,8 @@ impl Store {
 
     /// Submit (or hand in the correction for) an application: the form is
     /// filled again from held data and must be complete, and every required
-    /// material must be provided (an e-license, shared data, an upload, or a
-    /// commitment where the item allows one).
+    /// material must be provided (an e-license, data its resource gave, an
+    /// upload, or a commitment where the item allows one).
     pub async fn submit_case(
         &self,
         case_no: &str,
@@ -288,8 +288,9 @@ impl Store {
         let c = self.case(case_no).await?;
         let item = self.item_of(&c).await?;
         let m = item.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
-        if matches!(m.source, MaterialSource::Shared { .. }) {
-            return Err(CaseStoreError::NoSuchMaterial(material.into()));
+        // A shared material the resource gave needs nothing; one it did not give is uploaded.
+        if matches!(m.source, MaterialSource::Shared { .. }) && c.case.shared.iter().any(|s| s.material == material && s.fetched()) {
+            return Err(CaseStoreError::SharedProvided(material.into()));
         }
         let envelope = Envelope {
             at: now,

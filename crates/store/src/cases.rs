@@ -38,6 +38,8 @@ pub enum CaseStoreError {
     NoSuchMaterial(String),
     #[error("the item does not accept a commitment instead of {0}")]
     CommitmentNotAllowed(String),
+    #[error("{0} came through data sharing: there is nothing to upload")]
+    SharedProvided(String),
     #[error("a file must be PDF, PNG or JPEG (judged by its content)")]
     FileType,
     #[error("a file must have 1 byte to 10 MiB, not {0}")]
@@ -85,6 +87,7 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::MaterialsMissing(_) => "case.materials_missing",
             CaseStoreError::NoSuchMaterial(_) => "case.no_such_material",
             CaseStoreError::CommitmentNotAllowed(_) => "case.commitment_not_allowed",
+            CaseStoreError::SharedProvided(_) => "case.shared_provided",
             CaseStoreError::FileType => "case.file_type",
             CaseStoreError::FileSize(_) => "case.file_size",
             CaseStoreError::NoBundle(_) => "bundle.not_found",
@@ -106,7 +109,7 @@ impl yiwang_errors::Coded for CaseStoreError {
         match self {
             CaseStoreError::Store(e) => e.kind(),
             CaseStoreError::Case(e) => e.kind(),
-            CaseStoreError::Stale { .. } => yiwang_errors::ErrorKind::Conflict,
+            CaseStoreError::Stale { .. } | CaseStoreError::SharedProvided(_) => yiwang_errors::ErrorKind::Conflict,
             CaseStoreError::NoItem(_) | CaseStoreError::NoBundle(_) => yiwang_errors::ErrorKind::NotFound,
             CaseStoreError::MaterialsMissing(_)
             | CaseStoreError::BundleState(..)
@@ -136,6 +139,7 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::MaterialsMissing(m) => format!("以下必要材料尚未提供：{}", m.join("、")),
             CaseStoreError::NoSuchMaterial(m) => format!("本事项没有需要申请人提供的材料“{m}”"),
             CaseStoreError::CommitmentNotAllowed(m) => format!("“{m}”不适用告知承诺，须提交材料"),
+            CaseStoreError::SharedProvided(m) => format!("“{m}”已通过数据共享获取，无需上传"),
             CaseStoreError::FileType => "文件须为 PDF、PNG 或 JPEG 格式（按文件内容判断，而非文件名）".into(),
             CaseStoreError::FileSize(_) => "文件大小须在 1 字节至 10 MB 之间".into(),
             CaseStoreError::NoBundle(code) => format!("“一件事”{code} 不存在"),

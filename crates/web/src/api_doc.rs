@@ -377,6 +377,10 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
                 &["event"],
             ))
             .ok(200, case_answer()),
+        ("POST", "/api/v1/cases/{no}/shared-data") => {
+            op("Staff handling the case fetch its shared materials (免提交) again under their grants; the records, identifiers masked (audited)")
+                .ok(200, obj(&[("recorded", int()), ("shared", arr(obj_any()))], &["recorded", "shared"]))
+        }
         ("GET", "/api/v1/cases/{no}") => op("A case, for its applicant and its agency's staff (staff see identifiers masked; audited)")
             .query(reveal_params())
             .ok(200, case_answer()),

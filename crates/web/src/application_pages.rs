@@ -139,6 +139,7 @@ pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code):
     };
     match state.store().create_case(&new, jiff::Timestamp::now()).await {
         Ok((c, query_code)) => {
+            let c = crate::shared_materials::opened(&state, c, &p.account_id).await;
             let continue_url = format!("/me/cases/{}", c.case_no);
             created_page(&state, &auth, "申请已暂存", c.case_no, query_code, continue_url).await
         }
@@ -165,6 +166,8 @@ struct MaterialLine {
     name: String,
     required: bool,
     provided_zh: &'static str,
+    /// A shared material: where it came from, or why it must be uploaded.
+    shared_note: Option<String>,
     uploads: Vec<UploadLine>,
     can_upload: bool,
     can_commit: bool,
@@ -199,6 +202,8 @@ struct CasePage {
     editable: bool,
     fields: Vec<FieldView>,
     material_lines: Vec<MaterialLine>,
+    /// 免提交: what the data resources gave (identifiers masked for a clerk).
+    shared: Vec<crate::shared_materials::SharedLine>,
     submit_label: Option<&'static str>,
     timeline: Vec<TimelineLine>,
     /// 办结出证: the e-licenses this case issued, as (wallet ref, type name).
@@ -267,7 +272,15 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
             .map(|m| {
                 let pending = c.case.pending.iter().any(|p| p.name == m.name);
                 let own = matches!(m.provided_by, ProvidedBy::Upload | ProvidedBy::Missing);
+                let shared_note = match (&m.upload_reason_zh, &m.shared) {
+                    (Some(why), _) => Some(why.clone()),
+                    (None, Some(s)) if m.provided_by == ProvidedBy::Shared => {
+                        Some(format!("已于{}由数据共享获取", crate::pages::china_time(&yiwang_store::ts(s.at))))
+                    }
+                    _ => None,
+                };
                 MaterialLine {
+                    shared_note,
                     provided_zh: m.provided_by.shown_zh(m.required, pending),
                     can_upload: applicant && own && (editable || pending),
                     can_commit: editable && m.commitment_allowed && m.provided_by == ProvidedBy::Missing,
@@ -343,6 +356,11 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
         editable,
         fields,
         material_lines,
+        shared: crate::shared_materials::shared_lines(state, c, is_applicant(p, c))
+            .await?
+            .into_iter()
+            .filter(|s| !s.items.is_empty())
+            .collect(),
         submit_label,
         timeline,
         results,
@@ -507,9 +525,13 @@ pub async fn submit(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         yiwang_case::State::CorrectionNotice => (yiwang_case::Event::CorrectionSubmitted, "corrected"),
         _ => (yiwang_case::Event::Submitted, "submitted"),
     };
+    let expected = match crate::shared_materials::before_hand_in(&state, &c.case_no, &actor, Some(c.version)).await {
+        Ok(v) => v,
+        Err(e) => return problem_page(&state, &auth, "提交申请", e, None).await,
+    };
     let envelope = yiwang_case::Envelope { at: jiff::Timestamp::now(), actor, reason: String::new(), event };
     let outcome = match calendar(&state).await {
-        Ok(cal) => state.store().submit_case(&c.case_no, &envelope, Some(c.version), &cal).await,
+        Ok(cal) => state.store().submit_case(&c.case_no, &envelope, expected, &cal).await,
         Err(e) => Err(e),
     };
     after_change(&state, &auth, &no, outcome, done, None, code).await

@@ -186,6 +186,7 @@ pub async fn apply_submit(State(state): State<AppState>, auth: Auth, Path(code):
     };
     match state.store().create_bundle_case(&new, jiff::Timestamp::now()).await {
         Ok((b, query_code)) => {
+            let b = crate::shared_materials::bundle_fetched(&state, b, &p.account_id).await;
             let created = Created {
                 number_label: "一件事申请编号",
                 continue_url: format!("/me/bundles/{}", b.bundle_no),
@@ -286,9 +287,7 @@ async fn bundle_view(state: &AppState, auth: &Auth, b: &BundleCase, o: ViewOpts<
             let way = provided_by(&statuses, &m.name);
             MaterialLine {
                 provided_zh: way.shown_zh(m.required, false),
-                can_upload: editable
-                    && matches!(way, ProvidedBy::Upload | ProvidedBy::Missing)
-                    && !matches!(m.source, yiwang_catalog::MaterialSource::Shared { .. }),
+                can_upload: editable && matches!(way, ProvidedBy::Upload | ProvidedBy::Missing),
                 can_commit: editable && m.commitment_allowed && way == ProvidedBy::Missing,
                 commitment_text: yiwang_case::materials::commitment_text(&plan.bundle.name, &m.name),
                 required: m.required,
@@ -441,6 +440,7 @@ pub async fn submit(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         Ok(x) => x,
         Err(r) => return r,
     };
+    let b = crate::shared_materials::bundle_fetched(&state, b, &actor).await;
     let outcome = state.store().submit_bundle(&b.bundle_no, &actor, jiff::Timestamp::now(), &calendar).await;
     after_change(&state, &auth, &no, outcome, "submitted", None).await
 }

@@ -141,6 +141,7 @@ pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> R
         assured: p.assured,
     };
     let (b, query_code) = state.store().create_bundle_case(&new, jiff::Timestamp::now()).await?;
+    let b = crate::shared_materials::bundle_fetched(&state, b, &p.account_id).await;
     Ok((StatusCode::CREATED, Json(json!({ "bundle": view(&b), "query_code": query_code }))).into_response())
 }
 
@@ -204,6 +205,7 @@ pub async fn commit(State(state): State<AppState>, auth: Auth, Path(no): Path<St
 pub async fn submit(State(state): State<AppState>, auth: Auth, Path(no): Path<String>) -> Result<Response, ApiError> {
     let p = auth.require()?;
     let b = applicant_bundle(&state, p, &no).await?;
+    let b = crate::shared_materials::bundle_fetched(&state, b, &p.account_id).await;
     let calendar = state.store().load_calendar().await?;
     let b = state.store().submit_bundle(&b.bundle_no, &p.account_id, jiff::Timestamp::now(), &calendar).await?;
     Ok(Json(json!({ "bundle": view(&b) })).into_response())

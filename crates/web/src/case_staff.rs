@@ -111,7 +111,8 @@ pub(crate) async fn open_window_case(state: &AppState, p: &Principal, w: WindowA
         level: yiwang_identity::RealNameLevel::L3,
         assured: true,
     };
-    Ok(state.store().create_case(&new, now).await?)
+    let (c, code) = state.store().create_case(&new, now).await?;
+    Ok((crate::shared_materials::opened(state, c, &p.account_id).await, code))
 }
 
 #[derive(Debug, Deserialize)]

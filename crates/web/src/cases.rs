@@ -20,6 +20,8 @@ use crate::error::{ApiError, WebError, forbidden, json_body};
 
 /// The staff who may see an agency's cases.
 pub const CASE_STAFF: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DepartmentHead, Role::Supervisor];
+/// Staff who handle a case (a supervisor reads, and does not act).
+pub const CASE_HANDLERS: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DepartmentHead];
 
 /// The staff who see and close 告知承诺 verification tasks.
 pub const CHECK_STAFF: &[Role] = &[Role::Reviewer, Role::DepartmentHead, Role::Supervisor];
@@ -66,7 +68,7 @@ pub(crate) fn view(c: &CaseRow) -> Value {
         "state": c.state.code(), "state_zh": c.state.name_zh(), "version": c.version, "form": c.form, "materials": c.materials,
         "correction_items": c.case.correction_items, "pending": c.case.pending, "steps": c.case.steps,
         "special_procedures": c.case.specials, "decision": c.case.decision,
-        "uploads": c.case.uploads, "commitments": c.case.commitments,
+        "uploads": c.case.uploads, "commitments": c.case.commitments, "shared": c.case.shared,
         "accepted_on": c.case.accepted_on, "promised_due": c.promised_due, "legal_due": c.legal_due,
         "bundle_no": c.bundle_no, "created_at": c.created_at, "updated_at": c.updated_at,
     })
@@ -139,6 +141,7 @@ pub async fn apply(State(state): State<AppState>, auth: Auth, body: String) -> R
         assured: p.assured,
     };
     let (c, query_code) = state.store().create_case(&new, jiff::Timestamp::now()).await?;
+    let c = crate::shared_materials::opened(&state, c, &p.account_id).await;
     let receipt_url = format!("/cases/{}/receipt.pdf?code={query_code}", c.case_no);
     Ok((StatusCode::CREATED, Json(json!({ "case": view(&c), "query_code": query_code, "receipt_url": receipt_url }))).into_response())
 }
@@ -161,8 +164,9 @@ async fn applicant_event(state: &AppState, auth: &Auth, case_no: &str, event: Ev
     let c = match envelope.event {
         // Handing in the application (or the correction) checks the form and materials.
         Event::Submitted | Event::CorrectionSubmitted => {
+            let expected = crate::shared_materials::before_hand_in(state, case_no, &p.account_id, action.expected_version).await?;
             let calendar = state.store().load_calendar().await?;
-            state.store().submit_case(case_no, &envelope, action.expected_version, &calendar).await?
+            state.store().submit_case(case_no, &envelope, expected, &calendar).await?
         }
         _ => record(state, case_no, envelope, action.expected_version).await?,
     };

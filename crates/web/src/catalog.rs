@@ -427,11 +427,30 @@ pub async fn act(state: &AppState, p: &Principal, code: &str, action: Action, no
     Ok(())
 }
 
-/// What the analyzer knows the government holds.
+/// What the analyzer knows the government holds, and which agencies may read
+/// which resources: this node's grants in force, and those its agencies hold
+/// from providers on other nodes.
 pub async fn holdings(store: &Store) -> Result<Holdings, ApiError> {
     let to =
         |v: Vec<yiwang_store::EvidenceType>| v.into_iter().map(|e| Evidence { code: e.code, name: e.name, aliases: e.aliases }).collect();
-    Ok(Holdings { license_types: to(store.license_types().await?), resources: to(store.data_resources().await?) })
+    let now = jiff::Timestamp::now();
+    let uscc = |consumer: &str| yiwang_exchange::ClientId::parse(consumer).ok().map(|c| c.uscc().to_string());
+    let mut grants: Vec<(String, String)> = store
+        .grants()
+        .await?
+        .into_iter()
+        .filter(|g| g.revoked_at.is_none() && g.valid_from <= now && now < g.valid_until)
+        .filter_map(|g| Some((g.resource.clone(), uscc(&g.consumer)?)))
+        .collect();
+    grants.extend(
+        store
+            .sharing_applications()
+            .await?
+            .into_iter()
+            .filter(|a| a.state == yiwang_sharing::RequestState::Approved)
+            .filter_map(|a| Some((a.resource_code.clone(), uscc(&a.consumer)?))),
+    );
+    Ok(Holdings { license_types: to(store.license_types().await?), resources: to(store.data_resources().await?), grants })
 }
 
 pub async fn analysis(store: &Store) -> Result<yiwang_catalog::Report, ApiError> {

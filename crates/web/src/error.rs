@@ -35,6 +35,12 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.problem.status, self.problem.code, self.problem.message_zh)
+    }
+}
+
 impl<E: Coded> From<E> for ApiError {
     fn from(e: E) -> Self {
         ApiError::new(&e)

@@ -431,22 +431,27 @@ impl ExchangeRuntime {
     }
 }
 
-/// A base-data look-up this node makes for one of its members.
+/// A look-up in shared data this node makes for one of its members.
 pub struct DataFetch<'a> {
     pub from: &'a ClientId,
     pub provider: &'a NodeId,
-    /// The provider's service, `{member}/base-data/person/v1` or `…/enterprise/v1`.
+    /// The provider's service: `{member}/base-data/person/v1` or
+    /// `…/enterprise/v1` with a `BaseDataAsk`, or `{member}/sharing/fetch/v1`
+    /// with `{resource, subject, fields}`.
     pub service: &'a str,
     /// Who asks and why: the operator (opaque), the purpose, the case.
     pub user: User,
-    pub ask: &'a BaseDataAsk,
+    /// Whose data (citizen ID or USCC): only its SM3 is logged here.
+    pub subject: &'a str,
+    pub body: serde_json::Value,
 }
 
 impl ExchangeRuntime {
-    /// Fetch base data from a provider node under its grant, and log the
-    /// access on this side too (who, purpose, case, outcome).
-    pub async fn fetch_base_data(&self, store: &Store, f: DataFetch<'_>) -> Result<BaseDataAnswer, CallError> {
-        let body = serde_json::to_vec(f.ask).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+    /// Fetch shared data from a provider node under its grant, and log the
+    /// access on this side too (who, purpose, case, outcome). The answer
+    /// comes with the id of the request that asked (the provenance).
+    pub async fn fetch_base_data(&self, store: &Store, f: DataFetch<'_>) -> Result<(BaseDataAnswer, String), CallError> {
+        let body = serde_json::to_vec(&f.body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
         let call = Call {
             from: f.from,
             to: f.provider,
@@ -468,7 +473,7 @@ impl ExchangeRuntime {
             grant_id: None,
             outcome: String::new(),
             fields: Vec::new(),
-            subject_sm3: crate::sharing::subject_sm3(&f.ask.subject),
+            subject_sm3: crate::sharing::subject_sm3(f.subject),
             msg_id: String::new(),
         };
         if let Ok(reply) = &outcome {
@@ -492,7 +497,7 @@ impl ExchangeRuntime {
         let mut tx = store.begin().await?;
         tx.log_data_access(&access).await?;
         tx.commit().await?;
-        result
+        result.map(|a| (a, access.msg_id))
     }
 }
 
@@ -1040,14 +1045,14 @@ pub struct BaseDataAnswer {
 }
 
 /// Which base data a resource is read from, by the service that serves it.
-#[derive(Clone, Copy)]
-enum BaseTable {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BaseTable {
     Persons,
     Enterprises,
 }
 
 impl BaseTable {
-    fn of(service: Option<&str>) -> Option<BaseTable> {
+    pub(crate) fn of(service: Option<&str>) -> Option<BaseTable> {
         match service {
             Some("base-data/person/v1") => Some(BaseTable::Persons),
             Some("base-data/enterprise/v1") => Some(BaseTable::Enterprises),
@@ -1114,32 +1119,66 @@ async fn read_shared(
     tx: &mut Tx,
 ) -> Result<BaseDataAnswer, ExchangeError> {
     let h = &opened.header;
-    let store = state.store();
+    let (node, consumer) = (h.from.node.to_string(), h.from.client.to_string());
+    let reader = Reader {
+        consumer: &consumer,
+        peer_node: &node,
+        operator: h.user.as_ref().map_or("", |u| u.id.as_str()),
+        purpose: h.user.as_ref().map(|u| u.purpose.as_str()),
+        issue: h.user.as_ref().and_then(|u| u.issue.as_deref()),
+        msg_id: &h.msg_id,
+    };
+    read_under_grant(state.store(), resource, table, &ask, &reader, tx).await
+}
+
+/// Who reads shared data, as the provider decides and logs it: a member
+/// asking through the exchange, or an agency on this node reading directly.
+pub(crate) struct Reader<'a> {
+    pub consumer: &'a str,
+    pub peer_node: &'a str,
+    pub operator: &'a str,
+    pub purpose: Option<&'a str>,
+    pub issue: Option<&'a str>,
+    /// The exchange message that asked (empty for a read on this node).
+    pub msg_id: &'a str,
+}
+
+/// The provider's side of one access, wherever the asker is: decide it on
+/// the resource's grants (default deny), read the row if allowed, and log the
+/// access in `tx`.
+pub(crate) async fn read_under_grant(
+    store: &Store,
+    resource: yiwang_store::SharedResource,
+    table: BaseTable,
+    ask: &BaseDataAsk,
+    reader: &Reader<'_>,
+    tx: &mut Tx,
+) -> Result<BaseDataAnswer, ExchangeError> {
     let internal = |e: yiwang_store::StoreError| ExchangeError::Provider { reason: e.to_string() };
     if ask.fields.is_empty() || ask.fields.len() > 64 || ask.subject.len() > 64 {
         return Err(ExchangeError::BadBody { reason: "1–64 fields and a subject of at most 64 characters".into() });
     }
     let grants = store.grants_on(&resource.code).await.map_err(internal)?;
     let now = jiff::Timestamp::now();
-    let purpose = h.user.as_ref().map(|u| u.purpose.as_str());
+    let purpose = reader.purpose;
     let decision = yiwang_sharing::decide(
         &grants,
-        &yiwang_sharing::Ask { resource: &resource.code, consumer: h.from.client.as_str(), fields: &ask.fields, purpose, now },
+        &yiwang_sharing::Ask { resource: &resource.code, consumer: reader.consumer, fields: &ask.fields, purpose, now },
     );
     let mut access = yiwang_store::DataAccess {
         side: "provider",
         at: crate::ts(now),
         resource_code: resource.code.clone(),
-        peer_node: h.from.node.to_string(),
-        consumer: h.from.client.to_string(),
-        operator: h.user.as_ref().map(|u| u.id.clone()).unwrap_or_default(),
+        peer_node: reader.peer_node.to_string(),
+        consumer: reader.consumer.to_string(),
+        operator: reader.operator.to_string(),
         purpose: purpose.unwrap_or_default().to_string(),
-        issue: h.user.as_ref().and_then(|u| u.issue.clone()),
+        issue: reader.issue.map(str::to_string),
         grant_id: None,
         outcome: String::new(),
         fields: Vec::new(),
         subject_sm3: crate::sharing::subject_sm3(&ask.subject),
-        msg_id: h.msg_id.clone(),
+        msg_id: reader.msg_id.to_string(),
     };
     let granted = match decision {
         Ok(a) => a,

@@ -36,6 +36,7 @@ pub mod routes;
 pub mod security;
 pub mod settings;
 pub mod setup;
+pub mod shared_materials;
 pub mod sharing;
 pub mod wallet;
 pub mod workbench_pages;

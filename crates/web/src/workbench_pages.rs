@@ -166,6 +166,10 @@ struct CasePage {
     fields: Vec<Field>,
     uploads: Vec<Upload>,
     attached: Vec<String>,
+    /// 免提交: what the case's data resources gave, with its provenance.
+    shared: Vec<crate::shared_materials::SharedLine>,
+    /// Whether the caller may fetch the shared materials again.
+    may_refetch: bool,
     steps: Vec<StepLine>,
     a: Actions,
     timeline: Vec<(String, String, String)>,
@@ -271,6 +275,10 @@ async fn case_view(
         .map(|u| Upload { material: u.material.clone(), file_name: u.file.file_name.clone(), digest: u.file.digest.clone() })
         .collect();
     let attached = c.materials.iter().map(|m| format!("{}（电子证照 {}）", m.material, m.license_id)).collect();
+    let shared = crate::shared_materials::shared_lines(state, c, revealed.is_some()).await?;
+    let sources_shared =
+        item.as_ref().is_some_and(|i| i.materials.iter().any(|m| matches!(m.source, yiwang_catalog::MaterialSource::Shared { .. })));
+    let may_refetch = sources_shared && c.state.before_decision() && p.has_role_in(&c.agency_uscc, crate::cases::CASE_HANDLERS);
     let steps = c
         .case
         .steps
@@ -367,6 +375,8 @@ async fn case_view(
         fields,
         uploads,
         attached,
+        shared,
+        may_refetch,
         steps,
         a,
         timeline,

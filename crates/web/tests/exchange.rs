@@ -261,7 +261,11 @@ async fn a_city_asks_its_province_across_two_databases() {
     };
     let run = async |subject: &str, purpose: &str, fields: &[&str]| {
         let (ask, user) = fetch(subject, purpose, fields);
-        city.rt.fetch_base_data(&city.db.store, DataFetch { from: &from, provider: &to, service: &person, user, ask: &ask }).await
+        let body = serde_json::to_value(&ask).unwrap();
+        city.rt
+            .fetch_base_data(&city.db.store, DataFetch { from: &from, provider: &to, service: &person, user, subject: &ask.subject, body })
+            .await
+            .map(|(answer, _)| answer)
     };
     // Default deny: no grant, no data.
     match run("11010519491231002X", purpose, &["name"]).await {
@@ -381,6 +385,81 @@ async fn a_city_asks_its_province_across_two_databases() {
     let reply = city.rt.call(&city.db.store, call).await.unwrap();
     let got: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!((reply.status, &got["data"], &got["withheld"]), (200, &serde_json::json!({ "name": "王五" }), &serde_json::json!([])));
+
+    // 免提交 across nodes: a city item sources 户籍信息 from the province's resource. Its agency
+    // asks for that item's purpose; once approved, opening a case fetches the data over the
+    // exchange and the case keeps it with its provenance.
+    let now = jiff::Timestamp::now();
+    let city_agency = ClientId::parse(CITY_MEMBER).unwrap().uscc().to_string();
+    let mut tx = city.db.store.begin().await.unwrap();
+    let agency = yiwang_store::Agency {
+        uscc: city_agency.clone(),
+        name: "杭州市医疗保障局".into(),
+        division_code: "330100".into(),
+        level: "municipal".into(),
+    };
+    tx.upsert_agency(&agency, "t", now).await.unwrap();
+    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "城乡居民基本医疗保险参保登记").unwrap();
+    let place = yiwang_catalog::samples::Place {
+        agency: yiwang_catalog::AgencyRef { uscc: city_agency.clone(), name: agency.name.clone(), division_code: "330100".into() },
+        level: yiwang_codes::UseLevel::Municipal,
+        hall: "市民中心".into(),
+        phone: "0571-12345".into(),
+    };
+    let doc =
+        yiwang_catalog::samples::build(spec, &place, &|k| if k == "population" { "330000-RK-0001".into() } else { k.into() }).unwrap();
+    tx.import_item(&doc, true, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let item_code = doc.implementation_code.clone();
+    let application = serde_json::json!({
+        "resource": "330000-RK-0001", "fields": ["name", "birth_date"], "purposes": [item_code],
+        "scenario": "城乡居民医保参保登记时免提交户籍信息", "days": 365,
+    });
+    let application: yiwang_sharing::Application = serde_json::from_value(application).unwrap();
+    let sent = Apply { from: &from, provider_node: &to, provider_member: &provider, application: &application, applied_by: "officer-c" };
+    let sent = city.rt.apply_for_resource(&city.db.store, sent).await.unwrap();
+    let approve =
+        yiwang_sharing::Decision::Approve { fields: vec!["name".into(), "birth_date".into()], row_scope: yiwang_sharing::RowScope::All };
+    let decided = province.db.store.decide_sharing_request(&sent.request_id, &approve, "officer-1", now).await.unwrap().unwrap();
+    assert!(city.rt.refresh_application(&city.db.store, &sent).await.unwrap());
+    let new = yiwang_store::NewCase {
+        item_code: item_code.clone(),
+        applicant: yiwang_store::Applicant { id_type: "111".into(), id: "11010519491231002X".into(), name: "王五".into() },
+        account_id: "acc-wangwu".into(),
+        form: serde_json::json!({}),
+        hall_id: None,
+        level: yiwang_identity::RealNameLevel::L3,
+        assured: true,
+    };
+    let (case, _) = city.db.store.create_case(&new, now).await.unwrap();
+    use yiwang_web::shared_materials::{Which, fetch_shared_materials};
+    assert_eq!(fetch_shared_materials(&city.state, &case, "acc-wangwu", Which::Missing).await.unwrap(), 1);
+    let case = city.db.store.case(&case.case_no).await.unwrap();
+    let got = &case.case.shared[0];
+    assert_eq!(got.material, "户籍信息");
+    assert_eq!(
+        (got.node.as_str(), got.provider.as_str(), got.grant.as_str()),
+        (PROVINCE, "113302000025000417", decided.grant_id.as_deref().unwrap())
+    );
+    assert_eq!(serde_json::Value::Object(got.data.clone()), serde_json::json!({ "name": "王五", "birth_date": "1949-12-31" }));
+    // The message it came by is in the city's log, and both sides logged the access for this case.
+    let logged = city.db.store.exchange_log_page(0, 1000).await.unwrap();
+    assert!(logged.iter().any(|r| r.record.msg_id == got.msg_id), "the fetch's request {} is logged", got.msg_id);
+    for n in [&province, &city] {
+        let seen = n.db.store.data_accesses_of(&sm3, 100).await.unwrap();
+        assert!(seen.iter().any(|a| a.issue.as_deref() == Some(case.case_no.as_str()) && a.outcome == "allowed" && a.purpose == item_code));
+    }
+    let statuses = yiwang_store::material_statuses(&doc, &case);
+    let hj = statuses.iter().find(|m| m.name == "户籍信息").unwrap();
+    assert_eq!(hj.provided_by, yiwang_case::materials::ProvidedBy::Shared);
+    // Revoked at the province: a later fetch is denied, and what came stays the provenance.
+    assert!(province.db.store.revoke_grant(decided.grant_id.as_deref().unwrap(), "officer-1", jiff::Timestamp::now()).await.unwrap());
+    assert_eq!(fetch_shared_materials(&city.state, &case, "reviewer-1", Which::All).await.unwrap(), 1);
+    let events = city.db.store.case_events(&case.case_no).await.unwrap();
+    let last = events.last().unwrap();
+    assert!(matches!(&last.event, yiwang_case::Event::SharedDataFetched { unavailable: Some(u), .. } if u == "access_denied"), "{last:?}");
+    let case = city.db.store.case(&case.case_no).await.unwrap();
+    assert!(case.case.shared[0].fetched(), "the earlier fetch is kept");
 
     // A license sealed at the province verifies at the city, by the province's node.
     let now = jiff::Timestamp::now();

@@ -386,6 +386,13 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Body_::Json(serde_json::json!({ "event": { "type": "pre_review_started" } })),
             only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead, P::Supervisor], 404, 403),
         ),
+        c(
+            "POST",
+            "/api/v1/cases/{no}/shared-data",
+            "/api/v1/cases/none/shared-data",
+            Body_::Json(serde_json::json!({})),
+            only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead], 404, 403),
+        ),
         c("GET", "/api/v1/cases/{no}", "/api/v1/cases/none", Body_::None, authed(404)),
         c("GET", "/api/v1/cases/{no}/events", "/api/v1/cases/none/events", Body_::None, authed(404)),
         c("GET", "/api/v1/me/cases", "/api/v1/me/cases", Body_::None, authed(200)),
@@ -475,6 +482,13 @@ fn cases(f: &Fixture) -> Vec<Case> {
             "/console/cases/none/events",
             Body_::Form(vec![("action", "claimed".into())]),
             only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead, P::Supervisor], 404, 403),
+        ),
+        c(
+            "POST",
+            "/console/cases/{no}/shared-data",
+            "/console/cases/none/shared-data",
+            Body_::Form(vec![]),
+            only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead], 404, 403),
         ),
         c(
             "GET",

@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use jiff::Timestamp;
 use serde::Serialize;
+use yiwang_catalog::FieldError;
 use yiwang_catalog::exchange::{parse_file, to_cpsv_ap, to_yiwang_json};
-use yiwang_catalog::{Evidence, FieldError, Holdings};
 use yiwang_store::{Agency, ImportOutcome, Store};
 
 #[derive(Subcommand)]
@@ -76,12 +76,7 @@ pub async fn run(cmd: CatalogCmd, store: &Store) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         CatalogCmd::Analyze { json } => {
-            let items = store.published_items().await?;
-            let to = |v: Vec<yiwang_store::EvidenceType>| {
-                v.into_iter().map(|e| Evidence { code: e.code, name: e.name, aliases: e.aliases }).collect()
-            };
-            let holdings = Holdings { license_types: to(store.license_types().await?), resources: to(store.data_resources().await?) };
-            let r = yiwang_catalog::analyze(items.iter().map(|p| &p.doc), &holdings);
+            let r = yiwang_web::catalog::analysis(store).await.map_err(|e| anyhow::anyhow!("{}", e.message_zh()))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {

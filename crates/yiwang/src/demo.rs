@@ -258,14 +258,14 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("demo license type {key}: {e}"))?;
         store.set_license_type_aliases(&code, &aliases, "demo", now).await.map_err(|e| anyhow::anyhow!("demo license type {key}: {e}"))?;
     }
-    // Through the operator's path (`yiwang resource add`, `POST /api/v1/data-resources`).
+    // Through the operator's path (`yiwang resource add --sharing`, `POST /api/v1/data-resources`).
     for (key, name, aliases, provider) in DATA_RESOURCES {
         let r = yiwang_catalog::setup::ResourceInput {
             code: evidence_code(key)?,
             name: (*name).into(),
             provider_uscc: agency_uscc(provider)?.as_str().into(),
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
-            sharing: None,
+            sharing: demo_resource_sharing(key),
         };
         store.register_data_resource(&r, "demo", now).await?.map_err(|p| anyhow::anyhow!("demo resource {key}: {p:?}"))?;
     }
@@ -286,6 +286,7 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
     let resolve = evidence_resolver()?;
     let mut codes = Vec::with_capacity(ITEMS.len());
+    let mut docs = Vec::with_capacity(ITEMS.len());
     for (key, spec) in ITEMS {
         let a = AGENCIES.iter().find(|a| a.key == *key).ok_or_else(|| anyhow::anyhow!("demo agency {key}"))?;
         let (level, hall, phone) = match a.division {
@@ -311,9 +312,11 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
             }
         }
         tx.import_item(&doc, true, "demo", now).await?;
-        codes.push(((*key, spec.basic_code), doc.implementation_code));
+        codes.push(((*key, spec.basic_code), doc.implementation_code.clone()));
+        docs.push(doc);
     }
     tx.commit().await?;
+    seed_grants(store, &docs, now).await?;
     for (code, name, description, promised_days, items) in BUNDLES {
         let items: Vec<String> = items
             .iter()
@@ -330,6 +333,88 @@ async fn seed_catalog(store: &Store) -> anyhow::Result<()> {
             issue_together: false,
         };
         store.define_bundle(&bundle, "demo", now).await.map_err(|e| anyhow::anyhow!("demo bundle {code}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The sharing attributes of the demo's 人口库 and 法人库 resources, served
+/// on this node from its base data; the others are registered only (their
+/// providers serve no interface here, so applicants upload those materials).
+fn demo_resource_sharing(key: &str) -> Option<yiwang_sharing::ResourceSharing> {
+    let item = |name: &str, label: &str, data_type: &str| yiwang_sharing::ResourceItem {
+        name: name.into(),
+        label: label.into(),
+        data_type: data_type.into(),
+    };
+    let (items, service, basis) = match key {
+        "population" => (
+            vec![
+                item("name", "姓名", "string"),
+                item("citizen_id", "公民身份号码", "string"),
+                item("birth_date", "出生日期", "date"),
+                item("address_division", "户籍地行政区划", "code"),
+                item("status", "户籍状态", "code"),
+            ],
+            "base-data/person/v1",
+            "《中华人民共和国居民身份证法》《政务信息资源共享管理暂行办法》（国发〔2016〕51号）第九条",
+        ),
+        "enterprise_base" => (
+            vec![
+                item("name", "名称", "string"),
+                item("uscc", "统一社会信用代码", "string"),
+                item("legal_rep_name", "法定代表人", "string"),
+                item("legal_rep_id", "法定代表人身份证件号码", "string"),
+                item("registration_status", "登记状态", "code"),
+            ],
+            "base-data/enterprise/v1",
+            "《中华人民共和国市场主体登记管理条例》第三十五条；国发〔2016〕51号",
+        ),
+        _ => return None,
+    };
+    Some(yiwang_sharing::ResourceSharing {
+        share_type: yiwang_sharing::ShareType::Conditional,
+        legal_basis: basis.into(),
+        items,
+        share_method: "api".into(),
+        update_cycle: "realtime".into(),
+        format: "application/json".into(),
+        classification: "2010100".into(),
+        service: Some(service.into()),
+    })
+}
+
+/// The demo's grants (as `yiwang grant add` makes them): each agency whose
+/// items source a material from a described resource may read it, for those
+/// items only, for three years.
+async fn seed_grants(store: &Store, docs: &[yiwang_catalog::ItemDoc], now: jiff::Timestamp) -> anyhow::Result<()> {
+    let mut wanted: std::collections::BTreeMap<(String, String), Vec<String>> = std::collections::BTreeMap::new();
+    for doc in docs {
+        for m in &doc.materials {
+            if let yiwang_catalog::MaterialSource::Shared { resource } = &m.source {
+                let purposes = wanted.entry((resource.clone(), doc.agency.uscc.clone())).or_default();
+                if !purposes.contains(&doc.implementation_code) {
+                    purposes.push(doc.implementation_code.clone());
+                }
+            }
+        }
+    }
+    for ((resource, agency), purposes) in wanted {
+        let Some(r) = store.shared_resource(&resource).await? else { continue };
+        let grant = yiwang_sharing::Grant {
+            id: String::new(),
+            resource,
+            consumer: format!("CN/GOV/{agency}"),
+            fields: r.sharing.item_names(),
+            purposes,
+            row_scope: yiwang_sharing::RowScope::All,
+            valid_from: now,
+            valid_until: now + jiff::SignedDuration::from_hours(3 * 365 * 24),
+            revoked_at: None,
+        };
+        store
+            .create_grant(grant, "demo", "浙数资共享〔2026〕示例1号", now)
+            .await?
+            .map_err(|e| anyhow::anyhow!("demo grant on {}: {e}", r.code))?;
     }
     Ok(())
 }

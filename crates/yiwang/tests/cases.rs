@@ -23,9 +23,10 @@ both_backends!(sigkill_during_submissions_loses_no_acknowledged_application, |db
     let mut tx = db.store.begin().await.unwrap();
     let session = tx.create_session(&account.id, "pwd", &Default::default(), jiff::Timestamp::now()).await.unwrap();
     tx.commit().await.unwrap();
-    // An item for persons whose required materials 张三's e-licenses and shared data cover, so that a
-    // submission needs no upload.
+    // An item for persons whose required materials 张三's e-licenses and shared data cover (data a
+    // resource described on this node gives, under the demo's grants), so that a submission needs no upload.
     let held: Vec<String> = db.store.licenses_of("111", &account.citizen_id).await.unwrap().into_iter().map(|l| l.type_code).collect();
+    let described: Vec<String> = db.store.described_resources().await.unwrap().into_iter().map(|r| r.code).collect();
     let item = db
         .store
         .published_items()
@@ -36,7 +37,7 @@ both_backends!(sigkill_during_submissions_loses_no_acknowledged_application, |db
             i.doc.legal_limit.amount > 0
                 && i.doc.for_natural_persons()
                 && i.doc.materials.iter().all(|m| match &m.source {
-                    yiwang_catalog::MaterialSource::Shared { .. } => true,
+                    yiwang_catalog::MaterialSource::Shared { resource } => described.contains(resource),
                     yiwang_catalog::MaterialSource::License { license_type } => held.contains(license_type),
                     yiwang_catalog::MaterialSource::Applicant => false,
                 })
