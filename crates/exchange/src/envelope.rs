@@ -287,7 +287,10 @@ pub fn open(
         Some(ms) if (ms - created).abs() <= max_skew_ms => {}
         _ => return Err(ExchangeError::MessageId),
     }
-    let skew_ms = (now.as_millisecond() - created).abs();
+    // Made in the future beyond the skew: a clock is wrong. Made in the past:
+    // held to its expiry only, so an outbox may resend identical bytes across
+    // an outage (the replay store refuses a second delivery).
+    let skew_ms = created - now.as_millisecond();
     if skew_ms > max_skew_ms {
         return Err(ExchangeError::ClockSkew { seconds: skew_ms / 1000, max: policy.max_skew_seconds });
     }

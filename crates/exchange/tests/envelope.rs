@@ -129,6 +129,11 @@ fn time_bounds_hold() {
     h.expires_at = f.now + jiff::SignedDuration::from_hours(25);
     let long = seal(&h, &f.key).expect("sealed");
     assert_eq!(f.open_with(&long.envelope(), &long.signature_line(), BODY, f.now).err().as_deref(), Some("gx.ttl"));
+    // An outbox's message resent an hour after it was made, within its day of validity.
+    let mut h = header(f.now, BODY);
+    h.expires_at = f.now + jiff::SignedDuration::from_hours(24);
+    let queued = seal(&h, &f.key).expect("sealed");
+    assert!(f.open_with(&queued.envelope(), &queued.signature_line(), BODY, later(3600)).is_ok(), "past creation is bounded by expiry");
     // An id whose time is not the message's.
     let mut h = header(f.now, BODY);
     h.msg_id = msg_id_v7(later(-3600), [1; 10]);

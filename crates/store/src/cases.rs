@@ -889,12 +889,13 @@ impl crate::Tx {
             .await
             .map_err(StoreError::from)?;
         let form_text = form.map(json_text).transpose()?;
-        // The same round trip tells whether the agency has webhooks, so the
-        // common case (none) costs no extra query.
-        let hooks: i64 = crate::db::query(
+        // The same round trip tells whether the agency has webhooks and whether
+        // records go to the parent node, so the common case costs no extra query.
+        let returned = crate::db::query(
             "UPDATE cases SET state = $1, folded = $2, version = $3, updated_at = $4, accepted_on = $5, promised_due = $6, legal_due = $7, \
              form = COALESCE($8, form), claimed_by = $9, workflow_instance = COALESCE($10, workflow_instance) WHERE case_no = $11 \
-             RETURNING (SELECT COUNT(*) FROM webhooks w WHERE w.agency_uscc = cases.agency_uscc AND w.active = 1) AS hooks",
+             RETURNING (SELECT COUNT(*) FROM webhooks w WHERE w.agency_uscc = cases.agency_uscc AND w.active = 1) AS hooks, \
+             (SELECT enabled FROM upward_aggregation WHERE id = 1) AS upward",
         )
         .bind(next.state.code())
         .bind(json_text(&next)?)
@@ -909,12 +910,17 @@ impl crate::Tx {
         .bind(&case_no)
         .fetch_one(&mut *self)
         .await
-        .map_err(StoreError::from)?
-        .try_get("hooks")
         .map_err(StoreError::from)?;
-        if hooks > 0 {
+        let hooks: i64 = returned.try_get("hooks").map_err(StoreError::from)?;
+        let upward = returned.try_get::<Option<i64>, _>("upward").map_err(StoreError::from)?.unwrap_or(0) == 1;
+        if hooks > 0 || upward {
             let due = (deadlines.map(|d| d.promised_due.to_string()), deadlines.map(|d| d.legal_due.to_string()));
-            self.enqueue_webhooks(&current, &next, due, event, seq).await?;
+            if hooks > 0 {
+                self.enqueue_webhooks(&current, &next, due.clone(), event, seq).await?;
+            }
+            if upward {
+                self.queue_case_record(&current, &next, due, event, seq).await?;
+            }
         }
         if let Some(bundle_no) = &current.bundle_no
             && next.state.is_over()

@@ -13,6 +13,7 @@ mod conclusion;
 mod db;
 mod error;
 mod exchange;
+mod exchange_outbox;
 mod halls;
 mod integration;
 mod licenses;
@@ -47,6 +48,7 @@ pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, Claim, Loa
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
 pub use exchange::{ExchangeKey, LogReport, Logged, StoredRegistry, StoredReply};
+pub use exchange_outbox::{AggregateCount, NewOutboxEvent, OutboxEvent, UpwardRecord};
 pub use halls::Hall;
 pub use integration::{DeliveryStatus, IdempotencyKey, Recorded, Webhook, WebhookDelivery};
 pub use licenses::{

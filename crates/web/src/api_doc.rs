@@ -543,6 +543,16 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             .ok(200, obj(&[("entries", arr(obj_any()))], &["entries"])),
         ("GET", "/api/v1/exchange/peers") => op("This node's place in the exchange: its id, the registry in hand and the nodes it lists")
             .ok(200, obj(&[("node", opt(s())), ("member", opt(s())), ("registry", opt(obj_any()))], &["node", "registry"])),
+        ("GET", "/api/v1/exchange/outbox") => op("The exchange outbox: events waiting for their receivers' receipts, and the latest sent")
+            .ok(
+                200,
+                obj(
+                    &[("pending", int()), ("oldest_pending", opt(s())), ("upward_queue", int()), ("events", arr(obj_any()))],
+                    &["pending", "events"],
+                ),
+            ),
+        ("GET", "/api/v1/exchange/aggregates") => op("GB/T 39046 records held from the nodes below, counted per source node and type")
+            .ok(200, obj(&[("total", int()), ("counts", arr(obj_any()))], &["total", "counts"])),
         ("GET", "/api/v1/grants") => op("The grants on resources the caller manages (admins, the provider's data officers)")
             .ok(200, obj(&[("grants", arr(obj_any()))], &["grants"])),
         ("POST", "/api/v1/grants") => op("Grant a consumer fields of a resource for purposes, rows and a period (default deny)")

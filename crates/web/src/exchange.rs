@@ -63,6 +63,9 @@ pub struct ExchangeSettings {
     pub timeout_secs: u64,
     /// How long a request stays valid, in seconds.
     pub ttl_secs: i64,
+    /// 汇聚: send this node's GB/T 39046 case records, and those its children
+    /// send, to its parent node (docs/exchange.md, upward aggregation).
+    pub aggregate_upward: bool,
 }
 
 impl Default for ExchangeSettings {
@@ -77,6 +80,7 @@ impl Default for ExchangeSettings {
             max_body_bytes: 4 * 1024 * 1024,
             timeout_secs: 10,
             ttl_secs: 300,
+            aggregate_upward: false,
         }
     }
 }
@@ -243,6 +247,24 @@ impl ExchangeRuntime {
         &self.settings
     }
 
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// This node's parent in the registry and the member that runs it (whose
+    /// services take what children push up); none at the top.
+    pub(crate) fn parent_of(&self, registry: &Registry) -> Result<Option<(NodeId, ClientId)>, ExchangeError> {
+        let Some(parent) = registry.directory.node(&self.node).and_then(|n| n.parent.clone()) else { return Ok(None) };
+        let member = registry
+            .directory
+            .members
+            .iter()
+            .find(|m| m.home == parent)
+            .map(|m| m.id.clone())
+            .ok_or_else(|| ExchangeError::UnknownNode { node: format!("{parent} (it hosts no member)") })?;
+        Ok(Some((parent, member)))
+    }
+
     /// Load the signing keys and the registry kept in the database (at start,
     /// and after `yiwang exchange key` changed them). A kept registry that no
     /// longer holds (expired, another anchor) is left out, with a warning.
@@ -328,7 +350,7 @@ impl ExchangeRuntime {
             .ok_or_else(|| ExchangeError::NoSigningKey { member: self.node.to_string() })
     }
 
-    fn seal_header(&self, registry: &Registry, mut header: Header) -> Result<Sealed, ExchangeError> {
+    pub(crate) fn seal_header(&self, registry: &Registry, mut header: Header) -> Result<Sealed, ExchangeError> {
         header.registry = Some(RegistryRef { serial: registry.directory.serial, digest: registry.digest.clone() });
         seal(&header, &self.signer(registry)?.key)
     }
@@ -381,12 +403,13 @@ impl ExchangeRuntime {
                     continue;
                 }
             };
-            return self.take_reply(store, &registry, call.to, &msg_id, &env_sm3, resp).await;
+            return self.take_reply(store, &registry, call.to, &msg_id, &env_sm3, resp, Kind::Response).await;
         }
         Err(ExchangeError::Unreachable { node: call.to.to_string() }.into())
     }
 
-    async fn take_reply(
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn take_reply(
         &self,
         store: &Store,
         registry: &Registry,
@@ -394,6 +417,7 @@ impl ExchangeRuntime {
         msg_id: &str,
         env_sm3: &str,
         resp: reqwest::Response,
+        expected: Kind,
     ) -> Result<Reply, CallError> {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -409,7 +433,7 @@ impl ExchangeRuntime {
         if &h.from.node != to || !registry.directory.hosts(to, &h.from.client) {
             return Err(bad("not signed by the node asked"));
         }
-        if !matches!(h.kind, Kind::Response | Kind::Error) || h.to.node != self.node {
+        if (h.kind != expected && h.kind != Kind::Error) || h.to.node != self.node {
             return Err(bad("not a reply to this node"));
         }
         if h.in_reply_to.as_ref() != Some(&InReplyTo { msg_id: msg_id.to_string(), env_sm3: env_sm3.to_string() }) {
@@ -580,14 +604,7 @@ impl ExchangeRuntime {
     /// node); gives how many resources the parent took.
     pub async fn push_catalog(&self, store: &Store) -> Result<Option<usize>, CallError> {
         let registry = self.current(jiff::Timestamp::now())?;
-        let Some(parent) = registry.directory.node(&self.node).and_then(|n| n.parent.clone()) else { return Ok(None) };
-        let parent_member = registry
-            .directory
-            .members
-            .iter()
-            .find(|m| m.home == parent)
-            .map(|m| m.id.clone())
-            .ok_or_else(|| ExchangeError::UnknownNode { node: format!("{parent} (it hosts no member)") })?;
+        let Some((parent, parent_member)) = self.parent_of(&registry)? else { return Ok(None) };
         let entries = self.catalog_snapshot(store).await?;
         let body = serde_json::to_vec(&entries).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
         let service = format!("{}/sharing/catalog/v1", parent_member.member());
@@ -647,7 +664,7 @@ async fn read_bounded(mut resp: reqwest::Response, max: usize) -> Option<Vec<u8>
 }
 
 /// The log record of an envelope this node sealed (`env_sm3`: its SM3, computed once by the caller).
-fn record(
+pub(crate) fn record(
     direction: Direction,
     peer: &str,
     msg_id: &str,
@@ -682,15 +699,15 @@ fn opened_record(direction: Direction, peer: &str, opened: &Opened, signature_li
 }
 
 /// What a service answered, or why it did not.
-type Outcome = Result<(String, Vec<u8>), ExchangeError>;
+pub(crate) type Outcome = Result<(String, Vec<u8>), ExchangeError>;
 
 /// A service's request body, as JSON of the shape it takes (`gx.bad_body` otherwise).
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ExchangeError> {
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ExchangeError> {
     serde_json::from_slice(body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })
 }
 
 /// A service's JSON answer.
-fn json_outcome<T: Serialize>(answer: &T) -> Outcome {
+pub(crate) fn json_outcome<T: Serialize>(answer: &T) -> Outcome {
     let body = serde_json::to_vec(answer).map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
     Ok(("application/json".into(), body))
 }
@@ -720,18 +737,22 @@ async fn receive_inner(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Re
     if h.to.node != rt.node {
         return Err(ExchangeError::UnknownNode { node: h.to.node.to_string() }.into());
     }
-    if h.kind != Kind::Request {
-        return Err(ExchangeError::BadHeader { reason: format!("{:?} messages are not taken here yet", h.kind) }.into());
+    if !matches!(h.kind, Kind::Request | Kind::Event) {
+        return Err(ExchangeError::BadHeader { reason: format!("{:?} messages are not taken here", h.kind) }.into());
     }
     let peer = h.from.node.as_str();
     let mut tx = state.store().begin().await?;
-    if let Logged::Seen { env_sm3 } = tx.log_exchange(opened_record(Direction::In, peer, &opened, line)).await? {
-        replay(Some(&env_sm3), &opened)?;
-        let kept = tx.exchange_reply(peer, &h.msg_id).await?;
-        tx.rollback().await?;
-        let kept = kept.ok_or_else(|| ExchangeError::Provider { reason: "the stored reply is missing".into() })?;
-        return Ok(reply_response(&kept, true));
-    }
+    let log_seq = match tx.log_exchange(opened_record(Direction::In, peer, &opened, line)).await? {
+        Logged::Seen { env_sm3 } => {
+            // A retry (a resent event, a repeated request): the same answer, acted on once.
+            replay(Some(&env_sm3), &opened)?;
+            let kept = tx.exchange_reply(peer, &h.msg_id).await?;
+            tx.rollback().await?;
+            let kept = kept.ok_or_else(|| ExchangeError::Provider { reason: "the stored reply is missing".into() })?;
+            return Ok(reply_response(&kept, true));
+        }
+        Logged::Appended(entry) => entry.seq,
+    };
     let (client, outcome) = match ServiceId::parse(&h.to.service) {
         Ok(service) if registry.directory.hosts(&rt.node, &service.subsystem) => {
             let outcome = serve(state, rt, &registry, &service, &opened, body, &mut tx).await;
@@ -741,6 +762,16 @@ async fn receive_inner(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Re
         Err(e) => (rt.member.clone(), Err(e)),
     };
     let (kind, status, content_type, reply_body) = match outcome {
+        // An event is answered by a signed receipt: accepted, when, and where it is logged.
+        Ok((_, body)) if h.kind == Kind::Event => {
+            let receipt = crate::exchange_async::ReceiptBody {
+                status: "accepted".into(),
+                received_at: crate::ts(now),
+                log_seq,
+                result: serde_json::from_slice(&body).unwrap_or_default(),
+            };
+            (Kind::Receipt, 200u16, "application/json".to_string(), serde_json::to_vec(&receipt).unwrap_or_default())
+        }
         Ok((content_type, body)) => (Kind::Response, 200u16, content_type, body),
         Err(e) => {
             let problem = Problem::from_error(&e);
@@ -802,6 +833,12 @@ async fn serve(
     tx: &mut Tx,
 ) -> Outcome {
     let key = (service.subsystem_name(), service.code.as_str(), service.version.as_str());
+    // One-way services take events; the others answer requests.
+    let takes_events = EVENT_SERVICES.contains(&key);
+    if (opened.header.kind == Kind::Event) != takes_events {
+        let takes = if takes_events { "events" } else { "requests" };
+        return Err(ExchangeError::BadHeader { reason: format!("{service} takes {takes}") });
+    }
     match key {
         ("meta", "list", "v1") => {
             let member = service.subsystem.member();
@@ -821,9 +858,13 @@ async fn serve(
         ("sharing", "fetch", "v1") => sharing_fetch(state, service, opened, body, tx).await,
         ("sharing", "catalog", "v1") => sharing_catalog(rt, registry, opened, body, tx).await,
         ("licenses", "verify", "v1") => license_verify(state, body).await,
+        ("stats", "records", "v1") => crate::exchange_async::records_from_below(rt, registry, opened, body, tx).await,
         _ => Err(ExchangeError::UnknownService { service: service.to_string() }),
     }
 }
+
+/// The services that take one-way events (answered by a receipt).
+const EVENT_SERVICES: &[(&str, &str, &str)] = &[("stats", "records", "v1")];
 
 /// Every service `serve` answers, as (subsystem, code, version).
 const SERVICES: &[(&str, &str, &str)] = &[
@@ -835,6 +876,7 @@ const SERVICES: &[(&str, &str, &str)] = &[
     ("sharing", "fetch", "v1"),
     ("sharing", "catalog", "v1"),
     ("licenses", "verify", "v1"),
+    ("stats", "records", "v1"),
 ];
 
 /// What a verifier presents to the issuer's node: the QR token, or the sealed license.
@@ -925,7 +967,7 @@ impl ExchangeRuntime {
 const MAX_CATALOG_ENTRIES: usize = 10_000;
 
 /// Whether `node` is `ancestor` or lies below it in the registry's tree.
-fn at_or_below(directory: &Directory, node: &str, ancestor: &NodeId) -> bool {
+pub(crate) fn at_or_below(directory: &Directory, node: &str, ancestor: &NodeId) -> bool {
     let mut at = NodeId::parse(node).ok();
     // A tree of four tiers: a few steps up at most, bounded against a malformed one.
     for _ in 0..8 {
@@ -1348,6 +1390,15 @@ struct ConsolePage {
     node: Option<String>,
     registry: Option<RegistryView>,
     entries: Vec<LogRow>,
+    /// Events waiting in the outbox, and since when.
+    pending: i64,
+    oldest_pending: Option<String>,
+    /// Records queued for the parent node.
+    upward_queue: i64,
+    /// The latest events: (message id, target, service, state, attempts, last error).
+    outbox: Vec<(String, String, String, &'static str, i64, String)>,
+    /// 汇聚统计: (source node, record type, records, latest).
+    aggregates: Vec<(String, String, i64, String)>,
 }
 
 /// `GET /console/exchange` (admins): this node, the registry in hand and the
@@ -1402,6 +1453,34 @@ pub async fn console(State(state): State<AppState>, auth: crate::auth::Auth) -> 
         })
         .collect();
     entries.reverse();
-    let l = crate::pages::Layout::new(&state, &auth, "数据交换：节点与报文日志").await;
-    Ok(crate::pages::render(StatusCode::OK, &ConsolePage { l, node: rt.map(|rt| rt.node().to_string()), registry, entries }))
+    let (pending, oldest_pending) = state.store().exchange_outbox_depth().await?;
+    let outbox = state
+        .store()
+        .exchange_outbox(20)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let state_zh = match e.state.as_str() {
+                "pending" => "待送达",
+                "delivered" => "已送达（已回执）",
+                "rejected" => "对方拒收",
+                "expired" => "超时未送达",
+                _ => "未知",
+            };
+            (e.msg_id, e.to_node, e.service, state_zh, e.attempts, e.last_error.unwrap_or_default())
+        })
+        .collect();
+    let aggregates = state.store().aggregate_counts().await?.into_iter().map(|c| (c.source_node, c.kind, c.records, c.last_at)).collect();
+    let page = ConsolePage {
+        l: crate::pages::Layout::new(&state, &auth, "数据交换：节点与报文日志").await,
+        node: rt.map(|rt| rt.node().to_string()),
+        registry,
+        entries,
+        pending,
+        oldest_pending,
+        upward_queue: state.store().upward_queue_len().await?,
+        outbox,
+        aggregates,
+    };
+    Ok(crate::pages::render(StatusCode::OK, &page))
 }

@@ -20,6 +20,7 @@ pub mod catalog_pages;
 pub mod edge;
 mod error;
 pub mod exchange;
+pub mod exchange_async;
 pub mod federation;
 mod identity_api;
 pub mod integration;

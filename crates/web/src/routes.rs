@@ -38,6 +38,8 @@ const STAFF_READERS: &[Role] = &[Role::WindowClerk, Role::Reviewer, Role::DataOf
 const ANY_STAFF: &[Role] = &Role::ALL;
 const ADMIN: &[Role] = &[Role::Admin];
 const SETUP_STAFF: &[Role] = &[Role::Admin, Role::DataOfficer];
+/// Who reads the statistics aggregated from the nodes below (counts only).
+const AGGREGATE_READERS: &[Role] = &[Role::Admin, Role::DataOfficer, Role::Supervisor];
 /// Who publishes a bundle another person drafted (the items' four eyes).
 const PUBLISHERS: &[Role] = &[Role::CatalogReviewer];
 const BUNDLE_STAFF: &[Role] = &[Role::Admin, Role::CatalogReviewer];
@@ -183,6 +185,8 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/resources", Staff(ANY_STAFF), get(crate::sharing::catalog)),
         def("GET", "/api/v1/exchange/log", Staff(ADMIN), get(crate::exchange::log_page)),
         def("GET", "/api/v1/exchange/peers", Staff(SETUP_STAFF), get(crate::exchange::peers)),
+        def("GET", "/api/v1/exchange/outbox", Staff(ADMIN), get(crate::exchange_async::outbox_api)),
+        def("GET", "/api/v1/exchange/aggregates", Staff(AGGREGATE_READERS), get(crate::exchange_async::aggregates_api)),
         def("GET", "/api/v1/grants", Staff(SETUP_STAFF), get(crate::sharing::list)),
         def("POST", "/api/v1/grants", Staff(SETUP_STAFF), post(crate::sharing::create)),
         def("DELETE", "/api/v1/grants/{id}", Staff(SETUP_STAFF), delete(crate::sharing::revoke)),

@@ -45,6 +45,17 @@ async fn node(backend: TestBackend, id: &str, member: &str, anchor: &SealKey) ->
 
 /// A node, fetching its registry from `registry_url` if given.
 async fn node_fetching(backend: TestBackend, id: &str, member: &str, anchor: &SealKey, registry_url: Option<String>) -> Node {
+    node_with(backend, id, member, anchor, registry_url, false).await
+}
+
+async fn node_with(
+    backend: TestBackend,
+    id: &str,
+    member: &str,
+    anchor: &SealKey,
+    registry_url: Option<String>,
+    aggregate_upward: bool,
+) -> Node {
     let db = TestDb::new(backend).await.unwrap();
     let master = MasterKey::generate();
     let (_, public_key) = db.store.create_exchange_key(&master, jiff::Timestamp::now()).await.unwrap();
@@ -54,10 +65,12 @@ async fn node_fetching(backend: TestBackend, id: &str, member: &str, anchor: &Se
         anchor_instance: "CN-TEST".into(),
         anchor_keys: vec![anchor.public_key_hex()],
         registry_url,
+        aggregate_upward,
         ..Default::default()
     };
     let rt = Arc::new(ExchangeRuntime::from_settings(&settings).unwrap().expect("configured"));
     rt.load(&db.store, &master, jiff::Timestamp::now()).await.unwrap();
+    db.store.set_upward_aggregation(aggregate_upward).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let identity = IdentityRuntime::new(&IdentitySettings::default(), &base);
@@ -675,5 +688,176 @@ async fn the_registry_outlives_an_outage_and_keys_rotate() {
     for n in [national, city, province] {
         n.server.abort();
         n.db.cleanup().await;
+    }
+}
+
+/// Serve `state` again at `base` (a node restarted on its registered address).
+async fn serve_again(base: &str, state: AppState) -> tokio::task::JoinHandle<()> {
+    let addr = base.trim_start_matches("http://").to_string();
+    let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+    let router = yiwang_web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    })
+}
+
+/// Send the outbox until it is empty or `rounds` half-second rounds pass.
+async fn drain(n: &Node, rounds: usize) -> usize {
+    let mut delivered = 0;
+    for _ in 0..rounds {
+        delivered += n.rt.dispatch_once(&n.db.store).await.unwrap();
+        if n.db.store.exchange_outbox_depth().await.unwrap().0 == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    delivered
+}
+
+fn synthetic(from: usize, to: usize) -> Vec<yiwang_store::UpwardRecord> {
+    (from..to)
+        .map(|i| yiwang_store::UpwardRecord {
+            source_node: String::new(),
+            record_id: format!("113301000025000337202612070{i:05}.2"),
+            kind: if i % 2 == 0 { "case.submitted".into() } else { "case.accepted".into() },
+            agency_uscc: "113301000025000337".into(),
+            occurred_at: "2026-12-07T02:00:00.000000Z".into(),
+            data: serde_json::json!({ "case_no": format!("c{i}") }),
+        })
+        .collect()
+}
+
+/// 汇聚 through the outbox: a city's GB/T 39046 records go to its province and
+/// on to the national node as signed events, each answered by a signed
+/// receipt. The province is down for a while: the city's events wait, then go
+/// in order; a resend and a record that comes again are held once; a batch
+/// naming a node that is not below the sender is refused for good, and the
+/// next one still goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_go_up_through_the_outbox_once_and_in_order() {
+    const NATIONAL_MEMBER: &str = "CN-TEST/GOV/11100000000013127D";
+    let anchor = SealKey::generate();
+    let national = node_with(TestBackend::Sqlite, NATIONAL, NATIONAL_MEMBER, &anchor, None, false).await;
+    let mut province = node_with(TestBackend::Postgres, PROVINCE, PROVINCE_MEMBER, &anchor, None, true).await;
+    let city = node_with(TestBackend::Sqlite, CITY, CITY_MEMBER, &anchor, None, true).await;
+    let mut dir = directory(&city, &province);
+    dir.nodes[0].endpoints = vec![national.base.clone()];
+    dir.nodes[0].keys = vec![national.public_key.clone()];
+    dir.members.push(MemberEntry { id: ClientId::parse(NATIONAL_MEMBER).unwrap(), home: NodeId::parse(NATIONAL).unwrap() });
+    let signed = sign_directory(&dir, &anchor).unwrap();
+    for n in [&national, &province, &city] {
+        n.rt.install(&n.db.store, &signed.bytes, &signed.signature_line, jiff::Timestamp::now()).await.unwrap();
+    }
+
+    // A real case event at the city queues its record in the event's transaction.
+    let now = jiff::Timestamp::now();
+    register_agency(&city.db.store, "113301000025000337", "杭州市市场监督管理局", "330100", "municipal").await;
+    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
+    let place = yiwang_catalog::samples::Place {
+        agency: yiwang_catalog::AgencyRef {
+            uscc: "113301000025000337".into(),
+            name: "杭州市市场监督管理局".into(),
+            division_code: "330100".into(),
+        },
+        level: yiwang_codes::UseLevel::Municipal,
+        hall: "市民中心".into(),
+        phone: "0571-12345".into(),
+    };
+    let doc = yiwang_catalog::samples::build(spec, &place, &|k| k.to_string()).unwrap();
+    let mut tx = city.db.store.begin().await.unwrap();
+    tx.import_item(&doc, true, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let new = yiwang_store::NewCase {
+        item_code: doc.implementation_code.clone(),
+        applicant: yiwang_store::Applicant {
+            id_type: "049".into(), id: "91330106MA2H00014Q".into(), name: "杭州一网餐饮有限公司".into()
+        },
+        account_id: "acc".into(),
+        form: serde_json::json!({}),
+        hall_id: None,
+        level: yiwang_identity::RealNameLevel::L3,
+        assured: true,
+    };
+    let (case, _) = city.db.store.create_case(&new, now).await.unwrap();
+    let calendar = city.db.store.load_calendar().await.unwrap();
+    let submitted = yiwang_case::Envelope { at: now, actor: "acc".into(), reason: String::new(), event: yiwang_case::Event::Submitted };
+    city.db.store.record_case_event(&case.case_no, &submitted, None, &calendar).await.unwrap();
+    assert_eq!(city.db.store.upward_queue_len().await.unwrap(), 1, "the submission's record is queued");
+    let mut tx = city.db.store.begin().await.unwrap();
+    tx.queue_upward(&synthetic(0, 2500), now).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // The province is down: sealed into three events, none delivered, none lost.
+    province.server.abort();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(city.rt.seal_upward(&city.db.store, 100).await.unwrap(), 2501);
+    assert_eq!(city.db.store.upward_queue_len().await.unwrap(), 0);
+    assert_eq!(city.rt.dispatch_once(&city.db.store).await.unwrap(), 0);
+    let waiting = city.db.store.exchange_outbox(10).await.unwrap();
+    assert_eq!(waiting.len(), 3);
+    assert!(waiting.iter().all(|e| e.state == "pending"));
+    assert_eq!(waiting.iter().map(|e| e.attempts).sum::<i64>(), 1, "a target waits on its oldest event");
+
+    // Back up: everything goes, in the order it was made, each with a signed receipt.
+    province.server = serve_again(&province.base, province.state.clone()).await;
+    assert_eq!(drain(&city, 40).await, 3);
+    let sent = city.db.store.exchange_outbox(10).await.unwrap();
+    assert!(sent.iter().all(|e| e.state == "delivered" && e.receipt_msg_id.is_some()), "{sent:#?}");
+    let city_log = city.db.store.exchange_log_page(0, 1000).await.unwrap();
+    for e in &sent {
+        let receipt = e.receipt_msg_id.as_deref().unwrap();
+        assert!(city_log.iter().any(|l| l.record.msg_id == receipt), "the receipt {receipt} is logged at the city");
+    }
+    let province_log = province.db.store.exchange_log_page(0, 1000).await.unwrap();
+    let received: Vec<&str> = province_log.iter().filter(|l| l.record.peer == CITY).map(|l| l.record.msg_id.as_str()).collect();
+    let mut by_creation = sent.clone();
+    by_creation.sort_by(|a, b| (&a.created_at, &a.msg_id).cmp(&(&b.created_at, &b.msg_id)));
+    let in_order: Vec<&str> = received.iter().copied().filter(|id| by_creation.iter().any(|e| e.msg_id == *id)).collect();
+    assert_eq!(in_order, by_creation.iter().map(|e| e.msg_id.as_str()).collect::<Vec<_>>(), "delivered in the order made");
+    assert_eq!(province.db.store.aggregated_totals().await.unwrap(), 2501);
+
+    // A resend of the same bytes gets the same receipt and adds nothing.
+    let first = &by_creation[0];
+    let resent = post(&province.base, &first.envelope, &first.signature, &first.body).await;
+    assert_eq!(resent.status(), 200);
+    assert_eq!(resent.headers().get("gx-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    // The same records again, in a new event: held once.
+    let mut tx = city.db.store.begin().await.unwrap();
+    tx.queue_upward(&synthetic(0, 10), jiff::Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(city.rt.seal_upward(&city.db.store, 10).await.unwrap(), 10);
+    assert_eq!(drain(&city, 10).await, 1);
+    assert_eq!(province.db.store.aggregated_totals().await.unwrap(), 2501, "never counted twice");
+
+    // The province forwards what was new; the national node holds the city's records once, by source.
+    assert_eq!(province.db.store.upward_queue_len().await.unwrap(), 2501);
+    assert_eq!(province.rt.seal_upward(&province.db.store, 100).await.unwrap(), 2501);
+    assert_eq!(drain(&province, 20).await, 3);
+    assert_eq!(national.db.store.aggregated_totals().await.unwrap(), 2501);
+    let counts = national.db.store.aggregate_counts().await.unwrap();
+    let summed: i64 = counts.iter().filter(|c| c.source_node == CITY).map(|c| c.records).sum();
+    assert_eq!(summed, 2501, "{counts:?}");
+    assert!(counts.iter().any(|c| c.kind == "case.submitted" && c.records == 1251), "{counts:?}");
+
+    // A batch claiming a node that is not below the city is refused for good; the next one goes.
+    let mut tx = city.db.store.begin().await.unwrap();
+    let mut stray = synthetic(5000, 5001);
+    stray[0].source_node = NATIONAL.into();
+    tx.queue_upward(&stray, jiff::Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(city.rt.seal_upward(&city.db.store, 10).await.unwrap(), 1);
+    let mut tx = city.db.store.begin().await.unwrap();
+    tx.queue_upward(&synthetic(6000, 6001), jiff::Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(city.rt.seal_upward(&city.db.store, 10).await.unwrap(), 1);
+    assert_eq!(drain(&city, 10).await, 1);
+    let states: Vec<(String, Option<String>)> =
+        city.db.store.exchange_outbox(2).await.unwrap().into_iter().map(|e| (e.state, e.last_error)).collect();
+    assert_eq!(states[0].0, "delivered");
+    assert_eq!((states[1].0.as_str(), states[1].1.as_deref()), ("rejected", Some("gx.bad_body")));
+    assert_eq!(province.db.store.aggregated_totals().await.unwrap(), 2502);
+    for n in [&national, &province, &city] {
+        assert!(matches!(n.db.store.exchange_log_verify().await.unwrap(), LogReport::Intact { .. }));
+        n.server.abort();
     }
 }

@@ -544,6 +544,14 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/api/v1/resources", "/api/v1/resources", Body_::None, Box::new(|p| staff_or(p, 200))),
         c("GET", "/api/v1/exchange/log", "/api/v1/exchange/log", Body_::None, only(&[P::Admin], 200, 403)),
         c("GET", "/api/v1/exchange/peers", "/api/v1/exchange/peers", Body_::None, only(&[P::DataOfficer, P::Admin], 200, 403)),
+        c("GET", "/api/v1/exchange/outbox", "/api/v1/exchange/outbox", Body_::None, only(&[P::Admin], 200, 403)),
+        c(
+            "GET",
+            "/api/v1/exchange/aggregates",
+            "/api/v1/exchange/aggregates",
+            Body_::None,
+            only(&[P::DataOfficer, P::Admin, P::Supervisor], 200, 403),
+        ),
         c("GET", "/api/v1/grants", "/api/v1/grants", Body_::None, only(&[P::DataOfficer, P::Admin], 200, 403)),
         c(
             "POST",

@@ -684,6 +684,8 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     }
     let registry_refresh = tokio::spawn(yiwang_web::exchange::run_registry_refresh(state.clone()));
     let sharing_refresh = tokio::spawn(yiwang_web::exchange::run_sharing_status_refresh(state.clone()));
+    // One-way events to other nodes (汇聚 to the parent among them), from the exchange outbox.
+    let exchange_outbox = tokio::spawn(yiwang_web::exchange_async::run_outbox(state.clone()));
     // Timers and service-task handlers; several processes may share one database.
     let worker = tokio::spawn(yiwang_web::workflow::run_worker(
         store.clone(),
@@ -723,6 +725,7 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     maintenance.abort();
     registry_refresh.abort();
     sharing_refresh.abort();
+    exchange_outbox.abort();
     worker.abort();
     dispatcher.abort();
     webhooks.abort();

@@ -1,0 +1,361 @@
+//! Asynchronous delivery between nodes and upward aggregation (issue 21,
+//! docs/exchange.md): the exchange outbox (sealed events sent until a signed
+//! receipt comes back), the queue of GB/T 39046 records for the parent node,
+//! and the records held from the nodes below. The rules (what is sealed, who
+//! may push what) are the web crate's; this holds the SQL.
+
+use base64::Engine;
+use serde::Serialize;
+
+use crate::db::RowLike;
+use crate::{Result, Store, StoreError, Tx, ts};
+
+/// A sealed event waiting in the outbox (or done with).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxEvent {
+    pub msg_id: String,
+    pub to_node: String,
+    pub service: String,
+    #[serde(skip)]
+    pub envelope: String,
+    /// SM3 of the header bytes: what the receipt's `in_reply_to` names.
+    pub env_sm3: String,
+    #[serde(skip)]
+    pub signature: String,
+    pub content_type: String,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    pub created_at: String,
+    pub expires_at: String,
+    /// `pending`, `delivered`, `rejected` or `expired`.
+    pub state: String,
+    pub attempts: i64,
+    pub next_at: String,
+    pub last_error: Option<String>,
+    pub receipt_msg_id: Option<String>,
+    pub done_at: Option<String>,
+}
+
+/// A new event, sealed, for `Tx::enqueue_exchange_event`.
+pub struct NewOutboxEvent<'a> {
+    pub msg_id: &'a str,
+    pub to_node: &'a str,
+    pub service: &'a str,
+    pub envelope: &'a str,
+    pub env_sm3: &'a str,
+    pub signature: &'a str,
+    pub content_type: &'a str,
+    pub body: &'a [u8],
+    pub expires_at: jiff::Timestamp,
+}
+
+const OUTBOX_COLUMNS: &str = "msg_id, to_node, service, envelope, env_sm3, signature, content_type, body, created_at, expires_at, state, \
+                              attempts, next_at, last_error, receipt_msg_id, done_at";
+
+fn outbox_row(r: &crate::db::Row) -> Result<OutboxEvent> {
+    let body: String = r.try_get("body")?;
+    Ok(OutboxEvent {
+        msg_id: r.try_get("msg_id")?,
+        to_node: r.try_get("to_node")?,
+        service: r.try_get("service")?,
+        envelope: r.try_get("envelope")?,
+        env_sm3: r.try_get("env_sm3")?,
+        signature: r.try_get("signature")?,
+        content_type: r.try_get("content_type")?,
+        body: base64::engine::general_purpose::STANDARD.decode(body).map_err(|e| StoreError::Corrupt(format!("outbox body: {e}")))?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        next_at: r.try_get("next_at")?,
+        last_error: r.try_get("last_error")?,
+        receipt_msg_id: r.try_get("receipt_msg_id")?,
+        done_at: r.try_get("done_at")?,
+    })
+}
+
+/// One GB/T 39046 record on its way up, or held from below.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct UpwardRecord {
+    /// The node it was made at (empty in this node's own queue: this node).
+    #[serde(default)]
+    pub source_node: String,
+    /// Unique at its source node (`{case_no}.{event seq}`).
+    pub record_id: String,
+    /// The record type (`case.accepted`…).
+    pub kind: String,
+    pub agency_uscc: String,
+    pub occurred_at: String,
+    pub data: serde_json::Value,
+}
+
+/// How many records of one kind a source node has sent up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AggregateCount {
+    pub source_node: String,
+    pub kind: String,
+    pub records: i64,
+    pub last_at: String,
+}
+
+impl Tx {
+    /// Keep a sealed event for the dispatcher, in the transaction that made it.
+    pub async fn enqueue_exchange_event(&mut self, e: &NewOutboxEvent<'_>, now: jiff::Timestamp) -> Result<()> {
+        let at = ts(now);
+        crate::db::query(
+            "INSERT INTO exchange_outbox (msg_id, to_node, service, envelope, env_sm3, signature, content_type, body, created_at, \
+             expires_at, state, attempts, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $9)",
+        )
+        .bind(e.msg_id)
+        .bind(e.to_node)
+        .bind(e.service)
+        .bind(e.envelope)
+        .bind(e.env_sm3)
+        .bind(e.signature)
+        .bind(e.content_type)
+        .bind(base64::engine::general_purpose::STANDARD.encode(e.body))
+        .bind(&at)
+        .bind(ts(e.expires_at))
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// Queue records for the parent (this node's own have an empty source
+    /// node); one already queued is left as it is.
+    pub async fn queue_upward(&mut self, records: &[UpwardRecord], now: jiff::Timestamp) -> Result<()> {
+        let at = ts(now);
+        for r in records {
+            crate::db::query(
+                "INSERT INTO upward_records (source_node, record_id, queued_at, kind, agency_uscc, occurred_at, data) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source_node, record_id) DO NOTHING",
+            )
+            .bind(&r.source_node)
+            .bind(&r.record_id)
+            .bind(&at)
+            .bind(&r.kind)
+            .bind(&r.agency_uscc)
+            .bind(&r.occurred_at)
+            .bind(r.data.to_string())
+            .execute(&mut *self)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The oldest `limit` queued records, in order.
+    pub async fn upward_batch(&mut self, limit: i64) -> Result<Vec<UpwardRecord>> {
+        let rows = crate::db::query(
+            "SELECT source_node, record_id, kind, agency_uscc, occurred_at, data FROM upward_records \
+             ORDER BY queued_at, source_node, record_id LIMIT $1",
+        )
+        .bind(limit.clamp(1, 100_000))
+        .fetch_all(&mut *self)
+        .await?;
+        rows.iter().map(upward_row).collect()
+    }
+
+    /// Drop records once they are sealed into the outbox.
+    pub async fn unqueue_upward(&mut self, records: &[UpwardRecord]) -> Result<()> {
+        for r in records {
+            crate::db::query("DELETE FROM upward_records WHERE source_node = $1 AND record_id = $2")
+                .bind(&r.source_node)
+                .bind(&r.record_id)
+                .execute(&mut *self)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Keep records pushed from below, each once; returns those that were new
+    /// (a resend, or a record that came by another path, adds nothing).
+    pub async fn hold_aggregated(
+        &mut self,
+        via_node: &str,
+        msg_id: &str,
+        records: &[UpwardRecord],
+        now: jiff::Timestamp,
+    ) -> Result<Vec<UpwardRecord>> {
+        let at = ts(now);
+        let mut fresh = Vec::new();
+        for r in records {
+            let done = crate::db::query(
+                "INSERT INTO aggregated_records (source_node, record_id, via_node, kind, agency_uscc, occurred_at, data, received_at, msg_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (source_node, record_id) DO NOTHING",
+            )
+            .bind(&r.source_node)
+            .bind(&r.record_id)
+            .bind(via_node)
+            .bind(&r.kind)
+            .bind(&r.agency_uscc)
+            .bind(&r.occurred_at)
+            .bind(r.data.to_string())
+            .bind(&at)
+            .bind(msg_id)
+            .execute(&mut *self)
+            .await?;
+            if done.rows_affected() == 1 {
+                fresh.push(r.clone());
+            }
+        }
+        Ok(fresh)
+    }
+}
+
+fn upward_row(r: &crate::db::Row) -> Result<UpwardRecord> {
+    let data: String = r.try_get("data")?;
+    Ok(UpwardRecord {
+        source_node: r.try_get("source_node")?,
+        record_id: r.try_get("record_id")?,
+        kind: r.try_get("kind")?,
+        agency_uscc: r.try_get("agency_uscc")?,
+        occurred_at: r.try_get("occurred_at")?,
+        data: serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("upward record: {e}")))?,
+    })
+}
+
+impl Store {
+    /// Each target's pending events in order (created, then id), at most
+    /// `limit` in all: what the dispatcher walks.
+    pub async fn pending_exchange_events(&self, limit: i64) -> Result<Vec<OutboxEvent>> {
+        let rows = crate::db::query(crate::safe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM exchange_outbox WHERE state = 'pending' ORDER BY to_node, created_at, msg_id LIMIT $1"
+        )))
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(self.read())
+        .await?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    /// The outbox, newest first (operators' view).
+    pub async fn exchange_outbox(&self, limit: i64) -> Result<Vec<OutboxEvent>> {
+        let rows = crate::db::query(crate::safe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM exchange_outbox ORDER BY created_at DESC, msg_id DESC LIMIT $1"
+        )))
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(self.read())
+        .await?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    /// How many events wait, and the oldest one's creation time.
+    pub async fn exchange_outbox_depth(&self) -> Result<(i64, Option<String>)> {
+        let r = crate::db::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM exchange_outbox WHERE state = 'pending'")
+            .fetch_one(self.read())
+            .await?;
+        Ok((r.try_get("n")?, r.try_get("oldest")?))
+    }
+
+    /// An event was delivered: its receipt's id; the receipt is in the log.
+    pub async fn exchange_event_delivered(&self, msg_id: &str, receipt_msg_id: &str, now: jiff::Timestamp) -> Result<()> {
+        crate::db::query(
+            "UPDATE exchange_outbox SET state = 'delivered', receipt_msg_id = $1, done_at = $2, attempts = attempts + 1, last_error = NULL \
+             WHERE msg_id = $3 AND state = 'pending'",
+        )
+        .bind(receipt_msg_id)
+        .bind(ts(now))
+        .bind(msg_id)
+        .execute(self.write())
+        .await?;
+        Ok(())
+    }
+
+    /// A failed attempt: try again after a back-off; past its expiry (or
+    /// refused for good, `final_state`), it is done with.
+    pub async fn exchange_event_failed(&self, msg_id: &str, error: &str, final_state: Option<&str>, now: jiff::Timestamp) -> Result<()> {
+        let row = crate::db::query("SELECT attempts, expires_at FROM exchange_outbox WHERE msg_id = $1 AND state = 'pending'")
+            .bind(msg_id)
+            .fetch_optional(self.read())
+            .await?;
+        let Some(row) = row else { return Ok(()) };
+        let attempts: i64 = row.try_get("attempts")?;
+        let expires: String = row.try_get("expires_at")?;
+        // Quick at first (a node restarting), then backing off to a minute.
+        let wait = jiff::SignedDuration::from_millis((250i64 << attempts.clamp(0, 8)).min(60_000));
+        let next = now + wait;
+        let state = final_state.or((ts(next) > expires).then_some("expired"));
+        crate::db::query(
+            "UPDATE exchange_outbox SET attempts = attempts + 1, last_error = $1, next_at = $2, state = COALESCE($3, state), \
+             done_at = CASE WHEN $3 IS NULL THEN NULL ELSE $4 END WHERE msg_id = $5 AND state = 'pending'",
+        )
+        .bind(error.chars().take(500).collect::<String>())
+        .bind(ts(next))
+        .bind(state)
+        .bind(ts(now))
+        .bind(msg_id)
+        .execute(self.write())
+        .await?;
+        Ok(())
+    }
+
+    /// Whether this node queues its case events for its parent (read with
+    /// each case event's write).
+    pub async fn set_upward_aggregation(&self, enabled: bool) -> Result<()> {
+        crate::db::query("UPDATE upward_aggregation SET enabled = $1 WHERE id = 1").bind(i64::from(enabled)).execute(self.write()).await?;
+        Ok(())
+    }
+
+    /// How many records wait to go up.
+    pub async fn upward_queue_len(&self) -> Result<i64> {
+        Ok(crate::db::query("SELECT COUNT(*) AS n FROM upward_records").fetch_one(self.read()).await?.try_get("n")?)
+    }
+
+    /// The records held from below, counted per source node and kind.
+    pub async fn aggregate_counts(&self) -> Result<Vec<AggregateCount>> {
+        let rows = crate::db::query(
+            "SELECT source_node, kind, COUNT(*) AS n, MAX(occurred_at) AS last_at FROM aggregated_records \
+             GROUP BY source_node, kind ORDER BY source_node, kind LIMIT 10000",
+        )
+        .fetch_all(self.read())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AggregateCount {
+                    source_node: r.try_get("source_node")?,
+                    kind: r.try_get("kind")?,
+                    records: r.try_get("n")?,
+                    last_at: r.try_get::<Option<String>, _>("last_at")?.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// How many records are held from below, and how many distinct (source, id): equal, always.
+    pub async fn aggregated_totals(&self) -> Result<i64> {
+        Ok(crate::db::query("SELECT COUNT(*) AS n FROM aggregated_records").fetch_one(self.read()).await?.try_get("n")?)
+    }
+}
+
+impl Tx {
+    /// 汇聚: the GB/T 39046 record of a case event, queued for the parent node
+    /// in the event's transaction (events not exchanged make none).
+    pub(crate) async fn queue_case_record(
+        &mut self,
+        c: &crate::CaseRow,
+        after: &yiwang_case::Case,
+        due: (Option<String>, Option<String>),
+        e: &yiwang_case::Envelope,
+        seq: i64,
+    ) -> Result<()> {
+        let case = yiwang_case::gbt39046::CaseRef {
+            case_no: &c.case_no,
+            implementation_code: &c.item_code,
+            item_name: &c.item_name,
+            agency_uscc: &c.agency_uscc,
+            channel: &c.channel,
+            promised_due: due.0.as_deref(),
+            legal_due: due.1.as_deref(),
+        };
+        let Some((kind, data)) = yiwang_case::gbt39046::outgoing(case, e, after) else { return Ok(()) };
+        let record = UpwardRecord {
+            source_node: String::new(),
+            record_id: format!("{}.{seq}", c.case_no),
+            kind: kind.to_string(),
+            agency_uscc: c.agency_uscc.clone(),
+            occurred_at: ts(e.at),
+            data,
+        };
+        // Queued now (an event may carry an earlier time): the order records go up in.
+        self.queue_upward(std::slice::from_ref(&record), crate::integration::queued_at()).await
+    }
+}

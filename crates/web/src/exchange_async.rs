@@ -1,0 +1,329 @@
+//! One-way messages between nodes (issue 21, docs/exchange.md §5) and the
+//! upward aggregation they carry. An event is sealed and logged in the
+//! business transaction that makes it and kept in the exchange outbox; the
+//! dispatcher sends the identical bytes, each target's events in order, until
+//! the receiver's signed receipt comes back. The receiver logs the event and
+//! acts on it in one transaction, and keeps its receipt, so a resend is
+//! answered with the same receipt and acted on once.
+//!
+//! 汇聚: with `[exchange] aggregate_upward`, each exchanged case event's GB/T
+//! 39046 record is queued in the event's transaction (`upward_records`), and
+//! sent to the parent in batches (`stats/records/v1`). The parent keeps each
+//! record once by (source node, record id) and, aggregating upward itself,
+//! queues what was new for its own parent.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use yiwang_exchange::{BodyRef, ClientId, Direction, ExchangeError, Header, Kind, NodeId, Opened, Recipient, Sender};
+use yiwang_store::{NewOutboxEvent, OutboxEvent, Store, Tx, UpwardRecord};
+
+use crate::AppState;
+use crate::exchange::{CallError, ExchangeRuntime, Outcome, Registry, at_or_below, json_outcome, parse_body, record};
+
+/// A one-way event for another node.
+pub struct EventOut<'a> {
+    pub from: &'a ClientId,
+    pub to: &'a NodeId,
+    /// `{member}/{subsystem}/{code}/{version}` at the receiving node.
+    pub service: &'a str,
+    pub content_type: &'a str,
+    pub body: &'a [u8],
+}
+
+/// What the receiver says in its signed receipt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptBody {
+    /// `accepted`.
+    pub status: String,
+    pub received_at: String,
+    /// The event's entry in the receiver's message log.
+    pub log_seq: i64,
+    /// What the service made of it.
+    #[serde(default)]
+    pub result: serde_json::Value,
+}
+
+/// How many records go up in one message.
+pub const RECORDS_PER_MESSAGE: usize = 1000;
+
+impl ExchangeRuntime {
+    /// Seal a one-way event, log it as sent and keep it in the outbox, all in
+    /// `tx` (the business transaction that makes it): nothing acknowledged is
+    /// lost, and nothing unacknowledged is sent. Valid for the registry's
+    /// longest validity, so it outlives a receiver's outage. Its message id.
+    pub async fn enqueue_event(&self, tx: &mut Tx, e: EventOut<'_>) -> Result<String, CallError> {
+        let now = jiff::Timestamp::now();
+        let registry = self.current(now)?;
+        registry.directory.node(e.to).ok_or_else(|| ExchangeError::UnknownNode { node: e.to.to_string() })?;
+        if !registry.directory.hosts(self.node(), e.from) {
+            return Err(ExchangeError::BadHeader { reason: format!("{} is not hosted at this node", e.from) }.into());
+        }
+        let ttl = jiff::SignedDuration::from_secs(registry.directory.policy.max_ttl_seconds.max(60));
+        let body_ref = BodyRef::of(e.content_type, e.body);
+        let body_sm3 = body_ref.sm3.clone();
+        let header = Header::new(
+            Kind::Event,
+            Sender { node: self.node().clone(), client: e.from.clone(), on_behalf_of: None },
+            Recipient { node: e.to.clone(), service: e.service.to_string() },
+            body_ref,
+            now,
+            ttl,
+            rand::random(),
+        );
+        let (msg_id, expires_at) = (header.msg_id.clone(), header.expires_at);
+        let sealed = self.seal_header(&registry, header)?;
+        let env_sm3 = sealed.env_sm3();
+        tx.log_exchange(record(Direction::Out, e.to.as_str(), &msg_id, &env_sm3, &sealed, &body_sm3, now)).await?;
+        let kept = NewOutboxEvent {
+            msg_id: &msg_id,
+            to_node: e.to.as_str(),
+            service: e.service,
+            envelope: &sealed.envelope(),
+            env_sm3: &env_sm3,
+            signature: &sealed.signature_line(),
+            content_type: e.content_type,
+            body: e.body,
+            expires_at,
+        };
+        tx.enqueue_exchange_event(&kept, now).await?;
+        Ok(msg_id)
+    }
+
+    /// Send what is due in the outbox, once: each target's events in order,
+    /// a target waiting on its oldest until that one is delivered, refused for
+    /// good, or expired. Returns how many were delivered.
+    pub async fn dispatch_once(&self, store: &Store) -> Result<usize, CallError> {
+        let now = jiff::Timestamp::now();
+        let pending = store.pending_exchange_events(1000).await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let registry = self.current(now)?;
+        let now_ts = crate::ts(now);
+        let mut waiting: HashSet<String> = HashSet::new();
+        let mut delivered = 0;
+        for e in pending {
+            if waiting.contains(&e.to_node) {
+                continue;
+            }
+            if e.expires_at < now_ts {
+                tracing::warn!(msg_id = %e.msg_id, to = %e.to_node, "an event expired undelivered (gx.undelivered)");
+                store.exchange_event_failed(&e.msg_id, "gx.undelivered", Some("expired"), now).await?;
+                continue;
+            }
+            if e.next_at > now_ts {
+                waiting.insert(e.to_node.clone());
+                continue;
+            }
+            match self.deliver(store, &registry, &e).await {
+                Delivery::Receipt(receipt) => {
+                    store.exchange_event_delivered(&e.msg_id, &receipt, jiff::Timestamp::now()).await?;
+                    delivered += 1;
+                }
+                Delivery::Rejected(code) => {
+                    tracing::warn!(msg_id = %e.msg_id, to = %e.to_node, %code, "an event was refused by its receiver");
+                    store.exchange_event_failed(&e.msg_id, &code, Some("rejected"), jiff::Timestamp::now()).await?;
+                }
+                Delivery::Retry(why) => {
+                    tracing::debug!(msg_id = %e.msg_id, to = %e.to_node, %why, "an event waits for its receiver");
+                    store.exchange_event_failed(&e.msg_id, &why, None, jiff::Timestamp::now()).await?;
+                    waiting.insert(e.to_node.clone());
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Post one event's exact bytes to its target's endpoints in turn.
+    async fn deliver(&self, store: &Store, registry: &Registry, e: &OutboxEvent) -> Delivery {
+        let Ok(to) = NodeId::parse(&e.to_node) else { return Delivery::Rejected("gx.unknown_node".into()) };
+        let Some(target) = registry.directory.node(&to) else { return Delivery::Retry("gx.unknown_node".into()) };
+        let mut why = String::from("gx.node_unreachable");
+        for endpoint in &target.endpoints {
+            let url = format!("{}/gx/1/exchange", endpoint.trim_end_matches('/'));
+            let sent = self
+                .http()
+                .post(&url)
+                .header(crate::exchange::ENVELOPE_HEADER, &e.envelope)
+                .header(crate::exchange::SIGNATURE_HEADER, &e.signature)
+                .header(axum::http::header::CONTENT_TYPE, &e.content_type)
+                .body(e.body.clone())
+                .send()
+                .await;
+            let resp = match sent {
+                Ok(r) => r,
+                Err(err) => {
+                    tracing::debug!(%url, error = %err, "exchange endpoint did not answer");
+                    continue;
+                }
+            };
+            return match self.take_reply(store, registry, &to, &e.msg_id, &e.env_sm3, resp, Kind::Receipt).await {
+                Ok(reply) if reply.header.kind == Kind::Receipt && reply.status == 200 => Delivery::Receipt(reply.header.msg_id),
+                // Opened and refused: for good, unless the receiver failed on its side.
+                Ok(reply) if reply.status < 500 => Delivery::Rejected(reply.error_code().unwrap_or_else(|| "unknown".into())),
+                Ok(reply) => Delivery::Retry(reply.error_code().unwrap_or_else(|| format!("status {}", reply.status))),
+                // Refused before it was opened (a registry behind, a restart): try again.
+                Err(CallError::Refused { code, .. }) => Delivery::Retry(code),
+                Err(err) => Delivery::Retry(err.to_string()),
+            };
+        }
+        why.push_str(&format!(" ({} endpoints)", target.endpoints.len()));
+        Delivery::Retry(why)
+    }
+
+    /// 汇聚: seal the queued records into events for the parent, up to
+    /// `max_messages` of `RECORDS_PER_MESSAGE`, each in the transaction that
+    /// takes its records off the queue. Returns how many records were sealed.
+    pub async fn seal_upward(&self, store: &Store, max_messages: usize) -> Result<usize, CallError> {
+        if !self.settings().aggregate_upward {
+            return Ok(0);
+        }
+        let registry = self.current(jiff::Timestamp::now())?;
+        let Some((parent, parent_member)) = self.parent_of(&registry)? else { return Ok(0) };
+        let service = format!("{}/stats/records/v1", parent_member.member());
+        let mut sealed = 0;
+        for _ in 0..max_messages {
+            let mut tx = store.begin().await?;
+            let queued = tx.upward_batch(RECORDS_PER_MESSAGE as i64).await?;
+            if queued.is_empty() {
+                tx.rollback().await?;
+                break;
+            }
+            let own = self.node().to_string();
+            let records: Vec<UpwardRecord> = queued
+                .iter()
+                .cloned()
+                .map(|mut r| {
+                    if r.source_node.is_empty() {
+                        r.source_node.clone_from(&own);
+                    }
+                    r
+                })
+                .collect();
+            let body = serde_json::to_vec(&serde_json::json!({ "records": records }))
+                .map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+            let out = EventOut { from: self.member(), to: &parent, service: &service, content_type: "application/json", body: &body };
+            self.enqueue_event(&mut tx, out).await?;
+            tx.unqueue_upward(&queued).await?;
+            tx.commit().await?;
+            sealed += queued.len();
+        }
+        Ok(sealed)
+    }
+}
+
+/// How one delivery attempt ended.
+enum Delivery {
+    /// The receiver's signed receipt (its message id).
+    Receipt(String),
+    /// Refused for good (a stable code).
+    Rejected(String),
+    /// Not this time.
+    Retry(String),
+}
+
+/// Seal the aggregation queue and send the outbox, every half second while
+/// there is work (and at once again while a round delivered something).
+pub async fn run_outbox(state: AppState) {
+    let Some(rt) = state.exchange() else { return };
+    // Whether this node's case events are queued for its parent is the setting's.
+    if let Err(e) = state.store().set_upward_aggregation(rt.settings().aggregate_upward).await {
+        tracing::warn!(error = %e, "the upward aggregation switch could not be set");
+    }
+    loop {
+        let mut busy = false;
+        match rt.seal_upward(state.store(), 20).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::debug!(records = n, "records sealed for the parent node");
+                busy = true;
+            }
+            Err(e) => tracing::warn!(error = %e, "records for the parent node could not be sealed"),
+        }
+        match rt.dispatch_once(state.store()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::debug!(delivered = n, "exchange events delivered");
+                busy = true;
+            }
+            Err(e) => tracing::warn!(error = %e, "the exchange outbox could not be sent"),
+        }
+        if !busy {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// The most records one `stats/records/v1` message may carry.
+const MAX_RECORDS: usize = 5000;
+
+/// `stats/records/v1` (an event from a child node): GB/T 39046 records from
+/// the child and the nodes below it, each kept once; what was new goes on up
+/// when this node aggregates upward itself.
+pub(crate) async fn records_from_below(rt: &ExchangeRuntime, registry: &Registry, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
+    let h = &opened.header;
+    let sender = &h.from.node;
+    let d = &registry.directory;
+    if h.kind != Kind::Event {
+        return Err(ExchangeError::BadHeader { reason: "stats/records/v1 takes events".into() });
+    }
+    if d.node(sender).and_then(|n| n.parent.as_ref()) != Some(rt.node()) {
+        return Err(ExchangeError::AccessDenied);
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Batch {
+        records: Vec<UpwardRecord>,
+    }
+    let batch: Batch = parse_body(body)?;
+    if batch.records.len() > MAX_RECORDS {
+        return Err(ExchangeError::BadBody { reason: format!("at most {MAX_RECORDS} records") });
+    }
+    for r in &batch.records {
+        if NodeId::parse(&r.source_node).is_err() || !at_or_below(d, &r.source_node, sender) {
+            return Err(ExchangeError::BadBody { reason: format!("{} is not a node at or below {sender}", r.source_node) });
+        }
+        if r.record_id.is_empty() || r.record_id.len() > 200 || r.kind.is_empty() || r.kind.len() > 64 || r.agency_uscc.len() > 64 {
+            return Err(ExchangeError::BadBody {
+                reason: format!("record {:?}: an id of 1–200 and a kind of 1–64 characters", r.record_id),
+            });
+        }
+    }
+    let now = jiff::Timestamp::now();
+    let provider = |e: yiwang_store::StoreError| ExchangeError::Provider { reason: e.to_string() };
+    let fresh = tx.hold_aggregated(sender.as_str(), &h.msg_id, &batch.records, now).await.map_err(provider)?;
+    let mut forwarded = 0;
+    if rt.settings().aggregate_upward && rt.parent_of(registry)?.is_some() {
+        tx.queue_upward(&fresh, now).await.map_err(provider)?;
+        forwarded = fresh.len();
+    }
+    json_outcome(&serde_json::json!({ "received": batch.records.len(), "new": fresh.len(), "forwarded": forwarded }))
+}
+
+/// `GET /api/v1/exchange/outbox` (admins): how many events wait and since
+/// when, and the latest 100, newest first (their bytes are not shown).
+pub async fn outbox_api(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: crate::auth::Auth,
+) -> Result<axum::Json<serde_json::Value>, crate::ApiError> {
+    let _ = auth.require()?;
+    let (pending, oldest) = state.store().exchange_outbox_depth().await?;
+    let events = state.store().exchange_outbox(100).await?;
+    let queued = state.store().upward_queue_len().await?;
+    Ok(axum::Json(serde_json::json!({ "pending": pending, "oldest_pending": oldest, "upward_queue": queued, "events": events })))
+}
+
+/// `GET /api/v1/exchange/aggregates` (admins, data officers, supervisors):
+/// the GB/T 39046 records held from the nodes below, counted per source node
+/// and record type: the cross-region statistics, with no personal data.
+pub async fn aggregates_api(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: crate::auth::Auth,
+) -> Result<axum::Json<serde_json::Value>, crate::ApiError> {
+    let _ = auth.require()?;
+    let counts = state.store().aggregate_counts().await?;
+    let total: i64 = counts.iter().map(|c| c.records).sum();
+    Ok(axum::Json(serde_json::json!({ "total": total, "counts": counts })))
+}
