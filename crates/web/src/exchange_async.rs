@@ -48,6 +48,30 @@ pub struct ReceiptBody {
 /// How many records go up in one message.
 pub const RECORDS_PER_MESSAGE: usize = 1000;
 
+/// How many of a target's events are in flight at once. They leave in order;
+/// within a window the receiver may log them in another order.
+pub const WINDOW: usize = 32;
+
+/// Await every future, concurrently, and give their outputs in order.
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
 impl ExchangeRuntime {
     /// Seal a one-way event, log it as sent and keep it in the outbox, all in
     /// `tx` (the business transaction that makes it): nothing acknowledged is
@@ -91,9 +115,10 @@ impl ExchangeRuntime {
         Ok(msg_id)
     }
 
-    /// Send what is due in the outbox, once: each target's events in order,
-    /// a target waiting on its oldest until that one is delivered, refused for
-    /// good, or expired. Returns how many were delivered.
+    /// Send what is due in the outbox, once: each target's events in the
+    /// order they were made, at most `WINDOW` in flight at a time. A target
+    /// whose oldest event failed sends only that one until it goes, is
+    /// refused for good, or expires. Returns how many were delivered.
     pub async fn dispatch_once(&self, store: &Store) -> Result<usize, CallError> {
         let now = jiff::Timestamp::now();
         let pending = store.pending_exchange_events(1000).await?;
@@ -102,8 +127,10 @@ impl ExchangeRuntime {
         }
         let registry = self.current(now)?;
         let now_ts = crate::ts(now);
+        // Each target's due events, oldest first, up to the window (a target
+        // whose oldest is not due yet waits whole).
+        let mut rounds: Vec<Vec<OutboxEvent>> = Vec::new();
         let mut waiting: HashSet<String> = HashSet::new();
-        let mut delivered = 0;
         for e in pending {
             if waiting.contains(&e.to_node) {
                 continue;
@@ -117,19 +144,31 @@ impl ExchangeRuntime {
                 waiting.insert(e.to_node.clone());
                 continue;
             }
-            match self.deliver(store, &registry, &e).await {
-                Delivery::Receipt(receipt) => {
-                    store.exchange_event_delivered(&e.msg_id, &receipt, jiff::Timestamp::now()).await?;
-                    delivered += 1;
-                }
-                Delivery::Rejected(code) => {
-                    tracing::warn!(msg_id = %e.msg_id, to = %e.to_node, %code, "an event was refused by its receiver");
-                    store.exchange_event_failed(&e.msg_id, &code, Some("rejected"), jiff::Timestamp::now()).await?;
-                }
-                Delivery::Retry(why) => {
-                    tracing::debug!(msg_id = %e.msg_id, to = %e.to_node, %why, "an event waits for its receiver");
-                    store.exchange_event_failed(&e.msg_id, &why, None, jiff::Timestamp::now()).await?;
-                    waiting.insert(e.to_node.clone());
+            match rounds.iter_mut().find(|r| r.first().is_some_and(|f| f.to_node == e.to_node)) {
+                // After a failure the oldest goes alone (a probe), then the window opens.
+                Some(r) if r.len() >= WINDOW || r[0].attempts > 0 => {}
+                Some(r) => r.push(e),
+                None => rounds.push(vec![e]),
+            }
+        }
+        let mut delivered = 0;
+        for round in rounds {
+            let outcomes = join_all(round.iter().map(|e| self.deliver(store, &registry, e)).collect()).await;
+            for (e, outcome) in round.iter().zip(outcomes) {
+                let at = jiff::Timestamp::now();
+                match outcome {
+                    Delivery::Receipt(receipt) => {
+                        store.exchange_event_delivered(&e.msg_id, &receipt, at).await?;
+                        delivered += 1;
+                    }
+                    Delivery::Rejected(code) => {
+                        tracing::warn!(msg_id = %e.msg_id, to = %e.to_node, %code, "an event was refused by its receiver");
+                        store.exchange_event_failed(&e.msg_id, &code, Some("rejected"), at).await?;
+                    }
+                    Delivery::Retry(why) => {
+                        tracing::debug!(msg_id = %e.msg_id, to = %e.to_node, %why, "an event waits for its receiver");
+                        store.exchange_event_failed(&e.msg_id, &why, None, at).await?;
+                    }
                 }
             }
         }

@@ -818,10 +818,21 @@ struct ExchangeNode {
     base: String,
     public_key: String,
     server: tokio::task::JoinHandle<()>,
+    state: yiwang_web::AppState,
 }
 
 impl ExchangeNode {
     async fn start(url: &str, node: &str, member: &str, anchor: &yiwang_crypto::seal::SealKey) -> anyhow::Result<ExchangeNode> {
+        ExchangeNode::start_with(url, node, member, anchor, false).await
+    }
+
+    async fn start_with(
+        url: &str,
+        node: &str,
+        member: &str,
+        anchor: &yiwang_crypto::seal::SealKey,
+        aggregate_upward: bool,
+    ) -> anyhow::Result<ExchangeNode> {
         let store = Store::open(url, &StoreOptions::default(), Timestamp::now()).await?;
         let master = yiwang_crypto::seal::MasterKey::generate();
         let (_, public_key) = store.create_exchange_key(&master, Timestamp::now()).await?;
@@ -830,8 +841,10 @@ impl ExchangeNode {
             member: Some(member.into()),
             anchor_instance: "CN-TEST".into(),
             anchor_keys: vec![anchor.public_key_hex()],
+            aggregate_upward,
             ..Default::default()
         };
+        store.set_upward_aggregation(aggregate_upward).await?;
         let rt = yiwang_web::exchange::ExchangeRuntime::from_settings(&settings)
             .map_err(|e| anyhow::anyhow!(e))?
             .ok_or_else(|| anyhow::anyhow!("no exchange runtime"))?;
@@ -841,12 +854,68 @@ impl ExchangeNode {
         let base = format!("http://{}", listener.local_addr()?);
         let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), &base);
         let state = yiwang_web::AppState::new(store.clone(), identity).with_exchange(rt.clone());
-        let router = yiwang_web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Ok(ExchangeNode { store, rt, base, public_key, server })
+        let server = ExchangeNode::serve(listener, state.clone());
+        Ok(ExchangeNode { store, rt, base, public_key, server, state })
     }
+
+    fn serve(listener: tokio::net::TcpListener, state: yiwang_web::AppState) -> tokio::task::JoinHandle<()> {
+        let router = yiwang_web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        })
+    }
+
+    /// Down (its listener closed), as in an outage.
+    async fn stop(&self) {
+        self.server.abort();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    /// Up again at its registered address.
+    async fn restart(&mut self) -> anyhow::Result<()> {
+        let listener = tokio::net::TcpListener::bind(self.base.trim_start_matches("http://")).await?;
+        self.server = ExchangeNode::serve(listener, self.state.clone());
+        Ok(())
+    }
+}
+
+/// A test network's registry over `nodes` (id, tier, parent, node; a node of
+/// none has no endpoint), each hosting one member, signed by `anchor` and
+/// installed on every node given.
+async fn install_registry(
+    anchor: &yiwang_crypto::seal::SealKey,
+    nodes: &[(&str, yiwang_exchange::Tier, Option<&str>, &str, Option<&ExchangeNode>)],
+) -> anyhow::Result<()> {
+    use yiwang_exchange::{ClientId, Directory, MemberEntry, NodeEntry, NodeId, RegistryPolicy};
+    let now = Timestamp::now();
+    let mut entries = Vec::new();
+    let mut members = Vec::new();
+    for (id, tier, parent, member, node) in nodes {
+        entries.push(NodeEntry {
+            id: NodeId::parse(id)?,
+            tier: *tier,
+            parent: parent.map(NodeId::parse).transpose()?,
+            endpoints: vec![node.map_or_else(|| "http://127.0.0.1:9".to_string(), |n| n.base.clone())],
+            keys: node.map(|n| vec![n.public_key.clone()]).unwrap_or_default(),
+        });
+        members.push(MemberEntry { id: ClientId::parse(member)?, home: NodeId::parse(id)? });
+    }
+    let directory = Directory {
+        instance: "CN-TEST".into(),
+        serial: 1,
+        issued_at: now,
+        soft_expires_at: now + SignedDuration::from_hours(1),
+        hard_expires_at: now + SignedDuration::from_hours(72),
+        nodes: entries,
+        members,
+        policy: RegistryPolicy { max_skew_seconds: 300, max_ttl_seconds: 86_400 },
+        revoked: vec![],
+    };
+    let signed = yiwang_exchange::sign_directory(&directory, anchor)?;
+    for n in nodes.iter().filter_map(|n| n.4) {
+        n.rt.install(&n.store, &signed.bytes, &signed.signature_line, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(())
 }
 
 /// Synchronous gx/1 requests between two nodes on loopback, each on its own
@@ -856,7 +925,7 @@ impl ExchangeNode {
 /// transaction; the consumer checks and logs the reply. Both logs verify
 /// after the load, with exactly two entries per request on each side.
 pub async fn exchange_sync(messages: usize, concurrency: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
-    use yiwang_exchange::{ClientId, Directory, MemberEntry, NodeEntry, NodeId, RegistryPolicy, Tier};
+    use yiwang_exchange::{ClientId, NodeId, Tier};
     let dir = tempfile::tempdir()?;
     let anchor = yiwang_crypto::seal::SealKey::generate();
     let (city_id, province_id) = ("CN-TEST/NODE/330100", "CN-TEST/NODE/330000");
@@ -864,38 +933,15 @@ pub async fn exchange_sync(messages: usize, concurrency: usize, database_url: Op
     let city = ExchangeNode::start(&format!("sqlite://{}", dir.path().join("city.db").display()), city_id, city_member, &anchor).await?;
     let provider_url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("province.db").display()));
     let province = ExchangeNode::start(&provider_url, province_id, province_member, &anchor).await?;
-    let now = Timestamp::now();
-    let entry = |id: &str, tier, parent: Option<&str>, base: &str, key: &str| -> anyhow::Result<NodeEntry> {
-        Ok(NodeEntry {
-            id: NodeId::parse(id)?,
-            tier,
-            parent: parent.map(NodeId::parse).transpose()?,
-            endpoints: vec![base.to_string()],
-            keys: if key.is_empty() { vec![] } else { vec![key.to_string()] },
-        })
-    };
-    let directory = Directory {
-        instance: "CN-TEST".into(),
-        serial: 1,
-        issued_at: now,
-        soft_expires_at: now + SignedDuration::from_hours(1),
-        hard_expires_at: now + SignedDuration::from_hours(72),
-        nodes: vec![
-            entry("CN-TEST/NODE/000000", Tier::National, None, "http://127.0.0.1:9", "")?,
-            entry(province_id, Tier::Provincial, Some("CN-TEST/NODE/000000"), &province.base, &province.public_key)?,
-            entry(city_id, Tier::Municipal, Some(province_id), &city.base, &city.public_key)?,
+    install_registry(
+        &anchor,
+        &[
+            ("CN-TEST/NODE/000000", Tier::National, None, "CN-TEST/GOV/11100000000013127D", None),
+            (province_id, Tier::Provincial, Some("CN-TEST/NODE/000000"), province_member, Some(&province)),
+            (city_id, Tier::Municipal, Some(province_id), city_member, Some(&city)),
         ],
-        members: vec![
-            MemberEntry { id: ClientId::parse(city_member)?, home: NodeId::parse(city_id)? },
-            MemberEntry { id: ClientId::parse(province_member)?, home: NodeId::parse(province_id)? },
-        ],
-        policy: RegistryPolicy { max_skew_seconds: 300, max_ttl_seconds: 86_400 },
-        revoked: vec![],
-    };
-    let signed = yiwang_exchange::sign_directory(&directory, &anchor)?;
-    for n in [&city, &province] {
-        n.rt.install(&n.store, &signed.bytes, &signed.signature_line, now).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
+    )
+    .await?;
     let before = province.store.exchange_log_page(0, 1).await?.len();
     anyhow::ensure!(before == 0, "the provider's log is not empty");
     let from = ClientId::parse(&format!("{city_member}/window"))?;
@@ -1203,4 +1249,248 @@ pub async fn trust(requests: usize, concurrency: usize, database_url: Option<Str
     }
     node.stop().await;
     Ok(figures)
+}
+
+/// The three nodes of the aggregation benches: a city and its province
+/// (each aggregating upward) and the national node, on loopback.
+struct Tiers {
+    city: ExchangeNode,
+    province: ExchangeNode,
+    national: ExchangeNode,
+    _dir: tempfile::TempDir,
+}
+
+const CITY_NODE: &str = "CN-TEST/NODE/330100";
+const PROVINCE_NODE: &str = "CN-TEST/NODE/330000";
+const NATIONAL_NODE: &str = "CN-TEST/NODE/000000";
+const CITY_MEMBER: &str = "CN-TEST/GOV/113301000025000337";
+const PROVINCE_MEMBER: &str = "CN-TEST/GOV/113302000025000417";
+const NATIONAL_MEMBER: &str = "CN-TEST/GOV/11100000000013127D";
+
+impl Tiers {
+    /// The province on `database_url` (or SQLite); the city and the national node on SQLite.
+    async fn start(database_url: Option<String>) -> anyhow::Result<Tiers> {
+        use yiwang_exchange::Tier;
+        let dir = tempfile::tempdir()?;
+        let anchor = yiwang_crypto::seal::SealKey::generate();
+        let sqlite = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+        let city = ExchangeNode::start_with(&sqlite("city.db"), CITY_NODE, CITY_MEMBER, &anchor, true).await?;
+        let province_url = database_url.unwrap_or_else(|| sqlite("province.db"));
+        let province = ExchangeNode::start_with(&province_url, PROVINCE_NODE, PROVINCE_MEMBER, &anchor, true).await?;
+        let national = ExchangeNode::start_with(&sqlite("national.db"), NATIONAL_NODE, NATIONAL_MEMBER, &anchor, false).await?;
+        install_registry(
+            &anchor,
+            &[
+                (NATIONAL_NODE, Tier::National, None, NATIONAL_MEMBER, Some(&national)),
+                (PROVINCE_NODE, Tier::Provincial, Some(NATIONAL_NODE), PROVINCE_MEMBER, Some(&province)),
+                (CITY_NODE, Tier::Municipal, Some(PROVINCE_NODE), CITY_MEMBER, Some(&city)),
+            ],
+        )
+        .await?;
+        Ok(Tiers { city, province, national, _dir: dir })
+    }
+
+    async fn stop(self) {
+        for n in [self.city, self.province, self.national] {
+            n.server.abort();
+            n.store.close().await;
+        }
+    }
+}
+
+/// Seal and send a node's outbox, over and over, until `done` says so.
+fn pump(node: &ExchangeNode, done: Arc<std::sync::atomic::AtomicBool>) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+    let (rt, store) = (node.rt.clone(), node.store.clone());
+    tokio::spawn(async move {
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            let sealed = rt.seal_upward(&store, 20).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let sent = rt.dispatch_once(&store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if sealed == 0 && sent == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `n` GB/T 39046 records as a city's case events make them.
+fn city_records(from: usize, n: usize) -> Vec<yiwang_store::UpwardRecord> {
+    let kinds = ["case.submitted", "case.accepted", "case.step_passed", "case.concluded"];
+    (from..from + n)
+        .map(|i| yiwang_store::UpwardRecord {
+            source_node: String::new(),
+            record_id: format!("11330100002500033720261207{:07}.{}", i / 4, i % 4 + 2),
+            kind: kinds[i % 4].to_string(),
+            agency_uscc: "113301000025000337".into(),
+            occurred_at: "2026-12-07T02:00:00.000000Z".into(),
+            data: serde_json::json!({
+                "case_no": format!("11330100002500033720261207{:07}", i / 4),
+                "implementation_code": "11330100002500033730001040100000",
+                "item_name": "食品经营许可", "agency_uscc": "113301000025000337", "state": "accepted",
+            }),
+        })
+        .collect()
+}
+
+/// `yiwang bench aggregation`: 汇聚 of `records` GB/T 39046 records from a
+/// city through its province to the national node, as signed events through
+/// the outboxes. The province is down while the city seals its queue; the
+/// figure is the catch-up from its restart until the national node holds
+/// every record. Then 1 % of the records are queued again at the city and
+/// sent: the national node's count must not move (a record is never counted
+/// twice), and both parents' message logs verify.
+pub async fn aggregation(records: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    let mut t = Tiers::start(database_url).await?;
+    let started = Instant::now();
+    const CHUNK: usize = 10_000;
+    for from in (0..records).step_by(CHUNK) {
+        let mut tx = t.city.store.begin().await?;
+        tx.queue_upward(&city_records(from, CHUNK.min(records - from)), Timestamp::now()).await?;
+        tx.commit().await?;
+    }
+    let queued = started.elapsed();
+    // The outage: the province is down while the city seals everything.
+    t.province.stop().await;
+    let started = Instant::now();
+    let mut sealed = 0;
+    loop {
+        let n = t.city.rt.seal_upward(&t.city.store, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        if n == 0 {
+            break;
+        }
+        sealed += n;
+    }
+    let sealing = started.elapsed();
+    anyhow::ensure!(sealed == records, "sealed {sealed} of {records}");
+    anyhow::ensure!(t.city.rt.dispatch_once(&t.city.store).await.map_err(|e| anyhow::anyhow!("{e}"))? == 0, "delivered while down");
+    // Back: the catch-up, city → province → national.
+    t.province.restart().await?;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = Instant::now();
+    let pumps = [pump(&t.city, done.clone()), pump(&t.province, done.clone())];
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    while (t.national.store.aggregated_totals().await? as usize) < records {
+        anyhow::ensure!(Instant::now() < deadline, "the catch-up took over an hour");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let catch_up = started.elapsed();
+    // 1 % again: nothing is counted twice.
+    let again = (records / 100).max(1);
+    let mut tx = t.city.store.begin().await?;
+    tx.queue_upward(&city_records(0, again), Timestamp::now()).await?;
+    tx.commit().await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while t.city.store.upward_queue_len().await? > 0 || t.city.store.exchange_outbox_depth().await?.0 > 0 {
+        anyhow::ensure!(Instant::now() < deadline, "the resend did not drain");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for p in pumps {
+        p.await??;
+    }
+    let (province_held, national_held) = (t.province.store.aggregated_totals().await?, t.national.store.aggregated_totals().await?);
+    anyhow::ensure!(
+        province_held as usize == records && national_held as usize == records,
+        "held {province_held} at the province and {national_held} at the national node, of {records}"
+    );
+    for (name, n) in [("province", &t.province), ("national", &t.national)] {
+        let report = n.store.exchange_log_verify().await?;
+        anyhow::ensure!(matches!(report, yiwang_store::LogReport::Intact { .. }), "the {name} log: {report:?}");
+    }
+    let backend = t.province.store.backend();
+    t.stop().await;
+    let messages = records.div_ceil(yiwang_web::exchange_async::RECORDS_PER_MESSAGE);
+    let per_record = |d: Duration| vec![d / records.max(1) as u32; records];
+    Ok(vec![
+        figure("汇聚: records queued at the city (GB/T 39046, 10,000 per transaction)", per_record(queued), 1, queued),
+        figure(
+            format!("汇聚: records sealed into {messages} signed events for the parent (1,000 per event)"),
+            per_record(sealing),
+            1,
+            sealing,
+        ),
+        figure(
+            format!(
+                "汇聚: catch-up after the province's outage, city → province ({backend:?}) → national, until the national node holds every record once"
+            ),
+            per_record(catch_up),
+            1,
+            catch_up,
+        ),
+    ])
+}
+
+/// `yiwang bench exchange-async`: one-way events between two nodes on
+/// loopback. Each is sealed, logged and queued in its own transaction
+/// (`messages` of them, `concurrency` at a time); then the dispatcher sends
+/// them (32 in flight) until every one has its signed receipt, and the
+/// receiver has logged and acted on each once. Latency of the second figure
+/// is each round's time shared out among its deliveries.
+pub async fn exchange_async(messages: usize, concurrency: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    use yiwang_exchange::{ClientId, NodeId};
+    let t = Tiers::start(database_url).await?;
+    let from = ClientId::parse(CITY_MEMBER)?;
+    let to = NodeId::parse(PROVINCE_NODE)?;
+    let service = format!("{PROVINCE_MEMBER}/stats/records/v1");
+    let (rt, store) = (t.city.rt.clone(), t.city.store.clone());
+    let (lat, took) = load(messages, concurrency, move |i| {
+        let (rt, store, from, to, service) = (rt.clone(), store.clone(), from.clone(), to.clone(), service.clone());
+        async move {
+            let mut record = city_records(i, 1);
+            record[0].source_node = CITY_NODE.into();
+            let body = serde_json::to_vec(&serde_json::json!({ "records": record }))?;
+            let mut tx = store.begin().await?;
+            let out = yiwang_web::exchange_async::EventOut {
+                from: &from,
+                to: &to,
+                service: &service,
+                content_type: "application/json",
+                body: &body,
+            };
+            rt.enqueue_event(&mut tx, out).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            tx.commit().await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let queued = figure("gx/1 one-way events sealed, logged and queued in the outbox (one transaction each)", lat, concurrency, took);
+    let started = Instant::now();
+    let mut lat = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let round = Instant::now();
+        let sent = t.city.rt.dispatch_once(&t.city.store).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        if sent == 0 {
+            if t.city.store.exchange_outbox_depth().await?.0 == 0 {
+                break;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the outbox did not drain");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        }
+        lat.extend(std::iter::repeat_n(round.elapsed() / sent as u32, sent));
+    }
+    let took = started.elapsed();
+    let held = t.province.store.aggregated_totals().await? as usize;
+    anyhow::ensure!(held == messages && lat.len() == messages, "{} receipts and {held} records held, of {messages}", lat.len());
+    for (name, n) in [("sender", &t.city), ("receiver", &t.province)] {
+        let want = yiwang_store::LogReport::Intact { entries: 2 * messages as i64 };
+        let report = n.store.exchange_log_verify().await?;
+        anyhow::ensure!(report == want, "the {name}'s log: {report:?}, not {want:?}");
+    }
+    let backend = t.province.store.backend();
+    t.stop().await;
+    Ok(vec![
+        queued,
+        figure(
+            format!(
+                "gx/1 one-way events delivered with signed receipts (receiver {backud:?}; 32 in flight; both logs verified)",
+                backud = backend
+            ),
+            lat,
+            yiwang_web::exchange_async::WINDOW,
+            took,
+        ),
+    ])
 }
