@@ -879,13 +879,13 @@ impl ExchangeNode {
     }
 }
 
-/// A test network's registry over `nodes` (id, tier, parent, node; a node of
-/// none has no endpoint), each hosting one member, signed by `anchor` and
-/// installed on every node given.
-async fn install_registry(
-    anchor: &yiwang_crypto::seal::SealKey,
-    nodes: &[(&str, yiwang_exchange::Tier, Option<&str>, &str, Option<&ExchangeNode>)],
-) -> anyhow::Result<()> {
+/// A node of a test network's registry: id, tier, parent, the member it
+/// hosts, and the running node (none: listed without an endpoint).
+type ListedNode<'a> = (&'a str, yiwang_exchange::Tier, Option<&'a str>, &'a str, Option<&'a ExchangeNode>);
+
+/// A test network's registry over `nodes`, signed by `anchor` and installed
+/// on every running node.
+async fn install_registry(anchor: &yiwang_crypto::seal::SealKey, nodes: &[ListedNode<'_>]) -> anyhow::Result<()> {
     use yiwang_exchange::{ClientId, Directory, MemberEntry, NodeEntry, NodeId, RegistryPolicy};
     let now = Timestamp::now();
     let mut entries = Vec::new();
