@@ -65,6 +65,8 @@ pub enum ExchangeError {
     Provider { reason: String },
     #[error("the request body does not fit the service: {reason}")]
     BadBody { reason: String },
+    #[error("node {node}'s log head at {seq} differs from the one anchored before: its history was rewritten")]
+    AnchorConflict { node: String, seq: i64 },
 }
 
 impl Coded for ExchangeError {
@@ -82,6 +84,7 @@ impl Coded for ExchangeError {
             ExchangeError::TooLong { .. } => "gx.ttl",
             ExchangeError::MessageId => "gx.msg_id",
             ExchangeError::IdConflict { .. } => "gx.id_conflict",
+            ExchangeError::AnchorConflict { .. } => "gx.anchor_conflict",
             ExchangeError::RegistrySignature => "gx.registry_signature",
             ExchangeError::RegistryInvalid { .. } => "gx.registry_invalid",
             ExchangeError::RegistryRollback { .. } => "gx.registry_rollback",
@@ -108,7 +111,9 @@ impl Coded for ExchangeError {
             ExchangeError::UnknownKey { .. } | ExchangeError::BadSignature | ExchangeError::SignerMismatch { .. } => {
                 ErrorKind::Unauthenticated
             }
-            ExchangeError::IdConflict { .. } | ExchangeError::RegistryRollback { .. } => ErrorKind::Conflict,
+            ExchangeError::IdConflict { .. } | ExchangeError::RegistryRollback { .. } | ExchangeError::AnchorConflict { .. } => {
+                ErrorKind::Conflict
+            }
             ExchangeError::RegistryOutdated { .. }
             | ExchangeError::NoRegistry
             | ExchangeError::NotConfigured
@@ -136,6 +141,7 @@ impl Coded for ExchangeError {
             ExchangeError::TooLong { max } => format!("有效期超过发送时间后 {max} 秒"),
             ExchangeError::MessageId => "报文标识不是与发送时间一致的 UUIDv7".into(),
             ExchangeError::IdConflict { msg_id } => format!("报文 {msg_id} 已以不同内容收到过"),
+            ExchangeError::AnchorConflict { node, seq } => format!("节点 {node} 第 {seq} 条日志的锚定值与此前不符，其日志可能被改写"),
             ExchangeError::RegistrySignature => "节点注册表不是由信任锚中的密钥签名的".into(),
             ExchangeError::RegistryInvalid { reason } => format!("节点注册表无效：{reason}"),
             ExchangeError::RegistryRollback { cached, offered } => {

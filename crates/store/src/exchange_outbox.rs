@@ -1,7 +1,8 @@
-//! Asynchronous delivery between nodes and upward aggregation (issue 21,
-//! docs/exchange.md): the exchange outbox (sealed events sent until a signed
-//! receipt comes back), the queue of GB/T 39046 records for the parent node,
-//! and the records held from the nodes below. The rules (what is sealed, who
+//! Asynchronous delivery between nodes, upward aggregation and log-head
+//! anchoring (issue 21, docs/exchange.md): the exchange outbox (sealed events
+//! sent until a signed receipt comes back), the queue of GB/T 39046 records
+//! for the parent node, the records held from the nodes below, and the log
+//! heads sent up and held from below. The rules (what is sealed, who
 //! may push what) are the web crate's; this holds the SQL.
 
 use base64::Engine;
@@ -357,5 +358,130 @@ impl Tx {
         };
         // Queued now (an event may carry an earlier time): the order records go up in.
         self.queue_upward(std::slice::from_ref(&record), crate::integration::queued_at()).await
+    }
+}
+
+/// A child's head as this node holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldAnchor {
+    pub child_node: String,
+    pub seq: i64,
+    pub hash: String,
+    pub msg_id: String,
+    pub anchored_at: String,
+}
+
+/// What a child's head is, against those held before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnchorCheck {
+    New,
+    /// The same head again (a resend).
+    Same,
+    /// Another hash at a held seq: the child's history was rewritten.
+    Conflict {
+        held_seq: i64,
+        held_hash: String,
+    },
+}
+
+/// An anchored head whose entry in this node's log no longer has the hash the
+/// parent countersigned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnchorMismatch {
+    pub seq: i64,
+    pub anchored: String,
+    pub now: Option<String>,
+}
+
+impl Tx {
+    /// Keep a head this node sent up, with the event that carries it.
+    pub async fn record_anchor_sent(&mut self, seq: i64, hash: &str, msg_id: &str, now: jiff::Timestamp) -> Result<()> {
+        crate::db::query("INSERT INTO exchange_anchors_sent (seq, hash, msg_id, made_at) VALUES ($1, $2, $3, $4)")
+            .bind(seq)
+            .bind(hash)
+            .bind(msg_id)
+            .bind(ts(now))
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+
+    /// Hold a child's head unless it contradicts the one held at that seq.
+    pub async fn hold_anchor(&mut self, child: &str, seq: i64, hash: &str, msg_id: &str, now: jiff::Timestamp) -> Result<AnchorCheck> {
+        let held = crate::db::query("SELECT hash FROM exchange_anchors_held WHERE child_node = $1 AND seq = $2")
+            .bind(child)
+            .bind(seq)
+            .fetch_optional(&mut *self)
+            .await?;
+        if let Some(r) = held {
+            let held_hash: String = r.try_get("hash")?;
+            return Ok(if held_hash == hash { AnchorCheck::Same } else { AnchorCheck::Conflict { held_seq: seq, held_hash } });
+        }
+        crate::db::query("INSERT INTO exchange_anchors_held (child_node, seq, hash, msg_id, anchored_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(child)
+            .bind(seq)
+            .bind(hash)
+            .bind(msg_id)
+            .bind(ts(now))
+            .execute(&mut *self)
+            .await?;
+        Ok(AnchorCheck::New)
+    }
+}
+
+impl Store {
+    /// The log head: its sequence number and hash.
+    pub async fn exchange_log_head(&self) -> Result<(i64, String)> {
+        let r = crate::db::query("SELECT seq, hash FROM exchange_log_head WHERE id = 1").fetch_one(self.read()).await?;
+        Ok((r.try_get("seq")?, r.try_get("hash")?))
+    }
+
+    /// The last head this node sent up.
+    pub async fn last_anchor_sent(&self) -> Result<Option<(i64, String)>> {
+        let r =
+            crate::db::query("SELECT seq, hash FROM exchange_anchors_sent ORDER BY seq DESC LIMIT 1").fetch_optional(self.read()).await?;
+        r.map(|r| Ok((r.try_get("seq")?, r.try_get("hash")?))).transpose()
+    }
+
+    /// The heads children sent, newest first.
+    pub async fn anchors_held(&self, limit: i64) -> Result<Vec<HeldAnchor>> {
+        let rows = crate::db::query(
+            "SELECT child_node, seq, hash, msg_id, anchored_at FROM exchange_anchors_held ORDER BY anchored_at DESC, child_node LIMIT $1",
+        )
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(self.read())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HeldAnchor {
+                    child_node: r.try_get("child_node")?,
+                    seq: r.try_get("seq")?,
+                    hash: r.try_get("hash")?,
+                    msg_id: r.try_get("msg_id")?,
+                    anchored_at: r.try_get("anchored_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The heads this node's parent countersigned (their events delivered)
+    /// whose log entry no longer has that hash: history rewritten after it
+    /// was anchored. Empty when the log agrees with every anchor.
+    pub async fn anchor_mismatches(&self) -> Result<(usize, Vec<AnchorMismatch>)> {
+        let rows = crate::db::query(
+            "SELECT a.seq, a.hash, l.hash AS now FROM exchange_anchors_sent a \
+             JOIN exchange_outbox o ON o.msg_id = a.msg_id AND o.state = 'delivered' \
+             LEFT JOIN exchange_log l ON l.seq = a.seq ORDER BY a.seq",
+        )
+        .fetch_all(self.read())
+        .await?;
+        let mut bad = Vec::new();
+        for r in &rows {
+            let (seq, anchored, now): (i64, String, Option<String>) = (r.try_get("seq")?, r.try_get("hash")?, r.try_get("now")?);
+            if now.as_deref() != Some(anchored.as_str()) {
+                bad.push(AnchorMismatch { seq, anchored, now });
+            }
+        }
+        Ok((rows.len(), bad))
     }
 }

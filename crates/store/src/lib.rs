@@ -48,7 +48,7 @@ pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, Claim, Loa
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
 pub use error::StoreError;
 pub use exchange::{ExchangeKey, LogReport, Logged, StoredRegistry, StoredReply};
-pub use exchange_outbox::{AggregateCount, NewOutboxEvent, OutboxEvent, UpwardRecord};
+pub use exchange_outbox::{AggregateCount, AnchorCheck, AnchorMismatch, HeldAnchor, NewOutboxEvent, OutboxEvent, UpwardRecord};
 pub use halls::Hall;
 pub use integration::{DeliveryStatus, IdempotencyKey, Recorded, Webhook, WebhookDelivery};
 pub use licenses::{

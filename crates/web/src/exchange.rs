@@ -66,6 +66,9 @@ pub struct ExchangeSettings {
     /// 汇聚: send this node's GB/T 39046 case records, and those its children
     /// send, to its parent node (docs/exchange.md, upward aggregation).
     pub aggregate_upward: bool,
+    /// How often the log head is sent to the parent to be countersigned, in
+    /// seconds (when the log moved).
+    pub anchor_secs: u64,
 }
 
 impl Default for ExchangeSettings {
@@ -81,6 +84,7 @@ impl Default for ExchangeSettings {
             timeout_secs: 10,
             ttl_secs: 300,
             aggregate_upward: false,
+            anchor_secs: 60,
         }
     }
 }
@@ -859,12 +863,13 @@ async fn serve(
         ("sharing", "catalog", "v1") => sharing_catalog(rt, registry, opened, body, tx).await,
         ("licenses", "verify", "v1") => license_verify(state, body).await,
         ("stats", "records", "v1") => crate::exchange_async::records_from_below(rt, registry, opened, body, tx).await,
+        ("log", "anchor", "v1") => crate::exchange_async::anchor_from_below(rt, registry, opened, body, tx).await,
         _ => Err(ExchangeError::UnknownService { service: service.to_string() }),
     }
 }
 
 /// The services that take one-way events (answered by a receipt).
-const EVENT_SERVICES: &[(&str, &str, &str)] = &[("stats", "records", "v1")];
+const EVENT_SERVICES: &[(&str, &str, &str)] = &[("stats", "records", "v1"), ("log", "anchor", "v1")];
 
 /// Every service `serve` answers, as (subsystem, code, version).
 const SERVICES: &[(&str, &str, &str)] = &[
@@ -877,6 +882,7 @@ const SERVICES: &[(&str, &str, &str)] = &[
     ("sharing", "catalog", "v1"),
     ("licenses", "verify", "v1"),
     ("stats", "records", "v1"),
+    ("log", "anchor", "v1"),
 ];
 
 /// What a verifier presents to the issuer's node: the QR token, or the sealed license.

@@ -271,8 +271,19 @@ pub async fn run_outbox(state: AppState) {
     if let Err(e) = state.store().set_upward_aggregation(rt.settings().aggregate_upward).await {
         tracing::warn!(error = %e, "the upward aggregation switch could not be set");
     }
+    let anchor_every = Duration::from_secs(rt.settings().anchor_secs.clamp(1, 86_400));
+    let mut last_anchor = std::time::Instant::now();
     loop {
         let mut busy = false;
+        // The log head to the parent, to be countersigned (its receipt).
+        if last_anchor.elapsed() >= anchor_every {
+            last_anchor = std::time::Instant::now();
+            match rt.anchor_head(state.store()).await {
+                Ok(Some(seq)) => tracing::debug!(seq, "log head sent to the parent node"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "the log head could not be sent to the parent node"),
+            }
+        }
         match rt.seal_upward(state.store(), 20).await {
             Ok(0) => {}
             Ok(n) => {
@@ -365,4 +376,67 @@ pub async fn aggregates_api(
     let counts = state.store().aggregate_counts().await?;
     let total: i64 = counts.iter().map(|c| c.records).sum();
     Ok(axum::Json(serde_json::json!({ "total": total, "counts": counts })))
+}
+
+/// A log head as a node sends it to its parent (`log/anchor/v1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorBody {
+    pub node: String,
+    pub seq: i64,
+    /// The chain hash at `seq`, hex.
+    pub hash: String,
+    pub at: String,
+}
+
+impl ExchangeRuntime {
+    /// Send this node's log head to its parent to be countersigned (its
+    /// receipt), when the log moved since the last head sent by more than that
+    /// anchoring's own two entries. The head sent, if any.
+    pub async fn anchor_head(&self, store: &Store) -> Result<Option<i64>, CallError> {
+        let registry = self.current(jiff::Timestamp::now())?;
+        let Some((parent, parent_member)) = self.parent_of(&registry)? else { return Ok(None) };
+        let (seq, hash) = store.exchange_log_head().await?;
+        let last = store.last_anchor_sent().await?.map_or(0, |(s, _)| s);
+        if seq == 0 || seq <= last + 2 {
+            return Ok(None);
+        }
+        let now = jiff::Timestamp::now();
+        let body = AnchorBody { node: self.node().to_string(), seq, hash: hash.clone(), at: crate::ts(now) };
+        let body = serde_json::to_vec(&body).map_err(|e| ExchangeError::BadBody { reason: e.to_string() })?;
+        let service = format!("{}/log/anchor/v1", parent_member.member());
+        let mut tx = store.begin().await?;
+        let out = EventOut { from: self.member(), to: &parent, service: &service, content_type: "application/json", body: &body };
+        let msg_id = self.enqueue_event(&mut tx, out).await?;
+        tx.record_anchor_sent(seq, &hash, &msg_id, now).await?;
+        tx.commit().await?;
+        Ok(Some(seq))
+    }
+}
+
+/// `log/anchor/v1` (an event from a child node): its log head, kept once per
+/// seq; the receipt is the countersignature. A different hash at a seq held
+/// before is refused (`gx.anchor_conflict`) and raised as an alarm: the
+/// child's history was rewritten.
+pub(crate) async fn anchor_from_below(rt: &ExchangeRuntime, registry: &Registry, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
+    let h = &opened.header;
+    let sender = &h.from.node;
+    if registry.directory.node(sender).and_then(|n| n.parent.as_ref()) != Some(rt.node()) {
+        return Err(ExchangeError::AccessDenied);
+    }
+    let head: AnchorBody = parse_body(body)?;
+    let hex = head.hash.len() == 64 && head.hash.chars().all(|c| c.is_ascii_hexdigit());
+    if head.node != sender.as_str() || head.seq < 1 || !hex {
+        return Err(ExchangeError::BadBody { reason: "the sender's own head: a seq of at least 1 and a 64-digit hex hash".into() });
+    }
+    let provider = |e: yiwang_store::StoreError| ExchangeError::Provider { reason: e.to_string() };
+    match tx.hold_anchor(sender.as_str(), head.seq, &head.hash, &h.msg_id, jiff::Timestamp::now()).await.map_err(provider)? {
+        yiwang_store::AnchorCheck::New | yiwang_store::AnchorCheck::Same => {
+            json_outcome(&serde_json::json!({ "anchored": head.seq, "hash": head.hash }))
+        }
+        yiwang_store::AnchorCheck::Conflict { held_seq, held_hash } => {
+            tracing::error!(node = %sender, seq = held_seq, held = %held_hash, sent = %head.hash, "a child's log head contradicts the one anchored here");
+            Err(ExchangeError::AnchorConflict { node: sender.to_string(), seq: held_seq })
+        }
+    }
 }

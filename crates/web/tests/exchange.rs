@@ -865,6 +865,40 @@ async fn records_go_up_through_the_outbox_once_and_in_order() {
     assert_eq!(states[0].0, "delivered");
     assert_eq!((states[1].0.as_str(), states[1].1.as_deref()), ("rejected", Some("gx.bad_body")));
     assert_eq!(province.db.store.aggregated_totals().await.unwrap(), 2502);
+
+    // The city's log head, countersigned by the province (its receipt); nothing new, nothing sent.
+    let anchored = city.rt.anchor_head(&city.db.store).await.unwrap().expect("the log moved");
+    assert_eq!(drain(&city, 10).await, 1);
+    let held = province.db.store.anchors_held(10).await.unwrap();
+    assert_eq!((held[0].child_node.as_str(), held[0].seq), (CITY, anchored));
+    assert_eq!(held[0].hash, city.db.store.exchange_log_page(anchored - 1, 1).await.unwrap()[0].hash);
+    assert_eq!(city.rt.anchor_head(&city.db.store).await.unwrap(), None, "only the anchoring's own two entries since");
+    let (checked, bad) = city.db.store.anchor_mismatches().await.unwrap();
+    assert_eq!((checked, bad.len()), (1, 0));
+    // Another hash for that seq, as a rewritten history would send: refused for good.
+    let forged = yiwang_web::exchange_async::AnchorBody {
+        node: CITY.into(),
+        seq: anchored,
+        hash: "ab".repeat(32),
+        at: "2026-12-07T02:00:00.000000Z".into(),
+    };
+    let body = serde_json::to_vec(&forged).unwrap();
+    let service = format!("{PROVINCE_MEMBER}/log/anchor/v1");
+    let (city_member, province_node) = (ClientId::parse(CITY_MEMBER).unwrap(), NodeId::parse(PROVINCE).unwrap());
+    let out = yiwang_web::exchange_async::EventOut {
+        from: &city_member,
+        to: &province_node,
+        service: &service,
+        content_type: "application/json",
+        body: &body,
+    };
+    let mut tx = city.db.store.begin().await.unwrap();
+    city.rt.enqueue_event(&mut tx, out).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(drain(&city, 10).await, 0);
+    let last = city.db.store.exchange_outbox(1).await.unwrap().remove(0);
+    assert_eq!((last.state.as_str(), last.last_error.as_deref()), ("rejected", Some("gx.anchor_conflict")));
+    assert_eq!(province.db.store.anchors_held(10).await.unwrap().len(), 1);
     for n in [&national, &province, &city] {
         assert!(matches!(n.db.store.exchange_log_verify().await.unwrap(), LogReport::Intact { .. }));
         n.server.abort();

@@ -573,8 +573,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let code = match c {
                 ExchangeLogCmd::Verify => match store.exchange_log_verify().await? {
                     yiwang_store::LogReport::Intact { entries } => {
-                        println!("交换报文日志完整 / exchange log intact: {entries} entries");
-                        ExitCode::SUCCESS
+                        // The chain holds; so must every head the parent countersigned.
+                        let (anchored, mismatches) = store.anchor_mismatches().await?;
+                        if mismatches.is_empty() {
+                            println!(
+                                "交换报文日志完整 / exchange log intact: {entries} entries, {anchored} heads anchored by the parent agree"
+                            );
+                            ExitCode::SUCCESS
+                        } else {
+                            eprintln!("交换报文日志与上级节点锚定的记录不符 / the log disagrees with heads its parent anchored");
+                            println!("{}", serde_json::json!({ "status": "rewritten", "mismatches": mismatches }));
+                            ExitCode::from(EXIT_INVALID)
+                        }
                     }
                     yiwang_store::LogReport::Broken { seq } => {
                         eprintln!("交换报文日志已损坏 / exchange log BROKEN at entry {seq}");
