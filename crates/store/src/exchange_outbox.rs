@@ -100,6 +100,54 @@ pub struct AggregateCount {
 }
 
 impl Tx {
+    /// An event was delivered: its receipt's id; the receipt is in the log.
+    pub async fn exchange_event_delivered(&mut self, msg_id: &str, receipt_msg_id: &str, now: jiff::Timestamp) -> Result<()> {
+        crate::db::query(
+            "UPDATE exchange_outbox SET state = 'delivered', receipt_msg_id = $1, done_at = $2, attempts = attempts + 1, last_error = NULL \
+             WHERE msg_id = $3 AND state = 'pending'",
+        )
+        .bind(receipt_msg_id)
+        .bind(ts(now))
+        .bind(msg_id)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
+    /// A failed attempt: try again after a back-off; past its expiry (or
+    /// refused for good, `final_state`), it is done with.
+    pub async fn exchange_event_failed(
+        &mut self,
+        msg_id: &str,
+        error: &str,
+        final_state: Option<&str>,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
+        let row = crate::db::query("SELECT attempts, expires_at FROM exchange_outbox WHERE msg_id = $1 AND state = 'pending'")
+            .bind(msg_id)
+            .fetch_optional(&mut *self)
+            .await?;
+        let Some(row) = row else { return Ok(()) };
+        let attempts: i64 = row.try_get("attempts")?;
+        let expires: String = row.try_get("expires_at")?;
+        // Quick at first (a node restarting), then backing off to a minute.
+        let wait = jiff::SignedDuration::from_millis((250i64 << attempts.clamp(0, 8)).min(60_000));
+        let next = now + wait;
+        let state = final_state.or((ts(next) > expires).then_some("expired"));
+        crate::db::query(
+            "UPDATE exchange_outbox SET attempts = attempts + 1, last_error = $1, next_at = $2, state = COALESCE($3, state), \
+             done_at = CASE WHEN $3 IS NULL THEN NULL ELSE $4 END WHERE msg_id = $5 AND state = 'pending'",
+        )
+        .bind(error.chars().take(500).collect::<String>())
+        .bind(ts(next))
+        .bind(state)
+        .bind(ts(now))
+        .bind(msg_id)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
     /// Keep a sealed event for the dispatcher, in the transaction that made it.
     pub async fn enqueue_exchange_event(&mut self, e: &NewOutboxEvent<'_>, now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
@@ -216,13 +264,15 @@ fn upward_row(r: &crate::db::Row) -> Result<UpwardRecord> {
 }
 
 impl Store {
-    /// Each target's pending events in order (created, then id), at most
-    /// `limit` in all: what the dispatcher walks.
-    pub async fn pending_exchange_events(&self, limit: i64) -> Result<Vec<OutboxEvent>> {
+    /// Each target's oldest `per_target` pending events, in order (created,
+    /// then id): what the dispatcher walks.
+    pub async fn pending_exchange_events(&self, per_target: i64) -> Result<Vec<OutboxEvent>> {
+        // The oldest `per_target` of each target, so one target's backlog holds up no other.
         let rows = crate::db::query(crate::safe(format!(
-            "SELECT {OUTBOX_COLUMNS} FROM exchange_outbox WHERE state = 'pending' ORDER BY to_node, created_at, msg_id LIMIT $1"
+            "SELECT {OUTBOX_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY to_node ORDER BY created_at, msg_id) AS n \
+             FROM exchange_outbox WHERE state = 'pending') p WHERE n <= $1 ORDER BY to_node, created_at, msg_id LIMIT 10000"
         )))
-        .bind(limit.clamp(1, 10_000))
+        .bind(per_target.clamp(1, 1000))
         .fetch_all(self.read())
         .await?;
         rows.iter().map(outbox_row).collect()
@@ -245,48 +295,6 @@ impl Store {
             .fetch_one(self.read())
             .await?;
         Ok((r.try_get("n")?, r.try_get("oldest")?))
-    }
-
-    /// An event was delivered: its receipt's id; the receipt is in the log.
-    pub async fn exchange_event_delivered(&self, msg_id: &str, receipt_msg_id: &str, now: jiff::Timestamp) -> Result<()> {
-        crate::db::query(
-            "UPDATE exchange_outbox SET state = 'delivered', receipt_msg_id = $1, done_at = $2, attempts = attempts + 1, last_error = NULL \
-             WHERE msg_id = $3 AND state = 'pending'",
-        )
-        .bind(receipt_msg_id)
-        .bind(ts(now))
-        .bind(msg_id)
-        .execute(self.write())
-        .await?;
-        Ok(())
-    }
-
-    /// A failed attempt: try again after a back-off; past its expiry (or
-    /// refused for good, `final_state`), it is done with.
-    pub async fn exchange_event_failed(&self, msg_id: &str, error: &str, final_state: Option<&str>, now: jiff::Timestamp) -> Result<()> {
-        let row = crate::db::query("SELECT attempts, expires_at FROM exchange_outbox WHERE msg_id = $1 AND state = 'pending'")
-            .bind(msg_id)
-            .fetch_optional(self.read())
-            .await?;
-        let Some(row) = row else { return Ok(()) };
-        let attempts: i64 = row.try_get("attempts")?;
-        let expires: String = row.try_get("expires_at")?;
-        // Quick at first (a node restarting), then backing off to a minute.
-        let wait = jiff::SignedDuration::from_millis((250i64 << attempts.clamp(0, 8)).min(60_000));
-        let next = now + wait;
-        let state = final_state.or((ts(next) > expires).then_some("expired"));
-        crate::db::query(
-            "UPDATE exchange_outbox SET attempts = attempts + 1, last_error = $1, next_at = $2, state = COALESCE($3, state), \
-             done_at = CASE WHEN $3 IS NULL THEN NULL ELSE $4 END WHERE msg_id = $5 AND state = 'pending'",
-        )
-        .bind(error.chars().take(500).collect::<String>())
-        .bind(ts(next))
-        .bind(state)
-        .bind(ts(now))
-        .bind(msg_id)
-        .execute(self.write())
-        .await?;
-        Ok(())
     }
 
     /// Whether this node queues its case events for its parent (read with

@@ -105,6 +105,8 @@ pub struct Registry {
 pub struct Reply {
     pub status: u16,
     pub header: Header,
+    /// SM3 of the reply's header bytes.
+    pub env_sm3: String,
     pub content_type: String,
     pub body: Vec<u8>,
     /// Whether it is the stored answer to an earlier copy.
@@ -413,7 +415,7 @@ impl ExchangeRuntime {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn take_reply(
+    async fn take_reply(
         &self,
         store: &Store,
         registry: &Registry,
@@ -423,6 +425,26 @@ impl ExchangeRuntime {
         resp: reqwest::Response,
         expected: Kind,
     ) -> Result<Reply, CallError> {
+        let (reply, record) = self.open_reply(registry, to, msg_id, env_sm3, resp, expected).await?;
+        let logged = store.log_exchange(record).await?;
+        if let Logged::Seen { env_sm3: seen } = &logged {
+            // The same reply again (a retried call) is fine; other bytes under its id are not.
+            reply_replay(to, seen, &reply)?;
+        }
+        Ok(reply)
+    }
+
+    /// Open and check a reply (signed by the node asked, addressed here,
+    /// answering this message): it and its log record, not yet logged.
+    pub(crate) async fn open_reply(
+        &self,
+        registry: &Registry,
+        to: &NodeId,
+        msg_id: &str,
+        env_sm3: &str,
+        resp: reqwest::Response,
+        expected: Kind,
+    ) -> Result<(Reply, LogRecord), CallError> {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bad = |reason: &str| CallError::Local(ExchangeError::BadReply { node: to.to_string(), reason: reason.to_string() });
@@ -443,20 +465,28 @@ impl ExchangeRuntime {
         if h.in_reply_to.as_ref() != Some(&InReplyTo { msg_id: msg_id.to_string(), env_sm3: env_sm3.to_string() }) {
             return Err(bad("it answers another request"));
         }
-        let logged = store.log_exchange(opened_record(Direction::In, to.as_str(), &opened, line)).await?;
-        if let Logged::Seen { env_sm3: seen } = &logged {
-            // The same reply again (a retried call) is fine; other bytes under its id are not.
-            replay(Some(seen), &opened).map_err(|e| bad(e.code()))?;
-        }
-        Ok(Reply {
+        let record = opened_record(Direction::In, to.as_str(), &opened, line);
+        let reply = Reply {
             status,
             content_type: opened.header.body.content_type.clone(),
+            env_sm3: opened.env_sm3.clone(),
             header: opened.header,
             body: body.to_vec(),
             replayed: header_str(&headers, REPLAYED_HEADER) == Some("true"),
             request_msg_id: msg_id.to_string(),
-        })
+        };
+        Ok((reply, record))
     }
+}
+
+/// A reply logged before under its id: the same bytes (a retried call) are
+/// fine; other bytes under that id are not.
+pub(crate) fn reply_replay(from: &NodeId, seen_env_sm3: &str, reply: &Reply) -> Result<(), CallError> {
+    if seen_env_sm3 == reply.env_sm3 {
+        return Ok(());
+    }
+    let code = ExchangeError::IdConflict { msg_id: reply.header.msg_id.clone() }.code();
+    Err(CallError::Local(ExchangeError::BadReply { node: from.to_string(), reason: code.to_string() }))
 }
 
 /// A look-up in shared data this node makes for one of its members.

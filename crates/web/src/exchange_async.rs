@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use yiwang_exchange::{BodyRef, ClientId, Direction, ExchangeError, Header, Kind, NodeId, Opened, Recipient, Sender};
-use yiwang_store::{NewOutboxEvent, OutboxEvent, Store, Tx, UpwardRecord};
+use yiwang_store::{Logged, NewOutboxEvent, OutboxEvent, Store, Tx, UpwardRecord};
 
 use crate::AppState;
-use crate::exchange::{CallError, ExchangeRuntime, Outcome, Registry, at_or_below, json_outcome, parse_body, record};
+use crate::exchange::{CallError, ExchangeRuntime, Outcome, Registry, at_or_below, json_outcome, parse_body, record, reply_replay};
 
 /// A one-way event for another node.
 pub struct EventOut<'a> {
@@ -121,7 +121,7 @@ impl ExchangeRuntime {
     /// refused for good, or expires. Returns how many were delivered.
     pub async fn dispatch_once(&self, store: &Store) -> Result<usize, CallError> {
         let now = jiff::Timestamp::now();
-        let pending = store.pending_exchange_events(1000).await?;
+        let pending = store.pending_exchange_events(WINDOW as i64).await?;
         if pending.is_empty() {
             return Ok(0);
         }
@@ -137,7 +137,9 @@ impl ExchangeRuntime {
             }
             if e.expires_at < now_ts {
                 tracing::warn!(msg_id = %e.msg_id, to = %e.to_node, "an event expired undelivered (gx.undelivered)");
-                store.exchange_event_failed(&e.msg_id, "gx.undelivered", Some("expired"), now).await?;
+                let mut tx = store.begin().await?;
+                tx.exchange_event_failed(&e.msg_id, "gx.undelivered", Some("expired"), now).await?;
+                tx.commit().await?;
                 continue;
             }
             if e.next_at > now_ts {
@@ -153,33 +155,53 @@ impl ExchangeRuntime {
         }
         let mut delivered = 0;
         for round in rounds {
-            let outcomes = join_all(round.iter().map(|e| self.deliver(store, &registry, e)).collect()).await;
+            let outcomes = join_all(round.iter().map(|e| self.deliver(&registry, e)).collect()).await;
+            // The round's receipts logged and its events settled in one transaction.
+            let at = jiff::Timestamp::now();
+            let mut tx = store.begin().await?;
             for (e, outcome) in round.iter().zip(outcomes) {
-                let at = jiff::Timestamp::now();
-                match outcome {
-                    Delivery::Receipt(receipt) => {
-                        store.exchange_event_delivered(&e.msg_id, &receipt, at).await?;
+                let (reply, record) = match outcome {
+                    Delivery::Answered(reply, record) => (reply, *record),
+                    Delivery::Unanswered(why) => {
+                        tracing::debug!(msg_id = %e.msg_id, to = %e.to_node, %why, "an event waits for its receiver");
+                        tx.exchange_event_failed(&e.msg_id, &why, None, at).await?;
+                        continue;
+                    }
+                };
+                let to = NodeId::parse(&e.to_node).map_err(CallError::Local)?;
+                if let Logged::Seen { env_sm3 } = tx.log_exchange(record).await? {
+                    if let Err(err) = reply_replay(&to, &env_sm3, &reply) {
+                        tx.exchange_event_failed(&e.msg_id, &err.to_string(), None, at).await?;
+                        continue;
+                    }
+                }
+                match reply.status {
+                    200 if reply.header.kind == Kind::Receipt => {
+                        tx.exchange_event_delivered(&e.msg_id, &reply.header.msg_id, at).await?;
                         delivered += 1;
                     }
-                    Delivery::Rejected(code) => {
+                    // Opened and refused: for good, unless the receiver failed on its side.
+                    status if status < 500 => {
+                        let code = reply.error_code().unwrap_or_else(|| "unknown".into());
                         tracing::warn!(msg_id = %e.msg_id, to = %e.to_node, %code, "an event was refused by its receiver");
-                        store.exchange_event_failed(&e.msg_id, &code, Some("rejected"), at).await?;
+                        tx.exchange_event_failed(&e.msg_id, &code, Some("rejected"), at).await?;
                     }
-                    Delivery::Retry(why) => {
-                        tracing::debug!(msg_id = %e.msg_id, to = %e.to_node, %why, "an event waits for its receiver");
-                        store.exchange_event_failed(&e.msg_id, &why, None, at).await?;
+                    status => {
+                        let why = reply.error_code().unwrap_or_else(|| format!("status {status}"));
+                        tx.exchange_event_failed(&e.msg_id, &why, None, at).await?;
                     }
                 }
             }
+            tx.commit().await?;
         }
         Ok(delivered)
     }
 
-    /// Post one event's exact bytes to its target's endpoints in turn.
-    async fn deliver(&self, store: &Store, registry: &Registry, e: &OutboxEvent) -> Delivery {
-        let Ok(to) = NodeId::parse(&e.to_node) else { return Delivery::Rejected("gx.unknown_node".into()) };
-        let Some(target) = registry.directory.node(&to) else { return Delivery::Retry("gx.unknown_node".into()) };
-        let mut why = String::from("gx.node_unreachable");
+    /// Post one event's exact bytes to its target's endpoints in turn; the
+    /// first signed answer, checked and ready to log.
+    async fn deliver(&self, registry: &Registry, e: &OutboxEvent) -> Delivery {
+        let Ok(to) = NodeId::parse(&e.to_node) else { return Delivery::Unanswered("gx.unknown_node".into()) };
+        let Some(target) = registry.directory.node(&to) else { return Delivery::Unanswered("gx.unknown_node".into()) };
         for endpoint in &target.endpoints {
             let url = format!("{}/gx/1/exchange", endpoint.trim_end_matches('/'));
             let sent = self
@@ -198,18 +220,14 @@ impl ExchangeRuntime {
                     continue;
                 }
             };
-            return match self.take_reply(store, registry, &to, &e.msg_id, &e.env_sm3, resp, Kind::Receipt).await {
-                Ok(reply) if reply.header.kind == Kind::Receipt && reply.status == 200 => Delivery::Receipt(reply.header.msg_id),
-                // Opened and refused: for good, unless the receiver failed on its side.
-                Ok(reply) if reply.status < 500 => Delivery::Rejected(reply.error_code().unwrap_or_else(|| "unknown".into())),
-                Ok(reply) => Delivery::Retry(reply.error_code().unwrap_or_else(|| format!("status {}", reply.status))),
+            return match self.open_reply(registry, &to, &e.msg_id, &e.env_sm3, resp, Kind::Receipt).await {
+                Ok((reply, record)) => Delivery::Answered(reply, Box::new(record)),
                 // Refused before it was opened (a registry behind, a restart): try again.
-                Err(CallError::Refused { code, .. }) => Delivery::Retry(code),
-                Err(err) => Delivery::Retry(err.to_string()),
+                Err(CallError::Refused { code, .. }) => Delivery::Unanswered(code),
+                Err(err) => Delivery::Unanswered(err.to_string()),
             };
         }
-        why.push_str(&format!(" ({} endpoints)", target.endpoints.len()));
-        Delivery::Retry(why)
+        Delivery::Unanswered(format!("gx.node_unreachable ({} endpoints)", target.endpoints.len()))
     }
 
     /// 汇聚: seal the queued records into events for the parent, up to
@@ -255,12 +273,10 @@ impl ExchangeRuntime {
 
 /// How one delivery attempt ended.
 enum Delivery {
-    /// The receiver's signed receipt (its message id).
-    Receipt(String),
-    /// Refused for good (a stable code).
-    Rejected(String),
-    /// Not this time.
-    Retry(String),
+    /// A signed answer (a receipt, or an error), with its log record.
+    Answered(crate::exchange::Reply, Box<yiwang_exchange::LogRecord>),
+    /// No signed answer: try again later.
+    Unanswered(String),
 }
 
 /// Seal the aggregation queue and send the outbox, every half second while
