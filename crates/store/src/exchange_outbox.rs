@@ -269,8 +269,9 @@ impl Store {
     pub async fn pending_exchange_events(&self, per_target: i64) -> Result<Vec<OutboxEvent>> {
         // The oldest `per_target` of each target, so one target's backlog holds up no other.
         let rows = crate::db::query(crate::safe(format!(
-            "SELECT {OUTBOX_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY to_node ORDER BY created_at, msg_id) AS n \
-             FROM exchange_outbox WHERE state = 'pending') p WHERE n <= $1 ORDER BY to_node, created_at, msg_id LIMIT 10000"
+            "SELECT {OUTBOX_COLUMNS} FROM exchange_outbox WHERE msg_id IN (SELECT msg_id FROM (SELECT msg_id, \
+             ROW_NUMBER() OVER (PARTITION BY to_node ORDER BY created_at, msg_id) AS n FROM exchange_outbox WHERE state = 'pending') p \
+             WHERE n <= $1) ORDER BY to_node, created_at, msg_id LIMIT 10000"
         )))
         .bind(per_target.clamp(1, 1000))
         .fetch_all(self.read())

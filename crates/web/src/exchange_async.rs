@@ -52,6 +52,9 @@ pub const RECORDS_PER_MESSAGE: usize = 1000;
 /// within a window the receiver may log them in another order.
 pub const WINDOW: usize = 32;
 
+/// How many windows one round of the dispatcher sends per target.
+const WINDOWS_PER_ROUND: usize = 4;
+
 /// Await every future, concurrently, and give their outputs in order.
 async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
@@ -116,20 +119,22 @@ impl ExchangeRuntime {
     }
 
     /// Send what is due in the outbox, once: each target's events in the
-    /// order they were made, at most `WINDOW` in flight at a time. A target
-    /// whose oldest event failed sends only that one until it goes, is
-    /// refused for good, or expires. Returns how many were delivered.
+    /// order they were made, `WINDOW` in flight at a time, up to
+    /// `WINDOWS_PER_ROUND` windows; a window's receipts are logged while the
+    /// next window is out. A target whose oldest event failed sends only that
+    /// one until it goes, is refused for good, or expires. Returns how many
+    /// were delivered.
     pub async fn dispatch_once(&self, store: &Store) -> Result<usize, CallError> {
         let now = jiff::Timestamp::now();
-        let pending = store.pending_exchange_events(WINDOW as i64).await?;
+        let pending = store.pending_exchange_events((WINDOW * WINDOWS_PER_ROUND) as i64).await?;
         if pending.is_empty() {
             return Ok(0);
         }
         let registry = self.current(now)?;
         let now_ts = crate::ts(now);
-        // Each target's due events, oldest first, up to the window (a target
-        // whose oldest is not due yet waits whole).
-        let mut rounds: Vec<Vec<OutboxEvent>> = Vec::new();
+        // Each target's due events, oldest first (a target whose oldest is
+        // not due yet waits whole).
+        let mut targets: Vec<Vec<OutboxEvent>> = Vec::new();
         let mut waiting: HashSet<String> = HashSet::new();
         for e in pending {
             if waiting.contains(&e.to_node) {
@@ -146,53 +151,30 @@ impl ExchangeRuntime {
                 waiting.insert(e.to_node.clone());
                 continue;
             }
-            match rounds.iter_mut().find(|r| r.first().is_some_and(|f| f.to_node == e.to_node)) {
+            match targets.iter_mut().find(|r| r.first().is_some_and(|f| f.to_node == e.to_node)) {
                 // After a failure the oldest goes alone (a probe), then the window opens.
-                Some(r) if r.len() >= WINDOW || r[0].attempts > 0 => {}
+                Some(r) if r[0].attempts > 0 => {}
                 Some(r) => r.push(e),
-                None => rounds.push(vec![e]),
+                None => targets.push(vec![e]),
             }
         }
+        let windows: Vec<&[OutboxEvent]> = targets.iter().flat_map(|t| t.chunks(WINDOW)).collect();
         let mut delivered = 0;
-        for round in rounds {
-            let outcomes = join_all(round.iter().map(|e| self.deliver(&registry, e)).collect()).await;
-            // The round's receipts logged and its events settled in one transaction.
-            let at = jiff::Timestamp::now();
-            let mut tx = store.begin().await?;
-            for (e, outcome) in round.iter().zip(outcomes) {
-                let (reply, record) = match outcome {
-                    Delivery::Answered(reply, record) => (reply, *record),
-                    Delivery::Unanswered(why) => {
-                        tracing::debug!(msg_id = %e.msg_id, to = %e.to_node, %why, "an event waits for its receiver");
-                        tx.exchange_event_failed(&e.msg_id, &why, None, at).await?;
-                        continue;
-                    }
-                };
-                let to = NodeId::parse(&e.to_node).map_err(CallError::Local)?;
-                if let Logged::Seen { env_sm3 } = tx.log_exchange(record).await? {
-                    if let Err(err) = reply_replay(&to, &env_sm3, &reply) {
-                        tx.exchange_event_failed(&e.msg_id, &err.to_string(), None, at).await?;
-                        continue;
-                    }
+        let mut sent: Option<(&[OutboxEvent], Vec<Delivery>)> = None;
+        for window in windows {
+            let out = join_all(window.iter().map(|e| self.deliver(&registry, e)).collect());
+            let (outcomes, settled) = match sent.take() {
+                Some((prev, outcomes)) => {
+                    let (next, settled) = tokio::join!(out, settle(store, prev, outcomes));
+                    (next, settled?)
                 }
-                match reply.status {
-                    200 if reply.header.kind == Kind::Receipt => {
-                        tx.exchange_event_delivered(&e.msg_id, &reply.header.msg_id, at).await?;
-                        delivered += 1;
-                    }
-                    // Opened and refused: for good, unless the receiver failed on its side.
-                    status if status < 500 => {
-                        let code = reply.error_code().unwrap_or_else(|| "unknown".into());
-                        tracing::warn!(msg_id = %e.msg_id, to = %e.to_node, %code, "an event was refused by its receiver");
-                        tx.exchange_event_failed(&e.msg_id, &code, Some("rejected"), at).await?;
-                    }
-                    status => {
-                        let why = reply.error_code().unwrap_or_else(|| format!("status {status}"));
-                        tx.exchange_event_failed(&e.msg_id, &why, None, at).await?;
-                    }
-                }
-            }
-            tx.commit().await?;
+                None => (out.await, 0),
+            };
+            delivered += settled;
+            sent = Some((window, outcomes));
+        }
+        if let Some((prev, outcomes)) = sent {
+            delivered += settle(store, prev, outcomes).await?;
         }
         Ok(delivered)
     }
@@ -269,6 +251,49 @@ impl ExchangeRuntime {
         }
         Ok(sealed)
     }
+}
+
+/// Log a window's answers and settle its events, in one transaction: how
+/// many were delivered.
+async fn settle(store: &Store, window: &[OutboxEvent], outcomes: Vec<Delivery>) -> Result<usize, CallError> {
+    let at = jiff::Timestamp::now();
+    let mut delivered = 0;
+    let mut tx = store.begin().await?;
+    for (e, outcome) in window.iter().zip(outcomes) {
+        let (reply, record) = match outcome {
+            Delivery::Answered(reply, record) => (reply, *record),
+            Delivery::Unanswered(why) => {
+                tracing::debug!(msg_id = %e.msg_id, to = %e.to_node, %why, "an event waits for its receiver");
+                tx.exchange_event_failed(&e.msg_id, &why, None, at).await?;
+                continue;
+            }
+        };
+        let to = NodeId::parse(&e.to_node).map_err(CallError::Local)?;
+        if let Logged::Seen { env_sm3 } = tx.log_exchange(record).await?
+            && let Err(err) = reply_replay(&to, &env_sm3, &reply)
+        {
+            tx.exchange_event_failed(&e.msg_id, &err.to_string(), None, at).await?;
+            continue;
+        }
+        match reply.status {
+            200 if reply.header.kind == Kind::Receipt => {
+                tx.exchange_event_delivered(&e.msg_id, &reply.header.msg_id, at).await?;
+                delivered += 1;
+            }
+            // Opened and refused: for good, unless the receiver failed on its side.
+            status if status < 500 => {
+                let code = reply.error_code().unwrap_or_else(|| "unknown".into());
+                tracing::warn!(msg_id = %e.msg_id, to = %e.to_node, %code, "an event was refused by its receiver");
+                tx.exchange_event_failed(&e.msg_id, &code, Some("rejected"), at).await?;
+            }
+            status => {
+                let why = reply.error_code().unwrap_or_else(|| format!("status {status}"));
+                tx.exchange_event_failed(&e.msg_id, &why, None, at).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(delivered)
 }
 
 /// How one delivery attempt ended.

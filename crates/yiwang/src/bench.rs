@@ -1268,15 +1268,17 @@ const PROVINCE_MEMBER: &str = "CN-TEST/GOV/113302000025000417";
 const NATIONAL_MEMBER: &str = "CN-TEST/GOV/11100000000013127D";
 
 impl Tiers {
-    /// The province on `database_url` (or SQLite); the city and the national node on SQLite.
-    async fn start(database_url: Option<String>) -> anyhow::Result<Tiers> {
+    /// The province on `database_url` (or SQLite); the city and the national
+    /// node on SQLite. The province forwards what it gets only when it
+    /// `forwards` (aggregates upward itself).
+    async fn start(database_url: Option<String>, forwards: bool) -> anyhow::Result<Tiers> {
         use yiwang_exchange::Tier;
         let dir = tempfile::tempdir()?;
         let anchor = yiwang_crypto::seal::SealKey::generate();
         let sqlite = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
         let city = ExchangeNode::start_with(&sqlite("city.db"), CITY_NODE, CITY_MEMBER, &anchor, true).await?;
         let province_url = database_url.unwrap_or_else(|| sqlite("province.db"));
-        let province = ExchangeNode::start_with(&province_url, PROVINCE_NODE, PROVINCE_MEMBER, &anchor, true).await?;
+        let province = ExchangeNode::start_with(&province_url, PROVINCE_NODE, PROVINCE_MEMBER, &anchor, forwards).await?;
         let national = ExchangeNode::start_with(&sqlite("national.db"), NATIONAL_NODE, NATIONAL_MEMBER, &anchor, false).await?;
         install_registry(
             &anchor,
@@ -1340,7 +1342,7 @@ fn city_records(from: usize, n: usize) -> Vec<yiwang_store::UpwardRecord> {
 /// sent: the national node's count must not move (a record is never counted
 /// twice), and both parents' message logs verify.
 pub async fn aggregation(records: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
-    let mut t = Tiers::start(database_url).await?;
+    let mut t = Tiers::start(database_url, true).await?;
     let started = Instant::now();
     const CHUNK: usize = 10_000;
     for from in (0..records).step_by(CHUNK) {
@@ -1429,7 +1431,8 @@ pub async fn aggregation(records: usize, database_url: Option<String>) -> anyhow
 /// is each round's time shared out among its deliveries.
 pub async fn exchange_async(messages: usize, concurrency: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
     use yiwang_exchange::{ClientId, NodeId};
-    let t = Tiers::start(database_url).await?;
+    // The receiver keeps each event's record and forwards nothing: one write per event, as a request's answer would be.
+    let t = Tiers::start(database_url, false).await?;
     let from = ClientId::parse(CITY_MEMBER)?;
     let to = NodeId::parse(PROVINCE_NODE)?;
     let service = format!("{PROVINCE_MEMBER}/stats/records/v1");
