@@ -50,6 +50,17 @@ pub struct NewOutboxEvent<'a> {
     pub expires_at: jiff::Timestamp,
 }
 
+/// Rows per multi-row statement (well under both dialects' limits on bound values).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `($1, $2, …), (…)`: `rows` groups of `columns` placeholders.
+fn values(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=columns).map(|c| format!("${}", r * columns + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 const OUTBOX_COLUMNS: &str = "msg_id, to_node, service, envelope, env_sm3, signature, content_type, body, created_at, expires_at, state, \
                               attempts, next_at, last_error, receipt_msg_id, done_at";
 
@@ -171,23 +182,27 @@ impl Tx {
     }
 
     /// Queue records for the parent (this node's own have an empty source
-    /// node); one already queued is left as it is.
+    /// node); one already queued is left as it is. Many rows per statement.
     pub async fn queue_upward(&mut self, records: &[UpwardRecord], now: jiff::Timestamp) -> Result<()> {
         let at = ts(now);
-        for r in records {
-            crate::db::query(
-                "INSERT INTO upward_records (source_node, record_id, queued_at, kind, agency_uscc, occurred_at, data) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source_node, record_id) DO NOTHING",
-            )
-            .bind(&r.source_node)
-            .bind(&r.record_id)
-            .bind(&at)
-            .bind(&r.kind)
-            .bind(&r.agency_uscc)
-            .bind(&r.occurred_at)
-            .bind(r.data.to_string())
-            .execute(&mut *self)
-            .await?;
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO upward_records (source_node, record_id, queued_at, kind, agency_uscc, occurred_at, data) VALUES {} \
+                 ON CONFLICT (source_node, record_id) DO NOTHING",
+                values(chunk.len(), 7)
+            );
+            let mut q = crate::db::query(crate::safe(sql));
+            for r in chunk {
+                q = q
+                    .bind(&r.source_node)
+                    .bind(&r.record_id)
+                    .bind(&at)
+                    .bind(&r.kind)
+                    .bind(&r.agency_uscc)
+                    .bind(&r.occurred_at)
+                    .bind(r.data.to_string());
+            }
+            q.execute(&mut *self).await?;
         }
         Ok(())
     }
@@ -206,12 +221,13 @@ impl Tx {
 
     /// Drop records once they are sealed into the outbox.
     pub async fn unqueue_upward(&mut self, records: &[UpwardRecord]) -> Result<()> {
-        for r in records {
-            crate::db::query("DELETE FROM upward_records WHERE source_node = $1 AND record_id = $2")
-                .bind(&r.source_node)
-                .bind(&r.record_id)
-                .execute(&mut *self)
-                .await?;
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!("DELETE FROM upward_records WHERE (source_node, record_id) IN ({})", values(chunk.len(), 2));
+            let mut q = crate::db::query(crate::safe(sql));
+            for r in chunk {
+                q = q.bind(&r.source_node).bind(&r.record_id);
+            }
+            q.execute(&mut *self).await?;
         }
         Ok(())
     }
@@ -227,25 +243,32 @@ impl Tx {
     ) -> Result<Vec<UpwardRecord>> {
         let at = ts(now);
         let mut fresh = Vec::new();
-        for r in records {
-            let done = crate::db::query(
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
                 "INSERT INTO aggregated_records (source_node, record_id, via_node, kind, agency_uscc, occurred_at, data, received_at, msg_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (source_node, record_id) DO NOTHING",
-            )
-            .bind(&r.source_node)
-            .bind(&r.record_id)
-            .bind(via_node)
-            .bind(&r.kind)
-            .bind(&r.agency_uscc)
-            .bind(&r.occurred_at)
-            .bind(r.data.to_string())
-            .bind(&at)
-            .bind(msg_id)
-            .execute(&mut *self)
-            .await?;
-            if done.rows_affected() == 1 {
-                fresh.push(r.clone());
+                 VALUES {} ON CONFLICT (source_node, record_id) DO NOTHING RETURNING source_node, record_id",
+                values(chunk.len(), 9)
+            );
+            let mut q = crate::db::query(crate::safe(sql));
+            for r in chunk {
+                q = q
+                    .bind(&r.source_node)
+                    .bind(&r.record_id)
+                    .bind(via_node)
+                    .bind(&r.kind)
+                    .bind(&r.agency_uscc)
+                    .bind(&r.occurred_at)
+                    .bind(r.data.to_string())
+                    .bind(&at)
+                    .bind(msg_id);
             }
+            let inserted = q.fetch_all(&mut *self).await?;
+            let mut new: std::collections::HashSet<(String, String)> = std::collections::HashSet::with_capacity(inserted.len());
+            for row in &inserted {
+                new.insert((row.try_get("source_node")?, row.try_get("record_id")?));
+            }
+            // In the order they came.
+            fresh.extend(chunk.iter().filter(|r| new.contains(&(r.source_node.clone(), r.record_id.clone()))).cloned());
         }
         Ok(fresh)
     }
