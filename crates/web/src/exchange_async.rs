@@ -203,7 +203,7 @@ impl ExchangeRuntime {
                 }
             };
             return match self.open_reply(registry, &to, &e.msg_id, &e.env_sm3, resp, Kind::Receipt).await {
-                Ok((reply, record)) => Delivery::Answered(reply, Box::new(record)),
+                Ok(answer) => Delivery::Answered(Box::new(answer)),
                 // Refused before it was opened (a registry behind, a restart): try again.
                 Err(CallError::Refused { code, .. }) => Delivery::Unanswered(code),
                 Err(err) => Delivery::Unanswered(err.to_string()),
@@ -261,7 +261,7 @@ async fn settle(store: &Store, window: &[OutboxEvent], outcomes: Vec<Delivery>) 
     let mut tx = store.begin().await?;
     for (e, outcome) in window.iter().zip(outcomes) {
         let (reply, record) = match outcome {
-            Delivery::Answered(reply, record) => (reply, *record),
+            Delivery::Answered(answer) => *answer,
             Delivery::Unanswered(why) => {
                 tracing::debug!(msg_id = %e.msg_id, to = %e.to_node, %why, "an event waits for its receiver");
                 tx.exchange_event_failed(&e.msg_id, &why, None, at).await?;
@@ -299,7 +299,7 @@ async fn settle(store: &Store, window: &[OutboxEvent], outcomes: Vec<Delivery>) 
 /// How one delivery attempt ended.
 enum Delivery {
     /// A signed answer (a receipt, or an error), with its log record.
-    Answered(crate::exchange::Reply, Box<yiwang_exchange::LogRecord>),
+    Answered(Box<(crate::exchange::Reply, yiwang_exchange::LogRecord)>),
     /// No signed answer: try again later.
     Unanswered(String),
 }
