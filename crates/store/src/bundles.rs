@@ -678,6 +678,9 @@ impl Store {
         if !merged.commitment_allowed {
             return Err(CaseStoreError::CommitmentNotAllowed(material.into()));
         }
+        if !self.credit_standing(&b.applicant.id_type, &b.applicant.id, yiwang_calendar::china_today(now)).await?.commitment_offered() {
+            return Err(CaseStoreError::CommitmentNotOffered(material.into()));
+        }
         let asking = children_asking(&plan, &b, material, |_, _| true);
         let envelope = Envelope {
             at: now,

@@ -322,6 +322,10 @@ impl Store {
         if !m.commitment_allowed {
             return Err(CaseStoreError::CommitmentNotAllowed(material.into()));
         }
+        // 信用: a subject with a 失信 record or an untruthful commitment proves instead.
+        if !self.credit_standing(&c.applicant.id_type, &c.applicant.id, china_today(now)).await?.commitment_offered() {
+            return Err(CaseStoreError::CommitmentNotOffered(material.into()));
+        }
         let envelope = Envelope {
             at: now,
             actor: actor.into(),

@@ -40,6 +40,8 @@ pub enum CaseStoreError {
     CommitmentNotAllowed(String),
     #[error("{0} came through data sharing: there is nothing to upload")]
     SharedProvided(String),
+    #[error("the applicant has a credit record in force: {0} must be proved, not promised")]
+    CommitmentNotOffered(String),
     #[error("a file must be PDF, PNG or JPEG (judged by its content)")]
     FileType,
     #[error("a file must have 1 byte to 10 MiB, not {0}")]
@@ -88,6 +90,7 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::NoSuchMaterial(_) => "case.no_such_material",
             CaseStoreError::CommitmentNotAllowed(_) => "case.commitment_not_allowed",
             CaseStoreError::SharedProvided(_) => "case.shared_provided",
+            CaseStoreError::CommitmentNotOffered(_) => "case.commitment_not_offered",
             CaseStoreError::FileType => "case.file_type",
             CaseStoreError::FileSize(_) => "case.file_size",
             CaseStoreError::NoBundle(_) => "bundle.not_found",
@@ -109,7 +112,9 @@ impl yiwang_errors::Coded for CaseStoreError {
         match self {
             CaseStoreError::Store(e) => e.kind(),
             CaseStoreError::Case(e) => e.kind(),
-            CaseStoreError::Stale { .. } | CaseStoreError::SharedProvided(_) => yiwang_errors::ErrorKind::Conflict,
+            CaseStoreError::Stale { .. } | CaseStoreError::SharedProvided(_) | CaseStoreError::CommitmentNotOffered(_) => {
+                yiwang_errors::ErrorKind::Conflict
+            }
             CaseStoreError::NoItem(_) | CaseStoreError::NoBundle(_) => yiwang_errors::ErrorKind::NotFound,
             CaseStoreError::MaterialsMissing(_)
             | CaseStoreError::BundleState(..)
@@ -140,6 +145,9 @@ impl yiwang_errors::Coded for CaseStoreError {
             CaseStoreError::NoSuchMaterial(m) => format!("本事项没有需要申请人提供的材料“{m}”"),
             CaseStoreError::CommitmentNotAllowed(m) => format!("“{m}”不适用告知承诺，须提交材料"),
             CaseStoreError::SharedProvided(m) => format!("“{m}”已通过数据共享获取，无需上传"),
+            CaseStoreError::CommitmentNotOffered(m) => {
+                format!("申请人存在失信记录或告知承诺不实记录，“{m}”不适用告知承诺，请提交材料")
+            }
             CaseStoreError::FileType => "文件须为 PDF、PNG 或 JPEG 格式（按文件内容判断，而非文件名）".into(),
             CaseStoreError::FileSize(_) => "文件大小须在 1 字节至 10 MB 之间".into(),
             CaseStoreError::NoBundle(code) => format!("“一件事”{code} 不存在"),
@@ -1015,6 +1023,20 @@ impl crate::Tx {
                     .execute(&mut *self)
                     .await
                     .map_err(StoreError::from)?;
+                // 告知承诺不实: a credit record, in the finding's transaction.
+                if !truthful {
+                    let until = china_today(event.at).checked_add(jiff::Span::new().years(crate::credit::VIOLATION_YEARS)).ok();
+                    let record = crate::CreditRecord {
+                        subject_type: current.applicant.id_type.clone(),
+                        subject_id: current.applicant.id.clone(),
+                        kind: crate::COMMITMENT_VIOLATION.into(),
+                        source: current.agency_uscc.clone(),
+                        case_no: Some(case_no.clone()),
+                        reason: format!("“{material}”告知承诺核查不实：{}", event.reason.trim()),
+                        until_on: until.map(|d| d.to_string()),
+                    };
+                    self.record_credit(&record, event.at).await?;
+                }
             }
             _ => {}
         }

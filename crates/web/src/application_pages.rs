@@ -266,6 +266,14 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
         }
         _ => Vec::new(),
     };
+    // 信用: a commitment is offered only to an applicant with no credit record in force.
+    let offers_commitments = item.as_ref().is_some_and(|i| i.materials.iter().any(|m| m.commitment_allowed));
+    let credit_ok = !offers_commitments
+        || state
+            .store()
+            .credit_standing(&c.applicant.id_type, &c.applicant.id, yiwang_calendar::china_today(jiff::Timestamp::now()))
+            .await?
+            .commitment_offered();
     let material_lines = match &item {
         Some(item) => yiwang_store::material_statuses(item, c)
             .into_iter()
@@ -283,7 +291,7 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
                     shared_note,
                     provided_zh: m.provided_by.shown_zh(m.required, pending),
                     can_upload: applicant && own && (editable || pending),
-                    can_commit: editable && m.commitment_allowed && m.provided_by == ProvidedBy::Missing,
+                    can_commit: editable && credit_ok && m.commitment_allowed && m.provided_by == ProvidedBy::Missing,
                     commitment_text: yiwang_case::materials::commitment_text(&item.name, &m.name),
                     uploads: m
                         .uploads

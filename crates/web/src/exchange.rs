@@ -886,7 +886,7 @@ async fn serve(
             });
             json_outcome(&body)
         }
-        ("base-data", "person" | "enterprise", "v1") => base_data(state, service, opened, body, tx).await,
+        ("base-data", "person" | "enterprise" | "credit", "v1") => base_data(state, service, opened, body, tx).await,
         ("sharing", "apply", "v1") => sharing_apply(state, service, opened, body, tx).await,
         ("sharing", "status", "v1") => sharing_status(state, opened, body).await,
         ("sharing", "fetch", "v1") => sharing_fetch(state, service, opened, body, tx).await,
@@ -906,6 +906,7 @@ const SERVICES: &[(&str, &str, &str)] = &[
     ("meta", "list", "v1"),
     ("base-data", "person", "v1"),
     ("base-data", "enterprise", "v1"),
+    ("base-data", "credit", "v1"),
     ("sharing", "apply", "v1"),
     ("sharing", "status", "v1"),
     ("sharing", "fetch", "v1"),
@@ -1127,6 +1128,8 @@ pub struct BaseDataAnswer {
 pub(crate) enum BaseTable {
     Persons,
     Enterprises,
+    /// 信用信息库: a subject's standing (失信, 告知承诺不实).
+    Credit,
 }
 
 impl BaseTable {
@@ -1134,6 +1137,7 @@ impl BaseTable {
         match service {
             Some("base-data/person/v1") => Some(BaseTable::Persons),
             Some("base-data/enterprise/v1") => Some(BaseTable::Enterprises),
+            Some("base-data/credit/v1") => Some(BaseTable::Credit),
             _ => None,
         }
     }
@@ -1276,6 +1280,22 @@ pub(crate) async fn read_under_grant(
             let division = e.uscc.get(2..8).unwrap_or_default().to_string();
             (serde_json::to_value(&e).unwrap_or_default(), division)
         }),
+        BaseTable::Credit => {
+            // A citizen ID's division is its first 6 digits; a USCC's, its characters 3–8.
+            let subject = ask.subject.trim().to_uppercase();
+            let (kind, division) = if yiwang_codes::Uscc::parse(&subject).is_ok() {
+                ("049", subject.get(2..8).unwrap_or_default().to_string())
+            } else {
+                ("111", subject.get(0..6).unwrap_or_default().to_string())
+            };
+            let standing = store.credit_standing(kind, &subject, yiwang_calendar::china_today(now)).await.map_err(internal)?;
+            let value = serde_json::json!({
+                "dishonest": standing.dishonest,
+                "commitment_violations": standing.commitment_violations,
+                "commitment_offered": standing.commitment_offered(),
+            });
+            Some((value, division))
+        }
     };
     let mut data = serde_json::Map::new();
     let found = match row {

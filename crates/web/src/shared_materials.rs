@@ -140,7 +140,12 @@ async fn fetch(state: &AppState, c: &CaseRow, purpose: &str, resource: &str, act
         let Some(table) = BaseTable::of(r.sharing.service.as_deref()) else {
             return Ok(Fetched::unavailable(&provider, "not_served"));
         };
-        if (table == BaseTable::Persons) != (c.applicant.id_type == "111") {
+        let fits = match table {
+            BaseTable::Persons => c.applicant.id_type == "111",
+            BaseTable::Enterprises => c.applicant.id_type == "049",
+            BaseTable::Credit => true,
+        };
+        if !fits {
             return Ok(Fetched::unavailable(&provider, "subject_type"));
         }
         let node = state.exchange().map_or_else(|| "local".to_string(), |rt| rt.node().to_string());

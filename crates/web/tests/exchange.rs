@@ -399,6 +399,49 @@ async fn a_city_asks_its_province_across_two_databases() {
     let got: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!((reply.status, &got["data"], &got["withheld"]), (200, &serde_json::json!({ "name": "王五" }), &serde_json::json!([])));
 
+    // The 信用信息库 as a resource: the province says whether 王五 may be offered 告知承诺.
+    let credit = serde_json::json!({
+        "share_type": "conditional",
+        "legal_basis": "《国务院关于建立完善守信联合激励和失信联合惩戒制度的指导意见》（国发〔2016〕33号）",
+        "items": [
+            { "name": "dishonest", "label": "失信标记", "data_type": "boolean" },
+            { "name": "commitment_offered", "label": "可适用告知承诺", "data_type": "boolean" },
+        ],
+        "service": "base-data/credit/v1",
+    });
+    describe_resource(&province.db.store, "330000-XY-0001", "信用信息", "113302000025000417", credit).await;
+    let credit_grant = yiwang_sharing::Grant {
+        id: String::new(),
+        resource: "330000-XY-0001".into(),
+        consumer: CITY_MEMBER.into(),
+        fields: vec!["dishonest".into(), "commitment_offered".into()],
+        purposes: vec![],
+        row_scope: yiwang_sharing::RowScope::All,
+        valid_from: jiff::Timestamp::now(),
+        valid_until: jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
+        revoked_at: None,
+    };
+    province.db.store.create_grant(credit_grant, "officer-1", "批复", jiff::Timestamp::now()).await.unwrap().unwrap();
+    let ask_credit = async || {
+        let service = format!("{PROVINCE_MEMBER}/base-data/credit/v1");
+        let body = serde_json::json!({ "subject": "11010519491231002X", "fields": ["dishonest", "commitment_offered"] });
+        let user = yiwang_exchange::User { id: "clerk-7f3a".into(), purpose: "330100-ITEM-0009".into(), issue: None };
+        let fetch = DataFetch { from: &from, provider: &to, service: &service, user, subject: "11010519491231002X", body };
+        city.rt.fetch_base_data(&city.db.store, fetch).await.unwrap().0.data
+    };
+    assert_eq!(serde_json::Value::Object(ask_credit().await), serde_json::json!({ "dishonest": false, "commitment_offered": true }));
+    let flag = yiwang_store::CreditRecord {
+        subject_type: "111".into(),
+        subject_id: "11010519491231002X".into(),
+        kind: yiwang_store::DISHONEST.into(),
+        source: "信用中国".into(),
+        case_no: None,
+        reason: "失信被执行人".into(),
+        until_on: None,
+    };
+    assert_eq!(province.db.store.import_credit(&[flag], "t", jiff::Timestamp::now()).await.unwrap(), Ok(1));
+    assert_eq!(serde_json::Value::Object(ask_credit().await), serde_json::json!({ "dishonest": true, "commitment_offered": false }));
+
     // 免提交 across nodes: a city item sources 户籍信息 from the province's resource. Its agency
     // asks for that item's purpose; once approved, opening a case fetches the data over the
     // exchange and the case keeps it with its provenance.

@@ -46,6 +46,14 @@ pub enum BaseCmd {
     ImportPersons { file: PathBuf },
     /// Import 法人库 rows from CSV: uscc,name,legal_rep_name,legal_rep_id,registration_status.
     ImportEnterprises { file: PathBuf },
+    /// Import 信用信息库 records (失信 flags from the credit platform) from CSV:
+    /// subject_type,subject_id,kind,source,reason,until_on. All rows or none.
+    ImportCredit { file: PathBuf },
+    /// A subject's credit standing (citizen ID or USCC), as JSON.
+    Credit {
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -263,6 +271,17 @@ pub async fn base(cmd: BaseCmd, store: &Store) -> anyhow::Result<ExitCode> {
     let (file, persons) = match cmd {
         BaseCmd::ImportPersons { file } => (file, true),
         BaseCmd::ImportEnterprises { file } => (file, false),
+        BaseCmd::ImportCredit { file } => return import_credit(&file, store).await,
+        BaseCmd::Credit { id } => {
+            let id = id.trim().to_uppercase();
+            let kind = if yiwang_codes::Uscc::parse(&id).is_ok() { "049" } else { "111" };
+            let standing = store.credit_standing(kind, &id, yiwang_calendar::china_today(Timestamp::now())).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "subject_type": kind, "commitment_offered": standing.commitment_offered(), "standing": standing })
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     let mut reader =
         csv::ReaderBuilder::new().flexible(true).from_path(&file).with_context(|| format!("打开 / opening {}", file.display()))?;
@@ -466,4 +485,41 @@ pub async fn staff(cmd: StaffCmd, store: &Store, max_support_hours: i64) -> anyh
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `yiwang base import-credit FILE`: 信用信息库 records from CSV, all or none.
+async fn import_credit(file: &std::path::Path, store: &Store) -> anyhow::Result<ExitCode> {
+    let mut reader = csv::ReaderBuilder::new().from_path(file).with_context(|| format!("打开 / opening {}", file.display()))?;
+    let headers = reader.headers()?.clone();
+    let need = ["subject_type", "subject_id", "kind", "source", "reason", "until_on"];
+    if let Some(missing) = need.iter().find(|n| !headers.iter().any(|h| h.trim() == **n)) {
+        return invalid(format!("缺少列 / missing column {missing:?}; expected header: {}", need.join(",")));
+    }
+    let col = |rec: &csv::StringRecord, name: &str| -> String {
+        headers.iter().position(|h| h.trim() == name).and_then(|i| rec.get(i)).unwrap_or_default().trim().to_string()
+    };
+    let mut records = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.context("CSV 格式错误 / malformed CSV")?;
+        let until = col(&rec, "until_on");
+        records.push(yiwang_store::CreditRecord {
+            subject_type: col(&rec, "subject_type"),
+            subject_id: col(&rec, "subject_id").to_uppercase(),
+            kind: col(&rec, "kind"),
+            source: col(&rec, "source"),
+            case_no: None,
+            reason: col(&rec, "reason"),
+            until_on: (!until.is_empty()).then_some(until),
+        });
+    }
+    match store.import_credit(&records, "cli", Timestamp::now()).await? {
+        Ok(n) => {
+            println!("{}", serde_json::json!({ "imported": n }));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            println!("{}", serde_json::json!({ "imported": 0, "problems": problems }));
+            invalid(format!("{} 行有误，未导入 / rows with problems, nothing imported", problems.len()))
+        }
+    }
 }
