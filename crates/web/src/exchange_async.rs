@@ -308,14 +308,20 @@ enum Delivery {
 /// there is work (and at once again while a round delivered something).
 pub async fn run_outbox(state: AppState) {
     let Some(rt) = state.exchange() else { return };
-    // Whether this node's case events are queued for its parent is the setting's.
-    if let Err(e) = state.store().set_upward_aggregation(rt.settings().aggregate_upward).await {
-        tracing::warn!(error = %e, "the upward aggregation switch could not be set");
-    }
+    let mut upward_on: Option<bool> = None;
     let anchor_every = Duration::from_secs(rt.settings().anchor_secs.clamp(1, 86_400));
     let mut last_anchor = std::time::Instant::now();
     loop {
         let mut busy = false;
+        // Case records are queued for the parent while the setting asks for it and
+        // the registry gives this node a parent (the national node queues nothing).
+        let want = rt.settings().aggregate_upward && rt.registry().is_some_and(|r| matches!(rt.parent_of(&r), Ok(Some(_))));
+        if upward_on != Some(want) {
+            match state.store().set_upward_aggregation(want).await {
+                Ok(()) => upward_on = Some(want),
+                Err(e) => tracing::warn!(error = %e, "the upward aggregation switch could not be set"),
+            }
+        }
         // The log head to the parent, to be countersigned (its receipt).
         if last_anchor.elapsed() >= anchor_every {
             last_anchor = std::time::Instant::now();
