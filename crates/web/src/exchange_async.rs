@@ -49,30 +49,28 @@ pub struct ReceiptBody {
 pub const RECORDS_PER_MESSAGE: usize = 1000;
 
 /// How many of a target's events are in flight at once. They leave in order;
-/// within a window the receiver may log them in another order.
+/// the receiver may log those in flight together in another order.
 pub const WINDOW: usize = 32;
 
-/// How many windows one round of the dispatcher sends per target.
+/// How many windows' worth of events one round of the dispatcher reads per target.
 const WINDOWS_PER_ROUND: usize = 4;
 
-/// Await every future, concurrently, and give their outputs in order.
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+/// Deliveries under way, each giving its event and how it went.
+type InFlight<'a> = Vec<std::pin::Pin<Box<dyn std::future::Future<Output = (&'a OutboxEvent, Delivery)> + Send + 'a>>>;
+
+/// The first delivery under way to be answered, taken out of `in_flight`
+/// (which must not be empty).
+async fn next_answered<'a>(in_flight: &mut InFlight<'a>) -> (&'a OutboxEvent, Delivery) {
     std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
-            if slot.is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *slot = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
+        for i in 0..in_flight.len() {
+            if let std::task::Poll::Ready(out) = in_flight[i].as_mut().poll(cx) {
+                drop(in_flight.swap_remove(i));
+                return std::task::Poll::Ready(out);
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        std::task::Poll::Pending
     })
-    .await;
-    out.into_iter().flatten().collect()
+    .await
 }
 
 impl ExchangeRuntime {
@@ -118,12 +116,12 @@ impl ExchangeRuntime {
         Ok(msg_id)
     }
 
-    /// Send what is due in the outbox, once: each target's events in the
-    /// order they were made, `WINDOW` in flight at a time, up to
-    /// `WINDOWS_PER_ROUND` windows; a window's receipts are logged while the
-    /// next window is out. A target whose oldest event failed sends only that
-    /// one until it goes, is refused for good, or expires. Returns how many
-    /// were delivered.
+    /// Send what is due in the outbox, once: each target's events leave in
+    /// the order they were made, up to `WINDOWS_PER_ROUND` × `WINDOW` of them,
+    /// with `WINDOW` in flight (a new one as soon as one is answered), and
+    /// the answers are logged and settled in batches while the rest are out.
+    /// A target whose oldest event failed sends only that one until it goes,
+    /// is refused for good, or expires. Returns how many were delivered.
     pub async fn dispatch_once(&self, store: &Store) -> Result<usize, CallError> {
         let now = jiff::Timestamp::now();
         let pending = store.pending_exchange_events((WINDOW * WINDOWS_PER_ROUND) as i64).await?;
@@ -158,23 +156,32 @@ impl ExchangeRuntime {
                 None => targets.push(vec![e]),
             }
         }
-        let windows: Vec<&[OutboxEvent]> = targets.iter().flat_map(|t| t.chunks(WINDOW)).collect();
         let mut delivered = 0;
-        let mut sent: Option<(&[OutboxEvent], Vec<Delivery>)> = None;
-        for window in windows {
-            let out = join_all(window.iter().map(|e| self.deliver(&registry, e)).collect());
-            let (outcomes, settled) = match sent.take() {
-                Some((prev, outcomes)) => {
-                    let (next, settled) = tokio::join!(out, settle(store, prev, outcomes));
-                    (next, settled?)
+        for target in &targets {
+            // A sliding window: a new event leaves as soon as one is answered, and
+            // the answers are settled in batches while the rest are out.
+            let mut queue = target.iter();
+            let mut in_flight: InFlight<'_> = Vec::new();
+            let mut answered: Vec<(&OutboxEvent, Delivery)> = Vec::new();
+            loop {
+                while in_flight.len() < WINDOW {
+                    let Some(e) = queue.next() else { break };
+                    let registry = &registry;
+                    in_flight.push(Box::pin(async move { (e, self.deliver(registry, e).await) }));
                 }
-                None => (out.await, 0),
-            };
-            delivered += settled;
-            sent = Some((window, outcomes));
-        }
-        if let Some((prev, outcomes)) = sent {
-            delivered += settle(store, prev, outcomes).await?;
+                if in_flight.is_empty() {
+                    break;
+                }
+                if answered.len() >= WINDOW / 2 {
+                    let batch = std::mem::take(&mut answered);
+                    let (settled, next) = tokio::join!(settle(store, batch), next_answered(&mut in_flight));
+                    delivered += settled?;
+                    answered.push(next);
+                } else {
+                    answered.push(next_answered(&mut in_flight).await);
+                }
+            }
+            delivered += settle(store, answered).await?;
         }
         Ok(delivered)
     }
@@ -253,13 +260,16 @@ impl ExchangeRuntime {
     }
 }
 
-/// Log a window's answers and settle its events, in one transaction: how
+/// Log a batch of answers and settle their events, in one transaction: how
 /// many were delivered.
-async fn settle(store: &Store, window: &[OutboxEvent], outcomes: Vec<Delivery>) -> Result<usize, CallError> {
+async fn settle(store: &Store, answered: Vec<(&OutboxEvent, Delivery)>) -> Result<usize, CallError> {
+    if answered.is_empty() {
+        return Ok(0);
+    }
     let at = jiff::Timestamp::now();
     let mut delivered = 0;
     let mut tx = store.begin().await?;
-    for (e, outcome) in window.iter().zip(outcomes) {
+    for (e, outcome) in answered {
         let (reply, record) = match outcome {
             Delivery::Answered(answer) => *answer,
             Delivery::Unanswered(why) => {
