@@ -221,6 +221,13 @@ impl SharedData {
     }
 }
 
+impl Case {
+    /// Whether `material`'s data resource gave its data (免提交).
+    pub fn shared_fetched(&self, material: &str) -> bool {
+        self.shared.iter().any(|s| s.material == material && s.fetched())
+    }
+}
+
 /// At most this many information items, of at most this many characters
 /// each, are kept from one fetch (a provider cannot bloat the case).
 const MAX_SHARED_ITEMS: usize = 64;

@@ -123,6 +123,11 @@ impl Directory {
         self.nodes.iter().find(|n| &n.id == id)
     }
 
+    /// Whether `parent` is `node`'s parent: who may push up to `parent`.
+    pub fn is_child(&self, node: &NodeId, parent: &NodeId) -> bool {
+        self.node(node).and_then(|n| n.parent.as_ref()) == Some(parent)
+    }
+
     /// Whether `node` hosts the member of `client` (and so may sign for it).
     pub fn hosts(&self, node: &NodeId, client: &ClientId) -> bool {
         self.members.iter().any(|m| m.id.as_str() == client.member() && &m.home == node)

@@ -648,8 +648,7 @@ impl Store {
         let plan = self.bundle_case_plan(&b).await?;
         // Not to a child whose resource gave the material already.
         let asking = children_asking(&plan, &b, upload.material, |child, source| {
-            !matches!(source, MaterialSource::Shared { .. })
-                || !child.case.shared.iter().any(|s| s.material == upload.material && s.fetched())
+            !matches!(source, MaterialSource::Shared { .. }) || !child.case.shared_fetched(upload.material)
         });
         let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event };
         let mut tx = self.begin().await?;
@@ -678,7 +677,7 @@ impl Store {
         if !merged.commitment_allowed {
             return Err(CaseStoreError::CommitmentNotAllowed(material.into()));
         }
-        if !self.credit_standing(&b.applicant.id_type, &b.applicant.id, yiwang_calendar::china_today(now)).await?.commitment_offered() {
+        if !self.commitment_offered(&b.applicant, now).await? {
             return Err(CaseStoreError::CommitmentNotOffered(material.into()));
         }
         let asking = children_asking(&plan, &b, material, |_, _| true);

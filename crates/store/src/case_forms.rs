@@ -289,7 +289,7 @@ impl Store {
         let item = self.item_of(&c).await?;
         let m = item.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
         // A shared material the resource gave needs nothing; one it did not give is uploaded.
-        if matches!(m.source, MaterialSource::Shared { .. }) && c.case.shared.iter().any(|s| s.material == material && s.fetched()) {
+        if matches!(m.source, MaterialSource::Shared { .. }) && c.case.shared_fetched(material) {
             return Err(CaseStoreError::SharedProvided(material.into()));
         }
         let envelope = Envelope {
@@ -323,7 +323,7 @@ impl Store {
             return Err(CaseStoreError::CommitmentNotAllowed(material.into()));
         }
         // 信用: a subject with a 失信 record or an untruthful commitment proves instead.
-        if !self.credit_standing(&c.applicant.id_type, &c.applicant.id, china_today(now)).await?.commitment_offered() {
+        if !self.commitment_offered(&c.applicant, now).await? {
             return Err(CaseStoreError::CommitmentNotOffered(material.into()));
         }
         let envelope = Envelope {

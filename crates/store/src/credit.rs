@@ -19,6 +19,11 @@ pub const COMMITMENT_VIOLATION: &str = "commitment_violation";
 /// to be set by the operator's rules once they are known.
 pub const VIOLATION_YEARS: i16 = 3;
 
+/// The subject type of an identifier: `049` for a USCC, else `111` (a citizen ID).
+pub fn subject_type_of(id: &str) -> &'static str {
+    if yiwang_codes::Uscc::parse(id).is_ok() { "049" } else { "111" }
+}
+
 /// One credit record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreditRecord {
@@ -142,6 +147,12 @@ impl Store {
             standing.records.push(rec);
         }
         Ok(standing)
+    }
+
+    /// Whether `applicant` may be offered 告知承诺 on `now`'s day (no credit record in force).
+    pub async fn commitment_offered(&self, applicant: &crate::Applicant, now: jiff::Timestamp) -> Result<bool> {
+        let today = yiwang_calendar::china_today(now);
+        Ok(self.credit_standing(&applicant.id_type, &applicant.id, today).await?.commitment_offered())
     }
 
     /// Import records (from the credit platform's list): all of them, or

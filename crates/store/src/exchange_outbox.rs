@@ -125,26 +125,21 @@ impl Tx {
         Ok(())
     }
 
-    /// A failed attempt: try again after a back-off; past its expiry (or
-    /// refused for good, `final_state`), it is done with.
+    /// A failed attempt at `e` (as the dispatcher read it): try again after a
+    /// back-off; past its expiry (or refused for good, `final_state`), it is
+    /// done with.
     pub async fn exchange_event_failed(
         &mut self,
-        msg_id: &str,
+        e: &OutboxEvent,
         error: &str,
         final_state: Option<&str>,
         now: jiff::Timestamp,
     ) -> Result<()> {
-        let row = crate::db::query("SELECT attempts, expires_at FROM exchange_outbox WHERE msg_id = $1 AND state = 'pending'")
-            .bind(msg_id)
-            .fetch_optional(&mut *self)
-            .await?;
-        let Some(row) = row else { return Ok(()) };
-        let attempts: i64 = row.try_get("attempts")?;
-        let expires: String = row.try_get("expires_at")?;
+        let msg_id = e.msg_id.as_str();
         // Quick at first (a node restarting), then backing off to a minute.
-        let wait = jiff::SignedDuration::from_millis((250i64 << attempts.clamp(0, 8)).min(60_000));
+        let wait = jiff::SignedDuration::from_millis((250i64 << e.attempts.clamp(0, 8)).min(60_000));
         let next = now + wait;
-        let state = final_state.or((ts(next) > expires).then_some("expired"));
+        let state = final_state.or((ts(next) > e.expires_at).then_some("expired"));
         crate::db::query(
             "UPDATE exchange_outbox SET attempts = attempts + 1, last_error = $1, next_at = $2, state = COALESCE($3, state), \
              done_at = CASE WHEN $3 IS NULL THEN NULL ELSE $4 END WHERE msg_id = $5 AND state = 'pending'",

@@ -268,12 +268,7 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
     };
     // 信用: a commitment is offered only to an applicant with no credit record in force.
     let offers_commitments = item.as_ref().is_some_and(|i| i.materials.iter().any(|m| m.commitment_allowed));
-    let credit_ok = !offers_commitments
-        || state
-            .store()
-            .credit_standing(&c.applicant.id_type, &c.applicant.id, yiwang_calendar::china_today(jiff::Timestamp::now()))
-            .await?
-            .commitment_offered();
+    let credit_ok = !offers_commitments || state.store().commitment_offered(&c.applicant, jiff::Timestamp::now()).await?;
     let material_lines = match &item {
         Some(item) => yiwang_store::material_statuses(item, c)
             .into_iter()

@@ -271,6 +271,9 @@ async fn bundle_view(state: &AppState, auth: &Auth, b: &BundleCase, o: ViewOpts<
     } else {
         Vec::new()
     };
+    // 信用: a commitment is offered only to an applicant with no credit record in force.
+    let offers_commitments = plan.materials.iter().any(|m| m.commitment_allowed);
+    let credit_ok = !offers_commitments || state.store().commitment_offered(&b.applicant, jiff::Timestamp::now()).await?;
     // Each child's material statuses, once.
     let statuses: Vec<Vec<MaterialStatus>> = b
         .children
@@ -288,7 +291,7 @@ async fn bundle_view(state: &AppState, auth: &Auth, b: &BundleCase, o: ViewOpts<
             MaterialLine {
                 provided_zh: way.shown_zh(m.required, false),
                 can_upload: editable && matches!(way, ProvidedBy::Upload | ProvidedBy::Missing),
-                can_commit: editable && m.commitment_allowed && way == ProvidedBy::Missing,
+                can_commit: editable && credit_ok && m.commitment_allowed && way == ProvidedBy::Missing,
                 commitment_text: yiwang_case::materials::commitment_text(&plan.bundle.name, &m.name),
                 required: m.required,
                 name: m.name.clone(),

@@ -1024,7 +1024,7 @@ pub(crate) fn at_or_below(directory: &Directory, node: &str, ancestor: &NodeId) 
 async fn sharing_catalog(rt: &ExchangeRuntime, registry: &Registry, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
     let sender = &opened.header.from.node;
     let d = &registry.directory;
-    if d.node(sender).and_then(|n| n.parent.as_ref()) != Some(&rt.node) {
+    if !d.is_child(sender, &rt.node) {
         return Err(ExchangeError::AccessDenied);
     }
     let entries: Vec<yiwang_store::NetworkResource> = parse_body(body)?;
@@ -1283,11 +1283,8 @@ pub(crate) async fn read_under_grant(
         BaseTable::Credit => {
             // A citizen ID's division is its first 6 digits; a USCC's, its characters 3–8.
             let subject = ask.subject.trim().to_uppercase();
-            let (kind, division) = if yiwang_codes::Uscc::parse(&subject).is_ok() {
-                ("049", subject.get(2..8).unwrap_or_default().to_string())
-            } else {
-                ("111", subject.get(0..6).unwrap_or_default().to_string())
-            };
+            let kind = yiwang_store::subject_type_of(&subject);
+            let division = if kind == "049" { subject.get(2..8) } else { subject.get(0..6) }.unwrap_or_default().to_string();
             let standing = store.credit_standing(kind, &subject, yiwang_calendar::china_today(now)).await.map_err(internal)?;
             let value = serde_json::json!({
                 "dishonest": standing.dishonest,

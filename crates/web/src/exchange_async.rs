@@ -141,7 +141,7 @@ impl ExchangeRuntime {
             if e.expires_at < now_ts {
                 tracing::warn!(msg_id = %e.msg_id, to = %e.to_node, "an event expired undelivered (gx.undelivered)");
                 let mut tx = store.begin().await?;
-                tx.exchange_event_failed(&e.msg_id, "gx.undelivered", Some("expired"), now).await?;
+                tx.exchange_event_failed(&e, "gx.undelivered", Some("expired"), now).await?;
                 tx.commit().await?;
                 continue;
             }
@@ -274,7 +274,7 @@ async fn settle(store: &Store, answered: Vec<(&OutboxEvent, Delivery)>) -> Resul
             Delivery::Answered(answer) => *answer,
             Delivery::Unanswered(why) => {
                 tracing::debug!(msg_id = %e.msg_id, to = %e.to_node, %why, "an event waits for its receiver");
-                tx.exchange_event_failed(&e.msg_id, &why, None, at).await?;
+                tx.exchange_event_failed(e, &why, None, at).await?;
                 continue;
             }
         };
@@ -282,7 +282,7 @@ async fn settle(store: &Store, answered: Vec<(&OutboxEvent, Delivery)>) -> Resul
         if let Logged::Seen { env_sm3 } = tx.log_exchange(record).await?
             && let Err(err) = reply_replay(&to, &env_sm3, &reply)
         {
-            tx.exchange_event_failed(&e.msg_id, &err.to_string(), None, at).await?;
+            tx.exchange_event_failed(e, &err.to_string(), None, at).await?;
             continue;
         }
         match reply.status {
@@ -294,11 +294,11 @@ async fn settle(store: &Store, answered: Vec<(&OutboxEvent, Delivery)>) -> Resul
             status if status < 500 => {
                 let code = reply.error_code().unwrap_or_else(|| "unknown".into());
                 tracing::warn!(msg_id = %e.msg_id, to = %e.to_node, %code, "an event was refused by its receiver");
-                tx.exchange_event_failed(&e.msg_id, &code, Some("rejected"), at).await?;
+                tx.exchange_event_failed(e, &code, Some("rejected"), at).await?;
             }
             status => {
                 let why = reply.error_code().unwrap_or_else(|| format!("status {status}"));
-                tx.exchange_event_failed(&e.msg_id, &why, None, at).await?;
+                tx.exchange_event_failed(e, &why, None, at).await?;
             }
         }
     }
@@ -376,7 +376,7 @@ pub(crate) async fn records_from_below(rt: &ExchangeRuntime, registry: &Registry
     if h.kind != Kind::Event {
         return Err(ExchangeError::BadHeader { reason: "stats/records/v1 takes events".into() });
     }
-    if d.node(sender).and_then(|n| n.parent.as_ref()) != Some(rt.node()) {
+    if !d.is_child(sender, rt.node()) {
         return Err(ExchangeError::AccessDenied);
     }
     #[derive(Deserialize)]
@@ -478,7 +478,7 @@ impl ExchangeRuntime {
 pub(crate) async fn anchor_from_below(rt: &ExchangeRuntime, registry: &Registry, opened: &Opened, body: &[u8], tx: &mut Tx) -> Outcome {
     let h = &opened.header;
     let sender = &h.from.node;
-    if registry.directory.node(sender).and_then(|n| n.parent.as_ref()) != Some(rt.node()) {
+    if !registry.directory.is_child(sender, rt.node()) {
         return Err(ExchangeError::AccessDenied);
     }
     let head: AnchorBody = parse_body(body)?;

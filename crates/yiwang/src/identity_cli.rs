@@ -274,7 +274,7 @@ pub async fn base(cmd: BaseCmd, store: &Store) -> anyhow::Result<ExitCode> {
         BaseCmd::ImportCredit { file } => return import_credit(&file, store).await,
         BaseCmd::Credit { id } => {
             let id = id.trim().to_uppercase();
-            let kind = if yiwang_codes::Uscc::parse(&id).is_ok() { "049" } else { "111" };
+            let kind = yiwang_store::subject_type_of(&id);
             let standing = store.credit_standing(kind, &id, yiwang_calendar::china_today(Timestamp::now())).await?;
             println!(
                 "{}",
