@@ -1452,6 +1452,10 @@ struct ConsolePage {
     outbox: Vec<(String, String, String, &'static str, i64, String)>,
     /// 汇聚统计: (source node, record type, records, latest).
     aggregates: Vec<(String, String, i64, String)>,
+    /// The last log head this node sent its parent (seq, hash).
+    anchored: Option<(i64, String)>,
+    /// The heads children sent here, newest first.
+    anchors: Vec<yiwang_store::HeldAnchor>,
 }
 
 /// `GET /console/exchange` (admins): this node, the registry in hand and the
@@ -1534,6 +1538,8 @@ pub async fn console(State(state): State<AppState>, auth: crate::auth::Auth) -> 
         upward_queue: state.store().upward_queue_len().await?,
         outbox,
         aggregates,
+        anchored: state.store().last_anchor_sent().await?,
+        anchors: state.store().anchors_held(20).await?,
     };
     Ok(crate::pages::render(StatusCode::OK, &page))
 }
