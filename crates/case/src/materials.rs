@@ -79,22 +79,28 @@ pub fn unavailable_zh(code: &str) -> &'static str {
 
 /// Each material of `doc` and what provides it on `case`, given the names of
 /// the materials an attached e-license covers (`attached`). An attached
-/// license comes first, then data sharing (only what its resource actually
-/// gave: a label does not provide a material), uploads, and a commitment.
+/// license comes first (or one another node's 电子证照库 gave), then data
+/// sharing (only what its resource actually gave: a label does not provide a
+/// material), uploads, and a commitment.
 pub fn material_statuses(doc: &ItemDoc, case: &Case, attached: &[&str]) -> Vec<MaterialStatus> {
     doc.materials
         .iter()
         .map(|m| {
             let uploads: Vec<StoredFile> = case.uploads.iter().filter(|u| u.material == m.name).map(|u| u.file.clone()).collect();
-            let sourced = matches!(m.source, MaterialSource::Shared { .. });
+            // A license-sourced material is asked of another node's 电子证照库
+            // only when the applicant holds no such license here.
+            let by_license = matches!(m.source, MaterialSource::License { .. });
+            let sourced = by_license || matches!(m.source, MaterialSource::Shared { .. });
             let shared = if sourced { case.shared.iter().find(|s| s.material == m.name).cloned() } else { None };
             let fetched = shared.as_ref().is_some_and(SharedData::fetched);
             let upload_reason_zh = match &shared {
                 _ if !sourced || fetched || attached.contains(&m.name.as_str()) => None,
                 Some(s) => Some(format!("{}，请上传该材料", unavailable_zh(s.unavailable.as_deref().unwrap_or_default()))),
+                // A license nobody was asked for: the upload needs no excuse.
+                None if by_license => None,
                 None => Some("共享数据尚未获取，请上传该材料".to_string()),
             };
-            let provided_by = if attached.contains(&m.name.as_str()) {
+            let provided_by = if attached.contains(&m.name.as_str()) || (fetched && by_license) {
                 ProvidedBy::License
             } else if fetched {
                 ProvidedBy::Shared

@@ -648,7 +648,7 @@ impl Store {
         let plan = self.bundle_case_plan(&b).await?;
         // Not to a child whose resource gave the material already.
         let asking = children_asking(&plan, &b, upload.material, |child, source| {
-            !matches!(source, MaterialSource::Shared { .. }) || !child.case.shared_fetched(upload.material)
+            !source.is_exempt() || !child.case.shared_fetched(upload.material)
         });
         let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event };
         let mut tx = self.begin().await?;

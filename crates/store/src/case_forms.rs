@@ -14,7 +14,7 @@ use sha2::Digest;
 use yiwang_calendar::{Calendar, china_today};
 use yiwang_case::materials::MaterialStatus;
 use yiwang_case::{Envelope, Event, StoredFile};
-use yiwang_catalog::{ItemDoc, MaterialSource};
+use yiwang_catalog::ItemDoc;
 use yiwang_form::{Binding, Filled, Schema, Sources, fill};
 
 use crate::cases::{CResult, CaseStoreError};
@@ -289,7 +289,7 @@ impl Store {
         let item = self.item_of(&c).await?;
         let m = item.materials.iter().find(|m| m.name == material).ok_or_else(|| CaseStoreError::NoSuchMaterial(material.into()))?;
         // A shared material the resource gave needs nothing; one it did not give is uploaded.
-        if matches!(m.source, MaterialSource::Shared { .. }) && c.case.shared_fetched(material) {
+        if m.source.is_exempt() && c.case.shared_fetched(material) {
             return Err(CaseStoreError::SharedProvided(material.into()));
         }
         let envelope = Envelope {

@@ -337,6 +337,19 @@ impl Store {
         rows.iter().map(app_row).collect()
     }
 
+    /// The grants this node's agencies hold that cover an information item,
+    /// on any resource (for a 电子证照库, whose items are license types).
+    pub async fn held_grants_covering(&self, item: &str) -> Result<Vec<SharingApplicationRow>> {
+        let rows = crate::db::query(crate::safe(format!(
+            "SELECT {APP_COLUMNS} FROM sharing_applications WHERE state = 'approved' ORDER BY applied_at DESC, id"
+        )))
+        .fetch_all(self.read())
+        .await?;
+        let mut held: Vec<SharingApplicationRow> = rows.iter().map(app_row).collect::<Result<_>>()?;
+        held.retain(|a| a.application.fields.iter().any(|f| f == item));
+        Ok(held)
+    }
+
     /// Record where a request stands, as its provider said; a change is audited.
     pub async fn update_sharing_application(
         &self,

@@ -1123,6 +1123,9 @@ pub struct BaseDataAnswer {
     pub withheld: Vec<String>,
 }
 
+/// The service that serves a 电子证照库 resource.
+pub(crate) const LICENSE_SERVICE: &str = "base-data/license/v1";
+
 /// Which base data a resource is read from, by the service that serves it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BaseTable {
@@ -1130,6 +1133,10 @@ pub(crate) enum BaseTable {
     Enterprises,
     /// 信用信息库: a subject's standing (失信, 告知承诺不实).
     Credit,
+    /// 电子证照库: the holder's newest valid license of each type; the
+    /// resource's information items are license type codes in lower case
+    /// (item names are), so a grant limits which types a consumer reads.
+    Licenses,
 }
 
 impl BaseTable {
@@ -1138,6 +1145,7 @@ impl BaseTable {
             Some("base-data/person/v1") => Some(BaseTable::Persons),
             Some("base-data/enterprise/v1") => Some(BaseTable::Enterprises),
             Some("base-data/credit/v1") => Some(BaseTable::Credit),
+            Some(LICENSE_SERVICE) => Some(BaseTable::Licenses),
             _ => None,
         }
     }
@@ -1211,6 +1219,21 @@ async fn read_shared(
         msg_id: &h.msg_id,
     };
     read_under_grant(state.store(), resource, table, &ask, &reader, tx).await
+}
+
+/// What the 电子证照库 gives for one license: enough to name it on the
+/// consumer's case and to verify it at its issuer (`licenses/verify/v1`), not
+/// the sealed document itself.
+fn license_summary(l: &yiwang_store::StoredLicense) -> serde_json::Value {
+    serde_json::json!({
+        "license_id": l.id,
+        "number": l.number,
+        "holder_name": l.holder.name,
+        "issuer_uscc": l.issuer_uscc,
+        "valid_from": l.valid_from,
+        "valid_until": l.valid_until,
+        "version": l.version,
+    })
 }
 
 /// Who reads shared data, as the provider decides and logs it: a member
@@ -1292,6 +1315,22 @@ pub(crate) async fn read_under_grant(
                 "commitment_offered": standing.commitment_offered(),
             });
             Some((value, division))
+        }
+        BaseTable::Licenses => {
+            let subject = ask.subject.trim().to_uppercase();
+            let kind = yiwang_store::subject_type_of(&subject);
+            let division = if kind == "049" { subject.get(2..8) } else { subject.get(0..6) }.unwrap_or_default().to_string();
+            let held = store.licenses_of(kind, &subject).await.map_err(internal)?;
+            let today = yiwang_calendar::china_today(now);
+            let mut by_type = serde_json::Map::new();
+            // Newest first: the first valid one of a type is the one given.
+            for l in held.iter().filter(|l| l.status == yiwang_store::LicenseStatus::Valid && !l.expired_on(today)) {
+                let item = l.type_code.to_lowercase();
+                if !by_type.contains_key(&item) && ask.fields.contains(&item) {
+                    by_type.insert(item, license_summary(l));
+                }
+            }
+            (!by_type.is_empty()).then(|| (serde_json::Value::Object(by_type), division))
         }
     };
     let mut data = serde_json::Map::new();

@@ -65,6 +65,14 @@ fn member_of(state: &AppState, agency_uscc: &str) -> String {
     format!("{instance}/GOV/{agency_uscc}")
 }
 
+/// Where a material's data comes from: a data resource by its catalog code,
+/// or whichever 电子证照库 on another node gives a license of a type.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Resource(String),
+    License(String),
+}
+
 /// Fetch the case's shared materials (`which`) from their resources and
 /// record what came back, one `SharedDataFetched` per material (a resource
 /// named by several materials is asked once). The case must be visible to
@@ -76,31 +84,47 @@ pub async fn fetch_shared_materials(state: &AppState, c: &CaseRow, actor: &str, 
     }
     let Some(doc) = state.store().filed_item(&c.item_code, c.item_version).await? else { return Ok(0) };
     let statuses = yiwang_store::material_statuses(&doc, c);
-    let wanted: Vec<(String, String)> = doc
+    let wanted: Vec<(String, Source)> = doc
         .materials
         .iter()
         .zip(&statuses)
         .filter_map(|(m, st)| {
-            let MaterialSource::Shared { resource } = &m.source else { return None };
+            let source = match &m.source {
+                MaterialSource::Shared { resource } => Source::Resource(resource.clone()),
+                MaterialSource::License { license_type } => Source::License(license_type.clone()),
+                MaterialSource::Applicant => return None,
+            };
+            // A license attached here is not asked for elsewhere.
+            let from_elsewhere = c.case.shared_fetched(&m.name);
             let open = match which {
                 Which::Missing => st.provided_by == ProvidedBy::Missing && st.uploads.is_empty(),
-                Which::All => matches!(st.provided_by, ProvidedBy::Missing | ProvidedBy::Shared) && st.uploads.is_empty(),
+                Which::All => {
+                    st.uploads.is_empty()
+                        && (st.provided_by == ProvidedBy::Missing
+                            || st.provided_by == ProvidedBy::Shared
+                            || (st.provided_by == ProvidedBy::License && from_elsewhere))
+                }
             };
-            open.then(|| (m.name.clone(), resource.clone()))
+            open.then(|| (m.name.clone(), source))
         })
         .collect();
     if wanted.is_empty() {
         return Ok(0);
     }
     let calendar = state.store().load_calendar().await?;
-    let mut answers: BTreeMap<String, Fetched> = BTreeMap::new();
+    let mut answers: BTreeMap<Source, Option<(String, Fetched)>> = BTreeMap::new();
     let mut written = 0;
-    for (material, resource) in wanted {
-        if !answers.contains_key(&resource) {
-            let f = fetch(state, c, &doc.implementation_code, &resource, actor).await?;
-            answers.insert(resource.clone(), f);
+    for (material, source) in wanted {
+        if !answers.contains_key(&source) {
+            let purpose = &doc.implementation_code;
+            let f = match &source {
+                Source::Resource(resource) => Some((resource.clone(), fetch(state, c, purpose, resource, actor).await?)),
+                Source::License(license_type) => fetch_license(state, c, purpose, license_type, actor).await?,
+            };
+            answers.insert(source.clone(), f);
         }
-        let Some(f) = answers.get(&resource) else { continue };
+        // No 电子证照库 holds a grant for the type: the applicant uploads, as ever.
+        let Some(Some((resource, f))) = answers.get(&source) else { continue };
         let event = Event::SharedDataFetched {
             material: material.clone(),
             resource: resource.clone(),
@@ -143,7 +167,7 @@ async fn fetch(state: &AppState, c: &CaseRow, purpose: &str, resource: &str, act
         let fits = match table {
             BaseTable::Persons => c.applicant.id_type == "111",
             BaseTable::Enterprises => c.applicant.id_type == "049",
-            BaseTable::Credit => true,
+            BaseTable::Credit | BaseTable::Licenses => true,
         };
         if !fits {
             return Ok(Fetched::unavailable(&provider, "subject_type"));
@@ -172,6 +196,70 @@ async fn fetch(state: &AppState, c: &CaseRow, purpose: &str, resource: &str, act
     let Some(app) = for_purpose.or(ours.first()) else {
         return Ok(Fetched::unavailable("", "no_grant"));
     };
+    let body = json!({ "resource": resource, "subject": c.applicant.id });
+    fetch_remote(state, c, purpose, app, body, actor).await
+}
+
+/// A license the applicant does not hold on this node, from another node's
+/// 电子证照库 (a resource served by `base-data/license/v1`, whose items are
+/// license types), under a grant the case's agency holds for the type. The
+/// node of the applicant's own region is asked first (an ID's, a USCC's
+/// division); the first that has one gives it. None: no grant covers the
+/// type, so nothing was asked.
+async fn fetch_license(
+    state: &AppState,
+    c: &CaseRow,
+    purpose: &str,
+    license_type: &str,
+    actor: &str,
+) -> Result<Option<(String, Fetched)>, ApiError> {
+    let consumer = member_of(state, &c.agency_uscc);
+    let item = license_type.to_lowercase();
+    let held = state.store().held_grants_covering(&item).await?;
+    let mut ours: Vec<_> = held.iter().filter(|a| ClientId::parse(&a.consumer).is_ok_and(|id| id.member() == consumer)).collect();
+    if ours.is_empty() {
+        return Ok(None);
+    }
+    if !c.assured {
+        return Ok(Some((ours[0].resource_code.clone(), Fetched::unavailable("", "not_assured"))));
+    }
+    let region = if c.applicant.id_type == "049" { c.applicant.id.get(2..8) } else { c.applicant.id.get(0..6) }.unwrap_or_default();
+    let home = |a: &yiwang_store::SharingApplicationRow| {
+        NodeId::parse(&a.provider_node).is_ok_and(|n| {
+            let division = n.division().trim_end_matches("00");
+            !division.is_empty() && region.starts_with(division)
+        })
+    };
+    ours.sort_by_key(|a| !home(a));
+    // Each 电子证照库 once, at most a few (each is a round trip while the person waits).
+    ours.dedup_by(|a, b| a.resource_code == b.resource_code);
+    let mut last = None;
+    for app in ours.into_iter().take(MAX_LICENSE_LIBRARIES) {
+        let body = json!({ "resource": app.resource_code, "subject": c.applicant.id, "fields": [item] });
+        let f = fetch_remote(state, c, purpose, app, body, actor).await?;
+        let found = f.unavailable.is_none();
+        last = Some((app.resource_code.clone(), f));
+        if found {
+            break;
+        }
+    }
+    Ok(last)
+}
+
+/// How many 电子证照库 on other nodes one license-sourced material asks.
+const MAX_LICENSE_LIBRARIES: usize = 3;
+
+/// One fetch over the exchange under a held grant (`app`), with `body` for `sharing/fetch/v1`.
+async fn fetch_remote(
+    state: &AppState,
+    c: &CaseRow,
+    purpose: &str,
+    app: &yiwang_store::SharingApplicationRow,
+    body: serde_json::Value,
+    actor: &str,
+) -> Result<Fetched, ApiError> {
+    let store = state.store();
+    let resource = app.resource_code.as_str();
     let provider = ClientId::parse(&app.provider_member).map(|m| m.uscc().to_string()).unwrap_or_default();
     let (Some(rt), Ok(from), Ok(to), Ok(member)) =
         (state.exchange(), ClientId::parse(&app.consumer), NodeId::parse(&app.provider_node), ClientId::parse(&app.provider_member))
@@ -185,7 +273,7 @@ async fn fetch(state: &AppState, c: &CaseRow, purpose: &str, resource: &str, act
         service: &service,
         user: User { id: actor.to_string(), purpose: purpose.to_string(), issue: Some(c.case_no.clone()) },
         subject: &c.applicant.id,
-        body: json!({ "resource": resource, "subject": c.applicant.id }),
+        body,
     };
     Ok(match rt.fetch_base_data(store, fetch).await {
         Ok((a, msg_id)) => Fetched::from_answer(&provider, to.as_str(), &msg_id, a),
@@ -274,9 +362,18 @@ pub async fn shared_lines(state: &AppState, c: &CaseRow, reveal: bool) -> Result
         };
         let resource = described.as_ref().map_or_else(|| s.resource.clone(), |r| format!("{}（{}）", r.name, r.code));
         let shown = |v: &serde_json::Value| {
-            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            let text = license_line(v).or_else(|| v.as_str().map(str::to_string)).unwrap_or_else(|| v.to_string());
             if reveal { text } else { yiwang_codes::mask_identifiers_in(&text) }
         };
+        // A 电子证照库's items are license types: named by the type where this node knows it.
+        let mut labels = BTreeMap::new();
+        for (k, v) in &s.data {
+            if license_line(v).is_some()
+                && let Ok(t) = state.store().license_type(&k.to_uppercase()).await
+            {
+                labels.insert(k.clone(), t.name);
+            }
+        }
         let when = crate::pages::china_time(&yiwang_store::ts(s.at));
         let provenance = if s.fetched() {
             let via = if s.msg_id.is_empty() {
@@ -291,11 +388,19 @@ pub async fn shared_lines(state: &AppState, c: &CaseRow, reveal: bool) -> Result
         out.push(SharedLine {
             material: s.material.clone(),
             provenance,
-            items: s.data.iter().map(|(k, v)| (label(k), shown(v))).collect(),
+            items: s.data.iter().map(|(k, v)| (labels.get(k).cloned().unwrap_or_else(|| label(k)), shown(v))).collect(),
             unavailable_zh: s.unavailable.as_deref().map(|u| yiwang_case::materials::unavailable_zh(u).to_string()),
         });
     }
     Ok(out)
+}
+
+/// A license a 电子证照库 gave, in words: its number, holder and validity.
+fn license_line(v: &serde_json::Value) -> Option<String> {
+    let id = v.get("license_id")?.as_str()?;
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default();
+    let until = v.get("valid_until").and_then(|x| x.as_str()).unwrap_or("长期");
+    Some(format!("证照编号 {}，持证主体 {}，有效期 {} 至 {until}（证照标识 {id}）", text("number"), text("holder_name"), text("valid_from")))
 }
 
 /// Ask the case's resources again for a reviewer: every shared material

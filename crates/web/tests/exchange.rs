@@ -551,6 +551,82 @@ async fn a_city_asks_its_province_across_two_databases() {
         http.post(format!("{}/api/v1/licenses/verify", city.base)).json(&forged).send().await.unwrap().json().await.unwrap();
     assert_eq!((verdict["ok"].as_bool(), verdict["verified_by"].as_str()), (Some(false), Some(PROVINCE)));
 
+    // The 电子证照库 as a resource: a city item takes 营业执照 as a license; the applicant
+    // holds none at the city, so opening a case fetches the province's, under a grant for
+    // that license type (an item in lower case), and the material counts as provided.
+    let type_item = yiwang_testkit::licenses::type_code().to_lowercase();
+    let library = serde_json::json!({
+        "share_type": "conditional",
+        "legal_basis": "《国务院关于加快推进全国一体化在线政务服务平台建设的指导意见》（国发〔2018〕27号）",
+        "items": [{ "name": type_item, "label": "食品经营许可证", "data_type": "string" }],
+        "service": "base-data/license/v1",
+    });
+    describe_resource(&province.db.store, "330000-ZZ-0001", "电子证照库", "113302000025000417", library).await;
+    let (_, spec) = yiwang_catalog::demo_items::ITEMS.iter().find(|(_, s)| s.name == "食品经营许可").unwrap();
+    let food = yiwang_catalog::samples::build(spec, &place, &|k| {
+        if k == "business_license" { yiwang_testkit::licenses::type_code() } else { k.into() }
+    })
+    .unwrap();
+    let mut tx = city.db.store.begin().await.unwrap();
+    tx.import_item(&food, true, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let restaurant = yiwang_testkit::licenses::restaurant();
+    let new = yiwang_store::NewCase {
+        item_code: food.implementation_code.clone(),
+        applicant: yiwang_store::Applicant { id_type: "049".into(), id: restaurant.id.clone(), name: restaurant.name.clone() },
+        account_id: "acc-restaurant".into(),
+        form: serde_json::json!({}),
+        hall_id: None,
+        level: yiwang_identity::RealNameLevel::L3,
+        assured: true,
+    };
+    // No grant for the type yet: nothing is asked, and the applicant uploads as ever.
+    let (before, _) = city.db.store.create_case(&new, now).await.unwrap();
+    assert_eq!(fetch_shared_materials(&city.state, &before, "acc-restaurant", Which::Missing).await.unwrap(), 0);
+    let licence_of = |c: &yiwang_store::CaseRow| {
+        let st = yiwang_store::material_statuses(&food, c);
+        let m = st.into_iter().find(|m| m.name == "营业执照").unwrap();
+        (m.provided_by, m.upload_reason_zh)
+    };
+    assert_eq!(licence_of(&before), (yiwang_case::materials::ProvidedBy::Missing, None));
+    let application = serde_json::json!({
+        "resource": "330000-ZZ-0001", "fields": [type_item], "purposes": [food.implementation_code],
+        "scenario": "食品经营许可时免提交营业执照", "days": 365,
+    });
+    let application: yiwang_sharing::Application = serde_json::from_value(application).unwrap();
+    let sent = Apply { from: &from, provider_node: &to, provider_member: &provider, application: &application, applied_by: "officer-c" };
+    let sent = city.rt.apply_for_resource(&city.db.store, sent).await.unwrap();
+    let approve = yiwang_sharing::Decision::Approve { fields: vec![type_item.clone()], row_scope: yiwang_sharing::RowScope::All };
+    let decided = province.db.store.decide_sharing_request(&sent.request_id, &approve, "officer-1", now).await.unwrap().unwrap();
+    assert!(city.rt.refresh_application(&city.db.store, &sent).await.unwrap());
+    let (case, _) = city.db.store.create_case(&new, now).await.unwrap();
+    assert_eq!(fetch_shared_materials(&city.state, &case, "acc-restaurant", Which::Missing).await.unwrap(), 1);
+    let case = city.db.store.case(&case.case_no).await.unwrap();
+    let got = case.case.shared.iter().find(|s| s.material == "营业执照").unwrap();
+    assert_eq!((got.resource.as_str(), got.node.as_str()), ("330000-ZZ-0001", PROVINCE));
+    assert_eq!(got.grant.as_str(), decided.grant_id.as_deref().unwrap());
+    assert_eq!(got.data[&type_item]["license_id"].as_str(), Some(issued.id.as_str()));
+    assert_eq!(licence_of(&case), (yiwang_case::materials::ProvidedBy::License, None));
+    // What came cannot be uploaded over.
+    let upload = yiwang_store::FileUpload { material: "营业执照", file_name: "yyzz.pdf", bytes: b"%PDF-1.4 x", quota_bytes: None };
+    let calendar = city.db.store.load_calendar().await.unwrap();
+    let refused = city.db.store.upload_case_material(&case.case_no, upload, "acc-restaurant", now, &calendar).await;
+    assert_eq!(refused.map(|_| ()).map_err(|e| yiwang_errors::Coded::code(&e)), Err("case.shared_provided"));
+    // The license it names verifies at the city, by the province.
+    assert_eq!(got.data[&type_item]["number"].as_str(), Some("330100-SP-0001"));
+    // An applicant the province holds no license for: asked, not found, and told why.
+    let other = yiwang_store::NewCase {
+        applicant: yiwang_store::Applicant { id_type: "049".into(), id: "91330106MA2H0001X6".into(), name: "某公司".into() },
+        ..new.clone()
+    };
+    let (none, _) = city.db.store.create_case(&other, now).await.unwrap();
+    assert_eq!(fetch_shared_materials(&city.state, &none, "acc-x", Which::Missing).await.unwrap(), 1);
+    let none = city.db.store.case(&none.case_no).await.unwrap();
+    assert_eq!(
+        licence_of(&none),
+        (yiwang_case::materials::ProvidedBy::Missing, Some("数据提供部门未查到您的记录，请上传该材料".to_string()))
+    );
+
     // The city's log names the province as the peer of what it sent and received.
     let entries = city.db.store.exchange_log_page(0, 1000).await.unwrap();
     assert!(entries.iter().any(|e| e.record.peer == PROVINCE));
