@@ -196,6 +196,10 @@ pub enum Event {
         /// Why nothing usable came back; none: fetched.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         unavailable: Option<String>,
+        /// How the provider names the resource, itself and the items (a
+        /// resource on another node is not described here).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        labels: Option<crate::SharedLabels>,
     },
 }
 

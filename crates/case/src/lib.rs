@@ -213,6 +213,18 @@ pub struct SharedData {
     pub at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<SharedLabels>,
+}
+
+/// The provider's names for what it gave: the resource, the providing
+/// agency, and each information item (bounded as the data is).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedLabels {
+    pub resource_name: String,
+    pub provider_name: String,
+    #[serde(default)]
+    pub items: std::collections::BTreeMap<String, String>,
 }
 
 impl SharedData {
@@ -232,6 +244,18 @@ impl Case {
 /// each, are kept from one fetch (a provider cannot bloat the case).
 const MAX_SHARED_ITEMS: usize = 64;
 const MAX_SHARED_TEXT: usize = 2000;
+
+fn check_shared_labels(labels: Option<&SharedLabels>) -> Result<(), CaseError> {
+    let Some(l) = labels else { return Ok(()) };
+    let long = |s: &str| s.chars().count() > 200;
+    if l.items.len() > MAX_SHARED_ITEMS || long(&l.resource_name) || long(&l.provider_name) {
+        return Err(CaseError::BadSharedData("the labels are too many or too long".into()));
+    }
+    if l.items.iter().any(|(k, v)| k.chars().count() > 64 || long(v)) {
+        return Err(CaseError::BadSharedData("an item label is too long".into()));
+    }
+    Ok(())
+}
 
 fn check_shared_data(data: &serde_json::Map<String, serde_json::Value>) -> Result<(), CaseError> {
     if data.len() > MAX_SHARED_ITEMS {
@@ -680,11 +704,12 @@ impl Case {
                 }
                 check_step_data(data)?;
             }
-            Event::SharedDataFetched { material, resource, provider, node, msg_id, grant, data, unavailable } => {
+            Event::SharedDataFetched { material, resource, provider, node, msg_id, grant, data, unavailable, labels } => {
                 if !self.state.before_decision() {
                     return Err(refuse());
                 }
                 check_shared_data(data)?;
+                check_shared_labels(labels.as_ref())?;
                 let record = SharedData {
                     material: material.clone(),
                     resource: resource.clone(),
@@ -695,6 +720,7 @@ impl Case {
                     data: data.clone(),
                     at: e.at,
                     unavailable: unavailable.clone(),
+                    labels: labels.clone(),
                 };
                 match next.shared.iter_mut().find(|s| &s.material == material) {
                     // A later failure does not undo what was fetched: that stays the provenance.

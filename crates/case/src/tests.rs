@@ -412,6 +412,7 @@ fn fetched(material: &str, data: &[(&str, &str)], unavailable: Option<&str>) -> 
         grant: if unavailable.is_none() { "grant-1".into() } else { String::new() },
         data: data.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect(),
         unavailable: unavailable.map(str::to_string),
+        labels: None,
     }
 }
 

@@ -1121,6 +1121,10 @@ pub struct BaseDataAnswer {
     pub data: serde_json::Map<String, serde_json::Value>,
     /// Items asked for that the grant does not cover.
     pub withheld: Vec<String>,
+    /// The provider's names for the resource, itself and the items given, so
+    /// a consumer that has not described the resource can show them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<yiwang_case::SharedLabels>,
 }
 
 /// The service that serves a 电子证照库 resource.
@@ -1357,7 +1361,10 @@ pub(crate) async fn read_under_grant(
     access.grant_id = Some(granted.grant_id.clone());
     access.fields = if found { granted.fields.clone() } else { Vec::new() };
     tx.log_data_access(&access).await.map_err(internal)?;
-    Ok(BaseDataAnswer { resource: resource.code, grant: granted.grant_id, found, data, withheld: granted.withheld })
+    let provider_name = store.agency(&resource.provider_uscc).await.map_err(internal)?.map(|a| a.name).unwrap_or_default();
+    let items = resource.sharing.items.iter().filter(|i| data.contains_key(&i.name)).map(|i| (i.name.clone(), i.label.clone())).collect();
+    let labels = yiwang_case::SharedLabels { resource_name: resource.name.clone(), provider_name, items };
+    Ok(BaseDataAnswer { resource: resource.code, grant: granted.grant_id, found, data, withheld: granted.withheld, labels: Some(labels) })
 }
 
 /// `GET /gx/1/registry`: the registry in hand, its exact bytes with the

@@ -37,6 +37,7 @@ struct Fetched {
     grant: String,
     data: serde_json::Map<String, serde_json::Value>,
     unavailable: Option<&'static str>,
+    labels: Option<yiwang_case::SharedLabels>,
 }
 
 impl Fetched {
@@ -55,6 +56,7 @@ impl Fetched {
             grant: a.grant,
             data: a.data,
             unavailable: None,
+            labels: a.labels,
         }
     }
 }
@@ -134,6 +136,7 @@ pub async fn fetch_shared_materials(state: &AppState, c: &CaseRow, actor: &str, 
             grant: f.grant.clone(),
             data: f.data.clone(),
             unavailable: f.unavailable.map(str::to_string),
+            labels: f.labels.clone(),
         };
         let envelope = Envelope { at: jiff::Timestamp::now(), actor: actor.to_string(), reason: String::new(), event };
         match state.store().record_case_event(&c.case_no, &envelope, None, &calendar).await {
@@ -349,18 +352,29 @@ pub async fn shared_lines(state: &AppState, c: &CaseRow, reveal: bool) -> Result
     let mut out = Vec::with_capacity(c.case.shared.len());
     for s in &c.case.shared {
         let described = state.store().shared_resource(&s.resource).await?;
+        // This node's description first, else the provider's names that came with the data.
+        let given = s.labels.as_ref();
         let label = |name: &str| {
             described
                 .as_ref()
                 .and_then(|r| r.sharing.items.iter().find(|i| i.name == name))
-                .map_or_else(|| name.to_string(), |i| i.label.clone())
+                .map(|i| i.label.clone())
+                .or_else(|| given.and_then(|l| l.items.get(name)).cloned())
+                .unwrap_or_else(|| name.to_string())
         };
         let provider = match state.store().agency(&s.provider).await? {
             Some(a) => a.name,
-            None if s.provider.is_empty() => "未知部门".to_string(),
-            None => s.provider.clone(),
+            None => match given.map(|l| l.provider_name.clone()).filter(|n| !n.is_empty()) {
+                Some(name) => name,
+                None if s.provider.is_empty() => "未知部门".to_string(),
+                None => s.provider.clone(),
+            },
         };
-        let resource = described.as_ref().map_or_else(|| s.resource.clone(), |r| format!("{}（{}）", r.name, r.code));
+        let resource = match (&described, given.filter(|l| !l.resource_name.is_empty())) {
+            (Some(r), _) => format!("{}（{}）", r.name, r.code),
+            (None, Some(l)) => format!("{}（{}）", l.resource_name, s.resource),
+            (None, None) => s.resource.clone(),
+        };
         let shown = |v: &serde_json::Value| {
             let text = license_line(v).or_else(|| v.as_str().map(str::to_string)).unwrap_or_else(|| v.to_string());
             if reveal { text } else { yiwang_codes::mask_identifiers_in(&text) }

@@ -8,6 +8,7 @@ mod catalog_cli;
 mod config;
 mod demo;
 mod exchange_cli;
+mod federation_demo;
 mod identity_cli;
 mod license_cli;
 mod operator_cli;
@@ -139,6 +140,33 @@ enum Cmd {
     /// Benchmarks against a throw-away node (build with --release).
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// The three-tier network on one machine (三级联动).
+    #[command(subcommand)]
+    Federation(FederationCmd),
+}
+
+#[derive(Subcommand)]
+enum FederationCmd {
+    /// Start four nodes (national, 浙江, 江苏, 杭州) as separate processes on
+    /// 127.0.0.1–4, seeded for 异地可办: a 浙江 citizen applies at 江苏 with
+    /// his 户籍 and ID card fetched from 浙江 over the exchange. Ctrl-C stops them.
+    Demo {
+        /// Where the nodes' configs, data and logs go.
+        #[arg(long, default_value = "./yiwang-federation")]
+        dir: PathBuf,
+        /// An empty PostgreSQL database (or schema) for the 浙江 node; without it every node is on SQLite.
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// The national node's port; the others take the next three.
+        #[arg(long, default_value_t = 18091)]
+        base_port: u16,
+        /// Delete the directory first.
+        #[arg(long)]
+        fresh: bool,
+        /// Set the nodes up, print them as JSON and exit without running them.
+        #[arg(long)]
+        prepare_only: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -401,6 +429,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(&cfg, store).await
         }
         Cmd::Calendar(c) => calendar(c, &over, &env).await,
+        Cmd::Federation(FederationCmd::Demo { dir, postgres, base_port, fresh, prepare_only }) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            init_logging(&cfg);
+            let opts = federation_demo::DemoOptions { dir, postgres, base_port, fresh, prepare_only };
+            federation_demo::run(opts).await
+        }
         Cmd::Bench(BenchCmd::Trust { requests, concurrency }) => {
             for f in &bench::trust(requests.max(1), concurrency.max(1), over.database_url.clone()).await? {
                 println!("{}", serde_json::to_string(f)?);
