@@ -647,9 +647,8 @@ impl Store {
         let b = self.bundle_case(bundle_no).await?;
         let plan = self.bundle_case_plan(&b).await?;
         // Not to a child whose resource gave the material already.
-        let asking = children_asking(&plan, &b, upload.material, |child, source| {
-            !source.is_exempt() || !child.case.shared_fetched(upload.material)
-        });
+        let asking =
+            children_asking(&plan, &b, upload.material, |child, source| !source.is_exempt() || !child.case.shared_fetched(upload.material));
         let envelope = Envelope { at: now, actor: actor.into(), reason: String::new(), event };
         let mut tx = self.begin().await?;
         if let Some(first) = b.children.first() {

@@ -1334,7 +1334,7 @@ pub(crate) async fn read_under_grant(
                     by_type.insert(item, license_summary(l));
                 }
             }
-            (!by_type.is_empty()).then(|| (serde_json::Value::Object(by_type), division))
+            (!by_type.is_empty()).then_some((serde_json::Value::Object(by_type), division))
         }
     };
     let mut data = serde_json::Map::new();

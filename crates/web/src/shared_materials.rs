@@ -414,7 +414,12 @@ fn license_line(v: &serde_json::Value) -> Option<String> {
     let id = v.get("license_id")?.as_str()?;
     let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default();
     let until = v.get("valid_until").and_then(|x| x.as_str()).unwrap_or("长期");
-    Some(format!("证照编号 {}，持证主体 {}，有效期 {} 至 {until}（证照标识 {id}）", text("number"), text("holder_name"), text("valid_from")))
+    Some(format!(
+        "证照编号 {}，持证主体 {}，有效期 {} 至 {until}（证照标识 {id}）",
+        text("number"),
+        text("holder_name"),
+        text("valid_from")
+    ))
 }
 
 /// Ask the case's resources again for a reviewer: every shared material

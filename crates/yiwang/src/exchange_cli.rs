@@ -295,7 +295,12 @@ pub async fn run(cmd: ExchangeCmd, cfg: &Config) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-pub(crate) async fn runtime(cfg: &Config, store: &Store, master: &yiwang_crypto::seal::MasterKey, now: Timestamp) -> anyhow::Result<ExchangeRuntime> {
+pub(crate) async fn runtime(
+    cfg: &Config,
+    store: &Store,
+    master: &yiwang_crypto::seal::MasterKey,
+    now: Timestamp,
+) -> anyhow::Result<ExchangeRuntime> {
     let rt = ExchangeRuntime::from_settings(&cfg.exchange)
         .map_err(|e| anyhow::anyhow!("配置无效 / invalid configuration: {e}"))?
         .ok_or_else(|| anyhow::anyhow!("本节点未参与数据交换：请配置 [exchange] / this node has no [exchange] settings"))?;

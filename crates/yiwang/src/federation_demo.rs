@@ -170,7 +170,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<ExitCode> {
     for n in &NODES {
         if let Err(e) = wait_ready(&http, &n.base(opts.base_port)).await {
             stop(&mut children);
-            return Err(e.context(format!("节点 {} 未能启动，见 {} / node {} did not start", n.name_zh, log_path(&opts.dir, n.key).display(), n.key)));
+            return Err(e.context(format!(
+                "节点 {} 未能启动，见 {} / node {} did not start",
+                n.name_zh,
+                log_path(&opts.dir, n.key).display(),
+                n.key
+            )));
         }
     }
     if fresh {
@@ -386,7 +391,11 @@ async fn seed_zhejiang(store: &Store, master: &yiwang_crypto::seal::MasterKey, b
     let items = yiwang_catalog::demo_items::LICENSE_TYPES
         .iter()
         .map(|(key, name, ..)| {
-            Ok(yiwang_sharing::ResourceItem { name: demo::evidence_code(key)?.to_lowercase(), label: (*name).into(), data_type: "string".into() })
+            Ok(yiwang_sharing::ResourceItem {
+                name: demo::evidence_code(key)?.to_lowercase(),
+                label: (*name).into(),
+                data_type: "string".into(),
+            })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let library = yiwang_catalog::setup::ResourceInput {
@@ -426,6 +435,16 @@ async fn seed_jiangsu(store: &Store) -> anyhow::Result<String> {
     .await?;
     let psb = nanjing_psb()?;
     register_agency(store, &psb, "南京市公安局", "320100", "municipal").await?;
+    // Its window in the 南京 citizen centre (一窗受理), as `yiwang hall add` registers it.
+    let hall = yiwang_catalog::setup::HallInput {
+        id: "nj-citizen-center".into(),
+        name: "南京市民服务中心".into(),
+        division_code: "320100".into(),
+        agency_uscc: psb.clone(),
+        address: "南京市建邺区江东中路265号".into(),
+        serves: vec![psb.clone()],
+    };
+    store.register_hall(&hall, "federation-demo", jiff::Timestamp::now()).await?.map_err(|p| anyhow::anyhow!("江苏 hall: {p:?}"))?;
     let reviewer = demo::citizen_id(JIANGSU_STAFF)?;
     crate::identity_cli::add_staff(
         store,

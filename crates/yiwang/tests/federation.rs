@@ -139,15 +139,264 @@ async fn a_citizen_of_one_province_applies_in_another() {
     assert!(out.status.success(), "异地可办 failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("federation: all 4 steps passed"), "{stdout}");
 
-    // Both sides logged 张三's data being read for the case, and both logs verify.
     let case_no = stdout.split("(case ").nth(1).and_then(|t| t.split(')').next()).unwrap().to_string();
-    for key in ["jiangsu", "zhejiang"] {
+    let nanjing_psb = "11320100002600026X";
+    assert!(case_no.starts_with(nanjing_psb), "a case of 南京市公安局: {case_no}");
+
+    replay_and_tamper(&rig).await;
+    national_down_and_a_sender_killed(&rig, &case_no).await;
+
+    // Both logs verify after all of it, entry by entry.
+    for key in ["national", "jiangsu", "zhejiang"] {
         let out = yiwang(&rig.config(key), &["exchange-log", "verify"]);
         assert!(out.status.success(), "{key}: {}", String::from_utf8_lossy(&out.stderr));
     }
-    assert!(case_no.starts_with("3201"), "a 南京 case number: {case_no}");
     drop(rig);
     pg.cleanup().await;
+}
+
+const JIANGSU: &str = "CN-TEST/NODE/320000";
+const ZHEJIANG: &str = "CN-TEST/NODE/330000";
+const NANJING_PSB: &str = "CN-TEST/GOV/11320100002600026X";
+const ZJ_GOV: &str = "CN-TEST/GOV/11330000002500017C";
+const ZHANG: &str = "33010619900101123X";
+
+/// The log's entries of a node, as `exchange-log list` prints them.
+fn log_of(rig: &Rig, key: &str) -> Vec<serde_json::Value> {
+    let out = yiwang(&rig.config(key), &["exchange-log", "list", "--limit", "1000"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// A request 江苏 sent and logged, posted to 浙江 again byte for byte: 浙江
+/// answers with the reply it kept and acts once; the same header with one
+/// character changed is refused on its signature, and nothing is logged.
+async fn replay_and_tamper(rig: &Rig) {
+    let service = format!("{ZJ_GOV}/meta/list/v1");
+    let out = yiwang(&rig.config("jiangsu"), &["exchange", "call", "--from", NANJING_PSB, "--to", ZHEJIANG, "--service", &service]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sent = log_of(rig, "jiangsu")
+        .into_iter()
+        .rev()
+        .find(|e| e["direction"] == "out" && e["header"].as_str().is_some_and(|h| h.contains("/meta/list/v1")))
+        .expect("the call is in 江苏's log");
+    let msg_id = sent["msg_id"].as_str().unwrap().to_string();
+    let header = sent["header"].as_str().unwrap().to_string();
+    let line = sent["signature"].as_str().unwrap().to_string();
+    use base64::Engine;
+    let envelope = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.as_bytes());
+    let post = |envelope: String| {
+        let line = line.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{}/gx/1/exchange", rig.zhejiang()))
+                .header("gx-envelope", envelope)
+                .header("gx-signature", line)
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let inbound = |key: &str| log_of(rig, key).iter().filter(|e| e["direction"] == "in" && e["msg_id"] == msg_id.as_str()).count();
+    assert_eq!(inbound("zhejiang"), 1);
+    let replayed = post(envelope.clone()).await;
+    assert_eq!(replayed.status(), 200);
+    assert!(replayed.headers().contains_key("gx-replayed"), "the kept reply, marked as such");
+    assert_eq!(inbound("zhejiang"), 1, "a replay is not logged or acted on again");
+    let tampered = header.replacen("meta/list", "meta/lisT", 1);
+    assert_ne!(tampered, header);
+    let before = log_of(rig, "zhejiang").len();
+    let refused = post(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tampered.as_bytes())).await;
+    let status = refused.status().as_u16();
+    let v: serde_json::Value = refused.json().await.unwrap();
+    assert!((400..500).contains(&status), "{status} {v}");
+    assert_eq!(v["code"], "gx.bad_signature", "{v}");
+    assert_eq!(log_of(rig, "zhejiang").len(), before, "nothing of a forged message is logged");
+}
+
+/// A node process started by the test, killed on drop.
+struct Restarted(Child);
+
+impl Drop for Restarted {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn kill_node(rig: &Rig, key: &str) {
+    let pid = std::fs::read_to_string(rig.dir.join(format!("{key}.pid"))).unwrap();
+    assert!(Command::new("kill").args(["-KILL", pid.trim()]).status().unwrap().success());
+}
+
+async fn restart_node(rig: &Rig, key: &str, base: &str) -> Restarted {
+    let log = std::fs::OpenOptions::new().append(true).create(true).open(rig.dir.join(format!("{key}.log"))).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_yiwang"))
+        .arg("--config")
+        .arg(rig.config(key))
+        .arg("serve")
+        .env_remove("YIWANG_CONFIG")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let restarted = Restarted(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while reqwest::get(format!("{base}/healthz")).await.map(|r| r.status().as_u16()).unwrap_or(0) != 200 {
+        assert!(Instant::now() < deadline, "{key} did not come back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    restarted
+}
+
+async fn sqlite(dir: &Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", dir.join("yiwang.db").display())).await.unwrap()
+}
+
+/// A staff session at a node (cookie and CSRF token), as the pages make it.
+struct Staff {
+    http: reqwest::Client,
+    csrf: String,
+    base: String,
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden field {name}")) + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].replace("&#x2f;", "/").replace("&#47;", "/").replace("&#61;", "=").replace("&#x3d;", "=")
+}
+
+impl Staff {
+    async fn login(base: &str, login: &str) -> Staff {
+        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+        let form = [("login", login), ("password", "Demo-2026"), ("csrf", &hidden(&page, "csrf")), ("next", "/account")];
+        let r = http.post(format!("{base}/login")).form(&form).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 303, "login of {login}");
+        let page = http.get(format!("{base}/account")).send().await.unwrap().text().await.unwrap();
+        Staff { http, csrf: hidden(&page, "csrf"), base: base.to_string() }
+    }
+
+    async fn json(&self, method: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut r = self.http.request(method, format!("{}{path}", self.base)).header("x-csrf-token", &self.csrf);
+        if !body.is_null() {
+            r = r.json(&body);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, serde_json::from_str(&r.text().await.unwrap()).unwrap_or_default())
+    }
+
+    async fn upload(&self, no: &str, material: &str) {
+        let mut body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"material\"\r\n\r\n{material}\r\n--XyZ\r\n\
+             Content-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(b"%PDF-1.4\n%%EOF\n\r\n--XyZ--\r\n");
+        let r = self
+            .http
+            .post(format!("{}/api/v1/cases/{no}/materials", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .header("content-type", "multipart/form-data; boundary=XyZ")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{material}: {}", r.text().await.unwrap());
+    }
+}
+
+/// The national node is killed. 江苏's window takes three more applications
+/// meanwhile: each fetches 张三's data from 浙江 (traffic between provinces
+/// goes on while the registry in hand is valid), and their 汇聚 records wait
+/// in 江苏's outbox. 江苏 is killed too with records unsent, then both come
+/// back: the national node holds every record of every 江苏 case exactly once.
+async fn national_down_and_a_sender_killed(rig: &Rig, first_case: &str) {
+    let item = std::fs::read_to_string(rig.dir.join("cross-province-item")).unwrap();
+    kill_node(rig, "national");
+    let clerk = Staff::login(&rig.jiangsu(), &yiwang_identity_id("32010219800101001")).await;
+    let mut cases = vec![first_case.to_string()];
+    for _ in 0..3 {
+        let open =
+            serde_json::json!({ "item_code": item, "applicant_id": ZHANG, "applicant_name": "张三", "reason": "窗口受理跨省通办申请" });
+        let (status, v) = clerk.json("POST", "/api/v1/window/cases", open).await;
+        assert_eq!(status, 201, "{v:#}");
+        let no = v["case"]["case_no"].as_str().unwrap().to_string();
+        let shared = v["case"]["shared"].as_array().cloned().unwrap_or_default();
+        assert_eq!(shared.len(), 2, "户籍证明 and 居民身份证 came from 浙江 with the national node down: {v:#}");
+        assert!(shared.iter().all(|s| s["node"] == ZHEJIANG && s.get("unavailable").is_none()), "{shared:#?}");
+        let form = serde_json::json!({ "form": { "applicant_name": "张三", "contact_name": "张三", "contact_phone": "13800000001" } });
+        let (status, v) = clerk.json("PUT", &format!("/api/v1/cases/{no}/form"), form).await;
+        assert_eq!(status, 200, "{v:#}");
+        clerk.upload(&no, "户口迁移申请表").await;
+        let (status, v) = clerk.json("POST", &format!("/api/v1/cases/{no}/submit"), serde_json::Value::Null).await;
+        assert_eq!(status, 200, "{v:#}");
+        let accept = serde_json::json!({ "event": { "type": "accepted", "promised_days": 0, "legal_days": 0 }, "reason": "" });
+        let (status, v) = clerk.json("POST", &format!("/api/v1/cases/{no}/events"), accept).await;
+        assert_eq!(status, 200, "{v:#}");
+        cases.push(no);
+    }
+    // The records wait at 江苏 (queued or sealed, not delivered) while the national node is down.
+    let js = sqlite(&rig.dir.join("jiangsu")).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM exchange_outbox WHERE state = 'pending'").fetch_one(&js).await.unwrap();
+        if pending > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "江苏 sealed nothing for the national node");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    js.close().await;
+    kill_node(rig, "jiangsu");
+    let _jiangsu = restart_node(rig, "jiangsu", &rig.jiangsu()).await;
+    let _national = restart_node(rig, "national", &rig.national()).await;
+    // Every 江苏 case's 申请 and 受理 reach the national node, once each.
+    let national = sqlite(&rig.dir.join("national")).await;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let mut missing = Vec::new();
+        for no in &cases {
+            for kind in ["case.submitted", "case.accepted"] {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM aggregated_records WHERE source_node = ?1 AND kind = ?2 AND record_id LIKE ?3",
+                )
+                .bind(JIANGSU)
+                .bind(kind)
+                .bind(format!("{no}.%"))
+                .fetch_one(&national)
+                .await
+                .unwrap();
+                assert!(n <= 1, "{no} {kind} held {n} times");
+                if n == 0 {
+                    missing.push(format!("{no} {kind}"));
+                }
+            }
+        }
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reached the national node: {missing:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    national.close().await;
+    let js = sqlite(&rig.dir.join("jiangsu")).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM exchange_outbox WHERE state <> 'delivered'").fetch_one(&js).await.unwrap();
+        if pending == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "江苏's outbox did not drain: {pending} left");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    js.close().await;
 }
 
 /// A citizen ID from its first 17 digits (as the demo makes 钱一's).
