@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{ItemDoc, MaterialSource};
+use crate::model::{BasicItem, ItemDoc, MaterialSource};
 
 /// Something the government already holds: an e-license type or a shared data
 /// resource, with the names materials are usually called by.
@@ -33,6 +33,13 @@ pub struct Holdings {
     /// The grants in force, as (resource code, consumer agency USCC): a
     /// resource covers an item's material only for an agency that may read it.
     pub grants: Vec<(String, String)>,
+    /// The basic catalog (基本目录) as the node above sent it down, by 基本编码;
+    /// empty when none came (a national node, or one not yet joined).
+    pub basic: BTreeMap<String, BasicItem>,
+    /// The information items (lower case) this node's agencies hold approved
+    /// grants for on other nodes: a license type among them is served by
+    /// another node's 电子证照库, so it is known though not defined here.
+    pub held_items: Vec<String>,
 }
 
 impl Holdings {
@@ -56,6 +63,12 @@ pub enum FindingKind {
     /// Declared as satisfied by a resource the item's agency holds no grant
     /// on: nothing can be fetched, so the applicant still uploads it.
     NoGrant,
+    /// The item's 基本编码 is not in the basic catalog sent down from above.
+    NotInBasicCatalog,
+    /// One of the item's basic elements (name, type, legal basis, level)
+    /// differs from the basic catalog sent down from above; `material` names
+    /// the element, `name` the value above.
+    DiffersFromBasicCatalog,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,7 +172,8 @@ pub fn analyze_item(doc: &ItemDoc, holdings: &Holdings) -> ItemReport {
                 }
             }
             MaterialSource::License { license_type } => {
-                if !holdings.license_types.iter().any(|e| &e.code == license_type) {
+                let held = holdings.held_items.iter().any(|i| i.eq_ignore_ascii_case(license_type));
+                if !held && !holdings.license_types.iter().any(|e| &e.code == license_type) {
                     findings.push(Finding {
                         material: m.name.clone(),
                         kind: FindingKind::UnknownLicenseType,
@@ -198,6 +212,7 @@ pub fn analyze_item(doc: &ItemDoc, holdings: &Holdings) -> ItemReport {
             }
         }
     }
+    findings.extend(basic_findings(doc, &holdings.basic));
     // A shared material is exempt only where the agency may read its resource.
     let exempt = doc
         .materials
@@ -220,6 +235,41 @@ pub fn analyze_item(doc: &ItemDoc, holdings: &Holdings) -> ItemReport {
         fully_online: doc.fully_online(),
         findings,
     }
+}
+
+/// Where an implementation departs from the basic catalog sent down (目录清单
+/// 上下级一致): each basic element that differs, or the code missing from it.
+pub fn basic_findings(doc: &ItemDoc, basic: &BTreeMap<String, BasicItem>) -> Vec<Finding> {
+    if basic.is_empty() {
+        return Vec::new();
+    }
+    let Some(b) = basic.get(&doc.basic_code) else {
+        return vec![Finding {
+            material: "基本编码".into(),
+            kind: FindingKind::NotInBasicCatalog,
+            code: doc.basic_code.clone(),
+            name: String::new(),
+            message_zh: format!("基本编码 {} 不在上级下发的基本目录中", doc.basic_code),
+        }];
+    };
+    let level = doc.use_level.digit().to_string();
+    let elements = [
+        ("事项名称", doc.name.trim() != b.name.trim(), doc.name.clone(), b.name.clone()),
+        ("事项类型", doc.task_type != b.task_type, doc.task_type.name_zh().to_string(), b.task_type.name_zh().to_string()),
+        ("设定依据", doc.by_law.trim() != b.by_law.trim(), doc.by_law.clone(), b.by_law.clone()),
+        ("行使层级", !b.use_levels.is_empty() && !b.use_levels.contains(&level), level.clone(), b.use_levels.join("^")),
+    ];
+    elements
+        .into_iter()
+        .filter(|(_, differs, ..)| *differs)
+        .map(|(element, _, local, above)| Finding {
+            material: element.into(),
+            kind: FindingKind::DiffersFromBasicCatalog,
+            code: doc.basic_code.clone(),
+            message_zh: format!("{element}与上级基本目录不一致：本地为“{local}”，基本目录为“{above}”"),
+            name: above,
+        })
+        .collect()
 }
 
 fn summarise(uscc: &str, name: &str, items: &[&ItemReport]) -> AgencyReport {
@@ -294,5 +344,41 @@ mod tests {
         assert_eq!(with.findings.iter().map(|f| f.kind).collect::<Vec<_>>(), vec![FindingKind::CoveredBySharedData]);
         holdings.grants[0].1 = "11330100002493652X".into();
         assert_eq!(analyze_item(&doc, &holdings).exempt, 0, "another agency's grant does not count");
+    }
+
+    #[test]
+    fn an_item_is_flagged_where_it_departs_from_the_basic_catalog_above() {
+        use crate::model::AgencyRef;
+        use crate::{BasicItem, TaskType};
+        let agency = AgencyRef { uscc: "11330100002493651H".into(), name: "杭州市公安局".into(), division_code: "330100".into() };
+        let mut doc = ItemDoc::blank("X", "000107012000", agency, yiwang_codes::UseLevel::Municipal);
+        doc.name = "户口迁移".into();
+        doc.task_type = TaskType::Confirmation;
+        doc.by_law = "《户口登记条例》".into();
+        let above = BasicItem {
+            basic_code: "000107012000".into(),
+            name: "户口迁移".into(),
+            task_type: TaskType::Confirmation,
+            by_law: "《户口登记条例》".into(),
+            use_levels: vec!["3".into(), "4".into()],
+            local_code: None,
+        };
+        // Nothing sent down: nothing to compare against.
+        assert!(basic_findings(&doc, &BTreeMap::new()).is_empty());
+        let mut basic = BTreeMap::from([(above.basic_code.clone(), above.clone())]);
+        assert!(basic_findings(&doc, &basic).is_empty(), "the same elements");
+        doc.name = "户口迁移（跨省通办）".into();
+        doc.task_type = TaskType::License;
+        doc.use_level = yiwang_codes::UseLevel::Provincial;
+        let found = basic_findings(&doc, &basic);
+        let elements: Vec<&str> = found.iter().map(|f| f.material.as_str()).collect();
+        assert_eq!(elements, ["事项名称", "事项类型", "行使层级"]);
+        assert!(found.iter().all(|f| f.kind == FindingKind::DiffersFromBasicCatalog));
+        assert_eq!(found[0].message_zh, "事项名称与上级基本目录不一致：本地为“户口迁移（跨省通办）”，基本目录为“户口迁移”");
+        assert_eq!(found[2].name, "3^4");
+        basic.clear();
+        basic.insert("000107099000".into(), BasicItem { basic_code: "000107099000".into(), ..above });
+        let missing = basic_findings(&doc, &basic);
+        assert_eq!(missing.iter().map(|f| f.kind).collect::<Vec<_>>(), [FindingKind::NotInBasicCatalog]);
     }
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod basic_catalog;
 mod bundles;
 mod calendar;
 mod case_forms;
@@ -42,6 +43,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 
 pub use accounts::{Account, AccountStatus, Agency, BaseEnterprise, BasePerson, EnterpriseRole, NewAccount, StaffMember};
 pub use audit::{AuditPage, AuditReport};
+pub use basic_catalog::MAX_BASIC_ENTRIES;
 pub use bundles::{BundleCase, BundlePlan, BundleState, BundleVersion, NewBundleCase, PlanItem};
 pub use calendar::StoredDay;
 pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES, material_statuses};

@@ -442,15 +442,17 @@ pub async fn holdings(store: &Store) -> Result<Holdings, ApiError> {
         .filter(|g| g.revoked_at.is_none() && g.valid_from <= now && now < g.valid_until)
         .filter_map(|g| Some((g.resource.clone(), uscc(&g.consumer)?)))
         .collect();
-    grants.extend(
-        store
-            .sharing_applications()
-            .await?
-            .into_iter()
-            .filter(|a| a.state == yiwang_sharing::RequestState::Approved)
-            .filter_map(|a| Some((a.resource_code.clone(), uscc(&a.consumer)?))),
-    );
-    Ok(Holdings { license_types: to(store.license_types().await?), resources: to(store.data_resources().await?), grants })
+    let approved: Vec<_> =
+        store.sharing_applications().await?.into_iter().filter(|a| a.state == yiwang_sharing::RequestState::Approved).collect();
+    grants.extend(approved.iter().filter_map(|a| Some((a.resource_code.clone(), uscc(&a.consumer)?))));
+    let held_items = approved.iter().flat_map(|a| a.application.fields.iter().cloned()).collect();
+    Ok(Holdings {
+        license_types: to(store.license_types().await?),
+        resources: to(store.data_resources().await?),
+        grants,
+        basic: store.upstream_basic().await?,
+        held_items,
+    })
 }
 
 pub async fn analysis(store: &Store) -> Result<yiwang_catalog::Report, ApiError> {

@@ -647,8 +647,42 @@ impl ExchangeRuntime {
     }
 }
 
-/// Every `refresh_secs`: register the catalog with the parent, and ask
-/// providers where this node's undecided requests stand.
+impl ExchangeRuntime {
+    /// 目录清单 flowing down: take the basic catalog from the parent node
+    /// (`catalog/basic/v1`) in place of the last; none for the national node.
+    /// Gives how many entries came.
+    pub async fn pull_basic_catalog(&self, store: &Store) -> Result<Option<usize>, CallError> {
+        #[derive(Deserialize)]
+        struct Sent {
+            entries: Vec<yiwang_catalog::BasicItem>,
+        }
+        let registry = self.current(jiff::Timestamp::now())?;
+        let Some((parent, parent_member)) = self.parent_of(&registry)? else { return Ok(None) };
+        let service = format!("{}/catalog/basic/v1", parent_member.member());
+        let reply = self.call(store, Self::json_call(&self.member, &parent, &service, b"{}")).await?.answered()?;
+        let bad = |reason: String| CallError::Local(ExchangeError::BadReply { node: parent.to_string(), reason });
+        let sent: Sent = serde_json::from_slice(&reply.body).map_err(|e| bad(e.to_string()))?;
+        if sent.entries.len() > yiwang_store::MAX_BASIC_ENTRIES {
+            return Err(bad(format!("more than {} basic catalog entries", yiwang_store::MAX_BASIC_ENTRIES)));
+        }
+        for e in &sent.entries {
+            let long = |s: &str, n: usize| s.chars().count() > n;
+            if yiwang_codes::BasicCode::parse(&e.basic_code).is_err()
+                || long(&e.name, 1000)
+                || long(&e.by_law, 20_000)
+                || e.use_levels.len() > 8
+            {
+                return Err(bad(format!("the basic catalog entry {:?} is not well formed", e.basic_code)));
+            }
+        }
+        store.replace_upstream_basic(parent.as_str(), &sent.entries, jiff::Timestamp::now()).await?;
+        Ok(Some(sent.entries.len()))
+    }
+}
+
+/// Every `refresh_secs`: register the catalog with the parent, take the
+/// basic catalog from it, and ask providers where this node's undecided
+/// requests stand.
 pub async fn run_sharing_status_refresh(state: AppState) {
     let Some(rt) = state.exchange() else { return };
     let every = Duration::from_secs(rt.settings.refresh_secs.clamp(5, 86_400));
@@ -659,6 +693,11 @@ pub async fn run_sharing_status_refresh(state: AppState) {
             Ok(Some(n)) => tracing::debug!(resources = n, "catalog registered with the parent node"),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "the catalog could not be registered with the parent node"),
+        }
+        match rt.pull_basic_catalog(state.store()).await {
+            Ok(Some(n)) => tracing::debug!(entries = n, "basic catalog taken from the parent node"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the basic catalog could not be taken from the parent node"),
         }
         let pending = match state.store().sharing_applications().await {
             Ok(all) => all.into_iter().filter(|a| a.state == yiwang_sharing::RequestState::Submitted),
@@ -891,6 +930,10 @@ async fn serve(
         ("sharing", "status", "v1") => sharing_status(state, opened, body).await,
         ("sharing", "fetch", "v1") => sharing_fetch(state, service, opened, body, tx).await,
         ("sharing", "catalog", "v1") => sharing_catalog(rt, registry, opened, body, tx).await,
+        ("catalog", "basic", "v1") => {
+            let entries = state.store().basic_catalog_to_send().await.map_err(|e| ExchangeError::Provider { reason: e.to_string() })?;
+            json_outcome(&serde_json::json!({ "node": rt.node, "entries": entries }))
+        }
         ("licenses", "verify", "v1") => license_verify(state, body).await,
         ("stats", "records", "v1") => crate::exchange_async::records_from_below(rt, registry, opened, body, tx).await,
         ("log", "anchor", "v1") => crate::exchange_async::anchor_from_below(rt, registry, opened, body, tx).await,
@@ -911,6 +954,7 @@ const SERVICES: &[(&str, &str, &str)] = &[
     ("sharing", "status", "v1"),
     ("sharing", "fetch", "v1"),
     ("sharing", "catalog", "v1"),
+    ("catalog", "basic", "v1"),
     ("licenses", "verify", "v1"),
     ("stats", "records", "v1"),
     ("log", "anchor", "v1"),

@@ -627,6 +627,47 @@ async fn a_city_asks_its_province_across_two_databases() {
         (yiwang_case::materials::ProvidedBy::Missing, Some("数据提供部门未查到您的记录，请上传该材料".to_string()))
     );
 
+    // 目录清单 down: the province defines its basic catalog; the city takes it and its
+    // analysis flags the city's 食品经营许可, whose name departs from it.
+    let mut basic = yiwang_catalog::BasicItem {
+        basic_code: food.basic_code.clone(),
+        name: "食品经营许可（餐饮服务）".into(),
+        task_type: food.task_type,
+        by_law: food.by_law.clone(),
+        use_levels: vec![],
+        local_code: None,
+    };
+    let other = yiwang_catalog::BasicItem {
+        basic_code: doc.basic_code.clone(),
+        name: doc.name.clone(),
+        by_law: doc.by_law.clone(),
+        task_type: doc.task_type,
+        ..basic.clone()
+    };
+    assert_eq!(province.db.store.define_basic_entries(&[basic.clone(), other.clone()], "t", now).await.unwrap(), 2);
+    assert_eq!(province.db.store.define_basic_entries(&[other], "t", now).await.unwrap(), 0, "unchanged");
+    assert_eq!(city.rt.pull_basic_catalog(&city.db.store).await.unwrap(), Some(2));
+    let flagged = |r: &yiwang_catalog::Report| -> Vec<String> {
+        r.items
+            .iter()
+            .filter(|i| i.implementation_code == food.implementation_code)
+            .flat_map(|i| i.findings.iter().map(|f| f.message_zh.clone()))
+            .collect()
+    };
+    let report = yiwang_web::catalog::analysis(&city.db.store).await.unwrap();
+    assert_eq!(
+        flagged(&report),
+        ["事项名称与上级基本目录不一致：本地为“食品经营许可”，基本目录为“食品经营许可（餐饮服务）”"],
+        "{:#?}",
+        report.items
+    );
+    // The province corrects its entry; the next pull clears the flag.
+    basic.name = "食品经营许可".into();
+    assert_eq!(province.db.store.define_basic_entries(&[basic], "t", now).await.unwrap(), 1);
+    assert_eq!(city.rt.pull_basic_catalog(&city.db.store).await.unwrap(), Some(2));
+    let report = yiwang_web::catalog::analysis(&city.db.store).await.unwrap();
+    assert!(flagged(&report).is_empty(), "{:#?}", flagged(&report));
+
     // The city's log names the province as the peer of what it sent and received.
     let entries = city.db.store.exchange_log_page(0, 1000).await.unwrap();
     assert!(entries.iter().any(|e| e.record.peer == PROVINCE));

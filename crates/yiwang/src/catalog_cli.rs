@@ -37,6 +37,23 @@ pub enum CatalogCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The basic catalog (基本目录) this node defines and sends down.
+    #[command(subcommand)]
+    Basic(BasicCmd),
+}
+
+#[derive(Subcommand)]
+pub enum BasicCmd {
+    /// Define or change basic catalog entries from a JSON array of
+    /// `{basic_code, name, task_type, by_law, use_levels}` (the national or
+    /// provincial operator); all or none. Nodes below take them on their next pull.
+    Import { file: PathBuf },
+    /// The entries, one JSON object per line: those this node sends down, or
+    /// (`--upstream`) those its parent sent.
+    List {
+        #[arg(long)]
+        upstream: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -106,6 +123,36 @@ pub async fn run(cmd: CatalogCmd, store: &Store) -> anyhow::Result<ExitCode> {
                         println!("  ! {} [{}]：{}", i.name, i.implementation_code, f.message_zh);
                     }
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CatalogCmd::Basic(BasicCmd::Import { file }) => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("打开 / opening {}", file.display()))?;
+            let entries: Vec<yiwang_catalog::BasicItem> = match serde_json::from_str(&text) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("不是基本目录条目数组 / not an array of basic catalog entries: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let bad: Vec<&str> = entries
+                .iter()
+                .filter(|e| yiwang_codes::BasicCode::parse(&e.basic_code).is_err() || e.name.trim().is_empty())
+                .map(|e| e.basic_code.as_str())
+                .collect();
+            if !bad.is_empty() || entries.len() > yiwang_store::MAX_BASIC_ENTRIES {
+                eprintln!("基本编码无效或事项名称为空，未导入任何条目 / invalid basic codes or empty names, nothing imported: {bad:?}");
+                return Ok(ExitCode::from(1));
+            }
+            let changed = store.define_basic_entries(&entries, "cli", Timestamp::now()).await?;
+            println!("基本目录 {} 项，新增或变更 {changed} 项 / {} entries, {changed} new or changed", entries.len(), entries.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        CatalogCmd::Basic(BasicCmd::List { upstream }) => {
+            let entries =
+                if upstream { store.upstream_basic().await?.into_values().collect() } else { store.basic_catalog_to_send().await? };
+            for e in entries {
+                println!("{}", serde_json::to_string(&e)?);
             }
             Ok(ExitCode::SUCCESS)
         }

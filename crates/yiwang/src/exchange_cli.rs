@@ -91,6 +91,9 @@ pub enum CatalogCmd {
     Push,
     /// The resources nodes below registered here, one JSON object per line.
     List,
+    /// Take the basic catalog (基本目录) from the parent node now, in place of
+    /// the last; the node also does it every `exchange.refresh_secs`.
+    Pull,
 }
 
 #[derive(Subcommand)]
@@ -235,6 +238,23 @@ pub async fn run(cmd: ExchangeCmd, cfg: &Config) -> anyhow::Result<ExitCode> {
             match rt.push_catalog(&store).await {
                 Ok(Some(n)) => {
                     println!("已向上级节点登记 {n} 项资源 / {n} resources registered with the parent node");
+                    ExitCode::SUCCESS
+                }
+                Ok(None) => {
+                    println!("国家级节点无上级 / the national node has no parent");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}", describe(&e));
+                    ExitCode::from(crate::EXIT_INVALID)
+                }
+            }
+        }
+        ExchangeCmd::Catalog(CatalogCmd::Pull) => {
+            let rt = runtime(cfg, &store, &master, now).await?;
+            match rt.pull_basic_catalog(&store).await {
+                Ok(Some(n)) => {
+                    println!("已从上级节点取得基本目录 {n} 项 / {n} basic catalog entries taken from the parent node");
                     ExitCode::SUCCESS
                 }
                 Ok(None) => {

@@ -279,6 +279,11 @@ async fn prepare(opts: &DemoOptions) -> anyhow::Result<()> {
                 let item = seed_jiangsu(&store).await?;
                 std::fs::write(dir.join(ITEM_FILE), item)?;
             }
+            "national" => {
+                seed_bare(&store, n).await?;
+                // The basic catalog the State Council's departments define, sent down to every node.
+                store.define_basic_entries(&national_basic_catalog(), "federation-demo", jiff::Timestamp::now()).await?;
+            }
             _ => seed_bare(&store, n).await?,
         }
         let authority = n.authority()?;
@@ -380,6 +385,23 @@ async fn seed_bare(store: &Store, n: &RigNode) -> anyhow::Result<()> {
         _ => vec![region("330100", "杭州市", "municipal", Some("330000"))],
     };
     create_node(store, n.division, n.name_zh, tier_level(n.tier), &regions).await
+}
+
+/// The national basic catalog (基本目录) of the demo: one entry per basic code
+/// the demo items implement, with their name, type and legal basis.
+fn national_basic_catalog() -> Vec<yiwang_catalog::BasicItem> {
+    let mut by_code = std::collections::BTreeMap::new();
+    for (_, spec) in yiwang_catalog::demo_items::ITEMS {
+        by_code.entry(spec.basic_code).or_insert_with(|| yiwang_catalog::BasicItem {
+            basic_code: spec.basic_code.into(),
+            name: spec.name.into(),
+            task_type: spec.task_type,
+            by_law: spec.by_law.into(),
+            use_levels: Vec::new(),
+            local_code: None,
+        });
+    }
+    by_code.into_values().collect()
 }
 
 /// 浙江: the whole `yiwang demo` province (people, items, licenses, base
@@ -530,6 +552,11 @@ async fn grant_across(opts: &DemoOptions) -> anyhow::Result<()> {
         cli(&dir, "zhejiang", &["grant", "decide", request, "--approve"])?;
     }
     cli(&dir, "jiangsu", &["exchange", "apply", "list", "--refresh"])?;
+    // 目录清单 down the tiers now rather than at the next refresh: the provinces from the
+    // national node, then 杭州 from 浙江.
+    for key in ["zhejiang", "jiangsu", "hangzhou"] {
+        cli(&dir, key, &["exchange", "catalog", "pull"])?;
+    }
     Ok(())
 }
 

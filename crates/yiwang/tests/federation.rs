@@ -121,6 +121,33 @@ async fn a_citizen_of_one_province_applies_in_another() {
     let sent = String::from_utf8_lossy(&out.stdout);
     assert_eq!(sent.lines().filter(|l| l.contains("\"approved\"")).count(), 2, "{sent}");
 
+    // 目录清单 came down: 杭州 holds the national basic catalog by way of 浙江. One of 浙江's
+    // items departs from it, and the analysis flags it for its editor: 宁波's 食品经营许可
+    // cites only the law, where the basic catalog also names the 办法.
+    let lines = |key: &str, args: &[&str]| {
+        let out = yiwang(&rig.config(key), args);
+        assert!(out.status.success(), "{key} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    let national_entries = lines("national", &["catalog", "basic", "list"]);
+    assert!(national_entries > 20, "{national_entries}");
+    assert_eq!(lines("hangzhou", &["catalog", "basic", "list", "--upstream"]), national_entries);
+    assert_eq!(lines("jiangsu", &["catalog", "basic", "list", "--upstream"]), national_entries);
+    let out = yiwang(&rig.config("zhejiang"), &["catalog", "analyze", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let basic: Vec<(String, String)> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| {
+            let agency = i["agency_name"].as_str().unwrap().to_string();
+            i["findings"].as_array().unwrap().iter().map(move |f| (agency.clone(), f.clone()))
+        })
+        .filter(|(_, f)| f["kind"].as_str().is_some_and(|k| k.contains("basic")))
+        .map(|(agency, f)| (agency, f["material"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(basic, [("宁波市市场监督管理局".to_string(), "设定依据".to_string())]);
+
     let clerk = yiwang_identity_id("32010219800101001");
     let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-federation");
     let out = Command::new("node")
