@@ -171,7 +171,8 @@ async fn a_citizen_of_one_province_applies_in_another() {
     assert!(case_no.starts_with(nanjing_psb), "a case of 南京市公安局: {case_no}");
 
     replay_and_tamper(&rig).await;
-    national_down_and_a_sender_killed(&rig, &case_no).await;
+    let (national, jiangsu) = national_down_and_a_sender_killed(&rig, &case_no).await;
+    let _running = a_key_rotates(&rig, national, jiangsu).await;
 
     // Both logs verify after all of it, entry by entry.
     for key in ["national", "jiangsu", "zhejiang"] {
@@ -190,7 +191,7 @@ const ZHANG: &str = "33010619900101123X";
 
 /// The log's entries of a node, as `exchange-log list` prints them.
 fn log_of(rig: &Rig, key: &str) -> Vec<serde_json::Value> {
-    let out = yiwang(&rig.config(key), &["exchange-log", "list", "--limit", "1000"]);
+    let out = yiwang(&rig.config(key), &["exchange-log", "list", "--limit", "100000"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
@@ -343,7 +344,7 @@ impl Staff {
 /// goes on while the registry in hand is valid), and their 汇聚 records wait
 /// in 江苏's outbox. 江苏 is killed too with records unsent, then both come
 /// back: the national node holds every record of every 江苏 case exactly once.
-async fn national_down_and_a_sender_killed(rig: &Rig, first_case: &str) {
+async fn national_down_and_a_sender_killed(rig: &Rig, first_case: &str) -> (Restarted, Restarted) {
     let item = std::fs::read_to_string(rig.dir.join("cross-province-item")).unwrap();
     kill_node(rig, "national");
     let clerk = Staff::login(&rig.jiangsu(), &yiwang_identity_id("32010219800101001")).await;
@@ -381,8 +382,8 @@ async fn national_down_and_a_sender_killed(rig: &Rig, first_case: &str) {
     }
     js.close().await;
     kill_node(rig, "jiangsu");
-    let _jiangsu = restart_node(rig, "jiangsu", &rig.jiangsu()).await;
-    let _national = restart_node(rig, "national", &rig.national()).await;
+    let jiangsu = restart_node(rig, "jiangsu", &rig.jiangsu()).await;
+    let national_node = restart_node(rig, "national", &rig.national()).await;
     // Every 江苏 case's 申请 and 受理 reach the national node, once each.
     let national = sqlite(&rig.dir.join("national")).await;
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -424,6 +425,72 @@ async fn national_down_and_a_sender_killed(rig: &Rig, first_case: &str) {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     js.close().await;
+    (national_node, jiangsu)
+}
+
+/// The serial of the registry a node holds, as `exchange registry show` prints it.
+fn serial_at(rig: &Rig, key: &str) -> u64 {
+    let out = yiwang(&rig.config(key), &["exchange", "registry", "show"]);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    shown["serial"].as_u64().unwrap_or(0)
+}
+
+/// 江苏 makes a new signing key. The national operator lists it beside the
+/// old one in the registry (serial 2, `exchange registry sign`) and installs
+/// it at the national node; 江苏 and 浙江 take it from above when they start.
+/// 江苏 then signs with the new key, and 浙江 accepts what it signs.
+async fn a_key_rotates(rig: &Rig, national: Restarted, jiangsu: Restarted) -> Vec<Restarted> {
+    let out = yiwang(&rig.config("jiangsu"), &["exchange", "key", "create"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (kid, public) = (created["kid"].as_str().unwrap().to_string(), created["public_key"].as_str().unwrap().to_string());
+    let mut draft: serde_json::Value = serde_json::from_slice(&std::fs::read(rig.dir.join("registry.json")).unwrap()).unwrap();
+    let node = draft["nodes"].as_array_mut().unwrap().iter_mut().find(|n| n["id"] == JIANGSU).unwrap();
+    node["keys"].as_array_mut().unwrap().push(serde_json::json!(public));
+    std::fs::write(rig.dir.join("draft-2.json"), serde_json::to_vec_pretty(&draft).unwrap()).unwrap();
+    let (key, draft, signed) = (rig.dir.join("registry.key"), rig.dir.join("draft-2.json"), rig.dir.join("registry-2.json"));
+    let out = yiwang(
+        &rig.config("national"),
+        &[
+            "exchange",
+            "registry",
+            "sign",
+            "--key",
+            key.to_str().unwrap(),
+            "--in",
+            draft.to_str().unwrap(),
+            "--out",
+            signed.to_str().unwrap(),
+            "--serial",
+            "2",
+            "--soft-hours",
+            "24",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    drop(national);
+    let out = yiwang(&rig.config("national"), &["exchange", "registry", "install", "--file", signed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let national = restart_node(rig, "national", &rig.national()).await;
+    drop(jiangsu);
+    let jiangsu = restart_node(rig, "jiangsu", &rig.jiangsu()).await;
+    kill_node(rig, "zhejiang");
+    let zhejiang = restart_node(rig, "zhejiang", &rig.zhejiang()).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while serial_at(rig, "jiangsu") != 2 || serial_at(rig, "zhejiang") != 2 {
+        assert!(Instant::now() < deadline, "the registry of serial 2 did not reach 江苏 and 浙江");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let service = format!("{ZJ_GOV}/meta/list/v1");
+    let out = yiwang(&rig.config("jiangsu"), &["exchange", "call", "--from", NANJING_PSB, "--to", ZHEJIANG, "--service", &service]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sent = log_of(rig, "jiangsu")
+        .into_iter()
+        .rev()
+        .find(|e| e["direction"] == "out" && e["header"].as_str().is_some_and(|h| h.contains("/meta/list/v1")))
+        .unwrap();
+    assert!(sent["signature"].as_str().unwrap().contains(&format!("kid={kid}")), "signed with the new key: {sent}");
+    vec![national, jiangsu, zhejiang]
 }
 
 /// A citizen ID from its first 17 digits (as the demo makes 钱一's).
