@@ -104,6 +104,16 @@ impl RigNode {
         })
     }
 
+    /// The first 17 digits of the ID of the node's administrator (浙江: the demo's 褚八).
+    pub fn admin(&self) -> Option<&'static str> {
+        match self.key {
+            "national" => Some("11010219800101001"),
+            "jiangsu" => Some("32010219800101002"),
+            "hangzhou" => Some("33010219800101099"),
+            _ => None,
+        }
+    }
+
     fn authority_division(&self) -> &'static str {
         // The national authority is registered in 北京.
         if self.division == "000000" { "110000" } else { self.division }
@@ -289,6 +299,12 @@ async fn prepare(opts: &DemoOptions) -> anyhow::Result<()> {
         let authority = n.authority()?;
         if store.agency(&authority).await?.is_none() {
             register_agency(&store, &authority, &n.authority_name(), n.authority_division(), tier_level(n.tier)).await?;
+        }
+        // An administrator for the console's 数据交换 and 共享 pages (浙江 has the demo's own).
+        if let Some(body) = n.admin() {
+            let id = demo::citizen_id(body)?;
+            let roles = [Role::Admin, Role::DataOfficer, Role::Supervisor];
+            crate::identity_cli::add_staff(&store, &id, "管理员", &authority, &roles, Some(demo::DEMO_PASSWORD), "federation-demo").await?;
         }
         let (_, public) = store.create_exchange_key(&master, jiff::Timestamp::now()).await?;
         entries.push(NodeEntry {
@@ -642,5 +658,14 @@ fn print_guide(opts: &DemoOptions) {
     println!("  3. 在江苏节点搜索“{CROSS_PROVINCE_ITEM}”并在线申请：户籍证明与居民身份证由浙江节点经数据交换提供，无需上传");
     let staff = demo::citizen_id(JIANGSU_STAFF).map(|id| id.to_string()).unwrap_or_default();
     println!("  4. 江苏节点工作人员 钱一（身份证号 {staff}，密码同上）在 {}/console 受理", url("jiangsu"));
-    println!("数据交换记录 / exchange log: 各节点 /console/exchange（管理员），国家节点汇聚统计见 {}/console/exchange", url("national"));
+    let admins: Vec<String> = NODES
+        .iter()
+        .map(|n| {
+            let id =
+                n.admin().or(Some("33010219800101008")).and_then(|b| demo::citizen_id(b).ok()).map(|i| i.to_string()).unwrap_or_default();
+            format!("{} {id}", n.name_zh)
+        })
+        .collect();
+    println!("数据交换记录 / exchange log: 各节点 /console/exchange，国家节点的汇聚统计见 {}/console/exchange", url("national"));
+    println!("  各节点管理员（密码同上）/ administrators: {}", admins.join("；"));
 }

@@ -425,6 +425,15 @@ async fn national_down_and_a_sender_killed(rig: &Rig, first_case: &str) -> (Rest
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     js.close().await;
+    // The national node shows them across regions, to its administrator.
+    let admin = Staff::login(&rig.national(), &yiwang_identity_id("11010219800101001")).await;
+    let (status, v) = admin.json("GET", "/api/v1/exchange/aggregates", serde_json::Value::Null).await;
+    assert_eq!(status, 200, "{v}");
+    let from_jiangsu: i64 =
+        v["counts"].as_array().unwrap().iter().filter(|c| c["source_node"] == JIANGSU).map(|c| c["records"].as_i64().unwrap()).sum();
+    assert!(from_jiangsu >= 2 * cases.len() as i64, "{v:#}");
+    let page = admin.http.get(format!("{}/console/exchange", rig.national())).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(JIANGSU), "the console's 数据交换 names 江苏 among the sources");
     (national_node, jiangsu)
 }
 
