@@ -10,6 +10,8 @@
 //    from. He uploads the one material only he has and hands it in.
 // 3. 江苏's window clerk finds the case, sees the fetched data's provenance,
 //    and accepts it.
+// 4. Back at 浙江, 张三 sees 江苏's reads of his data (with the case), and takes
+//    his sealed 居民身份证, which 江苏 verifies by asking 浙江's node.
 //
 // On failure the page's HTML and a screenshot go to $ARTIFACTS and the script exits 1.
 
@@ -132,6 +134,24 @@ try {
     await press(clerk, '开始预审');
     await press(clerk, '受理');
     await expectText(clerk, '已受理');
+  });
+
+  await step('at 浙江, 张三 sees 江苏 read his data for the case, and takes his sealed 居民身份证', async () => {
+    current = page;
+    // His 浙江 session is the one federated login opened there.
+    await page.goto(`${zhejiang}/me/data-accesses`);
+    await expectText(page, caseNo);
+    await expectText(page, 'CN-TEST/GOV/11320100002600026X');
+    await page.goto(`${zhejiang}/me/licenses`);
+    await page.getByRole('link', { name: '居民身份证' }).first().click();
+    await page.waitForLoadState();
+    const href = await page.getByRole('link', { name: '下载签章数据（JSON）' }).getAttribute('href');
+    const sealed = await (await page.request.get(`${zhejiang}${href}`)).text();
+    mkdirSync(artifacts, { recursive: true });
+    writeFileSync(join(artifacts, 'zhang-id-card.json'), sealed);
+    // 江苏's public verification API asks 浙江's node, which sealed it.
+    const verdict = await (await page.request.post(`${jiangsu}/api/v1/licenses/verify`, { data: JSON.parse(sealed) })).json();
+    if (!verdict.ok || verdict.verified_by !== 'CN-TEST/NODE/330000') throw new Error(`verdict at 江苏: ${JSON.stringify(verdict)}`);
   });
 
   console.log(`federation: all ${stepNo} steps passed (case ${caseNo})`);

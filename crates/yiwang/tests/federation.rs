@@ -164,7 +164,13 @@ async fn a_citizen_of_one_province_applies_in_another() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
     assert!(out.status.success(), "异地可办 failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("federation: all 4 steps passed"), "{stdout}");
+    assert!(stdout.contains("federation: all 5 steps passed"), "{stdout}");
+    // The 居民身份证 浙江 sealed verifies on 江苏's command line too, by 浙江's node.
+    let card = artifacts.join("zhang-id-card.json");
+    let out = yiwang(&rig.config("jiangsu"), &["license", "verify", card.to_str().unwrap()]);
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert!(out.status.success(), "{verdict:#} {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(verdict["verified_by"], ZHEJIANG, "{verdict:#}");
 
     let case_no = stdout.split("(case ").nth(1).and_then(|t| t.split(')').next()).unwrap().to_string();
     let nanjing_psb = "11320100002600026X";
