@@ -188,7 +188,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<ExitCode> {
             )));
         }
     }
-    if fresh {
+    // Once per rig, even when an earlier run stopped between setting up and granting.
+    if !opts.dir.join("granted").exists() {
         if let Err(e) = grant_across(&opts).await {
             stop(&mut children);
             return Err(e);
