@@ -12,6 +12,7 @@ pub mod code_lists;
 pub mod demo_items;
 pub mod diff;
 pub mod exchange;
+pub mod gbt39046;
 pub mod guide;
 pub mod lifecycle;
 pub mod model;

@@ -487,6 +487,13 @@ impl Tx {
                 .execute(&mut *self)
                 .await?;
             self.bump_catalog_generation().await?;
+            let doc: String = crate::db::query("SELECT doc FROM catalog_item_versions WHERE implementation_code = $1 AND version = $2")
+                .bind(code)
+                .bind(version)
+                .fetch_one(&mut *self)
+                .await?
+                .try_get("doc")?;
+            self.queue_item_record(&doc_of(&doc)?, version, &at).await?;
         } else {
             crate::db::query("UPDATE catalog_items SET updated_at = $1 WHERE implementation_code = $2")
                 .bind(&at)
@@ -623,6 +630,7 @@ impl Tx {
             .execute(&mut *self)
             .await?;
             self.bump_catalog_generation().await?;
+            self.queue_item_record(doc, version, &at).await?;
         }
         self.append_audit(audit_rec(
             &at,

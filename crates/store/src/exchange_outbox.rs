@@ -355,6 +355,28 @@ impl Store {
 }
 
 impl Tx {
+    /// 汇聚: the GB/T 39046 事项 record of a version just published, queued
+    /// for the parent node in the publication's transaction when records go up.
+    pub(crate) async fn queue_item_record(&mut self, doc: &yiwang_catalog::ItemDoc, version: i64, at: &str) -> Result<()> {
+        let upward: Option<i64> = crate::db::query("SELECT enabled FROM upward_aggregation WHERE id = 1")
+            .fetch_optional(&mut *self)
+            .await?
+            .map(|r| r.try_get("enabled"))
+            .transpose()?;
+        if upward != Some(1) {
+            return Ok(());
+        }
+        let record = UpwardRecord {
+            source_node: String::new(),
+            record_id: format!("{}.v{version}", doc.implementation_code),
+            kind: yiwang_catalog::gbt39046::ITEM_PUBLISHED.to_string(),
+            agency_uscc: doc.agency.uscc.clone(),
+            occurred_at: at.to_string(),
+            data: yiwang_catalog::gbt39046::item_record(doc, version),
+        };
+        self.queue_upward(std::slice::from_ref(&record), crate::integration::queued_at()).await
+    }
+
     /// 汇聚: the GB/T 39046 record of a case event, queued for the parent node
     /// in the event's transaction (events not exchanged make none).
     pub(crate) async fn queue_case_record(

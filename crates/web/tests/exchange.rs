@@ -942,7 +942,7 @@ async fn records_go_up_through_the_outbox_once_and_in_order() {
     let calendar = city.db.store.load_calendar().await.unwrap();
     let submitted = yiwang_case::Envelope { at: now, actor: "acc".into(), reason: String::new(), event: yiwang_case::Event::Submitted };
     city.db.store.record_case_event(&case.case_no, &submitted, None, &calendar).await.unwrap();
-    assert_eq!(city.db.store.upward_queue_len().await.unwrap(), 1, "the submission's record is queued");
+    assert_eq!(city.db.store.upward_queue_len().await.unwrap(), 2, "the publication's and the submission's records are queued");
     let mut tx = city.db.store.begin().await.unwrap();
     tx.queue_upward(&synthetic(0, 2500), now).await.unwrap();
     tx.commit().await.unwrap();
@@ -950,7 +950,7 @@ async fn records_go_up_through_the_outbox_once_and_in_order() {
     // The province is down: sealed into three events, none delivered, none lost.
     province.server.abort();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    assert_eq!(city.rt.seal_upward(&city.db.store, 100).await.unwrap(), 2501);
+    assert_eq!(city.rt.seal_upward(&city.db.store, 100).await.unwrap(), 2502);
     assert_eq!(city.db.store.upward_queue_len().await.unwrap(), 0);
     assert_eq!(city.rt.dispatch_once(&city.db.store).await.unwrap(), 0);
     let waiting = city.db.store.exchange_outbox(10).await.unwrap();
@@ -983,7 +983,7 @@ async fn records_go_up_through_the_outbox_once_and_in_order() {
         .collect();
     assert_eq!(received.first().copied(), Some(by_creation[0].msg_id.as_str()), "the oldest goes first");
     assert_eq!(received.len(), 3, "each event logged once");
-    assert_eq!(province.db.store.aggregated_totals().await.unwrap(), 2501);
+    assert_eq!(province.db.store.aggregated_totals().await.unwrap(), 2502);
 
     // A resend of the same bytes gets the same receipt and adds nothing.
     let first = &by_creation[0];
@@ -996,17 +996,18 @@ async fn records_go_up_through_the_outbox_once_and_in_order() {
     tx.commit().await.unwrap();
     assert_eq!(city.rt.seal_upward(&city.db.store, 10).await.unwrap(), 10);
     assert_eq!(drain(&city, 10).await, 1);
-    assert_eq!(province.db.store.aggregated_totals().await.unwrap(), 2501, "never counted twice");
+    assert_eq!(province.db.store.aggregated_totals().await.unwrap(), 2502, "never counted twice");
 
     // The province forwards what was new; the national node holds the city's records once, by source.
-    assert_eq!(province.db.store.upward_queue_len().await.unwrap(), 2501);
-    assert_eq!(province.rt.seal_upward(&province.db.store, 100).await.unwrap(), 2501);
+    assert_eq!(province.db.store.upward_queue_len().await.unwrap(), 2502);
+    assert_eq!(province.rt.seal_upward(&province.db.store, 100).await.unwrap(), 2502);
     assert_eq!(drain(&province, 20).await, 3);
-    assert_eq!(national.db.store.aggregated_totals().await.unwrap(), 2501);
+    assert_eq!(national.db.store.aggregated_totals().await.unwrap(), 2502);
     let counts = national.db.store.aggregate_counts().await.unwrap();
     let summed: i64 = counts.iter().filter(|c| c.source_node == CITY).map(|c| c.records).sum();
-    assert_eq!(summed, 2501, "{counts:?}");
+    assert_eq!(summed, 2502, "{counts:?}");
     assert!(counts.iter().any(|c| c.kind == "case.submitted" && c.records == 1251), "{counts:?}");
+    assert!(counts.iter().any(|c| c.kind == "item.published" && c.records == 1), "the 事项 data set goes up too: {counts:?}");
 
     // A batch claiming a node that is not below the city is refused for good; the next one goes.
     let mut tx = city.db.store.begin().await.unwrap();
@@ -1024,7 +1025,7 @@ async fn records_go_up_through_the_outbox_once_and_in_order() {
         city.db.store.exchange_outbox(2).await.unwrap().into_iter().map(|e| (e.state, e.last_error)).collect();
     assert_eq!(states[0].0, "delivered");
     assert_eq!((states[1].0.as_str(), states[1].1.as_deref()), ("rejected", Some("gx.bad_body")));
-    assert_eq!(province.db.store.aggregated_totals().await.unwrap(), 2502);
+    assert_eq!(province.db.store.aggregated_totals().await.unwrap(), 2503);
 
     // The city's log head, countersigned by the province (its receipt); nothing new, nothing sent.
     let anchored = city.rt.anchor_head(&city.db.store).await.unwrap().expect("the log moved");
