@@ -16,6 +16,7 @@
 // On failure the page's HTML and a screenshot go to $ARTIFACTS and the script exits 1.
 
 import { chromium } from 'playwright-core';
+import { expectNoAlert, expectText, press } from './pages.mjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -40,22 +41,6 @@ async function step(title, fn) {
   const started = Date.now();
   await fn();
   console.log(`ok ${stepNo} ${title} (${Date.now() - started} ms)`);
-}
-
-async function expectText(page, text) {
-  const body = await page.locator('body').innerText();
-  if (!body.includes(text)) throw new Error(`expected 「${text}」 on ${page.url()}`);
-}
-
-async function expectNoAlert(page) {
-  const alerts = page.locator('[role=alert]');
-  if (await alerts.count()) throw new Error(`refused on ${page.url()}: ${await alerts.first().innerText()}`);
-}
-
-async function press(page, name, nth = 0) {
-  await page.getByRole('button', { name, exact: true }).nth(nth).click();
-  await page.waitForLoadState();
-  await expectNoAlert(page);
 }
 
 try {

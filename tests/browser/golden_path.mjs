@@ -23,6 +23,7 @@
 //    the public verification page, which finds it genuine and valid.
 
 import { chromium } from 'playwright-core';
+import { expectNoAlert, expectText, press } from './pages.mjs';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,23 +71,6 @@ async function login(id) {
   const cookies = await context.cookies();
   if (!cookies.some((c) => c.name === 'yiwang_session')) throw new Error(`login of ${id} failed: ${await page.content()}`);
   return page;
-}
-
-async function expectText(page, text) {
-  const body = await page.locator('body').innerText();
-  if (!body.includes(text)) throw new Error(`expected 「${text}」 on ${page.url()}`);
-}
-
-async function expectNoAlert(page) {
-  const alerts = page.locator('[role=alert]');
-  if (await alerts.count()) throw new Error(`refused on ${page.url()}: ${await alerts.first().innerText()}`);
-}
-
-/** Submit the form that holds the button called `name` (the nth, if several). */
-async function press(page, name, nth = 0) {
-  await page.getByRole('button', { name, exact: true }).nth(nth).click();
-  await page.waitForLoadState();
-  await expectNoAlert(page);
 }
 
 try {

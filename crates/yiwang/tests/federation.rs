@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Session;
 use yiwang_testkit::{TestBackend, TestDb};
+
+const DEMO_PASSWORD: &str = "Demo-2026";
 
 /// The running rig; SIGTERM on drop, so the demo stops its four nodes.
 struct Rig {
@@ -202,18 +205,23 @@ fn log_of(rig: &Rig, key: &str) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
+/// 江苏 asks 浙江's metaservice (`exchange call`); the request as 江苏 logged it.
+fn probe_zhejiang(rig: &Rig) -> serde_json::Value {
+    let service = format!("{ZJ_GOV}/meta/list/v1");
+    let out = yiwang(&rig.config("jiangsu"), &["exchange", "call", "--from", NANJING_PSB, "--to", ZHEJIANG, "--service", &service]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    log_of(rig, "jiangsu")
+        .into_iter()
+        .rev()
+        .find(|e| e["direction"] == "out" && e["header"].as_str().is_some_and(|h| h.contains("/meta/list/v1")))
+        .expect("the call is in 江苏's log")
+}
+
 /// A request 江苏 sent and logged, posted to 浙江 again byte for byte: 浙江
 /// answers with the reply it kept and acts once; the same header with one
 /// character changed is refused on its signature, and nothing is logged.
 async fn replay_and_tamper(rig: &Rig) {
-    let service = format!("{ZJ_GOV}/meta/list/v1");
-    let out = yiwang(&rig.config("jiangsu"), &["exchange", "call", "--from", NANJING_PSB, "--to", ZHEJIANG, "--service", &service]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let sent = log_of(rig, "jiangsu")
-        .into_iter()
-        .rev()
-        .find(|e| e["direction"] == "out" && e["header"].as_str().is_some_and(|h| h.contains("/meta/list/v1")))
-        .expect("the call is in 江苏's log");
+    let sent = probe_zhejiang(rig);
     let msg_id = sent["msg_id"].as_str().unwrap().to_string();
     let header = sent["header"].as_str().unwrap().to_string();
     let line = sent["signature"].as_str().unwrap().to_string();
@@ -289,62 +297,6 @@ async fn sqlite(dir: &Path) -> sqlx::SqlitePool {
     sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", dir.join("yiwang.db").display())).await.unwrap()
 }
 
-/// A staff session at a node (cookie and CSRF token), as the pages make it.
-struct Staff {
-    http: reqwest::Client,
-    csrf: String,
-    base: String,
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden field {name}")) + marker.len();
-    let end = html[start..].find('"').unwrap() + start;
-    html[start..end].replace("&#x2f;", "/").replace("&#47;", "/").replace("&#61;", "=").replace("&#x3d;", "=")
-}
-
-impl Staff {
-    async fn login(base: &str, login: &str) -> Staff {
-        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
-        let form = [("login", login), ("password", "Demo-2026"), ("csrf", &hidden(&page, "csrf")), ("next", "/account")];
-        let r = http.post(format!("{base}/login")).form(&form).send().await.unwrap();
-        assert_eq!(r.status().as_u16(), 303, "login of {login}");
-        let page = http.get(format!("{base}/account")).send().await.unwrap().text().await.unwrap();
-        Staff { http, csrf: hidden(&page, "csrf"), base: base.to_string() }
-    }
-
-    async fn json(&self, method: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut r = self.http.request(method, format!("{}{path}", self.base)).header("x-csrf-token", &self.csrf);
-        if !body.is_null() {
-            r = r.json(&body);
-        }
-        let r = r.send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, serde_json::from_str(&r.text().await.unwrap()).unwrap_or_default())
-    }
-
-    async fn upload(&self, no: &str, material: &str) {
-        let mut body = format!(
-            "--XyZ\r\nContent-Disposition: form-data; name=\"material\"\r\n\r\n{material}\r\n--XyZ\r\n\
-             Content-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(b"%PDF-1.4\n%%EOF\n\r\n--XyZ--\r\n");
-        let r = self
-            .http
-            .post(format!("{}/api/v1/cases/{no}/materials", self.base))
-            .header("x-csrf-token", &self.csrf)
-            .header("content-type", "multipart/form-data; boundary=XyZ")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 201, "{material}: {}", r.text().await.unwrap());
-    }
-}
-
 /// The national node is killed. 江苏's window takes three more applications
 /// meanwhile: each fetches 张三's data from 浙江 (traffic between provinces
 /// goes on while the registry in hand is valid), and their 汇聚 records wait
@@ -353,7 +305,7 @@ impl Staff {
 async fn national_down_and_a_sender_killed(rig: &Rig, first_case: &str) -> (Restarted, Restarted) {
     let item = std::fs::read_to_string(rig.dir.join("cross-province-item")).unwrap();
     kill_node(rig, "national");
-    let clerk = Staff::login(&rig.jiangsu(), &yiwang_identity_id("32010219800101001")).await;
+    let clerk = Session::login(&rig.jiangsu(), DEMO_PASSWORD, &yiwang_identity_id("32010219800101001")).await;
     let mut cases = vec![first_case.to_string()];
     for _ in 0..3 {
         let open =
@@ -432,7 +384,7 @@ async fn national_down_and_a_sender_killed(rig: &Rig, first_case: &str) -> (Rest
     }
     js.close().await;
     // The national node shows them across regions, to its administrator.
-    let admin = Staff::login(&rig.national(), &yiwang_identity_id("11010219800101001")).await;
+    let admin = Session::login(&rig.national(), DEMO_PASSWORD, &yiwang_identity_id("11010219800101001")).await;
     let (status, v) = admin.json("GET", "/api/v1/exchange/aggregates", serde_json::Value::Null).await;
     assert_eq!(status, 200, "{v}");
     let from_jiangsu: i64 =
@@ -496,14 +448,7 @@ async fn a_key_rotates(rig: &Rig, national: Restarted, jiangsu: Restarted) -> Ve
         assert!(Instant::now() < deadline, "the registry of serial 2 did not reach 江苏 and 浙江");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let service = format!("{ZJ_GOV}/meta/list/v1");
-    let out = yiwang(&rig.config("jiangsu"), &["exchange", "call", "--from", NANJING_PSB, "--to", ZHEJIANG, "--service", &service]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let sent = log_of(rig, "jiangsu")
-        .into_iter()
-        .rev()
-        .find(|e| e["direction"] == "out" && e["header"].as_str().is_some_and(|h| h.contains("/meta/list/v1")))
-        .unwrap();
+    let sent = probe_zhejiang(rig);
     assert!(sent["signature"].as_str().unwrap().contains(&format!("kid={kid}")), "signed with the new key: {sent}");
     vec![national, jiangsu, zhejiang]
 }

@@ -14,7 +14,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::Server;
+use common::{Server, Session};
 use serde_json::{Value, json};
 use yiwang_testkit::both_backends;
 
@@ -61,69 +61,6 @@ impl Node<'_> {
         let o = child.wait_with_output().unwrap();
         assert!(o.status.success(), "yiwang {args:?}: {}\n{}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
         String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden field {name} in {html}")) + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
-
-/// A staff member's session over HTTP, through the login form: a client that
-/// keeps the cookie, and the session's CSRF token.
-struct Session {
-    http: reqwest::Client,
-    csrf: String,
-    base: String,
-}
-
-impl Session {
-    async fn login(base: &str, login: &str) -> Session {
-        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
-        let form = [("login", login), ("password", PASSWORD), ("csrf", &hidden(&page, "csrf")), ("next", "/account")];
-        let r = http.post(format!("{base}/login")).form(&form).send().await.unwrap();
-        assert_eq!(r.status().as_u16(), 303, "login of {login}");
-        let page = http.get(format!("{base}/account")).send().await.unwrap().text().await.unwrap();
-        Session { http, csrf: hidden(&page, "csrf"), base: base.to_string() }
-    }
-
-    async fn json(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut r = self.http.request(method, format!("{}{path}", self.base)).header("x-csrf-token", &self.csrf);
-        if !body.is_null() {
-            r = r.json(&body);
-        }
-        let r = r.send().await.unwrap();
-        let status = r.status().as_u16();
-        (status, serde_json::from_str(&r.text().await.unwrap()).unwrap_or_default())
-    }
-
-    async fn event(&self, no: &str, event: Value, reason: &str) -> Value {
-        let (status, v) = self.json("POST", &format!("/api/v1/cases/{no}/events"), json!({ "event": event, "reason": reason })).await;
-        assert_eq!(status, 200, "{event}: {v:#}");
-        v
-    }
-
-    async fn upload(&self, no: &str, material: &str) {
-        // A scan, as the window's scanner posts it (multipart/form-data).
-        let mut body = format!(
-            "--XyZ\r\nContent-Disposition: form-data; name=\"material\"\r\n\r\n{material}\r\n--XyZ\r\n\
-             Content-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(b"%PDF-1.4\n%%EOF\n\r\n--XyZ--\r\n");
-        let r = self
-            .http
-            .post(format!("{}/api/v1/cases/{no}/materials", self.base))
-            .header("x-csrf-token", &self.csrf)
-            .header("content-type", "multipart/form-data; boundary=XyZ")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 201, "{material}: {}", r.text().await.unwrap());
     }
 }
 
@@ -206,7 +143,7 @@ both_backends!(an_operator_sets_up_a_fresh_node_that_handles_a_case, |db| {
     );
     let base = server.base.clone();
     // The license type, defined by the market regulator's catalog editor.
-    let editor = Session::login(&base, &citizen("33010219800101004")).await;
+    let editor = Session::login(&base, PASSWORD, &citizen("33010219800101004")).await;
     let license_type = format!("{samr}001");
     let def = json!({
         "name": "食品经营许可证",
@@ -247,7 +184,7 @@ both_backends!(an_operator_sets_up_a_fresh_node_that_handles_a_case, |db| {
     }
 
     // 一窗受理: the hall's clerk takes the application of the enterprise at the counter.
-    let clerk = Session::login(&base, &citizen("33010219800101001")).await;
+    let clerk = Session::login(&base, PASSWORD, &citizen("33010219800101001")).await;
     let enterprise = code("91", "31000001");
     let open =
         json!({ "item_code": codes[0], "applicant_id": enterprise, "applicant_name": "杭州小馆餐饮有限公司", "reason": "窗口受理申请" });
@@ -271,7 +208,7 @@ both_backends!(an_operator_sets_up_a_fresh_node_that_handles_a_case, |db| {
     assert_eq!(v["case"]["process"]["process_id"], process.0.as_str(), "{v:#}");
 
     // The process decides the steps.
-    let reviewer = Session::login(&base, &citizen("33010219800101002")).await;
+    let reviewer = Session::login(&base, PASSWORD, &citizen("33010219800101002")).await;
     let open = |v: &Value| -> Vec<String> {
         v["case"]["process"]["open"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
     };
@@ -283,13 +220,13 @@ both_backends!(an_operator_sets_up_a_fresh_node_that_handles_a_case, |db| {
     reviewer.event(&no, json!({ "type": "step_started", "step": "会签" }), "").await;
     let v = reviewer.event(&no, json!({ "type": "countersign_requested", "step": "会签", "agencies": [] }), "").await;
     assert!(v["case"]["steps"].to_string().contains(&tax), "{v:#}");
-    let tax_head = Session::login(&base, &citizen("33010219800101010")).await;
+    let tax_head = Session::login(&base, PASSWORD, &citizen("33010219800101010")).await;
     let (_, list) = tax_head.json("GET", "/api/v1/workbench/countersigns", Value::Null).await;
     assert!(list.to_string().contains(&no), "{list:#}");
     tax_head.event(&no, json!({ "type": "countersigned", "step": "会签", "agency": tax, "agree": true }), "无欠税记录，同意").await;
     let v = reviewer.event(&no, json!({ "type": "step_passed", "step": "会签" }), "会签意见已收齐").await;
     assert_eq!(open(&v), ["决定"], "{v:#}");
-    let head = Session::login(&base, &citizen("33010219800101003")).await;
+    let head = Session::login(&base, PASSWORD, &citizen("33010219800101003")).await;
     head.event(&no, json!({ "type": "decided", "decision": "approve" }), "符合许可条件").await;
     let v = head.event(&no, json!({ "type": "concluded", "result": "准予许可" }), "").await;
     assert_eq!(v["case"]["state"], "concluded", "{v:#}");

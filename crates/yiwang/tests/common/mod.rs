@@ -151,3 +151,67 @@ pub fn wait_for(dir: &Path, want: usize, matches: impl Fn(&serde_json::Value) ->
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden field {name} in {html}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// A staff member's session over HTTP, through the login form: a client that
+/// keeps the cookie, and the session's CSRF token.
+pub struct Session {
+    pub http: reqwest::Client,
+    pub csrf: String,
+    pub base: String,
+}
+
+impl Session {
+    pub async fn login(base: &str, password: &str, login: &str) -> Session {
+        let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+        let form = [("login", login), ("password", password), ("csrf", &hidden(&page, "csrf")), ("next", "/account")];
+        let r = http.post(format!("{base}/login")).form(&form).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 303, "login of {login}");
+        let page = http.get(format!("{base}/account")).send().await.unwrap().text().await.unwrap();
+        Session { http, csrf: hidden(&page, "csrf"), base: base.to_string() }
+    }
+
+    pub async fn json(&self, method: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut r = self.http.request(method, format!("{}{path}", self.base)).header("x-csrf-token", &self.csrf);
+        if !body.is_null() {
+            r = r.json(&body);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, serde_json::from_str(&r.text().await.unwrap()).unwrap_or_default())
+    }
+
+    pub async fn event(&self, no: &str, event: serde_json::Value, reason: &str) -> serde_json::Value {
+        let (status, v) =
+            self.json("POST", &format!("/api/v1/cases/{no}/events"), serde_json::json!({ "event": event, "reason": reason })).await;
+        assert_eq!(status, 200, "{event}: {v:#}");
+        v
+    }
+
+    pub async fn upload(&self, no: &str, material: &str) {
+        // A scan, as the window's scanner posts it (multipart/form-data).
+        let mut body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"material\"\r\n\r\n{material}\r\n--XyZ\r\n\
+             Content-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(b"%PDF-1.4\n%%EOF\n\r\n--XyZ--\r\n");
+        let r = self
+            .http
+            .post(format!("{}/api/v1/cases/{no}/materials", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .header("content-type", "multipart/form-data; boundary=XyZ")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{material}: {}", r.text().await.unwrap());
+    }
+}
