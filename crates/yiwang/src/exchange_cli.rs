@@ -235,37 +235,15 @@ pub async fn run(cmd: ExchangeCmd, cfg: &Config) -> anyhow::Result<ExitCode> {
         }
         ExchangeCmd::Catalog(CatalogCmd::Push) => {
             let rt = runtime(cfg, &store, &master, now).await?;
-            match rt.push_catalog(&store).await {
-                Ok(Some(n)) => {
-                    println!("已向上级节点登记 {n} 项资源 / {n} resources registered with the parent node");
-                    ExitCode::SUCCESS
-                }
-                Ok(None) => {
-                    println!("国家级节点无上级 / the national node has no parent");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{}", describe(&e));
-                    ExitCode::from(crate::EXIT_INVALID)
-                }
-            }
+            with_parent(rt.push_catalog(&store).await, |n| {
+                format!("已向上级节点登记 {n} 项资源 / {n} resources registered with the parent node")
+            })
         }
         ExchangeCmd::Catalog(CatalogCmd::Pull) => {
             let rt = runtime(cfg, &store, &master, now).await?;
-            match rt.pull_basic_catalog(&store).await {
-                Ok(Some(n)) => {
-                    println!("已从上级节点取得基本目录 {n} 项 / {n} basic catalog entries taken from the parent node");
-                    ExitCode::SUCCESS
-                }
-                Ok(None) => {
-                    println!("国家级节点无上级 / the national node has no parent");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{}", describe(&e));
-                    ExitCode::from(crate::EXIT_INVALID)
-                }
-            }
+            with_parent(rt.pull_basic_catalog(&store).await, |n| {
+                format!("已从上级节点取得基本目录 {n} 项 / {n} basic catalog entries taken from the parent node")
+            })
         }
         ExchangeCmd::Catalog(CatalogCmd::List) => {
             for r in store.network_resources().await? {
@@ -337,6 +315,25 @@ fn describe(e: &CallError) -> String {
     match e {
         CallError::Local(e) => format!("{}: {} / {e}", e.code(), e.message_zh()),
         other => other.to_string(),
+    }
+}
+
+/// How an exchange with the parent node ended: how many went (`said`), no
+/// parent (the national node), or why not.
+fn with_parent(outcome: Result<Option<usize>, CallError>, said: impl Fn(usize) -> String) -> ExitCode {
+    match outcome {
+        Ok(Some(n)) => {
+            println!("{}", said(n));
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            println!("国家级节点无上级 / the national node has no parent");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}", describe(&e));
+            ExitCode::from(crate::EXIT_INVALID)
+        }
     }
 }
 
