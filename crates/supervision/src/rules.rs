@@ -1,0 +1,388 @@
+//! The rules, their settings and [`evaluate`].
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use yiwang_calendar::{Calendar, china_today};
+use yiwang_case::{Case, Decision, Envelope, Event};
+
+/// The five classes of anomaly (domain.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// 时效异常
+    Timeliness,
+    /// 流程异常
+    Process,
+    /// 内容异常
+    Content,
+    /// 收费/裁量异常
+    Fee,
+    /// 廉政风险
+    Integrity,
+}
+
+impl Class {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Class::Timeliness => "时效异常",
+            Class::Process => "流程异常",
+            Class::Content => "内容异常",
+            Class::Fee => "收费裁量异常",
+            Class::Integrity => "廉政风险",
+        }
+    }
+}
+
+/// The ladder: 提示 → 黄牌 → 红牌 (督办 is an order, issued on an alert).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// 提示 (预警)
+    Notice,
+    /// 黄牌
+    Yellow,
+    /// 红牌
+    Red,
+}
+
+impl Level {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Level::Notice => "提示",
+            Level::Yellow => "黄牌",
+            Level::Red => "红牌",
+        }
+    }
+}
+
+/// The thresholds the rules use [I: domain.md §5 gives a common mapping, not
+/// a national standard]: every one configurable, per agency too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// 提示 this many working days before the promised date.
+    pub warn_workdays: u32,
+    /// The 一次性告知 of a correction is late after this many working days from the application.
+    pub correction_notice_workdays: u32,
+    /// Returns (退回) on one case that make a loop.
+    pub max_returns: u32,
+    /// Special procedures (挂起) started by one official on one case that are too many.
+    pub max_suspensions: u32,
+    /// Decisions outside [start, end) China time, or on a rest day, are flagged.
+    pub office_start_hour: i8,
+    pub office_end_hour: i8,
+    /// Rule codes switched off.
+    pub disabled: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            warn_workdays: 1,
+            correction_notice_workdays: 5,
+            max_returns: 3,
+            max_suspensions: 3,
+            office_start_hour: 7,
+            office_end_hour: 21,
+            disabled: Vec::new(),
+        }
+    }
+}
+
+/// A versioned rule set: the node's settings and per-agency overrides (a whole
+/// [`Settings`] per agency USCC).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuleSet {
+    pub version: u32,
+    pub settings: Settings,
+    pub agencies: BTreeMap<String, Settings>,
+}
+
+impl RuleSet {
+    /// The settings that apply to an agency's cases.
+    pub fn for_agency(&self, uscc: &str) -> &Settings {
+        self.agencies.get(uscc).unwrap_or(&self.settings)
+    }
+}
+
+/// What the rules need to know about a case besides its events.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseFacts<'a> {
+    pub case_no: &'a str,
+    pub agency_uscc: &'a str,
+    /// The item version's required materials (是否必要 = 1).
+    pub required_materials: &'a [String],
+    /// Materials provided by reference outside the events (attached licenses).
+    pub attached: &'a [String],
+}
+
+/// One alert: which rule, how severe, on which case, since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// The rule's stable code, e.g. `timeliness.promised_overdue`.
+    pub rule: String,
+    pub class: Class,
+    pub level: Level,
+    pub case_no: String,
+    pub agency_uscc: String,
+    /// When it became due: the event's time, or the start (China time) of
+    /// the day a limit was passed.
+    pub at: Timestamp,
+    /// Unique per case: the rule and what it is about (a step, an official).
+    pub key: String,
+    pub message_zh: String,
+}
+
+struct Out<'a> {
+    facts: CaseFacts<'a>,
+    settings: &'a Settings,
+    alerts: Vec<Alert>,
+}
+
+impl Out<'_> {
+    fn raise(&mut self, rule: &str, class: Class, level: Level, at: Timestamp, about: &str, message_zh: String) {
+        if self.settings.disabled.iter().any(|d| d == rule) {
+            return;
+        }
+        let key = if about.is_empty() { rule.to_string() } else { format!("{rule}:{about}") };
+        if self.alerts.iter().any(|a| a.key == key) {
+            return;
+        }
+        self.alerts.push(Alert {
+            rule: rule.into(),
+            class,
+            level,
+            case_no: self.facts.case_no.into(),
+            agency_uscc: self.facts.agency_uscc.into(),
+            at,
+            key,
+            message_zh,
+        });
+    }
+}
+
+/// The start of a day, China time.
+fn day_start(d: Date) -> Timestamp {
+    d.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).map(|z| z.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Whether a material is provided on the case before `e`: uploaded, fetched
+/// by sharing, committed, or attached.
+fn provided(case: &Case, facts: &CaseFacts<'_>, material: &str) -> bool {
+    case.uploads.iter().any(|u| u.material == material)
+        || case.shared_fetched(material)
+        || case.commitments.iter().any(|c| c.material == material)
+        || facts.attached.iter().any(|a| a == material)
+}
+
+/// Every alert the case has earned by `now`, oldest first.
+pub fn evaluate(rules: &RuleSet, facts: CaseFacts<'_>, events: &[Envelope], calendar: &Calendar, now: Timestamp) -> Vec<Alert> {
+    let settings = rules.for_agency(facts.agency_uscc);
+    let mut out = Out { facts, settings, alerts: Vec::new() };
+    let mut case = Case::default();
+    let mut submitted_on: Option<Date> = None;
+    let mut accepted_by: Option<&str> = None;
+    let mut returns = 0u32;
+    let mut suspensions: BTreeMap<&str, u32> = BTreeMap::new();
+    for e in events.iter().take_while(|e| e.at <= now) {
+        on_event(&mut out, &case, e, calendar, &mut submitted_on, &mut accepted_by, &mut returns, &mut suspensions);
+        // A stored history is valid by construction; an event the fold refuses changes nothing.
+        if let Ok(next) = case.apply(e) {
+            case = next;
+        }
+    }
+    on_time(&mut out, &case, calendar, now);
+    out.alerts.sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
+    out.alerts
+}
+
+#[allow(clippy::too_many_arguments)]
+fn on_event<'e>(
+    out: &mut Out<'_>,
+    before: &Case,
+    e: &'e Envelope,
+    calendar: &Calendar,
+    submitted_on: &mut Option<Date>,
+    accepted_by: &mut Option<&'e str>,
+    returns: &mut u32,
+    suspensions: &mut BTreeMap<&'e str, u32>,
+) {
+    let s = out.settings.clone();
+    let on = china_today(e.at);
+    match &e.event {
+        Event::Submitted => {
+            submitted_on.get_or_insert(on);
+        }
+        Event::CorrectionNotified { .. } => {
+            if let Some(from) = *submitted_on
+                && let Ok(days) = calendar.workdays_between(from, on, &[])
+                && days.value > s.correction_notice_workdays
+            {
+                out.raise(
+                    "timeliness.correction_late",
+                    Class::Timeliness,
+                    Level::Yellow,
+                    e.at,
+                    "",
+                    format!("申请后第 {} 个工作日才出具补正告知，超过 {} 个工作日", days.value, s.correction_notice_workdays),
+                );
+            }
+        }
+        Event::Accepted { pending, .. } => {
+            *accepted_by = Some(e.actor.as_str());
+            let missing: Vec<&str> = out
+                .facts
+                .required_materials
+                .iter()
+                .map(String::as_str)
+                .filter(|m| !provided(before, &out.facts, m) && !pending.iter().any(|p| p.name == *m))
+                .collect();
+            if !missing.is_empty() {
+                out.raise(
+                    "content.accepted_missing_materials",
+                    Class::Content,
+                    Level::Yellow,
+                    e.at,
+                    "",
+                    format!("受理时必要材料未齐且未列入容缺：{}", missing.join("、")),
+                );
+            }
+        }
+        Event::NotAccepted { legal_basis } if legal_basis.trim().is_empty() || e.reason.trim().is_empty() => {
+            out.raise(
+                "process.refusal_without_reason",
+                Class::Process,
+                Level::Yellow,
+                e.at,
+                "not_accepted",
+                "不予受理未说明理由或法律依据".into(),
+            );
+        }
+        Event::StepReturned { step } => {
+            *returns += 1;
+            if *returns == s.max_returns {
+                out.raise(
+                    "process.return_loop",
+                    Class::Process,
+                    Level::Yellow,
+                    e.at,
+                    "",
+                    format!("办件已被退回 {returns} 次（最近一次在“{step}”）"),
+                );
+            }
+        }
+        Event::SpecialStarted { name, .. } => {
+            let n = suspensions.entry(e.actor.as_str()).or_insert(0);
+            *n += 1;
+            if *n == s.max_suspensions {
+                out.raise(
+                    "integrity.repeated_suspension",
+                    Class::Integrity,
+                    Level::Yellow,
+                    e.at,
+                    &e.actor,
+                    format!("同一工作人员在本件启动特别程序 {n} 次（最近：{name}）"),
+                );
+            }
+        }
+        Event::StepOverdue { step, due } => {
+            out.raise(
+                "timeliness.step_overdue",
+                Class::Timeliness,
+                Level::Yellow,
+                e.at,
+                &format!("{step}@{due}"),
+                format!("环节“{step}”超过时限（应于 {due} 前完成）"),
+            );
+        }
+        Event::Decided { decision } => {
+            if accepted_by.is_none() {
+                out.raise("process.decided_without_acceptance", Class::Process, Level::Red, e.at, "decided", "未经受理即作出决定".into());
+            }
+            if *decision == Decision::Deny && e.reason.trim().is_empty() {
+                out.raise("process.refusal_without_reason", Class::Process, Level::Yellow, e.at, "denied", "不予许可未说明理由".into());
+            }
+            if let Some(by) = *accepted_by
+                && !by.is_empty()
+                && by == e.actor
+            {
+                out.raise("integrity.same_person", Class::Integrity, Level::Yellow, e.at, "", "同一工作人员既受理又作出决定".into());
+            }
+            let hour = e.at.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).hour();
+            let rest_day = !calendar.is_workday(on).value;
+            if rest_day || hour < s.office_start_hour || hour >= s.office_end_hour {
+                out.raise(
+                    "integrity.off_hours_decision",
+                    Class::Integrity,
+                    Level::Notice,
+                    e.at,
+                    "",
+                    format!(
+                        "决定作出于非工作时间（{}）",
+                        e.at.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).strftime("%Y-%m-%d %H:%M")
+                    ),
+                );
+            }
+        }
+        Event::Concluded { .. } if accepted_by.is_none() => {
+            out.raise("process.concluded_without_acceptance", Class::Process, Level::Red, e.at, "concluded", "未经受理即办结".into());
+        }
+        _ => {}
+    }
+}
+
+/// The rules on time: the promised date near or passed, the legal date passed,
+/// each from the moment it happened, unless the case was concluded first.
+fn on_time(out: &mut Out<'_>, case: &Case, calendar: &Calendar, now: Timestamp) {
+    let today = china_today(now);
+    let Ok(Some(d)) = case.deadlines(calendar, today) else { return };
+    // Withdrawn or voided before conclusion: no clock runs.
+    if case.state.is_over() && case.concluded_on.is_none() {
+        return;
+    }
+    let open_on = |day: Date| case.concluded_on.is_none_or(|c| c >= day);
+    let s = out.settings.clone();
+    if let Some(warn_on) = workdays_before(calendar, d.promised_due, s.warn_workdays)
+        && warn_on <= today
+        && open_on(warn_on)
+    {
+        out.raise(
+            "timeliness.promised_near",
+            Class::Timeliness,
+            Level::Notice,
+            day_start(warn_on),
+            "",
+            format!("承诺办结日 {} 临近", d.promised_due),
+        );
+    }
+    for (due, rule, level, what) in [
+        (d.promised_due, "timeliness.promised_overdue", Level::Yellow, "承诺"),
+        (d.legal_due, "timeliness.legal_overdue", Level::Red, "法定"),
+    ] {
+        let Ok(after) = due.tomorrow() else { continue };
+        if after <= today && open_on(after) {
+            out.raise(rule, Class::Timeliness, level, day_start(after), "", format!("已超过{what}办结日 {due}"));
+        }
+    }
+}
+
+/// The working day `n` working days before `due` (`due` itself for 0).
+fn workdays_before(calendar: &Calendar, due: Date, n: u32) -> Option<Date> {
+    let mut day = due;
+    let mut counted = 0;
+    // Bounded: a long holiday is some ten days; a few months covers any setting.
+    for _ in 0..120 {
+        if counted == n {
+            return Some(day);
+        }
+        day = day.yesterday().ok()?;
+        if calendar.is_workday(day).value {
+            counted += 1;
+        }
+    }
+    None
+}

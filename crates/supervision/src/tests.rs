@@ -1,0 +1,274 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use yiwang_calendar::Calendar;
+use yiwang_case::{Decision, Envelope, Event, PendingMaterial, SpecialKind};
+
+use crate::{Alert, CaseFacts, Class, Level, RuleSet, evaluate};
+
+/// China time `YYYY-MM-DD HH:MM` as a timestamp.
+fn at(s: &str) -> Timestamp {
+    let civil: jiff::civil::DateTime = format!("{s}:00").replace(' ', "T").parse().unwrap();
+    civil.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).unwrap().timestamp()
+}
+
+fn env(when: &str, actor: &str, reason: &str, event: Event) -> Envelope {
+    Envelope { at: at(when), actor: actor.into(), reason: reason.into(), event }
+}
+
+fn accepted(promised: u32, legal: u32, pending: Vec<PendingMaterial>) -> Event {
+    Event::Accepted { promised_days: promised, legal_days: legal, pending, commitment_check_days: 0, units: Default::default() }
+}
+
+fn upload(material: &str) -> Event {
+    Event::MaterialUploaded {
+        material: material.into(),
+        file: yiwang_case::StoredFile {
+            digest: "00".repeat(32),
+            file_name: "a.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 10,
+        },
+    }
+}
+
+const REQUIRED: &[&str] = &["申请表", "身份证"];
+
+fn required() -> Vec<String> {
+    REQUIRED.iter().map(|s| s.to_string()).collect()
+}
+
+fn run_with(rules: &RuleSet, events: &[Envelope], attached: &[String], now: &str) -> Vec<Alert> {
+    let calendar = Calendar::bundled().unwrap();
+    let req = required();
+    let facts = CaseFacts { case_no: "C1", agency_uscc: "A1", required_materials: &req, attached };
+    evaluate(rules, facts, events, &calendar, at(now))
+}
+
+fn run(events: &[Envelope], now: &str) -> Vec<Alert> {
+    run_with(&RuleSet::default(), events, &[], now)
+}
+
+fn rules_of(alerts: &[Alert]) -> Vec<&str> {
+    alerts.iter().map(|a| a.rule.as_str()).collect()
+}
+
+/// Submitted and accepted on Monday 2026-12-07 with both materials: promised
+/// in 3 working days (Thu 12-10), legal in 10 (Mon 12-21).
+fn accepted_case() -> Vec<Envelope> {
+    vec![
+        env("2026-12-07 09:00", "citizen", "", upload("申请表")),
+        env("2026-12-07 09:01", "citizen", "", upload("身份证")),
+        env("2026-12-07 09:02", "citizen", "", Event::Submitted),
+        env("2026-12-07 10:00", "clerk", "", Event::PreReviewStarted),
+        env("2026-12-07 10:05", "clerk", "", accepted(3, 10, vec![])),
+    ]
+}
+
+#[test]
+fn the_promised_and_legal_dates_make_the_ladder_from_the_day_they_pass() {
+    let events = accepted_case();
+    assert!(run(&events, "2026-12-08 12:00").is_empty(), "two working days left");
+    let near = run(&events, "2026-12-09 09:00");
+    assert_eq!(rules_of(&near), ["timeliness.promised_near"]);
+    assert_eq!((near[0].level, near[0].at), (Level::Notice, at("2026-12-09 00:00")));
+    let late = run(&events, "2026-12-11 09:00");
+    assert_eq!(rules_of(&late), ["timeliness.promised_near", "timeliness.promised_overdue"]);
+    assert_eq!((late[1].level, late[1].at), (Level::Yellow, at("2026-12-11 00:00")));
+    let red = run(&events, "2026-12-22 08:00");
+    assert_eq!(rules_of(&red).last(), Some(&"timeliness.legal_overdue"));
+    assert_eq!((red.last().unwrap().level, red.last().unwrap().at), (Level::Red, at("2026-12-22 00:00")));
+    // Concluded on the promised day: warned, never late.
+    let mut done = events.clone();
+    done.push(env("2026-12-10 10:00", "head", "符合条件", Event::Decided { decision: Decision::Approve }));
+    done.push(env("2026-12-10 11:00", "head", "", Event::Concluded { result: "准予".into() }));
+    assert_eq!(rules_of(&run(&done, "2026-12-30 09:00")), ["timeliness.promised_near"]);
+}
+
+#[test]
+fn a_correction_notice_is_late_after_five_working_days() {
+    let mut on_time = accepted_case()[..3].to_vec();
+    on_time.push(env("2026-12-14 10:00", "clerk", "", Event::CorrectionNotified { items: vec!["照片".into()] }));
+    assert!(run(&on_time, "2026-12-14 11:00").is_empty(), "the fifth working day");
+    let mut late = accepted_case()[..3].to_vec();
+    late.push(env("2026-12-15 10:00", "clerk", "", Event::CorrectionNotified { items: vec!["照片".into()] }));
+    let alerts = run(&late, "2026-12-15 11:00");
+    assert_eq!(rules_of(&alerts), ["timeliness.correction_late"]);
+    assert_eq!(alerts[0].class, Class::Timeliness);
+}
+
+#[test]
+fn acceptance_with_a_required_material_missing_is_flagged_unless_it_is_pending_or_attached() {
+    let mut events = accepted_case();
+    events.remove(1);
+    assert_eq!(rules_of(&run(&events, "2026-12-07 12:00")), ["content.accepted_missing_materials"]);
+    assert!(run(&events, "2026-12-07 12:00")[0].message_zh.contains("身份证"));
+    let attached = vec!["身份证".to_string()];
+    assert!(run_with(&RuleSet::default(), &events, &attached, "2026-12-07 12:00").is_empty());
+    let pending = vec![PendingMaterial { name: "身份证".into(), due: jiff::civil::date(2026, 12, 14) }];
+    *events.last_mut().unwrap() = env("2026-12-07 10:05", "clerk", "", accepted(3, 10, pending));
+    assert!(run(&events, "2026-12-07 12:00").is_empty(), "容缺 is allowed");
+}
+
+#[test]
+fn a_refusal_needs_its_reason() {
+    let mut refused = accepted_case()[..4].to_vec();
+    refused.push(env("2026-12-07 11:00", "clerk", "", Event::NotAccepted { legal_basis: String::new() }));
+    assert_eq!(rules_of(&run(&refused, "2026-12-07 12:00")), ["process.refusal_without_reason"]);
+    *refused.last_mut().unwrap() =
+        env("2026-12-07 11:00", "clerk", "不属于本机关职权范围", Event::NotAccepted { legal_basis: "《行政许可法》第三十二条".into() });
+    assert!(run(&refused, "2026-12-07 12:00").is_empty());
+    let mut denied = accepted_case();
+    denied.push(env("2026-12-08 10:00", "head", "", Event::Decided { decision: Decision::Deny }));
+    assert_eq!(rules_of(&run(&denied, "2026-12-08 12:00")), ["process.refusal_without_reason"]);
+    *denied.last_mut().unwrap() = env("2026-12-08 10:00", "head", "场所不符合卫生要求", Event::Decided { decision: Decision::Deny });
+    assert!(run(&denied, "2026-12-08 12:00").is_empty());
+}
+
+#[test]
+fn a_decision_or_conclusion_without_acceptance_is_red() {
+    let mut skipped = accepted_case()[..4].to_vec();
+    skipped.push(env("2026-12-07 11:00", "head", "同意", Event::Decided { decision: Decision::Approve }));
+    skipped.push(env("2026-12-07 11:30", "head", "", Event::Concluded { result: "准予".into() }));
+    let alerts = run(&skipped, "2026-12-07 12:00");
+    assert_eq!(rules_of(&alerts), ["process.decided_without_acceptance", "process.concluded_without_acceptance"]);
+    assert!(alerts.iter().all(|a| a.level == Level::Red && a.class == Class::Process));
+    let mut proper = accepted_case();
+    proper.push(env("2026-12-07 11:00", "head", "同意", Event::Decided { decision: Decision::Approve }));
+    assert!(run(&proper, "2026-12-07 12:00").is_empty());
+}
+
+#[test]
+fn the_third_return_makes_a_loop() {
+    let mut events = accepted_case();
+    events.push(env("2026-12-07 11:00", "reviewer", "", Event::StepStarted { step: "审查".into() }));
+    for i in 0..2 {
+        events.push(env(&format!("2026-12-07 11:1{i}"), "reviewer", "", Event::StepReturned { step: "审查".into() }));
+    }
+    assert!(run(&events, "2026-12-07 12:00").is_empty(), "two returns");
+    events.push(env("2026-12-07 11:30", "reviewer", "", Event::StepReturned { step: "审查".into() }));
+    let alerts = run(&events, "2026-12-07 12:00");
+    assert_eq!(rules_of(&alerts), ["process.return_loop"]);
+    assert_eq!(alerts[0].at, at("2026-12-07 11:30"));
+}
+
+#[test]
+fn one_official_suspending_a_case_again_and_again_is_an_integrity_risk() {
+    let special = |who: &str, minute: u32| {
+        env(
+            &format!("2026-12-07 11:{minute:02}"),
+            who,
+            "现场核查",
+            Event::SpecialStarted { kind: SpecialKind::Other, name: "现场核查".into(), extension_days: 0 },
+        )
+    };
+    let mut by_three = accepted_case();
+    by_three.extend([special("a", 1), special("b", 2), special("c", 3)]);
+    assert!(run(&by_three, "2026-12-07 12:00").is_empty());
+    let mut by_one = accepted_case();
+    by_one.extend([special("a", 1), special("a", 2), special("a", 3)]);
+    let alerts = run(&by_one, "2026-12-07 12:00");
+    assert_eq!(rules_of(&alerts), ["integrity.repeated_suspension"]);
+    assert_eq!((alerts[0].class, alerts[0].key.as_str()), (Class::Integrity, "integrity.repeated_suspension:a"));
+}
+
+#[test]
+fn a_step_past_its_limit_is_yellow_once() {
+    let mut events = accepted_case();
+    let overdue = || Event::StepOverdue { step: "审查".into(), due: "2026-12-08T09:00:00Z".into() };
+    events.push(env("2026-12-08 17:00", "system", "", overdue()));
+    events.push(env("2026-12-08 17:05", "system", "", overdue()));
+    let alerts = run(&events, "2026-12-08 18:00");
+    assert_eq!(rules_of(&alerts), ["timeliness.step_overdue"]);
+    assert_eq!(alerts[0].at, at("2026-12-08 17:00"));
+}
+
+#[test]
+fn the_same_person_accepting_and_deciding_is_flagged_and_so_is_a_decision_at_night_or_on_a_rest_day() {
+    let decide = |who: &str, when: &str| env(when, who, "同意", Event::Decided { decision: Decision::Approve });
+    let mut apart = accepted_case();
+    apart.push(decide("head", "2026-12-08 10:00"));
+    assert!(run(&apart, "2026-12-08 12:00").is_empty());
+    let mut same = accepted_case();
+    same.push(decide("clerk", "2026-12-08 10:00"));
+    assert_eq!(rules_of(&run(&same, "2026-12-08 12:00")), ["integrity.same_person"]);
+    let mut night = accepted_case();
+    night.push(decide("head", "2026-12-08 23:30"));
+    let alerts = run(&night, "2026-12-08 23:50");
+    assert_eq!(rules_of(&alerts), ["integrity.off_hours_decision"]);
+    assert_eq!(alerts[0].level, Level::Notice);
+    let mut saturday = accepted_case();
+    saturday.push(decide("head", "2026-12-12 10:00"));
+    // (By Saturday the promised date has passed too: the case is decided, not concluded.)
+    let alerts = run(&saturday, "2026-12-12 11:00");
+    assert_eq!(rules_of(&alerts), ["timeliness.promised_near", "timeliness.promised_overdue", "integrity.off_hours_decision"]);
+}
+
+#[test]
+fn rules_can_be_switched_off_and_set_per_agency() {
+    let mut events = accepted_case();
+    events.push(env("2026-12-07 11:00", "reviewer", "", Event::StepStarted { step: "审查".into() }));
+    events.push(env("2026-12-07 11:10", "reviewer", "", Event::StepReturned { step: "审查".into() }));
+    let strict = crate::Settings { max_returns: 1, ..crate::Settings::default() };
+    let rules =
+        RuleSet { version: 2, settings: crate::Settings::default(), agencies: BTreeMap::from([("A1".to_string(), strict.clone())]) };
+    assert_eq!(rules_of(&run_with(&rules, &events, &[], "2026-12-07 12:00")), ["process.return_loop"]);
+    let off = crate::Settings { disabled: vec!["process.return_loop".into()], ..strict };
+    let rules = RuleSet { agencies: BTreeMap::from([("A1".to_string(), off)]), ..rules };
+    assert!(run_with(&rules, &events, &[], "2026-12-07 12:00").is_empty());
+}
+
+/// The live node evaluates after each event and on a sweep every morning,
+/// keeping the first alert of each key; a replay over the whole history at
+/// the end gives exactly what it kept.
+#[test]
+fn a_replay_over_the_history_reproduces_the_live_alerts_exactly() {
+    let mut events = accepted_case();
+    events.push(env("2026-12-08 09:00", "reviewer", "", Event::StepStarted { step: "审查".into() }));
+    for (i, when) in ["2026-12-08 10:00", "2026-12-08 11:00", "2026-12-09 10:00"].iter().enumerate() {
+        events.push(env(when, "reviewer", "", Event::StepReturned { step: format!("审查{i}") }));
+        events.push(env(when, "reviewer", "", Event::StepStarted { step: "审查".into() }));
+    }
+    events.push(env("2026-12-10 17:00", "system", "", Event::StepOverdue { step: "审查".into(), due: "2026-12-10".into() }));
+    events.push(env("2026-12-23 23:00", "clerk", "", Event::Decided { decision: Decision::Approve }));
+    events.push(env("2026-12-24 09:00", "clerk", "", Event::Concluded { result: "准予".into() }));
+    let calendar = Calendar::bundled().unwrap();
+    let req = required();
+    let facts = CaseFacts { case_no: "C1", agency_uscc: "A1", required_materials: &req, attached: &[] };
+    let rules = RuleSet::default();
+    let mut live: BTreeMap<String, Alert> = BTreeMap::new();
+    let mut keep = |alerts: Vec<Alert>| {
+        for a in alerts {
+            live.entry(a.key.clone()).or_insert(a);
+        }
+    };
+    for (i, e) in events.iter().enumerate() {
+        keep(evaluate(&rules, facts, &events[..=i], &calendar, e.at));
+    }
+    let mut day = jiff::civil::date(2026, 12, 7);
+    while day <= jiff::civil::date(2026, 12, 31) {
+        let sweep = at(&format!("{day} 00:05"));
+        let seen: Vec<Envelope> = events.iter().filter(|e| e.at <= sweep).cloned().collect();
+        keep(evaluate(&rules, facts, &seen, &calendar, sweep));
+        day = day.tomorrow().unwrap();
+    }
+    let replayed = evaluate(&rules, facts, &events, &calendar, at("2026-12-31 23:00"));
+    let mut kept: Vec<Alert> = live.into_values().collect();
+    kept.sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
+    assert_eq!(replayed, kept);
+    // Every class of this history is there, each at the moment it happened.
+    let rules: Vec<&str> = rules_of(&replayed);
+    for r in [
+        "timeliness.promised_near",
+        "timeliness.promised_overdue",
+        "timeliness.legal_overdue",
+        "timeliness.step_overdue",
+        "process.return_loop",
+        "integrity.same_person",
+        "integrity.off_hours_decision",
+    ] {
+        assert!(rules.contains(&r), "{r} in {rules:?}");
+    }
+}
