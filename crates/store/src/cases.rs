@@ -441,6 +441,28 @@ impl Store {
             .collect()
     }
 
+    /// A page of the cases active in a period (changed at or after `since`,
+    /// opened at or before `until`), by case number after `after`, with their
+    /// events: the history a supervision replay reads.
+    pub async fn cases_active_between(&self, since: &str, until: &str, after: &str, limit: i64) -> Result<Vec<(CaseRow, Vec<Envelope>)>> {
+        let rows = crate::db::query(safe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE updated_at >= $1 AND created_at <= $2 AND case_no > $3 ORDER BY case_no LIMIT $4"
+        )))
+        .bind(since)
+        .bind(until)
+        .bind(after)
+        .bind(limit.clamp(1, 10_000))
+        .fetch_all(self.read())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let c = case_row(r)?;
+            let events = self.case_events(&c.case_no).await?;
+            out.push((c, events));
+        }
+        Ok(out)
+    }
+
     /// An applicant's cases, newest application first; with `opened_by`, only
     /// those that account opened itself online (what a caller below the
     /// personal-data level may see of an ID).

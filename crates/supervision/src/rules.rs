@@ -252,6 +252,8 @@ fn on_event<'e>(
                 );
             }
         }
+        // The case fold refuses these today; the rule stands for histories that
+        // came in before that guard, and for replays of them.
         Event::NotAccepted { legal_basis } if legal_basis.trim().is_empty() || e.reason.trim().is_empty() => {
             out.raise(
                 "process.refusal_without_reason",

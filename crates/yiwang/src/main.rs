@@ -12,6 +12,7 @@ mod federation_demo;
 mod identity_cli;
 mod license_cli;
 mod operator_cli;
+mod supervision_cli;
 mod synthetic;
 mod workflow_cli;
 
@@ -143,6 +144,9 @@ enum Cmd {
     /// The three-tier network on one machine (三级联动).
     #[command(subcommand)]
     Federation(FederationCmd),
+    /// 电子监察: replay a rule set over stored history.
+    #[command(subcommand)]
+    Supervision(supervision_cli::SupervisionCmd),
 }
 
 #[derive(Subcommand)]
@@ -533,6 +537,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             workflow_cli::deploy(&file, &open_store(&cfg).await?).await
         }
         Cmd::Workflow(c) => workflow_cli::run(c),
+        Cmd::Supervision(c) => {
+            let (cfg, _) = config::load(&over, &env)?;
+            supervision_cli::run(c, &open_store(&cfg).await?).await
+        }
         Cmd::License(c) => {
             let (cfg, _) = config::load(&over, &env)?;
             license_cli::run(c, &open_store(&cfg).await?, &cfg).await

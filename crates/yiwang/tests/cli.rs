@@ -1,5 +1,5 @@
 //! End-to-end tests of the `yiwang` binary, as an operator would run it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -281,3 +281,75 @@ fn an_operator_sets_up_halls_resources_and_bundles() {
     assert!(stdout(&yiwang(&["--data-dir", d, "bundle", "list"])).trim().is_empty());
     assert!(yiwang(&["--data-dir", d, "audit", "verify"]).status.success());
 }
+
+// `yiwang supervision replay`: what a rule set would have flagged over stored
+// history, and beside it another version; nothing is stored.
+both_backends!(supervision_replay_reports_what_a_rule_set_would_have_flagged, |db| {
+    use yiwang_case::{Envelope, Event};
+    let now = jiff::Timestamp::now();
+    yiwang_testkit::licenses::seed_issuer(&db.store, now).await;
+    let doc = yiwang_testkit::licenses::publish_food_item(&db.store, false).await;
+    let calendar = db.store.load_calendar().await.unwrap();
+    let restaurant = yiwang_testkit::licenses::restaurant();
+    let new = yiwang_store::NewCase {
+        item_code: doc.implementation_code.clone(),
+        applicant: yiwang_store::Applicant { id_type: "049".into(), id: restaurant.id.clone(), name: restaurant.name.clone() },
+        account_id: "acc".into(),
+        form: serde_json::json!({}),
+        hall_id: None,
+        level: yiwang_identity::RealNameLevel::L3,
+        assured: true,
+    };
+    let record = |no: String, events: Vec<Event>| {
+        let (store, calendar) = (&db.store, &calendar);
+        async move {
+            for event in events {
+                // A return says why, as the node asks.
+                let reason = if matches!(event, Event::StepReturned { .. }) { "材料需补正" } else { "" };
+                let e = Envelope { at: jiff::Timestamp::now(), actor: "clerk-1".into(), reason: reason.into(), event };
+                store.record_case_event(&no, &e, None, calendar).await.unwrap();
+            }
+        }
+    };
+    // Both accepted with every material missing; one returned three times at 审查.
+    let accept =
+        || Event::Accepted { promised_days: 20, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
+    let (looped, _) = db.store.create_case(&new, now).await.unwrap();
+    let mut events = vec![Event::Submitted, Event::PreReviewStarted, accept()];
+    for _ in 0..3 {
+        events.push(Event::StepStarted { step: "审查".into() });
+        events.push(Event::StepReturned { step: "审查".into() });
+    }
+    record(looped.case_no, events).await;
+    let (accepted, _) = db.store.create_case(&new, now).await.unwrap();
+    record(accepted.case_no, vec![Event::Submitted, Event::PreReviewStarted, accept()]).await;
+
+    let today = yiwang_calendar::china_today(jiff::Timestamp::now()).to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let off = dir.path().join("v2.json");
+    std::fs::write(&off, r#"{"version": 2, "settings": {"max_returns": 4}}"#).unwrap();
+    let o = yiwang(&[
+        "--database-url",
+        &db.url,
+        "supervision",
+        "replay",
+        "--since",
+        &today,
+        "--until",
+        &today,
+        "--compare",
+        off.to_str().unwrap(),
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("2 件办件"), "{out}");
+    assert!(out.contains("process.return_loop（流程异常，黄牌）：1 | 0"), "{out}");
+    assert!(out.contains("content.accepted_missing_materials（内容异常，黄牌）：2 | 2"), "{out}");
+    let o = yiwang(&["--database-url", &db.url, "supervision", "replay", "--since", &today, "--until", &today, "--json"]);
+    let alerts: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(alerts.len(), 3, "{alerts:#?}");
+    assert!(alerts.iter().all(|a| a["alert"]["agency_uscc"] == doc.agency.uscc.as_str()));
+    // A period in which nothing happened flags nothing.
+    let o = yiwang(&["--database-url", &db.url, "supervision", "replay", "--since", "2020-01-01", "--until", "2020-01-31"]);
+    assert!(stdout(&o).contains("0 件办件"), "{}", stdout(&o));
+});
