@@ -923,7 +923,8 @@ impl crate::Tx {
         // records go to the parent node, so the common case costs no extra query.
         let returned = crate::db::query(
             "UPDATE cases SET state = $1, folded = $2, version = $3, updated_at = $4, accepted_on = $5, promised_due = $6, legal_due = $7, \
-             form = COALESCE($8, form), claimed_by = $9, workflow_instance = COALESCE($10, workflow_instance) WHERE case_no = $11 \
+             form = COALESCE($8, form), claimed_by = $9, workflow_instance = COALESCE($10, workflow_instance), supervise_pending = 1 \
+             WHERE case_no = $11 \
              RETURNING (SELECT COUNT(*) FROM webhooks w WHERE w.agency_uscc = cases.agency_uscc AND w.active = 1) AS hooks, \
              (SELECT enabled FROM upward_aggregation WHERE id = 1) AS upward",
         )

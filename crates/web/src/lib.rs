@@ -39,6 +39,7 @@ pub mod settings;
 pub mod setup;
 pub mod shared_materials;
 pub mod sharing;
+pub mod supervision;
 pub mod wallet;
 pub mod workbench_pages;
 pub mod workflow;

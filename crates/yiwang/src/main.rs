@@ -766,6 +766,8 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     let sharing_refresh = tokio::spawn(yiwang_web::exchange::run_sharing_status_refresh(state.clone()));
     // One-way events to other nodes (汇聚 to the parent among them), from the exchange outbox.
     let exchange_outbox = tokio::spawn(yiwang_web::exchange_async::run_outbox(state.clone()));
+    // 电子监察: the consumer of case events and the sweep (issue 22).
+    let supervision = tokio::spawn(yiwang_web::supervision::run_supervision(state.clone()));
     // Timers and service-task handlers; several processes may share one database.
     let worker = tokio::spawn(yiwang_web::workflow::run_worker(
         store.clone(),
@@ -806,6 +808,7 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     registry_refresh.abort();
     sharing_refresh.abort();
     exchange_outbox.abort();
+    supervision.abort();
     worker.abort();
     dispatcher.abort();
     webhooks.abort();

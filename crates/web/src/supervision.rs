@@ -1,0 +1,86 @@
+//! 电子监察, live (issue 22): the consumer of case events. Each case the case
+//! write marked (`supervise_pending`) is evaluated with the node's rule set
+//! (`yiwang_supervision::evaluate`) and its alerts kept once per key; the
+//! sweep marks every case whose limits run, so the time rules are evaluated
+//! again. Several processes may run it on one database: an alert is kept
+//! once, and a case with a newer event stays marked.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use yiwang_supervision::{CaseFacts, RuleSet, evaluate};
+
+use crate::AppState;
+
+/// Evaluate up to `batch` marked cases as of `now`; returns how many cases
+/// were evaluated and how many alerts were new.
+pub async fn supervise_once(
+    store: &yiwang_store::Store,
+    rules: &RuleSet,
+    batch: i64,
+    now: jiff::Timestamp,
+) -> Result<(usize, usize), yiwang_store::StoreError> {
+    let cases = store.cases_to_supervise(batch).await?;
+    if cases.is_empty() {
+        return Ok((0, 0));
+    }
+    let calendar = store.load_calendar().await?;
+    let mut required: HashMap<(String, i64), Vec<String>> = HashMap::new();
+    let mut new = 0;
+    for (c, events) in &cases {
+        let key = (c.item_code.clone(), c.item_version);
+        if !required.contains_key(&key) {
+            let names = store
+                .filed_item(&c.item_code, c.item_version)
+                .await?
+                .map(|doc| {
+                    doc.materials
+                        .iter()
+                        .filter(|m| m.necessity == yiwang_catalog::code_lists::Necessity::Required)
+                        .map(|m| m.name.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            required.insert(key.clone(), names);
+        }
+        let attached: Vec<String> = c.materials.iter().map(|m| m.material.clone()).collect();
+        let facts = CaseFacts {
+            case_no: &c.case_no,
+            agency_uscc: &c.agency_uscc,
+            required_materials: required.get(&key).map_or(&[][..], Vec::as_slice),
+            attached: &attached,
+        };
+        let alerts = evaluate(rules, facts, events, &calendar, now);
+        new += store.keep_alerts(&c.case_no, c.version, &alerts, rules.version, now).await?;
+    }
+    Ok((cases.len(), new))
+}
+
+/// How often the consumer looks for marked cases (event → alert well within 100 ms).
+const POLL: Duration = Duration::from_millis(50);
+/// How often the sweep marks the cases whose limits run.
+const SWEEP: Duration = Duration::from_secs(3600);
+
+/// The consumer and the sweep, for `serve`.
+pub async fn run_supervision(state: AppState) {
+    let rules = RuleSet::default();
+    let mut last_sweep: Option<std::time::Instant> = None;
+    loop {
+        if last_sweep.is_none_or(|t| t.elapsed() >= SWEEP) {
+            match state.store().mark_for_sweep().await {
+                Ok(n) => tracing::debug!(cases = n, "supervision sweep marked the cases whose limits run"),
+                Err(e) => tracing::warn!(error = %e, "the supervision sweep failed"),
+            }
+            last_sweep = Some(std::time::Instant::now());
+        }
+        match supervise_once(state.store(), &rules, 200, jiff::Timestamp::now()).await {
+            Ok((0, _)) => tokio::time::sleep(POLL).await,
+            Ok((_, 0)) => {}
+            Ok((_, n)) => tracing::info!(alerts = n, "supervision alerts raised"),
+            Err(e) => {
+                tracing::warn!(error = %e, "supervision could not evaluate cases");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
