@@ -553,6 +553,12 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             ),
         ("GET", "/api/v1/exchange/aggregates") => op("GB/T 39046 records held from the nodes below, counted per source node and type")
             .ok(200, obj(&[("total", int()), ("counts", arr(obj_any()))], &["total", "counts"])),
+        ("GET", "/api/v1/supervision/alerts") => op("电子监察: the alerts the rules raised, newest due first (docs/supervision.md)")
+            .query(vec![
+                q("level", json!({ "type": "string", "enum": ["notice", "yellow", "red"] }), "提示, 黄牌 or 红牌"),
+                q("limit", json!({ "type": "integer", "minimum": 1, "maximum": 1000 }), "how many (default 100)"),
+            ])
+            .ok(200, obj(&[("alerts", arr(obj_any()))], &["alerts"])),
         ("GET", "/api/v1/grants") => op("The grants on resources the caller manages (admins, the provider's data officers)")
             .ok(200, obj(&[("grants", arr(obj_any()))], &["grants"])),
         ("POST", "/api/v1/grants") => op("Grant a consumer fields of a resource for purposes, rows and a period (default deny)")

@@ -187,6 +187,8 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/exchange/peers", Staff(SETUP_STAFF), get(crate::exchange::peers)),
         def("GET", "/api/v1/exchange/outbox", Staff(ADMIN), get(crate::exchange_async::outbox_api)),
         def("GET", "/api/v1/exchange/aggregates", Staff(AGGREGATE_READERS), get(crate::exchange_async::aggregates_api)),
+        // 电子监察: the alerts the rules raised (supervisors, admins).
+        def("GET", "/api/v1/supervision/alerts", Staff(&[Role::Supervisor, Role::Admin]), get(crate::supervision::alerts_api)),
         def("GET", "/api/v1/grants", Staff(SETUP_STAFF), get(crate::sharing::list)),
         def("POST", "/api/v1/grants", Staff(SETUP_STAFF), post(crate::sharing::create)),
         def("DELETE", "/api/v1/grants/{id}", Staff(SETUP_STAFF), delete(crate::sharing::revoke)),

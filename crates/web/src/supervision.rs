@@ -56,6 +56,43 @@ pub async fn supervise_once(
     Ok((cases.len(), new))
 }
 
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    pub level: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/supervision/alerts?level=&limit=` (supervisors, admins): the
+/// alerts kept, newest due first; of one level if asked.
+pub async fn alerts_api(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    auth: crate::auth::Auth,
+    axum::extract::Query(q): axum::extract::Query<AlertQuery>,
+) -> Result<axum::Json<serde_json::Value>, crate::ApiError> {
+    let _ = auth.require()?;
+    let level = match q.level.as_deref() {
+        None | Some("") => None,
+        Some(l @ ("notice" | "yellow" | "red")) => Some(l.to_string()),
+        Some(other) => {
+            return Err(crate::WebError::BadParam {
+                name: "level",
+                detail: format!("须为 notice、yellow 或 red，收到 {other:?} / one of notice, yellow, red"),
+            }
+            .into());
+        }
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(crate::WebError::BadParam { name: "limit", detail: "1–1000".into() }.into());
+    }
+    let mut alerts = state.store().supervision_alerts(None, limit).await?;
+    if let Some(level) = level {
+        alerts.retain(|a| a.level == level);
+    }
+    Ok(axum::Json(serde_json::json!({ "alerts": alerts })))
+}
+
 /// How often the consumer looks for marked cases (event → alert well within 100 ms).
 const POLL: Duration = Duration::from_millis(50);
 /// How often the sweep marks the cases whose limits run.

@@ -552,6 +552,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Body_::None,
             only(&[P::DataOfficer, P::Admin, P::Supervisor], 200, 403),
         ),
+        c("GET", "/api/v1/supervision/alerts", "/api/v1/supervision/alerts", Body_::None, only(&[P::Supervisor, P::Admin], 200, 403)),
         c("GET", "/api/v1/grants", "/api/v1/grants", Body_::None, only(&[P::DataOfficer, P::Admin], 200, 403)),
         c(
             "POST",

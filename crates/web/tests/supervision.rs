@@ -42,6 +42,14 @@ async fn the_consumer_keeps_each_alert_once_as_a_replay_gives_it(backend: TestBa
             ("timeliness.promised_overdue", "yellow", "2026-11-03T16:00:00.000000Z"),
         ]
     );
+    // Supervisors read them over the API, one level at a time.
+    let (status, v) = f.json(P::Supervisor, "GET", "/api/v1/supervision/alerts?level=red".into(), serde_json::Value::Null).await;
+    assert_eq!(status, 200, "{v}");
+    let red: Vec<&str> =
+        v["alerts"].as_array().unwrap().iter().filter(|a| a["case_no"] == no.as_str()).map(|a| a["rule"].as_str().unwrap()).collect();
+    assert_eq!(red, ["timeliness.legal_overdue"]);
+    let (status, v) = f.json(P::Supervisor, "GET", "/api/v1/supervision/alerts?level=purple".into(), serde_json::Value::Null).await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v}");
     // Evaluated: nothing marked until the next event.
     assert_eq!(supervise_once(&f.store, &rules, 1000, now).await.unwrap(), (0, 0));
     let overdue = Event::StepOverdue { step: "审查".into(), due: "2026-11-03T09:00:00Z".into() };
