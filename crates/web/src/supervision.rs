@@ -99,8 +99,7 @@ const POLL: Duration = Duration::from_millis(50);
 const SWEEP: Duration = Duration::from_secs(3600);
 
 /// The consumer and the sweep, for `serve`.
-pub async fn run_supervision(state: AppState) {
-    let rules = RuleSet::default();
+pub async fn run_supervision(state: AppState, rules: RuleSet) {
     let mut last_sweep: Option<std::time::Instant> = None;
     loop {
         if last_sweep.is_none_or(|t| t.elapsed() >= SWEEP) {

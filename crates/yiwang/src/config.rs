@@ -29,6 +29,25 @@ pub struct Config {
     pub seal: SealConfig,
     /// The node's part in the three-tier exchange (docs/exchange.md); unset: none.
     pub exchange: yiwang_web::exchange::ExchangeSettings,
+    /// 电子监察 (docs/supervision.md).
+    pub supervision: SupervisionConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupervisionConfig {
+    /// A rule set (JSON: version, settings, agencies); unset: the built-in one.
+    pub rules_file: Option<PathBuf>,
+}
+
+impl SupervisionConfig {
+    /// The rule set the node supervises with; a bad file stops the node.
+    pub fn rule_set(&self) -> anyhow::Result<yiwang_supervision::RuleSet> {
+        let Some(path) = &self.rules_file else { return Ok(yiwang_supervision::RuleSet::default()) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("supervision.rules_file: reading {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("supervision.rules_file: {} 不是监察规则集 / is not a rule set (docs/supervision.md)", path.display()))
+    }
 }
 
 /// The node master key that wraps agencies' seal keys (SM4, 32 hex characters).
@@ -82,6 +101,7 @@ impl Default for Config {
             messaging: MessagingConfig::default(),
             seal: SealConfig::default(),
             exchange: yiwang_web::exchange::ExchangeSettings::default(),
+            supervision: SupervisionConfig::default(),
         }
     }
 }

@@ -700,7 +700,9 @@ async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
 }
 
 async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
-    // A bad [security] setting stops the node before it listens.
+    // A bad rule set stops the node before it listens, as a bad [security] setting does.
+    let rules = cfg.supervision.rule_set()?;
+    tracing::info!(version = rules.version, "supervision rule set");
     let security = yiwang_web::SecurityRuntime::new(&cfg.security).map_err(|e| anyhow::anyhow!("配置无效 / invalid configuration: {e}"))?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
@@ -767,7 +769,7 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     // One-way events to other nodes (汇聚 to the parent among them), from the exchange outbox.
     let exchange_outbox = tokio::spawn(yiwang_web::exchange_async::run_outbox(state.clone()));
     // 电子监察: the consumer of case events and the sweep (issue 22).
-    let supervision = tokio::spawn(yiwang_web::supervision::run_supervision(state.clone()));
+    let supervision = tokio::spawn(yiwang_web::supervision::run_supervision(state.clone(), rules));
     // Timers and service-task handlers; several processes may share one database.
     let worker = tokio::spawn(yiwang_web::workflow::run_worker(
         store.clone(),

@@ -353,3 +353,19 @@ both_backends!(supervision_replay_reports_what_a_rule_set_would_have_flagged, |d
     let o = yiwang(&["--database-url", &db.url, "supervision", "replay", "--since", "2020-01-01", "--until", "2020-01-31"]);
     assert!(stdout(&o).contains("0 件办件"), "{}", stdout(&o));
 });
+
+/// `[supervision] rules_file`: the node supervises with the file's rule set;
+/// a file that is not one stops the node before it listens, saying so.
+#[test]
+fn a_bad_supervision_rule_set_stops_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.json");
+    std::fs::write(&rules, r#"{"version": 3, "settings": {"max_returns": "three"}}"#).unwrap();
+    let config = dir.path().join("yiwang.toml");
+    std::fs::write(&config, format!("[supervision]\nrules_file = \"{}\"\n", rules.display())).unwrap();
+    let data = dir.path().join("data");
+    let o = yiwang(&["--config", config.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("supervision.rules_file") && err.contains("不是监察规则集"), "{err}");
+}
