@@ -1497,3 +1497,126 @@ pub async fn exchange_async(messages: usize, concurrency: usize, database_url: O
         ),
     ])
 }
+
+/// `yiwang bench supervision`: 电子监察 over `cases` accepted cases with a few
+/// events each (accepted weeks ago, so the time rules fire, and returned three
+/// times): the pure evaluation per case; the consumer draining the marked
+/// cases (evaluate and keep the alerts); and one event to its alert kept,
+/// write and evaluation in one go (`serve` polls every 50 ms on top).
+pub async fn supervision(cases: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    use yiwang_case::{Envelope, Event};
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    let master = Arc::new(yiwang_crypto::seal::MasterKey::generate());
+    crate::demo::seed(&store, &master).await?;
+    let calendar = store.load_calendar().await?;
+    let item = store
+        .published_items()
+        .await?
+        .into_iter()
+        .find(|p| {
+            p.doc.name == "食品经营许可"
+                && p.doc.agency.uscc == crate::demo::agency_uscc("hz_samr").map(|u| u.as_str().to_string()).unwrap_or_default()
+        })
+        .ok_or_else(|| anyhow::anyhow!("the demo has no 杭州 食品经营许可"))?;
+    let accepted_at: Timestamp = "2026-11-02T02:00:00Z".parse()?;
+    let event = |at: Timestamp, event: Event, reason: &str| Envelope { at, actor: "bench-clerk".into(), reason: reason.into(), event };
+    let mut numbers = Vec::with_capacity(cases);
+    for n in 0..cases {
+        let new = yiwang_store::NewCase {
+            item_code: item.doc.implementation_code.clone(),
+            applicant: yiwang_store::Applicant {
+                id_type: "049".into(),
+                id: crate::demo::uscc("91", "330106", &format!("MB{n:06}"))?.as_str().into(),
+                name: format!("压测企业{n}"),
+            },
+            account_id: "bench".into(),
+            form: serde_json::json!({}),
+            hall_id: None,
+            level: yiwang_identity::RealNameLevel::L3,
+            assured: true,
+        };
+        let (c, _) = store.create_case(&new, Timestamp::now()).await.map_err(|e| anyhow::anyhow!("case: {e}"))?;
+        let accept =
+            Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
+        let mut history = vec![event(accepted_at, Event::Submitted, ""), event(accepted_at, accept, "")];
+        for _ in 0..3 {
+            history.push(event(accepted_at, Event::StepStarted { step: "审查".into() }, ""));
+            history.push(event(accepted_at, Event::StepReturned { step: "审查".into() }, "材料需补正"));
+        }
+        for e in &history {
+            store.record_case_event(&c.case_no, e, None, &calendar).await.map_err(|e| anyhow::anyhow!("event: {e}"))?;
+        }
+        numbers.push(c.case_no);
+    }
+    let rules = yiwang_supervision::RuleSet::default();
+    let now = Timestamp::now();
+    let mut figures = Vec::new();
+
+    // The pure evaluation, per case (its events read beforehand).
+    let mut histories = Vec::with_capacity(cases);
+    for no in &numbers {
+        histories.push((store.case(no).await?, store.case_events(no).await?));
+    }
+    let required: Vec<String> = item
+        .doc
+        .materials
+        .iter()
+        .filter(|m| m.necessity == yiwang_catalog::code_lists::Necessity::Required)
+        .map(|m| m.name.clone())
+        .collect();
+    let started = Instant::now();
+    let mut lat = Vec::with_capacity(cases);
+    let mut raised = 0;
+    for (c, events) in &histories {
+        let t = Instant::now();
+        let facts = yiwang_supervision::CaseFacts {
+            case_no: &c.case_no,
+            agency_uscc: &c.agency_uscc,
+            required_materials: &required,
+            attached: &[],
+        };
+        raised += yiwang_supervision::evaluate(&rules, facts, events, &calendar, now).len();
+        lat.push(t.elapsed());
+    }
+    figures.push(figure(
+        format!("supervision evaluate, pure, per case of {} events ({raised} alerts)", histories[0].1.len()),
+        lat,
+        1,
+        started.elapsed(),
+    ));
+
+    // The consumer draining every marked case, as serve runs it.
+    let started = Instant::now();
+    let mut lat = Vec::new();
+    let mut kept = 0;
+    loop {
+        let t = Instant::now();
+        let (n, new) = yiwang_web::supervision::supervise_once(&store, &rules, 200, now).await?;
+        if n == 0 {
+            break;
+        }
+        kept += new;
+        lat.extend(std::iter::repeat_n(t.elapsed() / n as u32, n));
+    }
+    figures.push(figure(format!("supervision consumer, {cases} marked cases ({kept} alerts kept)"), lat, 1, started.elapsed()));
+
+    // One event to its alert kept: the case write, then the consumer's pass.
+    let started = Instant::now();
+    let mut lat = Vec::new();
+    for (i, no) in numbers.iter().take(cases.min(500)).enumerate() {
+        let t = Instant::now();
+        let overdue = Event::StepOverdue { step: "审查".into(), due: format!("2026-11-0{}T09:00:00Z", 3 + i % 5) };
+        store
+            .record_case_event(no, &event(Timestamp::now(), overdue, ""), None, &calendar)
+            .await
+            .map_err(|e| anyhow::anyhow!("event: {e}"))?;
+        let (_, new) = yiwang_web::supervision::supervise_once(&store, &rules, 200, Timestamp::now()).await?;
+        anyhow::ensure!(new == 1, "the step_overdue alert was not kept");
+        lat.push(t.elapsed());
+    }
+    figures.push(figure("supervision event → alert kept (write + evaluate; serve adds its 50 ms poll)", lat, 1, started.elapsed()));
+    store.close().await;
+    Ok(figures)
+}

@@ -260,6 +260,12 @@ enum BenchCmd {
         #[arg(long, default_value_t = 1_000_000)]
         records: usize,
     },
+    /// 电子监察: the rules' evaluation per case, the consumer draining marked
+    /// cases, and one event to its alert kept (docs/supervision.md).
+    Supervision {
+        #[arg(long, default_value_t = 2_000)]
+        cases: usize,
+    },
     /// A node with N synthetic cases, then a department's list page (100 and
     /// the total), one case by number, and new applications, over HTTP.
     CaseList {
@@ -486,6 +492,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Bench(BenchCmd::ExchangeAsync { messages, concurrency }) => {
             for f in &bench::exchange_async(messages.max(1), concurrency.max(1), over.database_url.clone()).await? {
+                println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::Supervision { cases }) => {
+            for f in &bench::supervision(cases.max(1), over.database_url.clone()).await? {
                 println!("{}", serde_json::to_string(f)?);
             }
             Ok(ExitCode::SUCCESS)
