@@ -263,6 +263,18 @@ pub(crate) fn applicant_row(r: &crate::db::Row) -> Result<Applicant> {
     Ok(Applicant { id_type: r.try_get("applicant_id_type")?, id: r.try_get("applicant_id")?, name: r.try_get("applicant_name")? })
 }
 
+/// A stored case event (columns `at, actor, reason, event`).
+pub(crate) fn envelope_row(r: &crate::db::Row) -> Result<Envelope> {
+    let at: String = r.try_get("at")?;
+    let event: String = r.try_get("event")?;
+    Ok(Envelope {
+        at: at.parse().map_err(|e| StoreError::Corrupt(format!("case event time: {e}")))?,
+        actor: r.try_get("actor")?,
+        reason: r.try_get("reason")?,
+        event: serde_json::from_str(&event).map_err(|e| StoreError::Corrupt(format!("case event: {e}")))?,
+    })
+}
+
 pub(crate) fn case_row(r: &crate::db::Row) -> Result<CaseRow> {
     let folded: String = r.try_get("folded")?;
     let form: String = r.try_get("form")?;
@@ -427,18 +439,7 @@ impl Store {
             .bind(case_no)
             .fetch_all(self.read())
             .await?;
-        rows.iter()
-            .map(|r| {
-                let at: String = r.try_get("at")?;
-                let event: String = r.try_get("event")?;
-                Ok(Envelope {
-                    at: at.parse().map_err(|e| StoreError::Corrupt(format!("case event time: {e}")))?,
-                    actor: r.try_get("actor")?,
-                    reason: r.try_get("reason")?,
-                    event: serde_json::from_str(&event).map_err(|e| StoreError::Corrupt(format!("case event: {e}")))?,
-                })
-            })
-            .collect()
+        rows.iter().map(envelope_row).collect()
     }
 
     /// A page of the cases active in a period (changed at or after `since`,
