@@ -77,24 +77,35 @@ impl Store {
         let at = ts(now);
         let mut tx = self.begin().await?;
         let mut new = 0;
-        for a in alerts {
-            let done = crate::db::query(
+        // A case's alerts in one statement (a few; at most a few dozen).
+        if !alerts.is_empty() {
+            let rows: Vec<String> = (0..alerts.len())
+                .map(|i| {
+                    let cols: Vec<String> = (1..=10).map(|c| format!("${}", i * 10 + c)).collect();
+                    format!("({})", cols.join(", "))
+                })
+                .collect();
+            let sql = format!(
                 "INSERT INTO supervision_alerts (case_no, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (case_no, alert_key) DO NOTHING",
-            )
-            .bind(case_no)
-            .bind(&a.key)
-            .bind(&a.rule)
-            .bind(serde_json::to_value(a.class).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
-            .bind(serde_json::to_value(a.level).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
-            .bind(&a.agency_uscc)
-            .bind(ts(a.at))
-            .bind(&a.message_zh)
-            .bind(i64::from(rule_version))
-            .bind(&at)
-            .execute(&mut tx)
-            .await?;
-            new += done.rows_affected() as usize;
+                 VALUES {} ON CONFLICT (case_no, alert_key) DO NOTHING",
+                rows.join(", ")
+            );
+            let code = |v: serde_json::Result<serde_json::Value>| v.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let mut q = crate::db::query(safe(sql));
+            for a in alerts {
+                q = q
+                    .bind(case_no)
+                    .bind(&a.key)
+                    .bind(&a.rule)
+                    .bind(code(serde_json::to_value(a.class)))
+                    .bind(code(serde_json::to_value(a.level)))
+                    .bind(&a.agency_uscc)
+                    .bind(ts(a.at))
+                    .bind(&a.message_zh)
+                    .bind(i64::from(rule_version))
+                    .bind(&at);
+            }
+            new = q.execute(&mut tx).await?.rows_affected() as usize;
         }
         // A newer event meanwhile keeps the case pending: it is evaluated again.
         crate::db::query("UPDATE cases SET supervise_pending = 0 WHERE case_no = $1 AND version = $2")
