@@ -120,7 +120,18 @@ impl Coded for CalendarError {
 /// The calendar date in China Standard Time (UTC+8, no daylight saving), the zone
 /// every deadline is counted in. Pure: the caller supplies `now`.
 pub fn china_today(now: jiff::Timestamp) -> Date {
-    now.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).date()
+    china_time(now).date()
+}
+
+/// A moment in China Standard Time.
+pub fn china_time(t: jiff::Timestamp) -> jiff::Zoned {
+    t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+}
+
+/// The moment a day begins in China Standard Time; none for a date at the
+/// edge of what timestamps reach.
+pub fn china_day_start(d: Date) -> Option<jiff::Timestamp> {
+    d.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).ok().map(|z| z.timestamp())
 }
 
 /// A clock-stopping interval (特别程序), inclusive on both ends: no day in it is counted.

@@ -455,13 +455,35 @@ impl Store {
         .bind(limit.clamp(1, 10_000))
         .fetch_all(self.read())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let c = case_row(r)?;
-            let events = self.case_events(&c.case_no).await?;
-            out.push((c, events));
+        let cases = rows.iter().map(case_row).collect::<Result<Vec<_>>>()?;
+        self.with_events(cases, self.read()).await
+    }
+
+    /// Cases with their events in order, every case's events read in one statement.
+    pub(crate) async fn with_events(&self, cases: Vec<CaseRow>, on: crate::db::On<'_>) -> Result<Vec<(CaseRow, Vec<Envelope>)>> {
+        if cases.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let marks: Vec<String> = (1..=cases.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT case_no, at, actor, reason, event FROM case_events WHERE case_no IN ({}) ORDER BY case_no, seq",
+            marks.join(", ")
+        );
+        let mut q = crate::db::query(safe(sql));
+        for c in &cases {
+            q = q.bind(&c.case_no);
+        }
+        let mut events: std::collections::HashMap<String, Vec<Envelope>> = std::collections::HashMap::new();
+        for r in &q.fetch_all(on).await? {
+            events.entry(r.try_get("case_no")?).or_default().push(envelope_row(r)?);
+        }
+        Ok(cases
+            .into_iter()
+            .map(|c| {
+                let e = events.remove(&c.case_no).unwrap_or_default();
+                (c, e)
+            })
+            .collect())
     }
 
     /// An applicant's cases, newest application first; with `opened_by`, only

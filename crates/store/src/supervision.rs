@@ -38,30 +38,7 @@ impl Store {
                 .fetch_all(self.write())
                 .await?;
         let cases: Vec<CaseRow> = rows.iter().map(case_row).collect::<Result<_>>()?;
-        if cases.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Every case's events in one statement.
-        let marks: Vec<String> = (1..=cases.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT case_no, at, actor, reason, event FROM case_events WHERE case_no IN ({}) ORDER BY case_no, seq",
-            marks.join(", ")
-        );
-        let mut q = crate::db::query(safe(sql));
-        for c in &cases {
-            q = q.bind(&c.case_no);
-        }
-        let mut events: std::collections::HashMap<String, Vec<Envelope>> = std::collections::HashMap::new();
-        for r in &q.fetch_all(self.write()).await? {
-            events.entry(r.try_get("case_no")?).or_default().push(crate::cases::envelope_row(r)?);
-        }
-        Ok(cases
-            .into_iter()
-            .map(|c| {
-                let e = events.remove(&c.case_no).unwrap_or_default();
-                (c, e)
-            })
-            .collect())
+        self.with_events(cases, self.write()).await
     }
 
     /// Keep a case's alerts (each once per key) and, when the case is still

@@ -167,7 +167,7 @@ impl Out<'_> {
 
 /// The start of a day, China time.
 fn day_start(d: Date) -> Timestamp {
-    d.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).map(|z| z.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH)
+    yiwang_calendar::china_day_start(d).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 /// Whether a material is provided on the case before `e`: uploaded, fetched
@@ -184,12 +184,9 @@ pub fn evaluate(rules: &RuleSet, facts: CaseFacts<'_>, events: &[Envelope], cale
     let settings = rules.for_agency(facts.agency_uscc);
     let mut out = Out { facts, settings, alerts: Vec::new() };
     let mut case = Case::default();
-    let mut submitted_on: Option<Date> = None;
-    let mut accepted_by: Option<&str> = None;
-    let mut returns = 0u32;
-    let mut suspensions: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut seen = Seen::default();
     for e in events.iter().take_while(|e| e.at <= now) {
-        on_event(&mut out, &case, e, calendar, &mut submitted_on, &mut accepted_by, &mut returns, &mut suspensions);
+        on_event(&mut out, &case, e, calendar, &mut seen);
         // A stored history is valid by construction; an event the fold refuses changes nothing.
         if let Ok(next) = case.apply(e) {
             case = next;
@@ -200,25 +197,25 @@ pub fn evaluate(rules: &RuleSet, facts: CaseFacts<'_>, events: &[Envelope], cale
     out.alerts
 }
 
-#[allow(clippy::too_many_arguments)]
-fn on_event<'e>(
-    out: &mut Out<'_>,
-    before: &Case,
-    e: &'e Envelope,
-    calendar: &Calendar,
-    submitted_on: &mut Option<Date>,
-    accepted_by: &mut Option<&'e str>,
-    returns: &mut u32,
-    suspensions: &mut BTreeMap<&'e str, u32>,
-) {
-    let s = out.settings.clone();
+/// What the walk over a case's events has met so far, beside the case's fold.
+#[derive(Default)]
+struct Seen<'e> {
+    submitted_on: Option<Date>,
+    accepted_by: Option<&'e str>,
+    returns: u32,
+    /// Special procedures started, per official.
+    suspensions: BTreeMap<&'e str, u32>,
+}
+
+fn on_event<'e>(out: &mut Out<'_>, before: &Case, e: &'e Envelope, calendar: &Calendar, seen: &mut Seen<'e>) {
+    let s = out.settings;
     let on = china_today(e.at);
     match &e.event {
         Event::Submitted => {
-            submitted_on.get_or_insert(on);
+            seen.submitted_on.get_or_insert(on);
         }
         Event::CorrectionNotified { .. } => {
-            if let Some(from) = *submitted_on
+            if let Some(from) = seen.submitted_on
                 && let Ok(days) = calendar.workdays_between(from, on, &[])
                 && days.value > s.correction_notice_workdays
             {
@@ -233,7 +230,7 @@ fn on_event<'e>(
             }
         }
         Event::Accepted { pending, .. } => {
-            *accepted_by = Some(e.actor.as_str());
+            seen.accepted_by = Some(e.actor.as_str());
             let missing: Vec<&str> = out
                 .facts
                 .required_materials
@@ -265,8 +262,9 @@ fn on_event<'e>(
             );
         }
         Event::StepReturned { step } => {
-            *returns += 1;
-            if *returns == s.max_returns {
+            seen.returns += 1;
+            let returns = seen.returns;
+            if returns == s.max_returns {
                 out.raise(
                     "process.return_loop",
                     Class::Process,
@@ -278,7 +276,7 @@ fn on_event<'e>(
             }
         }
         Event::SpecialStarted { name, .. } => {
-            let n = suspensions.entry(e.actor.as_str()).or_insert(0);
+            let n = seen.suspensions.entry(e.actor.as_str()).or_insert(0);
             *n += 1;
             if *n == s.max_suspensions {
                 out.raise(
@@ -302,19 +300,20 @@ fn on_event<'e>(
             );
         }
         Event::Decided { decision } => {
-            if accepted_by.is_none() {
+            if seen.accepted_by.is_none() {
                 out.raise("process.decided_without_acceptance", Class::Process, Level::Red, e.at, "decided", "未经受理即作出决定".into());
             }
             if *decision == Decision::Deny && e.reason.trim().is_empty() {
                 out.raise("process.refusal_without_reason", Class::Process, Level::Yellow, e.at, "denied", "不予许可未说明理由".into());
             }
-            if let Some(by) = *accepted_by
+            if let Some(by) = seen.accepted_by
                 && !by.is_empty()
                 && by == e.actor
             {
                 out.raise("integrity.same_person", Class::Integrity, Level::Yellow, e.at, "", "同一工作人员既受理又作出决定".into());
             }
-            let hour = e.at.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).hour();
+            let local = yiwang_calendar::china_time(e.at);
+            let hour = local.hour();
             let rest_day = !calendar.is_workday(on).value;
             if rest_day || hour < s.office_start_hour || hour >= s.office_end_hour {
                 out.raise(
@@ -323,14 +322,11 @@ fn on_event<'e>(
                     Level::Notice,
                     e.at,
                     "",
-                    format!(
-                        "决定作出于非工作时间（{}）",
-                        e.at.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8))).strftime("%Y-%m-%d %H:%M")
-                    ),
+                    format!("决定作出于非工作时间（{}）", local.strftime("%Y-%m-%d %H:%M")),
                 );
             }
         }
-        Event::Concluded { .. } if accepted_by.is_none() => {
+        Event::Concluded { .. } if seen.accepted_by.is_none() => {
             out.raise("process.concluded_without_acceptance", Class::Process, Level::Red, e.at, "concluded", "未经受理即办结".into());
         }
         _ => {}
@@ -347,7 +343,7 @@ fn on_time(out: &mut Out<'_>, case: &Case, calendar: &Calendar, now: Timestamp) 
         return;
     }
     let open_on = |day: Date| case.concluded_on.is_none_or(|c| c >= day);
-    let s = out.settings.clone();
+    let s = out.settings;
     if let Some(warn_on) = workdays_before(calendar, d.promised_due, s.warn_workdays)
         && warn_on <= today
         && open_on(warn_on)

@@ -8,49 +8,58 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use yiwang_supervision::{CaseFacts, RuleSet, evaluate};
+use yiwang_case::Envelope;
+use yiwang_store::{CaseRow, Store, StoreError};
+use yiwang_supervision::{Alert, CaseFacts, RuleSet, evaluate};
 
 use crate::AppState;
 
+/// The required materials (是否必要) of each item version met, read once.
+#[derive(Default)]
+pub struct RequiredMaterials(HashMap<(String, i64), Vec<String>>);
+
+impl RequiredMaterials {
+    pub async fn of(&mut self, store: &Store, code: &str, version: i64) -> Result<&[String], StoreError> {
+        let key = (code.to_string(), version);
+        if !self.0.contains_key(&key) {
+            let doc = store.filed_item(code, version).await?;
+            let names = doc.map(|d| d.materials.iter().filter(|m| m.is_mandatory()).map(|m| m.name.clone()).collect()).unwrap_or_default();
+            self.0.insert(key.clone(), names);
+        }
+        Ok(self.0.get(&key).map_or(&[][..], Vec::as_slice))
+    }
+}
+
+/// A case's alerts as of `now` under `rules`: its events, with its item
+/// version's required materials and the licenses attached to it. What the
+/// consumer keeps and what a replay reports.
+pub async fn case_alerts(
+    store: &Store,
+    rules: &RuleSet,
+    required: &mut RequiredMaterials,
+    c: &CaseRow,
+    events: &[Envelope],
+    calendar: &yiwang_calendar::Calendar,
+    now: jiff::Timestamp,
+) -> Result<Vec<Alert>, StoreError> {
+    let required = required.of(store, &c.item_code, c.item_version).await?;
+    let attached: Vec<String> = c.materials.iter().map(|m| m.material.clone()).collect();
+    let facts = CaseFacts { case_no: &c.case_no, agency_uscc: &c.agency_uscc, required_materials: required, attached: &attached };
+    Ok(evaluate(rules, facts, events, calendar, now))
+}
+
 /// Evaluate up to `batch` marked cases as of `now`; returns how many cases
 /// were evaluated and how many alerts were new.
-pub async fn supervise_once(
-    store: &yiwang_store::Store,
-    rules: &RuleSet,
-    batch: i64,
-    now: jiff::Timestamp,
-) -> Result<(usize, usize), yiwang_store::StoreError> {
+pub async fn supervise_once(store: &Store, rules: &RuleSet, batch: i64, now: jiff::Timestamp) -> Result<(usize, usize), StoreError> {
     let cases = store.cases_to_supervise(batch).await?;
     if cases.is_empty() {
         return Ok((0, 0));
     }
     let calendar = store.load_calendar().await?;
-    let mut required: HashMap<(String, i64), Vec<String>> = HashMap::new();
+    let mut required = RequiredMaterials::default();
     let mut new = 0;
     for (c, events) in &cases {
-        let key = (c.item_code.clone(), c.item_version);
-        if !required.contains_key(&key) {
-            let names = store
-                .filed_item(&c.item_code, c.item_version)
-                .await?
-                .map(|doc| {
-                    doc.materials
-                        .iter()
-                        .filter(|m| m.necessity == yiwang_catalog::code_lists::Necessity::Required)
-                        .map(|m| m.name.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            required.insert(key.clone(), names);
-        }
-        let attached: Vec<String> = c.materials.iter().map(|m| m.material.clone()).collect();
-        let facts = CaseFacts {
-            case_no: &c.case_no,
-            agency_uscc: &c.agency_uscc,
-            required_materials: required.get(&key).map_or(&[][..], Vec::as_slice),
-            attached: &attached,
-        };
-        let alerts = evaluate(rules, facts, events, &calendar, now);
+        let alerts = case_alerts(store, rules, &mut required, c, events, &calendar, now).await?;
         new += store.keep_alerts(&c.case_no, c.version, &alerts, rules.version, now).await?;
     }
     Ok((cases.len(), new))

@@ -1559,13 +1559,7 @@ pub async fn supervision(cases: usize, database_url: Option<String>) -> anyhow::
     for no in &numbers {
         histories.push((store.case(no).await?, store.case_events(no).await?));
     }
-    let required: Vec<String> = item
-        .doc
-        .materials
-        .iter()
-        .filter(|m| m.necessity == yiwang_catalog::code_lists::Necessity::Required)
-        .map(|m| m.name.clone())
-        .collect();
+    let required: Vec<String> = item.doc.materials.iter().filter(|m| m.is_mandatory()).map(|m| m.name.clone()).collect();
     let started = Instant::now();
     let mut lat = Vec::with_capacity(cases);
     let mut raised = 0;

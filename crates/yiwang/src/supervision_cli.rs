@@ -2,14 +2,14 @@
 //! without side effects (issue 22): what it would have flagged, and beside
 //! it what another version of the rule set would have.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
 use yiwang_store::Store;
-use yiwang_supervision::{Alert, CaseFacts, RuleSet, evaluate};
+use yiwang_supervision::{Alert, RuleSet};
 
 #[derive(Subcommand)]
 pub enum SupervisionCmd {
@@ -42,7 +42,7 @@ fn rule_set(path: Option<&PathBuf>) -> anyhow::Result<RuleSet> {
 
 /// The China-time start of a day, as stored times compare.
 fn day_start(d: jiff::civil::Date) -> anyhow::Result<jiff::Timestamp> {
-    Ok(d.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))?.timestamp())
+    yiwang_calendar::china_day_start(d).ok_or_else(|| anyhow::anyhow!("{d} 超出可表示的时间 / is out of range"))
 }
 
 pub async fn run(cmd: SupervisionCmd, store: &Store) -> anyhow::Result<ExitCode> {
@@ -53,7 +53,7 @@ pub async fn run(cmd: SupervisionCmd, store: &Store) -> anyhow::Result<ExitCode>
     let (from, to) = (day_start(since)?, day_start(until.tomorrow()?)?);
     let end = to.min(jiff::Timestamp::now());
     let calendar = store.load_calendar().await?;
-    let mut required: HashMap<(String, i64), Vec<String>> = HashMap::new();
+    let mut required = yiwang_web::supervision::RequiredMaterials::default();
     let mut found: Vec<Vec<Alert>> = vec![Vec::new(); sets.len()];
     let mut after = String::new();
     let mut cases = 0usize;
@@ -63,28 +63,9 @@ pub async fn run(cmd: SupervisionCmd, store: &Store) -> anyhow::Result<ExitCode>
         after = last.0.case_no.clone();
         for (c, events) in &page {
             cases += 1;
-            let key = (c.item_code.clone(), c.item_version);
-            if !required.contains_key(&key) {
-                let names = match store.filed_item(&c.item_code, c.item_version).await? {
-                    Some(doc) => doc
-                        .materials
-                        .iter()
-                        .filter(|m| m.necessity == yiwang_catalog::code_lists::Necessity::Required)
-                        .map(|m| m.name.clone())
-                        .collect(),
-                    None => Vec::new(),
-                };
-                required.insert(key.clone(), names);
-            }
-            let attached: Vec<String> = c.materials.iter().map(|m| m.material.clone()).collect();
-            let facts = CaseFacts {
-                case_no: &c.case_no,
-                agency_uscc: &c.agency_uscc,
-                required_materials: required.get(&key).map_or(&[][..], Vec::as_slice),
-                attached: &attached,
-            };
             for (set, out) in sets.iter().zip(found.iter_mut()) {
-                out.extend(evaluate(set, facts, events, &calendar, end).into_iter().filter(|a| a.at >= from && a.at < to));
+                let alerts = yiwang_web::supervision::case_alerts(store, set, &mut required, c, events, &calendar, end).await?;
+                out.extend(alerts.into_iter().filter(|a| a.at >= from && a.at < to));
             }
         }
     }
