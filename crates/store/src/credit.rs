@@ -24,6 +24,14 @@ pub fn subject_type_of(id: &str) -> &'static str {
     if yiwang_codes::Uscc::parse(id).is_ok() { "049" } else { "111" }
 }
 
+/// The division a subject of a type (`049` by USCC, else by citizen ID) is
+/// registered in: a USCC's characters 3–8, a citizen ID's first 6 digits
+/// (empty if too short). What a grant's row scope is checked against.
+pub fn subject_division<'a>(subject_type: &str, id: &'a str) -> &'a str {
+    let span = if subject_type == "049" { 2..8 } else { 0..6 };
+    id.get(span).unwrap_or_default()
+}
+
 /// One credit record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreditRecord {

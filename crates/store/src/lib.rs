@@ -50,7 +50,7 @@ pub use calendar::StoredDay;
 pub use case_forms::{CommitmentCheck, FileUpload, FormContext, MAX_UPLOAD_BYTES, material_statuses};
 pub use cases::{Applicant, AttachedMaterial, CaseRow, CaseStoreError, Claim, LoadedCase, NewCase, QueryCodeMatch, public_progress};
 pub use catalog::{EvidenceType, ImportOutcome, ItemFilter, ItemHead, ItemVersion, PublishedItem, VersionMeta};
-pub use credit::{COMMITMENT_VIOLATION, CreditProblem, CreditRecord, CreditStanding, DISHONEST, subject_type_of};
+pub use credit::{COMMITMENT_VIOLATION, CreditProblem, CreditRecord, CreditStanding, DISHONEST, subject_division, subject_type_of};
 pub use error::StoreError;
 pub use exchange::{ExchangeKey, LogReport, Logged, StoredRegistry, StoredReply};
 pub use exchange_outbox::{AggregateCount, AnchorCheck, AnchorMismatch, HeldAnchor, NewOutboxEvent, OutboxEvent, UpwardRecord};

@@ -1347,15 +1347,13 @@ pub(crate) async fn read_under_grant(
             (serde_json::to_value(&p).unwrap_or_default(), division)
         }),
         BaseTable::Enterprises => store.base_enterprise(&ask.subject.trim().to_uppercase()).await.map_err(internal)?.map(|e| {
-            // The USCC's registration division (its characters 3–8).
-            let division = e.uscc.get(2..8).unwrap_or_default().to_string();
+            let division = yiwang_store::subject_division("049", &e.uscc).to_string();
             (serde_json::to_value(&e).unwrap_or_default(), division)
         }),
         BaseTable::Credit => {
-            // A citizen ID's division is its first 6 digits; a USCC's, its characters 3–8.
             let subject = ask.subject.trim().to_uppercase();
             let kind = yiwang_store::subject_type_of(&subject);
-            let division = if kind == "049" { subject.get(2..8) } else { subject.get(0..6) }.unwrap_or_default().to_string();
+            let division = yiwang_store::subject_division(kind, &subject).to_string();
             let standing = store.credit_standing(kind, &subject, yiwang_calendar::china_today(now)).await.map_err(internal)?;
             let value = serde_json::json!({
                 "dishonest": standing.dishonest,
@@ -1367,7 +1365,7 @@ pub(crate) async fn read_under_grant(
         BaseTable::Licenses => {
             let subject = ask.subject.trim().to_uppercase();
             let kind = yiwang_store::subject_type_of(&subject);
-            let division = if kind == "049" { subject.get(2..8) } else { subject.get(0..6) }.unwrap_or_default().to_string();
+            let division = yiwang_store::subject_division(kind, &subject).to_string();
             let held = store.licenses_of(kind, &subject).await.map_err(internal)?;
             let today = yiwang_calendar::china_today(now);
             let mut by_type = serde_json::Map::new();

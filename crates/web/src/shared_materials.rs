@@ -226,7 +226,7 @@ async fn fetch_license(
     if !c.assured {
         return Ok(Some((ours[0].resource_code.clone(), Fetched::unavailable("", "not_assured"))));
     }
-    let region = if c.applicant.id_type == "049" { c.applicant.id.get(2..8) } else { c.applicant.id.get(0..6) }.unwrap_or_default();
+    let region = yiwang_store::subject_division(&c.applicant.id_type, &c.applicant.id);
     let home = |a: &yiwang_store::SharingApplicationRow| {
         NodeId::parse(&a.provider_node).is_ok_and(|n| {
             let division = n.division().trim_end_matches("00");
@@ -234,8 +234,10 @@ async fn fetch_license(
         })
     };
     ours.sort_by_key(|a| !home(a));
-    // Each 电子证照库 once, at most a few (each is a round trip while the person waits).
-    ours.dedup_by(|a, b| a.resource_code == b.resource_code);
+    // Each 电子证照库 once (the first grant met, home first), at most a few: each
+    // is a round trip while the person waits.
+    let mut asked = std::collections::BTreeSet::new();
+    ours.retain(|a| asked.insert(a.resource_code.as_str()));
     let mut last = None;
     for app in ours.into_iter().take(MAX_LICENSE_LIBRARIES) {
         let body = json!({ "resource": app.resource_code, "subject": c.applicant.id, "fields": [item] });
