@@ -86,6 +86,11 @@ pub const NODES: [RigNode; 4] = [
     },
 ];
 
+/// The base URL of the rig's node called `key`.
+fn base_of(key: &str, base_port: u16) -> String {
+    NODES.iter().find(|n| n.key == key).map(|n| n.base(base_port)).unwrap_or_default()
+}
+
 impl RigNode {
     pub fn node_id(&self) -> String {
         format!("{INSTANCE}/NODE/{}", self.division)
@@ -233,7 +238,7 @@ async fn prepare(opts: &DemoOptions) -> anyhow::Result<()> {
     let anchor = SealKey::generate();
     config::write_secret_file(&dir.join("registry.key"), hex::encode(anchor.secret_bytes().as_slice()).as_bytes())?;
     let client_secret = hex::encode(rand::random::<[u8; 24]>());
-    let base = |key: &str| NODES.iter().find(|n| n.key == key).map(|n| n.base(opts.base_port)).unwrap_or_default();
+    let base = |key: &str| base_of(key, opts.base_port);
     for n in &NODES {
         let data = dir.join(n.key);
         let mut toml = format!(
@@ -454,7 +459,7 @@ async fn seed_zhejiang(store: &Store, master: &yiwang_crypto::seal::MasterKey, b
         }),
     };
     store.register_data_resource(&library, "federation-demo", now).await?.map_err(|p| anyhow::anyhow!("电子证照库: {p:?}"))?;
-    let jiangsu = NODES.iter().find(|n| n.key == "jiangsu").map(|n| n.base(base_port)).unwrap_or_default();
+    let jiangsu = base_of("jiangsu", base_port);
     let redirect = format!("{jiangsu}/federation/{ZHEJIANG_PROVIDER}/callback");
     crate::identity_cli::add_client(store, JIANGSU_CLIENT, "江苏政务服务网", &[redirect], &[], Some(secret.to_string()), "federation-demo")
         .await?;
@@ -647,7 +652,7 @@ fn stop(children: &mut [(&'static str, Child)]) {
 }
 
 fn print_guide(opts: &DemoOptions) {
-    let url = |key: &str| NODES.iter().find(|n| n.key == key).map(|n| n.base(opts.base_port)).unwrap_or_default();
+    let url = |key: &str| base_of(key, opts.base_port);
     println!("三级联动演示已启动 / the federation demo runs (Ctrl-C stops all four nodes):");
     for n in &NODES {
         println!("  {:<10} {:<12} {}  日志 {}", n.key, n.node_id(), n.base(opts.base_port), log_path(&opts.dir, n.key).display());
