@@ -11,8 +11,25 @@ use crate::cases::{CASE_COLUMNS, case_row};
 use crate::db::RowLike;
 use crate::{CaseRow, Result, Store, safe, ts};
 
-/// The states in which a case's time limits run: what the sweep marks.
-const CLOCK_RUNNING: &str = "'accepted', 'in_process', 'special_procedure', 'decided'";
+/// What a process got when it asked for a day's sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepClaim {
+    /// This process sweeps (batch by batch, extending its lease).
+    Claimed,
+    /// Another process holds a live lease.
+    Held,
+    /// The day's sweep is done.
+    Done,
+}
+
+/// A day's sweep as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepRow {
+    pub day: String,
+    pub claimed_by: String,
+    pub done_at: Option<String>,
+    pub marked: i64,
+}
 
 /// An alert as kept.
 #[derive(Debug, Clone, Serialize)]
@@ -42,13 +59,15 @@ impl Store {
     }
 
     /// Keep a case's alerts (each once per key) and, when the case is still
-    /// at `version`, mark it evaluated; returns how many alerts were new.
+    /// at `version`, mark it evaluated with the day the sweep is to look at it
+    /// again (`next_check`); returns how many alerts were new.
     pub async fn keep_alerts(
         &self,
         case_no: &str,
         version: i64,
         alerts: &[Alert],
         rule_version: u32,
+        next_check: Option<jiff::civil::Date>,
         now: jiff::Timestamp,
     ) -> Result<usize> {
         let at = ts(now);
@@ -85,71 +104,221 @@ impl Store {
             new = q.execute(&mut tx).await?.rows_affected() as usize;
         }
         // A newer event meanwhile keeps the case pending: it is evaluated again.
-        crate::db::query("UPDATE cases SET supervise_pending = 0 WHERE case_no = $1 AND version = $2")
+        crate::db::query("UPDATE cases SET supervise_pending = 0, supervise_at = $3 WHERE case_no = $1 AND version = $2")
             .bind(case_no)
             .bind(version)
+            .bind(next_check.map(|d| d.to_string()))
             .execute(&mut tx)
             .await?;
         tx.commit().await?;
         Ok(new)
     }
 
-    /// The sweep: mark every case whose time limits run, so the time rules
-    /// are evaluated again; returns how many.
-    pub async fn mark_for_sweep(&self) -> Result<u64> {
-        let done = crate::db::query(safe(format!(
-            "UPDATE cases SET supervise_pending = 1 WHERE supervise_pending = 0 AND state IN ({CLOCK_RUNNING})"
-        )))
+    /// Claim the sweep of China day `day` for `me` until `lease_until`: the
+    /// first claim wins; a claim whose lease lapsed before `now` unfinished is
+    /// taken over.
+    pub async fn claim_sweep(&self, day: &str, me: &str, lease_until: jiff::Timestamp, now: jiff::Timestamp) -> Result<SweepClaim> {
+        let lease = ts(lease_until);
+        let taken = crate::db::query(
+            "INSERT INTO supervision_sweeps (day, claimed_by, lease_until, marked) VALUES ($1, $2, $3, 0) ON CONFLICT (day) DO NOTHING",
+        )
+        .bind(day)
+        .bind(me)
+        .bind(&lease)
         .execute(self.write())
         .await?;
-        Ok(done.rows_affected())
+        if taken.rows_affected() == 1 {
+            return Ok(SweepClaim::Claimed);
+        }
+        let over = crate::db::query(
+            "UPDATE supervision_sweeps SET claimed_by = $2, lease_until = $3 WHERE day = $1 AND done_at IS NULL AND lease_until < $4",
+        )
+        .bind(day)
+        .bind(me)
+        .bind(&lease)
+        .bind(ts(now))
+        .execute(self.write())
+        .await?;
+        if over.rows_affected() == 1 {
+            return Ok(SweepClaim::Claimed);
+        }
+        let done: Option<String> = crate::db::query("SELECT done_at FROM supervision_sweeps WHERE day = $1")
+            .bind(day)
+            .fetch_optional(self.write())
+            .await?
+            .map(|r| r.try_get("done_at"))
+            .transpose()?
+            .flatten();
+        Ok(if done.is_some() { SweepClaim::Done } else { SweepClaim::Held })
     }
 
-    /// The alerts kept, newest due first; of some agencies' cases, or all.
-    pub async fn supervision_alerts(&self, agencies: Option<&[&str]>, limit: i64) -> Result<Vec<StoredAlert>> {
-        let limit = limit.clamp(1, 1000);
-        let rows = match agencies {
-            None => {
-                crate::db::query(
-                    "SELECT case_no, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at \
-                     FROM supervision_alerts ORDER BY due_at DESC, case_no, alert_key LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(self.read())
-                .await?
-            }
-            Some(list) => {
-                let mut out = Vec::new();
-                for a in list {
-                    out.extend(
-                        crate::db::query(
-                            "SELECT case_no, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at \
-                             FROM supervision_alerts WHERE agency_uscc = $1 ORDER BY due_at DESC, case_no, alert_key LIMIT $2",
-                        )
-                        .bind(*a)
-                        .bind(limit)
-                        .fetch_all(self.read())
-                        .await?,
-                    );
-                }
-                out
-            }
-        };
+    /// One batch of the claimed sweep of `day`: mark up to `batch` cases whose
+    /// check day has come (their check day is cleared: the evaluation sets the
+    /// next), and extend the lease. Returns how many were marked, or `None`
+    /// when the claim was lost to another process.
+    pub async fn sweep_batch(&self, day: &str, me: &str, batch: i64, lease_until: jiff::Timestamp) -> Result<Option<u64>> {
+        let mut tx = self.begin().await?;
+        let held =
+            crate::db::query("UPDATE supervision_sweeps SET lease_until = $3 WHERE day = $1 AND claimed_by = $2 AND done_at IS NULL")
+                .bind(day)
+                .bind(me)
+                .bind(ts(lease_until))
+                .execute(&mut tx)
+                .await?;
+        if held.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let marked = crate::db::query(
+            "UPDATE cases SET supervise_pending = 1, supervise_at = NULL \
+             WHERE case_no IN (SELECT case_no FROM cases WHERE supervise_at <= $1 ORDER BY supervise_at LIMIT $2)",
+        )
+        .bind(day)
+        .bind(batch.clamp(1, 100_000))
+        .execute(&mut tx)
+        .await?
+        .rows_affected();
+        if marked > 0 {
+            crate::db::query("UPDATE supervision_sweeps SET marked = marked + $2 WHERE day = $1")
+                .bind(day)
+                .bind(i64::try_from(marked).unwrap_or(i64::MAX))
+                .execute(&mut tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(marked))
+    }
+
+    /// The claimed sweep of `day` is done.
+    pub async fn finish_sweep(&self, day: &str, me: &str, now: jiff::Timestamp) -> Result<()> {
+        crate::db::query("UPDATE supervision_sweeps SET done_at = $3 WHERE day = $1 AND claimed_by = $2 AND done_at IS NULL")
+            .bind(day)
+            .bind(me)
+            .bind(ts(now))
+            .execute(self.write())
+            .await?;
+        Ok(())
+    }
+
+    /// The sweeps run, newest first (for the operator).
+    pub async fn sweeps(&self, limit: i64) -> Result<Vec<SweepRow>> {
+        let rows = crate::db::query("SELECT day, claimed_by, done_at, marked FROM supervision_sweeps ORDER BY day DESC LIMIT $1")
+            .bind(limit.clamp(1, 1000))
+            .fetch_all(self.read())
+            .await?;
         rows.iter()
             .map(|r| {
-                Ok(StoredAlert {
-                    case_no: r.try_get("case_no")?,
-                    key: r.try_get("alert_key")?,
-                    rule: r.try_get("rule")?,
-                    class: r.try_get("class")?,
-                    level: r.try_get("level")?,
-                    agency_uscc: r.try_get("agency_uscc")?,
-                    due_at: r.try_get("due_at")?,
-                    message_zh: r.try_get("message")?,
-                    rule_version: r.try_get("rule_version")?,
-                    raised_at: r.try_get("raised_at")?,
+                Ok(SweepRow {
+                    day: r.try_get("day")?,
+                    claimed_by: r.try_get("claimed_by")?,
+                    done_at: r.try_get("done_at")?,
+                    marked: r.try_get("marked")?,
                 })
             })
             .collect()
     }
+
+    /// The alerts kept, newest due first; of some agencies' cases, or all;
+    /// of one class and level if asked.
+    pub async fn supervision_alerts(
+        &self,
+        agencies: Option<&[String]>,
+        class: Option<&str>,
+        level: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<StoredAlert>> {
+        let limit = limit.clamp(1, 1000);
+        let filter = "($2 = '' OR class = $2) AND ($3 = '' OR level = $3)";
+        let (class, level) = (class.unwrap_or(""), level.unwrap_or(""));
+        let Some(list) = agencies else {
+            let rows = crate::db::query(safe(format!(
+                "SELECT {ALERT_COLUMNS} FROM supervision_alerts WHERE {filter} ORDER BY due_at DESC, case_no, alert_key LIMIT $1"
+            )))
+            .bind(limit)
+            .bind(class)
+            .bind(level)
+            .fetch_all(self.read())
+            .await?;
+            return rows.iter().map(stored_alert).collect();
+        };
+        let mut out = Vec::new();
+        for a in list {
+            let rows = crate::db::query(safe(format!(
+                "SELECT {ALERT_COLUMNS} FROM supervision_alerts WHERE agency_uscc = $4 AND {filter} \
+                 ORDER BY due_at DESC, case_no, alert_key LIMIT $1"
+            )))
+            .bind(limit)
+            .bind(class)
+            .bind(level)
+            .bind(a.as_str())
+            .fetch_all(self.read())
+            .await?;
+            out.extend(rows.iter().map(stored_alert).collect::<Result<Vec<_>>>()?);
+        }
+        out.sort_by(|a, b| b.due_at.cmp(&a.due_at).then_with(|| (&a.case_no, &a.key).cmp(&(&b.case_no, &b.key))));
+        out.truncate(usize::try_from(limit).unwrap_or(1000));
+        Ok(out)
+    }
+
+    /// The day the sweep is to look at a case again (none: no rule on time can trip).
+    pub async fn supervision_check_day(&self, case_no: &str) -> Result<Option<String>> {
+        let row = crate::db::query("SELECT supervise_at FROM cases WHERE case_no = $1").bind(case_no).fetch_optional(self.read()).await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("supervise_at")).transpose()?.flatten())
+    }
+
+    /// One alert.
+    pub async fn supervision_alert(&self, case_no: &str, key: &str) -> Result<Option<StoredAlert>> {
+        let row = crate::db::query(safe(format!("SELECT {ALERT_COLUMNS} FROM supervision_alerts WHERE case_no = $1 AND alert_key = $2")))
+            .bind(case_no)
+            .bind(key)
+            .fetch_optional(self.read())
+            .await?;
+        row.as_ref().map(stored_alert).transpose()
+    }
+
+    /// How many alerts there are per (class, level), of some agencies' cases or all.
+    pub async fn alert_counts(&self, agencies: Option<&[String]>) -> Result<Vec<(String, String, i64)>> {
+        let mut counts: std::collections::BTreeMap<(String, String), i64> = std::collections::BTreeMap::new();
+        let rows = match agencies {
+            None => {
+                crate::db::query("SELECT class, level, COUNT(*) AS n FROM supervision_alerts GROUP BY class, level")
+                    .fetch_all(self.read())
+                    .await?
+            }
+            Some(list) => {
+                let mut rows = Vec::new();
+                for a in list {
+                    rows.extend(
+                        crate::db::query(
+                            "SELECT class, level, COUNT(*) AS n FROM supervision_alerts WHERE agency_uscc = $1 GROUP BY class, level",
+                        )
+                        .bind(a.as_str())
+                        .fetch_all(self.read())
+                        .await?,
+                    );
+                }
+                rows
+            }
+        };
+        for r in &rows {
+            *counts.entry((r.try_get("class")?, r.try_get("level")?)).or_default() += r.try_get::<i64, _>("n")?;
+        }
+        Ok(counts.into_iter().map(|((c, l), n)| (c, l, n)).collect())
+    }
+}
+
+const ALERT_COLUMNS: &str = "case_no, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at";
+
+fn stored_alert(r: &impl RowLike) -> Result<StoredAlert> {
+    Ok(StoredAlert {
+        case_no: r.try_get("case_no")?,
+        key: r.try_get("alert_key")?,
+        rule: r.try_get("rule")?,
+        class: r.try_get("class")?,
+        level: r.try_get("level")?,
+        agency_uscc: r.try_get("agency_uscc")?,
+        due_at: r.try_get("due_at")?,
+        message_zh: r.try_get("message")?,
+        rule_version: r.try_get("rule_version")?,
+        raised_at: r.try_get("raised_at")?,
+    })
 }

@@ -10,9 +10,11 @@
 //! stored history calls the same function, so it reproduces the live alerts
 //! exactly, and two rule-set versions can be compared side by side.
 
+pub mod orders;
 mod rules;
 
-pub use rules::{Alert, CaseFacts, Class, Level, RuleSet, Settings, evaluate};
+pub use orders::{Order, OrderAction, OrderError, OrderEvent, OrderState, Party};
+pub use rules::{Alert, CaseFacts, Class, Level, RuleSet, Settings, evaluate, evaluate_with_next};
 
 #[cfg(test)]
 mod tests;

@@ -181,6 +181,20 @@ fn provided(case: &Case, facts: &CaseFacts<'_>, material: &str) -> bool {
 
 /// Every alert the case has earned by `now`, oldest first.
 pub fn evaluate(rules: &RuleSet, facts: CaseFacts<'_>, events: &[Envelope], calendar: &Calendar, now: Timestamp) -> Vec<Alert> {
+    evaluate_with_next(rules, facts, events, calendar, now).0
+}
+
+/// [`evaluate`], and the first day after today on which a rule on time could
+/// trip for this case with no further event (`None`: none can). Deadlines only
+/// move later as days pass (a special procedure pauses them), so the day is
+/// never later than the truth: the sweep evaluates the case again from then.
+pub fn evaluate_with_next(
+    rules: &RuleSet,
+    facts: CaseFacts<'_>,
+    events: &[Envelope],
+    calendar: &Calendar,
+    now: Timestamp,
+) -> (Vec<Alert>, Option<Date>) {
     let settings = rules.for_agency(facts.agency_uscc);
     let mut out = Out { facts, settings, alerts: Vec::new() };
     let mut case = Case::default();
@@ -192,9 +206,9 @@ pub fn evaluate(rules: &RuleSet, facts: CaseFacts<'_>, events: &[Envelope], cale
             case = next;
         }
     }
-    on_time(&mut out, &case, calendar, now);
+    let next = on_time(&mut out, &case, calendar, now);
     out.alerts.sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
-    out.alerts
+    (out.alerts, next)
 }
 
 /// What the walk over a case's events has met so far, beside the case's fold.
@@ -335,16 +349,32 @@ fn on_event<'e>(out: &mut Out<'_>, before: &Case, e: &'e Envelope, calendar: &Ca
 
 /// The rules on time: the promised date near or passed, the legal date passed,
 /// each from the moment it happened, unless the case was concluded first.
-fn on_time(out: &mut Out<'_>, case: &Case, calendar: &Calendar, now: Timestamp) {
+/// Returns the first later day on which one of them could still trip.
+fn on_time(out: &mut Out<'_>, case: &Case, calendar: &Calendar, now: Timestamp) -> Option<Date> {
     let today = china_today(now);
-    let Ok(Some(d)) = case.deadlines(calendar, today) else { return };
+    let Ok(Some(d)) = case.deadlines(calendar, today) else { return None };
     // Withdrawn or voided before conclusion: no clock runs.
     if case.state.is_over() && case.concluded_on.is_none() {
-        return;
+        return None;
     }
+    let mut next: Option<Date> = None;
+    let mut later = |day: Date| {
+        if day > today && case.concluded_on.is_none() {
+            next = Some(next.map_or(day, |n| n.min(day)));
+        }
+    };
     let open_on = |day: Date| case.concluded_on.is_none_or(|c| c >= day);
     let s = out.settings;
-    if let Some(warn_on) = workdays_before(calendar, d.promised_due, s.warn_workdays)
+    let warn = workdays_before(calendar, d.promised_due, s.warn_workdays);
+    if let Some(warn_on) = warn {
+        later(warn_on);
+    }
+    for due in [d.promised_due, d.legal_due] {
+        if let Ok(after) = due.tomorrow() {
+            later(after);
+        }
+    }
+    if let Some(warn_on) = warn
         && warn_on <= today
         && open_on(warn_on)
     {
@@ -366,6 +396,7 @@ fn on_time(out: &mut Out<'_>, case: &Case, calendar: &Calendar, now: Timestamp) 
             out.raise(rule, Class::Timeliness, level, day_start(after), "", format!("已超过{what}办结日 {due}"));
         }
     }
+    next
 }
 
 /// The working day `n` working days before `due` (`due` itself for 0).

@@ -272,3 +272,37 @@ fn a_replay_over_the_history_reproduces_the_live_alerts_exactly() {
         assert!(rules.contains(&r), "{r} in {rules:?}");
     }
 }
+
+#[test]
+fn the_next_check_is_the_first_day_a_rule_on_time_can_trip_and_never_later() {
+    let calendar = Calendar::bundled().unwrap();
+    let req = required();
+    let facts = CaseFacts { case_no: "C1", agency_uscc: "A1", required_materials: &req, attached: &[] };
+    let next = |events: &[Envelope], now: &str| crate::evaluate_with_next(&RuleSet::default(), facts, events, &calendar, at(now)).1;
+    let events = accepted_case();
+    // Promised Thu 12-10 (warned Wed 12-09), legal Mon 12-21.
+    assert_eq!(next(&events, "2026-12-07 12:00"), Some(jiff::civil::date(2026, 12, 9)));
+    assert_eq!(next(&events, "2026-12-09 12:00"), Some(jiff::civil::date(2026, 12, 11)));
+    assert_eq!(next(&events, "2026-12-11 12:00"), Some(jiff::civil::date(2026, 12, 22)));
+    assert_eq!(next(&events, "2026-12-22 12:00"), None);
+    // Each check finds what the day before did not: evaluating only on the
+    // next-check days gives every alert a daily evaluation gives.
+    // Evaluated after the last event (as the consumer does), then only on check days.
+    let (mut checked, mut due) = crate::evaluate_with_next(&RuleSet::default(), facts, &events, &calendar, at("2026-12-07 10:05"));
+    let mut day = jiff::civil::date(2026, 12, 8);
+    while day <= jiff::civil::date(2026, 12, 31) {
+        if due.is_some_and(|d| d <= day) {
+            let now = yiwang_calendar::china_day_start(day).unwrap() + jiff::SignedDuration::from_mins(5);
+            let (alerts, n) = crate::evaluate_with_next(&RuleSet::default(), facts, &events, &calendar, now);
+            checked = alerts;
+            due = n;
+        }
+        day = day.tomorrow().unwrap();
+    }
+    assert_eq!(checked, run(&events, "2026-12-31 23:00"));
+    // Concluded: nothing more can trip.
+    let mut done = events.clone();
+    done.push(env("2026-12-08 10:00", "head", "符合条件", Event::Decided { decision: Decision::Approve }));
+    done.push(env("2026-12-08 11:00", "head", "", Event::Concluded { result: "准予".into() }));
+    assert_eq!(next(&done, "2026-12-08 12:00"), None);
+}

@@ -553,12 +553,52 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             ),
         ("GET", "/api/v1/exchange/aggregates") => op("GB/T 39046 records held from the nodes below, counted per source node and type")
             .ok(200, obj(&[("total", int()), ("counts", arr(obj_any()))], &["total", "counts"])),
-        ("GET", "/api/v1/supervision/alerts") => op("电子监察: the alerts the rules raised, newest due first (docs/supervision.md)")
+        ("GET", "/api/v1/supervision/alerts") => {
+            op("电子监察: the alerts on the cases of the agencies the caller reads, newest due first (docs/supervision.md)")
+                .query(vec![
+                    q("class", json!({ "type": "string", "enum": ["timeliness", "process", "content", "fee", "integrity"] }), "the class"),
+                    q("level", json!({ "type": "string", "enum": ["notice", "yellow", "red"] }), "提示, 黄牌 or 红牌"),
+                    q("limit", json!({ "type": "integer", "minimum": 1, "maximum": 1000 }), "how many (default 100)"),
+                ])
+                .ok(200, obj(&[("alerts", arr(obj_any()))], &["alerts"]))
+        }
+        ("GET", "/api/v1/supervision/orders") => op("督办单 to the agencies the caller reads, newest first")
             .query(vec![
-                q("level", json!({ "type": "string", "enum": ["notice", "yellow", "red"] }), "提示, 黄牌 or 红牌"),
+                q(
+                    "state",
+                    json!({ "type": "string", "enum": ["issued", "acknowledged", "rectified", "verified", "closed"] }),
+                    "of one state",
+                ),
                 q("limit", json!({ "type": "integer", "minimum": 1, "maximum": 1000 }), "how many (default 100)"),
             ])
-            .ok(200, obj(&[("alerts", arr(obj_any()))], &["alerts"])),
+            .ok(200, obj(&[("orders", arr(obj_any()))], &["orders"])),
+        ("POST", "/api/v1/supervision/orders") => op("Issue a 督办单 on an alert (a supervisor of the agency's region)")
+            .json_body(obj(
+                &[
+                    ("case_no", s_max(64)),
+                    ("alert_key", s_max(200)),
+                    ("content", s_max(2000)),
+                    ("workdays", json!({ "type": "integer", "minimum": 1, "maximum": 60 })),
+                ],
+                &["case_no", "alert_key", "content"],
+            ))
+            .ok(201, obj_any()),
+        ("GET", "/api/v1/supervision/orders/{id}") => op("A 督办单 with its events").ok(200, obj_any()),
+        ("POST", "/api/v1/supervision/orders/{id}/events") => {
+            op("One step on a 督办单: the agency's head acknowledges and reports; a supervisor verifies, returns or closes")
+                .json_body(obj(
+                    &[
+                        (
+                            "action",
+                            json!({ "type": "string", "enum": ["acknowledged", "rectified", "verified", "returned", "closed"] }),
+                        ),
+                        ("note", s_max(2000)),
+                        ("version", int()),
+                    ],
+                    &["action"],
+                ))
+                .ok(200, obj_any())
+        }
         ("GET", "/api/v1/grants") => op("The grants on resources the caller manages (admins, the provider's data officers)")
             .ok(200, obj(&[("grants", arr(obj_any()))], &["grants"])),
         ("POST", "/api/v1/grants") => op("Grant a consumer fields of a resource for purposes, rows and a period (default deny)")

@@ -40,6 +40,7 @@ pub mod setup;
 pub mod shared_materials;
 pub mod sharing;
 pub mod supervision;
+pub mod supervision_orders;
 pub mod wallet;
 pub mod workbench_pages;
 pub mod workflow;

@@ -11,6 +11,7 @@ use yiwang_identity::{Access, Role};
 
 use crate::auth::{RoutePolicy, enforce};
 use crate::catalog::{ANALYSIS_READERS, CATALOG_STAFF};
+use crate::supervision_orders::{ORDER_ACTORS, SUPERVISION_READERS};
 use crate::{
     AppState, api, application_pages, bundle_pages, bundles, case_pages, case_staff, cases, catalog, catalog_pages, federation,
     identity_api, integration, licenses, machine_clients, notices, oidc, openapi, pages, setup, wallet, workbench_pages, workflow,
@@ -188,7 +189,17 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/exchange/outbox", Staff(ADMIN), get(crate::exchange_async::outbox_api)),
         def("GET", "/api/v1/exchange/aggregates", Staff(AGGREGATE_READERS), get(crate::exchange_async::aggregates_api)),
         // 电子监察: the alerts the rules raised (supervisors, admins).
-        def("GET", "/api/v1/supervision/alerts", Staff(&[Role::Supervisor, Role::Admin]), get(crate::supervision::alerts_api)),
+        def("GET", "/api/v1/supervision/alerts", Staff(SUPERVISION_READERS), get(crate::supervision_orders::alerts_api)),
+        // 督办单: supervisors issue, verify and close; the agency's head acknowledges and reports.
+        def("GET", "/api/v1/supervision/orders", Staff(SUPERVISION_READERS), get(crate::supervision_orders::orders_api)),
+        def("POST", "/api/v1/supervision/orders", Staff(&[Role::Supervisor]), post(crate::supervision_orders::issue_api)),
+        def("GET", "/api/v1/supervision/orders/{id}", Staff(SUPERVISION_READERS), get(crate::supervision_orders::order_api)),
+        def("POST", "/api/v1/supervision/orders/{id}/events", Staff(ORDER_ACTORS), post(crate::supervision_orders::act_api)),
+        def("GET", "/console/supervision", Staff(SUPERVISION_READERS), get(crate::supervision_orders::console)),
+        def("GET", "/console/supervision/issue", Staff(&[Role::Supervisor]), get(crate::supervision_orders::issue_page)),
+        def("POST", "/console/supervision/orders", Staff(&[Role::Supervisor]), post(crate::supervision_orders::issue_submit)),
+        def("GET", "/console/supervision/orders/{id}", Staff(SUPERVISION_READERS), get(crate::supervision_orders::order_page)),
+        def("POST", "/console/supervision/orders/{id}/events", Staff(ORDER_ACTORS), post(crate::supervision_orders::act_submit)),
         def("GET", "/api/v1/grants", Staff(SETUP_STAFF), get(crate::sharing::list)),
         def("POST", "/api/v1/grants", Staff(SETUP_STAFF), post(crate::sharing::create)),
         def("DELETE", "/api/v1/grants/{id}", Staff(SETUP_STAFF), delete(crate::sharing::revoke)),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use yiwang_case::Envelope;
 use yiwang_store::{CaseRow, Store, StoreError};
-use yiwang_supervision::{Alert, CaseFacts, RuleSet, evaluate};
+use yiwang_supervision::{Alert, CaseFacts, RuleSet, evaluate_with_next};
 
 use crate::AppState;
 
@@ -30,9 +30,10 @@ impl RequiredMaterials {
     }
 }
 
-/// A case's alerts as of `now` under `rules`: its events, with its item
-/// version's required materials and the licenses attached to it. What the
-/// consumer keeps and what a replay reports.
+/// A case's alerts as of `now` under `rules`, and the day the sweep is to
+/// look at it again: its events, with its item version's required materials
+/// and the licenses attached to it. What the consumer keeps and what a replay
+/// reports.
 pub async fn case_alerts(
     store: &Store,
     rules: &RuleSet,
@@ -41,11 +42,11 @@ pub async fn case_alerts(
     events: &[Envelope],
     calendar: &yiwang_calendar::Calendar,
     now: jiff::Timestamp,
-) -> Result<Vec<Alert>, StoreError> {
+) -> Result<(Vec<Alert>, Option<jiff::civil::Date>), StoreError> {
     let required = required.of(store, &c.item_code, c.item_version).await?;
     let attached: Vec<String> = c.materials.iter().map(|m| m.material.clone()).collect();
     let facts = CaseFacts { case_no: &c.case_no, agency_uscc: &c.agency_uscc, required_materials: required, attached: &attached };
-    Ok(evaluate(rules, facts, events, calendar, now))
+    Ok(evaluate_with_next(rules, facts, events, calendar, now))
 }
 
 /// Evaluate up to `batch` marked cases as of `now`; returns how many cases
@@ -59,64 +60,65 @@ pub async fn supervise_once(store: &Store, rules: &RuleSet, batch: i64, now: jif
     let mut required = RequiredMaterials::default();
     let mut new = 0;
     for (c, events) in &cases {
-        let alerts = case_alerts(store, rules, &mut required, c, events, &calendar, now).await?;
-        new += store.keep_alerts(&c.case_no, c.version, &alerts, rules.version, now).await?;
+        let (alerts, next) = case_alerts(store, rules, &mut required, c, events, &calendar, now).await?;
+        new += store.keep_alerts(&c.case_no, c.version, &alerts, rules.version, next, now).await?;
     }
     Ok((cases.len(), new))
 }
 
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertQuery {
-    pub level: Option<String>,
-    pub limit: Option<i64>,
-}
+/// How long a claimed sweep holds before another process may take it over.
+const SWEEP_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+/// Cases marked per statement of the sweep.
+const SWEEP_BATCH: i64 = 10_000;
 
-/// `GET /api/v1/supervision/alerts?level=&limit=` (supervisors, admins): the
-/// alerts kept, newest due first; of one level if asked.
-pub async fn alerts_api(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    auth: crate::auth::Auth,
-    axum::extract::Query(q): axum::extract::Query<AlertQuery>,
-) -> Result<axum::Json<serde_json::Value>, crate::ApiError> {
-    let _ = auth.require()?;
-    let level = match q.level.as_deref() {
-        None | Some("") => None,
-        Some(l @ ("notice" | "yellow" | "red")) => Some(l.to_string()),
-        Some(other) => {
-            return Err(crate::WebError::BadParam {
-                name: "level",
-                detail: format!("须为 notice、yellow 或 red，收到 {other:?} / one of notice, yellow, red"),
-            }
-            .into());
+/// The sweep of `day` (China time), if no process has done it: marks the
+/// cases whose check day has come, batch by batch under a lease, so several
+/// processes on one database sweep once and a crashed sweep is taken over.
+/// Returns how many cases this process marked, or `None` when another holds
+/// the sweep and it is not done yet.
+pub async fn sweep(store: &Store, day: jiff::civil::Date, me: &str) -> Result<Option<u64>, StoreError> {
+    let day_text = day.to_string();
+    let now = jiff::Timestamp::now();
+    match store.claim_sweep(&day_text, me, now + SWEEP_LEASE, now).await? {
+        yiwang_store::SweepClaim::Done => return Ok(Some(0)),
+        yiwang_store::SweepClaim::Held => return Ok(None),
+        yiwang_store::SweepClaim::Claimed => {}
+    }
+    let mut marked = 0;
+    loop {
+        match store.sweep_batch(&day_text, me, SWEEP_BATCH, jiff::Timestamp::now() + SWEEP_LEASE).await? {
+            None => return Ok(None),
+            Some(0) => break,
+            Some(n) => marked += n,
         }
-    };
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(crate::WebError::BadParam { name: "limit", detail: "1–1000".into() }.into());
     }
-    let mut alerts = state.store().supervision_alerts(None, limit).await?;
-    if let Some(level) = level {
-        alerts.retain(|a| a.level == level);
-    }
-    Ok(axum::Json(serde_json::json!({ "alerts": alerts })))
+    store.finish_sweep(&day_text, me, jiff::Timestamp::now()).await?;
+    Ok(Some(marked))
 }
 
 /// How often the consumer looks for marked cases (event → alert well within 100 ms).
 const POLL: Duration = Duration::from_millis(50);
-/// How often the sweep marks the cases whose limits run.
-const SWEEP: Duration = Duration::from_secs(3600);
+/// How often a process checks whether today's sweep is done.
+const SWEEP_CHECK: Duration = Duration::from_secs(60);
 
-/// The consumer and the sweep, for `serve`.
+/// The consumer and the daily sweep, for `serve`.
 pub async fn run_supervision(state: AppState, rules: RuleSet) {
-    let mut last_sweep: Option<std::time::Instant> = None;
+    let me = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
+    let mut swept: Option<jiff::civil::Date> = None;
+    // When this process last asked, and for which day: a new day is asked at once.
+    let mut asked: Option<(jiff::civil::Date, std::time::Instant)> = None;
     loop {
-        if last_sweep.is_none_or(|t| t.elapsed() >= SWEEP) {
-            match state.store().mark_for_sweep().await {
-                Ok(n) => tracing::debug!(cases = n, "supervision sweep marked the cases whose limits run"),
+        let today = yiwang_calendar::china_today(jiff::Timestamp::now());
+        if swept != Some(today) && asked.is_none_or(|(day, t)| day != today || t.elapsed() >= SWEEP_CHECK) {
+            asked = Some((today, std::time::Instant::now()));
+            match sweep(state.store(), today, &me).await {
+                Ok(Some(n)) => {
+                    tracing::debug!(cases = n, day = %today, "supervision sweep done");
+                    swept = Some(today);
+                }
+                Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "the supervision sweep failed"),
             }
-            last_sweep = Some(std::time::Instant::now());
         }
         match supervise_once(state.store(), &rules, 200, jiff::Timestamp::now()).await {
             Ok((0, _)) => tokio::time::sleep(POLL).await,

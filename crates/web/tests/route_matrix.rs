@@ -52,6 +52,9 @@ fn only(allowed: &'static [P], ok: u16, other: u16) -> Box<dyn Fn(P) -> u16> {
     })
 }
 
+const SUPERVISION_READERS: &[P] = &[P::Supervisor, P::Head, P::OtherAgencyHead, P::Admin];
+const ORDER_ACTORS: &[P] = &[P::Supervisor, P::Head, P::OtherAgencyHead];
+
 fn all(status: u16) -> Box<dyn Fn(P) -> u16> {
     Box::new(move |_| status)
 }
@@ -552,7 +555,48 @@ fn cases(f: &Fixture) -> Vec<Case> {
             Body_::None,
             only(&[P::DataOfficer, P::Admin, P::Supervisor], 200, 403),
         ),
-        c("GET", "/api/v1/supervision/alerts", "/api/v1/supervision/alerts", Body_::None, only(&[P::Supervisor, P::Admin], 200, 403)),
+        // 电子监察: supervisors, department heads (their own agency's) and admins read; orders
+        // are issued by supervisors and answered by heads; none exists here (404).
+        c("GET", "/api/v1/supervision/alerts", "/api/v1/supervision/alerts", Body_::None, only(SUPERVISION_READERS, 200, 403)),
+        c("GET", "/api/v1/supervision/orders", "/api/v1/supervision/orders", Body_::None, only(SUPERVISION_READERS, 200, 403)),
+        c(
+            "POST",
+            "/api/v1/supervision/orders",
+            "/api/v1/supervision/orders",
+            Body_::Json(serde_json::json!({ "case_no": "none", "alert_key": "none", "content": "请说明" })),
+            only(&[P::Supervisor], 404, 403),
+        ),
+        c("GET", "/api/v1/supervision/orders/{id}", "/api/v1/supervision/orders/none", Body_::None, only(SUPERVISION_READERS, 404, 403)),
+        c(
+            "POST",
+            "/api/v1/supervision/orders/{id}/events",
+            "/api/v1/supervision/orders/none/events",
+            Body_::Json(serde_json::json!({ "action": "acknowledged" })),
+            only(ORDER_ACTORS, 404, 403),
+        ),
+        c("GET", "/console/supervision", "/console/supervision", Body_::None, only(SUPERVISION_READERS, 200, 403)),
+        c(
+            "GET",
+            "/console/supervision/issue",
+            "/console/supervision/issue?case_no=none&key=none",
+            Body_::None,
+            only(&[P::Supervisor], 404, 403),
+        ),
+        c(
+            "POST",
+            "/console/supervision/orders",
+            "/console/supervision/orders",
+            Body_::Form(vec![("case_no", "none".into()), ("key", "none".into()), ("content", "请说明".into())]),
+            only(&[P::Supervisor], 404, 403),
+        ),
+        c("GET", "/console/supervision/orders/{id}", "/console/supervision/orders/none", Body_::None, only(SUPERVISION_READERS, 404, 403)),
+        c(
+            "POST",
+            "/console/supervision/orders/{id}/events",
+            "/console/supervision/orders/none/events",
+            Body_::Form(vec![("action", "acknowledged".into())]),
+            only(ORDER_ACTORS, 404, 403),
+        ),
         c("GET", "/api/v1/grants", "/api/v1/grants", Body_::None, only(&[P::DataOfficer, P::Admin], 200, 403)),
         c(
             "POST",

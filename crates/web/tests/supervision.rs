@@ -30,7 +30,7 @@ async fn the_consumer_keeps_each_alert_once_as_a_replay_gives_it(backend: TestBa
     let now = jiff::Timestamp::now();
     let (cases, new) = supervise_once(&f.store, &rules, 1000, now).await.unwrap();
     assert_eq!((cases, new), (1, 3), "the case was marked by its event");
-    let kept = f.store.supervision_alerts(None, 100).await.unwrap();
+    let kept = f.store.supervision_alerts(None, None, None, 100).await.unwrap();
     let mut got: Vec<(&str, &str, &str)> =
         kept.iter().filter(|a| a.case_no == no).map(|a| (a.rule.as_str(), a.level.as_str(), a.due_at.as_str())).collect();
     got.sort_unstable();
@@ -57,10 +57,11 @@ async fn the_consumer_keeps_each_alert_once_as_a_replay_gives_it(backend: TestBa
     f.store.record_case_event(&no, &e, None, &calendar).await.unwrap();
     let now = jiff::Timestamp::now();
     assert_eq!(supervise_once(&f.store, &rules, 1000, now).await.unwrap(), (1, 1), "only the new alert is new");
-    // The sweep marks the cases whose limits run; nothing is raised twice.
-    assert!(f.store.mark_for_sweep().await.unwrap() >= 1);
-    let (cases, new) = supervise_once(&f.store, &rules, 1000, now).await.unwrap();
-    assert!(cases >= 1 && new == 0, "{cases} {new}");
+    // Every limit has passed: no rule on time can trip later, so no sweep
+    // looks at the case again; a sweep of a later day leaves it alone.
+    assert_eq!(check_day(&f, &no).await, None);
+    assert_eq!(yiwang_web::supervision::sweep(&f.store, jiff::civil::date(2099, 1, 1), "p1").await.unwrap(), Some(0));
+    assert_eq!(supervise_once(&f.store, &rules, 1000, now).await.unwrap(), (0, 0));
     // What was kept is what a replay of the history gives.
     let events = f.store.case_events(&no).await.unwrap();
     let c = f.store.case(&no).await.unwrap();
@@ -73,12 +74,166 @@ async fn the_consumer_keeps_each_alert_once_as_a_replay_gives_it(backend: TestBa
     let replayed = yiwang_supervision::evaluate(&rules, facts, &events, &calendar, now);
     let mut replayed_keys: Vec<String> = replayed.iter().map(|a| a.key.clone()).collect();
     let mut kept_keys: Vec<String> =
-        f.store.supervision_alerts(None, 100).await.unwrap().into_iter().filter(|a| a.case_no == no).map(|a| a.key).collect();
+        f.store.supervision_alerts(None, None, None, 100).await.unwrap().into_iter().filter(|a| a.case_no == no).map(|a| a.key).collect();
     replayed_keys.sort();
     kept_keys.sort();
     assert_eq!(replayed_keys, kept_keys);
     // Of one agency's cases only.
-    assert!(f.store.supervision_alerts(Some(&["113301000099999999"]), 100).await.unwrap().is_empty());
-    assert_eq!(f.store.supervision_alerts(Some(&[c.agency_uscc.as_str()]), 100).await.unwrap().len(), kept_keys.len());
+    assert!(f.store.supervision_alerts(Some(&["113301000099999999".to_string()]), None, None, 100).await.unwrap().is_empty());
+    assert_eq!(
+        f.store.supervision_alerts(Some(std::slice::from_ref(&c.agency_uscc)), None, None, 100).await.unwrap().len(),
+        kept_keys.len()
+    );
 }
 on_both!(the_consumer_keeps_each_alert_once_as_a_replay_gives_it);
+
+/// The day the sweep is to look at a case again, as kept.
+async fn check_day(f: &Fixture, no: &str) -> Option<String> {
+    f.store.supervision_check_day(no).await.unwrap()
+}
+
+async fn the_daily_sweep_is_claimed_once_and_marks_only_the_cases_due(backend: TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let rules = RuleSet::default();
+    while supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
+    let no = f.submitted_food_case().await;
+    let calendar = f.store.load_calendar().await.unwrap();
+    // Accepted now, promised in 20 working days: nothing is due for weeks.
+    let accept =
+        Event::Accepted { promised_days: 20, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
+    let e = Envelope { at: jiff::Timestamp::now(), actor: "clerk-x".into(), reason: String::new(), event: accept };
+    f.store.record_case_event(&no, &e, None, &calendar).await.unwrap();
+    let now = jiff::Timestamp::now();
+    assert_eq!(supervise_once(&f.store, &rules, 1000, now).await.unwrap(), (1, 0));
+    // Its check day is the working day before the promised date.
+    let case = f.store.case(&no).await.unwrap();
+    let promised: jiff::civil::Date = case.promised_due.as_deref().unwrap().parse().unwrap();
+    let check: jiff::civil::Date = check_day(&f, &no).await.unwrap().parse().unwrap();
+    assert!(check < promised && calendar.workdays_between(check, promised, &[]).unwrap().value == 1, "{check} {promised}");
+    // Today's sweep marks nothing: the case is not due. Another process finds it done.
+    let today = yiwang_calendar::china_today(now);
+    assert_eq!(yiwang_web::supervision::sweep(&f.store, today, "p1").await.unwrap(), Some(0));
+    assert_eq!(yiwang_web::supervision::sweep(&f.store, today, "p2").await.unwrap(), Some(0));
+    assert_eq!(supervise_once(&f.store, &rules, 1000, now).await.unwrap(), (0, 0));
+    // On its check day the sweep marks it, once, and the consumer raises 提示.
+    let marked = yiwang_web::supervision::sweep(&f.store, check, "p1").await.unwrap().unwrap();
+    assert!(marked >= 1, "{marked}");
+    assert_eq!(yiwang_web::supervision::sweep(&f.store, check, "p2").await.unwrap(), Some(0), "done: not swept twice");
+    let on_check_day = yiwang_calendar::china_day_start(check).unwrap() + jiff::SignedDuration::from_hours(9);
+    let (cases, _) = supervise_once(&f.store, &rules, 1000, on_check_day).await.unwrap();
+    assert_eq!(cases as u64, marked);
+    let alerts = f.store.supervision_alerts(None, None, None, 1000).await.unwrap();
+    let mine: Vec<&str> = alerts.iter().filter(|a| a.case_no == no).map(|a| a.rule.as_str()).collect();
+    assert_eq!(mine, ["timeliness.promised_near"]);
+    let next: jiff::civil::Date = check_day(&f, &no).await.unwrap().parse().unwrap();
+    assert_eq!(next, promised.tomorrow().unwrap(), "next: the day after the promised date");
+    // A claim is one process's while its lease lasts; a lapsed one is taken over,
+    // and the first process's next batch finds it lost.
+    let day = "2099-01-02";
+    let t0 = jiff::Timestamp::now();
+    let lease = jiff::SignedDuration::from_secs(60);
+    assert_eq!(f.store.claim_sweep(day, "p1", t0 + lease, t0).await.unwrap(), yiwang_store::SweepClaim::Claimed);
+    assert_eq!(f.store.claim_sweep(day, "p2", t0 + lease, t0).await.unwrap(), yiwang_store::SweepClaim::Held);
+    let later = t0 + jiff::SignedDuration::from_secs(61);
+    assert_eq!(f.store.claim_sweep(day, "p2", later + lease, later).await.unwrap(), yiwang_store::SweepClaim::Claimed);
+    assert_eq!(f.store.sweep_batch(day, "p1", 100, later + lease).await.unwrap(), None);
+    assert!(f.store.sweep_batch(day, "p2", 100, later + lease).await.unwrap().is_some());
+    f.store.finish_sweep(day, "p2", later).await.unwrap();
+    assert_eq!(f.store.claim_sweep(day, "p3", later + lease, later + lease).await.unwrap(), yiwang_store::SweepClaim::Done);
+}
+on_both!(the_daily_sweep_is_claimed_once_and_marks_only_the_cases_due);
+
+/// An alert on a case of agency A, kept by the consumer; returns (case, key).
+async fn an_alert(f: &Fixture) -> (String, String) {
+    let rules = RuleSet::default();
+    while supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
+    let no = f.submitted_food_case().await;
+    let calendar = f.store.load_calendar().await.unwrap();
+    let accepted_at: jiff::Timestamp = "2026-11-02T02:00:00Z".parse().unwrap();
+    let accept = Event::Accepted { promised_days: 1, legal_days: 2, pending: vec![], commitment_check_days: 0, units: Default::default() };
+    let e = Envelope { at: accepted_at, actor: "clerk-x".into(), reason: String::new(), event: accept };
+    f.store.record_case_event(&no, &e, None, &calendar).await.unwrap();
+    supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap();
+    (no, "timeliness.promised_overdue".to_string())
+}
+
+async fn an_order_runs_from_issue_to_close_between_the_supervisor_and_the_agency_head(backend: TestBackend) {
+    use serde_json::{Value, json};
+    let (_db, f) = fixture(backend).await;
+    let (no, key) = an_alert(&f).await;
+    let issue = |content: &str, workdays: u32| json!({ "case_no": no, "alert_key": key, "content": content, "workdays": workdays });
+    // Only supervisors issue; a bad deadline or an empty content is refused and changes nothing.
+    let (status, v) = f.json(P::Head, "POST", "/api/v1/supervision/orders".into(), issue("x", 5)).await;
+    assert_eq!(status, 403, "{v}");
+    let (status, v) = f.json(P::Supervisor, "POST", "/api/v1/supervision/orders".into(), issue("请说明", 0)).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("supervision.bad_deadline")), "{v}");
+    let (status, v) = f.json(P::Supervisor, "POST", "/api/v1/supervision/orders".into(), issue("  ", 5)).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("supervision.note_required")), "{v}");
+    let (status, v) = f.json(P::Supervisor, "GET", "/api/v1/supervision/orders".into(), Value::Null).await;
+    assert_eq!((status, v["orders"].as_array().map(Vec::len)), (200, Some(0)), "{v}");
+    // Issued: due in 5 working days, the head of the agency told.
+    let (status, v) = f.json(P::Supervisor, "POST", "/api/v1/supervision/orders".into(), issue("请说明超期原因并限期办结", 5)).await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!((v["state"].as_str(), v["version"].as_i64()), (Some("issued"), Some(1)));
+    let calendar = f.store.load_calendar().await.unwrap();
+    let due = yiwang_supervision::orders::due_date(&calendar, jiff::Timestamp::now(), 5).unwrap();
+    assert_eq!(v["due_date"].as_str(), Some(due.to_string().as_str()));
+    let (status, v) = f.json(P::Supervisor, "POST", "/api/v1/supervision/orders".into(), issue("再次", 5)).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("store.conflict")), "one order per alert: {v}");
+    let (_, v) = f.json(P::Head, "GET", "/api/v1/me/notices".into(), Value::Null).await;
+    let titles: Vec<&str> = v["notices"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["督办通知（黄牌）"], "{v}");
+    // Another agency's head neither sees nor answers it.
+    let (status, _) = f.json(P::OtherAgencyHead, "GET", format!("/api/v1/supervision/orders/{id}"), Value::Null).await;
+    assert_eq!(status, 404);
+    let step = |action: &str, note: &str| json!({ "action": action, "note": note });
+    let (status, _) = f.json(P::OtherAgencyHead, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("acknowledged", "")).await;
+    assert_eq!(status, 404);
+    // The supervisor does not acknowledge for the agency; out of order is refused.
+    let (status, v) = f.json(P::Supervisor, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("acknowledged", "")).await;
+    assert_eq!(status, 403, "{v}");
+    let (status, v) = f.json(P::Head, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("rectified", "已办")).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("supervision.order_transition")), "{v}");
+    let (status, v) = f.json(P::Head, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("acknowledged", "")).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("acknowledged")), "{v}");
+    let (status, v) = f.json(P::Head, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("rectified", "")).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("supervision.note_required")), "{v}");
+    let (status, _) = f.json(P::Head, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("rectified", "已办结，并约谈")).await;
+    assert_eq!(status, 200);
+    // Returned, reported again, verified, closed.
+    let (status, v) =
+        f.json(P::Supervisor, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("returned", "未附约谈记录")).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("acknowledged")), "{v}");
+    let (_, v) = f.json(P::Head, "GET", "/api/v1/me/notices".into(), Value::Null).await;
+    assert_eq!(v["notices"][0]["title"].as_str(), Some("督办单退回重新整改"), "{v}");
+    let (status, _) = f.json(P::Head, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("rectified", "补充约谈记录")).await;
+    assert_eq!(status, 200);
+    // A stale version is refused.
+    let stale = json!({ "action": "verified", "version": 1 });
+    let (status, v) = f.json(P::Supervisor, "POST", format!("/api/v1/supervision/orders/{id}/events"), stale).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("store.conflict")), "{v}");
+    let (status, _) = f.json(P::Supervisor, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("verified", "")).await;
+    assert_eq!(status, 200);
+    let (status, v) = f.json(P::Supervisor, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("closed", "")).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("closed")), "{v}");
+    let actions: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["issued", "acknowledged", "rectified", "returned", "rectified", "verified", "closed"]);
+    let names: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["actor_name"].as_str().unwrap()).collect();
+    assert_eq!(names[..2], ["冯六", "周三"]);
+    // The supervisor was told of the acknowledgement and the reports.
+    let (_, v) = f.json(P::Supervisor, "GET", "/api/v1/me/notices".into(), Value::Null).await;
+    let titles: Vec<&str> = v["notices"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["督办单整改待核查", "督办单整改待核查", "督办单已签收"], "{v}");
+    // Administrators read, and do not act.
+    let (status, v) = f.json(P::Admin, "GET", format!("/api/v1/supervision/orders/{id}"), Value::Null).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("closed")));
+    let (status, _) = f.json(P::Admin, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("closed", "")).await;
+    assert_eq!(status, 403);
+    // Bad parameters are named.
+    let (status, v) = f.json(P::Supervisor, "GET", "/api/v1/supervision/orders?state=lost".into(), Value::Null).await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v}");
+    let (status, v) = f.json(P::Supervisor, "GET", "/api/v1/supervision/alerts?class=weather".into(), Value::Null).await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v}");
+}
+on_both!(an_order_runs_from_issue_to_close_between_the_supervisor_and_the_agency_head);
