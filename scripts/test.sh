@@ -3,7 +3,7 @@
 # end-to-end CLI/server tests and the Python peer checks.
 #
 # Needs: a Rust toolchain, python3 with pip, poppler-utils, zbar-tools, Node.js with npm,
-# Debian's chromium, and PostgreSQL at 127.0.0.1:5432
+# Debian's chromium, libfaketime (apt: faketime), and PostgreSQL at 127.0.0.1:5432
 # with trust auth and a database `test` (override with YIWANG_TEST_PG_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +30,11 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+# The supervision browser test moves a node's wall clock forward with libfaketime.
+if [ ! -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ]; then
+  echo "libfaketime is missing (the supervision browser test needs it): apt-get install faketime" >&2
+  exit 1
+fi
 
 # PostgreSQL must be reachable: the conformance suite runs on both backends.
 PG_URL="${YIWANG_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"

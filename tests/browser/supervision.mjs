@@ -1,0 +1,190 @@
+// 电子监察 in a real browser (issue 22): a case the window accepted runs
+// late on a node whose clock moves forward (libfaketime, through the file
+// this script writes), so 提示 and then 黄牌 appear on the supervisor's
+// console; the supervisor issues a 督办单, the agency's head is told,
+// acknowledges and reports, the supervisor returns it once, verifies and
+// closes it. Every page is checked with axe-core: no serious or critical
+// violation.
+//
+// usage: node supervision.mjs BASE CASE_NO WARN_DAYS LATE_DAYS OFFSET_FILE
+
+import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
+import { expectNoAlert, expectText, press } from './pages.mjs';
+
+const [base, caseNo, warnDays, lateDays, offsetFile] = process.argv.slice(2);
+if (!offsetFile) {
+  console.error('usage: node supervision.mjs BASE CASE_NO WARN_DAYS LATE_DAYS OFFSET_FILE');
+  process.exit(2);
+}
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+const PASSWORD = 'Demo-2026';
+const ID = {
+  supervisor: '330102198001010069', // 冯六, 浙江省政务服务管理办公室 电子监察
+  head: '330102198001010034', // 周三, 杭州市市场监督管理局 部门负责人
+};
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
+let stepNo = 0;
+let axeChecked = 0;
+
+async function step(title, fn) {
+  stepNo += 1;
+  const started = Date.now();
+  await fn();
+  console.log(`ok ${stepNo} ${title} (${Date.now() - started} ms)`);
+}
+
+/** axe-core over the page as it is: no serious or critical violation. */
+async function accessible(page) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) {
+    const lines = bad.map((v) => `${v.id} (${v.impact}): ${v.help} @ ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    throw new Error(`axe on ${page.url()}:\n${lines.join('\n')}`);
+  }
+  axeChecked += 1;
+}
+
+/** A browser profile for `id`, logged in (again, after the clock moved, when the session lapsed). */
+async function session(id) {
+  // bypassCSP only lets the test inject axe-core; the node's policy stays as served.
+  const context = await browser.newContext({ locale: 'zh-CN', bypassCSP: true });
+  const page = await context.newPage();
+  page.login = async () => {
+    await page.goto(`${base}/login`);
+    await page.getByLabel('账号（身份证号、手机号或邮箱）').fill(id);
+    await page.getByLabel('密码').fill(PASSWORD);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.waitForLoadState();
+  };
+  page.open = async (path) => {
+    await page.goto(`${base}${path}`);
+    if (new URL(page.url()).pathname === '/login') {
+      await page.login();
+      await page.goto(`${base}${path}`);
+    }
+    await expectNoAlert(page);
+  };
+  await page.login();
+  return page;
+}
+
+/** Move the node's clock `days` days ahead of the real one. */
+function clockAhead(days) {
+  writeFileSync(offsetFile, `+${days}d\n`);
+}
+
+/** The console rows of this case at `level`, polled until there is one. */
+async function waitForAlert(page, level, label) {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    await page.open('/console/supervision');
+    const rows = page.locator(`tr[data-level="${level}"]`, { hasText: caseNo });
+    if (await rows.count()) return rows.first();
+    if (Date.now() > deadline) throw new Error(`no ${label} for ${caseNo} on the console:\n${await page.locator('main').innerText()}`);
+    await page.waitForTimeout(500);
+  }
+}
+
+try {
+  const supervisor = await session(ID.supervisor);
+  await step('before any limit, the case raises nothing', async () => {
+    await supervisor.open('/console/supervision');
+    await expectText(supervisor, '预警分布');
+    const rows = await supervisor.locator('tr', { hasText: caseNo }).count();
+    if (rows) throw new Error(`${caseNo} has alerts already`);
+    await accessible(supervisor);
+  });
+
+  await step(`${warnDays} days on, the working day before the promised date: 提示`, async () => {
+    clockAhead(warnDays);
+    const row = await waitForAlert(supervisor, 'notice', '提示');
+    await expectText(supervisor, '临近');
+    if (!(await row.innerText()).includes('时效异常')) throw new Error('提示 is not 时效异常');
+    if (await supervisor.locator('tr[data-level="yellow"]', { hasText: caseNo }).count()) throw new Error('黄牌 before the promised date');
+  });
+
+  await step(`${lateDays} days on, the promised date passed: 黄牌`, async () => {
+    clockAhead(lateDays);
+    const row = await waitForAlert(supervisor, 'yellow', '黄牌');
+    if (!(await row.innerText()).includes('已超过承诺办结日')) throw new Error(`黄牌 row: ${await row.innerText()}`);
+    // The counts table reads the same: at least one 黄牌 of 时效异常.
+    const counts = supervisor.getByRole('row', { name: /时效异常/ });
+    const cells = await counts.locator('td').allInnerTexts();
+    if (!(Number(cells[1]) >= 1)) throw new Error(`时效异常 counts: ${cells}`);
+    await accessible(supervisor);
+  });
+
+  let orderUrl;
+  await step('the supervisor issues a 督办单 on the 黄牌', async () => {
+    const row = supervisor.locator('tr[data-level="yellow"]', { hasText: caseNo }).first();
+    await row.getByRole('link', { name: /下发督办单/ }).click();
+    await supervisor.waitForLoadState();
+    await expectText(supervisor, '已超过承诺办结日');
+    await accessible(supervisor);
+    // A deadline outside 1–60 working days is refused, and nothing is issued.
+    await supervisor.getByLabel('督办内容').fill('请说明超期原因，并于期限内办结该件');
+    await supervisor.getByLabel('整改反馈期限（工作日）').fill('0');
+    await supervisor.getByRole('button', { name: '下发督办单' }).click();
+    await supervisor.waitForLoadState();
+    await expectText(supervisor, '整改期限须为 1 至 60 个工作日');
+    await supervisor.getByLabel('整改反馈期限（工作日）').fill('3');
+    await press(supervisor, '下发督办单');
+    orderUrl = new URL(supervisor.url()).pathname;
+    if (!orderUrl.startsWith('/console/supervision/orders/DB')) throw new Error(`not on the order: ${supervisor.url()}`);
+    await expectText(supervisor, '已下发');
+    await expectText(supervisor, '请说明超期原因');
+    await accessible(supervisor);
+  });
+
+  const head = await session(ID.head);
+  await step('the agency head is told, acknowledges and reports the rectification', async () => {
+    await head.open('/me/messages');
+    await expectText(head, '督办通知（黄牌）');
+    await head.open('/console/supervision');
+    await head.getByRole('link', { name: orderUrl.split('/').pop() }).first().click();
+    await head.waitForLoadState();
+    await accessible(head);
+    // The supervising side's steps are not offered to the agency.
+    if (await head.getByRole('button', { name: '办结督办单' }).count()) throw new Error('the head is offered the close');
+    await press(head, '签收');
+    await expectText(head, '已签收');
+    await head.getByLabel('提交整改情况：说明').fill('该件已于今日办结；已对承办人员进行提醒谈话');
+    await press(head, '提交整改情况');
+    await expectText(head, '已整改待核查');
+  });
+
+  await step('the supervisor returns it once, the head reports again', async () => {
+    await supervisor.open(orderUrl);
+    await expectText(supervisor, '该件已于今日办结');
+    await supervisor.getByLabel('退回重新整改：说明').fill('请附谈话记录');
+    await press(supervisor, '退回重新整改');
+    await expectText(supervisor, '已签收');
+    await head.open('/me/messages');
+    await expectText(head, '督办单退回重新整改');
+    await head.open(orderUrl);
+    await head.getByLabel('提交整改情况：说明').fill('已补附谈话记录');
+    await press(head, '提交整改情况');
+  });
+
+  await step('the supervisor verifies and closes the order', async () => {
+    await supervisor.open(orderUrl);
+    await press(supervisor, '核查通过');
+    await expectText(supervisor, '已核查');
+    await press(supervisor, '办结督办单');
+    await expectText(supervisor, '已办结');
+    for (const what of ['下发督办单', '签收', '整改反馈', '退回重新整改', '核查通过', '办结']) await expectText(supervisor, what);
+    await accessible(supervisor);
+    await supervisor.open('/console/supervision');
+    const order = supervisor.getByRole('table', { name: '督办单' }).getByRole('row', { name: new RegExp(orderUrl.split('/').pop()) });
+    if (!(await order.innerText()).includes('已办结')) throw new Error(`order row: ${await order.innerText()}`);
+  });
+
+  console.log(`supervision: all ${stepNo} steps passed, axe on ${axeChecked} pages (case ${caseNo})`);
+} finally {
+  await browser.close();
+}
