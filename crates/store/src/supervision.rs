@@ -259,6 +259,22 @@ impl Store {
         Ok(out)
     }
 
+    /// For benchmarks over bulk-loaded cases (whose check days no evaluation
+    /// has set): one case in `one_in` (the first by number) is to be checked on `due`, the others on
+    /// `later`; returns how many are due.
+    pub async fn spread_check_days(&self, due: &str, later: &str, one_in: i64) -> Result<u64> {
+        let one_in = one_in.clamp(1, 1_000_000);
+        crate::db::query("UPDATE cases SET supervise_at = $1, supervise_pending = 0").bind(later).execute(self.write()).await?;
+        let total: i64 = crate::db::query("SELECT COUNT(*) AS n FROM cases").fetch_one(self.write()).await?.try_get("n")?;
+        let done =
+            crate::db::query("UPDATE cases SET supervise_at = $1 WHERE case_no IN (SELECT case_no FROM cases ORDER BY case_no LIMIT $2)")
+                .bind(due)
+                .bind(total / one_in)
+                .execute(self.write())
+                .await?;
+        Ok(done.rows_affected())
+    }
+
     /// The day the sweep is to look at a case again (none: no rule on time can trip).
     pub async fn supervision_check_day(&self, case_no: &str) -> Result<Option<String>> {
         let row = crate::db::query("SELECT supervise_at FROM cases WHERE case_no = $1").bind(case_no).fetch_optional(self.read()).await?;

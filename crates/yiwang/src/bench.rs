@@ -1614,3 +1614,45 @@ pub async fn supervision(cases: usize, database_url: Option<String>) -> anyhow::
     store.close().await;
     Ok(figures)
 }
+
+/// `yiwang bench supervision-sweep`: the daily sweep over `cases` open cases
+/// (synthetic, bulk-loaded), one in `one_in` due on the swept day: the claimed
+/// sweep marking the due ones through the check-day index, a day with none
+/// due, and another process asking for a day already swept.
+pub async fn supervision_sweep(cases: usize, one_in: i64, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    let master = Arc::new(yiwang_crypto::seal::MasterKey::generate());
+    crate::demo::seed(&store, &master).await?;
+    let loaded = Instant::now();
+    crate::synthetic::fill(&store, crate::synthetic::Plan { citizens: 1_000, enterprises: 1_000, cases }, Timestamp::now()).await?;
+    let due = store.spread_check_days("2099-01-05", "2099-06-01", one_in).await?;
+    store.after_bulk_load().await?;
+    eprintln!("loaded {cases} cases ({due} due on the swept day) in {:.0} s", loaded.elapsed().as_secs_f64());
+    let mut figures = Vec::new();
+    let day = |d: &str| d.parse::<jiff::civil::Date>();
+
+    let started = Instant::now();
+    let marked = yiwang_web::supervision::sweep(&store, day("2099-01-05")?, "bench-1").await?;
+    let took = started.elapsed();
+    anyhow::ensure!(marked == Some(due), "the sweep marked {marked:?}, {due} were due");
+    figures.push(figure(format!("supervision sweep over {cases} open cases, {due} due, claimed and marked"), vec![took], 1, took));
+
+    let started = Instant::now();
+    let marked = yiwang_web::supervision::sweep(&store, day("2099-01-06")?, "bench-1").await?;
+    let took = started.elapsed();
+    anyhow::ensure!(marked == Some(0), "nothing was due on the next day: {marked:?}");
+    figures.push(figure(format!("supervision sweep over {cases} open cases, none due"), vec![took], 1, took));
+
+    let mut lat = Vec::new();
+    let started = Instant::now();
+    for _ in 0..100 {
+        let t = Instant::now();
+        anyhow::ensure!(yiwang_web::supervision::sweep(&store, day("2099-01-05")?, "bench-2").await? == Some(0));
+        lat.push(t.elapsed());
+    }
+    figures.push(figure("supervision sweep asked again by another process (already done)", lat, 1, started.elapsed()));
+    store.close().await;
+    Ok(figures)
+}

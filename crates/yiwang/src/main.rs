@@ -266,6 +266,13 @@ enum BenchCmd {
         #[arg(long, default_value_t = 2_000)]
         cases: usize,
     },
+    /// 电子监察's daily sweep over N open cases, one in ONE_IN due that day.
+    SupervisionSweep {
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        #[arg(long, default_value_t = 100)]
+        one_in: i64,
+    },
     /// A node with N synthetic cases, then a department's list page (100 and
     /// the total), one case by number, and new applications, over HTTP.
     CaseList {
@@ -498,6 +505,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Bench(BenchCmd::Supervision { cases }) => {
             for f in &bench::supervision(cases.max(1), over.database_url.clone()).await? {
+                println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::SupervisionSweep { cases, one_in }) => {
+            for f in &bench::supervision_sweep(cases.max(1), one_in, over.database_url.clone()).await? {
                 println!("{}", serde_json::to_string(f)?);
             }
             Ok(ExitCode::SUCCESS)

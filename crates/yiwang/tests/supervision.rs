@@ -63,7 +63,8 @@ async fn a_late_case_is_flagged_and_its_supervision_order_runs_to_close_in_chrom
     } });
     let (status, v) = clerk.json("PUT", &format!("/api/v1/cases/{no}/form"), form).await;
     assert_eq!(status, 200, "{v:#}");
-    for m in ["食品经营许可申请书", "与食品经营相适应的主要设备设施布局、操作流程等文件", "食品安全自查、从业人员健康管理等制度"] {
+    for m in ["食品经营许可申请书", "与食品经营相适应的主要设备设施布局、操作流程等文件", "食品安全自查、从业人员健康管理等制度"]
+    {
         clerk.upload(&no, m).await;
     }
     let (status, v) = clerk.json("POST", &format!("/api/v1/cases/{no}/submit"), Value::Null).await;
