@@ -145,7 +145,10 @@ try {
   await step('the agency head is told, acknowledges and reports the rectification', async () => {
     await head.open('/me/messages');
     await expectText(head, '督办通知（黄牌）');
-    await head.open('/console/supervision');
+    await accessible(head);
+    // The notice leads to the console, where the order is listed.
+    await head.getByRole('link', { name: `电子监察 · 办件 ${caseNo}` }).first().click();
+    await head.waitForLoadState();
     await head.getByRole('link', { name: orderUrl.split('/').pop() }).first().click();
     await head.waitForLoadState();
     await accessible(head);

@@ -30,7 +30,7 @@ fn view(n: &NoticeRow) -> Value {
         "id": n.id,
         "case_no": n.case_no,
         "kind": n.kind,
-        "kind_zh": yiwang_case::notice::kind_name(&n.kind),
+        "kind_zh": kind_zh(&n.kind),
         "title": n.title,
         "body": n.body,
         "created_at": n.created_at,
@@ -89,9 +89,18 @@ pub async fn set_preferences(
     Ok(Json(prefs))
 }
 
+/// A notice's kind in Chinese: a case event's, or 督办 (to staff).
+fn kind_zh(kind: &str) -> &str {
+    if kind == SUPERVISION_ORDER { "督办" } else { yiwang_case::notice::kind_name(kind) }
+}
+
+/// The kind of the notices 督办单 send to staff (`store/supervision_orders.rs`).
+const SUPERVISION_ORDER: &str = "supervision_order";
+
 struct NoticeLine {
     id: String,
-    case_no: Option<String>,
+    /// Where the notice leads: the applicant's case page, or the supervision console.
+    link: Option<(String, String)>,
     kind_zh: String,
     title: String,
     body: String,
@@ -136,11 +145,17 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Mes
         .notices
         .into_iter()
         .map(|n| NoticeLine {
-            kind_zh: yiwang_case::notice::kind_name(&n.kind).to_string(),
+            kind_zh: kind_zh(&n.kind).to_string(),
             at: china_time(&n.created_at),
             unread: n.read_at.is_none(),
+            link: n.case_no.map(|no| {
+                if n.kind == SUPERVISION_ORDER {
+                    ("/console/supervision".to_string(), format!("电子监察 · 办件 {no}"))
+                } else {
+                    (format!("/me/cases/{no}"), format!("办件 {no}"))
+                }
+            }),
             id: n.id,
-            case_no: n.case_no,
             title: n.title,
             body: n.body,
         })
