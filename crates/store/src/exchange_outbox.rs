@@ -355,15 +355,20 @@ impl Store {
 }
 
 impl Tx {
-    /// 汇聚: the GB/T 39046 事项 record of a version just published, queued
-    /// for the parent node in the publication's transaction when records go up.
-    pub(crate) async fn queue_item_record(&mut self, doc: &yiwang_catalog::ItemDoc, version: i64, at: &str) -> Result<()> {
+    /// Whether this node sends records up (`[exchange] aggregate_upward`).
+    pub(crate) async fn aggregating_upward(&mut self) -> Result<bool> {
         let upward: Option<i64> = crate::db::query("SELECT enabled FROM upward_aggregation WHERE id = 1")
             .fetch_optional(&mut *self)
             .await?
             .map(|r| r.try_get("enabled"))
             .transpose()?;
-        if upward != Some(1) {
+        Ok(upward == Some(1))
+    }
+
+    /// 汇聚: the GB/T 39046 事项 record of a version just published, queued
+    /// for the parent node in the publication's transaction when records go up.
+    pub(crate) async fn queue_item_record(&mut self, doc: &yiwang_catalog::ItemDoc, version: i64, at: &str) -> Result<()> {
+        if !self.aggregating_upward().await? {
             return Ok(());
         }
         let record = UpwardRecord {

@@ -96,6 +96,21 @@ impl Tx {
         if written.rows_affected() == 0 {
             return Ok(());
         }
+        self.queue_notice_copies(&id, &case.account_id, &n.title, &n.body, &n.sms, &at).await
+    }
+
+    /// A notice's email and SMS copies: one outbox message per channel the
+    /// person did not switch off and holds a verified contact for (no
+    /// preferences row: both on). One statement, whatever the channels.
+    pub(crate) async fn queue_notice_copies(
+        &mut self,
+        notice_id: &str,
+        account_id: &str,
+        title: &str,
+        body: &str,
+        sms: &str,
+        at: &str,
+    ) -> Result<()> {
         crate::db::query(
             "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts, next_attempt_at, notice_id) \
              SELECT $1, 'email', a.email, $3, $4, $6, 0, $6, $7 FROM accounts a LEFT JOIN notice_preferences p ON p.account_id = a.id \
@@ -106,12 +121,12 @@ impl Tx {
         )
         .bind(ordered_id("msg"))
         .bind(ordered_id("msg"))
-        .bind(format!("一网通办 · {}", n.title))
-        .bind(&n.body)
-        .bind(&n.sms)
-        .bind(&at)
-        .bind(&id)
-        .bind(&case.account_id)
+        .bind(format!("一网通办 · {title}"))
+        .bind(body)
+        .bind(sms)
+        .bind(at)
+        .bind(notice_id)
+        .bind(account_id)
         .execute(&mut *self)
         .await?;
         Ok(())

@@ -262,36 +262,14 @@ impl Tx {
             if written.rows_affected() == 0 {
                 continue;
             }
-            crate::db::query(
-                "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts, next_attempt_at, notice_id) \
-                 SELECT $1, 'email', a.email, $3, $4, $6, 0, $6, $7 FROM accounts a LEFT JOIN notice_preferences p ON p.account_id = a.id \
-                 WHERE a.id = $8 AND a.email IS NOT NULL AND COALESCE(p.email, 1) <> 0 \
-                 UNION ALL \
-                 SELECT $2, 'sms', a.phone, $3, $5, $6, 0, $6, $7 FROM accounts a LEFT JOIN notice_preferences p ON p.account_id = a.id \
-                 WHERE a.id = $8 AND a.phone IS NOT NULL AND COALESCE(p.sms, 1) <> 0",
-            )
-            .bind(ordered_id("msg"))
-            .bind(ordered_id("msg"))
-            .bind(format!("一网通办 · {title}"))
-            .bind(body)
-            .bind(&sms)
-            .bind(at)
-            .bind(&id)
-            .bind(&account)
-            .execute(&mut *self)
-            .await?;
+            self.queue_notice_copies(&id, &account, title, body, &sms, at).await?;
         }
         Ok(())
     }
 
     /// 汇聚: an order event's GB/T 39046 表11 record, when records go up.
     async fn queue_order_record(&mut self, record: UpwardRecord) -> Result<()> {
-        let upward: Option<i64> = crate::db::query("SELECT enabled FROM upward_aggregation WHERE id = 1")
-            .fetch_optional(&mut *self)
-            .await?
-            .map(|r| r.try_get("enabled"))
-            .transpose()?;
-        if upward != Some(1) {
+        if !self.aggregating_upward().await? {
             return Ok(());
         }
         self.queue_upward(std::slice::from_ref(&record), crate::integration::queued_at()).await

@@ -13,6 +13,15 @@ use yiwang_supervision::RuleSet;
 use yiwang_testkit::TestBackend;
 use yiwang_web::supervision::supervise_once;
 
+/// Accepted on Monday 2026-11-02 (China time), promised in 1 working day, legal in 2.
+async fn accept_long_ago(f: &Fixture, no: &str) {
+    let calendar = f.store.load_calendar().await.unwrap();
+    let accepted_at: jiff::Timestamp = "2026-11-02T02:00:00Z".parse().unwrap();
+    let accept = Event::Accepted { promised_days: 1, legal_days: 2, pending: vec![], commitment_check_days: 0, units: Default::default() };
+    let e = Envelope { at: accepted_at, actor: "clerk-x".into(), reason: String::new(), event: accept };
+    f.store.record_case_event(no, &e, None, &calendar).await.unwrap();
+}
+
 async fn the_consumer_keeps_each_alert_once_as_a_replay_gives_it(backend: TestBackend) {
     let (_db, f) = fixture(backend).await;
     let rules = RuleSet::default();
@@ -21,11 +30,7 @@ async fn the_consumer_keeps_each_alert_once_as_a_replay_gives_it(backend: TestBa
     while supervise_once(&f.store, &rules, 1000, now).await.unwrap().0 > 0 {}
     let no = f.submitted_food_case().await;
     let calendar = f.store.load_calendar().await.unwrap();
-    // Accepted on Monday 2026-11-02 (China time), promised in 1 working day, legal in 2.
-    let accepted_at: jiff::Timestamp = "2026-11-02T02:00:00Z".parse().unwrap();
-    let accept = Event::Accepted { promised_days: 1, legal_days: 2, pending: vec![], commitment_check_days: 0, units: Default::default() };
-    let e = Envelope { at: accepted_at, actor: "clerk-x".into(), reason: String::new(), event: accept };
-    f.store.record_case_event(&no, &e, None, &calendar).await.unwrap();
+    accept_long_ago(&f, &no).await;
     // Evaluated as of after the history (it is read in order, up to now).
     let now = jiff::Timestamp::now();
     let (cases, new) = supervise_once(&f.store, &rules, 1000, now).await.unwrap();
@@ -148,11 +153,7 @@ async fn an_alert(f: &Fixture) -> (String, String) {
     let rules = RuleSet::default();
     while supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
     let no = f.submitted_food_case().await;
-    let calendar = f.store.load_calendar().await.unwrap();
-    let accepted_at: jiff::Timestamp = "2026-11-02T02:00:00Z".parse().unwrap();
-    let accept = Event::Accepted { promised_days: 1, legal_days: 2, pending: vec![], commitment_check_days: 0, units: Default::default() };
-    let e = Envelope { at: accepted_at, actor: "clerk-x".into(), reason: String::new(), event: accept };
-    f.store.record_case_event(&no, &e, None, &calendar).await.unwrap();
+    accept_long_ago(&f, &no).await;
     supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap();
     (no, "timeliness.promised_overdue".to_string())
 }
