@@ -3,7 +3,7 @@
 // this script writes), so 提示 and then 黄牌 appear on the supervisor's
 // console; the supervisor issues a 督办单, the agency's head is told,
 // acknowledges and reports, the supervisor returns it once, verifies and
-// closes it. Every page is checked with axe-core: no serious or critical
+// closes it; the public page counts it. Every page is checked with axe-core: no serious or critical
 // violation.
 //
 // usage: node supervision.mjs BASE CASE_NO WARN_DAYS LATE_DAYS OFFSET_FILE
@@ -185,6 +185,23 @@ try {
     await supervisor.open('/console/supervision');
     const order = supervisor.getByRole('table', { name: '督办单' }).getByRole('row', { name: new RegExp(orderUrl.split('/').pop()) });
     if (!(await order.innerText()).includes('已办结')) throw new Error(`order row: ${await order.innerText()}`);
+  });
+
+  await step('the public page counts the late case and the order closed on time, and names no case', async () => {
+    const visitor = await (await browser.newContext({ locale: 'zh-CN', bypassCSP: true })).newPage();
+    const year = caseNo.slice(18, 22);
+    await visitor.goto(`${base}/supervision/public?year=${year}`);
+    await expectNoAlert(visitor);
+    await expectText(visitor, '政务服务监察结果公开');
+    const row = visitor.getByRole('table', { name: '按部门' }).getByRole('row', { name: /杭州市市场监督管理局/ });
+    const cells = await row.locator('td').allInnerTexts();
+    // 受理, 办结, 办结率, 按时办结率, 超期件数, 督办办结, 督办按期办结率
+    if (!(Number(cells[0]) >= 1 && Number(cells[4]) >= 1 && cells[5] === '1' && cells[6] === '100.0%')) {
+      throw new Error(`杭州市市场监督管理局: ${cells}`);
+    }
+    const text = await visitor.locator('main').innerText();
+    if (text.includes(caseNo) || text.includes('杭州一网餐饮')) throw new Error('the public page names a case or an applicant');
+    await accessible(visitor);
   });
 
   console.log(`supervision: all ${stepNo} steps passed, axe on ${axeChecked} pages (case ${caseNo})`);

@@ -275,6 +275,53 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// 监察结果公开: per agency, the counts of the cases applied for in
+    /// [`since`, `until`) and accepted, and of the orders closed then; `today`
+    /// (China) decides which open cases are past their promised date.
+    pub async fn public_counts(&self, since: &str, until: &str, today: &str) -> Result<Vec<(String, yiwang_supervision::public::Counts)>> {
+        // A case is concluded on time when 办结 came before the end (China
+        // time, 16:00 UTC) of its promised date.
+        let cases = crate::db::query(
+            "SELECT c.agency_uscc, COUNT(*) AS accepted, \
+             CAST(SUM(CASE WHEN e.at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS concluded, \
+             CAST(SUM(CASE WHEN e.at IS NOT NULL AND (c.promised_due IS NULL OR e.at < (c.promised_due || 'T16:00:00.000000Z')) \
+                  THEN 1 ELSE 0 END) AS BIGINT) AS on_time, \
+             CAST(SUM(CASE WHEN c.promised_due IS NOT NULL AND ((e.at IS NOT NULL AND e.at >= (c.promised_due || 'T16:00:00.000000Z')) \
+                  OR (e.at IS NULL AND c.state IN ('accepted', 'in_process', 'special_procedure', 'decided') AND c.promised_due < $3)) \
+                  THEN 1 ELSE 0 END) AS BIGINT) AS overdue \
+             FROM cases c LEFT JOIN case_events e ON e.case_no = c.case_no AND e.kind = 'concluded' \
+             WHERE c.accepted_on IS NOT NULL AND c.created_at >= $1 AND c.created_at < $2 GROUP BY c.agency_uscc",
+        )
+        .bind(since)
+        .bind(until)
+        .bind(today)
+        .fetch_all(self.read())
+        .await?;
+        let mut out: std::collections::BTreeMap<String, yiwang_supervision::public::Counts> = std::collections::BTreeMap::new();
+        for r in &cases {
+            let c = out.entry(r.try_get("agency_uscc")?).or_default();
+            c.accepted = r.try_get("accepted")?;
+            c.concluded = r.try_get::<Option<i64>, _>("concluded")?.unwrap_or(0);
+            c.on_time = r.try_get::<Option<i64>, _>("on_time")?.unwrap_or(0);
+            c.overdue = r.try_get::<Option<i64>, _>("overdue")?.unwrap_or(0);
+        }
+        let orders = crate::db::query(
+            "SELECT agency_uscc, COUNT(*) AS closed, \
+             CAST(SUM(CASE WHEN rectified_at < (due_date || 'T16:00:00.000000Z') THEN 1 ELSE 0 END) AS BIGINT) AS on_time \
+             FROM supervision_orders WHERE state = 'closed' AND closed_at >= $1 AND closed_at < $2 GROUP BY agency_uscc",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(self.read())
+        .await?;
+        for r in &orders {
+            let c = out.entry(r.try_get("agency_uscc")?).or_default();
+            c.orders_closed = r.try_get("closed")?;
+            c.orders_on_time = r.try_get::<Option<i64>, _>("on_time")?.unwrap_or(0);
+        }
+        Ok(out.into_iter().collect())
+    }
+
     /// The day the sweep is to look at a case again (none: no rule on time can trip).
     pub async fn supervision_check_day(&self, case_no: &str) -> Result<Option<String>> {
         let row = crate::db::query("SELECT supervise_at FROM cases WHERE case_no = $1").bind(case_no).fetch_optional(self.read()).await?;

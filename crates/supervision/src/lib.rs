@@ -11,6 +11,7 @@
 //! exactly, and two rule-set versions can be compared side by side.
 
 pub mod orders;
+pub mod public;
 mod rules;
 
 pub use orders::{Order, OrderAction, OrderError, OrderEvent, OrderState, Party};

@@ -562,6 +562,17 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
                 ])
                 .ok(200, obj(&[("alerts", arr(obj_any()))], &["alerts"]))
         }
+        ("GET", "/api/v1/supervision/public") => {
+            op("监察结果公开: a year's 办结率, 按时办结率, 超期件数 and 督办按期办结率 per region and agency (counts only)")
+                .query(vec![q("year", json!({ "type": "integer", "minimum": 2000, "maximum": 2100 }), "the year (default: this year)")])
+                .ok(
+                    200,
+                    obj(
+                        &[("year", int()), ("computed_at", s()), ("total", obj_any()), ("regions", arr(obj_any())), ("agencies", arr(obj_any()))],
+                        &["year", "total", "regions", "agencies"],
+                    ),
+                )
+        }
         ("GET", "/api/v1/supervision/orders") => op("督办单 to the agencies the caller reads, newest first")
             .query(vec![
                 q(

@@ -41,6 +41,7 @@ pub mod shared_materials;
 pub mod sharing;
 pub mod supervision;
 pub mod supervision_orders;
+pub mod supervision_public;
 pub mod wallet;
 pub mod workbench_pages;
 pub mod workflow;
@@ -83,6 +84,8 @@ struct Inner {
     security: SecurityRuntime,
     /// The node's part in the exchange, if `[exchange]` gives it one.
     exchange: Option<Arc<exchange::ExchangeRuntime>>,
+    /// 监察结果公开's figures, computed at most every five minutes.
+    public_figures: supervision_public::PublicCache,
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ impl AppState {
                 master: OnceLock::new(),
                 security: SecurityRuntime::default(),
                 exchange: None,
+                public_figures: Default::default(),
             }),
         }
     }
@@ -153,6 +157,10 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    pub(crate) fn public_figures(&self) -> &supervision_public::PublicCache {
+        &self.inner.public_figures
     }
 
     pub fn handlers(&self) -> &yiwang_store::Handlers {

@@ -190,6 +190,9 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/exchange/aggregates", Staff(AGGREGATE_READERS), get(crate::exchange_async::aggregates_api)),
         // 电子监察: the alerts the rules raised (supervisors, admins).
         def("GET", "/api/v1/supervision/alerts", Staff(SUPERVISION_READERS), get(crate::supervision_orders::alerts_api)),
+        // 监察结果公开: counts per region and agency, for anyone.
+        def("GET", "/supervision/public", Public, get(crate::supervision_public::public_page)),
+        def("GET", "/api/v1/supervision/public", Public, get(crate::supervision_public::public_api)),
         // 督办单: supervisors issue, verify and close; the agency's head acknowledges and reports.
         def("GET", "/api/v1/supervision/orders", Staff(SUPERVISION_READERS), get(crate::supervision_orders::orders_api)),
         def("POST", "/api/v1/supervision/orders", Staff(&[Role::Supervisor]), post(crate::supervision_orders::issue_api)),

@@ -558,6 +558,8 @@ fn cases(f: &Fixture) -> Vec<Case> {
         // 电子监察: supervisors, department heads (their own agency's) and admins read; orders
         // are issued by supervisors and answered by heads; none exists here (404).
         c("GET", "/api/v1/supervision/alerts", "/api/v1/supervision/alerts", Body_::None, only(SUPERVISION_READERS, 200, 403)),
+        c("GET", "/supervision/public", "/supervision/public", Body_::None, all(200)),
+        c("GET", "/api/v1/supervision/public", "/api/v1/supervision/public?year=2026", Body_::None, all(200)),
         c("GET", "/api/v1/supervision/orders", "/api/v1/supervision/orders", Body_::None, only(SUPERVISION_READERS, 200, 403)),
         c(
             "POST",

@@ -153,7 +153,7 @@ async fn an_alert(f: &Fixture) -> (String, String) {
     let rules = RuleSet::default();
     while supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
     let no = f.submitted_food_case().await;
-    accept_long_ago(&f, &no).await;
+    accept_long_ago(f, &no).await;
     supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap();
     (no, "timeliness.promised_overdue".to_string())
 }
@@ -231,6 +231,20 @@ async fn an_order_runs_from_issue_to_close_between_the_supervisor_and_the_agency
     assert_eq!((status, v["state"].as_str()), (200, Some("closed")));
     let (status, _) = f.json(P::Admin, "POST", format!("/api/v1/supervision/orders/{id}/events"), step("closed", "")).await;
     assert_eq!(status, 403);
+    // The public figures count the late case and the order closed on time, and name no case or person.
+    let (status, v) = f.json(P::Anon, "GET", "/api/v1/supervision/public".into(), Value::Null).await;
+    assert_eq!(status, 200, "{v}");
+    let agency_a = v["agencies"].as_array().unwrap().iter().find(|a| a["name"] == "杭州市市场监督管理局").unwrap();
+    assert!(agency_a["accepted"].as_i64().unwrap() >= 1 && agency_a["overdue"].as_i64().unwrap() >= 1, "{agency_a}");
+    assert_eq!((agency_a["orders_closed"].as_i64(), agency_a["orders_on_time_rate"].as_f64()), (Some(1), Some(100.0)), "{agency_a}");
+    assert_eq!(agency_a["region"], "330100");
+    assert!(v["regions"].as_array().unwrap().iter().any(|r| r["code"] == "330100" && r["name"] == "杭州市"), "{v}");
+    let text = v.to_string();
+    assert!(!text.contains(&no) && !text.contains("张三"), "counts only: {text}");
+    let (status, html) = f.page(P::Anon, "/supervision/public".into(), None).await;
+    assert!(status == 200 && html.contains("按时办结率") && html.contains("杭州市市场监督管理局"), "{html}");
+    let (status, v) = f.json(P::Anon, "GET", "/api/v1/supervision/public?year=1999".into(), Value::Null).await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v}");
     // Bad parameters are named.
     let (status, v) = f.json(P::Supervisor, "GET", "/api/v1/supervision/orders?state=lost".into(), Value::Null).await;
     assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v}");

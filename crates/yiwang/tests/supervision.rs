@@ -4,7 +4,7 @@
 //! 食品经营许可 case today; `tests/browser/supervision.mjs` then moves the clock
 //! to the day before the promised date (提示) and past it (黄牌), and drives
 //! the 督办单 from issue to close between the supervisor and the agency's head,
-//! with axe-core on every page. Needs node, `npm ci` in tests/browser,
+//! then reads the public page's counts, with axe-core on every page. Needs node, `npm ci` in tests/browser,
 //! Chromium and libfaketime (scripts/test.sh checks).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)]
 
@@ -92,6 +92,6 @@ async fn a_late_case_is_flagged_and_its_supervision_order_runs_to_close_in_chrom
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
     assert!(out.status.success(), "the supervision flow failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("supervision: all 7 steps passed, axe on 7 pages"), "{stdout}");
+    assert!(stdout.contains("supervision: all 8 steps passed, axe on 8 pages"), "{stdout}");
     server.stop();
 }
