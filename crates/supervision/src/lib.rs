@@ -12,6 +12,7 @@
 
 pub mod orders;
 pub mod public;
+pub mod ratings;
 mod rules;
 
 pub use orders::{Order, OrderAction, OrderError, OrderEvent, OrderState, Party};
