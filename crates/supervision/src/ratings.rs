@@ -522,27 +522,28 @@ impl RatingCounts {
     }
 }
 
-/// Tally ratings with their loops (if any) by a key (agency, staff member, item or channel).
-pub fn tally<'a, K: Ord + Clone + 'a>(rows: impl IntoIterator<Item = (K, &'a Rating, Option<&'a Loop>)>) -> BTreeMap<K, RatingCounts> {
+/// Tally ratings by a key (agency, staff member, item or channel) from
+/// counts of (key, level, loop state): a rating's loop state says all the
+/// statistics need (fed back: 待回访 or 已办结; revisited: 已办结; voided on appeal).
+pub fn tally<K: Ord>(rows: impl IntoIterator<Item = (K, Satisfaction, Option<LoopState>, i64)>) -> BTreeMap<K, RatingCounts> {
     let mut out: BTreeMap<K, RatingCounts> = BTreeMap::new();
-    for (key, r, l) in rows {
+    for (key, level, state, n) in rows {
         let c = out.entry(key).or_default();
-        c.ratings += 1;
-        let voided = l.is_some_and(|l| l.state == LoopState::Voided);
-        if voided {
-            c.voided += 1;
+        c.ratings += n;
+        if state == Some(LoopState::Voided) {
+            c.voided += n;
             continue;
         }
-        if r.level.is_good() {
-            c.good += 1;
+        if level.is_good() {
+            c.good += n;
         }
-        if r.level.is_bad() {
-            c.bad += 1;
-            if l.is_some_and(|l| l.feedback_at.is_some()) {
-                c.rectified += 1;
+        if level.is_bad() {
+            c.bad += n;
+            if matches!(state, Some(LoopState::ToRevisit | LoopState::Closed)) {
+                c.rectified += n;
             }
-            if l.is_some_and(|l| l.revisited.is_some()) {
-                c.revisited += 1;
+            if state == Some(LoopState::Closed) {
+                c.revisited += n;
             }
         }
     }
@@ -665,7 +666,7 @@ mod tests {
         .unwrap();
         let rows =
             [("A", &good, None), ("A", &fair, None), ("A", &bad, Some(&done)), ("A", &bad, Some(&voided)), ("B", &bad, Some(&opened))];
-        let t = tally(rows);
+        let t = tally(rows.iter().map(|(k, r, l)| (*k, r.level, l.map(|l| l.state), 1)));
         let a = t["A"];
         assert_eq!((a.ratings, a.good, a.bad, a.voided, a.rectified, a.revisited), (4, 1, 1, 1, 1, 0));
         assert_eq!((a.good_rate(), a.rectified_rate(), a.revisit_rate()), (Some(33.3), Some(100.0), Some(0.0)));

@@ -573,6 +573,52 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
                     ),
                 )
         }
+        ("GET", "/api/v1/ratings/content") => op("好差评's content: each level's reasons, online and at the hall, and the channels")
+            .ok(200, obj(&[("version", int()), ("online", arr(obj_any())), ("offline", arr(obj_any())), ("channels", arr(obj_any()))], &["version"])),
+        ("POST", "/api/v1/ratings") => op("Rate one's case at 受理 or 办结 (once per stage); a 差评 opens its rectification loop")
+            .json_body(obj(
+                &[
+                    ("case_no", s_max(64)),
+                    ("stage", json!({ "type": "string", "enum": ["accepted", "concluded"] })),
+                    (
+                        "channel",
+                        json!({ "type": "string", "enum": ["pc", "mobile", "qr", "hall_tablet", "hall_terminal", "phone", "sms"] }),
+                    ),
+                    ("level", json!({ "type": "integer", "minimum": 1, "maximum": 5 })),
+                    ("reasons", arr(s_max(64))),
+                    ("comment", s_max(500)),
+                ],
+                &["case_no", "stage", "channel", "level"],
+            ))
+            .ok(201, obj_any()),
+        ("GET", "/api/v1/ratings") => op("Ratings of the agencies the caller reads, newest first; only 差评 with bad=true")
+            .query(vec![
+                q("bad", json!({ "type": "boolean" }), "only 差评"),
+                q("limit", json!({ "type": "integer", "minimum": 1, "maximum": 1000 }), "how many (default 100)"),
+            ])
+            .ok(200, obj(&[("ratings", arr(obj_any()))], &["ratings"])),
+        ("GET", "/api/v1/ratings/stats") => op("好评率, 差评整改率 and 回访率 per agency, item, channel or staff member")
+            .query(vec![q("by", json!({ "type": "string", "enum": ["agency", "item", "channel", "handler"] }), "the key (default agency)")])
+            .ok(200, obj(&[("by", s()), ("lines", arr(obj_any()))], &["by", "lines"])),
+        ("GET", "/api/v1/ratings/{id}") => op("A rating and its loop (staff who read its agency, or the rater)").ok(200, obj_any()),
+        ("POST", "/api/v1/ratings/{id}/loop") => {
+            op("One step on a 差评's loop: the agency's head verifies, appeals, rectifies, feeds back and revisits; a supervisor reviews an appeal")
+                .json_body(obj(
+                    &[
+                        (
+                            "action",
+                            json!({ "type": "string", "enum": ["verified", "appealed", "appeal_reviewed", "rectified", "feedback_sent", "revisited"] }),
+                        ),
+                        ("triage", json!({ "type": "string", "enum": ["rectify_now", "rectify_by", "explain"] })),
+                        ("upheld", json!({ "type": "boolean" })),
+                        ("satisfaction", json!({ "type": "integer", "minimum": 1, "maximum": 5 })),
+                        ("note", s_max(500)),
+                        ("version", int()),
+                    ],
+                    &["action"],
+                ))
+                .ok(200, obj_any())
+        }
         ("GET", "/api/v1/supervision/orders") => op("督办单 to the agencies the caller reads, newest first")
             .query(vec![
                 q(

@@ -33,6 +33,7 @@ pub mod openapi;
 pub mod outbound;
 pub mod pages;
 pub mod personal;
+pub mod ratings;
 pub mod routes;
 pub mod security;
 pub mod settings;

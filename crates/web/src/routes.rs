@@ -193,6 +193,13 @@ fn table() -> Vec<RouteDef> {
         // 监察结果公开: counts per region and agency, for anyone.
         def("GET", "/supervision/public", Public, get(crate::supervision_public::public_page)),
         def("GET", "/api/v1/supervision/public", Public, get(crate::supervision_public::public_api)),
+        // 好差评: anyone reads the content; the applicant rates; the agency's head runs a 差评's loop.
+        def("GET", "/api/v1/ratings/content", Public, get(crate::ratings::content_api)),
+        def("POST", "/api/v1/ratings", Authenticated, post(crate::ratings::rate_api)),
+        def("GET", "/api/v1/ratings", Staff(crate::ratings::RATING_READERS), get(crate::ratings::list_api)),
+        def("GET", "/api/v1/ratings/stats", Staff(crate::ratings::RATING_READERS), get(crate::ratings::stats_api)),
+        def("GET", "/api/v1/ratings/{id}", Authenticated, get(crate::ratings::show_api)),
+        def("POST", "/api/v1/ratings/{id}/loop", Staff(crate::ratings::LOOP_ACTORS), post(crate::ratings::loop_api)),
         // 督办单: supervisors issue, verify and close; the agency's head acknowledges and reports.
         def("GET", "/api/v1/supervision/orders", Staff(SUPERVISION_READERS), get(crate::supervision_orders::orders_api)),
         def("POST", "/api/v1/supervision/orders", Staff(&[Role::Supervisor]), post(crate::supervision_orders::issue_api)),

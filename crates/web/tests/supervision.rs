@@ -252,3 +252,90 @@ async fn an_order_runs_from_issue_to_close_between_the_supervisor_and_the_agency
     assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v}");
 }
 on_both!(an_order_runs_from_issue_to_close_between_the_supervisor_and_the_agency_head);
+
+async fn a_bad_rating_runs_its_loop_to_the_revisit_and_an_appeal_voids_another(backend: TestBackend) {
+    use serde_json::{Value, json};
+    let (_db, f) = fixture(backend).await;
+    let (_, content) = f.json(P::Anon, "GET", "/api/v1/ratings/content".into(), Value::Null).await;
+    assert_eq!(content["online"][4]["name"], "非常不满意", "{content}");
+    let no = f.submitted_food_case().await;
+    let rate = |no: &str, stage: &str, level: u8, reasons: Vec<&str>| json!({ "case_no": no, "stage": stage, "channel": "pc", "level": level, "reasons": reasons, "comment": "" });
+    // Not accepted yet: nothing to rate.
+    let (status, v) = f.json(P::Agent, "POST", "/api/v1/ratings".into(), rate(&no, "accepted", 5, vec!["超时办结"])).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("store.conflict")), "{v}");
+    accept_long_ago(&f, &no).await;
+    // Only the applicant rates; the level and reasons are checked.
+    let (status, _) = f.json(P::OtherCitizen, "POST", "/api/v1/ratings".into(), rate(&no, "accepted", 5, vec!["超时办结"])).await;
+    assert_eq!(status, 404);
+    let (status, v) = f.json(P::Agent, "POST", "/api/v1/ratings".into(), rate(&no, "accepted", 7, vec![])).await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v}");
+    let (status, v) = f.json(P::Agent, "POST", "/api/v1/ratings".into(), rate(&no, "accepted", 5, vec!["办事效率高"])).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("rating.unknown_reason")), "{v}");
+    let (status, v) = f.json(P::Agent, "POST", "/api/v1/ratings".into(), rate(&no, "accepted", 5, vec![])).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("rating.bad_needs_reason")), "{v}");
+    let (status, v) = f.json(P::Agent, "POST", "/api/v1/ratings".into(), rate(&no, "accepted", 5, vec!["超时办结"])).await;
+    assert_eq!((status, v["loop"]["state"].as_str()), (201, Some("open")), "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (status, _) = f.json(P::Agent, "POST", "/api/v1/ratings".into(), rate(&no, "accepted", 1, vec![])).await;
+    assert_eq!(status, 409, "once per stage");
+    let (status, _) = f.json(P::Agent, "POST", "/api/v1/ratings".into(), rate(&no, "concluded", 1, vec![])).await;
+    assert_eq!(status, 409, "not concluded yet");
+    // The agency's head sees it and runs the loop; a supervisor does not act for the agency.
+    let (_, v) = f.json(P::Head, "GET", "/api/v1/ratings?bad=true".into(), Value::Null).await;
+    assert_eq!(v["ratings"].as_array().map(Vec::len), Some(1), "{v}");
+    let (_, v) = f.json(P::OtherAgencyHead, "GET", "/api/v1/ratings".into(), Value::Null).await;
+    assert_eq!(v["ratings"].as_array().map(Vec::len), Some(0), "{v}");
+    let step = |body: Value| (format!("/api/v1/ratings/{id}/loop"), body);
+    let (path, body) = step(json!({ "action": "verified", "triage": "rectify_by", "note": "情况属实" }));
+    let (status, _) = f.json(P::Supervisor, "POST", path.clone(), body.clone()).await;
+    assert_eq!(status, 403);
+    let (status, v) = f.json(P::Head, "POST", path.clone(), body).await;
+    assert_eq!((status, v["loop"]["state"].as_str()), (200, Some("rectifying")), "{v}");
+    let (status, v) = f.json(P::Head, "POST", path.clone(), json!({ "action": "feedback_sent", "note": "x" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("rating.transition")), "{v}");
+    let (status, v) = f.json(P::Head, "POST", path.clone(), json!({ "action": "rectified", "note": "" })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("rating.note_required")), "{v}");
+    let (status, _) = f.json(P::Head, "POST", path.clone(), json!({ "action": "rectified", "note": "已调整审查分工" })).await;
+    assert_eq!(status, 200);
+    let (status, _) =
+        f.json(P::Head, "POST", path.clone(), json!({ "action": "feedback_sent", "note": "已调整审查分工，今后按期办结" })).await;
+    assert_eq!(status, 200);
+    // The rater is told.
+    let (_, v) = f.json(P::Agent, "GET", "/api/v1/me/notices".into(), Value::Null).await;
+    let feedback = v["notices"].as_array().unwrap().iter().find(|n| n["title"] == "差评整改反馈").expect("the rater's feedback");
+    assert!(feedback["body"].as_str().unwrap().contains("已调整审查分工"), "{feedback}");
+    let (status, v) = f.json(P::Head, "POST", path.clone(), json!({ "action": "revisited", "satisfaction": 2 })).await;
+    assert_eq!((status, v["loop"]["state"].as_str(), v["loop"]["revisited"].as_u64()), (200, Some("closed"), Some(2)), "{v}");
+    let actions: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["verified", "rectified", "feedback_sent", "revisited"]);
+    // A second case's 差评, appealed and voided by a supervisor.
+    let other = f.submitted_food_case().await;
+    accept_long_ago(&f, &other).await;
+    let (_, v) = f.json(P::Agent, "POST", "/api/v1/ratings".into(), rate(&other, "accepted", 4, vec!["超时办结"])).await;
+    let other_id = v["id"].as_str().unwrap().to_string();
+    let loop_path = format!("/api/v1/ratings/{other_id}/loop");
+    let (status, _) = f.json(P::Head, "POST", loop_path.clone(), json!({ "action": "appealed", "note": "该件未超期，系误评" })).await;
+    assert_eq!(status, 200);
+    let (status, _) = f.json(P::Head, "POST", loop_path.clone(), json!({ "action": "appeal_reviewed", "upheld": true })).await;
+    assert_eq!(status, 403, "the agency does not review its own appeal");
+    let (status, v) = f.json(P::Supervisor, "POST", loop_path, json!({ "action": "appeal_reviewed", "upheld": true })).await;
+    assert_eq!((status, v["loop"]["state"].as_str()), (200, Some("voided")), "{v}");
+    // Statistics: the voided one is left out; the other was rectified and revisited.
+    let (status, v) = f.json(P::Supervisor, "GET", "/api/v1/ratings/stats?by=agency".into(), Value::Null).await;
+    assert_eq!(status, 200, "{v}");
+    let line = &v["lines"][0];
+    assert_eq!(
+        (line["counts"]["ratings"].as_i64(), line["counts"]["bad"].as_i64(), line["counts"]["voided"].as_i64()),
+        (Some(2), Some(1), Some(1)),
+        "{v}"
+    );
+    assert_eq!(
+        (line["rectified_rate"].as_f64(), line["revisit_rate"].as_f64(), line["good_rate"].as_f64()),
+        (Some(100.0), Some(100.0), Some(0.0))
+    );
+    let (status, _) = f.json(P::Supervisor, "GET", "/api/v1/ratings/stats?by=weather".into(), Value::Null).await;
+    assert_eq!(status, 400);
+    let (status, v) = f.json(P::Supervisor, "GET", "/api/v1/ratings/stats?by=handler".into(), Value::Null).await;
+    assert_eq!((status, v["lines"][0]["key"].as_str()), (200, Some("clerk-x")), "{v}");
+}
+on_both!(a_bad_rating_runs_its_loop_to_the_revisit_and_an_appeal_voids_another);
