@@ -319,6 +319,20 @@ impl Store {
             c.orders_closed = r.try_get("closed")?;
             c.orders_on_time = r.try_get::<Option<i64>, _>("on_time")?.unwrap_or(0);
         }
+        // 好评率 over the ratings given in the period, those voided on appeal left out.
+        let ratings = crate::db::query(
+            "SELECT agency_uscc, COUNT(*) AS n, CAST(SUM(CASE WHEN level <= 2 THEN 1 ELSE 0 END) AS BIGINT) AS good FROM ratings \
+             WHERE at >= $1 AND at < $2 AND (loop_state IS NULL OR loop_state <> 'voided') GROUP BY agency_uscc",
+        )
+        .bind(since)
+        .bind(until)
+        .fetch_all(self.read())
+        .await?;
+        for r in &ratings {
+            let c = out.entry(r.try_get("agency_uscc")?).or_default();
+            c.ratings = r.try_get("n")?;
+            c.good = r.try_get::<Option<i64>, _>("good")?.unwrap_or(0);
+        }
         Ok(out.into_iter().collect())
     }
 

@@ -19,6 +19,10 @@ pub struct Counts {
     pub orders_closed: i64,
     /// Of those, rectified by their deadline.
     pub orders_on_time: i64,
+    /// Ratings given in the period (those voided on appeal left out).
+    pub ratings: i64,
+    /// Of those, 好评 (非常满意 or 满意).
+    pub good: i64,
 }
 
 impl Counts {
@@ -29,6 +33,8 @@ impl Counts {
         self.overdue += o.overdue;
         self.orders_closed += o.orders_closed;
         self.orders_on_time += o.orders_on_time;
+        self.ratings += o.ratings;
+        self.good += o.good;
     }
 
     /// 办结率: concluded of accepted, in per cent (none without a case).
@@ -39,6 +45,11 @@ impl Counts {
     /// 按时办结率: on time of concluded.
     pub fn on_time_rate(&self) -> Option<f64> {
         percent(self.on_time, self.concluded)
+    }
+
+    /// 好评率: 好评 of ratings.
+    pub fn good_rate(&self) -> Option<f64> {
+        percent(self.good, self.ratings)
     }
 
     /// 督办按期办结率: orders rectified on time of those closed.
@@ -67,13 +78,23 @@ mod tests {
 
     #[test]
     fn rates_are_per_cent_to_one_decimal_and_absent_without_a_base() {
-        let c = Counts { accepted: 3, concluded: 2, on_time: 1, overdue: 1, orders_closed: 0, orders_on_time: 0 };
+        let c = Counts { accepted: 3, concluded: 2, on_time: 1, overdue: 1, ..Default::default() };
         assert_eq!(c.concluded_rate(), Some(66.7));
         assert_eq!(c.on_time_rate(), Some(50.0));
         assert_eq!(c.orders_on_time_rate(), None);
         let mut total = c;
-        total.add(&Counts { accepted: 1, concluded: 1, on_time: 1, overdue: 0, orders_closed: 2, orders_on_time: 1 });
+        total.add(&Counts {
+            accepted: 1,
+            concluded: 1,
+            on_time: 1,
+            orders_closed: 2,
+            orders_on_time: 1,
+            ratings: 4,
+            good: 3,
+            ..Default::default()
+        });
         assert_eq!((total.accepted, total.concluded_rate(), total.orders_on_time_rate()), (4, Some(75.0), Some(50.0)));
+        assert_eq!((c.good_rate(), total.good_rate()), (None, Some(75.0)));
     }
 
     #[test]

@@ -563,7 +563,7 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
                 .ok(200, obj(&[("alerts", arr(obj_any()))], &["alerts"]))
         }
         ("GET", "/api/v1/supervision/public") => {
-            op("监察结果公开: a year's 办结率, 按时办结率, 超期件数 and 督办按期办结率 per region and agency (counts only)")
+            op("监察结果公开: a year's 办结率, 按时办结率, 超期件数, 好评率 and 督办按期办结率 per region and agency (counts only)")
                 .query(vec![q("year", json!({ "type": "integer", "minimum": 2000, "maximum": 2100 }), "the year (default: this year)")])
                 .ok(
                     200,

@@ -1,5 +1,5 @@
 //! 监察结果公开 (issue 22): the public page and API with each agency's and
-//! region's 办结率, 按时办结率, 超期件数 and 督办按期办结率 for a year. Counts
+//! region's 办结率, 按时办结率, 超期件数, 好评率 and 督办按期办结率 for a year. Counts
 //! only: no case, no person. The figures are computed at most once every
 //! five minutes per year (`PublicCache`), so the page costs the database
 //! nothing per visitor.
@@ -36,6 +36,7 @@ pub struct Line {
     pub concluded_rate: Option<f64>,
     pub on_time_rate: Option<f64>,
     pub orders_on_time_rate: Option<f64>,
+    pub good_rate: Option<f64>,
 }
 
 impl Line {
@@ -44,6 +45,7 @@ impl Line {
             concluded_rate: counts.concluded_rate(),
             on_time_rate: counts.on_time_rate(),
             orders_on_time_rate: counts.orders_on_time_rate(),
+            good_rate: counts.good_rate(),
             code,
             name,
             region,
@@ -60,8 +62,6 @@ pub struct Figures {
     pub total: Line,
     pub regions: Vec<Line>,
     pub agencies: Vec<Line>,
-    /// 好评率 comes with 好差评, which this node does not collect yet.
-    pub rating_available: bool,
 }
 
 /// Figures per year, each kept for [`FRESH_FOR`].
@@ -119,7 +119,6 @@ pub async fn compute(state: &AppState, year: i16) -> Result<Figures, ApiError> {
         total: Line::new(String::new(), "合计".into(), None, total),
         regions,
         agencies: lines,
-        rating_available: false,
     })
 }
 
@@ -168,6 +167,8 @@ struct PageLine {
     overdue: i64,
     orders_closed: i64,
     orders_on_time_rate: String,
+    ratings: i64,
+    good_rate: String,
 }
 
 impl From<&Line> for PageLine {
@@ -181,6 +182,8 @@ impl From<&Line> for PageLine {
             overdue: l.counts.overdue,
             orders_closed: l.counts.orders_closed,
             orders_on_time_rate: rate(l.orders_on_time_rate),
+            ratings: l.counts.ratings,
+            good_rate: rate(l.good_rate),
         }
     }
 }

@@ -337,5 +337,9 @@ async fn a_bad_rating_runs_its_loop_to_the_revisit_and_an_appeal_voids_another(b
     assert_eq!(status, 400);
     let (status, v) = f.json(P::Supervisor, "GET", "/api/v1/ratings/stats?by=handler".into(), Value::Null).await;
     assert_eq!((status, v["lines"][0]["key"].as_str()), (200, Some("clerk-x")), "{v}");
+    // The public page's 好评率 counts the one rating not voided.
+    let (_, v) = f.json(P::Anon, "GET", "/api/v1/supervision/public".into(), Value::Null).await;
+    let agency_a = v["agencies"].as_array().unwrap().iter().find(|a| a["name"] == "杭州市市场监督管理局").unwrap();
+    assert_eq!((agency_a["ratings"].as_i64(), agency_a["good_rate"].as_f64()), (Some(1), Some(0.0)), "{agency_a}");
 }
 on_both!(a_bad_rating_runs_its_loop_to_the_revisit_and_an_appeal_voids_another);
