@@ -208,8 +208,61 @@ struct CasePage {
     timeline: Vec<TimelineLine>,
     /// 办结出证: the e-licenses this case issued, as (wallet ref, type name).
     results: Vec<(String, String)>,
+    /// 好差评: the ratings given, and the stage the applicant may rate now.
+    rating: RatingPanel,
     notice: Option<&'static str>,
     message: Option<String>,
+}
+
+/// The case page's 好差评 part (the applicant who filed the case online).
+#[derive(Default)]
+struct RatingPanel {
+    /// (stage, level) of each rating given.
+    given: Vec<(&'static str, &'static str)>,
+    /// The stage to rate now: (code, name).
+    open: Option<(&'static str, &'static str)>,
+    /// The reasons to choose from, grouped by the levels they go with: (legend, [(field, reason)]).
+    groups: Vec<(&'static str, Vec<(String, String)>)>,
+}
+
+async fn rating_panel(state: &AppState, p: &yiwang_identity::Principal, c: &CaseRow) -> Result<RatingPanel, ApiError> {
+    use yiwang_supervision::ratings::{Channel, Content, Satisfaction, Stage};
+    if c.account_id != p.account_id {
+        return Ok(RatingPanel::default());
+    }
+    let given = state.store().case_ratings(&c.case_no).await?;
+    let stage_zh = |s: Stage| if s == Stage::Accepted { "受理" } else { "办结" };
+    let rated = |s: Stage| given.iter().any(|r| r.rating.stage == s);
+    let open = if c.case.concluded_on.is_some() && !rated(Stage::Concluded) {
+        Some(("concluded", stage_zh(Stage::Concluded)))
+    } else if c.case.accepted_on.is_some() && !rated(Stage::Accepted) {
+        Some(("accepted", stage_zh(Stage::Accepted)))
+    } else {
+        None
+    };
+    let content = Content::builtin();
+    let mut n = 0;
+    let mut group = |legend: &'static str, level: u8| {
+        let reasons = Satisfaction::new(level).map_or(&[][..], |l| content.reasons(Channel::Pc, l));
+        let fields = reasons
+            .iter()
+            .map(|r| {
+                n += 1;
+                (format!("reason_{n}"), r.clone())
+            })
+            .collect();
+        (legend, fields)
+    };
+    let groups = if open.is_some() {
+        vec![
+            group("满意之处（选“非常满意”“满意”时）", 1),
+            group("不足之处（选“基本满意”时）", 3),
+            group("不满意的原因（选“不满意”“非常不满意”时，至少选一项或填写意见）", 4),
+        ]
+    } else {
+        Vec::new()
+    };
+    Ok(RatingPanel { given: given.iter().map(|r| (stage_zh(r.rating.stage), r.rating.level.name_zh())).collect(), open, groups })
 }
 
 /// What the page says after a successful change (`?done=`).
@@ -224,6 +277,7 @@ fn notice_of(done: Option<&str>) -> Option<&'static str> {
         "accepted" => Some("已受理，承诺办结日已按工作日计算。"),
         "noticed" => Some("已出具补齐补正告知书（一次性告知）。"),
         "refused" => Some("已不予受理。"),
+        "rated" => Some("感谢您的评价。差评将由办理部门核实整改，并向您反馈。"),
         _ => None,
     }
 }
@@ -367,6 +421,7 @@ async fn case_view(state: &AppState, auth: &Auth, c: &CaseRow, o: ViewOpts<'_>) 
         submit_label,
         timeline,
         results,
+        rating: rating_panel(state, p, c).await?,
         notice,
         message,
     };
@@ -389,6 +444,53 @@ pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path
     match result {
         Ok(r) => r,
         Err(e) => problem_page(&state, &auth, "办件", e, Some(("/me/cases".into(), "我的办件".into()))).await,
+    }
+}
+
+/// `POST /me/cases/{no}/rating`: the applicant's 好差评 from the case page
+/// (the reasons come as `reason_N` checkboxes).
+pub async fn rate_submit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(no): Path<String>,
+    axum::Form(f): axum::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let back = Some(("/me/cases".to_string(), "我的办件".to_string()));
+    let Ok(p) = auth.require() else { return crate::auth::see_other("/login") };
+    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
+    let parsed = (|| -> Result<crate::ratings::RateInput, ApiError> {
+        let stage = serde_json::from_value(serde_json::json!(field("stage")))
+            .map_err(|_| crate::WebError::BadParam { name: "stage", detail: "accepted or concluded".into() })?;
+        let level =
+            field("level").parse().map_err(|_| crate::WebError::BadParam { name: "level", detail: "请选择满意程度".into() })?;
+        let mut reasons: Vec<(&String, &String)> = f.iter().filter(|(k, _)| k.starts_with("reason_")).collect();
+        reasons.sort();
+        Ok(crate::ratings::RateInput {
+            case_no: no.clone(),
+            stage,
+            channel: yiwang_supervision::ratings::Channel::Pc,
+            level,
+            reasons: reasons.into_iter().map(|(_, v)| v.clone()).collect(),
+            comment: field("comment").to_string(),
+        })
+    })();
+    let outcome = match parsed {
+        Ok(input) => crate::ratings::rate(state.store(), p, &input).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let failed = match outcome {
+        Ok(()) => return crate::auth::see_other(&format!("/me/cases/{no}?done=rated")),
+        Err(e) => e,
+    };
+    let c = match visible_case(&state, p, &no).await {
+        Ok(c) => c,
+        Err(e) => return problem_page(&state, &auth, "办件", e, back).await,
+    };
+    let status = StatusCode::from_u16(failed.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    let opts = ViewOpts { message: Some(failed.message_zh().to_string()), status: Some(status), ..ViewOpts::default() };
+    match case_view(&state, &auth, &c, opts).await {
+        Ok(r) => r,
+        Err(e) => problem_page(&state, &auth, "办件", e, back).await,
     }
 }
 

@@ -270,6 +270,7 @@ fn table() -> Vec<RouteDef> {
         ),
         def("POST", "/me/cases/{no}/commitments", Authenticated, post(application_pages::commit)),
         def("POST", "/me/cases/{no}/submit", Authenticated, post(application_pages::submit)),
+        def("POST", "/me/cases/{no}/rating", Authenticated, post(application_pages::rate_submit)),
         // 一窗受理: the comprehensive window console.
         def("GET", "/console/window", Staff(&[Role::WindowClerk]), get(application_pages::window_home)),
         def("GET", "/console/cases", Staff(cases::CASE_STAFF), get(workbench_pages::inbox)),

@@ -563,6 +563,13 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/api/v1/ratings/content", "/api/v1/ratings/content", Body_::None, all(200)),
         c(
             "POST",
+            "/me/cases/{no}/rating",
+            "/me/cases/none/rating",
+            Body_::Form(vec![("stage", "accepted".into()), ("level", "1".into())]),
+            authed(404),
+        ),
+        c(
+            "POST",
             "/api/v1/ratings",
             "/api/v1/ratings",
             Body_::Json(serde_json::json!({ "case_no": "none", "stage": "accepted", "channel": "pc", "level": 1 })),

@@ -343,3 +343,39 @@ async fn a_bad_rating_runs_its_loop_to_the_revisit_and_an_appeal_voids_another(b
     assert_eq!((agency_a["ratings"].as_i64(), agency_a["good_rate"].as_f64()), (Some(1), Some(0.0)), "{agency_a}");
 }
 on_both!(a_bad_rating_runs_its_loop_to_the_revisit_and_an_appeal_voids_another);
+
+async fn the_applicant_rates_from_the_case_page(backend: TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let no = f.submitted_food_case().await;
+    // Before acceptance the page offers no rating.
+    let (_, html) = f.page(P::Agent, format!("/me/cases/{no}"), None).await;
+    assert!(!html.contains("提交评价"), "{html}");
+    accept_long_ago(&f, &no).await;
+    let (status, html) = f.page(P::Agent, format!("/me/cases/{no}"), None).await;
+    assert!(status == 200 && html.contains("您对本次受理服务是否满意") && html.contains("超时办结"), "{html}");
+    // A 差评 without a reason or a comment is refused on the page, and nothing is kept.
+    let bad = vec![("stage", "accepted".to_string()), ("level", "5".to_string()), ("comment", " ".to_string())];
+    let (status, html) = f.page(P::Agent, format!("/me/cases/{no}/rating"), Some(bad)).await;
+    assert!(status == 422 && html.contains("差评请至少选择一项原因或填写评价内容"), "{status} {html}");
+    assert!(f.store.case_ratings(&no).await.unwrap().is_empty());
+    // A reason from another level's list is refused too.
+    let wrong = vec![("stage", "accepted".to_string()), ("level", "5".to_string()), ("reason_1", "办事效率高".to_string())];
+    let (status, _) = f.page(P::Agent, format!("/me/cases/{no}/rating"), Some(wrong)).await;
+    assert_eq!(status, 422);
+    let good = vec![
+        ("stage", "accepted".to_string()),
+        ("level", "4".to_string()),
+        ("reason_9", "超时办结".to_string()),
+        ("reason_10", "要求重复提交材料".to_string()),
+        ("comment", "等了很久".to_string()),
+    ];
+    let (status, _) = f.page(P::Agent, format!("/me/cases/{no}/rating"), Some(good)).await;
+    assert_eq!(status, 303);
+    let kept = f.store.case_ratings(&no).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].rating.level.code(), kept[0].rating.reasons.len()), (4, 2));
+    assert_eq!(kept[0].bad_loop.as_ref().map(|l| l.state), Some(yiwang_supervision::ratings::LoopState::Open));
+    let (_, html) = f.page(P::Agent, format!("/me/cases/{no}"), None).await;
+    assert!(html.contains("您对受理的评价：不满意") && !html.contains("提交评价"), "{html}");
+}
+on_both!(the_applicant_rates_from_the_case_page);
