@@ -6,16 +6,20 @@
 // closes it; the public page counts it. Every page is checked with axe-core: no serious or critical
 // violation.
 //
-// usage: node supervision.mjs BASE CASE_NO WARN_DAYS LATE_DAYS OFFSET_FILE
+// Then the applicant of an online case (RATED_CASE) rates its 受理 不满意; the
+// agency's head verifies, rectifies and feeds back, the applicant reads the
+// feedback, the head records the 回访; the public page counts all of it.
+//
+// usage: node supervision.mjs BASE CASE_NO WARN_DAYS LATE_DAYS OFFSET_FILE RATED_CASE
 
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import { expectNoAlert, expectText, press } from './pages.mjs';
 
-const [base, caseNo, warnDays, lateDays, offsetFile] = process.argv.slice(2);
-if (!offsetFile) {
-  console.error('usage: node supervision.mjs BASE CASE_NO WARN_DAYS LATE_DAYS OFFSET_FILE');
+const [base, caseNo, warnDays, lateDays, offsetFile, ratedCase] = process.argv.slice(2);
+if (!ratedCase) {
+  console.error('usage: node supervision.mjs BASE CASE_NO WARN_DAYS LATE_DAYS OFFSET_FILE RATED_CASE');
   process.exit(2);
 }
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -23,6 +27,7 @@ const PASSWORD = 'Demo-2026';
 const ID = {
   supervisor: '330102198001010069', // 冯六, 浙江省政务服务管理办公室 电子监察
   head: '330102198001010034', // 周三, 杭州市市场监督管理局 部门负责人
+  agent: '33010619950404456X', // 赵六, 杭州一网餐饮有限公司 经办人
 };
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -187,7 +192,58 @@ try {
     if (!(await order.innerText()).includes('已办结')) throw new Error(`order row: ${await order.innerText()}`);
   });
 
-  await step('the public page counts the late case and the order closed on time, and names no case', async () => {
+  const agent = await session(ID.agent);
+  await step('the applicant rates the acceptance of his online case 不满意, with reasons', async () => {
+    await agent.open('/account');
+    await agent.getByLabel('以何种身份办事').selectOption({ label: '杭州一网餐饮有限公司（经办人）' });
+    await press(agent, '切换');
+    await agent.open(`/me/cases/${ratedCase}`);
+    await expectText(agent, '您对本次受理服务是否满意');
+    await accessible(agent);
+    await agent.getByLabel('不满意', { exact: true }).check();
+    await agent.getByLabel('要求重复提交材料').check();
+    await agent.getByLabel('意见和建议（可不填，500 字以内）').fill('营业执照已有电子证照，窗口仍要求提供复印件');
+    await press(agent, '提交评价');
+    await expectText(agent, '感谢您的评价');
+    await expectText(agent, '您对受理的评价：不满意');
+  });
+
+  let ratingUrl;
+  await step('the agency head verifies it, rectifies and feeds back within the limit', async () => {
+    await head.open('/console/ratings');
+    await accessible(head);
+    await head.getByRole('link', { name: ratedCase }).click();
+    await head.waitForLoadState();
+    ratingUrl = new URL(head.url()).pathname;
+    await expectText(head, '要求重复提交材料');
+    await expectText(head, '待核实');
+    await head.getByLabel(/限期整改/).check();
+    await head.getByLabel('核实并分类处理：说明').fill('经核实，窗口确有要求重复提交');
+    await press(head, '核实并分类处理');
+    await expectText(head, '整改中');
+    await head.getByLabel('整改完成：说明').fill('已通知窗口：持有电子证照的材料一律免提交');
+    await press(head, '整改完成');
+    await head.getByLabel('反馈评价人：说明').fill('已整改：今后营业执照以电子证照核验，无需再交复印件');
+    await press(head, '反馈评价人');
+    await expectText(head, '待回访');
+    await accessible(head);
+  });
+
+  await step('the applicant reads the feedback in 消息', async () => {
+    await agent.open('/me/messages');
+    await expectText(agent, '差评整改反馈');
+    await expectText(agent, '今后营业执照以电子证照核验');
+  });
+
+  await step('the head records the 回访 and the loop is closed', async () => {
+    await head.open(ratingUrl);
+    await head.getByLabel('回访满意度').selectOption({ label: '满意' });
+    await press(head, '记录回访');
+    await expectText(head, '已办结');
+    await accessible(head);
+  });
+
+  await step('the public page counts the late case, the order closed on time and the rating, and names no case', async () => {
     const visitor = await (await browser.newContext({ locale: 'zh-CN', bypassCSP: true })).newPage();
     const year = caseNo.slice(18, 22);
     await visitor.goto(`${base}/supervision/public?year=${year}`);
@@ -196,11 +252,12 @@ try {
     const row = visitor.getByRole('table', { name: '按部门' }).getByRole('row', { name: /杭州市市场监督管理局/ });
     const cells = await row.locator('td').allInnerTexts();
     // 受理, 办结, 办结率, 按时办结率, 超期件数, 督办办结, 督办按期办结率
-    if (!(Number(cells[0]) >= 1 && Number(cells[4]) >= 1 && cells[5] === '1' && cells[6] === '100.0%')) {
+    // … 评价数, 好评率 (one 不满意: 0.0%).
+    if (!(Number(cells[0]) >= 2 && Number(cells[4]) >= 1 && cells[5] === '1' && cells[6] === '100.0%' && cells[7] === '1' && cells[8] === '0.0%')) {
       throw new Error(`杭州市市场监督管理局: ${cells}`);
     }
     const text = await visitor.locator('main').innerText();
-    if (text.includes(caseNo) || text.includes('杭州一网餐饮')) throw new Error('the public page names a case or an applicant');
+    if (text.includes(caseNo) || text.includes(ratedCase) || text.includes('杭州一网餐饮')) throw new Error('the public page names a case or an applicant');
     await accessible(visitor);
   });
 

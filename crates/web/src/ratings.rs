@@ -172,12 +172,11 @@ pub struct LoopInput {
     pub version: Option<i64>,
 }
 
-/// `POST /api/v1/ratings/{id}/loop`: one step on a 差评's loop.
-pub async fn loop_api(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, body: String) -> Result<Json<Value>, ApiError> {
-    let p = auth.require()?;
-    let input: LoopInput = crate::error::json_body(&body)?;
+/// One step on a 差评's loop: the rated agency's head takes the agency's
+/// steps, a supervisor of the region reviews an appeal.
+pub async fn act_on_loop(state: &AppState, p: &Principal, id: &str, input: LoopInput) -> Result<(), ApiError> {
     let store = state.store();
-    let (r, _, scope) = readable(store, p, &id).await?;
+    let (r, _, scope) = readable(store, p, id).await?;
     let allowed = if input.action.by_supervisor() { scope.supervises(&r.agency_uscc) } else { scope.heads(&r.agency_uscc) };
     if !allowed {
         return Err(crate::error::forbidden(if input.action.by_supervisor() {
@@ -189,18 +188,26 @@ pub async fn loop_api(State(state): State<AppState>, auth: Auth, Path(id): Path<
     if input.version.is_some_and(|v| v != r.version) {
         return Err(yiwang_store::StoreError::Conflict("评价已更新，请刷新后重试 / the rating changed; reload".into()).into());
     }
-    let Some(opened) = r.bad_loop.clone() else {
+    let Some(before) = r.bad_loop.clone() else {
         return Err(yiwang_store::StoreError::Conflict("只有差评需要整改 / only a 差评 has a loop".into()).into());
     };
     // The kept fold is the loop at `r.version`; the write refuses a newer one.
     let event = LoopEvent { at: jiff::Timestamp::now(), actor: p.account_id.clone(), action: input.action, note: input.note.trim().into() };
-    let after = opened.apply(&event)?;
+    let after = before.apply(&event)?;
     let notice = matches!(event.action, LoopAction::FeedbackSent).then(|| RaterNotice {
         title: "差评整改反馈".into(),
         body: format!("您对办件 {} 的评价已收到，整改情况：{}", r.rating.case_no, event.note),
     });
     store.write_loop_event(&r, &p.name, &event, &after, notice.as_ref()).await?;
-    let (r, events) = store.rating(&id).await?.ok_or_else(|| WebError::NotFound(id.clone()))?;
+    Ok(())
+}
+
+/// `POST /api/v1/ratings/{id}/loop`: one step on a 差评's loop.
+pub async fn loop_api(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, body: String) -> Result<Json<Value>, ApiError> {
+    let p = auth.require()?;
+    let input: LoopInput = crate::error::json_body(&body)?;
+    act_on_loop(&state, p, &id, input).await?;
+    let (r, events) = state.store().rating(&id).await?.ok_or_else(|| WebError::NotFound(id.clone()))?;
     let mut v = rating_json(&r, jiff::Timestamp::now());
     v["events"] = json!(events);
     Ok(Json(v))
@@ -233,4 +240,213 @@ pub async fn stats_api(State(state): State<AppState>, auth: Auth, Query(q): Quer
         })
         .collect();
     Ok(Json(json!({ "by": by, "lines": lines })))
+}
+
+// ---- Pages: the agency's 差评 and their loops ----
+
+struct LoopLine {
+    id: String,
+    case_no: String,
+    agency: String,
+    level_zh: &'static str,
+    state_zh: &'static str,
+    due: String,
+    overdue: bool,
+    at: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "console_ratings.html")]
+struct RatingsPage {
+    l: crate::pages::Layout,
+    lines: Vec<LoopLine>,
+}
+
+/// `GET /console/ratings`: the 差评 of the agencies the caller reads, with their loops.
+pub async fn console(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let store = state.store();
+    let scope = Scope::of(store, p).await?;
+    let names: std::collections::BTreeMap<String, String> = store.agencies().await?.into_iter().map(|a| (a.uscc, a.name)).collect();
+    let now = jiff::Timestamp::now();
+    let lines = store
+        .ratings(scope.readable().as_deref(), true, 200)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            let l = r.bad_loop.as_ref()?;
+            Some(LoopLine {
+                agency: names.get(&r.agency_uscc).cloned().unwrap_or_else(|| r.agency_uscc.clone()),
+                level_zh: r.rating.level.name_zh(),
+                state_zh: l.state.name_zh(),
+                due: l.due.to_string(),
+                overdue: l.is_overdue(now),
+                at: crate::pages::china_time(&yiwang_store::ts(r.rating.at)),
+                case_no: r.rating.case_no.clone(),
+                id: r.id,
+            })
+        })
+        .collect();
+    Ok(crate::pages::render(StatusCode::OK, &RatingsPage { l: crate::pages::Layout::new(&state, &auth, "好差评：差评整改").await, lines }))
+}
+
+struct HistoryLine {
+    at: String,
+    who: String,
+    what: &'static str,
+    note: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "console_rating.html")]
+struct RatingPage {
+    l: crate::pages::Layout,
+    id: String,
+    case_no: String,
+    stage_zh: &'static str,
+    level_zh: &'static str,
+    reasons: String,
+    comment: String,
+    state_zh: &'static str,
+    due: String,
+    overdue: bool,
+    version: i64,
+    history: Vec<HistoryLine>,
+    /// The steps the reader may take now: (action, label).
+    actions: Vec<(&'static str, &'static str)>,
+    error: Option<String>,
+    done: bool,
+}
+
+async fn rating_page_with(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    status: StatusCode,
+    error: Option<String>,
+    done: bool,
+) -> Result<Response, ApiError> {
+    use yiwang_supervision::ratings::LoopState;
+    let p = auth.require()?;
+    let (r, events, scope) = readable(state.store(), p, id).await?;
+    let Some(l) = r.bad_loop.as_ref() else { return Err(WebError::NotFound(format!("差评 {id}")).into()) };
+    if !scope.reads(&r.agency_uscc) {
+        return Err(WebError::NotFound(format!("差评 {id}")).into());
+    }
+    let head = scope.heads(&r.agency_uscc);
+    let actions: Vec<(&'static str, &'static str)> = match l.state {
+        LoopState::Open if head => vec![("verified", "核实并分类处理"), ("appealed", "申诉（误评、恶意差评）")],
+        LoopState::Appealed if scope.supervises(&r.agency_uscc) => vec![("appeal_reviewed", "申诉复核")],
+        LoopState::Rectifying if head => vec![("rectified", "整改完成")],
+        LoopState::ToFeedback if head => vec![("feedback_sent", "反馈评价人")],
+        LoopState::ToRevisit if head => vec![("revisited", "记录回访")],
+        _ => Vec::new(),
+    };
+    let page = RatingPage {
+        l: crate::pages::Layout::new(state, auth, &format!("差评整改 · 办件 {}", r.rating.case_no)).await,
+        id: r.id.clone(),
+        case_no: r.rating.case_no.clone(),
+        stage_zh: if r.rating.stage == Stage::Accepted { "受理" } else { "办结" },
+        level_zh: r.rating.level.name_zh(),
+        reasons: r.rating.reasons.join("、"),
+        comment: r.rating.comment.clone(),
+        state_zh: l.state.name_zh(),
+        due: l.due.to_string(),
+        overdue: l.is_overdue(jiff::Timestamp::now()),
+        version: r.version,
+        history: events
+            .iter()
+            .map(|e| HistoryLine {
+                at: crate::pages::china_time(&yiwang_store::ts(e.event.at)),
+                who: e.actor_name.clone(),
+                what: e.event.action.name_zh(),
+                note: e.event.note.clone(),
+            })
+            .collect(),
+        actions,
+        error,
+        done,
+    };
+    Ok(crate::pages::render(status, &page))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub done: Option<String>,
+}
+
+/// `GET /console/ratings/{id}`: a 差评, its loop, and the step the reader may take.
+pub async fn rating_page(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    rating_page_with(&state, &auth, &id, StatusCode::OK, None, q.done.is_some()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoopForm {
+    pub action: String,
+    #[serde(default)]
+    pub triage: String,
+    #[serde(default)]
+    pub upheld: String,
+    #[serde(default)]
+    pub satisfaction: String,
+    #[serde(default)]
+    pub note: String,
+    pub version: Option<i64>,
+}
+
+fn loop_input(f: LoopForm) -> Result<LoopInput, ApiError> {
+    use yiwang_supervision::ratings::Triage;
+    let bad = |name: &'static str, detail: &str| ApiError::from(WebError::BadParam { name, detail: detail.into() });
+    let action = match f.action.as_str() {
+        "verified" => LoopAction::Verified {
+            triage: match f.triage.as_str() {
+                "rectify_now" => Triage::RectifyNow,
+                "rectify_by" => Triage::RectifyBy,
+                "explain" => Triage::Explain,
+                _ => return Err(bad("triage", "请选择处理方式")),
+            },
+        },
+        "appealed" => LoopAction::Appealed,
+        "appeal_reviewed" => LoopAction::AppealReviewed {
+            upheld: match f.upheld.as_str() {
+                "yes" => true,
+                "no" => false,
+                _ => return Err(bad("upheld", "请选择申诉是否成立")),
+            },
+        },
+        "rectified" => LoopAction::Rectified,
+        "feedback_sent" => LoopAction::FeedbackSent,
+        "revisited" => LoopAction::Revisited {
+            satisfaction: f.satisfaction.parse().ok().and_then(Satisfaction::new).ok_or_else(|| bad("satisfaction", "请选择回访满意度"))?,
+        },
+        _ => return Err(bad("action", "unknown step")),
+    };
+    Ok(LoopInput { action, note: f.note, version: f.version })
+}
+
+/// `POST /console/ratings/{id}/loop`.
+pub async fn loop_submit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<LoopForm>,
+) -> Result<Response, ApiError> {
+    let p = auth.require()?;
+    let outcome = match loop_input(f) {
+        Ok(input) => act_on_loop(&state, p, &id, input).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => Ok(crate::auth::see_other(&format!("/console/ratings/{id}?done=1"))),
+        Err(e) if e.status() < 500 && e.status() != 404 && e.status() != 403 => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            rating_page_with(&state, &auth, &id, status, Some(e.message_zh().to_string()), false).await
+        }
+        Err(e) => Err(e),
+    }
 }

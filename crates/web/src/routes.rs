@@ -200,6 +200,9 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/ratings/stats", Staff(crate::ratings::RATING_READERS), get(crate::ratings::stats_api)),
         def("GET", "/api/v1/ratings/{id}", Authenticated, get(crate::ratings::show_api)),
         def("POST", "/api/v1/ratings/{id}/loop", Staff(crate::ratings::LOOP_ACTORS), post(crate::ratings::loop_api)),
+        def("GET", "/console/ratings", Staff(crate::ratings::RATING_READERS), get(crate::ratings::console)),
+        def("GET", "/console/ratings/{id}", Staff(crate::ratings::RATING_READERS), get(crate::ratings::rating_page)),
+        def("POST", "/console/ratings/{id}/loop", Staff(crate::ratings::LOOP_ACTORS), post(crate::ratings::loop_submit)),
         // 督办单: supervisors issue, verify and close; the agency's head acknowledges and reports.
         def("GET", "/api/v1/supervision/orders", Staff(SUPERVISION_READERS), get(crate::supervision_orders::orders_api)),
         def("POST", "/api/v1/supervision/orders", Staff(&[Role::Supervisor]), post(crate::supervision_orders::issue_api)),

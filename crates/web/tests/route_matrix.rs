@@ -561,6 +561,15 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/supervision/public", "/supervision/public", Body_::None, all(200)),
         c("GET", "/api/v1/supervision/public", "/api/v1/supervision/public?year=2026", Body_::None, all(200)),
         c("GET", "/api/v1/ratings/content", "/api/v1/ratings/content", Body_::None, all(200)),
+        c("GET", "/console/ratings", "/console/ratings", Body_::None, only(SUPERVISION_READERS, 200, 403)),
+        c("GET", "/console/ratings/{id}", "/console/ratings/none", Body_::None, only(SUPERVISION_READERS, 404, 403)),
+        c(
+            "POST",
+            "/console/ratings/{id}/loop",
+            "/console/ratings/none/loop",
+            Body_::Form(vec![("action", "verified".into()), ("triage", "rectify_now".into())]),
+            only(ORDER_ACTORS, 404, 403),
+        ),
         c(
             "POST",
             "/me/cases/{no}/rating",

@@ -3,8 +3,11 @@
 //! browser script writes; its monotonic clock left alone). The window accepts a
 //! 食品经营许可 case today; `tests/browser/supervision.mjs` then moves the clock
 //! to the day before the promised date (提示) and past it (黄牌), and drives
-//! the 督办单 from issue to close between the supervisor and the agency's head,
-//! then reads the public page's counts, with axe-core on every page. Needs node, `npm ci` in tests/browser,
+//! the 督办单 from issue to close between the supervisor and the agency's head.
+//! The enterprise's agent rates his accepted online case 不满意; the agency's
+//! head verifies, rectifies and feeds back (the agent reads it in 消息) and
+//! records the 回访; the public page then counts the late case, the order and
+//! the rating. axe-core runs on every page. Needs node, `npm ci` in tests/browser,
 //! Chromium and libfaketime (scripts/test.sh checks).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)]
 
@@ -72,6 +75,34 @@ async fn a_late_case_is_flagged_and_its_supervision_order_runs_to_close_in_chrom
     let v = clerk.event(&no, json!({ "type": "accepted", "promised_days": 0, "legal_days": 0 }), "").await;
     let promised: jiff::civil::Date = v["case"]["promised_due"].as_str().expect("accepted: a promised date").parse().unwrap();
 
+    // An online application by the enterprise's agent 赵六, accepted today: the case he rates.
+    let agent = Session::login(&base, PASSWORD, "33010619950404456X").await;
+    let r = agent
+        .http
+        .post(format!("{base}/account/acting"))
+        .form(&[("as", enterprise.as_str()), ("csrf", agent.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303, "acting for the enterprise");
+    let form = json!({ "item_code": FOOD_LICENSE, "form": {
+        "contact_name": "赵六", "contact_phone": "13800000004", "premises": "杭州市上城区解放东路18号",
+        "business_form": "餐饮服务经营者", "items": ["热食类食品制售"],
+    } });
+    let (status, v) = agent.json("POST", "/api/v1/cases", form).await;
+    assert_eq!(status, 201, "{v:#}");
+    let rated = v["case"]["case_no"].as_str().unwrap().to_string();
+    for m in ["食品经营许可申请书", "与食品经营相适应的主要设备设施布局、操作流程等文件"] {
+        agent.upload(&rated, m).await;
+    }
+    let (status, v) = agent
+        .json("POST", &format!("/api/v1/cases/{rated}/commitments"), json!({ "material": "食品安全自查、从业人员健康管理等制度" }))
+        .await;
+    assert_eq!(status, 201, "{v:#}");
+    let (status, v) = agent.json("POST", &format!("/api/v1/cases/{rated}/submit"), Value::Null).await;
+    assert_eq!(status, 200, "{v:#}");
+    clerk.event(&rated, json!({ "type": "accepted", "promised_days": 0, "legal_days": 0 }), "").await;
+
     // The days the clock moves: to the working day before the promised date, then past it.
     let calendar = yiwang_calendar::Calendar::bundled().unwrap();
     let mut warn = promised.yesterday().unwrap();
@@ -83,7 +114,7 @@ async fn a_late_case_is_flagged_and_its_supervision_order_runs_to_close_in_chrom
     let late = promised.tomorrow().unwrap();
 
     let out = Command::new("node")
-        .args(["supervision.mjs", &base, &no, &days(warn), &days(late), offset.to_str().unwrap()])
+        .args(["supervision.mjs", &base, &no, &days(warn), &days(late), offset.to_str().unwrap(), &rated])
         .current_dir(&dir)
         .env("CHROMIUM", &chromium)
         .output()
@@ -92,6 +123,6 @@ async fn a_late_case_is_flagged_and_its_supervision_order_runs_to_close_in_chrom
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
     assert!(out.status.success(), "the supervision flow failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("supervision: all 8 steps passed, axe on 8 pages"), "{stdout}");
+    assert!(stdout.contains("supervision: all 12 steps passed, axe on 12 pages"), "{stdout}");
     server.stop();
 }
