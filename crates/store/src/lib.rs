@@ -75,7 +75,7 @@ pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy,
 pub use sharing::{DataAccess, NetworkResource, SharedResource};
 pub use sharing_requests::{SentApplication, SharingApplicationRow, SharingRequestRow};
 pub use supervision::{StoredAlert, SweepClaim, SweepRow};
-pub use supervision_orders::{OrderNotice, OrderRow, StoredOrderEvent, new_order_id};
+pub use supervision_orders::{ActedEvent, OrderNotice, OrderRow, StoredOrderEvent, new_order_id};
 pub use support::SupportGrant;
 pub use workflow::{CaseProcess, CaseStep, DEFAULT_PROCESS_ID, OpenTask, StoredInstance, WaitingMessage, WorkflowError};
 pub use workflow_handlers::{Handler, HandlerCall, HandlerFuture, HandlerRound, Handlers};

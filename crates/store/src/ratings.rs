@@ -26,13 +26,7 @@ pub struct RatingRow {
 }
 
 /// A loop event as kept, with the actor's name.
-#[derive(Debug, Clone, Serialize)]
-pub struct StoredLoopEvent {
-    pub seq: i64,
-    pub actor_name: String,
-    #[serde(flatten)]
-    pub event: LoopEvent,
-}
+pub type StoredLoopEvent = crate::supervision_orders::ActedEvent<LoopEvent>;
 
 /// What a new rating rates besides itself.
 #[derive(Debug, Clone)]
@@ -142,20 +136,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let events = crate::db::query("SELECT seq, actor_name, event FROM rating_loop_events WHERE rating_id = $1 ORDER BY seq")
-            .bind(id)
-            .fetch_all(self.read())
-            .await?
-            .iter()
-            .map(|r| {
-                let text: String = r.try_get("event")?;
-                Ok(StoredLoopEvent {
-                    seq: r.try_get("seq")?,
-                    actor_name: r.try_get("actor_name")?,
-                    event: serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("loop event: {e}")))?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let events = self.acted_events("rating_loop_events", "rating_id", id).await?;
         Ok(Some((rating_row(&row)?, events)))
     }
 

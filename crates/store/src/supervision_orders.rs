@@ -29,13 +29,42 @@ pub struct OrderRow {
     pub version: i64,
 }
 
-/// One event of an order as kept, with the actor's name for display.
+/// An event of a 督办单 or of a 差评's loop as kept, with the actor's name for display.
 #[derive(Debug, Clone, Serialize)]
-pub struct StoredOrderEvent {
+pub struct ActedEvent<E> {
     pub seq: i64,
     pub actor_name: String,
     #[serde(flatten)]
-    pub event: OrderEvent,
+    pub event: E,
+}
+
+/// One event of an order as kept.
+pub type StoredOrderEvent = ActedEvent<OrderEvent>;
+
+impl Store {
+    /// The events of one order or loop, in order: `table` keyed by `key` (our
+    /// own names, never a caller's).
+    pub(crate) async fn acted_events<E: serde::de::DeserializeOwned>(
+        &self,
+        table: &'static str,
+        key: &'static str,
+        id: &str,
+    ) -> Result<Vec<ActedEvent<E>>> {
+        crate::db::query(crate::safe(format!("SELECT seq, actor_name, event FROM {table} WHERE {key} = $1 ORDER BY seq")))
+            .bind(id)
+            .fetch_all(self.read())
+            .await?
+            .iter()
+            .map(|r| {
+                let text: String = r.try_get("event")?;
+                Ok(ActedEvent {
+                    seq: r.try_get("seq")?,
+                    actor_name: r.try_get("actor_name")?,
+                    event: serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{table}: {e}")))?,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Whom an order event tells: the agency's heads, or one account.
@@ -178,20 +207,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let events = crate::db::query("SELECT seq, actor_name, event FROM supervision_order_events WHERE order_id = $1 ORDER BY seq")
-            .bind(id)
-            .fetch_all(self.read())
-            .await?
-            .iter()
-            .map(|r| {
-                let text: String = r.try_get("event")?;
-                Ok(StoredOrderEvent {
-                    seq: r.try_get("seq")?,
-                    actor_name: r.try_get("actor_name")?,
-                    event: serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("order event: {e}")))?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let events = self.acted_events("supervision_order_events", "order_id", id).await?;
         Ok(Some((order_row(&row)?, events)))
     }
 
