@@ -243,6 +243,17 @@ try {
     await accessible(head);
   });
 
+  await step('the leaders\' statistics chart the month with its figures in a table', async () => {
+    await head.open('/console/statistics');
+    await expectText(head, '按月统计');
+    if ((await head.locator('svg[role=img]').count()) !== 4) throw new Error('four charts expected');
+    const month = ratedCase.slice(18, 24);
+    const row = head.getByRole('row', { name: new RegExp(`^${month.slice(0, 4)}年${Number(month.slice(4))}月`) });
+    const cells = await row.locator('td').allInnerTexts();
+    if (!(Number(cells[0]) >= 2 && cells[3] === '1' && cells[4] === '0.0%')) throw new Error(`the month: ${cells}`);
+    await accessible(head);
+  });
+
   await step('the public page counts the late case, the order closed on time and the rating, and names no case', async () => {
     const visitor = await (await browser.newContext({ locale: 'zh-CN', bypassCSP: true })).newPage();
     const year = caseNo.slice(18, 22);

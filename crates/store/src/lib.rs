@@ -74,7 +74,7 @@ pub use secrets::is_wrapped;
 pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
 pub use sharing::{DataAccess, NetworkResource, SharedResource};
 pub use sharing_requests::{SentApplication, SharingApplicationRow, SharingRequestRow};
-pub use supervision::{StoredAlert, SweepClaim, SweepRow};
+pub use supervision::{MonthCounts, StoredAlert, SweepClaim, SweepRow};
 pub use supervision_orders::{ActedEvent, OrderNotice, OrderRow, StoredOrderEvent, new_order_id};
 pub use support::SupportGrant;
 pub use workflow::{CaseProcess, CaseStep, DEFAULT_PROCESS_ID, OpenTask, StoredInstance, WaitingMessage, WorkflowError};

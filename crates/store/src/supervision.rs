@@ -11,6 +11,17 @@ use crate::cases::{CASE_COLUMNS, case_row};
 use crate::db::RowLike;
 use crate::{CaseRow, Result, Store, safe, ts};
 
+/// One month's case counts for the leaders' statistics.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MonthCounts {
+    /// `YYYYMM`, China time.
+    pub month: String,
+    pub applications: i64,
+    pub online: i64,
+    pub concluded: i64,
+    pub on_time: i64,
+}
+
 /// What a process got when it asked for a day's sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SweepClaim {
@@ -334,6 +345,67 @@ impl Store {
             c.good = r.try_get::<Option<i64>, _>("good")?.unwrap_or(0);
         }
         Ok(out.into_iter().collect())
+    }
+
+    /// The leaders' statistics: per China month (`YYYYMM`, read from the case
+    /// number, which carries the China day it was given) from `from` to `to`
+    /// inclusive, the applications, those made online, those concluded and
+    /// those concluded by their promised date; of some agencies or all.
+    pub async fn monthly_cases(&self, agencies: &[String], from: &str, to: &str) -> Result<Vec<MonthCounts>> {
+        let mut out: std::collections::BTreeMap<String, MonthCounts> = std::collections::BTreeMap::new();
+        for a in agencies {
+            // The case number begins with the agency's USCC and the day: a range of the primary key.
+            let rows = crate::db::query(
+                "SELECT substr(c.case_no, 19, 6) AS m, COUNT(*) AS n, \
+                 CAST(SUM(CASE WHEN c.channel = 'online' THEN 1 ELSE 0 END) AS BIGINT) AS online, \
+                 CAST(SUM(CASE WHEN e.at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS concluded, \
+                 CAST(SUM(CASE WHEN e.at IS NOT NULL AND (c.promised_due IS NULL OR e.at < (c.promised_due || 'T16:00:00.000000Z')) \
+                      THEN 1 ELSE 0 END) AS BIGINT) AS on_time \
+                 FROM cases c LEFT JOIN case_events e ON e.case_no = c.case_no AND e.kind = 'concluded' \
+                 WHERE c.case_no >= $1 AND c.case_no < $2 GROUP BY substr(c.case_no, 19, 6)",
+            )
+            .bind(format!("{a}{from}"))
+            .bind(format!("{a}{to}99"))
+            .fetch_all(self.read())
+            .await?;
+            for r in &rows {
+                let m = out.entry(r.try_get("m")?).or_default();
+                m.applications += r.try_get::<i64, _>("n")?;
+                m.online += r.try_get::<Option<i64>, _>("online")?.unwrap_or(0);
+                m.concluded += r.try_get::<Option<i64>, _>("concluded")?.unwrap_or(0);
+                m.on_time += r.try_get::<Option<i64>, _>("on_time")?.unwrap_or(0);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|(month, mut c)| {
+                c.month = month;
+                c
+            })
+            .collect())
+    }
+
+    /// Ratings and 好评 per month (UTC month of the rating's time) since
+    /// `since`, of some agencies; those voided on appeal left out.
+    pub async fn monthly_ratings(&self, agencies: &[String], since: &str) -> Result<Vec<(String, i64, i64)>> {
+        let mut out: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
+        for a in agencies {
+            let rows = crate::db::query(
+                "SELECT substr(at, 1, 7) AS m, COUNT(*) AS n, CAST(SUM(CASE WHEN level <= 2 THEN 1 ELSE 0 END) AS BIGINT) AS good \
+                 FROM ratings WHERE agency_uscc = $1 AND at >= $2 AND (loop_state IS NULL OR loop_state <> 'voided') GROUP BY substr(at, 1, 7)",
+            )
+            .bind(a.as_str())
+            .bind(since)
+            .fetch_all(self.read())
+            .await?;
+            for r in &rows {
+                let m: String = r.try_get("m")?;
+                let e = out.entry(m.replace('-', "")).or_default();
+                e.0 += r.try_get::<i64, _>("n")?;
+                e.1 += r.try_get::<Option<i64>, _>("good")?.unwrap_or(0);
+            }
+        }
+        Ok(out.into_iter().map(|(m, (n, g))| (m, n, g)).collect())
     }
 
     /// The day the sweep is to look at a case again (none: no rule on time can trip).

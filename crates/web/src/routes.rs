@@ -201,6 +201,7 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/api/v1/ratings/{id}", Authenticated, get(crate::ratings::show_api)),
         def("POST", "/api/v1/ratings/{id}/loop", Staff(crate::ratings::LOOP_ACTORS), post(crate::ratings::loop_api)),
         def("GET", "/console/ratings", Staff(crate::ratings::RATING_READERS), get(crate::ratings::console)),
+        def("GET", "/console/statistics", Staff(SUPERVISION_READERS), get(crate::statistics::page)),
         def("GET", "/console/ratings/{id}", Staff(crate::ratings::RATING_READERS), get(crate::ratings::rating_page)),
         def("POST", "/console/ratings/{id}/loop", Staff(crate::ratings::LOOP_ACTORS), post(crate::ratings::loop_submit)),
         // 督办单: supervisors issue, verify and close; the agency's head acknowledges and reports.

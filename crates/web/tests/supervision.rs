@@ -377,5 +377,17 @@ async fn the_applicant_rates_from_the_case_page(backend: TestBackend) {
     assert_eq!(kept[0].bad_loop.as_ref().map(|l| l.state), Some(yiwang_supervision::ratings::LoopState::Open));
     let (_, html) = f.page(P::Agent, format!("/me/cases/{no}"), None).await;
     assert!(html.contains("您对受理的评价：不满意") && !html.contains("提交评价"), "{html}");
+    // The leaders' statistics count it in its month, as a chart and as a table.
+    let month = &no[18..24];
+    let label = format!("{}年{}月", &month[..4], month[4..].trim_start_matches('0'));
+    let (status, html) = f.page(P::Head, "/console/statistics".into(), None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<svg") && html.contains("每月申请件数") && html.contains("<title id=\"good-t\">好评率</title>"), "{html}");
+    let row =
+        html.split(&format!("<th scope=\"row\">{label}</th>")).nth(1).expect("the case's month").split("</tr>").next().unwrap().to_string();
+    assert!(row.starts_with("<td>1</td>") && row.contains("<td>1</td><td>0.0%</td>"), "{row}");
+    let (_, html) = f.page(P::OtherAgencyHead, "/console/statistics".into(), None).await;
+    let row = html.split(&format!("<th scope=\"row\">{label}</th>")).nth(1).unwrap().split("</tr>").next().unwrap().to_string();
+    assert!(row.starts_with("<td>0</td>"), "another agency's head counts none of it: {row}");
 }
 on_both!(the_applicant_rates_from_the_case_page);
