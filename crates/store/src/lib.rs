@@ -413,6 +413,15 @@ pub(crate) fn backoff(attempts: i64) -> jiff::SignedDuration {
     jiff::SignedDuration::from_secs((5i64 << attempts.clamp(0, 10)).min(3600))
 }
 
+/// A unit enum's serde code (`snake_case` as it serialises), for a TEXT column.
+pub(crate) fn code_text<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_value(v)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| StoreError::Corrupt("not a code".into()))
+}
+
 pub fn ts(t: jiff::Timestamp) -> String {
     // Fixed-width UTC, so lexical order is time order.
     t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()

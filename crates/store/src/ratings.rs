@@ -80,14 +80,6 @@ fn rating_row(r: &impl RowLike) -> Result<RatingRow> {
     })
 }
 
-fn code_of<T: Serialize>(v: &T) -> Result<String> {
-    serde_json::to_value(v)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| StoreError::Corrupt("not a code".into()))
-}
-
 impl Store {
     /// Keep a rating (once per case and stage: `Conflict` for a second) with
     /// the loop it opens, if any.
@@ -101,8 +93,8 @@ impl Store {
         )
         .bind(&id)
         .bind(&rating.case_no)
-        .bind(code_of(&rating.stage)?)
-        .bind(code_of(&rating.channel)?)
+        .bind(crate::code_text(&rating.stage)?)
+        .bind(crate::code_text(&rating.channel)?)
         .bind(i64::from(rating.level.code()))
         .bind(json(&rating.reasons)?)
         .bind(&rating.comment)
@@ -112,7 +104,7 @@ impl Store {
         .bind(rated.handler)
         .bind(i64::from(rating.content_version))
         .bind(ts(rating.at))
-        .bind(opened.map(|l| code_of(&l.state)).transpose()?)
+        .bind(opened.map(|l| crate::code_text(&l.state)).transpose()?)
         .bind(opened.map(|l| l.due.to_string()))
         .bind(opened.map(json).transpose()?)
         .execute(&mut tx)
@@ -238,7 +230,7 @@ impl Store {
         let done = crate::db::query("UPDATE ratings SET loop_state = $3, loop = $4, version = $5 WHERE id = $1 AND version = $2")
             .bind(&row.id)
             .bind(row.version)
-            .bind(code_of(&after.state)?)
+            .bind(crate::code_text(&after.state)?)
             .bind(json(after)?)
             .bind(next)
             .execute(&mut tx)

@@ -11,6 +11,15 @@ use crate::cases::{CASE_COLUMNS, case_row};
 use crate::db::RowLike;
 use crate::{CaseRow, Result, Store, safe, ts};
 
+/// Cases (`c`) with their 办结 event (`e`), if any.
+const WITH_CONCLUSION: &str = "cases c LEFT JOIN case_events e ON e.case_no = c.case_no AND e.kind = 'concluded'";
+
+/// Over [`WITH_CONCLUSION`]: how many were concluded, and how many on time
+/// (办结 before the end, China time, 16:00 UTC, of the promised date).
+const CONCLUDED_ON_TIME: &str = "CAST(SUM(CASE WHEN e.at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS concluded, \
+     CAST(SUM(CASE WHEN e.at IS NOT NULL AND (c.promised_due IS NULL OR e.at < (c.promised_due || 'T16:00:00.000000Z')) \
+     THEN 1 ELSE 0 END) AS BIGINT) AS on_time";
+
 /// One month's case counts for the leaders' statistics.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MonthCounts {
@@ -97,15 +106,14 @@ impl Store {
                  VALUES {} ON CONFLICT (case_no, alert_key) DO NOTHING",
                 rows.join(", ")
             );
-            let code = |v: serde_json::Result<serde_json::Value>| v.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
             let mut q = crate::db::query(safe(sql));
             for a in alerts {
                 q = q
                     .bind(case_no)
                     .bind(&a.key)
                     .bind(&a.rule)
-                    .bind(code(serde_json::to_value(a.class)))
-                    .bind(code(serde_json::to_value(a.level)))
+                    .bind(crate::code_text(&a.class)?)
+                    .bind(crate::code_text(&a.level)?)
                     .bind(&a.agency_uscc)
                     .bind(ts(a.at))
                     .bind(&a.message_zh)
@@ -287,22 +295,26 @@ impl Store {
     }
 
     /// 监察结果公开: per agency, the counts of the cases applied for in
-    /// [`since`, `until`) and accepted, and of the orders closed then; `today`
-    /// (China) decides which open cases are past their promised date.
-    pub async fn public_counts(&self, since: &str, until: &str, today: &str) -> Result<Vec<(String, yiwang_supervision::public::Counts)>> {
-        // A case is concluded on time when 办结 came before the end (China
-        // time, 16:00 UTC) of its promised date.
-        let cases = crate::db::query(
-            "SELECT c.agency_uscc, COUNT(*) AS accepted, \
-             CAST(SUM(CASE WHEN e.at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS concluded, \
-             CAST(SUM(CASE WHEN e.at IS NOT NULL AND (c.promised_due IS NULL OR e.at < (c.promised_due || 'T16:00:00.000000Z')) \
-                  THEN 1 ELSE 0 END) AS BIGINT) AS on_time, \
+    /// `year` (China time) and accepted, and of the orders closed and the
+    /// ratings given then; `today` (China) decides which open cases are past
+    /// their promised date.
+    pub async fn public_counts(&self, year: i16, today: &str) -> Result<Vec<(String, yiwang_supervision::public::Counts)>> {
+        let start = |y: i16| {
+            jiff::civil::Date::new(y, 1, 1)
+                .ok()
+                .and_then(yiwang_calendar::china_day_start)
+                .map(ts)
+                .ok_or_else(|| crate::StoreError::Invalid(format!("年度 {y} 超出范围 / year {y} out of range")))
+        };
+        let (since, until) = (start(year)?, start(year + 1)?);
+        let (since, until) = (since.as_str(), until.as_str());
+        let cases = crate::db::query(safe(format!(
+            "SELECT c.agency_uscc, COUNT(*) AS accepted, {CONCLUDED_ON_TIME}, \
              CAST(SUM(CASE WHEN c.promised_due IS NOT NULL AND ((e.at IS NOT NULL AND e.at >= (c.promised_due || 'T16:00:00.000000Z')) \
                   OR (e.at IS NULL AND c.state IN ('accepted', 'in_process', 'special_procedure', 'decided') AND c.promised_due < $3)) \
                   THEN 1 ELSE 0 END) AS BIGINT) AS overdue \
-             FROM cases c LEFT JOIN case_events e ON e.case_no = c.case_no AND e.kind = 'concluded' \
-             WHERE c.accepted_on IS NOT NULL AND c.created_at >= $1 AND c.created_at < $2 GROUP BY c.agency_uscc",
-        )
+             FROM {WITH_CONCLUSION} WHERE c.accepted_on IS NOT NULL AND c.created_at >= $1 AND c.created_at < $2 GROUP BY c.agency_uscc",
+        )))
         .bind(since)
         .bind(until)
         .bind(today)
@@ -355,15 +367,11 @@ impl Store {
         let mut out: std::collections::BTreeMap<String, MonthCounts> = std::collections::BTreeMap::new();
         for a in agencies {
             // The case number begins with the agency's USCC and the day: a range of the primary key.
-            let rows = crate::db::query(
+            let rows = crate::db::query(safe(format!(
                 "SELECT substr(c.case_no, 19, 6) AS m, COUNT(*) AS n, \
-                 CAST(SUM(CASE WHEN c.channel = 'online' THEN 1 ELSE 0 END) AS BIGINT) AS online, \
-                 CAST(SUM(CASE WHEN e.at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS concluded, \
-                 CAST(SUM(CASE WHEN e.at IS NOT NULL AND (c.promised_due IS NULL OR e.at < (c.promised_due || 'T16:00:00.000000Z')) \
-                      THEN 1 ELSE 0 END) AS BIGINT) AS on_time \
-                 FROM cases c LEFT JOIN case_events e ON e.case_no = c.case_no AND e.kind = 'concluded' \
-                 WHERE c.case_no >= $1 AND c.case_no < $2 GROUP BY substr(c.case_no, 19, 6)",
-            )
+                 CAST(SUM(CASE WHEN c.channel = 'online' THEN 1 ELSE 0 END) AS BIGINT) AS online, {CONCLUDED_ON_TIME} \
+                 FROM {WITH_CONCLUSION} WHERE c.case_no >= $1 AND c.case_no < $2 GROUP BY substr(c.case_no, 19, 6)",
+            )))
             .bind(format!("{a}{from}"))
             .bind(format!("{a}{to}99"))
             .fetch_all(self.read())

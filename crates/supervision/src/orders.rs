@@ -207,6 +207,12 @@ pub fn due_date(calendar: &Calendar, at: Timestamp, workdays: u32) -> Result<Dat
     Ok(calendar.add_workdays(china_today(at), workdays)?.value)
 }
 
+/// Whether an order in `state` owes its report and its deadline `due` (a
+/// China day) has passed by `now`.
+pub fn report_overdue(state: OrderState, due: Date, now: Timestamp) -> bool {
+    matches!(state, OrderState::Issued | OrderState::Acknowledged) && china_today(now) > due
+}
+
 fn check_note(note: &str, required: Option<&'static str>) -> Result<(), OrderError> {
     if note.chars().count() > NOTE_MAX {
         return Err(OrderError::NoteTooLong(NOTE_MAX));
@@ -287,7 +293,7 @@ impl Order {
 
     /// Whether the report is still owed and its deadline has passed.
     pub fn is_overdue(&self, now: Timestamp) -> bool {
-        matches!(self.state, OrderState::Issued | OrderState::Acknowledged) && china_today(now) > self.due
+        report_overdue(self.state, self.due, now)
     }
 
     /// Whether the accepted rectification was reported by the deadline (for

@@ -204,7 +204,10 @@ fn order_json(o: &OrderRow, events: Option<&[StoredOrderEvent]>, now: jiff::Time
 
 /// Whether the report is owed and its deadline (China day) has passed.
 fn overdue(o: &OrderRow, now: jiff::Timestamp) -> bool {
-    matches!(o.state.as_str(), "issued" | "acknowledged") && yiwang_calendar::china_today(now).to_string() > o.due_date
+    match (OrderState::parse(&o.state), o.due_date.parse()) {
+        (Some(state), Ok(due)) => orders::report_overdue(state, due, now),
+        _ => false,
+    }
 }
 
 /// `GET /api/v1/supervision/orders?state=&limit=`: the orders to the agencies the caller reads.

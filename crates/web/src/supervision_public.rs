@@ -88,16 +88,9 @@ fn name_of_division(code: &str) -> String {
 /// Compute a year's figures from the store.
 pub async fn compute(state: &AppState, year: i16) -> Result<Figures, ApiError> {
     let store = state.store();
-    let bound = |y: i16| {
-        jiff::civil::date(y, 1, 1)
-            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-            .map(|z| yiwang_store::ts(z.timestamp()))
-            .map_err(|e| WebError::BadParam { name: "year", detail: e.to_string() })
-    };
-    let (since, until) = (bound(year)?, bound(year + 1)?);
     let now = jiff::Timestamp::now();
     let today = yiwang_calendar::china_today(now).to_string();
-    let counts = store.public_counts(&since, &until, &today).await?;
+    let counts = store.public_counts(year, &today).await?;
     let agencies: BTreeMap<String, yiwang_store::Agency> = store.agencies().await?.into_iter().map(|a| (a.uscc.clone(), a)).collect();
     let mut total = Counts::default();
     let mut regions: BTreeMap<String, Counts> = BTreeMap::new();
