@@ -66,7 +66,7 @@ pub use licenses::{
 pub use machine_clients::{MachineClient, MachineClientInput, NewMachineClient};
 pub use maintenance::Maintained;
 pub use node::{NodeInfo, NodeRegion};
-pub use notices::{NoticePage, NoticePreferences, NoticeRow};
+pub use notices::{NoticePage, NoticePreferences, NoticeRow, RATING_FEEDBACK_NOTICE, SUPERVISION_ORDER_NOTICE};
 pub use oidc::*;
 pub use ratings::{RatedCase, RaterNotice, RatingRow, StoredLoopEvent};
 pub use registrations::{NewRegistration, Registration, RegistrationCheck};

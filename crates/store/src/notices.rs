@@ -11,6 +11,11 @@ use crate::accounts::ordered_id;
 use crate::db::RowLike;
 use crate::{CaseRow, Result, Store, Tx, ts};
 
+/// The kind of the notices a 督办单 sends to staff.
+pub const SUPERVISION_ORDER_NOTICE: &str = "supervision_order";
+/// The kind of the notice that tells a rater how their 差评 was rectified.
+pub const RATING_FEEDBACK_NOTICE: &str = "rating_feedback";
+
 /// One notice in a person's 消息 list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoticeRow {

@@ -251,7 +251,7 @@ impl Store {
             let id = ordered_id("ntc");
             let written = crate::db::query(
                 "INSERT INTO notices (id, account_id, case_no, kind, title, body, created_at) \
-                 SELECT $1, a.id, $3, 'rating_feedback', $4, $5, $6 FROM accounts a WHERE a.id = $2 AND a.status = 'active'",
+                 SELECT $1, a.id, $3, $7, $4, $5, $6 FROM accounts a WHERE a.id = $2 AND a.status = 'active'",
             )
             .bind(&id)
             .bind(&row.rater_account)
@@ -259,6 +259,7 @@ impl Store {
             .bind(&n.title)
             .bind(&n.body)
             .bind(&at)
+            .bind(crate::RATING_FEEDBACK_NOTICE)
             .execute(&mut tx)
             .await?;
             if written.rows_affected() > 0 {

@@ -265,7 +265,7 @@ impl Tx {
             let id = ordered_id("ntc");
             let written = crate::db::query(
                 "INSERT INTO notices (id, account_id, case_no, kind, title, body, created_at) \
-                 SELECT $1, a.id, $3, 'supervision_order', $4, $5, $6 FROM accounts a WHERE a.id = $2 AND a.status = 'active'",
+                 SELECT $1, a.id, $3, $7, $4, $5, $6 FROM accounts a WHERE a.id = $2 AND a.status = 'active'",
             )
             .bind(&id)
             .bind(&account)
@@ -273,6 +273,7 @@ impl Tx {
             .bind(title)
             .bind(body)
             .bind(at)
+            .bind(crate::SUPERVISION_ORDER_NOTICE)
             .execute(&mut *self)
             .await?;
             if written.rows_affected() == 0 {

@@ -89,13 +89,14 @@ pub async fn set_preferences(
     Ok(Json(prefs))
 }
 
-/// A notice's kind in Chinese: a case event's, or 督办 (to staff).
+/// A notice's kind in Chinese: a case event's, 督办 (to staff), or 差评整改反馈 (to a rater).
 fn kind_zh(kind: &str) -> &str {
-    if kind == SUPERVISION_ORDER { "督办" } else { yiwang_case::notice::kind_name(kind) }
+    match kind {
+        yiwang_store::SUPERVISION_ORDER_NOTICE => "督办",
+        yiwang_store::RATING_FEEDBACK_NOTICE => "差评整改反馈",
+        _ => yiwang_case::notice::kind_name(kind),
+    }
 }
-
-/// The kind of the notices 督办单 send to staff (`store/supervision_orders.rs`).
-const SUPERVISION_ORDER: &str = "supervision_order";
 
 struct NoticeLine {
     id: String,
@@ -149,7 +150,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Mes
             at: china_time(&n.created_at),
             unread: n.read_at.is_none(),
             link: n.case_no.map(|no| {
-                if n.kind == SUPERVISION_ORDER {
+                if n.kind == yiwang_store::SUPERVISION_ORDER_NOTICE {
                     ("/console/supervision".to_string(), format!("电子监察 · 办件 {no}"))
                 } else {
                     (format!("/me/cases/{no}"), format!("办件 {no}"))

@@ -304,6 +304,7 @@ async fn a_bad_rating_runs_its_loop_to_the_revisit_and_an_appeal_voids_another(b
     let (_, v) = f.json(P::Agent, "GET", "/api/v1/me/notices".into(), Value::Null).await;
     let feedback = v["notices"].as_array().unwrap().iter().find(|n| n["title"] == "差评整改反馈").expect("the rater's feedback");
     assert!(feedback["body"].as_str().unwrap().contains("已调整审查分工"), "{feedback}");
+    assert_eq!(feedback["kind_zh"], "差评整改反馈", "{feedback}");
     let (status, v) = f.json(P::Head, "POST", path.clone(), json!({ "action": "revisited", "satisfaction": 2 })).await;
     assert_eq!((status, v["loop"]["state"].as_str(), v["loop"]["revisited"].as_u64()), (200, Some("closed"), Some(2)), "{v}");
     let actions: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
