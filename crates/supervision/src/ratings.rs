@@ -203,6 +203,8 @@ pub const TEXT_MAX: usize = 500;
 pub enum RatingError {
     #[error("reason {0:?} is not on this level's list")]
     UnknownReason(String),
+    #[error("reason {0:?} is given twice")]
+    RepeatedReason(String),
     #[error("a bad rating needs a reason or a comment")]
     BadNeedsReason,
     #[error("text is at most {0} characters")]
@@ -219,6 +221,7 @@ impl Coded for RatingError {
     fn code(&self) -> &'static str {
         match self {
             RatingError::UnknownReason(_) => "rating.unknown_reason",
+            RatingError::RepeatedReason(_) => "rating.repeated_reason",
             RatingError::BadNeedsReason => "rating.bad_needs_reason",
             RatingError::TooLong(_) => "rating.too_long",
             RatingError::Transition { .. } => "rating.transition",
@@ -238,6 +241,7 @@ impl Coded for RatingError {
     fn message_zh(&self) -> String {
         match self {
             RatingError::UnknownReason(r) => format!("“{r}”不是该评价等级可选的原因"),
+            RatingError::RepeatedReason(r) => format!("原因“{r}”重复"),
             RatingError::BadNeedsReason => "差评请至少选择一项原因或填写评价内容".into(),
             RatingError::TooLong(n) => format!("内容不得超过 {n} 字"),
             RatingError::Transition { from, action } => format!("差评整改当前状态（{from}）不允许此操作（{action}）"),
@@ -257,9 +261,13 @@ impl Rating {
     pub fn check(&self, content: &Content) -> Result<(), RatingError> {
         check_text(&self.comment)?;
         let allowed = content.reasons(self.channel, self.level);
-        for r in &self.reasons {
+        for (i, r) in self.reasons.iter().enumerate() {
             if !allowed.contains(r) {
                 return Err(RatingError::UnknownReason(r.clone()));
+            }
+            // Each once: so a rating holds at most its level's list.
+            if self.reasons[..i].contains(r) {
+                return Err(RatingError::RepeatedReason(r.clone()));
             }
         }
         if self.level.is_bad() && self.reasons.is_empty() && self.comment.trim().is_empty() {
@@ -590,6 +598,7 @@ mod tests {
         assert_eq!(rating(5, &[], " ").check(&content).unwrap_err().code(), "rating.bad_needs_reason");
         rating(5, &[], "等了一个月").check(&content).unwrap();
         rating(4, &["超时办结"], "").check(&content).unwrap();
+        assert_eq!(rating(4, &["超时办结", "超时办结"], "").check(&content).unwrap_err().code(), "rating.repeated_reason");
         assert_eq!(rating(3, &[], &"字".repeat(TEXT_MAX + 1)).check(&content).unwrap_err().code(), "rating.too_long");
         // The hall's tablet rates the offline service.
         let mut r = rating(5, &["服务态度差"], "");
