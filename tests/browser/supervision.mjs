@@ -246,11 +246,29 @@ try {
   await step('the leaders\' statistics chart the month with its figures in a table', async () => {
     await head.open('/console/statistics');
     await expectText(head, '按月统计');
-    if ((await head.locator('svg[role=img]').count()) !== 4) throw new Error('four charts expected');
+    // Four monthly charts, then applications and 按时办结率 by agency and the top items.
+    if ((await head.locator('svg[role=img]').count()) !== 7) throw new Error('seven charts expected');
     const month = ratedCase.slice(18, 24);
     const row = head.getByRole('row', { name: new RegExp(`^${month.slice(0, 4)}年${Number(month.slice(4))}月`) });
     const cells = await row.locator('td').allInnerTexts();
     if (!(Number(cells[0]) >= 2 && cells[3] === '1' && cells[4] === '0.0%')) throw new Error(`the month: ${cells}`);
+    // This year by agency: the head's agency, its cases and the one rating.
+    const agency = head.getByRole('table', { name: '按部门统计' }).getByRole('row', { name: /杭州市市场监督管理局/ });
+    const figures = await agency.locator('td').allInnerTexts();
+    if (!(Number(figures[0]) >= 2 && figures[4] === '1' && figures[5] === '0.0%')) throw new Error(`by agency: ${figures}`);
+    await accessible(head);
+  });
+
+  await step('the five evaluation indicators score the agency, with a chart, tables and a PDF', async () => {
+    await head.open('/console/indicators');
+    await expectText(head, '指标口径与总体分项');
+    if ((await head.locator('svg[role=img] title', { hasText: '五个维度得分' }).count()) !== 1) throw new Error('the dimensions chart');
+    const agency = head.getByRole('table', { name: '按部门' }).getByRole('row', { name: /杭州市市场监督管理局/ });
+    const scores = await agency.locator('td').allInnerTexts();
+    // Five dimensions, the total and its grade.
+    if (scores.length !== 7 || !scores.slice(0, 6).every((s) => s === '—' || /^\d+(\.\d)?\*?$/.test(s))) throw new Error(`scores: ${scores}`);
+    const pdf = await head.request.get(`${base}/api/v1/indicators/report.pdf`);
+    if (pdf.status() !== 200 || pdf.headers()['content-type'] !== 'application/pdf') throw new Error(`pdf: ${pdf.status()}`);
     await accessible(head);
   });
 

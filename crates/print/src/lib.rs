@@ -21,6 +21,8 @@ pub enum Template {
     License,
     /// 申请回执 / 受理回执 with the case number and 查询码: input is `ReceiptDoc`.
     Receipt,
+    /// A report of tables (the evaluation indicators): input is `TableReportDoc`.
+    TableReport,
 }
 
 impl Template {
@@ -29,6 +31,7 @@ impl Template {
             Template::Guide => ("guide.typ", include_str!("../templates/guide.typ")),
             Template::License => ("license.typ", include_str!("../templates/license.typ")),
             Template::Receipt => ("receipt.typ", include_str!("../templates/receipt.typ")),
+            Template::TableReport => ("table_report.typ", include_str!("../templates/table_report.typ")),
         }
     }
 }
@@ -82,6 +85,23 @@ pub struct ReceiptDoc {
     pub qr_svg: String,
 }
 
+/// A report of titled tables with notes (`Template::TableReport`), landscape A4.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TableReportDoc {
+    pub title: String,
+    pub subtitle: String,
+    pub sections: Vec<ReportTable>,
+    pub notes: Vec<String>,
+}
+
+/// One table of a [`TableReportDoc`]: a header row and rows of text cells.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ReportTable {
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
 /// A QR code (error correction M) as an SVG document, black on white with a
 /// quiet zone.
 pub fn qr_svg(data: &str) -> Result<String, PrintError> {
@@ -131,7 +151,7 @@ impl Default for Printer {
 
 impl Printer {
     pub fn new() -> Printer {
-        let sources = [Template::Guide, Template::License, Template::Receipt].map(Template::source);
+        let sources = [Template::Guide, Template::License, Template::Receipt, Template::TableReport].map(Template::source);
         let engine = TypstEngine::builder().fonts([FONT_REGULAR]).with_static_source_file_resolver(sources).build();
         Printer { engine: Arc::new(engine) }
     }

@@ -30,3 +30,30 @@ fn guide_pdf_embeds_the_font_and_the_chinese_text() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
 }
+
+#[test]
+fn a_table_report_prints_its_tables_and_notes_in_chinese() {
+    let doc = yiwang_print::TableReportDoc {
+        title: "一体化政务服务能力评估指标报告".into(),
+        subtitle: "统计期间 2026-01-01 至 2026-12-07".into(),
+        sections: vec![
+            yiwang_print::ReportTable {
+                title: "按部门".into(),
+                header: vec!["部门".into(), "服务方式完备度".into(), "总分".into()],
+                rows: vec![vec!["杭州市市场监督管理局".into(), "83.3".into(), "76.5*".into()]],
+            },
+            yiwang_print::ReportTable { title: "按地区".into(), header: vec!["地区".into()], rows: vec![] },
+        ],
+        notes: vec!["等级：非常高 ≥ 90".into()],
+    };
+    let pdf = Printer::new().pdf(Template::TableReport, &doc).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let text = std::process::Command::new("pdftotext").arg("-layout").arg(&path).arg("-").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    for needle in ["评估指标报告", "按部门", "杭州市市场监督管理局", "服务方式完备度", "83.3", "76.5*", "（无）", "非常高"]
+    {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}

@@ -81,9 +81,22 @@ fn rating_row(r: &impl RowLike) -> Result<RatingRow> {
 }
 
 impl Store {
+    /// How many ratings a case has.
+    pub async fn case_rating_count(&self, case_no: &str) -> Result<i64> {
+        let row = crate::db::query("SELECT COUNT(*) AS n FROM ratings WHERE case_no = $1").bind(case_no).fetch_one(self.read()).await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// Keep a rating (once per case and stage: `Conflict` for a second) with
-    /// the loop it opens, if any.
-    pub async fn add_rating(&self, rating: &Rating, rated: &RatedCase<'_>, opened: Option<&Loop>) -> Result<RatingRow> {
+    /// the loop it opens, if any, and queue its GB/T 39046 表9 record in the
+    /// same transaction when records go up.
+    pub async fn add_rating(
+        &self,
+        rating: &Rating,
+        rated: &RatedCase<'_>,
+        opened: Option<&Loop>,
+        record: &crate::UpwardRecord,
+    ) -> Result<RatingRow> {
         let id = ordered_id("rat");
         let mut tx = self.begin().await?;
         let done = crate::db::query(
@@ -111,6 +124,9 @@ impl Store {
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("该办件此环节已评价 / this case was already rated at this stage".into()));
+        }
+        if tx.aggregating_upward().await? {
+            tx.queue_upward(std::slice::from_ref(record), crate::integration::queued_at()).await?;
         }
         let row =
             crate::db::query(crate::safe(format!("SELECT {COLUMNS} FROM ratings WHERE id = $1"))).bind(&id).fetch_one(&mut tx).await?;

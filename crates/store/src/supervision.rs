@@ -6,6 +6,7 @@
 use serde::Serialize;
 use yiwang_case::Envelope;
 use yiwang_supervision::Alert;
+use yiwang_supervision::indicators::{CaseCounts, RatingCounts};
 
 use crate::cases::{CASE_COLUMNS, case_row};
 use crate::db::RowLike;
@@ -19,6 +20,26 @@ const WITH_CONCLUSION: &str = "cases c LEFT JOIN case_events e ON e.case_no = c.
 const CONCLUDED_ON_TIME: &str = "CAST(SUM(CASE WHEN e.at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS concluded, \
      CAST(SUM(CASE WHEN e.at IS NOT NULL AND (c.promised_due IS NULL OR e.at < (c.promised_due || 'T16:00:00.000000Z')) \
      THEN 1 ELSE 0 END) AS BIGINT) AS on_time";
+
+/// A period of China days as the queries bound it: case numbers from the
+/// first day up to the day after, and times from the first day's start up to
+/// the next day's.
+struct Period {
+    first_day: String,
+    day_after: String,
+    since: String,
+    until: String,
+}
+
+impl Period {
+    fn of(from: jiff::civil::Date, to: jiff::civil::Date) -> Result<Period> {
+        let out_of_range = || crate::StoreError::Invalid(format!("日期 {from}–{to} 超出范围 / out of range"));
+        let after = to.tomorrow().map_err(|_| out_of_range())?;
+        let start = |d| yiwang_calendar::china_day_start(d).map(ts).ok_or_else(out_of_range);
+        let day = |d: jiff::civil::Date| d.strftime("%Y%m%d").to_string();
+        Ok(Period { first_day: day(from), day_after: day(after), since: start(from)?, until: start(after)? })
+    }
+}
 
 /// One month's case counts for the leaders' statistics.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -391,6 +412,117 @@ impl Store {
                 c
             })
             .collect())
+    }
+
+    /// The third-party indicators' counts of a period, China days `from` to
+    /// `to` inclusive (`YYYY-MM-DD`), per agency: the cases applied for in it
+    /// (one range of the primary key per agency, as the case number carries
+    /// the day) and the ratings given in it, those voided on appeal left out.
+    pub async fn indicator_counts(
+        &self,
+        agencies: &[String],
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<std::collections::BTreeMap<String, (CaseCounts, RatingCounts)>> {
+        let p = Period::of(from, to)?;
+        let mut out: std::collections::BTreeMap<String, (CaseCounts, RatingCounts)> = std::collections::BTreeMap::new();
+        for a in agencies {
+            let row = crate::db::query(safe(format!(
+                "SELECT COUNT(*) AS n, CAST(SUM(CASE WHEN c.channel = 'online' THEN 1 ELSE 0 END) AS BIGINT) AS online, {CONCLUDED_ON_TIME} \
+                 FROM {WITH_CONCLUSION} WHERE c.case_no >= $1 AND c.case_no < $2",
+            )))
+            .bind(format!("{a}{}", p.first_day))
+            .bind(format!("{a}{}", p.day_after))
+            .fetch_one(self.read())
+            .await?;
+            let n: i64 = row.try_get("n")?;
+            if n > 0 {
+                out.entry(a.clone()).or_default().0 = CaseCounts {
+                    applications: n,
+                    online: row.try_get::<Option<i64>, _>("online")?.unwrap_or(0),
+                    concluded: row.try_get::<Option<i64>, _>("concluded")?.unwrap_or(0),
+                    on_time: row.try_get::<Option<i64>, _>("on_time")?.unwrap_or(0),
+                };
+            }
+        }
+        for (uscc, _, r) in self.period_ratings(false, &p.since, &p.until).await? {
+            if agencies.contains(&uscc) {
+                out.entry(uscc).or_default().1 = r;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ratings given from `since` until `until` (timestamps), those voided on
+    /// appeal left out, per agency, or per agency and item with `by_item`:
+    /// (agency, item or "", counts).
+    async fn period_ratings(&self, by_item: bool, since: &str, until: &str) -> Result<Vec<(String, String, RatingCounts)>> {
+        let (key, group) = if by_item { ("item_code", "agency_uscc, item_code") } else { ("''", "agency_uscc") };
+        let rows = crate::db::query(safe(format!(
+            "SELECT agency_uscc, {key} AS k, COUNT(*) AS n, CAST(SUM(CASE WHEN level <= 2 THEN 1 ELSE 0 END) AS BIGINT) AS good, \
+             CAST(SUM(CASE WHEN level >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS bad, \
+             CAST(SUM(CASE WHEN level >= 4 AND loop_state IN ('to_revisit', 'closed') THEN 1 ELSE 0 END) AS BIGINT) AS fed_back \
+             FROM ratings WHERE at >= $1 AND at < $2 AND (loop_state IS NULL OR loop_state <> 'voided') GROUP BY {group}",
+        )))
+        .bind(since)
+        .bind(until)
+        .fetch_all(self.read())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("agency_uscc")?,
+                    r.try_get("k")?,
+                    RatingCounts {
+                        ratings: r.try_get("n")?,
+                        good: r.try_get::<Option<i64>, _>("good")?.unwrap_or(0),
+                        bad: r.try_get::<Option<i64>, _>("bad")?.unwrap_or(0),
+                        fed_back: r.try_get::<Option<i64>, _>("fed_back")?.unwrap_or(0),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// The leaders' statistics by item: per item of some agencies, the cases
+    /// applied for from `from` to `to` (China days, inclusive) and the ratings
+    /// given then; each line is (item code, item name, agency, cases, ratings).
+    pub async fn item_counts(
+        &self,
+        agencies: &[String],
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<(String, String, String, CaseCounts, RatingCounts)>> {
+        let p = Period::of(from, to)?;
+        let mut out: std::collections::BTreeMap<String, (String, String, CaseCounts, RatingCounts)> = std::collections::BTreeMap::new();
+        for a in agencies {
+            let rows = crate::db::query(safe(format!(
+                "SELECT c.item_code, MAX(c.item_name) AS item_name, COUNT(*) AS n, \
+                 CAST(SUM(CASE WHEN c.channel = 'online' THEN 1 ELSE 0 END) AS BIGINT) AS online, {CONCLUDED_ON_TIME} \
+                 FROM {WITH_CONCLUSION} WHERE c.case_no >= $1 AND c.case_no < $2 GROUP BY c.item_code",
+            )))
+            .bind(format!("{a}{}", p.first_day))
+            .bind(format!("{a}{}", p.day_after))
+            .fetch_all(self.read())
+            .await?;
+            for r in &rows {
+                let code: String = r.try_get("item_code")?;
+                let line = out.entry(code).or_insert_with(|| (String::new(), a.clone(), CaseCounts::default(), RatingCounts::default()));
+                line.0 = r.try_get::<Option<String>, _>("item_name")?.unwrap_or_default();
+                line.2 = CaseCounts {
+                    applications: r.try_get("n")?,
+                    online: r.try_get::<Option<i64>, _>("online")?.unwrap_or(0),
+                    concluded: r.try_get::<Option<i64>, _>("concluded")?.unwrap_or(0),
+                    on_time: r.try_get::<Option<i64>, _>("on_time")?.unwrap_or(0),
+                };
+            }
+        }
+        for (uscc, item, r) in self.period_ratings(true, &p.since, &p.until).await? {
+            if agencies.contains(&uscc) {
+                out.entry(item).or_insert_with(|| (String::new(), uscc, CaseCounts::default(), RatingCounts::default())).3 = r;
+            }
+        }
+        Ok(out.into_iter().map(|(code, (name, agency, c, r))| (code, name, agency, c, r)).collect())
     }
 
     /// Ratings and 好评 per month (UTC month of the rating's time) since

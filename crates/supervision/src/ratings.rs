@@ -110,6 +110,15 @@ pub enum Stage {
     Concluded,
 }
 
+impl Stage {
+    pub fn code(self) -> &'static str {
+        match self {
+            Stage::Accepted => "accepted",
+            Stage::Concluded => "concluded",
+        }
+    }
+}
+
 /// One level's reasons to choose from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -558,6 +567,40 @@ pub fn tally<K: Ord>(rows: impl IntoIterator<Item = (K, Satisfaction, Option<Loo
     out
 }
 
+/// The 汇聚 record type of a rating (GB/T 39046 表9).
+pub const RATING_RECORD: &str = "rating.given";
+
+/// What a rating's 表9 record names besides the rating.
+#[derive(Debug, Clone, Copy)]
+pub struct RatingContext<'a> {
+    /// 评价人: the rater's name.
+    pub rater_name: &'a str,
+    /// 评价次数: this case's ratings so far, this one included.
+    pub count: u32,
+    /// 行政区划: the rated agency's division.
+    pub division: &'a str,
+}
+
+/// The GB/T 39046 表9 record of a rating: 办件编号, 评价渠道, 评价人, 评价时间,
+/// 评价次数, 满意度 with its code, 文字评价 and 行政区划; the stage and the
+/// checklist's reasons alongside, as the national exchange's extensions [I].
+pub fn rating_record(r: &Rating, ctx: &RatingContext<'_>) -> serde_json::Value {
+    serde_json::json!({
+        "case_no": r.case_no,
+        "channel": r.channel.name_zh(),
+        "evaluator": ctx.rater_name,
+        "evaluate_time": yiwang_case::gbt39046::gb_time(r.at),
+        "evaluate_count": ctx.count,
+        "satisfaction": r.level.name_zh(),
+        "satisfaction_code": r.level.code(),
+        "comment": r.comment,
+        "division_code": ctx.division,
+        "stage": r.stage,
+        "reasons": r.reasons,
+        "content_version": r.content_version,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -680,5 +723,28 @@ mod tests {
         assert_eq!((a.ratings, a.good, a.bad, a.voided, a.rectified, a.revisited), (4, 1, 1, 1, 1, 0));
         assert_eq!((a.good_rate(), a.rectified_rate(), a.revisit_rate()), (Some(33.3), Some(100.0), Some(0.0)));
         assert_eq!(t["B"].rectified_rate(), Some(0.0));
+    }
+
+    #[test]
+    fn a_rating_gives_its_gbt39046_table_9_record() {
+        let r = Rating {
+            case_no: "11330100MB0000000X20261207000001".into(),
+            stage: Stage::Concluded,
+            channel: Channel::HallTablet,
+            level: Satisfaction::new(4).unwrap(),
+            reasons: vec!["超时办结".into()],
+            comment: "等了很久".into(),
+            at: "2026-12-07T02:03:04Z".parse().unwrap(),
+            content_version: 1,
+        };
+        let v = rating_record(&r, &RatingContext { rater_name: "赵六", count: 2, division: "330100" });
+        assert_eq!(v["channel"], "政务大厅平板电脑");
+        assert_eq!(v["evaluate_time"], "20261207T100304");
+        assert_eq!((v["satisfaction"].as_str(), v["satisfaction_code"].as_u64()), (Some("不满意"), Some(4)));
+        assert_eq!(
+            (v["evaluate_count"].as_u64(), v["division_code"].as_str(), v["stage"].as_str()),
+            (Some(2), Some("330100"), Some("concluded"))
+        );
+        assert_eq!(v["reasons"][0], "超时办结");
     }
 }

@@ -73,6 +73,15 @@ fn reveal_params() -> Vec<Param> {
     ]
 }
 
+/// `from` and `to`, the period of the evaluation indicators.
+fn period_params() -> Vec<Param> {
+    let date = json!({ "type": "string", "format": "date" });
+    vec![
+        q("from", date.clone(), "the first China day (default: 1 January this year)"),
+        q("to", date, "the last China day, at most today and three years after from (default: today)"),
+    ]
+}
+
 fn op(summary: &'static str) -> OpDoc {
     OpDoc { summary, query: vec![], headers: vec![], body: None, responses: vec![] }
 }
@@ -573,6 +582,29 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
                     ),
                 )
         }
+        ("GET", "/api/v1/indicators") => {
+            op("第三方评估指标: the five dimensions 0–100 per agency and region over a period, with their formulas and weights (the supervision scope)")
+                .query(period_params())
+                .ok(
+                    200,
+                    obj(
+                        &[
+                            ("from", s()),
+                            ("to", s()),
+                            ("computed_at", s()),
+                            ("definitions", arr(obj_any())),
+                            ("bands", arr(json!({ "type": "number" }))),
+                            ("total", obj_any()),
+                            ("regions", arr(obj_any())),
+                            ("agencies", arr(obj_any())),
+                        ],
+                        &["from", "to", "definitions", "total", "regions", "agencies"],
+                    ),
+                )
+        }
+        ("GET", "/api/v1/indicators/report.pdf") => op("第三方评估指标 as a PDF report (A4 landscape), the same figures as the JSON")
+            .query(period_params())
+            .ok_as(200, "application/pdf", json!({ "type": "string", "format": "binary" })),
         ("GET", "/api/v1/ratings/content") => op("好差评's content: each level's reasons, online and at the hall, and the channels")
             .ok(200, obj(&[("version", int()), ("online", arr(obj_any())), ("offline", arr(obj_any())), ("channels", arr(obj_any()))], &["version"])),
         ("POST", "/api/v1/ratings") => op("Rate one's case at 受理 or 办结 (once per stage); a 差评 opens its rectification loop")

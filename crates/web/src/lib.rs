@@ -24,6 +24,7 @@ pub mod exchange;
 pub mod exchange_async;
 pub mod federation;
 mod identity_api;
+pub mod indicators;
 pub mod integration;
 pub mod licenses;
 pub mod machine_clients;
@@ -89,6 +90,10 @@ struct Inner {
     exchange: Option<Arc<exchange::ExchangeRuntime>>,
     /// 监察结果公开's figures, computed at most every five minutes.
     public_figures: supervision_public::PublicCache,
+    /// The evaluation indicators' weights (`[supervision.indicators]`).
+    indicator_weights: yiwang_supervision::indicators::Weights,
+    /// The indicators' counts per period, computed at most every five minutes.
+    indicator_cache: indicators::IndicatorCache,
 }
 
 impl AppState {
@@ -105,6 +110,8 @@ impl AppState {
                 security: SecurityRuntime::default(),
                 exchange: None,
                 public_figures: Default::default(),
+                indicator_weights: Default::default(),
+                indicator_cache: Default::default(),
             }),
         }
     }
@@ -143,6 +150,25 @@ impl AppState {
             None => tracing::warn!("the exchange settings were not applied (the state was already shared)"),
         }
         self
+    }
+
+    /// Give the node its indicator weights (`[supervision.indicators]`), checked
+    /// by the caller. Call it before the state is shared (a later call is
+    /// ignored, with a warning).
+    pub fn with_indicator_weights(mut self, weights: yiwang_supervision::indicators::Weights) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.indicator_weights = weights,
+            None => tracing::warn!("the indicator weights were not applied (the state was already shared)"),
+        }
+        self
+    }
+
+    pub fn indicator_weights(&self) -> &yiwang_supervision::indicators::Weights {
+        &self.inner.indicator_weights
+    }
+
+    pub(crate) fn indicator_cache(&self) -> &indicators::IndicatorCache {
+        &self.inner.indicator_cache
     }
 
     pub fn exchange(&self) -> Option<&exchange::ExchangeRuntime> {

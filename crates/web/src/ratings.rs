@@ -113,7 +113,18 @@ pub async fn rate(store: &Store, p: &Principal, input: &RateInput) -> Result<Rat
     let calendar = store.load_calendar().await?;
     let opened = Loop::open(&rating, &calendar, LoopSettings::default())?;
     let rated = RatedCase { rater_account: &p.account_id, agency_uscc: &c.agency_uscc, item_code: &c.item_code, handler: &handler };
-    Ok(store.add_rating(&rating, &rated, opened.as_ref()).await?)
+    let division = store.agency(&c.agency_uscc).await?.map(|a| a.division_code).unwrap_or_default();
+    let count = u32::try_from(store.case_rating_count(&c.case_no).await? + 1).unwrap_or(u32::MAX);
+    let ctx = yiwang_supervision::ratings::RatingContext { rater_name: &p.name, count, division: &division };
+    let record = yiwang_store::UpwardRecord {
+        source_node: String::new(),
+        record_id: format!("{}.rating.{}", c.case_no, input.stage.code()),
+        kind: yiwang_supervision::ratings::RATING_RECORD.to_string(),
+        agency_uscc: c.agency_uscc.clone(),
+        occurred_at: rating.at.to_string(),
+        data: yiwang_supervision::ratings::rating_record(&rating, &ctx),
+    };
+    Ok(store.add_rating(&rating, &rated, opened.as_ref(), &record).await?)
 }
 
 /// `POST /api/v1/ratings`: the applicant rates their case.

@@ -202,6 +202,10 @@ fn table() -> Vec<RouteDef> {
         def("POST", "/api/v1/ratings/{id}/loop", Staff(crate::ratings::LOOP_ACTORS), post(crate::ratings::loop_api)),
         def("GET", "/console/ratings", Staff(crate::ratings::RATING_READERS), get(crate::ratings::console)),
         def("GET", "/console/statistics", Staff(SUPERVISION_READERS), get(crate::statistics::page)),
+        // 第三方评估指标: the five dimensions per agency and region (the supervision scope).
+        def("GET", "/api/v1/indicators", Staff(SUPERVISION_READERS), get(crate::indicators::api)),
+        def("GET", "/api/v1/indicators/report.pdf", Staff(SUPERVISION_READERS), get(crate::indicators::report_pdf)),
+        def("GET", "/console/indicators", Staff(SUPERVISION_READERS), get(crate::indicators::page)),
         def("GET", "/console/ratings/{id}", Staff(crate::ratings::RATING_READERS), get(crate::ratings::rating_page)),
         def("POST", "/console/ratings/{id}/loop", Staff(crate::ratings::LOOP_ACTORS), post(crate::ratings::loop_submit)),
         // 督办单: supervisors issue, verify and close; the agency's head acknowledges and reports.

@@ -563,6 +563,9 @@ fn cases(f: &Fixture) -> Vec<Case> {
         c("GET", "/api/v1/ratings/content", "/api/v1/ratings/content", Body_::None, all(200)),
         c("GET", "/console/ratings", "/console/ratings", Body_::None, only(SUPERVISION_READERS, 200, 403)),
         c("GET", "/console/statistics", "/console/statistics", Body_::None, only(SUPERVISION_READERS, 200, 403)),
+        c("GET", "/api/v1/indicators", "/api/v1/indicators", Body_::None, only(SUPERVISION_READERS, 200, 403)),
+        c("GET", "/api/v1/indicators/report.pdf", "/api/v1/indicators/report.pdf", Body_::None, only(SUPERVISION_READERS, 200, 403)),
+        c("GET", "/console/indicators", "/console/indicators", Body_::None, only(SUPERVISION_READERS, 200, 403)),
         c("GET", "/console/ratings/{id}", "/console/ratings/none", Body_::None, only(SUPERVISION_READERS, 404, 403)),
         c(
             "POST",

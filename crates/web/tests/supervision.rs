@@ -392,3 +392,127 @@ async fn the_applicant_rates_from_the_case_page(backend: TestBackend) {
     assert!(row.starts_with("<td>0</td>"), "another agency's head counts none of it: {row}");
 }
 on_both!(the_applicant_rates_from_the_case_page);
+
+async fn the_five_indicators_score_each_agency_and_region_in_the_readers_scope(backend: TestBackend) {
+    use serde_json::{Value, json};
+    let (_db, f) = fixture(backend).await;
+    let no = f.submitted_food_case().await;
+    accept_long_ago(&f, &no).await;
+    // Records go up (汇聚): the rating queues its GB/T 39046 表9 record with it.
+    f.store.set_upward_aggregation(true).await.unwrap();
+    let (status, _) = f
+        .json(
+            P::Agent,
+            "POST",
+            "/api/v1/ratings".into(),
+            json!({ "case_no": no, "stage": "accepted", "channel": "pc", "level": 5, "reasons": ["超时办结"], "comment": "" }),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let mut tx = f.store.begin().await.unwrap();
+    let queued = tx.upward_batch(1000).await.unwrap();
+    drop(tx);
+    let record = queued.iter().find(|r| r.kind == "rating.given").expect("the rating's 表9 record");
+    assert_eq!(record.record_id, format!("{no}.rating.accepted"));
+    assert_eq!(
+        (record.data["case_no"].as_str(), record.data["channel"].as_str(), record.data["satisfaction_code"].as_u64()),
+        (Some(no.as_str()), Some("PC端"), Some(5)),
+        "{record:?}"
+    );
+    assert_eq!((record.data["evaluate_count"].as_u64(), record.data["division_code"].as_str()), (Some(1), Some("330100")), "{record:?}");
+    let agency_line = |v: &Value, name: &str| v["agencies"].as_array().unwrap().iter().find(|a| a["name"] == name).cloned();
+    let sub = |line: &Value, code: &str| {
+        line["dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["subs"].as_array().unwrap())
+            .find(|s| s["code"] == code)
+            .cloned()
+            .unwrap()
+    };
+    // The agency's head reads its own agency: items, the case and the 差评 counted.
+    let (status, v) = f.json(P::Head, "GET", "/api/v1/indicators".into(), Value::Null).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["definitions"].as_array().map(Vec::len), Some(5), "{v}");
+    assert_eq!(v["definitions"][4]["subs"][0]["formula_zh"], "期内网上申请件数 ÷ 期内申请件数");
+    let line = agency_line(&v, "杭州市市场监督管理局").expect("the head's agency");
+    assert!(line["items"].as_i64().unwrap() >= 1, "{line}");
+    let online = sub(&line, "online_rate");
+    assert!(online["den"].as_f64().unwrap() >= 1.0 && online["value"].as_f64().is_some(), "{online}");
+    let good = sub(&line, "good_rate");
+    assert_eq!((good["num"].as_f64(), good["den"].as_f64(), good["value"].as_f64()), (Some(0.0), Some(1.0), Some(0.0)), "{good}");
+    let rectified = sub(&line, "rectified");
+    assert_eq!((rectified["num"].as_f64(), rectified["den"].as_f64()), (Some(0.0), Some(1.0)), "{rectified}");
+    for d in line["dimensions"].as_array().unwrap() {
+        let score = d["score"].as_f64().unwrap_or(0.0);
+        assert!((0.0..=100.0).contains(&score), "{d}");
+    }
+    assert!(line["total"].as_f64().is_some() && line["grade_zh"].is_string(), "{line}");
+    assert_eq!(v["agencies"].as_array().map(Vec::len), Some(1), "a head reads only its agency: {v}");
+    // Another agency's head does not read it; the province's supervisor reads it, and the regions above it.
+    let (_, v) = f.json(P::OtherAgencyHead, "GET", "/api/v1/indicators".into(), Value::Null).await;
+    assert!(agency_line(&v, "杭州市市场监督管理局").is_none(), "{v}");
+    let (_, v) = f.json(P::Supervisor, "GET", "/api/v1/indicators".into(), Value::Null).await;
+    assert!(agency_line(&v, "杭州市市场监督管理局").is_some(), "{v}");
+    let regions: Vec<&str> = v["regions"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert!(regions.contains(&"330000") && regions.contains(&"330100"), "{regions:?}");
+    // A region pools its agencies' counts: the province's applications are at least the agency's.
+    let province = v["regions"].as_array().unwrap().iter().find(|r| r["code"] == "330000").unwrap();
+    assert!(sub(province, "online_rate")["den"].as_f64() >= sub(&line, "online_rate")["den"].as_f64(), "{province}");
+    // A period outside the case's leaves its cases and ratings out.
+    let (_, v) = f.json(P::Head, "GET", "/api/v1/indicators?from=2025-01-01&to=2025-12-31".into(), Value::Null).await;
+    let old = agency_line(&v, "杭州市市场监督管理局").unwrap();
+    assert_eq!((sub(&old, "online_rate")["den"].as_f64(), sub(&old, "good_rate")["value"].as_f64()), (Some(0.0), None), "{old}");
+    for bad in ["from=2026-13-01", "from=2026-06-01&to=2026-01-01", "from=2020-01-01&to=2026-01-01", "to=2999-01-01", "year=2026"] {
+        let (status, v) = f.json(P::Head, "GET", format!("/api/v1/indicators?{bad}"), Value::Null).await;
+        assert_eq!(status, 400, "{bad}: {v}");
+    }
+    let (status, _) = f.json(P::Citizen, "GET", "/api/v1/indicators".into(), Value::Null).await;
+    assert_eq!(status, 403);
+    // The page charts the five dimensions with the same figures in tables, and links the exports.
+    let (status, html) = f.page(P::Head, "/console/indicators".into(), None).await;
+    assert_eq!(status, 200);
+    for needle in [
+        "<svg",
+        "五个维度得分",
+        "服务方式完备度",
+        "在线服务成效度",
+        "杭州市市场监督管理局",
+        "期内网上申请件数 ÷ 期内申请件数",
+        "report.pdf?from=",
+    ] {
+        assert!(html.contains(needle), "{needle}: {html}");
+    }
+    // The PDF report carries the same tables, as text.
+    let (status, kind, pdf) = f.bytes(P::Head, "/api/v1/indicators/report.pdf".into()).await;
+    assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let text = std::process::Command::new("pdftotext").arg(&path).arg("-").output().expect("pdftotext (poppler-utils)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    for needle in ["评估指标报告", "按部门", "杭州市市场监督管理局", "在线办理成熟度", "指标口径"] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    // The leaders' statistics show the period by agency and by item, charted and in tables.
+    let (status, html) = f.page(P::Head, "/console/statistics".into(), None).await;
+    assert_eq!(status, 200);
+    let agency_row = html
+        .split("<caption id=\"agency-table\">")
+        .nth(1)
+        .and_then(|t| t.split("<th scope=\"row\">杭州市市场监督管理局</th>").nth(1))
+        .and_then(|r| r.split("</tr>").next())
+        .expect("the agency's row")
+        .to_string();
+    // At least this case; its 差评 the one rating, so 好评率 0.0%.
+    assert!(!agency_row.starts_with("<td>0</td>") && agency_row.ends_with("<td>1</td><td>0.0%</td>"), "{agency_row}");
+    let item_table = html.split("<caption id=\"item-table\">").nth(1).unwrap().split("</table>").next().unwrap().to_string();
+    assert!(item_table.contains("食品经营许可") && item_table.contains("<td>杭州市市场监督管理局</td>"), "{item_table}");
+    assert!(html.contains("<title id=\"agency-on-time-t\">各部门按时办结率</title>"), "{html}");
+    let (_, html) = f.page(P::Head, "/console/statistics?from=2025-01-01&to=2025-12-31".into(), None).await;
+    assert!(html.contains("期间内没有办件或评价"), "{html}");
+    let (status, _) = f.page(P::Head, "/console/statistics?from=2025-12-31&to=2025-01-01".into(), None).await;
+    assert_eq!(status, 400);
+}
+on_both!(the_five_indicators_score_each_agency_and_region_in_the_readers_scope);

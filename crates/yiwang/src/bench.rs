@@ -1675,3 +1675,77 @@ pub async fn supervision_sweep(cases: usize, one_in: i64, database_url: Option<S
     store.close().await;
     Ok(figures)
 }
+
+/// The five evaluation indicators over N synthetic cases (spread over the
+/// last year): every agency's counts for the period, the scoring of what an
+/// administrator reads, and the PDF report (docs/benchmarks.md).
+pub async fn indicators(cases: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
+    let master = Arc::new(yiwang_crypto::seal::MasterKey::generate());
+    crate::demo::seed(&store, &master).await?;
+    let loaded = Instant::now();
+    crate::synthetic::fill(&store, crate::synthetic::Plan { citizens: 1_000, enterprises: 1_000, cases }, Timestamp::now()).await?;
+    store.after_bulk_load().await?;
+    eprintln!("loaded {cases} cases in {:.0} s", loaded.elapsed().as_secs_f64());
+    let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), "127.0.0.1:1");
+    let state = yiwang_web::AppState::new(store.clone(), identity);
+    let to = yiwang_calendar::china_today(Timestamp::now());
+    let from = to.checked_sub(jiff::Span::new().days(366))?;
+    let mut figures = Vec::new();
+
+    let mut lat = Vec::new();
+    let started = Instant::now();
+    let mut counted = None;
+    for _ in 0..3 {
+        let t = Instant::now();
+        counted = Some(yiwang_web::indicators::count(&state, from, to).await.map_err(|e| anyhow::anyhow!("counting: {e:?}"))?);
+        lat.push(t.elapsed());
+    }
+    let counted = counted.ok_or_else(|| anyhow::anyhow!("nothing counted"))?;
+    let applications: f64 = counted
+        .agencies
+        .values()
+        .filter_map(|(_, _, t)| t.ratios.get(&yiwang_supervision::indicators::Sub::OnlineRate))
+        .map(|r| r.den)
+        .sum();
+    anyhow::ensure!(applications as usize + 100 >= cases, "counted {applications} applications of {cases}");
+    figures.push(figure(
+        format!("indicators: counting {} agencies' items, {applications} cases and ratings for 366 days", counted.agencies.len()),
+        lat,
+        1,
+        started.elapsed(),
+    ));
+
+    let weights = yiwang_supervision::indicators::Weights::default();
+    let mut lat = Vec::new();
+    let started = Instant::now();
+    let mut scored = None;
+    for _ in 0..100 {
+        let t = Instant::now();
+        scored = Some(yiwang_web::indicators::scored_all(&counted, &weights));
+        lat.push(t.elapsed());
+    }
+    let scored = scored.ok_or_else(|| anyhow::anyhow!("nothing scored"))?;
+    figures.push(figure(
+        format!("indicators: scoring {} agencies and {} regions", scored.agencies.len(), scored.regions.len()),
+        lat,
+        1,
+        started.elapsed(),
+    ));
+
+    let printer = yiwang_print::Printer::new();
+    let doc = yiwang_web::indicators::report_doc(&scored);
+    let mut lat = Vec::new();
+    let started = Instant::now();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let pdf = printer.pdf(yiwang_print::Template::TableReport, &doc)?;
+        anyhow::ensure!(pdf.starts_with(b"%PDF-"));
+        lat.push(t.elapsed());
+    }
+    figures.push(figure("indicators: the PDF report", lat, 1, started.elapsed()));
+    store.close().await;
+    Ok(figures)
+}

@@ -38,9 +38,20 @@ pub struct Config {
 pub struct SupervisionConfig {
     /// A rule set (JSON: version, settings, agencies); unset: the built-in one.
     pub rules_file: Option<PathBuf>,
+    /// The evaluation indicators' relative weights and grade bands
+    /// (`[supervision.indicators]`: `dimensions`, `sub`, `bands`); unset: the defaults.
+    pub indicators: yiwang_supervision::indicators::Weights,
 }
 
 impl SupervisionConfig {
+    /// The indicator weights; a bad setting stops the node.
+    pub fn indicator_weights(&self) -> anyhow::Result<yiwang_supervision::indicators::Weights> {
+        self.indicators
+            .check()
+            .with_context(|| "supervision.indicators: 评估指标权重无效 / invalid indicator weights (docs/supervision.md)".to_string())?;
+        Ok(self.indicators.clone())
+    }
+
     /// The rule set the node supervises with; a bad file stops the node.
     pub fn rule_set(&self) -> anyhow::Result<yiwang_supervision::RuleSet> {
         let Some(path) = &self.rules_file else { return Ok(yiwang_supervision::RuleSet::default()) };

@@ -273,6 +273,12 @@ enum BenchCmd {
         #[arg(long, default_value_t = 100)]
         one_in: i64,
     },
+    /// The five evaluation indicators over N synthetic cases: counting every
+    /// agency's items, cases and ratings for the year, scoring, the PDF.
+    Indicators {
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+    },
     /// A node with N synthetic cases, then a department's list page (100 and
     /// the total), one case by number, and new applications, over HTTP.
     CaseList {
@@ -511,6 +517,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Bench(BenchCmd::SupervisionSweep { cases, one_in }) => {
             for f in &bench::supervision_sweep(cases.max(1), one_in, over.database_url.clone()).await? {
+                println!("{}", serde_json::to_string(f)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench(BenchCmd::Indicators { cases }) => {
+            for f in &bench::indicators(cases.max(1), over.database_url.clone()).await? {
                 println!("{}", serde_json::to_string(f)?);
             }
             Ok(ExitCode::SUCCESS)
@@ -776,7 +788,9 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
         master.clone(),
         std::time::Duration::from_millis(500),
     ));
-    let mut state = yiwang_web::AppState::new(store.clone(), identity).with_security(security);
+    let mut state = yiwang_web::AppState::new(store.clone(), identity)
+        .with_security(security)
+        .with_indicator_weights(cfg.supervision.indicator_weights()?);
     // The exchange: its keys are wrapped under the master key, so it needs one.
     let exchange = yiwang_web::exchange::ExchangeRuntime::from_settings(&cfg.exchange)
         .map_err(|e| anyhow::anyhow!("配置无效 / invalid configuration: {e}"))?;

@@ -294,6 +294,17 @@ impl Fixture {
         ((status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default()), headers)
     }
 
+    /// A GET as the persona: status, content type and the body's bytes (a PDF …).
+    pub async fn bytes(&self, p: P, path: String) -> (u16, String, Vec<u8>) {
+        let (cookie, _) = self.login(p).await;
+        let req = Request::builder().uri(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let kind = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20).await.unwrap();
+        (status, kind, bytes.to_vec())
+    }
+
     /// A page as the persona: GET, or POST of an HTML form (with the CSRF field).
     pub async fn page(&self, p: P, path: String, form: Option<Vec<(&str, String)>>) -> (u16, String) {
         let (cookie, csrf) = self.login(p).await;
