@@ -68,7 +68,7 @@ pub use maintenance::Maintained;
 pub use node::{NodeInfo, NodeRegion};
 pub use notices::{NoticePage, NoticePreferences, NoticeRow, RATING_FEEDBACK_NOTICE, SUPERVISION_ORDER_NOTICE};
 pub use oidc::*;
-pub use ratings::{RatedCase, RaterNotice, RatingRow, StoredLoopEvent};
+pub use ratings::{RatedCase, RaterNotice, RatingInvitation, RatingRow, StoredLoopEvent};
 pub use registrations::{NewRegistration, Registration, RegistrationCheck};
 pub use secrets::is_wrapped;
 pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};

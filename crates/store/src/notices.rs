@@ -138,6 +138,25 @@ impl Tx {
     }
 }
 
+impl crate::Tx {
+    /// Queue one SMS to a phone number that is not an account's (a rater
+    /// without an account, an invitation to rate).
+    pub(crate) async fn queue_sms(&mut self, phone: &str, subject: &str, text: &str, at: &str) -> Result<()> {
+        crate::db::query(
+            "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts, next_attempt_at) \
+             VALUES ($1, 'sms', $2, $3, $4, $5, 0, $5)",
+        )
+        .bind(ordered_id("msg"))
+        .bind(phone)
+        .bind(format!("一网通办 · {subject}"))
+        .bind(text)
+        .bind(at)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+}
+
 fn notice_row(r: &impl RowLike) -> Result<NoticeRow> {
     Ok(NoticeRow {
         id: r.try_get("id")?,

@@ -20,6 +20,8 @@ pub struct RatingRow {
     pub item_code: String,
     /// The official whose step was rated (who accepted, or who concluded).
     pub handler: String,
+    /// Who took the rating down for the rater (a phone rating).
+    pub recorded_by: Option<String>,
     #[serde(rename = "loop")]
     pub bad_loop: Option<Loop>,
     pub version: i64,
@@ -35,6 +37,8 @@ pub struct RatedCase<'a> {
     pub agency_uscc: &'a str,
     pub item_code: &'a str,
     pub handler: &'a str,
+    /// The staff member who took the rating down (by phone), if any.
+    pub recorded_by: Option<&'a str>,
 }
 
 /// A notice a loop event sends to the rater.
@@ -42,10 +46,25 @@ pub struct RatedCase<'a> {
 pub struct RaterNotice {
     pub title: String,
     pub body: String,
+    /// Where an SMS goes when the rater has no account (a rating at the
+    /// window's tablet, by an SMS link or by phone): the case's contact phone.
+    pub phone: Option<String>,
+}
+
+/// An invitation to rate one case at one stage on one channel (the window's
+/// tablet, an SMS link, a phone rating).
+#[derive(Debug, Clone, Serialize)]
+pub struct RatingInvitation {
+    pub case_no: String,
+    pub stage: yiwang_supervision::ratings::Stage,
+    pub channel: yiwang_supervision::ratings::Channel,
+    pub created_by: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
 }
 
 const COLUMNS: &str = "id, case_no, stage, channel, level, reasons, comment, rater_account, agency_uscc, item_code, handler, \
-     content_version, at, loop, version";
+     content_version, at, loop, version, recorded_by";
 
 fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -75,12 +94,73 @@ fn rating_row(r: &impl RowLike) -> Result<RatingRow> {
         agency_uscc: text("agency_uscc")?,
         item_code: text("item_code")?,
         handler: text("handler")?,
+        recorded_by: r.try_get("recorded_by")?,
         bad_loop: bad_loop.map(|l| serde_json::from_str(&l)).transpose().map_err(corrupt)?,
         version: r.try_get("version")?,
     })
 }
 
 impl Store {
+    /// Invite a rating of `case_no` at `stage` on `channel`, valid for
+    /// `minutes`; with `sms` (phone, text with `{link}` where the token goes),
+    /// the SMS is queued in the same transaction. Returns the token.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn invite_rating(
+        &self,
+        case_no: &str,
+        stage: yiwang_supervision::ratings::Stage,
+        channel: yiwang_supervision::ratings::Channel,
+        actor: &str,
+        minutes: i64,
+        sms: Option<(&str, &str)>,
+        now: jiff::Timestamp,
+    ) -> Result<String> {
+        let token = yiwang_identity::new_token();
+        let at = ts(now);
+        let expires = ts(now.checked_add(jiff::SignedDuration::from_mins(minutes)).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        let mut tx = self.begin().await?;
+        crate::db::query(
+            "INSERT INTO rating_invitations (token_hash, case_no, stage, channel, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(yiwang_identity::token_hash(&token))
+        .bind(case_no)
+        .bind(crate::code_text(&stage)?)
+        .bind(crate::code_text(&channel)?)
+        .bind(actor)
+        .bind(&at)
+        .bind(&expires)
+        .execute(&mut tx)
+        .await?;
+        if let Some((phone, text)) = sms {
+            tx.queue_sms(phone, "好差评邀请", &text.replace("{link}", &token), &at).await?;
+        }
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// The invitation a token opens, used or not (none: no such token).
+    pub async fn rating_invitation(&self, token: &str) -> Result<Option<RatingInvitation>> {
+        let Some(r) = crate::db::query(
+            "SELECT case_no, stage, channel, created_by, expires_at, used_at FROM rating_invitations WHERE token_hash = $1",
+        )
+        .bind(yiwang_identity::token_hash(token.trim()))
+        .fetch_optional(self.read())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("rating invitation: {e}"));
+        Ok(Some(RatingInvitation {
+            case_no: r.try_get("case_no")?,
+            stage: serde_json::from_value(serde_json::Value::String(r.try_get("stage")?)).map_err(corrupt)?,
+            channel: serde_json::from_value(serde_json::Value::String(r.try_get("channel")?)).map_err(corrupt)?,
+            created_by: r.try_get("created_by")?,
+            expires_at: r.try_get("expires_at")?,
+            used_at: r.try_get("used_at")?,
+        }))
+    }
+
     /// How many ratings a case has.
     pub async fn case_rating_count(&self, case_no: &str) -> Result<i64> {
         let row = crate::db::query("SELECT COUNT(*) AS n FROM ratings WHERE case_no = $1").bind(case_no).fetch_one(self.read()).await?;
@@ -96,13 +176,27 @@ impl Store {
         rated: &RatedCase<'_>,
         opened: Option<&Loop>,
         record: &crate::UpwardRecord,
+        invitation: Option<&str>,
     ) -> Result<RatingRow> {
         let id = ordered_id("rat");
         let mut tx = self.begin().await?;
+        if let Some(token) = invitation {
+            // Used once, before it expires, with the rating or not at all.
+            let used = crate::db::query(
+                "UPDATE rating_invitations SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+            )
+            .bind(yiwang_identity::token_hash(token.trim()))
+            .bind(ts(rating.at))
+            .execute(&mut tx)
+            .await?;
+            if used.rows_affected() == 0 {
+                return Err(StoreError::Conflict("评价邀请已使用或已过期 / the invitation was used or has expired".into()));
+            }
+        }
         let done = crate::db::query(
             "INSERT INTO ratings (id, case_no, stage, channel, level, reasons, comment, rater_account, agency_uscc, item_code, handler, \
-             content_version, at, loop_state, loop_due, loop, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1) ON CONFLICT (case_no, stage) DO NOTHING",
+             content_version, at, loop_state, loop_due, loop, version, recorded_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17) ON CONFLICT (case_no, stage) DO NOTHING",
         )
         .bind(&id)
         .bind(&rating.case_no)
@@ -120,6 +214,7 @@ impl Store {
         .bind(opened.map(|l| crate::code_text(&l.state)).transpose()?)
         .bind(opened.map(|l| l.due.to_string()))
         .bind(opened.map(json).transpose()?)
+        .bind(rated.recorded_by)
         .execute(&mut tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -281,6 +376,10 @@ impl Store {
             if written.rows_affected() > 0 {
                 let sms = format!("【一网通办】{}：办件 {}，请登录查看。", n.title, row.rating.case_no);
                 tx.queue_notice_copies(&id, &row.rater_account, &n.title, &n.body, &sms, &at).await?;
+            } else if let Some(phone) = n.phone.as_deref().filter(|p| !p.trim().is_empty()) {
+                // No account to tell: the body itself goes by SMS to the case's contact phone.
+                let sms = format!("【一网通办】{}：办件 {}。{}", n.title, row.rating.case_no, n.body);
+                tx.queue_sms(phone.trim(), &n.title, &sms, &at).await?;
             }
         }
         tx.commit().await?;

@@ -607,7 +607,7 @@ pub fn doc(method: &str, path: &str) -> Option<OpDoc> {
             .ok_as(200, "application/pdf", json!({ "type": "string", "format": "binary" })),
         ("GET", "/api/v1/ratings/content") => op("好差评's content: each level's reasons, online and at the hall, and the channels")
             .ok(200, obj(&[("version", int()), ("online", arr(obj_any())), ("offline", arr(obj_any())), ("channels", arr(obj_any()))], &["version"])),
-        ("POST", "/api/v1/ratings") => op("Rate one's case at 受理 or 办结 (once per stage); a 差评 opens its rectification loop")
+        ("POST", "/api/v1/ratings") => op("Rate one's case at 受理 or 办结 (once per stage) on pc, mobile or qr (the hall's, SMS and phone channels come by invitation); a 差评 opens its rectification loop")
             .json_body(obj(
                 &[
                     ("case_no", s_max(64)),

@@ -226,7 +226,7 @@ struct RatingPanel {
 }
 
 async fn rating_panel(state: &AppState, p: &yiwang_identity::Principal, c: &CaseRow) -> Result<RatingPanel, ApiError> {
-    use yiwang_supervision::ratings::{Channel, Content, Satisfaction, Stage};
+    use yiwang_supervision::ratings::{Channel, Stage};
     if c.account_id != p.account_id {
         return Ok(RatingPanel::default());
     }
@@ -240,10 +240,19 @@ async fn rating_panel(state: &AppState, p: &yiwang_identity::Principal, c: &Case
     } else {
         None
     };
+    let groups = if open.is_some() { rating_groups(Channel::Pc) } else { Vec::new() };
+    Ok(RatingPanel { given: given.iter().map(|r| (stage_zh(r.rating.stage), r.rating.level.name_zh())).collect(), open, groups })
+}
+
+/// The rating form's reason checkboxes, grouped by the levels they go with,
+/// from the content of `channel` (online, or the hall's set): (legend,
+/// [(field name, reason)]).
+pub(crate) fn rating_groups(channel: yiwang_supervision::ratings::Channel) -> Vec<(&'static str, Vec<(String, String)>)> {
+    use yiwang_supervision::ratings::{Content, Satisfaction};
     let content = Content::builtin();
     let mut n = 0;
     let mut group = |legend: &'static str, level: u8| {
-        let reasons = Satisfaction::new(level).map_or(&[][..], |l| content.reasons(Channel::Pc, l));
+        let reasons = Satisfaction::new(level).map_or(&[][..], |l| content.reasons(channel, l));
         let fields = reasons
             .iter()
             .map(|r| {
@@ -253,16 +262,22 @@ async fn rating_panel(state: &AppState, p: &yiwang_identity::Principal, c: &Case
             .collect();
         (legend, fields)
     };
-    let groups = if open.is_some() {
-        vec![
-            group("满意之处（选“非常满意”“满意”时）", 1),
-            group("不足之处（选“基本满意”时）", 3),
-            group("不满意的原因（选“不满意”“非常不满意”时，至少选一项或填写意见）", 4),
-        ]
-    } else {
-        Vec::new()
-    };
-    Ok(RatingPanel { given: given.iter().map(|r| (stage_zh(r.rating.stage), r.rating.level.name_zh())).collect(), open, groups })
+    vec![
+        group("满意之处（选“非常满意”“满意”时）", 1),
+        group("不足之处（选“基本满意”时）", 3),
+        group("不满意的原因（选“不满意”“非常不满意”时，至少选一项或填写意见）", 4),
+    ]
+}
+
+/// A rating form's fields as posted: the level, the checked reasons in
+/// order, the comment.
+pub(crate) fn rating_fields(f: &std::collections::HashMap<String, String>) -> Result<(u8, Vec<String>, String), ApiError> {
+    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
+    let level = field("level").parse().map_err(|_| crate::WebError::BadParam { name: "level", detail: "请选择满意程度".into() })?;
+    let mut reasons: Vec<(&String, &String)> = f.iter().filter(|(k, _)| k.starts_with("reason_")).collect();
+    // reason_2 before reason_10: by number, not by text.
+    reasons.sort_by_key(|(k, _)| k.trim_start_matches("reason_").parse::<u32>().unwrap_or(u32::MAX));
+    Ok((level, reasons.into_iter().map(|(_, v)| v.clone()).collect(), field("comment").to_string()))
 }
 
 /// What the page says after a successful change (`?done=`).
@@ -461,17 +476,14 @@ pub async fn rate_submit(
     let parsed = (|| -> Result<crate::ratings::RateInput, ApiError> {
         let stage = serde_json::from_value(serde_json::json!(field("stage")))
             .map_err(|_| crate::WebError::BadParam { name: "stage", detail: "accepted or concluded".into() })?;
-        let level =
-            field("level").parse().map_err(|_| crate::WebError::BadParam { name: "level", detail: "请选择满意程度".into() })?;
-        let mut reasons: Vec<(&String, &String)> = f.iter().filter(|(k, _)| k.starts_with("reason_")).collect();
-        reasons.sort();
+        let (level, reasons, comment) = rating_fields(&f)?;
         Ok(crate::ratings::RateInput {
             case_no: no.clone(),
             stage,
             channel: yiwang_supervision::ratings::Channel::Pc,
             level,
-            reasons: reasons.into_iter().map(|(_, v)| v.clone()).collect(),
-            comment: field("comment").to_string(),
+            reasons,
+            comment,
         })
     })();
     let outcome = match parsed {

@@ -35,6 +35,7 @@ pub mod openapi;
 pub mod outbound;
 pub mod pages;
 pub mod personal;
+pub mod rating_channels;
 pub mod ratings;
 pub mod routes;
 pub mod security;

@@ -78,14 +78,48 @@ fn rating_json(r: &RatingRow, now: jiff::Timestamp) -> Value {
     v
 }
 
+/// The phone the application gave for contact, if any.
+pub fn contact_phone(c: &yiwang_store::CaseRow) -> Option<String> {
+    c.form.get("contact_phone").and_then(Value::as_str).map(str::trim).filter(|p| !p.is_empty()).map(String::from)
+}
+
+/// Who gives a rating and how it reached us.
+pub struct Rater<'a> {
+    /// The rater's account ("" for an applicant without one: a window case).
+    pub account: &'a str,
+    pub name: &'a str,
+    /// Who took it down (a phone rating).
+    pub recorded_by: Option<&'a str>,
+    /// The invitation it uses (the tablet, an SMS link, the phone).
+    pub invitation: Option<&'a str>,
+}
+
+/// The applicant's own channels; the hall's, SMS and phone come by invitation.
+fn own_channel(c: Channel) -> bool {
+    matches!(c, Channel::Pc | Channel::Mobile | Channel::Qr)
+}
+
 /// Rate a case: the applicant who filed it online, once per stage, once the
-/// case has reached it.
+/// case has reached it, on their own channels.
 pub async fn rate(store: &Store, p: &Principal, input: &RateInput) -> Result<RatingRow, ApiError> {
     let c = match store.case(&input.case_no).await {
         Ok(c) if c.account_id == p.account_id => c,
         Ok(_) | Err(yiwang_store::StoreError::NotFound(_)) => return Err(WebError::NotFound(format!("办件 {}", input.case_no)).into()),
         Err(e) => return Err(e.into()),
     };
+    if !own_channel(input.channel) {
+        return Err(WebError::BadParam {
+            name: "channel",
+            detail: "pc、mobile 或 qr；大厅、短信和电话评价经评价邀请 / pc, mobile or qr".into(),
+        }
+        .into());
+    }
+    let rater = Rater { account: &p.account_id, name: &p.name, recorded_by: None, invitation: None };
+    keep_rating(store, &c, &rater, input).await
+}
+
+/// Check and keep a rating of `c`, with its loop and its 表9 record.
+pub async fn keep_rating(store: &Store, c: &yiwang_store::CaseRow, rater: &Rater<'_>, input: &RateInput) -> Result<RatingRow, ApiError> {
     let reached = match input.stage {
         Stage::Accepted => c.case.accepted_on.is_some(),
         Stage::Concluded => c.case.concluded_on.is_some(),
@@ -112,10 +146,16 @@ pub async fn rate(store: &Store, p: &Principal, input: &RateInput) -> Result<Rat
     rating.check(&content)?;
     let calendar = store.load_calendar().await?;
     let opened = Loop::open(&rating, &calendar, LoopSettings::default())?;
-    let rated = RatedCase { rater_account: &p.account_id, agency_uscc: &c.agency_uscc, item_code: &c.item_code, handler: &handler };
+    let rated = RatedCase {
+        rater_account: rater.account,
+        agency_uscc: &c.agency_uscc,
+        item_code: &c.item_code,
+        handler: &handler,
+        recorded_by: rater.recorded_by,
+    };
     let division = store.agency(&c.agency_uscc).await?.map(|a| a.division_code).unwrap_or_default();
     let count = u32::try_from(store.case_rating_count(&c.case_no).await? + 1).unwrap_or(u32::MAX);
-    let ctx = yiwang_supervision::ratings::RatingContext { rater_name: &p.name, count, division: &division };
+    let ctx = yiwang_supervision::ratings::RatingContext { rater_name: rater.name, count, division: &division };
     let record = yiwang_store::UpwardRecord {
         source_node: String::new(),
         record_id: format!("{}.rating.{}", c.case_no, input.stage.code()),
@@ -124,7 +164,7 @@ pub async fn rate(store: &Store, p: &Principal, input: &RateInput) -> Result<Rat
         occurred_at: rating.at.to_string(),
         data: yiwang_supervision::ratings::rating_record(&rating, &ctx),
     };
-    Ok(store.add_rating(&rating, &rated, opened.as_ref(), &record).await?)
+    Ok(store.add_rating(&rating, &rated, opened.as_ref(), &record, rater.invitation).await?)
 }
 
 /// `POST /api/v1/ratings`: the applicant rates their case.
@@ -205,9 +245,12 @@ pub async fn act_on_loop(state: &AppState, p: &Principal, id: &str, input: LoopI
     // The kept fold is the loop at `r.version`; the write refuses a newer one.
     let event = LoopEvent { at: jiff::Timestamp::now(), actor: p.account_id.clone(), action: input.action, note: input.note.trim().into() };
     let after = before.apply(&event)?;
+    // A rater without an account (the hall, SMS, phone) is told by SMS at the case's contact phone.
+    let phone = if r.rater_account.is_empty() { contact_phone(&store.case(&r.rating.case_no).await?) } else { None };
     let notice = matches!(event.action, LoopAction::FeedbackSent).then(|| RaterNotice {
         title: "差评整改反馈".into(),
         body: format!("您对办件 {} 的评价已收到，整改情况：{}", r.rating.case_no, event.note),
+        phone,
     });
     store.write_loop_event(&r, &p.name, &event, &after, notice.as_ref()).await?;
     Ok(())

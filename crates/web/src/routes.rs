@@ -285,6 +285,10 @@ fn table() -> Vec<RouteDef> {
         def("GET", "/console/cases/{no}", Staff(cases::CASE_STAFF), get(workbench_pages::case_page)),
         def("POST", "/console/cases/{no}/events", Staff(cases::CASE_STAFF), post(workbench_pages::case_event)),
         def("POST", "/console/cases/{no}/shared-data", Staff(cases::CASE_HANDLERS), post(crate::shared_materials::refetch_page)),
+        // 好差评 at the window's tablet, by an SMS link, by phone: staff invite, the token opens the form.
+        def("POST", "/console/cases/{no}/rating-invitations", Staff(cases::CASE_HANDLERS), post(crate::rating_channels::invite)),
+        def("GET", "/rate/{token}", Public, get(crate::rating_channels::rate_page)),
+        def("POST", "/rate/{token}", Public, post(crate::rating_channels::rate_submit)),
         def("POST", "/console/window", Staff(&[Role::WindowClerk]), post(application_pages::window_open)),
         def("GET", "/console/window/cases/{no}", Staff(&[Role::WindowClerk]), get(application_pages::window_case)),
         def("POST", "/console/window/cases/{no}/events", Staff(&[Role::WindowClerk]), post(application_pages::window_event)),

@@ -191,6 +191,9 @@ struct CasePage {
     may_message: bool,
     /// The process has ended (as opposed to waiting for a message or a timer).
     process_ended: bool,
+    /// Stages the applicant has not rated yet, for the hall's tablet, an SMS
+    /// link or a phone rating: (stage code, 受理 or 办结).
+    invitable: Vec<(&'static str, &'static str)>,
 }
 
 fn actions(p: &Principal, c: &CaseRow, agencies: &[yiwang_store::Agency]) -> Actions {
@@ -361,6 +364,21 @@ async fn case_view(
         let trail = if r.trail.is_empty() { "尚未开始".to_string() } else { r.trail.join(" → ") };
         (r.name, trail, open)
     });
+    let invitable = if p.has_role_in(&c.agency_uscc, crate::cases::CASE_HANDLERS) {
+        let given = state.store().case_ratings(&c.case_no).await?;
+        let rated = |s| given.iter().any(|r| r.rating.stage == s);
+        use yiwang_supervision::ratings::Stage;
+        let mut v = Vec::new();
+        if c.case.accepted_on.is_some() && !rated(Stage::Accepted) {
+            v.push(("accepted", "受理"));
+        }
+        if c.case.concluded_on.is_some() && !rated(Stage::Concluded) {
+            v.push(("concluded", "办结"));
+        }
+        v
+    } else {
+        Vec::new()
+    };
     let page = CasePage {
         l: Layout::new(state, auth, &format!("办件 {}", c.case_no)).await,
         case_no: c.case_no.clone(),
@@ -389,6 +407,7 @@ async fn case_view(
         messages,
         may_message,
         process_ended,
+        invitable,
     };
     Ok(render(status, &page))
 }
@@ -410,7 +429,8 @@ pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path
         if !p.has_role_in(&c.agency_uscc, CASE_STAFF) && !c.case.countersign_agencies().any(|a| p.has_role_in(a, CASE_STAFF)) {
             return Err(WebError::NotFound("办件".into()).into());
         }
-        let notice = q.done.is_some().then_some("已记录。");
+        let notice =
+            q.done.as_deref().map(|d| if d == "invited" { "已向申请人的联系电话发送评价短信。" } else { "已记录。" });
         case_view(&state, &auth, &c, notice, None, StatusCode::OK, reveal.as_deref()).await
     }
     .await;

@@ -494,6 +494,15 @@ fn cases(f: &Fixture) -> Vec<Case> {
             only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead], 404, 403),
         ),
         c(
+            "POST",
+            "/console/cases/{no}/rating-invitations",
+            "/console/cases/none/rating-invitations",
+            Body_::Form(vec![("stage", "accepted".into()), ("channel", "hall_tablet".into())]),
+            only(&[P::Clerk, P::Reviewer, P::Head, P::OtherAgencyHead], 404, 403),
+        ),
+        c("GET", "/rate/{token}", "/rate/none", Body_::None, all(404)),
+        c("POST", "/rate/{token}", "/rate/none", Body_::Form(vec![("level", "1".into())]), all(404)),
+        c(
             "GET",
             "/api/v1/workbench/countersigns",
             "/api/v1/workbench/countersigns",

@@ -516,3 +516,145 @@ async fn the_five_indicators_score_each_agency_and_region_in_the_readers_scope(b
     assert_eq!(status, 400);
 }
 on_both!(the_five_indicators_score_each_agency_and_region_in_the_readers_scope);
+
+/// The token an invitation's link or redirect carries.
+fn token_in(s: &str) -> String {
+    s.split("/rate/").nth(1).expect("a /rate/ link").chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+async fn ratings_come_from_the_windows_tablet_an_sms_link_and_the_phone(backend: TestBackend) {
+    use serde_json::{Value, json};
+    let (_db, f) = fixture(backend).await;
+    let offline = |s: &str| s.contains("服务态度") || s.contains("态度");
+    // 1. The window's tablet, for the enterprise's online case: the clerk opens the form and turns the tablet.
+    let no = f.submitted_food_case().await;
+    accept_long_ago(&f, &no).await;
+    let (_, html) = f.page(P::Clerk, format!("/console/cases/{no}"), None).await;
+    assert!(html.contains("平板评价受理") && html.contains("短信邀请评价受理"), "{html}");
+    let invite = |stage: &str, channel: &str| vec![("stage", stage.to_string()), ("channel", channel.to_string())];
+    let (status, location, _) =
+        f.post_form(P::Clerk, format!("/console/cases/{no}/rating-invitations"), invite("concluded", "hall_tablet")).await;
+    assert_eq!(status, 409, "not concluded yet");
+    assert!(location.is_none());
+    let (status, location, _) =
+        f.post_form(P::Clerk, format!("/console/cases/{no}/rating-invitations"), invite("accepted", "hall_tablet")).await;
+    assert_eq!(status, 303);
+    let token = token_in(&location.unwrap());
+    let (status, html) = f.page(P::Anon, format!("/rate/{token}"), None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("食品经营许可") && html.contains("杭州市市场监督管理局") && html.contains("受理"), "{html}");
+    assert!(offline(&html), "the hall's content: {html}");
+    assert!(!html.contains("杭州一网餐饮") && !html.contains(&no), "the page names neither applicant nor case: {html}");
+    // A 差评 without a reason is refused on the page, and the invitation stays open.
+    let (status, _, html) = f.post_form(P::Anon, format!("/rate/{token}"), vec![("level", "5".into())]).await;
+    assert!(status == 422 && html.contains("差评请至少选择一项原因"), "{status} {html}");
+    let content = f.json(P::Anon, "GET", "/api/v1/ratings/content".into(), Value::Null).await.1;
+    let hall_reason = content["offline"][3]["reasons"][0].as_str().unwrap().to_string();
+    let (status, _, html) =
+        f.post_form(P::Anon, format!("/rate/{token}"), vec![("level", "4".into()), ("reason_9", hall_reason.clone())]).await;
+    assert!(status == 200 && html.contains("感谢您的评价"), "{status} {html}");
+    let kept = f.store.case_ratings(&no).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].rating.channel, kept[0].rating.reasons.clone()),
+        (yiwang_supervision::ratings::Channel::HallTablet, vec![hall_reason])
+    );
+    assert_eq!(kept[0].rater_account, f.id(P::Agent), "the case's account is the rater, so the feedback reaches 消息");
+    // Used once.
+    let (status, html) = f.page(P::Anon, format!("/rate/{token}"), None).await;
+    assert!(status == 410 && html.contains("此评价已提交"), "{status} {html}");
+    let (status, _, _) = f.post_form(P::Anon, format!("/rate/{token}"), vec![("level", "1".into())]).await;
+    assert_eq!(status, 410);
+    assert_eq!(f.store.case_ratings(&no).await.unwrap().len(), 1);
+    // The applicant cannot claim the hall's channel on the API.
+    let other = f.submitted_food_case().await;
+    accept_long_ago(&f, &other).await;
+    let (status, v) = f
+        .json(
+            P::Agent,
+            "POST",
+            "/api/v1/ratings".into(),
+            json!({ "case_no": other, "stage": "accepted", "channel": "hall_tablet", "level": 1 }),
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("http.bad_parameter")), "{v}");
+
+    // 2. The phone, for the other case: staff take the rating down; it records who did.
+    let (status, location, _) =
+        f.post_form(P::Clerk, format!("/console/cases/{other}/rating-invitations"), invite("accepted", "phone")).await;
+    assert_eq!(status, 303);
+    let token = token_in(&location.unwrap());
+    let (_, html) = f.page(P::Clerk, format!("/rate/{token}"), None).await;
+    assert!(html.contains("电话回访"), "{html}");
+    let (status, _, _) = f.post_form(P::Clerk, format!("/rate/{token}"), vec![("level", "1".into())]).await;
+    assert_eq!(status, 200);
+    let kept = f.store.case_ratings(&other).await.unwrap();
+    assert_eq!(
+        (kept[0].rating.channel, kept[0].recorded_by.as_deref()),
+        (yiwang_supervision::ratings::Channel::Phone, Some(f.id(P::Clerk)))
+    );
+
+    // 3. An SMS link, for a window case whose applicant has no account; the 差评's feedback goes by SMS too.
+    let now = jiff::Timestamp::now();
+    let window = yiwang_store::NewCase {
+        item_code: item_code(AGENCY_A),
+        applicant: yiwang_store::Applicant { id_type: "049".into(), id: ENTERPRISE.into(), name: "杭州一网餐饮有限公司".into() },
+        account_id: "window:clerk".into(),
+        form: json!({ "contact_phone": "13912345678" }),
+        hall_id: None,
+        level: yiwang_identity::RealNameLevel::L3,
+        assured: true,
+    };
+    let (created, _) = f.store.create_case(&window, now).await.unwrap();
+    let win = created.case_no.clone();
+    let calendar = f.store.load_calendar().await.unwrap();
+    let submitted =
+        Envelope { at: "2026-11-02T01:00:00Z".parse().unwrap(), actor: "clerk-x".into(), reason: String::new(), event: Event::Submitted };
+    f.store.record_case_event(&win, &submitted, None, &calendar).await.unwrap();
+    accept_long_ago(&f, &win).await;
+    let _ = f.store.claim_outbox(1000, now).await.unwrap();
+    let (status, location, _) = f.post_form(P::Clerk, format!("/console/cases/{win}/rating-invitations"), invite("accepted", "sms")).await;
+    assert_eq!((status, location.as_deref()), (303, Some(format!("/console/cases/{win}?done=invited").as_str())));
+    let (_, html) = f.page(P::Clerk, format!("/console/cases/{win}?done=invited"), None).await;
+    assert!(html.contains("已向申请人的联系电话发送评价短信"), "{html}");
+    let sent = f.store.claim_outbox(1000, jiff::Timestamp::now()).await.unwrap();
+    let sms = sent.iter().find(|m| m.channel == "sms" && m.recipient == "13912345678").expect("the invitation by SMS");
+    assert!(sms.body.contains("请对本次服务进行评价") && sms.body.contains("7日内有效"), "{}", sms.body);
+    let token = token_in(&sms.body);
+    let (status, _, html) =
+        f.post_form(P::Anon, format!("/rate/{token}"), vec![("level", "5".into()), ("comment", "窗口让我跑了两次".into())]).await;
+    assert!(status == 200 && html.contains("感谢您的评价"), "{status} {html}");
+    let kept = f.store.case_ratings(&win).await.unwrap();
+    assert_eq!((kept[0].rating.channel, kept[0].rater_account.as_str()), (yiwang_supervision::ratings::Channel::Sms, ""));
+    let id = kept[0].id.clone();
+    let path = format!("/api/v1/ratings/{id}/loop");
+    for body in [
+        json!({ "action": "verified", "triage": "rectify_now", "note": "情况属实" }),
+        json!({ "action": "rectified", "note": "已实行一次性告知" }),
+        json!({ "action": "feedback_sent", "note": "已实行一次性告知，今后一次办结" }),
+    ] {
+        let (status, v) = f.json(P::Head, "POST", path.clone(), body).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    let sent = f.store.claim_outbox(1000, jiff::Timestamp::now()).await.unwrap();
+    let feedback = sent.iter().find(|m| m.channel == "sms" && m.recipient == "13912345678").expect("the feedback by SMS");
+    assert!(feedback.body.contains("差评整改反馈") && feedback.body.contains("一次性告知"), "{}", feedback.body);
+
+    // An invitation past its time is closed.
+    let stale = f
+        .store
+        .invite_rating(
+            &win,
+            yiwang_supervision::ratings::Stage::Accepted,
+            yiwang_supervision::ratings::Channel::HallTablet,
+            "t",
+            0,
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let (status, html) = f.page(P::Anon, format!("/rate/{stale}"), None).await;
+    assert!(status == 410 && html.contains("已过期"), "{status} {html}");
+}
+on_both!(ratings_come_from_the_windows_tablet_an_sms_link_and_the_phone);

@@ -294,6 +294,26 @@ impl Fixture {
         ((status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default()), headers)
     }
 
+    /// POST an HTML form as the persona (with the CSRF field): status, the
+    /// `Location` it redirects to, if any, and the body.
+    pub async fn post_form(&self, p: P, path: String, mut pairs: Vec<(&str, String)>) -> (u16, Option<String>, String) {
+        let (cookie, csrf) = self.login(p).await;
+        pairs.push(("csrf", csrf.clone()));
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        let req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(String::from);
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, location, String::from_utf8_lossy(&bytes).to_string())
+    }
+
     /// A GET as the persona: status, content type and the body's bytes (a PDF …).
     pub async fn bytes(&self, p: P, path: String) -> (u16, String, Vec<u8>) {
         let (cookie, _) = self.login(p).await;
