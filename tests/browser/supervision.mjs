@@ -28,6 +28,7 @@ const ID = {
   supervisor: '330102198001010069', // 冯六, 浙江省政务服务管理办公室 电子监察
   head: '330102198001010034', // 周三, 杭州市市场监督管理局 部门负责人
   agent: '33010619950404456X', // 赵六, 杭州一网餐饮有限公司 经办人
+  clerk: '330102198001010018', // 钱一, 杭州市市场监督管理局 窗口人员
 };
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -288,6 +289,22 @@ try {
     const text = await visitor.locator('main').innerText();
     if (text.includes(caseNo) || text.includes(ratedCase) || text.includes('杭州一网餐饮')) throw new Error('the public page names a case or an applicant');
     await accessible(visitor);
+  });
+
+  await step('at the window, the applicant rates the acceptance on the tablet the clerk turns to them', async () => {
+    const clerk = await session(ID.clerk);
+    await clerk.open(`/console/cases/${caseNo}`);
+    await press(clerk, '平板评价受理');
+    await clerk.waitForURL(/\/rate\//);
+    await expectText(clerk, '请对本次受理服务进行评价');
+    await accessible(clerk);
+    await clerk.getByLabel('满意', { exact: true }).check();
+    await clerk.getByLabel('服务态度热情').check();
+    await press(clerk, '提交评价');
+    await expectText(clerk, '感谢您的评价');
+    // The link is used: opening it again says so.
+    await clerk.reload();
+    await expectText(clerk, '此评价已提交');
   });
 
   console.log(`supervision: all ${stepNo} steps passed, axe on ${axeChecked} pages (case ${caseNo})`);

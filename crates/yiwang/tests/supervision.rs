@@ -123,6 +123,6 @@ async fn a_late_case_is_flagged_and_its_supervision_order_runs_to_close_in_chrom
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
     assert!(out.status.success(), "the supervision flow failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("supervision: all 14 steps passed, axe on 14 pages"), "{stdout}");
+    assert!(stdout.contains("supervision: all 15 steps passed, axe on 15 pages"), "{stdout}");
     server.stop();
 }
