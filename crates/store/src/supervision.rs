@@ -113,36 +113,7 @@ impl Store {
     ) -> Result<usize> {
         let at = ts(now);
         let mut tx = self.begin().await?;
-        let mut new = 0;
-        // A case's alerts in one statement (a few; at most a few dozen).
-        if !alerts.is_empty() {
-            let rows: Vec<String> = (0..alerts.len())
-                .map(|i| {
-                    let cols: Vec<String> = (1..=10).map(|c| format!("${}", i * 10 + c)).collect();
-                    format!("({})", cols.join(", "))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO supervision_alerts (case_no, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at) \
-                 VALUES {} ON CONFLICT (case_no, alert_key) DO NOTHING",
-                rows.join(", ")
-            );
-            let mut q = crate::db::query(safe(sql));
-            for a in alerts {
-                q = q
-                    .bind(case_no)
-                    .bind(&a.key)
-                    .bind(&a.rule)
-                    .bind(crate::code_text(&a.class)?)
-                    .bind(crate::code_text(&a.level)?)
-                    .bind(&a.agency_uscc)
-                    .bind(ts(a.at))
-                    .bind(&a.message_zh)
-                    .bind(i64::from(rule_version))
-                    .bind(&at);
-            }
-            new = q.execute(&mut tx).await?.rows_affected() as usize;
-        }
+        let new = tx.insert_alerts(alerts, rule_version, &at).await?;
         // A newer event meanwhile keeps the case pending: it is evaluated again.
         crate::db::query("UPDATE cases SET supervise_pending = 0, supervise_at = $3 WHERE case_no = $1 AND version = $2")
             .bind(case_no)
@@ -610,4 +581,102 @@ fn stored_alert(r: &impl RowLike) -> Result<StoredAlert> {
         rule_version: r.try_get("rule_version")?,
         raised_at: r.try_get("raised_at")?,
     })
+}
+
+impl crate::Tx {
+    /// Keep alerts once per (case, key), in one statement: a case's few, or a
+    /// day's follow-ups. Returns how many were new.
+    async fn insert_alerts(&mut self, alerts: &[Alert], rule_version: u32, at: &str) -> Result<usize> {
+        let mut new = 0;
+        // At most 100 rows (1,000 parameters) a statement.
+        for chunk in alerts.chunks(100) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let cols: Vec<String> = (1..=10).map(|c| format!("${}", i * 10 + c)).collect();
+                    format!("({})", cols.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO supervision_alerts (case_no, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at) \
+                 VALUES {} ON CONFLICT (case_no, alert_key) DO NOTHING",
+                rows.join(", ")
+            );
+            let mut q = crate::db::query(safe(sql));
+            for a in chunk {
+                q = q
+                    .bind(&a.case_no)
+                    .bind(&a.key)
+                    .bind(&a.rule)
+                    .bind(crate::code_text(&a.class)?)
+                    .bind(crate::code_text(&a.level)?)
+                    .bind(&a.agency_uscc)
+                    .bind(ts(a.at))
+                    .bind(&a.message_zh)
+                    .bind(i64::from(rule_version))
+                    .bind(at);
+            }
+            new += q.execute(&mut *self).await?.rows_affected() as usize;
+        }
+        Ok(new)
+    }
+}
+
+impl Store {
+    /// The orders whose rectification is owed and the 差评 loops still open,
+    /// each due before `day`: what the follow-up rules look at.
+    pub async fn open_followups(
+        &self,
+        day: jiff::civil::Date,
+    ) -> Result<(Vec<yiwang_supervision::followups::OpenOrder>, Vec<yiwang_supervision::followups::OpenLoop>)> {
+        use yiwang_supervision::followups::{OpenLoop, OpenOrder};
+        let day = day.to_string();
+        let corrupt = |what: &str, e: String| crate::StoreError::Corrupt(format!("{what}: {e}"));
+        let code = |s: String| serde_json::Value::String(s);
+        let rows = crate::db::query(
+            "SELECT id, case_no, agency_uscc, state, due_date FROM supervision_orders WHERE state IN ('issued', 'acknowledged') AND due_date < $1",
+        )
+        .bind(&day)
+        .fetch_all(self.read())
+        .await?;
+        let mut orders = Vec::with_capacity(rows.len());
+        for r in &rows {
+            orders.push(OpenOrder {
+                id: r.try_get("id")?,
+                case_no: r.try_get("case_no")?,
+                agency_uscc: r.try_get("agency_uscc")?,
+                state: serde_json::from_value(code(r.try_get("state")?)).map_err(|e| corrupt("order state", e.to_string()))?,
+                due: r.try_get::<String, _>("due_date")?.parse().map_err(|e: jiff::Error| corrupt("order due", e.to_string()))?,
+            });
+        }
+        let rows = crate::db::query(
+            "SELECT id, case_no, agency_uscc, loop_state, loop_due FROM ratings \
+             WHERE loop_state IN ('open', 'rectifying', 'to_feedback', 'appealed') AND loop_due < $1",
+        )
+        .bind(&day)
+        .fetch_all(self.read())
+        .await?;
+        let mut loops = Vec::with_capacity(rows.len());
+        for r in &rows {
+            loops.push(OpenLoop {
+                rating_id: r.try_get("id")?,
+                case_no: r.try_get("case_no")?,
+                agency_uscc: r.try_get("agency_uscc")?,
+                state: serde_json::from_value(code(r.try_get("loop_state")?)).map_err(|e| corrupt("loop state", e.to_string()))?,
+                due: r.try_get::<String, _>("loop_due")?.parse().map_err(|e: jiff::Error| corrupt("loop due", e.to_string()))?,
+            });
+        }
+        Ok((orders, loops))
+    }
+
+    /// Keep the follow-up alerts (overdue orders and loops), once each.
+    pub async fn keep_followup_alerts(&self, alerts: &[Alert], now: jiff::Timestamp) -> Result<usize> {
+        if alerts.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        // Version 0: the follow-up rules are fixed, not part of a versioned rule set.
+        let new = tx.insert_alerts(alerts, 0, &ts(now)).await?;
+        tx.commit().await?;
+        Ok(new)
+    }
 }

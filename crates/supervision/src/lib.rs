@@ -10,6 +10,7 @@
 //! stored history calls the same function, so it reproduces the live alerts
 //! exactly, and two rule-set versions can be compared side by side.
 
+pub mod followups;
 pub mod indicators;
 pub mod orders;
 pub mod public;

@@ -92,6 +92,15 @@ pub async fn sweep(store: &Store, day: jiff::civil::Date, me: &str) -> Result<Op
             Some(n) => marked += n,
         }
     }
+    // The follow-ups: orders and 差评 loops past their deadlines, as of the swept day.
+    let now = jiff::Timestamp::now();
+    let as_of = yiwang_calendar::china_day_start(day).map_or(now, |start| start.max(now));
+    let (orders, loops) = store.open_followups(day).await?;
+    let followups = yiwang_supervision::followups::overdue_followups(&orders, &loops, as_of);
+    let new = store.keep_followup_alerts(&followups, now).await?;
+    if new > 0 {
+        tracing::info!(new, day = %day, "supervision follow-ups: overdue orders and 差评 loops");
+    }
     store.finish_sweep(&day_text, me, jiff::Timestamp::now()).await?;
     Ok(Some(marked))
 }

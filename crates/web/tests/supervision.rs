@@ -658,3 +658,67 @@ async fn ratings_come_from_the_windows_tablet_an_sms_link_and_the_phone(backend:
     assert!(status == 410 && html.contains("已过期"), "{status} {html}");
 }
 on_both!(ratings_come_from_the_windows_tablet_an_sms_link_and_the_phone);
+
+async fn the_daily_sweep_flags_orders_and_bad_rating_loops_past_their_deadlines(backend: TestBackend) {
+    use serde_json::{Value, json};
+    let (_db, f) = fixture(backend).await;
+    let (no, key) = an_alert(&f).await;
+    let (status, v) = f
+        .json(
+            P::Supervisor,
+            "POST",
+            "/api/v1/supervision/orders".into(),
+            json!({ "case_no": no, "alert_key": key, "content": "限期说明", "workdays": 1 }),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let order = v["id"].as_str().unwrap().to_string();
+    let (status, v) = f
+        .json(
+            P::Agent,
+            "POST",
+            "/api/v1/ratings".into(),
+            json!({ "case_no": no, "stage": "accepted", "channel": "pc", "level": 5, "reasons": ["超时办结"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let rating = v["id"].as_str().unwrap().to_string();
+    let followups = |v: &Value| -> Vec<(String, String)> {
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["rule"].as_str().unwrap().ends_with("_overdue") && a["key"].as_str().unwrap().contains(':'))
+            .map(|a| (a["key"].as_str().unwrap().to_string(), a["level"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    // Today neither is due yet: today's sweep flags nothing.
+    let today = yiwang_calendar::china_today(jiff::Timestamp::now());
+    yiwang_web::supervision::sweep(&f.store, today, "p1").await.unwrap();
+    let (_, v) = f.json(P::Supervisor, "GET", "/api/v1/supervision/alerts".into(), Value::Null).await;
+    assert!(followups(&v).is_empty(), "{v}");
+    // A month on, both are past their deadlines: the order is red, the loop yellow, each once.
+    let later = today.checked_add(jiff::Span::new().days(31)).unwrap();
+    assert!(yiwang_web::supervision::sweep(&f.store, later, "p1").await.unwrap().is_some());
+    let (_, v) = f.json(P::Supervisor, "GET", "/api/v1/supervision/alerts".into(), Value::Null).await;
+    let mut got = followups(&v);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (format!("timeliness.order_overdue:{order}"), "red".to_string()),
+            (format!("timeliness.rating_loop_overdue:{rating}"), "yellow".to_string()),
+        ]
+    );
+    // The agency's head reads them too; another agency's does not.
+    let (_, v) = f.json(P::Head, "GET", "/api/v1/supervision/alerts".into(), Value::Null).await;
+    assert_eq!(followups(&v).len(), 2);
+    let (_, v) = f.json(P::OtherAgencyHead, "GET", "/api/v1/supervision/alerts".into(), Value::Null).await;
+    assert!(followups(&v).is_empty());
+    // The next day's sweep keeps them once.
+    let next = later.tomorrow().unwrap();
+    yiwang_web::supervision::sweep(&f.store, next, "p1").await.unwrap();
+    let (_, v) = f.json(P::Supervisor, "GET", "/api/v1/supervision/alerts".into(), Value::Null).await;
+    assert_eq!(followups(&v).len(), 2);
+}
+on_both!(the_daily_sweep_flags_orders_and_bad_rating_loops_past_their_deadlines);
