@@ -301,6 +301,19 @@ impl Default for LoopSettings {
     }
 }
 
+impl LoopSettings {
+    /// Feedback within 1–60 working days, first contact within 1 and no later than the feedback.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=60).contains(&self.rectify_workdays) {
+            return Err(format!("rectify_workdays 须为 1–60 / must be 1–60, not {}", self.rectify_workdays));
+        }
+        if self.contact_workdays < 1 || self.contact_workdays > self.rectify_workdays {
+            return Err(format!("contact_workdays 须为 1–{} / must be 1 to rectify_workdays", self.rectify_workdays));
+        }
+        Ok(())
+    }
+}
+
 /// How the agency triages a verified 差评.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -746,5 +759,14 @@ mod tests {
             (Some(2), Some("330100"), Some("concluded"))
         );
         assert_eq!(v["reasons"][0], "超时办结");
+    }
+
+    #[test]
+    fn loop_settings_are_checked() {
+        assert_eq!(LoopSettings::default().check(), Ok(()));
+        assert!(LoopSettings { rectify_workdays: 0, contact_workdays: 1 }.check().is_err());
+        assert!(LoopSettings { rectify_workdays: 61, contact_workdays: 1 }.check().is_err());
+        assert!(LoopSettings { rectify_workdays: 5, contact_workdays: 6 }.check().is_err());
+        assert_eq!(LoopSettings { rectify_workdays: 5, contact_workdays: 5 }.check(), Ok(()));
     }
 }

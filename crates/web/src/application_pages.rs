@@ -487,7 +487,7 @@ pub async fn rate_submit(
         })
     })();
     let outcome = match parsed {
-        Ok(input) => crate::ratings::rate(state.store(), p, &input).await.map(|_| ()),
+        Ok(input) => crate::ratings::rate(&state, p, &input).await.map(|_| ()),
         Err(e) => Err(e),
     };
     let failed = match outcome {

@@ -95,6 +95,8 @@ struct Inner {
     indicator_weights: yiwang_supervision::indicators::Weights,
     /// The indicators' counts per period, computed at most every five minutes.
     indicator_cache: indicators::IndicatorCache,
+    /// A 差评's loop deadlines (`[supervision.rating_loop]`).
+    rating_loop: yiwang_supervision::ratings::LoopSettings,
 }
 
 impl AppState {
@@ -113,6 +115,7 @@ impl AppState {
                 public_figures: Default::default(),
                 indicator_weights: Default::default(),
                 indicator_cache: Default::default(),
+                rating_loop: Default::default(),
             }),
         }
     }
@@ -162,6 +165,20 @@ impl AppState {
             None => tracing::warn!("the indicator weights were not applied (the state was already shared)"),
         }
         self
+    }
+
+    /// Give the node its 差评 loop deadlines (`[supervision.rating_loop]`),
+    /// checked by the caller. Call it before the state is shared.
+    pub fn with_rating_loop(mut self, settings: yiwang_supervision::ratings::LoopSettings) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.rating_loop = settings,
+            None => tracing::warn!("the rating loop settings were not applied (the state was already shared)"),
+        }
+        self
+    }
+
+    pub fn rating_loop(&self) -> yiwang_supervision::ratings::LoopSettings {
+        self.inner.rating_loop
     }
 
     pub fn indicator_weights(&self) -> &yiwang_supervision::indicators::Weights {

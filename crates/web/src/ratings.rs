@@ -101,7 +101,8 @@ fn own_channel(c: Channel) -> bool {
 
 /// Rate a case: the applicant who filed it online, once per stage, once the
 /// case has reached it, on their own channels.
-pub async fn rate(store: &Store, p: &Principal, input: &RateInput) -> Result<RatingRow, ApiError> {
+pub async fn rate(state: &AppState, p: &Principal, input: &RateInput) -> Result<RatingRow, ApiError> {
+    let store = state.store();
     let c = match store.case(&input.case_no).await {
         Ok(c) if c.account_id == p.account_id => c,
         Ok(_) | Err(yiwang_store::StoreError::NotFound(_)) => return Err(WebError::NotFound(format!("办件 {}", input.case_no)).into()),
@@ -115,11 +116,17 @@ pub async fn rate(store: &Store, p: &Principal, input: &RateInput) -> Result<Rat
         .into());
     }
     let rater = Rater { account: &p.account_id, name: &p.name, recorded_by: None, invitation: None };
-    keep_rating(store, &c, &rater, input).await
+    keep_rating(store, state.rating_loop(), &c, &rater, input).await
 }
 
 /// Check and keep a rating of `c`, with its loop and its 表9 record.
-pub async fn keep_rating(store: &Store, c: &yiwang_store::CaseRow, rater: &Rater<'_>, input: &RateInput) -> Result<RatingRow, ApiError> {
+pub async fn keep_rating(
+    store: &Store,
+    settings: LoopSettings,
+    c: &yiwang_store::CaseRow,
+    rater: &Rater<'_>,
+    input: &RateInput,
+) -> Result<RatingRow, ApiError> {
     let reached = match input.stage {
         Stage::Accepted => c.case.accepted_on.is_some(),
         Stage::Concluded => c.case.concluded_on.is_some(),
@@ -145,7 +152,7 @@ pub async fn keep_rating(store: &Store, c: &yiwang_store::CaseRow, rater: &Rater
     };
     rating.check(&content)?;
     let calendar = store.load_calendar().await?;
-    let opened = Loop::open(&rating, &calendar, LoopSettings::default())?;
+    let opened = Loop::open(&rating, &calendar, settings)?;
     let rated = RatedCase {
         rater_account: rater.account,
         agency_uscc: &c.agency_uscc,
@@ -170,7 +177,7 @@ pub async fn keep_rating(store: &Store, c: &yiwang_store::CaseRow, rater: &Rater
 /// `POST /api/v1/ratings`: the applicant rates their case.
 pub async fn rate_api(State(state): State<AppState>, auth: Auth, Json(input): Json<RateInput>) -> Result<Response, ApiError> {
     let p = auth.require()?;
-    let r = rate(state.store(), p, &input).await?;
+    let r = rate(&state, p, &input).await?;
     Ok((StatusCode::CREATED, Json(rating_json(&r, jiff::Timestamp::now()))).into_response())
 }
 

@@ -647,6 +647,8 @@ pub struct CasesBench {
     /// File the cases under an account with email and phone (notices written
     /// and queued), or under none (no notices).
     pub notices: bool,
+    /// Run 电子监察's consumer during the load, polling as `serve` does.
+    pub supervise: bool,
 }
 
 pub async fn cases(lifecycles: usize, concurrency: usize, opts: CasesBench, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
@@ -693,6 +695,27 @@ pub async fn cases(lifecycles: usize, concurrency: usize, opts: CasesBench, data
     tx.commit().await?;
     let account = if opts.notices { account } else { "bench:no-account".to_string() };
     let calendar = Arc::new(store.load_calendar().await?);
+    // 电子监察's consumer, as `serve` runs it: a pass of up to 200 marked cases,
+    // then a 50 ms sleep when none was marked.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let consumer = opts.supervise.then(|| {
+        let (s, stop) = (store.clone(), stop.clone());
+        tokio::spawn(async move {
+            let rules = yiwang_supervision::RuleSet::default();
+            let (mut cases, mut alerts) = (0usize, 0usize);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match yiwang_web::supervision::supervise_once(&s, &rules, 200, Timestamp::now()).await {
+                    Ok((0, _)) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    Ok((c, a)) => {
+                        cases += c;
+                        alerts += a;
+                    }
+                    Err(e) => return Err(anyhow::anyhow!("supervise: {e}")),
+                }
+            }
+            Ok::<_, anyhow::Error>((cases, alerts))
+        })
+    });
     let s = store.clone();
     let (lat, took) = load(lifecycles, concurrency, move |n| {
         let (s, calendar, item, account) = (s.clone(), calendar.clone(), item.clone(), account.clone());
@@ -731,8 +754,31 @@ pub async fn cases(lifecycles: usize, concurrency: usize, opts: CasesBench, data
         (false, true) => ", notices by in-app, email and SMS",
         (false, false) => ", no notices",
     };
-    let mut figures =
-        vec![figure(format!("full case lifecycle ({backend:?}: create + 7 events, 8 transactions{with})"), lat, concurrency, took)];
+    let supervised = if opts.supervise { " and 电子监察's consumer alongside" } else { "" };
+    let mut figures = vec![figure(
+        format!("full case lifecycle ({backend:?}: create + 7 events, 8 transactions{with}{supervised})"),
+        lat,
+        concurrency,
+        took,
+    )];
+    if let Some(task) = consumer {
+        // What the consumer left marked at the end is drained and timed too.
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (during, alerts) = task.await??;
+        let started = Instant::now();
+        let rules = yiwang_supervision::RuleSet::default();
+        let mut after = 0;
+        loop {
+            let (c, _) = yiwang_web::supervision::supervise_once(&store, &rules, 200, Timestamp::now()).await?;
+            if c == 0 {
+                break;
+            }
+            after += c;
+        }
+        let drain = started.elapsed();
+        eprintln!("supervision: {during} cases evaluated during the load ({alerts} alerts), {after} after it in {drain:?}");
+        figures.push(figure(format!("supervision consumer: the {after} cases left marked after the load"), vec![drain], 1, drain));
+    }
     if let Some(r) = receiver {
         figures.push(r.drain(&store).await?);
     }

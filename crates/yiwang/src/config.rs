@@ -41,9 +41,18 @@ pub struct SupervisionConfig {
     /// The evaluation indicators' relative weights and grade bands
     /// (`[supervision.indicators]`: `dimensions`, `sub`, `bands`); unset: the defaults.
     pub indicators: yiwang_supervision::indicators::Weights,
+    /// A 差评's loop deadlines in working days (`[supervision.rating_loop]`:
+    /// `rectify_workdays`, default 15; `contact_workdays`, default 1).
+    pub rating_loop: yiwang_supervision::ratings::LoopSettings,
 }
 
 impl SupervisionConfig {
+    /// The 差评 loop deadlines; a bad setting stops the node.
+    pub fn rating_loop(&self) -> anyhow::Result<yiwang_supervision::ratings::LoopSettings> {
+        self.rating_loop.check().map_err(|e| anyhow::anyhow!("supervision.rating_loop: {e} (docs/supervision.md)"))?;
+        Ok(self.rating_loop)
+    }
+
     /// The indicator weights; a bad setting stops the node.
     pub fn indicator_weights(&self) -> anyhow::Result<yiwang_supervision::indicators::Weights> {
         self.indicators

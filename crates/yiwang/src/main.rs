@@ -225,6 +225,10 @@ enum BenchCmd {
         /// lifecycle cost before notices, for comparison in the same run).
         #[arg(long)]
         no_notices: bool,
+        /// Run 电子监察's consumer alongside, as `serve` does (its 50 ms poll):
+        /// what supervision adds to a lifecycle, against a run without it.
+        #[arg(long)]
+        supervise: bool,
     },
     /// gx/1 envelopes received per second on one node, without HTTP: each is
     /// sealed by a peer, opened (the receiver's checks) and logged in the
@@ -484,8 +488,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Bench(BenchCmd::Cases { lifecycles, concurrency, webhook, no_notices }) => {
-            let opts = bench::CasesBench { webhook, notices: !no_notices };
+        Cmd::Bench(BenchCmd::Cases { lifecycles, concurrency, webhook, no_notices, supervise }) => {
+            let opts = bench::CasesBench { webhook, notices: !no_notices, supervise };
             for f in &bench::cases(lifecycles.max(1), concurrency.max(1), opts, over.database_url.clone()).await? {
                 println!("{}", serde_json::to_string(f)?);
             }
@@ -790,7 +794,8 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     ));
     let mut state = yiwang_web::AppState::new(store.clone(), identity)
         .with_security(security)
-        .with_indicator_weights(cfg.supervision.indicator_weights()?);
+        .with_indicator_weights(cfg.supervision.indicator_weights()?)
+        .with_rating_loop(cfg.supervision.rating_loop()?);
     // The exchange: its keys are wrapped under the master key, so it needs one.
     let exchange = yiwang_web::exchange::ExchangeRuntime::from_settings(&cfg.exchange)
         .map_err(|e| anyhow::anyhow!("配置无效 / invalid configuration: {e}"))?;
