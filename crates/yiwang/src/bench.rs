@@ -1661,11 +1661,9 @@ pub async fn supervision(cases: usize, database_url: Option<String>) -> anyhow::
     Ok(figures)
 }
 
-/// `yiwang bench supervision-sweep`: the daily sweep over `cases` open cases
-/// (synthetic, bulk-loaded), one in `one_in` due on the swept day: the claimed
-/// sweep marking the due ones through the check-day index, a day with none
-/// due, and another process asking for a day already swept.
-pub async fn supervision_sweep(cases: usize, one_in: i64, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+/// The demo node with `cases` synthetic cases bulk-loaded (spread over the
+/// last year), on `database_url` or a SQLite file in the returned directory.
+async fn demo_with_cases(cases: usize, database_url: Option<String>) -> anyhow::Result<(tempfile::TempDir, Store)> {
     let dir = tempfile::tempdir()?;
     let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
@@ -1673,9 +1671,19 @@ pub async fn supervision_sweep(cases: usize, one_in: i64, database_url: Option<S
     crate::demo::seed(&store, &master).await?;
     let loaded = Instant::now();
     crate::synthetic::fill(&store, crate::synthetic::Plan { citizens: 1_000, enterprises: 1_000, cases }, Timestamp::now()).await?;
+    eprintln!("loaded {cases} cases in {:.0} s", loaded.elapsed().as_secs_f64());
+    Ok((dir, store))
+}
+
+/// `yiwang bench supervision-sweep`: the daily sweep over `cases` open cases
+/// (synthetic, bulk-loaded), one in `one_in` due on the swept day: the claimed
+/// sweep marking the due ones through the check-day index, a day with none
+/// due, and another process asking for a day already swept.
+pub async fn supervision_sweep(cases: usize, one_in: i64, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
+    let (_dir, store) = demo_with_cases(cases, database_url).await?;
     let due = store.spread_check_days("2099-01-05", "2099-06-01", one_in).await?;
     store.after_bulk_load().await?;
-    eprintln!("loaded {cases} cases ({due} due on the swept day) in {:.0} s", loaded.elapsed().as_secs_f64());
+    eprintln!("{due} due on the swept day");
     let mut figures = Vec::new();
     let day = |d: &str| d.parse::<jiff::civil::Date>();
 
@@ -1726,15 +1734,8 @@ pub async fn supervision_sweep(cases: usize, one_in: i64, database_url: Option<S
 /// last year): every agency's counts for the period, the scoring of what an
 /// administrator reads, and the PDF report (docs/benchmarks.md).
 pub async fn indicators(cases: usize, database_url: Option<String>) -> anyhow::Result<Vec<Figure>> {
-    let dir = tempfile::tempdir()?;
-    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let store = Store::open(&url, &StoreOptions::default(), Timestamp::now()).await?;
-    let master = Arc::new(yiwang_crypto::seal::MasterKey::generate());
-    crate::demo::seed(&store, &master).await?;
-    let loaded = Instant::now();
-    crate::synthetic::fill(&store, crate::synthetic::Plan { citizens: 1_000, enterprises: 1_000, cases }, Timestamp::now()).await?;
+    let (_dir, store) = demo_with_cases(cases, database_url).await?;
     store.after_bulk_load().await?;
-    eprintln!("loaded {cases} cases in {:.0} s", loaded.elapsed().as_secs_f64());
     let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), "127.0.0.1:1");
     let state = yiwang_web::AppState::new(store.clone(), identity);
     let to = yiwang_calendar::china_today(Timestamp::now());
