@@ -1739,7 +1739,8 @@ pub async fn indicators(cases: usize, database_url: Option<String>) -> anyhow::R
     let identity = yiwang_web::IdentityRuntime::new(&yiwang_web::IdentitySettings::default(), "127.0.0.1:1");
     let state = yiwang_web::AppState::new(store.clone(), identity);
     let to = yiwang_calendar::china_today(Timestamp::now());
-    let from = to.checked_sub(jiff::Span::new().days(366))?;
+    // The synthetic cases go back a year and a week.
+    let from = to.checked_sub(jiff::Span::new().days(400))?;
     let mut figures = Vec::new();
 
     let mut lat = Vec::new();
@@ -1759,7 +1760,7 @@ pub async fn indicators(cases: usize, database_url: Option<String>) -> anyhow::R
         .sum();
     anyhow::ensure!(applications as usize + 100 >= cases, "counted {applications} applications of {cases}");
     figures.push(figure(
-        format!("indicators: counting {} agencies' items, {applications} cases and ratings for 366 days", counted.agencies.len()),
+        format!("indicators: counting {} agencies' items, {applications} cases and ratings for 400 days", counted.agencies.len()),
         lat,
         1,
         started.elapsed(),
