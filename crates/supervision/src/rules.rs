@@ -71,6 +71,9 @@ pub struct Settings {
     pub max_returns: u32,
     /// Special procedures (挂起) started by one official on one case that are too many.
     pub max_suspensions: u32,
+    /// A special procedure (听证、检验、专家评审…; not an extension, which moves
+    /// the deadlines itself) open longer than this many working days.
+    pub max_special_workdays: u32,
     /// Decisions outside [start, end) China time, or on a rest day, are flagged.
     pub office_start_hour: i8,
     pub office_end_hour: i8,
@@ -85,6 +88,7 @@ impl Default for Settings {
             correction_notice_workdays: 5,
             max_returns: 3,
             max_suspensions: 3,
+            max_special_workdays: 60,
             office_start_hour: 7,
             office_end_hour: 21,
             disabled: Vec::new(),
@@ -207,6 +211,10 @@ pub fn evaluate_with_next(
         }
     }
     let next = on_time(&mut out, &case, calendar, now);
+    let next = match (next, special_time(&mut out, &seen, calendar, now)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     out.alerts.sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
     (out.alerts, next)
 }
@@ -219,6 +227,8 @@ struct Seen<'e> {
     returns: u32,
     /// Special procedures started, per official.
     suspensions: BTreeMap<&'e str, u32>,
+    /// Special procedures other than extensions: the day each started and ended.
+    specials: Vec<(Date, Option<Date>)>,
 }
 
 fn on_event<'e>(out: &mut Out<'_>, before: &Case, e: &'e Envelope, calendar: &Calendar, seen: &mut Seen<'e>) {
@@ -289,7 +299,15 @@ fn on_event<'e>(out: &mut Out<'_>, before: &Case, e: &'e Envelope, calendar: &Ca
                 );
             }
         }
-        Event::SpecialStarted { name, .. } => {
+        Event::SpecialEnded { .. } => {
+            if let Some(open) = seen.specials.iter_mut().rev().find(|(_, end)| end.is_none()) {
+                open.1 = Some(on);
+            }
+        }
+        Event::SpecialStarted { name, kind, .. } => {
+            if *kind == yiwang_case::SpecialKind::Other {
+                seen.specials.push((on, None));
+            }
             let n = seen.suspensions.entry(e.actor.as_str()).or_insert(0);
             *n += 1;
             if *n == s.max_suspensions {
@@ -394,6 +412,34 @@ fn on_time(out: &mut Out<'_>, case: &Case, calendar: &Calendar, now: Timestamp) 
         let Ok(after) = due.tomorrow() else { continue };
         if after <= today && open_on(after) {
             out.raise(rule, Class::Timeliness, level, day_start(after), "", format!("已超过{what}办结日 {due}"));
+        }
+    }
+    next
+}
+
+/// A special procedure open past `max_special_workdays` working days: 黄牌
+/// from the start of the day after its last allowed day. Returns the first
+/// later day on which one still open could trip.
+fn special_time(out: &mut Out<'_>, seen: &Seen<'_>, calendar: &Calendar, now: Timestamp) -> Option<Date> {
+    let today = china_today(now);
+    let limit = out.settings.max_special_workdays;
+    let mut next: Option<Date> = None;
+    for (start, end) in &seen.specials {
+        let Ok(last) = calendar.add_workdays(*start, limit) else { continue };
+        let Ok(trips) = last.value.tomorrow() else { continue };
+        if trips <= today {
+            if end.is_none_or(|e| e >= trips) {
+                out.raise(
+                    "timeliness.special_overlong",
+                    Class::Timeliness,
+                    Level::Yellow,
+                    day_start(trips),
+                    &start.to_string(),
+                    format!("特别程序自 {start} 起超过 {limit} 个工作日仍未结束"),
+                );
+            }
+        } else if end.is_none() {
+            next = Some(next.map_or(trips, |n| n.min(trips)));
         }
     }
     next

@@ -306,3 +306,41 @@ fn the_next_check_is_the_first_day_a_rule_on_time_can_trip_and_never_later() {
     done.push(env("2026-12-08 11:00", "head", "", Event::Concluded { result: "准予".into() }));
     assert_eq!(next(&done, "2026-12-08 12:00"), None);
 }
+
+#[test]
+fn a_special_procedure_open_past_its_working_days_is_yellow_until_it_ends() {
+    let rules = RuleSet { settings: crate::Settings { max_special_workdays: 2, ..Default::default() }, ..Default::default() };
+    let start = env(
+        "2026-12-07 11:00",
+        "clerk",
+        "",
+        Event::SpecialStarted { kind: SpecialKind::Other, name: "现场核查".into(), extension_days: 0 },
+    );
+    let mut open = accepted_case();
+    open.push(start.clone());
+    // Two working days after Monday: Wednesday is the last allowed day; it trips on Thursday.
+    assert!(run_with(&rules, &open, &[], "2026-12-09 18:00").iter().all(|a| a.rule != "timeliness.special_overlong"));
+    let alerts = run_with(&rules, &open, &[], "2026-12-10 09:00");
+    let special: Vec<&Alert> = alerts.iter().filter(|a| a.rule == "timeliness.special_overlong").collect();
+    assert_eq!(special.len(), 1, "{alerts:?}");
+    assert_eq!((special[0].level, special[0].at), (Level::Yellow, at("2026-12-10 00:00")));
+    // The sweep's check day is no later than the day it trips.
+    let calendar = Calendar::bundled().unwrap();
+    let req = required();
+    let facts = CaseFacts { case_no: "C1", agency_uscc: "A1", required_materials: &req, attached: &[] };
+    let (_, next) = crate::evaluate_with_next(&rules, facts, &open, &calendar, at("2026-12-08 12:00"));
+    assert!(next.is_some_and(|d| d <= "2026-12-10".parse().unwrap()), "{next:?}");
+    // Ended on its last allowed day: nothing, however late the evaluation.
+    let mut ended = open.clone();
+    ended.push(env("2026-12-09 16:00", "clerk", "", Event::SpecialEnded { result: "核查通过".into() }));
+    assert!(run_with(&rules, &ended, &[], "2026-12-20 09:00").iter().all(|a| a.rule != "timeliness.special_overlong"));
+    // An extension is not a special procedure of this kind: it moves the deadlines itself.
+    let mut extension = accepted_case();
+    extension.push(env(
+        "2026-12-07 11:00",
+        "clerk",
+        "",
+        Event::SpecialStarted { kind: SpecialKind::Extension, name: "延期".into(), extension_days: 10 },
+    ));
+    assert!(run_with(&rules, &extension, &[], "2026-12-20 09:00").iter().all(|a| a.rule != "timeliness.special_overlong"));
+}
