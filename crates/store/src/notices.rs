@@ -50,6 +50,23 @@ impl Default for NoticePreferences {
 }
 
 impl Tx {
+    /// Queue one SMS to a phone number that is not an account's (a rater
+    /// without an account, an invitation to rate).
+    pub(crate) async fn queue_sms(&mut self, phone: &str, subject: &str, text: &str, at: &str) -> Result<()> {
+        crate::db::query(
+            "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts, next_attempt_at) \
+             VALUES ($1, 'sms', $2, $3, $4, $5, 0, $5)",
+        )
+        .bind(ordered_id("msg"))
+        .bind(phone)
+        .bind(format!("一网通办 · {subject}"))
+        .bind(text)
+        .bind(at)
+        .execute(&mut *self)
+        .await?;
+        Ok(())
+    }
+
     /// Tell the case's applicant about `event`, if it is one they are told of:
     /// to the account the case is filed under (none for a window case of a
     /// person without an account), in-app always, and by email and SMS as
@@ -132,25 +149,6 @@ impl Tx {
         .bind(at)
         .bind(notice_id)
         .bind(account_id)
-        .execute(&mut *self)
-        .await?;
-        Ok(())
-    }
-}
-
-impl crate::Tx {
-    /// Queue one SMS to a phone number that is not an account's (a rater
-    /// without an account, an invitation to rate).
-    pub(crate) async fn queue_sms(&mut self, phone: &str, subject: &str, text: &str, at: &str) -> Result<()> {
-        crate::db::query(
-            "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts, next_attempt_at) \
-             VALUES ($1, 'sms', $2, $3, $4, $5, 0, $5)",
-        )
-        .bind(ordered_id("msg"))
-        .bind(phone)
-        .bind(format!("一网通办 · {subject}"))
-        .bind(text)
-        .bind(at)
         .execute(&mut *self)
         .await?;
         Ok(())

@@ -117,6 +117,26 @@ impl Stage {
             Stage::Concluded => "concluded",
         }
     }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Stage::Accepted => "受理",
+            Stage::Concluded => "办结",
+        }
+    }
+
+    /// Whether the case has reached this stage, so it may be rated.
+    pub fn reached(self, case: &yiwang_case::Case) -> bool {
+        match self {
+            Stage::Accepted => case.accepted_on.is_some(),
+            Stage::Concluded => case.concluded_on.is_some(),
+        }
+    }
+}
+
+/// The stages a case has reached and that are not rated yet, 受理 first.
+pub fn open_stages(case: &yiwang_case::Case, rated: &[Stage]) -> Vec<Stage> {
+    [Stage::Accepted, Stage::Concluded].into_iter().filter(|s| s.reached(case) && !rated.contains(s)).collect()
 }
 
 /// One level's reasons to choose from.

@@ -231,17 +231,11 @@ async fn rating_panel(state: &AppState, p: &yiwang_identity::Principal, c: &Case
         return Ok(RatingPanel::default());
     }
     let given = state.store().case_ratings(&c.case_no).await?;
-    let stage_zh = |s: Stage| if s == Stage::Accepted { "受理" } else { "办结" };
-    let rated = |s: Stage| given.iter().any(|r| r.rating.stage == s);
-    let open = if c.case.concluded_on.is_some() && !rated(Stage::Concluded) {
-        Some(("concluded", stage_zh(Stage::Concluded)))
-    } else if c.case.accepted_on.is_some() && !rated(Stage::Accepted) {
-        Some(("accepted", stage_zh(Stage::Accepted)))
-    } else {
-        None
-    };
+    let rated: Vec<Stage> = given.iter().map(|r| r.rating.stage).collect();
+    // The latest stage open: 办结 before 受理.
+    let open = yiwang_supervision::ratings::open_stages(&c.case, &rated).last().map(|s| (s.code(), s.name_zh()));
     let groups = if open.is_some() { rating_groups(Channel::Pc) } else { Vec::new() };
-    Ok(RatingPanel { given: given.iter().map(|r| (stage_zh(r.rating.stage), r.rating.level.name_zh())).collect(), open, groups })
+    Ok(RatingPanel { given: given.iter().map(|r| (r.rating.stage.name_zh(), r.rating.level.name_zh())).collect(), open, groups })
 }
 
 /// The rating form's reason checkboxes, grouped by the levels they go with,

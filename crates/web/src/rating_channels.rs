@@ -38,13 +38,6 @@ pub struct InviteForm {
     pub channel: String,
 }
 
-fn stage_zh(s: Stage) -> &'static str {
-    match s {
-        Stage::Accepted => "受理",
-        Stage::Concluded => "办结",
-    }
-}
-
 fn parse_invite(f: &InviteForm) -> Result<(Stage, Channel), ApiError> {
     let stage = match f.stage.as_str() {
         "accepted" => Stage::Accepted,
@@ -72,15 +65,11 @@ pub async fn invite(State(state): State<AppState>, auth: Auth, Path(no): Path<St
         if !p.has_role_in(&c.agency_uscc, CASE_HANDLERS) {
             return Err(WebError::NotFound("办件".into()).into());
         }
-        let reached = match stage {
-            Stage::Accepted => c.case.accepted_on.is_some(),
-            Stage::Concluded => c.case.concluded_on.is_some(),
-        };
-        let given = state.store().case_ratings(&c.case_no).await?;
-        if !reached || given.iter().any(|r| r.rating.stage == stage) {
+        let rated: Vec<Stage> = state.store().case_ratings(&c.case_no).await?.iter().map(|r| r.rating.stage).collect();
+        if !yiwang_supervision::ratings::open_stages(&c.case, &rated).contains(&stage) {
             return Err(ApiError::from(yiwang_store::StoreError::Conflict(format!(
                 "办件尚未{0}或{0}已评价 / the case has not reached this stage, or it was rated",
-                stage_zh(stage)
+                stage.name_zh()
             ))));
         }
         let now = jiff::Timestamp::now();
@@ -96,7 +85,7 @@ pub async fn invite(State(state): State<AppState>, auth: Auth, Path(no): Path<St
             let text = format!(
                 "【一网通办】您办理的“{}”已{}，请对本次服务进行评价：{}/rate/{{link}}（7日内有效）",
                 c.item_name,
-                stage_zh(stage),
+                stage.name_zh(),
                 state.identity().issuer
             );
             store.invite_rating(&c.case_no, stage, channel, &p.account_id, SMS_MINUTES, Some((&phone, &text)), now).await?;
@@ -187,7 +176,7 @@ async fn page(
             token,
             item_name: o.case.item_name.clone(),
             agency,
-            stage_zh: stage_zh(o.invitation.stage),
+            stage_zh: o.invitation.stage.name_zh(),
             channel: o.invitation.channel,
             groups: crate::application_pages::rating_groups(o.invitation.channel),
             message,

@@ -127,10 +127,7 @@ pub async fn keep_rating(
     rater: &Rater<'_>,
     input: &RateInput,
 ) -> Result<RatingRow, ApiError> {
-    let reached = match input.stage {
-        Stage::Accepted => c.case.accepted_on.is_some(),
-        Stage::Concluded => c.case.concluded_on.is_some(),
-    };
+    let reached = input.stage.reached(&c.case);
     let events = store.case_events(&c.case_no).await?;
     let handler = handler_of(&events, input.stage).filter(|_| reached).ok_or_else(|| {
         ApiError::from(yiwang_store::StoreError::Conflict(
@@ -407,7 +404,7 @@ async fn rating_page_with(
         l: crate::pages::Layout::new(state, auth, &format!("差评整改 · 办件 {}", r.rating.case_no)).await,
         id: r.id.clone(),
         case_no: r.rating.case_no.clone(),
-        stage_zh: if r.rating.stage == Stage::Accepted { "受理" } else { "办结" },
+        stage_zh: r.rating.stage.name_zh(),
         level_zh: r.rating.level.name_zh(),
         reasons: r.rating.reasons.join("、"),
         comment: r.rating.comment.clone(),

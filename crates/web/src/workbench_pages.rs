@@ -364,18 +364,9 @@ async fn case_view(
         let trail = if r.trail.is_empty() { "尚未开始".to_string() } else { r.trail.join(" → ") };
         (r.name, trail, open)
     });
-    let invitable = if p.has_role_in(&c.agency_uscc, crate::cases::CASE_HANDLERS) {
-        let given = state.store().case_ratings(&c.case_no).await?;
-        let rated = |s| given.iter().any(|r| r.rating.stage == s);
-        use yiwang_supervision::ratings::Stage;
-        let mut v = Vec::new();
-        if c.case.accepted_on.is_some() && !rated(Stage::Accepted) {
-            v.push(("accepted", "受理"));
-        }
-        if c.case.concluded_on.is_some() && !rated(Stage::Concluded) {
-            v.push(("concluded", "办结"));
-        }
-        v
+    let invitable = if p.has_role_in(&c.agency_uscc, crate::cases::CASE_HANDLERS) && c.case.accepted_on.is_some() {
+        let rated: Vec<_> = state.store().case_ratings(&c.case_no).await?.iter().map(|r| r.rating.stage).collect();
+        yiwang_supervision::ratings::open_stages(&c.case, &rated).into_iter().map(|s| (s.code(), s.name_zh())).collect()
     } else {
         Vec::new()
     };
