@@ -77,8 +77,32 @@ pub struct Settings {
     /// Decisions outside [start, end) China time, or on a rest day, are flagged.
     pub office_start_hour: i8,
     pub office_end_hour: i8,
+    /// The published 办理流程 steps that are the case's own stages rather
+    /// than workbench steps, by name, each with the event that reaches it
+    /// (`submitted`, `accepted`, `decided`, `concluded`, `delivered`) [I].
+    pub stage_steps: BTreeMap<String, String>,
     /// Rule codes switched off.
     pub disabled: Vec<String>,
+}
+
+/// The default stage names of a published 办理流程 [I: GB/T 32170's steps
+/// and what local catalogs commonly publish].
+fn default_stage_steps() -> BTreeMap<String, String> {
+    [
+        ("申请", "submitted"),
+        ("提交申请", "submitted"),
+        ("网上申请", "submitted"),
+        ("受理", "accepted"),
+        ("决定", "decided"),
+        ("审批决定", "decided"),
+        ("作出决定", "decided"),
+        ("办结", "concluded"),
+        ("送达", "delivered"),
+        ("领取", "delivered"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 impl Default for Settings {
@@ -91,6 +115,7 @@ impl Default for Settings {
             max_special_workdays: 60,
             office_start_hour: 7,
             office_end_hour: 21,
+            stage_steps: default_stage_steps(),
             disabled: Vec::new(),
         }
     }
@@ -113,15 +138,34 @@ impl RuleSet {
     }
 }
 
+/// What the rules need to know about a case's item version (the one it was
+/// filed under), read once per version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemFacts {
+    /// The required materials (是否必要 = 1).
+    pub required_materials: Vec<String>,
+    /// 办理流程: the published steps' names, in order.
+    pub published_steps: Vec<String>,
+    /// The e-license types the version's results issue.
+    pub result_licenses: Vec<String>,
+}
+
 /// What the rules need to know about a case besides its events.
 #[derive(Debug, Clone, Copy)]
 pub struct CaseFacts<'a> {
     pub case_no: &'a str,
     pub agency_uscc: &'a str,
-    /// The item version's required materials (是否必要 = 1).
-    pub required_materials: &'a [String],
+    pub item: &'a ItemFacts,
     /// Materials provided by reference outside the events (attached licenses).
     pub attached: &'a [String],
+    /// The case runs its item version's BPMN process, whose engine already
+    /// refuses a step out of its order: the published 办理流程 is then not
+    /// the measure of its steps.
+    pub runs_process: bool,
+    /// The e-license types issued on the case (办结出证); `None`: not known
+    /// here, or issued with a 多证同发 bundle at its last child's conclusion,
+    /// so the result rule leaves the case alone.
+    pub issued_licenses: Option<&'a [String]>,
 }
 
 /// One alert: which rule, how severe, on which case, since when.
@@ -205,6 +249,8 @@ pub fn evaluate_with_next(
     let mut seen = Seen::default();
     for e in events.iter().take_while(|e| e.at <= now) {
         on_event(&mut out, &case, e, calendar, &mut seen);
+        on_published_steps(&mut out, e, &mut seen);
+        on_result(&mut out, e, &mut seen);
         // A stored history is valid by construction; an event the fold refuses changes nothing.
         if let Ok(next) = case.apply(e) {
             case = next;
@@ -229,6 +275,12 @@ struct Seen<'e> {
     suspensions: BTreeMap<&'e str, u32>,
     /// Special procedures other than extensions: the day each started and ended.
     specials: Vec<(Date, Option<Date>)>,
+    /// The furthest published 办理流程 step the case has reached, and whether
+    /// a return since lets it take the workbench steps again.
+    published_high: Option<usize>,
+    /// The workbench steps started, by name.
+    steps_started: Vec<&'e str>,
+    decision: Option<Decision>,
 }
 
 fn on_event<'e>(out: &mut Out<'_>, before: &Case, e: &'e Envelope, calendar: &Calendar, seen: &mut Seen<'e>) {
@@ -257,6 +309,7 @@ fn on_event<'e>(out: &mut Out<'_>, before: &Case, e: &'e Envelope, calendar: &Ca
             seen.accepted_by = Some(e.actor.as_str());
             let missing: Vec<&str> = out
                 .facts
+                .item
                 .required_materials
                 .iter()
                 .map(String::as_str)
@@ -360,6 +413,130 @@ fn on_event<'e>(out: &mut Out<'_>, before: &Case, e: &'e Envelope, calendar: &Ca
         }
         Event::Concluded { .. } if seen.accepted_by.is_none() => {
             out.raise("process.concluded_without_acceptance", Class::Process, Level::Red, e.at, "concluded", "未经受理即办结".into());
+        }
+        _ => {}
+    }
+}
+
+/// The event's stage name in the published 办理流程, if it is one of the
+/// case's own stages.
+fn stage_of(e: &Event) -> Option<&'static str> {
+    Some(match e {
+        Event::Submitted => "submitted",
+        Event::Accepted { .. } => "accepted",
+        Event::Decided { .. } => "decided",
+        Event::Concluded { .. } => "concluded",
+        Event::Delivered { .. } => "delivered",
+        _ => return None,
+    })
+}
+
+/// 流程: a case without a BPMN process measured against its item version's
+/// published 办理流程: a workbench step the guide does not publish (提示), a
+/// step taken after a later one with no return between (黄牌), and a
+/// published step not taken before the decision or a later stage (黄牌).
+fn on_published_steps<'e>(out: &mut Out<'_>, e: &'e Envelope, seen: &mut Seen<'e>) {
+    let steps = &out.facts.item.published_steps;
+    if out.facts.runs_process || steps.is_empty() {
+        return;
+    }
+    let stages = &out.settings.stage_steps;
+    let is_stage = |name: &str| stages.contains_key(name);
+    match &e.event {
+        Event::StepStarted { step } => {
+            let Some(i) = steps.iter().position(|s| s == step && !is_stage(s)) else {
+                out.raise(
+                    "process.step_unlisted",
+                    Class::Process,
+                    Level::Notice,
+                    e.at,
+                    step,
+                    format!("环节“{step}”不在办事指南公布的办理流程中"),
+                );
+                return;
+            };
+            if !seen.steps_started.contains(&step.as_str()) {
+                seen.steps_started.push(step);
+            }
+            if let Some(high) = seen.published_high
+                && high > i
+            {
+                out.raise(
+                    "process.step_out_of_order",
+                    Class::Process,
+                    Level::Yellow,
+                    e.at,
+                    step,
+                    format!("环节“{step}”在其后的“{}”之后办理，与公布的办理流程顺序不符", steps[high]),
+                );
+            }
+            seen.published_high = Some(seen.published_high.map_or(i, |h| h.max(i)));
+        }
+        // A return lets the case take the workbench steps again from the first.
+        Event::StepReturned { .. } => {
+            seen.published_high = steps.iter().position(|s| !is_stage(s)).and_then(|f| f.checked_sub(1));
+        }
+        event => {
+            let Some(stage) = stage_of(event) else { return };
+            let Some(j) = steps.iter().position(|s| stages.get(s).is_some_and(|v| v == stage)) else { return };
+            if matches!(stage, "decided" | "concluded" | "delivered") {
+                for skipped in steps[..j].iter().filter(|s| !is_stage(s) && !seen.steps_started.contains(&s.as_str())) {
+                    out.raise(
+                        "process.step_skipped",
+                        Class::Process,
+                        Level::Yellow,
+                        e.at,
+                        skipped,
+                        format!("公布的办理流程中的环节“{skipped}”未经办理即{}", steps[j]),
+                    );
+                }
+            }
+            seen.published_high = Some(seen.published_high.map_or(j, |h| h.max(j)));
+        }
+    }
+}
+
+/// 内容: the conclusion against the decision and the item version's
+/// results: an approved case's result text that refuses, a refused case's
+/// that grants [I: by the words 准予 and 不予], and an approval that issued
+/// none of the e-licenses the version's results name.
+fn on_result(out: &mut Out<'_>, e: &Envelope, seen: &mut Seen<'_>) {
+    match &e.event {
+        Event::Decided { decision } => seen.decision = Some(*decision),
+        Event::Concluded { result } => {
+            let refuses = result.contains("不予") || result.contains("不准予") || result.contains("不同意");
+            let grants = result.contains("准予") || result.contains("同意");
+            let contradicts = match seen.decision {
+                Some(Decision::Approve) => refuses,
+                Some(Decision::Deny) => grants && !refuses,
+                None => false,
+            };
+            if contradicts {
+                out.raise(
+                    "content.result_contradicts_decision",
+                    Class::Content,
+                    Level::Yellow,
+                    e.at,
+                    "",
+                    format!("办结结果“{result}”与{}决定不符", if seen.decision == Some(Decision::Approve) { "准予" } else { "不予" }),
+                );
+            }
+            if seen.decision == Some(Decision::Approve)
+                && let Some(issued) = out.facts.issued_licenses
+            {
+                let missing: Vec<&str> =
+                    out.facts.item.result_licenses.iter().map(String::as_str).filter(|t| !issued.iter().any(|i| i == t)).collect();
+                if !missing.is_empty() {
+                    out.raise(
+                        "content.license_not_issued",
+                        Class::Content,
+                        Level::Yellow,
+                        e.at,
+                        "",
+                        format!("准予办结但未签发事项办理结果所列的电子证照：{}", missing.join("、")),
+                    );
+                }
+            }
         }
         _ => {}
     }

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use yiwang_calendar::Calendar;
 use yiwang_case::{Decision, Envelope, Event, PendingMaterial, SpecialKind};
 
-use crate::{Alert, CaseFacts, Class, Level, RuleSet, evaluate};
+use crate::{Alert, CaseFacts, Class, ItemFacts, Level, RuleSet, evaluate};
 
 /// China time `YYYY-MM-DD HH:MM` as a timestamp.
 fn at(s: &str) -> Timestamp {
@@ -36,14 +36,18 @@ fn upload(material: &str) -> Event {
 
 const REQUIRED: &[&str] = &["申请表", "身份证"];
 
-fn required() -> Vec<String> {
-    REQUIRED.iter().map(|s| s.to_string()).collect()
+fn item() -> ItemFacts {
+    ItemFacts { required_materials: REQUIRED.iter().map(|s| s.to_string()).collect(), ..ItemFacts::default() }
+}
+
+fn facts<'a>(item: &'a ItemFacts, attached: &'a [String]) -> CaseFacts<'a> {
+    CaseFacts { case_no: "C1", agency_uscc: "A1", item, attached, runs_process: false, issued_licenses: None }
 }
 
 fn run_with(rules: &RuleSet, events: &[Envelope], attached: &[String], now: &str) -> Vec<Alert> {
     let calendar = Calendar::bundled().unwrap();
-    let req = required();
-    let facts = CaseFacts { case_no: "C1", agency_uscc: "A1", required_materials: &req, attached };
+    let item = item();
+    let facts = facts(&item, attached);
     evaluate(rules, facts, events, &calendar, at(now))
 }
 
@@ -235,8 +239,8 @@ fn a_replay_over_the_history_reproduces_the_live_alerts_exactly() {
     events.push(env("2026-12-23 23:00", "clerk", "", Event::Decided { decision: Decision::Approve }));
     events.push(env("2026-12-24 09:00", "clerk", "", Event::Concluded { result: "准予".into() }));
     let calendar = Calendar::bundled().unwrap();
-    let req = required();
-    let facts = CaseFacts { case_no: "C1", agency_uscc: "A1", required_materials: &req, attached: &[] };
+    let item = item();
+    let facts = facts(&item, &[]);
     let rules = RuleSet::default();
     let mut live: BTreeMap<String, Alert> = BTreeMap::new();
     let mut keep = |alerts: Vec<Alert>| {
@@ -276,8 +280,8 @@ fn a_replay_over_the_history_reproduces_the_live_alerts_exactly() {
 #[test]
 fn the_next_check_is_the_first_day_a_rule_on_time_can_trip_and_never_later() {
     let calendar = Calendar::bundled().unwrap();
-    let req = required();
-    let facts = CaseFacts { case_no: "C1", agency_uscc: "A1", required_materials: &req, attached: &[] };
+    let item = item();
+    let facts = facts(&item, &[]);
     let next = |events: &[Envelope], now: &str| crate::evaluate_with_next(&RuleSet::default(), facts, events, &calendar, at(now)).1;
     let events = accepted_case();
     // Promised Thu 12-10 (warned Wed 12-09), legal Mon 12-21.
@@ -326,8 +330,8 @@ fn a_special_procedure_open_past_its_working_days_is_yellow_until_it_ends() {
     assert_eq!((special[0].level, special[0].at), (Level::Yellow, at("2026-12-10 00:00")));
     // The sweep's check day is no later than the day it trips.
     let calendar = Calendar::bundled().unwrap();
-    let req = required();
-    let facts = CaseFacts { case_no: "C1", agency_uscc: "A1", required_materials: &req, attached: &[] };
+    let item = item();
+    let facts = facts(&item, &[]);
     let (_, next) = crate::evaluate_with_next(&rules, facts, &open, &calendar, at("2026-12-08 12:00"));
     assert!(next.is_some_and(|d| d <= "2026-12-10".parse().unwrap()), "{next:?}");
     // Ended on its last allowed day: nothing, however late the evaluation.
@@ -343,4 +347,102 @@ fn a_special_procedure_open_past_its_working_days_is_yellow_until_it_ends() {
         Event::SpecialStarted { kind: SpecialKind::Extension, name: "延期".into(), extension_days: 10 },
     ));
     assert!(run_with(&rules, &extension, &[], "2026-12-20 09:00").iter().all(|a| a.rule != "timeliness.special_overlong"));
+}
+
+/// A guide that publishes 申请、受理、初审、复审、决定、送达.
+fn published() -> ItemFacts {
+    let steps = ["申请", "受理", "初审", "复审", "决定", "送达"].map(String::from).to_vec();
+    ItemFacts { published_steps: steps, ..item() }
+}
+
+fn run_item(item: &ItemFacts, runs_process: bool, issued: Option<&[String]>, events: &[Envelope], now: &str) -> Vec<Alert> {
+    let calendar = Calendar::bundled().unwrap();
+    let facts = CaseFacts { runs_process, issued_licenses: issued, ..facts(item, &[]) };
+    evaluate(&RuleSet::default(), facts, events, &calendar, at(now))
+}
+
+fn steps(case: &mut Vec<Envelope>, names: &[&str]) {
+    for name in names {
+        case.push(env("2026-12-08 09:00", "reviewer", "", Event::StepStarted { step: (*name).into() }));
+        case.push(env("2026-12-08 09:30", "reviewer", "", Event::StepPassed { step: (*name).into(), data: Default::default() }));
+    }
+}
+
+fn decided(case: &mut Vec<Envelope>) {
+    case.push(env("2026-12-08 10:00", "head", "", Event::Decided { decision: Decision::Approve }));
+}
+
+#[test]
+fn steps_are_measured_against_the_published_process_when_no_bpmn_process_runs() {
+    let item = published();
+    let mut in_order = accepted_case();
+    steps(&mut in_order, &["初审", "复审"]);
+    decided(&mut in_order);
+    assert!(run_item(&item, false, None, &in_order, "2026-12-08 11:00").is_empty(), "the published order");
+
+    let mut skipped = accepted_case();
+    steps(&mut skipped, &["初审"]);
+    decided(&mut skipped);
+    let alerts = run_item(&item, false, None, &skipped, "2026-12-08 11:00");
+    assert_eq!(rules_of(&alerts), ["process.step_skipped"]);
+    assert_eq!((alerts[0].level, alerts[0].key.as_str()), (Level::Yellow, "process.step_skipped:复审"));
+    assert!(alerts[0].message_zh.contains("复审") && alerts[0].message_zh.contains("决定"), "{}", alerts[0].message_zh);
+
+    let mut reversed = accepted_case();
+    steps(&mut reversed, &["复审", "初审"]);
+    decided(&mut reversed);
+    let alerts = run_item(&item, false, None, &reversed, "2026-12-08 11:00");
+    assert_eq!(rules_of(&alerts), ["process.step_out_of_order"]);
+    assert_eq!(alerts[0].key, "process.step_out_of_order:初审");
+
+    // A return lets the case take the steps again from the first.
+    let mut returned = accepted_case();
+    steps(&mut returned, &["初审", "复审"]);
+    returned.push(env("2026-12-08 09:40", "reviewer", "退回重审", Event::StepReturned { step: "复审".into() }));
+    steps(&mut returned, &["初审", "复审"]);
+    decided(&mut returned);
+    assert!(run_item(&item, false, None, &returned, "2026-12-08 11:00").is_empty(), "after a return");
+
+    let mut unlisted = accepted_case();
+    steps(&mut unlisted, &["初审", "专家论证", "复审"]);
+    decided(&mut unlisted);
+    let alerts = run_item(&item, false, None, &unlisted, "2026-12-08 11:00");
+    assert_eq!(rules_of(&alerts), ["process.step_unlisted"]);
+    assert_eq!(alerts[0].level, Level::Notice);
+
+    // A case its BPMN process drives is its engine's to keep in order; a
+    // guide that publishes no 办理流程 measures nothing.
+    assert!(run_item(&item, true, None, &skipped, "2026-12-08 11:00").is_empty());
+    assert!(run_item(&ItemFacts::default(), false, None, &reversed, "2026-12-08 11:00").is_empty());
+    // A stage the settings do not know is a workbench step like any other.
+    let mut rules = RuleSet::default();
+    rules.settings.stage_steps.remove("受理");
+    let calendar = Calendar::bundled().unwrap();
+    let alerts = evaluate(&rules, facts(&item, &[]), &in_order, &calendar, at("2026-12-08 11:00"));
+    assert_eq!(rules_of(&alerts), ["process.step_skipped"], "受理 is now a step no one took");
+}
+
+#[test]
+fn a_conclusion_must_agree_with_the_decision_and_issue_the_results_licenses() {
+    let licensed = ItemFacts { result_licenses: vec!["FOOD".into()], ..item() };
+    let conclude = |decision: Decision, result: &str| {
+        let mut case = accepted_case();
+        case.push(env("2026-12-08 10:00", "head", "经审查", Event::Decided { decision }));
+        case.push(env("2026-12-08 10:05", "head", "", Event::Concluded { result: result.into() }));
+        case
+    };
+    let issued = ["FOOD".to_string()];
+    let none: [String; 0] = [];
+    assert!(run_item(&licensed, false, Some(&issued), &conclude(Decision::Approve, "准予许可"), "2026-12-08 11:00").is_empty());
+    assert!(run_item(&licensed, false, Some(&none), &conclude(Decision::Deny, "不予许可"), "2026-12-08 11:00").is_empty());
+    let alerts = run_item(&licensed, false, Some(&none), &conclude(Decision::Approve, "准予许可"), "2026-12-08 11:00");
+    assert_eq!(rules_of(&alerts), ["content.license_not_issued"]);
+    assert!(alerts[0].message_zh.contains("FOOD"));
+    // Not known (a bundle issues at its last child's conclusion): no alert.
+    assert!(run_item(&licensed, false, None, &conclude(Decision::Approve, "准予许可"), "2026-12-08 11:00").is_empty());
+    let alerts = run_item(&licensed, false, Some(&issued), &conclude(Decision::Approve, "不予许可"), "2026-12-08 11:00");
+    assert_eq!(rules_of(&alerts), ["content.result_contradicts_decision"]);
+    let alerts = run_item(&item(), false, None, &conclude(Decision::Deny, "准予登记"), "2026-12-08 11:00");
+    assert_eq!(rules_of(&alerts), ["content.result_contradicts_decision"]);
+    assert_eq!(alerts[0].level, Level::Yellow);
 }

@@ -10,42 +10,72 @@ use std::time::Duration;
 
 use yiwang_case::Envelope;
 use yiwang_store::{CaseRow, Store, StoreError};
-use yiwang_supervision::{Alert, CaseFacts, RuleSet, evaluate_with_next};
+use yiwang_supervision::{Alert, CaseFacts, ItemFacts, RuleSet, evaluate_with_next};
 
 use crate::AppState;
 
-/// The required materials (是否必要) of each item version met, read once.
+/// What the rules need of each item version met, read once.
 #[derive(Default)]
-pub struct RequiredMaterials(HashMap<(String, i64), Vec<String>>);
+pub struct ItemFactsCache(HashMap<(String, i64), ItemFacts>);
 
-impl RequiredMaterials {
-    pub async fn of(&mut self, store: &Store, code: &str, version: i64) -> Result<&[String], StoreError> {
+impl ItemFactsCache {
+    pub async fn of(&mut self, store: &Store, code: &str, version: i64) -> Result<&ItemFacts, StoreError> {
         let key = (code.to_string(), version);
         if !self.0.contains_key(&key) {
-            let doc = store.filed_item(code, version).await?;
-            let names = doc.map(|d| d.materials.iter().filter(|m| m.is_mandatory()).map(|m| m.name.clone()).collect()).unwrap_or_default();
-            self.0.insert(key.clone(), names);
+            let facts = store.filed_item(code, version).await?.map(|d| item_facts(&d)).unwrap_or_default();
+            self.0.insert(key.clone(), facts);
         }
-        Ok(self.0.get(&key).map_or(&[][..], Vec::as_slice))
+        Ok(self.0.get(&key).unwrap_or(&EMPTY))
+    }
+}
+
+static EMPTY: ItemFacts = ItemFacts { required_materials: Vec::new(), published_steps: Vec::new(), result_licenses: Vec::new() };
+
+/// An item version's facts for the rules: required materials, the published
+/// 办理流程, and the e-license types its results issue.
+pub fn item_facts(doc: &yiwang_catalog::ItemDoc) -> ItemFacts {
+    ItemFacts {
+        required_materials: doc.materials.iter().filter(|m| m.is_mandatory()).map(|m| m.name.clone()).collect(),
+        published_steps: doc.process.iter().map(|s| s.name.clone()).collect(),
+        result_licenses: doc.results.iter().filter_map(|r| r.license_type.clone()).collect(),
     }
 }
 
 /// A case's alerts as of `now` under `rules`, and the day the sweep is to
-/// look at it again: its events, with its item version's required materials
-/// and the licenses attached to it. What the consumer keeps and what a replay
-/// reports.
+/// look at it again: its events, with its item version's facts, the
+/// licenses attached to it and those it issued. What the consumer keeps and
+/// what a replay reports.
 pub async fn case_alerts(
     store: &Store,
     rules: &RuleSet,
-    required: &mut RequiredMaterials,
+    items: &mut ItemFactsCache,
     c: &CaseRow,
     events: &[Envelope],
     calendar: &yiwang_calendar::Calendar,
     now: jiff::Timestamp,
 ) -> Result<(Vec<Alert>, Option<jiff::civil::Date>), StoreError> {
-    let required = required.of(store, &c.item_code, c.item_version).await?;
+    let item = items.of(store, &c.item_code, c.item_version).await?;
     let attached: Vec<String> = c.materials.iter().map(|m| m.material.clone()).collect();
-    let facts = CaseFacts { case_no: &c.case_no, agency_uscc: &c.agency_uscc, required_materials: required, attached: &attached };
+    // Only an approved conclusion of an item that issues licenses asks which
+    // it issued; a bundle's child is issued at its last sibling's conclusion.
+    let concluded = events.iter().any(|e| matches!(e.event, yiwang_case::Event::Concluded { .. }));
+    let issued: Option<Vec<String>> = if concluded
+        && c.bundle_no.is_none()
+        && !item.result_licenses.is_empty()
+        && c.case.decision == Some(yiwang_case::Decision::Approve)
+    {
+        Some(store.licenses_of_case(&c.case_no).await?.into_iter().map(|l| l.type_code).collect())
+    } else {
+        Some(Vec::new()).filter(|_| c.bundle_no.is_none())
+    };
+    let facts = CaseFacts {
+        case_no: &c.case_no,
+        agency_uscc: &c.agency_uscc,
+        item,
+        attached: &attached,
+        runs_process: c.process.is_some(),
+        issued_licenses: issued.as_deref(),
+    };
     Ok(evaluate_with_next(rules, facts, events, calendar, now))
 }
 
@@ -57,10 +87,10 @@ pub async fn supervise_once(store: &Store, rules: &RuleSet, batch: i64, now: jif
         return Ok((0, 0));
     }
     let calendar = store.load_calendar().await?;
-    let mut required = RequiredMaterials::default();
+    let mut items = ItemFactsCache::default();
     let mut new = 0;
     for (c, events) in &cases {
-        let (alerts, next) = case_alerts(store, rules, &mut required, c, events, &calendar, now).await?;
+        let (alerts, next) = case_alerts(store, rules, &mut items, c, events, &calendar, now).await?;
         new += store.keep_alerts(&c.case_no, c.version, &alerts, rules.version, next, now).await?;
     }
     Ok((cases.len(), new))

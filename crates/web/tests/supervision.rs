@@ -71,11 +71,16 @@ async fn the_consumer_keeps_each_alert_once_as_a_replay_gives_it(backend: TestBa
     let events = f.store.case_events(&no).await.unwrap();
     let c = f.store.case(&no).await.unwrap();
     let doc = f.store.filed_item(&c.item_code, c.item_version).await.unwrap().unwrap();
-    let required: Vec<String> =
-        doc.materials.iter().filter(|m| m.necessity == yiwang_catalog::code_lists::Necessity::Required).map(|m| m.name.clone()).collect();
+    let item = yiwang_web::supervision::item_facts(&doc);
     let attached: Vec<String> = c.materials.iter().map(|m| m.material.clone()).collect();
-    let facts =
-        yiwang_supervision::CaseFacts { case_no: &no, agency_uscc: &c.agency_uscc, required_materials: &required, attached: &attached };
+    let facts = yiwang_supervision::CaseFacts {
+        case_no: &no,
+        agency_uscc: &c.agency_uscc,
+        item: &item,
+        attached: &attached,
+        runs_process: c.process.is_some(),
+        issued_licenses: Some(&[]),
+    };
     let replayed = yiwang_supervision::evaluate(&rules, facts, &events, &calendar, now);
     let mut replayed_keys: Vec<String> = replayed.iter().map(|a| a.key.clone()).collect();
     let mut kept_keys: Vec<String> =
@@ -91,6 +96,42 @@ async fn the_consumer_keeps_each_alert_once_as_a_replay_gives_it(backend: TestBa
     );
 }
 on_both!(the_consumer_keeps_each_alert_once_as_a_replay_gives_it);
+
+/// 内容 live: a case concluded 不予 after an approval, without the e-license
+/// its item version's result names. Its BPMN process (the node's default)
+/// keeps its steps in order, so the published 办理流程 is not its measure.
+async fn the_consumer_measures_a_conclusion_against_the_decision_and_the_item_version(backend: TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let rules = RuleSet::default();
+    while supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
+    let no = f.submitted_food_case().await;
+    let calendar = f.store.load_calendar().await.unwrap();
+    let c = f.store.case(&no).await.unwrap();
+    let doc = f.store.filed_item(&c.item_code, c.item_version).await.unwrap().unwrap();
+    assert!(c.process.is_some(), "every new case runs a BPMN process");
+    let item = yiwang_web::supervision::item_facts(&doc);
+    assert!(!item.result_licenses.is_empty(), "the food item's result is a license");
+    let now = jiff::Timestamp::now();
+    let accept =
+        Event::Accepted { promised_days: 20, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
+    for (actor, reason, event) in [
+        ("clerk-x", "", accept),
+        ("reviewer-x", "", Event::StepStarted { step: "审查".into() }),
+        ("reviewer-x", "符合条件", Event::StepPassed { step: "审查".into(), data: Default::default() }),
+        ("head-x", "符合条件", Event::Decided { decision: yiwang_case::Decision::Approve }),
+        // Recorded straight to the store, the conclusion issues nothing.
+        ("head-x", "", Event::Concluded { result: "不予许可".into() }),
+    ] {
+        let e = Envelope { at: now, actor: actor.into(), reason: reason.into(), event };
+        f.store.record_case_event(&no, &e, None, &calendar).await.unwrap();
+    }
+    supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap();
+    let kept = f.store.supervision_alerts(None, None, None, 100).await.unwrap();
+    let mut got: Vec<&str> = kept.iter().filter(|a| a.case_no == no).map(|a| a.key.as_str()).collect();
+    got.sort_unstable();
+    assert_eq!(got, ["content.license_not_issued", "content.result_contradicts_decision"]);
+}
+on_both!(the_consumer_measures_a_conclusion_against_the_decision_and_the_item_version);
 
 /// The day the sweep is to look at a case again, as kept.
 async fn check_day(f: &Fixture, no: &str) -> Option<String> {

@@ -1605,7 +1605,7 @@ pub async fn supervision(cases: usize, database_url: Option<String>) -> anyhow::
     for no in &numbers {
         histories.push((store.case(no).await?, store.case_events(no).await?));
     }
-    let required: Vec<String> = item.doc.materials.iter().filter(|m| m.is_mandatory()).map(|m| m.name.clone()).collect();
+    let item_facts = yiwang_web::supervision::item_facts(&item.doc);
     let started = Instant::now();
     let mut lat = Vec::with_capacity(cases);
     let mut raised = 0;
@@ -1614,8 +1614,10 @@ pub async fn supervision(cases: usize, database_url: Option<String>) -> anyhow::
         let facts = yiwang_supervision::CaseFacts {
             case_no: &c.case_no,
             agency_uscc: &c.agency_uscc,
-            required_materials: &required,
+            item: &item_facts,
             attached: &[],
+            runs_process: c.process.is_some(),
+            issued_licenses: None,
         };
         raised += yiwang_supervision::evaluate(&rules, facts, events, &calendar, now).len();
         lat.push(t.elapsed());

@@ -53,7 +53,7 @@ pub async fn run(cmd: SupervisionCmd, store: &Store) -> anyhow::Result<ExitCode>
     let (from, to) = (day_start(since)?, day_start(until.tomorrow()?)?);
     let end = to.min(jiff::Timestamp::now());
     let calendar = store.load_calendar().await?;
-    let mut required = yiwang_web::supervision::RequiredMaterials::default();
+    let mut items = yiwang_web::supervision::ItemFactsCache::default();
     let mut found: Vec<Vec<Alert>> = vec![Vec::new(); sets.len()];
     let mut after = String::new();
     let mut cases = 0usize;
@@ -64,7 +64,7 @@ pub async fn run(cmd: SupervisionCmd, store: &Store) -> anyhow::Result<ExitCode>
         for (c, events) in &page {
             cases += 1;
             for (set, out) in sets.iter().zip(found.iter_mut()) {
-                let (alerts, _) = yiwang_web::supervision::case_alerts(store, set, &mut required, c, events, &calendar, end).await?;
+                let (alerts, _) = yiwang_web::supervision::case_alerts(store, set, &mut items, c, events, &calendar, end).await?;
                 out.extend(alerts.into_iter().filter(|a| a.at >= from && a.at < to));
             }
         }
