@@ -3,6 +3,11 @@
 
 use crate::{Decision, Event, SpecialKind};
 
+/// An amount in fen as 元 with two decimals: `1050` → `10.50 元`.
+pub fn yuan(fen: u64) -> String {
+    format!("{}.{:02} 元", fen / 100, fen % 100)
+}
+
 impl Event {
     /// The line this event makes on a case's timeline, for the applicant and staff.
     pub fn describe_zh(&self) -> String {
@@ -24,6 +29,14 @@ impl Event {
             Event::Decided { decision: Decision::Deny } => "决定：不予许可".into(),
             Event::Concluded { result } => format!("办结：{result}"),
             Event::Delivered { method } => format!("送达：{method}"),
+            Event::FeeAssessed { lines } => {
+                let total: u64 = lines.iter().map(|l| l.amount_fen).sum();
+                format!(
+                    "核定收费：{}，合计 {}",
+                    lines.iter().map(|l| format!("{} {}", l.name, yuan(l.amount_fen))).collect::<Vec<_>>().join("、"),
+                    yuan(total)
+                )
+            }
             Event::Withdrawn => "申请人撤回".into(),
             Event::Voided => "作废".into(),
             Event::FormSaved { fields } if fields.is_empty() => "保存申请表".into(),

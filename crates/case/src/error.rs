@@ -45,6 +45,8 @@ pub enum CaseError {
     CountersignOpen { step: String, agencies: Vec<String> },
     #[error("agency {agency} is not asked to countersign step {step}, or has already")]
     NoSuchCountersign { step: String, agency: String },
+    #[error("the fee notice is not valid: {0}")]
+    BadFee(String),
     #[error("working-day arithmetic: {0}")]
     Calendar(#[from] CalendarError),
 }
@@ -72,6 +74,7 @@ impl Coded for CaseError {
             CaseError::NotClaimed => "case.not_claimed",
             CaseError::CountersignOpen { .. } => "case.countersign_open",
             CaseError::NoSuchCountersign { .. } => "case.no_such_countersign",
+            CaseError::BadFee(_) => "case.bad_fee",
             CaseError::Calendar(e) => e.code(),
         }
     }
@@ -115,6 +118,7 @@ impl Coded for CaseError {
             CaseError::NotClaimed => "该办件未被认领".into(),
             CaseError::CountersignOpen { step, agencies } => format!("环节“{step}”尚待会签：{}", agencies.join("、")),
             CaseError::NoSuchCountersign { step, .. } => format!("本部门未被邀请会签环节“{step}”，或已会签"),
+            CaseError::BadFee(why) => format!("缴费通知不符合要求：{why}"),
             CaseError::Calendar(e) => e.message_zh(),
         }
     }

@@ -43,6 +43,23 @@ pub struct PendingMaterial {
     pub due: Date,
 }
 
+/// One line of a fee notice (缴费通知): a fee of the item version's fee table
+/// (收费项目) and the amount charged, in fen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeLine {
+    pub name: String,
+    pub amount_fen: u64,
+    /// 减免: the amount is after a reduction or exemption (the envelope's
+    /// reason says on what basis).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reduced: bool,
+}
+
+/// At most this many lines in one fee notice.
+pub const MAX_FEE_LINES: usize = 20;
+/// No single fee above 一亿元 (in fen): a typo, not a fee.
+pub const MAX_FEE_FEN: u64 = 10_000_000_000;
+
 /// What happens to a case. Who, when and why are in the `Envelope`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -110,6 +127,11 @@ pub enum Event {
     },
     Delivered {
         method: String,
+    },
+    /// 核定收费: the fees the case is charged (a notice to pay), from
+    /// acceptance until 办结; a later notice replaces an earlier one.
+    FeeAssessed {
+        lines: Vec<FeeLine>,
     },
     Withdrawn,
     Voided,
@@ -245,6 +267,7 @@ impl Event {
             Event::Decided { .. } => "decided",
             Event::Concluded { .. } => "concluded",
             Event::Delivered { .. } => "delivered",
+            Event::FeeAssessed { .. } => "fee_assessed",
             Event::Withdrawn => "withdrawn",
             Event::Voided => "voided",
             Event::FormSaved { .. } => "form_saved",

@@ -8,6 +8,7 @@
 //! times, and the store writes each event in the same transaction as the state.
 
 mod describe;
+pub use describe::yuan;
 mod error;
 mod events;
 pub mod gbt39046;
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use yiwang_calendar::{Calendar, Pause, china_today};
 
 pub use error::CaseError;
-pub use events::{Decision, Envelope, Event, PendingMaterial, SpecialKind, StoredFile};
+pub use events::{Decision, Envelope, Event, FeeLine, MAX_FEE_FEN, MAX_FEE_LINES, PendingMaterial, SpecialKind, StoredFile};
 use limits::add_limit;
 pub use limits::{DEFAULT_COMMITMENT_CHECK_DAYS, LimitUnit, LimitUnits, OFFICE_HOURS_PER_DAY, acceptance_limits};
 
@@ -318,6 +319,9 @@ pub struct Case {
     /// fetch, or the latest failure while nothing was ever fetched).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shared: Vec<SharedData>,
+    /// 核定收费: the fees charged, as the latest notice has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fees: Vec<FeeLine>,
 }
 
 impl Default for Case {
@@ -338,6 +342,7 @@ impl Default for Case {
             uploads: Vec::new(),
             commitments: Vec::new(),
             commitment_check_days: 0,
+            fees: Vec::new(),
             claimed_by: None,
             units: LimitUnits::default(),
             shared: Vec::new(),
@@ -357,6 +362,27 @@ fn clean_items(items: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// A fee notice: 1 to `MAX_FEE_LINES` lines, each a named fee (1 to 100
+/// characters, named once) of at most `MAX_FEE_FEN`.
+fn check_fee_lines(lines: &[FeeLine]) -> Result<(), CaseError> {
+    if lines.is_empty() || lines.len() > MAX_FEE_LINES {
+        return Err(CaseError::BadFee(format!("a fee notice has 1 to {MAX_FEE_LINES} lines")));
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let name = l.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(CaseError::BadFee("a fee's name is 1 to 100 characters".into()));
+        }
+        if l.amount_fen > MAX_FEE_FEN {
+            return Err(CaseError::BadFee(format!("{name}: at most {MAX_FEE_FEN} fen")));
+        }
+        if lines[..i].iter().any(|o| o.name.trim() == name) {
+            return Err(CaseError::BadFee(format!("{name} is named twice")));
+        }
+    }
+    Ok(())
 }
 
 /// What a reviewer may record with a passed step: at most 20 named scalar
@@ -595,6 +621,13 @@ impl Case {
                     return Err(refuse());
                 }
                 next.state = Delivered;
+            }
+            Event::FeeAssessed { lines } => {
+                if !matches!(self.state, Accepted | InProcess | SpecialProcedure | Decided) {
+                    return Err(refuse());
+                }
+                check_fee_lines(lines)?;
+                next.fees = lines.iter().map(|l| FeeLine { name: l.name.trim().to_string(), ..l.clone() }).collect();
             }
             Event::Withdrawn => {
                 if !self.state.before_decision() {

@@ -34,6 +34,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("correction", "补齐补正告知"),
     ("accepted", "受理"),
     ("not_accepted", "不予受理"),
+    ("fee", "缴费通知"),
     ("concluded", "办结"),
     ("delivered", "送达"),
     ("withdrawn", "撤回"),
@@ -96,6 +97,23 @@ pub fn for_event(event: &Event, f: &Facts<'_>) -> Option<Notice> {
                      Your application {no} is concluded."
                 ),
                 format!("【一网通办】您的办件{no}（{item}）已办结（{outcome}）{sms_license}。"),
+            )
+        }
+        Event::FeeAssessed { lines } => {
+            let total: u64 = lines.iter().map(|l| l.amount_fen).sum();
+            let list: String = lines
+                .iter()
+                .map(|l| format!("\n  · {}：{}{}", l.name, crate::describe::yuan(l.amount_fen), if l.reduced { "（已减免）" } else { "" }))
+                .collect();
+            let total = crate::describe::yuan(total);
+            (
+                "fee",
+                format!("缴费通知：{item}"),
+                format!(
+                    "您申请的「{item}」（办件编号 {no}）经核定需缴纳以下费用：{list}\n合计：{total}\n\
+                     Your application {no} is charged the fees above ({total} in all)."
+                ),
+                format!("【一网通办】您的办件{no}（{item}）核定收费合计{total}，请登录查看缴费通知。"),
             )
         }
         Event::Delivered { method } => (

@@ -27,6 +27,7 @@ pub fn usual(event: &Event) -> Option<&'static [&'static str]> {
         | Event::CommitmentChecked { .. }
         | Event::CountersignRequested { .. }
         | Event::MessageReceived { .. }
+        | Event::FeeAssessed { .. }
         // 会签 is checked against the signing agency, not the case's.
         | Event::Countersigned { .. } => Some(&[REVIEWER, DEPARTMENT_HEAD]),
         // 延长审批 needs the head's approval (行政许可法 Art. 42), as do decisions.

@@ -476,3 +476,37 @@ fn acceptance_limits_come_from_the_item_and_its_bundle() {
     let (promised, _, units) = acceptance_limits(&item, Some(3));
     assert_eq!((promised, units.promised), (5, LimitUnit::NaturalDay));
 }
+
+fn fee(name: &str, amount_fen: u64) -> FeeLine {
+    FeeLine { name: name.into(), amount_fen, reduced: false }
+}
+
+#[test]
+fn a_fee_notice_comes_between_acceptance_and_conclusion_and_replaces_the_last() {
+    let notice = |lines: Vec<FeeLine>| ev("2025-09-23", Event::FeeAssessed { lines });
+    let submitted = run(&[ev("2025-09-22", Event::Submitted)]);
+    let early = submitted.apply(&notice(vec![fee("工本费", 1000)]));
+    assert!(matches!(early, Err(CaseError::Transition { .. })), "{early:?}");
+    let accepted = run(&[
+        ev("2025-09-22", Event::Submitted),
+        ev(
+            "2025-09-22",
+            Event::Accepted { promised_days: 5, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() },
+        ),
+    ]);
+    let charged = accepted.apply(&notice(vec![fee(" 工本费 ", 1000), fee("检验费", 25050)])).unwrap();
+    assert_eq!(charged.fees, vec![fee("工本费", 1000), fee("检验费", 25050)]);
+    assert_eq!(charged.state, accepted.state, "a fee notice does not move the case");
+    let again = charged.apply(&notice(vec![FeeLine { reduced: true, ..fee("工本费", 0) }])).unwrap();
+    assert_eq!(again.fees.len(), 1);
+    for bad in
+        [vec![], vec![fee("", 1)], vec![fee("工本费", MAX_FEE_FEN + 1)], vec![fee("工本费", 1), fee("工本费 ", 2)], vec![fee("x", 1); 21]]
+    {
+        let e = accepted.apply(&notice(bad)).unwrap_err();
+        assert_eq!((e.code(), e.kind()), ("case.bad_fee", ErrorKind::Unprocessable));
+    }
+    assert_eq!(
+        Event::FeeAssessed { lines: vec![fee("工本费", 1000), fee("检验费", 25050)] }.describe_zh(),
+        "核定收费：工本费 10.00 元、检验费 250.50 元，合计 260.50 元"
+    );
+}

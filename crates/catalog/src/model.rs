@@ -227,6 +227,81 @@ pub struct Fee {
     pub reducible: bool,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reduce_by_law: String,
+    /// The standard's amounts in fen, where the text alone does not say them
+    /// plainly (a fixed fee: both the same). None: read from `standard`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_fen: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fen: Option<u64>,
+}
+
+impl Fee {
+    /// The published range in fen (裁量 outside it is an anomaly): the
+    /// structured amounts, or else the standard's text when it names one
+    /// amount in 元 ("每证20元") or a range ("10至50元", "10-50元") [I].
+    /// None: the standard is not an amount (按标的额的 1%…).
+    pub fn range_fen(&self) -> Option<(u64, u64)> {
+        match (self.min_fen, self.max_fen) {
+            (Some(a), Some(b)) => return Some((a.min(b), a.max(b))),
+            (Some(a), None) | (None, Some(a)) => return Some((a, a)),
+            (None, None) => {}
+        }
+        let amounts = yuan_amounts(&self.standard);
+        match amounts.as_slice() {
+            [a] => Some((*a, *a)),
+            [a, b] => Some(((*a).min(*b), (*a).max(*b))),
+            _ => None,
+        }
+    }
+}
+
+/// The amounts in 元 a fee standard's text names, in fen: each number that
+/// 元 follows, and a number that begins a range (至, 到, -, ～, ~) ending in
+/// one. A percentage or a number of something else is no amount.
+fn yuan_amounts(text: &str) -> Vec<u64> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut pending: Option<u64> = None;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+            i += 1;
+        }
+        let number: String = chars[start..i].iter().collect();
+        let Some(fen) = fen_of(&number) else {
+            pending = None;
+            continue;
+        };
+        let mut j = i;
+        while j < chars.len() && chars[j] == ' ' {
+            j += 1;
+        }
+        match chars.get(j) {
+            Some('元') => {
+                out.extend(pending.take());
+                out.push(fen);
+            }
+            Some('至' | '到' | '-' | '～' | '~' | '—') => pending = Some(fen),
+            _ => pending = None,
+        }
+        i = j;
+    }
+    out
+}
+
+/// "20" or "20.5" 元 in fen; None for anything else or too large.
+pub fn fen_of(number: &str) -> Option<u64> {
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() || whole.len() > 9 || frac.len() > 2 || frac.contains('.') {
+        return None;
+    }
+    let frac = format!("{frac:0<2}");
+    Some(whole.parse::<u64>().ok()? * 100 + frac.parse::<u64>().ok()?)
 }
 
 /// The handling process an item names (`ItemDoc::process`).
@@ -574,5 +649,37 @@ impl ItemDoc {
             reconsideration: None,
             litigation: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod fee_tests {
+    use super::Fee;
+
+    fn fee(standard: &str) -> Fee {
+        Fee {
+            name: "工本费".into(),
+            standard: standard.into(),
+            by_law: String::new(),
+            reducible: false,
+            reduce_by_law: String::new(),
+            min_fen: None,
+            max_fen: None,
+        }
+    }
+
+    #[test]
+    fn a_fee_standard_names_its_amount_or_range_in_yuan() {
+        assert_eq!(fee("每证20元").range_fen(), Some((2000, 2000)));
+        assert_eq!(fee("每件 10.5 元").range_fen(), Some((1050, 1050)));
+        assert_eq!(fee("每次10至50元").range_fen(), Some((1000, 5000)));
+        assert_eq!(fee("50-10元").range_fen(), Some((1000, 5000)));
+        assert_eq!(fee("按标的额的1%收取").range_fen(), None);
+        assert_eq!(fee("每证20元，加急另收30元，最多3次").range_fen(), Some((2000, 3000)), "two amounts bound the range");
+        assert_eq!(fee("每年3次，每次10元、20元或30元").range_fen(), None, "three amounts are not a range");
+        assert_eq!(fee("依法不收费").range_fen(), None);
+        let structured = Fee { min_fen: Some(500), max_fen: Some(100), ..fee("按面积计") };
+        assert_eq!(structured.range_fen(), Some((100, 500)));
+        assert_eq!(Fee { max_fen: Some(900), ..fee("每证20元") }.range_fen(), Some((900, 900)));
     }
 }

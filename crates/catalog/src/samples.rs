@@ -118,6 +118,8 @@ pub fn build(spec: &Spec, at: &Place, resolve: &dyn Fn(&str) -> String) -> Resul
             by_law: "按省发展改革委、财政厅核定的收费标准执行".into(),
             reducible: true,
             reduce_by_law: "符合条件的困难群众可申请减免".into(),
+            min_fen: None,
+            max_fen: None,
         }];
     } else {
         doc.fee_by_law = "依法不收费".into();

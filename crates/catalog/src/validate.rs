@@ -210,6 +210,16 @@ pub fn validate(doc: &ItemDoc) -> Vec<FieldError> {
         if f.standard.trim().is_empty() {
             errors.push(FieldError::required(format!("fees[{i}].standard"), "收费标准"));
         }
+        if let (Some(min), Some(max)) = (f.min_fen, f.max_fen)
+            && min > max
+        {
+            errors.push(FieldError::new(
+                format!("fees[{i}].min_fen"),
+                "range",
+                "收费标准的下限不能高于上限",
+                "the fee's minimum is above its maximum",
+            ));
+        }
     }
     for (i, r) in doc.results.iter().enumerate() {
         if r.name.trim().is_empty() {

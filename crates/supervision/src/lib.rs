@@ -18,7 +18,7 @@ pub mod ratings;
 mod rules;
 
 pub use orders::{Order, OrderAction, OrderError, OrderEvent, OrderState, Party};
-pub use rules::{Alert, CaseFacts, Class, ItemFacts, Level, RuleSet, Settings, evaluate, evaluate_with_next};
+pub use rules::{Alert, CaseFacts, Class, FeeFacts, ItemFacts, Level, RuleSet, Settings, evaluate, evaluate_with_next};
 
 #[cfg(test)]
 mod tests;

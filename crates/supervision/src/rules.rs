@@ -148,6 +148,20 @@ pub struct ItemFacts {
     pub published_steps: Vec<String>,
     /// The e-license types the version's results issue.
     pub result_licenses: Vec<String>,
+    /// 是否收费.
+    pub charged: bool,
+    /// The fee table (收费项目).
+    pub fees: Vec<FeeFacts>,
+}
+
+/// One row of an item version's fee table, as the rules read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeFacts {
+    pub name: String,
+    /// The published amount or range in fen; none: the standard names none.
+    pub range_fen: Option<(u64, u64)>,
+    /// Whether the table allows a reduction or exemption (减免).
+    pub reducible: bool,
 }
 
 /// What the rules need to know about a case besides its events.
@@ -251,6 +265,7 @@ pub fn evaluate_with_next(
         on_event(&mut out, &case, e, calendar, &mut seen);
         on_published_steps(&mut out, e, &mut seen);
         on_result(&mut out, e, &mut seen);
+        on_fees(&mut out, e);
         // A stored history is valid by construction; an event the fold refuses changes nothing.
         if let Ok(next) = case.apply(e) {
             case = next;
@@ -539,6 +554,71 @@ fn on_result(out: &mut Out<'_>, e: &Envelope, seen: &mut Seen<'_>) {
             }
         }
         _ => {}
+    }
+}
+
+/// 收费/裁量: a fee notice against the item version's fee table: any fee on
+/// an item published as free (红牌); a fee the table does not list (红牌); an
+/// amount outside the published amount or range, unless reduced (黄牌,
+/// 裁量); a reduction the table does not allow (黄牌). Keyed per fee, so a
+/// later notice that repeats one raises nothing new.
+fn on_fees(out: &mut Out<'_>, e: &Envelope) {
+    let Event::FeeAssessed { lines } = &e.event else { return };
+    let item = out.facts.item;
+    let charged: Vec<&yiwang_case::FeeLine> = lines.iter().filter(|l| l.amount_fen > 0).collect();
+    if !item.charged {
+        if !charged.is_empty() {
+            let total: u64 = charged.iter().map(|l| l.amount_fen).sum();
+            out.raise(
+                "fee.on_free_item",
+                Class::Fee,
+                Level::Red,
+                e.at,
+                "",
+                format!("事项公布为不收费，却核定收费 {}", yiwang_case::yuan(total)),
+            );
+        }
+        return;
+    }
+    for l in lines {
+        let Some(row) = item.fees.iter().find(|f| f.name == l.name) else {
+            if l.amount_fen > 0 {
+                out.raise(
+                    "fee.not_in_table",
+                    Class::Fee,
+                    Level::Red,
+                    e.at,
+                    &l.name,
+                    format!("收费项目“{}”（{}）不在事项公布的收费项目中", l.name, yiwang_case::yuan(l.amount_fen)),
+                );
+            }
+            continue;
+        };
+        if l.reduced && !row.reducible {
+            out.raise(
+                "fee.reduction_not_allowed",
+                Class::Fee,
+                Level::Yellow,
+                e.at,
+                &l.name,
+                format!("收费项目“{}”未公布减免，却按减免收取 {}", l.name, yiwang_case::yuan(l.amount_fen)),
+            );
+        }
+        if let Some((min, max)) = row.range_fen
+            && !l.reduced
+            && (l.amount_fen < min || l.amount_fen > max)
+        {
+            let published =
+                if min == max { yiwang_case::yuan(min) } else { format!("{}至{}", yiwang_case::yuan(min), yiwang_case::yuan(max)) };
+            out.raise(
+                "fee.out_of_range",
+                Class::Fee,
+                Level::Yellow,
+                e.at,
+                &l.name,
+                format!("收费项目“{}”收取 {}，超出公布的收费标准（{published}）", l.name, yiwang_case::yuan(l.amount_fen)),
+            );
+        }
     }
 }
 

@@ -446,3 +446,50 @@ fn a_conclusion_must_agree_with_the_decision_and_issue_the_results_licenses() {
     assert_eq!(rules_of(&alerts), ["content.result_contradicts_decision"]);
     assert_eq!(alerts[0].level, Level::Yellow);
 }
+
+#[test]
+fn a_fee_notice_is_measured_against_the_items_fee_table() {
+    use yiwang_case::FeeLine;
+    let table = ItemFacts {
+        charged: true,
+        fees: vec![
+            crate::FeeFacts { name: "工本费".into(), range_fen: Some((2000, 2000)), reducible: true },
+            crate::FeeFacts { name: "检验费".into(), range_fen: Some((5000, 20000)), reducible: false },
+            crate::FeeFacts { name: "评估费".into(), range_fen: None, reducible: false },
+        ],
+        ..item()
+    };
+    let line = |name: &str, fen: u64, reduced: bool| FeeLine { name: name.into(), amount_fen: fen, reduced };
+    let charge = |lines: Vec<FeeLine>| {
+        let mut case = accepted_case();
+        case.push(env("2026-12-07 11:00", "reviewer", "", Event::FeeAssessed { lines }));
+        case
+    };
+    let within =
+        charge(vec![line("工本费", 2000, false), line("检验费", 12000, false), line("评估费", 99900, false), line("工本费减免", 0, false)]);
+    assert!(run_item(&table, false, None, &within, "2026-12-07 12:00").is_empty(), "the table's fees within their standards");
+    let reduced = charge(vec![line("工本费", 0, true)]);
+    assert!(run_item(&table, false, None, &reduced, "2026-12-07 12:00").is_empty(), "a reduction the table allows");
+
+    let bad = charge(vec![line("工本费", 3000, false), line("检验费", 1000, true), line("加急费", 5000, false)]);
+    let alerts = run_item(&table, false, None, &bad, "2026-12-07 12:00");
+    let mut got: Vec<(&str, Level)> = alerts.iter().map(|a| (a.key.as_str(), a.level)).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("fee.not_in_table:加急费", Level::Red),
+            ("fee.out_of_range:工本费", Level::Yellow),
+            ("fee.reduction_not_allowed:检验费", Level::Yellow),
+        ]
+    );
+    assert!(alerts.iter().all(|a| a.class == Class::Fee));
+    let range = alerts.iter().find(|a| a.rule == "fee.out_of_range").unwrap();
+    assert!(range.message_zh.contains("30.00 元") && range.message_zh.contains("20.00 元"), "{}", range.message_zh);
+
+    // An item published as free: any amount is 红牌; a zero notice is not.
+    let free = item();
+    let alerts = run_item(&free, false, None, &charge(vec![line("工本费", 2000, false)]), "2026-12-07 12:00");
+    assert_eq!((rules_of(&alerts), alerts[0].level), (vec!["fee.on_free_item"], Level::Red));
+    assert!(run_item(&free, false, None, &charge(vec![line("工本费", 0, true)]), "2026-12-07 12:00").is_empty());
+}

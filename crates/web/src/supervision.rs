@@ -29,15 +29,27 @@ impl ItemFactsCache {
     }
 }
 
-static EMPTY: ItemFacts = ItemFacts { required_materials: Vec::new(), published_steps: Vec::new(), result_licenses: Vec::new() };
+static EMPTY: ItemFacts = ItemFacts {
+    required_materials: Vec::new(),
+    published_steps: Vec::new(),
+    result_licenses: Vec::new(),
+    charged: false,
+    fees: Vec::new(),
+};
 
 /// An item version's facts for the rules: required materials, the published
-/// 办理流程, and the e-license types its results issue.
+/// 办理流程, the e-license types its results issue, and its fee table.
 pub fn item_facts(doc: &yiwang_catalog::ItemDoc) -> ItemFacts {
     ItemFacts {
         required_materials: doc.materials.iter().filter(|m| m.is_mandatory()).map(|m| m.name.clone()).collect(),
         published_steps: doc.process.iter().map(|s| s.name.clone()).collect(),
         result_licenses: doc.results.iter().filter_map(|r| r.license_type.clone()).collect(),
+        charged: doc.charged,
+        fees: doc
+            .fees
+            .iter()
+            .map(|f| yiwang_supervision::FeeFacts { name: f.name.trim().to_string(), range_fen: f.range_fen(), reducible: f.reducible })
+            .collect(),
     }
 }
 

@@ -140,6 +140,8 @@ struct Actions {
     decide: bool,
     conclude: bool,
     deliver: bool,
+    /// 核定收费: from acceptance until 办结.
+    assess_fee: bool,
     /// 会签: the agencies the open step may ask (USCC, name).
     ask_agencies: Vec<(String, String)>,
     /// 会签: the caller's agencies whose signature an open step awaits (USCC, name, step).
@@ -194,6 +196,12 @@ struct CasePage {
     /// Stages the applicant has not rated yet, for the hall's tablet, an SMS
     /// link or a phone rating: (stage code, 受理 or 办结).
     invitable: Vec<(&'static str, &'static str)>,
+    /// 核定收费: the notice's lines as charged (name, amount, 减免).
+    fees: Vec<(String, String, bool)>,
+    /// The item version's fee table (name, standard, 减免 allowed), and the
+    /// form's lines filled from it.
+    fee_table: Vec<(String, String, bool)>,
+    fee_prefill: String,
 }
 
 fn actions(p: &Principal, c: &CaseRow, agencies: &[yiwang_store::Agency]) -> Actions {
@@ -217,6 +225,9 @@ fn actions(p: &Principal, c: &CaseRow, agencies: &[yiwang_store::Agency]) -> Act
         decide: may(head && working && open_step.is_none()),
         conclude: may(head && c.state == CaseState::Decided),
         deliver: may(head && c.state == CaseState::Concluded),
+        assess_fee: may(
+            handler && matches!(c.state, CaseState::Accepted | CaseState::InProcess | CaseState::SpecialProcedure | CaseState::Decided)
+        ),
         ask_agencies: if open_step.is_some() && may(handler && c.state == CaseState::InProcess) {
             agencies.iter().filter(|a| a.uscc != agency).map(|a| (a.uscc.clone(), a.name.clone())).collect()
         } else {
@@ -282,6 +293,19 @@ async fn case_view(
     let sources_shared =
         item.as_ref().is_some_and(|i| i.materials.iter().any(|m| matches!(m.source, yiwang_catalog::MaterialSource::Shared { .. })));
     let may_refetch = sources_shared && c.state.before_decision() && p.has_role_in(&c.agency_uscc, crate::cases::CASE_HANDLERS);
+    let fee_table: Vec<(String, String, bool)> =
+        item.as_ref().map_or_else(Vec::new, |i| i.fees.iter().map(|f| (f.name.clone(), f.standard.clone(), f.reducible)).collect());
+    // Each fee of the table at its published amount when it names one (the low end of a range).
+    let fee_prefill = item.as_ref().map_or_else(String::new, |i| {
+        i.fees
+            .iter()
+            .map(|f| {
+                let amount = f.range_fen().map_or_else(String::new, |(min, _)| format!("{}.{:02}", min / 100, min % 100));
+                format!("{}={amount}", f.name)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     let steps = c
         .case
         .steps
@@ -399,6 +423,9 @@ async fn case_view(
         may_message,
         process_ended,
         invitable,
+        fees: c.case.fees.iter().map(|l| (l.name.clone(), yiwang_case::yuan(l.amount_fen), l.reduced)).collect(),
+        fee_table,
+        fee_prefill,
     };
     Ok(render(status, &page))
 }
@@ -458,6 +485,31 @@ pub struct ActionForm {
     /// task's answer, a decision the process routes on).
     #[serde(default)]
     pub data: String,
+    /// 核定收费: one `收费项目=金额（元）` per line, ` 减免` after a reduced one.
+    #[serde(default)]
+    pub fees: String,
+}
+
+/// A fee notice's lines from the form: `工本费=20`, `工本费=0 减免`. The case
+/// crate checks the names, the count and the amounts' bound.
+fn fee_lines(text: &str) -> Result<Vec<yiwang_case::FeeLine>, ApiError> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((name, rest)) = line.split_once('=') else {
+            return Err(bad("fees", "每行写一项：收费项目=金额（元），减免的在金额后加“ 减免” / one name=amount per line"));
+        };
+        let rest = rest.trim();
+        let (amount, reduced) = match rest.strip_suffix("减免") {
+            Some(a) => (a.trim(), true),
+            None => (rest, false),
+        };
+        let amount = amount.trim_end_matches('元').trim();
+        let Some(fen) = yiwang_catalog::model::fen_of(amount) else {
+            return Err(bad("fees", &format!("“{}”的金额须为元，至多两位小数 / the amount is in yuan, two decimals at most", name.trim())));
+        };
+        out.push(yiwang_case::FeeLine { name: name.trim().to_string(), amount_fen: fen, reduced });
+    }
+    Ok(out)
 }
 
 /// A passed step's data from the form's lines: `true`/`false` and integers
@@ -506,6 +558,7 @@ fn event_of(f: &ActionForm) -> Result<serde_json::Value, ApiError> {
         },
         "concluded" => json!({ "type": "concluded", "result": need(&f.result, "result", "办结结果")? }),
         "delivered" => json!({ "type": "delivered", "method": need(&f.method, "method", "送达方式")? }),
+        "fee_assessed" => json!({ "type": "fee_assessed", "lines": fee_lines(&f.fees)? }),
         "countersign_requested" => {
             // No agency: those the process names for the step.
             let agencies: Vec<String> = Some(f.agency.trim()).filter(|a| !a.is_empty()).map(str::to_string).into_iter().collect();

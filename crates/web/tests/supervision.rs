@@ -133,6 +133,79 @@ async fn the_consumer_measures_a_conclusion_against_the_decision_and_the_item_ve
 }
 on_both!(the_consumer_measures_a_conclusion_against_the_decision_and_the_item_version);
 
+/// 收费/裁量 live: staff send a fee notice (the API and the workbench form),
+/// the applicant is told, and supervision measures it against the item
+/// version's fee table.
+async fn a_fee_notice_is_sent_to_the_applicant_and_measured_against_the_fee_table(backend: TestBackend) {
+    use serde_json::{Value, json};
+    let (_db, f) = fixture(backend).await;
+    let rules = RuleSet::default();
+    while supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
+    // The food item, charged: one fee of 10 元 that allows no reduction.
+    let code = item_code(AGENCY_A);
+    let mut doc = f.store.published_item(&code).await.unwrap().unwrap().doc;
+    doc.charged = true;
+    doc.fee_by_law = String::new();
+    doc.fees = vec![yiwang_catalog::model::Fee {
+        name: "许可证工本费".into(),
+        standard: "每证10元".into(),
+        by_law: "收费文件".into(),
+        reducible: false,
+        reduce_by_law: String::new(),
+        min_fen: None,
+        max_fen: None,
+    }];
+    let mut tx = f.store.begin().await.unwrap();
+    tx.import_item(&doc, true, "t", jiff::Timestamp::now()).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let no = f.submitted_food_case().await;
+    let events = format!("/api/v1/cases/{no}/events");
+    let notice = |lines: Value| json!({ "event": { "type": "fee_assessed", "lines": lines }, "reason": "按收费标准核定" });
+    let one = json!([{ "name": "许可证工本费", "amount_fen": 1000 }]);
+    let (status, v) = f.json(P::Reviewer, "POST", events.clone(), notice(one.clone())).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case.transition")), "not before acceptance: {v}");
+    let accept = json!({ "event": { "type": "accepted", "promised_days": 0, "legal_days": 0 }, "reason": "" });
+    assert_eq!(f.json(P::Clerk, "POST", events.clone(), accept).await.0, 200);
+    assert_eq!(f.json(P::Agent, "POST", events.clone(), notice(one.clone())).await.0, 403, "not the applicant's");
+    let twice = json!([{ "name": "许可证工本费", "amount_fen": 1000 }, { "name": "许可证工本费", "amount_fen": 1 }]);
+    let (status, v) = f.json(P::Reviewer, "POST", events.clone(), notice(twice)).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("case.bad_fee")), "{v}");
+
+    // The workbench offers the table, its lines filled at the published amount.
+    let (status, html) = f.page(P::Reviewer, format!("/console/cases/{no}"), None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("发出缴费通知") && html.contains("每证10元") && html.contains("许可证工本费=10.00"), "{html}");
+    let bad = vec![("action", "fee_assessed".to_string()), ("fees", "许可证工本费=十元".into())];
+    let (status, html) = f.page(P::Reviewer, format!("/console/cases/{no}/events"), Some(bad)).await;
+    assert!(status == 400 && html.contains("金额须为元"), "{status} {html}");
+    let form = vec![
+        ("action", "fee_assessed".to_string()),
+        ("fees", "许可证工本费=15\n加急费=20.5元".into()),
+        ("reason", "申请人要求加急".into()),
+    ];
+    assert_eq!(f.page(P::Reviewer, format!("/console/cases/{no}/events"), Some(form)).await.0, 303);
+    let (_, html) = f.page(P::Reviewer, format!("/console/cases/{no}"), None).await;
+    assert!(html.contains("核定收费：许可证工本费 15.00 元、加急费 20.50 元，合计 35.50 元"), "on the timeline: {html}");
+
+    // The applicant is told what to pay.
+    let (status, v) = f.json(P::Agent, "GET", "/api/v1/me/notices".into(), Value::Null).await;
+    assert_eq!(status, 200);
+    let fee = v["notices"].as_array().unwrap().iter().find(|n| n["kind"] == "fee").expect("a fee notice");
+    assert!(fee["body"].as_str().unwrap().contains("合计：35.50 元"), "{fee}");
+
+    // Supervision: 15 元 is outside the published 10 元, 加急费 is no fee of the table.
+    supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap();
+    let kept = f.store.supervision_alerts(None, None, None, 100).await.unwrap();
+    let mut got: Vec<(&str, &str)> = kept.iter().filter(|a| a.case_no == no).map(|a| (a.key.as_str(), a.level.as_str())).collect();
+    got.sort_unstable();
+    assert_eq!(got, [("fee.not_in_table:加急费", "red"), ("fee.out_of_range:许可证工本费", "yellow")]);
+    let (status, v) = f.json(P::Supervisor, "GET", "/api/v1/supervision/alerts?class=fee".into(), Value::Null).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["alerts"].as_array().unwrap().iter().filter(|a| a["case_no"] == no.as_str()).count(), 2, "{v}");
+}
+on_both!(a_fee_notice_is_sent_to_the_applicant_and_measured_against_the_fee_table);
+
 /// The day the sweep is to look at a case again, as kept.
 async fn check_day(f: &Fixture, no: &str) -> Option<String> {
     f.store.supervision_check_day(no).await.unwrap()
