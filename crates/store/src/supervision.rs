@@ -87,7 +87,36 @@ pub struct StoredAlert {
     pub raised_at: String,
 }
 
+/// At most this many events of one official in one month are read for the
+/// cross-case rules (a month's steps by one person are far fewer).
+const OFFICIAL_EVENTS_MAX: i64 = 50_000;
+
 impl Store {
+    /// The events the cross-case 廉政 rules count (`officials::KINDS`) that
+    /// `actor` recorded on `agency`'s cases in [from, to), oldest first, each
+    /// with its case number.
+    pub async fn official_events(
+        &self,
+        agency: &str,
+        actor: &str,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<(String, Envelope)>> {
+        // The kinds are written out so the partial index `case_events_official` serves the query.
+        const SQL: &str = "SELECT e.case_no, e.at, e.actor, e.reason, e.event FROM case_events e JOIN cases c ON c.case_no = e.case_no \
+             WHERE e.actor = $1 AND e.at >= $2 AND e.at < $3 AND e.kind IN ('step_passed', 'step_returned', 'special_started') \
+             AND c.agency_uscc = $4 ORDER BY e.at, e.case_no, e.seq LIMIT $5";
+        let rows = crate::db::query(SQL)
+            .bind(actor)
+            .bind(ts(from))
+            .bind(ts(to))
+            .bind(agency)
+            .bind(OFFICIAL_EVENTS_MAX)
+            .fetch_all(self.write())
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("case_no")?, crate::cases::envelope_row(r)?))).collect()
+    }
+
     /// Up to `limit` cases with events not yet evaluated, with their events.
     pub async fn cases_to_supervise(&self, limit: i64) -> Result<Vec<(CaseRow, Vec<Envelope>)>> {
         let rows =

@@ -12,6 +12,7 @@
 
 pub mod followups;
 pub mod indicators;
+pub mod officials;
 pub mod orders;
 pub mod public;
 pub mod ratings;

@@ -74,6 +74,14 @@ pub struct Settings {
     /// A special procedure (听证、检验、专家评审…; not an extension, which moves
     /// the deadlines itself) open longer than this many working days.
     pub max_special_workdays: u32,
+    /// 退件率: one official's returns among the steps they closed in a China
+    /// month, in per cent, that is unusual [I] …
+    pub return_rate_percent: u32,
+    /// … once they closed at least this many (0: the rule is off).
+    pub return_rate_min_steps: u32,
+    /// Special procedures one official starts on an agency's cases in a China
+    /// month that are too many [I] (0: off).
+    pub max_monthly_suspensions: u32,
     /// Decisions outside [start, end) China time, or on a rest day, are flagged.
     pub office_start_hour: i8,
     pub office_end_hour: i8,
@@ -113,6 +121,9 @@ impl Default for Settings {
             max_returns: 3,
             max_suspensions: 3,
             max_special_workdays: 60,
+            return_rate_percent: 50,
+            return_rate_min_steps: 10,
+            max_monthly_suspensions: 10,
             office_start_hour: 7,
             office_end_hour: 21,
             stage_steps: default_stage_steps(),

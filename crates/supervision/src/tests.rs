@@ -493,3 +493,49 @@ fn a_fee_notice_is_measured_against_the_items_fee_table() {
     assert_eq!((rules_of(&alerts), alerts[0].level), (vec!["fee.on_free_item"], Level::Red));
     assert!(run_item(&free, false, None, &charge(vec![line("工本费", 0, true)]), "2026-12-07 12:00").is_empty());
 }
+
+#[test]
+fn one_officials_returns_and_suspensions_over_a_month_across_cases() {
+    use crate::officials::{OfficialEvent, official_alerts};
+    let passed = |step: &str| Event::StepPassed { step: step.into(), data: Default::default() };
+    let returned = |step: &str| Event::StepReturned { step: step.into() };
+    // Official r1 closes 10 steps on ten cases in December: 4 returns, then a 5th on C9.
+    let mut envelopes = Vec::new();
+    for i in 0..10 {
+        let e = if i < 4 || i == 9 { returned("审查") } else { passed("审查") };
+        envelopes.push((format!("C{i}"), env(&format!("2026-12-{:02} 10:00", i + 1), "r1", "退回", e)));
+    }
+    // Another official's returns and another month's do not count toward it.
+    envelopes.push(("C20".into(), env("2026-12-05 10:00", "r2", "退回", returned("审查"))));
+    envelopes.push(("C21".into(), env("2026-11-30 10:00", "r1", "退回", returned("审查"))));
+    let events: Vec<OfficialEvent<'_>> =
+        envelopes.iter().map(|(no, e)| OfficialEvent { case_no: no, agency_uscc: "A1", envelope: e }).collect();
+    let alerts = official_alerts(&RuleSet::default(), &events);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let a = &alerts[0];
+    assert_eq!((a.rule.as_str(), a.case_no.as_str(), a.key.as_str()), ("integrity.return_rate", "C9", "integrity.return_rate:r1:2026-12"));
+    assert_eq!((a.class, a.level, a.at), (Class::Integrity, Level::Yellow, at("2026-12-10 10:00")));
+    assert!(a.message_zh.contains("10 个环节中退回 5 个（50%）"), "{}", a.message_zh);
+    // 4 of 10 is below the threshold; one fewer step is below the minimum.
+    let fewer: Vec<OfficialEvent<'_>> = events.iter().copied().filter(|e| e.case_no != "C9").collect();
+    assert!(official_alerts(&RuleSet::default(), &fewer).is_empty());
+    // The same events in another order give the same alert.
+    let mut reversed = events.clone();
+    reversed.reverse();
+    assert_eq!(official_alerts(&RuleSet::default(), &reversed), alerts);
+
+    // Ten special procedures by one official in a month, each on its own case.
+    let special = |name: &str| Event::SpecialStarted { kind: SpecialKind::Other, name: name.into(), extension_days: 0 };
+    let suspended: Vec<(String, Envelope)> =
+        (0..10).map(|i| (format!("S{i}"), env(&format!("2026-12-{:02} 15:00", i + 1), "r3", "现场核查", special("现场核查")))).collect();
+    let events: Vec<OfficialEvent<'_>> =
+        suspended.iter().map(|(no, e)| OfficialEvent { case_no: no, agency_uscc: "A1", envelope: e }).collect();
+    let alerts = official_alerts(&RuleSet::default(), &events);
+    assert_eq!(rules_of(&alerts), ["integrity.monthly_suspensions"]);
+    assert_eq!(alerts[0].case_no, "S9");
+    assert!(official_alerts(&RuleSet::default(), &events[..9]).is_empty());
+    // Per agency: an agency's own threshold, or the rule switched off.
+    let mut rules = RuleSet::default();
+    rules.agencies.insert("A1".into(), crate::Settings { max_monthly_suspensions: 0, ..Default::default() });
+    assert!(official_alerts(&rules, &events).is_empty());
+}

@@ -10,22 +10,62 @@ use std::time::Duration;
 
 use yiwang_case::Envelope;
 use yiwang_store::{CaseRow, Store, StoreError};
-use yiwang_supervision::{Alert, CaseFacts, ItemFacts, RuleSet, evaluate_with_next};
+use yiwang_supervision::{Alert, CaseFacts, ItemFacts, RuleSet, evaluate_with_next, officials};
 
 use crate::AppState;
 
-/// What the rules need of each item version met, read once.
+/// What the rules need beyond a case's own events, read once per batch (or
+/// replay): each item version's facts, and each official's month of the
+/// events the cross-case rules count, on an agency's cases.
 #[derive(Default)]
-pub struct ItemFactsCache(HashMap<(String, i64), ItemFacts>);
+pub struct FactsCache {
+    items: HashMap<(String, i64), ItemFacts>,
+    /// (agency, official, month) → (case, event), oldest first.
+    officials: HashMap<(String, String, String), Vec<(String, Envelope)>>,
+}
 
-impl ItemFactsCache {
+impl FactsCache {
     pub async fn of(&mut self, store: &Store, code: &str, version: i64) -> Result<&ItemFacts, StoreError> {
         let key = (code.to_string(), version);
-        if !self.0.contains_key(&key) {
+        if !self.items.contains_key(&key) {
             let facts = store.filed_item(code, version).await?.map(|d| item_facts(&d)).unwrap_or_default();
-            self.0.insert(key.clone(), facts);
+            self.items.insert(key.clone(), facts);
         }
-        Ok(self.0.get(&key).unwrap_or(&EMPTY))
+        Ok(self.items.get(&key).unwrap_or(&EMPTY))
+    }
+
+    /// The cross-case 廉政 alerts that fall on case `c`: for each official
+    /// and month of its counted events, that official's month on the
+    /// agency's cases, and the alerts whose crossing event is on `c`.
+    async fn official_alerts(
+        &mut self,
+        store: &Store,
+        rules: &RuleSet,
+        c: &CaseRow,
+        events: &[Envelope],
+    ) -> Result<Vec<Alert>, StoreError> {
+        let mut groups: Vec<(String, String, jiff::Timestamp, jiff::Timestamp)> = Vec::new();
+        for e in events.iter().filter(|e| officials::counts(&e.event) && !e.actor.is_empty()) {
+            let (month, from, to) = officials::month_of(e.at);
+            if !groups.iter().any(|(a, m, _, _)| a == &e.actor && m == &month) {
+                groups.push((e.actor.clone(), month, from, to));
+            }
+        }
+        let mut out = Vec::new();
+        for (actor, month, from, to) in groups {
+            let key = (c.agency_uscc.clone(), actor, month);
+            if !self.officials.contains_key(&key) {
+                let read = store.official_events(&c.agency_uscc, &key.1, from, to).await?;
+                self.officials.insert(key.clone(), read);
+            }
+            let month_events = self.officials.get(&key).map_or(&[][..], Vec::as_slice);
+            let view: Vec<officials::OfficialEvent<'_>> = month_events
+                .iter()
+                .map(|(no, e)| officials::OfficialEvent { case_no: no, agency_uscc: &c.agency_uscc, envelope: e })
+                .collect();
+            out.extend(officials::official_alerts(rules, &view).into_iter().filter(|a| a.case_no == c.case_no));
+        }
+        Ok(out)
     }
 }
 
@@ -60,7 +100,7 @@ pub fn item_facts(doc: &yiwang_catalog::ItemDoc) -> ItemFacts {
 pub async fn case_alerts(
     store: &Store,
     rules: &RuleSet,
-    items: &mut ItemFactsCache,
+    items: &mut FactsCache,
     c: &CaseRow,
     events: &[Envelope],
     calendar: &yiwang_calendar::Calendar,
@@ -88,7 +128,10 @@ pub async fn case_alerts(
         runs_process: c.process.is_some(),
         issued_licenses: issued.as_deref(),
     };
-    Ok(evaluate_with_next(rules, facts, events, calendar, now))
+    let (mut alerts, next) = evaluate_with_next(rules, facts, events, calendar, now);
+    let officials = items.official_alerts(store, rules, c, events).await?;
+    alerts.extend(officials.into_iter().filter(|a| a.at <= now));
+    Ok((alerts, next))
 }
 
 /// Evaluate up to `batch` marked cases as of `now`; returns how many cases
@@ -99,7 +142,7 @@ pub async fn supervise_once(store: &Store, rules: &RuleSet, batch: i64, now: jif
         return Ok((0, 0));
     }
     let calendar = store.load_calendar().await?;
-    let mut items = ItemFactsCache::default();
+    let mut items = FactsCache::default();
     let mut new = 0;
     for (c, events) in &cases {
         let (alerts, next) = case_alerts(store, rules, &mut items, c, events, &calendar, now).await?;

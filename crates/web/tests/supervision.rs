@@ -206,6 +206,60 @@ async fn a_fee_notice_is_sent_to_the_applicant_and_measured_against_the_fee_tabl
 }
 on_both!(a_fee_notice_is_sent_to_the_applicant_and_measured_against_the_fee_table);
 
+/// 廉政 across cases, live: one official's returns over the month reach the
+/// (here lowered) 退件率 on their second case; the alert falls on that case,
+/// and evaluating either case again gives the same.
+async fn one_officials_return_rate_across_cases_is_flagged_on_the_case_that_crossed_it(backend: TestBackend) {
+    let (_db, f) = fixture(backend).await;
+    let mut rules = RuleSet::default();
+    (rules.settings.return_rate_min_steps, rules.settings.return_rate_percent) = (2, 50);
+    while supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
+    let calendar = f.store.load_calendar().await.unwrap();
+    let mut cases = Vec::new();
+    for _ in 0..2 {
+        let no = f.submitted_food_case().await;
+        let now = jiff::Timestamp::now();
+        let accept =
+            Event::Accepted { promised_days: 20, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
+        for (actor, reason, event) in [
+            ("clerk-x", "", accept),
+            ("reviewer-x", "", Event::StepStarted { step: "审查".into() }),
+            ("reviewer-x", "材料不实，退回重审", Event::StepReturned { step: "审查".into() }),
+        ] {
+            let e = Envelope { at: now, actor: actor.into(), reason: reason.into(), event };
+            f.store.record_case_event(&no, &e, None, &calendar).await.unwrap();
+        }
+        supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap();
+        cases.push(no);
+    }
+    let kept = f.store.supervision_alerts(None, None, None, 100).await.unwrap();
+    let month = yiwang_supervision::officials::month_of(jiff::Timestamp::now()).0;
+    let rate: Vec<(&str, &str)> =
+        kept.iter().filter(|a| a.rule == "integrity.return_rate").map(|a| (a.case_no.as_str(), a.key.as_str())).collect();
+    assert_eq!(rate, [(cases[1].as_str(), format!("integrity.return_rate:reviewer-x:{month}").as_str())]);
+    // Either case evaluated again (as a replay would) gives the same.
+    let mut items = yiwang_web::supervision::FactsCache::default();
+    for no in &cases {
+        let c = f.store.case(no).await.unwrap();
+        let events = f.store.case_events(no).await.unwrap();
+        let (alerts, _) =
+            yiwang_web::supervision::case_alerts(&f.store, &rules, &mut items, &c, &events, &calendar, jiff::Timestamp::now())
+                .await
+                .unwrap();
+        let got = alerts.iter().filter(|a| a.rule == "integrity.return_rate").count();
+        assert_eq!(got, usize::from(no == &cases[1]), "{no}: {alerts:?}");
+    }
+    // Under the default threshold (10 steps in a month), two are not unusual.
+    let c = f.store.case(&cases[1]).await.unwrap();
+    let events = f.store.case_events(&cases[1]).await.unwrap();
+    let (alerts, _) =
+        yiwang_web::supervision::case_alerts(&f.store, &RuleSet::default(), &mut items, &c, &events, &calendar, jiff::Timestamp::now())
+            .await
+            .unwrap();
+    assert!(alerts.iter().all(|a| a.rule != "integrity.return_rate"), "{alerts:?}");
+}
+on_both!(one_officials_return_rate_across_cases_is_flagged_on_the_case_that_crossed_it);
+
 /// The day the sweep is to look at a case again, as kept.
 async fn check_day(f: &Fixture, no: &str) -> Option<String> {
     f.store.supervision_check_day(no).await.unwrap()

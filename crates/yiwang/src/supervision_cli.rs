@@ -53,7 +53,7 @@ pub async fn run(cmd: SupervisionCmd, store: &Store) -> anyhow::Result<ExitCode>
     let (from, to) = (day_start(since)?, day_start(until.tomorrow()?)?);
     let end = to.min(jiff::Timestamp::now());
     let calendar = store.load_calendar().await?;
-    let mut items = yiwang_web::supervision::ItemFactsCache::default();
+    let mut items = yiwang_web::supervision::FactsCache::default();
     let mut found: Vec<Vec<Alert>> = vec![Vec::new(); sets.len()];
     let mut after = String::new();
     let mut cases = 0usize;
