@@ -202,6 +202,36 @@ impl Content {
         }
     }
 
+    /// Whether a node may rate with this content: a version from 1; online
+    /// and at the hall, each of the five levels once, in order, with 1 to 20
+    /// distinct reasons of 1 to 50 characters.
+    pub fn check(&self) -> Result<(), String> {
+        if self.version == 0 {
+            return Err("version 从 1 起 / starts at 1".into());
+        }
+        for (set, levels) in [("online", &self.online), ("offline", &self.offline)] {
+            let codes: Vec<u8> = levels.iter().map(|l| l.level.code()).collect();
+            if codes != [1, 2, 3, 4, 5] {
+                return Err(format!("{set}: 须依次列出 1–5 五个等级 / must list the levels 1 to 5 in order, not {codes:?}"));
+            }
+            for l in levels {
+                if l.reasons.is_empty() || l.reasons.len() > 20 {
+                    return Err(format!("{set} {}: 须有 1–20 项理由 / 1 to 20 reasons", l.level.name_zh()));
+                }
+                for (i, r) in l.reasons.iter().enumerate() {
+                    let n = r.trim().chars().count();
+                    if n == 0 || n > 50 || r.trim() != r {
+                        return Err(format!("{set} {}: 理由“{r}”须为 1–50 字 / a reason is 1 to 50 characters", l.level.name_zh()));
+                    }
+                    if l.reasons[..i].contains(r) {
+                        return Err(format!("{set} {}: 理由“{r}”重复 / is repeated", l.level.name_zh()));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn levels(&self, channel: Channel) -> &[LevelContent] {
         if channel.is_offline() { &self.offline } else { &self.online }
     }

@@ -539,3 +539,20 @@ fn one_officials_returns_and_suspensions_over_a_month_across_cases() {
     rules.agencies.insert("A1".into(), crate::Settings { max_monthly_suspensions: 0, ..Default::default() });
     assert!(official_alerts(&rules, &events).is_empty());
 }
+
+#[test]
+fn rating_content_lists_the_five_levels_with_distinct_short_reasons() {
+    use crate::ratings::Content;
+    assert_eq!(Content::builtin().check(), Ok(()));
+    let bad = |f: &dyn Fn(&mut Content)| {
+        let mut c = Content::builtin();
+        f(&mut c);
+        c.check().unwrap_err()
+    };
+    assert!(bad(&|c| c.version = 0).contains("version"));
+    assert!(bad(&|c| c.online.swap(0, 1)).contains("online"));
+    assert!(bad(&|c| c.offline[4].reasons.clear()).contains("offline"));
+    assert!(bad(&|c| c.online[0].reasons.push("办事效率高".into())).contains("重复"));
+    assert!(bad(&|c| c.online[0].reasons.push("长".repeat(51))).contains("1–50"));
+    assert!(bad(&|c| c.online[0].reasons.push(" 前后空格".into())).contains("1–50"));
+}

@@ -234,16 +234,18 @@ async fn rating_panel(state: &AppState, p: &yiwang_identity::Principal, c: &Case
     let rated: Vec<Stage> = given.iter().map(|r| r.rating.stage).collect();
     // The latest stage open: 办结 before 受理.
     let open = yiwang_supervision::ratings::open_stages(&c.case, &rated).last().map(|s| (s.code(), s.name_zh()));
-    let groups = if open.is_some() { rating_groups(Channel::Pc) } else { Vec::new() };
+    let groups = if open.is_some() { rating_groups(state.rating_content(), Channel::Pc) } else { Vec::new() };
     Ok(RatingPanel { given: given.iter().map(|r| (r.rating.stage.name_zh(), r.rating.level.name_zh())).collect(), open, groups })
 }
 
 /// The rating form's reason checkboxes, grouped by the levels they go with,
 /// from the content of `channel` (online, or the hall's set): (legend,
 /// [(field name, reason)]).
-pub(crate) fn rating_groups(channel: yiwang_supervision::ratings::Channel) -> Vec<(&'static str, Vec<(String, String)>)> {
-    use yiwang_supervision::ratings::{Content, Satisfaction};
-    let content = Content::builtin();
+pub(crate) fn rating_groups(
+    content: &yiwang_supervision::ratings::Content,
+    channel: yiwang_supervision::ratings::Channel,
+) -> Vec<(&'static str, Vec<(String, String)>)> {
+    use yiwang_supervision::ratings::Satisfaction;
     let mut n = 0;
     let mut group = |legend: &'static str, level: u8| {
         let reasons = Satisfaction::new(level).map_or(&[][..], |l| content.reasons(channel, l));

@@ -97,6 +97,8 @@ struct Inner {
     indicator_cache: indicators::IndicatorCache,
     /// A 差评's loop deadlines (`[supervision.rating_loop]`).
     rating_loop: yiwang_supervision::ratings::LoopSettings,
+    /// 好差评's levels and reasons, versioned (`[supervision] rating_content_file`).
+    rating_content: yiwang_supervision::ratings::Content,
 }
 
 impl AppState {
@@ -116,6 +118,7 @@ impl AppState {
                 indicator_weights: Default::default(),
                 indicator_cache: Default::default(),
                 rating_loop: Default::default(),
+                rating_content: yiwang_supervision::ratings::Content::builtin(),
             }),
         }
     }
@@ -175,6 +178,21 @@ impl AppState {
             None => tracing::warn!("the rating loop settings were not applied (the state was already shared)"),
         }
         self
+    }
+
+    /// Give the node its rating content (checked by the caller). Call it
+    /// before the state is shared.
+    pub fn with_rating_content(mut self, content: yiwang_supervision::ratings::Content) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.rating_content = content,
+            None => tracing::warn!("the rating content was not applied (the state was already shared)"),
+        }
+        self
+    }
+
+    /// The rating content ratings are given under now.
+    pub fn rating_content(&self) -> &yiwang_supervision::ratings::Content {
+        &self.inner.rating_content
     }
 
     pub fn rating_loop(&self) -> yiwang_supervision::ratings::LoopSettings {

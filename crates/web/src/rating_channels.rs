@@ -178,7 +178,7 @@ async fn page(
             agency,
             stage_zh: o.invitation.stage.name_zh(),
             channel: o.invitation.channel,
-            groups: crate::application_pages::rating_groups(o.invitation.channel),
+            groups: crate::application_pages::rating_groups(state.rating_content(), o.invitation.channel),
             message,
             done: false,
             closed: None,
@@ -223,7 +223,7 @@ pub async fn rate_submit(
         let account = if o.case.account_id.starts_with("window:") { "" } else { o.case.account_id.as_str() };
         let recorded_by = (o.invitation.channel == Channel::Phone).then_some(o.invitation.created_by.as_str());
         let rater = Rater { account, name: &o.case.applicant.name, recorded_by, invitation: Some(&token) };
-        keep_rating(state.store(), state.rating_loop(), &o.case, &rater, &input).await.map(|_| true)
+        keep_rating(&state, &o.case, &rater, &input).await.map(|_| true)
     }
     .await;
     let (status, p) = match outcome {

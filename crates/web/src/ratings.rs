@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use yiwang_case::{Envelope, Event};
 use yiwang_identity::{Principal, Role};
 use yiwang_store::{RatedCase, RaterNotice, RatingRow, Store};
-use yiwang_supervision::ratings::{Channel, Content, Loop, LoopAction, LoopEvent, LoopSettings, Rating, Satisfaction, Stage, tally};
+use yiwang_supervision::ratings::{Channel, Loop, LoopAction, LoopEvent, Rating, Satisfaction, Stage, tally};
 
 use crate::auth::Auth;
 use crate::supervision_orders::Scope;
@@ -25,8 +25,8 @@ pub const RATING_READERS: &[Role] = &[Role::Supervisor, Role::DepartmentHead, Ro
 pub const LOOP_ACTORS: &[Role] = &[Role::Supervisor, Role::DepartmentHead];
 
 /// `GET /api/v1/ratings/content`: the levels and each level's reasons, online and at the hall.
-pub async fn content_api() -> Json<Value> {
-    let c = Content::builtin();
+pub async fn content_api(State(state): State<AppState>) -> Json<Value> {
+    let c = state.rating_content();
     let levels = |l: &[yiwang_supervision::ratings::LevelContent]| -> Vec<Value> {
         l.iter().map(|l| json!({ "level": l.level.code(), "name": l.level.name_zh(), "reasons": l.reasons })).collect()
     };
@@ -116,17 +116,12 @@ pub async fn rate(state: &AppState, p: &Principal, input: &RateInput) -> Result<
         .into());
     }
     let rater = Rater { account: &p.account_id, name: &p.name, recorded_by: None, invitation: None };
-    keep_rating(store, state.rating_loop(), &c, &rater, input).await
+    keep_rating(state, &c, &rater, input).await
 }
 
 /// Check and keep a rating of `c`, with its loop and its 表9 record.
-pub async fn keep_rating(
-    store: &Store,
-    settings: LoopSettings,
-    c: &yiwang_store::CaseRow,
-    rater: &Rater<'_>,
-    input: &RateInput,
-) -> Result<RatingRow, ApiError> {
+pub async fn keep_rating(state: &AppState, c: &yiwang_store::CaseRow, rater: &Rater<'_>, input: &RateInput) -> Result<RatingRow, ApiError> {
+    let (store, settings) = (state.store(), state.rating_loop());
     let reached = input.stage.reached(&c.case);
     let events = store.case_events(&c.case_no).await?;
     let handler = handler_of(&events, input.stage).filter(|_| reached).ok_or_else(|| {
@@ -136,7 +131,7 @@ pub async fn keep_rating(
     })?;
     let level = Satisfaction::new(input.level)
         .ok_or_else(|| WebError::BadParam { name: "level", detail: "1 非常满意 … 5 非常不满意".into() })?;
-    let content = Content::builtin();
+    let content = state.rating_content();
     let rating = Rating {
         case_no: c.case_no.clone(),
         stage: input.stage,
@@ -147,7 +142,7 @@ pub async fn keep_rating(
         at: jiff::Timestamp::now(),
         content_version: content.version,
     };
-    rating.check(&content)?;
+    rating.check(content)?;
     let calendar = store.load_calendar().await?;
     let opened = Loop::open(&rating, &calendar, settings)?;
     let rated = RatedCase {

@@ -44,6 +44,9 @@ pub struct SupervisionConfig {
     /// A 差评's loop deadlines in working days (`[supervision.rating_loop]`:
     /// `rectify_workdays`, default 15; `contact_workdays`, default 1).
     pub rating_loop: yiwang_supervision::ratings::LoopSettings,
+    /// 好差评's levels and reasons (JSON: `version`, `online`, `offline`, each
+    /// the five levels with their reasons); unset: the built-in version 1.
+    pub rating_content_file: Option<PathBuf>,
 }
 
 impl SupervisionConfig {
@@ -59,6 +62,17 @@ impl SupervisionConfig {
             .check()
             .with_context(|| "supervision.indicators: 评估指标权重无效 / invalid indicator weights (docs/supervision.md)".to_string())?;
         Ok(self.indicators.clone())
+    }
+
+    /// The rating content; a bad file stops the node.
+    pub fn rating_content(&self) -> anyhow::Result<yiwang_supervision::ratings::Content> {
+        let Some(path) = &self.rating_content_file else { return Ok(yiwang_supervision::ratings::Content::builtin()) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("supervision.rating_content_file: reading {}", path.display()))?;
+        let content: yiwang_supervision::ratings::Content = serde_json::from_str(&text).with_context(|| {
+            format!("supervision.rating_content_file: {} 不是评价内容 / is not rating content (docs/supervision.md)", path.display())
+        })?;
+        content.check().map_err(|e| anyhow::anyhow!("supervision.rating_content_file: {e} (docs/supervision.md)"))?;
+        Ok(content)
     }
 
     /// The rule set the node supervises with; a bad file stops the node.
@@ -312,6 +326,27 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:9200");
         assert_eq!(c.data_dir, PathBuf::from("/from-file"));
         assert_eq!(c.effective_database_url(), "sqlite:///from-file/yiwang.db");
+    }
+
+    #[test]
+    fn rating_content_comes_from_a_checked_file_or_is_the_builtin_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = SupervisionConfig::default();
+        assert_eq!(none.rating_content().unwrap().version, 1);
+        let mut v2 = yiwang_supervision::ratings::Content::builtin();
+        v2.version = 2;
+        v2.online[3].reasons.push("电子证照未能调用".into());
+        let file = dir.path().join("content.json");
+        std::fs::write(&file, serde_json::to_string(&v2).unwrap()).unwrap();
+        let cfg = SupervisionConfig { rating_content_file: Some(file.clone()), ..Default::default() };
+        assert_eq!(cfg.rating_content().unwrap(), v2);
+        v2.offline.pop();
+        std::fs::write(&file, serde_json::to_string(&v2).unwrap()).unwrap();
+        let err = format!("{:#}", cfg.rating_content().unwrap_err());
+        assert!(err.contains("rating_content_file") && err.contains("offline"), "{err}");
+        std::fs::write(&file, "{\"version\": 2}").unwrap();
+        let err = format!("{:#}", cfg.rating_content().unwrap_err());
+        assert!(err.contains("不是评价内容"), "{err}");
     }
 
     #[test]

@@ -795,7 +795,8 @@ async fn serve(cfg: &Config, store: Store) -> anyhow::Result<ExitCode> {
     let mut state = yiwang_web::AppState::new(store.clone(), identity)
         .with_security(security)
         .with_indicator_weights(cfg.supervision.indicator_weights()?)
-        .with_rating_loop(cfg.supervision.rating_loop()?);
+        .with_rating_loop(cfg.supervision.rating_loop()?)
+        .with_rating_content(cfg.supervision.rating_content()?);
     // The exchange: its keys are wrapped under the master key, so it needs one.
     let exchange = yiwang_web::exchange::ExchangeRuntime::from_settings(&cfg.exchange)
         .map_err(|e| anyhow::anyhow!("配置无效 / invalid configuration: {e}"))?;
