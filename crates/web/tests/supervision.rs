@@ -97,34 +97,46 @@ async fn the_consumer_keeps_each_alert_once_as_a_replay_gives_it(backend: TestBa
 }
 on_both!(the_consumer_keeps_each_alert_once_as_a_replay_gives_it);
 
+/// A fixture whose own cases' alerts are out of the way.
+async fn drained(backend: TestBackend, rules: &RuleSet) -> (yiwang_testkit::TestDb, Fixture) {
+    let (db, f) = fixture(backend).await;
+    while supervise_once(&f.store, rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
+    (db, f)
+}
+
+/// Record events on a case now, straight to the store (each by its actor, with its reason).
+async fn record_now(f: &Fixture, no: &str, events: Vec<(&str, &str, Event)>) {
+    let calendar = f.store.load_calendar().await.unwrap();
+    let now = jiff::Timestamp::now();
+    for (actor, reason, event) in events {
+        let e = Envelope { at: now, actor: actor.into(), reason: reason.into(), event };
+        f.store.record_case_event(no, &e, None, &calendar).await.unwrap();
+    }
+}
+
 /// 内容 live: a case concluded 不予 after an approval, without the e-license
 /// its item version's result names. Its BPMN process (the node's default)
 /// keeps its steps in order, so the published 办理流程 is not its measure.
 async fn the_consumer_measures_a_conclusion_against_the_decision_and_the_item_version(backend: TestBackend) {
-    let (_db, f) = fixture(backend).await;
     let rules = RuleSet::default();
-    while supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
+    let (_db, f) = drained(backend, &rules).await;
     let no = f.submitted_food_case().await;
-    let calendar = f.store.load_calendar().await.unwrap();
     let c = f.store.case(&no).await.unwrap();
     let doc = f.store.filed_item(&c.item_code, c.item_version).await.unwrap().unwrap();
     assert!(c.process.is_some(), "every new case runs a BPMN process");
     let item = yiwang_web::supervision::item_facts(&doc);
     assert!(!item.result_licenses.is_empty(), "the food item's result is a license");
-    let now = jiff::Timestamp::now();
     let accept =
         Event::Accepted { promised_days: 20, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
-    for (actor, reason, event) in [
+    let events = vec![
         ("clerk-x", "", accept),
         ("reviewer-x", "", Event::StepStarted { step: "审查".into() }),
         ("reviewer-x", "符合条件", Event::StepPassed { step: "审查".into(), data: Default::default() }),
         ("head-x", "符合条件", Event::Decided { decision: yiwang_case::Decision::Approve }),
         // Recorded straight to the store, the conclusion issues nothing.
         ("head-x", "", Event::Concluded { result: "不予许可".into() }),
-    ] {
-        let e = Envelope { at: now, actor: actor.into(), reason: reason.into(), event };
-        f.store.record_case_event(&no, &e, None, &calendar).await.unwrap();
-    }
+    ];
+    record_now(&f, &no, events).await;
     supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap();
     let kept = f.store.supervision_alerts(None, None, None, 100).await.unwrap();
     let mut got: Vec<&str> = kept.iter().filter(|a| a.case_no == no).map(|a| a.key.as_str()).collect();
@@ -138,9 +150,8 @@ on_both!(the_consumer_measures_a_conclusion_against_the_decision_and_the_item_ve
 /// version's fee table.
 async fn a_fee_notice_is_sent_to_the_applicant_and_measured_against_the_fee_table(backend: TestBackend) {
     use serde_json::{Value, json};
-    let (_db, f) = fixture(backend).await;
     let rules = RuleSet::default();
-    while supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
+    let (_db, f) = drained(backend, &rules).await;
     // The food item, charged: one fee of 10 元 that allows no reduction.
     let code = item_code(AGENCY_A);
     let mut doc = f.store.published_item(&code).await.unwrap().unwrap().doc;
@@ -210,25 +221,21 @@ on_both!(a_fee_notice_is_sent_to_the_applicant_and_measured_against_the_fee_tabl
 /// (here lowered) 退件率 on their second case; the alert falls on that case,
 /// and evaluating either case again gives the same.
 async fn one_officials_return_rate_across_cases_is_flagged_on_the_case_that_crossed_it(backend: TestBackend) {
-    let (_db, f) = fixture(backend).await;
     let mut rules = RuleSet::default();
     (rules.settings.return_rate_min_steps, rules.settings.return_rate_percent) = (2, 50);
-    while supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap().0 > 0 {}
+    let (_db, f) = drained(backend, &rules).await;
     let calendar = f.store.load_calendar().await.unwrap();
     let mut cases = Vec::new();
     for _ in 0..2 {
         let no = f.submitted_food_case().await;
-        let now = jiff::Timestamp::now();
         let accept =
             Event::Accepted { promised_days: 20, legal_days: 20, pending: vec![], commitment_check_days: 0, units: Default::default() };
-        for (actor, reason, event) in [
+        let events = vec![
             ("clerk-x", "", accept),
             ("reviewer-x", "", Event::StepStarted { step: "审查".into() }),
             ("reviewer-x", "材料不实，退回重审", Event::StepReturned { step: "审查".into() }),
-        ] {
-            let e = Envelope { at: now, actor: actor.into(), reason: reason.into(), event };
-            f.store.record_case_event(&no, &e, None, &calendar).await.unwrap();
-        }
+        ];
+        record_now(&f, &no, events).await;
         supervise_once(&f.store, &rules, 1000, jiff::Timestamp::now()).await.unwrap();
         cases.push(no);
     }
