@@ -56,13 +56,15 @@ pub fn official_alerts(rules: &RuleSet, events: &[OfficialEvent<'_>]) -> Vec<Ale
     let mut ordered: Vec<&OfficialEvent<'_>> =
         events.iter().filter(|e| counts(&e.envelope.event) && !e.envelope.actor.is_empty()).collect();
     ordered.sort_by(|a, b| (a.envelope.at, a.case_no).cmp(&(b.envelope.at, b.case_no)));
-    let mut tallies: BTreeMap<(&str, &str, String), Tally> = BTreeMap::new();
+    let mut tallies: BTreeMap<(&str, &str, i16, i8), Tally> = BTreeMap::new();
     let mut out = Vec::new();
     for e in ordered {
         let s = rules.for_agency(e.agency_uscc);
         let actor = e.envelope.actor.as_str();
-        let (month, _, _) = month_of(e.envelope.at);
-        let t = tallies.entry((e.agency_uscc, actor, month.clone())).or_default();
+        let day = yiwang_calendar::china_today(e.envelope.at);
+        let t = tallies.entry((e.agency_uscc, actor, day.year(), day.month())).or_default();
+        // Formatted only when an alert is raised.
+        let month = || format!("{:04}-{:02}", day.year(), day.month());
         let mut raise = |rule: &str, message_zh: String| {
             if s.disabled.iter().any(|d| d == rule) {
                 return;
@@ -74,7 +76,7 @@ pub fn official_alerts(rules: &RuleSet, events: &[OfficialEvent<'_>]) -> Vec<Ale
                 case_no: e.case_no.into(),
                 agency_uscc: e.agency_uscc.into(),
                 at: e.envelope.at,
-                key: format!("{rule}:{actor}:{month}"),
+                key: format!("{rule}:{actor}:{}", month()),
                 message_zh,
             });
         };
@@ -87,7 +89,7 @@ pub fn official_alerts(rules: &RuleSet, events: &[OfficialEvent<'_>]) -> Vec<Ale
                     t.suspensions_raised = true;
                     raise(
                         "integrity.monthly_suspensions",
-                        format!("同一工作人员 {month} 已在本部门办件中启动特别程序 {} 次", t.suspensions),
+                        format!("同一工作人员 {} 已在本部门办件中启动特别程序 {} 次", month(), t.suspensions),
                     );
                 }
                 continue;
@@ -105,7 +107,8 @@ pub fn official_alerts(rules: &RuleSet, events: &[OfficialEvent<'_>]) -> Vec<Ale
             raise(
                 "integrity.return_rate",
                 format!(
-                    "同一工作人员 {month} 办理的 {closed} 个环节中退回 {} 个（{}%），达到 {}%",
+                    "同一工作人员 {} 办理的 {closed} 个环节中退回 {} 个（{}%），达到 {}%",
+                    month(),
                     t.returned,
                     u64::from(t.returned) * 100 / u64::from(closed),
                     s.return_rate_percent

@@ -20,8 +20,18 @@ use crate::AppState;
 #[derive(Default)]
 pub struct FactsCache {
     items: HashMap<(String, i64), ItemFacts>,
-    /// (agency, official, month) → (case, event), oldest first.
-    officials: HashMap<(String, String, String), Vec<(String, Envelope)>>,
+    /// (agency, official, month) → that month's counted events and the
+    /// alerts each rule set met gives over them.
+    officials: HashMap<(String, String, String), OfficialMonth>,
+}
+
+/// One official's month on an agency's cases: the counted events (case,
+/// event), oldest first, and the alerts per rule set, computed once (a
+/// replay compares two rule sets over the same events).
+#[derive(Default)]
+struct OfficialMonth {
+    events: Vec<(String, Envelope)>,
+    alerts: Vec<(RuleSet, Vec<Alert>)>,
 }
 
 impl FactsCache {
@@ -55,15 +65,21 @@ impl FactsCache {
         for (actor, month, from, to) in groups {
             let key = (c.agency_uscc.clone(), actor, month);
             if !self.officials.contains_key(&key) {
-                let read = store.official_events(&c.agency_uscc, &key.1, from, to).await?;
-                self.officials.insert(key.clone(), read);
+                let events = store.official_events(&c.agency_uscc, &key.1, from, to).await?;
+                self.officials.insert(key.clone(), OfficialMonth { events, alerts: Vec::new() });
             }
-            let month_events = self.officials.get(&key).map_or(&[][..], Vec::as_slice);
-            let view: Vec<officials::OfficialEvent<'_>> = month_events
-                .iter()
-                .map(|(no, e)| officials::OfficialEvent { case_no: no, agency_uscc: &c.agency_uscc, envelope: e })
-                .collect();
-            out.extend(officials::official_alerts(rules, &view).into_iter().filter(|a| a.case_no == c.case_no));
+            let Some(m) = self.officials.get_mut(&key) else { continue };
+            if !m.alerts.iter().any(|(set, _)| set == rules) {
+                let view: Vec<officials::OfficialEvent<'_>> = m
+                    .events
+                    .iter()
+                    .map(|(no, e)| officials::OfficialEvent { case_no: no, agency_uscc: &c.agency_uscc, envelope: e })
+                    .collect();
+                let alerts = officials::official_alerts(rules, &view);
+                m.alerts.push((rules.clone(), alerts));
+            }
+            let mine = m.alerts.iter().find(|(set, _)| set == rules).map_or(&[][..], |(_, a)| a.as_slice());
+            out.extend(mine.iter().filter(|a| a.case_no == c.case_no).cloned());
         }
         Ok(out)
     }
