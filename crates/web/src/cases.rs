@@ -59,7 +59,20 @@ pub(crate) async fn visible_case(state: &AppState, p: &Principal, case_no: &str)
     let countersigner = c.case.countersign_agencies().any(|a| p.has_role_in(a, CASE_STAFF));
     // An administrator reads an agency's cases only through a live support grant.
     let support = p.supports(&c.agency_uscc);
-    if is_applicant(p, &c) || p.has_role_in(&c.agency_uscc, CASE_STAFF) || countersigner || support { Ok(c) } else { Err(not_found()) }
+    if is_applicant(p, &c) || p.has_role_in(&c.agency_uscc, CASE_STAFF) || countersigner || support || supervises(state, p, &c).await? {
+        Ok(c)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Whether the caller is a supervisor whose region takes in the case's
+/// agency (电子监察 reads the cases it supervises; it records nothing on them).
+pub(crate) async fn supervises(state: &AppState, p: &Principal, c: &CaseRow) -> Result<bool, ApiError> {
+    if p.agencies_with(&[Role::Supervisor]).is_empty() {
+        return Ok(false);
+    }
+    Ok(crate::supervision_orders::Scope::of(state.store(), p).await?.supervises(&c.agency_uscc))
 }
 
 pub(crate) fn view(c: &CaseRow) -> Value {

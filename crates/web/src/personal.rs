@@ -55,6 +55,8 @@ fn relation(p: &Principal, c: &CaseRow) -> &'static str {
         "会签 / countersigning"
     } else if p.supports(&c.agency_uscc) {
         "支持访问 / support access"
+    } else if !p.agencies_with(&[yiwang_identity::Role::Supervisor]).is_empty() {
+        "电子监察 / supervision of the region's cases"
     } else {
         "其他 / other"
     }

@@ -444,7 +444,10 @@ pub async fn case_page(State(state): State<AppState>, auth: Auth, Path(no): Path
         let reveal = crate::personal::RevealQuery { reveal: q.reveal.clone(), reason: q.reason.clone() }.wanted()?;
         let p = auth.require()?;
         let c = visible_case(&state, p, &no).await?;
-        if !p.has_role_in(&c.agency_uscc, CASE_STAFF) && !c.case.countersign_agencies().any(|a| p.has_role_in(a, CASE_STAFF)) {
+        if !p.has_role_in(&c.agency_uscc, CASE_STAFF)
+            && !c.case.countersign_agencies().any(|a| p.has_role_in(a, CASE_STAFF))
+            && !crate::cases::supervises(&state, p, &c).await?
+        {
             return Err(WebError::NotFound("办件".into()).into());
         }
         let notice =

@@ -897,3 +897,51 @@ async fn the_daily_sweep_flags_orders_and_bad_rating_loops_past_their_deadlines(
     assert_eq!(followups(&v).len(), 2);
 }
 on_both!(the_daily_sweep_flags_orders_and_bad_rating_loops_past_their_deadlines);
+
+/// A supervisor reads the cases of the agencies their region takes in, with
+/// no role in those agencies: the case page and the API, audited as
+/// 电子监察, with nothing to record on them.
+async fn a_regional_supervisor_reads_the_cases_of_the_region(backend: TestBackend) {
+    use serde_json::{Value, json};
+    let (_db, f) = fixture(backend).await;
+    // Ningbo's market regulator publishes its item; an applicant opens a case there.
+    let mut doc = catalog_item(AGENCY_B, "宁波市市场监督管理局", "330200");
+    // The fixture holds it as a draft: a changed version, published.
+    doc.aliases.push("宁波食品经营许可".into());
+    let now = jiff::Timestamp::now();
+    let mut tx = f.store.begin().await.unwrap();
+    tx.import_item(&doc, true, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let form = json!({ "contact_name": "王五", "contact_phone": "13800138000" });
+    let (status, v) = f.json(P::Agent, "POST", "/api/v1/cases".into(), json!({ "item_code": item_code(AGENCY_B), "form": form })).await;
+    assert_eq!(status, 201, "{v}");
+    let no = v["case"]["case_no"].as_str().unwrap().to_string();
+    // 冯六 supervises Hangzhou (his office is the city's): Ningbo's case is not his to read.
+    assert_eq!(f.page(P::Supervisor, format!("/console/cases/{no}"), None).await.0, 404);
+    assert_eq!(f.json(P::Supervisor, "GET", format!("/api/v1/cases/{no}"), Value::Null).await.0, 404);
+    // The province's supervision office takes in Ningbo.
+    let province = valid_uscc("11", "330000", "00250099");
+    let mut tx = f.store.begin().await.unwrap();
+    let office = yiwang_store::Agency {
+        uscc: province.clone(),
+        name: "浙江省政务服务监察室".into(),
+        division_code: "330000".into(),
+        level: "provincial".into(),
+    };
+    tx.upsert_agency(&office, "t", now).await.unwrap();
+    tx.grant_staff_role(f.id(P::Supervisor), &province, yiwang_identity::Role::Supervisor, "t", now).await.unwrap();
+    tx.commit().await.unwrap();
+    let (status, html) = f.page(P::Supervisor, format!("/console/cases/{no}"), None).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(!html.contains("发出缴费通知") && !html.contains("认领"), "nothing to record: {html}");
+    let (status, v) = f.json(P::Supervisor, "GET", format!("/api/v1/cases/{no}"), Value::Null).await;
+    assert_eq!((status, v["case"]["case_no"].as_str()), (200, Some(no.as_str())), "{v}");
+    let (status, _) =
+        f.json(P::Supervisor, "POST", format!("/api/v1/cases/{no}/events"), json!({ "event": { "type": "claimed" }, "reason": "" })).await;
+    assert_eq!(status, 403, "a supervisor records nothing on the case");
+    let audit = f.store.audit_page(0, 10_000).await.unwrap().entries;
+    let reads: Vec<&yiwang_audit::AuditRecord> =
+        audit.iter().map(|e| &e.record).filter(|r| r.object_id == no && r.actor.contains(f.id(P::Supervisor))).collect();
+    assert!(!reads.is_empty() && reads.iter().all(|r| r.reason.contains("电子监察")), "the reads are audited as supervision: {reads:?}");
+}
+on_both!(a_regional_supervisor_reads_the_cases_of_the_region);
