@@ -73,7 +73,7 @@ pub use registrations::{NewRegistration, Registration, RegistrationCheck};
 pub use secrets::is_wrapped;
 pub use sessions::{Attempt, CodeCheck, NewSession, OutboxMessage, SessionPolicy, SessionRow, ThrottlePolicy};
 pub use sharing::{DataAccess, NetworkResource, SharedResource};
-pub use sharing_requests::{SentApplication, SharingApplicationRow, SharingRequestRow};
+pub use sharing_requests::{SHARING_OVERDUE_RULE, SentApplication, SharingApplicationRow, SharingRequestRow};
 pub use supervision::{MonthCounts, StoredAlert, SweepClaim, SweepRow};
 pub use supervision_orders::{ActedEvent, OrderNotice, OrderRow, StoredOrderEvent, new_order_id};
 pub use support::SupportGrant;

@@ -176,10 +176,14 @@ impl Store {
     }
 
     /// Flag, once each, requests still undecided after their due date: the
-    /// audit event `sharing.request_overdue` is what supervision consumes.
+    /// audit event `sharing.request_overdue`, and in the same transaction
+    /// 电子监察's alert on the providing agency (`timeliness.sharing_request_overdue`,
+    /// 黄牌, due from the start of the day after the due date).
     pub async fn flag_overdue_sharing_requests(&self, today: jiff::civil::Date, now: jiff::Timestamp) -> Result<u64> {
         let rows = crate::db::query(
-            "SELECT id, resource_code, due_on FROM sharing_requests WHERE state = 'submitted' AND overdue_at IS NULL AND due_on < $1",
+            "SELECT r.id, r.resource_code, r.due_on, r.consumer, d.provider_uscc, d.name FROM sharing_requests r \
+             JOIN data_resources d ON d.code = r.resource_code \
+             WHERE r.state = 'submitted' AND r.overdue_at IS NULL AND r.due_on < $1",
         )
         .bind(today.to_string())
         .fetch_all(self.read())
@@ -210,6 +214,27 @@ impl Store {
                     }),
                 ))
                 .await?;
+                let provider: String = r.try_get("provider_uscc")?;
+                let name: String = r.try_get("name")?;
+                let consumer: String = r.try_get("consumer")?;
+                let due_at = due
+                    .parse::<jiff::civil::Date>()
+                    .ok()
+                    .and_then(|d| d.tomorrow().ok())
+                    .and_then(yiwang_calendar::china_day_start)
+                    .unwrap_or(now);
+                crate::db::query(
+                    "INSERT INTO supervision_alerts (case_no, subject, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at) \
+                     VALUES ($1, 'sharing_request', $2, $2, 'timeliness', 'yellow', $3, $4, $5, 0, $6) ON CONFLICT (case_no, alert_key) DO NOTHING",
+                )
+                .bind(&id)
+                .bind(SHARING_OVERDUE_RULE)
+                .bind(&provider)
+                .bind(ts(due_at))
+                .bind(format!("共享申请（{consumer} 申请“{name}”）超过答复期限 {due} 仍未决定"))
+                .bind(&at)
+                .execute(&mut tx)
+                .await?;
                 flagged += 1;
             }
             tx.commit().await?;
@@ -217,6 +242,9 @@ impl Store {
         Ok(flagged)
     }
 }
+
+/// 电子监察's rule for a sharing request undecided past its due date.
+pub const SHARING_OVERDUE_RULE: &str = "timeliness.sharing_request_overdue";
 
 /// A request this node's agency sent to a provider, as the consumer keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

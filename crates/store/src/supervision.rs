@@ -75,7 +75,10 @@ pub struct SweepRow {
 /// An alert as kept.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredAlert {
+    /// The case's number, or for another subject its id.
     pub case_no: String,
+    /// `case`, or `sharing_request` (a 共享申请 past its due date).
+    pub subject: String,
     pub key: String,
     pub rule: String,
     pub class: String,
@@ -595,11 +598,12 @@ impl Store {
     }
 }
 
-const ALERT_COLUMNS: &str = "case_no, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at";
+const ALERT_COLUMNS: &str = "case_no, subject, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at";
 
 fn stored_alert(r: &impl RowLike) -> Result<StoredAlert> {
     Ok(StoredAlert {
         case_no: r.try_get("case_no")?,
+        subject: r.try_get("subject")?,
         key: r.try_get("alert_key")?,
         rule: r.try_get("rule")?,
         class: r.try_get("class")?,

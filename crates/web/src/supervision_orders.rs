@@ -292,6 +292,12 @@ pub async fn issue(state: &AppState, p: &Principal, input: &IssueInput) -> Resul
         Some(a) if scope.reads(&a.agency_uscc) => a,
         _ => return Err(WebError::NotFound(format!("预警 {} {}", input.case_no, input.alert_key)).into()),
     };
+    if alert.subject != "case" {
+        return Err(yiwang_store::StoreError::Conflict(
+            "督办单针对办件的预警；共享申请超期由提供部门在共享平台处理 / orders are issued on case alerts; an overdue sharing request is decided on the sharing console".into(),
+        )
+        .into());
+    }
     let Some(issuer_agency) = scope.supervised.get(&alert.agency_uscc).cloned() else {
         return Err(crate::error::forbidden("only a supervisor of the agency's region issues an order"));
     };
@@ -415,6 +421,8 @@ pub async fn act_api(
 
 struct AlertLine {
     case_no: String,
+    /// Where the subject is read: the case's page, or the sharing console.
+    href: String,
     key: String,
     agency: String,
     class_zh: &'static str,
@@ -517,7 +525,8 @@ pub async fn console(State(state): State<AppState>, auth: Auth, Query(q): Query<
         .into_iter()
         .map(|a: StoredAlert| AlertLine {
             order: by_alert.get(&(a.case_no.clone(), a.key.clone())).cloned(),
-            may_issue: scope.supervises(&a.agency_uscc),
+            may_issue: scope.supervises(&a.agency_uscc) && a.subject == "case",
+            href: if a.subject == "case" { format!("/console/cases/{}", a.case_no) } else { "/console/sharing".into() },
             agency: name_of(&a.agency_uscc),
             class_zh: class_of(&a.class).name_zh(),
             level_zh: level_zh(&a.level),
@@ -592,6 +601,8 @@ async fn issue_page_with(
     };
     let agency = store.agency(&a.agency_uscc).await?.map_or_else(|| a.agency_uscc.clone(), |x| x.name);
     let alert = AlertLine {
+        href: if a.subject == "case" { format!("/console/cases/{}", a.case_no) } else { "/console/sharing".into() },
+        may_issue: a.subject == "case",
         case_no: a.case_no,
         key: a.key,
         agency,
@@ -601,7 +612,6 @@ async fn issue_page_with(
         message: a.message_zh,
         due_at: china_time(&a.due_at),
         order: None,
-        may_issue: true,
     };
     let page = IssuePage {
         l: Layout::new(state, auth, "下发督办单").await,

@@ -369,6 +369,17 @@ async fn a_city_asks_its_province_across_two_databases() {
     );
     assert_eq!(province.db.store.flag_overdue_sharing_requests(yiwang_calendar::china_today(later), later).await.unwrap(), 1);
     assert_eq!(province.db.store.flag_overdue_sharing_requests(yiwang_calendar::china_today(later), later).await.unwrap(), 0);
+    // 电子监察 has it, once, on the providing agency: the request, not a case.
+    let alerts = province.db.store.supervision_alerts(None, None, None, 100).await.unwrap();
+    let overdue: Vec<_> = alerts.iter().filter(|a| a.rule == yiwang_store::SHARING_OVERDUE_RULE).collect();
+    assert_eq!(overdue.len(), 1, "{alerts:?}");
+    let provider_uscc = provider.uscc().to_string();
+    assert_eq!(
+        (overdue[0].subject.as_str(), overdue[0].case_no.as_str(), overdue[0].agency_uscc.as_str(), overdue[0].level.as_str()),
+        ("sharing_request", request_id.as_str(), provider_uscc.as_str(), "yellow")
+    );
+    let due_next_day = yiwang_calendar::china_day_start(due.tomorrow().unwrap()).unwrap();
+    assert_eq!(overdue[0].due_at, yiwang_store::ts(due_next_day));
     // Approved in part (names only); a second decision is refused.
     let approve = yiwang_sharing::Decision::Approve { fields: vec!["name".into()], row_scope: yiwang_sharing::RowScope::All };
     let decided =
