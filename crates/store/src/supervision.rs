@@ -96,17 +96,17 @@ const OFFICIAL_EVENTS_MAX: i64 = 50_000;
 
 impl Store {
     /// The events the cross-case 廉政 rules count (`officials::KINDS`) that
-    /// `actor` recorded on `agency`'s cases in [from, to), oldest first, each
-    /// with its case number.
+    /// `actor` recorded on `agency`'s cases in [from, to), oldest first: each
+    /// one's case, time and kind (the rules read nothing else of it).
     pub async fn official_events(
         &self,
         agency: &str,
         actor: &str,
         from: jiff::Timestamp,
         to: jiff::Timestamp,
-    ) -> Result<Vec<(String, Envelope)>> {
+    ) -> Result<Vec<(String, jiff::Timestamp, String)>> {
         // The kinds are written out so the partial index `case_events_official` serves the query.
-        const SQL: &str = "SELECT e.case_no, e.at, e.actor, e.reason, e.event FROM case_events e JOIN cases c ON c.case_no = e.case_no \
+        const SQL: &str = "SELECT e.case_no, e.at, e.kind FROM case_events e JOIN cases c ON c.case_no = e.case_no \
              WHERE e.actor = $1 AND e.at >= $2 AND e.at < $3 AND e.kind IN ('step_passed', 'step_returned', 'special_started') \
              AND c.agency_uscc = $4 ORDER BY e.at, e.case_no, e.seq LIMIT $5";
         let rows = crate::db::query(SQL)
@@ -117,18 +117,38 @@ impl Store {
             .bind(OFFICIAL_EVENTS_MAX)
             .fetch_all(self.write())
             .await?;
-        rows.iter().map(|r| Ok((r.try_get("case_no")?, crate::cases::envelope_row(r)?))).collect()
+        rows.iter()
+            .map(|r| {
+                let at: String = r.try_get("at")?;
+                let at = at.parse().map_err(|e| crate::StoreError::Corrupt(format!("case event time: {e}")))?;
+                Ok((r.try_get("case_no")?, at, r.try_get("kind")?))
+            })
+            .collect()
     }
 
-    /// Up to `limit` cases with events not yet evaluated, with their events.
-    pub async fn cases_to_supervise(&self, limit: i64) -> Result<Vec<(CaseRow, Vec<Envelope>)>> {
-        let rows =
-            crate::db::query(safe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE supervise_pending = 1 ORDER BY case_no LIMIT $1")))
-                .bind(limit.clamp(1, 1000))
-                .fetch_all(self.write())
-                .await?;
+    /// Up to `limit` cases with events not yet evaluated, with their events
+    /// and how many of them an earlier pass evaluated.
+    pub async fn cases_to_supervise(&self, limit: i64) -> Result<Vec<(CaseRow, Vec<Envelope>, i64)>> {
+        let rows = crate::db::query(safe(format!(
+            "SELECT {CASE_COLUMNS}, supervised_version FROM cases WHERE supervise_pending = 1 ORDER BY case_no LIMIT $1"
+        )))
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(self.write())
+        .await?;
+        let evaluated: std::collections::HashMap<String, i64> = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<String, _>("case_no")?, r.try_get::<i64, _>("supervised_version")?)))
+            .collect::<Result<_>>()?;
         let cases: Vec<CaseRow> = rows.iter().map(case_row).collect::<Result<_>>()?;
-        self.with_events(cases, self.write()).await
+        Ok(self
+            .with_events(cases, self.write())
+            .await?
+            .into_iter()
+            .map(|(c, events)| {
+                let done = evaluated.get(&c.case_no).copied().unwrap_or(0);
+                (c, events, done)
+            })
+            .collect())
     }
 
     /// Keep a case's alerts (each once per key) and, when the case is still
@@ -147,12 +167,14 @@ impl Store {
         let mut tx = self.begin().await?;
         let new = tx.insert_alerts(alerts, rule_version, &at).await?;
         // A newer event meanwhile keeps the case pending: it is evaluated again.
-        crate::db::query("UPDATE cases SET supervise_pending = 0, supervise_at = $3 WHERE case_no = $1 AND version = $2")
-            .bind(case_no)
-            .bind(version)
-            .bind(next_check.map(|d| d.to_string()))
-            .execute(&mut tx)
-            .await?;
+        crate::db::query(
+            "UPDATE cases SET supervise_pending = 0, supervise_at = $3, supervised_version = $2 WHERE case_no = $1 AND version = $2",
+        )
+        .bind(case_no)
+        .bind(version)
+        .bind(next_check.map(|d| d.to_string()))
+        .execute(&mut tx)
+        .await?;
         tx.commit().await?;
         Ok(new)
     }

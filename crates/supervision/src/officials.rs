@@ -10,16 +10,51 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use yiwang_case::{Envelope, Event};
+use yiwang_case::Event;
 
 use crate::rules::{Alert, Class, Level, RuleSet};
+
+/// What these rules count of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// A step passed (closed without a return).
+    Passed,
+    /// A step returned (退回).
+    Returned,
+    /// A special procedure started (挂起).
+    Special,
+}
+
+impl Counted {
+    /// The kind these rules count an event as, if any.
+    pub fn of(e: &Event) -> Option<Counted> {
+        match e {
+            Event::StepPassed { .. } => Some(Counted::Passed),
+            Event::StepReturned { .. } => Some(Counted::Returned),
+            Event::SpecialStarted { .. } => Some(Counted::Special),
+            _ => None,
+        }
+    }
+
+    /// From a stored event's kind (`Event::name`).
+    pub fn of_kind(kind: &str) -> Option<Counted> {
+        match kind {
+            "step_passed" => Some(Counted::Passed),
+            "step_returned" => Some(Counted::Returned),
+            "special_started" => Some(Counted::Special),
+            _ => None,
+        }
+    }
+}
 
 /// One event an official recorded on a case, as the cross-case rules read it.
 #[derive(Debug, Clone, Copy)]
 pub struct OfficialEvent<'a> {
     pub case_no: &'a str,
     pub agency_uscc: &'a str,
-    pub envelope: &'a Envelope,
+    pub actor: &'a str,
+    pub at: Timestamp,
+    pub counted: Counted,
 }
 
 /// The event kinds these rules count (`Event::name`), for the store's query.
@@ -27,7 +62,7 @@ pub const KINDS: &[&str] = &["step_passed", "step_returned", "special_started"];
 
 /// Whether an event is one these rules count.
 pub fn counts(e: &Event) -> bool {
-    matches!(e, Event::StepPassed { .. } | Event::StepReturned { .. } | Event::SpecialStarted { .. })
+    Counted::of(e).is_some()
 }
 
 /// The China month (`YYYY-MM`) of a moment, and its first and next month's
@@ -53,15 +88,14 @@ struct Tally {
 /// each month's count starts at its first event, so give whole months), in
 /// the order of the events: (time, case, as given).
 pub fn official_alerts(rules: &RuleSet, events: &[OfficialEvent<'_>]) -> Vec<Alert> {
-    let mut ordered: Vec<&OfficialEvent<'_>> =
-        events.iter().filter(|e| counts(&e.envelope.event) && !e.envelope.actor.is_empty()).collect();
-    ordered.sort_by(|a, b| (a.envelope.at, a.case_no).cmp(&(b.envelope.at, b.case_no)));
+    let mut ordered: Vec<&OfficialEvent<'_>> = events.iter().filter(|e| !e.actor.is_empty()).collect();
+    ordered.sort_by(|a, b| (a.at, a.case_no).cmp(&(b.at, b.case_no)));
     let mut tallies: BTreeMap<(&str, &str, i16, i8), Tally> = BTreeMap::new();
     let mut out = Vec::new();
     for e in ordered {
         let s = rules.for_agency(e.agency_uscc);
-        let actor = e.envelope.actor.as_str();
-        let day = yiwang_calendar::china_today(e.envelope.at);
+        let actor = e.actor;
+        let day = yiwang_calendar::china_today(e.at);
         let t = tallies.entry((e.agency_uscc, actor, day.year(), day.month())).or_default();
         // Formatted only when an alert is raised.
         let month = || format!("{:04}-{:02}", day.year(), day.month());
@@ -75,15 +109,15 @@ pub fn official_alerts(rules: &RuleSet, events: &[OfficialEvent<'_>]) -> Vec<Ale
                 level: Level::Yellow,
                 case_no: e.case_no.into(),
                 agency_uscc: e.agency_uscc.into(),
-                at: e.envelope.at,
+                at: e.at,
                 key: format!("{rule}:{actor}:{}", month()),
                 message_zh,
             });
         };
-        match &e.envelope.event {
-            Event::StepPassed { .. } => t.passed += 1,
-            Event::StepReturned { .. } => t.returned += 1,
-            Event::SpecialStarted { .. } => {
+        match e.counted {
+            Counted::Passed => t.passed += 1,
+            Counted::Returned => t.returned += 1,
+            Counted::Special => {
                 t.suspensions += 1;
                 if s.max_monthly_suspensions > 0 && t.suspensions >= s.max_monthly_suspensions && !t.suspensions_raised {
                     t.suspensions_raised = true;
@@ -94,7 +128,6 @@ pub fn official_alerts(rules: &RuleSet, events: &[OfficialEvent<'_>]) -> Vec<Ale
                 }
                 continue;
             }
-            _ => continue,
         }
         let closed = t.passed + t.returned;
         // returned / closed ≥ percent / 100, in integers.

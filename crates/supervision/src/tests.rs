@@ -494,6 +494,11 @@ fn a_fee_notice_is_measured_against_the_items_fee_table() {
     assert!(run_item(&free, false, None, &charge(vec![line("工本费", 0, true)]), "2026-12-07 12:00").is_empty());
 }
 
+fn official<'a>(case_no: &'a str, e: &'a Envelope) -> crate::officials::OfficialEvent<'a> {
+    let counted = crate::officials::Counted::of(&e.event).unwrap();
+    crate::officials::OfficialEvent { case_no, agency_uscc: "A1", actor: &e.actor, at: e.at, counted }
+}
+
 #[test]
 fn one_officials_returns_and_suspensions_over_a_month_across_cases() {
     use crate::officials::{OfficialEvent, official_alerts};
@@ -508,8 +513,7 @@ fn one_officials_returns_and_suspensions_over_a_month_across_cases() {
     // Another official's returns and another month's do not count toward it.
     envelopes.push(("C20".into(), env("2026-12-05 10:00", "r2", "退回", returned("审查"))));
     envelopes.push(("C21".into(), env("2026-11-30 10:00", "r1", "退回", returned("审查"))));
-    let events: Vec<OfficialEvent<'_>> =
-        envelopes.iter().map(|(no, e)| OfficialEvent { case_no: no, agency_uscc: "A1", envelope: e }).collect();
+    let events: Vec<OfficialEvent<'_>> = envelopes.iter().map(|(no, e)| official(no, e)).collect();
     let alerts = official_alerts(&RuleSet::default(), &events);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     let a = &alerts[0];
@@ -528,8 +532,7 @@ fn one_officials_returns_and_suspensions_over_a_month_across_cases() {
     let special = |name: &str| Event::SpecialStarted { kind: SpecialKind::Other, name: name.into(), extension_days: 0 };
     let suspended: Vec<(String, Envelope)> =
         (0..10).map(|i| (format!("S{i}"), env(&format!("2026-12-{:02} 15:00", i + 1), "r3", "现场核查", special("现场核查")))).collect();
-    let events: Vec<OfficialEvent<'_>> =
-        suspended.iter().map(|(no, e)| OfficialEvent { case_no: no, agency_uscc: "A1", envelope: e }).collect();
+    let events: Vec<OfficialEvent<'_>> = suspended.iter().map(|(no, e)| official(no, e)).collect();
     let alerts = official_alerts(&RuleSet::default(), &events);
     assert_eq!(rules_of(&alerts), ["integrity.monthly_suspensions"]);
     assert_eq!(alerts[0].case_no, "S9");

@@ -26,11 +26,11 @@ pub struct FactsCache {
 }
 
 /// One official's month on an agency's cases: the counted events (case,
-/// event), oldest first, and the alerts per rule set, computed once (a
+/// time, kind), oldest first, and the alerts per rule set, computed once (a
 /// replay compares two rule sets over the same events).
 #[derive(Default)]
 struct OfficialMonth {
-    events: Vec<(String, Envelope)>,
+    events: Vec<(String, jiff::Timestamp, String)>,
     alerts: Vec<(RuleSet, Vec<Alert>)>,
 }
 
@@ -53,9 +53,12 @@ impl FactsCache {
         rules: &RuleSet,
         c: &CaseRow,
         events: &[Envelope],
+        evaluated: usize,
     ) -> Result<Vec<Alert>, StoreError> {
         let mut groups: Vec<(String, String, jiff::Timestamp, jiff::Timestamp)> = Vec::new();
-        for e in events.iter().filter(|e| officials::counts(&e.event) && !e.actor.is_empty()) {
+        // A crossing falls on one of the case's counted events not yet evaluated.
+        let new = events.get(evaluated..).unwrap_or_default();
+        for e in new.iter().filter(|e| officials::counts(&e.event) && !e.actor.is_empty()) {
             let (month, from, to) = officials::month_of(e.at);
             if !groups.iter().any(|(a, m, _, _)| a == &e.actor && m == &month) {
                 groups.push((e.actor.clone(), month, from, to));
@@ -70,10 +73,14 @@ impl FactsCache {
             }
             let Some(m) = self.officials.get_mut(&key) else { continue };
             if !m.alerts.iter().any(|(set, _)| set == rules) {
+                let actor = key.1.as_str();
                 let view: Vec<officials::OfficialEvent<'_>> = m
                     .events
                     .iter()
-                    .map(|(no, e)| officials::OfficialEvent { case_no: no, agency_uscc: &c.agency_uscc, envelope: e })
+                    .filter_map(|(no, at, kind)| {
+                        let counted = officials::Counted::of_kind(kind)?;
+                        Some(officials::OfficialEvent { case_no: no, agency_uscc: &c.agency_uscc, actor, at: *at, counted })
+                    })
                     .collect();
                 let alerts = officials::official_alerts(rules, &view);
                 m.alerts.push((rules.clone(), alerts));
@@ -112,13 +119,17 @@ pub fn item_facts(doc: &yiwang_catalog::ItemDoc) -> ItemFacts {
 /// A case's alerts as of `now` under `rules`, and the day the sweep is to
 /// look at it again: its events, with its item version's facts, the
 /// licenses attached to it and those it issued. What the consumer keeps and
-/// what a replay reports.
+/// what a replay reports. The first `evaluated` events were evaluated by an
+/// earlier pass (0 for a replay): the cross-case rules read an official's
+/// month only for the rest.
+#[allow(clippy::too_many_arguments)]
 pub async fn case_alerts(
     store: &Store,
     rules: &RuleSet,
     items: &mut FactsCache,
     c: &CaseRow,
     events: &[Envelope],
+    evaluated: usize,
     calendar: &yiwang_calendar::Calendar,
     now: jiff::Timestamp,
 ) -> Result<(Vec<Alert>, Option<jiff::civil::Date>), StoreError> {
@@ -145,7 +156,7 @@ pub async fn case_alerts(
         issued_licenses: issued.as_deref(),
     };
     let (mut alerts, next) = evaluate_with_next(rules, facts, events, calendar, now);
-    let officials = items.official_alerts(store, rules, c, events).await?;
+    let officials = items.official_alerts(store, rules, c, events, evaluated).await?;
     alerts.extend(officials.into_iter().filter(|a| a.at <= now));
     Ok((alerts, next))
 }
@@ -160,8 +171,9 @@ pub async fn supervise_once(store: &Store, rules: &RuleSet, batch: i64, now: jif
     let calendar = store.load_calendar().await?;
     let mut items = FactsCache::default();
     let mut new = 0;
-    for (c, events) in &cases {
-        let (alerts, next) = case_alerts(store, rules, &mut items, c, events, &calendar, now).await?;
+    for (c, events, evaluated) in &cases {
+        let evaluated = usize::try_from(*evaluated).unwrap_or(0);
+        let (alerts, next) = case_alerts(store, rules, &mut items, c, events, evaluated, &calendar, now).await?;
         new += store.keep_alerts(&c.case_no, c.version, &alerts, rules.version, next, now).await?;
     }
     Ok((cases.len(), new))

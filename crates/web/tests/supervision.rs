@@ -250,7 +250,7 @@ async fn one_officials_return_rate_across_cases_is_flagged_on_the_case_that_cros
         let c = f.store.case(no).await.unwrap();
         let events = f.store.case_events(no).await.unwrap();
         let (alerts, _) =
-            yiwang_web::supervision::case_alerts(&f.store, &rules, &mut items, &c, &events, &calendar, jiff::Timestamp::now())
+            yiwang_web::supervision::case_alerts(&f.store, &rules, &mut items, &c, &events, 0, &calendar, jiff::Timestamp::now())
                 .await
                 .unwrap();
         let got = alerts.iter().filter(|a| a.rule == "integrity.return_rate").count();
@@ -260,7 +260,7 @@ async fn one_officials_return_rate_across_cases_is_flagged_on_the_case_that_cros
     let c = f.store.case(&cases[1]).await.unwrap();
     let events = f.store.case_events(&cases[1]).await.unwrap();
     let (alerts, _) =
-        yiwang_web::supervision::case_alerts(&f.store, &RuleSet::default(), &mut items, &c, &events, &calendar, jiff::Timestamp::now())
+        yiwang_web::supervision::case_alerts(&f.store, &RuleSet::default(), &mut items, &c, &events, 0, &calendar, jiff::Timestamp::now())
             .await
             .unwrap();
     assert!(alerts.iter().all(|a| a.rule != "integrity.return_rate"), "{alerts:?}");

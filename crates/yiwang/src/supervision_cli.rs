@@ -64,7 +64,7 @@ pub async fn run(cmd: SupervisionCmd, store: &Store) -> anyhow::Result<ExitCode>
         for (c, events) in &page {
             cases += 1;
             for (set, out) in sets.iter().zip(found.iter_mut()) {
-                let (alerts, _) = yiwang_web::supervision::case_alerts(store, set, &mut items, c, events, &calendar, end).await?;
+                let (alerts, _) = yiwang_web::supervision::case_alerts(store, set, &mut items, c, events, 0, &calendar, end).await?;
                 out.extend(alerts.into_iter().filter(|a| a.at >= from && a.at < to));
             }
         }
