@@ -5,7 +5,12 @@ use crate::{Decision, Event, SpecialKind};
 
 /// An amount in fen as 元 with two decimals: `1050` → `10.50 元`.
 pub fn yuan(fen: u64) -> String {
-    format!("{}.{:02} 元", fen / 100, fen % 100)
+    format!("{} 元", yuan_amount(fen))
+}
+
+/// The number of 元 alone, as a form takes it back: `1050` → `10.50`.
+pub fn yuan_amount(fen: u64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
 }
 
 impl Event {
@@ -30,7 +35,7 @@ impl Event {
             Event::Concluded { result } => format!("办结：{result}"),
             Event::Delivered { method } => format!("送达：{method}"),
             Event::FeeAssessed { lines } => {
-                let total: u64 = lines.iter().map(|l| l.amount_fen).sum();
+                let total = crate::FeeLine::total_fen(lines);
                 format!(
                     "核定收费：{}，合计 {}",
                     lines.iter().map(|l| format!("{} {}", l.name, yuan(l.amount_fen))).collect::<Vec<_>>().join("、"),

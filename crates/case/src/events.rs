@@ -55,6 +55,13 @@ pub struct FeeLine {
     pub reduced: bool,
 }
 
+impl FeeLine {
+    /// What a notice's lines charge in all, in fen.
+    pub fn total_fen(lines: &[FeeLine]) -> u64 {
+        lines.iter().map(|l| l.amount_fen).sum()
+    }
+}
+
 /// At most this many lines in one fee notice.
 pub const MAX_FEE_LINES: usize = 20;
 /// No single fee above 一亿元 (in fen): a typo, not a fee.

@@ -8,7 +8,7 @@
 //! times, and the store writes each event in the same transaction as the state.
 
 mod describe;
-pub use describe::yuan;
+pub use describe::{yuan, yuan_amount};
 mod error;
 mod events;
 pub mod gbt39046;

@@ -100,7 +100,7 @@ pub fn for_event(event: &Event, f: &Facts<'_>) -> Option<Notice> {
             )
         }
         Event::FeeAssessed { lines } => {
-            let total: u64 = lines.iter().map(|l| l.amount_fen).sum();
+            let total = crate::FeeLine::total_fen(lines);
             let list: String = lines
                 .iter()
                 .map(|l| format!("\n  · {}：{}{}", l.name, crate::describe::yuan(l.amount_fen), if l.reduced { "（已减免）" } else { "" }))

@@ -223,18 +223,17 @@ impl Store {
                     .and_then(|d| d.tomorrow().ok())
                     .and_then(yiwang_calendar::china_day_start)
                     .unwrap_or(now);
-                crate::db::query(
-                    "INSERT INTO supervision_alerts (case_no, subject, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at) \
-                     VALUES ($1, 'sharing_request', $2, $2, 'timeliness', 'yellow', $3, $4, $5, 0, $6) ON CONFLICT (case_no, alert_key) DO NOTHING",
-                )
-                .bind(&id)
-                .bind(SHARING_OVERDUE_RULE)
-                .bind(&provider)
-                .bind(ts(due_at))
-                .bind(format!("共享申请（{consumer} 申请“{name}”）超过答复期限 {due} 仍未决定"))
-                .bind(&at)
-                .execute(&mut tx)
-                .await?;
+                let alert = yiwang_supervision::Alert {
+                    rule: SHARING_OVERDUE_RULE.into(),
+                    class: yiwang_supervision::Class::Timeliness,
+                    level: yiwang_supervision::Level::Yellow,
+                    case_no: id.clone(),
+                    agency_uscc: provider,
+                    at: due_at,
+                    key: SHARING_OVERDUE_RULE.into(),
+                    message_zh: format!("共享申请（{consumer} 申请“{name}”）超过答复期限 {due} 仍未决定"),
+                };
+                tx.insert_alerts("sharing_request", &[alert], 0, &at).await?;
                 flagged += 1;
             }
             tx.commit().await?;

@@ -95,7 +95,7 @@ pub struct StoredAlert {
 const OFFICIAL_EVENTS_MAX: i64 = 50_000;
 
 impl Store {
-    /// The events the cross-case 廉政 rules count (`officials::KINDS`) that
+    /// The events the cross-case 廉政 rules count (`officials::Counted`) that
     /// `actor` recorded on `agency`'s cases in [from, to), oldest first: each
     /// one's case, time and kind (the rules read nothing else of it).
     pub async fn official_events(
@@ -135,20 +135,10 @@ impl Store {
         .bind(limit.clamp(1, 1000))
         .fetch_all(self.write())
         .await?;
-        let evaluated: std::collections::HashMap<String, i64> = rows
-            .iter()
-            .map(|r| Ok((r.try_get::<String, _>("case_no")?, r.try_get::<i64, _>("supervised_version")?)))
-            .collect::<Result<_>>()?;
+        let evaluated: Vec<i64> = rows.iter().map(|r| r.try_get("supervised_version")).collect::<std::result::Result<_, _>>()?;
         let cases: Vec<CaseRow> = rows.iter().map(case_row).collect::<Result<_>>()?;
-        Ok(self
-            .with_events(cases, self.write())
-            .await?
-            .into_iter()
-            .map(|(c, events)| {
-                let done = evaluated.get(&c.case_no).copied().unwrap_or(0);
-                (c, events, done)
-            })
-            .collect())
+        // `with_events` keeps the cases' order.
+        Ok(self.with_events(cases, self.write()).await?.into_iter().zip(evaluated).map(|((c, events), done)| (c, events, done)).collect())
     }
 
     /// Keep a case's alerts (each once per key) and, when the case is still
@@ -165,7 +155,7 @@ impl Store {
     ) -> Result<usize> {
         let at = ts(now);
         let mut tx = self.begin().await?;
-        let new = tx.insert_alerts(alerts, rule_version, &at).await?;
+        let new = tx.insert_alerts("case", alerts, rule_version, &at).await?;
         // A newer event meanwhile keeps the case pending: it is evaluated again.
         crate::db::query(
             "UPDATE cases SET supervise_pending = 0, supervise_at = $3, supervised_version = $2 WHERE case_no = $1 AND version = $2",
@@ -639,20 +629,22 @@ fn stored_alert(r: &impl RowLike) -> Result<StoredAlert> {
 }
 
 impl crate::Tx {
-    /// Keep alerts once per (case, key), in one statement: a case's few, or a
-    /// day's follow-ups. Returns how many were new.
-    async fn insert_alerts(&mut self, alerts: &[Alert], rule_version: u32, at: &str) -> Result<usize> {
+    /// Keep alerts once per (subject, key), in one statement: a case's few, a
+    /// day's follow-ups, or an overdue sharing request's (`subject`: `case` or
+    /// `sharing_request`, whose id is the alert's `case_no`). Returns how many
+    /// were new.
+    pub(crate) async fn insert_alerts(&mut self, subject: &str, alerts: &[Alert], rule_version: u32, at: &str) -> Result<usize> {
         let mut new = 0;
-        // At most 100 rows (1,000 parameters) a statement.
+        // At most 100 rows (1,100 parameters) a statement.
         for chunk in alerts.chunks(100) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| {
-                    let cols: Vec<String> = (1..=10).map(|c| format!("${}", i * 10 + c)).collect();
+                    let cols: Vec<String> = (1..=11).map(|c| format!("${}", i * 11 + c)).collect();
                     format!("({})", cols.join(", "))
                 })
                 .collect();
             let sql = format!(
-                "INSERT INTO supervision_alerts (case_no, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at) \
+                "INSERT INTO supervision_alerts (case_no, subject, alert_key, rule, class, level, agency_uscc, due_at, message, rule_version, raised_at) \
                  VALUES {} ON CONFLICT (case_no, alert_key) DO NOTHING",
                 rows.join(", ")
             );
@@ -660,6 +652,7 @@ impl crate::Tx {
             for a in chunk {
                 q = q
                     .bind(&a.case_no)
+                    .bind(subject)
                     .bind(&a.key)
                     .bind(&a.rule)
                     .bind(crate::code_text(&a.class)?)
@@ -730,7 +723,7 @@ impl Store {
         }
         let mut tx = self.begin().await?;
         // Version 0: the follow-up rules are fixed, not part of a versioned rule set.
-        let new = tx.insert_alerts(alerts, 0, &ts(now)).await?;
+        let new = tx.insert_alerts("case", alerts, 0, &ts(now)).await?;
         tx.commit().await?;
         Ok(new)
     }

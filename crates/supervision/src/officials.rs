@@ -36,7 +36,8 @@ impl Counted {
         }
     }
 
-    /// From a stored event's kind (`Event::name`).
+    /// From a stored event's kind (`Event::name`); the store's query names
+    /// the same three kinds, for its partial index.
     pub fn of_kind(kind: &str) -> Option<Counted> {
         match kind {
             "step_passed" => Some(Counted::Passed),
@@ -57,22 +58,18 @@ pub struct OfficialEvent<'a> {
     pub counted: Counted,
 }
 
-/// The event kinds these rules count (`Event::name`), for the store's query.
-pub const KINDS: &[&str] = &["step_passed", "step_returned", "special_started"];
-
-/// Whether an event is one these rules count.
-pub fn counts(e: &Event) -> bool {
-    Counted::of(e).is_some()
+/// A month as the alerts' keys name it: `YYYY-MM`.
+fn month_key(day: jiff::civil::Date) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
 }
 
 /// The China month (`YYYY-MM`) of a moment, and its first and next month's
 /// first moments, for the query.
 pub fn month_of(at: Timestamp) -> (String, Timestamp, Timestamp) {
-    let day = yiwang_calendar::china_today(at);
-    let first = day.first_of_month();
+    let first = yiwang_calendar::china_today(at).first_of_month();
     let next = first.checked_add(jiff::Span::new().months(1)).unwrap_or(first);
     let start = |d| yiwang_calendar::china_day_start(d).unwrap_or(Timestamp::UNIX_EPOCH);
-    (first.strftime("%Y-%m").to_string(), start(first), start(next))
+    (month_key(first), start(first), start(next))
 }
 
 #[derive(Default)]
@@ -98,7 +95,7 @@ pub fn official_alerts(rules: &RuleSet, events: &[OfficialEvent<'_>]) -> Vec<Ale
         let day = yiwang_calendar::china_today(e.at);
         let t = tallies.entry((e.agency_uscc, actor, day.year(), day.month())).or_default();
         // Formatted only when an alert is raised.
-        let month = || format!("{:04}-{:02}", day.year(), day.month());
+        let month = || month_key(day);
         let mut raise = |rule: &str, message_zh: String| {
             if s.disabled.iter().any(|d| d == rule) {
                 return;

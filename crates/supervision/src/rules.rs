@@ -576,10 +576,9 @@ fn on_result(out: &mut Out<'_>, e: &Envelope, seen: &mut Seen<'_>) {
 fn on_fees(out: &mut Out<'_>, e: &Envelope) {
     let Event::FeeAssessed { lines } = &e.event else { return };
     let item = out.facts.item;
-    let charged: Vec<&yiwang_case::FeeLine> = lines.iter().filter(|l| l.amount_fen > 0).collect();
     if !item.charged {
-        if !charged.is_empty() {
-            let total: u64 = charged.iter().map(|l| l.amount_fen).sum();
+        let total = yiwang_case::FeeLine::total_fen(lines);
+        if total > 0 {
             out.raise(
                 "fee.on_free_item",
                 Class::Fee,

@@ -58,7 +58,7 @@ impl FactsCache {
         let mut groups: Vec<(String, String, jiff::Timestamp, jiff::Timestamp)> = Vec::new();
         // A crossing falls on one of the case's counted events not yet evaluated.
         let new = events.get(evaluated..).unwrap_or_default();
-        for e in new.iter().filter(|e| officials::counts(&e.event) && !e.actor.is_empty()) {
+        for e in new.iter().filter(|e| officials::Counted::of(&e.event).is_some() && !e.actor.is_empty()) {
             let (month, from, to) = officials::month_of(e.at);
             if !groups.iter().any(|(a, m, _, _)| a == &e.actor && m == &month) {
                 groups.push((e.actor.clone(), month, from, to));
@@ -137,15 +137,11 @@ pub async fn case_alerts(
     let attached: Vec<String> = c.materials.iter().map(|m| m.material.clone()).collect();
     // Only an approved conclusion of an item that issues licenses asks which
     // it issued; a bundle's child is issued at its last sibling's conclusion.
-    let concluded = events.iter().any(|e| matches!(e.event, yiwang_case::Event::Concluded { .. }));
-    let issued: Option<Vec<String>> = if concluded
-        && c.bundle_no.is_none()
-        && !item.result_licenses.is_empty()
-        && c.case.decision == Some(yiwang_case::Decision::Approve)
-    {
-        Some(store.licenses_of_case(&c.case_no).await?.into_iter().map(|l| l.type_code).collect())
-    } else {
-        Some(Vec::new()).filter(|_| c.bundle_no.is_none())
+    let asks = c.case.concluded_on.is_some() && c.case.decision == Some(yiwang_case::Decision::Approve) && !item.result_licenses.is_empty();
+    let issued: Option<Vec<String>> = match &c.bundle_no {
+        Some(_) => None,
+        None if asks => Some(store.licenses_of_case(&c.case_no).await?.into_iter().map(|l| l.type_code).collect()),
+        None => Some(Vec::new()),
     };
     let facts = CaseFacts {
         case_no: &c.case_no,

@@ -419,6 +419,11 @@ pub async fn act_api(
 
 // ---- Pages ----
 
+/// Where an alert's subject is read: the case's page, or the sharing console.
+fn subject_href(a: &StoredAlert) -> String {
+    if a.subject == "case" { format!("/console/cases/{}", a.case_no) } else { "/console/sharing".into() }
+}
+
 struct AlertLine {
     case_no: String,
     /// Where the subject is read: the case's page, or the sharing console.
@@ -526,7 +531,7 @@ pub async fn console(State(state): State<AppState>, auth: Auth, Query(q): Query<
         .map(|a: StoredAlert| AlertLine {
             order: by_alert.get(&(a.case_no.clone(), a.key.clone())).cloned(),
             may_issue: scope.supervises(&a.agency_uscc) && a.subject == "case",
-            href: if a.subject == "case" { format!("/console/cases/{}", a.case_no) } else { "/console/sharing".into() },
+            href: subject_href(&a),
             agency: name_of(&a.agency_uscc),
             class_zh: class_of(&a.class).name_zh(),
             level_zh: level_zh(&a.level),
@@ -601,7 +606,7 @@ async fn issue_page_with(
     };
     let agency = store.agency(&a.agency_uscc).await?.map_or_else(|| a.agency_uscc.clone(), |x| x.name);
     let alert = AlertLine {
-        href: if a.subject == "case" { format!("/console/cases/{}", a.case_no) } else { "/console/sharing".into() },
+        href: subject_href(&a),
         may_issue: a.subject == "case",
         case_no: a.case_no,
         key: a.key,

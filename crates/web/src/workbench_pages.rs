@@ -300,7 +300,7 @@ async fn case_view(
         i.fees
             .iter()
             .map(|f| {
-                let amount = f.range_fen().map_or_else(String::new, |(min, _)| format!("{}.{:02}", min / 100, min % 100));
+                let amount = f.range_fen().map_or_else(String::new, |(min, _)| yiwang_case::yuan_amount(min));
                 format!("{}={amount}", f.name)
             })
             .collect::<Vec<_>>()
